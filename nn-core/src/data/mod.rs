@@ -1,0 +1,1 @@
+//! Datasets (needs the `std` feature): the IDX file format, normalization and batching.

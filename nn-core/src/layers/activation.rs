@@ -1,0 +1,98 @@
+//! Per-sample shapes for layers that work elementwise on any shape.
+
+use crate::tensor::{Tensor, Tensor2, Tensor3, Tensor4, Zeroed};
+
+/// A per-sample shape: what one sample of a batch looks like.
+///
+/// Elementwise layers such as [`Relu`](super::Relu) are generic over it, so one `Relu` type
+/// serves dense features now and images or sequences later.
+pub trait Shape {
+    /// The number of elements in one sample.
+    const SIZE: usize;
+    /// A batch of `B` samples of this shape.
+    type Batch<const B: usize>: Tensor + Zeroed;
+}
+
+/// `N` features per sample: batches are `Tensor2<B, N>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features<const N: usize>;
+
+impl<const N: usize> Shape for Features<N> {
+    const SIZE: usize = N;
+    type Batch<const B: usize> = Tensor2<B, N>;
+}
+
+/// A `(T, F)` sample, e.g. a sequence of `T` steps with `F` features: batches are
+/// `Tensor3<B, T, F>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape2<const T: usize, const F: usize>;
+
+impl<const T: usize, const F: usize> Shape for Shape2<T, F> {
+    const SIZE: usize = T * F;
+    type Batch<const B: usize> = Tensor3<B, T, F>;
+}
+
+/// A `(C, H, W)` sample, e.g. an image: batches are `Tensor4<B, C, H, W>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape3<const C: usize, const H: usize, const W: usize>;
+
+impl<const C: usize, const H: usize, const W: usize> Shape for Shape3<C, H, W> {
+    const SIZE: usize = C * H * W;
+    type Batch<const B: usize> = Tensor4<B, C, H, W>;
+}
+
+/// Implements [`Layer`](super::Layer) and [`HasParams`](crate::param::HasParams) for a
+/// parameter-free elementwise activation, from its forward `f(x)` and its derivative written
+/// in terms of the input `x` and the output `y`.
+macro_rules! elementwise_activation {
+    ($ty:ident, |$self_:ident, $x:ident| $forward:expr, |$s2:ident, $x2:ident, $y2:ident| $derivative:expr) => {
+        impl<S: $crate::layers::Shape> $crate::param::HasParams for $ty<S> {
+            fn visit_params<V: $crate::param::ParamVisitor>(
+                &mut self,
+                _path: &$crate::param::ParamPath<'_>,
+                _visitor: &mut V,
+            ) {
+            }
+        }
+
+        impl<S: $crate::layers::Shape> $crate::layers::Layer for $ty<S> {
+            type Input<const B: usize> = S::Batch<B>;
+            type Output<const B: usize> = S::Batch<B>;
+            type Cache<const B: usize> = ();
+
+            fn forward<const B: usize>(
+                &self,
+                input: &S::Batch<B>,
+                output: &mut S::Batch<B>,
+                _scratch: &mut (),
+            ) {
+                use $crate::tensor::Tensor as _;
+                let $self_ = self;
+                for (out, &$x) in output.as_mut_slice().iter_mut().zip(input.as_slice()) {
+                    *out = $forward;
+                }
+            }
+
+            fn backward<const B: usize>(
+                &mut self,
+                input: &S::Batch<B>,
+                output: &S::Batch<B>,
+                _cache: &mut (),
+                dy: &S::Batch<B>,
+                dx: Option<&mut S::Batch<B>>,
+            ) {
+                use $crate::tensor::Tensor as _;
+                let $s2 = &*self;
+                if let Some(dx) = dx {
+                    let inputs = input.as_slice().iter().zip(output.as_slice());
+                    for ((g, &upstream), (&$x2, &$y2)) in
+                        dx.as_mut_slice().iter_mut().zip(dy.as_slice()).zip(inputs)
+                    {
+                        *g = upstream * $derivative;
+                    }
+                }
+            }
+        }
+    };
+}
+pub(crate) use elementwise_activation;

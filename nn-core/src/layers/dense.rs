@@ -1,0 +1,212 @@
+//! `Dense<IN, OUT>`: a fully connected layer, `y = x · Wᵀ + b`.
+
+use crate::init::{Init, Rng};
+use crate::layers::Layer;
+use crate::linalg::{MatRef, Op, gemm};
+use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
+use crate::tensor::{Tensor1, Tensor2};
+
+/// A fully connected layer from `IN` to `OUT` features: `y = x · Wᵀ + b`.
+///
+/// The weight is stored `OUT × IN` (PyTorch's `nn.Linear` layout), so weights can be exchanged
+/// with PyTorch as they are. It starts Glorot-uniform (the Keras default) with a zero bias.
+///
+/// ```
+/// use nn_core::layers::{Dense, Layer};
+/// use nn_core::tensor::Tensor2;
+///
+/// let mut rng = nn_core::init::seeded(0);
+/// let mut fc = Dense::<3, 2>::new(&mut rng);
+/// fc.weight_mut().as_mut_slice().copy_from_slice(&[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+/// fc.bias_mut().as_mut_slice().copy_from_slice(&[0.5, -0.5]);
+///
+/// let x = Tensor2::<1, 3>::from_slice(&[1.0, 2.0, 3.0])?;
+/// let mut y = Tensor2::<1, 2>::zeros();
+/// fc.forward(&x, &mut y, &mut ());
+/// assert_eq!(y.as_slice(), &[1.5, 4.5]);
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dense<const IN: usize, const OUT: usize> {
+    weight: Tensor2<OUT, IN>,
+    bias: Tensor1<OUT>,
+    weight_grad: Tensor2<OUT, IN>,
+    bias_grad: Tensor1<OUT>,
+}
+
+impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
+    /// The number of scalar parameters: `OUT · IN + OUT`.
+    pub const PARAM_COUNT: usize = OUT * IN + OUT;
+
+    /// A layer with Glorot-uniform weights and a zero bias.
+    pub fn new(rng: &mut Rng) -> Self {
+        Self::with_init(Init::GlorotUniform, rng)
+    }
+
+    /// A layer whose weights come from `init`, with a zero bias.
+    pub fn with_init(init: Init, rng: &mut Rng) -> Self {
+        let mut weight = Tensor2::zeros();
+        init.fill(weight.as_mut_slice(), IN, OUT, rng);
+        Self {
+            weight,
+            bias: Tensor1::zeros(),
+            weight_grad: Tensor2::zeros(),
+            bias_grad: Tensor1::zeros(),
+        }
+    }
+
+    /// The weight, `OUT × IN`.
+    pub fn weight(&self) -> &Tensor2<OUT, IN> {
+        &self.weight
+    }
+    /// The weight, mutably.
+    pub fn weight_mut(&mut self) -> &mut Tensor2<OUT, IN> {
+        &mut self.weight
+    }
+    /// The bias.
+    pub fn bias(&self) -> &Tensor1<OUT> {
+        &self.bias
+    }
+    /// The bias, mutably.
+    pub fn bias_mut(&mut self) -> &mut Tensor1<OUT> {
+        &mut self.bias
+    }
+    /// The accumulated weight gradient.
+    pub fn weight_grad(&self) -> &Tensor2<OUT, IN> {
+        &self.weight_grad
+    }
+    /// The accumulated bias gradient.
+    pub fn bias_grad(&self) -> &Tensor1<OUT> {
+        &self.bias_grad
+    }
+}
+
+impl<const IN: usize, const OUT: usize> HasParams for Dense<IN, OUT> {
+    fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+        let weight = Param {
+            value: self.weight.as_mut_slice(),
+            grad: self.weight_grad.as_mut_slice(),
+        };
+        visitor.visit(&path.child("weight"), weight);
+        let bias = Param {
+            value: self.bias.as_mut_slice(),
+            grad: self.bias_grad.as_mut_slice(),
+        };
+        visitor.visit(&path.child("bias"), bias);
+    }
+
+    fn param_count(&mut self) -> usize {
+        Self::PARAM_COUNT
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
+    type Input<const B: usize> = Tensor2<B, IN>;
+    type Output<const B: usize> = Tensor2<B, OUT>;
+    type Cache<const B: usize> = ();
+
+    fn forward<const B: usize>(&self, x: &Tensor2<B, IN>, y: &mut Tensor2<B, OUT>, _scratch: &mut ()) {
+        // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
+        for row in y.as_mut_slice().chunks_exact_mut(OUT.max(1)) {
+            row.copy_from_slice(self.bias.as_slice());
+        }
+        gemm(
+            1.0,
+            MatRef::new(x.as_slice(), B, IN),
+            Op::Plain,
+            MatRef::new(self.weight.as_slice(), OUT, IN),
+            Op::Transposed,
+            1.0,
+            y.as_mut_slice(),
+            OUT,
+        );
+    }
+
+    fn backward<const B: usize>(
+        &mut self,
+        x: &Tensor2<B, IN>,
+        _y: &Tensor2<B, OUT>,
+        _cache: &mut (),
+        dy: &Tensor2<B, OUT>,
+        dx: Option<&mut Tensor2<B, IN>>,
+    ) {
+        // dW += dyᵀ · x
+        gemm(
+            1.0,
+            MatRef::new(dy.as_slice(), B, OUT),
+            Op::Transposed,
+            MatRef::new(x.as_slice(), B, IN),
+            Op::Plain,
+            1.0,
+            self.weight_grad.as_mut_slice(),
+            IN,
+        );
+        // db += column sums of dy
+        let bias_grad = self.bias_grad.as_mut_slice();
+        for row in dy.as_slice().chunks_exact(OUT.max(1)) {
+            for (g, &d) in bias_grad.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+        // dx = dy · W
+        if let Some(dx) = dx {
+            gemm(
+                1.0,
+                MatRef::new(dy.as_slice(), B, OUT),
+                Op::Plain,
+                MatRef::new(self.weight.as_slice(), OUT, IN),
+                Op::Plain,
+                0.0,
+                dx.as_mut_slice(),
+                IN,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_gradients, random_tensor};
+
+    #[test]
+    fn forward_literal() {
+        let mut rng = crate::init::seeded(0);
+        let mut fc = Dense::<2, 3>::new(&mut rng);
+        fc.weight_mut()
+            .as_mut_slice()
+            .copy_from_slice(&[1.0, 2.0, -1.0, 0.5, 0.0, 3.0]);
+        fc.bias_mut().as_mut_slice().copy_from_slice(&[0.1, 0.2, 0.3]);
+        let x = Tensor2::<2, 2>::from_slice(&[1.0, 1.0, 2.0, -1.0]).unwrap();
+        let mut y = Tensor2::<2, 3>::zeros();
+        fc.forward(&x, &mut y, &mut ());
+        // row 0: [1+2, -1+0.5, 0+3] + b ; row 1: [2-2, -2-0.5, 0-3] + b
+        let want = [3.1, -0.3, 3.3, 0.1, -2.3, -2.7];
+        for (g, w) in y.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let mut rng = crate::init::seeded(3);
+        let mut fc = Dense::<5, 4>::new(&mut rng);
+        fc.bias_mut().iter_mut().for_each(|b| *b = crate::init::uniform(&mut rng, -0.5, 0.5));
+        let x = random_tensor::<Tensor2<3, 5>>(&mut rng);
+        check_gradients::<_, 3>(&mut fc, &x, 11).unwrap();
+    }
+
+    #[test]
+    fn backward_accumulates_until_zeroed() {
+        let mut rng = crate::init::seeded(4);
+        let mut fc = Dense::<2, 2>::new(&mut rng);
+        let x = Tensor2::<1, 2>::full(1.0);
+        let y = Tensor2::<1, 2>::zeros();
+        let dy = Tensor2::<1, 2>::full(1.0);
+        fc.backward(&x, &y, &mut (), &dy, None);
+        fc.backward(&x, &y, &mut (), &dy, None);
+        assert_eq!(fc.bias_grad().as_slice(), &[2.0, 2.0]);
+        fc.zero_grad();
+        assert_eq!(fc.bias_grad().as_slice(), &[0.0, 0.0]);
+    }
+}

@@ -1,0 +1,29 @@
+//! Core of the `nn` crate: const-generic tensors, layers, losses, optimizers and data loading.
+//!
+//! Most users reach this through the `nn` facade and its `network!` macro. Everything here is
+//! `no_std` + `alloc`; file I/O and dataset loading need the default `std` feature.
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod error;
+pub mod init;
+#[allow(unsafe_code)] // reason: the one wrapper over matrixmultiply::sgemm (DESIGN §1.4)
+pub mod linalg;
+pub mod layers;
+pub mod loss;
+pub(crate) mod math;
+pub mod metrics;
+pub mod optim;
+pub mod param;
+pub mod tensor;
+pub mod testing;
+
+#[cfg(feature = "std")]
+pub mod data;
+
+pub use error::Error;

@@ -1,0 +1,154 @@
+//! Named parameters and the visitor that optimizers use to reach them.
+//!
+//! A network exposes its parameters by calling a [`ParamVisitor`] once per tensor, in a fixed
+//! order, with a dotted name such as `fc1.weight` or `encoder.fc1.bias`. Names are built from a
+//! chain of borrowed segments ([`ParamPath`]), so visiting allocates nothing.
+
+use core::fmt;
+
+/// A dotted parameter name, as a chain of borrowed segments (no allocation).
+///
+/// ```
+/// use nn_core::param::ParamPath;
+/// let root = ParamPath::root();
+/// let fc1 = root.child("fc1");
+/// let weight = fc1.child("weight");
+/// assert_eq!(weight.to_string(), "fc1.weight");
+/// assert!(weight.matches("fc1.weight"));
+/// ```
+#[derive(Clone, Copy)]
+pub struct ParamPath<'a> {
+    parent: Option<&'a ParamPath<'a>>,
+    segment: &'a str,
+}
+
+impl<'a> ParamPath<'a> {
+    /// The empty path of a top-level network.
+    pub const fn root() -> Self {
+        Self { parent: None, segment: "" }
+    }
+
+    /// This path extended by one segment.
+    pub fn child(&'a self, segment: &'a str) -> ParamPath<'a> {
+        ParamPath { parent: Some(self), segment }
+    }
+
+    /// The last segment (`weight` in `fc1.weight`).
+    pub fn last(&self) -> &'a str {
+        self.segment
+    }
+
+    fn write_to(&self, f: &mut fmt::Formatter<'_>) -> Result<bool, fmt::Error> {
+        let wrote_parent = match self.parent {
+            Some(parent) => parent.write_to(f)?,
+            None => false,
+        };
+        if self.segment.is_empty() {
+            return Ok(wrote_parent);
+        }
+        if wrote_parent {
+            f.write_str(".")?;
+        }
+        f.write_str(self.segment)?;
+        Ok(true)
+    }
+
+    /// Whether the dotted form of this path equals `dotted`, compared without allocating.
+    pub fn matches(&self, dotted: &str) -> bool {
+        self.strip_from_end(dotted) == Some("")
+    }
+
+    // Removes this path's dotted form from the end of `s`, returning what is left before it.
+    fn strip_from_end<'s>(&self, s: &'s str) -> Option<&'s str> {
+        if self.segment.is_empty() {
+            return match self.parent {
+                Some(p) => p.strip_from_end(s),
+                None => Some(s),
+            };
+        }
+        let rest = s.strip_suffix(self.segment)?;
+        match self.parent {
+            Some(p) if !p.is_empty() => p.strip_from_end(rest.strip_suffix('.')?),
+            _ => Some(rest),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.segment.is_empty() && self.parent.is_none_or(|p| p.is_empty())
+    }
+}
+
+impl fmt::Display for ParamPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f).map(|_| ())
+    }
+}
+
+impl fmt::Debug for ParamPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ParamPath(\"{self}\")")
+    }
+}
+
+/// One parameter tensor and its accumulated gradient, as flat slices of equal length.
+pub struct Param<'a> {
+    /// The values.
+    pub value: &'a mut [f32],
+    /// The gradient accumulated by `backward` since the last `zero_grad`.
+    pub grad: &'a mut [f32],
+}
+
+/// Receives every parameter of a network, in a fixed order.
+///
+/// Closures `FnMut(&ParamPath, Param)` implement it.
+pub trait ParamVisitor {
+    /// Called once per parameter tensor.
+    fn visit(&mut self, path: &ParamPath<'_>, param: Param<'_>);
+}
+
+impl<F: FnMut(&ParamPath<'_>, Param<'_>)> ParamVisitor for F {
+    fn visit(&mut self, path: &ParamPath<'_>, param: Param<'_>) {
+        self(path, param)
+    }
+}
+
+/// Anything with named parameters: layers and generated networks.
+pub trait HasParams {
+    /// Calls `visitor` for every parameter, names prefixed by `path`.
+    fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V);
+
+    /// Sets every gradient to zero.
+    fn zero_grad(&mut self) {
+        self.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
+            p.grad.fill(0.0)
+        });
+    }
+
+    /// The number of scalar parameters.
+    fn param_count(&mut self) -> usize {
+        let mut count = 0;
+        self.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
+            count += p.value.len()
+        });
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn dotted_names() {
+        let root = ParamPath::root();
+        let enc = root.child("encoder");
+        let fc = enc.child("fc1");
+        let w = fc.child("weight");
+        assert_eq!(w.to_string(), "encoder.fc1.weight");
+        assert!(w.matches("encoder.fc1.weight"));
+        assert!(!w.matches("fc1.weight"));
+        assert!(!w.matches("xencoder.fc1.weight"));
+        assert_eq!(root.child("bias").to_string(), "bias");
+    }
+}

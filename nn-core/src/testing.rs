@@ -1,0 +1,149 @@
+//! Gradient checking: compares a layer's `backward` with central differences.
+//!
+//! The check uses the scalar loss `L = Σ y ⊙ r` for a fixed random `r`, so `dL/dy = r`. It
+//! compares every input-gradient element and every parameter-gradient element against
+//! `(L(θ + h) − L(θ − h)) / 2h` with `h = 1e-2`, summing `L` in `f64`.
+//!
+//! Tolerance, for `f32` storage: an element passes when
+//! `|analytic − numeric| ≤ 2e-3 + 1e-2 · max(|analytic|, |numeric|)`. The `f32` rounding of the
+//! forward pass contributes about `1e-7 · |L| / h` to the numeric side; the remaining slack
+//! covers the `O(h²)` truncation term of smooth activations.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::init::{Rng, seeded, uniform};
+use crate::layers::Layer;
+use crate::param::{HasParams, Param, ParamPath};
+use crate::tensor::{Tensor, Zeroed};
+
+/// The finite-difference step.
+pub const STEP: f32 = 1e-2;
+/// Absolute tolerance of one gradient element.
+pub const ABS_TOL: f64 = 2e-3;
+/// Relative tolerance of one gradient element.
+pub const REL_TOL: f64 = 1e-2;
+
+/// A tensor of uniform values in `[-1, 1)`, kept at least `0.05` away from zero so that
+/// ReLU-like kinks are never straddled by a finite-difference step.
+pub fn random_tensor<T: Tensor>(rng: &mut Rng) -> T {
+    let mut t = T::zeros();
+    for v in t.as_mut_slice() {
+        let x = uniform(rng, -1.0, 1.0);
+        *v = if x.abs() < 0.05 { x.signum() * 0.05 + x } else { x };
+    }
+    t
+}
+
+fn weighted_sum(y: &[f32], r: &[f32]) -> f64 {
+    y.iter().zip(r).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+}
+
+fn loss<L: Layer, const B: usize>(
+    layer: &L,
+    x: &L::Input<B>,
+    r: &L::Output<B>,
+    y: &mut L::Output<B>,
+    cache: &mut L::Cache<B>,
+) -> f64 {
+    layer.forward_train(x, y, cache);
+    weighted_sum(y.as_slice(), r.as_slice())
+}
+
+fn close(analytic: f64, numeric: f64) -> bool {
+    (analytic - numeric).abs() <= ABS_TOL + REL_TOL * analytic.abs().max(numeric.abs())
+}
+
+// Runs `f` on the `index`-th parameter tensor of `layer`.
+fn with_param<L: HasParams>(layer: &mut L, index: usize, mut f: impl FnMut(&ParamPath<'_>, Param<'_>)) {
+    let mut seen = 0;
+    layer.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
+        if seen == index {
+            f(path, p);
+        }
+        seen += 1;
+    });
+}
+
+/// Checks the input gradient and every parameter gradient of `layer` at input `x`.
+///
+/// Returns the number of elements checked.
+///
+/// # Errors
+/// A description of the first elements that disagree, with both values.
+pub fn check_gradients<L: Layer, const B: usize>(
+    layer: &mut L,
+    x: &L::Input<B>,
+    seed: u64,
+) -> Result<usize, String> {
+    let mut rng = seeded(seed);
+    let r: L::Output<B> = random_tensor(&mut rng);
+    let mut y = L::Output::<B>::zeroed();
+    let mut cache = L::Cache::<B>::zeroed();
+    let mut dx = L::Input::<B>::zeroed();
+
+    layer.zero_grad();
+    layer.forward_train(x, &mut y, &mut cache);
+    layer.backward(x, &y, &mut cache, &r, Some(&mut dx));
+
+    let mut failures: Vec<String> = Vec::new();
+    let mut checked = 0usize;
+
+    // Input gradient.
+    let mut probe = L::Input::<B>::zeroed();
+    probe.copy_from(x);
+    for i in 0..L::Input::<B>::LEN {
+        let original = probe.as_slice()[i];
+        probe.as_mut_slice()[i] = original + STEP;
+        let plus = loss(layer, &probe, &r, &mut y, &mut cache);
+        probe.as_mut_slice()[i] = original - STEP;
+        let minus = loss(layer, &probe, &r, &mut y, &mut cache);
+        probe.as_mut_slice()[i] = original;
+        let numeric = (plus - minus) / (2.0 * f64::from(STEP));
+        let analytic = f64::from(dx.as_slice()[i]);
+        if !close(analytic, numeric) {
+            failures.push(format!("input[{i}]: analytic {analytic:.6} vs numeric {numeric:.6}"));
+        }
+        checked += 1;
+    }
+
+    // Parameter gradients, one tensor at a time.
+    let mut tensors = 0;
+    layer.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, _: Param<'_>| tensors += 1);
+    for t in 0..tensors {
+        let mut analytic: Vec<f32> = Vec::new();
+        let mut name = String::new();
+        with_param(layer, t, |path, p| {
+            analytic.extend_from_slice(p.grad);
+            name = format!("{path}");
+        });
+        for (i, &grad) in analytic.iter().enumerate() {
+            let mut original = 0.0;
+            with_param(layer, t, |_, p| {
+                original = p.value[i];
+                p.value[i] = original + STEP;
+            });
+            let plus = loss(layer, x, &r, &mut y, &mut cache);
+            with_param(layer, t, |_, p| p.value[i] = original - STEP);
+            let minus = loss(layer, x, &r, &mut y, &mut cache);
+            with_param(layer, t, |_, p| p.value[i] = original);
+            let numeric = (plus - minus) / (2.0 * f64::from(STEP));
+            if !close(f64::from(grad), numeric) {
+                failures.push(format!("{name}[{i}]: analytic {grad:.6} vs numeric {numeric:.6}"));
+            }
+            checked += 1;
+        }
+    }
+
+    if failures.is_empty() {
+        Ok(checked)
+    } else {
+        let shown: Vec<&str> = failures.iter().take(8).map(String::as_str).collect();
+        Err(format!(
+            "{} of {checked} gradient elements disagree:\n  {}",
+            failures.len(),
+            shown.join("\n  ")
+        ))
+    }
+}
