@@ -1,1 +1,32 @@
-//! placeholder
+//! The `network!` macro of the `nn` crate.
+//!
+//! The pipeline is parse → validate → expand: [`parse`] reads the declaration into the IR of
+//! [`ast`] (every node keeps its span), [`validate`] infers every layer's shape and collects all
+//! shape errors, and [`expand`] writes the struct, its tape and its methods. The macro never
+//! panics on user input: every problem becomes a spanned compile error.
+//!
+//! See the `nn` crate for the syntax and the generated API.
+
+mod ast;
+mod expand;
+mod kw;
+mod parse;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Declares a network: a struct with statically shape-checked forward and backward code.
+///
+/// ```ignore
+/// network! {
+///     /// MNIST classifier
+///     pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+/// }
+/// ```
+///
+/// The full syntax and the generated API are documented in the `nn` crate.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let networks = syn::parse_macro_input!(input as ast::Networks);
+    expand::network(networks).into()
+}

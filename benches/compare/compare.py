@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Times the same workloads in `nn` and (when it is installed) PyTorch, one thread each.
+
+Run from anywhere:
+
+    python3 benches/compare/compare.py [--reps N] [--figures epoch,infer_b1,...]
+
+Our side is the `perf_probe` bench target (benches/compare/perf_probe.rs), built here with
+`cargo bench --no-run --bench perf_probe` (the bench profile: release plus line tables) and run
+with MATMUL_NUM_THREADS=1. The PyTorch side runs in this process after
+torch.set_num_threads(1). PyTorch is optional: without it only our figures are printed.
+
+Both sides measure each figure the same way, and the repetitions interleave (ours, PyTorch,
+PyTorch, ours, ...) so that drift in the machine's speed hits both alike. Each side reports the
+median over its repetitions.
+
+Figures (synthetic data of MNIST's shape; real MNIST is not needed to time an epoch):
+    epoch_s        one epoch of 784-128-10 ReLU MLP training, 60 000 samples = 937 full batches
+                   of 64, softmax cross-entropy, Adam 1e-3, no shuffling
+    infer_b1_us    one batch-1 inference call (median block of 20 000 calls)
+    infer_b64_us   one batch-64 inference call (median block of 1 000 calls)
+    celsius_ms     the Keras celsius tutorial: fresh Dense(1 -> 1), 500 full-batch Adam steps
+    sgemm_gflops   64x784 . (128x784)^T, the MLP's forward product, in GFLOP/s
+
+Output: `nn_<figure>: value`, `torch_<figure>: value` and `ratio_<figure>: x` lines. The ratio
+is ours / PyTorch for times and PyTorch / ours for throughputs, so below 1 means we are ahead.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+# One thread for PyTorch's OpenMP/MKL pools too; must be set before torch is imported.
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm"]
+# Figure name -> (output key, higher is better)
+KEYS = {
+    "epoch": ("epoch_s", False),
+    "infer_b1": ("infer_b1_us", False),
+    "infer_b64": ("infer_b64_us", False),
+    "celsius": ("celsius_ms", False),
+    "sgemm": ("sgemm_gflops", True),
+}
+BLOCKS = 7
+BATCH = 64
+EPOCH_SAMPLES = 60_000
+
+
+def build_probe():
+    """Builds perf_probe in the bench profile and returns the executable's path."""
+    cmd = [
+        "cargo", "bench", "--no-run", "--bench", "perf_probe", "--message-format=json-render-diagnostics",
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "perf_probe":
+            if msg.get("executable"):
+                return msg["executable"]
+    sys.exit("compare.py: cargo did not report a perf_probe executable")
+
+
+def parse(text):
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            try:
+                values[name.strip()] = float(value)
+            except ValueError:
+                pass
+    return values
+
+
+def run_ours(exe, figures):
+    env = dict(os.environ, MATMUL_NUM_THREADS="1")
+    out = subprocess.run([exe, *figures], check=True, stdout=subprocess.PIPE, text=True, env=env)
+    return parse(out.stdout)
+
+
+class Torch:
+    """The same workloads in PyTorch, float32, one thread."""
+
+    def __init__(self, torch):
+        self.torch = torch
+        self.F = torch.nn.functional
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        self.pixels = torch.rand(EPOCH_SAMPLES, 784)
+        self.labels = torch.randint(0, 10, (EPOCH_SAMPLES,))
+
+    def mlp(self):
+        nn = self.torch.nn
+        return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def epoch(self):
+        model = self.mlp()
+        opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(i):
+            x = self.pixels[i * BATCH:(i + 1) * BATCH]
+            y = self.labels[i * BATCH:(i + 1) * BATCH]
+            loss = self.F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        for i in range(5):
+            step(i)
+        start = time.perf_counter()
+        for i in range(EPOCH_SAMPLES // BATCH):
+            loss = step(i)
+        loss.item()
+        return time.perf_counter() - start
+
+    def time_per_call(self, calls, f):
+        for _ in range(-(-calls // 10)):
+            f()
+        blocks = []
+        for _ in range(BLOCKS):
+            start = time.perf_counter()
+            for _ in range(calls):
+                f()
+            blocks.append((time.perf_counter() - start) / calls)
+        return statistics.median(blocks)
+
+    def infer(self, batch, calls):
+        model = self.mlp().eval()
+        x = self.pixels[:batch].clone()
+        with self.torch.inference_mode():
+            return self.time_per_call(calls, lambda: model(x))
+
+    def celsius_once(self):
+        torch = self.torch
+        c = torch.tensor([-40.0, -10.0, 0.0, 8.0, 15.0, 22.0, 38.0]).reshape(-1, 1)
+        f = torch.tensor([-40.0, 14.0, 32.0, 46.0, 59.0, 72.0, 100.0]).reshape(-1, 1)
+        fc = torch.nn.Linear(1, 1)
+        opt = torch.optim.Adam(fc.parameters(), lr=0.1)
+        for _ in range(500):
+            opt.zero_grad()
+            self.F.mse_loss(fc(c), f).backward()
+            opt.step()
+        return fc
+
+    def sgemm_gflops(self):
+        a = self.torch.rand(BATCH, 784) * 2 - 1
+        w = self.torch.rand(128, 784) * 2 - 1
+        out = self.torch.empty(BATCH, 128)
+        wt = w.t()
+        seconds = self.time_per_call(2000, lambda: self.torch.mm(a, wt, out=out))
+        return 2 * BATCH * 128 * 784 / seconds / 1e9
+
+    def measure(self, figure):
+        if figure == "epoch":
+            return self.epoch()
+        if figure == "infer_b1":
+            return self.infer(1, 20_000) * 1e6
+        if figure == "infer_b64":
+            return self.infer(BATCH, 1_000) * 1e6
+        if figure == "celsius":
+            return self.time_per_call(5, self.celsius_once) * 1e3
+        if figure == "sgemm":
+            return self.sgemm_gflops()
+        raise ValueError(figure)
+
+    def run(self, figures):
+        return {KEYS[f][0]: self.measure(f) for f in figures}
+
+
+def fmt(v):
+    return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=5, help="repetitions per side (default 5)")
+    parser.add_argument("--figures", default=",".join(FIGURES), help="comma-separated subset of " + ",".join(FIGURES))
+    args = parser.parse_args()
+    figures = [f for f in args.figures.split(",") if f]
+    for f in figures:
+        if f not in KEYS:
+            sys.exit(f"compare.py: unknown figure `{f}` (known: {', '.join(FIGURES)})")
+
+    exe = build_probe()
+    try:
+        import torch
+    except Exception:  # not installed, or broken: our figures alone
+        torch = None
+    side = Torch(torch) if torch is not None else None
+
+    print(f"# nn perf_probe vs {'PyTorch ' + torch.__version__ if torch else 'no PyTorch (import torch failed)'}"
+          f"; one thread each; median of {args.reps} interleaved repetitions", flush=True)
+    ours, theirs = [], []
+    for rep in range(args.reps):
+        # Alternate who goes first, so neither side always runs on a cooler (or hotter) core.
+        order = [0, 1] if rep % 2 == 0 else [1, 0]
+        for who in order:
+            if who == 0:
+                ours.append(run_ours(exe, figures))
+            elif side is not None:
+                theirs.append(side.run(figures))
+        print(f"# repetition {rep + 1}/{args.reps} done", file=sys.stderr, flush=True)
+
+    for f in figures:
+        key, higher_is_better = KEYS[f]
+        mine = statistics.median(r[key] for r in ours)
+        print(f"nn_{key}: {fmt(mine)}")
+        if theirs:
+            ref = statistics.median(r[key] for r in theirs)
+            print(f"torch_{key}: {fmt(ref)}")
+            ratio = ref / mine if higher_is_better else mine / ref
+            print(f"ratio_{key}: {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()

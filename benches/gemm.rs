@@ -1,0 +1,108 @@
+//! Throughput of the matmul wrapper `nn::linalg::gemm`, in GFLOP/s.
+//!
+//! Criterion reports `Gelem/s`; each element is one floating-point operation (`2·m·n·k` per
+//! product), so read it as GFLOP/s. The shapes are the 784-128-10 MLP's at batch 64, in the
+//! operand layouts `Dense` really uses, plus a square 256³ product:
+//!
+//! - `forward 64x784 · (128x784)ᵀ`: `y = x · Wᵀ`
+//! - `dW 128x64 · 64x784`: `dW = dyᵀ · x` (dy read transposed)
+//! - `dx 64x128 · 128x784`: `dx = dy · W`
+//! - `square 256³`
+//!
+//! Run with `cargo bench --bench gemm`. Single-threaded unless the `threading` feature is on and
+//! `MATMUL_NUM_THREADS` says otherwise.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nn::linalg::{MatRef, Op, gemm};
+
+/// `len` seeded uniform values in `[-1, 1)`.
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = nn::init::seeded(seed);
+    (0..len).map(|_| nn::init::uniform(&mut rng, -1.0, 1.0)).collect()
+}
+
+/// One product `c (m×n) = op_a(a) · op_b(b)`, with `a` stored `a_rows×a_cols` and `b` stored
+/// `b_rows×b_cols`.
+struct Case {
+    name: &'static str,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: (usize, usize, Op),
+    b: (usize, usize, Op),
+}
+
+fn bench_gemm(c: &mut Criterion) {
+    let cases = [
+        Case {
+            name: "forward 64x784 * (128x784)^T",
+            m: 64,
+            n: 128,
+            k: 784,
+            a: (64, 784, Op::Plain),
+            b: (128, 784, Op::Transposed),
+        },
+        Case {
+            name: "dW (64x128)^T * 64x784",
+            m: 128,
+            n: 784,
+            k: 64,
+            a: (64, 128, Op::Transposed),
+            b: (64, 784, Op::Plain),
+        },
+        Case {
+            name: "dx 64x128 * 128x784",
+            m: 64,
+            n: 784,
+            k: 128,
+            a: (64, 128, Op::Plain),
+            b: (128, 784, Op::Plain),
+        },
+        Case {
+            name: "square 256^3",
+            m: 256,
+            n: 256,
+            k: 256,
+            a: (256, 256, Op::Plain),
+            b: (256, 256, Op::Plain),
+        },
+    ];
+    let mut group = c.benchmark_group("gemm");
+    for case in cases {
+        let (ar, ac, op_a) = case.a;
+        let (br, bc, op_b) = case.b;
+        let a = random(ar * ac, 1);
+        let b = random(br * bc, 2);
+        let mut out = vec![0.0f32; case.m * case.n];
+        group.throughput(Throughput::Elements((2 * case.m * case.n * case.k) as u64));
+        group.bench_function(case.name, |bench| {
+            bench.iter(|| {
+                gemm(
+                    1.0,
+                    MatRef::new(black_box(&a), ar, ac),
+                    op_a,
+                    MatRef::new(black_box(&b), br, bc),
+                    op_b,
+                    0.0,
+                    &mut out,
+                    case.n,
+                );
+                black_box(&mut out);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_gemm
+}
+criterion_main!(benches);

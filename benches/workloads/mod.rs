@@ -1,0 +1,111 @@
+//! Workloads shared by the `training` bench and the `perf_probe` of `benches/compare/`.
+//!
+//! Both include this file with `#[path]`, so the criterion figures and the PyTorch comparison
+//! time exactly the same code. Every input is seeded synthetic data; MNIST is not needed to time
+//! an epoch, only inputs of its shape.
+#![allow(dead_code, reason = "each bench that includes this file uses a different subset")]
+
+use nn::prelude::*;
+
+network! {
+    /// The MNIST MLP of the design's reference figures: 784-128-10 with a ReLU.
+    pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+}
+
+network! {
+    /// Keras' "celsius to fahrenheit": one neuron.
+    pub struct Celsius< fc: dense(1 -> 1) >
+}
+
+/// The training batch size.
+pub const BATCH: usize = 64;
+/// Samples in one synthetic epoch (MNIST's training-set size).
+pub const EPOCH_SAMPLES: usize = 60_000;
+/// Adam's learning rate for the MLP.
+pub const MLP_LR: f32 = 1e-3;
+
+/// `samples` seeded images of 784 pixels in `[0, 1)`, flat, and their labels in `0..10`.
+pub fn synthetic(samples: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    let mut rng = nn::init::seeded(seed);
+    let pixels = (0..samples * Mlp::INPUTS)
+        .map(|_| nn::init::uniform(&mut rng, 0.0, 1.0))
+        .collect();
+    let labels = (0..samples)
+        .map(|_| (nn::init::uniform(&mut rng, 0.0, 10.0) as usize).min(9))
+        .collect();
+    (pixels, labels)
+}
+
+/// The MLP with everything one training step needs, made once.
+pub struct Trainer {
+    /// The network.
+    pub net: Mlp,
+    tape: MlpTape<BATCH>,
+    x: Tensor2<BATCH, 784>,
+    labels: [usize; BATCH],
+    dlogits: Tensor2<BATCH, 10>,
+    adam: Adam,
+}
+
+impl Trainer {
+    /// A seeded network and Adam (lr 1e-3).
+    pub fn new(seed: u64) -> Self {
+        Self {
+            net: Mlp::seeded(seed),
+            tape: MlpTape::new(),
+            x: Tensor2::zeros(),
+            labels: [0; BATCH],
+            dlogits: Tensor2::zeros(),
+            adam: Adam::new(MLP_LR),
+        }
+    }
+
+    /// One Adam step on batch number `index` of `(pixels, labels)`; returns the loss.
+    pub fn step(&mut self, pixels: &[f32], labels: &[usize], index: usize) -> f32 {
+        let rows = index * BATCH..(index + 1) * BATCH;
+        self.x
+            .as_mut_slice()
+            .copy_from_slice(&pixels[rows.start * Mlp::INPUTS..rows.end * Mlp::INPUTS]);
+        self.labels.copy_from_slice(&labels[rows]);
+        let logits = self.net.forward_train(&self.x, &mut self.tape);
+        let loss = softmax_cross_entropy(logits, &self.labels, &mut self.dlogits)
+            .expect("synthetic labels are below 10");
+        self.net.zero_grad();
+        self.net.backward_params(&mut self.tape, &self.dlogits);
+        self.adam.step(&mut self.net);
+        loss
+    }
+
+    /// One epoch: every full batch of `(pixels, labels)` in order; returns the last loss.
+    pub fn epoch(&mut self, pixels: &[f32], labels: &[usize]) -> f32 {
+        let mut loss = 0.0;
+        for index in 0..labels.len() / BATCH {
+            loss = self.step(pixels, labels, index);
+        }
+        loss
+    }
+}
+
+/// The celsius tutorial's data.
+pub const CELSIUS: [f32; 7] = [-40.0, -10.0, 0.0, 8.0, 15.0, 22.0, 38.0];
+/// Its targets.
+pub const FAHRENHEIT: [f32; 7] = [-40.0, 14.0, 32.0, 46.0, 59.0, 72.0, 100.0];
+
+/// The celsius tutorial end to end: a fresh one-neuron network, 500 full-batch Adam steps
+/// (lr 0.1) of MSE. Returns the final weight and bias.
+pub fn celsius_500(seed: u64) -> (f32, f32) {
+    let x = Tensor2::<7, 1>::from_slice(&CELSIUS).expect("7 inputs");
+    let y = Tensor2::<7, 1>::from_slice(&FAHRENHEIT).expect("7 targets");
+    let mut net = Celsius::seeded(seed);
+    let mut tape = CelsiusTape::<7>::new();
+    let mut dy = Tensor2::<7, 1>::zeros();
+    let mut adam = Adam::new(0.1);
+    for _ in 0..500 {
+        let out = net.forward_train(&x, &mut tape);
+        mse(out, &y, &mut dy);
+        net.zero_grad();
+        net.backward_params(&mut tape, &dy);
+        adam.step(&mut net);
+    }
+    (net.fc.weight().as_slice()[0], net.fc.bias().as_slice()[0])
+}

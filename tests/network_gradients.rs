@@ -1,0 +1,115 @@
+//! Whole generated networks pass a central-difference gradient check, and the generated API
+//! (names, counts, tape) behaves as documented.
+
+use nn::prelude::*;
+use nn::testing::{check_gradients, random_tensor};
+
+network! {
+    /// Three dense layers and every activation the DSL knows.
+    pub struct Everything<
+        fc1: dense(5 -> 7),
+        tanh,
+        fc2: dense(7 -> 6),
+        sigmoid,
+        fc3: dense(6 -> 6),
+        leaky_relu(0.2),
+        relu,
+        head: dense(6 -> 4),
+        softmax,
+    >
+}
+
+const IN: usize = 3;
+const HIDDEN: usize = 8;
+
+network! {
+    /// Sizes from named constants.
+    struct Named< dense(IN -> HIDDEN), leaky_relu, dense(HIDDEN -> 2) >
+
+    /// A second network in the same call.
+    struct Tiny< dense(2 -> 1) >
+}
+
+#[test]
+fn every_activation_network_passes_gradient_check() {
+    let mut rng = seeded(21);
+    let mut net = Everything::new(&mut rng);
+    // Non-zero biases, so the check also covers their effect.
+    net.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
+        if path.last() == "bias" {
+            for (i, b) in p.value.iter_mut().enumerate() {
+                *b = 0.1 * (i as f32 - 1.5);
+            }
+        }
+    });
+    let x = random_tensor::<Tensor2<3, 5>>(&mut rng);
+    let checked = check_gradients::<_, 3>(&mut net, &x, 5).unwrap();
+    assert_eq!(checked, 3 * 5 + Everything::PARAM_COUNT);
+}
+
+#[test]
+fn named_const_network_passes_gradient_check() {
+    // Fixed seed: a finite-difference step that straddles a leaky-ReLU kink in a hidden layer
+    // gives a wrong numeric slope (seed 2 does), which says nothing about `backward`.
+    let mut rng = seeded(3);
+    let mut net = Named::new(&mut rng);
+    let x = random_tensor::<Tensor2<4, IN>>(&mut rng);
+    check_gradients::<_, 4>(&mut net, &x, 3).unwrap();
+    assert_eq!(Named::INPUTS, 3);
+    assert_eq!(Named::OUTPUTS, 2);
+}
+
+#[test]
+fn generated_api_names_and_counts() {
+    assert_eq!(Everything::LAYER_NAMES[1], "tanh_1");
+    assert_eq!(Everything::PARAM_COUNT, 5 * 7 + 7 + 7 * 6 + 6 + 6 * 6 + 6 + 6 * 4 + 4);
+    let mut names = Vec::new();
+    let mut net = Everything::seeded(0);
+    net.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, _: Param<'_>| {
+        names.push(path.to_string())
+    });
+    assert_eq!(
+        names,
+        [
+            "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias",
+            "head.weight", "head.bias"
+        ]
+    );
+    assert_eq!(Tiny::PARAM_COUNT, 3);
+}
+
+#[test]
+fn backward_returns_the_same_input_gradient_as_the_layer_api() {
+    let mut rng = seeded(8);
+    let mut net = Everything::new(&mut rng);
+    let x = random_tensor::<Tensor2<2, 5>>(&mut rng);
+    let dy = random_tensor::<Tensor2<2, 4>>(&mut rng);
+    let mut tape = EverythingTape::<2>::new();
+    let y = net.forward_train(&x, &mut tape).clone();
+    assert_eq!(y, net.forward(&x));
+    let dx = net.backward(&mut tape, &dy).clone();
+
+    let mut cache = EverythingTape::<2>::new();
+    let mut y2 = Tensor2::<2, 4>::zeros();
+    let mut dx2 = Tensor2::<2, 5>::zeros();
+    Layer::forward_train(&net, &x, &mut y2, &mut cache);
+    Layer::backward(&mut net, &x, &y2, &mut cache, &dy, Some(&mut dx2));
+    assert_eq!(y, y2);
+    assert_eq!(dx, dx2);
+}
+
+#[test]
+fn same_seed_gives_bit_identical_weights() {
+    let mut a = Everything::seeded(42);
+    let mut b = Everything::seeded(42);
+    let mut c = Everything::seeded(43);
+    let collect = |net: &mut Everything| {
+        let mut all = Vec::new();
+        net.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
+            all.extend(p.value.iter().map(|v| v.to_bits()))
+        });
+        all
+    };
+    assert_eq!(collect(&mut a), collect(&mut b));
+    assert_ne!(collect(&mut a), collect(&mut c));
+}
