@@ -56,14 +56,29 @@ pub enum Dim {
 }
 
 impl Dim {
-    /// The size as a const generic argument.
+    /// The size as a const generic argument: `784`, `HIDDEN` or `{ 2 * HIDDEN }`.
     pub fn as_const_arg(&self) -> TokenStream {
         match self {
             Dim::Literal { value, lit } => {
                 let value = *value as usize;
                 quote::quote_spanned!(lit.span()=> #value)
             }
-            Dim::Named(expr) => quote!({ #expr }),
+            // A one-segment path is a valid const argument as it is (braces would be linted);
+            // a longer path needs braces; a block already has them.
+            Dim::Named(Expr::Path(path)) if path.path.segments.len() > 1 => quote!({ #path }),
+            Dim::Named(expr) => quote!(#expr),
+        }
+    }
+
+    /// The size as a `usize` expression (a block loses its braces, which would be linted).
+    pub fn as_value(&self) -> TokenStream {
+        match self {
+            Dim::Named(Expr::Path(path)) => quote!(#path),
+            Dim::Named(Expr::Block(block)) => match block.block.stmts.as_slice() {
+                [syn::Stmt::Expr(inner, None)] => quote!((#inner)),
+                _ => quote!(#block),
+            },
+            _ => self.as_const_arg(),
         }
     }
 

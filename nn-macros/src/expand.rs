@@ -69,9 +69,13 @@ impl<'a> Generator<'a> {
         let features = quote!(#nn::layers::Features<#width>);
         let span = layer.span();
         match &layer.kind {
-            LayerKind::Dense { input, output } => {
-                let (input, output) = (input.as_const_arg(), output.as_const_arg());
-                quote_spanned!(span=> #nn::layers::Dense<#input, #output>)
+            LayerKind::Dense { output, .. } => {
+                // The input is the width the previous layer gives. When the two are named
+                // constants, `validate` emitted a const assert that they are equal, so this
+                // only differs from the declared input in a program that does not compile,
+                // and there the assert is the one error the user sees.
+                let output = output.as_const_arg();
+                quote_spanned!(span=> #nn::layers::Dense<#width, #output>)
             }
             LayerKind::Relu => quote_spanned!(span=> #nn::layers::Relu<#features>),
             LayerKind::LeakyRelu { .. } => quote_spanned!(span=> #nn::layers::LeakyRelu<#features>),
@@ -106,6 +110,14 @@ impl<'a> Generator<'a> {
         &self.plan.shapes[self.last()].output.tokens
     }
 
+    fn input_value(&self) -> &TokenStream {
+        &self.plan.shapes[0].input.value_tokens
+    }
+
+    fn output_value(&self) -> &TokenStream {
+        &self.plan.shapes[self.last()].output.value_tokens
+    }
+
     fn act(k: usize) -> Ident {
         format_ident!("act_{}", k)
     }
@@ -136,7 +148,9 @@ impl<'a> Generator<'a> {
             .checks
             .iter()
             .map(|check| {
-                let (condition, message) = (&check.condition, &check.message);
+                let condition = &check.condition;
+                // The message is a format string: escape the braces of `{ 2 * H }` sizes.
+                let message = check.message.replace('{', "{{").replace('}', "}}");
                 quote_spanned!(check.span=> const _: () = ::core::assert!(#condition, #message);)
             })
             .collect()
@@ -303,6 +317,7 @@ impl<'a> Generator<'a> {
         let name = &self.network.name;
         let tape = &self.tape;
         let (in_w, out_w) = (self.input_width(), self.output_width());
+        let (in_value, out_value) = (self.input_value(), self.output_value());
         let input = self.batch_tensor(in_w);
         let output = self.batch_tensor(out_w);
         let inits = (0..self.layers().len()).map(|i| {
@@ -338,9 +353,9 @@ impl<'a> Generator<'a> {
             #[allow(dead_code, reason = "generated API: a program may use only part of it")]
             impl #name {
                 /// Input features per sample.
-                pub const INPUTS: usize = #in_w;
+                pub const INPUTS: usize = #in_value;
                 /// Output features per sample.
-                pub const OUTPUTS: usize = #out_w;
+                pub const OUTPUTS: usize = #out_value;
                 /// The number of scalar parameters.
                 pub const PARAM_COUNT: usize = 0 #(#param_counts)*;
                 /// The layer names, in order; parameters are named `<layer>.weight`, `<layer>.bias`.

@@ -19,6 +19,8 @@ pub struct Width {
     pub value: Option<u64>,
     /// The size as a const generic argument.
     pub tokens: TokenStream,
+    /// The size as a `usize` expression.
+    pub value_tokens: TokenStream,
     /// The size as the user wrote it.
     pub text: String,
     /// The layer that fixed this size, as errors name it.
@@ -27,7 +29,13 @@ pub struct Width {
 
 impl Width {
     fn of(dim: &Dim, source: String) -> Self {
-        Width { value: dim.literal(), tokens: dim.as_const_arg(), text: dim.text(), source }
+        Width {
+            value: dim.literal(),
+            tokens: dim.as_const_arg(),
+            value_tokens: dim.as_value(),
+            text: dim.text(),
+            source,
+        }
     }
 }
 
@@ -120,9 +128,12 @@ fn check_sizes_nonzero(network: &Network, errors: &mut Vec<syn::Error>, checks: 
                     format!("`{}` has a zero size; every size must be at least 1", layer.text()),
                 )),
                 Dim::Literal { .. } => {}
-                Dim::Named(expr) => checks.push(ConstCheck {
+                Dim::Named(_) => checks.push(ConstCheck {
                     span: layer.span(),
-                    condition: quote!((#expr) > 0),
+                    condition: {
+                        let value = dim.as_value();
+                        quote!(#value > 0)
+                    },
                     message: format!(
                         "`{}`: size `{}` is zero; every size must be at least 1",
                         layer.text(),
@@ -219,7 +230,7 @@ fn check_chain(
             ));
         }
         _ => {
-            let (expected, given) = (input.as_const_arg(), &previous.tokens);
+            let (expected, given) = (input.as_value(), &previous.value_tokens);
             checks.push(ConstCheck {
                 span: layer.span(),
                 condition: quote!(#expected == #given),
