@@ -235,7 +235,7 @@ fn check_chain(
                 span: layer.span(),
                 condition: quote!(#expected == #given),
                 message: format!(
-                    "`{}` expects {expects} inputs but {} gives {gives}",
+                    "`{}` expects {expects} inputs but {} gives {gives}, and the two differ",
                     layer.text(),
                     previous.source
                 ),

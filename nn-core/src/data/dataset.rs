@@ -33,9 +33,17 @@ impl Dataset {
     /// [`DataError::RaggedInputs`] when `features` is 0 or does not divide `inputs.len()`,
     /// [`DataError::CountMismatch`] when the sample and label counts differ, and
     /// [`DataError::LabelOutOfRange`] for the first label not below `classes`.
-    pub fn new(inputs: Vec<f32>, features: usize, labels: Vec<usize>, classes: usize) -> Result<Self, DataError> {
+    pub fn new(
+        inputs: Vec<f32>,
+        features: usize,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
         if features == 0 || !inputs.len().is_multiple_of(features) {
-            return Err(DataError::RaggedInputs { len: inputs.len(), features });
+            return Err(DataError::RaggedInputs {
+                len: inputs.len(),
+                features,
+            });
         }
         let samples = inputs.len() / features;
         if samples != labels.len() {
@@ -46,10 +54,24 @@ impl Dataset {
                 labels_origin: Origin::Memory,
             });
         }
-        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, label)| **label >= classes) {
-            return Err(DataError::LabelOutOfRange { origin: Origin::Memory, index, label, classes });
+        if let Some((index, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, label)| **label >= classes)
+        {
+            return Err(DataError::LabelOutOfRange {
+                origin: Origin::Memory,
+                index,
+                label,
+                classes,
+            });
         }
-        Ok(Self { inputs, features, labels, classes })
+        Ok(Self {
+            inputs,
+            features,
+            labels,
+            classes,
+        })
     }
 
     /// A dataset from unsigned-byte pixels, scaled to `[0, 1]` by dividing by 255, and byte
@@ -65,7 +87,12 @@ impl Dataset {
     /// assert_eq!(data.labels(), &[3, 7]);
     /// # Ok::<(), nn_core::data::DataError>(())
     /// ```
-    pub fn from_u8(pixels: &[u8], features: usize, labels: &[u8], classes: usize) -> Result<Self, DataError> {
+    pub fn from_u8(
+        pixels: &[u8],
+        features: usize,
+        labels: &[u8],
+        classes: usize,
+    ) -> Result<Self, DataError> {
         let labels = labels.iter().map(|&l| usize::from(l)).collect();
         Self::new(pixels_to_unit(pixels), features, labels, classes)
     }
@@ -140,15 +167,27 @@ impl Dataset {
     /// Sets the origins that [`Dataset::new`]'s errors report (for loaders that read files).
     pub(crate) fn attach_origins(error: DataError, inputs: &Origin, labels: &Origin) -> DataError {
         match error {
-            DataError::CountMismatch { inputs: n, labels: m, .. } => DataError::CountMismatch {
+            DataError::CountMismatch {
+                inputs: n,
+                labels: m,
+                ..
+            } => DataError::CountMismatch {
                 inputs: n,
                 inputs_origin: inputs.clone(),
                 labels: m,
                 labels_origin: labels.clone(),
             },
-            DataError::LabelOutOfRange { index, label, classes, .. } => {
-                DataError::LabelOutOfRange { origin: labels.clone(), index, label, classes }
-            }
+            DataError::LabelOutOfRange {
+                index,
+                label,
+                classes,
+                ..
+            } => DataError::LabelOutOfRange {
+                origin: labels.clone(),
+                index,
+                label,
+                classes,
+            },
             other => other,
         }
     }
@@ -163,16 +202,31 @@ mod tests {
     fn constructor_checks_counts_and_labels() {
         assert!(matches!(
             Dataset::new(vec![0.0; 6], 3, vec![0], 2),
-            Err(DataError::CountMismatch { inputs: 2, labels: 1, .. })
+            Err(DataError::CountMismatch {
+                inputs: 2,
+                labels: 1,
+                ..
+            })
         ));
         assert!(matches!(
             Dataset::new(vec![0.0; 7], 3, vec![0, 1], 2),
-            Err(DataError::RaggedInputs { len: 7, features: 3 })
+            Err(DataError::RaggedInputs {
+                len: 7,
+                features: 3
+            })
         ));
-        assert!(matches!(Dataset::new(vec![], 0, vec![], 2), Err(DataError::RaggedInputs { .. })));
+        assert!(matches!(
+            Dataset::new(vec![], 0, vec![], 2),
+            Err(DataError::RaggedInputs { .. })
+        ));
         assert!(matches!(
             Dataset::new(vec![0.0; 6], 3, vec![0, 5], 5),
-            Err(DataError::LabelOutOfRange { index: 1, label: 5, classes: 5, .. })
+            Err(DataError::LabelOutOfRange {
+                index: 1,
+                label: 5,
+                classes: 5,
+                ..
+            })
         ));
         let empty = Dataset::new(vec![], 3, vec![], 2).unwrap();
         assert!(empty.is_empty());

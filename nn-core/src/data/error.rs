@@ -111,7 +111,9 @@ pub enum DataError {
     },
 
     /// A dimension in the header differs from the one asked for (e.g. MNIST images are 28 × 28).
-    #[error("{origin}: at byte {offset}: expected dimension {axis} to be {expected}, found {found}")]
+    #[error(
+        "{origin}: at byte {offset}: expected dimension {axis} to be {expected}, found {found}"
+    )]
     WrongDim {
         /// The file.
         origin: Origin,
@@ -203,7 +205,9 @@ pub enum DataError {
     },
 
     /// The batch's feature count (its const `F`) is not the dataset's.
-    #[error("batches of {expected} features were asked for, but the dataset has {found} features per sample")]
+    #[error(
+        "batches of {expected} features were asked for, but the dataset has {found} features per sample"
+    )]
     FeatureMismatch {
         /// The batch type's `F`.
         expected: usize,
@@ -237,7 +241,9 @@ impl DataError {
             | DataError::TrailingBytes { origin, .. }
             | DataError::LabelOutOfRange { origin, .. } => origin.path(),
             DataError::CountMismatch { labels_origin, .. } => labels_origin.path(),
-            DataError::RaggedInputs { .. } | DataError::FeatureMismatch { .. } | DataError::TooFewSamples { .. } => None,
+            DataError::RaggedInputs { .. }
+            | DataError::FeatureMismatch { .. }
+            | DataError::TooFewSamples { .. } => None,
         }
     }
 

@@ -54,7 +54,8 @@ impl IdxArray {
     /// ```
     pub fn new(dims: Vec<usize>, data: Vec<u8>) -> Option<Self> {
         let len = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
-        let fits = u8::try_from(dims.len()).is_ok() && dims.iter().all(|&d| u32::try_from(d).is_ok());
+        let fits =
+            u8::try_from(dims.len()).is_ok() && dims.iter().all(|&d| u32::try_from(d).is_ok());
         (fits && len == data.len()).then_some(Self { dims, data })
     }
 
@@ -131,12 +132,19 @@ pub fn parse_idx(bytes: &[u8], dims: &[Option<usize>]) -> Result<IdxArray, DataE
 /// file.
 pub fn read_idx(path: impl AsRef<Path>, dims: &[Option<usize>]) -> Result<IdxArray, DataError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_with_origin(&bytes, dims, &Origin::File(path.to_path_buf()))
 }
 
 /// Parses, naming `origin` in errors.
-pub(crate) fn parse_with_origin(bytes: &[u8], dims: &[Option<usize>], origin: &Origin) -> Result<IdxArray, DataError> {
+pub(crate) fn parse_with_origin(
+    bytes: &[u8],
+    dims: &[Option<usize>],
+    origin: &Origin,
+) -> Result<IdxArray, DataError> {
     let truncated = |offset: usize, what: &'static str, expected: usize| DataError::Truncated {
         origin: origin.clone(),
         offset,
@@ -149,7 +157,8 @@ pub(crate) fn parse_with_origin(bytes: &[u8], dims: &[Option<usize>], origin: &O
     let expected_rank = u8::try_from(dims.len()).unwrap_or(u8::MAX);
     let expected_magic = u32::from_be_bytes([0, 0, TYPE_U8, expected_rank]);
 
-    let [zero0, zero1, element_type, rank] = word(bytes, 0).ok_or_else(|| truncated(0, "magic number", 4))?;
+    let [zero0, zero1, element_type, rank] =
+        word(bytes, 0).ok_or_else(|| truncated(0, "magic number", 4))?;
     if zero0 != 0 || zero1 != 0 {
         return Err(DataError::BadMagic {
             origin: origin.clone(),
@@ -167,7 +176,12 @@ pub(crate) fn parse_with_origin(bytes: &[u8], dims: &[Option<usize>], origin: &O
         });
     }
     if usize::from(rank) != dims.len() {
-        return Err(DataError::WrongRank { origin: origin.clone(), offset: 3, expected: expected_rank, found: rank });
+        return Err(DataError::WrongRank {
+            origin: origin.clone(),
+            offset: 3,
+            expected: expected_rank,
+            found: rank,
+        });
     }
 
     let mut found_dims = Vec::with_capacity(dims.len());
@@ -177,19 +191,36 @@ pub(crate) fn parse_with_origin(bytes: &[u8], dims: &[Option<usize>], origin: &O
         let size = u32::from_be_bytes(raw);
         // A u32 that does not fit usize (16-bit targets) is too large to load anyway.
         let Ok(size) = usize::try_from(size) else {
-            return Err(DataError::TooLarge { origin: origin.clone(), offset: DIMS_OFFSET, dims: found_dims });
+            return Err(DataError::TooLarge {
+                origin: origin.clone(),
+                offset: DIMS_OFFSET,
+                dims: found_dims,
+            });
         };
         if let Some(expected) = *expected
             && expected != size
         {
-            return Err(DataError::WrongDim { origin: origin.clone(), offset, axis, expected, found: size });
+            return Err(DataError::WrongDim {
+                origin: origin.clone(),
+                offset,
+                axis,
+                expected,
+                found: size,
+            });
         }
         found_dims.push(size);
     }
 
     let payload_offset = DIMS_OFFSET + 4 * dims.len();
-    let Some(len) = found_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
-        return Err(DataError::TooLarge { origin: origin.clone(), offset: DIMS_OFFSET, dims: found_dims });
+    let Some(len) = found_dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    else {
+        return Err(DataError::TooLarge {
+            origin: origin.clone(),
+            offset: DIMS_OFFSET,
+            dims: found_dims,
+        });
     };
     let available = bytes.len().saturating_sub(payload_offset);
     if available < len {
@@ -203,7 +234,10 @@ pub(crate) fn parse_with_origin(bytes: &[u8], dims: &[Option<usize>], origin: &O
         });
     }
     let payload = bytes.get(payload_offset..).unwrap_or_default();
-    Ok(IdxArray { dims: found_dims, data: payload.to_vec() })
+    Ok(IdxArray {
+        dims: found_dims,
+        data: payload.to_vec(),
+    })
 }
 
 /// The four bytes at `offset`, or `None` past the end.
@@ -217,6 +251,7 @@ fn word(bytes: &[u8], offset: usize) -> Option<[u8; 4]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
     use std::vec;
 
     const IMAGE_DIMS: [Option<usize>; 3] = [None, Some(2), Some(3)];
@@ -244,7 +279,10 @@ mod tests {
     #[test]
     fn empty_arrays_are_valid() {
         let empty = IdxArray::new(vec![0, 28, 28], vec![]).unwrap();
-        assert_eq!(parse_idx(&empty.to_bytes(), &[None, Some(28), Some(28)]).unwrap(), empty);
+        assert_eq!(
+            parse_idx(&empty.to_bytes(), &[None, Some(28), Some(28)]).unwrap(),
+            empty
+        );
     }
 
     #[test]
@@ -252,7 +290,14 @@ mod tests {
         let file = images_file();
         for cut in 0..file.len() {
             let err = parse_idx(&file[..cut], &IMAGE_DIMS).unwrap_err();
-            let DataError::Truncated { offset, what, expected, found, .. } = &err else {
+            let DataError::Truncated {
+                offset,
+                what,
+                expected,
+                found,
+                ..
+            } = &err
+            else {
                 panic!("cut at {cut}: {err:?}");
             };
             let (want_offset, want_what, want_expected) = match cut {
@@ -260,7 +305,11 @@ mod tests {
                 4..16 => (4 * (cut / 4), "dimension size", 4),
                 _ => (16, "payload", 18),
             };
-            assert_eq!((*offset, *what, *expected), (want_offset, want_what, want_expected), "cut at {cut}");
+            assert_eq!(
+                (*offset, *what, *expected),
+                (want_offset, want_what, want_expected),
+                "cut at {cut}"
+            );
             assert_eq!(*found, cut - want_offset);
             assert_eq!(err.offset(), Some(want_offset));
         }
@@ -271,7 +320,17 @@ mod tests {
         let mut file = images_file();
         file.extend([0, 0]);
         let err = parse_idx(&file, &IMAGE_DIMS).unwrap_err();
-        assert!(matches!(err, DataError::TrailingBytes { offset: 34, found: 2, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::TrailingBytes {
+                    offset: 34,
+                    found: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -280,7 +339,15 @@ mod tests {
         file[0..4].copy_from_slice(&[0x1f, 0x8b, 0x08, 0x08]); // a gzip header
         let err = parse_idx(&file, &IMAGE_DIMS).unwrap_err();
         assert!(
-            matches!(err, DataError::BadMagic { offset: 0, expected: 0x0803, found: 0x1f8b_0808, .. }),
+            matches!(
+                err,
+                DataError::BadMagic {
+                    offset: 0,
+                    expected: 0x0803,
+                    found: 0x1f8b_0808,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(err.to_string().contains("0x00000803"), "{err}");
@@ -291,7 +358,15 @@ mod tests {
         let mut file = images_file();
         file[2] = 0x0d;
         let err = parse_idx(&file, &IMAGE_DIMS).unwrap_err();
-        assert!(matches!(err, DataError::WrongElementType { offset: 2, expected: 8, found: 0x0d, .. }));
+        assert!(matches!(
+            err,
+            DataError::WrongElementType {
+                offset: 2,
+                expected: 8,
+                found: 0x0d,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -299,9 +374,31 @@ mod tests {
         // A labels file where images are expected, and the reverse.
         let labels = IdxArray::new(vec![3], vec![1, 2, 3]).unwrap().to_bytes();
         let err = parse_idx(&labels, &IMAGE_DIMS).unwrap_err();
-        assert!(matches!(err, DataError::WrongRank { offset: 3, expected: 3, found: 1, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::WrongRank {
+                    offset: 3,
+                    expected: 3,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = parse_idx(&images_file(), &[None]).unwrap_err();
-        assert!(matches!(err, DataError::WrongRank { offset: 3, expected: 1, found: 3, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::WrongRank {
+                    offset: 3,
+                    expected: 1,
+                    found: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -311,27 +408,60 @@ mod tests {
         file[7] = 4;
         let err = parse_idx(&file, &IMAGE_DIMS).unwrap_err();
         assert!(
-            matches!(err, DataError::Truncated { offset: 16, what: "payload", expected: 24, found: 18, .. }),
+            matches!(
+                err,
+                DataError::Truncated {
+                    offset: 16,
+                    what: "payload",
+                    expected: 24,
+                    found: 18,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         // The header announces 2 images, the payload holds 3.
         file[7] = 2;
         let err = parse_idx(&file, &IMAGE_DIMS).unwrap_err();
-        assert!(matches!(err, DataError::TrailingBytes { offset: 28, found: 6, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::TrailingBytes {
+                    offset: 28,
+                    found: 6,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         // 2 × 3 images where 3 × 2 are asked for.
         let err = parse_idx(&images_file(), &[None, Some(3), Some(2)]).unwrap_err();
         assert!(
-            matches!(err, DataError::WrongDim { offset: 8, axis: 1, expected: 3, found: 2, .. }),
+            matches!(
+                err,
+                DataError::WrongDim {
+                    offset: 8,
+                    axis: 1,
+                    expected: 3,
+                    found: 2,
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
 
     #[test]
     fn huge_dims_are_an_error_not_an_allocation() {
-        let file = [0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let file = [
+            0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
         let err = parse_idx(&file, &[None, None, None]).unwrap_err();
         if usize::BITS <= 64 {
-            assert!(matches!(err, DataError::TooLarge { offset: 4, .. }), "{err:?}");
+            assert!(
+                matches!(err, DataError::TooLarge { offset: 4, .. }),
+                "{err:?}"
+            );
         }
     }
 
@@ -357,18 +487,28 @@ mod tests {
         let path = std::env::temp_dir().join("nn-core-idx-test-missing-file");
         let err = read_idx(&path, &[None]).unwrap_err();
         assert!(matches!(&err, DataError::Io { path: p, .. } if *p == path));
-        assert!(err.to_string().contains("nn-core-idx-test-missing-file"), "{err}");
+        assert!(
+            err.to_string().contains("nn-core-idx-test-missing-file"),
+            "{err}"
+        );
     }
 
     #[test]
     fn errors_from_files_name_the_file() {
-        let path = std::env::temp_dir().join(std::format!("nn-core-idx-test-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(std::format!("nn-core-idx-test-{}", std::process::id()));
         std::fs::write(&path, &images_file()[..20]).unwrap();
         let err = read_idx(&path, &IMAGE_DIMS).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(err.path(), Some(path.as_path()));
         let message = err.to_string();
-        assert!(message.starts_with(&std::format!("{}: at byte 16:", path.display())), "{message}");
-        assert!(message.contains("expected 18 bytes of payload, found only 4"), "{message}");
+        assert!(
+            message.starts_with(&std::format!("{}: at byte 16:", path.display())),
+            "{message}"
+        );
+        assert!(
+            message.contains("expected 18 bytes of payload, found only 4"),
+            "{message}"
+        );
     }
 }

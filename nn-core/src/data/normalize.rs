@@ -53,7 +53,10 @@ pub struct Standardize {
 impl Standardize {
     /// MNIST's training-set statistics ([`MNIST_MEAN`], [`MNIST_STD`]), for pixels already
     /// divided by 255.
-    pub const MNIST: Self = Self { mean: MNIST_MEAN, std: MNIST_STD };
+    pub const MNIST: Self = Self {
+        mean: MNIST_MEAN,
+        std: MNIST_STD,
+    };
 
     /// The mean and the population standard deviation of `values` (two passes, summed in
     /// `f64`).
@@ -63,7 +66,10 @@ impl Standardize {
     /// scikit-learn's `StandardScaler` does. An empty slice gives mean 0.
     pub fn fit(values: &[f32]) -> Self {
         if values.is_empty() {
-            return Self { mean: 0.0, std: 1.0 };
+            return Self {
+                mean: 0.0,
+                std: 1.0,
+            };
         }
         let n = values.len() as f64;
         let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
@@ -76,8 +82,15 @@ impl Standardize {
             .sum::<f64>()
             / n;
         let std = variance.sqrt() as f32;
-        let std = if std > 0.0 && std.is_finite() { std } else { 1.0 };
-        Self { mean: mean as f32, std }
+        let std = if std > 0.0 && std.is_finite() {
+            std
+        } else {
+            1.0
+        };
+        Self {
+            mean: mean as f32,
+            std,
+        }
     }
 
     /// The statistics of every input value of `data`.
@@ -93,7 +106,9 @@ impl Standardize {
     /// Standardizes `values` in place.
     pub fn apply(&self, values: &mut [f32]) {
         let inv_std = 1.0 / self.std;
-        values.iter_mut().for_each(|v| *v = (*v - self.mean) * inv_std);
+        values
+            .iter_mut()
+            .for_each(|v| *v = (*v - self.mean) * inv_std);
     }
 
     /// Standardizes every input value of `data` in place.
@@ -137,7 +152,13 @@ mod tests {
     fn constant_and_empty_inputs_do_not_divide_by_zero() {
         let s = Standardize::fit(&[3.0; 5]);
         assert_eq!((s.mean, s.std), (3.0, 1.0));
-        assert_eq!(Standardize::fit(&[]), Standardize { mean: 0.0, std: 1.0 });
+        assert_eq!(
+            Standardize::fit(&[]),
+            Standardize {
+                mean: 0.0,
+                std: 1.0
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,162 @@
+//! The MNIST handwritten digits: 60 000 training and 10 000 test images of 28 × 28 pixels.
+//!
+//! [`Mnist::load`] reads the four uncompressed IDX files from a directory. This module does
+//! not download them; the `mnist` example shows how to fetch, verify and cache them (DESIGN §5).
+//! The data is by Yann LeCun and Corinna Cortes, under CC BY-SA 3.0.
+
+use std::path::Path;
+
+use super::Dataset;
+use super::error::{DataError, Origin};
+use super::idx::read_idx;
+
+/// The side of an image, in pixels.
+pub const SIDE: usize = 28;
+/// The pixels per image, the network's input features.
+pub const FEATURES: usize = SIDE * SIDE;
+/// The digits 0 to 9.
+pub const CLASSES: usize = 10;
+/// The number of training images in the full set.
+pub const TRAIN_LEN: usize = 60_000;
+/// The number of test images in the full set.
+pub const TEST_LEN: usize = 10_000;
+
+/// The training images' file name.
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// The training labels' file name.
+pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+/// The test images' file name.
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+/// The test labels' file name.
+pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+/// The four file names, in the order train images, train labels, test images, test labels.
+pub const FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The MNIST training and test sets, with pixels scaled to `[0, 1]` (divided by 255).
+///
+/// Standardize further with [`Standardize::MNIST`](super::normalize::Standardize::MNIST) if
+/// wanted, on both sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mnist {
+    /// The training set (60 000 samples in the full set).
+    pub train: Dataset,
+    /// The test set (10 000 samples in the full set).
+    pub test: Dataset,
+}
+
+impl Mnist {
+    /// Reads the four IDX files named in [`FILES`] from `dir`.
+    ///
+    /// Each file is fully validated (see [`idx`](super::idx)); the images must be 28 × 28, the
+    /// labels below 10, and each split must have as many labels as images. Smaller sets in the
+    /// same format load too.
+    ///
+    /// # Errors
+    /// A [`DataError`] naming the offending file: [`DataError::Io`] when one is missing or
+    /// unreadable, a format error for a malformed one, [`DataError::CountMismatch`] or
+    /// [`DataError::LabelOutOfRange`] for images and labels that do not belong together.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+        let dir = dir.as_ref();
+        Ok(Self {
+            train: load_split(&dir.join(TRAIN_IMAGES), &dir.join(TRAIN_LABELS))?,
+            test: load_split(&dir.join(TEST_IMAGES), &dir.join(TEST_LABELS))?,
+        })
+    }
+}
+
+/// Reads one MNIST split from an images file and a labels file, pixels divided by 255.
+///
+/// # Errors
+/// As [`Mnist::load`].
+pub fn load_split(images: &Path, labels: &Path) -> Result<Dataset, DataError> {
+    let pixels = read_idx(images, &[None, Some(SIDE), Some(SIDE)])?;
+    let label_bytes = read_idx(labels, &[None])?;
+    Dataset::from_u8(pixels.data(), FEATURES, label_bytes.data(), CLASSES).map_err(|e| {
+        Dataset::attach_origins(
+            e,
+            &Origin::File(images.to_path_buf()),
+            &Origin::File(labels.to_path_buf()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::idx::IdxArray;
+    use std::path::PathBuf;
+    use std::string::ToString;
+    use std::vec;
+
+    /// A fresh directory holding a tiny MNIST: `train` and `test` samples, labels as given.
+    fn tiny_mnist(name: &str, train: &[u8], test: &[u8]) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(std::format!("nn-core-mnist-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (images, labels, set) in [
+            (TRAIN_IMAGES, TRAIN_LABELS, train),
+            (TEST_IMAGES, TEST_LABELS, test),
+        ] {
+            let pixels = (0..set.len() * FEATURES).map(|i| (i % 256) as u8).collect();
+            let idx = IdxArray::new(vec![set.len(), SIDE, SIDE], pixels).unwrap();
+            std::fs::write(dir.join(images), idx.to_bytes()).unwrap();
+            let idx = IdxArray::new(vec![set.len()], set.to_vec()).unwrap();
+            std::fs::write(dir.join(labels), idx.to_bytes()).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn loads_a_tiny_mnist() {
+        let dir = tiny_mnist("ok", &[5, 0, 4], &[7, 2]);
+        let mnist = Mnist::load(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!((mnist.train.len(), mnist.test.len()), (3, 2));
+        assert_eq!(mnist.train.labels(), &[5, 0, 4]);
+        assert_eq!(mnist.test.features(), FEATURES);
+        assert_eq!(mnist.train.inputs()[255], 1.0);
+        assert!(mnist.train.inputs().iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let dir = tiny_mnist("bad-label", &[5, 10], &[1]);
+        let err = Mnist::load(&dir).unwrap_err();
+        assert!(
+            matches!(&err, DataError::LabelOutOfRange { index: 1, label: 10, classes: 10, origin }
+                if origin.path() == Some(dir.join(TRAIN_LABELS).as_path())),
+            "{err:?}"
+        );
+
+        // Test labels for 2 images, test images for 1.
+        let idx = IdxArray::new(vec![2], vec![1, 2]).unwrap();
+        std::fs::write(dir.join(TEST_LABELS), idx.to_bytes()).unwrap();
+        std::fs::write(
+            dir.join(TRAIN_LABELS),
+            IdxArray::new(vec![2], vec![1, 2]).unwrap().to_bytes(),
+        )
+        .unwrap();
+        let err = Mnist::load(&dir).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                DataError::CountMismatch {
+                    inputs: 1,
+                    labels: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(TEST_IMAGES) && message.contains(TEST_LABELS),
+            "{message}"
+        );
+
+        std::fs::remove_file(dir.join(TEST_IMAGES)).unwrap();
+        let err = Mnist::load(&dir).unwrap_err();
+        assert_eq!(err.path(), Some(dir.join(TEST_IMAGES).as_path()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
