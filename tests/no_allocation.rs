@@ -1,0 +1,130 @@
+//! After warm-up, a training step (training forward + loss + backward + optimizer step) and an
+//! inference call allocate nothing of their own. `allocation-counter` installs a counting global
+//! allocator and counts per thread.
+//!
+//! Known exception, asserted exactly below: `matrixmultiply::sgemm` allocates its packing
+//! buffer on every call and frees it before returning (matrixmultiply 0.3, `gemm.rs`,
+//! `make_packing_buffer`). So a step makes exactly one short-lived allocation per matmul, holds
+//! at most one at a time, and keeps none. Removing it needs a matmul that packs into a
+//! caller-owned workspace; until then these tests pin the count so any other allocation fails.
+
+use nn::prelude::*;
+
+network! {
+    /// The MNIST MLP.
+    pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+}
+
+network! {
+    /// Every activation, and an optimizer with momentum state.
+    pub struct Mixed< dense(16 -> 8), tanh, dense(8 -> 8), sigmoid, leaky_relu(0.1), dense(8 -> 4), softmax >
+}
+
+/// Matmuls in one MLP training step: two forward, two weight gradients, and one input
+/// gradient (`backward_params` skips the first layer's).
+const MLP_TRAIN_MATMULS: u64 = 5;
+/// Matmuls in one MLP inference call.
+const MLP_INFER_MATMULS: u64 = 2;
+
+fn train_step<const B: usize>(
+    net: &mut Mlp,
+    adam: &mut Adam,
+    x: &Tensor2<B, 784>,
+    labels: &[usize; B],
+    tape: &mut MlpTape<B>,
+    grad: &mut Tensor2<B, 10>,
+) -> f32 {
+    let logits = net.forward_train(x, tape);
+    let loss = softmax_cross_entropy(logits, labels, grad).expect("labels are below 10");
+    net.zero_grad();
+    net.backward_params(tape, grad);
+    adam.step(net);
+    loss
+}
+
+#[test]
+fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
+    let mut net = Mlp::seeded(0);
+    let mut adam = Adam::new(1e-3);
+    let x = Tensor2::<64, 784>::from_fn(|[r, c]| ((r * 31 + c * 7) % 255) as f32 / 255.0);
+    let labels: [usize; 64] = std::array::from_fn(|i| i % 10);
+    let mut tape = MlpTape::<64>::new();
+    let mut grad = Tensor2::<64, 10>::zeros();
+    let mut tape1 = MlpTape::<1>::new();
+    let one = Tensor2::<1, 784>::full(0.5);
+
+    // Warm-up: Adam allocates its moments on the first step.
+    let first = train_step(&mut net, &mut adam, &x, &labels, &mut tape, &mut grad);
+
+    let steps = 3;
+    let mut last = first;
+    let training = allocation_counter::measure(|| {
+        for _ in 0..steps {
+            last = train_step(&mut net, &mut adam, &x, &labels, &mut tape, &mut grad);
+        }
+    });
+    assert_eq!(training.count_total, steps * MLP_TRAIN_MATMULS, "{training:?}");
+    assert_eq!(training.count_max, 1, "more than one live allocation: {training:?}");
+    assert_eq!(training.bytes_current, 0, "a training step kept memory: {training:?}");
+    assert!(last < first, "training should lower the loss ({first} -> {last})");
+
+    let inference = allocation_counter::measure(|| {
+        let _ = std::hint::black_box(net.infer(&x, &mut tape));
+        let _ = std::hint::black_box(net.infer(&one, &mut tape1));
+    });
+    assert_eq!(inference.count_total, 2 * MLP_INFER_MATMULS, "{inference:?}");
+    assert_eq!(inference.bytes_current, 0, "{inference:?}");
+
+    // The counter does see our own allocations: the convenience `forward` makes a tape.
+    let allocating = allocation_counter::measure(|| {
+        let _ = std::hint::black_box(net.forward(&one));
+    });
+    assert!(allocating.count_total > MLP_INFER_MATMULS, "{allocating:?}");
+}
+
+#[test]
+fn every_layer_kind_and_sgd_momentum_allocate_only_matmul_packing() {
+    let mut net = Mixed::seeded(1);
+    let mut sgd = Sgd::with_momentum(0.1, 0.9);
+    let x = Tensor2::<8, 16>::full(0.25);
+    let target = Tensor2::<8, 4>::full(0.25);
+    let mut tape = MixedTape::<8>::new();
+    let mut grad = Tensor2::<8, 4>::zeros();
+    let mut step = |net: &mut Mixed| {
+        let y = net.forward_train(&x, &mut tape);
+        mse(y, &target, &mut grad);
+        net.zero_grad();
+        let _ = net.backward(&mut tape, &grad);
+        sgd.step(net);
+    };
+    step(&mut net);
+    let info = allocation_counter::measure(|| step(&mut net));
+    // Three dense layers: three forward, three weight-gradient and three input-gradient matmuls.
+    assert_eq!(info.count_total, 9, "{info:?}");
+    assert_eq!(info.bytes_current, 0, "{info:?}");
+}
+
+#[test]
+fn activations_losses_and_optimizers_allocate_nothing() {
+    let relu = Relu::<Features<32>>::default();
+    let mut softmax = Softmax::<32>;
+    let x = Tensor2::<16, 32>::from_fn(|[r, c]| (r as f32 - c as f32) / 8.0);
+    let mut y = Tensor2::<16, 32>::zeros();
+    let mut dx = Tensor2::<16, 32>::zeros();
+    let mut grad = Tensor2::<16, 32>::zeros();
+    let labels: [usize; 16] = std::array::from_fn(|i| i);
+    let mut rng = seeded(0);
+    let mut dense = Dense::<1, 1>::new(&mut rng);
+    let mut adam = Adam::new(0.1);
+    adam.step(&mut dense); // warm-up: allocates the moments
+    let info = allocation_counter::measure(|| {
+        relu.forward(&x, &mut y, &mut ());
+        Layer::backward(&mut softmax, &x, &y, &mut (), &x, Some(&mut dx));
+        let _ = softmax_cross_entropy(&y, &labels, &mut grad);
+        let _ = binary_cross_entropy_with_logits(&x, &y, &mut grad);
+        let _ = mse(&x, &y, &mut grad);
+        let _ = accuracy(&y, &labels);
+        adam.step(&mut dense);
+    });
+    assert_eq!(info.count_total, 0, "{info:?}");
+}
