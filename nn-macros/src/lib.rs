@@ -1,11 +1,13 @@
 //! The `network!` macro of the `nn` crate.
 //!
-//! The pipeline is parse → validate → expand: [`parse`] reads the declaration into the IR of
-//! [`ast`] (every node keeps its span), [`validate`] infers every layer's shape and collects all
-//! shape errors, and [`expand`] writes the struct, its tape and its methods. The macro never
+//! The pipeline is parse → validate → expand: `parse` reads the declaration into the IR of
+//! `ast` (every node keeps its span), `validate` infers every layer's shape and collects all
+//! shape errors, and `expand` writes the struct, its tape and its methods. The macro never
 //! panics on user input: every problem becomes a spanned compile error.
 //!
 //! See the `nn` crate for the syntax and the generated API.
+
+#![deny(missing_docs)]
 
 mod ast;
 mod expand;
