@@ -21,7 +21,9 @@ use nn::linalg::{MatRef, Op, gemm};
 /// `len` seeded uniform values in `[-1, 1)`.
 fn random(len: usize, seed: u64) -> Vec<f32> {
     let mut rng = nn::init::seeded(seed);
-    (0..len).map(|_| nn::init::uniform(&mut rng, -1.0, 1.0)).collect()
+    (0..len)
+        .map(|_| nn::init::uniform(&mut rng, -1.0, 1.0))
+        .collect()
 }
 
 /// One product `c (m×n) = op_a(a) · op_b(b)`, with `a` stored `a_rows×a_cols` and `b` stored

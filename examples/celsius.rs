@@ -48,6 +48,9 @@ fn main() -> Result<(), Error> {
     println!("weight: {w:.4}  (exact: 1.8)");
     println!("bias: {b:.4}  (exact: 32)");
     println!("f(100): {f100:.2}  (exact: 212)");
-    println!("training: {STEPS} steps in {:.3} ms", elapsed.as_secs_f64() * 1e3);
+    println!(
+        "training: {STEPS} steps in {:.3} ms",
+        elapsed.as_secs_f64() * 1e3
+    );
     Ok(())
 }

@@ -35,13 +35,16 @@ fn every_activation_network_passes_gradient_check() {
     let mut rng = seeded(21);
     let mut net = Everything::new(&mut rng);
     // Non-zero biases, so the check also covers their effect.
-    net.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
-        if path.last() == "bias" {
-            for (i, b) in p.value.iter_mut().enumerate() {
-                *b = 0.1 * (i as f32 - 1.5);
+    net.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: Param<'_>| {
+            if path.last() == "bias" {
+                for (i, b) in p.value.iter_mut().enumerate() {
+                    *b = 0.1 * (i as f32 - 1.5);
+                }
             }
-        }
-    });
+        },
+    );
     let x = random_tensor::<Tensor2<3, 5>>(&mut rng);
     let checked = check_gradients::<_, 3>(&mut net, &x, 5).unwrap();
     assert_eq!(checked, 3 * 5 + Everything::PARAM_COUNT);
@@ -62,17 +65,27 @@ fn named_const_network_passes_gradient_check() {
 #[test]
 fn generated_api_names_and_counts() {
     assert_eq!(Everything::LAYER_NAMES[1], "tanh_1");
-    assert_eq!(Everything::PARAM_COUNT, 5 * 7 + 7 + 7 * 6 + 6 + 6 * 6 + 6 + 6 * 4 + 4);
+    assert_eq!(
+        Everything::PARAM_COUNT,
+        5 * 7 + 7 + 7 * 6 + 6 + 6 * 6 + 6 + 6 * 4 + 4
+    );
     let mut names = Vec::new();
     let mut net = Everything::seeded(0);
-    net.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, _: Param<'_>| {
-        names.push(path.to_string())
-    });
+    net.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, _: Param<'_>| names.push(path.to_string()),
+    );
     assert_eq!(
         names,
         [
-            "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias",
-            "head.weight", "head.bias"
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias",
+            "head.weight",
+            "head.bias"
         ]
     );
     assert_eq!(Tiny::PARAM_COUNT, 3);
@@ -105,9 +118,10 @@ fn same_seed_gives_bit_identical_weights() {
     let mut c = Everything::seeded(43);
     let collect = |net: &mut Everything| {
         let mut all = Vec::new();
-        net.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
-            all.extend(p.value.iter().map(|v| v.to_bits()))
-        });
+        net.visit_params(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| all.extend(p.value.iter().map(|v| v.to_bits())),
+        );
         all
     };
     assert_eq!(collect(&mut a), collect(&mut b));

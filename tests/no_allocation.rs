@@ -63,16 +63,33 @@ fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
             last = train_step(&mut net, &mut adam, &x, &labels, &mut tape, &mut grad);
         }
     });
-    assert_eq!(training.count_total, steps * MLP_TRAIN_MATMULS, "{training:?}");
-    assert_eq!(training.count_max, 1, "more than one live allocation: {training:?}");
-    assert_eq!(training.bytes_current, 0, "a training step kept memory: {training:?}");
-    assert!(last < first, "training should lower the loss ({first} -> {last})");
+    assert_eq!(
+        training.count_total,
+        steps * MLP_TRAIN_MATMULS,
+        "{training:?}"
+    );
+    assert_eq!(
+        training.count_max, 1,
+        "more than one live allocation: {training:?}"
+    );
+    assert_eq!(
+        training.bytes_current, 0,
+        "a training step kept memory: {training:?}"
+    );
+    assert!(
+        last < first,
+        "training should lower the loss ({first} -> {last})"
+    );
 
     let inference = allocation_counter::measure(|| {
         let _ = std::hint::black_box(net.infer(&x, &mut tape));
         let _ = std::hint::black_box(net.infer(&one, &mut tape1));
     });
-    assert_eq!(inference.count_total, 2 * MLP_INFER_MATMULS, "{inference:?}");
+    assert_eq!(
+        inference.count_total,
+        2 * MLP_INFER_MATMULS,
+        "{inference:?}"
+    );
     assert_eq!(inference.bytes_current, 0, "{inference:?}");
 
     // The counter does see our own allocations: the convenience `forward` makes a tape.

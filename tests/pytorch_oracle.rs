@@ -179,10 +179,15 @@ macro_rules! oracle_case {
             floats32(&case["params"][0]["value"]).as_slice()
         );
 
-        // Inference and training forward agree with each other and with PyTorch.
+        // All three forwards (allocating, tape-based inference, training) agree with PyTorch.
         assert_close(
             "forward",
             net.forward(&x).as_slice(),
+            &floats(&case["output"]),
+        );
+        assert_close(
+            "infer",
+            net.infer(&x, &mut tape).as_slice(),
             &floats(&case["output"]),
         );
         let out = net.forward_train(&x, &mut tape);

@@ -3,7 +3,10 @@
 //! Both include this file with `#[path]`, so the criterion figures and the PyTorch comparison
 //! time exactly the same code. Every input is seeded synthetic data; MNIST is not needed to time
 //! an epoch, only inputs of its shape.
-#![allow(dead_code, reason = "each bench that includes this file uses a different subset")]
+#![allow(
+    dead_code,
+    reason = "each bench that includes this file uses a different subset"
+)]
 
 use nn::prelude::*;
 

@@ -55,15 +55,21 @@ impl Init {
         match self {
             Init::GlorotUniform => {
                 let limit = crate::math::sqrt(6.0 / (fan_in + fan_out));
-                weights.iter_mut().for_each(|w| *w = uniform(rng, -limit, limit));
+                weights
+                    .iter_mut()
+                    .for_each(|w| *w = uniform(rng, -limit, limit));
             }
             Init::HeNormal => {
                 let std = crate::math::sqrt(2.0 / fan_in);
-                weights.iter_mut().for_each(|w| *w = std * standard_normal(rng));
+                weights
+                    .iter_mut()
+                    .for_each(|w| *w = std * standard_normal(rng));
             }
             Init::HeUniform => {
                 let limit = crate::math::sqrt(6.0 / fan_in);
-                weights.iter_mut().for_each(|w| *w = uniform(rng, -limit, limit));
+                weights
+                    .iter_mut()
+                    .for_each(|w| *w = uniform(rng, -limit, limit));
             }
             Init::Constant(value) => weights.fill(value),
         }
@@ -97,8 +103,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream() {
-        let a: alloc::vec::Vec<f32> = { let mut r = seeded(9); (0..5).map(|_| uniform(&mut r, 0.0, 1.0)).collect() };
-        let b: alloc::vec::Vec<f32> = { let mut r = seeded(9); (0..5).map(|_| uniform(&mut r, 0.0, 1.0)).collect() };
+        let a: alloc::vec::Vec<f32> = {
+            let mut r = seeded(9);
+            (0..5).map(|_| uniform(&mut r, 0.0, 1.0)).collect()
+        };
+        let b: alloc::vec::Vec<f32> = {
+            let mut r = seeded(9);
+            (0..5).map(|_| uniform(&mut r, 0.0, 1.0)).collect()
+        };
         assert_eq!(a, b);
     }
 }

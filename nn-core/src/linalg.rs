@@ -160,7 +160,10 @@ mod tests {
                     n,
                 );
                 for (got, want) in c.iter().zip(&want) {
-                    assert!((got - want).abs() < 1e-5, "{op_a:?} {op_b:?}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "{op_a:?} {op_b:?}: {got} vs {want}"
+                    );
                 }
             }
         }
@@ -171,7 +174,16 @@ mod tests {
         let a = [1.0, 2.0];
         let b = [3.0, 4.0];
         let mut c = [10.0];
-        gemm(1.0, MatRef::new(&a, 1, 2), Op::Plain, MatRef::new(&b, 2, 1), Op::Plain, 1.0, &mut c, 1);
+        gemm(
+            1.0,
+            MatRef::new(&a, 1, 2),
+            Op::Plain,
+            MatRef::new(&b, 2, 1),
+            Op::Plain,
+            1.0,
+            &mut c,
+            1,
+        );
         assert_eq!(c, [21.0]);
     }
 
@@ -180,6 +192,15 @@ mod tests {
     fn mismatched_inner_dims_panic() {
         let a = [0.0; 6];
         let mut c = [0.0; 4];
-        gemm(1.0, MatRef::new(&a, 2, 3), Op::Plain, MatRef::new(&a, 3, 2), Op::Transposed, 0.0, &mut c, 2);
+        gemm(
+            1.0,
+            MatRef::new(&a, 2, 3),
+            Op::Plain,
+            MatRef::new(&a, 3, 2),
+            Op::Transposed,
+            0.0,
+            &mut c,
+            2,
+        );
     }
 }

@@ -16,8 +16,15 @@ pub fn argmax(row: &[f32]) -> usize {
 /// How many rows of `scores` have their largest value at the row's label.
 ///
 /// Works on logits or probabilities alike, since softmax keeps the order.
-pub fn correct<const B: usize, const N: usize>(scores: &Tensor2<B, N>, labels: &[usize; B]) -> usize {
-    scores.rows().zip(labels).filter(|(row, label)| argmax(row) == **label).count()
+pub fn correct<const B: usize, const N: usize>(
+    scores: &Tensor2<B, N>,
+    labels: &[usize; B],
+) -> usize {
+    scores
+        .rows()
+        .zip(labels)
+        .filter(|(row, label)| argmax(row) == **label)
+        .count()
 }
 
 /// The fraction of rows of `scores` whose largest value is at the row's label.
@@ -28,6 +35,9 @@ pub fn correct<const B: usize, const N: usize>(scores: &Tensor2<B, N>, labels: &
 /// assert_eq!(nn_core::metrics::accuracy(&scores, &[1, 2]), 0.5);
 /// # Ok::<(), nn_core::Error>(())
 /// ```
-pub fn accuracy<const B: usize, const N: usize>(scores: &Tensor2<B, N>, labels: &[usize; B]) -> f32 {
+pub fn accuracy<const B: usize, const N: usize>(
+    scores: &Tensor2<B, N>,
+    labels: &[usize; B],
+) -> f32 {
     correct(scores, labels) as f32 / B.max(1) as f32
 }

@@ -25,12 +25,18 @@ pub struct ParamPath<'a> {
 impl<'a> ParamPath<'a> {
     /// The empty path of a top-level network.
     pub const fn root() -> Self {
-        Self { parent: None, segment: "" }
+        Self {
+            parent: None,
+            segment: "",
+        }
     }
 
     /// This path extended by one segment.
     pub fn child(&'a self, segment: &'a str) -> ParamPath<'a> {
-        ParamPath { parent: Some(self), segment }
+        ParamPath {
+            parent: Some(self),
+            segment,
+        }
     }
 
     /// The last segment (`weight` in `fc1.weight`).
@@ -119,17 +125,19 @@ pub trait HasParams {
 
     /// Sets every gradient to zero.
     fn zero_grad(&mut self) {
-        self.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
-            p.grad.fill(0.0)
-        });
+        self.visit_params(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| p.grad.fill(0.0),
+        );
     }
 
     /// The number of scalar parameters.
     fn param_count(&mut self) -> usize {
         let mut count = 0;
-        self.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
-            count += p.value.len()
-        });
+        self.visit_params(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| count += p.value.len(),
+        );
         count
     }
 }

@@ -350,7 +350,8 @@ mod tests {
 
     #[test]
     fn row_major_indexing() {
-        let t = Tensor4::<2, 2, 2, 3>::from_fn(|[a, b, c, d]| (a * 1000 + b * 100 + c * 10 + d) as f32);
+        let t =
+            Tensor4::<2, 2, 2, 3>::from_fn(|[a, b, c, d]| (a * 1000 + b * 100 + c * 10 + d) as f32);
         assert_eq!(t[[1, 0, 1, 2]], 1012.0);
         assert_eq!(t.as_slice()[1], 1.0);
         assert_eq!(t.as_slice()[3], 10.0);

@@ -31,13 +31,20 @@ pub fn random_tensor<T: Tensor>(rng: &mut Rng) -> T {
     let mut t = T::zeros();
     for v in t.as_mut_slice() {
         let x = uniform(rng, -1.0, 1.0);
-        *v = if x.abs() < 0.05 { x.signum() * 0.05 + x } else { x };
+        *v = if x.abs() < 0.05 {
+            x.signum() * 0.05 + x
+        } else {
+            x
+        };
     }
     t
 }
 
 fn weighted_sum(y: &[f32], r: &[f32]) -> f64 {
-    y.iter().zip(r).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+    y.iter()
+        .zip(r)
+        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+        .sum()
 }
 
 fn loss<L: Layer, const B: usize>(
@@ -56,14 +63,21 @@ fn close(analytic: f64, numeric: f64) -> bool {
 }
 
 // Runs `f` on the `index`-th parameter tensor of `layer`.
-fn with_param<L: HasParams>(layer: &mut L, index: usize, mut f: impl FnMut(&ParamPath<'_>, Param<'_>)) {
+fn with_param<L: HasParams>(
+    layer: &mut L,
+    index: usize,
+    mut f: impl FnMut(&ParamPath<'_>, Param<'_>),
+) {
     let mut seen = 0;
-    layer.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
-        if seen == index {
-            f(path, p);
-        }
-        seen += 1;
-    });
+    layer.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: Param<'_>| {
+            if seen == index {
+                f(path, p);
+            }
+            seen += 1;
+        },
+    );
 }
 
 /// Checks the input gradient and every parameter gradient of `layer` at input `x`.
@@ -103,14 +117,19 @@ pub fn check_gradients<L: Layer, const B: usize>(
         let numeric = (plus - minus) / (2.0 * f64::from(STEP));
         let analytic = f64::from(dx.as_slice()[i]);
         if !close(analytic, numeric) {
-            failures.push(format!("input[{i}]: analytic {analytic:.6} vs numeric {numeric:.6}"));
+            failures.push(format!(
+                "input[{i}]: analytic {analytic:.6} vs numeric {numeric:.6}"
+            ));
         }
         checked += 1;
     }
 
     // Parameter gradients, one tensor at a time.
     let mut tensors = 0;
-    layer.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, _: Param<'_>| tensors += 1);
+    layer.visit_params(
+        &ParamPath::root(),
+        &mut |_: &ParamPath<'_>, _: Param<'_>| tensors += 1,
+    );
     for t in 0..tensors {
         let mut analytic: Vec<f32> = Vec::new();
         let mut name = String::new();
@@ -130,7 +149,9 @@ pub fn check_gradients<L: Layer, const B: usize>(
             with_param(layer, t, |_, p| p.value[i] = original);
             let numeric = (plus - minus) / (2.0 * f64::from(STEP));
             if !close(f64::from(grad), numeric) {
-                failures.push(format!("{name}[{i}]: analytic {grad:.6} vs numeric {numeric:.6}"));
+                failures.push(format!(
+                    "{name}[{i}]: analytic {grad:.6} vs numeric {numeric:.6}"
+                ));
             }
             checked += 1;
         }

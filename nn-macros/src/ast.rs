@@ -37,9 +37,14 @@ pub struct Layer {
 
 /// What a layer is, with its arguments.
 pub enum LayerKind {
-    Dense { input: Dim, output: Dim },
+    Dense {
+        input: Dim,
+        output: Dim,
+    },
     Relu,
-    LeakyRelu { alpha: Option<Expr> },
+    LeakyRelu {
+        alpha: Option<Expr>,
+    },
     Sigmoid,
     Tanh,
     Softmax,
@@ -112,7 +117,12 @@ impl Layer {
     pub fn field(&self) -> Ident {
         match &self.name {
             Some(name) => name.clone(),
-            None => format_ident!("{}_{}", self.keyword, self.position, span = self.keyword.span()),
+            None => format_ident!(
+                "{}_{}",
+                self.keyword,
+                self.position,
+                span = self.keyword.span()
+            ),
         }
     }
 

@@ -22,7 +22,9 @@ fn expand_one(network: &Network) -> TokenStream {
         Err(error) => {
             // Still declare the struct, so that one mistake does not cascade into "cannot find
             // type" errors at every use.
-            let Network { attrs, vis, name, .. } = network;
+            let Network {
+                attrs, vis, name, ..
+            } = network;
             let error = error.into_compile_error();
             quote! {
                 #(#attrs)*
@@ -50,7 +52,12 @@ enum Pass {
 impl<'a> Generator<'a> {
     fn new(network: &'a Network, plan: &'a Plan) -> Self {
         let tape = format_ident!("{}Tape", network.name);
-        Self { network, plan, nn: quote!(::nn::__private), tape }
+        Self {
+            network,
+            plan,
+            nn: quote!(::nn::__private),
+            tape,
+        }
     }
 
     fn layers(&self) -> &[Layer] {
@@ -157,7 +164,9 @@ impl<'a> Generator<'a> {
     }
 
     fn network_struct(&self) -> TokenStream {
-        let Network { attrs, vis, name, .. } = self.network;
+        let Network {
+            attrs, vis, name, ..
+        } = self.network;
         let default_doc = if attrs.iter().any(|a| a.path().is_ident("doc")) {
             quote!()
         } else {
@@ -193,7 +202,9 @@ impl<'a> Generator<'a> {
             let (act, grad) = (Self::act(k), Self::grad(k));
             let ty = self.batch_tensor(&self.plan.shapes[k].input.tokens);
             fields.push(quote!(#act: #ty, #grad: #ty,));
-            inits.push(quote!(#act: #nn::tensor::Zeroed::zeroed(), #grad: #nn::tensor::Zeroed::zeroed(),));
+            inits.push(
+                quote!(#act: #nn::tensor::Zeroed::zeroed(), #grad: #nn::tensor::Zeroed::zeroed(),),
+            );
         }
         for i in 0..self.layers().len() {
             let cache = Self::cache(i);
@@ -252,7 +263,12 @@ impl<'a> Generator<'a> {
 
     /// The forward calls of every layer, first to last. `first_in` and `last_out` are the
     /// expressions for the chain's input and output; in between, activations live on tape `t`.
-    fn forward_calls(&self, pass: Pass, first_in: &TokenStream, last_out: &TokenStream) -> TokenStream {
+    fn forward_calls(
+        &self,
+        pass: Pass,
+        first_in: &TokenStream,
+        last_out: &TokenStream,
+    ) -> TokenStream {
         let nn = &self.nn;
         let method = match pass {
             Pass::Infer => quote!(forward),
@@ -262,8 +278,18 @@ impl<'a> Generator<'a> {
             .map(|i| {
                 let layer = &self.layers()[i];
                 let (field, ty, cache) = (layer.field(), self.layer_type(i), Self::cache(i));
-                let x = if i == 0 { first_in.clone() } else { let a = Self::act(i); quote!(&t.#a) };
-                let y = if i == self.last() { last_out.clone() } else { let a = Self::act(i + 1); quote!(&mut t.#a) };
+                let x = if i == 0 {
+                    first_in.clone()
+                } else {
+                    let a = Self::act(i);
+                    quote!(&t.#a)
+                };
+                let y = if i == self.last() {
+                    last_out.clone()
+                } else {
+                    let a = Self::act(i + 1);
+                    quote!(&mut t.#a)
+                };
                 quote_spanned!(layer.span()=>
                     <#ty as #nn::layers::Layer>::#method(&self.#field, #x, #y, &mut t.#cache);
                 )
@@ -345,8 +371,12 @@ impl<'a> Generator<'a> {
             &quote!(dy),
             &quote!(::core::option::Option::Some(&mut t.input_grad)),
         );
-        let backward_params_calls =
-            self.backward_calls(&t_input, &t_output, &quote!(dy), &quote!(::core::option::Option::None));
+        let backward_params_calls = self.backward_calls(
+            &t_input,
+            &t_output,
+            &quote!(dy),
+            &quote!(::core::option::Option::None),
+        );
         let span = Span::call_site();
 
         quote_spanned! {span=>

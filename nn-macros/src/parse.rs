@@ -27,9 +27,8 @@ impl Parse for Networks {
             }
         }
         if networks.is_empty() {
-            return Err(input.error(
-                "expected a network declaration, e.g. `pub struct Net< dense(4 -> 2) >`",
-            ));
+            return Err(input
+                .error("expected a network declaration, e.g. `pub struct Net< dense(4 -> 2) >`"));
         }
         Ok(Networks { networks })
     }
@@ -81,7 +80,11 @@ impl Parse for Network {
     }
 }
 
-fn parse_layer(input: ParseStream, position: usize, errors: &mut Vec<syn::Error>) -> syn::Result<Layer> {
+fn parse_layer(
+    input: ParseStream,
+    position: usize,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<Layer> {
     let mut tokens = TokenStream::new();
     let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         let name: Ident = input.parse()?;
@@ -117,7 +120,13 @@ fn parse_layer(input: ParseStream, position: usize, errors: &mut Vec<syn::Error>
         errors.push(error);
         LayerKind::Invalid
     });
-    Ok(Layer { name, keyword, kind, position, tokens })
+    Ok(Layer {
+        name,
+        keyword,
+        kind,
+        position,
+        tokens,
+    })
 }
 
 fn read_kind(keyword: &Ident, args: Option<(ParseStream, &Group)>) -> syn::Result<LayerKind> {
@@ -186,7 +195,10 @@ fn dense_args(input: ParseStream) -> syn::Result<LayerKind> {
     if !input.is_empty() {
         return Err(input.error("unexpected tokens after the output size"));
     }
-    Ok(LayerKind::Dense { input: input_dim, output })
+    Ok(LayerKind::Dense {
+        input: input_dim,
+        output,
+    })
 }
 
 fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
@@ -196,7 +208,10 @@ fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
             .base10_parse::<u64>()
             .map_err(|_| syn::Error::new(lit.span(), "a size must be a whole number"))?;
         if !matches!(lit.suffix(), "" | "usize") {
-            return Err(syn::Error::new(lit.span(), "a size is a `usize`; drop the suffix"));
+            return Err(syn::Error::new(
+                lit.span(),
+                "a size is a `usize`; drop the suffix",
+            ));
         }
         return Ok(Dim::Literal { value, lit });
     }
@@ -204,7 +219,12 @@ fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
         let block: syn::ExprBlock = input.parse()?;
         return Ok(Dim::Named(Expr::Block(block)));
     }
-    if input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
+    if input.peek(Ident)
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super])
+    {
         let path: syn::ExprPath = input.parse()?;
         return Ok(Dim::Named(Expr::Path(path)));
     }

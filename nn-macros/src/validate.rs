@@ -74,7 +74,10 @@ pub fn validate(network: &Network) -> Result<Plan, syn::Error> {
         all
     }) {
         Some(error) => Err(error),
-        None => Ok(Plan { shapes: shapes.unwrap_or_default(), checks }),
+        None => Ok(Plan {
+            shapes: shapes.unwrap_or_default(),
+            checks,
+        }),
     }
 }
 
@@ -106,11 +109,23 @@ fn check_unique_names(network: &Network, errors: &mut Vec<syn::Error>) {
                     ),
                     _ => format!(
                         "layer name `{field}` is also the automatic name of the unnamed `{}` at position {}; pick another name",
-                        if first.name.is_none() { first.keyword.to_string() } else { layer.keyword.to_string() },
-                        if first.name.is_none() { first.position } else { layer.position },
+                        if first.name.is_none() {
+                            first.keyword.to_string()
+                        } else {
+                            layer.keyword.to_string()
+                        },
+                        if first.name.is_none() {
+                            first.position
+                        } else {
+                            layer.position
+                        },
                     ),
                 };
-                let at = layer.name.as_ref().or(first.name.as_ref()).unwrap_or(&layer.keyword);
+                let at = layer
+                    .name
+                    .as_ref()
+                    .or(first.name.as_ref())
+                    .unwrap_or(&layer.keyword);
                 errors.push(syn::Error::new_spanned(at, message));
             }
         }
@@ -118,14 +133,23 @@ fn check_unique_names(network: &Network, errors: &mut Vec<syn::Error>) {
 }
 
 /// Every size is at least 1.
-fn check_sizes_nonzero(network: &Network, errors: &mut Vec<syn::Error>, checks: &mut Vec<ConstCheck>) {
+fn check_sizes_nonzero(
+    network: &Network,
+    errors: &mut Vec<syn::Error>,
+    checks: &mut Vec<ConstCheck>,
+) {
     for layer in &network.layers {
-        let LayerKind::Dense { input, output } = &layer.kind else { continue };
+        let LayerKind::Dense { input, output } = &layer.kind else {
+            continue;
+        };
         for dim in [input, output] {
             match dim {
                 Dim::Literal { value: 0, lit } => errors.push(syn::Error::new(
                     lit.span(),
-                    format!("`{}` has a zero size; every size must be at least 1", layer.text()),
+                    format!(
+                        "`{}` has a zero size; every size must be at least 1",
+                        layer.text()
+                    ),
                 )),
                 Dim::Literal { .. } => {}
                 Dim::Named(_) => checks.push(ConstCheck {
@@ -175,7 +199,10 @@ fn infer_shapes(
                     _ => declared.clone(),
                 };
                 let output = Width::of(output, layer.reference());
-                shapes.push(LayerShape { input: given, output: output.clone() });
+                shapes.push(LayerShape {
+                    input: given,
+                    output: output.clone(),
+                });
                 flow = Flow::Known(output);
             }
             LayerKind::Invalid => {
@@ -183,7 +210,10 @@ fn infer_shapes(
                 flow = Flow::Broken;
             }
             _ => match &flow {
-                Flow::Known(width) => shapes.push(LayerShape { input: width.clone(), output: width.clone() }),
+                Flow::Known(width) => shapes.push(LayerShape {
+                    input: width.clone(),
+                    output: width.clone(),
+                }),
                 Flow::Start => {
                     complete = false;
                     errors.push(syn::Error::new_spanned(
@@ -217,7 +247,9 @@ fn check_chain(
         (Some(a), Some(b)) if a == b => {}
         (Some(_), Some(_)) => {
             let suggestion = match &layer.kind {
-                LayerKind::Dense { output, .. } => format!("; did you mean `dense({gives} -> {})`?", output.text()),
+                LayerKind::Dense { output, .. } => {
+                    format!("; did you mean `dense({gives} -> {})`?", output.text())
+                }
                 _ => String::new(),
             };
             errors.push(syn::Error::new_spanned(

@@ -105,7 +105,12 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
     type Output<const B: usize> = Tensor2<B, OUT>;
     type Cache<const B: usize> = ();
 
-    fn forward<const B: usize>(&self, x: &Tensor2<B, IN>, y: &mut Tensor2<B, OUT>, _scratch: &mut ()) {
+    fn forward<const B: usize>(
+        &self,
+        x: &Tensor2<B, IN>,
+        y: &mut Tensor2<B, OUT>,
+        _scratch: &mut (),
+    ) {
         // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
         for row in y.as_mut_slice().chunks_exact_mut(OUT.max(1)) {
             row.copy_from_slice(self.bias.as_slice());
@@ -176,7 +181,9 @@ mod tests {
         fc.weight_mut()
             .as_mut_slice()
             .copy_from_slice(&[1.0, 2.0, -1.0, 0.5, 0.0, 3.0]);
-        fc.bias_mut().as_mut_slice().copy_from_slice(&[0.1, 0.2, 0.3]);
+        fc.bias_mut()
+            .as_mut_slice()
+            .copy_from_slice(&[0.1, 0.2, 0.3]);
         let x = Tensor2::<2, 2>::from_slice(&[1.0, 1.0, 2.0, -1.0]).unwrap();
         let mut y = Tensor2::<2, 3>::zeros();
         fc.forward(&x, &mut y, &mut ());
@@ -191,7 +198,9 @@ mod tests {
     fn gradients_match_central_differences() {
         let mut rng = crate::init::seeded(3);
         let mut fc = Dense::<5, 4>::new(&mut rng);
-        fc.bias_mut().iter_mut().for_each(|b| *b = crate::init::uniform(&mut rng, -0.5, 0.5));
+        fc.bias_mut()
+            .iter_mut()
+            .for_each(|b| *b = crate::init::uniform(&mut rng, -0.5, 0.5));
         let x = random_tensor::<Tensor2<3, 5>>(&mut rng);
         check_gradients::<_, 3>(&mut fc, &x, 11).unwrap();
     }

@@ -33,7 +33,10 @@ impl<S: Shape> LeakyRelu<S> {
 
     /// A leaky ReLU with negative slope `alpha`.
     pub const fn new(alpha: f32) -> Self {
-        Self { alpha, shape: PhantomData }
+        Self {
+            alpha,
+            shape: PhantomData,
+        }
     }
 
     /// The negative slope.

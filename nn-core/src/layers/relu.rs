@@ -27,7 +27,11 @@ pub struct Relu<S: Shape> {
     shape: PhantomData<S>,
 }
 
-elementwise_activation!(Relu, |_layer, x| if x > 0.0 { x } else { 0.0 }, |_layer, x, _y| if x > 0.0 { 1.0 } else { 0.0 });
+elementwise_activation!(
+    Relu,
+    |_layer, x| if x > 0.0 { x } else { 0.0 },
+    |_layer, x, _y| if x > 0.0 { 1.0 } else { 0.0 }
+);
 
 #[cfg(test)]
 mod tests {

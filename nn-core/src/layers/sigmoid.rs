@@ -27,7 +27,11 @@ pub struct Sigmoid<S: Shape> {
     shape: PhantomData<S>,
 }
 
-elementwise_activation!(Sigmoid, |_layer, x| crate::math::sigmoid(x), |_layer, _x, y| y * (1.0 - y));
+elementwise_activation!(
+    Sigmoid,
+    |_layer, x| crate::math::sigmoid(x),
+    |_layer, _x, y| y * (1.0 - y)
+);
 
 #[cfg(test)]
 mod tests {

@@ -45,7 +45,11 @@ impl<const N: usize> Layer for Softmax<N> {
     type Cache<const B: usize> = ();
 
     fn forward<const B: usize>(&self, x: &Tensor2<B, N>, y: &mut Tensor2<B, N>, _scratch: &mut ()) {
-        for (xr, yr) in x.as_slice().chunks_exact(N.max(1)).zip(y.as_mut_slice().chunks_exact_mut(N.max(1))) {
+        for (xr, yr) in x
+            .as_slice()
+            .chunks_exact(N.max(1))
+            .zip(y.as_mut_slice().chunks_exact_mut(N.max(1)))
+        {
             softmax_row(xr, yr);
         }
     }
@@ -60,7 +64,10 @@ impl<const N: usize> Layer for Softmax<N> {
     ) {
         // dx_i = y_i (dy_i − Σ_j dy_j y_j)
         let Some(dx) = dx else { return };
-        let rows = y.as_slice().chunks_exact(N.max(1)).zip(dy.as_slice().chunks_exact(N.max(1)));
+        let rows = y
+            .as_slice()
+            .chunks_exact(N.max(1))
+            .zip(dy.as_slice().chunks_exact(N.max(1)));
         for ((yr, dyr), dxr) in rows.zip(dx.as_mut_slice().chunks_exact_mut(N.max(1))) {
             let dot: f32 = yr.iter().zip(dyr).map(|(a, b)| a * b).sum();
             for ((g, &yi), &dyi) in dxr.iter_mut().zip(yr).zip(dyr) {
@@ -80,7 +87,14 @@ mod tests {
         let x = Tensor2::<2, 3>::from_slice(&[1.0, 2.0, 3.0, 1000.0, 1000.0, 1000.0]).unwrap();
         let mut y = Tensor2::<2, 3>::zeros();
         Softmax::<3>.forward(&x, &mut y, &mut ());
-        let want = [0.090_030_57, 0.244_728_48, 0.665_240_94, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
+        let want = [
+            0.090_030_57,
+            0.244_728_48,
+            0.665_240_94,
+            1.0 / 3.0,
+            1.0 / 3.0,
+            1.0 / 3.0,
+        ];
         for (g, w) in y.iter().zip(want) {
             assert!((g - w).abs() < 1e-6, "{g} vs {w}");
         }

@@ -27,7 +27,8 @@ pub struct Tanh<S: Shape> {
     shape: PhantomData<S>,
 }
 
-elementwise_activation!(Tanh, |_layer, x| crate::math::tanh(x), |_layer, _x, y| 1.0 - y * y);
+elementwise_activation!(Tanh, |_layer, x| crate::math::tanh(x), |_layer, _x, y| 1.0
+    - y * y);
 
 #[cfg(test)]
 mod tests {

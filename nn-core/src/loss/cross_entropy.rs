@@ -30,9 +30,17 @@ pub fn softmax_cross_entropy<const B: usize, const N: usize>(
 ) -> Result<f32, Error> {
     let inv_batch = 1.0 / B.max(1) as f32;
     let mut total = 0.0f64;
-    for (row, (&label, g)) in labels.iter().zip(grad.as_mut_slice().chunks_exact_mut(N.max(1))).enumerate() {
+    for (row, (&label, g)) in labels
+        .iter()
+        .zip(grad.as_mut_slice().chunks_exact_mut(N.max(1)))
+        .enumerate()
+    {
         if label >= N {
-            return Err(Error::LabelOutOfRange { label, row, classes: N });
+            return Err(Error::LabelOutOfRange {
+                label,
+                row,
+                classes: N,
+            });
         }
         let z = logits.row(row);
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -71,7 +79,8 @@ mod tests {
 
     #[test]
     fn gradient_matches_central_differences() {
-        let mut logits = Tensor2::<2, 4>::from_slice(&[0.3, -1.2, 2.0, 0.1, 1.0, 1.5, -0.5, 0.0]).unwrap();
+        let mut logits =
+            Tensor2::<2, 4>::from_slice(&[0.3, -1.2, 2.0, 0.1, 1.0, 1.5, -0.5, 0.0]).unwrap();
         let labels = [2, 0];
         let mut grad = Tensor2::<2, 4>::zeros();
         let mut scratch = Tensor2::<2, 4>::zeros();
@@ -94,7 +103,11 @@ mod tests {
         let mut grad = Tensor2::<1, 3>::zeros();
         assert_eq!(
             softmax_cross_entropy(&logits, &[3], &mut grad),
-            Err(Error::LabelOutOfRange { label: 3, row: 0, classes: 3 })
+            Err(Error::LabelOutOfRange {
+                label: 3,
+                row: 0,
+                classes: 3
+            })
         );
     }
 }

@@ -18,7 +18,12 @@ pub fn mse<T: Tensor>(pred: &T, target: &T, grad: &mut T) -> f32 {
     let n = T::LEN.max(1) as f32;
     let mut sum = 0.0f64;
     let scale = 2.0 / n;
-    for ((g, &p), &t) in grad.as_mut_slice().iter_mut().zip(pred.as_slice()).zip(target.as_slice()) {
+    for ((g, &p), &t) in grad
+        .as_mut_slice()
+        .iter_mut()
+        .zip(pred.as_slice())
+        .zip(target.as_slice())
+    {
         let d = p - t;
         sum += f64::from(d * d);
         *g = scale * d;

@@ -68,18 +68,25 @@ impl Optimizer for Adam {
         let eps_hat = eps * correction2;
         let moments = &mut self.moments;
         let mut index = 0;
-        model.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
-            let [m, v] = moments.slots(index, 2, p.value.len(), path) else {
-                unreachable!("two slots per parameter")
-            };
-            let lanes = p.value.iter_mut().zip(p.grad.iter()).zip(m.iter_mut().zip(v.iter_mut()));
-            for ((w, &g), (m, v)) in lanes {
-                *m = beta1 * *m + (1.0 - beta1) * g;
-                *v = beta2 * *v + (1.0 - beta2) * g * g;
-                *w -= step_size * *m / (crate::math::sqrt(*v) + eps_hat);
-            }
-            index += 1;
-        });
+        model.visit_params(
+            &ParamPath::root(),
+            &mut |path: &ParamPath<'_>, p: Param<'_>| {
+                let [m, v] = moments.slots(index, 2, p.value.len(), path) else {
+                    unreachable!("two slots per parameter")
+                };
+                let lanes = p
+                    .value
+                    .iter_mut()
+                    .zip(p.grad.iter())
+                    .zip(m.iter_mut().zip(v.iter_mut()));
+                for ((w, &g), (m, v)) in lanes {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *w -= step_size * *m / (crate::math::sqrt(*v) + eps_hat);
+                }
+                index += 1;
+            },
+        );
     }
 }
 
@@ -92,7 +99,10 @@ mod tests {
     #[test]
     fn first_step_moves_each_weight_by_lr() {
         // With bias correction, the first Adam step is lr·g/(|g| + eps) ≈ lr·sign(g).
-        let mut fc = Dense::<2, 1>::with_init(crate::init::Init::Constant(0.5), &mut crate::init::seeded(0));
+        let mut fc = Dense::<2, 1>::with_init(
+            crate::init::Init::Constant(0.5),
+            &mut crate::init::seeded(0),
+        );
         let x = Tensor2::<1, 2>::from_slice(&[3.0, -2.0]).unwrap();
         let y = Tensor2::<1, 1>::zeros();
         let dy = Tensor2::<1, 1>::full(1.0);
@@ -100,7 +110,10 @@ mod tests {
         let mut adam = Adam::new(0.1);
         adam.step(&mut fc);
         let w = fc.weight().as_slice();
-        assert!((w[0] - 0.4).abs() < 1e-6 && (w[1] - 0.6).abs() < 1e-6, "{w:?}");
+        assert!(
+            (w[0] - 0.4).abs() < 1e-6 && (w[1] - 0.6).abs() < 1e-6,
+            "{w:?}"
+        );
         assert!((fc.bias().as_slice()[0] + 0.1).abs() < 1e-6);
     }
 

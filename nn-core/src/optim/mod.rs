@@ -36,19 +36,32 @@ impl SlotState {
             return;
         }
         let buffers = &mut self.buffers;
-        model.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
-            for _ in 0..per_param {
-                buffers.push(vec![0.0; p.value.len()].into_boxed_slice());
-            }
-        });
+        model.visit_params(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| {
+                for _ in 0..per_param {
+                    buffers.push(vec![0.0; p.value.len()].into_boxed_slice());
+                }
+            },
+        );
     }
 
     /// The `per_param` buffers of parameter `index`, checked against its length.
-    pub(crate) fn slots(&mut self, index: usize, per_param: usize, len: usize, path: &ParamPath<'_>) -> &mut [Box<[f32]>] {
-        let slots = self.buffers.get_mut(index * per_param..(index + 1) * per_param);
+    pub(crate) fn slots(
+        &mut self,
+        index: usize,
+        per_param: usize,
+        len: usize,
+        path: &ParamPath<'_>,
+    ) -> &mut [Box<[f32]>] {
+        let slots = self
+            .buffers
+            .get_mut(index * per_param..(index + 1) * per_param);
         match slots {
             Some(slots) if slots.iter().all(|s| s.len() == len) => slots,
-            _ => panic!("optimizer state does not fit parameter `{path}`: was this optimizer used with another model?"),
+            _ => panic!(
+                "optimizer state does not fit parameter `{path}`: was this optimizer used with another model?"
+            ),
         }
     }
 }

@@ -33,7 +33,11 @@ impl Sgd {
 
     /// SGD with momentum `momentum` (0.9 is usual).
     pub fn with_momentum(lr: f32, momentum: f32) -> Self {
-        Self { lr, momentum, velocity: SlotState::default() }
+        Self {
+            lr,
+            momentum,
+            velocity: SlotState::default(),
+        }
     }
 }
 
@@ -41,24 +45,30 @@ impl Optimizer for Sgd {
     fn step<M: HasParams>(&mut self, model: &mut M) {
         let (lr, momentum) = (self.lr, self.momentum);
         if momentum == 0.0 {
-            model.visit_params(&ParamPath::root(), &mut |_: &ParamPath<'_>, p: Param<'_>| {
-                for (w, &g) in p.value.iter_mut().zip(p.grad.iter()) {
-                    *w -= lr * g;
-                }
-            });
+            model.visit_params(
+                &ParamPath::root(),
+                &mut |_: &ParamPath<'_>, p: Param<'_>| {
+                    for (w, &g) in p.value.iter_mut().zip(p.grad.iter()) {
+                        *w -= lr * g;
+                    }
+                },
+            );
             return;
         }
         self.velocity.ensure(model, 1);
         let velocity = &mut self.velocity;
         let mut index = 0;
-        model.visit_params(&ParamPath::root(), &mut |path: &ParamPath<'_>, p: Param<'_>| {
-            let v = &mut velocity.slots(index, 1, p.value.len(), path)[0];
-            for ((w, &g), v) in p.value.iter_mut().zip(p.grad.iter()).zip(v.iter_mut()) {
-                *v = momentum * *v + g;
-                *w -= lr * *v;
-            }
-            index += 1;
-        });
+        model.visit_params(
+            &ParamPath::root(),
+            &mut |path: &ParamPath<'_>, p: Param<'_>| {
+                let v = &mut velocity.slots(index, 1, p.value.len(), path)[0];
+                for ((w, &g), v) in p.value.iter_mut().zip(p.grad.iter()).zip(v.iter_mut()) {
+                    *v = momentum * *v + g;
+                    *w -= lr * *v;
+                }
+                index += 1;
+            },
+        );
     }
 }
 
@@ -70,7 +80,10 @@ mod tests {
 
     #[test]
     fn momentum_matches_hand_computed_steps() {
-        let mut fc = Dense::<1, 1>::with_init(crate::init::Init::Constant(1.0), &mut crate::init::seeded(0));
+        let mut fc = Dense::<1, 1>::with_init(
+            crate::init::Init::Constant(1.0),
+            &mut crate::init::seeded(0),
+        );
         let x = Tensor2::<1, 1>::full(1.0);
         let y = Tensor2::<1, 1>::zeros();
         let dy = Tensor2::<1, 1>::full(1.0);
