@@ -38,6 +38,9 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     /// The number of scalar parameters: `OUT · IN + OUT`.
     pub const PARAM_COUNT: usize = OUT * IN + OUT;
 
+    /// Up to this batch size, the forward pass uses row-by-row dot products instead of gemm.
+    const DOT_PRODUCT_MAX_BATCH: usize = 4;
+
     /// A layer with Glorot-uniform weights and a zero bias.
     pub fn new(rng: &mut Rng) -> Self {
         Self::with_init(Init::GlorotUniform, rng)
@@ -111,6 +114,18 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         y: &mut Tensor2<B, OUT>,
         _scratch: &mut (),
     ) {
+        if B <= Self::DOT_PRODUCT_MAX_BATCH {
+            // Each output is a dot product of an input row with a contiguous weight row; this
+            // skips gemm's packing of the whole weight, which dominates at small batches.
+            let rows = x.as_slice().chunks_exact(IN.max(1));
+            for (x_row, y_row) in rows.zip(y.as_mut_slice().chunks_exact_mut(OUT.max(1))) {
+                let weights = self.weight.as_slice().chunks_exact(IN.max(1));
+                for ((y, w_row), b) in y_row.iter_mut().zip(weights).zip(self.bias.as_slice()) {
+                    *y = b + crate::linalg::dot(x_row, w_row);
+                }
+            }
+            return;
+        }
         // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
         for row in y.as_mut_slice().chunks_exact_mut(OUT.max(1)) {
             row.copy_from_slice(self.bias.as_slice());
@@ -203,6 +218,24 @@ mod tests {
             .for_each(|b| *b = crate::init::uniform(&mut rng, -0.5, 0.5));
         let x = random_tensor::<Tensor2<3, 5>>(&mut rng);
         check_gradients::<_, 3>(&mut fc, &x, 11).unwrap();
+    }
+
+    #[test]
+    fn small_batch_dot_path_matches_the_gemm_path() {
+        let mut rng = crate::init::seeded(9);
+        let mut fc = Dense::<37, 5>::new(&mut rng);
+        fc.bias_mut()
+            .iter_mut()
+            .for_each(|b| *b = crate::init::uniform(&mut rng, -1.0, 1.0));
+        let big = random_tensor::<Tensor2<8, 37>>(&mut rng);
+        let mut big_y = Tensor2::<8, 5>::zeros();
+        fc.forward(&big, &mut big_y, &mut ());
+        let small = Tensor2::<2, 37>::from_slice(&big.as_slice()[..2 * 37]).unwrap();
+        let mut small_y = Tensor2::<2, 5>::zeros();
+        fc.forward(&small, &mut small_y, &mut ());
+        for (a, b) in small_y.iter().zip(&big_y.as_slice()[..10]) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 
     #[test]
