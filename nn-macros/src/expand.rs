@@ -17,15 +17,19 @@ pub fn network(networks: Networks) -> TokenStream {
 }
 
 fn expand_one(network: &Network) -> TokenStream {
-    match validate(network) {
-        Ok(plan) => Generator::new(network, &plan).generate(),
-        Err(error) => {
+    let (plan, error) = validate(network);
+    let error = error.map(syn::Error::into_compile_error);
+    match plan {
+        Some(plan) => {
+            let code = Generator::new(network, &plan).generate();
+            quote!(#error #code)
+        }
+        None => {
             // Still declare the struct, so that one mistake does not cascade into "cannot find
             // type" errors at every use.
             let Network {
                 attrs, vis, name, ..
             } = network;
-            let error = error.into_compile_error();
             quote! {
                 #(#attrs)*
                 #vis struct #name {}
@@ -62,6 +66,11 @@ impl<'a> Generator<'a> {
 
     fn layers(&self) -> &[Layer] {
         &self.network.layers
+    }
+
+    /// The struct field of layer `i`.
+    fn field(&self, i: usize) -> &Ident {
+        &self.plan.fields[i]
     }
 
     fn last(&self) -> usize {
@@ -175,7 +184,7 @@ impl<'a> Generator<'a> {
         };
         let fields = (0..self.layers().len()).map(|i| {
             let layer = &self.layers()[i];
-            let field = layer.field();
+            let field = self.field(i);
             let ty = self.layer_type(i);
             let doc = format!("Layer {i}: `{}`.", layer.text());
             quote!(#[doc = #doc] pub #field: #ty,)
@@ -277,7 +286,7 @@ impl<'a> Generator<'a> {
         (0..self.layers().len())
             .map(|i| {
                 let layer = &self.layers()[i];
-                let (field, ty, cache) = (layer.field(), self.layer_type(i), Self::cache(i));
+                let (field, ty, cache) = (self.field(i), self.layer_type(i), Self::cache(i));
                 let x = if i == 0 {
                     first_in.clone()
                 } else {
@@ -310,7 +319,7 @@ impl<'a> Generator<'a> {
             .rev()
             .map(|i| {
                 let layer = &self.layers()[i];
-                let (field, ty, cache) = (layer.field(), self.layer_type(i), Self::cache(i));
+                let (field, ty, cache) = (self.field(i), self.layer_type(i), Self::cache(i));
                 let x = if i == 0 { first_in.clone() } else { let a = Self::act(i); quote!(&t.#a) };
                 let (y, dy) = if i == self.last() {
                     (last_out.clone(), dy.clone())
@@ -328,10 +337,9 @@ impl<'a> Generator<'a> {
 
     fn param_visits(&self) -> TokenStream {
         let nn = &self.nn;
-        self.layers()
-            .iter()
-            .map(|layer| {
-                let field = layer.field();
+        (0..self.layers().len())
+            .map(|i| {
+                let field = self.field(i);
                 let name = field.to_string();
                 quote!(#nn::param::HasParams::visit_params(&mut self.#field, &path.child(#name), visitor);)
             })
@@ -347,7 +355,7 @@ impl<'a> Generator<'a> {
         let input = self.batch_tensor(in_w);
         let output = self.batch_tensor(out_w);
         let inits = (0..self.layers().len()).map(|i| {
-            let field = self.layers()[i].field();
+            let field = self.field(i);
             let init = self.layer_init(i);
             quote!(#field: #init,)
         });
@@ -358,7 +366,7 @@ impl<'a> Generator<'a> {
             }
             _ => None,
         });
-        let layer_names = self.layers().iter().map(|l| l.field().to_string());
+        let layer_names = self.plan.fields.iter().map(|f| f.to_string());
 
         let t_input = quote!(&t.input);
         let t_output = quote!(&t.output);

@@ -52,33 +52,56 @@ pub struct LayerShape {
     pub output: Width,
 }
 
-/// What expansion needs: every layer's shape and the checks left to the compiler.
+/// What expansion needs: every layer's field name and shape, and the checks left to the
+/// compiler.
 pub struct Plan {
+    /// Field names, unique even when the user repeated one (that is reported separately), so
+    /// the generated code still compiles and the error stays the only one.
+    pub fields: Vec<proc_macro2::Ident>,
     pub shapes: Vec<LayerShape>,
     pub checks: Vec<ConstCheck>,
 }
 
 /// Applies every rule to `network`.
 ///
-/// # Errors
-/// All the problems found, parse problems first, combined into one `syn::Error`.
-pub fn validate(network: &Network) -> Result<Plan, syn::Error> {
+/// Returns the plan when every layer's shape is known, even if there are errors: a size
+/// mismatch does not stop the code from being generated (with the previous layer's size), so
+/// that the user's uses of the network do not turn into a cascade of "no method" errors. The
+/// errors, parse problems first, come combined into one `syn::Error`.
+pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
     let mut errors: Vec<syn::Error> = network.parse_errors.clone();
     let mut checks = Vec::new();
     check_not_empty(network, &mut errors);
     check_unique_names(network, &mut errors);
     check_sizes_nonzero(network, &mut errors, &mut checks);
     let shapes = infer_shapes(network, &mut errors, &mut checks);
-    match errors.into_iter().reduce(|mut all, next| {
+    let error = errors.into_iter().reduce(|mut all, next| {
         all.combine(next);
         all
-    }) {
-        Some(error) => Err(error),
-        None => Ok(Plan {
-            shapes: shapes.unwrap_or_default(),
-            checks,
-        }),
-    }
+    });
+    let plan = shapes.filter(|s| !s.is_empty()).map(|shapes| Plan {
+        fields: unique_fields(network),
+        shapes,
+        checks,
+    });
+    (plan, error)
+}
+
+/// Every layer's field, with a repeated name made unique by its position.
+fn unique_fields(network: &Network) -> Vec<proc_macro2::Ident> {
+    let mut seen = std::collections::HashSet::new();
+    network
+        .layers
+        .iter()
+        .map(|layer| {
+            let field = layer.field();
+            if seen.insert(field.to_string()) {
+                field
+            } else {
+                quote::format_ident!("{}_{}", field, layer.position, span = field.span())
+            }
+        })
+        .collect()
 }
 
 /// A network needs at least one layer.
