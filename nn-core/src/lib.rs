@@ -13,7 +13,10 @@ extern crate std;
 pub mod error;
 pub mod init;
 pub mod layers;
-#[allow(unsafe_code)] // reason: the one wrapper over matrixmultiply::sgemm (DESIGN §1.4)
+#[allow(
+    unsafe_code,
+    reason = "the one wrapper over matrixmultiply::sgemm (DESIGN §1.4)"
+)]
 pub mod linalg;
 pub mod loss;
 pub(crate) mod math;

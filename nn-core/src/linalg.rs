@@ -54,7 +54,10 @@ impl<'a> MatRef<'a> {
 /// gemm(1.0, MatRef::new(&a, 2, 2), Op::Plain, MatRef::new(&b, 2, 2), Op::Transposed, 0.0, &mut c, 2);
 /// assert_eq!(c, [1.0, 3.0, 3.0, 7.0]); // a · bᵀ
 /// ```
-#[allow(clippy::too_many_arguments)] // reason: mirrors BLAS's gemm signature on purpose
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors BLAS gemm's signature on purpose"
+)]
 pub fn gemm(
     alpha: f32,
     a: MatRef<'_>,
