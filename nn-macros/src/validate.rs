@@ -130,19 +130,13 @@ fn check_unique_names(network: &Network, errors: &mut Vec<syn::Error>) {
                         "duplicate layer name `{field}`; the first `{field}` is at position {}",
                         first.position
                     ),
-                    _ => format!(
-                        "layer name `{field}` is also the automatic name of the unnamed `{}` at position {}; pick another name",
-                        if first.name.is_none() {
-                            first.keyword.to_string()
-                        } else {
-                            layer.keyword.to_string()
-                        },
-                        if first.name.is_none() {
-                            first.position
-                        } else {
-                            layer.position
-                        },
-                    ),
+                    _ => {
+                        let unnamed = if first.name.is_none() { first } else { layer };
+                        format!(
+                            "layer name `{field}` is also the automatic name of the unnamed `{}` at position {}; pick another name",
+                            unnamed.keyword, unnamed.position
+                        )
+                    }
                 };
                 let at = layer
                     .name
