@@ -7,10 +7,15 @@
 //! - `forward 64x784 · (128x784)ᵀ`: `y = x · Wᵀ`
 //! - `dW 128x64 · 64x784`: `dW = dyᵀ · x` (dy read transposed)
 //! - `dx 64x128 · 128x784`: `dx = dy · W`
+//! - `batch-1 forward 1x784 · (128x784)ᵀ` and `batch-256 forward 256x784 · (128x784)ᵀ`
 //! - `square 256³`
 //!
-//! Run with `cargo bench --bench gemm`. Single-threaded unless the `threading` feature is on and
-//! `MATMUL_NUM_THREADS` says otherwise.
+//! Each case also runs `matrixmultiply::sgemm`, which `gemm` replaced (see `nn::linalg`'s docs),
+//! on the same operands in the same run, as `matrixmultiply/<case>`.
+//!
+//! Run with `cargo bench --bench gemm`. Single-threaded unless the `threading` feature is on:
+//! compare `MATMUL_NUM_THREADS=1` and `=2 cargo bench --features threading --bench gemm -- nn/`
+//! (matrixmultiply stays single-threaded here either way).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -40,6 +45,14 @@ struct Case {
 fn bench_gemm(c: &mut Criterion) {
     let cases = [
         Case {
+            name: "batch-1 forward 1x784 * (128x784)^T",
+            m: 1,
+            n: 128,
+            k: 784,
+            a: (1, 784, Op::Plain),
+            b: (128, 784, Op::Transposed),
+        },
+        Case {
             name: "forward 64x784 * (128x784)^T",
             m: 64,
             n: 128,
@@ -64,6 +77,14 @@ fn bench_gemm(c: &mut Criterion) {
             b: (128, 784, Op::Plain),
         },
         Case {
+            name: "batch-256 forward 256x784 * (128x784)^T",
+            m: 256,
+            n: 128,
+            k: 784,
+            a: (256, 784, Op::Plain),
+            b: (128, 784, Op::Transposed),
+        },
+        Case {
             name: "square 256^3",
             m: 256,
             n: 256,
@@ -80,7 +101,7 @@ fn bench_gemm(c: &mut Criterion) {
         let b = random(br * bc, 2);
         let mut out = vec![0.0f32; case.m * case.n];
         group.throughput(Throughput::Elements((2 * case.m * case.n * case.k) as u64));
-        group.bench_function(case.name, |bench| {
+        group.bench_function(format!("nn/{}", case.name), |bench| {
             bench.iter(|| {
                 gemm(
                     1.0,
@@ -92,6 +113,38 @@ fn bench_gemm(c: &mut Criterion) {
                     &mut out,
                     case.n,
                 );
+                black_box(&mut out);
+            });
+        });
+        // (rows, cols, row stride, col stride) of op(x), as `gemm` reads it.
+        let view = |rows: usize, cols: usize, op: Op| match op {
+            Op::Plain => (rows, cols, cols as isize, 1),
+            Op::Transposed => (cols, rows, 1, cols as isize),
+        };
+        let (m, k, rsa, csa) = view(ar, ac, op_a);
+        let (_, n, rsb, csb) = view(br, bc, op_b);
+        group.bench_function(format!("matrixmultiply/{}", case.name), |bench| {
+            bench.iter(|| {
+                // SAFETY: the strides address the `m×k` and `k×n` row-major blocks `a` and `b`
+                // hold, plain or transposed, and `out` holds `m×n` values with row stride `n`.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        black_box(&a).as_ptr(),
+                        rsa,
+                        csa,
+                        black_box(&b).as_ptr(),
+                        rsb,
+                        csb,
+                        0.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                }
                 black_box(&mut out);
             });
         });

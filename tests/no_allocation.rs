@@ -1,12 +1,7 @@
 //! After warm-up, a training step (training forward + loss + backward + optimizer step) and an
-//! inference call allocate nothing of their own. `allocation-counter` installs a counting global
+//! inference call allocate nothing, not even temporarily: the matmul kernels read their operands
+//! in place and need no packing buffer. `allocation-counter` installs a counting global
 //! allocator and counts per thread.
-//!
-//! Known exception, asserted exactly below: `matrixmultiply::sgemm` allocates its packing
-//! buffer on every call and frees it before returning (matrixmultiply 0.3, `gemm.rs`,
-//! `make_packing_buffer`). So a step makes exactly one short-lived allocation per matmul, holds
-//! at most one at a time, and keeps none. Removing it needs a matmul that packs into a
-//! caller-owned workspace; until then these tests pin the count so any other allocation fails.
 
 use nn::prelude::*;
 
@@ -19,12 +14,6 @@ network! {
     /// Every activation, and an optimizer with momentum state.
     pub struct Mixed< dense(16 -> 8), tanh, dense(8 -> 8), sigmoid, leaky_relu(0.1), dense(8 -> 4), softmax >
 }
-
-/// Matmuls in one MLP training step: two forward, two weight gradients, and one input
-/// gradient (`backward_params` skips the first layer's).
-const MLP_TRAIN_MATMULS: u64 = 5;
-/// Matmuls in one MLP inference call.
-const MLP_INFER_MATMULS: u64 = 2;
 
 fn train_step<const B: usize>(
     net: &mut Mlp,
@@ -43,7 +32,7 @@ fn train_step<const B: usize>(
 }
 
 #[test]
-fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
+fn mlp_training_step_and_inference_allocate_nothing() {
     let mut net = Mlp::seeded(0);
     let mut adam = Adam::new(1e-3);
     let x = Tensor2::<64, 784>::from_fn(|[r, c]| ((r * 31 + c * 7) % 255) as f32 / 255.0);
@@ -64,17 +53,8 @@ fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
         }
     });
     assert_eq!(
-        training.count_total,
-        steps * MLP_TRAIN_MATMULS,
-        "{training:?}"
-    );
-    assert_eq!(
-        training.count_max, 1,
-        "more than one live allocation: {training:?}"
-    );
-    assert_eq!(
-        training.bytes_current, 0,
-        "a training step kept memory: {training:?}"
+        training.count_total, 0,
+        "a training step allocated: {training:?}"
     );
     assert!(
         last < first,
@@ -84,10 +64,11 @@ fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
     let batch64 = allocation_counter::measure(|| {
         let _ = std::hint::black_box(net.infer(&x, &mut tape));
     });
-    assert_eq!(batch64.count_total, MLP_INFER_MATMULS, "{batch64:?}");
-    assert_eq!(batch64.bytes_current, 0, "{batch64:?}");
+    assert_eq!(
+        batch64.count_total, 0,
+        "batch-64 inference allocated: {batch64:?}"
+    );
 
-    // Small batches skip gemm (dense layers use dot products), so they allocate nothing at all.
     let batch1 = allocation_counter::measure(|| {
         let _ = std::hint::black_box(net.infer(&one, &mut tape1));
     });
@@ -100,11 +81,11 @@ fn mlp_training_step_and_inference_allocate_only_matmul_packing() {
     let allocating = allocation_counter::measure(|| {
         let _ = std::hint::black_box(net.forward(&one));
     });
-    assert!(allocating.count_total > MLP_INFER_MATMULS, "{allocating:?}");
+    assert!(allocating.count_total > 0, "{allocating:?}");
 }
 
 #[test]
-fn every_layer_kind_and_sgd_momentum_allocate_only_matmul_packing() {
+fn every_layer_kind_and_sgd_momentum_allocate_nothing() {
     let mut net = Mixed::seeded(1);
     let mut sgd = Sgd::with_momentum(0.1, 0.9);
     let x = Tensor2::<8, 16>::full(0.25);
@@ -120,9 +101,7 @@ fn every_layer_kind_and_sgd_momentum_allocate_only_matmul_packing() {
     };
     step(&mut net);
     let info = allocation_counter::measure(|| step(&mut net));
-    // Three dense layers: three forward, three weight-gradient and three input-gradient matmuls.
-    assert_eq!(info.count_total, 9, "{info:?}");
-    assert_eq!(info.bytes_current, 0, "{info:?}");
+    assert_eq!(info.count_total, 0, "{info:?}");
 }
 
 #[test]

@@ -1,0 +1,308 @@
+//! The matmul kernels, written once against [`Simd`] and instantiated per instruction set.
+//!
+//! Neither kernel packs its operands: they read `a` and `b` where they lie, so a product needs no
+//! workspace and allocates nothing. That fits the layouts a dense layer produces, where one
+//! operand is always contiguous along the axis the kernel walks:
+//!
+//! - **Broadcast kernel**, when `op(b)`'s rows are contiguous (`a · b` and `aᵀ · b`): a tile of
+//!   `MR` rows × two registers of `c` stays in registers while each `a` value is broadcast and
+//!   multiplied into a row of `b`. Depth is cut into blocks of [`DEPTH_BLOCK`], so the panel of
+//!   `b` a column block walks stays in L1 while every row block of `a` passes over it.
+//! - **Dot kernel**, when `op(a)`'s rows and `op(b)`'s columns are both contiguous (`a · bᵀ`):
+//!   `MR × NR` dot products run side by side, one register of partial sums each, and are summed
+//!   across lanes once at the end.
+//!
+//! Edge tiles re-read the last valid row or column instead of branching per element, and store
+//! only the valid part; columns past the edge are masked loads and stores.
+
+use super::simd::Simd;
+
+/// Depth (the `k` extent) of one pass of the broadcast kernel: 256 rows of a 32-wide panel of
+/// `b` are 32 KiB, what an L1 data cache holds.
+const DEPTH_BLOCK: usize = 256;
+
+/// One product `c = alpha · op(a) · op(b) + beta · c`, with `op(a)` of `m × k` and `op(b)` of
+/// `k × n` given by strides into their storage, and `c` row-major `m × n`.
+///
+/// Invariants (checked by [`super::gemm`] before any kernel runs): `m, n, k ≥ 1`; for every
+/// `i < m, p < k`, `i · a_row_stride + p · a_col_stride < a.len()`; for every `p < k, j < n`,
+/// `p · b_row_stride + j · b_col_stride < b.len()`; `c.len() == m · n`.
+pub(super) struct Gemm<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub a: &'a [f32],
+    pub a_row_stride: usize,
+    pub a_col_stride: usize,
+    pub b: &'a [f32],
+    pub b_row_stride: usize,
+    pub b_col_stride: usize,
+    pub c: &'a mut [f32],
+}
+
+/// Which kernel fits a product's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kernel {
+    Broadcast,
+    Dot,
+    /// Neither operand is contiguous the way a kernel needs (`aᵀ · bᵀ`); a plain loop.
+    Strided,
+}
+
+impl Gemm<'_> {
+    pub fn kernel(&self) -> Kernel {
+        if self.b_col_stride == 1 {
+            Kernel::Broadcast
+        } else if self.a_col_stride == 1 && self.b_row_stride == 1 {
+            Kernel::Dot
+        } else {
+            Kernel::Strided
+        }
+    }
+}
+
+/// Runs the kernel that fits `gemm`'s layout with registers `S`: broadcast tiles of
+/// `BROADCAST_ROWS` rows, dot tiles of `DOT_ROWS × DOT_COLS`, or `1 × SINGLE_ROW_COLS` when
+/// there are fewer rows than a dot tile.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set, and `gemm` satisfies [`Gemm`]'s invariants.
+#[inline(always)]
+pub(super) unsafe fn run<
+    S: Simd,
+    const BROADCAST_ROWS: usize,
+    const DOT_ROWS: usize,
+    const DOT_COLS: usize,
+    const SINGLE_ROW_COLS: usize,
+>(
+    gemm: &mut Gemm<'_>,
+) {
+    // SAFETY (the three calls): forwarded from this function's contract.
+    match gemm.kernel() {
+        Kernel::Broadcast => unsafe { broadcast::<S, BROADCAST_ROWS>(gemm) },
+        // A single row (batch-1 inference) would waste most of a multi-row tile: give it twice
+        // the columns instead, so each load of `a` feeds more products.
+        Kernel::Dot if gemm.m < DOT_ROWS => unsafe { dot::<S, 1, SINGLE_ROW_COLS>(gemm) },
+        Kernel::Dot => unsafe { dot::<S, DOT_ROWS, DOT_COLS>(gemm) },
+        Kernel::Strided => strided(gemm),
+    }
+}
+
+/// The broadcast kernel's loops over tiles. Needs `gemm.b_col_stride == 1`.
+///
+/// # Safety
+/// As for [`run`].
+#[inline(always)]
+unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
+    let width = 2 * S::LANES;
+    let (m, n, k) = (gemm.m, gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    for col in (0..n).step_by(width) {
+        let cols = width.min(n - col);
+        for depth_start in (0..k).step_by(DEPTH_BLOCK) {
+            let depth = DEPTH_BLOCK.min(k - depth_start);
+            // Later depth blocks add to what the first one wrote.
+            let beta = if depth_start == 0 { gemm.beta } else { 1.0 };
+            for row in (0..m).step_by(MR) {
+                // SAFETY: `row < m`, `depth_start < k` and `col < n`, so each offset addresses
+                // an element of its operand (the invariants of `Gemm`); the tile stays inside
+                // `rows × depth` of `a`, `depth × cols` of `b` and `rows × cols` of `c`.
+                unsafe {
+                    let tile = Tile {
+                        a: a.add(row * gemm.a_row_stride + depth_start * gemm.a_col_stride),
+                        a_row_stride: gemm.a_row_stride,
+                        a_col_stride: gemm.a_col_stride,
+                        b: b.add(depth_start * gemm.b_row_stride + col),
+                        b_row_stride: gemm.b_row_stride,
+                        c: c.add(row * n + col),
+                        c_row_stride: n,
+                        rows: MR.min(m - row),
+                        cols,
+                        depth,
+                        alpha: gemm.alpha,
+                        beta,
+                    };
+                    if cols == width {
+                        broadcast_tile::<S, MR, true>(&tile);
+                    } else {
+                        broadcast_tile::<S, MR, false>(&tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One tile's operands: `rows × depth` of `a` at `a`, `depth × cols` of `b` at `b`, and
+/// `rows × cols` of `c` at `c`, all in bounds.
+struct Tile {
+    a: *const f32,
+    a_row_stride: usize,
+    a_col_stride: usize,
+    b: *const f32,
+    b_row_stride: usize,
+    c: *mut f32,
+    c_row_stride: usize,
+    rows: usize,
+    cols: usize,
+    depth: usize,
+    alpha: f32,
+    beta: f32,
+}
+
+/// `MR` rows × `2 · LANES` columns of `c`. `FULL` says all columns are valid (no masking).
+///
+/// # Safety
+/// `S`'s instruction set is available; `tile` is in bounds with `1 ≤ rows ≤ MR`, `1 ≤ cols`,
+/// `cols ≤ 2 · LANES` (equal when `FULL`), `b`'s column stride 1, and `c`'s rows contiguous.
+#[inline(always)]
+unsafe fn broadcast_tile<S: Simd, const MR: usize, const FULL: bool>(tile: &Tile) {
+    let lanes = S::LANES;
+    let (low_cols, high_cols) = (tile.cols.min(lanes), tile.cols.saturating_sub(lanes));
+    // Rows past the edge re-read the last valid row; their sums are never stored.
+    let a_rows: [*const f32; MR] = core::array::from_fn(|r| {
+        // SAFETY: `r.min(rows - 1) < rows`, a valid row of the tile.
+        unsafe { tile.a.add(r.min(tile.rows - 1) * tile.a_row_stride) }
+    });
+    // SAFETY: the caller guarantees the instruction set; every pointer below stays inside the
+    // tile: `p < depth`, rows clamped as above, and columns `lanes..` are only read (through a
+    // masked load of `high_cols` lanes, possibly none) when they exist.
+    unsafe {
+        let mut acc = [[S::zero(); 2]; MR];
+        for p in 0..tile.depth {
+            let b_row = tile.b.add(p * tile.b_row_stride);
+            let (low, high) = if FULL {
+                (S::load(b_row), S::load(b_row.add(lanes)))
+            } else {
+                (
+                    S::load_first(b_row, low_cols),
+                    S::load_first(b_row.wrapping_add(lanes), high_cols),
+                )
+            };
+            for r in 0..MR {
+                let x = S::splat(*a_rows[r].add(p * tile.a_col_stride));
+                acc[r][0] = S::mul_add(x, low, acc[r][0]);
+                acc[r][1] = S::mul_add(x, high, acc[r][1]);
+            }
+        }
+        let alpha = S::splat(tile.alpha);
+        let beta = S::splat(tile.beta);
+        for (r, sums) in acc.iter().enumerate().take(tile.rows) {
+            let c_row = tile.c.add(r * tile.c_row_stride);
+            for (half, &sum) in sums.iter().enumerate() {
+                let (out, count) = (
+                    c_row.wrapping_add(half * lanes),
+                    [low_cols, high_cols][half],
+                );
+                let mut value = S::mul(alpha, sum);
+                // beta == 0 ignores `c` entirely, so stale NaNs in it cannot leak through.
+                if tile.beta != 0.0 {
+                    let old = if FULL {
+                        S::load(out)
+                    } else {
+                        S::load_first(out, count)
+                    };
+                    value = S::mul_add(beta, old, value);
+                }
+                if FULL {
+                    S::store(out, value);
+                } else {
+                    S::store_first(out, value, count);
+                }
+            }
+        }
+    }
+}
+
+/// The dot kernel's loops over tiles. Needs `gemm.a_col_stride == 1` and `gemm.b_row_stride ==
+/// 1`: row `i` of `op(a)` and column `j` of `op(b)` are contiguous runs of `k` values.
+///
+/// # Safety
+/// As for [`run`].
+#[inline(always)]
+unsafe fn dot<S: Simd, const MR: usize, const NR: usize>(gemm: &mut Gemm<'_>) {
+    let (m, n, k) = (gemm.m, gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    let lanes = S::LANES;
+    let full_steps = k / lanes;
+    let tail = k % lanes;
+    for col in (0..n).step_by(NR) {
+        let cols = NR.min(n - col);
+        for row in (0..m).step_by(MR) {
+            let rows = MR.min(m - row);
+            // Rows and columns past the edge re-read the last valid one; never stored.
+            let a_rows: [*const f32; MR] = core::array::from_fn(|r| {
+                // SAFETY: row `row + min(r, rows - 1) < m`.
+                unsafe { a.add((row + r.min(rows - 1)) * gemm.a_row_stride) }
+            });
+            let b_cols: [*const f32; NR] = core::array::from_fn(|q| {
+                // SAFETY: column `col + min(q, cols - 1) < n`.
+                unsafe { b.add((col + q.min(cols - 1)) * gemm.b_col_stride) }
+            });
+            // SAFETY: the caller guarantees the instruction set; each run of `a_rows[r]` and
+            // `b_cols[q]` holds `k` contiguous values (the layout this kernel needs), and the
+            // loads read `full_steps · lanes + tail = k` of them. The stores write `c[i][j]`
+            // for valid `i < m`, `j < n` only.
+            unsafe {
+                let mut acc = [[S::zero(); NR]; MR];
+                for step in 0..full_steps {
+                    let offset = step * lanes;
+                    let xs: [S::V; MR] = core::array::from_fn(|r| S::load(a_rows[r].add(offset)));
+                    for q in 0..NR {
+                        let w = S::load(b_cols[q].add(offset));
+                        for r in 0..MR {
+                            acc[r][q] = S::mul_add(xs[r], w, acc[r][q]);
+                        }
+                    }
+                }
+                if tail > 0 {
+                    let offset = full_steps * lanes;
+                    let xs: [S::V; MR] =
+                        core::array::from_fn(|r| S::load_first(a_rows[r].add(offset), tail));
+                    for q in 0..NR {
+                        let w = S::load_first(b_cols[q].add(offset), tail);
+                        for r in 0..MR {
+                            acc[r][q] = S::mul_add(xs[r], w, acc[r][q]);
+                        }
+                    }
+                }
+                for (r, sums) in acc.iter().enumerate().take(rows) {
+                    for (q, &sum) in sums.iter().enumerate().take(cols) {
+                        let out = c.add((row + r) * n + col + q);
+                        let value = gemm.alpha * S::sum(sum);
+                        // beta == 0 ignores `c`, so stale NaNs in it cannot leak through.
+                        *out = if gemm.beta == 0.0 {
+                            value
+                        } else {
+                            gemm.beta * *out + value
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Any layout, one element at a time, with bounds-checked indexing. Only `aᵀ · bᵀ` lands here,
+/// which no layer uses.
+fn strided(gemm: &mut Gemm<'_>) {
+    for i in 0..gemm.m {
+        for j in 0..gemm.n {
+            let sum: f32 = (0..gemm.k)
+                .map(|p| {
+                    gemm.a[i * gemm.a_row_stride + p * gemm.a_col_stride]
+                        * gemm.b[p * gemm.b_row_stride + j * gemm.b_col_stride]
+                })
+                .sum();
+            let out = &mut gemm.c[i * gemm.n + j];
+            let value = gemm.alpha * sum;
+            *out = if gemm.beta == 0.0 {
+                value
+            } else {
+                gemm.beta * *out + value
+            };
+        }
+    }
+}

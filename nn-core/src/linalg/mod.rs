@@ -1,0 +1,461 @@
+//! Matrix multiplication: the one module of nn-core with `unsafe`.
+//!
+//! [`gemm`] is a safe function; under it, SIMD kernels (AVX-512, or AVX2 with FMA, picked at run
+//! time when the `std` feature can ask the CPU; portable Rust otherwise) read the operands in
+//! place. Operands are row-major slices, and a transposed operand is read through swapped
+//! strides, so `a · bᵀ` and `aᵀ · b` never copy.
+//!
+//! # Why not `matrixmultiply`
+//! DESIGN §1.4 chose `matrixmultiply::sgemm`. It allocates its packing buffer on every call
+//! (`make_packing_buffer` in its `gemm.rs`) and has no way to pass one in, which broke the
+//! rule that a training step allocates nothing (§1.3). The kernels here pack nothing, so they
+//! need no workspace; on the MLP's shapes they are also faster (see `benches/gemm.rs`, which
+//! runs both). `matrixmultiply` stays as the reference these kernels are tested against.
+//!
+//! # Threading
+//! With the `threading` feature, products of at least 32 M floating-point operations (the MNIST
+//! MLP's first layer from batch 256) are split by rows across `MATMUL_NUM_THREADS` threads
+//! (default: every core). Smaller ones stay on the calling thread, where the single-threaded
+//! kernels are faster than the cost of spawning.
+//!
+//! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
+//! the kernels' pointer arithmetic stays inside the operands.
+
+mod kernels;
+mod simd;
+#[cfg(feature = "threading")]
+mod threads;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use kernels::Gemm;
+use simd::Portable;
+#[cfg(feature = "threading")]
+pub use threads::thread_count;
+/// Whether an operand is read as stored or as its transpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Use the matrix as stored.
+    Plain,
+    /// Use the transpose of the stored matrix.
+    Transposed,
+}
+
+/// A read-only view of a row-major matrix of `rows × cols`, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// Views `data` as a row-major `rows × cols` matrix.
+    ///
+    /// # Panics
+    /// When `data.len() != rows * cols`. Typed callers pass tensors whose length is fixed by
+    /// their type, so this never fires for them.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "a {rows}x{cols} matrix needs {} elements",
+            rows * cols
+        );
+        Self { data, rows, cols }
+    }
+}
+
+/// `c = alpha · op(a) · op(b) + beta · c`, where `c` is row-major `m × n`.
+///
+/// When `beta == 0`, `c`'s old contents are ignored (NaNs in it do not leak through).
+/// Allocates nothing, unless the `threading` feature splits a large product across threads
+/// (see [the module docs](self#threading)).
+///
+/// # Panics
+/// When the operand shapes do not line up with each other or with `c`'s length.
+///
+/// ```
+/// use nn_core::linalg::{gemm, MatRef, Op};
+/// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let b = [1.0, 0.0, 1.0, 1.0]; // [[1, 0], [1, 1]]
+/// let mut c = [0.0; 4];
+/// gemm(1.0, MatRef::new(&a, 2, 2), Op::Plain, MatRef::new(&b, 2, 2), Op::Transposed, 0.0, &mut c, 2);
+/// assert_eq!(c, [1.0, 3.0, 3.0, 7.0]); // a · bᵀ
+/// ```
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors BLAS gemm's signature on purpose"
+)]
+pub fn gemm(
+    alpha: f32,
+    a: MatRef<'_>,
+    op_a: Op,
+    b: MatRef<'_>,
+    op_b: Op,
+    beta: f32,
+    c: &mut [f32],
+    n: usize,
+) {
+    // (rows, cols, row stride, col stride) of op(x), read from row-major storage.
+    let view = |x: MatRef<'_>, op: Op| match op {
+        Op::Plain => (x.rows, x.cols, x.cols, 1),
+        Op::Transposed => (x.cols, x.rows, 1, x.cols),
+    };
+    let (m, k, a_row_stride, a_col_stride) = view(a, op_a);
+    let (kb, nb, b_row_stride, b_col_stride) = view(b, op_b);
+    assert_eq!(k, kb, "gemm inner dims differ: {m}x{k} times {kb}x{nb}");
+    assert_eq!(n, nb, "gemm output has {n} columns but op(b) has {nb}");
+    assert_eq!(c.len(), m * n, "gemm output needs {m}x{n} elements");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: c = beta · c.
+        if beta == 0.0 {
+            c.fill(0.0);
+        } else {
+            c.iter_mut().for_each(|v| *v *= beta);
+        }
+        return;
+    }
+    // `MatRef::new` checked that `a` holds `m · k` values and `b` `k · n`, and the strides above
+    // address exactly those row-major blocks, plain or transposed: `Gemm`'s invariants hold.
+    let mut product = Gemm {
+        m,
+        n,
+        k,
+        alpha,
+        beta,
+        a: a.data,
+        a_row_stride,
+        a_col_stride,
+        b: b.data,
+        b_row_stride,
+        b_col_stride,
+        c,
+    };
+    #[cfg(feature = "threading")]
+    threads::run_split(instruction_set(), &mut product, run_on);
+    #[cfg(not(feature = "threading"))]
+    run_on(instruction_set(), &mut product);
+}
+
+/// Runs `product` with the kernels for `isa`.
+fn run_on(isa: InstructionSet, product: &mut Gemm<'_>) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx512 => {
+            assert!(supports(isa), "this CPU lacks AVX-512F");
+            // SAFETY: the CPU has AVX-512F (asserted); `product`'s invariants hold.
+            unsafe { x86::gemm_avx512(product) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx2 => {
+            assert!(supports(isa), "this CPU lacks AVX2 or FMA");
+            // SAFETY: the CPU has AVX2 and FMA (asserted); `product`'s invariants hold.
+            unsafe { x86::gemm_avx2(product) }
+        }
+        InstructionSet::Portable => {
+            // SAFETY: `Portable` is plain Rust, valid on every CPU; `product`'s invariants hold.
+            unsafe { kernels::run::<Portable, 3, 2, 2, 4>(product) }
+        }
+    }
+}
+
+/// The SIMD instruction set [`gemm`]'s kernels use on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstructionSet {
+    /// 16-lane AVX-512F registers.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// 8-lane AVX2 registers with fused multiply-add.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// Plain Rust, vectorized by the compiler for the build's target features.
+    Portable,
+}
+
+/// The instruction set [`gemm`] uses here: the widest that [`supports`] finds.
+pub fn instruction_set() -> InstructionSet {
+    #[cfg(target_arch = "x86_64")]
+    for isa in [InstructionSet::Avx512, InstructionSet::Avx2] {
+        if supports(isa) {
+            return isa;
+        }
+    }
+    InstructionSet::Portable
+}
+
+/// Whether this machine can run `isa`: with `std`, what the CPU reports at run time (cached by
+/// the standard library, so this is a load and a test); without it, what the build enables
+/// (`-C target-feature` or `-C target-cpu`).
+pub fn supports(isa: InstructionSet) -> bool {
+    match isa {
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        InstructionSet::Avx512 => std::is_x86_feature_detected!("avx512f"),
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        InstructionSet::Avx2 => {
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        }
+        #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+        InstructionSet::Avx512 => cfg!(target_feature = "avx512f"),
+        #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+        InstructionSet::Avx2 => cfg!(all(target_feature = "avx2", target_feature = "fma")),
+        InstructionSet::Portable => true,
+    }
+}
+
+/// The dot product of two equal-length slices.
+///
+/// Sixteen independent partial sums let the compiler vectorize the loop; small-batch dense
+/// layers use this instead of [`gemm`], which would repack the whole weight for one row.
+///
+/// ```
+/// assert_eq!(nn_core::linalg::dot(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
+/// ```
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut partial = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            partial[lane] += x[lane] * y[lane];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> alloc::vec::Vec<f32> {
+        let mut c = alloc::vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    fn transpose(x: &[f32], rows: usize, cols: usize) -> alloc::vec::Vec<f32> {
+        let mut t = alloc::vec![0.0; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                t[c * rows + r] = x[r * cols + c];
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn every_transpose_combination_matches_naive() {
+        let (m, k, n) = (5, 7, 3);
+        let a: alloc::vec::Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: alloc::vec::Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let want = naive(&a, &b, m, k, n);
+        let at = transpose(&a, m, k);
+        let bt = transpose(&b, k, n);
+        for (a_data, a_rows, a_cols, op_a) in [(&a, m, k, Op::Plain), (&at, k, m, Op::Transposed)] {
+            for (b_data, b_rows, b_cols, op_b) in
+                [(&b, k, n, Op::Plain), (&bt, n, k, Op::Transposed)]
+            {
+                let mut c = alloc::vec![f32::NAN; m * n];
+                gemm(
+                    1.0,
+                    MatRef::new(a_data, a_rows, a_cols),
+                    op_a,
+                    MatRef::new(b_data, b_rows, b_cols),
+                    op_b,
+                    0.0,
+                    &mut c,
+                    n,
+                );
+                for (got, want) in c.iter().zip(&want) {
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "{op_a:?} {op_b:?}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every instruction set this machine can run, so each kernel instantiation is tested here
+    /// and not only the widest.
+    fn runnable_instruction_sets() -> alloc::vec::Vec<InstructionSet> {
+        let all = [
+            #[cfg(target_arch = "x86_64")]
+            InstructionSet::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            InstructionSet::Avx2,
+            InstructionSet::Portable,
+        ];
+        all.into_iter().filter(|&isa| supports(isa)).collect()
+    }
+
+    /// `matrixmultiply::sgemm` on the same operands: the reference.
+    #[allow(clippy::too_many_arguments, reason = "one product's full description")]
+    fn reference(
+        alpha: f32,
+        a: &[f32],
+        (m, k, rsa, csa): (usize, usize, usize, usize),
+        b: &[f32],
+        (n, rsb, csb): (usize, usize, usize),
+        beta: f32,
+        c: &mut [f32],
+    ) {
+        // SAFETY: the strides address `m × k` values of `a` and `k × n` of `b` (the callers build
+        // them from row-major storage of exactly that size), and `c` holds `m × n`.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a.as_ptr(),
+                rsa as isize,
+                csa as isize,
+                b.as_ptr(),
+                rsb as isize,
+                csb as isize,
+                beta,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_matrixmultiply_on_edge_shapes() {
+        let mut rng = crate::init::seeded(7);
+        let mut random = |len: usize| -> alloc::vec::Vec<f32> {
+            (0..len)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect()
+        };
+        // Sizes around every tile and lane width (1, 2, 4, 6, 8, 16, 32) and the depth block
+        // (256), plus the MLP's.
+        let sizes = [1, 3, 7, 8, 9, 15, 17, 31, 33, 64, 257];
+        let mut cases = 0;
+        for isa in runnable_instruction_sets() {
+            for (index, &m) in sizes.iter().enumerate() {
+                let n = sizes[(index * 3 + 1) % sizes.len()];
+                for &k in &[1, 5, 16, 17, 300] {
+                    for (op_a, op_b) in [
+                        (Op::Plain, Op::Plain),
+                        (Op::Transposed, Op::Plain),
+                        (Op::Plain, Op::Transposed),
+                        (Op::Transposed, Op::Transposed),
+                    ] {
+                        let a = random(m * k);
+                        let b = random(k * n);
+                        let c0 = random(m * n);
+                        for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                            let mut got = c0.clone();
+                            let mut product = Gemm {
+                                m,
+                                n,
+                                k,
+                                alpha,
+                                beta,
+                                a: &a,
+                                a_row_stride: if op_a == Op::Plain { k } else { 1 },
+                                a_col_stride: if op_a == Op::Plain { 1 } else { m },
+                                b: &b,
+                                b_row_stride: if op_b == Op::Plain { n } else { 1 },
+                                b_col_stride: if op_b == Op::Plain { 1 } else { k },
+                                c: &mut got,
+                            };
+                            let strides_a = (m, k, product.a_row_stride, product.a_col_stride);
+                            let strides_b = (n, product.b_row_stride, product.b_col_stride);
+                            run_on(isa, &mut product);
+                            let mut want = c0.clone();
+                            reference(alpha, &a, strides_a, &b, strides_b, beta, &mut want);
+                            for (index, (g, w)) in got.iter().zip(&want).enumerate() {
+                                assert!(
+                                    (g - w).abs() <= 1e-4 * (1.0 + w.abs()) * (k as f32).sqrt(),
+                                    "{isa:?} {m}x{k}x{n} {op_a:?}/{op_b:?} alpha {alpha} \
+                                     beta {beta}: c[{index}] = {g}, want {w}"
+                                );
+                            }
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases >= 660, "only {cases} cases ran");
+    }
+
+    #[test]
+    fn beta_zero_ignores_nans_in_c_for_every_kernel() {
+        let a = [1.0; 6 * 20];
+        for isa in runnable_instruction_sets() {
+            for op_b in [Op::Plain, Op::Transposed] {
+                let b = [2.0; 20 * 5];
+                let mut c = [f32::NAN; 6 * 5];
+                let mut product = Gemm {
+                    m: 6,
+                    n: 5,
+                    k: 20,
+                    alpha: 1.0,
+                    beta: 0.0,
+                    a: &a,
+                    a_row_stride: 20,
+                    a_col_stride: 1,
+                    b: &b,
+                    b_row_stride: if op_b == Op::Plain { 5 } else { 1 },
+                    b_col_stride: if op_b == Op::Plain { 1 } else { 20 },
+                    c: &mut c,
+                };
+                run_on(isa, &mut product);
+                assert!(c.iter().all(|&v| v == 40.0), "{isa:?} {op_b:?}: {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn beta_one_accumulates() {
+        let a = [1.0, 2.0];
+        let b = [3.0, 4.0];
+        let mut c = [10.0];
+        gemm(
+            1.0,
+            MatRef::new(&a, 1, 2),
+            Op::Plain,
+            MatRef::new(&b, 2, 1),
+            Op::Plain,
+            1.0,
+            &mut c,
+            1,
+        );
+        assert_eq!(c, [21.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "inner dims differ")]
+    fn mismatched_inner_dims_panic() {
+        let a = [0.0; 6];
+        let mut c = [0.0; 4];
+        gemm(
+            1.0,
+            MatRef::new(&a, 2, 3),
+            Op::Plain,
+            MatRef::new(&a, 3, 2),
+            Op::Transposed,
+            0.0,
+            &mut c,
+            2,
+        );
+    }
+}

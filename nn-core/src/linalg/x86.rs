@@ -1,0 +1,166 @@
+//! AVX-512 and AVX2 registers for the kernels, and the `#[target_feature]` entry points that
+//! instantiate the kernels with them.
+
+use core::arch::x86_64::*;
+
+use super::kernels::{self, Gemm};
+use super::simd::Simd;
+
+/// Sixteen lanes in a `zmm` register (AVX-512F).
+pub(super) struct Avx512;
+
+impl Simd for Avx512 {
+    const LANES: usize = 16;
+    type V = __m512;
+
+    #[inline(always)]
+    unsafe fn zero() -> __m512 {
+        // SAFETY (all methods of this impl): the caller guarantees AVX-512F is available, which
+        // is all these intrinsics need; pointer contracts are the trait's.
+        unsafe { _mm512_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m512 {
+        unsafe { _mm512_set1_ps(x) }
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        unsafe { _mm512_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, count: usize) -> __m512 {
+        // Masked-off lanes are not read and cannot fault.
+        unsafe { _mm512_maskz_loadu_ps(lane_mask(count), p) }
+    }
+
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(p: *mut f32, v: __m512, count: usize) {
+        unsafe { _mm512_mask_storeu_ps(p, lane_mask(count), v) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn sum(v: __m512) -> f32 {
+        unsafe { _mm512_reduce_add_ps(v) }
+    }
+}
+
+/// The mask selecting lanes `0..count` of sixteen.
+#[inline(always)]
+fn lane_mask(count: usize) -> __mmask16 {
+    debug_assert!(count <= 16);
+    ((1u32 << count) - 1) as __mmask16
+}
+
+/// Eight lanes in a `ymm` register (AVX2 with FMA).
+pub(super) struct Avx2;
+
+impl Avx2 {
+    /// Lane `i` is all ones when `i < count`: the mask `vmaskmovps` wants.
+    #[inline(always)]
+    unsafe fn lane_mask(count: usize) -> __m256i {
+        // SAFETY: AVX2 is available (the caller's contract).
+        unsafe {
+            _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(count as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            )
+        }
+    }
+}
+
+impl Simd for Avx2 {
+    const LANES: usize = 8;
+    type V = __m256;
+
+    #[inline(always)]
+    unsafe fn zero() -> __m256 {
+        // SAFETY (all methods of this impl): the caller guarantees AVX2 and FMA are available,
+        // which is all these intrinsics need; pointer contracts are the trait's.
+        unsafe { _mm256_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m256 {
+        unsafe { _mm256_set1_ps(x) }
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, count: usize) -> __m256 {
+        // Masked-off lanes are not read and cannot fault.
+        unsafe { _mm256_maskload_ps(p, Self::lane_mask(count)) }
+    }
+
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(p: *mut f32, v: __m256, count: usize) {
+        unsafe { _mm256_maskstore_ps(p, Self::lane_mask(count), v) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn sum(v: __m256) -> f32 {
+        unsafe {
+            let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+            _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair)))
+        }
+    }
+}
+
+/// Runs `gemm` with 16-lane registers. Tiles: 8 × 32 for the broadcast kernel (16 accumulators
+/// of the 32 `zmm` registers), 4 × 4 dot products for the dot kernel.
+///
+/// # Safety
+/// The CPU supports AVX-512F, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::run::<Avx512, 8, 4, 4, 8>(gemm) }
+}
+
+/// Runs `gemm` with 8-lane registers. Tiles: 6 × 16 for the broadcast kernel and 2 × 4 dot
+/// products, both leaving room in the 16 `ymm` registers.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemm_avx2(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::run::<Avx2, 6, 2, 4, 8>(gemm) }
+}
