@@ -20,7 +20,7 @@
 //! let x = Tensor2::<64, 784>::full(0.5);
 //! let labels = [3usize; 64];
 //!
-//! // One training step; after the first, it allocates nothing of its own.
+//! // One training step; after the first, it allocates nothing.
 //! let logits = net.forward_train(&x, &mut tape);
 //! let loss = softmax_cross_entropy(logits, &labels, &mut dlogits)?;
 //! net.zero_grad();

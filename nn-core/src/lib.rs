@@ -15,7 +15,7 @@ pub mod init;
 pub mod layers;
 #[allow(
     unsafe_code,
-    reason = "the one wrapper over matrixmultiply::sgemm (DESIGN §1.4)"
+    reason = "the matmul kernels (SIMD intrinsics on raw pointers) behind the safe `gemm`"
 )]
 pub mod linalg;
 pub mod loss;
