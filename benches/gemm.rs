@@ -8,6 +8,8 @@
 //! - `dW 128x64 · 64x784`: `dW = dyᵀ · x` (dy read transposed)
 //! - `dx 64x128 · 128x784`: `dx = dy · W`
 //! - `batch-1 forward 1x784 · (128x784)ᵀ` and `batch-256 forward 256x784 · (128x784)ᵀ`
+//! - `L2 stream reference 1x6272 · (16x6272)ᵀ`: the batch-1 weight's bytes in 16 long rows, the
+//!   best case for streaming them from L2 (batch-1 inference is bound by that stream)
 //! - `square 256³`
 //!
 //! Each case also runs `matrixmultiply::sgemm`, which `gemm` replaced (see `nn::linalg`'s docs),
@@ -75,6 +77,16 @@ fn bench_gemm(c: &mut Criterion) {
             k: 128,
             a: (64, 128, Op::Plain),
             b: (128, 784, Op::Plain),
+        },
+        // Batch-1 inference streams the 401 KB weight from L2 once. The same bytes as 16 long
+        // rows instead of 128 short ones show how fast this core's L2 can stream them at best.
+        Case {
+            name: "L2 stream reference 1x6272 * (16x6272)^T",
+            m: 1,
+            n: 16,
+            k: 6272,
+            a: (1, 6272, Op::Plain),
+            b: (16, 6272, Op::Transposed),
         },
         Case {
             name: "batch-256 forward 256x784 * (128x784)^T",

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Measures what `nn` costs at compile time, as a user's crate sees it.
+
+Run from anywhere:
+
+    python3 benches/compare/compile_cost.py [--reps N]
+
+It writes a throwaway crate into a temporary directory that depends on this checkout by path
+(no dev-dependencies, so criterion and friends are not in the build), and times cargo on it:
+
+    clean_release_build_s   `cargo build --release` of the MNIST-MLP bench program (training
+                            and inference on synthetic data) from an empty target directory:
+                            nn, nn-core, nn-macros and their dependencies (syn, quote, rand, ...)
+    incremental_check_s     `cargo check` after editing the network declaration (a hidden size)
+    check_20_layers_s       the same edit and `cargo check` with a 20-layer network instead
+    check_2_layers_s        ... and with a 2-layer one, same program otherwise
+    expansion_20_layers_s   check_20_layers_s - check_2_layers_s: what 18 more layers cost
+    stripped_inference_bytes  size of a stripped release binary that only runs MLP inference
+
+Times are medians over --reps runs (the clean build runs once per rep, each in a fresh target
+directory). Output lines are `name: value`.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MANIFEST = """[package]
+name = "nn_cost_probe"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+nn = {{ path = "{root}" }}
+
+[[bin]]
+name = "train"
+path = "src/train.rs"
+
+[[bin]]
+name = "infer"
+path = "src/infer.rs"
+
+[profile.release]
+strip = true
+"""
+
+# The bench program: the MNIST MLP, a few Adam steps on synthetic data, then inference.
+TRAIN = """use nn::prelude::*;
+
+network! {{
+    pub struct Mlp< fc1: dense(784 -> {hidden}), relu, fc2: dense({hidden} -> 10) >
+}}
+
+fn main() {{
+    let mut net = Mlp::seeded(0);
+    let mut adam = Adam::new(1e-3);
+    let mut tape = MlpTape::<64>::new();
+    let mut grad = Tensor2::<64, 10>::zeros();
+    let x = Tensor2::<64, 784>::from_fn(|[r, c]| ((r * 31 + c * 7) % 255) as f32 / 255.0);
+    let labels: [usize; 64] = std::array::from_fn(|i| i % 10);
+    for _ in 0..10 {{
+        let logits = net.forward_train(&x, &mut tape);
+        let loss = softmax_cross_entropy(logits, &labels, &mut grad).unwrap();
+        net.zero_grad();
+        net.backward_params(&mut tape, &grad);
+        adam.step(&mut net);
+        println!("loss {{loss}}");
+    }}
+    println!("{{:?}}", &net.infer(&x, &mut tape).as_slice()[..10]);
+}}
+"""
+
+INFER = """use nn::prelude::*;
+
+network! {
+    pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+}
+
+fn main() {
+    let net = Mlp::seeded(0);
+    let mut tape = MlpTape::<1>::new();
+    let x = Tensor2::<1, 784>::full(0.5);
+    let y = net.infer(&x, &mut tape);
+    println!("{}", argmax(y.as_slice()));
+}
+"""
+
+
+def deep_network(layers, hidden):
+    """A chain of `layers` dense layers with tanh between, 784 -> ... -> 10."""
+    parts = []
+    width = 784
+    for i in range(layers):
+        out = 10 if i == layers - 1 else hidden + (i % 3)
+        parts.append(f"dense({width} -> {out})")
+        if i != layers - 1:
+            parts.append("tanh")
+        width = out
+    return ", ".join(parts)
+
+
+DEEP = """use nn::prelude::*;
+
+network! {{
+    pub struct Deep< {layers} >
+}}
+
+fn main() {{
+    let net = Deep::seeded(0);
+    let mut tape = DeepTape::<1>::new();
+    let y = net.infer(&Tensor2::<1, 784>::full(0.5), &mut tape);
+    println!("{{}}", y.as_slice()[0]);
+}}
+"""
+
+
+def cargo(args, cwd, target):
+    env = dict(os.environ, CARGO_TARGET_DIR=target)
+    start = time.perf_counter()
+    subprocess.run(["cargo", *args], cwd=cwd, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=3)
+    reps = parser.parse_args().reps
+
+    with tempfile.TemporaryDirectory(prefix="nn-cost-") as crate:
+        os.makedirs(os.path.join(crate, "src"))
+        write(os.path.join(crate, "Cargo.toml"), MANIFEST.format(root=ROOT))
+        write(os.path.join(crate, "src", "train.rs"), TRAIN.format(hidden=128))
+        write(os.path.join(crate, "src", "infer.rs"), INFER)
+        # Resolve and fetch once, outside the timings.
+        subprocess.run(["cargo", "fetch"], cwd=crate, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        clean = []
+        for _ in range(reps):
+            with tempfile.TemporaryDirectory(prefix="nn-cost-target-") as target:
+                clean.append(cargo(["build", "--release", "--bin", "train"], crate, target))
+        print(f"clean_release_build_s: {statistics.median(clean):.1f}")
+
+        target = os.path.join(crate, "target")
+        cargo(["build", "--release", "--bin", "infer"], crate, target)
+        size = os.path.getsize(os.path.join(target, "release", "infer"))
+        print(f"stripped_inference_bytes: {size}")
+
+        def edited_check(path, texts):
+            cargo(["check", "--bin", "train"], crate, target)  # warm
+            times = []
+            for rep in range(reps):
+                write(path, texts[rep % len(texts)])
+                times.append(cargo(["check", "--bin", "train"], crate, target))
+            return statistics.median(times)
+
+        train = os.path.join(crate, "src", "train.rs")
+        incremental = edited_check(train, [TRAIN.format(hidden=h) for h in (96, 128, 112)])
+        print(f"incremental_check_s: {incremental:.2f}")
+
+        deep20 = edited_check(train, [DEEP.format(layers=deep_network(20, h)) for h in (32, 40, 48)])
+        deep2 = edited_check(train, [DEEP.format(layers=deep_network(2, h)) for h in (32, 40, 48)])
+        print(f"check_20_layers_s: {deep20:.2f}")
+        print(f"check_2_layers_s: {deep2:.2f}")
+        print(f"expansion_20_layers_s: {deep20 - deep2:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
