@@ -21,7 +21,7 @@ use workloads::{BATCH, Mlp, MlpTape, Trainer};
 fn bench_train_step(c: &mut Criterion) {
     // 16 distinct batches, cycled, so the step does not see the same batch every time.
     let (pixels, labels) = workloads::synthetic(16 * BATCH, 7);
-    let mut trainer = Trainer::new(0);
+    let mut trainer = Trainer::<BATCH>::new(0);
     let mut index = 0;
     let mut group = c.benchmark_group("mlp 784-128-10");
     group.throughput(Throughput::Elements(BATCH as u64));

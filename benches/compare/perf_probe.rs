@@ -16,6 +16,9 @@
 //! - `infer_b1_us`, `infer_b64_us`: one inference call, the median over blocks of calls.
 //! - `celsius_ms`: the whole celsius tutorial (fresh network, 500 Adam steps).
 //! - `sgemm_gflops`: `64×784 · (128×784)ᵀ`, the MLP's forward product, in GFLOP/s.
+//! - `train_b256_us`: one MLP training step at batch 256, the median over blocks of steps; with
+//!   the `threading` feature, `MATMUL_NUM_THREADS` decides how many threads it uses
+//!   (`benches/compare/threading.py` compares 1 and 2).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -56,7 +59,7 @@ fn time_per_call(calls: usize, mut f: impl FnMut()) -> f64 {
 
 fn epoch() -> f64 {
     let (pixels, labels) = workloads::synthetic(EPOCH_SAMPLES, 1);
-    let mut trainer = Trainer::new(0);
+    let mut trainer = Trainer::<BATCH>::new(0);
     // Warm-up: the first step allocates Adam's moments and faults the buffers in.
     for index in 0..5 {
         trainer.step(&pixels, &labels, index);
@@ -73,6 +76,16 @@ fn infer<const B: usize>(calls: usize) -> f64 {
     let mut tape = MlpTape::<B>::new();
     time_per_call(calls, || {
         black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
+    })
+}
+
+fn train_step<const B: usize>(steps: usize) -> f64 {
+    let (pixels, labels) = workloads::synthetic(8 * B, 4);
+    let mut trainer = Trainer::<B>::new(0);
+    let mut index = 0;
+    time_per_call(steps, || {
+        black_box(trainer.step(&pixels, &labels, index % 8));
+        index += 1;
     })
 }
 
@@ -111,7 +124,7 @@ fn main() {
     if figures.is_empty() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
-             (figures: epoch infer_b1 infer_b64 celsius sgemm)"
+             (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256)"
         );
         return;
     }
@@ -127,6 +140,7 @@ fn main() {
                 println!("celsius_ms: {ms:.4}");
             }
             "sgemm" => println!("sgemm_gflops: {:.3}", sgemm_gflops()),
+            "train_b256" => println!("train_b256_us: {:.2}", train_step::<256>(200) * 1e6),
             other => {
                 eprintln!("perf_probe: unknown figure `{other}`");
                 std::process::exit(2);

@@ -39,25 +39,25 @@ pub fn synthetic(samples: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
     (pixels, labels)
 }
 
-/// The MLP with everything one training step needs, made once.
-pub struct Trainer {
+/// The MLP with everything one training step at batch `B` needs, made once.
+pub struct Trainer<const B: usize = BATCH> {
     /// The network.
     pub net: Mlp,
-    tape: MlpTape<BATCH>,
-    x: Tensor2<BATCH, 784>,
-    labels: [usize; BATCH],
-    dlogits: Tensor2<BATCH, 10>,
+    tape: MlpTape<B>,
+    x: Tensor2<B, 784>,
+    labels: [usize; B],
+    dlogits: Tensor2<B, 10>,
     adam: Adam,
 }
 
-impl Trainer {
+impl<const B: usize> Trainer<B> {
     /// A seeded network and Adam (lr 1e-3).
     pub fn new(seed: u64) -> Self {
         Self {
             net: Mlp::seeded(seed),
             tape: MlpTape::new(),
             x: Tensor2::zeros(),
-            labels: [0; BATCH],
+            labels: [0; B],
             dlogits: Tensor2::zeros(),
             adam: Adam::new(MLP_LR),
         }
@@ -65,7 +65,7 @@ impl Trainer {
 
     /// One Adam step on batch number `index` of `(pixels, labels)`; returns the loss.
     pub fn step(&mut self, pixels: &[f32], labels: &[usize], index: usize) -> f32 {
-        let rows = index * BATCH..(index + 1) * BATCH;
+        let rows = index * B..(index + 1) * B;
         self.x
             .as_mut_slice()
             .copy_from_slice(&pixels[rows.start * Mlp::INPUTS..rows.end * Mlp::INPUTS]);
@@ -82,7 +82,7 @@ impl Trainer {
     /// One epoch: every full batch of `(pixels, labels)` in order; returns the last loss.
     pub fn epoch(&mut self, pixels: &[f32], labels: &[usize]) -> f32 {
         let mut loss = 0.0;
-        for index in 0..labels.len() / BATCH {
+        for index in 0..labels.len() / B {
             loss = self.step(pixels, labels, index);
         }
         loss
