@@ -91,7 +91,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub use nn_core::{Error, init, layers, linalg, loss, metrics, optim, param, tensor, testing};
+pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param, tensor, testing};
 
 #[cfg(feature = "std")]
 pub use nn_core::data;
