@@ -41,7 +41,7 @@ pub fn concat<const A: usize, const C: usize, const N: usize>(
     concat_chunks(1, &[a.as_slice(), b.as_slice()], out.as_mut_slice());
 }
 
-/// The backward of [`concat`]: splits the output gradient `dy` into the gradients of `a` and
+/// The backward of [`concat`](fn@concat): splits the output gradient `dy` into the gradients of `a` and
 /// `b` (overwriting them).
 ///
 /// ```
@@ -73,7 +73,7 @@ pub fn concat_backward<const A: usize, const C: usize, const N: usize>(
 
 /// Concatenates two batches along the feature axis: `Tensor2<B, A>` and `Tensor2<B, C>` give
 /// `Tensor2<B, N>` with `N = A + C`. The batch is a type equality; `N` is checked at build time
-/// like [`concat`]'s.
+/// like [`concat`](fn@concat)'s.
 ///
 /// ```
 /// use nn_core::ops::concat_features;

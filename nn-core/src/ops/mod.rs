@@ -6,7 +6,7 @@
 //!   [`stack`], the operands of [`add`] and [`mul`]: a mismatch is a type error that
 //!   `cargo check` reports ("expected `3`, found `4`").
 //! - **Computed sizes are named by the caller.** Stable Rust cannot write a return type
-//!   `Tensor1<{A + C}>`, so [`concat`] takes the output as `&mut Tensor1<N>` and checks
+//!   `Tensor1<{A + C}>`, so [`concat`](fn@concat) takes the output as `&mut Tensor1<N>` and checks
 //!   `N == A + C` with an inline `const { assert!(..) }`. That assert is evaluated when the
 //!   function is instantiated, which is **at build time (`cargo build`, `cargo test`), not under
 //!   `cargo check`**. The error is `E0080` and quotes the assert's message:

@@ -4,7 +4,7 @@ use crate::ops::chunks::{concat_chunks, split_chunks};
 use crate::tensor::{Tensor1, Tensor2};
 
 /// Splits a vector of `N` elements into its first `A` and last `C`: the inverse of
-/// [`concat`](crate::ops::concat). `N == A + C` is checked at build time by an inline const
+/// [`concat`](fn@crate::ops::concat). `N == A + C` is checked at build time by an inline const
 /// assert (see the [module docs](crate::ops)).
 ///
 /// ```
