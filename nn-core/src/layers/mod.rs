@@ -13,6 +13,7 @@
 //! network nested as a layer. `backward` may use the cache as gradient scratch space.
 
 mod activation;
+mod composite;
 mod dense;
 mod leaky_relu;
 mod relu;
@@ -22,6 +23,7 @@ mod softmax;
 mod tanh;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
+pub use composite::{Composable, InputOf, OutputOf, run_forward};
 pub use dense::Dense;
 pub use leaky_relu::LeakyRelu;
 pub use relu::Relu;
