@@ -106,39 +106,40 @@ impl<'a> Generator<'a> {
             || (node == 0 && matches!(step.kind, StepKind::Merge { .. }))
     }
 
-    /// A node read in `__forward` / `__backward`.
-    fn read(&self, node: usize) -> TokenStream {
+    /// A node read in `__forward` / `__backward`, spanned on the step that reads it so that a
+    /// type error lands on the user's layer.
+    fn read(&self, node: usize, span: Span) -> TokenStream {
         if node == 0 {
-            quote!(x)
+            quote_spanned!(span=> x)
         } else if node == self.plan.output {
-            quote!(&*y)
+            quote_spanned!(span=> &*y)
         } else {
-            let a = Self::act(node);
-            quote!(&t.#a)
+            let a = respan(Self::act(node), span);
+            quote_spanned!(span=> &t.#a)
         }
     }
 
     /// A node written in `__forward`.
-    fn write(&self, node: usize) -> TokenStream {
+    fn write(&self, node: usize, span: Span) -> TokenStream {
         if node == self.plan.output {
-            quote!(&mut *y)
+            quote_spanned!(span=> &mut *y)
         } else {
-            let a = Self::act(node);
-            quote!(&mut t.#a)
+            let a = respan(Self::act(node), span);
+            quote_spanned!(span=> &mut t.#a)
         }
     }
 
     /// The gradient of a node that is a step's output, in `__backward`.
-    fn grad_of(&self, node: usize) -> TokenStream {
+    fn grad_of(&self, node: usize, span: Span) -> TokenStream {
         if node == self.plan.output {
             if self.output_is_point() {
-                quote!(&t.out_grad)
+                quote_spanned!(span=> &t.out_grad)
             } else {
-                quote!(dy)
+                quote_spanned!(span=> dy)
             }
         } else {
-            let g = Self::grad(node);
-            quote!(&t.#g)
+            let g = respan(Self::grad(node), span);
+            quote_spanned!(span=> &t.#g)
         }
     }
 
@@ -390,18 +391,20 @@ impl<'a> Generator<'a> {
             .iter()
             .enumerate()
             .map(|(s, step)| {
-                let out = self.write(step.output);
+                let out = self.write(step.output, step.span);
                 match &step.kind {
                     StepKind::Layer(layer) => {
-                        let (ty, field, cache) = (&layer.ty, &layer.field, Self::cache(s));
-                        let x = self.read(step.inputs[0]);
+                        let (ty, field) = (&layer.ty, &layer.field);
+                    let cache = respan(Self::cache(s), step.span);
+                        let x = self.read(step.inputs[0], step.span);
+                        let nn = quote_spanned!(step.span=> ::nn::__private);
                         quote_spanned!(step.span=>
                             #nn::layers::run_forward::<#ty, B>(&self.#field, #x, #out, &mut t.#cache, train);
                         )
                     }
                     StepKind::Merge { kind, outer } => {
                         let parts = step.inputs.iter().map(|&k| {
-                            let r = self.read(k);
+                            let r = self.read(k, step.span);
                             quote!(#nn::tensor::Tensor::as_slice(#r))
                         });
                         let out = quote!(#nn::tensor::Tensor::as_mut_slice(#out));
@@ -448,38 +451,44 @@ impl<'a> Generator<'a> {
                         }
                     });
             }
-            let dy = self.grad_of(step.output);
+            let dy = self.grad_of(step.output, step.span);
             let mut sums = Vec::new();
             let targets: Vec<TokenStream> = (0..step.inputs.len())
                 .map(|j| {
                     let node = step.inputs[j];
                     if self.needs_split(step, j) {
-                        let split = Self::split(s, j);
+                        let split = respan(Self::split(s, j), step.span);
                         let first = started.insert(node);
                         sums.push(self.sum_into_grad(node, &quote!(&t.#split), first));
-                        quote!(&mut t.#split)
+                        quote_spanned!(step.span=> &mut t.#split)
                     } else if node == 0 {
-                        quote!(dx.as_deref_mut())
+                        // The only reader of the input gradient: take it as it is.
+                        quote_spanned!(step.span=> dx)
                     } else {
-                        let g = Self::grad(node);
-                        quote!(&mut t.#g)
+                        let g = respan(Self::grad(node), step.span);
+                        quote_spanned!(step.span=> &mut t.#g)
                     }
                 })
                 .collect();
             match &step.kind {
                 StepKind::Layer(layer) => {
-                    let (ty, field, cache) = (&layer.ty, &layer.field, Self::cache(s));
-                    let x = self.read(step.inputs[0]);
-                    let y = self.read(step.output);
-                    let dx = if step.inputs[0] == 0 && !self.needs_split(step, 0) {
-                        targets[0].clone()
+                    let (ty, field) = (&layer.ty, &layer.field);
+                    let cache = respan(Self::cache(s), step.span);
+                    let x = self.read(step.inputs[0], step.span);
+                    let y = self.read(step.output, step.span);
+                    let call = if step.inputs[0] == 0 && !self.needs_split(step, 0) {
+                        let dx = &targets[0];
+                        quote_spanned!(step.span=>
+                            <#ty as #nn::layers::Layer>::backward(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
+                        )
                     } else {
-                        let target = &targets[0];
-                        quote!(::core::option::Option::Some(#target))
+                        let dx = &targets[0];
+                        let nn = quote_spanned!(step.span=> ::nn::__private);
+                        quote_spanned!(step.span=>
+                            #nn::layers::run_backward::<#ty, B>(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
+                        )
                     };
-                    code.push(quote_spanned!(step.span=>
-                        <#ty as #nn::layers::Layer>::backward(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
-                    ));
+                    code.push(call);
                 }
                 StepKind::Merge { kind, outer } => {
                     let slices = targets
@@ -508,7 +517,7 @@ impl<'a> Generator<'a> {
     fn sum_into_grad(&self, node: usize, scratch: &TokenStream, first: bool) -> TokenStream {
         let nn = &self.nn;
         let target = if node == 0 {
-            quote!(dx)
+            quote!(&mut **dx)
         } else {
             let g = Self::grad(node);
             quote!(&mut t.#g)
@@ -520,7 +529,8 @@ impl<'a> Generator<'a> {
         };
         if node == 0 {
             quote! {
-                if let ::core::option::Option::Some(target) = dx.as_deref_mut() {
+                if let ::core::option::Option::Some(dx) = &mut dx {
+                    let target = #target;
                     #apply
                 }
             }
@@ -711,4 +721,11 @@ impl<'a> Generator<'a> {
             }
         }
     }
+}
+
+/// `ident` with `span`: a generated field name inside an expression spanned on a user's layer
+/// must carry that span too, or the compiler cannot point the expression at the layer.
+fn respan(mut ident: Ident, span: Span) -> Ident {
+    ident.set_span(span);
+    ident
 }

@@ -804,10 +804,14 @@ impl Builder<'_> {
                         self.error(
                             &layer.tokens,
                             format!(
-                                "`{}` has {b} elements but {} gives {a} {}",
+                                "`{}` has {b} elements but {} gives {a}{}",
                                 layer.text(),
                                 from.source,
-                                from.text()
+                                match &from.dims {
+                                    Dims::Known(dims) if dims.len() > 1 =>
+                                        format!(" {}", from.text()),
+                                    _ => String::new(),
+                                }
                             ),
                         );
                     }
@@ -979,10 +983,13 @@ impl Builder<'_> {
                 let axis = axis.unwrap_or(first.len().saturating_sub(1));
                 if axis >= first.len() {
                     let message = format!(
-                        "`{word}` joins axis {axis} but `{}` gives {}, which has {} axes (they count from 0, the batch not included)",
+                        "`{word}` joins axis {axis} but `{}` gives {}, which has {} (axes count from 0, the batch not included)",
                         ends[0].0,
                         shape_text(0),
-                        first.len()
+                        match first.len() {
+                            1 => "only axis 0".to_string(),
+                            n => format!("axes 0 to {}", n - 1),
+                        }
                     );
                     self.error(&merge.tokens, message);
                     return None;

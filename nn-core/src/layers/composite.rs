@@ -16,6 +16,31 @@ pub struct InputOf<L: Layer>(PhantomData<L>);
 /// The per-sample shape of the output of layer `L`: its batches are `L::Output<B>`.
 pub struct OutputOf<L: Layer>(PhantomData<L>);
 
+// By hand rather than derived: a derive would ask `L` for the same traits, which a marker of
+// its shape does not need.
+macro_rules! marker_traits {
+    ($marker:ident) => {
+        impl<L: Layer> Clone for $marker<L> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<L: Layer> Copy for $marker<L> {}
+        impl<L: Layer> Default for $marker<L> {
+            fn default() -> Self {
+                Self(PhantomData)
+            }
+        }
+        impl<L: Layer> core::fmt::Debug for $marker<L> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($marker))
+            }
+        }
+    };
+}
+marker_traits!(InputOf);
+marker_traits!(OutputOf);
+
 impl<L: Layer> Shape for InputOf<L> {
     const SIZE: usize = <L::Input<1> as Tensor>::LEN;
     type Batch<const B: usize> = L::Input<B>;
@@ -87,4 +112,20 @@ pub fn run_forward<L: Layer, const B: usize>(
     } else {
         layer.forward(x, y, cache);
     }
+}
+
+/// Runs `layer` backward into the input-gradient buffer `dx`.
+///
+/// Generated code calls it with every buffer as a plain argument, so a shape mismatch at a
+/// layer boundary is one error about this call.
+#[doc(hidden)]
+pub fn run_backward<L: Layer, const B: usize>(
+    layer: &mut L,
+    x: &L::Input<B>,
+    y: &L::Output<B>,
+    cache: &mut L::Cache<B>,
+    dy: &L::Output<B>,
+    dx: &mut L::Input<B>,
+) {
+    layer.backward(x, y, cache, dy, Some(dx));
 }

@@ -23,7 +23,7 @@ mod softmax;
 mod tanh;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
-pub use composite::{Composable, InputOf, OutputOf, run_forward};
+pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward};
 pub use dense::Dense;
 pub use leaky_relu::LeakyRelu;
 pub use relu::Relu;

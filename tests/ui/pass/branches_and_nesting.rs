@@ -1,0 +1,48 @@
+// Branched, stacked, residual and nested declarations compile in a strict user crate.
+#![deny(warnings, missing_docs)]
+#![forbid(unsafe_code)]
+//! A user crate.
+
+use nn::prelude::*;
+
+const WIDTH: usize = 3;
+
+network! {
+    /// Two towers joined along the features.
+    pub struct TwoTower<
+        input(WIDTH),
+        fork {
+            left: [dense(WIDTH -> 3), relu],
+            right: [dense(3 -> 3), tanh],
+        } => concat,
+        head: dense(6 -> 1),
+    >
+
+    /// The towers stacked: (2, 3) per sample.
+    pub struct Stacked<
+        input(3),
+        fork { left: [dense(3 -> 3)], right: [dense(3 -> 3)] } => stack,
+        flatten,
+        dense(6 -> 1),
+    >
+
+    /// A residual block.
+    pub struct Residual<
+        fc: dense(4 -> 8),
+        block: fork { body: [dense(8 -> 8), relu, dense(8 -> 8)], shortcut: skip } => add,
+        reshape(2, 4),
+        flatten,
+        out: dense(8 -> 2),
+    >
+
+    /// Networks inside a network.
+    struct Nested< first: TwoTower, sigmoid, dense(1 -> 4), second: Residual >
+}
+
+fn main() {
+    let net = Nested::seeded(0);
+    let y = net.forward(&Tensor2::<2, 3>::zeros());
+    assert_eq!(y.shape(), [2, 2]);
+    let stacked = Stacked::seeded(1).forward(&Tensor2::<1, 3>::zeros());
+    assert_eq!(stacked.shape(), [1, 1]);
+}
