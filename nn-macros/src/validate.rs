@@ -893,12 +893,18 @@ impl Builder<'_> {
             );
         }
         let mut seen: HashSet<String> = HashSet::new();
-        for branch in &fork.branches {
-            if !seen.insert(branch.name.to_string()) {
+        // A repeated branch is reported once here; its layers get fields of their own so the
+        // repeat does not also show up as clashing field names.
+        let mut segments = Vec::new();
+        for (index, branch) in fork.branches.iter().enumerate() {
+            if seen.insert(branch.name.to_string()) {
+                segments.push(branch.name.to_string());
+            } else {
                 self.error(
                     &branch.name,
                     format!("duplicate branch name `{}` in this `fork`", branch.name),
                 );
+                segments.push(format!("{}{index}", branch.name));
             }
         }
         let mut fork_prefix = prefix.to_vec();
@@ -907,12 +913,12 @@ impl Builder<'_> {
         }
         let mut ends = Vec::new();
         let mut whole = true;
-        for branch in &fork.branches {
+        for (branch, segment) in fork.branches.iter().zip(segments) {
             let end = match &branch.layers {
                 None => Flow::At(input),
                 Some(layers) => {
                     let mut branch_prefix = fork_prefix.clone();
-                    branch_prefix.push(branch.name.to_string());
+                    branch_prefix.push(segment);
                     self.chain(layers, Flow::At(input), &branch_prefix, false)
                 }
             };
