@@ -67,12 +67,14 @@ impl Width {
         if let [single] = widths {
             return single.clone();
         }
-        let parts: Vec<&TokenStream> = widths.iter().map(|w| &w.value_tokens).collect();
-        let expr = if op == '*' {
-            quote!(#(#parts)**)
-        } else {
-            quote!(#(#parts)+*)
-        };
+        let op_token = if op == '*' { quote!(*) } else { quote!(+) };
+        let mut expr = TokenStream::new();
+        for (i, width) in widths.iter().enumerate() {
+            if i > 0 {
+                expr.extend(op_token.clone());
+            }
+            expr.extend(width.value_tokens.clone());
+        }
         let texts: Vec<&str> = widths.iter().map(|w| w.text.as_str()).collect();
         Width {
             value: None,

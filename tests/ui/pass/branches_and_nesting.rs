@@ -45,4 +45,32 @@ fn main() {
     assert_eq!(y.shape(), [2, 2]);
     let stacked = Stacked::seeded(1).forward(&Tensor2::<1, 3>::zeros());
     assert_eq!(stacked.shape(), [1, 1]);
+    named::check();
+}
+
+mod named {
+    use nn::prelude::*;
+
+    const ROWS: usize = 2;
+    const COLS: usize = 3;
+
+    network! {
+        /// Named dims through concat, stack, reshape and flatten.
+        pub struct Named<
+            input(ROWS, COLS),
+            flatten,
+            fork { l: [dense({ ROWS * COLS } -> COLS)], r: [dense(6 -> COLS)] } => concat,
+            reshape(ROWS, COLS),
+            fork { p: [relu], q: [tanh] } => stack,
+            flatten,
+            dense(12 -> 1),
+        >
+    }
+
+    /// Checks the named network's sizes.
+    pub fn check() {
+        assert_eq!(Named::INPUTS, 6);
+        let y = Named::seeded(0).forward(&Tensor3::<1, ROWS, COLS>::zeros());
+        assert_eq!(y.shape(), [1, 1]);
+    }
 }
