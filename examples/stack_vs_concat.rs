@@ -40,9 +40,42 @@
 //! ```
 //!
 //! The instantiation `concat::<3, 3, 5>` reads as "3 and 3 into 5".
+//!
+//! # The same in a network
+//!
+//! In `network!` the macro computes every merged shape itself, so a mismatch is reported on the
+//! merge, with both branches' shapes, under `cargo check`. This is the real output of
+//! `tests/ui/merge_mismatch/stack_unequal.rs`:
+//!
+//! ```text
+//! error: `stack` needs equal shapes but `left` gives (3) and `right` gives (4)
+//!   --> tests/ui/merge_mismatch/stack_unequal.rs:10:14
+//!    |
+//! 10 |         } => stack,
+//!    |              ^^^^^
+//! ```
+//!
+//! And of `tests/ui/merge_mismatch/concat_other_axis.rs`, where two (2, 3) and (3, 2) samples
+//! are joined along axis 0:
+//!
+//! ```text
+//! error: `concat(0)` joins axis 0, so the other axes must be equal, but `rows` gives (2, 3) and `turned` gives (3, 2)
+//!   --> tests/ui/merge_mismatch/concat_other_axis.rs:10:14
+//!    |
+//! 10 |         } => concat(0),
+//!    |              ^^^^^^^^^
+//! ```
 
 use nn::ops::{concat, stack};
 use nn::prelude::*;
+
+network! {
+    /// Two branches over one (3) input, joined: (6) per sample.
+    pub struct Joined< input(3), fork { a: [dense(3 -> 3)], b: [dense(3 -> 3)] } => concat >
+
+    /// The same branches stacked: (2, 3) per sample.
+    pub struct Stacked< input(3), fork { a: [dense(3 -> 3)], b: [dense(3 -> 3)] } => stack >
+}
 
 fn main() -> Result<(), Error> {
     let a = Tensor1::<3>::from_slice(&[1.0, 2.0, 3.0])?;
@@ -63,6 +96,13 @@ fn main() -> Result<(), Error> {
         shape_text(&stacked.shape()),
         stacked.as_slice()
     );
+
+    // The networks, on a batch of one sample; the shapes printed are per sample.
+    let x = Tensor2::<1, 3>::from_slice(&[1.0, 2.0, 3.0])?;
+    let joined: Tensor2<1, 6> = Joined::seeded(0).forward(&x);
+    let stacked: Tensor3<1, 2, 3> = Stacked::seeded(0).forward(&x);
+    println!("network concat: {}", shape_text(&joined.shape()[1..]));
+    println!("network stack:  {}", shape_text(&stacked.shape()[1..]));
     Ok(())
 }
 
