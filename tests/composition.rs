@@ -48,6 +48,9 @@ network! {
         head: dense(12 -> 2),
     >
 
+    /// No layers at all: the input twice, side by side.
+    pub struct Twice< input(3), fork { a: skip, b: skip } => concat >
+
     /// A fork straight off the input, so the input gradient is a sum over branches.
     pub struct ForkedInput<
         input(2),
@@ -206,4 +209,20 @@ fn a_fork_off_the_input_sums_its_input_gradients() {
     Layer::backward(&mut net, &x, &y, &mut cache, &dy, Some(&mut dx2));
     assert_eq!(dx, dx2);
     assert!(dx.iter().any(|&g| g != 0.0));
+}
+
+#[test]
+fn a_network_of_only_a_merge_duplicates_its_input() {
+    let mut net = Twice::seeded(0);
+    let x = Tensor2::<2, 3>::from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    let y = net.forward(&x);
+    assert_eq!(y.row(1), &[4.0, 5.0, 6.0, 4.0, 5.0, 6.0]);
+    assert_eq!(Twice::PARAM_COUNT, 0);
+    // Both copies send their gradient back: dx = dy[.., :3] + dy[.., 3:].
+    let mut tape = TwiceTape::<2>::new();
+    net.forward_train(&x, &mut tape);
+    let dy = Tensor2::<2, 6>::from_fn(|[r, c]| (r * 6 + c) as f32);
+    let dx = net.backward(&mut tape, &dy);
+    assert_eq!(dx.row(0), &[3.0, 5.0, 7.0]);
+    check_gradients::<_, 2>(&mut net, &x, 1).unwrap();
 }

@@ -35,6 +35,9 @@ network! {
         out: dense(8 -> 2),
     >
 
+    /// No layers: the input twice.
+    struct Twice< input(3), fork { a: skip, b: skip } => concat >
+
     /// Networks inside a network.
     struct Nested< first: TwoTower, sigmoid, dense(1 -> 4), second: Residual >
 }
@@ -46,6 +49,7 @@ fn main() {
     let stacked = Stacked::seeded(1).forward(&Tensor2::<1, 3>::zeros());
     assert_eq!(stacked.shape(), [1, 1]);
     named::check();
+    assert_eq!(Twice::seeded(0).forward(&Tensor2::<1, 3>::zeros()).shape(), [1, 6]);
 }
 
 mod named {
