@@ -63,8 +63,8 @@
 //! residual blocks. Branches may hold forks of their own.
 //!
 //! Sizes are integer literals, constants (`dense(IN -> HIDDEN)`, `sizes::OUT`) or const blocks
-//! (`{ 2 * HIDDEN }`). Do not name a size constant `B`: it is the batch parameter of the generated
-//! methods.
+//! (`{ 2 * HIDDEN }`). A size constant may not be named `B`, the batch parameter of the generated
+//! methods (a compile error says so).
 //!
 //! A batch of samples of shape `(N)` is a `Tensor2<B, N>`, of `(T, F)` a `Tensor3<B, T, F>`, of
 //! `(C, H, W)` a `Tensor4<B, C, H, W>`: the batch comes first.

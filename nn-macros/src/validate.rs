@@ -274,7 +274,9 @@ pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
     let mut checks = Vec::new();
     check_not_empty(network, &mut errors);
     check_unique_names(network, &mut errors);
-    check_sizes_nonzero(&network.layers, &mut errors, &mut checks);
+    // A size named like the batch parameter would make every generated call a type error, so
+    // then no code is generated.
+    let batch_clash = check_sizes(&network.layers, &mut errors, &mut checks);
     let plan = {
         let mut builder = Builder {
             network,
@@ -298,13 +300,15 @@ pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
             ));
         }
         match flow {
-            Flow::At(output) if builder.complete && !builder.steps.is_empty() => Some(Plan {
-                nodes: builder.nodes,
-                steps: builder.steps,
-                points: builder.points,
-                checks: Vec::new(),
-                output,
-            }),
+            Flow::At(output) if builder.complete && !builder.steps.is_empty() && !batch_clash => {
+                Some(Plan {
+                    nodes: builder.nodes,
+                    steps: builder.steps,
+                    points: builder.points,
+                    checks: Vec::new(),
+                    output,
+                })
+            }
             _ => None,
         }
     };
@@ -370,21 +374,49 @@ fn declared_dims(layer: &Layer) -> Vec<&Dim> {
     }
 }
 
-/// Every size is at least 1, in branches too.
-fn check_sizes_nonzero(
+/// The const generic that generated code uses for the batch size.
+const BATCH: &str = "B";
+
+/// The first identifier `B` in a size expression: inside generated generic code it would name
+/// the batch parameter, not the user's constant.
+fn batch_name_in(tokens: TokenStream) -> Option<Ident> {
+    tokens.into_iter().find_map(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) if ident == BATCH => Some(ident),
+        proc_macro2::TokenTree::Group(group) => batch_name_in(group.stream()),
+        _ => None,
+    })
+}
+
+/// Every size is at least 1, in branches too; no size names the batch parameter. Returns
+/// whether one did.
+fn check_sizes(
     layers: &[Layer],
     errors: &mut Vec<syn::Error>,
     checks: &mut Vec<ConstCheck>,
-) {
+) -> bool {
+    let mut batch_clash = false;
     for layer in layers {
         if let LayerKind::Fork(fork) = &layer.kind {
             for branch in &fork.branches {
                 if let Some(layers) = &branch.layers {
-                    check_sizes_nonzero(layers, errors, checks);
+                    batch_clash |= check_sizes(layers, errors, checks);
                 }
             }
         }
         for dim in declared_dims(layer) {
+            if let Dim::Named(expr) = dim
+                && let Some(clash) = batch_name_in(expr.to_token_stream())
+            {
+                errors.push(syn::Error::new_spanned(
+                    clash,
+                    format!(
+                        "`{}`: a size cannot use a constant named `{BATCH}`, the batch-size parameter of the generated code; rename the constant",
+                        layer.text()
+                    ),
+                ));
+                batch_clash = true;
+                continue;
+            }
             match dim {
                 Dim::Literal { value: 0, lit } => errors.push(syn::Error::new(
                     lit.span(),
@@ -409,6 +441,7 @@ fn check_sizes_nonzero(
             }
         }
     }
+    batch_clash
 }
 
 /// Where the chain stands before the next layer.
