@@ -48,6 +48,28 @@ network! {
         head: dense(12 -> 2),
     >
 
+    pub struct Small< fc1: dense(4 -> 6) >
+
+    /// A fork inside a branch, a named layer in a branch, and a network in a branch.
+    pub struct Deep<
+        input(4),
+        fork {
+            a: [first: dense(4 -> 3), relu],
+            b: [fork { x: [dense(4 -> 2)], y: [dense(4 -> 1)] } => concat, tanh],
+            c: [inner: Small, dense(6 -> 3)],
+        } => stack,
+        relu,
+        reshape(9),
+        out: dense(9 -> 2),
+    >
+
+    /// A nested network first, its output forked.
+    pub struct ForkAfterNested<
+        small: Small,
+        fork { p: [dense(6 -> 2)], q: [dense(6 -> 2)] } => add,
+        softmax,
+    >
+
     /// No layers at all: the input twice, side by side.
     pub struct Twice< input(3), fork { a: skip, b: skip } => concat >
 
@@ -225,4 +247,53 @@ fn a_network_of_only_a_merge_duplicates_its_input() {
     let dx = net.backward(&mut tape, &dy);
     assert_eq!(dx.row(0), &[3.0, 5.0, 7.0]);
     check_gradients::<_, 2>(&mut net, &x, 1).unwrap();
+}
+
+#[test]
+fn deep_composition_passes_gradient_check_with_path_names() {
+    let mut rng = seeded(16);
+    let mut net = Deep::new(&mut rng);
+    perturb_biases(&mut net);
+    let x = random_tensor::<Tensor2<2, 4>>(&mut rng);
+    check_gradients::<_, 2>(&mut net, &x, 17).unwrap();
+    assert_eq!(
+        param_names(&mut net),
+        [
+            "a.first.weight",
+            "a.first.bias",
+            "b.x.0.weight",
+            "b.x.0.bias",
+            "b.y.0.weight",
+            "b.y.0.bias",
+            "c.inner.fc1.weight",
+            "c.inner.fc1.bias",
+            "c.1.weight",
+            "c.1.bias",
+            "out.weight",
+            "out.bias"
+        ]
+    );
+    let mut tape = DeepTape::<2>::new();
+    net.forward_train(&x, &mut tape);
+    let first: &Tensor2<2, 3> = tape.outputs().first;
+    let inner: &Tensor2<2, 6> = tape.outputs().inner;
+    assert_eq!(first, &net.a_0_first(&x));
+    assert_eq!(inner, &net.inner.forward(&x));
+}
+
+#[test]
+fn fork_after_a_nested_network_passes_gradient_check() {
+    let mut rng = seeded(18);
+    let mut net = ForkAfterNested::new(&mut rng);
+    let x = random_tensor::<Tensor2<2, 4>>(&mut rng);
+    check_gradients::<_, 2>(&mut net, &x, 19).unwrap();
+}
+
+impl Deep {
+    /// The `first` layer alone, for comparison with the tape.
+    fn a_0_first(&self, x: &Tensor2<2, 4>) -> Tensor2<2, 3> {
+        let mut y = Tensor2::zeros();
+        self.first.forward(x, &mut y, &mut ());
+        y
+    }
 }
