@@ -1,5 +1,6 @@
-//! Typed tensor ops with backward: reshape and flatten, concat, stack, split and slicing, and
-//! elementwise add and multiply.
+//! Typed tensor ops with backward: reshape and flatten, concat (of vectors, along the features
+//! of a batch, and along any axis of a rank-3 or rank-4 tensor, e.g. [`concat4_axis1`] for
+//! channels), stack, split and slicing, and elementwise add and multiply.
 //!
 //! # How shapes are checked (DESIGN §1.1)
 //! - **Equal sizes are type equalities.** The batch of every op, the shared widths of
@@ -34,6 +35,7 @@
 
 mod chunks;
 mod concat;
+mod concat_axis;
 mod elementwise;
 mod reshape;
 mod split;
@@ -41,6 +43,11 @@ mod stack;
 
 pub use chunks::{accumulate, concat_chunks, split_chunks, sum_into};
 pub use concat::{concat, concat_backward, concat_features, concat_features_backward};
+pub use concat_axis::{
+    concat3_axis1, concat3_axis1_backward, concat3_axis2, concat3_axis2_backward, concat4_axis1,
+    concat4_axis1_backward, concat4_axis2, concat4_axis2_backward, concat4_axis3,
+    concat4_axis3_backward,
+};
 pub use elementwise::{add, add_backward, mul, mul_backward};
 pub use reshape::{flatten, flatten_backward, reshape, reshape_backward};
 pub use split::{slice_features, slice_features_backward, split, split_backward};
