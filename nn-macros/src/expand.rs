@@ -662,6 +662,8 @@ impl<'a> Generator<'a> {
                     mut dx: ::core::option::Option<&mut #input>,
                     inject: &#inject<'_, B>,
                 ) {
+                    // Networks without named points or a forked input use neither; this keeps
+                    // them free of unused-variable and needless-`mut` warnings.
                     let _ = (&mut dx, inject);
                     #backward_body
                 }
