@@ -39,33 +39,106 @@
 //! ```text
 //! network! {
 //!     /// docs and attributes pass through
-//!     pub struct Name< layer, name: layer, ... >
+//!     pub struct Name< item, name: item, ... >
 //!     // more declarations may follow in the same call
 //! }
 //! ```
 //!
-//! | layer | meaning | per-sample shape |
+//! | item | meaning | per-sample shape |
 //! |---|---|---|
-//! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init | `IN` → `OUT` |
-//! | `relu` | `max(0, x)` | unchanged |
-//! | `leaky_relu(ALPHA)`, `leaky_relu` | `x` or `ALPHA·x`; default `ALPHA` 0.01 | unchanged |
-//! | `sigmoid`, `tanh` | elementwise | unchanged |
-//! | `softmax` | probabilities over the features | unchanged |
+//! | `input(D1, ...)` | declares the input shape (first item only; up to 3 dims) | — → `(D1, ...)` |
+//! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init | `(IN)` → `(OUT)` |
+//! | `relu` | `max(0, x)` | unchanged, any rank |
+//! | `leaky_relu(ALPHA)`, `leaky_relu` | `x` or `ALPHA·x`; default `ALPHA` 0.01 | unchanged, any rank |
+//! | `sigmoid`, `tanh` | elementwise | unchanged, any rank |
+//! | `softmax` | probabilities over the features | `(N)` → `(N)` |
+//! | `flatten` | one feature vector per sample | `(C, H, W)` → `(C·H·W)` |
+//! | `reshape(D1, ...)` | same elements, another shape | same element count |
+//! | `fork { a: [items], b: [items], c: skip } => MERGE` | branches that read the same input, then merge | see below |
+//! | `Type` or `path::Type` | a layer type the macro did not make, e.g. another network | the type's own |
+//!
+//! Merges: `concat` joins the branches along the last axis, `concat(AXIS)` along `AXIS` (from 0,
+//! the batch not counted), `stack` along a new leading axis (two `(3)` branches give `(2, 3)`),
+//! and `add` sums them (the shapes must be equal). A branch written `skip` is the identity, for
+//! residual blocks. Branches may hold forks of their own.
 //!
 //! Sizes are integer literals, constants (`dense(IN -> HIDDEN)`, `sizes::OUT`) or const blocks
-//! (`{ 2 * HIDDEN }`). Names are optional: an unnamed layer is the field `<keyword>_<position>`
-//! (`relu_1`), and parameters are named `<layer>.weight` / `<layer>.bias`.
+//! (`{ 2 * HIDDEN }`). A size constant may not be named `B`, the batch parameter of the generated
+//! methods (a compile error says so).
+//!
+//! A batch of samples of shape `(N)` is a `Tensor2<B, N>`, of `(T, F)` a `Tensor3<B, T, F>`, of
+//! `(C, H, W)` a `Tensor4<B, C, H, W>`: the batch comes first.
+//!
+//! ## Names
+//! Names are optional. An unnamed top-level layer is the field `<keyword>_<position>` (`relu_1`;
+//! a type `Encoder` gives `encoder_0`). Parameters are named by the path to their layer:
+//!
+//! | declaration | field | parameter names |
+//! |---|---|---|
+//! | `fc1: dense(..)` | `fc1` | `fc1.weight`, `fc1.bias` |
+//! | `fork { left: [dense(..), relu], .. }` | `left_0`, `left_1` | `left.0.weight`, `left.0.bias` |
+//! | `block: fork { body: [dense(..)], .. }` | `block_body_0` | `block.body.0.weight` |
+//! | `fork { left: [fc: dense(..)], .. }` | `fc` | `left.fc.weight` |
+//! | `encoder: Encoder` (another network) | `encoder` | `encoder.fc1.weight`, ... |
+//!
+//! The index in a branch is the layer's position in that branch, from 0. Names are unique across
+//! the whole network, branches included.
+//!
+//! ## Nested networks and hand-written layers
+//! A struct made by `network!` can be an item of another: `encoder: Encoder, decoder: Decoder`.
+//! So can any type that implements [`layers::Layer`], [`layers::Composable`] (its parameter count
+//! and how to build it), `Clone` and `Debug`. The macro cannot see such a type's sizes, so the
+//! boundary is a type equality that `cargo check` reports on that layer ("expected `32`, found
+//! `16`"), and `flatten` or a merge right after it is an error; `dense` and `reshape` after it are
+//! checked by a `const` assert.
+//!
+//! ## Named outputs and injected gradients
+//! Every named layer (and named fork) is a *point*. After a forward pass,
+//! `tape.outputs().fc1` is its output, typed; after a backward pass, `tape.gradients().fc1` is
+//! the loss gradient there. `backward_with(&mut tape, &dy, &NameInject { fc1: Some(&g),
+//! ..Default::default() })` adds `g` to the gradient at `fc1` before backpropagating through
+//! it, as a VAE's KL term or a second loss on a hidden layer needs. Asking for a name that is
+//! not a point is a compile error (no such field).
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct TwoTower<
+//!         input(3),
+//!         fork {
+//!             left: [dense(3 -> 3), relu],
+//!             right: [dense(3 -> 3), tanh],
+//!         } => concat,                       // (6)
+//!         head: dense(6 -> 1),
+//!     >
+//! }
+//!
+//! let mut net = TwoTower::seeded(0);
+//! let mut tape = TwoTowerTape::<4>::new();
+//! let x = Tensor2::<4, 3>::full(0.5);
+//! net.forward_train(&x, &mut tape);
+//! let head: &Tensor2<4, 1> = tape.outputs().head;
+//! assert_eq!(head.shape(), [4, 1]);
+//! let extra = Tensor2::<4, 1>::full(0.1);
+//! let dy = Tensor2::<4, 1>::full(1.0);
+//! net.backward_with(&mut tape, &dy, &TwoTowerInject { head: Some(&extra), ..Default::default() });
+//! assert_eq!(tape.gradients().head.as_slice(), &[1.1; 4]);
+//! ```
 //!
 //! # What it generates, for `struct Mlp< ... >`
 //! - `struct Mlp` with one public field per layer, e.g. `mlp.fc1: Dense<784, 128>`;
-//! - `struct MlpTape<const B: usize>`: activations, gradients and caches for batches of `B`;
-//! - `Mlp::new(&mut rng)`, `Mlp::seeded(seed)`; consts `INPUTS`, `OUTPUTS`, `PARAM_COUNT`,
-//!   `LAYER_NAMES`;
+//! - `struct MlpTape<const B: usize>`: activations, gradients and caches for batches of `B`,
+//!   with `outputs()` and `gradients()` giving an `MlpPoints` view of the named points;
+//! - `struct MlpInject<'g, const B: usize>`: one `Option<&Tensor..>` per named point;
+//! - `Mlp::new(&mut rng)`, `Mlp::seeded(seed)`; consts `INPUTS`, `OUTPUTS` (elements per
+//!   sample), `PARAM_COUNT`, `LAYER_NAMES`;
 //! - `forward(&x) -> Tensor2<B, OUT>` (allocates; for convenience), `infer(&x, &mut tape)`,
 //!   `forward_train(&x, &mut tape)`, `backward(&mut tape, &dy) -> &Tensor2<B, IN>`,
-//!   `backward_params(&mut tape, &dy)` (skips the input gradient), `zero_grad()`;
-//! - impls of [`param::HasParams`] (the named-parameter visitor optimizers use) and
-//!   [`layers::Layer`], so a generated network is itself a layer.
+//!   `backward_with(&mut tape, &dy, &inject)`, `backward_params(&mut tape, &dy)` (skips the
+//!   input gradient), `zero_grad()`;
+//! - impls of [`param::HasParams`] (the named-parameter visitor optimizers use),
+//!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer.
 //!
 //! # Shape errors
 //! A size mismatch is a compile error that names the layer and both sizes:
@@ -81,7 +154,8 @@
 //! Literal sizes are checked by the macro. Sizes written as constants are checked by an
 //! item-level `const` assert that `cargo check` evaluates. Passing a tensor of the wrong size to
 //! `forward` is a type error (`expected `784`, found `100``). Every rule has a compile-fail case
-//! under `tests/ui/<rule>/`, with the exact compiler output in its `.stderr`:
+//! under `tests/ui/<rule>/`, with the exact compiler output in its `.stderr`; the [`rules`] page
+//! lists them all with their messages:
 //!
 //! ```compile_fail
 //! use nn::prelude::*;
@@ -91,7 +165,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub use nn_core::{Error, init, layers, linalg, loss, metrics, optim, param, tensor, testing};
+pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param, tensor, testing};
 
 #[cfg(feature = "std")]
 pub use nn_core::data;
@@ -107,7 +181,8 @@ pub mod prelude {
     pub use nn_core::Error;
     pub use nn_core::init::{Init, Rng, seeded};
     pub use nn_core::layers::{
-        Dense, Features, Layer, LeakyRelu, Relu, Shape, Sigmoid, Softmax, Tanh,
+        Composable, Dense, Features, Layer, LeakyRelu, Relu, Reshape, Shape, Shape2, Shape3,
+        Sigmoid, Softmax, Tanh,
     };
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
@@ -115,6 +190,9 @@ pub mod prelude {
     pub use nn_core::param::{HasParams, Param, ParamPath, ParamVisitor};
     pub use nn_core::tensor::{Tensor, Tensor1, Tensor2, Tensor3, Tensor4, Zeroed};
 }
+
+#[doc = include_str!("rules.md")]
+pub mod rules {}
 
 /// Paths used by code that `network!` generates. Not a public API.
 #[doc(hidden)]

@@ -21,6 +21,7 @@ pub mod linalg;
 pub mod loss;
 pub(crate) mod math;
 pub mod metrics;
+pub mod ops;
 pub mod optim;
 pub mod param;
 pub mod tensor;

@@ -293,11 +293,29 @@ define_tensor!(
     Tensor2, rank 2, [R, C], [r, c]
 );
 define_tensor!(
-    /// A rank-3 tensor, e.g. (batch, time, features).
+    /// A rank-3 tensor, row-major: e.g. a batch of `A` samples, each a `B × C` sequence of `B`
+    /// steps with `C` features. `network!` uses it for samples of shape `(B, C)`.
+    ///
+    /// ```
+    /// use nn_core::tensor::Tensor3;
+    /// let x = Tensor3::<2, 2, 3>::from_fn(|[b, t, f]| (100 * b + 10 * t + f) as f32);
+    /// assert_eq!(x[[1, 0, 2]], 102.0);
+    /// assert_eq!(x.as_slice()[3], 10.0); // the last axis varies fastest
+    /// assert_eq!(x.get([2, 0, 0]), None);
+    /// ```
     Tensor3, rank 3, [A, B, C], [a, b, c]
 );
 define_tensor!(
-    /// A rank-4 tensor, e.g. (batch, channels, height, width).
+    /// A rank-4 tensor, row-major: e.g. a batch of `A` images of `B` channels, `C × D` pixels.
+    /// `network!` uses it for samples of shape `(B, C, D)`.
+    ///
+    /// ```
+    /// use nn_core::tensor::Tensor4;
+    /// let mut x = Tensor4::<1, 2, 2, 2>::zeros();
+    /// x[[0, 1, 0, 1]] = 5.0;
+    /// assert_eq!(x.as_slice()[5], 5.0);
+    /// assert_eq!(x.shape(), [1, 2, 2, 2]);
+    /// ```
     Tensor4, rank 4, [A, B, C, D], [a, b, c, d]
 );
 

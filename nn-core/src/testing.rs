@@ -168,3 +168,53 @@ pub fn check_gradients<L: Layer, const B: usize>(
         ))
     }
 }
+
+/// The central-difference gradient of a scalar `loss` at `x`, one element at a time, with the
+/// step [`STEP`]. `x` is restored before returning.
+///
+/// For ops that are not [`Layer`]s (concat, split, elementwise products), pair it with
+/// [`compare_gradients`].
+pub fn numeric_gradient(x: &mut [f32], mut loss: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
+    let mut gradient = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        let original = x[i];
+        x[i] = original + STEP;
+        let plus = loss(x);
+        x[i] = original - STEP;
+        let minus = loss(x);
+        x[i] = original;
+        gradient.push((plus - minus) / (2.0 * f64::from(STEP)));
+    }
+    gradient
+}
+
+/// Compares an analytic gradient with a numeric one under the tolerances of this module.
+///
+/// # Errors
+/// A description of the elements that disagree, naming `what`.
+pub fn compare_gradients(what: &str, analytic: &[f32], numeric: &[f64]) -> Result<(), String> {
+    if analytic.len() != numeric.len() {
+        return Err(format!(
+            "{what}: {} analytic elements but {} numeric ones",
+            analytic.len(),
+            numeric.len()
+        ));
+    }
+    let failures: Vec<String> = analytic
+        .iter()
+        .zip(numeric)
+        .enumerate()
+        .filter(|&(_, (&a, &n))| !close(f64::from(a), n))
+        .map(|(i, (a, n))| format!("{what}[{i}]: analytic {a:.6} vs numeric {n:.6}"))
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n  "))
+    }
+}
+
+/// `Σ y ⊙ r` in `f64`: the scalar loss whose gradient with respect to `y` is `r`.
+pub fn weighted_loss(y: &[f32], r: &[f32]) -> f64 {
+    weighted_sum(y, r)
+}

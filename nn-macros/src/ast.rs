@@ -48,8 +48,68 @@ pub enum LayerKind {
     Sigmoid,
     Tanh,
     Softmax,
+    /// `input(d1, d2, ...)`: the per-sample input shape, before the first layer.
+    Input {
+        dims: Vec<Dim>,
+    },
+    /// `flatten`: every sample becomes one feature vector.
+    Flatten,
+    /// `reshape(d1, d2, ...)`: every sample takes a new shape with as many elements.
+    Reshape {
+        dims: Vec<Dim>,
+    },
+    /// `fork { name: [layers], name: skip, ... } => merge`.
+    Fork(Fork),
+    /// A layer type the macro did not make, e.g. another `network!` struct: `encoder: Encoder`.
+    Custom {
+        path: syn::Path,
+    },
     /// A layer whose keyword or arguments were wrong; the error is already recorded.
     Invalid,
+}
+
+/// Branches that read the same input, and how their outputs merge.
+pub struct Fork {
+    pub branches: Vec<Branch>,
+    pub merge: Merge,
+    /// The `{ ... }` braces, for errors about the branches as a whole.
+    pub brace_tokens: TokenStream,
+}
+
+/// One branch of a fork: `left: [dense(3 -> 3), relu]` or `shortcut: skip`.
+pub struct Branch {
+    pub name: Ident,
+    /// `None` for `skip`, the identity.
+    pub layers: Option<Vec<Layer>>,
+}
+
+/// How a fork's branches merge: `concat`, `concat(axis)`, `stack` or `add`.
+pub struct Merge {
+    pub keyword: Ident,
+    pub kind: MergeKind,
+    /// The merge's whole text, for spans that cover it.
+    pub tokens: TokenStream,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum MergeKind {
+    /// Along this per-sample axis; `None` is the last axis.
+    Concat(Option<usize>),
+    /// Along a new leading per-sample axis.
+    Stack,
+    /// Elementwise sum.
+    Add,
+    /// A merge whose keyword or arguments were wrong; the error is already recorded.
+    Invalid,
+}
+
+impl Merge {
+    pub fn text(&self) -> String {
+        match self.kind {
+            MergeKind::Concat(Some(axis)) => format!("concat({axis})"),
+            _ => self.keyword.to_string(),
+        }
+    }
 }
 
 /// A size in a layer's arguments.
@@ -113,13 +173,14 @@ impl ToTokens for Dim {
 }
 
 impl Layer {
-    /// The struct field that holds this layer: the user's name, or `<keyword>_<position>`.
+    /// The struct field that holds this layer: the user's name, or `<keyword>_<position>`
+    /// (a type name such as `Encoder` in snake case).
     pub fn field(&self) -> Ident {
         match &self.name {
             Some(name) => name.clone(),
             None => format_ident!(
                 "{}_{}",
-                self.keyword,
+                snake_case(&self.keyword.to_string()),
                 self.position,
                 span = self.keyword.span()
             ),
@@ -135,6 +196,12 @@ impl Layer {
             LayerKind::LeakyRelu { alpha: Some(alpha) } => {
                 format!("leaky_relu({})", tokens_text(alpha))
             }
+            LayerKind::Input { dims } | LayerKind::Reshape { dims } => {
+                let dims: Vec<String> = dims.iter().map(Dim::text).collect();
+                format!("{}({})", self.keyword, dims.join(", "))
+            }
+            LayerKind::Fork(fork) => format!("fork => {}", fork.merge.text()),
+            LayerKind::Custom { path } => tokens_text(path),
             _ => self.keyword.to_string(),
         }
     }
@@ -156,4 +223,20 @@ impl Layer {
 pub fn tokens_text(tokens: &impl ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();
     text.replace(" :: ", "::")
+}
+
+/// `Encoder` → `encoder`, `TwoTower` → `two_tower`; snake case is left as it is.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -1,7 +1,18 @@
 //! The layer keywords of the DSL, and "did you mean" suggestions for misspelt ones.
 
 /// Every layer kind the DSL knows, as written by the user.
-pub const LAYER_KINDS: &[&str] = &["dense", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+pub const LAYER_KINDS: &[&str] = &[
+    "dense",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "input",
+    "flatten",
+    "reshape",
+    "fork",
+];
 
 /// The known layer kind closest to `unknown`, if it is close enough to be a likely typo.
 pub fn suggest(unknown: &str) -> Option<&'static str> {

@@ -3,8 +3,13 @@
 //! ```text
 //! networks := network+
 //! network  := attribute* visibility "struct" IDENT "<" (layer ("," layer)* ","?)? ">" ";"?
-//! layer    := (IDENT ":")? IDENT ("(" args ")")?
+//! layer    := (IDENT ":")? (IDENT ("(" args ")")? | TypePath | fork)
+//! fork     := "fork" "{" (IDENT ":" ("[" layer ("," layer)* ","? "]" | "skip") ","?)* "}"
+//!             "=>" ("concat" ("(" INT ")")? | "stack" | "add")
 //! ```
+//!
+//! A `TypePath` (a name that starts with a capital, or a path with `::`) is a layer type the
+//! macro did not make, such as another network.
 //!
 //! A layer's arguments are read inside their own parentheses, so a mistake there is recorded and
 //! parsing goes on with the next layer: one build reports every bad layer.
@@ -14,7 +19,7 @@ use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Expr, Ident, LitInt, Token, Visibility, parenthesized, token};
 
-use crate::ast::{Dim, Layer, LayerKind, Network, Networks};
+use crate::ast::{Branch, Dim, Fork, Layer, LayerKind, Merge, MergeKind, Network, Networks};
 use crate::kw;
 
 impl Parse for Networks {
@@ -100,8 +105,34 @@ fn parse_layer(
             "expected a layer, such as `dense(784 -> 128)`, `relu` or `fc1: dense(784 -> 128)`",
         ));
     }
+    if is_type_path(input) {
+        let path = syn::Path::parse_mod_style(input)?;
+        path.to_tokens(&mut tokens);
+        let keyword = match path.segments.last() {
+            Some(last) => last.ident.clone(),
+            None => return Err(input.error("expected a layer type")),
+        };
+        return Ok(Layer {
+            name,
+            keyword,
+            kind: LayerKind::Custom { path },
+            position,
+            tokens,
+        });
+    }
     let keyword: Ident = input.parse()?;
     keyword.to_tokens(&mut tokens);
+
+    if keyword == "fork" {
+        let kind = parse_fork(input, &keyword, &mut tokens, errors)?;
+        return Ok(Layer {
+            name,
+            keyword,
+            kind,
+            position,
+            tokens,
+        });
+    }
 
     let kind = if input.peek(token::Paren) {
         let content;
@@ -127,6 +158,170 @@ fn parse_layer(
         position,
         tokens,
     })
+}
+
+/// A layer type rather than a keyword: `Encoder` or `nets::Encoder`, not followed by arguments
+/// (a capitalised keyword such as `Dense(..)` is a misspelt keyword).
+fn is_type_path(input: ParseStream) -> bool {
+    if input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super])
+    {
+        return true;
+    }
+    let fork = input.fork();
+    match fork.parse::<Ident>() {
+        Ok(ident) => {
+            fork.peek(Token![::])
+                || (ident.to_string().starts_with(char::is_uppercase) && !fork.peek(token::Paren))
+        }
+        Err(_) => false,
+    }
+}
+
+/// `fork { branch, ... } => merge`, after the `fork` keyword.
+fn parse_fork(
+    input: ParseStream,
+    keyword: &Ident,
+    tokens: &mut TokenStream,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<LayerKind> {
+    if !input.peek(token::Brace) {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            "`fork` needs its branches in braces, e.g. `fork { left: [dense(3 -> 3)], right: skip } => concat`",
+        ));
+    }
+    let content;
+    let brace = syn::braced!(content in input);
+    let mut group = Group::new(Delimiter::Brace, TokenStream::new());
+    group.set_span(brace.span.join());
+    group.to_tokens(tokens);
+    let brace_tokens = group.to_token_stream();
+
+    let mut branches = Vec::new();
+    while !content.is_empty() {
+        let name: Ident = content.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a branch, e.g. `left: [dense(3 -> 3), relu]` or `shortcut: skip`",
+            )
+        })?;
+        if !content.peek(Token![:]) {
+            return Err(content.error(format!(
+                "expected `:` after the branch name `{name}`, then `[layers]` or `skip`"
+            )));
+        }
+        content.parse::<Token![:]>()?;
+        let layers = if content.peek(token::Bracket) {
+            let inner;
+            syn::bracketed!(inner in content);
+            let mut layers = Vec::new();
+            while !inner.is_empty() {
+                layers.push(parse_layer(&inner, layers.len(), errors)?);
+                if inner.is_empty() {
+                    break;
+                }
+                if !inner.peek(Token![,]) {
+                    return Err(inner.error("expected `,` between the layers of a branch"));
+                }
+                inner.parse::<Token![,]>()?;
+            }
+            Some(layers)
+        } else {
+            let skip: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("expected `[layers]` or `skip` for branch `{name}`"),
+                )
+            })?;
+            if skip != "skip" {
+                return Err(syn::Error::new_spanned(
+                    &skip,
+                    format!("expected `[layers]` or `skip` for branch `{name}`, found `{skip}`"),
+                ));
+            }
+            None
+        };
+        branches.push(Branch { name, layers });
+        if content.is_empty() {
+            break;
+        }
+        if !content.peek(Token![,]) {
+            return Err(content.error("expected `,` between branches"));
+        }
+        content.parse::<Token![,]>()?;
+    }
+
+    if !input.peek(Token![=>]) {
+        return Err(input.error("expected `=>` and a merge after the branches: `=> concat`, `=> concat(AXIS)`, `=> stack` or `=> add`"));
+    }
+    let arrow: Token![=>] = input.parse()?;
+    arrow.to_tokens(tokens);
+    let merge_keyword: Ident = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected a merge: `concat`, `concat(AXIS)`, `stack` or `add`",
+        )
+    })?;
+    let mut merge_tokens = merge_keyword.to_token_stream();
+    let axis = if input.peek(token::Paren) {
+        let args;
+        let paren = parenthesized!(args in input);
+        let mut group = Group::new(Delimiter::Parenthesis, TokenStream::new());
+        group.set_span(paren.span.join());
+        group.to_tokens(&mut merge_tokens);
+        let axis = args
+            .parse::<LitInt>()
+            .ok()
+            .filter(|_| args.is_empty())
+            .and_then(|lit| lit.base10_parse::<usize>().ok());
+        let _rest: TokenStream = args.parse()?;
+        Some((axis, group))
+    } else {
+        None
+    };
+    merge_tokens.to_tokens(tokens);
+    let word = merge_keyword.to_string();
+    let kind = match (word.as_str(), axis) {
+        ("concat", None) => MergeKind::Concat(None),
+        ("concat", Some((Some(axis), _))) => MergeKind::Concat(Some(axis)),
+        ("concat", Some((None, group))) => {
+            errors.push(syn::Error::new_spanned(
+                group,
+                "`concat` takes one axis, a whole number such as `concat(0)`; without it, it joins the last axis",
+            ));
+            MergeKind::Invalid
+        }
+        ("stack" | "add", Some((_, group))) => {
+            errors.push(syn::Error::new_spanned(
+                group,
+                format!("`{word}` takes no arguments; write just `{word}`"),
+            ));
+            MergeKind::Invalid
+        }
+        ("stack", None) => MergeKind::Stack,
+        ("add", None) => MergeKind::Add,
+        _ => {
+            errors.push(syn::Error::new_spanned(
+                &merge_keyword,
+                format!(
+                    "unknown merge `{word}`; expected `concat`, `concat(AXIS)`, `stack` or `add`"
+                ),
+            ));
+            MergeKind::Invalid
+        }
+    };
+    Ok(LayerKind::Fork(Fork {
+        branches,
+        merge: Merge {
+            keyword: merge_keyword,
+            kind,
+            tokens: merge_tokens,
+        },
+        brace_tokens,
+    }))
 }
 
 fn read_kind(keyword: &Ident, args: Option<(ParseStream, &Group)>) -> syn::Result<LayerKind> {
@@ -155,6 +350,32 @@ fn read_kind(keyword: &Ident, args: Option<(ParseStream, &Group)>) -> syn::Resul
         "sigmoid" => no_args(LayerKind::Sigmoid),
         "tanh" => no_args(LayerKind::Tanh),
         "softmax" => no_args(LayerKind::Softmax),
+        "flatten" => no_args(LayerKind::Flatten),
+        "input" | "reshape" => match args {
+            Some((content, group)) => {
+                let dims = dim_list(content).map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        format!("{e}; `{word}` takes sizes, e.g. `{word}(4, 7)`"),
+                    )
+                })?;
+                if dims.is_empty() {
+                    return Err(syn::Error::new_spanned(
+                        group,
+                        format!("`{word}` needs at least one size, e.g. `{word}(4, 7)`"),
+                    ));
+                }
+                Ok(if word == "input" {
+                    LayerKind::Input { dims }
+                } else {
+                    LayerKind::Reshape { dims }
+                })
+            }
+            None => Err(syn::Error::new_spanned(
+                keyword,
+                format!("`{word}` needs the per-sample sizes, e.g. `{word}(4, 7)`"),
+            )),
+        },
         "leaky_relu" => match args {
             None => Ok(LayerKind::LeakyRelu { alpha: None }),
             Some((content, group)) => {
@@ -199,6 +420,22 @@ fn dense_args(input: ParseStream) -> syn::Result<LayerKind> {
         input: input_dim,
         output,
     })
+}
+
+/// `d1, d2, ...` with an optional trailing comma.
+fn dim_list(input: ParseStream) -> syn::Result<Vec<Dim>> {
+    let mut dims = Vec::new();
+    while !input.is_empty() {
+        dims.push(parse_dim(input)?);
+        if input.is_empty() {
+            break;
+        }
+        if !input.peek(Token![,]) {
+            return Err(input.error("expected `,` between sizes"));
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(dims)
 }
 
 fn parse_dim(input: ParseStream) -> syn::Result<Dim> {

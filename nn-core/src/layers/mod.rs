@@ -13,17 +13,21 @@
 //! network nested as a layer. `backward` may use the cache as gradient scratch space.
 
 mod activation;
+mod composite;
 mod dense;
 mod leaky_relu;
 mod relu;
+mod reshape;
 mod sigmoid;
 mod softmax;
 mod tanh;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
+pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward};
 pub use dense::Dense;
 pub use leaky_relu::LeakyRelu;
 pub use relu::Relu;
+pub use reshape::Reshape;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 pub use tanh::Tanh;

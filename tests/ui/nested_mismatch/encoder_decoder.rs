@@ -1,0 +1,11 @@
+// Rule: a nested network's input must match what the previous layer gives. The macro cannot see
+// inside another declaration, so this is a type equality the compiler checks.
+use nn::prelude::*;
+
+network! {
+    pub struct Encoder< fc1: dense(64 -> 16) >
+    pub struct Decoder< fc1: dense(32 -> 64) >
+    pub struct Autoencoder< encoder: Encoder, decoder: Decoder >
+}
+
+fn main() {}
