@@ -5,17 +5,17 @@
 //!
 //! # The compile errors for each mismatch
 //!
-//! The errors below are the compiler's own output for scratch programs (`examples/zz_tmp2.rs`,
-//! `examples/zz_tmp1.rs`) whose line 8 makes the mistake.
+//! The errors below are the compiler's own output for the UI cases in `tests/ui/op_shapes/`,
+//! which `cargo test --test ui` checks against these exact messages.
 //!
 //! Stacking needs parts of one shape. That is a type equality, so a (3,) and a (4,) fail under
 //! `cargo check`:
 //!
 //! ```text
 //! error[E0308]: mismatched types
-//!  --> examples/zz_tmp2.rs:8:16
+//!  --> tests/ui/op_shapes/stack_unequal.rs:9:16
 //!   |
-//! 8 |     stack([&a, &c], &mut stacked);
+//! 9 |     stack([&a, &c], &mut stacked);
 //!   |                ^^ expected `3`, found `4`
 //!   |
 //!   = note: expected reference `&nn::prelude::Tensor1<3>`
@@ -28,15 +28,14 @@
 //!
 //! ```text
 //! error[E0080]: evaluation panicked: concat: the output size must be the sum of the input sizes
-//!   --> /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/panic.rs:62:8
-//!    |
-//!    = note: evaluation of `nn::ops::concat::<3, 3, 5>::{constant#0}` failed here
+//!   |
+//!   = note: evaluation of `nn::ops::concat::<3, 3, 5>::{constant#0}` failed here
 //! ...
 //! note: the above error was encountered while instantiating `fn nn::ops::concat::<3, 3, 5>`
-//!  --> examples/zz_tmp1.rs:8:5
-//!   |
-//! 8 |     concat(&a, &b, &mut joined);
-//!   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//!   --> tests/ui/op_shapes/concat_wrong_sum.rs:10:5
+//!    |
+//! 10 |     concat(&a, &b, &mut joined);
+//!    |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^
 //! ```
 //!
 //! The instantiation `concat::<3, 3, 5>` reads as "3 and 3 into 5".
