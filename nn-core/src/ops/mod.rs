@@ -1,6 +1,7 @@
 //! Typed tensor ops with backward: reshape and flatten, concat (of vectors, along the features
 //! of a batch, and along any axis of a rank-3 or rank-4 tensor, e.g. [`concat4_axis1`] for
-//! channels), stack, split and slicing, and elementwise add and multiply.
+//! channels), stack, split and slicing (of vectors, of the features of a batch, and along any
+//! axis of a rank-3 or rank-4 tensor, e.g. [`split3_axis1`]), and elementwise add and multiply.
 //!
 //! # How shapes are checked (DESIGN §1.1)
 //! - **Equal sizes are type equalities.** The batch of every op, the shared widths of
@@ -46,7 +47,9 @@ pub use concat::{concat, concat_backward, concat_features, concat_features_backw
 pub use concat_axis::{
     concat3_axis1, concat3_axis1_backward, concat3_axis2, concat3_axis2_backward, concat4_axis1,
     concat4_axis1_backward, concat4_axis2, concat4_axis2_backward, concat4_axis3,
-    concat4_axis3_backward,
+    concat4_axis3_backward, split3_axis1, split3_axis1_backward, split3_axis2,
+    split3_axis2_backward, split4_axis1, split4_axis1_backward, split4_axis2,
+    split4_axis2_backward, split4_axis3, split4_axis3_backward,
 };
 pub use elementwise::{add, add_backward, mul, mul_backward};
 pub use reshape::{flatten, flatten_backward, reshape, reshape_backward};
