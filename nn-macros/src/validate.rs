@@ -57,10 +57,12 @@ impl Width {
     fn combine(widths: &[Width], op: char) -> Width {
         let values: Option<Vec<u64>> = widths.iter().map(|w| w.value).collect();
         if let Some(values) = values {
+            // Saturating: parse caps every size (`MAX_SIZE`), so only absurd shapes saturate,
+            // and the compiler then rejects the type instead of this macro panicking.
             let folded = if op == '*' {
-                values.iter().product()
+                values.iter().fold(1u64, |acc, &v| acc.saturating_mul(v))
             } else {
-                values.iter().sum()
+                values.iter().fold(0u64, |acc, &v| acc.saturating_add(v))
             };
             return Width::known(folded);
         }
@@ -833,6 +835,11 @@ impl Builder<'_> {
                     Dims::Known(dims) => Some(Width::combine(dims, '*')),
                     Dims::Of { .. } => None,
                 };
+                if to_size.value == Some(0) {
+                    // The zero size is already its own error; checking its element count, or
+                    // the layers after it, would only repeat it.
+                    return self.broken();
+                }
                 match (from_size.as_ref().and_then(|w| w.value), to_size.value) {
                     (Some(a), Some(b)) if a == b => {}
                     (Some(a), Some(b)) => {
