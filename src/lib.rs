@@ -135,8 +135,8 @@
 //!   sample), `PARAM_COUNT`, `LAYER_NAMES`;
 //! - `forward(&x) -> Tensor2<B, OUT>` (allocates; for convenience), `infer(&x, &mut tape)`,
 //!   `forward_train(&x, &mut tape)`, `backward(&mut tape, &dy) -> &Tensor2<B, IN>`,
-//!   `backward_with(&mut tape, &dy, &inject)`, `backward_params(&mut tape, &dy)` (skips the
-//!   input gradient), `zero_grad()`;
+//!   `backward_with(&mut tape, &dy, &inject)`, `backward_params(&mut tape, &dy)` and
+//!   `backward_params_with(&mut tape, &dy, &inject)` (both skip the input gradient), `zero_grad()`;
 //! - impls of [`param::HasParams`] (the named-parameter visitor optimizers use),
 //!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer.
 //!

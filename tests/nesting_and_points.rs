@@ -213,3 +213,39 @@ fn gradients_at_points_include_the_injection() {
     net.forward_train(&x, &mut again);
     assert_eq!(net.backward(&mut again, &sum), &with_extra);
 }
+
+#[test]
+fn backward_params_with_matches_backward_with_on_every_parameter() {
+    let mut rng = seeded(12);
+    let x = random_tensor::<Tensor2<2, 4>>(&mut rng);
+    let r = random_tensor::<Tensor2<2, 2>>(&mut rng);
+    let g = random_tensor::<Tensor2<2, 3>>(&mut rng);
+    let extra = TwoLossesInject {
+        hidden: Some(&g),
+        ..Default::default()
+    };
+    let grads = |net: &mut TwoLosses| {
+        let mut all = Vec::new();
+        net.visit_params(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| all.extend_from_slice(p.grad),
+        );
+        all
+    };
+    let mut full = TwoLosses::seeded(13);
+    let mut tape = TwoLossesTape::<2>::new();
+    full.forward_train(&x, &mut tape);
+    full.backward_with(&mut tape, &r, &extra);
+
+    let mut params_only = TwoLosses::seeded(13);
+    let mut tape = TwoLossesTape::<2>::new();
+    params_only.forward_train(&x, &mut tape);
+    params_only.backward_params_with(&mut tape, &r, &extra);
+
+    let (a, b) = (grads(&mut full), grads(&mut params_only));
+    assert!(
+        a.iter().any(|&v| v != 0.0),
+        "no gradient reached the parameters"
+    );
+    assert_eq!(a, b);
+}

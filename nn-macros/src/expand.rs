@@ -639,7 +639,13 @@ impl<'a> Generator<'a> {
                 /// Like [`Self::backward`], but skips the input gradient, which training does
                 /// not need.
                 pub fn backward_params<const B: usize>(&mut self, tape: &mut #tape<B>, dy: &#output) {
-                    self.__backward(&tape.input, &tape.output, &mut tape.buffers, dy, ::core::option::Option::None, &::core::default::Default::default());
+                    self.backward_params_with(tape, dy, &::core::default::Default::default());
+                }
+
+                /// [`Self::backward_with`] without the input gradient: parameter gradients
+                /// only, with the gradients in `extra` added at their named layers.
+                pub fn backward_params_with<const B: usize>(&mut self, tape: &mut #tape<B>, dy: &#output, extra: &#inject<'_, B>) {
+                    self.__backward(&tape.input, &tape.output, &mut tape.buffers, dy, ::core::option::Option::None, extra);
                 }
 
                 /// Sets every parameter gradient to zero.
