@@ -1,0 +1,546 @@
+//! # A variational autoencoder on MNIST: autoencoding, denoising and inpainting
+//!
+//! ```text
+//! cargo run --release --example vae                          # 10 epochs, writes data/vae-none.png
+//! cargo run --release --example vae -- --corrupt noise       # denoising: noisy in, clean out
+//! cargo run --release --example vae -- --corrupt mask        # inpainting: a square is blanked out
+//! ```
+//!
+//! An autoencoder squeezes each 784-pixel digit through a small latent vector and rebuilds it.
+//! A *variational* one makes the latent vector a Gaussian: the encoder gives a mean `mu` and a
+//! log-variance `logvar` per latent dimension, and the decoder sees a sample
+//! `z = mu + exp(logvar / 2) · eps` with `eps ~ N(0, 1)`. That is the reparameterization trick:
+//! the randomness sits in `eps`, which is not trained, so the gradient flows through `mu` and
+//! `logvar` as through any other layer.
+//!
+//! The loss per image, in nats, is the reconstruction's binary cross-entropy summed over the
+//! pixels, plus the KL divergence of `N(mu, exp(logvar))` from `N(0, 1)`:
+//! `KL = -½ Σ (1 + logvar − mu² − exp(logvar))`. The KL term lives on two intermediate outputs
+//! of the encoder, the named layers `mu` and `logvar`, so its gradient is *injected* there with
+//! `backward_params_with` while the reconstruction's gradient arrives through the decoder.
+//!
+//! With `--corrupt noise` (denoising) or `--corrupt mask` (inpainting), the encoder sees a
+//! corrupted image and the loss compares the reconstruction with the clean one, so the network
+//! learns to remove the noise or fill in the hole.
+//!
+//! ## Output
+//! After each epoch it prints the training loss (reconstruction and KL) and the test loss, with
+//! the encoder's mean as the latent (no sampling); the last line is `test_loss: X`. At the end it
+//! writes a PNG (`--out`, default `data/vae-<corrupt>.png`): ten test digits as the encoder saw
+//! them, their reconstructions and (with a corruption) the clean originals, then two rows of new
+//! digits decoded from `z ~ N(0, 1)`.
+//!
+//! ## Options
+//! | flag | default | |
+//! |---|---|---|
+//! | `--epochs N` | 10 | passes over the training set |
+//! | `--seed N` | 0 | init, shuffling, noise and `eps`; the same seed gives the same run |
+//! | `--corrupt none\|noise\|mask` | `none` | what is done to the encoder's input |
+//! | `--out PATH` | `data/vae-<corrupt>.png` | where the picture goes |
+//! | `--max-loss X` | none | exit with status 1 when the final test loss is above `X` |
+//! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
+
+#[path = "support/mnist_fetch.rs"]
+mod mnist_fetch;
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use nn::data::mnist::{self, Mnist};
+use nn::data::{Batch, Batches, LastBatch};
+use nn::init::{standard_normal, uniform};
+use nn::prelude::*;
+
+/// Width of the latent Gaussian.
+const LATENT: usize = 16;
+/// Training batch size.
+const BATCH: usize = 64;
+/// Evaluation batch size; divides the 10 000 test images.
+const EVAL_BATCH: usize = 500;
+/// Adam's learning rate, for both networks.
+const LEARNING_RATE: f32 = 1e-3;
+/// Standard deviation of the noise `--corrupt noise` adds to each pixel.
+const NOISE: f32 = 0.5;
+/// Side of the square `--corrupt mask` blanks out.
+const HOLE: usize = 12;
+
+network! {
+    /// Image to the mean and log-variance of its latent Gaussian; `mu` and `logvar` are named
+    /// so the KL term can read them and inject its gradient there.
+    pub struct Encoder<
+        input(784),
+        hidden: dense(784 -> 256), relu,
+        heads: fork {
+            mean: [mu: dense(256 -> LATENT)],
+            spread: [logvar: dense(256 -> LATENT)],
+        } => concat,
+    >
+
+    /// Latent vector to 784 pixel logits; the sigmoid of a logit is the pixel's brightness.
+    pub struct Decoder< hidden: dense(LATENT -> 256), relu, pixels: dense(256 -> 784) >
+}
+
+type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
+
+/// What is done to an image before the encoder sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Corruption {
+    None,
+    /// Gaussian noise on every pixel, clamped to [0, 1]: a denoising autoencoder.
+    Noise,
+    /// A random `HOLE × HOLE` square set to 0: inpainting.
+    Mask,
+}
+
+impl Corruption {
+    fn name(self) -> &'static str {
+        match self {
+            Corruption::None => "none",
+            Corruption::Noise => "noise",
+            Corruption::Mask => "mask",
+        }
+    }
+
+    /// Writes the corrupted `clean` into `out`.
+    fn apply<const B: usize>(
+        self,
+        clean: &Tensor2<B, { mnist::FEATURES }>,
+        out: &mut Tensor2<B, { mnist::FEATURES }>,
+        rng: &mut Rng,
+    ) {
+        out.copy_from(clean);
+        match self {
+            Corruption::None => {}
+            Corruption::Noise => {
+                for pixel in out.iter_mut() {
+                    *pixel = (*pixel + NOISE * standard_normal(rng)).clamp(0.0, 1.0);
+                }
+            }
+            Corruption::Mask => {
+                let last = (mnist::SIDE - HOLE) as f32;
+                for image in out.as_mut_slice().chunks_exact_mut(mnist::FEATURES) {
+                    let top = uniform(rng, 0.0, last + 1.0).min(last) as usize;
+                    let left = uniform(rng, 0.0, last + 1.0).min(last) as usize;
+                    for row in image.chunks_exact_mut(mnist::SIDE).skip(top).take(HOLE) {
+                        row[left..left + HOLE].fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Everything one training step needs, made once.
+struct Trainer {
+    encoder: Encoder,
+    decoder: Decoder,
+    encoder_adam: Adam,
+    decoder_adam: Adam,
+    encoder_tape: EncoderTape<BATCH>,
+    decoder_tape: DecoderTape<BATCH>,
+    corrupted: Tensor2<BATCH, { mnist::FEATURES }>,
+    eps: Tensor2<BATCH, LATENT>,
+    z: Tensor2<BATCH, LATENT>,
+    dlogits: Tensor2<BATCH, { mnist::FEATURES }>,
+    /// Gradient at the encoder's output, `mu` then `logvar`, from the reconstruction.
+    dheads: Tensor2<BATCH, { 2 * LATENT }>,
+    dkl_mu: Tensor2<BATCH, LATENT>,
+    dkl_logvar: Tensor2<BATCH, LATENT>,
+}
+
+/// One step's losses, per image, in nats.
+#[derive(Default, Clone, Copy)]
+struct Losses {
+    reconstruction: f64,
+    kl: f64,
+}
+
+impl Trainer {
+    fn new(seed: u64) -> Self {
+        let mut rng = nn::init::seeded(seed);
+        Self {
+            encoder: Encoder::new(&mut rng),
+            decoder: Decoder::new(&mut rng),
+            encoder_adam: Adam::new(LEARNING_RATE),
+            decoder_adam: Adam::new(LEARNING_RATE),
+            encoder_tape: EncoderTape::new(),
+            decoder_tape: DecoderTape::new(),
+            corrupted: Tensor2::zeros(),
+            eps: Tensor2::zeros(),
+            z: Tensor2::zeros(),
+            dlogits: Tensor2::zeros(),
+            dheads: Tensor2::zeros(),
+            dkl_mu: Tensor2::zeros(),
+            dkl_logvar: Tensor2::zeros(),
+        }
+    }
+
+    fn step(
+        &mut self,
+        clean: &Tensor2<BATCH, { mnist::FEATURES }>,
+        corruption: Corruption,
+        rng: &mut Rng,
+    ) -> Losses {
+        let batch = BATCH as f32;
+        corruption.apply(clean, &mut self.corrupted, rng);
+        self.encoder
+            .forward_train(&self.corrupted, &mut self.encoder_tape);
+        let points = self.encoder_tape.outputs();
+        let (mu, logvar) = (points.mu, points.logvar);
+
+        // Reparameterization: z = mu + σ·eps, σ = exp(logvar / 2).
+        for e in self.eps.iter_mut() {
+            *e = standard_normal(rng);
+        }
+        let mut kl = 0.0f64;
+        let lanes = mu.iter().zip(logvar.iter()).zip(self.eps.iter());
+        let grads = self
+            .z
+            .iter_mut()
+            .zip(self.dkl_mu.iter_mut())
+            .zip(self.dkl_logvar.iter_mut());
+        for (((&m, &lv), &e), ((z, dm), dlv)) in lanes.zip(grads) {
+            let variance = lv.exp();
+            *z = m + variance.sqrt() * e;
+            kl += f64::from(-0.5 * (1.0 + lv - m * m - variance));
+            // d(mean KL over the batch)/d(mu, logvar).
+            *dm = m / batch;
+            *dlv = 0.5 * (variance - 1.0) / batch;
+        }
+
+        // Reconstruction: BCE summed over pixels, averaged over images. The loss function
+        // averages over every element, so scale it (and its gradient) by the pixel count.
+        let logits = self.decoder.forward_train(&self.z, &mut self.decoder_tape);
+        let pixels = mnist::FEATURES as f32;
+        let mean_bce = binary_cross_entropy_with_logits(logits, clean, &mut self.dlogits);
+        self.dlogits.iter_mut().for_each(|g| *g *= pixels);
+
+        self.decoder.zero_grad();
+        self.encoder.zero_grad();
+        let dz = self.decoder.backward(&mut self.decoder_tape, &self.dlogits);
+
+        // Through z = mu + exp(logvar / 2)·eps to the encoder's output (mu, then logvar).
+        let points = self.encoder_tape.outputs();
+        for (((row, dz_row), lv_row), eps_row) in self
+            .dheads
+            .as_mut_slice()
+            .chunks_exact_mut(2 * LATENT)
+            .zip(dz.as_slice().chunks_exact(LATENT))
+            .zip(points.logvar.as_slice().chunks_exact(LATENT))
+            .zip(self.eps.as_slice().chunks_exact(LATENT))
+        {
+            let (dmu, dlogvar) = row.split_at_mut(LATENT);
+            for j in 0..LATENT {
+                dmu[j] = dz_row[j];
+                dlogvar[j] = dz_row[j] * eps_row[j] * 0.5 * (0.5 * lv_row[j]).exp();
+            }
+        }
+        // The KL term's gradient joins at the named layers it was computed from.
+        let kl_gradient = EncoderInject {
+            mu: Some(&self.dkl_mu),
+            logvar: Some(&self.dkl_logvar),
+            ..Default::default()
+        };
+        self.encoder
+            .backward_params_with(&mut self.encoder_tape, &self.dheads, &kl_gradient);
+        self.encoder_adam.step(&mut self.encoder);
+        self.decoder_adam.step(&mut self.decoder);
+
+        Losses {
+            reconstruction: f64::from(mean_bce) * f64::from(pixels),
+            kl: kl / f64::from(batch),
+        }
+    }
+}
+
+/// Test losses per image, with `z = mu` (no sampling) and the same corruption.
+fn evaluate(
+    encoder: &Encoder,
+    decoder: &Decoder,
+    test: &nn::data::Dataset,
+    corruption: Corruption,
+    seed: u64,
+) -> Result<Losses> {
+    let mut batches =
+        Batches::<EVAL_BATCH, { mnist::FEATURES }>::sequential(test, LastBatch::Drop)?;
+    let mut batch = Batch::new();
+    let mut corrupted = Tensor2::<EVAL_BATCH, { mnist::FEATURES }>::zeros();
+    let mut encoder_tape = EncoderTape::<EVAL_BATCH>::new();
+    let mut decoder_tape = DecoderTape::<EVAL_BATCH>::new();
+    let mut z = Tensor2::<EVAL_BATCH, LATENT>::zeros();
+    let mut grad = Tensor2::<EVAL_BATCH, { mnist::FEATURES }>::zeros();
+    // The same corruption every time, so epochs are compared on the same inputs.
+    let mut rng = nn::init::seeded(seed ^ 0x7e57);
+    let (mut totals, mut images) = (Losses::default(), 0usize);
+    while batches.fill_next(&mut batch).is_some() {
+        corruption.apply(batch.inputs(), &mut corrupted, &mut rng);
+        encoder.infer(&corrupted, &mut encoder_tape);
+        let points = encoder_tape.outputs();
+        z.copy_from(points.mu);
+        for (&m, &lv) in points.mu.iter().zip(points.logvar.iter()) {
+            totals.kl += f64::from(-0.5 * (1.0 + lv - m * m - lv.exp()));
+        }
+        let logits = decoder.infer(&z, &mut decoder_tape);
+        let mean_bce = binary_cross_entropy_with_logits(logits, batch.inputs(), &mut grad);
+        totals.reconstruction += f64::from(mean_bce) * (mnist::FEATURES * EVAL_BATCH) as f64;
+        images += EVAL_BATCH;
+    }
+    let images = images.max(1) as f64;
+    Ok(Losses {
+        reconstruction: totals.reconstruction / images,
+        kl: totals.kl / images,
+    })
+}
+
+/// The picture: ten test digits as the encoder saw them, their reconstructions, the clean
+/// originals (when they differ from the first row), then two rows decoded from `z ~ N(0, 1)`.
+fn write_png(
+    trainer: &Trainer,
+    test: &nn::data::Dataset,
+    corruption: Corruption,
+    path: &std::path::Path,
+    seed: u64,
+) -> Result<()> {
+    const COLUMNS: usize = 10;
+    let mut rng = nn::init::seeded(seed ^ 0x9a1);
+    let mut clean = Tensor2::<COLUMNS, { mnist::FEATURES }>::zeros();
+    for (column, image) in clean
+        .as_mut_slice()
+        .chunks_exact_mut(mnist::FEATURES)
+        .enumerate()
+    {
+        // One test image per digit class, so every row shows 0 to 9.
+        let index = (0..test.len())
+            .find(|&i| test.labels()[i] == column)
+            .unwrap_or(column);
+        image.copy_from_slice(test.sample(index).ok_or("test set too small")?.0);
+    }
+    let mut seen = Tensor2::<COLUMNS, { mnist::FEATURES }>::zeros();
+    corruption.apply(&clean, &mut seen, &mut rng);
+    let mut encoder_tape = EncoderTape::<COLUMNS>::new();
+    let mut decoder_tape = DecoderTape::<COLUMNS>::new();
+    trainer.encoder.infer(&seen, &mut encoder_tape);
+    let mean = encoder_tape.outputs().mu.clone();
+    let reconstructed = trainer.decoder.infer(&mean, &mut decoder_tape).clone();
+
+    let mut rows: Vec<Vec<f32>> = vec![
+        seen.as_slice().to_vec(),
+        sigmoid_all(reconstructed.as_slice()),
+    ];
+    if corruption != Corruption::None {
+        rows.push(clean.as_slice().to_vec());
+    }
+    for _ in 0..2 {
+        let z = Tensor2::<COLUMNS, LATENT>::from_fn(|_| standard_normal(&mut rng));
+        rows.push(sigmoid_all(
+            trainer.decoder.infer(&z, &mut decoder_tape).as_slice(),
+        ));
+    }
+
+    const SCALE: usize = 3;
+    const GAP: usize = 2;
+    let cell = mnist::SIDE + GAP;
+    let (width, height) = (COLUMNS * cell + GAP, rows.len() * cell + GAP);
+    let mut pixels = vec![64u8; width * height];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, image) in row.chunks_exact(mnist::FEATURES).enumerate() {
+            for (i, &value) in image.iter().enumerate() {
+                let (y, x) = (i / mnist::SIDE, i % mnist::SIDE);
+                let (py, px) = (GAP + r * cell + y, GAP + c * cell + x);
+                pixels[py * width + px] = (value.clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        }
+    }
+    let small = image::GrayImage::from_raw(width as u32, height as u32, pixels)
+        .ok_or("image buffer has the wrong size")?;
+    let big = image::imageops::resize(
+        &small,
+        (width * SCALE) as u32,
+        (height * SCALE) as u32,
+        image::imageops::FilterType::Nearest,
+    );
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    big.save(path)
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
+fn sigmoid_all(logits: &[f32]) -> Vec<f32> {
+    logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
+}
+
+fn run(options: &Options) -> Result<f64> {
+    mnist_fetch::ensure_mnist(&options.data_dir)?;
+    let mnist = Mnist::load(&options.data_dir)?;
+    println!(
+        "VAE 784-256-({LATENT} mu, {LATENT} logvar) / {LATENT}-256-784 ({} + {} parameters), Adam lr {LEARNING_RATE}, \
+         batch {BATCH}, {} epochs, corruption {}, seed {}",
+        Encoder::PARAM_COUNT,
+        Decoder::PARAM_COUNT,
+        options.epochs,
+        options.corruption.name(),
+        options.seed,
+    );
+    let mut trainer = Trainer::new(options.seed);
+    let mut batches = Batches::<BATCH, { mnist::FEATURES }>::shuffled(
+        &mnist.train,
+        LastBatch::Drop,
+        options.seed,
+    )?;
+    let mut batch = Batch::new();
+    let mut rng = nn::init::seeded(options.seed ^ 0xe95);
+    let mut test_loss = f64::NAN;
+    for epoch in 1..=options.epochs {
+        let start = Instant::now();
+        let (mut sum, mut steps) = (Losses::default(), 0usize);
+        while batches.fill_next(&mut batch).is_some() {
+            let losses = trainer.step(batch.inputs(), options.corruption, &mut rng);
+            sum.reconstruction += losses.reconstruction;
+            sum.kl += losses.kl;
+            steps += 1;
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let steps = steps.max(1) as f64;
+        let test = evaluate(
+            &trainer.encoder,
+            &trainer.decoder,
+            &mnist.test,
+            options.corruption,
+            options.seed,
+        )?;
+        test_loss = test.reconstruction + test.kl;
+        println!(
+            "epoch {epoch}/{}: train reconstruction {:.2} + KL {:.2} nats/image; test {:.2} + {:.2} = {test_loss:.2}; {seconds:.2} s",
+            options.epochs,
+            sum.reconstruction / steps,
+            sum.kl / steps,
+            test.reconstruction,
+            test.kl,
+        );
+    }
+    write_png(
+        &trainer,
+        &mnist.test,
+        options.corruption,
+        &options.out,
+        options.seed,
+    )?;
+    println!("wrote {}", options.out.display());
+    println!("test_loss: {test_loss:.3}");
+    Ok(test_loss)
+}
+
+const USAGE: &str = "usage: cargo run --release --example vae -- \
+[--epochs N] [--seed N] [--corrupt none|noise|mask] [--out PATH] [--max-loss X] [--data-dir DIR]";
+
+struct Options {
+    epochs: usize,
+    seed: u64,
+    corruption: Corruption,
+    out: PathBuf,
+    max_loss: Option<f64>,
+    data_dir: PathBuf,
+}
+
+impl Options {
+    fn parse() -> Result<Self, String> {
+        let mut epochs = 10;
+        let mut seed = 0;
+        let mut corruption = Corruption::None;
+        let mut out = None;
+        let mut max_loss = None;
+        let mut data_dir = std::env::var_os("MNIST_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
+                None => (arg.clone(), None),
+            };
+            if flag == "--help" || flag == "-h" {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or(format!("`{flag}` needs a value"))
+            };
+            let number_error = |v: &str| format!("invalid value `{v}` for `{flag}`");
+            match flag.as_str() {
+                "--epochs" => {
+                    let v = value()?;
+                    epochs = v.trim().parse().map_err(|_| number_error(&v))?;
+                }
+                "--seed" => {
+                    let v = value()?;
+                    seed = v.trim().parse().map_err(|_| number_error(&v))?;
+                }
+                "--max-loss" => {
+                    let v = value()?;
+                    max_loss = Some(v.trim().parse().map_err(|_| number_error(&v))?);
+                }
+                "--corrupt" => {
+                    corruption = match value()?.as_str() {
+                        "none" => Corruption::None,
+                        "noise" => Corruption::Noise,
+                        "mask" => Corruption::Mask,
+                        other => {
+                            return Err(format!(
+                                "`--corrupt` is `none`, `noise` or `mask`, not `{other}`"
+                            ));
+                        }
+                    }
+                }
+                "--out" => out = Some(PathBuf::from(value()?)),
+                "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
+                _ => return Err(format!("unknown argument `{arg}`")),
+            }
+        }
+        let data_dir = data_dir.unwrap_or_else(mnist_fetch::default_dir);
+        let out = out.unwrap_or_else(|| {
+            data_dir
+                .parent()
+                .unwrap_or(&data_dir)
+                .join(format!("vae-{}.png", corruption.name()))
+        });
+        Ok(Self {
+            epochs,
+            seed,
+            corruption,
+            out,
+            max_loss,
+            data_dir,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match Options::parse() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(loss) => match options.max_loss {
+            // A NaN loss fails too.
+            Some(max) if loss.is_nan() || loss > max => {
+                eprintln!("error: test loss {loss:.3} is above the allowed {max}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
