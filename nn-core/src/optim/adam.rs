@@ -55,6 +55,32 @@ impl Adam {
     }
 }
 
+/// One Adam update's constants, applied to a parameter's values with [`Update::apply`].
+#[derive(Clone, Copy)]
+struct Update {
+    beta1: f32,
+    beta2: f32,
+    step_size: f32,
+    eps_hat: f32,
+}
+
+impl Update {
+    /// Updates the moments `m`, `v` and the values `w` from the gradient `g`, in place.
+    ///
+    /// An index loop over slices cut to one length, which the compiler vectorizes (`sqrtps`,
+    /// `divps`). The update reads and writes 28 bytes per parameter, so for models larger than
+    /// the L2 cache it runs at memory speed either way.
+    fn apply(self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let n = w.len();
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        for i in 0..n {
+            m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * g[i];
+            v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * g[i] * g[i];
+            w[i] -= self.step_size * m[i] / (crate::math::sqrt(v[i]) + self.eps_hat);
+        }
+    }
+}
+
 impl Optimizer for Adam {
     fn step<M: HasParams>(&mut self, model: &mut M) {
         self.moments.ensure(model, 2);
@@ -74,16 +100,13 @@ impl Optimizer for Adam {
                 let [m, v] = moments.slots(index, 2, p.value.len(), path) else {
                     unreachable!("two slots per parameter")
                 };
-                let lanes = p
-                    .value
-                    .iter_mut()
-                    .zip(p.grad.iter())
-                    .zip(m.iter_mut().zip(v.iter_mut()));
-                for ((w, &g), (m, v)) in lanes {
-                    *m = beta1 * *m + (1.0 - beta1) * g;
-                    *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    *w -= step_size * *m / (crate::math::sqrt(*v) + eps_hat);
-                }
+                let update = Update {
+                    beta1,
+                    beta2,
+                    step_size,
+                    eps_hat,
+                };
+                update.apply(p.value, p.grad, m, v);
                 index += 1;
             },
         );
