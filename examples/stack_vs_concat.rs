@@ -5,8 +5,9 @@
 //!
 //! # The compile errors for each mismatch
 //!
-//! The errors below are the compiler's own output for the UI cases in `tests/ui/op_shapes/`,
-//! which `cargo test --test ui` checks against these exact messages.
+//! The errors below are the compiler's own output for the UI cases in `tests/ui/op_shapes/`.
+//! `cargo test --test ui` checks those cases' `.stderr` files, and `tests/rules_catalogue.rs`
+//! checks that every error line quoted here is a line of one of them.
 //!
 //! Stacking needs parts of one shape. That is a type equality, so a (3,) and a (4,) fail under
 //! `cargo check`:

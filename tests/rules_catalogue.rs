@@ -89,3 +89,43 @@ fn a_wrong_quote_would_be_caught() {
     assert_eq!(parsed["x"], ["error: one"]);
     assert_eq!(parsed.len(), 1);
 }
+
+/// Every `.stderr` under `tests/ui/`, read.
+fn all_stderr_files() -> Vec<String> {
+    let mut all = Vec::new();
+    for entry in fs::read_dir("tests/ui").unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.is_dir() {
+            all.extend(stderr_files(&dir));
+        }
+    }
+    all
+}
+
+#[test]
+fn errors_quoted_in_examples_are_real() {
+    // The examples quote compiler errors in their docs; each quoted error line must be a line
+    // of a committed `.stderr`, so the quotes cannot drift from what the compiler prints.
+    let stderrs = all_stderr_files();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for example in ["examples/stack_vs_concat.rs"] {
+        let source = fs::read_to_string(example).unwrap();
+        for line in source.lines() {
+            let Some(quoted) = line.strip_prefix("//! ") else {
+                continue;
+            };
+            if !quoted.starts_with("error") {
+                continue;
+            }
+            checked += 1;
+            if !stderrs.iter().any(|s| s.lines().any(|l| l == quoted)) {
+                problems.push(format!(
+                    "{example} quotes an error no .stderr has: {quoted}"
+                ));
+            }
+        }
+    }
+    assert!(checked >= 4, "only {checked} quoted errors found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -282,7 +282,8 @@ impl<'a> Generator<'a> {
                     &self.output
                 }
 
-                /// The input gradient of the last `backward` (zero after `backward_params`).
+                /// The input gradient of the last `backward` or `backward_with`; the `backward_params`
+                /// methods skip it and leave what was there.
                 pub fn input_grad(&self) -> &#input {
                     &self.input_grad
                 }

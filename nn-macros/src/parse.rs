@@ -100,13 +100,15 @@ fn parse_layer(
     } else {
         None
     };
-    if !input.peek(Ident) {
-        return Err(input.error(
-            "expected a layer, such as `dense(784 -> 128)`, `relu` or `fc1: dense(784 -> 128)`",
-        ));
-    }
+    // Before the `Ident` check: a path may start with `crate`, `self`, `super` or `::`.
     if is_type_path(input) {
         let path = syn::Path::parse_mod_style(input)?;
+        if input.peek(Token![<]) {
+            return Err(input.error(format!(
+                "a layer type with generic arguments cannot be written here; name it with an alias, e.g. `type MyLayer = {}<..>;`, and write `MyLayer`",
+                crate::ast::tokens_text(&path)
+            )));
+        }
         path.to_tokens(&mut tokens);
         let keyword = match path.segments.last() {
             Some(last) => last.ident.clone(),
@@ -119,6 +121,11 @@ fn parse_layer(
             position,
             tokens,
         });
+    }
+    if !input.peek(Ident) {
+        return Err(input.error(
+            "expected a layer, such as `dense(784 -> 128)`, `relu` or `fc1: dense(784 -> 128)`",
+        ));
     }
     let keyword: Ident = input.parse()?;
     keyword.to_tokens(&mut tokens);
@@ -173,8 +180,15 @@ fn is_type_path(input: ParseStream) -> bool {
     let fork = input.fork();
     match fork.parse::<Ident>() {
         Ok(ident) => {
+            let word = ident.to_string();
+            // `Relu` alone is the keyword `relu` with a capital, not the prelude's `Relu<S>`:
+            // read it as a keyword so the error suggests `relu`.
+            let capitalised_keyword = kw::LAYER_KINDS.contains(&word.to_ascii_lowercase().as_str())
+                && !fork.peek(Token![<]);
             fork.peek(Token![::])
-                || (ident.to_string().starts_with(char::is_uppercase) && !fork.peek(token::Paren))
+                || (word.starts_with(char::is_uppercase)
+                    && !fork.peek(token::Paren)
+                    && !capitalised_keyword)
         }
         Err(_) => false,
     }

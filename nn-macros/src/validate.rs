@@ -287,6 +287,12 @@ pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
             steps: Vec::new(),
             points: Vec::new(),
             names: HashSet::new(),
+            top_level: network
+                .layers
+                .iter()
+                .map(|layer| layer.field().to_string())
+                .collect(),
+            unnamed_fork_branches: HashSet::new(),
             errors: &mut errors,
             checks: &mut checks,
             complete: true,
@@ -375,6 +381,10 @@ fn declared_dims(layer: &Layer) -> Vec<&Dim> {
         _ => Vec::new(),
     }
 }
+
+/// The most values one sample may hold, as for a single size (`parse::MAX_SIZE`), so the sizes
+/// the macro computes from them stay far from overflow.
+const MAX_SAMPLE: u64 = i32::MAX as u64;
 
 /// The const generic that generated code uses for the batch size.
 const BATCH: &str = "B";
@@ -484,6 +494,12 @@ struct Builder<'a> {
     points: Vec<Point>,
     /// Fields and point names given out so far.
     names: HashSet<String>,
+    /// Every top-level layer's field, claimed or not yet: a layer inside a branch may not take
+    /// one, even when the top-level layer comes later in the chain.
+    top_level: HashSet<String>,
+    /// The automatic prefixes (`body`, `a_x`) the branches of unnamed forks have used, so two
+    /// unnamed forks with a branch of the same name are one error about the branch.
+    unnamed_fork_branches: HashSet<String>,
     errors: &'a mut Vec<syn::Error>,
     checks: &'a mut Vec<ConstCheck>,
     /// False once a shape could not be worked out; then no code is generated.
@@ -511,15 +527,27 @@ impl Builder<'_> {
 
     /// A name for a field or point that no other has; a clash inside a branch is reported here
     /// (clashes between top-level layers were reported by `check_unique_names`).
-    fn claim(&mut self, wanted: Ident, layer: &Layer, report: bool) -> Ident {
-        if self.names.insert(wanted.to_string()) {
+    fn claim(&mut self, wanted: Ident, layer: &Layer, top_level: bool) -> Ident {
+        let name = wanted.to_string();
+        // Clashes between top-level layers were reported by `check_unique_names`; a name inside
+        // a branch clashes with any name already given and with every top-level one.
+        let clashes = !top_level && self.top_level.contains(&name);
+        if !clashes && self.names.insert(name) {
             return wanted;
         }
-        if report {
-            self.error(
-                layer.name.as_ref().unwrap_or(&layer.keyword),
-                format!("layer name `{wanted}` is used twice in `{}`; names become struct fields, so they must differ", self.network.name),
-            );
+        if !top_level {
+            let message = match &layer.name {
+                Some(_) => format!(
+                    "layer name `{wanted}` is used twice in `{}`; names become struct fields, so they must differ",
+                    self.network.name
+                ),
+                None => format!(
+                    "`{}` gets the automatic name `{wanted}`, which another layer of `{}` already has; rename that layer, or name this one",
+                    layer.text(),
+                    self.network.name
+                ),
+            };
+            self.error(layer.name.as_ref().unwrap_or(&layer.keyword), message);
         }
         let mut n = layer.position;
         loop {
@@ -558,7 +586,7 @@ impl Builder<'_> {
                 layer.position.to_string(),
             ),
         };
-        let field = self.claim(wanted, layer, !top);
+        let field = self.claim(wanted, layer, top);
         let mut path = prefix.to_vec();
         path.push(segment);
         let output = self.node(output);
@@ -618,10 +646,34 @@ impl Builder<'_> {
             );
             return None;
         }
-        Some(SampleShape::known(
-            dims.iter().map(Width::of).collect(),
-            layer.reference(),
-        ))
+        let widths: Vec<Width> = dims.iter().map(Width::of).collect();
+        if self.too_large(layer, &widths) {
+            return None;
+        }
+        Some(SampleShape::known(widths, layer.reference()))
+    }
+
+    /// Whether a sample of `dims` has more values than [`MAX_SAMPLE`]; reports it on `layer`.
+    /// Sizes the macro cannot see are left to the compiler.
+    fn too_large(&mut self, layer: &Layer, dims: &[Width]) -> bool {
+        let values = dims.iter().try_fold(1u64, |count, width| {
+            width.value.map(|value| count.saturating_mul(value))
+        });
+        match values {
+            Some(count) if count > MAX_SAMPLE => {
+                let parts: Vec<&str> = dims.iter().map(|d| d.text.as_str()).collect();
+                self.error(
+                    &layer.tokens,
+                    format!(
+                        "`{}` makes samples of {} values, more than the {MAX_SAMPLE} a sample may hold",
+                        layer.text(),
+                        parts.join(" x ")
+                    ),
+                );
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Walks `layers` from `flow`; returns where the chain ends.
@@ -648,6 +700,15 @@ impl Builder<'_> {
                         ),
                     );
                     return flow;
+                }
+                if let Some(name) = &layer.name {
+                    // Not a layer, so no field or point: a name here would silently do nothing.
+                    self.error(
+                        name,
+                        format!(
+                            "`input(..)` declares a shape, not a layer, so it cannot be named; drop `{name}:`"
+                        ),
+                    );
                 }
                 match self.dims_shape(layer, dims) {
                     Some(shape) => Flow::At(self.node(shape)),
@@ -694,23 +755,13 @@ impl Builder<'_> {
                             self.error(&layer.tokens, message);
                             return self.broken();
                         }
-                        shape @ SampleShape {
+                        SampleShape {
                             dims: Dims::Of { .. },
                             ..
                         } => {
-                            self.checks.push(ConstCheck {
-                                span,
-                                condition: {
-                                    let (len, expected) = (shape.len_value(&nn), input.as_value());
-                                    quote!(#len == #expected)
-                                },
-                                message: format!(
-                                    "`{}` expects {} inputs but {} gives another number",
-                                    layer.text(),
-                                    input.text(),
-                                    shape.source
-                                ),
-                            });
+                            // After a nested layer type the macro cannot see the size, but the
+                            // boundary is a type equality (`Dense<IN, _>` takes `Tensor2<B, IN>`),
+                            // which names both sizes; a const assert would only add an error.
                             (node, Width::of(input))
                         }
                     },
@@ -803,6 +854,9 @@ impl Builder<'_> {
                     );
                     return self.broken();
                 };
+                if self.too_large(layer, dims) {
+                    return self.broken();
+                }
                 let size = Width::combine(dims, '*');
                 let note = (dims.len() > 1).then(|| {
                     let parts: Vec<&str> = dims.iter().map(|d| d.text.as_str()).collect();
@@ -939,15 +993,30 @@ impl Builder<'_> {
         // repeat does not also show up as clashing field names.
         let mut segments = Vec::new();
         for (index, branch) in fork.branches.iter().enumerate() {
-            if seen.insert(branch.name.to_string()) {
+            let unique_here = seen.insert(branch.name.to_string());
+            // An unnamed fork adds nothing to its branches' automatic names, so a second unnamed
+            // fork with a branch of the same name would give its layers the same fields.
+            let automatic = [prefix, &[branch.name.to_string()]].concat().join("_");
+            let has_layers = branch
+                .layers
+                .as_ref()
+                .is_some_and(|layers| !layers.is_empty());
+            let unique_across_forks =
+                layer.name.is_some() || !has_layers || self.unnamed_fork_branches.insert(automatic);
+            if unique_here && unique_across_forks {
                 segments.push(branch.name.to_string());
-            } else {
-                self.error(
-                    &branch.name,
-                    format!("duplicate branch name `{}` in this `fork`", branch.name),
-                );
-                segments.push(format!("{}{index}", branch.name));
+                continue;
             }
+            let message = if unique_here {
+                format!(
+                    "another unnamed `fork` in `{}` also has a branch `{}`, so their layers would get the same names; name this fork, e.g. `block: fork {{ .. }}`, or rename the branch",
+                    self.network.name, branch.name
+                )
+            } else {
+                format!("duplicate branch name `{}` in this `fork`", branch.name)
+            };
+            self.error(&branch.name, message);
+            segments.push(format!("{}{index}_{}", branch.name, layer.position));
         }
         let mut fork_prefix = prefix.to_vec();
         if let Some(name) = &layer.name {
@@ -980,7 +1049,7 @@ impl Builder<'_> {
             self.nodes[node].consumers += 1;
         }
         if let Some(name) = &layer.name {
-            let name = self.claim(name.clone(), layer, false);
+            let name = self.claim(name.clone(), layer, prefix.is_empty());
             self.points.push(Point { name, node: output });
         }
         self.steps.push(Step {
