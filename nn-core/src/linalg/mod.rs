@@ -1,8 +1,8 @@
 //! Matrix multiplication: the one module of nn-core with `unsafe`.
 //!
-//! [`gemm`] is a safe function; under it, SIMD kernels (AVX-512, or AVX2 with FMA, picked at run
-//! time when the `std` feature can ask the CPU; portable Rust otherwise) read the operands in
-//! place. Operands are row-major slices, and a transposed operand is read through swapped
+//! [`gemm`] is a safe function; under it, SIMD kernels read the operands in place. They use
+//! AVX-512 or AVX2 with FMA, picked at run time with the `std` feature and from the build's
+//! target features without it, and portable Rust elsewhere (see [`instruction_set`]). Operands are row-major slices, and a transposed operand is read through swapped
 //! strides, so `a · bᵀ` and `aᵀ · b` never copy.
 //!
 //! # Why not `matrixmultiply`
@@ -32,6 +32,7 @@ use kernels::Gemm;
 use simd::Portable;
 #[cfg(feature = "threading")]
 pub use threads::thread_count;
+
 /// Whether an operand is read as stored or as its transpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
