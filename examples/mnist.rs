@@ -51,8 +51,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/mnist_fetch.rs"]
 mod mnist_fetch;
+
+use args::parse_value;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::mnist::{self, Mnist};
@@ -117,29 +121,13 @@ impl Options {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
 
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            // Accept both `--flag value` and `--flag=value`.
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-                None => (arg.clone(), None),
-            };
-            if flag == "--help" || flag == "-h" {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or(format!("`{flag}` needs a value"))
-            };
+        for (flag, value) in args::flags(USAGE)? {
             match flag.as_str() {
-                "--epochs" => epochs = Some(parse_value(&flag, &value()?)?),
-                "--seed" => seed = Some(parse_value(&flag, &value()?)?),
-                "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value()?)?),
-                "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
-                _ => return Err(format!("unknown argument `{arg}`")),
+                "--epochs" => epochs = Some(parse_value(&flag, &value)?),
+                "--seed" => seed = Some(parse_value(&flag, &value)?),
+                "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
+                "--data-dir" => data_dir = Some(PathBuf::from(value)),
+                _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
         Ok(Self {
@@ -149,13 +137,6 @@ impl Options {
             data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
         })
     }
-}
-
-fn parse_value<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid value `{value}` for `{name}`"))
 }
 
 fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {

@@ -40,8 +40,12 @@
 //! | `--max-loss X` | none | exit with status 1 when the final test loss is above `X` |
 //! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
 
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/mnist_fetch.rs"]
 mod mnist_fetch;
+
+use args::parse_value;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -456,38 +460,13 @@ impl Options {
         let mut data_dir = std::env::var_os("MNIST_DIR")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-                None => (arg.clone(), None),
-            };
-            if flag == "--help" || flag == "-h" {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or(format!("`{flag}` needs a value"))
-            };
-            let number_error = |v: &str| format!("invalid value `{v}` for `{flag}`");
+        for (flag, value) in args::flags(USAGE)? {
             match flag.as_str() {
-                "--epochs" => {
-                    let v = value()?;
-                    epochs = v.trim().parse().map_err(|_| number_error(&v))?;
-                }
-                "--seed" => {
-                    let v = value()?;
-                    seed = v.trim().parse().map_err(|_| number_error(&v))?;
-                }
-                "--max-loss" => {
-                    let v = value()?;
-                    max_loss = Some(v.trim().parse().map_err(|_| number_error(&v))?);
-                }
+                "--epochs" => epochs = parse_value(&flag, &value)?,
+                "--seed" => seed = parse_value(&flag, &value)?,
+                "--max-loss" => max_loss = Some(parse_value(&flag, &value)?),
                 "--corrupt" => {
-                    corruption = match value()?.as_str() {
+                    corruption = match value.as_str() {
                         "none" => Corruption::None,
                         "noise" => Corruption::Noise,
                         "mask" => Corruption::Mask,
@@ -498,9 +477,9 @@ impl Options {
                         }
                     }
                 }
-                "--out" => out = Some(PathBuf::from(value()?)),
-                "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
-                _ => return Err(format!("unknown argument `{arg}`")),
+                "--out" => out = Some(PathBuf::from(value)),
+                "--data-dir" => data_dir = Some(PathBuf::from(value)),
+                _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
         let data_dir = data_dir.unwrap_or_else(mnist_fetch::default_dir);

@@ -53,11 +53,14 @@ BATCH = 64
 EPOCH_SAMPLES = 60_000
 
 
-def build_probe():
-    """Builds perf_probe in the bench profile and returns the executable's path."""
+def build_probe(features=()):
+    """Builds perf_probe in the bench profile, with the given cargo features, and returns the
+    executable's path."""
     cmd = [
         "cargo", "bench", "--no-run", "--bench", "perf_probe", "--message-format=json-render-diagnostics",
     ]
+    if features:
+        cmd += ["--features", ",".join(features)]
     out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
     for line in out.splitlines():
         try:

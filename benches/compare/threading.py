@@ -11,28 +11,14 @@ Prints `train_b256_1_thread_us`, `train_b256_2_threads_us` (medians over the rep
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def build_probe():
-    cmd = ["cargo", "bench", "--no-run", "--features", "threading", "--bench", "perf_probe",
-           "--message-format=json-render-diagnostics"]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-    for line in out.splitlines():
-        try:
-            msg = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "perf_probe":
-            if msg.get("executable"):
-                return msg["executable"]
-    sys.exit("threading.py: cargo did not report a perf_probe executable")
+# The probe is built the same way as for compare.py, only with the feature on.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import build_probe  # noqa: E402
 
 
 def step_us(exe, threads):
@@ -49,7 +35,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=5)
     reps = parser.parse_args().reps
-    exe = build_probe()
+    exe = build_probe(features=["threading"])
     one, two = [], []
     for rep in range(reps):
         for threads in ([1, 2] if rep % 2 == 0 else [2, 1]):

@@ -368,10 +368,6 @@ fn read_kind(keyword: &Ident, args: Option<(ParseStream, &Group)>) -> syn::Resul
         "input" | "reshape" => match args {
             Some((content, group)) => {
                 let dims = dim_list(content).map_err(|e| {
-                    // A size that is too large was read fine; the usage hint is for syntax.
-                    if e.to_string().contains("too large") {
-                        return e;
-                    }
                     syn::Error::new(
                         e.span(),
                         format!("{e}; `{word}` takes sizes, e.g. `{word}(4, 7)`"),
@@ -456,25 +452,13 @@ fn dim_list(input: ParseStream) -> syn::Result<Vec<Dim>> {
     Ok(dims)
 }
 
-/// The largest size a literal may give: one axis of 2³¹ − 1 values (8 GiB of `f32`) is already
-/// beyond any network this crate can hold, and the cap keeps the macro's size arithmetic sane.
-const MAX_SIZE: u64 = i32::MAX as u64;
-
 fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
     if input.peek(LitInt) {
         let lit: LitInt = input.parse()?;
-        let too_large = || {
-            syn::Error::new(
-                lit.span(),
-                format!("size `{lit}` is too large; a size is at most {MAX_SIZE}"),
-            )
-        };
         let value = match lit.base10_parse::<u64>() {
-            Ok(value) if value > MAX_SIZE => return Err(too_large()),
             Ok(value) => value,
-            Err(_) if lit.base10_digits().bytes().all(|b| b.is_ascii_digit()) => {
-                return Err(too_large());
-            }
+            // Digits beyond `u64`: kept saturated, so validation reports them as too large.
+            Err(_) if lit.base10_digits().bytes().all(|b| b.is_ascii_digit()) => u64::MAX,
             Err(_) => return Err(syn::Error::new(lit.span(), "a size must be a whole number")),
         };
         if !matches!(lit.suffix(), "" | "usize") {

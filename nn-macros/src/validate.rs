@@ -57,8 +57,8 @@ impl Width {
     fn combine(widths: &[Width], op: char) -> Width {
         let values: Option<Vec<u64>> = widths.iter().map(|w| w.value).collect();
         if let Some(values) = values {
-            // Saturating: parse caps every size (`MAX_SIZE`), so only absurd shapes saturate,
-            // and the compiler then rejects the type instead of this macro panicking.
+            // Saturating: validation caps every size and sample (`MAX_SIZE`, `MAX_SAMPLE`), so
+            // only shapes already reported as too large saturate; the macro never panics.
             let folded = if op == '*' {
                 values.iter().fold(1u64, |acc, &v| acc.saturating_mul(v))
             } else {
@@ -276,9 +276,9 @@ pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
     let mut checks = Vec::new();
     check_not_empty(network, &mut errors);
     check_unique_names(network, &mut errors);
-    // A size named like the batch parameter would make every generated call a type error, so
-    // then no code is generated.
-    let batch_clash = check_sizes(&network.layers, &mut errors, &mut checks);
+    // A size named like the batch parameter would make every generated call a type error, and
+    // a size beyond the limit an unusable type, so then no code is generated.
+    let unusable = check_sizes(&network.layers, &mut errors, &mut checks);
     let plan = {
         let mut builder = Builder {
             network,
@@ -308,7 +308,7 @@ pub fn validate(network: &Network) -> (Option<Plan>, Option<syn::Error>) {
             ));
         }
         match flow {
-            Flow::At(output) if builder.complete && !builder.steps.is_empty() && !batch_clash => {
+            Flow::At(output) if builder.complete && !builder.steps.is_empty() && !unusable => {
                 Some(Plan {
                     nodes: builder.nodes,
                     steps: builder.steps,
@@ -382,9 +382,13 @@ fn declared_dims(layer: &Layer) -> Vec<&Dim> {
     }
 }
 
-/// The most values one sample may hold, as for a single size (`parse::MAX_SIZE`), so the sizes
-/// the macro computes from them stay far from overflow.
-const MAX_SAMPLE: u64 = i32::MAX as u64;
+/// The largest size a literal may give: one axis of 2³¹ − 1 values (8 GiB of `f32`) is already
+/// beyond any network this crate can hold, and the cap keeps the macro's size arithmetic sane.
+const MAX_SIZE: u64 = i32::MAX as u64;
+
+/// The most values one sample may hold, as for a single size, so the sizes the macro computes
+/// from them stay far from overflow.
+const MAX_SAMPLE: u64 = MAX_SIZE;
 
 /// The const generic that generated code uses for the batch size.
 const BATCH: &str = "B";
@@ -399,22 +403,23 @@ fn batch_name_in(tokens: TokenStream) -> Option<Ident> {
     })
 }
 
-/// Every size is at least 1, in branches too; no size names the batch parameter. Returns
-/// whether one did.
+/// Every size is at least 1 and at most `MAX_SIZE`, in branches too; no size names the batch
+/// parameter. Returns whether a size makes the generated code unusable (too large, or `B`).
 fn check_sizes(
     layers: &[Layer],
     errors: &mut Vec<syn::Error>,
     checks: &mut Vec<ConstCheck>,
 ) -> bool {
-    let mut batch_clash = false;
+    let mut unusable = false;
     for layer in layers {
         if let LayerKind::Fork(fork) = &layer.kind {
             for branch in &fork.branches {
                 if let Some(layers) = &branch.layers {
-                    batch_clash |= check_sizes(layers, errors, checks);
+                    unusable |= check_sizes(layers, errors, checks);
                 }
             }
         }
+        let mut too_large_here = false;
         for dim in declared_dims(layer) {
             if let Dim::Named(expr) = dim
                 && let Some(clash) = batch_name_in(expr.to_token_stream())
@@ -426,10 +431,21 @@ fn check_sizes(
                         layer.text()
                     ),
                 ));
-                batch_clash = true;
+                unusable = true;
                 continue;
             }
             match dim {
+                // One report per layer: `input(1e10, 1e10)` is one mistake.
+                Dim::Literal { value, lit } if *value > MAX_SIZE => {
+                    if !too_large_here {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            format!("size `{lit}` is too large; a size is at most {MAX_SIZE}"),
+                        ));
+                    }
+                    too_large_here = true;
+                    unusable = true;
+                }
                 Dim::Literal { value: 0, lit } => errors.push(syn::Error::new(
                     lit.span(),
                     format!(
@@ -453,7 +469,7 @@ fn check_sizes(
             }
         }
     }
-    batch_clash
+    unusable
 }
 
 /// Where the chain stands before the next layer.
@@ -653,12 +669,17 @@ impl Builder<'_> {
         Some(SampleShape::known(widths, layer.reference()))
     }
 
-    /// Whether a sample of `dims` has more values than [`MAX_SAMPLE`]; reports it on `layer`.
-    /// Sizes the macro cannot see are left to the compiler.
+    /// Whether a sample of `dims` is too large: a size past [`MAX_SIZE`] (reported by
+    /// `check_sizes`), or more values than [`MAX_SAMPLE`] (reported here, on `layer`). Sizes
+    /// the macro cannot see are left to the compiler.
     fn too_large(&mut self, layer: &Layer, dims: &[Width]) -> bool {
         let values = dims.iter().try_fold(1u64, |count, width| {
             width.value.map(|value| count.saturating_mul(value))
         });
+        if dims.iter().any(|d| d.value.is_some_and(|v| v > MAX_SIZE)) {
+            // Already reported by `check_sizes`; the chain just stops here.
+            return true;
+        }
         match values {
             Some(count) if count > MAX_SAMPLE => {
                 let parts: Vec<&str> = dims.iter().map(|d| d.text.as_str()).collect();
@@ -1210,7 +1231,8 @@ fn check_chain(
         None => previous.text.clone(),
     };
     match (input.literal(), previous.value) {
-        (Some(a), Some(b)) if a == b => {}
+        // Equal, or a size past the limit that `check_sizes` already reported.
+        (Some(a), Some(b)) if a == b || a > MAX_SIZE || b > MAX_SIZE => {}
         (Some(_), Some(_)) => {
             let suggestion = match &layer.kind {
                 LayerKind::Dense { output, .. } => {

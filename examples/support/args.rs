@@ -1,0 +1,32 @@
+//! Command-line flags for the examples: every flag takes a value, written `--flag value` or
+//! `--flag=value`. Included by `examples/mnist.rs` and `examples/vae.rs` with `#[path]`.
+
+/// The `(flag, value)` pairs on the command line, in order. `--help` or `-h` prints `usage` and
+/// exits; a flag without its value is an error.
+pub fn flags(usage: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{usage}");
+            std::process::exit(0);
+        }
+        let pair = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_string(), value.to_string()),
+            None => {
+                let value = args.next().ok_or(format!("`{arg}` needs a value"))?;
+                (arg, value)
+            }
+        };
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
+/// `value` parsed as a `T`, or an error naming `flag`.
+pub fn parse_value<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid value `{value}` for `{flag}`"))
+}
