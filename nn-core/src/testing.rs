@@ -47,8 +47,9 @@ fn weighted_sum(y: &[f32], r: &[f32]) -> f64 {
         .sum()
 }
 
+// Through `forward_train`, the forward whose cache `backward` reads.
 fn loss<L: Layer, const B: usize>(
-    layer: &L,
+    layer: &mut L,
     x: &L::Input<B>,
     r: &L::Output<B>,
     y: &mut L::Output<B>,
@@ -80,7 +81,11 @@ fn with_param<L: HasParams>(
     );
 }
 
-/// Checks the input gradient and every parameter gradient of `layer` at input `x`.
+/// Checks the input gradient and every parameter gradient of `layer` at input `x`, running
+/// `forward_train` then `backward` (as training does).
+///
+/// `forward_train` must give the same output on every call, so a random layer such as dropout
+/// is checked with its randomness switched off.
 ///
 /// Returns the number of elements checked.
 ///

@@ -58,6 +58,7 @@ macro_rules! elementwise_activation {
         impl<S: $crate::layers::Shape> $crate::layers::Layer for $ty<S> {
             type Input<const B: usize> = S::Batch<B>;
             type Output<const B: usize> = S::Batch<B>;
+            type Scratch<const B: usize> = ();
             type Cache<const B: usize> = ();
 
             fn forward<const B: usize>(
@@ -71,6 +72,15 @@ macro_rules! elementwise_activation {
                 for (out, &$x) in output.as_mut_slice().iter_mut().zip(input.as_slice()) {
                     *out = $forward;
                 }
+            }
+
+            fn forward_train<const B: usize>(
+                &mut self,
+                input: &S::Batch<B>,
+                output: &mut S::Batch<B>,
+                _cache: &mut (),
+            ) {
+                $crate::layers::Layer::forward(&*self, input, output, &mut ());
             }
 
             fn backward<const B: usize>(

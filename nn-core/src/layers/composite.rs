@@ -1,5 +1,6 @@
 //! What `network!` needs to compose layers it did not make: per-sample shapes read off a
-//! layer type, a trait to build such a layer, and one entry point for both forward modes.
+//! layer type, a trait to build such a layer, and the entry points generated code calls layers
+//! through.
 
 use core::marker::PhantomData;
 
@@ -70,8 +71,10 @@ impl<L: Layer> Shape for OutputOf<L> {
 /// # impl nn_core::layers::Layer for HeDense {
 /// #     type Input<const B: usize> = nn_core::tensor::Tensor2<B, 4>;
 /// #     type Output<const B: usize> = nn_core::tensor::Tensor2<B, 4>;
+/// #     type Scratch<const B: usize> = ();
 /// #     type Cache<const B: usize> = ();
-/// #     fn forward<const B: usize>(&self, x: &Self::Input<B>, y: &mut Self::Output<B>, c: &mut ()) { self.0.forward(x, y, c) }
+/// #     fn forward<const B: usize>(&self, x: &Self::Input<B>, y: &mut Self::Output<B>, s: &mut ()) { self.0.forward(x, y, s) }
+/// #     fn forward_train<const B: usize>(&mut self, x: &Self::Input<B>, y: &mut Self::Output<B>, c: &mut ()) { self.0.forward_train(x, y, c) }
 /// #     fn backward<const B: usize>(&mut self, x: &Self::Input<B>, y: &Self::Output<B>, c: &mut (), dy: &Self::Output<B>, dx: Option<&mut Self::Input<B>>) { self.0.backward(x, y, c, dy, dx) }
 /// # }
 /// impl Composable for HeDense {
@@ -95,29 +98,33 @@ pub trait Composable: Layer {
     fn build(rng: &mut Rng) -> Self;
 }
 
-/// Runs `layer` forward in training mode (`forward_train`) or inference mode (`forward`).
-///
-/// Generated code calls layers through this one function, so a shape mismatch at a layer
-/// boundary is reported once per direction rather than once per mode.
+// Generated code calls layers only through the three functions below, with every buffer as a
+// plain argument, so a shape mismatch at a layer boundary is one error about one call.
+
+/// Runs `layer` forward in inference (eval) mode, in `scratch`.
 #[doc(hidden)]
 pub fn run_forward<L: Layer, const B: usize>(
     layer: &L,
     x: &L::Input<B>,
     y: &mut L::Output<B>,
-    cache: &mut L::Cache<B>,
-    train: bool,
+    scratch: &mut L::Scratch<B>,
 ) {
-    if train {
-        layer.forward_train(x, y, cache);
-    } else {
-        layer.forward(x, y, cache);
-    }
+    layer.forward(x, y, scratch);
 }
 
-/// Runs `layer` backward into the input-gradient buffer `dx`.
-///
-/// Generated code calls it with every buffer as a plain argument, so a shape mismatch at a
-/// layer boundary is one error about this call.
+/// Runs `layer` forward in training mode, filling `cache` for [`run_backward`].
+#[doc(hidden)]
+pub fn run_forward_train<L: Layer, const B: usize>(
+    layer: &mut L,
+    x: &L::Input<B>,
+    y: &mut L::Output<B>,
+    cache: &mut L::Cache<B>,
+) {
+    layer.forward_train(x, y, cache);
+}
+
+/// Runs `layer` backward from the `cache` of [`run_forward_train`] into the input-gradient
+/// buffer `dx`.
 #[doc(hidden)]
 pub fn run_backward<L: Layer, const B: usize>(
     layer: &mut L,

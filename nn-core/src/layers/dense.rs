@@ -103,6 +103,7 @@ impl<const IN: usize, const OUT: usize> HasParams for Dense<IN, OUT> {
 impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
     type Input<const B: usize> = Tensor2<B, IN>;
     type Output<const B: usize> = Tensor2<B, OUT>;
+    type Scratch<const B: usize> = ();
     type Cache<const B: usize> = ();
 
     fn forward<const B: usize>(
@@ -125,6 +126,15 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
             y.as_mut_slice(),
             OUT,
         );
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor2<B, IN>,
+        y: &mut Tensor2<B, OUT>,
+        _cache: &mut (),
+    ) {
+        self.forward(x, y, &mut ());
     }
 
     fn backward<const B: usize>(

@@ -42,6 +42,7 @@ impl<I: Shape, O: Shape> HasParams for Reshape<I, O> {
 impl<I: Shape, O: Shape> Layer for Reshape<I, O> {
     type Input<const B: usize> = I::Batch<B>;
     type Output<const B: usize> = O::Batch<B>;
+    type Scratch<const B: usize> = ();
     type Cache<const B: usize> = ();
 
     fn forward<const B: usize>(&self, x: &I::Batch<B>, y: &mut O::Batch<B>, _scratch: &mut ()) {
@@ -52,6 +53,15 @@ impl<I: Shape, O: Shape> Layer for Reshape<I, O> {
             )
         };
         y.as_mut_slice().copy_from_slice(x.as_slice());
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &I::Batch<B>,
+        y: &mut O::Batch<B>,
+        _cache: &mut (),
+    ) {
+        self.forward(x, y, &mut ());
     }
 
     fn backward<const B: usize>(

@@ -42,6 +42,7 @@ impl<const N: usize> HasParams for Softmax<N> {
 impl<const N: usize> Layer for Softmax<N> {
     type Input<const B: usize> = Tensor2<B, N>;
     type Output<const B: usize> = Tensor2<B, N>;
+    type Scratch<const B: usize> = ();
     type Cache<const B: usize> = ();
 
     fn forward<const B: usize>(&self, x: &Tensor2<B, N>, y: &mut Tensor2<B, N>, _scratch: &mut ()) {
@@ -52,6 +53,15 @@ impl<const N: usize> Layer for Softmax<N> {
         {
             softmax_row(xr, yr);
         }
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor2<B, N>,
+        y: &mut Tensor2<B, N>,
+        _cache: &mut (),
+    ) {
+        self.forward(x, y, &mut ());
     }
 
     fn backward<const B: usize>(
