@@ -41,9 +41,12 @@ impl<const C: usize, const H: usize, const W: usize> Shape for Shape3<C, H, W> {
     type Batch<const B: usize> = Tensor4<B, C, H, W>;
 }
 
-/// Implements [`Layer`](super::Layer) and [`HasParams`](crate::param::HasParams) for a
-/// parameter-free elementwise activation, from its forward `f(x)` and its derivative written
-/// in terms of the input `x` and the output `y`.
+/// Implements [`Layer`](super::Layer), [`HasParams`](crate::param::HasParams) and
+/// [`Composable`](super::Composable) for a parameter-free elementwise activation, from its
+/// forward `f(x)` and its derivative written in terms of the input `x` and the output `y`.
+///
+/// `build` is `Default::default()`; a hyperparameter given in `network!` goes through the
+/// type's own constructor instead (`LeakyRelu::new(alpha)`).
 macro_rules! elementwise_activation {
     ($ty:ident, |$self_:ident, $x:ident| $forward:expr, |$s2:ident, $x2:ident, $y2:ident| $derivative:expr) => {
         impl<S: $crate::layers::Shape> $crate::param::HasParams for $ty<S> {
@@ -101,6 +104,17 @@ macro_rules! elementwise_activation {
                         *g = upstream * $derivative;
                     }
                 }
+            }
+        }
+
+        impl<S: $crate::layers::Shape> $crate::layers::Composable for $ty<S>
+        where
+            Self: Default,
+        {
+            const PARAM_COUNT: usize = 0;
+
+            fn build(_rng: &mut $crate::init::Rng) -> Self {
+                Self::default()
             }
         }
     };

@@ -54,7 +54,9 @@ impl<L: Layer> Shape for OutputOf<L> {
 
 /// A layer type that `network!` can hold as a field: `encoder: Encoder`.
 ///
-/// Every network made by `network!` implements it. A hand-written layer implements it to be
+/// Every layer here and every network made by `network!` implements it, so generated code
+/// builds each field the same way, `<T as Composable>::build(rng)`: `Dense` draws its weights,
+/// parameter-free layers are their `Default`. A hand-written layer implements it to be
 /// used in a declaration the same way; its parameters are then visited under the field's
 /// name (`encoder.fc1.weight`).
 ///

@@ -1,7 +1,7 @@
 //! `Dense<IN, OUT>`: a fully connected layer, `y = x · Wᵀ + b`.
 
 use crate::init::{Init, Rng};
-use crate::layers::Layer;
+use crate::layers::{Composable, Layer};
 use crate::linalg::{MatRef, Op, gemm};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor2};
@@ -176,6 +176,15 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
                 IN,
             );
         }
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Composable for Dense<IN, OUT> {
+    // The inherent constant: inherent items win over this trait's in path resolution.
+    const PARAM_COUNT: usize = Self::PARAM_COUNT;
+
+    fn build(rng: &mut Rng) -> Self {
+        Self::new(rng)
     }
 }
 

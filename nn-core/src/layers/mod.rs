@@ -242,6 +242,20 @@ mod tests {
 
     fn serves_threads<L: Layer + Send + Sync>() {}
 
+    // Builds `L` the way generated code does and counts its parameters by visiting them.
+    fn built_param_count<L: Composable>() -> usize {
+        let mut layer = L::build(&mut crate::init::seeded(1));
+        let mut count = 0;
+        layer.visit_params(
+            &crate::param::ParamPath::root(),
+            &mut |_: &crate::param::ParamPath<'_>, p: crate::param::Param<'_>| {
+                count += p.value.len()
+            },
+        );
+        assert_eq!(count, L::PARAM_COUNT);
+        count
+    }
+
     // Inference is `&self`, so nothing stops a trained layer from being shared.
     #[test]
     fn layers_are_send_and_sync() {
@@ -250,5 +264,21 @@ mod tests {
         serves_threads::<LeakyRelu<Shape3<1, 2, 2>>>();
         serves_threads::<Softmax<4>>();
         serves_threads::<Reshape<Shape2<2, 2>, Features<4>>>();
+    }
+
+    #[test]
+    fn every_layer_builds_through_composable() {
+        assert_eq!(built_param_count::<Dense<3, 2>>(), 8);
+        assert_eq!(built_param_count::<Relu<Features<2>>>(), 0);
+        assert_eq!(built_param_count::<Sigmoid<Shape2<2, 3>>>(), 0);
+        assert_eq!(built_param_count::<Tanh<Shape3<1, 2, 2>>>(), 0);
+        assert_eq!(built_param_count::<LeakyRelu<Features<2>>>(), 0);
+        assert_eq!(built_param_count::<Softmax<4>>(), 0);
+        assert_eq!(built_param_count::<Reshape<Shape2<2, 2>, Features<4>>>(), 0);
+        assert_eq!(built_param_count::<Relu<OutputOf<Dense<3, 5>>>>(), 0);
+
+        let built = <LeakyRelu<Features<2>> as Composable>::build(&mut crate::init::seeded(0));
+        assert_eq!(built.alpha(), LeakyRelu::<Features<2>>::DEFAULT_ALPHA);
+        assert_eq!(LeakyRelu::<Features<2>>::new(0.2).alpha(), 0.2);
     }
 }

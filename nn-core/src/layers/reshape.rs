@@ -3,7 +3,8 @@
 
 use core::marker::PhantomData;
 
-use crate::layers::{Layer, Shape};
+use crate::init::Rng;
+use crate::layers::{Composable, Layer, Shape};
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::Tensor;
 
@@ -81,6 +82,17 @@ impl<I: Shape, O: Shape> Layer for Reshape<I, O> {
         if let Some(dx) = dx {
             dx.as_mut_slice().copy_from_slice(dy.as_slice());
         }
+    }
+}
+
+impl<I: Shape, O: Shape> Composable for Reshape<I, O>
+where
+    Self: Default,
+{
+    const PARAM_COUNT: usize = 0;
+
+    fn build(_rng: &mut Rng) -> Self {
+        Self::default()
     }
 }
 

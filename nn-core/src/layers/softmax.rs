@@ -1,6 +1,7 @@
 //! `Softmax<N>`: turns each row of `N` logits into probabilities.
 
-use crate::layers::Layer;
+use crate::init::Rng;
+use crate::layers::{Composable, Layer};
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::Tensor2;
 
@@ -84,6 +85,14 @@ impl<const N: usize> Layer for Softmax<N> {
                 *g = yi * (dyi - dot);
             }
         }
+    }
+}
+
+impl<const N: usize> Composable for Softmax<N> {
+    const PARAM_COUNT: usize = 0;
+
+    fn build(_rng: &mut Rng) -> Self {
+        Self
     }
 }
 
