@@ -223,3 +223,43 @@ pub fn compare_gradients(what: &str, analytic: &[f32], numeric: &[f64]) -> Resul
 pub fn weighted_loss(y: &[f32], r: &[f32]) -> f64 {
     weighted_sum(y, r)
 }
+
+/// The test of an elementwise activation `L`: on one sample, both forwards turn `inputs` into
+/// `expected` (within `1e-6`, relative above 1); on a random batch of `B` samples, `backward`
+/// matches central differences. `seed` draws the batch; `seed + 1` the check's weights `r`.
+///
+/// # Panics
+/// When a value or a gradient disagrees, or the literals are not one sample long.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn check_activation<L: Layer, const B: usize>(
+    layer: &mut L,
+    inputs: &[f32],
+    expected: &[f32],
+    seed: u64,
+) {
+    let x = L::Input::<1>::try_from_slice(inputs).expect("`inputs` is one sample");
+    assert_eq!(
+        expected.len(),
+        L::Output::<1>::LEN,
+        "`expected` is one sample"
+    );
+    let mut y = L::Output::<1>::zeroed();
+    layer.forward(&x, &mut y, &mut L::Scratch::<1>::zeroed());
+    let mut y_train = L::Output::<1>::zeroed();
+    layer.forward_train(&x, &mut y_train, &mut L::Cache::<1>::zeroed());
+    for (mode, got) in [("forward", &y), ("forward_train", &y_train)] {
+        for ((&got, &want), &x) in got.as_slice().iter().zip(expected).zip(inputs) {
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{mode}({x}) = {got}, expected {want}"
+            );
+        }
+    }
+
+    let mut rng = seeded(seed);
+    let batch = random_tensor::<L::Input<B>>(&mut rng);
+    if let Err(e) = check_gradients::<L, B>(layer, &batch, seed + 1) {
+        panic!("{e}");
+    }
+}

@@ -60,24 +60,27 @@ elementwise_activation!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::{Features, Layer};
-    use crate::tensor::Tensor2;
-    use crate::testing::{check_gradients, random_tensor};
+    use crate::layers::{Features, Shape2};
+    use crate::testing::check_activation;
 
     #[test]
-    fn forward_literal() {
-        let layer = LeakyRelu::<Features<3>>::new(0.2);
-        let x = Tensor2::<1, 3>::from_slice(&[-1.0, 0.0, 2.0]).unwrap();
-        let mut y = Tensor2::<1, 3>::zeros();
-        layer.forward(&x, &mut y, &mut ());
-        assert_eq!(y.as_slice(), &[-0.2, 0.0, 2.0]);
+    fn forward_and_gradients() {
+        check_activation::<_, 8>(
+            &mut LeakyRelu::<Features<3>>::new(0.2),
+            &[-1.0, 0.0, 2.0],
+            &[-0.2, 0.0, 2.0],
+            6,
+        );
     }
 
     #[test]
-    fn gradients_match_central_differences() {
-        let mut rng = crate::init::seeded(6);
-        let mut layer = LeakyRelu::<Features<6>>::new(0.3);
-        let x = random_tensor::<Tensor2<4, 6>>(&mut rng);
-        check_gradients::<_, 4>(&mut layer, &x, 13).unwrap();
+    fn the_slope_reaches_the_gradient() {
+        // Another slope, on a 2-D sample shape.
+        check_activation::<_, 4>(
+            &mut LeakyRelu::<Shape2<2, 3>>::new(0.3),
+            &[-1.0, 0.5, 2.0, -0.1, 0.0, 3.0],
+            &[-0.3, 0.5, 2.0, -0.03, 0.0, 3.0],
+            13,
+        );
     }
 }

@@ -36,26 +36,16 @@ elementwise_activation!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::{Features, Layer};
-    use crate::tensor::Tensor2;
-    use crate::testing::{check_gradients, random_tensor};
+    use crate::layers::Features;
+    use crate::testing::check_activation;
 
     #[test]
-    fn forward_literal() {
-        let layer = Sigmoid::<Features<3>>::default();
-        let x = Tensor2::<1, 3>::from_slice(&[0.0, 2.0, -2.0]).unwrap();
-        let mut y = Tensor2::<1, 3>::zeros();
-        layer.forward(&x, &mut y, &mut ());
-        for (got, want) in y.iter().zip([0.5, 0.880_797_1, 0.119_202_92]) {
-            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-        }
-    }
-
-    #[test]
-    fn gradients_match_central_differences() {
-        let mut rng = crate::init::seeded(5);
-        let mut layer = Sigmoid::<Features<6>>::default();
-        let x = random_tensor::<Tensor2<4, 6>>(&mut rng);
-        check_gradients::<_, 4>(&mut layer, &x, 12).unwrap();
+    fn forward_and_gradients() {
+        check_activation::<_, 8>(
+            &mut Sigmoid::<Features<3>>::default(),
+            &[0.0, 2.0, -2.0],
+            &[0.5, 0.880_797_1, 0.119_202_92],
+            5,
+        );
     }
 }

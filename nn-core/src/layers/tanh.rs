@@ -33,26 +33,16 @@ elementwise_activation!(Tanh, |_layer, x| crate::math::tanh(x), |_layer, _x, y| 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::{Features, Layer};
-    use crate::tensor::Tensor2;
-    use crate::testing::{check_gradients, random_tensor};
+    use crate::layers::Features;
+    use crate::testing::check_activation;
 
     #[test]
-    fn forward_literal() {
-        let layer = Tanh::<Features<3>>::default();
-        let x = Tensor2::<1, 3>::from_slice(&[0.0, 1.0, -0.5]).unwrap();
-        let mut y = Tensor2::<1, 3>::zeros();
-        layer.forward(&x, &mut y, &mut ());
-        for (got, want) in y.iter().zip([0.0, 0.761_594_2, -0.462_117_15]) {
-            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-        }
-    }
-
-    #[test]
-    fn gradients_match_central_differences() {
-        let mut rng = crate::init::seeded(5);
-        let mut layer = Tanh::<Features<6>>::default();
-        let x = random_tensor::<Tensor2<4, 6>>(&mut rng);
-        check_gradients::<_, 4>(&mut layer, &x, 12).unwrap();
+    fn forward_and_gradients() {
+        check_activation::<_, 8>(
+            &mut Tanh::<Features<3>>::default(),
+            &[0.0, 1.0, -0.5],
+            &[0.0, 0.761_594_2, -0.462_117_15],
+            5,
+        );
     }
 }
