@@ -7,6 +7,10 @@ mod imp {
     pub fn exp(x: f32) -> f32 {
         x.exp()
     }
+    #[allow(dead_code, reason = "first used by the ELU layer")]
+    pub fn exp_m1(x: f32) -> f32 {
+        x.exp_m1()
+    }
     pub fn ln(x: f32) -> f32 {
         x.ln()
     }
@@ -28,6 +32,10 @@ mod imp {
 mod imp {
     pub fn exp(x: f32) -> f32 {
         libm::expf(x)
+    }
+    #[allow(dead_code, reason = "first used by the ELU layer")]
+    pub fn exp_m1(x: f32) -> f32 {
+        libm::expm1f(x)
     }
     pub fn ln(x: f32) -> f32 {
         libm::logf(x)
@@ -55,5 +63,17 @@ pub fn sigmoid(x: f32) -> f32 {
     } else {
         let e = exp(x);
         e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // `exp(x) - 1` cancels to nothing near zero; `exp_m1` keeps the digits.
+    #[test]
+    fn exp_m1_is_accurate_near_zero() {
+        let x = 1e-10_f32;
+        assert_eq!(super::exp(x) - 1.0, 0.0);
+        assert!((super::exp_m1(x) - x).abs() <= 1e-6 * x);
+        assert!((super::exp_m1(-1.0) - (-0.632_120_56)).abs() < 1e-7);
     }
 }
