@@ -38,7 +38,7 @@ fn bench_infer<const B: usize>(c: &mut Criterion, name: &str) {
     let net = Mlp::seeded(0);
     let (pixels, _) = workloads::synthetic(B, 8);
     let x = Tensor2::<B, 784>::from_vec(pixels).expect("B images");
-    let mut tape = MlpTape::<B>::new();
+    let mut tape = MlpTape::<B, Eval>::new();
     let mut group = c.benchmark_group("mlp 784-128-10");
     group.throughput(Throughput::Elements(B as u64));
     group.bench_function(name, |bench| {

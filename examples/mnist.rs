@@ -180,7 +180,7 @@ fn run(options: &Options) -> Result<f64> {
     let mut batch = Batch::new();
     let mut eval_batch = Batch::new();
     let mut tape = MlpTape::<BATCH>::new();
-    let mut eval_tape = MlpTape::<EVAL_BATCH>::new();
+    let mut eval_tape = MlpTape::<EVAL_BATCH, Eval>::new();
     let mut dlogits = Tensor2::<BATCH, 10>::zeros();
 
     let steps = train_batches.steps_per_epoch();
@@ -244,7 +244,7 @@ fn evaluate(
     net: &Mlp,
     batches: &mut Batches<'_, EVAL_BATCH, { mnist::FEATURES }>,
     batch: &mut Batch<EVAL_BATCH, { mnist::FEATURES }>,
-    tape: &mut MlpTape<EVAL_BATCH>,
+    tape: &mut MlpTape<EVAL_BATCH, Eval>,
     total: usize,
 ) -> f64 {
     let mut correct = 0;

@@ -271,8 +271,8 @@ fn evaluate(
         Batches::<EVAL_BATCH, { mnist::FEATURES }>::sequential(test, LastBatch::Drop)?;
     let mut batch = Batch::new();
     let mut corrupted = Tensor2::<EVAL_BATCH, { mnist::FEATURES }>::zeros();
-    let mut encoder_tape = EncoderTape::<EVAL_BATCH>::new();
-    let mut decoder_tape = DecoderTape::<EVAL_BATCH>::new();
+    let mut encoder_tape = EncoderTape::<EVAL_BATCH, Eval>::new();
+    let mut decoder_tape = DecoderTape::<EVAL_BATCH, Eval>::new();
     let mut z = Tensor2::<EVAL_BATCH, LATENT>::zeros();
     let mut grad = Tensor2::<EVAL_BATCH, { mnist::FEATURES }>::zeros();
     // The same corruption every time, so epochs are compared on the same inputs.
@@ -323,8 +323,8 @@ fn write_png(
     }
     let mut seen = Tensor2::<COLUMNS, { mnist::FEATURES }>::zeros();
     corruption.apply(&clean, &mut seen, &mut rng);
-    let mut encoder_tape = EncoderTape::<COLUMNS>::new();
-    let mut decoder_tape = DecoderTape::<COLUMNS>::new();
+    let mut encoder_tape = EncoderTape::<COLUMNS, Eval>::new();
+    let mut decoder_tape = DecoderTape::<COLUMNS, Eval>::new();
     trainer.encoder.infer(&seen, &mut encoder_tape);
     let mean = encoder_tape.outputs().mu.clone();
     let reconstructed = trainer.decoder.infer(&mean, &mut decoder_tape).clone();

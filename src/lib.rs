@@ -63,8 +63,8 @@
 //! residual blocks. Branches may hold forks of their own.
 //!
 //! Sizes are integer literals, constants (`dense(IN -> HIDDEN)`, `sizes::OUT`) or const blocks
-//! (`{ 2 * HIDDEN }`). A size constant may not be named `B`, the batch parameter of the generated
-//! methods (a compile error says so).
+//! (`{ 2 * HIDDEN }`). The generated code calls its batch parameter `__B` and its mode `__M`,
+//! so networks and constants may take any other name (`B`, `N`, `T`, ...).
 //!
 //! A batch of samples of shape `(N)` is a `Tensor2<B, N>`, of `(T, F)` a `Tensor3<B, T, F>`, of
 //! `(C, H, W)` a `Tensor4<B, C, H, W>`: the batch comes first.
@@ -180,10 +180,9 @@ pub mod prelude {
     pub use crate::network;
     pub use nn_core::Error;
     pub use nn_core::init::{Init, Rng, seeded};
-    pub use nn_core::layers::{
-        Composable, Dense, Features, Layer, LeakyRelu, Relu, Reshape, Shape, Shape2, Shape3,
-        Sigmoid, Softmax, Tanh,
-    };
+    // Every layer type, the layer contract and the mode markers (`Train`, `Eval`): a glob, so
+    // a new layer kind needs no line here.
+    pub use nn_core::layers::*;
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
     pub use nn_core::optim::{Adam, Optimizer, Sgd};

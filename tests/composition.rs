@@ -169,7 +169,7 @@ fn fork_stack_passes_gradient_check() {
 
 #[test]
 fn stack_puts_each_branch_in_its_own_row() {
-    let net = Stacked::seeded(6);
+    let mut net = Stacked::seeded(6);
     let x = random_tensor::<Tensor2<1, 3>>(&mut seeded(7));
     let mut tape = StackedTape::<1>::new();
     net.forward_train(&x, &mut tape);
@@ -227,7 +227,7 @@ fn a_fork_off_the_input_sums_its_input_gradients() {
     let dx = net.backward(&mut tape, &dy).clone();
     let mut cache = ForkedInputTape::<3>::new();
     let (mut y, mut dx2) = (Tensor2::<3, 1>::zeros(), Tensor2::<3, 2>::zeros());
-    Layer::forward_train(&net, &x, &mut y, &mut cache);
+    Layer::forward_train(&mut net, &x, &mut y, &mut cache);
     Layer::backward(&mut net, &x, &y, &mut cache, &dy, Some(&mut dx2));
     assert_eq!(dx, dx2);
     assert!(dx.iter().any(|&g| g != 0.0));

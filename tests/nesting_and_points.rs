@@ -41,12 +41,22 @@ impl HasParams for Scale {
 impl Layer for Scale {
     type Input<const B: usize> = Tensor2<B, 3>;
     type Output<const B: usize> = Tensor2<B, 3>;
+    type Scratch<const B: usize> = ();
     type Cache<const B: usize> = ();
 
     fn forward<const B: usize>(&self, x: &Tensor2<B, 3>, y: &mut Tensor2<B, 3>, _: &mut ()) {
         for (y, x) in y.iter_mut().zip(x.iter()) {
             *y = self.a[[0]] * x;
         }
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor2<B, 3>,
+        y: &mut Tensor2<B, 3>,
+        c: &mut (),
+    ) {
+        self.forward(x, y, c);
     }
 
     fn backward<const B: usize>(
@@ -121,7 +131,7 @@ fn nested_params_have_dotted_names() {
 
 #[test]
 fn nested_network_computes_what_its_parts_compute() {
-    let net = Autoencoder::seeded(3);
+    let mut net = Autoencoder::seeded(3);
     let x = random_tensor::<Tensor2<1, 6>>(&mut seeded(4));
     let code = net.encoder.forward(&x);
     let mut squashed = Tensor2::<1, 2>::zeros();
@@ -143,7 +153,12 @@ fn hand_written_layer_passes_gradient_check() {
 }
 
 /// `L = Σ out ⊙ r + Σ hidden ⊙ g`: the second term's gradient enters at `hidden`.
-fn two_term_loss(net: &TwoLosses, x: &Tensor2<2, 4>, r: &Tensor2<2, 2>, g: &Tensor2<2, 3>) -> f64 {
+fn two_term_loss(
+    net: &mut TwoLosses,
+    x: &Tensor2<2, 4>,
+    r: &Tensor2<2, 2>,
+    g: &Tensor2<2, 3>,
+) -> f64 {
     let mut tape = TwoLossesTape::<2>::new();
     net.forward_train(x, &mut tape);
     let points = tape.outputs();
@@ -169,7 +184,7 @@ fn injected_gradient_matches_central_differences() {
     let dx = net.backward_with(&mut tape, &r, &extra).clone();
 
     let numeric = numeric_gradient(x.as_mut_slice(), |x| {
-        two_term_loss(&net, &Tensor2::from_slice(x).unwrap(), &r, &g)
+        two_term_loss(&mut net, &Tensor2::from_slice(x).unwrap(), &r, &g)
     });
     compare_gradients("input", dx.as_slice(), &numeric).unwrap();
 
@@ -177,7 +192,7 @@ fn injected_gradient_matches_central_differences() {
     let numeric = numeric_gradient(&mut weight, |w| {
         let mut probe = net.clone();
         probe.hidden.weight_mut().as_mut_slice().copy_from_slice(w);
-        two_term_loss(&probe, &x, &r, &g)
+        two_term_loss(&mut probe, &x, &r, &g)
     });
     compare_gradients(
         "hidden.weight",

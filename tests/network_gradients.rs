@@ -105,7 +105,7 @@ fn backward_returns_the_same_input_gradient_as_the_layer_api() {
     let mut cache = EverythingTape::<2>::new();
     let mut y2 = Tensor2::<2, 4>::zeros();
     let mut dx2 = Tensor2::<2, 5>::zeros();
-    Layer::forward_train(&net, &x, &mut y2, &mut cache);
+    Layer::forward_train(&mut net, &x, &mut y2, &mut cache);
     Layer::backward(&mut net, &x, &y2, &mut cache, &dy, Some(&mut dx2));
     assert_eq!(y, y2);
     assert_eq!(dx, dx2);

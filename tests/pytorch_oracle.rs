@@ -187,7 +187,7 @@ macro_rules! oracle_case {
         );
         assert_close(
             "infer",
-            net.infer(&x, &mut tape).as_slice(),
+            net.infer(&x, &mut $tape::<$batch, Eval>::new()).as_slice(),
             &floats(&case["output"]),
         );
         let out = net.forward_train(&x, &mut tape);

@@ -73,7 +73,7 @@ fn infer<const B: usize>(calls: usize) -> f64 {
     let net = Mlp::seeded(0);
     let (pixels, _) = workloads::synthetic(B, 2);
     let x = Tensor2::<B, 784>::from_vec(pixels).expect("B images");
-    let mut tape = MlpTape::<B>::new();
+    let mut tape = MlpTape::<B, Eval>::new();
     time_per_call(calls, || {
         black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
     })

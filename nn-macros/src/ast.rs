@@ -5,8 +5,12 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{Attribute, Expr, Ident, LitInt, Visibility};
 
+use crate::kinds::Spec;
+
 /// Everything inside one `network! { ... }` call: one or more declarations.
 pub struct Networks {
+    /// `#![nn(crate = path)]`: where the `nn` crate is, for crates that re-export it.
+    pub krate: Option<syn::Path>,
     pub networks: Vec<Network>,
 }
 
@@ -35,35 +39,17 @@ pub struct Layer {
     pub tokens: TokenStream,
 }
 
-/// What a layer is, with its arguments.
+/// What a layer is. Layer kinds (`dense`, `relu`, ...) are [`Spec`]s, each in its own module of
+/// `kinds`; only the structural items are cases here.
 pub enum LayerKind {
-    Dense {
-        input: Dim,
-        output: Dim,
-    },
-    Relu,
-    LeakyRelu {
-        alpha: Option<Expr>,
-    },
-    Sigmoid,
-    Tanh,
-    Softmax,
+    /// A layer kind with its arguments, e.g. `dense(784 -> 128)`.
+    Spec(Box<dyn Spec>),
     /// `input(d1, d2, ...)`: the per-sample input shape, before the first layer.
-    Input {
-        dims: Vec<Dim>,
-    },
-    /// `flatten`: every sample becomes one feature vector.
-    Flatten,
-    /// `reshape(d1, d2, ...)`: every sample takes a new shape with as many elements.
-    Reshape {
-        dims: Vec<Dim>,
-    },
+    Input { dims: Vec<Dim> },
     /// `fork { name: [layers], name: skip, ... } => merge`.
     Fork(Fork),
     /// A layer type the macro did not make, e.g. another `network!` struct: `encoder: Encoder`.
-    Custom {
-        path: syn::Path,
-    },
+    Custom { path: syn::Path },
     /// A layer whose keyword or arguments were wrong; the error is already recorded.
     Invalid,
 }
@@ -190,19 +176,11 @@ impl Layer {
     /// The layer as the user wrote it, e.g. `dense(784 -> 128)`.
     pub fn text(&self) -> String {
         match &self.kind {
-            LayerKind::Dense { input, output } => {
-                format!("dense({} -> {})", input.text(), output.text())
-            }
-            LayerKind::LeakyRelu { alpha: Some(alpha) } => {
-                format!("leaky_relu({})", tokens_text(alpha))
-            }
-            LayerKind::Input { dims } | LayerKind::Reshape { dims } => {
-                let dims: Vec<String> = dims.iter().map(Dim::text).collect();
-                format!("{}({})", self.keyword, dims.join(", "))
-            }
+            LayerKind::Spec(spec) => spec.text(),
+            LayerKind::Input { dims } => format!("input({})", dims_text(dims)),
             LayerKind::Fork(fork) => format!("fork => {}", fork.merge.text()),
             LayerKind::Custom { path } => tokens_text(path),
-            _ => self.keyword.to_string(),
+            LayerKind::Invalid => self.keyword.to_string(),
         }
     }
 
@@ -214,9 +192,16 @@ impl Layer {
         }
     }
 
+    /// Where generated code for this layer points (see [`located`]).
     pub fn span(&self) -> Span {
-        self.keyword.span()
+        located(self.keyword.span())
     }
+}
+
+/// `4, 7` for the dims of `reshape(4, 7)`.
+pub fn dims_text(dims: &[Dim]) -> String {
+    let dims: Vec<String> = dims.iter().map(Dim::text).collect();
+    dims.join(", ")
 }
 
 /// Tokens as compact text: `HIDDEN`, `2 * H`, `consts::IN`.
@@ -239,4 +224,14 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// A span that points at the user's `span` but resolves names at the macro's call site.
+///
+/// Generated code is spanned on the user's layer so that type errors land there; but the
+/// identifiers the macro introduces itself (`self`, `x`, `rng`) must not inherit the hygiene of
+/// a user token, or a `network!` written inside a `macro_rules!` would look them up in that
+/// macro's context ("expected value, found module `self`").
+pub fn located(span: Span) -> Span {
+    Span::call_site().located_at(span)
 }

@@ -1,18 +1,22 @@
 //! The `network!` macro of the `nn` crate.
 //!
 //! The pipeline is parse → validate → expand: `parse` reads the declaration into the IR of
-//! `ast` (every node keeps its span), `validate` infers every layer's shape and collects all
-//! shape errors, and `expand` writes the struct, its tape and its methods. The macro never
-//! panics on user input: every problem becomes a spanned compile error.
+//! `ast` (every node keeps its span), `validate` walks it and lets each layer kind of `kinds`
+//! apply its shape rule, collecting every error in one `ctxt`, and `expand` writes the struct,
+//! its tape and its methods. The macro never panics on user input: every problem becomes a
+//! spanned compile error. `ARCHITECTURE.md` at the repository root says how to add a kind.
 //!
 //! See the `nn` crate for the syntax and the generated API.
 
 #![deny(missing_docs)]
 
 mod ast;
+mod ctxt;
 mod expand;
-mod kw;
+mod kinds;
 mod parse;
+mod shape;
+mod suggest;
 mod validate;
 
 use proc_macro::TokenStream;

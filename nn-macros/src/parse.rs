@@ -1,7 +1,7 @@
 //! The grammar of `network!`:
 //!
 //! ```text
-//! networks := network+
+//! networks := ("#![nn(crate = " Path ")]")? network+
 //! network  := attribute* visibility "struct" IDENT "<" (layer ("," layer)* ","?)? ">" ";"?
 //! layer    := (IDENT ":")? (IDENT ("(" args ")")? | TypePath | fork)
 //! fork     := "fork" "{" (IDENT ":" ("[" layer ("," layer)* ","? "]" | "skip") ","?)* "}"
@@ -20,10 +20,12 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Expr, Ident, LitInt, Token, Visibility, parenthesized, token};
 
 use crate::ast::{Branch, Dim, Fork, Layer, LayerKind, Merge, MergeKind, Network, Networks};
-use crate::kw;
+use crate::kinds::{self, Args};
+use crate::suggest;
 
 impl Parse for Networks {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let krate = crate_path(input)?;
         let mut networks = Vec::new();
         while !input.is_empty() {
             networks.push(input.parse()?);
@@ -35,8 +37,33 @@ impl Parse for Networks {
             return Err(input
                 .error("expected a network declaration, e.g. `pub struct Net< dense(4 -> 2) >`"));
         }
-        Ok(Networks { networks })
+        Ok(Networks { krate, networks })
     }
+}
+
+/// `#![nn(crate = path)]`: where the `nn` crate is, for a crate that re-exports `network!`
+/// (its users may not depend on `nn` themselves). Without it, `expand` finds `nn` in the
+/// calling crate's manifest, renamed or not.
+fn crate_path(input: ParseStream) -> syn::Result<Option<syn::Path>> {
+    let mut krate = None;
+    for attr in input.call(Attribute::parse_inner)? {
+        if !attr.path().is_ident("nn") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "the only inner attribute `network!` takes is `#![nn(crate = path::to::nn)]`",
+            ));
+        }
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let value = meta.value()?;
+                krate = Some(value.call(syn::Path::parse_mod_style)?);
+                Ok(())
+            } else {
+                Err(meta.error("expected `crate = path::to::nn`"))
+            }
+        })?;
+    }
+    Ok(krate)
 }
 
 impl Parse for Network {
@@ -147,7 +174,13 @@ fn parse_layer(
         let mut group = Group::new(Delimiter::Parenthesis, TokenStream::new());
         group.set_span(paren.span.join());
         group.to_tokens(&mut tokens);
-        let kind = read_kind(&keyword, Some((&content, &group)));
+        let kind = read_kind(
+            &keyword,
+            Some(Args {
+                content: &content,
+                group: &group,
+            }),
+        );
         // Drain what a failed read left, so the error above is the only one.
         let _rest: TokenStream = content.parse()?;
         kind
@@ -183,8 +216,9 @@ fn is_type_path(input: ParseStream) -> bool {
             let word = ident.to_string();
             // `Relu` alone is the keyword `relu` with a capital, not the prelude's `Relu<S>`:
             // read it as a keyword so the error suggests `relu`.
-            let capitalised_keyword = kw::LAYER_KINDS.contains(&word.to_ascii_lowercase().as_str())
-                && !fork.peek(Token![<]);
+            let lower = word.to_ascii_lowercase();
+            let capitalised_keyword =
+                kinds::keywords().any(|k| k == lower) && !fork.peek(Token![<]);
             fork.peek(Token![::])
                 || (word.starts_with(char::is_uppercase)
                     && !fork.peek(token::Paren)
@@ -338,106 +372,55 @@ fn parse_fork(
     }))
 }
 
-fn read_kind(keyword: &Ident, args: Option<(ParseStream, &Group)>) -> syn::Result<LayerKind> {
+fn read_kind(keyword: &Ident, args: Option<Args>) -> syn::Result<LayerKind> {
     let word = keyword.to_string();
-    let no_args = |kind: LayerKind| match args {
-        None => Ok(kind),
-        Some((_, group)) => Err(syn::Error::new_spanned(
-            group,
-            format!("`{word}` takes no arguments; write just `{word}`"),
-        )),
-    };
-    match word.as_str() {
-        "dense" => match args {
-            Some((content, _)) => dense_args(content).map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    format!("{e}; `dense` takes `(IN -> OUT)`, e.g. `dense(784 -> 128)`"),
-                )
-            }),
-            None => Err(syn::Error::new_spanned(
-                keyword,
-                "`dense` needs its sizes, e.g. `dense(784 -> 128)`",
-            )),
-        },
-        "relu" => no_args(LayerKind::Relu),
-        "sigmoid" => no_args(LayerKind::Sigmoid),
-        "tanh" => no_args(LayerKind::Tanh),
-        "softmax" => no_args(LayerKind::Softmax),
-        "flatten" => no_args(LayerKind::Flatten),
-        "input" | "reshape" => match args {
-            Some((content, group)) => {
-                let dims = dim_list(content).map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        format!("{e}; `{word}` takes sizes, e.g. `{word}(4, 7)`"),
-                    )
-                })?;
-                if dims.is_empty() {
-                    return Err(syn::Error::new_spanned(
-                        group,
-                        format!("`{word}` needs at least one size, e.g. `{word}(4, 7)`"),
-                    ));
-                }
-                Ok(if word == "input" {
-                    LayerKind::Input { dims }
-                } else {
-                    LayerKind::Reshape { dims }
-                })
-            }
-            None => Err(syn::Error::new_spanned(
-                keyword,
-                format!("`{word}` needs the per-sample sizes, e.g. `{word}(4, 7)`"),
-            )),
-        },
-        "leaky_relu" => match args {
-            None => Ok(LayerKind::LeakyRelu { alpha: None }),
-            Some((content, group)) => {
-                let alpha = content.parse::<Expr>().ok().filter(|_| content.is_empty());
-                match alpha {
-                    Some(alpha) => Ok(LayerKind::LeakyRelu { alpha: Some(alpha) }),
-                    None => Err(syn::Error::new_spanned(
-                        group,
-                        "`leaky_relu` takes one negative slope, e.g. `leaky_relu(0.01)`",
-                    )),
-                }
-            }
-        },
-        _ => Err(syn::Error::new_spanned(
-            keyword,
-            match kw::suggest(&word) {
-                Some(known) => format!("unknown layer `{word}`; did you mean `{known}`?"),
-                None => format!(
-                    "unknown layer `{word}`; expected one of {}",
-                    kw::LAYER_KINDS
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-        )),
+    if word == "input" {
+        return Ok(LayerKind::Input {
+            dims: dim_list(keyword, args)?,
+        });
+    }
+    match kinds::find(&word) {
+        Some(kind) => (kind.parse)(keyword, args).map(LayerKind::Spec),
+        None => Err(syn::Error::new_spanned(keyword, unknown_layer(&word))),
     }
 }
 
-fn dense_args(input: ParseStream) -> syn::Result<LayerKind> {
-    let input_dim = parse_dim(input)?;
-    if !input.peek(Token![->]) {
-        return Err(input.error("expected `->` between the input and output sizes"));
+/// The error for a keyword no kind has: the likely typo, or where the kinds are listed and how
+/// to bring a layer of one's own.
+fn unknown_layer(word: &str) -> String {
+    match suggest::closest(word, kinds::keywords()) {
+        Some(known) => format!("unknown layer `{word}`; did you mean `{known}`?"),
+        None => format!(
+            "unknown layer `{word}`; the layer kinds are listed under \"The `network!` syntax\" in the `nn` crate docs, and a layer type of your own is written as its path (`MyLayer`, `my_layers::MyLayer`) once it implements `nn::layers::Composable`"
+        ),
     }
-    input.parse::<Token![->]>()?;
-    let output = parse_dim(input)?;
-    if !input.is_empty() {
-        return Err(input.error("unexpected tokens after the output size"));
+}
+
+/// The sizes of `input(..)` or `reshape(..)`: at least one.
+pub fn dim_list(keyword: &Ident, args: Option<Args>) -> syn::Result<Vec<Dim>> {
+    let Some(Args { content, group }) = args else {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`{keyword}` needs the per-sample sizes, e.g. `{keyword}(4, 7)`"),
+        ));
+    };
+    let dims = sizes(content).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{e}; `{keyword}` takes sizes, e.g. `{keyword}(4, 7)`"),
+        )
+    })?;
+    if dims.is_empty() {
+        return Err(syn::Error::new_spanned(
+            group,
+            format!("`{keyword}` needs at least one size, e.g. `{keyword}(4, 7)`"),
+        ));
     }
-    Ok(LayerKind::Dense {
-        input: input_dim,
-        output,
-    })
+    Ok(dims)
 }
 
 /// `d1, d2, ...` with an optional trailing comma.
-fn dim_list(input: ParseStream) -> syn::Result<Vec<Dim>> {
+fn sizes(input: ParseStream) -> syn::Result<Vec<Dim>> {
     let mut dims = Vec::new();
     while !input.is_empty() {
         dims.push(parse_dim(input)?);
@@ -452,7 +435,8 @@ fn dim_list(input: ParseStream) -> syn::Result<Vec<Dim>> {
     Ok(dims)
 }
 
-fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
+/// One size: an integer, a constant or path, or a const block.
+pub fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
     if input.peek(LitInt) {
         let lit: LitInt = input.parse()?;
         let value = match lit.base10_parse::<u64>() {

@@ -1,0 +1,228 @@
+//! The bodies of the generated passes: `__forward_eval`, `__forward_train` (every step, first
+//! to last) and `__backward` (last to first).
+
+use std::collections::HashSet;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+
+use super::{Generator, Pass, respan};
+use crate::ast::MergeKind;
+use crate::validate::StepKind;
+
+impl Generator<'_> {
+    /// The core path with every token on `span`, so that an error inside a call it starts
+    /// points at the user's layer.
+    fn nn_at(&self, span: Span) -> TokenStream {
+        respan_tokens(self.nn.clone(), span)
+    }
+
+    /// The body of a forward pass: every step, first to last.
+    pub(super) fn forward_body(&self, pass: Pass) -> TokenStream {
+        let nn = self.nn;
+        self.plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(s, step)| {
+                let out = self.write(step.output, step.span);
+                let span = step.span;
+                match &step.kind {
+                    StepKind::Layer(layer) => {
+                        let (ty, field) = (&layer.ty, &layer.field);
+                        let cache = respan(Self::cache(s), span);
+                        let x = self.read(step.inputs[0], span);
+                        let nn = self.nn_at(span);
+                        match pass {
+                            Pass::Eval => quote_spanned!(span=>
+                                #nn::layers::run_forward::<#ty, __B>(&self.#field, #x, #out, &mut t.#cache);
+                            ),
+                            Pass::Train => quote_spanned!(span=>
+                                #nn::layers::run_forward_train::<#ty, __B>(&mut self.#field, #x, #out, &mut t.#cache);
+                            ),
+                        }
+                    }
+                    StepKind::Merge { kind, outer } => {
+                        let parts = step.inputs.iter().map(|&k| {
+                            let r = self.read(k, span);
+                            quote!(#nn::tensor::Tensor::as_slice(#r))
+                        });
+                        let out = quote!(#nn::tensor::Tensor::as_mut_slice(#out));
+                        match kind {
+                            MergeKind::Add => {
+                                quote_spanned!(span=> #nn::ops::sum_into(&[#(#parts),*], #out);)
+                            }
+                            _ => quote_spanned!(span=>
+                                #nn::ops::concat_chunks(__B * #outer, &[#(#parts),*], #out);
+                            ),
+                        }
+                    }
+                    StepKind::Bridge => {
+                        let x = self.read(step.inputs[0], span);
+                        quote_spanned!(span=>
+                            #nn::tensor::Tensor::as_mut_slice(#out).copy_from_slice(#nn::tensor::Tensor::as_slice(#x));
+                        )
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The body of `__backward`: every step, last to first, summing the gradients of nodes
+    /// that feed several steps and adding injected gradients before a node's producer runs.
+    pub(super) fn backward_body(&self) -> TokenStream {
+        let nn = self.nn;
+        let mut code = Vec::new();
+        let point_at = |node: usize| {
+            self.plan
+                .points
+                .iter()
+                .find(|p| p.node == node)
+                .map(|p| &p.name)
+        };
+        if let Some(name) = point_at(self.plan.output) {
+            code.push(quote! {
+                #nn::tensor::Tensor::copy_from(&mut t.out_grad, dy);
+                if let ::core::option::Option::Some(extra) = inject.#name {
+                    #nn::ops::accumulate(#nn::tensor::Tensor::as_mut_slice(&mut t.out_grad), #nn::tensor::Tensor::as_slice(extra));
+                }
+            });
+        }
+        // Nodes whose gradient has been started (copied) by a later step, in backward order.
+        let mut started: HashSet<usize> = HashSet::new();
+        for (s, step) in self.plan.steps.iter().enumerate().rev() {
+            let span = step.span;
+            if step.output != self.plan.output
+                && let Some(name) = point_at(step.output)
+            {
+                let g = Self::grad(step.output);
+                code.push(quote! {
+                    if let ::core::option::Option::Some(extra) = inject.#name {
+                        #nn::ops::accumulate(#nn::tensor::Tensor::as_mut_slice(&mut t.#g), #nn::tensor::Tensor::as_slice(extra));
+                    }
+                });
+            }
+            let dy = self.grad_of(step.output, span);
+            let mut sums = Vec::new();
+            let targets: Vec<TokenStream> = (0..step.inputs.len())
+                .map(|j| {
+                    let node = step.inputs[j];
+                    if self.needs_split(step, j) {
+                        let split = respan(Self::split(s, j), span);
+                        let first = started.insert(node);
+                        sums.push(self.sum_into_grad(node, &quote!(&t.#split), first));
+                        quote_spanned!(span=> &mut t.#split)
+                    } else if node == 0 {
+                        // The only reader of the input gradient: take it as it is.
+                        quote_spanned!(span=> dx)
+                    } else {
+                        let g = respan(Self::grad(node), span);
+                        quote_spanned!(span=> &mut t.#g)
+                    }
+                })
+                .collect();
+            match &step.kind {
+                StepKind::Layer(layer) => {
+                    let (ty, field) = (&layer.ty, &layer.field);
+                    let cache = respan(Self::cache(s), span);
+                    let x = self.read(step.inputs[0], span);
+                    let y = self.read(step.output, span);
+                    let dx = &targets[0];
+                    let call = if step.inputs[0] == 0 && !self.needs_split(step, 0) {
+                        quote_spanned!(span=>
+                            <#ty as #nn::layers::Layer>::backward(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
+                        )
+                    } else {
+                        let nn = self.nn_at(span);
+                        quote_spanned!(span=>
+                            #nn::layers::run_backward::<#ty, __B>(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
+                        )
+                    };
+                    code.push(call);
+                }
+                StepKind::Merge {
+                    kind: MergeKind::Add,
+                    ..
+                }
+                | StepKind::Bridge => {
+                    for target in &targets {
+                        code.push(quote_spanned!(span=>
+                            #nn::tensor::Tensor::as_mut_slice(#target).copy_from_slice(#nn::tensor::Tensor::as_slice(#dy));
+                        ));
+                    }
+                }
+                StepKind::Merge { outer, .. } => {
+                    let slices = targets
+                        .iter()
+                        .map(|t| quote!(#nn::tensor::Tensor::as_mut_slice(#t)));
+                    code.push(quote_spanned!(span=>
+                        #nn::ops::split_chunks(__B * #outer, #nn::tensor::Tensor::as_slice(#dy), &mut [#(#slices),*]);
+                    ));
+                }
+            }
+            code.extend(sums);
+        }
+        quote!(#(#code)*)
+    }
+
+    /// Copies (`first`) or adds a scratch gradient into the gradient of `node`.
+    fn sum_into_grad(&self, node: usize, scratch: &TokenStream, first: bool) -> TokenStream {
+        let nn = self.nn;
+        let target = if node == 0 {
+            quote!(&mut **dx)
+        } else {
+            let g = Self::grad(node);
+            quote!(&mut t.#g)
+        };
+        let apply = if first {
+            quote!(#nn::tensor::Tensor::copy_from(target, #scratch);)
+        } else {
+            quote!(#nn::ops::accumulate(#nn::tensor::Tensor::as_mut_slice(target), #nn::tensor::Tensor::as_slice(#scratch));)
+        };
+        if node == 0 {
+            quote! {
+                if let ::core::option::Option::Some(dx) = &mut dx {
+                    let target = #target;
+                    #apply
+                }
+            }
+        } else {
+            quote! {
+                {
+                    let target = #target;
+                    #apply
+                }
+            }
+        }
+    }
+
+    pub(super) fn param_visits(&self) -> TokenStream {
+        let nn = self.nn;
+        self.plan
+            .layer_steps()
+            .map(|(_, layer)| {
+                let field = &layer.field;
+                let segments = &layer.path;
+                quote!(#nn::param::HasParams::visit_params(&mut self.#field, &path #(.child(#segments))*, visitor);)
+            })
+            .collect()
+    }
+}
+
+/// `tokens` with every token, in groups too, on `span`.
+fn respan_tokens(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan_tokens(group.stream(), span));
+                inner.set_span(span);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! What a declaration with an error expands to, beside the error: the struct, its tape and the
+//! methods users call, with signatures loose enough to accept any use. One mistake then stays
+//! one error, instead of also giving "no function `seeded`" at every use.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ast::Network;
+
+pub fn stub(network: &Network, nn: &TokenStream) -> TokenStream {
+    let Network {
+        attrs, vis, name, ..
+    } = network;
+    let tape = format_ident!("{}Tape", name);
+    let never = quote!(::core::unreachable!(
+        "`network!` reported an error for this network"
+    ));
+    quote! {
+        #(#attrs)*
+        #[derive(Clone, Debug)]
+        #vis struct #name {}
+
+        #[allow(dead_code, unused_variables, clippy::extra_unused_type_parameters, reason = "stands in for a network with an error")]
+        impl #name {
+            pub const INPUTS: usize = 0;
+            pub const OUTPUTS: usize = 0;
+            pub const PARAM_COUNT: usize = 0;
+            pub const LAYER_NAMES: &'static [&'static str] = &[];
+            pub fn new(rng: &mut #nn::init::Rng) -> Self { Self {} }
+            pub fn seeded(seed: u64) -> Self { Self {} }
+            pub fn forward<X, Y>(&self, x: &X) -> Y { #never }
+            pub fn infer<'t, X, T, Y>(&self, x: &X, tape: &'t mut T) -> &'t Y { #never }
+            pub fn forward_train<'t, X, T, Y>(&mut self, x: &X, tape: &'t mut T) -> &'t Y { #never }
+            pub fn backward<'t, T, D, X>(&mut self, tape: &'t mut T, dy: &D) -> &'t X { #never }
+            pub fn backward_with<'t, T, D, I, X>(&mut self, tape: &'t mut T, dy: &D, extra: &I) -> &'t X { #never }
+            pub fn backward_params<T, D>(&mut self, tape: &mut T, dy: &D) {}
+            pub fn backward_params_with<T, D, I>(&mut self, tape: &mut T, dy: &D, extra: &I) {}
+            pub fn zero_grad(&mut self) {}
+        }
+
+        impl #nn::param::HasParams for #name {
+            fn visit_params<V: #nn::param::ParamVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {}
+        }
+
+        #[allow(dead_code, reason = "stands in for a network with an error")]
+        #vis struct #tape<const __B: usize, __M = ()>(::core::marker::PhantomData<__M>);
+
+        #[allow(dead_code, reason = "stands in for a network with an error")]
+        impl<const __B: usize, __M> #tape<__B, __M> {
+            pub fn new() -> Self { Self(::core::marker::PhantomData) }
+            pub fn output<Y>(&self) -> &Y { #never }
+            pub fn input_grad<X>(&self) -> &X { #never }
+        }
+
+        impl<const __B: usize, __M> ::core::default::Default for #tape<__B, __M> {
+            fn default() -> Self { Self::new() }
+        }
+    }
+}

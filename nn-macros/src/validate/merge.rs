@@ -1,0 +1,240 @@
+//! Forks and their merges. Rules: a fork has at least two uniquely named branches; `stack` and
+//! `add` need equal branch shapes, `concat(AXIS)` equal shapes but on its axis, which must exist.
+
+use std::collections::HashSet;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::plan::{Point, Step, StepKind};
+use super::{Builder, Flow};
+use crate::ast::{Fork, Layer, MergeKind, located};
+use crate::ctxt::{ConstCheck, Message};
+use crate::shape::{Dims, MAX_RANK, SampleShape, Width};
+
+impl Builder<'_> {
+    /// Runs every branch from `input`, then merges their outputs.
+    pub(super) fn fork(
+        &mut self,
+        layer: &Layer,
+        fork: &Fork,
+        input: usize,
+        prefix: &[String],
+    ) -> Flow {
+        if fork.branches.len() < 2 {
+            self.ctxt.error(
+                &fork.brace_tokens,
+                "a `fork` needs at least two branches; one path is just its layers in the chain"
+                    .to_string(),
+            );
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        // A repeated branch is reported once here; its layers get fields of their own so the
+        // repeat does not also show up as clashing field names.
+        let mut segments = Vec::new();
+        for (index, branch) in fork.branches.iter().enumerate() {
+            let unique_here = seen.insert(branch.name.to_string());
+            // An unnamed fork adds nothing to its branches' automatic names, so a second unnamed
+            // fork with a branch of the same name would give its layers the same fields.
+            let automatic = [prefix, &[branch.name.to_string()]].concat().join("_");
+            let has_layers = branch
+                .layers
+                .as_ref()
+                .is_some_and(|layers| !layers.is_empty());
+            let unique_across_forks =
+                layer.name.is_some() || !has_layers || self.unnamed_fork_branches.insert(automatic);
+            if unique_here && unique_across_forks {
+                segments.push(branch.name.to_string());
+                continue;
+            }
+            let message = if unique_here {
+                format!(
+                    "another unnamed `fork` in `{}` also has a branch `{}`, so their layers would get the same names; name this fork, e.g. `block: fork {{ .. }}`, or rename the branch",
+                    self.network.name, branch.name
+                )
+            } else {
+                format!("duplicate branch name `{}` in this `fork`", branch.name)
+            };
+            self.ctxt.error(&branch.name, message);
+            segments.push(format!("{}{index}_{}", branch.name, layer.position));
+        }
+        let mut fork_prefix = prefix.to_vec();
+        if let Some(name) = &layer.name {
+            fork_prefix.push(name.to_string());
+        }
+        let mut ends = Vec::new();
+        let mut whole = true;
+        for (branch, segment) in fork.branches.iter().zip(segments) {
+            let end = match &branch.layers {
+                None => Flow::At(input),
+                Some(layers) => {
+                    let mut branch_prefix = fork_prefix.clone();
+                    branch_prefix.push(segment);
+                    self.chain(layers, Flow::At(input), &branch_prefix, false)
+                }
+            };
+            match end {
+                Flow::At(node) => ends.push((branch.name.to_string(), node)),
+                _ => whole = false,
+            }
+        }
+        if !whole || fork.merge.kind == MergeKind::Invalid || ends.len() < 2 {
+            return self.broken();
+        }
+        let Some((shape, outer)) = self.merged_shape(layer, fork, &ends) else {
+            return self.broken();
+        };
+        let output = self.node(shape);
+        for &(_, node) in &ends {
+            self.nodes[node].consumers += 1;
+        }
+        if let Some(name) = &layer.name {
+            let name = self.claim(name.clone(), layer, prefix.is_empty());
+            self.points.push(Point { name, node: output });
+        }
+        self.steps.push(Step {
+            kind: StepKind::Merge {
+                kind: fork.merge.kind,
+                outer,
+            },
+            inputs: ends.iter().map(|&(_, node)| node).collect(),
+            output,
+            span: located(fork.merge.keyword.span()),
+        });
+        Flow::At(output)
+    }
+
+    /// The shape a merge gives, and the product of the dims before its axis; or the error,
+    /// spanned on the merge, naming the branches and their shapes.
+    fn merged_shape(
+        &mut self,
+        layer: &Layer,
+        fork: &Fork,
+        ends: &[(String, usize)],
+    ) -> Option<(SampleShape, TokenStream)> {
+        let merge = &fork.merge;
+        let word = merge.text();
+        let mut all_dims: Vec<Vec<Width>> = Vec::new();
+        for (name, node) in ends {
+            match &self.nodes[*node].shape.dims {
+                Dims::Known(dims) => all_dims.push(dims.clone()),
+                Dims::Of { .. } => {
+                    let message = format!(
+                        "`{word}` cannot check branch `{name}`: it ends in {}, whose shape is not known to `network!`; end the branch with a layer that fixes the shape, such as `dense` or `reshape`",
+                        self.nodes[*node].shape.source
+                    );
+                    self.ctxt.error(&merge.tokens, message);
+                    return None;
+                }
+            }
+        }
+        let texts: Vec<String> = ends
+            .iter()
+            .map(|&(_, node)| self.nodes[node].shape.text())
+            .collect();
+        let shape_text = |i: usize| texts[i].clone();
+        let first = &all_dims[0];
+        // The axis a concat joins; every other axis must agree across branches.
+        let axis = match merge.kind {
+            MergeKind::Concat(axis) => {
+                let axis = axis.unwrap_or(first.len().saturating_sub(1));
+                if axis >= first.len() {
+                    let message = format!(
+                        "`{word}` joins axis {axis} but `{}` gives {}, which has {} (axes count from 0, the batch not included)",
+                        ends[0].0,
+                        shape_text(0),
+                        match first.len() {
+                            1 => "only axis 0".to_string(),
+                            n => format!("axes 0 to {}", n - 1),
+                        }
+                    );
+                    self.ctxt.error(&merge.tokens, message);
+                    return None;
+                }
+                Some(axis)
+            }
+            _ => None,
+        };
+        let mut ok = true;
+        for (i, dims) in all_dims.iter().enumerate().skip(1) {
+            let what = match axis {
+                Some(axis) => {
+                    format!("`{word}` joins axis {axis}, so the other axes must be equal,")
+                }
+                None => format!("`{word}` needs equal shapes"),
+            };
+            let mismatch = format!(
+                "{what} but `{}` gives {} and `{}` gives {}",
+                ends[0].0,
+                shape_text(0),
+                ends[i].0,
+                shape_text(i)
+            );
+            if dims.len() != first.len() {
+                self.ctxt.error(&merge.tokens, mismatch);
+                ok = false;
+                continue;
+            }
+            for (d, (a, b)) in first.iter().zip(dims).enumerate() {
+                if Some(d) == axis {
+                    continue;
+                }
+                match (a.value, b.value) {
+                    (Some(x), Some(y)) if x == y => {}
+                    (Some(_), Some(_)) => {
+                        self.ctxt.error(&merge.tokens, mismatch);
+                        ok = false;
+                        break;
+                    }
+                    _ => {
+                        let (x, y) = (&a.value_tokens, &b.value_tokens);
+                        let message = Message::default()
+                            .text(format!("{mismatch}, whose axis {d} is "))
+                            .value(x.clone())
+                            .text(" against ")
+                            .value(y.clone());
+                        self.ctxt.check(ConstCheck {
+                            span: located(merge.keyword.span()),
+                            condition: quote!(#x == #y),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let source = layer.reference();
+        let (dims, outer) = match merge.kind {
+            MergeKind::Concat(_) => {
+                let axis = axis.unwrap_or(0);
+                let joined: Vec<Width> = all_dims.iter().map(|d| d[axis].clone()).collect();
+                let mut dims = first.clone();
+                dims[axis] = Width::sum(&joined);
+                let before = &first[..axis];
+                let outer = if before.is_empty() {
+                    quote!(1usize)
+                } else {
+                    Width::product(before).value_tokens
+                };
+                (dims, outer)
+            }
+            MergeKind::Stack => {
+                if first.len() + 1 > MAX_RANK {
+                    let message = format!(
+                        "`stack` would give samples of {} axes but a sample has at most {MAX_RANK}; `flatten` the branches first",
+                        first.len() + 1
+                    );
+                    self.ctxt.error(&merge.tokens, message);
+                    return None;
+                }
+                let mut dims = vec![Width::known(ends.len() as u64)];
+                dims.extend(first.iter().cloned());
+                (dims, quote!(1usize))
+            }
+            _ => (first.clone(), quote!(1usize)),
+        };
+        Some((SampleShape::known(dims, source), outer))
+    }
+}

@@ -1,0 +1,80 @@
+//! What validation hands to expansion: a graph of buffers ([`Node`]s, node 0 being the
+//! network's input) and the [`Step`]s between them in forward order.
+
+use proc_macro2::{Ident, Span, TokenStream};
+
+use crate::ast::MergeKind;
+use crate::ctxt::ConstCheck;
+use crate::shape::SampleShape;
+
+/// A buffer between steps: the network's input, an activation, or its output.
+pub struct Node {
+    pub shape: SampleShape,
+    /// How many step inputs read it; a gradient flowing back along several is summed.
+    pub consumers: usize,
+}
+
+/// A layer held as a field of the network struct.
+pub struct LayerStep {
+    pub field: Ident,
+    /// The dotted parameter prefix, e.g. `["left", "0"]` for `left.0.weight`.
+    pub path: Vec<String>,
+    pub ty: TokenStream,
+    pub init: TokenStream,
+    /// The parameter count as a const expression.
+    pub param_count: TokenStream,
+    /// The layer as the user wrote it, for docs.
+    pub text: String,
+}
+
+pub enum StepKind {
+    Layer(LayerStep),
+    /// A fork's merge. `outer` is what multiplies the batch in the chunked concat/split: the
+    /// product of the dims before the concatenated axis (1 for `stack`).
+    Merge {
+        kind: MergeKind,
+        outer: TokenStream,
+    },
+    /// The same values under the type a layer type takes (a nested network's input, or a
+    /// layer after one): the shapes are checked equal by a `ConstCheck`, so a mismatch at the
+    /// boundary is one error naming both shapes rather than a type error at every call.
+    Bridge,
+}
+
+/// One step of the forward pass.
+pub struct Step {
+    pub kind: StepKind,
+    pub inputs: Vec<usize>,
+    pub output: usize,
+    pub span: Span,
+}
+
+/// A named point: the output of a named layer or fork, readable and open to an injected
+/// gradient.
+pub struct Point {
+    pub name: Ident,
+    pub node: usize,
+}
+
+/// The buffers, the steps between them, the named points, and the checks left to the
+/// compiler.
+pub struct Plan {
+    pub nodes: Vec<Node>,
+    pub steps: Vec<Step>,
+    pub points: Vec<Point>,
+    pub checks: Vec<ConstCheck>,
+    /// The node that is the network's output.
+    pub output: usize,
+}
+
+impl Plan {
+    pub fn layer_steps(&self) -> impl Iterator<Item = (usize, &LayerStep)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.kind {
+                StepKind::Layer(layer) => Some((i, layer)),
+                _ => None,
+            })
+    }
+}
