@@ -4,7 +4,7 @@ use proc_macro2::Ident;
 use quote::quote;
 use syn::Expr;
 
-use super::{Args, Built, Kind, LayerCx, Spec};
+use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {
@@ -16,22 +16,10 @@ struct LeakyRelu {
     alpha: Option<Expr>,
 }
 
-fn parse(_keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
-    let Some(args) = args else {
-        return Ok(Box::new(LeakyRelu { alpha: None }));
-    };
-    let alpha = args
-        .content
-        .parse::<Expr>()
-        .ok()
-        .filter(|_| args.content.is_empty());
-    match alpha {
-        Some(alpha) => Ok(Box::new(LeakyRelu { alpha: Some(alpha) })),
-        None => Err(syn::Error::new_spanned(
-            args.group,
-            "`leaky_relu` takes one negative slope, e.g. `leaky_relu(0.01)`",
-        )),
-    }
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    let alpha = optional_scalar(args, "negative slope", "leaky_relu(0.01)")
+        .map_err(|e| syn::Error::new(e.span(), format!("`{keyword}` {e}")))?;
+    Ok(Box::new(LeakyRelu { alpha }))
 }
 
 impl Spec for LeakyRelu {

@@ -15,6 +15,7 @@ mod tanh;
 
 use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::quote;
+use syn::Expr;
 use syn::parse::ParseStream;
 
 use crate::ast::{Dim, Layer};
@@ -298,6 +299,26 @@ pub fn no_args(keyword: &Ident, args: Option<Args>) -> syn::Result<()> {
         Some(args) => Err(syn::Error::new_spanned(
             args.group,
             format!("`{keyword}` takes no arguments; write just `{keyword}`"),
+        )),
+    }
+}
+
+/// A kind's one optional hyperparameter, e.g. the slope of `leaky_relu(0.2)`; `example` shows
+/// the syntax in the error.
+pub fn optional_scalar(args: Option<Args>, what: &str, example: &str) -> syn::Result<Option<Expr>> {
+    let Some(args) = args else {
+        return Ok(None);
+    };
+    let value = args
+        .content
+        .parse::<Expr>()
+        .ok()
+        .filter(|_| args.content.is_empty());
+    match value {
+        Some(value) => Ok(Some(value)),
+        None => Err(syn::Error::new_spanned(
+            args.group,
+            format!("takes one {what}, e.g. `{example}`"),
         )),
     }
 }
