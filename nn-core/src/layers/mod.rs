@@ -158,6 +158,7 @@
 mod activation;
 mod composite;
 mod dense;
+mod elu;
 mod leaky_relu;
 mod mode;
 mod relu;
@@ -169,6 +170,7 @@ mod tanh;
 pub use activation::{Features, Shape, Shape2, Shape3};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
 pub use dense::Dense;
+pub use elu::Elu;
 pub use leaky_relu::LeakyRelu;
 pub use mode::{Eval, Mode, Train};
 pub use relu::Relu;

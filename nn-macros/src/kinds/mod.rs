@@ -5,6 +5,7 @@
 //! be flat, a size must match what the previous layer gives) are the methods of [`LayerCx`].
 
 mod dense;
+mod elu;
 mod flatten;
 mod leaky_relu;
 mod relu;
@@ -29,6 +30,7 @@ pub const KINDS: &[Kind] = &[
     leaky_relu::KIND,
     sigmoid::KIND,
     tanh::KIND,
+    elu::KIND,
     softmax::KIND,
     flatten::KIND,
     reshape::KIND,

@@ -1,0 +1,41 @@
+//! `elu(ALPHA)` or `elu`: `x`, or `ALPHA · (eˣ − 1)` below zero (default 1.0).
+
+use proc_macro2::Ident;
+use quote::quote;
+use syn::Expr;
+
+use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
+use crate::ast::tokens_text;
+
+pub const KIND: Kind = Kind {
+    keyword: "elu",
+    parse,
+};
+
+struct Elu {
+    alpha: Option<Expr>,
+}
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    let alpha = optional_scalar(args, "alpha", "elu(1.0)")
+        .map_err(|e| syn::Error::new(e.span(), format!("`{keyword}` {e}")))?;
+    Ok(Box::new(Elu { alpha }))
+}
+
+impl Spec for Elu {
+    fn text(&self) -> String {
+        match &self.alpha {
+            Some(alpha) => format!("elu({})", tokens_text(alpha)),
+            None => "elu".into(),
+        }
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let mut built = cx.elementwise("Elu", None)?;
+        if let Some(alpha) = &self.alpha {
+            let ty = &built.ty;
+            built.init = Some(quote!(<#ty>::new(#alpha)));
+        }
+        Some(built)
+    }
+}
