@@ -52,6 +52,7 @@
 //! | `leaky_relu(ALPHA)`, `leaky_relu` | `x` or `ALPHA·x`; default `ALPHA` 0.01 | unchanged, any rank |
 //! | `sigmoid`, `tanh` | elementwise | unchanged, any rank |
 //! | `elu(ALPHA)`, `elu` | `x`, or `ALPHA·(eˣ − 1)` below 0; default `ALPHA` 1.0 | unchanged, any rank |
+//! | `gelu` | `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, PyTorch's `approximate='tanh'` | unchanged, any rank |
 //! | `softmax` | probabilities over the features | `(N)` → `(N)` |
 //! | `flatten` | one feature vector per sample | `(C, H, W)` → `(C·H·W)` |
 //! | `reshape(D1, ...)` | same elements, another shape | same element count |

@@ -7,6 +7,7 @@
 mod dense;
 mod elu;
 mod flatten;
+mod gelu;
 mod leaky_relu;
 mod relu;
 mod reshape;
@@ -31,6 +32,7 @@ pub const KINDS: &[Kind] = &[
     sigmoid::KIND,
     tanh::KIND,
     elu::KIND,
+    gelu::KIND,
     softmax::KIND,
     flatten::KIND,
     reshape::KIND,

@@ -1,0 +1,27 @@
+//! `gelu`: the Gaussian error linear unit (tanh approximation, as PyTorch's `approximate='tanh'`), elementwise on any shape.
+
+use proc_macro2::Ident;
+
+use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+
+pub const KIND: Kind = Kind {
+    keyword: "gelu",
+    parse,
+};
+
+struct Gelu;
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    no_args(keyword, args)?;
+    Ok(Box::new(Gelu))
+}
+
+impl Spec for Gelu {
+    fn text(&self) -> String {
+        "gelu".into()
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        cx.elementwise("Gelu", None)
+    }
+}
