@@ -7,7 +7,6 @@ mod imp {
     pub fn exp(x: f32) -> f32 {
         x.exp()
     }
-    #[allow(dead_code, reason = "first used by the ELU layer")]
     pub fn exp_m1(x: f32) -> f32 {
         x.exp_m1()
     }
@@ -33,7 +32,6 @@ mod imp {
     pub fn exp(x: f32) -> f32 {
         libm::expf(x)
     }
-    #[allow(dead_code, reason = "first used by the ELU layer")]
     pub fn exp_m1(x: f32) -> f32 {
         libm::expm1f(x)
     }
