@@ -266,6 +266,8 @@ mod tests {
         serves_threads::<Dense<3, 2>>();
         serves_threads::<Relu<Features<2>>>();
         serves_threads::<LeakyRelu<Shape3<1, 2, 2>>>();
+        serves_threads::<Elu<Features<2>>>();
+        serves_threads::<Gelu<Shape2<2, 2>>>();
         serves_threads::<Softmax<4>>();
         serves_threads::<Reshape<Shape2<2, 2>, Features<4>>>();
     }
@@ -277,6 +279,8 @@ mod tests {
         assert_eq!(built_param_count::<Sigmoid<Shape2<2, 3>>>(), 0);
         assert_eq!(built_param_count::<Tanh<Shape3<1, 2, 2>>>(), 0);
         assert_eq!(built_param_count::<LeakyRelu<Features<2>>>(), 0);
+        assert_eq!(built_param_count::<Elu<Features<2>>>(), 0);
+        assert_eq!(built_param_count::<Gelu<Shape2<2, 3>>>(), 0);
         assert_eq!(built_param_count::<Softmax<4>>(), 0);
         assert_eq!(built_param_count::<Reshape<Shape2<2, 2>, Features<4>>>(), 0);
         assert_eq!(built_param_count::<Relu<OutputOf<Dense<3, 5>>>>(), 0);
