@@ -14,6 +14,8 @@ network! {
         fc3: dense(6 -> 6),
         leaky_relu(0.2),
         relu,
+        elu(0.7),
+        gelu,
         head: dense(6 -> 4),
         softmax,
     >
@@ -126,4 +128,27 @@ fn same_seed_gives_bit_identical_weights() {
     };
     assert_eq!(collect(&mut a), collect(&mut b));
     assert_ne!(collect(&mut a), collect(&mut c));
+}
+
+/// Inference takes `&self`, so one trained network serves several threads from an `Arc`, each
+/// with its own eval-mode tape.
+#[test]
+fn a_trained_network_serves_threads_from_one_arc() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Everything>();
+    let net = std::sync::Arc::new(Everything::seeded(4));
+    let x = Tensor2::<1, 5>::full(0.25);
+    let alone = net.forward(&x);
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (net, x) = (std::sync::Arc::clone(&net), x.clone());
+            std::thread::spawn(move || {
+                let mut tape = EverythingTape::<1, Eval>::new();
+                net.infer(&x, &mut tape).clone()
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.join().expect("inference thread"), alone);
+    }
 }
