@@ -3,7 +3,7 @@
 //! then read the diff.
 //!
 //! The pass cases make trybuild run `cargo build` rather than `cargo check`, so rules checked
-//! after monomorphization would be caught too (DESIGN §1.1).
+//! after monomorphization would be caught too.
 
 #[test]
 fn shape_rules() {

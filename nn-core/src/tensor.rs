@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Large tensors are never built by value: a `[[f32; 784]; 128]` on the stack would overflow a
-//! test thread in debug builds (DESIGN §1.2).
+//! test thread in debug builds.
 
 use alloc::boxed::Box;
 use alloc::vec;

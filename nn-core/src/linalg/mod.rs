@@ -6,9 +6,9 @@
 //! strides, so `a · bᵀ` and `aᵀ · b` never copy.
 //!
 //! # Why not `matrixmultiply`
-//! DESIGN §1.4 chose `matrixmultiply::sgemm`. It allocates its packing buffer on every call
-//! (`make_packing_buffer` in its `gemm.rs`) and has no way to pass one in, which broke the
-//! rule that a training step allocates nothing (§1.3). The kernels here pack nothing, so they
+//! The project first used `matrixmultiply::sgemm`. It allocates its packing buffer on every
+//! call (`make_packing_buffer` in its `gemm.rs`) and has no way to pass one in, which broke the
+//! rule that a training step allocates nothing (see `ARCHITECTURE.md`). The kernels here pack nothing, so they
 //! need no workspace; on the MLP's shapes they are also faster (see `benches/gemm.rs`, which
 //! runs both). `matrixmultiply` stays as the reference these kernels are tested against.
 //!

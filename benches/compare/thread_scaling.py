@@ -4,7 +4,7 @@ MATMUL_NUM_THREADS=1 and =2, interleaved, from one build with `--features thread
 
 Run from anywhere:
 
-    python3 benches/compare/threading.py [--reps N]
+    python3 benches/compare/thread_scaling.py [--reps N]
 
 Prints `train_b256_1_thread_us`, `train_b256_2_threads_us` (medians over the repetitions) and
 `speedup_2_threads` (1-thread time / 2-thread time; above 1 means two threads are faster).
@@ -28,7 +28,7 @@ def step_us(exe, threads):
         name, _, value = line.partition(":")
         if name.strip() == "train_b256_us":
             return float(value)
-    sys.exit(f"threading.py: no train_b256_us in {out!r}")
+    sys.exit(f"thread_scaling.py: no train_b256_us in {out!r}")
 
 
 def main():
