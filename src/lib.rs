@@ -130,17 +130,41 @@
 //!
 //! # What it generates, for `struct Mlp< ... >`
 //! - `struct Mlp` with one public field per layer, e.g. `mlp.fc1: Dense<784, 128>`;
-//! - `struct MlpTape<const B: usize>`: activations, gradients and caches for batches of `B`,
-//!   with `outputs()` and `gradients()` giving an `MlpPoints` view of the named points;
+//! - `struct MlpTape<const B: usize, M: Mode = Train>`: activations, gradients and layer caches
+//!   for batches of `B`, with `outputs()` and `gradients()` giving an `MlpPoints` view of the
+//!   named points. `MlpTape<B>` is a training tape; `MlpTape<B, Eval>` an inference tape. The
+//!   mode is a type, so a layer whose training and inference differ (dropout, batch norm)
+//!   cannot run in the wrong one, and backward after an inference pass does not compile;
 //! - `struct MlpInject<'g, const B: usize>`: one `Option<&Tensor..>` per named point;
 //! - `Mlp::new(&mut rng)`, `Mlp::seeded(seed)`; consts `INPUTS`, `OUTPUTS` (elements per
 //!   sample), `PARAM_COUNT`, `LAYER_NAMES`;
-//! - `forward(&x) -> Tensor2<B, OUT>` (allocates; for convenience), `infer(&x, &mut tape)`,
-//!   `forward_train(&x, &mut tape)`, `backward(&mut tape, &dy) -> &Tensor2<B, IN>`,
+//! - `forward(&x) -> Tensor2<B, OUT>` (allocates; for convenience) and
+//!   `infer(&x, &mut eval_tape)`, both `&self`; `forward_train(&x, &mut tape)` (`&mut self`:
+//!   dropout and batch norm update their own state), `backward(&mut tape, &dy) -> &Tensor2<B, IN>`,
 //!   `backward_with(&mut tape, &dy, &inject)`, `backward_params(&mut tape, &dy)` and
 //!   `backward_params_with(&mut tape, &dy, &inject)` (both skip the input gradient), `zero_grad()`;
 //! - impls of [`param::HasParams`] (the named-parameter visitor optimizers use),
 //!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer.
+//!
+//! # Wrapping `network!` in a library
+//! `network!` finds `nn` in the calling crate's manifest, also under another name
+//! (`neural = { package = "nn", .. }`). A library that re-exports it to users who do not depend
+//! on `nn` tells it where `nn` is:
+//!
+//! ```ignore
+//! #[doc(hidden)]
+//! pub use nn as __nn;
+//!
+//! #[macro_export]
+//! macro_rules! network {
+//!     ($($declaration:tt)*) => {
+//!         $crate::__nn::network! { #![nn(crate = $crate::__nn)] $($declaration)* }
+//!     };
+//! }
+//! ```
+//!
+//! Layers passed through a `macro_rules!` as `$($layer:tt)*`, and nested networks as `$inner:ty`,
+//! work as written by hand (`tests/ui/pass/hygiene.rs`, `tests/crates/`).
 //!
 //! # Shape errors
 //! A size mismatch is a compile error that names the layer and both sizes:
