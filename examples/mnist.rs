@@ -170,13 +170,9 @@ fn run(options: &Options) -> Result<f64> {
     );
 
     // Every buffer the loop needs, made once.
-    let mut train_batches = Batches::<BATCH, { mnist::FEATURES }>::shuffled(
-        &mnist.train,
-        LastBatch::Drop,
-        options.seed,
-    )?;
-    let mut test_batches =
-        Batches::<EVAL_BATCH, { mnist::FEATURES }>::sequential(&mnist.test, LastBatch::Pad)?;
+    let mut train_batches =
+        Batches::<BATCH, _>::shuffled(&mnist.train, LastBatch::Drop, options.seed)?;
+    let mut test_batches = Batches::<EVAL_BATCH, _>::sequential(&mnist.test, LastBatch::Pad)?;
     let mut batch = Batch::new();
     let mut eval_batch = Batch::new();
     let mut tape = MlpTape::<BATCH>::new();
@@ -242,8 +238,8 @@ fn run(options: &Options) -> Result<f64> {
 /// The fraction of the test set classified correctly, counting each test image exactly once.
 fn evaluate(
     net: &Mlp,
-    batches: &mut Batches<'_, EVAL_BATCH, { mnist::FEATURES }>,
-    batch: &mut Batch<EVAL_BATCH, { mnist::FEATURES }>,
+    batches: &mut Batches<'_, EVAL_BATCH, mnist::Flat>,
+    batch: &mut Batch<EVAL_BATCH, mnist::Flat>,
     tape: &mut MlpTape<EVAL_BATCH, Eval>,
     total: usize,
 ) -> f64 {

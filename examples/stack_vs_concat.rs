@@ -14,10 +14,10 @@
 //!
 //! ```text
 //! error[E0308]: mismatched types
-//!  --> tests/ui/op_shapes/stack_unequal.rs:9:16
+//!  --> tests/ui/op_shapes/stack_unequal.rs:9:27
 //!   |
-//! 9 |     stack([&a, &c], &mut stacked);
-//!   |                ^^ expected `3`, found `4`
+//! 9 |     stack(Axis::<0>, [&a, &c], &mut stacked);
+//!   |                           ^^ expected `3`, found `4`
 //!   |
 //!   = note: expected reference `&nn::prelude::Tensor1<3>`
 //!              found reference `&nn::prelude::Tensor1<4>`
@@ -30,16 +30,17 @@
 //! ```text
 //! error[E0080]: evaluation panicked: concat: the output size must be the sum of the input sizes
 //!   |
-//!   = note: evaluation of `nn::ops::concat::<3, 3, 5>::{constant#0}` failed here
+//!   = note: evaluation of `nn::ops::concat::<0, nn::prelude::Tensor1<3>, 3, 5>::{constant#0}` failed here
 //! ...
-//! note: the above error was encountered while instantiating `fn nn::ops::concat::<3, 3, 5>`
+//! note: the above error was encountered while instantiating `fn nn::ops::concat::<0, nn::prelude::Tensor1<3>, 3, 5>`
 //!   --> tests/ui/op_shapes/concat_wrong_sum.rs:10:5
 //!    |
-//! 10 |     concat(&a, &b, &mut joined);
-//!    |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//! 10 |     concat(Axis::<0>, &a, &b, &mut joined);
+//!    |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 //! ```
 //!
-//! The instantiation `concat::<3, 3, 5>` reads as "3 and 3 into 5".
+//! The instantiation `concat::<0, Tensor1<3>, 3, 5>` reads as "along axis 0, a `Tensor1<3>`
+//! and 3 into 5".
 //!
 //! # The same in a network
 //!
@@ -66,7 +67,7 @@
 //!    |              ^^^^^^^^^
 //! ```
 
-use nn::ops::{concat, stack};
+use nn::ops::{Axis, concat, stack};
 use nn::prelude::*;
 
 network! {
@@ -82,7 +83,7 @@ fn main() -> Result<(), Error> {
     let b = Tensor1::<3>::from_slice(&[4.0, 5.0, 6.0])?;
 
     let mut joined = Tensor1::<6>::zeros();
-    concat(&a, &b, &mut joined);
+    concat(Axis::<0>, &a, &b, &mut joined);
     println!(
         "concat: {} {:?}",
         shape_text(&joined.shape()),
@@ -90,7 +91,7 @@ fn main() -> Result<(), Error> {
     );
 
     let mut stacked = Tensor2::<2, 3>::zeros();
-    stack([&a, &b], &mut stacked);
+    stack(Axis::<0>, [&a, &b], &mut stacked);
     println!(
         "stack:  {} {:?}",
         shape_text(&stacked.shape()),

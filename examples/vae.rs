@@ -263,12 +263,11 @@ impl Trainer {
 fn evaluate(
     encoder: &Encoder,
     decoder: &Decoder,
-    test: &nn::data::Dataset,
+    test: &nn::data::Dataset<mnist::Flat>,
     corruption: Corruption,
     seed: u64,
 ) -> Result<Losses> {
-    let mut batches =
-        Batches::<EVAL_BATCH, { mnist::FEATURES }>::sequential(test, LastBatch::Drop)?;
+    let mut batches = Batches::<EVAL_BATCH, _>::sequential(test, LastBatch::Drop)?;
     let mut batch = Batch::new();
     let mut corrupted = Tensor2::<EVAL_BATCH, { mnist::FEATURES }>::zeros();
     let mut encoder_tape = EncoderTape::<EVAL_BATCH, Eval>::new();
@@ -302,7 +301,7 @@ fn evaluate(
 /// originals (when they differ from the first row), then two rows decoded from `z ~ N(0, 1)`.
 fn write_png(
     trainer: &Trainer,
-    test: &nn::data::Dataset,
+    test: &nn::data::Dataset<mnist::Flat>,
     corruption: Corruption,
     path: &std::path::Path,
     seed: u64,
@@ -390,11 +389,7 @@ fn run(options: &Options) -> Result<f64> {
         options.seed,
     );
     let mut trainer = Trainer::new(options.seed);
-    let mut batches = Batches::<BATCH, { mnist::FEATURES }>::shuffled(
-        &mnist.train,
-        LastBatch::Drop,
-        options.seed,
-    )?;
+    let mut batches = Batches::<BATCH, _>::shuffled(&mnist.train, LastBatch::Drop, options.seed)?;
     let mut batch = Batch::new();
     let mut rng = nn::init::seeded(options.seed ^ 0xe95);
     let mut test_loss = f64::NAN;

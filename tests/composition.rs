@@ -129,7 +129,7 @@ fn fork_concat_output_is_the_two_towers_side_by_side() {
     net.right_0.forward(&x, &mut right_mid, &mut ());
     net.right_1.forward(&right_mid, &mut right_y, &mut ());
     let mut joined = Tensor2::<2, 5>::zeros();
-    nn::ops::concat_features(&left_y, &right_y, &mut joined);
+    nn::ops::concat(nn::ops::Axis::<1>, &left_y, &right_y, &mut joined);
     let mut want = Tensor2::<2, 1>::zeros();
     net.head.forward(&joined, &mut want, &mut ());
     assert_eq!(net.forward(&x), want);

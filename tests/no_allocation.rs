@@ -1,7 +1,7 @@
-//! After warm-up, a training step (training forward + loss + backward + optimizer step) and an
-//! inference call allocate nothing, not even temporarily: the matmul kernels read their operands
-//! in place and need no packing buffer. `allocation-counter` installs a counting global
-//! allocator and counts per thread.
+//! After warm-up, a training step (training forward + loss + backward + optimizer step), an
+//! inference call and filling a batch from a dataset allocate nothing, not even temporarily:
+//! the matmul kernels read their operands in place and need no packing buffer.
+//! `allocation-counter` installs a counting global allocator and counts per thread.
 
 use nn::prelude::*;
 
@@ -128,4 +128,26 @@ fn activations_losses_and_optimizers_allocate_nothing() {
         adam.step(&mut dense);
     });
     assert_eq!(info.count_total, 0, "{info:?}");
+}
+
+#[test]
+fn filling_image_and_sequence_batches_allocates_nothing() {
+    use nn::data::{Batch, Batches, Dataset, LastBatch};
+    let images = Dataset::<Shape3<1, 4, 4>>::new(vec![0.5; 10 * 16], vec![1; 10], 2).unwrap();
+    let sequences = Dataset::<Shape2<3, 2>>::new(vec![0.5; 10 * 6], vec![0; 10], 2).unwrap();
+    let mut image_batches = Batches::<4, _>::shuffled(&images, LastBatch::Pad, 0).unwrap();
+    let mut sequence_batches = Batches::<4, _>::shuffled(&sequences, LastBatch::Drop, 0)
+        .unwrap()
+        .repeat();
+    let (mut image_batch, mut sequence_batch) = (Batch::new(), Batch::new());
+    // Several passes, so reshuffling at the start of a pass is measured too.
+    let info = allocation_counter::measure(|| {
+        for _ in 0..10 {
+            let _ = image_batches.fill_next(&mut image_batch);
+            sequence_batches.fill_next(&mut sequence_batch).unwrap();
+        }
+    });
+    assert_eq!(info.count_total, 0, "{info:?}");
+    let _: (&Tensor4<4, 1, 4, 4>, &Tensor3<4, 3, 2>) =
+        (image_batch.inputs(), sequence_batch.inputs());
 }

@@ -1,5 +1,6 @@
-//! Shuffled mini-batches of const size.
+//! Shuffled mini-batches of const size, of any per-sample shape.
 
+use core::fmt;
 use std::boxed::Box;
 use std::vec::Vec;
 
@@ -7,13 +8,14 @@ use rand::seq::SliceRandom;
 
 use super::{DataError, Dataset};
 use crate::init::{Rng, seeded};
-use crate::tensor::Tensor2;
+use crate::layers::Shape;
+use crate::tensor::{Tensor, Tensor2};
 
 /// What to do with the last `len % B` samples of a pass, which cannot fill a whole batch.
 ///
 /// The batch size is a const generic, so a smaller final batch would be a different type
 /// (`Tensor2<16, 784>` instead of `Tensor2<64, 784>`) and would need a second copy of every
-/// buffer and tape; instead every batch has exactly `B` rows, and this policy decides how the
+/// buffer and tape; instead every batch has exactly `B` samples, and this policy decides how the
 /// last one is made. It mirrors PyTorch's `DataLoader(drop_last=...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LastBatch {
@@ -23,9 +25,9 @@ pub enum LastBatch {
     #[default]
     Drop,
     /// Complete the last partial batch by wrapping around to the start of the pass's order: a
-    /// pass has `ceil(len / B)` batches, and the last one reports how many of its leading rows
+    /// pass has `ceil(len / B)` batches, and the last one reports how many of its leading samples
     /// are new (`valid`); the rest repeat samples already seen in the pass. For evaluation,
-    /// where every sample must count exactly once: count only the first `valid` rows (see
+    /// where every sample must count exactly once: count only the first `valid` samples (see
     /// [`Batch::correct`]).
     Pad,
 }
@@ -52,21 +54,23 @@ impl LastBatch {
     }
 }
 
-/// A caller-owned batch of `B` samples of `F` features: the inputs as a `Tensor2<B, F>`, the
-/// labels as `[usize; B]` (what [`softmax_cross_entropy`](crate::loss::softmax_cross_entropy)
-/// and [`correct`](crate::metrics::correct) take), and how many leading rows are valid.
+/// A caller-owned batch of `B` samples of shape `S`: the inputs as an `S::Batch<B>`
+/// (`Tensor2<B, N>` for [`Features<N>`](crate::layers::Features), `Tensor3<B, T, F>` for
+/// [`Shape2<T, F>`](crate::layers::Shape2), `Tensor4<B, C, H, W>` for
+/// [`Shape3<C, H, W>`](crate::layers::Shape3)), the labels as `[usize; B]` (what
+/// [`softmax_cross_entropy`](crate::loss::softmax_cross_entropy) and
+/// [`correct`](crate::metrics::correct) take), and how many leading samples are valid.
 ///
 /// Make one with [`Batch::new`] before the training loop and refill it with
 /// [`Batches::fill_next`]; both buffers live on the heap and are reused.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch<const B: usize, const F: usize> {
-    inputs: Tensor2<B, F>,
+pub struct Batch<const B: usize, S: Shape> {
+    inputs: S::Batch<B>,
     labels: Box<[usize; B]>,
     valid: usize,
 }
 
-impl<const B: usize, const F: usize> Batch<B, F> {
-    /// A zeroed batch, allocated once on the heap, with no valid rows.
+impl<const B: usize, S: Shape> Batch<B, S> {
+    /// A zeroed batch, allocated once on the heap, with no valid samples.
     pub fn new() -> Self {
         let labels: Box<[usize]> = std::vec![0; B].into_boxed_slice();
         // The boxed slice has exactly B elements, so the conversion cannot fail.
@@ -74,24 +78,24 @@ impl<const B: usize, const F: usize> Batch<B, F> {
             .try_into()
             .unwrap_or_else(|_| unreachable!("a Vec of B elements is a [usize; B]"));
         Self {
-            inputs: Tensor2::zeros(),
+            inputs: <S::Batch<B> as Tensor>::zeros(),
             labels,
             valid: 0,
         }
     }
 
-    /// The inputs, one sample per row.
-    pub fn inputs(&self) -> &Tensor2<B, F> {
+    /// The inputs, batch first: sample `i` is index `i` of the outermost axis.
+    pub fn inputs(&self) -> &S::Batch<B> {
         &self.inputs
     }
 
-    /// The labels, one per row.
+    /// The labels, one per sample.
     pub fn labels(&self) -> &[usize; B] {
         &self.labels
     }
 
-    /// How many leading rows are samples new to this pass: `B`, except in the last batch of a
-    /// pass under [`LastBatch::Pad`].
+    /// How many leading samples are new to this pass: `B`, except in the last batch of a pass
+    /// under [`LastBatch::Pad`].
     pub fn valid(&self) -> usize {
         self.valid
     }
@@ -101,10 +105,11 @@ impl<const B: usize, const F: usize> Batch<B, F> {
     ///
     /// ```
     /// use nn_core::data::{Batch, Batches, Dataset, LastBatch};
+    /// use nn_core::layers::Features;
     /// use nn_core::tensor::Tensor2;
     /// // Three one-feature samples whose single input is the class: 0, 1, 0.
-    /// let data = Dataset::new(vec![0.0, 1.0, 0.0], 1, vec![0, 1, 0], 2)?;
-    /// let mut batches = Batches::<2, 1>::sequential(&data, LastBatch::Pad)?;
+    /// let data = Dataset::<Features<1>>::new(vec![0.0, 1.0, 0.0], vec![0, 1, 0], 2)?;
+    /// let mut batches = Batches::<2, _>::sequential(&data, LastBatch::Pad)?;
     /// let mut batch = Batch::new();
     /// let mut correct = 0;
     /// while batches.fill_next(&mut batch).is_some() {
@@ -125,19 +130,55 @@ impl<const B: usize, const F: usize> Batch<B, F> {
     }
 
     /// The inputs and labels, mutably, to fill the batch by hand.
-    pub fn parts_mut(&mut self) -> (&mut Tensor2<B, F>, &mut [usize; B]) {
+    pub fn parts_mut(&mut self) -> (&mut S::Batch<B>, &mut [usize; B]) {
         (&mut self.inputs, &mut self.labels)
     }
 }
 
-impl<const B: usize, const F: usize> Default for Batch<B, F> {
+impl<const B: usize, S: Shape> Default for Batch<B, S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Batches of `B` samples of `F` features drawn from a [`Dataset`], in shuffled or sequential
-/// order, pass after pass.
+// By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
+impl<const B: usize, S: Shape> Clone for Batch<B, S>
+where
+    S::Batch<B>: Clone,
+{
+    fn clone(&self) -> Self {
+        Self {
+            inputs: self.inputs.clone(),
+            labels: self.labels.clone(),
+            valid: self.valid,
+        }
+    }
+}
+
+impl<const B: usize, S: Shape> PartialEq for Batch<B, S>
+where
+    S::Batch<B>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.valid == other.valid && self.labels == other.labels && self.inputs == other.inputs
+    }
+}
+
+impl<const B: usize, S: Shape> fmt::Debug for Batch<B, S>
+where
+    S::Batch<B>: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("inputs", &self.inputs)
+            .field("labels", &self.labels)
+            .field("valid", &self.valid)
+            .finish()
+    }
+}
+
+/// Batches of `B` samples of shape `S` drawn from a [`Dataset<S>`], in shuffled or sequential
+/// order, pass after pass. The shape comes from the dataset, so `Batches::<64, _>` is enough.
 ///
 /// Each call of [`Batches::fill_next`] copies the next `B` samples into a caller-owned [`Batch`]
 /// and allocates nothing. A pass (epoch) covers every sample once, in a fresh order when
@@ -148,11 +189,12 @@ impl<const B: usize, const F: usize> Default for Batch<B, F> {
 ///
 /// ```
 /// use nn_core::data::{Batch, Batches, Dataset, LastBatch};
+/// use nn_core::layers::Features;
 /// // 10 samples of 3 features: sample i is [i, i, i] with label i % 2.
 /// let inputs = (0..10).flat_map(|i| [i as f32; 3]).collect();
-/// let data = Dataset::new(inputs, 3, (0..10).map(|i| i % 2).collect(), 2)?;
+/// let data = Dataset::<Features<3>>::new(inputs, (0..10).map(|i| i % 2).collect(), 2)?;
 ///
-/// let mut batches = Batches::<4, 3>::shuffled(&data, LastBatch::Drop, 42)?;
+/// let mut batches = Batches::<4, _>::shuffled(&data, LastBatch::Drop, 42)?;
 /// assert_eq!(batches.steps_per_epoch(), 2); // floor(10 / 4)
 /// let mut batch = Batch::new();
 /// for _epoch in 0..3 {
@@ -167,9 +209,8 @@ impl<const B: usize, const F: usize> Default for Batch<B, F> {
 /// }
 /// # Ok::<(), nn_core::data::DataError>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct Batches<'a, const B: usize, const F: usize> {
-    data: &'a Dataset,
+pub struct Batches<'a, const B: usize, S: Shape> {
+    data: &'a Dataset<S>,
     policy: LastBatch,
     /// `None` for sequential order.
     rng: Option<Rng>,
@@ -184,15 +225,45 @@ pub struct Batches<'a, const B: usize, const F: usize> {
     passes: usize,
 }
 
-impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
+// By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
+impl<const B: usize, S: Shape> Clone for Batches<'_, B, S> {
+    fn clone(&self) -> Self {
+        Self {
+            data: self.data,
+            policy: self.policy,
+            rng: self.rng.clone(),
+            repeat: self.repeat,
+            order: self.order.clone(),
+            cursor: self.cursor,
+            in_pass: self.in_pass,
+            passes: self.passes,
+        }
+    }
+}
+
+impl<const B: usize, S: Shape> fmt::Debug for Batches<'_, B, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batches")
+            .field("data", self.data)
+            .field("policy", &self.policy)
+            .field("shuffled", &self.rng.is_some())
+            .field("repeat", &self.repeat)
+            .field("cursor", &self.cursor)
+            .field("in_pass", &self.in_pass)
+            .field("passes", &self.passes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     /// Batches in a fresh random order each pass, from a ChaCha8 generator seeded with `seed`:
     /// the same seed gives the same sequence of batches.
     ///
     /// # Errors
-    /// [`DataError::FeatureMismatch`] when the dataset's features per sample are not `F`, and
-    /// [`DataError::TooFewSamples`] when not one batch can be made (fewer than `B` samples under
-    /// [`LastBatch::Drop`], none under [`LastBatch::Pad`]).
-    pub fn shuffled(data: &'a Dataset, policy: LastBatch, seed: u64) -> Result<Self, DataError> {
+    /// [`DataError::TooFewSamples`] when not one batch can be made (fewer than `B` samples
+    /// under [`LastBatch::Drop`], none under [`LastBatch::Pad`]). The sample shape cannot
+    /// mismatch: it is the dataset's type.
+    pub fn shuffled(data: &'a Dataset<S>, policy: LastBatch, seed: u64) -> Result<Self, DataError> {
         Self::with_order(data, policy, Some(seeded(seed)))
     }
 
@@ -200,7 +271,7 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
     ///
     /// # Errors
     /// As [`Batches::shuffled`].
-    pub fn sequential(data: &'a Dataset, policy: LastBatch) -> Result<Self, DataError> {
+    pub fn sequential(data: &'a Dataset<S>, policy: LastBatch) -> Result<Self, DataError> {
         Self::with_order(data, policy, None)
     }
 
@@ -209,17 +280,19 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
     /// # Errors
     /// As [`Batches::shuffled`].
     pub fn with_order(
-        data: &'a Dataset,
+        data: &'a Dataset<S>,
         policy: LastBatch,
         rng: Option<Rng>,
     ) -> Result<Self, DataError> {
         const { assert!(B > 0, "the batch size must be at least 1") };
-        if data.features() != F {
-            return Err(DataError::FeatureMismatch {
-                expected: F,
-                found: data.features(),
-            });
-        }
+        // What `fill_next_into` relies on to cut the batch into samples; true of every `Shape`
+        // here, and this catches a hand-written one that breaks it.
+        const {
+            assert!(
+                <S::Batch<B> as Tensor>::LEN == B * S::SIZE,
+                "a batch of the shape must hold B samples of S::SIZE values"
+            )
+        };
         if policy.steps(data.len(), B) == 0 {
             return Err(DataError::TooFewSamples {
                 samples: data.len(),
@@ -245,8 +318,9 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
     ///
     /// ```
     /// use nn_core::data::{Batches, Dataset, LastBatch};
-    /// let data = Dataset::new(vec![0.0; 5], 1, vec![0; 5], 1)?;
-    /// let batches = Batches::<2, 1>::shuffled(&data, LastBatch::Drop, 0)?.repeat();
+    /// use nn_core::layers::Features;
+    /// let data = Dataset::<Features<1>>::new(vec![0.0; 5], vec![0; 5], 1)?;
+    /// let batches = Batches::<2, _>::shuffled(&data, LastBatch::Drop, 0)?.repeat();
     /// assert_eq!(batches.take(1000).count(), 1000);
     /// # Ok::<(), nn_core::data::DataError>(())
     /// ```
@@ -286,10 +360,10 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
         self.in_pass = false;
     }
 
-    /// Copies the next batch into `batch` and returns its number of valid rows, or `None` at
+    /// Copies the next batch into `batch` and returns its number of valid samples, or `None` at
     /// the end of a pass (never with [`Batches::repeat`]); the call after a `None` starts the
     /// next pass. Allocates nothing.
-    pub fn fill_next(&mut self, batch: &mut Batch<B, F>) -> Option<usize> {
+    pub fn fill_next(&mut self, batch: &mut Batch<B, S>) -> Option<usize> {
         let valid = self.fill_next_into(&mut batch.inputs, &mut batch.labels);
         batch.valid = valid.unwrap_or(0);
         valid
@@ -298,7 +372,7 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
     /// Like [`Batches::fill_next`], into separate caller-owned buffers.
     pub fn fill_next_into(
         &mut self,
-        inputs: &mut Tensor2<B, F>,
+        inputs: &mut S::Batch<B>,
         labels: &mut [usize; B],
     ) -> Option<usize> {
         let mut valid = self.rows_left();
@@ -315,9 +389,10 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
             }
         }
         let n = self.order.len();
+        // `S::SIZE` is at least 1: a dataset of empty samples cannot be made.
         let rows = inputs
             .as_mut_slice()
-            .chunks_exact_mut(F)
+            .chunks_exact_mut(S::SIZE)
             .zip(labels.iter_mut());
         for (row, (dst, label)) in rows.enumerate() {
             // Rows past `valid` (only under `Pad`) wrap around to the start of this pass.
@@ -356,10 +431,10 @@ impl<'a, const B: usize, const F: usize> Batches<'a, B, F> {
 ///
 /// Follows `fill_next`: `None` at the end of each pass, after which iteration resumes with the
 /// next pass (so the iterator is not fused, and `for batch in &mut batches` is one epoch).
-impl<const B: usize, const F: usize> Iterator for Batches<'_, B, F> {
-    type Item = Batch<B, F>;
+impl<const B: usize, S: Shape> Iterator for Batches<'_, B, S> {
+    type Item = Batch<B, S>;
 
-    fn next(&mut self) -> Option<Batch<B, F>> {
+    fn next(&mut self) -> Option<Batch<B, S>> {
         let mut batch = Batch::new();
         self.fill_next(&mut batch)?;
         Some(batch)
@@ -378,14 +453,17 @@ impl<const B: usize, const F: usize> Iterator for Batches<'_, B, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::idx::{IdxArray, parse_idx};
+    use crate::layers::{Features, Shape2, Shape3};
+    use crate::tensor::{Tensor3, Tensor4};
     use std::vec;
 
-    const F: usize = 2;
+    type F = Features<2>;
 
     /// `n` samples; sample i has inputs [i, -i] and label i % 3.
-    fn numbered(n: usize) -> Dataset {
+    fn numbered(n: usize) -> Dataset<F> {
         let inputs = (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect();
-        Dataset::new(inputs, F, (0..n).map(|i| i % 3).collect(), 3).unwrap()
+        Dataset::new(inputs, (0..n).map(|i| i % 3).collect(), 3).unwrap()
     }
 
     /// The sample indices of the valid rows and of the padding rows of `batch`, checking that
@@ -569,18 +647,101 @@ mod tests {
             })
         ));
         assert!(Batches::<4, F>::shuffled(&data, LastBatch::Pad, 0).is_ok());
-        let empty = Dataset::new(vec![], F, vec![], 3).unwrap();
+        let empty = Dataset::<F>::new(vec![], vec![], 3).unwrap();
         assert!(matches!(
             Batches::<1, F>::sequential(&empty, LastBatch::Pad),
             Err(DataError::TooFewSamples { samples: 0, .. })
         ));
-        assert!(matches!(
-            Batches::<1, 3>::sequential(&data, LastBatch::Pad),
-            Err(DataError::FeatureMismatch {
-                expected: 3,
-                found: 2
+    }
+
+    /// Pixel `(h, w)` of 4 × 4 image `i`, as a byte: distinct for every image and position.
+    fn pixel(i: usize, h: usize, w: usize) -> u8 {
+        (i * 16 + h * 4 + w) as u8
+    }
+
+    #[test]
+    fn image_batches_are_tensor4_with_each_images_pixels_and_label() {
+        // Five 4 × 4 images written as an IDX file in memory and read back, as MNIST's are.
+        let n = 5;
+        let pixels = (0..n)
+            .flat_map(|i| (0..16).map(move |p| pixel(i, p / 4, p % 4)))
+            .collect();
+        let images = IdxArray::new(vec![n, 4, 4], pixels).unwrap().to_bytes();
+        let labels = IdxArray::new(vec![n], vec![7, 2, 9, 0, 4])
+            .unwrap()
+            .to_bytes();
+        let images = parse_idx(&images, &[None, Some(4), Some(4)]).unwrap();
+        let labels = parse_idx(&labels, &[None]).unwrap();
+        let data = Dataset::<Shape3<1, 4, 4>>::from_idx(&images, &labels, 10).unwrap();
+
+        let mut batches = Batches::<2, _>::sequential(&data, LastBatch::Pad).unwrap();
+        let mut batch = Batch::new();
+        let mut seen = vec![];
+        while let Some(valid) = batches.fill_next(&mut batch) {
+            let inputs: &Tensor4<2, 1, 4, 4> = batch.inputs();
+            for b in 0..2 {
+                // Sample b of the batch is image i; the last batch's padding wraps to image 0.
+                let i = (seen.len() + b) % n;
+                for (h, w) in (0..4).flat_map(|h| (0..4).map(move |w| (h, w))) {
+                    let expected = f32::from(pixel(i, h, w)) / 255.0;
+                    assert_eq!(inputs[[b, 0, h, w]], expected, "image {i} at ({h}, {w})");
+                }
+                assert_eq!(batch.labels()[b], [7, 2, 9, 0, 4][i]);
+            }
+            seen.extend(batch.labels()[..valid].iter().copied());
+        }
+        assert_eq!(seen, [7, 2, 9, 0, 4]);
+
+        // Shuffled, every batch still pairs each image with its own label.
+        let mut batches = Batches::<2, _>::shuffled(&data, LastBatch::Drop, 3).unwrap();
+        assert_eq!(batches.steps_per_epoch(), 2);
+        for _ in 0..2 * batches.steps_per_epoch() {
+            if batches.fill_next(&mut batch).is_none() {
+                batches.fill_next(&mut batch).unwrap();
+            }
+            for b in 0..2 {
+                let i = (batch.inputs()[[b, 0, 0, 0]] * 255.0).round() as usize / 16;
+                assert_eq!(batch.labels()[b], [7, 2, 9, 0, 4][i]);
+                assert_eq!(
+                    batch.inputs()[[b, 0, 3, 2]],
+                    f32::from(pixel(i, 3, 2)) / 255.0
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sequence_batches_are_tensor3_of_steps_and_features() {
+        // Four sequences of 3 steps with 2 features: value 100 i + 10 t + f, label i % 2.
+        let (n, steps, features) = (4, 3, 2);
+        let inputs = (0..n * steps * features)
+            .map(|k| {
+                let (i, t, f) = (k / 6, k / 2 % 3, k % 2);
+                (100 * i + 10 * t + f) as f32
             })
-        ));
+            .collect();
+        let data =
+            Dataset::<Shape2<3, 2>>::new(inputs, (0..n).map(|i| i % 2).collect(), 2).unwrap();
+        let mut batches = Batches::<2, _>::shuffled(&data, LastBatch::Drop, 11)
+            .unwrap()
+            .repeat();
+        let mut batch = Batch::new();
+        let mut counts = [0; 4];
+        for _ in 0..6 {
+            assert_eq!(batches.fill_next(&mut batch), Some(2));
+            let inputs: &Tensor3<2, 3, 2> = batch.inputs();
+            for b in 0..2 {
+                let i = inputs[[b, 0, 0]] as usize / 100;
+                counts[i] += 1;
+                assert_eq!(batch.labels()[b], i % 2);
+                for (t, f) in (0..steps).flat_map(|t| (0..features).map(move |f| (t, f))) {
+                    assert_eq!(inputs[[b, t, f]], (100 * i + 10 * t + f) as f32);
+                }
+            }
+        }
+        // Three passes of four sequences: each one seen once per pass.
+        assert_eq!(counts, [3; 4]);
+        assert_eq!(batches.epoch(), 3);
     }
 
     #[test]

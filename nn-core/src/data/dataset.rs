@@ -1,44 +1,52 @@
-//! An in-memory classification dataset.
+//! An in-memory classification dataset, typed by its per-sample shape.
 
+use core::fmt;
+use core::marker::PhantomData;
 use std::vec::Vec;
 
 use super::error::{DataError, Origin};
+use super::idx::IdxArray;
 use super::normalize::pixels_to_unit;
+use crate::layers::Shape;
 
-/// A classification dataset in memory: `len()` samples of `features` `f32` inputs each, stored
-/// flat and row-major, and one class label below `classes` per sample.
+/// A classification dataset in memory: `len()` samples of per-sample shape `S`, stored flat and
+/// row-major (`S::SIZE` values each), and one class label below `classes` per sample.
+///
+/// The shape is the [`Shape`] the layers use, so batches come out typed:
+/// `Dataset<Features<784>>` gives `Tensor2<B, 784>` batches, `Dataset<Shape2<T, F>>`
+/// (sequences) `Tensor3<B, T, F>`, `Dataset<Shape3<C, H, W>>` (images) `Tensor4<B, C, H, W>`,
+/// and `Dataset<InputOf<Net>>` whatever a network takes. Feeding a network batches of the wrong
+/// shape is then a type error rather than a runtime check.
 ///
 /// ```
 /// use nn_core::data::Dataset;
-/// let data = Dataset::new(vec![0.0, 0.5, 1.0, 0.25], 2, vec![1, 0], 2)?;
+/// use nn_core::layers::Features;
+/// let data = Dataset::<Features<2>>::new(vec![0.0, 0.5, 1.0, 0.25], vec![1, 0], 2)?;
 /// assert_eq!(data.len(), 2);
 /// assert_eq!(data.sample(1), Some((&[1.0, 0.25][..], 0)));
-/// assert!(Dataset::new(vec![0.0; 4], 2, vec![1, 0, 1], 2).is_err()); // 2 samples, 3 labels
-/// assert!(Dataset::new(vec![0.0; 4], 2, vec![1, 2], 2).is_err()); // label 2 of 2 classes
+/// // 2 samples but 3 labels, then label 2 of 2 classes:
+/// assert!(Dataset::<Features<2>>::new(vec![0.0; 4], vec![1, 0, 1], 2).is_err());
+/// assert!(Dataset::<Features<2>>::new(vec![0.0; 4], vec![1, 2], 2).is_err());
 /// # Ok::<(), nn_core::data::DataError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
+pub struct Dataset<S: Shape> {
     inputs: Vec<f32>,
-    features: usize,
     labels: Vec<usize>,
     classes: usize,
+    // No `S` is stored; `fn() -> S` keeps the dataset `Send` and `Sync` whatever `S` is.
+    shape: PhantomData<fn() -> S>,
 }
 
-impl Dataset {
-    /// A dataset from flat row-major inputs of `features` values per sample and one label per
+impl<S: Shape> Dataset<S> {
+    /// A dataset from flat row-major inputs of `S::SIZE` values per sample and one label per
     /// sample.
     ///
     /// # Errors
-    /// [`DataError::RaggedInputs`] when `features` is 0 or does not divide `inputs.len()`,
+    /// [`DataError::RaggedInputs`] when `S::SIZE` is 0 or does not divide `inputs.len()`,
     /// [`DataError::CountMismatch`] when the sample and label counts differ, and
     /// [`DataError::LabelOutOfRange`] for the first label not below `classes`.
-    pub fn new(
-        inputs: Vec<f32>,
-        features: usize,
-        labels: Vec<usize>,
-        classes: usize,
-    ) -> Result<Self, DataError> {
+    pub fn new(inputs: Vec<f32>, labels: Vec<usize>, classes: usize) -> Result<Self, DataError> {
+        let features = S::SIZE;
         if features == 0 || !inputs.len().is_multiple_of(features) {
             return Err(DataError::RaggedInputs {
                 len: inputs.len(),
@@ -68,9 +76,9 @@ impl Dataset {
         }
         Ok(Self {
             inputs,
-            features,
             labels,
             classes,
+            shape: PhantomData,
         })
     }
 
@@ -82,19 +90,103 @@ impl Dataset {
     ///
     /// ```
     /// use nn_core::data::Dataset;
-    /// let data = Dataset::from_u8(&[0, 255, 51, 102], 2, &[3, 7], 10)?;
+    /// use nn_core::layers::Features;
+    /// let data = Dataset::<Features<2>>::from_u8(&[0, 255, 51, 102], &[3, 7], 10)?;
     /// assert_eq!(data.inputs(), &[0.0, 1.0, 0.2, 0.4]);
     /// assert_eq!(data.labels(), &[3, 7]);
     /// # Ok::<(), nn_core::data::DataError>(())
     /// ```
-    pub fn from_u8(
-        pixels: &[u8],
-        features: usize,
-        labels: &[u8],
+    pub fn from_u8(pixels: &[u8], labels: &[u8], classes: usize) -> Result<Self, DataError> {
+        let labels = labels.iter().map(|&l| usize::from(l)).collect();
+        Self::new(pixels_to_unit(pixels), labels, classes)
+    }
+
+    /// A dataset from IDX arrays (see [`idx`](super::idx)): `images`' first axis counts the
+    /// samples and its other axes make one sample; `labels` is rank 1, one byte label per
+    /// sample. Pixels are divided by 255.
+    ///
+    /// Only the element count of a sample is checked against `S`, so `(28, 28)` images load as
+    /// `Shape3<1, 28, 28>` and as `Features<784>` alike (row-major, as a reshape would read
+    /// them). Fix the dims themselves when reading, with [`read_idx`](super::idx::read_idx)'s
+    /// `dims`.
+    ///
+    /// # Errors
+    /// [`DataError::FeatureMismatch`] when a sample of `images` does not hold `S::SIZE` values,
+    /// [`DataError::WrongRank`] when `images` has no axis or `labels` is not rank 1, and the
+    /// errors of [`Dataset::new`].
+    ///
+    /// ```
+    /// use nn_core::data::{Dataset, idx::IdxArray};
+    /// use nn_core::layers::{Features, Shape3};
+    /// // Two 1 × 2 images.
+    /// let images = IdxArray::new(vec![2, 1, 2], vec![0, 255, 255, 0]).unwrap();
+    /// let labels = IdxArray::new(vec![2], vec![1, 0]).unwrap();
+    /// let data = Dataset::<Shape3<1, 1, 2>>::from_idx(&images, &labels, 2)?;
+    /// assert_eq!(data.sample(1), Some((&[1.0, 0.0][..], 0)));
+    /// assert!(Dataset::<Features<3>>::from_idx(&images, &labels, 2).is_err());
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn from_idx(
+        images: &IdxArray,
+        labels: &IdxArray,
         classes: usize,
     ) -> Result<Self, DataError> {
-        let labels = labels.iter().map(|&l| usize::from(l)).collect();
-        Self::new(pixels_to_unit(pixels), features, labels, classes)
+        // The rank byte of an IDX header is at offset 3.
+        let wrong_rank = |expected, found: usize| DataError::WrongRank {
+            origin: Origin::Memory,
+            offset: 3,
+            expected,
+            found: u8::try_from(found).unwrap_or(u8::MAX),
+        };
+        let Some((_, sample_dims)) = images.dims().split_first() else {
+            return Err(wrong_rank(1, 0));
+        };
+        if labels.dims().len() != 1 {
+            return Err(wrong_rank(1, labels.dims().len()));
+        }
+        // `IdxArray::new` checked that the product of all dims fits, so this one does too.
+        let per_sample: usize = sample_dims.iter().product();
+        if per_sample != S::SIZE {
+            return Err(DataError::FeatureMismatch {
+                expected: S::SIZE,
+                found: per_sample,
+            });
+        }
+        Self::from_u8(images.data(), labels.data(), classes)
+    }
+
+    /// The same samples viewed as shape `T`, without copying: the row-major values of each
+    /// sample are read as `T`, as [`Reshape`](crate::layers::Reshape) does. `T::SIZE` must be
+    /// `S::SIZE`, checked when the call is built (`cargo build`, not `cargo check`).
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// use nn_core::layers::{Features, Shape3};
+    /// let flat = Dataset::<Features<4>>::new(vec![0.0, 1.0, 2.0, 3.0], vec![0], 1)?;
+    /// let image: Dataset<Shape3<1, 2, 2>> = flat.reshape();
+    /// assert_eq!(image.inputs(), &[0.0, 1.0, 2.0, 3.0]);
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    ///
+    /// ```compile_fail,E0080
+    /// # use nn_core::data::Dataset;
+    /// # use nn_core::layers::{Features, Shape3};
+    /// let flat = Dataset::<Features<4>>::new(vec![0.0; 4], vec![0], 1).unwrap();
+    /// let image: Dataset<Shape3<1, 2, 3>> = flat.reshape(); // 4 values into 6
+    /// ```
+    pub fn reshape<T: Shape>(self) -> Dataset<T> {
+        const {
+            assert!(
+                T::SIZE == S::SIZE,
+                "Dataset::reshape: the values per sample must not change"
+            )
+        };
+        Dataset {
+            inputs: self.inputs,
+            labels: self.labels,
+            classes: self.classes,
+            shape: PhantomData,
+        }
     }
 
     /// The number of samples.
@@ -107,9 +199,9 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The number of input values per sample.
-    pub fn features(&self) -> usize {
-        self.features
+    /// The number of input values per sample, `S::SIZE`.
+    pub fn sample_len(&self) -> usize {
+        S::SIZE
     }
 
     /// The number of classes; every label is below it.
@@ -117,7 +209,7 @@ impl Dataset {
         self.classes
     }
 
-    /// All inputs, flat and row-major (`len() * features()` values).
+    /// All inputs, flat and row-major (`len() * sample_len()` values).
     pub fn inputs(&self) -> &[f32] {
         &self.inputs
     }
@@ -132,24 +224,25 @@ impl Dataset {
         &self.labels
     }
 
-    /// The inputs and label of sample `index`, or `None` when out of range.
+    /// The inputs (flat, row-major) and label of sample `index`, or `None` when out of range.
     pub fn sample(&self, index: usize) -> Option<(&[f32], usize)> {
         let label = *self.labels.get(index)?;
-        let start = index.checked_mul(self.features)?;
-        let inputs = self.inputs.get(start..start.checked_add(self.features)?)?;
+        let start = index.checked_mul(S::SIZE)?;
+        let inputs = self.inputs.get(start..start.checked_add(S::SIZE)?)?;
         Some((inputs, label))
     }
 
     /// The inputs of sample `index`. The caller guarantees `index < len()`.
     pub(crate) fn row(&self, index: usize) -> &[f32] {
-        &self.inputs[index * self.features..(index + 1) * self.features]
+        &self.inputs[index * S::SIZE..(index + 1) * S::SIZE]
     }
 
     /// How many samples carry each label, indexed by class.
     ///
     /// ```
     /// use nn_core::data::Dataset;
-    /// let data = Dataset::new(vec![0.0; 3], 1, vec![2, 0, 2], 3)?;
+    /// use nn_core::layers::Features;
+    /// let data = Dataset::<Features<1>>::new(vec![0.0; 3], vec![2, 0, 2], 3)?;
     /// assert_eq!(data.class_counts(), vec![1, 0, 2]);
     /// # Ok::<(), nn_core::data::DataError>(())
     /// ```
@@ -193,15 +286,46 @@ impl Dataset {
     }
 }
 
+// By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
+impl<S: Shape> Clone for Dataset<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inputs: self.inputs.clone(),
+            labels: self.labels.clone(),
+            classes: self.classes,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<S: Shape> PartialEq for Dataset<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.classes == other.classes && self.labels == other.labels && self.inputs == other.inputs
+    }
+}
+
+/// A summary: the shape, the counts and the classes, not the (possibly millions of) values.
+impl<S: Shape> fmt::Debug for Dataset<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dataset")
+            .field("shape", &core::any::type_name::<S>())
+            .field("len", &self.len())
+            .field("sample_len", &S::SIZE)
+            .field("classes", &self.classes)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::{Features, Shape2, Shape3};
     use std::vec;
 
     #[test]
     fn constructor_checks_counts_and_labels() {
         assert!(matches!(
-            Dataset::new(vec![0.0; 6], 3, vec![0], 2),
+            Dataset::<Features<3>>::new(vec![0.0; 6], vec![0], 2),
             Err(DataError::CountMismatch {
                 inputs: 2,
                 labels: 1,
@@ -209,18 +333,18 @@ mod tests {
             })
         ));
         assert!(matches!(
-            Dataset::new(vec![0.0; 7], 3, vec![0, 1], 2),
+            Dataset::<Features<3>>::new(vec![0.0; 7], vec![0, 1], 2),
             Err(DataError::RaggedInputs {
                 len: 7,
                 features: 3
             })
         ));
         assert!(matches!(
-            Dataset::new(vec![], 0, vec![], 2),
+            Dataset::<Features<0>>::new(vec![], vec![], 2),
             Err(DataError::RaggedInputs { .. })
         ));
         assert!(matches!(
-            Dataset::new(vec![0.0; 6], 3, vec![0, 5], 5),
+            Dataset::<Features<3>>::new(vec![0.0; 6], vec![0, 5], 5),
             Err(DataError::LabelOutOfRange {
                 index: 1,
                 label: 5,
@@ -228,16 +352,74 @@ mod tests {
                 ..
             })
         ));
-        let empty = Dataset::new(vec![], 3, vec![], 2).unwrap();
+        let empty = Dataset::<Features<3>>::new(vec![], vec![], 2).unwrap();
         assert!(empty.is_empty());
     }
 
     #[test]
     fn sample_access() {
-        let data = Dataset::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, vec![1, 0], 2).unwrap();
+        let data = Dataset::<Shape2<1, 3>>::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![1, 0], 2)
+            .unwrap();
+        assert_eq!(data.sample_len(), 3);
         assert_eq!(data.sample(0), Some((&[1.0, 2.0, 3.0][..], 1)));
         assert_eq!(data.row(1), &[4.0, 5.0, 6.0]);
         assert_eq!(data.sample(2), None);
         assert_eq!(data.sample(usize::MAX), None);
+    }
+
+    #[test]
+    fn from_idx_checks_the_sample_size_and_ranks() {
+        let images = IdxArray::new(vec![3, 2, 2], (0..12).collect()).unwrap();
+        let labels = IdxArray::new(vec![3], vec![0, 1, 2]).unwrap();
+        let data = Dataset::<Shape3<1, 2, 2>>::from_idx(&images, &labels, 3).unwrap();
+        assert_eq!((data.len(), data.sample_len()), (3, 4));
+        assert_eq!(data.sample(2).unwrap().0[3], 11.0 / 255.0);
+        assert!(Dataset::<Features<4>>::from_idx(&images, &labels, 3).is_ok());
+        assert!(matches!(
+            Dataset::<Features<6>>::from_idx(&images, &labels, 3),
+            Err(DataError::FeatureMismatch {
+                expected: 6,
+                found: 4
+            })
+        ));
+        let square = IdxArray::new(vec![3, 1], vec![0, 1, 2]).unwrap();
+        assert!(matches!(
+            Dataset::<Features<4>>::from_idx(&images, &square, 3),
+            Err(DataError::WrongRank {
+                expected: 1,
+                found: 2,
+                ..
+            })
+        ));
+        let scalar = IdxArray::new(vec![], vec![7]).unwrap();
+        assert!(matches!(
+            Dataset::<Features<1>>::from_idx(&scalar, &labels, 3),
+            Err(DataError::WrongRank { found: 0, .. })
+        ));
+        // 4 labels for 3 images.
+        let four = IdxArray::new(vec![4], vec![0; 4]).unwrap();
+        assert!(matches!(
+            Dataset::<Features<4>>::from_idx(&images, &four, 3),
+            Err(DataError::CountMismatch {
+                inputs: 3,
+                labels: 4,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn reshape_keeps_values_and_labels() {
+        let flat = Dataset::<Features<6>>::new((0..12).map(|v| v as f32).collect(), vec![1, 0], 2)
+            .unwrap();
+        let seq: Dataset<Shape2<3, 2>> = flat.clone().reshape();
+        assert_eq!(seq.inputs(), flat.inputs());
+        assert_eq!(seq.labels(), flat.labels());
+        assert_eq!(seq.sample_len(), 6);
+        let debug = std::format!("{seq:?}");
+        assert!(
+            debug.contains("len: 2") && debug.contains("Shape2<3, 2>"),
+            "{debug}"
+        );
     }
 }

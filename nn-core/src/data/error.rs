@@ -204,14 +204,15 @@ pub enum DataError {
         classes: usize,
     },
 
-    /// The batch's feature count (its const `F`) is not the dataset's.
+    /// A sample of the data does not hold as many values as the sample shape asked for
+    /// ([`Dataset::from_idx`](super::Dataset::from_idx)).
     #[error(
-        "batches of {expected} features were asked for, but the dataset has {found} features per sample"
+        "samples of {expected} values were asked for, but the data has {found} values per sample"
     )]
     FeatureMismatch {
-        /// The batch type's `F`.
+        /// The shape's `SIZE`.
         expected: usize,
-        /// The dataset's features per sample.
+        /// The values per sample in the data.
         found: usize,
     },
 

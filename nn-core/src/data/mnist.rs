@@ -1,14 +1,19 @@
 //! The MNIST handwritten digits: 60 000 training and 10 000 test images of 28 × 28 pixels.
 //!
-//! [`Mnist::load`] reads the four uncompressed IDX files from a directory. This module does
-//! not download them; the `mnist` example shows how to fetch, verify and cache them (DESIGN §5).
-//! The data is by Yann LeCun and Corinna Cortes, under CC BY-SA 3.0.
+//! [`Mnist::load`] reads the four uncompressed IDX files from a directory, each image a flat
+//! sample of 784 pixels ([`Flat`], batches `Tensor2<B, 784>`); [`Mnist::load_images`] gives
+//! them as `(1, 28, 28)` images ([`Image`], batches `Tensor4<B, 1, 28, 28>`), and
+//! [`Mnist::load_as`] as any shape of 784 values. This module does not download the files
+//! (that needs a network client and a checksum policy, which a library should not impose); the
+//! `mnist` example shows how to fetch, verify and cache them. The data is by Yann LeCun and
+//! Corinna Cortes, under CC BY-SA 3.0.
 
 use std::path::Path;
 
 use super::Dataset;
 use super::error::{DataError, Origin};
 use super::idx::read_idx;
+use crate::layers::{Features, Shape, Shape3};
 
 /// The side of an image, in pixels.
 pub const SIDE: usize = 28;
@@ -32,20 +37,52 @@ pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 /// The four file names, in the order train images, train labels, test images, test labels.
 pub const FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
 
-/// The MNIST training and test sets, with pixels scaled to `[0, 1]` (divided by 255).
+/// An image as one flat sample of 784 pixels, for dense networks: batches are
+/// `Tensor2<B, 784>`.
+pub type Flat = Features<FEATURES>;
+/// An image as one channel of 28 × 28 pixels: batches are `Tensor4<B, 1, 28, 28>`.
+pub type Image = Shape3<1, SIDE, SIDE>;
+
+/// The MNIST training and test sets, with pixels scaled to `[0, 1]` (divided by 255), each
+/// sample of shape `S`: [`Flat`] unless said otherwise.
 ///
 /// Standardize further with [`Standardize::MNIST`](super::normalize::Standardize::MNIST) if
 /// wanted, on both sets.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mnist {
+pub struct Mnist<S: Shape = Flat> {
     /// The training set (60 000 samples in the full set).
-    pub train: Dataset,
+    pub train: Dataset<S>,
     /// The test set (10 000 samples in the full set).
-    pub test: Dataset,
+    pub test: Dataset<S>,
 }
 
 impl Mnist {
-    /// Reads the four IDX files named in [`FILES`] from `dir`.
+    /// Reads the four IDX files named in [`FILES`] from `dir`, each image a flat sample of 784
+    /// pixels (row by row). See [`Mnist::load_as`] for the checks and errors.
+    ///
+    /// # Errors
+    /// As [`Mnist::load_as`].
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+        Self::load_as(dir)
+    }
+}
+
+impl Mnist<Image> {
+    /// Reads the four IDX files named in [`FILES`] from `dir`, each image a `(1, 28, 28)`
+    /// sample (one channel). See [`Mnist::load_as`] for the checks and errors.
+    ///
+    /// # Errors
+    /// As [`Mnist::load_as`].
+    pub fn load_images(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+        Self::load_as(dir)
+    }
+}
+
+impl<S: Shape> Mnist<S> {
+    /// Reads the four IDX files named in [`FILES`] from `dir`, each image's 784 pixels (row by
+    /// row) read as a sample of shape `S`: [`Flat`], [`Image`], `Shape2<28, 28>` (rows as time
+    /// steps), or a network's `InputOf<Net>`. `S::SIZE` must be 784, checked when the call is
+    /// built (`cargo build`, not `cargo check`).
     ///
     /// Each file is fully validated (see [`idx`](super::idx)); the images must be 28 × 28, the
     /// labels below 10, and each split must have as many labels as images. Smaller sets in the
@@ -55,7 +92,14 @@ impl Mnist {
     /// A [`DataError`] naming the offending file: [`DataError::Io`] when one is missing or
     /// unreadable, a format error for a malformed one, [`DataError::CountMismatch`] or
     /// [`DataError::LabelOutOfRange`] for images and labels that do not belong together.
-    pub fn load(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+    ///
+    /// A shape of another size fails the build:
+    ///
+    /// ```compile_fail,E0080
+    /// use nn_core::{data::mnist::Mnist, layers::Shape3};
+    /// let small = Mnist::<Shape3<1, 14, 14>>::load_as("data/mnist"); // 196 values, not 784
+    /// ```
+    pub fn load_as(dir: impl AsRef<Path>) -> Result<Self, DataError> {
         let dir = dir.as_ref();
         Ok(Self {
             train: load_split(&dir.join(TRAIN_IMAGES), &dir.join(TRAIN_LABELS))?,
@@ -64,15 +108,22 @@ impl Mnist {
     }
 }
 
-/// Reads one MNIST split from an images file and a labels file, pixels divided by 255.
+/// Reads one MNIST split from an images file and a labels file, pixels divided by 255, each
+/// image a sample of shape `S` (784 values, checked when the call is built).
 ///
 /// # Errors
-/// As [`Mnist::load`].
-pub fn load_split(images: &Path, labels: &Path) -> Result<Dataset, DataError> {
+/// As [`Mnist::load_as`].
+pub fn load_split<S: Shape>(images: &Path, labels: &Path) -> Result<Dataset<S>, DataError> {
+    const {
+        assert!(
+            S::SIZE == FEATURES,
+            "an MNIST sample holds 784 pixels, so its shape must hold 784 values"
+        )
+    };
     let pixels = read_idx(images, &[None, Some(SIDE), Some(SIDE)])?;
     let label_bytes = read_idx(labels, &[None])?;
-    Dataset::from_u8(pixels.data(), FEATURES, label_bytes.data(), CLASSES).map_err(|e| {
-        Dataset::attach_origins(
+    Dataset::from_idx(&pixels, &label_bytes, CLASSES).map_err(|e| {
+        Dataset::<S>::attach_origins(
             e,
             &Origin::File(images.to_path_buf()),
             &Origin::File(labels.to_path_buf()),
@@ -84,6 +135,8 @@ pub fn load_split(images: &Path, labels: &Path) -> Result<Dataset, DataError> {
 mod tests {
     use super::*;
     use crate::data::idx::IdxArray;
+    use crate::data::{Batch, Batches, LastBatch};
+    use crate::tensor::Tensor4;
     use std::path::PathBuf;
     use std::string::ToString;
     use std::vec;
@@ -113,9 +166,27 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!((mnist.train.len(), mnist.test.len()), (3, 2));
         assert_eq!(mnist.train.labels(), &[5, 0, 4]);
-        assert_eq!(mnist.test.features(), FEATURES);
+        assert_eq!(mnist.test.sample_len(), FEATURES);
         assert_eq!(mnist.train.inputs()[255], 1.0);
         assert!(mnist.train.inputs().iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn loads_images_as_one_channel_28_by_28() {
+        let dir = tiny_mnist("images", &[5, 0, 4], &[7, 2]);
+        let images = Mnist::load_images(&dir).unwrap();
+        let flat = Mnist::load(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(images.train.inputs(), flat.train.inputs());
+        assert_eq!(images.test.labels(), &[7, 2]);
+        let mut batches = Batches::<2, _>::sequential(&images.train, LastBatch::Drop).unwrap();
+        let mut batch = Batch::new();
+        batches.fill_next(&mut batch).unwrap();
+        let x: &Tensor4<2, 1, SIDE, SIDE> = batch.inputs();
+        // Image 1, row 2, column 3 is pixel 784 + 2 · 28 + 3 of the file, whose byte is its
+        // index mod 256.
+        assert_eq!(x[[1, 0, 2, 3]], ((784 + 2 * 28 + 3) % 256) as f32 / 255.0);
+        assert_eq!(batch.labels(), &[5, 0]);
     }
 
     #[test]

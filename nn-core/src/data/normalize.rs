@@ -14,6 +14,7 @@
 use std::vec::Vec;
 
 use super::Dataset;
+use crate::layers::Shape;
 
 /// The mean of MNIST's 60 000 training images, after dividing the pixels by 255.
 pub const MNIST_MEAN: f32 = 0.1307;
@@ -94,7 +95,7 @@ impl Standardize {
     }
 
     /// The statistics of every input value of `data`.
-    pub fn fit_dataset(data: &Dataset) -> Self {
+    pub fn fit_dataset<S: Shape>(data: &Dataset<S>) -> Self {
         Self::fit(data.inputs())
     }
 
@@ -112,7 +113,7 @@ impl Standardize {
     }
 
     /// Standardizes every input value of `data` in place.
-    pub fn apply_dataset(&self, data: &mut Dataset) {
+    pub fn apply_dataset<S: Shape>(&self, data: &mut Dataset<S>) {
         self.apply(data.inputs_mut());
     }
 }
@@ -163,7 +164,8 @@ mod tests {
 
     #[test]
     fn dataset_helpers() {
-        let mut data = Dataset::from_u8(&[0, 255, 0, 255], 2, &[0, 1], 2).unwrap();
+        let mut data =
+            Dataset::<crate::layers::Features<2>>::from_u8(&[0, 255, 0, 255], &[0, 1], 2).unwrap();
         let s = Standardize::fit_dataset(&data);
         assert_eq!((s.mean, s.std), (0.5, 0.5));
         s.apply_dataset(&mut data);

@@ -1,24 +1,40 @@
-//! Typed tensor ops with backward: reshape and flatten, concat (of vectors, along the features
-//! of a batch, and along any axis of a rank-3 or rank-4 tensor, e.g. [`concat4_axis1`] for
-//! channels), stack, split and slicing (of vectors, of the features of a batch, and along any
-//! axis of a rank-3 or rank-4 tensor, e.g. [`split3_axis1`]), and elementwise add and multiply.
+//! Typed tensor ops with backward. Each op is one function whatever the rank; an op along an
+//! axis takes the axis as a value, [`Axis<K>`](Axis):
 //!
-//! # How shapes are checked (DESIGN §1.1)
-//! - **Equal sizes are type equalities.** The batch of every op, the shared widths of
-//!   [`stack`], the operands of [`add`] and [`mul`]: a mismatch is a type error that
-//!   `cargo check` reports ("expected `3`, found `4`").
+//! | op | backward | shapes |
+//! |---|---|---|
+//! | [`concat(Axis::<K>, &a, &c, &mut out)`](fn@concat) | [`concat_backward`] | joins along axis `K` |
+//! | [`split(Axis::<K>, &x, &mut a, &mut c)`](split) | [`split_backward`] | the inverse of `concat` |
+//! | [`slice(Axis::<K>, Start::<S>, &x, &mut out)`](fn@slice) | [`slice_backward`] | entries `S..S + LEN` along `K` |
+//! | [`stack(Axis::<K>, [&a, &b, ..], &mut out)`](stack) | [`stack_backward`] | a new axis `K` |
+//! | [`reshape(&x, &mut y)`](reshape) | [`reshape_backward`] | same elements, any shape |
+//! | [`flatten(&x, &mut y)`](flatten) | [`flatten_backward`] | a batch to `Tensor2<B, F>` |
+//! | [`add`], [`mul`] | [`add_backward`], [`mul_backward`] | elementwise, one type |
+//!
+//! Axes count from 0, the outermost. `concat`, `split` and `slice` work along axis 0 of a
+//! `Tensor1` and along any axis but the batch (axis 0) of a `Tensor2`, `Tensor3` or `Tensor4`
+//! ([`HasAxis`]); `stack` inserts axis 0 or 1 into a `Tensor1` and any axis after the batch
+//! into a `Tensor2` or `Tensor3` ([`InsertAxis`]). Any other axis does not type-check.
+//!
+//! # How shapes are checked
+//! - **Equal sizes are type equalities.** The batch of every op, every axis but the one an op
+//!   works along, the parts of [`stack`], the operands of [`add`] and [`mul`]: the other
+//!   tensors' types are the first one's with one size changed (`T::Resized<C>`), so a mismatch
+//!   is a type error that `cargo check` reports ("expected `3`, found `4`").
 //! - **Computed sizes are named by the caller.** Stable Rust cannot write a return type
-//!   `Tensor1<{A + C}>`, so [`concat`](fn@concat) takes the output as `&mut Tensor1<N>` and checks
-//!   `N == A + C` with an inline `const { assert!(..) }`. That assert is evaluated when the
-//!   function is instantiated, which is **at build time (`cargo build`, `cargo test`), not under
-//!   `cargo check`**. The error is `E0080` and quotes the assert's message:
+//!   `Tensor1<{A + C}>`, so [`concat`](fn@concat) takes the output as `&mut T::Resized<N>` and
+//!   checks `N == A + C` with an inline `const { assert!(..) }`. That assert is evaluated when
+//!   the function is instantiated, which is **at build time (`cargo build`, `cargo test`), not
+//!   under `cargo check`**. The error is `E0080` and quotes the assert's message; the
+//!   instantiation it names (`concat::<0, Tensor1<3>, 3, 5>`: axis 0, a `Tensor1<3>` and 3
+//!   into 5) gives the sizes:
 //!
 //! ```compile_fail,E0080
-//! use nn_core::ops::concat;
+//! use nn_core::ops::{Axis, concat};
 //! use nn_core::tensor::Tensor1;
 //! let (a, b) = (Tensor1::<3>::zeros(), Tensor1::<3>::zeros());
 //! let mut out = Tensor1::<7>::zeros(); // 3 + 3 is 6, not 7
-//! concat(&a, &b, &mut out);
+//! concat(Axis::<0>, &a, &b, &mut out);
 //! ```
 //!
 //! Inside `network!` none of this is the user's business: the macro computes every merged,
@@ -34,24 +50,18 @@
 //! axis and concatenating along any axis are both "interleave per-sample chunks" in row-major
 //! storage.
 
+mod axis;
 mod chunks;
 mod concat;
-mod concat_axis;
 mod elementwise;
 mod reshape;
 mod split;
 mod stack;
 
+pub use axis::{Axis, Batched, HasAxis, InsertAxis, Start};
 pub use chunks::{accumulate, concat_chunks, split_chunks, sum_into};
-pub use concat::{concat, concat_backward, concat_features, concat_features_backward};
-pub use concat_axis::{
-    concat3_axis1, concat3_axis1_backward, concat3_axis2, concat3_axis2_backward, concat4_axis1,
-    concat4_axis1_backward, concat4_axis2, concat4_axis2_backward, concat4_axis3,
-    concat4_axis3_backward, split3_axis1, split3_axis1_backward, split3_axis2,
-    split3_axis2_backward, split4_axis1, split4_axis1_backward, split4_axis2,
-    split4_axis2_backward, split4_axis3, split4_axis3_backward,
-};
+pub use concat::{concat, concat_backward};
 pub use elementwise::{add, add_backward, mul, mul_backward};
 pub use reshape::{flatten, flatten_backward, reshape, reshape_backward};
-pub use split::{slice_features, slice_features_backward, split, split_backward};
-pub use stack::{stack, stack_backward, stack_batch, stack_batch_backward};
+pub use split::{slice, slice_backward, split, split_backward};
+pub use stack::{stack, stack_backward};
