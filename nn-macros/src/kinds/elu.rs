@@ -1,7 +1,6 @@
 //! `elu(ALPHA)` or `elu`: `x`, or `ALPHA · (eˣ − 1)` below zero (default 1.0).
 
 use proc_macro2::Ident;
-use quote::quote;
 use syn::Expr;
 
 use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
@@ -31,11 +30,6 @@ impl Spec for Elu {
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {
-        let mut built = cx.elementwise("Elu", None)?;
-        if let Some(alpha) = &self.alpha {
-            let ty = &built.ty;
-            built.init = Some(quote!(<#ty>::new(#alpha)));
-        }
-        Some(built)
+        cx.elementwise("Elu", self.alpha.as_ref())
     }
 }

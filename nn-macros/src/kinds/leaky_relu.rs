@@ -1,7 +1,6 @@
 //! `leaky_relu(ALPHA)` or `leaky_relu`: `x`, or `ALPHA · x` below zero (default 0.01).
 
 use proc_macro2::Ident;
-use quote::quote;
 use syn::Expr;
 
 use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
@@ -31,11 +30,6 @@ impl Spec for LeakyRelu {
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {
-        let mut built = cx.elementwise("LeakyRelu", None)?;
-        if let Some(alpha) = &self.alpha {
-            let ty = &built.ty;
-            built.init = Some(quote!(<#ty>::new(#alpha)));
-        }
-        Some(built)
+        cx.elementwise("LeakyRelu", self.alpha.as_ref())
     }
 }

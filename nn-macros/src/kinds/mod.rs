@@ -274,13 +274,15 @@ impl LayerCx<'_> {
     }
 
     /// The rule of an elementwise layer: any input shape, the same output shape. `ty` is the
-    /// nn-core type, generic over the per-sample shape (`Relu`).
-    pub fn elementwise(&self, ty: &str, init: Option<TokenStream>) -> Option<Built> {
+    /// nn-core type, generic over the per-sample shape (`Relu`); a given hyperparameter
+    /// (`leaky_relu(0.2)`) is passed to its `new`.
+    pub fn elementwise(&self, ty: &str, hyperparameter: Option<&Expr>) -> Option<Built> {
         let shape = self.input()?.clone();
         let nn = self.nn;
         let marker = shape.shape_type(nn);
         let ident = Ident::new(ty, Span::call_site());
         let ty = quote::quote_spanned!(self.span()=> #nn::layers::#ident<#marker>);
+        let init = hyperparameter.map(|value| quote!(<#ty>::new(#value)));
         Some(Built {
             init,
             ..Built::new(ty, shape)

@@ -140,6 +140,17 @@ impl Builder<'_> {
         self.nodes.len() - 1
     }
 
+    /// What a kind sees of `layer`, reading `input`.
+    fn cx<'b>(&'b self, layer: &'b Layer, input: Option<&'b SampleShape>) -> LayerCx<'b> {
+        LayerCx {
+            layer,
+            input,
+            nn: self.nn,
+            ctxt: self.ctxt,
+            network: &self.network.name,
+        }
+    }
+
     /// Marks the rest of this chain as unknown.
     fn broken(&mut self) -> Flow {
         self.complete = false;
@@ -165,13 +176,7 @@ impl Builder<'_> {
             LayerKind::Input { dims } => self.input(layer, dims, flow, top),
             LayerKind::Spec(spec) => {
                 let built = {
-                    let cx = LayerCx {
-                        layer,
-                        input: input.map(|node| &self.nodes[node].shape),
-                        nn: self.nn,
-                        ctxt: self.ctxt,
-                        network: &self.network.name,
-                    };
+                    let cx = self.cx(layer, input.map(|node| &self.nodes[node].shape));
                     spec.build(&cx)
                 };
                 match built {
@@ -191,13 +196,7 @@ impl Builder<'_> {
             }
             LayerKind::Fork(fork) => {
                 let Some(node) = input else {
-                    let cx = LayerCx {
-                        layer,
-                        input: None,
-                        nn: self.nn,
-                        ctxt: self.ctxt,
-                        network: &self.network.name,
-                    };
+                    let cx = self.cx(layer, None);
                     cx.input();
                     return self.broken();
                 };
@@ -228,13 +227,7 @@ impl Builder<'_> {
                 ),
             );
         }
-        let cx = LayerCx {
-            layer,
-            input: None,
-            nn: self.nn,
-            ctxt: self.ctxt,
-            network: &self.network.name,
-        };
+        let cx = self.cx(layer, None);
         match cx.dims_shape(dims) {
             Some(shape) => Flow::At(self.node(shape)),
             None => self.broken(),
