@@ -21,6 +21,7 @@
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
 
+pub mod conv;
 mod kernels;
 mod simd;
 #[cfg(feature = "threading")]
