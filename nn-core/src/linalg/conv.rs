@@ -6,9 +6,9 @@
 //! - forward: `col_b` (`C_IN·K·K × OH·OW`, row `(c, kh, kw)`, column `(oh, ow)`) holds the input
 //!   under every kernel tap, and `y_b (C_OUT × OH·OW) = W (C_OUT × C_IN·K·K) · col_b + bias`
 //!   lands directly in NCHW order;
-//! - backward: `dW += dy_b · col_bᵀ` (through the transposed column matrix `colᵀ_b`, whose
-//!   rows are contiguous along the product's depth, so the product takes the broadcast
-//!   kernel), `db += Σ dy_b`, and `dcol = Wᵀ · dy_b`, scattered back by col2im.
+//! - backward: `dW += dy_b · col_bᵀ` (for a sample with fewer output positions than taps,
+//!   through the transposed column matrix `colᵀ_b`, whose rows are contiguous along the
+//!   product's depth, so the product takes the broadcast kernel), `db += Σ dy_b`, and `dcol = Wᵀ · dy_b`, scattered back by col2im.
 //!
 //! A 1×1 kernel with stride 1 and no padding needs no column matrix: `col_b` is `x_b` itself.
 //!
@@ -16,6 +16,13 @@
 //! ([`ConvShape::forward_workspace_len`], [`ConvShape::backward_workspace_len`]): nothing here
 //! allocates. Positions that no window reaches (the floor rule) get zero gradient.
 
+use core::marker::PhantomData;
+
+use super::simd::{Portable, Simd};
+#[cfg(target_arch = "x86_64")]
+use super::x86::Avx2;
+#[cfg(target_arch = "x86_64")]
+use super::{InstructionSet, supports};
 use super::{MatRef, Op, gemm};
 
 /// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
@@ -94,6 +101,15 @@ impl ConvShape {
         self.k == 1 && self.stride == 1 && self.pad == 0
     }
 
+    /// Whether the weight gradient goes through the transposed column matrix: when a sample
+    /// has fewer output positions (the product's depth) than taps. The dot kernel sums each
+    /// output across lanes once, which a long depth amortizes (LeNet's first convolution, 576
+    /// positions per 25 taps, is 2× faster this way); a short one is better served by the
+    /// broadcast kernel, for the price of transposing (the second, 64 per 150).
+    const fn transposes_col(&self) -> bool {
+        self.oh * self.ow < self.taps()
+    }
+
     /// The workspace [`conv2d_forward`] needs: one sample's column matrix (none for a
     /// pointwise kernel).
     pub const fn forward_workspace_len(&self) -> usize {
@@ -104,8 +120,8 @@ impl ConvShape {
         }
     }
 
-    /// The workspace [`conv2d_backward`] needs: one sample's transposed column matrix and its
-    /// gradient (none for a pointwise kernel).
+    /// The workspace [`conv2d_backward`] needs: one sample's column matrix (maybe transposed)
+    /// and its gradient (none for a pointwise kernel).
     pub const fn backward_workspace_len(&self) -> usize {
         2 * self.forward_workspace_len()
     }
@@ -186,6 +202,7 @@ pub fn conv2d_forward(
         s.forward_workspace_len(),
         "wrong workspace length"
     );
+    let mover = Mover::here();
     let samples = x
         .chunks_exact(s.input_len())
         .zip(y.chunks_exact_mut(s.output_len()));
@@ -196,7 +213,7 @@ pub fn conv2d_forward(
         let col: &[f32] = if s.is_pointwise() {
             x_b
         } else {
-            im2col(s, x_b, workspace);
+            mover.im2col(s, x_b, workspace);
             workspace
         };
         gemm(
@@ -256,6 +273,7 @@ pub fn conv2d_backward(
     if let Some(dx) = dx.as_deref() {
         assert_eq!(dx.len(), x.len(), "dx is not x's length");
     }
+    let mover = Mover::here();
     let (col_t, dcol) = workspace.split_at_mut(s.forward_workspace_len());
     for b in 0..batch {
         let x_b = &x[b * s.input_len()..][..s.input_len()];
@@ -263,30 +281,40 @@ pub fn conv2d_backward(
         for (g, row) in grads.bias.iter_mut().zip(dy_b.chunks_exact(positions)) {
             *g += row.iter().sum::<f32>();
         }
-        // dW += dy_b · col_bᵀ
-        if s.is_pointwise() {
-            gemm(
+        // dW += dy_b · col_bᵀ. With many positions per tap the dot kernel reads `col_b` as
+        // it is; with few, the broadcast kernel reads `colᵀ_b` (see `transposes_col`).
+        let col_plain: Option<&[f32]> = if s.is_pointwise() {
+            Some(x_b)
+        } else if s.transposes_col() {
+            None
+        } else {
+            mover.im2col(s, x_b, col_t);
+            Some(col_t)
+        };
+        match col_plain {
+            Some(col) => gemm(
                 1.0,
                 MatRef::new(dy_b, s.c_out, positions),
                 Op::Plain,
-                MatRef::new(x_b, taps, positions),
+                MatRef::new(col, taps, positions),
                 Op::Transposed,
                 1.0,
                 grads.weight,
                 taps,
-            );
-        } else {
-            im2col_transposed(s, x_b, col_t);
-            gemm(
-                1.0,
-                MatRef::new(dy_b, s.c_out, positions),
-                Op::Plain,
-                MatRef::new(col_t, positions, taps),
-                Op::Plain,
-                1.0,
-                grads.weight,
-                taps,
-            );
+            ),
+            None => {
+                mover.im2col_transposed(s, x_b, col_t);
+                gemm(
+                    1.0,
+                    MatRef::new(dy_b, s.c_out, positions),
+                    Op::Plain,
+                    MatRef::new(col_t, positions, taps),
+                    Op::Plain,
+                    1.0,
+                    grads.weight,
+                    taps,
+                );
+            }
         }
         // dcol = Wᵀ · dy_b, then col2im (a pointwise kernel's dcol is dx_b itself).
         if let Some(dx) = dx.as_deref_mut() {
@@ -307,75 +335,102 @@ pub fn conv2d_backward(
                 weight_t_dy(dx_b);
             } else {
                 weight_t_dy(dcol);
-                col2im(s, dcol, dx_b);
+                mover.col2im(s, dcol, dx_b);
             }
         }
     }
 }
 
+// The movers write each buffer in increasing address order, and a copied run may spill up to a
+// register's width past its end (`Runs::copy_rows`): whatever lies past a run is written
+// afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
+// never survives.
+
 /// Fills `col` (`c_in·k·k × oh·ow`) with one sample `x` (`c_in × h × w`) under every kernel
 /// tap; padding reads as zero.
-fn im2col(s: &ConvShape, x: &[f32], col: &mut [f32]) {
+#[inline(always)]
+fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
     let (oh, ow) = (s.oh, s.ow);
-    let mut rows = col.chunks_exact_mut(oh * ow);
+    let row_len = oh * ow;
+    let mut row = 0;
     for x_c in x.chunks_exact(s.h * s.w) {
         for kh in 0..s.k {
             let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
             for kw in 0..s.k {
                 let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
-                let row = rows.next().expect("col has c_in·k·k rows");
-                row[..oh_lo * ow].fill(0.0);
-                row[oh_hi * ow..].fill(0.0);
-                for o_h in oh_lo..oh_hi {
-                    let ih = o_h * s.stride + kh - s.pad;
-                    let x_row = &x_c[ih * s.w..][..s.w];
-                    let out = &mut row[o_h * ow..][..ow];
-                    out[..ow_lo].fill(0.0);
-                    out[ow_hi..].fill(0.0);
-                    // Input column of output position `ow_lo`; later ones step by `stride`.
-                    let start = ow_lo * s.stride + kw - s.pad;
-                    let out = &mut out[ow_lo..ow_hi];
+                let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
+                if rows > 0 && len > 0 {
+                    // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
+                    let ih = oh_lo * s.stride + kh - s.pad;
+                    let iw = ow_lo * s.stride + kw - s.pad;
+                    let out = &mut col[row + oh_lo * ow + ow_lo..];
+                    let input = &x_c[ih * s.w + iw..];
                     if s.stride == 1 {
-                        copy_short(out, &x_row[start..start + out.len()]);
+                        r.copy_rows(out, ow, input, s.w, rows, len);
                     } else {
-                        for (o, &v) in out.iter_mut().zip(x_row[start..].iter().step_by(s.stride)) {
-                            *o = v;
+                        for o_h in 0..rows {
+                            let inputs = input[o_h * s.stride * s.w..].iter().step_by(s.stride);
+                            for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
+                                *o = v;
+                            }
                         }
                     }
                 }
+                // The padding, after the copies that may have spilled into it.
+                let row_out = &mut col[row..][..row_len];
+                if ow_lo > 0 || ow_hi < ow {
+                    for o_h in oh_lo..oh_hi {
+                        r.zero(&mut row_out[o_h * ow..][..ow_lo]);
+                        r.zero(&mut row_out[o_h * ow + ow_hi..][..ow - ow_hi]);
+                    }
+                }
+                r.zero(&mut row_out[..oh_lo * ow]);
+                r.zero(&mut row_out[oh_hi * ow..]);
+                row += row_len;
             }
         }
     }
 }
 
 /// Fills `col_t` (`oh·ow × c_in·k·k`, the transpose of [`im2col`]'s matrix) with one sample.
-fn im2col_transposed(s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
-    let taps = s.taps();
+#[inline(always)]
+fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
     let k = s.k;
+    let mut out = 0;
     for o_h in 0..s.oh {
+        // Taps `kh_lo..kh_hi` of this window fall inside the input height.
+        let top = (o_h * s.stride) as isize - s.pad as isize;
+        let kh_lo = (-top).clamp(0, k as isize) as usize;
+        let kh_hi = (s.h as isize - top).clamp(kh_lo as isize, k as isize) as usize;
         for o_w in 0..s.ow {
-            let row = &mut col_t[(o_h * s.ow + o_w) * taps..][..taps];
-            // Taps `kw_lo..kw_hi` of this window fall inside the input width.
             let left = (o_w * s.stride) as isize - s.pad as isize;
             let kw_lo = (-left).clamp(0, k as isize) as usize;
             let kw_hi = (s.w as isize - left).clamp(kw_lo as isize, k as isize) as usize;
-            let top = (o_h * s.stride) as isize - s.pad as isize;
-            for (c, x_c) in x.chunks_exact(s.h * s.w).enumerate() {
-                for kh in 0..k {
-                    let out = &mut row[(c * k + kh) * k..][..k];
-                    let ih = top + kh as isize;
-                    if ih < 0 || ih >= s.h as isize {
-                        out.fill(0.0);
-                        continue;
-                    }
-                    out[..kw_lo].fill(0.0);
-                    out[kw_hi..].fill(0.0);
-                    if kw_lo == kw_hi {
-                        continue; // the window lies in the padding (`left + kw_lo` may be < 0)
-                    }
-                    let start = ih as usize * s.w + (left + kw_lo as isize) as usize;
-                    copy_short(&mut out[kw_lo..kw_hi], &x_c[start..start + kw_hi - kw_lo]);
+            let (rows, len) = (kh_hi - kh_lo, kw_hi - kw_lo);
+            for x_c in x.chunks_exact(s.h * s.w) {
+                if rows > 0 && len > 0 {
+                    // In range, so `top + kh_lo` and `left + kw_lo` are not negative.
+                    let start =
+                        (top + kh_lo as isize) as usize * s.w + (left + kw_lo as isize) as usize;
+                    r.copy_rows(
+                        &mut col_t[out + kh_lo * k + kw_lo..],
+                        k,
+                        &x_c[start..],
+                        s.w,
+                        rows,
+                        len,
+                    );
                 }
+                let block = &mut col_t[out..][..k * k];
+                if kw_lo > 0 || kw_hi < k {
+                    for kh in kh_lo..kh_hi {
+                        r.zero(&mut block[kh * k..][..kw_lo]);
+                        r.zero(&mut block[kh * k + kw_hi..][..k - kw_hi]);
+                    }
+                }
+                r.zero(&mut block[..kh_lo * k]);
+                r.zero(&mut block[kh_hi * k..]);
+                out += k * k;
             }
         }
     }
@@ -383,27 +438,35 @@ fn im2col_transposed(s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
 
 /// Overwrites `dx` (one sample, `c_in × h × w`) with the sum, at each input position, of the
 /// entries of `dcol` (laid out as [`im2col`]'s matrix) that read it.
-fn col2im(s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
-    dx.fill(0.0);
+#[inline(always)]
+fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+    r.zero(dx);
     let (oh, ow) = (s.oh, s.ow);
-    let mut rows = dcol.chunks_exact(oh * ow);
+    let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
     for dx_c in dx.chunks_exact_mut(s.h * s.w) {
         for kh in 0..s.k {
             let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
             for kw in 0..s.k {
                 let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
-                let row = rows.next().expect("dcol has c_in·k·k rows");
-                for o_h in oh_lo..oh_hi {
-                    let ih = o_h * s.stride + kh - s.pad;
-                    let dx_row = &mut dx_c[ih * s.w..][..s.w];
-                    let grads = &row[o_h * ow + ow_lo..o_h * ow + ow_hi];
-                    let start = ow_lo * s.stride + kw - s.pad;
-                    if s.stride == 1 {
-                        for (d, &g) in dx_row[start..start + grads.len()].iter_mut().zip(grads) {
-                            *d += g;
-                        }
-                    } else {
-                        for (d, &g) in dx_row[start..].iter_mut().step_by(s.stride).zip(grads) {
+                let Some(row) = rows_of_dcol.next() else {
+                    return;
+                };
+                let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
+                if rows == 0 || len == 0 {
+                    continue;
+                }
+                let ih = oh_lo * s.stride + kh - s.pad;
+                let iw = ow_lo * s.stride + kw - s.pad;
+                let grads = &row[oh_lo * ow + ow_lo..];
+                let dx_start = &mut dx_c[ih * s.w + iw..];
+                if s.stride == 1 {
+                    r.add_rows(dx_start, s.w, grads, ow, rows, len);
+                } else {
+                    for o_h in 0..rows {
+                        let dx_row = dx_start[o_h * s.stride * s.w..]
+                            .iter_mut()
+                            .step_by(s.stride);
+                        for (d, &g) in dx_row.zip(&grads[o_h * ow..][..len]) {
                             *d += g;
                         }
                     }
@@ -413,12 +476,247 @@ fn col2im(s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
     }
 }
 
-/// `dst.copy_from_slice(src)` for the short runs of im2col, as a loop the compiler vectorizes
-/// in place instead of a call to `memcpy`.
-#[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s;
+/// Copies, zero fills and sums of the short runs im2col and col2im move, in SIMD registers.
+trait Runs: Copy {
+    /// `dst[i · dst_stride..][..len] = src[i · src_stride..][..len]` for `i < rows`, in
+    /// increasing `i`. May also overwrite up to a register's width of `dst` past each run.
+    ///
+    /// # Panics
+    /// When a run lies outside `dst` or `src`.
+    fn copy_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    );
+    /// `dst[i · dst_stride..][..len] += src[i · src_stride..][..len]` for `i < rows`; nothing
+    /// else changes.
+    ///
+    /// # Panics
+    /// When a run lies outside `dst` or `src`.
+    fn add_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    );
+    /// `dst = 0`, touching nothing else.
+    fn zero(self, dst: &mut [f32]);
+}
+
+/// [`Runs`] in registers of `S`. A value exists only where the CPU supports `S` (see
+/// [`InRegisters::new`]), which is what makes its safe methods sound.
+struct InRegisters<S>(PhantomData<S>);
+
+impl<S> Clone for InRegisters<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for InRegisters<S> {}
+
+impl<S: Simd> InRegisters<S> {
+    /// # Safety
+    /// The CPU supports `S`'s instruction set.
+    unsafe fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Whether `rows` runs of `len` at `stride` fit in a buffer of `buffer` values.
+fn runs_fit(buffer: usize, stride: usize, rows: usize, len: usize) -> bool {
+    rows == 0 || len == 0 || (rows - 1) * stride + len <= buffer
+}
+
+// Masked stores are slow on some CPUs (AMD's among them), so a run ends in a whole register
+// wherever its buffer has room for one, and only runs at a buffer's very end are masked.
+impl<S: Simd> Runs for InRegisters<S> {
+    #[inline(always)]
+    fn copy_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        assert!(
+            runs_fit(dst.len(), dst_stride, rows, len),
+            "a run lies outside dst"
+        );
+        assert!(
+            runs_fit(src.len(), src_stride, rows, len),
+            "a run lies outside src"
+        );
+        let lanes = S::LANES;
+        for i in 0..rows {
+            let (d_at, s_at) = (i * dst_stride, i * src_stride);
+            // Room for whole registers in both buffers, from the run's start.
+            let room = (dst.len() - d_at).min(src.len() - s_at);
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            let mut j = 0;
+            // SAFETY: `self` exists, so the CPU supports `S`. Whole registers cover
+            // `j..j + LANES ≤ room` past the run's start, partial ones `j..len ≤ room`
+            // (`runs_fit`): inside both slices.
+            unsafe {
+                let (d, p) = (d.add(d_at), p.add(s_at));
+                while j < len && j + lanes <= room {
+                    S::store(d.add(j), S::load(p.add(j)));
+                    j += lanes;
+                }
+                if j < len {
+                    S::store_first(d.add(j), S::load_first(p.add(j), len - j), len - j);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn add_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        assert!(
+            runs_fit(dst.len(), dst_stride, rows, len),
+            "a run lies outside dst"
+        );
+        assert!(
+            runs_fit(src.len(), src_stride, rows, len),
+            "a run lies outside src"
+        );
+        let lanes = S::LANES;
+        for i in 0..rows {
+            let (d_at, s_at) = (i * dst_stride, i * src_stride);
+            let room = dst.len() - d_at;
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            let mut j = 0;
+            // SAFETY: as in `copy_rows`; `src` is only read in `j..len` (masked loads). Lanes
+            // past `len` add zero to what `dst` holds and store it back unchanged.
+            // `1 · a + b` is exactly `a + b`.
+            unsafe {
+                let (d, p) = (d.add(d_at), p.add(s_at));
+                let one = S::splat(1.0);
+                while j < len && j + lanes <= room {
+                    let n = lanes.min(len - j);
+                    let sum = S::mul_add(one, S::load_first(p.add(j), n), S::load(d.add(j)));
+                    S::store(d.add(j), sum);
+                    j += lanes;
+                }
+                if j < len {
+                    let n = len - j;
+                    let sum =
+                        S::mul_add(one, S::load_first(p.add(j), n), S::load_first(d.add(j), n));
+                    S::store_first(d.add(j), sum, n);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn zero(self, dst: &mut [f32]) {
+        let (d, len) = (dst.as_mut_ptr(), dst.len());
+        let mut j = 0;
+        // SAFETY: `self` exists, so the CPU supports `S`; the stores cover `0..len`.
+        unsafe {
+            while j + S::LANES <= len {
+                S::store(d.add(j), S::zero());
+                j += S::LANES;
+            }
+            if j < len {
+                S::store_first(d.add(j), S::zero(), len - j);
+            }
+        }
+    }
+}
+
+/// The data movement of a sample, compiled for the instruction set of this machine, with the
+/// proof that the CPU has it.
+///
+/// Runs are short (a kernel's width, an output row), so eight lanes beat sixteen even where
+/// AVX-512 is available: AVX2 is used on every x86-64 CPU that has it.
+#[derive(Clone, Copy)]
+enum Mover {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(InRegisters<Avx2>),
+    Portable(InRegisters<Portable>),
+}
+
+/// `#[target_feature]` entry points for the generic movers, so that `Runs`' register
+/// operations compile to AVX2 instructions.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn im2col(r: InRegisters<Avx2>, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+        super::im2col(r, s, x, col)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn im2col_transposed(
+        r: InRegisters<Avx2>,
+        s: &ConvShape,
+        x: &[f32],
+        col_t: &mut [f32],
+    ) {
+        super::im2col_transposed(r, s, x, col_t)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn col2im(r: InRegisters<Avx2>, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+        super::col2im(r, s, dcol, dx)
+    }
+}
+
+impl Mover {
+    /// AVX2 where the CPU has it, else portable code.
+    fn here() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if supports(InstructionSet::Avx2) {
+            // SAFETY: `supports` just confirmed AVX2 and FMA on this CPU.
+            return Mover::Avx2(unsafe { InRegisters::new() });
+        }
+        // SAFETY: portable Rust runs everywhere.
+        Mover::Portable(unsafe { InRegisters::new() })
+    }
+
+    // SAFETY (the `unsafe` calls below): a `Mover::Avx2` holds an `InRegisters<Avx2>`, which
+    // exists only where the CPU has AVX2 and FMA, all the entry points require.
+
+    fn im2col(self, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, col) },
+            Mover::Portable(r) => im2col(r, s, x, col),
+        }
+    }
+
+    fn im2col_transposed(self, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::im2col_transposed(r, s, x, col_t) },
+            Mover::Portable(r) => im2col_transposed(r, s, x, col_t),
+        }
+    }
+
+    fn col2im(self, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::col2im(r, s, dcol, dx) },
+            Mover::Portable(r) => col2im(r, s, dcol, dx),
+        }
     }
 }
 
