@@ -157,6 +157,7 @@
 
 mod activation;
 mod composite;
+mod conv2d;
 mod dense;
 mod elu;
 mod gelu;
@@ -170,6 +171,7 @@ mod tanh;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
+pub use conv2d::{Conv2d, ConvTrainWorkspace, ConvWorkspace};
 pub use dense::Dense;
 pub use elu::Elu;
 pub use gelu::Gelu;
@@ -270,6 +272,7 @@ mod tests {
         serves_threads::<Gelu<Shape2<2, 2>>>();
         serves_threads::<Softmax<4>>();
         serves_threads::<Reshape<Shape2<2, 2>, Features<4>>>();
+        serves_threads::<Conv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>>();
     }
 
     #[test]
@@ -284,6 +287,7 @@ mod tests {
         assert_eq!(built_param_count::<Softmax<4>>(), 0);
         assert_eq!(built_param_count::<Reshape<Shape2<2, 2>, Features<4>>>(), 0);
         assert_eq!(built_param_count::<Relu<OutputOf<Dense<3, 5>>>>(), 0);
+        assert_eq!(built_param_count::<Conv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(), 57);
 
         let built = <LeakyRelu<Features<2>> as Composable>::build(&mut crate::init::seeded(0));
         assert_eq!(built.alpha(), LeakyRelu::<Features<2>>::DEFAULT_ALPHA);
