@@ -23,6 +23,7 @@
 
 pub mod conv;
 mod kernels;
+pub mod pool;
 mod simd;
 #[cfg(feature = "threading")]
 mod threads;
