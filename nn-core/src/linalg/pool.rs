@@ -124,12 +124,52 @@ pub fn max_pool_backward(shape: &PoolShape, x: &[f32], dy: &[f32], dx: &mut [f32
     let s = shape;
     s.planes(x.len(), dy.len());
     assert_eq!(dx.len(), x.len(), "dx is not x's length");
-    dx.fill(0.0);
+    // Windows of 2 × 2 at stride 2 write every element of `dx` themselves.
+    if !(s.k == 2 && s.stride == 2) {
+        dx.fill(0.0);
+    }
     let planes = x
         .chunks_exact(s.h * s.w)
         .zip(dy.chunks_exact(s.oh * s.ow))
         .zip(dx.chunks_exact_mut(s.h * s.w));
     for ((x_p, dy_p), dx_p) in planes {
+        if s.k == 2 && s.stride == 2 {
+            // The common case, windows of two pairs that do not overlap.
+            let pairs = 2 * s.ow;
+            for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
+                let top = &x_p[2 * o_h * s.w..][..pairs];
+                let bottom = &x_p[(2 * o_h + 1) * s.w..][..pairs];
+                let (dx_top, dx_bottom) = dx_p[2 * o_h * s.w..][..2 * s.w].split_at_mut(s.w);
+                // An odd width leaves a column no window reads.
+                dx_top[pairs..].fill(0.0);
+                dx_bottom[pairs..].fill(0.0);
+                let inputs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                let grads = dx_top[..pairs]
+                    .chunks_exact_mut(2)
+                    .zip(dx_bottom[..pairs].chunks_exact_mut(2));
+                for ((&g, (t, b)), (dt, db)) in dy_row.iter().zip(inputs).zip(grads) {
+                    // A tournament that keeps the first maximum: the later value wins only
+                    // when strictly greater (or the first NaN).
+                    let wins = |later: f32, earlier: f32| {
+                        (later > earlier) | (later.is_nan() & !earlier.is_nan())
+                    };
+                    let (top_wins, bottom_wins) = (wins(t[1], t[0]), wins(b[1], b[0]));
+                    let top_max = if top_wins { t[1] } else { t[0] };
+                    let bottom_max = if bottom_wins { b[1] } else { b[0] };
+                    let down = wins(bottom_max, top_max);
+                    let pick = |row: bool, right: bool, winner: bool| {
+                        if row && right == winner { g } else { 0.0 }
+                    };
+                    dt[0] = pick(!down, false, top_wins);
+                    dt[1] = pick(!down, true, top_wins);
+                    db[0] = pick(down, false, bottom_wins);
+                    db[1] = pick(down, true, bottom_wins);
+                }
+            }
+            // And an odd height a row.
+            dx_p[2 * s.oh * s.w..].fill(0.0);
+            continue;
+        }
         for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
             for (o_w, &g) in dy_row.iter().enumerate() {
                 dx_p[window_argmax(s, x_p, o_h, o_w)] += g;
