@@ -949,6 +949,42 @@ mod tests {
         }
     }
 
+    /// The portable movers (what non-x86 targets run) agree with the ones this CPU uses.
+    #[test]
+    fn portable_movers_agree_with_this_cpus() {
+        let mut rng = crate::init::seeded(22);
+        // SAFETY: portable Rust runs everywhere.
+        let portable = unsafe { InRegisters::<Portable>::new() };
+        let here = Mover::here();
+        for s in [
+            shape(6, 1, (12, 12), 5, 1, 0),
+            shape(3, 1, (7, 5), 3, 2, 1),
+            shape(2, 1, (4, 4), 3, 1, 2),
+            shape(1, 1, (28, 28), 5, 1, 0),
+        ] {
+            let x = random(&mut rng, s.input_len());
+            let dcol = random(&mut rng, s.col_len());
+            let run = |f: &dyn Fn(&mut [f32]), len: usize| {
+                let mut out = vec![f32::NAN; len];
+                f(&mut out);
+                out
+            };
+            let col = |m: &dyn Fn(&[f32], &mut [f32])| run(&|out| m(&x, out), s.col_len());
+            assert_eq!(
+                col(&|x, out| im2col(portable, &s, x, out)),
+                col(&|x, out| here.im2col(&s, x, out))
+            );
+            assert_eq!(
+                col(&|x, out| im2col_transposed(portable, &s, x, out)),
+                col(&|x, out| here.im2col_transposed(&s, x, out))
+            );
+            assert_eq!(
+                run(&|out| col2im(portable, &s, &dcol, out), s.input_len()),
+                run(&|out| here.col2im(&s, &dcol, out), s.input_len())
+            );
+        }
+    }
+
     #[test]
     fn window_count_is_pytorchs_floor_rule() {
         assert_eq!(window_count(28, 5, 1, 0), Some(24));
