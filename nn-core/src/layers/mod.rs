@@ -162,34 +162,44 @@
 //! ```
 
 mod activation;
+mod avg_pool;
 mod batch_norm;
 mod composite;
+mod conv2d;
 mod dense;
 mod dropout;
 mod elu;
 mod gelu;
+mod global_avg_pool;
 mod leaky_relu;
+mod max_pool;
 mod mode;
 mod relu;
 mod reshape;
 mod sigmoid;
 mod softmax;
 mod tanh;
+mod upsample;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
+pub use avg_pool::AvgPool2d;
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerChannel};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
+pub use conv2d::{Conv2d, ConvTrainWorkspace, ConvWorkspace};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elu::Elu;
 pub use gelu::Gelu;
+pub use global_avg_pool::GlobalAvgPool;
 pub use leaky_relu::LeakyRelu;
+pub use max_pool::MaxPool2d;
 pub use mode::{Eval, Mode, Train};
 pub use relu::Relu;
 pub use reshape::Reshape;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 pub use tanh::Tanh;
+pub use upsample::{Bilinear, Interpolation, Nearest, Upsample};
 
 pub(crate) use softmax::softmax_row;
 
@@ -283,6 +293,12 @@ mod tests {
         serves_threads::<Dropout<Shape3<1, 2, 2>>>();
         serves_threads::<BatchNorm1d<3>>();
         serves_threads::<BatchNorm2d<3, 2, 2>>();
+        serves_threads::<Conv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>>();
+        serves_threads::<MaxPool2d<6, 24, 24, 12, 12, 2, 2>>();
+        serves_threads::<AvgPool2d<6, 24, 24, 12, 12, 2, 2>>();
+        serves_threads::<GlobalAvgPool<16, 4, 4>>();
+        serves_threads::<Upsample<3, 4, 4, 8, 8>>();
+        serves_threads::<Upsample<3, 4, 4, 8, 8, Bilinear>>();
     }
 
     #[test]
@@ -301,6 +317,12 @@ mod tests {
         assert_eq!(built_param_count::<Dropout<Shape3<2, 3, 3>>>(), 0);
         assert_eq!(built_param_count::<BatchNorm1d<3>>(), 6);
         assert_eq!(built_param_count::<BatchNorm2d<4, 2, 2>>(), 8);
+        assert_eq!(built_param_count::<Conv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(), 57);
+        assert_eq!(built_param_count::<MaxPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
+        assert_eq!(built_param_count::<AvgPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
+        assert_eq!(built_param_count::<GlobalAvgPool<2, 3, 3>>(), 0);
+        assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6>>(), 0);
+        assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6, Bilinear>>(), 0);
 
         let built = <LeakyRelu<Features<2>> as Composable>::build(&mut crate::init::seeded(0));
         assert_eq!(built.alpha(), LeakyRelu::<Features<2>>::DEFAULT_ALPHA);

@@ -21,7 +21,9 @@
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
 
+pub mod conv;
 mod kernels;
+pub mod pool;
 mod simd;
 #[cfg(feature = "threading")]
 mod threads;

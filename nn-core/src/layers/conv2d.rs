@@ -1,0 +1,453 @@
+//! `Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>`: a 2-D convolution over NCHW batches;
+//! `conv2d(..)` in `network!`.
+
+use alloc::boxed::Box;
+use alloc::vec;
+
+use crate::init::{Rng, uniform};
+use crate::layers::{Composable, Layer};
+use crate::linalg::conv::{ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
+use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
+use crate::tensor::{Tensor1, Tensor4, Zeroed};
+
+/// A 2-D convolution from `C_IN` channels of `H × W` to `C_OUT` channels of `OH × OW`, with a
+/// square `K × K` kernel moved by `STRIDE` over the input padded with `PAD` zeros on each side:
+/// PyTorch's `nn.Conv2d(C_IN, C_OUT, K, stride=STRIDE, padding=PAD)`.
+///
+/// Batches are NCHW: `Tensor4<B, C_IN, H, W>` in, `Tensor4<B, C_OUT, OH, OW>` out. The weight
+/// is `C_OUT × C_IN × K × K` (PyTorch's `(out, in, kh, kw)`), so weights are exchanged with
+/// PyTorch as they are; parameters are visited as `weight`, then `bias`.
+///
+/// `OH` must be `(H + 2·PAD − K) / STRIDE + 1` rounded down (PyTorch's rule), likewise `OW`,
+/// with `H + 2·PAD ≥ K` and `STRIDE ≥ 1`: an inline const assert checks it when the layer's
+/// forward or backward is instantiated (`network!` computes the sizes and reports a mismatch
+/// on the layer first). Input rows and columns that no window reaches get zero gradient.
+///
+/// Initialised as PyTorch does: weight and bias both `U(−1/√fan_in, 1/√fan_in)` with
+/// `fan_in = C_IN · K · K`.
+///
+/// The work is im2col and [`gemm`](crate::linalg::gemm) in
+/// [`linalg::conv`](crate::linalg::conv), on one sample's column matrix at a time; that
+/// matrix lives in the scratch ([`ConvWorkspace`]) and cache ([`ConvTrainWorkspace`]), made
+/// once with the tape.
+///
+/// ```
+/// use nn_core::layers::{Conv2d, Layer};
+/// use nn_core::tensor::Tensor4;
+///
+/// // One channel of 3×3 in, two of 2×2 out: a 2×2 kernel, stride 1, no padding.
+/// let mut conv = Conv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut nn_core::init::seeded(0));
+/// conv.weight_mut().as_mut_slice().copy_from_slice(&[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+/// conv.bias_mut().as_mut_slice().copy_from_slice(&[0.5, 0.0]);
+///
+/// let x = Tensor4::<1, 1, 3, 3>::from_fn(|[_, _, h, w]| (3 * h + w + 1) as f32);
+/// let mut y = Tensor4::<1, 2, 2, 2>::zeros();
+/// conv.forward(&x, &mut y, &mut nn_core::tensor::Zeroed::zeroed());
+/// // Channel 0 sums each window (plus 0.5); channel 1 picks its bottom-right value.
+/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5, 5.0, 6.0, 8.0, 9.0]);
+/// ```
+///
+/// Sizes that disagree fail to build:
+///
+/// ```compile_fail,E0080
+/// use nn_core::layers::{Conv2d, Layer};
+/// use nn_core::tensor::{Tensor4, Zeroed};
+/// // A 5×5 kernel on 28×28 gives 24×24, not 26×26.
+/// let conv = Conv2d::<1, 6, 28, 28, 26, 26, 5, 1, 0>::new(&mut nn_core::init::seeded(0));
+/// let x = Tensor4::<1, 1, 28, 28>::zeros();
+/// conv.forward(&x, &mut Tensor4::zeros(), &mut Zeroed::zeroed());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Conv2d<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const PAD: usize,
+> {
+    weight: Tensor4<C_OUT, C_IN, K, K>,
+    bias: Tensor1<C_OUT>,
+    weight_grad: Tensor4<C_OUT, C_IN, K, K>,
+    bias_grad: Tensor1<C_OUT>,
+}
+
+/// The working space of [`Conv2d`]'s inference forward: one sample's column matrix,
+/// `C_IN · K · K × OH · OW`. Allocated by [`Zeroed::zeroed`] (once, with the tape); the
+/// forward itself allocates nothing.
+#[derive(Clone, Debug)]
+pub struct ConvWorkspace<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> {
+    buffer: Box<[f32]>,
+}
+
+/// The cache of [`Conv2d`]'s training forward, which `backward` uses as working space: one
+/// sample's column matrix and its gradient, `2 · C_IN · K · K · OH · OW` values. The column
+/// matrix is rebuilt per sample in `backward` rather than kept for the whole batch, so the
+/// cache stays the size of one sample's.
+#[derive(Clone, Debug)]
+pub struct ConvTrainWorkspace<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> {
+    buffer: Box<[f32]>,
+}
+
+impl<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
+    for ConvWorkspace<C_IN, K, OH, OW>
+{
+    fn zeroed() -> Self {
+        Self {
+            buffer: vec![0.0; C_IN * K * K * OH * OW].into_boxed_slice(),
+        }
+    }
+}
+
+impl<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
+    for ConvTrainWorkspace<C_IN, K, OH, OW>
+{
+    fn zeroed() -> Self {
+        Self {
+            buffer: vec![0.0; 2 * C_IN * K * K * OH * OW].into_boxed_slice(),
+        }
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const PAD: usize,
+> Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+{
+    /// The number of scalar parameters: `C_OUT · C_IN · K · K + C_OUT`.
+    pub const PARAM_COUNT: usize = C_OUT * C_IN * K * K + C_OUT;
+
+    /// The sizes, as the kernels take them.
+    const SHAPE: ConvShape = ConvShape {
+        c_in: C_IN,
+        c_out: C_OUT,
+        h: H,
+        w: W,
+        oh: OH,
+        ow: OW,
+        k: K,
+        stride: STRIDE,
+        pad: PAD,
+    };
+
+    /// Evaluated where forward and backward are instantiated: the sizes agree.
+    const CHECK: () = assert!(
+        Self::SHAPE.is_valid(),
+        "conv2d: needs H + 2·PAD >= K, STRIDE >= 1, C_IN, C_OUT >= 1 and \
+         OH == (H + 2·PAD - K) / STRIDE + 1, OW == (W + 2·PAD - K) / STRIDE + 1"
+    );
+
+    /// A layer with PyTorch's default initialisation: weight and bias `U(−l, l)` with
+    /// `l = 1/√(C_IN · K · K)`.
+    pub fn new(rng: &mut Rng) -> Self {
+        let limit = 1.0 / crate::math::sqrt((C_IN * K * K).max(1) as f32);
+        let mut layer = Self {
+            weight: Tensor4::zeros(),
+            bias: Tensor1::zeros(),
+            weight_grad: Tensor4::zeros(),
+            bias_grad: Tensor1::zeros(),
+        };
+        for w in layer.weight.iter_mut() {
+            *w = uniform(rng, -limit, limit);
+        }
+        for b in layer.bias.iter_mut() {
+            *b = uniform(rng, -limit, limit);
+        }
+        layer
+    }
+
+    /// The weight, `C_OUT × C_IN × K × K`.
+    pub fn weight(&self) -> &Tensor4<C_OUT, C_IN, K, K> {
+        &self.weight
+    }
+    /// The weight, mutably.
+    pub fn weight_mut(&mut self) -> &mut Tensor4<C_OUT, C_IN, K, K> {
+        &mut self.weight
+    }
+    /// The bias, one per output channel.
+    pub fn bias(&self) -> &Tensor1<C_OUT> {
+        &self.bias
+    }
+    /// The bias, mutably.
+    pub fn bias_mut(&mut self) -> &mut Tensor1<C_OUT> {
+        &mut self.bias
+    }
+    /// The accumulated weight gradient.
+    pub fn weight_grad(&self) -> &Tensor4<C_OUT, C_IN, K, K> {
+        &self.weight_grad
+    }
+    /// The accumulated bias gradient.
+    pub fn bias_grad(&self) -> &Tensor1<C_OUT> {
+        &self.bias_grad
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const PAD: usize,
+> HasParams for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+{
+    fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+        let weight = Param {
+            value: self.weight.as_mut_slice(),
+            grad: self.weight_grad.as_mut_slice(),
+        };
+        visitor.visit(&path.child("weight"), weight);
+        let bias = Param {
+            value: self.bias.as_mut_slice(),
+            grad: self.bias_grad.as_mut_slice(),
+        };
+        visitor.visit(&path.child("bias"), bias);
+    }
+
+    fn param_count(&mut self) -> usize {
+        Self::PARAM_COUNT
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const PAD: usize,
+> Layer for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+{
+    type Input<const B: usize> = Tensor4<B, C_IN, H, W>;
+    type Output<const B: usize> = Tensor4<B, C_OUT, OH, OW>;
+    type Scratch<const B: usize> = ConvWorkspace<C_IN, K, OH, OW>;
+    type Cache<const B: usize> = ConvTrainWorkspace<C_IN, K, OH, OW>;
+
+    fn forward<const B: usize>(
+        &self,
+        x: &Tensor4<B, C_IN, H, W>,
+        y: &mut Tensor4<B, C_OUT, OH, OW>,
+        scratch: &mut ConvWorkspace<C_IN, K, OH, OW>,
+    ) {
+        const { Self::CHECK };
+        let workspace = &mut scratch.buffer[..Self::SHAPE.forward_workspace_len()];
+        conv2d_forward(
+            &Self::SHAPE,
+            x.as_slice(),
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            y.as_mut_slice(),
+            workspace,
+        );
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor4<B, C_IN, H, W>,
+        y: &mut Tensor4<B, C_OUT, OH, OW>,
+        cache: &mut ConvTrainWorkspace<C_IN, K, OH, OW>,
+    ) {
+        const { Self::CHECK };
+        let workspace = &mut cache.buffer[..Self::SHAPE.forward_workspace_len()];
+        conv2d_forward(
+            &Self::SHAPE,
+            x.as_slice(),
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            y.as_mut_slice(),
+            workspace,
+        );
+    }
+
+    fn backward<const B: usize>(
+        &mut self,
+        x: &Tensor4<B, C_IN, H, W>,
+        _y: &Tensor4<B, C_OUT, OH, OW>,
+        cache: &mut ConvTrainWorkspace<C_IN, K, OH, OW>,
+        dy: &Tensor4<B, C_OUT, OH, OW>,
+        dx: Option<&mut Tensor4<B, C_IN, H, W>>,
+    ) {
+        const { Self::CHECK };
+        let workspace = &mut cache.buffer[..Self::SHAPE.backward_workspace_len()];
+        let grads = ConvGrads {
+            weight: self.weight_grad.as_mut_slice(),
+            bias: self.bias_grad.as_mut_slice(),
+        };
+        conv2d_backward(
+            &Self::SHAPE,
+            x.as_slice(),
+            self.weight.as_slice(),
+            dy.as_slice(),
+            grads,
+            dx.map(|dx| dx.as_mut_slice()),
+            workspace,
+        );
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const PAD: usize,
+> Composable for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+{
+    const PARAM_COUNT: usize = Self::PARAM_COUNT;
+
+    fn build(rng: &mut Rng) -> Self {
+        Self::new(rng)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_gradients, random_tensor};
+
+    /// The layer on a random batch against plain loops over the same weights.
+    fn matches_loops<
+        const C_IN: usize,
+        const C_OUT: usize,
+        const H: usize,
+        const W: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const STRIDE: usize,
+        const PAD: usize,
+        const B: usize,
+    >(
+        seed: u64,
+    ) {
+        let mut rng = crate::init::seeded(seed);
+        let conv = Conv2d::<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>::new(&mut rng);
+        let x = random_tensor::<Tensor4<B, C_IN, H, W>>(&mut rng);
+        let mut y = Tensor4::<B, C_OUT, OH, OW>::full(f32::NAN);
+        conv.forward(&x, &mut y, &mut Zeroed::zeroed());
+        let want = Tensor4::<B, C_OUT, OH, OW>::from_fn(|[b, co, oh, ow]| {
+            let mut sum = conv.bias()[[co]];
+            for c in 0..C_IN {
+                for kh in 0..K {
+                    for kw in 0..K {
+                        let ih = (oh * STRIDE + kh) as isize - PAD as isize;
+                        let iw = (ow * STRIDE + kw) as isize - PAD as isize;
+                        if (0..H as isize).contains(&ih) && (0..W as isize).contains(&iw) {
+                            sum += conv.weight()[[co, c, kh, kw]]
+                                * x[[b, c, ih as usize, iw as usize]];
+                        }
+                    }
+                }
+            }
+            sum
+        });
+        for (i, (g, w)) in y.iter().zip(want.iter()).enumerate() {
+            assert!((g - w).abs() < 1e-5, "y[{i}] = {g}, want {w}");
+        }
+    }
+
+    #[test]
+    fn forward_matches_loops() {
+        matches_loops::<1, 6, 28, 28, 24, 24, 5, 1, 0, 2>(1);
+        matches_loops::<6, 16, 12, 12, 8, 8, 5, 1, 0, 1>(2);
+        matches_loops::<3, 3, 3, 3, 3, 3, 3, 1, 1, 2>(3); // C == H == W
+        matches_loops::<2, 4, 7, 5, 4, 3, 3, 2, 1, 3>(4); // stride 2, padding, H ≠ W
+        matches_loops::<4, 2, 5, 6, 5, 6, 1, 1, 0, 2>(5); // 1×1
+        matches_loops::<2, 3, 8, 9, 2, 3, 3, 3, 0, 1>(6); // stride 3, floor rule
+    }
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let mut rng = crate::init::seeded(7);
+        let mut conv = Conv2d::<2, 3, 5, 4, 3, 2, 3, 2, 1>::new(&mut rng);
+        let x = random_tensor::<Tensor4<2, 2, 5, 4>>(&mut rng);
+        let checked = check_gradients::<_, 2>(&mut conv, &x, 8).unwrap();
+        assert_eq!(checked, 80 + 3 * 2 * 9 + 3);
+
+        let mut square = Conv2d::<3, 3, 3, 3, 3, 3, 3, 1, 1>::new(&mut rng);
+        let x = random_tensor::<Tensor4<1, 3, 3, 3>>(&mut rng);
+        check_gradients::<_, 1>(&mut square, &x, 9).unwrap();
+
+        let mut pointwise = Conv2d::<3, 2, 2, 3, 2, 3, 1, 1, 0>::new(&mut rng);
+        let x = random_tensor::<Tensor4<2, 3, 2, 3>>(&mut rng);
+        check_gradients::<_, 2>(&mut pointwise, &x, 10).unwrap();
+
+        // Floor rule: the last input row and column are read by no window.
+        let mut floor = Conv2d::<1, 2, 6, 6, 2, 2, 2, 3, 0>::new(&mut rng);
+        let x = random_tensor::<Tensor4<1, 1, 6, 6>>(&mut rng);
+        check_gradients::<_, 1>(&mut floor, &x, 11).unwrap();
+    }
+
+    #[test]
+    fn unreached_inputs_get_zero_gradient() {
+        let mut rng = crate::init::seeded(12);
+        let mut conv = Conv2d::<1, 1, 5, 5, 2, 2, 2, 2, 0>::new(&mut rng);
+        let x = random_tensor::<Tensor4<1, 1, 5, 5>>(&mut rng);
+        let mut y = Tensor4::<1, 1, 2, 2>::zeros();
+        let mut cache = Zeroed::zeroed();
+        conv.forward_train(&x, &mut y, &mut cache);
+        let mut dx = Tensor4::<1, 1, 5, 5>::full(f32::NAN);
+        conv.backward(&x, &y, &mut cache, &Tensor4::full(1.0), Some(&mut dx));
+        for i in 0..5 {
+            assert_eq!(dx[[0, 0, 4, i]], 0.0);
+            assert_eq!(dx[[0, 0, i, 4]], 0.0);
+        }
+        assert_eq!(dx[[0, 0, 0, 0]], conv.weight()[[0, 0, 0, 0]]);
+    }
+
+    #[test]
+    fn init_is_pytorchs_default() {
+        let mut rng = crate::init::seeded(13);
+        let conv = Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
+        let limit = 1.0 / 150f32.sqrt();
+        let all = || conv.weight().iter().chain(conv.bias().iter());
+        assert!(all().all(|v| v.abs() <= limit));
+        assert!(conv.weight().iter().any(|&v| v > 0.9 * limit));
+        assert!(conv.bias().iter().any(|&v| v != 0.0));
+        assert_eq!(Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::PARAM_COUNT, 2416);
+    }
+
+    #[test]
+    fn backward_accumulates_and_visits_weight_then_bias() {
+        let mut rng = crate::init::seeded(14);
+        let mut conv = Conv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut rng);
+        let x = Tensor4::<1, 1, 3, 3>::full(1.0);
+        let y = Tensor4::<1, 2, 2, 2>::zeros();
+        let dy = Tensor4::<1, 2, 2, 2>::full(1.0);
+        let mut cache = Zeroed::zeroed();
+        conv.backward(&x, &y, &mut cache, &dy, None);
+        conv.backward(&x, &y, &mut cache, &dy, None);
+        assert_eq!(conv.bias_grad().as_slice(), &[8.0, 8.0]);
+        assert!(conv.weight_grad().iter().all(|&g| g == 8.0));
+        let mut names = alloc::vec::Vec::new();
+        conv.visit_params(
+            &ParamPath::root(),
+            &mut |p: &ParamPath<'_>, v: Param<'_>| {
+                names.push((alloc::format!("{p}"), v.value.len()))
+            },
+        );
+        assert_eq!(names, [("weight".into(), 8), ("bias".into(), 2)]);
+        conv.zero_grad();
+        assert!(conv.weight_grad().iter().all(|&g| g == 0.0));
+    }
+}

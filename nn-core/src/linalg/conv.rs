@@ -1,0 +1,963 @@
+//! 2-D convolution as im2col plus [`gemm`]: the kernels behind
+//! [`Conv2d`](crate::layers::Conv2d), written once for runtime sizes ([`ConvShape`]) so that
+//! twenty conv layers share one compiled kernel.
+//!
+//! Tensors are NCHW and row-major. For each sample `b`:
+//! - forward: `col_b` (`C_IN·K·K × OH·OW`, row `(c, kh, kw)`, column `(oh, ow)`) holds the input
+//!   under every kernel tap, and `y_b (C_OUT × OH·OW) = W (C_OUT × C_IN·K·K) · col_b + bias`
+//!   lands directly in NCHW order;
+//! - backward: `dW += dy_b · col_bᵀ` (for a sample with fewer output positions than taps,
+//!   through the transposed column matrix `colᵀ_b`, whose rows are contiguous along the
+//!   product's depth, so the product takes the broadcast kernel), `db += Σ dy_b`, and `dcol = Wᵀ · dy_b`, scattered back by col2im.
+//!
+//! A 1×1 kernel with stride 1 and no padding needs no column matrix: `col_b` is `x_b` itself.
+//!
+//! The column matrices are one sample's worth, in a workspace the caller allocates once
+//! ([`ConvShape::forward_workspace_len`], [`ConvShape::backward_workspace_len`]): nothing here
+//! allocates. Positions that no window reaches (the floor rule) get zero gradient.
+
+use core::marker::PhantomData;
+
+use super::simd::{Portable, Simd};
+#[cfg(target_arch = "x86_64")]
+use super::x86::Avx2;
+#[cfg(target_arch = "x86_64")]
+use super::{InstructionSet, supports};
+use super::{MatRef, Op, gemm};
+
+/// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
+/// `oh × ow` out, a square `k × k` kernel moved by `stride`, and `pad` zeros on every side.
+///
+/// Valid when `h + 2·pad ≥ k`, `stride ≥ 1` and `oh = (h + 2·pad − k) / stride + 1` (rounded
+/// down, as PyTorch does), likewise for `w` ([`ConvShape::is_valid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Kernel height and width.
+    pub k: usize,
+    /// Step between windows, both axes.
+    pub stride: usize,
+    /// Zeros added on each side, both axes.
+    pub pad: usize,
+}
+
+/// The output size of a window of `k` moved by `stride` over `n + 2·pad` positions, rounded
+/// down (PyTorch's rule); `None` when no window fits or `stride` is zero.
+pub const fn window_count(n: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+    if stride == 0 || n + 2 * pad < k {
+        None
+    } else {
+        Some((n + 2 * pad - k) / stride + 1)
+    }
+}
+
+impl ConvShape {
+    /// Whether the sizes agree with each other (see the type docs).
+    pub const fn is_valid(&self) -> bool {
+        matches!(window_count(self.h, self.k, self.stride, self.pad), Some(n) if n == self.oh)
+            && matches!(window_count(self.w, self.k, self.stride, self.pad), Some(n) if n == self.ow)
+            && self.c_in > 0
+            && self.c_out > 0
+    }
+
+    /// The elements of one input sample, `c_in · h · w`.
+    pub const fn input_len(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    /// The elements of one output sample, `c_out · oh · ow`.
+    pub const fn output_len(&self) -> usize {
+        self.c_out * self.oh * self.ow
+    }
+
+    /// The elements of the weight, `c_out · c_in · k · k`.
+    pub const fn weight_len(&self) -> usize {
+        self.c_out * self.taps()
+    }
+
+    /// Rows of the column matrix: `c_in · k · k`.
+    const fn taps(&self) -> usize {
+        self.c_in * self.k * self.k
+    }
+
+    /// The column matrix of one sample, `c_in · k · k · oh · ow`.
+    const fn col_len(&self) -> usize {
+        self.taps() * self.oh * self.ow
+    }
+
+    /// A 1×1 kernel with stride 1 and no padding: the input is its own column matrix.
+    const fn is_pointwise(&self) -> bool {
+        self.k == 1 && self.stride == 1 && self.pad == 0
+    }
+
+    /// Whether the weight gradient goes through the transposed column matrix: when a sample
+    /// has fewer output positions (the product's depth) than taps. The dot kernel sums each
+    /// output across lanes once, which a long depth amortizes (LeNet's first convolution, 576
+    /// positions per 25 taps, is 2× faster this way); a short one is better served by the
+    /// broadcast kernel, for the price of transposing (the second, 64 per 150).
+    const fn transposes_col(&self) -> bool {
+        self.oh * self.ow < self.taps()
+    }
+
+    /// The workspace [`conv2d_forward`] needs: one sample's column matrix (none for a
+    /// pointwise kernel).
+    pub const fn forward_workspace_len(&self) -> usize {
+        if self.is_pointwise() {
+            0
+        } else {
+            self.col_len()
+        }
+    }
+
+    /// The workspace [`conv2d_backward`] needs: one sample's column matrix (maybe transposed)
+    /// and its gradient (none for a pointwise kernel).
+    pub const fn backward_workspace_len(&self) -> usize {
+        2 * self.forward_workspace_len()
+    }
+
+    /// The number of samples in a batch slice of `len` input elements.
+    fn batch_of(&self, len: usize) -> usize {
+        assert!(self.is_valid(), "inconsistent convolution sizes: {self:?}");
+        let per_sample = self.input_len();
+        assert_eq!(len % per_sample, 0, "the input is not a whole batch");
+        len / per_sample
+    }
+
+    /// The output positions `lo..hi` along an axis of `out` windows whose tap `t` falls inside
+    /// `0..n` of the input.
+    fn valid_range(&self, t: usize, n: usize, out: usize) -> (usize, usize) {
+        // Position `o` reads input `o · stride + t − pad`.
+        let lo = self.pad.saturating_sub(t).div_ceil(self.stride).min(out);
+        let hi = (n + self.pad)
+            .saturating_sub(t)
+            .div_ceil(self.stride)
+            .min(out);
+        (lo, hi.max(lo))
+    }
+}
+
+/// The gradients of a convolution's parameters, accumulated into by [`conv2d_backward`].
+#[derive(Debug)]
+pub struct ConvGrads<'a> {
+    /// `c_out × c_in × k × k`.
+    pub weight: &'a mut [f32],
+    /// `c_out`.
+    pub bias: &'a mut [f32],
+}
+
+/// `y = conv(x, weight) + bias` for a batch of NCHW samples.
+///
+/// `x` holds `B · c_in · h · w` values, `y` `B · c_out · oh · ow`, `weight`
+/// `c_out × c_in × k × k` (PyTorch's layout), `bias` `c_out`, and `workspace`
+/// [`ConvShape::forward_workspace_len`] values (overwritten).
+///
+/// # Panics
+/// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
+///
+/// ```
+/// use nn_core::linalg::conv::{ConvShape, conv2d_forward};
+/// // One 3×3 input, a 2×2 kernel of ones: each output sums a window.
+/// let shape = ConvShape { c_in: 1, c_out: 1, h: 3, w: 3, oh: 2, ow: 2, k: 2, stride: 1, pad: 0 };
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let mut y = [0.0; 4];
+/// let mut workspace = vec![0.0; shape.forward_workspace_len()];
+/// conv2d_forward(&shape, &x, &[1.0; 4], &[0.5], &mut y, &mut workspace);
+/// assert_eq!(y, [12.5, 16.5, 24.5, 28.5]);
+/// ```
+pub fn conv2d_forward(
+    shape: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    workspace: &mut [f32],
+) {
+    let batch = shape.batch_of(x.len());
+    let s = shape;
+    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    assert_eq!(
+        y.len(),
+        batch * s.output_len(),
+        "the output is not the batch's"
+    );
+    assert_eq!(
+        weight.len(),
+        s.weight_len(),
+        "the weight is not c_out × c_in × k × k"
+    );
+    assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
+    assert_eq!(
+        workspace.len(),
+        s.forward_workspace_len(),
+        "wrong workspace length"
+    );
+    let mover = Mover::here();
+    let samples = x
+        .chunks_exact(s.input_len())
+        .zip(y.chunks_exact_mut(s.output_len()));
+    for (x_b, y_b) in samples {
+        for (row, &b) in y_b.chunks_exact_mut(positions).zip(bias) {
+            row.fill(b);
+        }
+        let col: &[f32] = if s.is_pointwise() {
+            x_b
+        } else {
+            mover.im2col(s, x_b, workspace);
+            workspace
+        };
+        gemm(
+            1.0,
+            MatRef::new(weight, s.c_out, taps),
+            Op::Plain,
+            MatRef::new(col, taps, positions),
+            Op::Plain,
+            1.0,
+            y_b,
+            positions,
+        );
+    }
+}
+
+/// The backward pass of [`conv2d_forward`]: adds the weight and bias gradients to `grads` and,
+/// when `dx` is given, overwrites it with the input gradient.
+///
+/// `dy` has `y`'s length and `workspace` [`ConvShape::backward_workspace_len`] values
+/// (overwritten).
+///
+/// # Panics
+/// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
+pub fn conv2d_backward(
+    shape: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    grads: ConvGrads<'_>,
+    mut dx: Option<&mut [f32]>,
+    workspace: &mut [f32],
+) {
+    let batch = shape.batch_of(x.len());
+    let s = shape;
+    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    assert_eq!(dy.len(), batch * s.output_len(), "dy is not the batch's");
+    assert_eq!(
+        weight.len(),
+        s.weight_len(),
+        "the weight is not c_out × c_in × k × k"
+    );
+    assert_eq!(
+        grads.weight.len(),
+        s.weight_len(),
+        "the weight gradient has the wrong length"
+    );
+    assert_eq!(
+        grads.bias.len(),
+        s.c_out,
+        "the bias gradient is not c_out long"
+    );
+    assert_eq!(
+        workspace.len(),
+        s.backward_workspace_len(),
+        "wrong workspace length"
+    );
+    if let Some(dx) = dx.as_deref() {
+        assert_eq!(dx.len(), x.len(), "dx is not x's length");
+    }
+    let mover = Mover::here();
+    let (col_t, dcol) = workspace.split_at_mut(s.forward_workspace_len());
+    for b in 0..batch {
+        let x_b = &x[b * s.input_len()..][..s.input_len()];
+        let dy_b = &dy[b * s.output_len()..][..s.output_len()];
+        for (g, row) in grads.bias.iter_mut().zip(dy_b.chunks_exact(positions)) {
+            *g += row.iter().sum::<f32>();
+        }
+        // dW += dy_b · col_bᵀ. With many positions per tap the dot kernel reads `col_b` as
+        // it is; with few, the broadcast kernel reads `colᵀ_b` (see `transposes_col`).
+        let col_plain: Option<&[f32]> = if s.is_pointwise() {
+            Some(x_b)
+        } else if s.transposes_col() {
+            None
+        } else {
+            mover.im2col(s, x_b, col_t);
+            Some(col_t)
+        };
+        match col_plain {
+            Some(col) => gemm(
+                1.0,
+                MatRef::new(dy_b, s.c_out, positions),
+                Op::Plain,
+                MatRef::new(col, taps, positions),
+                Op::Transposed,
+                1.0,
+                grads.weight,
+                taps,
+            ),
+            None => {
+                mover.im2col_transposed(s, x_b, col_t);
+                gemm(
+                    1.0,
+                    MatRef::new(dy_b, s.c_out, positions),
+                    Op::Plain,
+                    MatRef::new(col_t, positions, taps),
+                    Op::Plain,
+                    1.0,
+                    grads.weight,
+                    taps,
+                );
+            }
+        }
+        // dcol = Wᵀ · dy_b, then col2im (a pointwise kernel's dcol is dx_b itself).
+        if let Some(dx) = dx.as_deref_mut() {
+            let dx_b = &mut dx[b * s.input_len()..][..s.input_len()];
+            let weight_t_dy = |out: &mut [f32]| {
+                gemm(
+                    1.0,
+                    MatRef::new(weight, s.c_out, taps),
+                    Op::Transposed,
+                    MatRef::new(dy_b, s.c_out, positions),
+                    Op::Plain,
+                    0.0,
+                    out,
+                    positions,
+                );
+            };
+            if s.is_pointwise() {
+                weight_t_dy(dx_b);
+            } else {
+                weight_t_dy(dcol);
+                mover.col2im(s, dcol, dx_b);
+            }
+        }
+    }
+}
+
+// The movers write each buffer in increasing address order, and a copied run may spill up to a
+// register's width past its end (`Runs::copy_rows`): whatever lies past a run is written
+// afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
+// never survives.
+
+/// Fills `col` (`c_in·k·k × oh·ow`) with one sample `x` (`c_in × h × w`) under every kernel
+/// tap; padding reads as zero.
+#[inline(always)]
+fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+    let (oh, ow) = (s.oh, s.ow);
+    let row_len = oh * ow;
+    let mut row = 0;
+    for x_c in x.chunks_exact(s.h * s.w) {
+        for kh in 0..s.k {
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
+            for kw in 0..s.k {
+                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
+                let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
+                if rows > 0 && len > 0 {
+                    // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
+                    let ih = oh_lo * s.stride + kh - s.pad;
+                    let iw = ow_lo * s.stride + kw - s.pad;
+                    let out = &mut col[row + oh_lo * ow + ow_lo..];
+                    let input = &x_c[ih * s.w + iw..];
+                    if s.stride == 1 {
+                        r.copy_rows(out, ow, input, s.w, rows, len);
+                    } else {
+                        for o_h in 0..rows {
+                            let inputs = input[o_h * s.stride * s.w..].iter().step_by(s.stride);
+                            for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
+                                *o = v;
+                            }
+                        }
+                    }
+                }
+                // The padding, after the copies that may have spilled into it.
+                let row_out = &mut col[row..][..row_len];
+                if ow_lo > 0 || ow_hi < ow {
+                    for o_h in oh_lo..oh_hi {
+                        r.zero(&mut row_out[o_h * ow..][..ow_lo]);
+                        r.zero(&mut row_out[o_h * ow + ow_hi..][..ow - ow_hi]);
+                    }
+                }
+                r.zero(&mut row_out[..oh_lo * ow]);
+                r.zero(&mut row_out[oh_hi * ow..]);
+                row += row_len;
+            }
+        }
+    }
+}
+
+/// Fills `col_t` (`oh·ow × c_in·k·k`, the transpose of [`im2col`]'s matrix) with one sample.
+#[inline(always)]
+fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
+    let k = s.k;
+    let mut out = 0;
+    for o_h in 0..s.oh {
+        // Taps `kh_lo..kh_hi` of this window fall inside the input height.
+        let top = (o_h * s.stride) as isize - s.pad as isize;
+        let kh_lo = (-top).clamp(0, k as isize) as usize;
+        let kh_hi = (s.h as isize - top).clamp(kh_lo as isize, k as isize) as usize;
+        for o_w in 0..s.ow {
+            let left = (o_w * s.stride) as isize - s.pad as isize;
+            let kw_lo = (-left).clamp(0, k as isize) as usize;
+            let kw_hi = (s.w as isize - left).clamp(kw_lo as isize, k as isize) as usize;
+            let (rows, len) = (kh_hi - kh_lo, kw_hi - kw_lo);
+            for x_c in x.chunks_exact(s.h * s.w) {
+                if rows > 0 && len > 0 {
+                    // In range, so `top + kh_lo` and `left + kw_lo` are not negative.
+                    let start =
+                        (top + kh_lo as isize) as usize * s.w + (left + kw_lo as isize) as usize;
+                    r.copy_rows(
+                        &mut col_t[out + kh_lo * k + kw_lo..],
+                        k,
+                        &x_c[start..],
+                        s.w,
+                        rows,
+                        len,
+                    );
+                }
+                let block = &mut col_t[out..][..k * k];
+                if kw_lo > 0 || kw_hi < k {
+                    for kh in kh_lo..kh_hi {
+                        r.zero(&mut block[kh * k..][..kw_lo]);
+                        r.zero(&mut block[kh * k + kw_hi..][..k - kw_hi]);
+                    }
+                }
+                r.zero(&mut block[..kh_lo * k]);
+                r.zero(&mut block[kh_hi * k..]);
+                out += k * k;
+            }
+        }
+    }
+}
+
+/// Overwrites `dx` (one sample, `c_in × h × w`) with the sum, at each input position, of the
+/// entries of `dcol` (laid out as [`im2col`]'s matrix) that read it.
+#[inline(always)]
+fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+    r.zero(dx);
+    let (oh, ow) = (s.oh, s.ow);
+    let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
+    for dx_c in dx.chunks_exact_mut(s.h * s.w) {
+        for kh in 0..s.k {
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
+            for kw in 0..s.k {
+                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
+                let Some(row) = rows_of_dcol.next() else {
+                    return;
+                };
+                let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
+                if rows == 0 || len == 0 {
+                    continue;
+                }
+                let ih = oh_lo * s.stride + kh - s.pad;
+                let iw = ow_lo * s.stride + kw - s.pad;
+                let grads = &row[oh_lo * ow + ow_lo..];
+                let dx_start = &mut dx_c[ih * s.w + iw..];
+                if s.stride == 1 {
+                    r.add_rows(dx_start, s.w, grads, ow, rows, len);
+                } else {
+                    for o_h in 0..rows {
+                        let dx_row = dx_start[o_h * s.stride * s.w..]
+                            .iter_mut()
+                            .step_by(s.stride);
+                        for (d, &g) in dx_row.zip(&grads[o_h * ow..][..len]) {
+                            *d += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies, zero fills and sums of the short runs im2col and col2im move, in SIMD registers.
+trait Runs: Copy {
+    /// `dst[i · dst_stride..][..len] = src[i · src_stride..][..len]` for `i < rows`, in
+    /// increasing `i`. May also overwrite up to a register's width of `dst` past each run.
+    ///
+    /// # Panics
+    /// When a run lies outside `dst` or `src`.
+    fn copy_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    );
+    /// `dst[i · dst_stride..][..len] += src[i · src_stride..][..len]` for `i < rows`; nothing
+    /// else changes.
+    ///
+    /// # Panics
+    /// When a run lies outside `dst` or `src`.
+    fn add_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    );
+    /// `dst = 0`, touching nothing else.
+    fn zero(self, dst: &mut [f32]);
+}
+
+/// [`Runs`] in registers of `S`. A value exists only where the CPU supports `S` (see
+/// [`InRegisters::new`]), which is what makes its safe methods sound.
+struct InRegisters<S>(PhantomData<S>);
+
+impl<S> Clone for InRegisters<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for InRegisters<S> {}
+
+impl<S: Simd> InRegisters<S> {
+    /// # Safety
+    /// The CPU supports `S`'s instruction set.
+    unsafe fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Whether `rows` runs of `len` at `stride` fit in a buffer of `buffer` values.
+fn runs_fit(buffer: usize, stride: usize, rows: usize, len: usize) -> bool {
+    rows == 0 || len == 0 || (rows - 1) * stride + len <= buffer
+}
+
+// Masked stores are slow on some CPUs (AMD's among them), so a run ends in a whole register
+// wherever its buffer has room for one, and only runs at a buffer's very end are masked.
+impl<S: Simd> Runs for InRegisters<S> {
+    #[inline(always)]
+    fn copy_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        assert!(
+            runs_fit(dst.len(), dst_stride, rows, len),
+            "a run lies outside dst"
+        );
+        assert!(
+            runs_fit(src.len(), src_stride, rows, len),
+            "a run lies outside src"
+        );
+        let lanes = S::LANES;
+        for i in 0..rows {
+            let (d_at, s_at) = (i * dst_stride, i * src_stride);
+            // Room for whole registers in both buffers, from the run's start.
+            let room = (dst.len() - d_at).min(src.len() - s_at);
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            let mut j = 0;
+            // SAFETY: `self` exists, so the CPU supports `S`. Whole registers cover
+            // `j..j + LANES ≤ room` past the run's start, partial ones `j..len ≤ room`
+            // (`runs_fit`): inside both slices.
+            unsafe {
+                let (d, p) = (d.add(d_at), p.add(s_at));
+                while j < len && j + lanes <= room {
+                    S::store(d.add(j), S::load(p.add(j)));
+                    j += lanes;
+                }
+                if j < len {
+                    S::store_first(d.add(j), S::load_first(p.add(j), len - j), len - j);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn add_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        assert!(
+            runs_fit(dst.len(), dst_stride, rows, len),
+            "a run lies outside dst"
+        );
+        assert!(
+            runs_fit(src.len(), src_stride, rows, len),
+            "a run lies outside src"
+        );
+        let lanes = S::LANES;
+        for i in 0..rows {
+            let (d_at, s_at) = (i * dst_stride, i * src_stride);
+            let room = dst.len() - d_at;
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            let mut j = 0;
+            // SAFETY: as in `copy_rows`; `src` is only read in `j..len` (masked loads). Lanes
+            // past `len` add zero to what `dst` holds and store it back unchanged.
+            // `1 · a + b` is exactly `a + b`.
+            unsafe {
+                let (d, p) = (d.add(d_at), p.add(s_at));
+                let one = S::splat(1.0);
+                while j < len && j + lanes <= room {
+                    let n = lanes.min(len - j);
+                    let sum = S::mul_add(one, S::load_first(p.add(j), n), S::load(d.add(j)));
+                    S::store(d.add(j), sum);
+                    j += lanes;
+                }
+                if j < len {
+                    let n = len - j;
+                    let sum =
+                        S::mul_add(one, S::load_first(p.add(j), n), S::load_first(d.add(j), n));
+                    S::store_first(d.add(j), sum, n);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn zero(self, dst: &mut [f32]) {
+        let (d, len) = (dst.as_mut_ptr(), dst.len());
+        let mut j = 0;
+        // SAFETY: `self` exists, so the CPU supports `S`; the stores cover `0..len`.
+        unsafe {
+            while j + S::LANES <= len {
+                S::store(d.add(j), S::zero());
+                j += S::LANES;
+            }
+            if j < len {
+                S::store_first(d.add(j), S::zero(), len - j);
+            }
+        }
+    }
+}
+
+/// The data movement of a sample, compiled for the instruction set of this machine, with the
+/// proof that the CPU has it.
+///
+/// Runs are short (a kernel's width, an output row), so eight lanes beat sixteen even where
+/// AVX-512 is available: AVX2 is used on every x86-64 CPU that has it.
+#[derive(Clone, Copy)]
+enum Mover {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(InRegisters<Avx2>),
+    Portable(InRegisters<Portable>),
+}
+
+/// `#[target_feature]` entry points for the generic movers, so that `Runs`' register
+/// operations compile to AVX2 instructions.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn im2col(r: InRegisters<Avx2>, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+        super::im2col(r, s, x, col)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn im2col_transposed(
+        r: InRegisters<Avx2>,
+        s: &ConvShape,
+        x: &[f32],
+        col_t: &mut [f32],
+    ) {
+        super::im2col_transposed(r, s, x, col_t)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn col2im(r: InRegisters<Avx2>, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+        super::col2im(r, s, dcol, dx)
+    }
+}
+
+impl Mover {
+    /// AVX2 where the CPU has it, else portable code.
+    fn here() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if supports(InstructionSet::Avx2) {
+            // SAFETY: `supports` just confirmed AVX2 and FMA on this CPU.
+            return Mover::Avx2(unsafe { InRegisters::new() });
+        }
+        // SAFETY: portable Rust runs everywhere.
+        Mover::Portable(unsafe { InRegisters::new() })
+    }
+
+    // SAFETY (the `unsafe` calls below): a `Mover::Avx2` holds an `InRegisters<Avx2>`, which
+    // exists only where the CPU has AVX2 and FMA, all the entry points require.
+
+    fn im2col(self, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, col) },
+            Mover::Portable(r) => im2col(r, s, x, col),
+        }
+    }
+
+    fn im2col_transposed(self, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::im2col_transposed(r, s, x, col_t) },
+            Mover::Portable(r) => im2col_transposed(r, s, x, col_t),
+        }
+    }
+
+    fn col2im(self, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe { avx2::col2im(r, s, dcol, dx) },
+            Mover::Portable(r) => col2im(r, s, dcol, dx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    fn random(rng: &mut crate::init::Rng, len: usize) -> Vec<f32> {
+        (0..len)
+            .map(|_| crate::init::uniform(rng, -1.0, 1.0))
+            .collect()
+    }
+
+    /// The input value a window tap reads, or `None` in the padding.
+    fn tap(s: &ConvShape, o: usize, t: usize, n: usize) -> Option<usize> {
+        let i = (o * s.stride + t) as isize - s.pad as isize;
+        (0..n as isize).contains(&i).then_some(i as usize)
+    }
+
+    /// Plain nested loops: `y`, then `dW`, `db`, `dx` for the upstream gradient `dy`.
+    fn naive(
+        s: &ConvShape,
+        batch: usize,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        dy: &[f32],
+    ) -> [Vec<f32>; 4] {
+        let mut y = vec![0.0; batch * s.output_len()];
+        let mut dw = vec![0.0; s.weight_len()];
+        let mut db = vec![0.0; s.c_out];
+        let mut dx = vec![0.0; x.len()];
+        for b in 0..batch {
+            for co in 0..s.c_out {
+                for oh in 0..s.oh {
+                    for ow in 0..s.ow {
+                        let out = ((b * s.c_out + co) * s.oh + oh) * s.ow + ow;
+                        let mut sum = bias[co];
+                        db[co] += dy[out];
+                        for c in 0..s.c_in {
+                            for kh in 0..s.k {
+                                for kw in 0..s.k {
+                                    let (Some(ih), Some(iw)) =
+                                        (tap(s, oh, kh, s.h), tap(s, ow, kw, s.w))
+                                    else {
+                                        continue;
+                                    };
+                                    let xi = ((b * s.c_in + c) * s.h + ih) * s.w + iw;
+                                    let wi = ((co * s.c_in + c) * s.k + kh) * s.k + kw;
+                                    sum += w[wi] * x[xi];
+                                    dw[wi] += dy[out] * x[xi];
+                                    dx[xi] += dy[out] * w[wi];
+                                }
+                            }
+                        }
+                        y[out] = sum;
+                    }
+                }
+            }
+        }
+        [y, dw, db, dx]
+    }
+
+    fn shape(
+        c_in: usize,
+        c_out: usize,
+        hw: (usize, usize),
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> ConvShape {
+        let (h, w) = hw;
+        ConvShape {
+            c_in,
+            c_out,
+            h,
+            w,
+            oh: window_count(h, k, stride, pad).unwrap(),
+            ow: window_count(w, k, stride, pad).unwrap(),
+            k,
+            stride,
+            pad,
+        }
+    }
+
+    fn assert_close(what: &str, s: &ConvShape, got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{s:?} {what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_nested_loops_on_many_shapes() {
+        let mut rng = crate::init::seeded(21);
+        let cases = [
+            // (c_in, c_out, (h, w), k, stride, pad, batch)
+            (1, 6, (28, 28), 5, 1, 0, 2),
+            (6, 16, (12, 12), 5, 1, 0, 3),
+            (3, 3, (3, 3), 3, 1, 1, 1),
+            (4, 4, (4, 4), 3, 1, 0, 2),
+            (5, 5, (5, 5), 2, 2, 0, 2),
+            (2, 3, (7, 5), 3, 2, 1, 2),
+            (3, 2, (6, 9), 1, 1, 0, 2),
+            (3, 2, (6, 9), 1, 2, 0, 1),
+            (2, 17, (5, 4), 1, 1, 2, 1),
+            (2, 3, (8, 7), 3, 3, 0, 2),
+            (1, 1, (1, 1), 3, 1, 1, 1),
+            (2, 2, (2, 3), 5, 1, 2, 2),
+            (3, 5, (9, 9), 4, 3, 2, 1),
+            (7, 9, (10, 6), 3, 2, 0, 2),
+        ];
+        for (c_in, c_out, hw, k, stride, pad, batch) in cases {
+            let s = shape(c_in, c_out, hw, k, stride, pad);
+            let x = random(&mut rng, batch * s.input_len());
+            let w = random(&mut rng, s.weight_len());
+            let bias = random(&mut rng, c_out);
+            let dy = random(&mut rng, batch * s.output_len());
+            let [y_want, dw_want, db_want, dx_want] = naive(&s, batch, &x, &w, &bias, &dy);
+
+            let mut y = vec![f32::NAN; y_want.len()];
+            let mut work = vec![f32::NAN; s.forward_workspace_len()];
+            conv2d_forward(&s, &x, &w, &bias, &mut y, &mut work);
+            assert_close("y", &s, &y, &y_want);
+
+            // Gradients accumulate onto what is there; dx is overwritten.
+            let mut dw = vec![1.0; s.weight_len()];
+            let mut db = vec![1.0; c_out];
+            let mut dx = vec![f32::NAN; x.len()];
+            let mut work = vec![f32::NAN; s.backward_workspace_len()];
+            let grads = ConvGrads {
+                weight: &mut dw,
+                bias: &mut db,
+            };
+            conv2d_backward(&s, &x, &w, &dy, grads, Some(&mut dx), &mut work);
+            let plus_one = |v: &[f32]| v.iter().map(|g| g + 1.0).collect::<Vec<_>>();
+            assert_close("dW", &s, &dw, &plus_one(&dw_want));
+            assert_close("db", &s, &db, &plus_one(&db_want));
+            assert_close("dx", &s, &dx, &dx_want);
+
+            // Without dx, the parameter gradients are the same.
+            let (mut dw2, mut db2) = (vec![1.0; s.weight_len()], vec![1.0; c_out]);
+            let grads = ConvGrads {
+                weight: &mut dw2,
+                bias: &mut db2,
+            };
+            conv2d_backward(&s, &x, &w, &dy, grads, None, &mut work);
+            assert_eq!((dw2, db2), (dw, db));
+        }
+    }
+
+    #[test]
+    fn window_count_is_pytorchs_floor_rule() {
+        assert_eq!(window_count(28, 5, 1, 0), Some(24));
+        assert_eq!(window_count(7, 2, 2, 0), Some(3));
+        assert_eq!(window_count(5, 3, 2, 1), Some(3));
+        assert_eq!(window_count(2, 5, 1, 1), None);
+        assert_eq!(window_count(4, 1, 0, 0), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "inconsistent convolution sizes")]
+    fn an_inconsistent_shape_panics() {
+        let mut s = shape(1, 1, (4, 4), 3, 1, 0);
+        s.oh = 3;
+        conv2d_forward(
+            &s,
+            &[0.0; 16],
+            &[0.0; 9],
+            &[0.0],
+            &mut [0.0; 6],
+            &mut [0.0; 27],
+        );
+    }
+
+    /// Forward GFLOP/s at batch 64 on LeNet's two convolutions, and the backward's:
+    /// `cargo test --release -p nn-core -- --ignored --nocapture conv_throughput`.
+    #[test]
+    #[ignore = "a measurement; run in release mode"]
+    fn conv_throughput() {
+        extern crate std;
+        use std::time::Instant;
+        const BATCH: usize = 64;
+        for (name, s) in [
+            ("conv1 1->6 k5 28x28", shape(1, 6, (28, 28), 5, 1, 0)),
+            ("conv2 6->16 k5 12x12", shape(6, 16, (12, 12), 5, 1, 0)),
+        ] {
+            let mut rng = crate::init::seeded(1);
+            let x = random(&mut rng, BATCH * s.input_len());
+            let w = random(&mut rng, s.weight_len());
+            let bias = random(&mut rng, s.c_out);
+            let mut y = vec![0.0; BATCH * s.output_len()];
+            let mut dx = vec![0.0; x.len()];
+            let (mut dw, mut db) = (vec![0.0; s.weight_len()], vec![0.0; s.c_out]);
+            let mut fwork = vec![0.0; s.forward_workspace_len()];
+            let mut bwork = vec![0.0; s.backward_workspace_len()];
+            let flops = (2 * BATCH * s.output_len() * s.taps()) as f64;
+            fn median(mut f: impl FnMut()) -> f64 {
+                let mut times: Vec<f64> = (0..31)
+                    .map(|_| {
+                        let t = Instant::now();
+                        for _ in 0..10 {
+                            f();
+                        }
+                        t.elapsed().as_secs_f64() / 10.0
+                    })
+                    .collect();
+                times.sort_by(f64::total_cmp);
+                times[times.len() / 2]
+            }
+            let fwd = median(|| conv2d_forward(&s, &x, &w, &bias, &mut y, &mut fwork));
+            let dy = y.clone();
+            let bwd_w = median(|| {
+                let grads = ConvGrads {
+                    weight: &mut dw,
+                    bias: &mut db,
+                };
+                conv2d_backward(&s, &x, &w, &dy, grads, None, &mut bwork)
+            });
+            let bwd = median(|| {
+                let grads = ConvGrads {
+                    weight: &mut dw,
+                    bias: &mut db,
+                };
+                conv2d_backward(&s, &x, &w, &dy, grads, Some(&mut dx), &mut bwork)
+            });
+            std::println!(
+                "{name}: forward {:.1} µs ({:.1} GFLOP/s), backward dW {:.1} µs ({:.1} GFLOP/s), \
+                 backward dW+dx {:.1} µs ({:.1} GFLOP/s)",
+                fwd * 1e6,
+                flops / fwd / 1e9,
+                bwd_w * 1e6,
+                flops / bwd_w / 1e9,
+                bwd * 1e6,
+                2.0 * flops / bwd / 1e9
+            );
+        }
+    }
+}

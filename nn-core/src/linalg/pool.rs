@@ -1,0 +1,363 @@
+//! Max and average pooling over NCHW planes, for runtime sizes ([`PoolShape`]): the kernels
+//! behind [`MaxPool2d`](crate::layers::MaxPool2d) and [`AvgPool2d`](crate::layers::AvgPool2d).
+//!
+//! A batch of `B` samples of `C` channels is `B · C` independent `h × w` planes, each pooled to
+//! `oh × ow` by `k × k` windows moved by `stride`, without padding. Windows may overlap
+//! (`stride < k`), and input rows and columns that no window reaches (the floor rule) get zero
+//! gradient. Nothing here allocates.
+
+/// The sizes of a pooling: planes of `h × w` in, `oh × ow` out, `k × k` windows moved by
+/// `stride`, no padding.
+///
+/// Valid when `h ≥ k`, `stride ≥ 1` and `oh = (h − k) / stride + 1` rounded down (PyTorch's
+/// rule), likewise for `w` ([`PoolShape::is_valid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolShape {
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Window height and width.
+    pub k: usize,
+    /// Step between windows, both axes.
+    pub stride: usize,
+}
+
+impl PoolShape {
+    /// Whether the sizes agree with each other (see the type docs).
+    pub const fn is_valid(&self) -> bool {
+        use super::conv::window_count;
+        self.k > 0
+            && matches!(window_count(self.h, self.k, self.stride, 0), Some(n) if n == self.oh)
+            && matches!(window_count(self.w, self.k, self.stride, 0), Some(n) if n == self.ow)
+    }
+
+    /// The number of planes in `x` and `y`, checking their lengths.
+    fn planes(&self, x: usize, y: usize) -> usize {
+        assert!(self.is_valid(), "inconsistent pooling sizes: {self:?}");
+        let (plane_in, plane_out) = (self.h * self.w, self.oh * self.ow);
+        assert_eq!(x % plane_in, 0, "the input is not whole planes");
+        let planes = x / plane_in;
+        assert_eq!(
+            y,
+            planes * plane_out,
+            "the output does not match the input's planes"
+        );
+        planes
+    }
+}
+
+/// The index into a plane of the first maximal element of the window at output `(o_h, o_w)`,
+/// in row-major order (PyTorch's tie rule; a NaN counts as maximal).
+#[inline(always)]
+fn window_argmax(s: &PoolShape, plane: &[f32], o_h: usize, o_w: usize) -> usize {
+    let (top, left) = (o_h * s.stride, o_w * s.stride);
+    let mut best = top * s.w + left;
+    let mut max = plane[best];
+    for kh in 0..s.k {
+        let row = (top + kh) * s.w + left;
+        for (i, &v) in plane[row..row + s.k].iter().enumerate() {
+            if v > max || (v.is_nan() && !max.is_nan()) {
+                (max, best) = (v, row + i);
+            }
+        }
+    }
+    best
+}
+
+/// The larger of `a` and `b`, a NaN in either winning: the value [`window_argmax`] picks when
+/// `b` comes after `a`.
+#[inline(always)]
+fn later_max(a: f32, b: f32) -> f32 {
+    if b > a || b.is_nan() { b } else { a }
+}
+
+/// `y` = the maximum of each window of `x` (`B · C` planes).
+///
+/// # Panics
+/// When `shape` is not [valid](PoolShape::is_valid) or the lengths are not whole planes.
+///
+/// ```
+/// use nn_core::linalg::pool::{PoolShape, max_pool_forward};
+/// let shape = PoolShape { h: 2, w: 4, oh: 1, ow: 2, k: 2, stride: 2 };
+/// let mut y = [0.0; 2];
+/// max_pool_forward(&shape, &[1.0, 5.0, 2.0, 0.0, 3.0, 4.0, -1.0, 1.5], &mut y);
+/// assert_eq!(y, [5.0, 2.0]);
+/// ```
+pub fn max_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
+    let s = shape;
+    s.planes(x.len(), y.len());
+    let planes = x
+        .chunks_exact(s.h * s.w)
+        .zip(y.chunks_exact_mut(s.oh * s.ow));
+    for (x_p, y_p) in planes {
+        if s.k == 2 && s.stride == 2 {
+            // The common case, as straight-line maxima of two rows.
+            for (o_h, y_row) in y_p.chunks_exact_mut(s.ow).enumerate() {
+                let top = &x_p[2 * o_h * s.w..][..2 * s.ow];
+                let bottom = &x_p[(2 * o_h + 1) * s.w..][..2 * s.ow];
+                let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                for (out, (t, b)) in y_row.iter_mut().zip(pairs) {
+                    *out = later_max(later_max(later_max(t[0], t[1]), b[0]), b[1]);
+                }
+            }
+            continue;
+        }
+        for (o_h, y_row) in y_p.chunks_exact_mut(s.ow).enumerate() {
+            for (o_w, out) in y_row.iter_mut().enumerate() {
+                *out = x_p[window_argmax(s, x_p, o_h, o_w)];
+            }
+        }
+    }
+}
+
+/// The backward pass of [`max_pool_forward`]: overwrites `dx` with each window's gradient
+/// routed to its first maximal element, recomputed from `x` (summed where windows overlap).
+///
+/// # Panics
+/// When `shape` is not valid or the lengths disagree.
+pub fn max_pool_backward(shape: &PoolShape, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let s = shape;
+    s.planes(x.len(), dy.len());
+    assert_eq!(dx.len(), x.len(), "dx is not x's length");
+    dx.fill(0.0);
+    let planes = x
+        .chunks_exact(s.h * s.w)
+        .zip(dy.chunks_exact(s.oh * s.ow))
+        .zip(dx.chunks_exact_mut(s.h * s.w));
+    for ((x_p, dy_p), dx_p) in planes {
+        for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
+            for (o_w, &g) in dy_row.iter().enumerate() {
+                dx_p[window_argmax(s, x_p, o_h, o_w)] += g;
+            }
+        }
+    }
+}
+
+/// `y` = the mean of each window of `x` (`B · C` planes).
+///
+/// # Panics
+/// When `shape` is not [valid](PoolShape::is_valid) or the lengths are not whole planes.
+///
+/// ```
+/// use nn_core::linalg::pool::{PoolShape, avg_pool_forward};
+/// let shape = PoolShape { h: 2, w: 4, oh: 1, ow: 2, k: 2, stride: 2 };
+/// let mut y = [0.0; 2];
+/// avg_pool_forward(&shape, &[1.0, 5.0, 2.0, 0.0, 3.0, 3.0, -1.0, 1.0], &mut y);
+/// assert_eq!(y, [3.0, 0.5]);
+/// ```
+pub fn avg_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
+    let s = shape;
+    s.planes(x.len(), y.len());
+    let scale = 1.0 / (s.k * s.k) as f32;
+    let planes = x
+        .chunks_exact(s.h * s.w)
+        .zip(y.chunks_exact_mut(s.oh * s.ow));
+    for (x_p, y_p) in planes {
+        for (o_h, y_row) in y_p.chunks_exact_mut(s.ow).enumerate() {
+            for (o_w, out) in y_row.iter_mut().enumerate() {
+                let (top, left) = (o_h * s.stride, o_w * s.stride);
+                let mut sum = 0.0;
+                for kh in 0..s.k {
+                    sum += x_p[(top + kh) * s.w + left..][..s.k].iter().sum::<f32>();
+                }
+                *out = sum * scale;
+            }
+        }
+    }
+}
+
+/// The backward pass of [`avg_pool_forward`]: overwrites `dx` with each window's gradient
+/// spread evenly over it (summed where windows overlap).
+///
+/// # Panics
+/// When `shape` is not valid or the lengths disagree.
+pub fn avg_pool_backward(shape: &PoolShape, dy: &[f32], dx: &mut [f32]) {
+    let s = shape;
+    s.planes(dx.len(), dy.len());
+    let scale = 1.0 / (s.k * s.k) as f32;
+    dx.fill(0.0);
+    let planes = dy
+        .chunks_exact(s.oh * s.ow)
+        .zip(dx.chunks_exact_mut(s.h * s.w));
+    for (dy_p, dx_p) in planes {
+        for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
+            for (o_w, &g) in dy_row.iter().enumerate() {
+                let (top, left) = (o_h * s.stride, o_w * s.stride);
+                let share = g * scale;
+                for kh in 0..s.k {
+                    for d in &mut dx_p[(top + kh) * s.w + left..][..s.k] {
+                        *d += share;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    fn shape(h: usize, w: usize, k: usize, stride: usize) -> PoolShape {
+        let count = |n| super::super::conv::window_count(n, k, stride, 0).unwrap();
+        PoolShape {
+            h,
+            w,
+            oh: count(h),
+            ow: count(w),
+            k,
+            stride,
+        }
+    }
+
+    /// Plain loops: `(y, dx)` of max (`max == true`) or average pooling.
+    fn naive(
+        s: &PoolShape,
+        planes: usize,
+        x: &[f32],
+        dy: &[f32],
+        max: bool,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let mut y = vec![0.0; planes * s.oh * s.ow];
+        let mut dx = vec![0.0; x.len()];
+        for p in 0..planes {
+            for oh in 0..s.oh {
+                for ow in 0..s.ow {
+                    let o = (p * s.oh + oh) * s.ow + ow;
+                    let window: Vec<usize> = (0..s.k * s.k)
+                        .map(|t| {
+                            (p * s.h + oh * s.stride + t / s.k) * s.w + ow * s.stride + t % s.k
+                        })
+                        .collect();
+                    if max {
+                        let mut best = window[0];
+                        for &i in &window {
+                            if x[i] > x[best] {
+                                best = i;
+                            }
+                        }
+                        y[o] = x[best];
+                        dx[best] += dy[o];
+                    } else {
+                        y[o] = window.iter().map(|&i| x[i]).sum::<f32>() / window.len() as f32;
+                        for &i in &window {
+                            dx[i] += dy[o] / window.len() as f32;
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx)
+    }
+
+    #[test]
+    fn matches_nested_loops_on_many_shapes() {
+        let mut rng = crate::init::seeded(5);
+        // (h, w, k, stride, planes): overlapping, floor rule, k = 1, h ≠ w, one plane or many.
+        let cases = [
+            (24, 24, 2, 2, 6),
+            (8, 8, 2, 2, 32),
+            (3, 3, 3, 1, 3),
+            (5, 5, 3, 2, 2),
+            (7, 6, 3, 1, 2),
+            (7, 7, 2, 2, 1),
+            (6, 9, 1, 1, 2),
+            (6, 9, 1, 3, 2),
+            (9, 5, 4, 3, 3),
+            (4, 4, 4, 4, 1),
+        ];
+        for (h, w, k, stride, planes) in cases {
+            let s = shape(h, w, k, stride);
+            // Distinct values, so the maximum is unique; some ties are tested below.
+            let mut x: Vec<f32> = (0..planes * h * w)
+                .map(|i| i as f32 * 0.37 % 11.0)
+                .collect();
+            for v in &mut x {
+                *v += crate::init::uniform(&mut rng, -1e-3, 1e-3);
+            }
+            let dy: Vec<f32> = (0..planes * s.oh * s.ow)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect();
+            for max in [true, false] {
+                let (y_want, dx_want) = naive(&s, planes, &x, &dy, max);
+                let mut y = vec![f32::NAN; y_want.len()];
+                let mut dx = vec![f32::NAN; x.len()];
+                if max {
+                    max_pool_forward(&s, &x, &mut y);
+                    max_pool_backward(&s, &x, &dy, &mut dx);
+                } else {
+                    avg_pool_forward(&s, &x, &mut y);
+                    avg_pool_backward(&s, &dy, &mut dx);
+                }
+                for (i, (g, w)) in y
+                    .iter()
+                    .zip(&y_want)
+                    .chain(dx.iter().zip(&dx_want))
+                    .enumerate()
+                {
+                    assert!(
+                        (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                        "{s:?} max={max}: [{i}] {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_ties_go_to_the_first_element_and_nan_wins() {
+        let s = shape(2, 4, 2, 2);
+        let x = [1.0, 3.0, f32::NAN, 0.0, 3.0, 3.0, 9.0, 1.0];
+        let mut y = [0.0; 2];
+        max_pool_forward(&s, &x, &mut y);
+        assert_eq!(y[0], 3.0);
+        assert!(y[1].is_nan());
+        let mut dx = [f32::NAN; 8];
+        max_pool_backward(&s, &x, &[1.0, 2.0], &mut dx);
+        assert_eq!(dx, [0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        // The general path (k = 3) agrees.
+        let s = shape(3, 3, 3, 1);
+        let x = [0.0, 2.0, 1.0, 2.0, -1.0, 2.0, 0.0, 0.0, 0.0];
+        let mut dx = [0.0; 9];
+        max_pool_backward(&s, &x, &[1.0], &mut dx);
+        assert_eq!(dx[1], 1.0);
+        assert_eq!(dx.iter().sum::<f32>(), 1.0);
+    }
+
+    /// Batch-64 max pooling of LeNet's first convolution output:
+    /// `cargo test --release -p nn-core -- --ignored --nocapture pool_throughput`.
+    #[test]
+    #[ignore = "a measurement; run in release mode"]
+    fn pool_throughput() {
+        extern crate std;
+        let s = shape(24, 24, 2, 2);
+        let x: Vec<f32> = (0..64 * 6 * 576).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut y = vec![0.0; 64 * 6 * 144];
+        let mut dx = vec![0.0; x.len()];
+        let mut times = [[0.0f64; 2]; 31];
+        for t in &mut times {
+            let start = std::time::Instant::now();
+            max_pool_forward(&s, &x, &mut y);
+            let mid = std::time::Instant::now();
+            max_pool_backward(&s, &x, &y, &mut dx);
+            *t = [(mid - start).as_secs_f64(), mid.elapsed().as_secs_f64()];
+        }
+        let median = |i: usize| {
+            let mut v: Vec<f64> = times.iter().map(|t| t[i]).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2] * 1e6
+        };
+        std::println!(
+            "max pool 2x2 on 64x6x24x24: forward {:.1} µs, backward {:.1} µs",
+            median(0),
+            median(1)
+        );
+    }
+}
