@@ -56,6 +56,12 @@
 //! | `softmax` | probabilities over the features | `(N)` → `(N)` |
 //! | `flatten` | one feature vector per sample | `(C, H, W)` → `(C·H·W)` |
 //! | `reshape(D1, ...)` | same elements, another shape | same element count |
+//! | `conv2d(IN -> OUT, kernel = K)` | 2-D convolution with bias; options `stride = S` (default 1), `padding = P` (default 0) or `padding = same`, `floor`; PyTorch's init and weight layout `(OUT, IN, K, K)` | `(IN, H, W)` → `(OUT, H', W')`, `H' = (H + 2P − K)/S + 1` |
+//! | `max_pool(K)`, `avg_pool(K)` | the max or mean of each `K x K` window; options `stride = S` (default `K`), `floor`; `K` defaults to 2 | `(C, H, W)` → `(C, H', W')`, `H' = (H − K)/S + 1` |
+//! | `global_avg_pool` | the mean of each channel | `(C, H, W)` → `(C)` |
+//! | `upsample(S)`, `upsample(S, bilinear)` | `S` times larger: repeated pixels (`nearest`, the default) or bilinear, PyTorch's `align_corners=False` | `(C, H, W)` → `(C, S·H, S·W)` |
+//! | `batch_norm` | normalises over the batch: each feature of a flat sample (`BatchNorm1d`) or each channel of an image (`BatchNorm2d`); momentum 0.1, eps 1e-5 | unchanged, `(N)` or `(C, H, W)` |
+//! | `dropout(P)`, `dropout` | in training zeroes each value with probability `P` (default 0.5) and scales the rest by `1/(1 − P)`; at inference the identity | unchanged, any rank |
 //! | `fork { a: [items], b: [items], c: skip } => MERGE` | branches that read the same input, then merge | see below |
 //! | `Type` or `path::Type` | a layer type the macro did not make, e.g. another network | the type's own |
 //!
@@ -63,6 +69,13 @@
 //! the batch not counted), `stack` along a new leading axis (two `(3)` branches give `(2, 3)`),
 //! and `add` sums them (the shapes must be equal). A branch written `skip` is the identity, for
 //! residual blocks. Branches may hold forks of their own.
+//!
+//! Windows must fit. A kernel larger than its padded input is an error, and so is a stride that
+//! does not end on the input's edge: `max_pool(2)` after a `(6, 25, 25)` map names the layer and
+//! the 25, instead of silently dropping the last row. Add `floor` to a pool or conv to round the
+//! output size down and leave out the rows no window reaches, as PyTorch does
+//! (`max_pool(2, floor)`). Kernel sizes, strides, paddings and scales are integer literals,
+//! since the macro computes the output shape from them; channel counts may be constants.
 //!
 //! Sizes are integer literals, constants (`dense(IN -> HIDDEN)`, `sizes::OUT`) or const blocks
 //! (`{ 2 * HIDDEN }`). The generated code calls its batch parameter `__B` and its mode `__M`,

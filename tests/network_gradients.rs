@@ -52,6 +52,91 @@ fn every_activation_network_passes_gradient_check() {
     assert_eq!(checked, 3 * 5 + Everything::PARAM_COUNT);
 }
 
+network! {
+    /// Every vision layer with parameters or a gradient path of its own, in training mode (batch
+    /// statistics). Dropout is left out: its mask is redrawn on every forward, so a central
+    /// difference would compare two different functions; its own check reseeds it.
+    pub struct Vision<
+        input(2, 6, 6),
+        conv1: conv2d(2 -> 3, kernel = 3, padding = 1), batch_norm, tanh,
+        avg_pool(2),                                           // (3, 3, 3)
+        conv2: conv2d(3 -> 4, kernel = 2, stride = 2, padding = 1, floor), // (4, 2, 2)
+        upsample(2, bilinear), avg_pool(2, stride = 1),        // (4, 3, 3)
+        upsample(2), global_avg_pool,                          // (4)
+        batch_norm,
+        head: dense(4 -> 3),
+    >
+}
+
+#[test]
+fn vision_network_passes_gradient_check() {
+    let mut rng = seeded(8);
+    let mut net = Vision::new(&mut rng);
+    // Batch norm makes its output scale-free in the conv weights before it, so with PyTorch's
+    // small initial weights a finite-difference step of 1e-2 is a large relative change, and
+    // the O(h²) term exceeds the tolerance. Larger weights give the same function shape with
+    // a relatively smaller step.
+    net.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: Param<'_>| {
+            if path.to_string().starts_with("conv") && path.last() == "weight" {
+                p.value.iter_mut().for_each(|w| *w *= 4.0);
+            }
+        },
+    );
+    let x = random_tensor::<Tensor4<3, 2, 6, 6>>(&mut rng);
+    let checked = check_gradients::<_, 3>(&mut net, &x, 6).unwrap();
+    assert_eq!(checked, 3 * 2 * 6 * 6 + Vision::PARAM_COUNT);
+    // Batch norm's running statistics are buffers: visited, but not parameters.
+    let mut buffers = Vec::new();
+    net.visit_buffers(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, values: &mut [f32]| {
+            buffers.push((path.to_string(), values.len()))
+        },
+    );
+    assert_eq!(
+        buffers,
+        [
+            ("batch_norm_2.running_mean".to_string(), 3),
+            ("batch_norm_2.running_var".to_string(), 3),
+            ("batch_norm_10.running_mean".to_string(), 4),
+            ("batch_norm_10.running_var".to_string(), 4),
+        ]
+    );
+}
+
+network! {
+    /// Max pooling first, so the values it picks between are the inputs themselves.
+    pub struct Pooled<
+        input(1, 6, 6),
+        max_pool(2),                          // (1, 3, 3)
+        conv: conv2d(1 -> 2, kernel = 2), tanh, // (2, 2, 2)
+        max_pool(2, stride = 1, floor),       // (2, 1, 1)
+        flatten,
+        head: dense(2 -> 2),
+    >
+}
+
+#[test]
+fn max_pool_network_passes_gradient_check() {
+    let mut rng = seeded(4);
+    let mut net = Pooled::new(&mut rng);
+    // A shuffled ramp: any two inputs differ by at least 0.05, far more than the
+    // finite-difference step, so no step changes which input a window picks. (The second
+    // pool's inputs are conv outputs; its only window has four values, which this seed keeps
+    // apart.)
+    let mut order: Vec<usize> = (0..2 * 36).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (i * 7919 + 13) % (i + 1));
+    }
+    let x = Tensor4::<2, 1, 6, 6>::from_fn(|[b, _, h, w]| {
+        order[b * 36 + h * 6 + w] as f32 * 0.05 - 1.8
+    });
+    let checked = check_gradients::<_, 2>(&mut net, &x, 9).unwrap();
+    assert_eq!(checked, 2 * 36 + Pooled::PARAM_COUNT);
+}
+
 #[test]
 fn named_const_network_passes_gradient_check() {
     // Fixed seed: a finite-difference step that straddles a leaky-ReLU kink in a hidden layer

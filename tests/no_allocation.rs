@@ -15,6 +15,18 @@ network! {
     pub struct Mixed< dense(16 -> 8), tanh, dense(8 -> 8), sigmoid, leaky_relu(0.1), dense(8 -> 4), softmax >
 }
 
+network! {
+    /// A small CNN with every vision layer: conv, batch norm, pools, dropout, upsampling.
+    pub struct Cnn<
+        input(1, 12, 12),
+        conv1: conv2d(1 -> 6, kernel = 3, padding = 1), batch_norm, relu, max_pool(2),
+        conv2: conv2d(6 -> 8, kernel = 3, stride = 2, padding = 1, floor), relu,
+        upsample(2, bilinear), avg_pool(2), upsample(2), global_avg_pool,
+        batch_norm, dropout(0.3),
+        head: dense(8 -> 10),
+    >
+}
+
 fn train_step<const B: usize>(
     net: &mut Mlp,
     adam: &mut Adam,
@@ -83,6 +95,46 @@ fn mlp_training_step_and_inference_allocate_nothing() {
         let _ = std::hint::black_box(net.forward(&one));
     });
     assert!(allocating.count_total > 0, "{allocating:?}");
+}
+
+#[test]
+fn cnn_training_step_and_inference_allocate_nothing() {
+    let mut net = Cnn::seeded(3);
+    let mut adam = Adam::new(1e-3);
+    let x =
+        Tensor4::<16, 1, 12, 12>::from_fn(|[b, _, h, w]| ((b * 7 + h * 3 + w) % 11) as f32 / 11.0);
+    let labels: [usize; 16] = std::array::from_fn(|i| i % 10);
+    let mut tape = CnnTape::<16>::new();
+    let mut eval_tape = CnnTape::<16, Eval>::new();
+    let mut tape1 = CnnTape::<1, Eval>::new();
+    let one = Tensor4::<1, 1, 12, 12>::full(0.5);
+    let mut grad = Tensor2::<16, 10>::zeros();
+    let mut step = |net: &mut Cnn| {
+        let logits = net.forward_train(&x, &mut tape);
+        let loss = softmax_cross_entropy(logits, &labels, &mut grad).expect("labels below 10");
+        net.zero_grad();
+        net.backward_params(&mut tape, &grad);
+        adam.step(net);
+        loss
+    };
+    step(&mut net); // warm-up: Adam allocates its moments
+    let training = allocation_counter::measure(|| {
+        for _ in 0..3 {
+            step(&mut net);
+        }
+    });
+    assert_eq!(
+        training.count_total, 0,
+        "a CNN training step allocated: {training:?}"
+    );
+    let inference = allocation_counter::measure(|| {
+        let _ = std::hint::black_box(net.infer(&x, &mut eval_tape));
+        let _ = std::hint::black_box(net.infer(&one, &mut tape1));
+    });
+    assert_eq!(
+        inference.count_total, 0,
+        "CNN inference allocated: {inference:?}"
+    );
 }
 
 #[test]

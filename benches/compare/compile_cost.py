@@ -12,6 +12,11 @@ It writes a throwaway crate into a temporary directory that depends on this chec
                             and inference on synthetic data) from an empty target directory:
                             nn, nn-core, nn-macros and their dependencies (syn, quote, rand, ...)
     incremental_check_s     `cargo check` after editing the network declaration (a hidden size)
+    resnet18_check_s        `cargo check` after editing a ResNet-18-shaped declaration (20 convs,
+                            20 batch norms, 8 residual adds on 3 x 32 x 32; the head's size)
+    resnet18_clean_release_build_s  `cargo build --release` of that program (a training step
+                            and an inference) from an empty target directory
+    resnet18_incremental_release_build_s  the release build again after that edit
     check_20_layers_s       the same edit and `cargo check` with a 20-layer network instead
     check_2_layers_s        ... and with a 2-layer one, same program otherwise
     expansion_20_layers_s   check_20_layers_s - check_2_layers_s: what 18 more layers cost
@@ -122,6 +127,58 @@ fn main() {{
 """
 
 
+def resnet18(classes):
+    """A ResNet-18-shaped declaration on 3 x 32 x 32 (CIFAR): a 3x3 stem, four stages of two
+    basic blocks (64, 128, 256, 512 channels; stages 2-4 halve the size with a strided conv
+    and a 1x1 strided shortcut), global average pooling and a dense head: 20 convs, 20 batch
+    norms, 8 residual `add`s."""
+    def block(name, c_in, c_out, stride):
+        down = ", stride = 2, floor" if stride == 2 else ""
+        body = (f"conv2d({c_in} -> {c_out}, kernel = 3, padding = 1{down}), batch_norm, relu, "
+                f"conv2d({c_out} -> {c_out}, kernel = 3, padding = 1), batch_norm")
+        if stride == 2:
+            shortcut = f"[conv2d({c_in} -> {c_out}, kernel = 1, stride = 2, floor), batch_norm]"
+        else:
+            shortcut = "skip"
+        return f"{name}: fork {{ body: [{body}], shortcut: {shortcut} }} => add, relu"
+
+    parts = ["input(3, 32, 32)", "stem: conv2d(3 -> 64, kernel = 3, padding = 1), batch_norm, relu"]
+    c = 64
+    for stage, width in enumerate((64, 128, 256, 512), start=1):
+        for index in range(2):
+            stride = 2 if stage > 1 and index == 0 else 1
+            parts.append(block(f"layer{stage}_{index}", c, width, stride))
+            c = width
+    parts += ["global_avg_pool", f"fc: dense(512 -> {classes})"]
+    return ",\n        ".join(parts)
+
+
+RESNET = """use nn::prelude::*;
+
+network! {{
+    pub struct ResNet18<
+        {layers}
+    >
+}}
+
+fn main() {{
+    let mut net = ResNet18::seeded(0);
+    let mut adam = Adam::new(1e-3);
+    let mut tape = ResNet18Tape::<2>::new();
+    let mut grad = Tensor2::<2, {classes}>::zeros();
+    let x = Tensor4::<2, 3, 32, 32>::full(0.5);
+    let logits = net.forward_train(&x, &mut tape);
+    let loss = softmax_cross_entropy(logits, &[1, 2], &mut grad).unwrap();
+    net.zero_grad();
+    net.backward_params(&mut tape, &grad);
+    adam.step(&mut net);
+    let mut eval = ResNet18Tape::<1, Eval>::new();
+    let y = net.infer(&Tensor4::<1, 3, 32, 32>::full(0.5), &mut eval);
+    println!("{{loss}} {{}}", y.as_slice()[0]);
+}}
+"""
+
+
 def cargo(args, cwd, target, must_rebuild=False):
     env = dict(os.environ, CARGO_TARGET_DIR=target)
     start = time.perf_counter()
@@ -181,6 +238,21 @@ def main():
         print(f"check_20_layers_s: {deep20:.2f}")
         print(f"check_2_layers_s: {deep2:.2f}")
         print(f"expansion_20_layers_s: {deep20 - deep2:.2f}")
+
+        resnet = [RESNET.format(layers=resnet18(k), classes=k) for k in (10, 11, 12)]
+        print(f"resnet18_check_s: {edited_check(train, resnet):.2f}")
+        write(train, resnet[0])
+        builds = []
+        for _ in range(reps):
+            with tempfile.TemporaryDirectory(prefix="nn-cost-target-") as fresh:
+                builds.append(cargo(["build", "--release", "--bin", "train"], crate, fresh))
+        print(f"resnet18_clean_release_build_s: {statistics.median(builds):.1f}")
+        # What the declaration itself adds to a release build, nn and its dependencies built.
+        release = []
+        for rep in range(reps):
+            write(train, resnet[rep % len(resnet)])
+            release.append(cargo(["build", "--release", "--bin", "train"], crate, target, must_rebuild=True))
+        print(f"resnet18_incremental_release_build_s: {statistics.median(release):.1f}")
 
 
 if __name__ == "__main__":

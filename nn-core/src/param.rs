@@ -3,6 +3,15 @@
 //! A network exposes its parameters by calling a [`ParamVisitor`] once per tensor, in a fixed
 //! order, with a dotted name such as `fc1.weight` or `encoder.fc1.bias`. Names are built from a
 //! chain of borrowed segments ([`ParamPath`]), so visiting allocates nothing.
+//!
+//! # Buffers
+//! Some layers keep state that is not trained: batch norm's running mean and variance. Such a
+//! tensor is a *buffer* (PyTorch's word): it changes as the layer trains, but by the layer's own
+//! rule, not by gradient descent. A layer exposes its buffers through
+//! [`HasParams::visit_buffers`], which calls a [`BufferVisitor`] with the same dotted names as
+//! parameters (`bn1.running_mean`). Optimizers only ever call [`HasParams::visit_params`], so
+//! they cannot reach a buffer; weight files save and load both, so a trained network's running
+//! statistics travel with its weights.
 
 use core::fmt;
 
@@ -118,10 +127,47 @@ impl<F: FnMut(&ParamPath<'_>, Param<'_>)> ParamVisitor for F {
     }
 }
 
+/// Receives every buffer (non-trained state, such as running statistics) of a network, in a
+/// fixed order. See the [module docs](self#buffers).
+///
+/// Closures `FnMut(&ParamPath, &mut [f32])` implement it.
+///
+/// ```
+/// use nn_core::layers::BatchNorm1d;
+/// use nn_core::param::{HasParams, ParamPath};
+///
+/// let mut bn = BatchNorm1d::<3>::new();
+/// let mut names = Vec::new();
+/// bn.visit_buffers(&ParamPath::root().child("bn"), &mut |path: &ParamPath<'_>, buffer: &mut [f32]| {
+///     names.push((path.to_string(), buffer.len()));
+/// });
+/// assert_eq!(names, [("bn.running_mean".to_string(), 3), ("bn.running_var".to_string(), 3)]);
+/// ```
+pub trait BufferVisitor {
+    /// Called once per buffer tensor.
+    fn visit(&mut self, path: &ParamPath<'_>, buffer: &mut [f32]);
+}
+
+impl<F: FnMut(&ParamPath<'_>, &mut [f32])> BufferVisitor for F {
+    fn visit(&mut self, path: &ParamPath<'_>, buffer: &mut [f32]) {
+        self(path, buffer)
+    }
+}
+
 /// Anything with named parameters: layers and generated networks.
 pub trait HasParams {
     /// Calls `visitor` for every parameter, names prefixed by `path`.
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V);
+
+    /// Calls `visitor` for every buffer (non-trained state, e.g. running statistics), names
+    /// prefixed by `path`. The default has none.
+    ///
+    /// Optimizers visit only parameters, so they never touch a buffer. A type that holds
+    /// layers (a generated network, a wrapper) forwards this to each of them, as it does
+    /// [`HasParams::visit_params`].
+    fn visit_buffers<V: BufferVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+        let _ = (path, visitor);
+    }
 
     /// Sets every gradient to zero.
     fn zero_grad(&mut self) {
@@ -158,5 +204,20 @@ mod tests {
         assert!(!w.matches("fc1.weight"));
         assert!(!w.matches("xencoder.fc1.weight"));
         assert_eq!(root.child("bias").to_string(), "bias");
+    }
+
+    struct NoBuffers;
+    impl HasParams for NoBuffers {
+        fn visit_params<V: ParamVisitor>(&mut self, _: &ParamPath<'_>, _: &mut V) {}
+    }
+
+    #[test]
+    fn buffers_default_to_none() {
+        let mut seen = 0;
+        NoBuffers.visit_buffers(
+            &ParamPath::root(),
+            &mut |_: &ParamPath<'_>, _: &mut [f32]| seen += 1,
+        );
+        assert_eq!(seen, 0);
     }
 }

@@ -107,15 +107,15 @@ impl Width {
     /// For a known size, [`WindowError`] says why there is no whole output. For a named size
     /// the result is a const expression, and the returned condition (a `bool` expression) must
     /// hold for the window to fit exactly; the caller turns it into a `ConstCheck`.
-    #[allow(
-        dead_code,
-        reason = "the arithmetic of the conv and pool kinds, tested here first"
-    )]
+    ///
+    /// With `floor`, a stride that does not end on the edge is no error: the output size rounds
+    /// down and the last rows are left out, as PyTorch does.
     pub fn window(
         &self,
         kernel: u64,
         stride: u64,
         padding: u64,
+        floor: bool,
     ) -> Result<(Width, Option<TokenStream>), WindowError> {
         let stride = stride.max(1);
         match self.value {
@@ -125,7 +125,7 @@ impl Width {
                     return Err(WindowError::TooSmall { padded });
                 }
                 let span = padded - kernel;
-                if !span.is_multiple_of(stride) {
+                if !floor && !span.is_multiple_of(stride) {
                     return Err(WindowError::NotWhole {
                         padded,
                         remainder: span % stride,
@@ -141,7 +141,11 @@ impl Width {
                     quote!((#padded - #k) / #s + 1),
                     format!("({} + 2·{p} − {k}) / {s} + 1", self.text),
                 );
-                let fits = quote!(#padded >= #k && (#padded - #k) % #s == 0);
+                let fits = if floor {
+                    quote!(#padded >= #k)
+                } else {
+                    quote!(#padded >= #k && (#padded - #k) % #s == 0)
+                };
                 Ok((output, Some(fits)))
             }
         }
@@ -150,10 +154,6 @@ impl Width {
 
 /// Why a window does not fit a known size.
 #[derive(Debug, PartialEq)]
-#[allow(
-    dead_code,
-    reason = "the arithmetic of the conv and pool kinds, tested here first"
-)]
 pub enum WindowError {
     /// The padded size is smaller than the kernel.
     TooSmall { padded: u64 },
@@ -294,7 +294,7 @@ mod tests {
 
     fn out(size: u64, kernel: u64, stride: u64, padding: u64) -> Result<u64, WindowError> {
         Width::known(size)
-            .window(kernel, stride, padding)
+            .window(kernel, stride, padding, false)
             .map(|(w, _)| w.value.unwrap_or(0))
     }
 
@@ -328,6 +328,18 @@ mod tests {
     }
 
     #[test]
+    fn floor_rounds_down_like_pytorch() {
+        let floor = |size: u64, k, s, p| {
+            Width::known(size)
+                .window(k, s, p, true)
+                .map(|(w, _)| w.value.unwrap_or(0))
+        };
+        assert_eq!(floor(25, 2, 2, 0), Ok(12));
+        assert_eq!(floor(28, 3, 2, 1), Ok(14));
+        assert_eq!(floor(1, 2, 2, 0), Err(WindowError::TooSmall { padded: 1 }));
+    }
+
+    #[test]
     fn named_sizes_become_const_expressions() {
         let named = Width {
             value: None,
@@ -335,7 +347,9 @@ mod tests {
             value_tokens: quote!(H),
             text: "H".into(),
         };
-        let (width, fits) = named.window(3, 1, 1).unwrap_or_else(|_| unreachable!());
+        let (width, fits) = named
+            .window(3, 1, 1, false)
+            .unwrap_or_else(|_| unreachable!());
         assert!(width.value.is_none() && fits.is_some());
         assert_eq!(width.text, "(H + 2·1 − 3) / 1 + 1");
     }

@@ -57,8 +57,8 @@ impl<L: Layer> Shape for OutputOf<L> {
 /// Every layer here and every network made by `network!` implements it, so generated code
 /// builds each field the same way, `<T as Composable>::build(rng)`: `Dense` draws its weights,
 /// parameter-free layers are their `Default`. A hand-written layer implements it to be
-/// used in a declaration the same way; its parameters are then visited under the field's
-/// name (`encoder.fc1.weight`).
+/// used in a declaration the same way; its parameters (and buffers) are then visited under
+/// the field's name (`encoder.fc1.weight`).
 ///
 /// ```
 /// use nn_core::init::Rng;
@@ -69,6 +69,7 @@ impl<L: Layer> Shape for OutputOf<L> {
 /// pub struct HeDense(Dense<4, 4>);
 /// # impl nn_core::param::HasParams for HeDense {
 /// #     fn visit_params<V: nn_core::param::ParamVisitor>(&mut self, p: &nn_core::param::ParamPath<'_>, v: &mut V) { self.0.visit_params(p, v) }
+/// #     fn visit_buffers<V: nn_core::param::BufferVisitor>(&mut self, p: &nn_core::param::ParamPath<'_>, v: &mut V) { self.0.visit_buffers(p, v) }
 /// # }
 /// # impl nn_core::layers::Layer for HeDense {
 /// #     type Input<const B: usize> = nn_core::tensor::Tensor2<B, 4>;

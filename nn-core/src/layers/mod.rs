@@ -108,6 +108,12 @@
 //! assert_eq!(y, x);
 //! ```
 //!
+//! [`Dropout`] is this layer for real (any drop probability, its own seeded ChaCha8
+//! generator); [`BatchNorm`] is the other mode-dependent layer: batch statistics and an update
+//! of its running statistics in training, the running statistics at inference. Those running
+//! statistics are *buffers*, state that is saved with the weights but not trained (see
+//! [`crate::param`]).
+//!
 //! Backpropagating through the inference forward is a type error: its scratch is not a cache.
 //!
 //! ```compile_fail,E0308
@@ -157,9 +163,11 @@
 
 mod activation;
 mod avg_pool;
+mod batch_norm;
 mod composite;
 mod conv2d;
 mod dense;
+mod dropout;
 mod elu;
 mod gelu;
 mod global_avg_pool;
@@ -175,9 +183,11 @@ mod upsample;
 
 pub use activation::{Features, Shape, Shape2, Shape3};
 pub use avg_pool::AvgPool2d;
+pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerChannel};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
 pub use conv2d::{Conv2d, ConvTrainWorkspace, ConvWorkspace};
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use elu::Elu;
 pub use gelu::Gelu;
 pub use global_avg_pool::GlobalAvgPool;
@@ -280,6 +290,9 @@ mod tests {
         serves_threads::<Gelu<Shape2<2, 2>>>();
         serves_threads::<Softmax<4>>();
         serves_threads::<Reshape<Shape2<2, 2>, Features<4>>>();
+        serves_threads::<Dropout<Shape3<1, 2, 2>>>();
+        serves_threads::<BatchNorm1d<3>>();
+        serves_threads::<BatchNorm2d<3, 2, 2>>();
         serves_threads::<Conv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>>();
         serves_threads::<MaxPool2d<6, 24, 24, 12, 12, 2, 2>>();
         serves_threads::<AvgPool2d<6, 24, 24, 12, 12, 2, 2>>();
@@ -300,6 +313,10 @@ mod tests {
         assert_eq!(built_param_count::<Softmax<4>>(), 0);
         assert_eq!(built_param_count::<Reshape<Shape2<2, 2>, Features<4>>>(), 0);
         assert_eq!(built_param_count::<Relu<OutputOf<Dense<3, 5>>>>(), 0);
+        assert_eq!(built_param_count::<Dropout<Features<4>>>(), 0);
+        assert_eq!(built_param_count::<Dropout<Shape3<2, 3, 3>>>(), 0);
+        assert_eq!(built_param_count::<BatchNorm1d<3>>(), 6);
+        assert_eq!(built_param_count::<BatchNorm2d<4, 2, 2>>(), 8);
         assert_eq!(built_param_count::<Conv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(), 57);
         assert_eq!(built_param_count::<MaxPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
         assert_eq!(built_param_count::<AvgPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);

@@ -169,12 +169,17 @@ impl Generator<'_> {
         let name = &self.network.name;
         let tape = &self.tape;
         let (input, output) = (self.input_type(), self.output_type());
-        let visits = self.param_visits();
+        let visits = self.visits("visit_params");
+        let buffer_visits = self.visits("visit_buffers");
         let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
         quote! {
             impl #nn::param::HasParams for #name {
                 fn visit_params<V: #nn::param::ParamVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
                     #visits
+                }
+
+                fn visit_buffers<V: #nn::param::BufferVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
+                    #buffer_visits
                 }
 
                 fn param_count(&mut self) -> usize {

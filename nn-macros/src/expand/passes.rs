@@ -196,14 +196,17 @@ impl Generator<'_> {
         }
     }
 
-    pub(super) fn param_visits(&self) -> TokenStream {
+    /// One `HasParams::<method>(&mut self.field, path.child(..), visitor)` per layer:
+    /// `visit_params` or `visit_buffers`.
+    pub(super) fn visits(&self, method: &str) -> TokenStream {
         let nn = self.nn;
+        let method = proc_macro2::Ident::new(method, Span::call_site());
         self.plan
             .layer_steps()
             .map(|(_, layer)| {
                 let field = &layer.field;
                 let segments = &layer.path;
-                quote!(#nn::param::HasParams::visit_params(&mut self.#field, &path #(.child(#segments))*, visitor);)
+                quote!(#nn::param::HasParams::#method(&mut self.#field, &path #(.child(#segments))*, visitor);)
             })
             .collect()
     }

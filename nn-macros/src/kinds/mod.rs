@@ -4,16 +4,26 @@
 //! Adding a kind is one module and one line in [`KINDS`]; the rules kinds share (an input must
 //! be flat, a size must match what the previous layer gives) are the methods of [`LayerCx`].
 
+mod args;
+mod avg_pool;
+mod batch_norm;
+mod conv2d;
 mod dense;
+mod dropout;
 mod elu;
 mod flatten;
 mod gelu;
+mod global_avg_pool;
+mod image;
 mod leaky_relu;
+mod max_pool;
+mod pool;
 mod relu;
 mod reshape;
 mod sigmoid;
 mod softmax;
 mod tanh;
+mod upsample;
 
 use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::quote;
@@ -36,6 +46,13 @@ pub const KINDS: &[Kind] = &[
     softmax::KIND,
     flatten::KIND,
     reshape::KIND,
+    conv2d::KIND,
+    max_pool::KIND,
+    avg_pool::KIND,
+    global_avg_pool::KIND,
+    upsample::KIND,
+    batch_norm::KIND,
+    dropout::KIND,
 ];
 
 /// Keywords that are not layer kinds but structure: they parse in `parse.rs`.

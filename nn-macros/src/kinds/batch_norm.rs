@@ -1,0 +1,53 @@
+//! `batch_norm`: normalises every feature of a flat sample (PyTorch's `BatchNorm1d`) or every
+//! channel of an image (`BatchNorm2d`) over the batch, with learned scale and shift and running
+//! statistics for inference.
+
+use proc_macro2::Ident;
+use quote::quote_spanned;
+
+use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+use crate::shape::Dims;
+
+pub const KIND: Kind = Kind {
+    keyword: "batch_norm",
+    parse,
+};
+
+struct BatchNorm;
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    no_args(keyword, args)?;
+    Ok(Box::new(BatchNorm))
+}
+
+impl Spec for BatchNorm {
+    fn text(&self) -> String {
+        "batch_norm".into()
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let shape = cx.input()?.clone();
+        let channels = match &shape.dims {
+            Dims::Known(dims) if dims.len() == 1 || dims.len() == 3 => dims[0].tokens.clone(),
+            Dims::Known(_) => {
+                cx.error(format!(
+                    "`batch_norm` normalises the features of flat samples or the channels of (C, H, W) images, but {} gives sequences {}",
+                    shape.source,
+                    shape.text()
+                ));
+                return None;
+            }
+            Dims::Of { .. } => {
+                cx.error(format!(
+                    "`batch_norm` needs to know whether {} gives flat samples or images, and `network!` cannot see its shape; add `reshape(..)` with the shape before it",
+                    shape.source
+                ));
+                return None;
+            }
+        };
+        let nn = cx.nn;
+        let marker = shape.shape_type(nn);
+        let ty = quote_spanned!(cx.span()=> #nn::layers::BatchNorm<#channels, #marker>);
+        Some(Built::new(ty, shape))
+    }
+}
