@@ -450,4 +450,148 @@ mod tests {
         conv.zero_grad();
         assert!(conv.weight_grad().iter().all(|&g| g == 0.0));
     }
+
+    /// One LeNet-5 training step at batch 64 (forward, softmax cross-entropy, backward, Adam)
+    /// and a batch-1 inference, on random data, medians printed:
+    /// `cargo test --release -p nn-core -- --ignored --nocapture lenet_step_time`.
+    #[test]
+    #[ignore = "a measurement; run in release mode"]
+    fn lenet_step_time() {
+        extern crate std;
+        use crate::layers::{Dense, Features, MaxPool2d, Relu, Reshape, Shape3};
+        use crate::optim::{Adam, Optimizer};
+        use crate::tensor::Tensor2;
+        use std::time::Instant;
+        const B: usize = 64;
+        let mut rng = crate::init::seeded(1);
+        let mut conv1 = Conv2d::<1, 6, 28, 28, 24, 24, 5, 1, 0>::new(&mut rng);
+        let mut relu1 = Relu::<Shape3<6, 24, 24>>::default();
+        let mut pool1 = MaxPool2d::<6, 24, 24, 12, 12, 2, 2>;
+        let mut conv2 = Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
+        let mut relu2 = Relu::<Shape3<16, 8, 8>>::default();
+        let mut pool2 = MaxPool2d::<16, 8, 8, 4, 4, 2, 2>;
+        let mut flat = Reshape::<Shape3<16, 4, 4>, Features<256>>::default();
+        let mut fc1 = Dense::<256, 120>::new(&mut rng);
+        let mut relu3 = Relu::<Features<120>>::default();
+        let mut fc2 = Dense::<120, 84>::new(&mut rng);
+        let mut relu4 = Relu::<Features<84>>::default();
+        let mut fc3 = Dense::<84, 10>::new(&mut rng);
+        let mut optimizers: [Adam; 5] = core::array::from_fn(|_| Adam::new(1e-3));
+
+        let x = random_tensor::<Tensor4<B, 1, 28, 28>>(&mut rng);
+        let labels: [usize; B] = core::array::from_fn(|i| i % 10);
+        let (mut a1, mut a2, mut a3) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut a4, mut a5, mut a6) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut a7, mut a8, mut a9) = (Tensor2::zeros(), Tensor2::zeros(), Tensor2::zeros());
+        let (mut a10, mut a11, mut logits) = (
+            Tensor2::zeros(),
+            Tensor2::zeros(),
+            Tensor2::<B, 10>::zeros(),
+        );
+        let (mut d1, mut d2, mut d3) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut d4, mut d5, mut d6) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut d7, mut d8, mut d9) = (Tensor2::zeros(), Tensor2::zeros(), Tensor2::zeros());
+        let (mut d10, mut d11, mut dlogits) = (
+            Tensor2::zeros(),
+            Tensor2::zeros(),
+            Tensor2::<B, 10>::zeros(),
+        );
+        let (mut c1, mut c2) = (Zeroed::zeroed(), Zeroed::zeroed());
+
+        let mut step = || {
+            conv1.forward_train(&x, &mut a1, &mut c1);
+            relu1.forward_train(&a1, &mut a2, &mut ());
+            pool1.forward_train(&a2, &mut a3, &mut ());
+            conv2.forward_train(&a3, &mut a4, &mut c2);
+            relu2.forward_train(&a4, &mut a5, &mut ());
+            pool2.forward_train(&a5, &mut a6, &mut ());
+            flat.forward_train(&a6, &mut a7, &mut ());
+            fc1.forward_train(&a7, &mut a8, &mut ());
+            relu3.forward_train(&a8, &mut a9, &mut ());
+            fc2.forward_train(&a9, &mut a10, &mut ());
+            relu4.forward_train(&a10, &mut a11, &mut ());
+            fc3.forward_train(&a11, &mut logits, &mut ());
+            crate::loss::softmax_cross_entropy(&logits, &labels, &mut dlogits).unwrap();
+            fc3.backward(&a11, &logits, &mut (), &dlogits, Some(&mut d11));
+            relu4.backward(&a10, &a11, &mut (), &d11, Some(&mut d10));
+            fc2.backward(&a9, &a10, &mut (), &d10, Some(&mut d9));
+            relu3.backward(&a8, &a9, &mut (), &d9, Some(&mut d8));
+            fc1.backward(&a7, &a8, &mut (), &d8, Some(&mut d7));
+            flat.backward(&a6, &a7, &mut (), &d7, Some(&mut d6));
+            pool2.backward(&a5, &a6, &mut (), &d6, Some(&mut d5));
+            relu2.backward(&a4, &a5, &mut (), &d5, Some(&mut d4));
+            conv2.backward(&a3, &a4, &mut c2, &d4, Some(&mut d3));
+            pool1.backward(&a2, &a3, &mut (), &d3, Some(&mut d2));
+            relu1.backward(&a1, &a2, &mut (), &d2, Some(&mut d1));
+            conv1.backward(&x, &a1, &mut c1, &d1, None);
+            optimizers[0].step(&mut conv1);
+            optimizers[1].step(&mut conv2);
+            optimizers[2].step(&mut fc1);
+            optimizers[3].step(&mut fc2);
+            optimizers[4].step(&mut fc3);
+            conv1.zero_grad();
+            conv2.zero_grad();
+            fc1.zero_grad();
+            fc2.zero_grad();
+            fc3.zero_grad();
+        };
+        let median = |times: &mut [f64]| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        };
+        step();
+        let mut times: alloc::vec::Vec<f64> = (0..301)
+            .map(|_| {
+                let t = Instant::now();
+                step();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        let per_step = median(&mut times);
+        std::println!(
+            "LeNet-5 train step at batch 64: {:.0} µs median ({:.2} s per 938-step epoch)",
+            per_step * 1e6,
+            per_step * 938.0
+        );
+
+        // Batch-1 inference with the trained layers.
+        let x1 = random_tensor::<Tensor4<1, 1, 28, 28>>(&mut rng);
+        let (mut b1, mut b2, mut b3) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut b4, mut b5, mut b6) = (Tensor4::zeros(), Tensor4::zeros(), Tensor4::zeros());
+        let (mut b7, mut b8, mut b9) = (Tensor2::zeros(), Tensor2::zeros(), Tensor2::zeros());
+        let (mut b10, mut b11, mut out) = (
+            Tensor2::zeros(),
+            Tensor2::zeros(),
+            Tensor2::<1, 10>::zeros(),
+        );
+        let (mut s1, mut s2) = (Zeroed::zeroed(), Zeroed::zeroed());
+        let mut infer = || {
+            conv1.forward(&x1, &mut b1, &mut s1);
+            relu1.forward(&b1, &mut b2, &mut ());
+            pool1.forward(&b2, &mut b3, &mut ());
+            conv2.forward(&b3, &mut b4, &mut s2);
+            relu2.forward(&b4, &mut b5, &mut ());
+            pool2.forward(&b5, &mut b6, &mut ());
+            flat.forward(&b6, &mut b7, &mut ());
+            fc1.forward(&b7, &mut b8, &mut ());
+            relu3.forward(&b8, &mut b9, &mut ());
+            fc2.forward(&b9, &mut b10, &mut ());
+            relu4.forward(&b10, &mut b11, &mut ());
+            fc3.forward(&b11, &mut out, &mut ());
+        };
+        infer();
+        let mut times: alloc::vec::Vec<f64> = (0..31)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..100 {
+                    infer();
+                }
+                t.elapsed().as_secs_f64() / 100.0
+            })
+            .collect();
+        std::println!(
+            "LeNet-5 inference at batch 1: {:.1} µs median",
+            median(&mut times) * 1e6
+        );
+    }
 }

@@ -15,8 +15,8 @@ use crate::tensor::Tensor4;
 /// is instantiated. Windows may overlap (`STRIDE < K`); their gradients add up.
 ///
 /// Backward routes each window's gradient to its first maximal element in row-major order
-/// (PyTorch's rule for ties; a NaN counts as maximal), found again from the input, so the cache
-/// is `()`.
+/// (PyTorch's rule for ties; a NaN counts as maximal), found again by comparing the input with
+/// the output, so the cache is `()`.
 ///
 /// ```
 /// use nn_core::layers::{Layer, MaxPool2d};
@@ -117,14 +117,20 @@ impl<
     fn backward<const B: usize>(
         &mut self,
         x: &Tensor4<B, C, H, W>,
-        _y: &Tensor4<B, C, OH, OW>,
+        y: &Tensor4<B, C, OH, OW>,
         _cache: &mut (),
         dy: &Tensor4<B, C, OH, OW>,
         dx: Option<&mut Tensor4<B, C, H, W>>,
     ) {
         const { Self::CHECK };
         if let Some(dx) = dx {
-            max_pool_backward(&Self::SHAPE, x.as_slice(), dy.as_slice(), dx.as_mut_slice());
+            max_pool_backward(
+                &Self::SHAPE,
+                x.as_slice(),
+                y.as_slice(),
+                dy.as_slice(),
+                dx.as_mut_slice(),
+            );
         }
     }
 }
@@ -197,7 +203,7 @@ mod tests {
         let mut pool = MaxPool2d::<1, 3, 3, 2, 2, 2, 1>;
         let mut x = Tensor4::<1, 1, 3, 3>::zeros();
         x[[0, 0, 1, 1]] = 1.0; // the centre is the maximum of all four windows
-        let (y, dy) = (Tensor4::zeros(), Tensor4::<1, 1, 2, 2>::full(1.0));
+        let (y, dy) = (Tensor4::full(1.0), Tensor4::<1, 1, 2, 2>::full(1.0));
         let mut dx = Tensor4::<1, 1, 3, 3>::full(f32::NAN);
         pool.backward(&x, &y, &mut (), &dy, Some(&mut dx));
         assert_eq!(dx[[0, 0, 1, 1]], 4.0);

@@ -352,6 +352,22 @@ pub fn conv2d_backward(
 fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
     let (oh, ow) = (s.oh, s.ow);
     let row_len = oh * ow;
+    let plane = s.h * s.w;
+    if s.stride == 1 && s.pad == 0 {
+        // Every tap reads an `oh × ow` block of its channel. The source slice runs on to the
+        // sample's end, so that most runs have room for a whole register.
+        let mut row = 0;
+        for c in 0..s.c_in {
+            for kh in 0..s.k {
+                for kw in 0..s.k {
+                    let input = &x[c * plane + kh * s.w + kw..];
+                    r.copy_rows(&mut col[row..], ow, input, s.w, oh, ow);
+                    row += row_len;
+                }
+            }
+        }
+        return;
+    }
     let mut row = 0;
     for x_c in x.chunks_exact(s.h * s.w) {
         for kh in 0..s.k {
@@ -397,6 +413,20 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
 fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
     let k = s.k;
     let mut out = 0;
+    let plane = s.h * s.w;
+    if s.stride == 1 && s.pad == 0 {
+        // Every window is a `k × k` block of each channel (source slices as in `im2col`).
+        for o_h in 0..s.oh {
+            for o_w in 0..s.ow {
+                for c in 0..s.c_in {
+                    let input = &x[c * plane + o_h * s.w + o_w..];
+                    r.copy_rows(&mut col_t[out..], k, input, s.w, k, k);
+                    out += k * k;
+                }
+            }
+        }
+        return;
+    }
     for o_h in 0..s.oh {
         // Taps `kh_lo..kh_hi` of this window fall inside the input height.
         let top = (o_h * s.stride) as isize - s.pad as isize;
@@ -442,6 +472,23 @@ fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32])
 fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
     r.zero(dx);
     let (oh, ow) = (s.oh, s.ow);
+    let plane = s.h * s.w;
+    if s.stride == 1 && s.pad == 0 {
+        // Every tap's gradient adds onto an `oh × ow` block of its channel (the destination
+        // slice runs on to the sample's end, as the sources of `im2col` do).
+        let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
+        for c in 0..s.c_in {
+            for kh in 0..s.k {
+                for kw in 0..s.k {
+                    let Some(row) = rows_of_dcol.next() else {
+                        return;
+                    };
+                    r.add_rows(&mut dx[c * plane + kh * s.w + kw..], s.w, row, ow, oh, ow);
+                }
+            }
+        }
+        return;
+    }
     let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
     for dx_c in dx.chunks_exact_mut(s.h * s.w) {
         for kh in 0..s.k {
@@ -556,6 +603,20 @@ impl<S: Simd> Runs for InRegisters<S> {
             "a run lies outside src"
         );
         let lanes = S::LANES;
+        if rows > 0
+            && len <= lanes
+            && runs_fit(dst.len(), dst_stride, rows, lanes)
+            && runs_fit(src.len(), src_stride, rows, lanes)
+        {
+            // The common case: every run is one register, with room for it in both buffers.
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            for i in 0..rows {
+                // SAFETY: `self` exists, so the CPU supports `S`; `runs_fit` just checked
+                // that a whole register at every run's start lies inside both slices.
+                unsafe { S::store(d.add(i * dst_stride), S::load(p.add(i * src_stride))) };
+            }
+            return;
+        }
         for i in 0..rows {
             let (d_at, s_at) = (i * dst_stride, i * src_stride);
             // Room for whole registers in both buffers, from the run's start.
@@ -597,6 +658,21 @@ impl<S: Simd> Runs for InRegisters<S> {
             "a run lies outside src"
         );
         let lanes = S::LANES;
+        if rows > 0 && len <= lanes && runs_fit(dst.len(), dst_stride, rows, lanes) {
+            // The common case: every run is one register, with room for it in `dst`.
+            let (d, p) = (dst.as_mut_ptr(), src.as_ptr());
+            for i in 0..rows {
+                // SAFETY: `self` exists, so the CPU supports `S`; `runs_fit` checked a whole
+                // register at every run's start in `dst`, and `src` is read in the run only
+                // (masked load). Lanes past `len` store back what `dst` held.
+                unsafe {
+                    let (d, p) = (d.add(i * dst_stride), p.add(i * src_stride));
+                    let sum = S::mul_add(S::splat(1.0), S::load_first(p, len), S::load(d));
+                    S::store(d, sum);
+                }
+            }
+            return;
+        }
         for i in 0..rows {
             let (d_at, s_at) = (i * dst_stride, i * src_stride);
             let room = dst.len() - d_at;
@@ -870,6 +946,42 @@ mod tests {
             };
             conv2d_backward(&s, &x, &w, &dy, grads, None, &mut work);
             assert_eq!((dw2, db2), (dw, db));
+        }
+    }
+
+    /// The portable movers (what non-x86 targets run) agree with the ones this CPU uses.
+    #[test]
+    fn portable_movers_agree_with_this_cpus() {
+        let mut rng = crate::init::seeded(22);
+        // SAFETY: portable Rust runs everywhere.
+        let portable = unsafe { InRegisters::<Portable>::new() };
+        let here = Mover::here();
+        for s in [
+            shape(6, 1, (12, 12), 5, 1, 0),
+            shape(3, 1, (7, 5), 3, 2, 1),
+            shape(2, 1, (4, 4), 3, 1, 2),
+            shape(1, 1, (28, 28), 5, 1, 0),
+        ] {
+            let x = random(&mut rng, s.input_len());
+            let dcol = random(&mut rng, s.col_len());
+            let run = |f: &dyn Fn(&mut [f32]), len: usize| {
+                let mut out = vec![f32::NAN; len];
+                f(&mut out);
+                out
+            };
+            let col = |m: &dyn Fn(&[f32], &mut [f32])| run(&|out| m(&x, out), s.col_len());
+            assert_eq!(
+                col(&|x, out| im2col(portable, &s, x, out)),
+                col(&|x, out| here.im2col(&s, x, out))
+            );
+            assert_eq!(
+                col(&|x, out| im2col_transposed(portable, &s, x, out)),
+                col(&|x, out| here.im2col_transposed(&s, x, out))
+            );
+            assert_eq!(
+                run(&|out| col2im(portable, &s, &dcol, out), s.input_len()),
+                run(&|out| here.col2im(&s, &dcol, out), s.input_len())
+            );
         }
     }
 

@@ -116,26 +116,160 @@ pub fn max_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
 }
 
 /// The backward pass of [`max_pool_forward`]: overwrites `dx` with each window's gradient
-/// routed to its first maximal element, recomputed from `x` (summed where windows overlap).
+/// routed to its first maximal element (summed where windows overlap), found again from `x`
+/// and the forward's output `y`, which must be `max_pool_forward`'s for this `x`.
 ///
 /// # Panics
 /// When `shape` is not valid or the lengths disagree.
-pub fn max_pool_backward(shape: &PoolShape, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+pub fn max_pool_backward(shape: &PoolShape, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let s = shape;
     s.planes(x.len(), dy.len());
     assert_eq!(dx.len(), x.len(), "dx is not x's length");
-    dx.fill(0.0);
+    assert_eq!(y.len(), dy.len(), "y is not dy's length");
+    // Windows of 2 × 2 at stride 2 write every element of `dx` themselves.
+    if !(s.k == 2 && s.stride == 2) {
+        dx.fill(0.0);
+    }
     let planes = x
         .chunks_exact(s.h * s.w)
+        .zip(y.chunks_exact(s.oh * s.ow))
         .zip(dy.chunks_exact(s.oh * s.ow))
         .zip(dx.chunks_exact_mut(s.h * s.w));
-    for ((x_p, dy_p), dx_p) in planes {
+    for (((x_p, y_p), dy_p), dx_p) in planes {
+        if s.k == 2 && s.stride == 2 {
+            // The common case, windows of two pairs that do not overlap.
+            let pairs = 2 * s.ow;
+            for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
+                let top = &x_p[2 * o_h * s.w..][..pairs];
+                let bottom = &x_p[(2 * o_h + 1) * s.w..][..pairs];
+                let (dx_top, dx_bottom) = dx_p[2 * o_h * s.w..][..2 * s.w].split_at_mut(s.w);
+                // An odd width leaves a column no window reads.
+                dx_top[pairs..].fill(0.0);
+                dx_bottom[pairs..].fill(0.0);
+                let maxima = &y_p[o_h * s.ow..][..s.ow];
+                // Whole groups of windows in registers where the CPU can, the rest below.
+                let done = windows_2x2_in_registers(top, bottom, maxima, dy_row, dx_top, dx_bottom);
+                let (top, bottom) = (&top[2 * done..], &bottom[2 * done..]);
+                let inputs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                let grads = dx_top[2 * done..pairs]
+                    .chunks_exact_mut(2)
+                    .zip(dx_bottom[2 * done..pairs].chunks_exact_mut(2));
+                let (maxima_left, dy_left) = (&maxima[done..], &dy_row[done..]);
+                let windows = dy_left.iter().zip(maxima_left).zip(inputs).zip(grads);
+                for (((&g, &max), (t, b)), (dt, db)) in windows {
+                    // The first element equal to the window's maximum, without branches (ties
+                    // are common after a ReLU), so that the loop vectorizes.
+                    let (m0, m1, m2, m3) = (t[0] == max, t[1] == max, b[0] == max, b[1] == max);
+                    let pick = |first: bool| if first { g } else { 0.0 };
+                    dt[0] = pick(m0);
+                    dt[1] = pick(m1 & !m0);
+                    db[0] = pick(m2 & !(m0 | m1));
+                    db[1] = pick(m3 & !(m0 | m1 | m2));
+                }
+                // A NaN maximum equals nothing: route those windows' gradients to their first
+                // NaN, as the general path does.
+                if maxima.iter().any(|m| m.is_nan()) {
+                    for (o_w, &g) in dy_row.iter().enumerate() {
+                        let best = window_argmax(s, x_p, o_h, o_w);
+                        if x_p[best].is_nan() {
+                            let at = best - 2 * o_h * s.w;
+                            let (row, col) = (at / s.w, at % s.w);
+                            // The loop above left the whole window zero.
+                            let dx_row = if row == 0 {
+                                &mut *dx_top
+                            } else {
+                                &mut *dx_bottom
+                            };
+                            dx_row[col] = g;
+                        }
+                    }
+                }
+            }
+            // And an odd height a row.
+            dx_p[2 * s.oh * s.w..].fill(0.0);
+            continue;
+        }
         for (o_h, dy_row) in dy_p.chunks_exact(s.ow).enumerate() {
             for (o_w, &g) in dy_row.iter().enumerate() {
                 dx_p[window_argmax(s, x_p, o_h, o_w)] += g;
             }
         }
     }
+}
+
+/// The backward of 2 × 2 windows at stride 2 for one output row, four windows per AVX2
+/// register: `top` and `bottom` are the two input rows, `maxima` and `grads` the row's outputs
+/// and their gradients, and `dx_top`, `dx_bottom` the input rows' gradients (written whole).
+/// Each gradient goes to the first element equal to its window's maximum; a NaN maximum
+/// equals nothing and leaves its window zero (the caller routes it). Returns how many windows
+/// it did, from the start: none without AVX2.
+fn windows_2x2_in_registers(
+    top: &[f32],
+    bottom: &[f32],
+    maxima: &[f32],
+    grads: &[f32],
+    dx_top: &mut [f32],
+    dx_bottom: &mut [f32],
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if super::supports(super::InstructionSet::Avx2) {
+        // SAFETY: `supports` just confirmed AVX2 on this CPU, all the function needs.
+        return unsafe { windows_2x2_avx2(top, bottom, maxima, grads, dx_top, dx_bottom) };
+    }
+    let _ = (top, bottom, maxima, grads, dx_top, dx_bottom);
+    0
+}
+
+/// [`windows_2x2_in_registers`] with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn windows_2x2_avx2(
+    top: &[f32],
+    bottom: &[f32],
+    maxima: &[f32],
+    grads: &[f32],
+    dx_top: &mut [f32],
+    dx_bottom: &mut [f32],
+) -> usize {
+    use core::arch::x86_64::*;
+    let groups = maxima
+        .len()
+        .min(grads.len())
+        .min(top.len() / 2)
+        .min(bottom.len() / 2)
+        .min(dx_top.len() / 2)
+        .min(dx_bottom.len() / 2)
+        / 4;
+    // Each window's maximum and gradient twice, for its two columns.
+    let pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    let odd = _mm256_castsi256_ps(_mm256_setr_epi32(0, -1, 0, -1, 0, -1, 0, -1));
+    for group in 0..groups {
+        let (w, c) = (4 * group, 8 * group);
+        // SAFETY: `groups` keeps `w + 4` within `maxima` and `grads` and `c + 8` within the
+        // four rows, so every load and store below stays inside its slice.
+        unsafe {
+            let widen = |p: *const f32| _mm256_castps128_ps256(_mm_loadu_ps(p));
+            let max = _mm256_permutevar8x32_ps(widen(maxima.as_ptr().add(w)), pairs);
+            let grad = _mm256_permutevar8x32_ps(widen(grads.as_ptr().add(w)), pairs);
+            let top_eq = _mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(top.as_ptr().add(c)), max);
+            let bottom_eq =
+                _mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(bottom.as_ptr().add(c)), max);
+            // A right column counts only when its left neighbour does not; the bottom row
+            // only when the top row has no maximum.
+            let left_of = |eq: __m256| _mm256_permute_ps::<0b10_10_00_00>(eq);
+            let right_of = |eq: __m256| _mm256_permute_ps::<0b11_11_01_01>(eq);
+            let top_first = _mm256_andnot_ps(_mm256_and_ps(left_of(top_eq), odd), top_eq);
+            let top_any = _mm256_or_ps(left_of(top_eq), right_of(top_eq));
+            let bottom_blocked = _mm256_or_ps(top_any, _mm256_and_ps(left_of(bottom_eq), odd));
+            let bottom_first = _mm256_andnot_ps(bottom_blocked, bottom_eq);
+            _mm256_storeu_ps(dx_top.as_mut_ptr().add(c), _mm256_and_ps(top_first, grad));
+            _mm256_storeu_ps(
+                dx_bottom.as_mut_ptr().add(c),
+                _mm256_and_ps(bottom_first, grad),
+            );
+        }
+    }
+    4 * groups
 }
 
 /// `y` = the mean of each window of `x` (`B · C` planes).
@@ -291,7 +425,7 @@ mod tests {
                 let mut dx = vec![f32::NAN; x.len()];
                 if max {
                     max_pool_forward(&s, &x, &mut y);
-                    max_pool_backward(&s, &x, &dy, &mut dx);
+                    max_pool_backward(&s, &x, &y, &dy, &mut dx);
                 } else {
                     avg_pool_forward(&s, &x, &mut y);
                     avg_pool_backward(&s, &dy, &mut dx);
@@ -311,6 +445,39 @@ mod tests {
         }
     }
 
+    /// After a ReLU most windows tie at zero; every path must pick the first of the maxima.
+    #[test]
+    fn ties_pick_the_first_maximum_on_every_path() {
+        let mut rng = crate::init::seeded(9);
+        for (h, w) in [(24, 24), (8, 18), (5, 11), (2, 2)] {
+            let s = shape(h, w, 2, 2);
+            let planes = 3;
+            let x: Vec<f32> = (0..planes * h * w)
+                .map(|_| (crate::init::uniform(&mut rng, 0.0, 3.0) as u32) as f32)
+                .collect();
+            let dy: Vec<f32> = (1..=planes * s.oh * s.ow).map(|i| i as f32).collect();
+            let (y_want, dx_want) = naive(&s, planes, &x, &dy, true);
+            let mut y = vec![0.0; y_want.len()];
+            max_pool_forward(&s, &x, &mut y);
+            assert_eq!(y, y_want);
+            let mut dx = vec![f32::NAN; x.len()];
+            max_pool_backward(&s, &x, &y, &dy, &mut dx);
+            assert_eq!(dx, dx_want, "{s:?}");
+        }
+        // A NaN anywhere in a row of the register path goes to the first NaN of its window.
+        let s = shape(2, 16, 2, 2);
+        let mut x = vec![1.0; 32];
+        (x[5], x[21], x[20]) = (f32::NAN, f32::NAN, 7.0);
+        let mut y = vec![0.0; 8];
+        max_pool_forward(&s, &x, &mut y);
+        assert!(y[2].is_nan());
+        let mut dx = vec![f32::NAN; 32];
+        max_pool_backward(&s, &x, &y, &[1.0; 8], &mut dx);
+        assert_eq!(dx[5], 1.0);
+        assert_eq!(dx.iter().filter(|&&g| g != 0.0).count(), 8);
+        assert_eq!((dx[4], dx[20], dx[21]), (0.0, 0.0, 0.0));
+    }
+
     #[test]
     fn max_ties_go_to_the_first_element_and_nan_wins() {
         let s = shape(2, 4, 2, 2);
@@ -320,13 +487,13 @@ mod tests {
         assert_eq!(y[0], 3.0);
         assert!(y[1].is_nan());
         let mut dx = [f32::NAN; 8];
-        max_pool_backward(&s, &x, &[1.0, 2.0], &mut dx);
+        max_pool_backward(&s, &x, &y, &[1.0, 2.0], &mut dx);
         assert_eq!(dx, [0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         // The general path (k = 3) agrees.
         let s = shape(3, 3, 3, 1);
         let x = [0.0, 2.0, 1.0, 2.0, -1.0, 2.0, 0.0, 0.0, 0.0];
         let mut dx = [0.0; 9];
-        max_pool_backward(&s, &x, &[1.0], &mut dx);
+        max_pool_backward(&s, &x, &[2.0], &[1.0], &mut dx);
         assert_eq!(dx[1], 1.0);
         assert_eq!(dx.iter().sum::<f32>(), 1.0);
     }
@@ -346,7 +513,7 @@ mod tests {
             let start = std::time::Instant::now();
             max_pool_forward(&s, &x, &mut y);
             let mid = std::time::Instant::now();
-            max_pool_backward(&s, &x, &y, &mut dx);
+            max_pool_backward(&s, &x, &y, &y, &mut dx);
             *t = [(mid - start).as_secs_f64(), mid.elapsed().as_secs_f64()];
         }
         let median = |i: usize| {
