@@ -14,8 +14,9 @@
 //! ```
 //!
 //! Inputs are the pixels divided by 255 and standardised with the training set's mean and
-//! standard deviation; training is softmax cross-entropy with Adam (learning rate 1e-3) on
-//! batches of 64 reshuffled every epoch from a fixed seed. Batch norm and dropout run in
+//! standard deviation; training is softmax cross-entropy with Adam on batches of 64 reshuffled
+//! every epoch from a fixed seed, its learning rate 1e-3 in the first epoch and 0.4 times the
+//! last one in each epoch after. Batch norm and dropout run in
 //! training mode on the training tape and in inference mode on the evaluation tape: the mode is
 //! the tape's type. After each epoch the example prints the mean training loss, the test
 //! accuracy, the epoch's time and throughput; the last line is `test_accuracy: 0.xxxx`.
@@ -28,6 +29,8 @@
 //! |---|---|---|---|
 //! | `--epochs N` | `MNIST_EPOCHS` | 3 | passes over the training set |
 //! | `--seed N` | `MNIST_SEED` | 0 | weight init, dropout and shuffling; the same seed gives the same run |
+//! | `--lr X` | | 1e-3 | Adam's learning rate in the first epoch |
+//! | `--lr-decay X` | | 0.4 | the learning rate's factor from one epoch to the next |
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 when the final test accuracy is below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
 
@@ -65,8 +68,10 @@ network! {
 const BATCH: usize = 64;
 /// Evaluation batch size; divides the 10 000 test images.
 const EVAL_BATCH: usize = 500;
-/// Adam's learning rate.
+/// Adam's default learning rate in the first epoch.
 const LEARNING_RATE: f32 = 1e-3;
+/// What the learning rate is multiplied by after each epoch by default (a step schedule).
+const LR_DECAY: f32 = 0.4;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -94,13 +99,15 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: cargo run --release --example mnist_cnn -- \
-[--epochs N] [--seed N] [--min-accuracy X] [--data-dir DIR]
+[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR]
 (or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)";
 
 /// Command-line options; flags win over env vars.
 struct Options {
     epochs: usize,
     seed: u64,
+    lr: f32,
+    lr_decay: f32,
     min_accuracy: Option<f64>,
     data_dir: PathBuf,
 }
@@ -110,6 +117,7 @@ impl Options {
         let mut epochs = env_value("MNIST_EPOCHS")?;
         let mut seed = env_value("MNIST_SEED")?;
         let mut min_accuracy = env_value("MNIST_MIN_ACCURACY")?;
+        let (mut lr, mut lr_decay) = (None, None);
         let mut data_dir = std::env::var_os("MNIST_DIR")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
@@ -118,6 +126,8 @@ impl Options {
                 "--epochs" => epochs = Some(parse_value(&flag, &value)?),
                 "--seed" => seed = Some(parse_value(&flag, &value)?),
                 "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
+                "--lr" => lr = Some(parse_value(&flag, &value)?),
+                "--lr-decay" => lr_decay = Some(parse_value(&flag, &value)?),
                 "--data-dir" => data_dir = Some(PathBuf::from(value)),
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
@@ -125,6 +135,8 @@ impl Options {
         Ok(Self {
             epochs: epochs.unwrap_or(3),
             seed: seed.unwrap_or(0),
+            lr: lr.unwrap_or(LEARNING_RATE),
+            lr_decay: lr_decay.unwrap_or(LR_DECAY),
             min_accuracy,
             data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
         })
@@ -155,10 +167,12 @@ fn run(options: &Options) -> Result<f64> {
     );
 
     let mut net = Cnn::seeded(options.seed);
-    let mut adam = Adam::new(LEARNING_RATE);
+    let mut adam = Adam::new(options.lr);
     println!(
-        "Cnn ({} parameters), Adam lr {LEARNING_RATE}, batch {BATCH}, {} epochs, seed {}",
+        "Cnn ({} parameters), Adam lr {} (x{} per epoch), batch {BATCH}, {} epochs, seed {}",
         Cnn::PARAM_COUNT,
+        options.lr,
+        options.lr_decay,
         options.epochs,
         options.seed
     );
@@ -182,6 +196,7 @@ fn run(options: &Options) -> Result<f64> {
         } else {
             ProgressBar::hidden()
         };
+        adam.lr = options.lr * options.lr_decay.powi(epoch as i32 - 1);
         let start = Instant::now();
         let mut loss_sum = 0.0f64;
         let mut step = 0usize;
@@ -209,8 +224,9 @@ fn run(options: &Options) -> Result<f64> {
             data.test.len(),
         );
         println!(
-            "epoch {epoch}/{}: train_loss {:.4}  test_accuracy {accuracy:.4}  {seconds:.1} s  {:.0} images/s",
+            "epoch {epoch}/{}: lr {:.1e}  train_loss {:.4}  test_accuracy {accuracy:.4}  {seconds:.1} s  {:.0} images/s",
             options.epochs,
+            adam.lr,
             loss_sum / step.max(1) as f64,
             (step * BATCH) as f64 / seconds,
         );

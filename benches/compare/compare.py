@@ -21,6 +21,19 @@ Figures (synthetic data of MNIST's shape; real MNIST is not needed to time an ep
     infer_b64_us   one batch-64 inference call (median block of 1 000 calls)
     celsius_ms     the Keras celsius tutorial: fresh Dense(1 -> 1), 500 full-batch Adam steps
     sgemm_gflops   64x784 . (128x784)^T, the MLP's forward product, in GFLOP/s
+    lenet_epoch_s  one epoch of LeNet-5 training on the same synthetic data (as 1x28x28
+                   images): conv(1->6, k5), relu, maxpool 2, conv(6->16, k5), relu, maxpool 2,
+                   flatten, 256-120 relu -84 relu -10; 937 full batches of 64, softmax
+                   cross-entropy, Adam 1e-3, no shuffling
+    cnn_infer_b1_us  one batch-1 LeNet inference call (median block of 2 000 calls); PyTorch
+                   in eval mode under torch.no_grad()
+    conv1_gflops   the forward of LeNet's conv1, Conv2d(1, 6, 5) on 64x1x28x28, in GFLOP/s
+                   (2 * multiply-adds / time; the bias is not counted)
+    conv2_gflops   the same for conv2, Conv2d(6, 16, 5) on 64x6x12x12
+    fma_peak_gflops  this core's single-thread f32 FMA peak, measured in the same run by our
+                   probe (independent chains of AVX-512 or AVX2 FMAs, the faster); no PyTorch
+                   twin. With it, conv<N>_peak_fraction lines give each side's conv GFLOP/s as a
+                   fraction of that peak
 
 Output: `nn_<figure>: value`, `torch_<figure>: value` and `ratio_<figure>: x` lines. The ratio
 is ours / PyTorch for times and PyTorch / ours for throughputs, so below 1 means we are ahead.
@@ -39,7 +52,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm"]
+FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm", "lenet_epoch", "cnn_infer_b1", "conv1", "conv2", "fma_peak"]
 # Figure name -> (output key, higher is better)
 KEYS = {
     "epoch": ("epoch_s", False),
@@ -47,6 +60,18 @@ KEYS = {
     "infer_b64": ("infer_b64_us", False),
     "celsius": ("celsius_ms", False),
     "sgemm": ("sgemm_gflops", True),
+    "lenet_epoch": ("lenet_epoch_s", False),
+    "cnn_infer_b1": ("cnn_infer_b1_us", False),
+    "conv1": ("conv1_gflops", True),
+    "conv2": ("conv2_gflops", True),
+    "fma_peak": ("fma_peak_gflops", True),
+}
+# Figures that only our probe measures.
+OURS_ONLY = {"fma_peak"}
+# Conv figure -> (input shape, output channels, kernel): LeNet's two convolutions at batch 64.
+CONVS = {
+    "conv1": ((64, 1, 28, 28), 6, 5),
+    "conv2": ((64, 6, 12, 12), 16, 5),
 }
 BLOCKS = 7
 BATCH = 64
@@ -105,6 +130,55 @@ class Torch:
     def mlp(self):
         nn = self.torch.nn
         return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def lenet(self):
+        nn = self.torch.nn
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, 10),
+        )
+
+    def lenet_epoch(self):
+        model = self.lenet()
+        opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
+        images = self.pixels.view(EPOCH_SAMPLES, 1, 28, 28)
+
+        def step(i):
+            x = images[i * BATCH:(i + 1) * BATCH]
+            y = self.labels[i * BATCH:(i + 1) * BATCH]
+            loss = self.F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        for i in range(5):
+            step(i)
+        start = time.perf_counter()
+        for i in range(EPOCH_SAMPLES // BATCH):
+            loss = step(i)
+        loss.item()
+        return time.perf_counter() - start
+
+    def cnn_infer_b1(self):
+        model = self.lenet().eval()
+        x = self.pixels[:1].view(1, 1, 28, 28).clone()
+        with self.torch.no_grad():
+            return self.time_per_call(2_000, lambda: model(x))
+
+    def conv_gflops(self, figure):
+        shape, c_out, k = CONVS[figure]
+        conv = self.torch.nn.Conv2d(shape[1], c_out, k)
+        x = self.torch.rand(*shape) * 2 - 1
+        b, _, h, w = shape
+        macs = b * c_out * (h - k + 1) * (w - k + 1) * shape[1] * k * k
+        with self.torch.no_grad():
+            seconds = self.time_per_call(200, lambda: conv(x))
+        return 2 * macs / seconds / 1e9
 
     def epoch(self):
         model = self.mlp()
@@ -175,10 +249,16 @@ class Torch:
             return self.time_per_call(5, self.celsius_once) * 1e3
         if figure == "sgemm":
             return self.sgemm_gflops()
+        if figure == "lenet_epoch":
+            return self.lenet_epoch()
+        if figure == "cnn_infer_b1":
+            return self.cnn_infer_b1() * 1e6
+        if figure in CONVS:
+            return self.conv_gflops(figure)
         raise ValueError(figure)
 
     def run(self, figures):
-        return {KEYS[f][0]: self.measure(f) for f in figures}
+        return {KEYS[f][0]: self.measure(f) for f in figures if f not in OURS_ONLY}
 
 
 def fmt(v):
@@ -215,15 +295,27 @@ def main():
                 theirs.append(side.run(figures))
         print(f"# repetition {rep + 1}/{args.reps} done", file=sys.stderr, flush=True)
 
+    medians = {}
     for f in figures:
         key, higher_is_better = KEYS[f]
         mine = statistics.median(r[key] for r in ours)
+        medians[("nn", f)] = mine
         print(f"nn_{key}: {fmt(mine)}")
-        if theirs:
+        if theirs and f not in OURS_ONLY:
             ref = statistics.median(r[key] for r in theirs)
+            medians[("torch", f)] = ref
             print(f"torch_{key}: {fmt(ref)}")
             ratio = ref / mine if higher_is_better else mine / ref
             print(f"ratio_{key}: {ratio:.3f}")
+
+    # Conv throughput as a fraction of the FMA peak measured in the same run.
+    peak = medians.get(("nn", "fma_peak"))
+    if peak:
+        for f in figures:
+            if f in CONVS:
+                for who in ("nn", "torch"):
+                    if (who, f) in medians:
+                        print(f"{who}_{f}_peak_fraction: {medians[(who, f)] / peak:.3f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,14 @@
 //! - `train_b256_us`: one MLP training step at batch 256, the median over blocks of steps; with
 //!   the `threading` feature, `MATMUL_NUM_THREADS` decides how many threads it uses
 //!   (`benches/compare/thread_scaling.py` compares 1 and 2).
+//! - `lenet_epoch_s`: one LeNet-5 training epoch (`workloads::LeNet`: conv 1→6 k5, relu,
+//!   max pool 2, conv 6→16 k5, relu, max pool 2, 256-120-84-10) over 60 000 synthetic samples,
+//!   937 full batches of 64, Adam 1e-3, softmax cross-entropy, no shuffling.
+//! - `cnn_infer_b1_us`: one batch-1 LeNet inference call, the median over blocks of calls.
+//! - `conv1_gflops`, `conv2_gflops`: the forward of LeNet's conv1 (`Conv2d(1, 6, 5)` on
+//!   64×1×28×28) and conv2 (`Conv2d(6, 16, 5)` on 64×6×12×12), in GFLOP/s (2 · MACs / time).
+//! - `fma_peak_gflops`: this core's single-thread f32 FMA peak, measured: independent chains of
+//!   AVX-512 (or AVX2) FMAs, the faster of the two the CPU supports; 0 off x86-64.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -29,7 +37,7 @@ use nn::prelude::*;
 #[path = "../workloads/mod.rs"]
 mod workloads;
 
-use workloads::{BATCH, EPOCH_SAMPLES, Mlp, MlpTape, Trainer};
+use workloads::{BATCH, EPOCH_SAMPLES, LeNet, LeNetTape, LeNetTrainer, Mlp, MlpTape, Trainer};
 
 /// Blocks per timed figure; the reported value is the median block.
 const BLOCKS: usize = 7;
@@ -89,6 +97,127 @@ fn train_step<const B: usize>(steps: usize) -> f64 {
     })
 }
 
+fn lenet_epoch() -> f64 {
+    let (pixels, labels) = workloads::synthetic(EPOCH_SAMPLES, 1);
+    let mut trainer = LeNetTrainer::<BATCH>::new(0);
+    // Warm-up: the first step allocates Adam's moments and faults the buffers in.
+    for index in 0..5 {
+        trainer.step(&pixels, &labels, index);
+    }
+    let start = Instant::now();
+    black_box(trainer.epoch(&pixels, &labels));
+    start.elapsed().as_secs_f64()
+}
+
+fn cnn_infer_b1(calls: usize) -> f64 {
+    let net = LeNet::seeded(0);
+    let (pixels, _) = workloads::synthetic(1, 6);
+    let x = Tensor4::<1, 1, 28, 28>::from_vec(pixels).expect("one image");
+    let mut tape = LeNetTape::<1, Eval>::new();
+    time_per_call(calls, || {
+        black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
+    })
+}
+
+/// GFLOP/s of the inference forward of `L` (a conv) on a seeded batch of `B`, counting
+/// `macs` multiply-adds.
+fn conv_gflops<L: Composable, const B: usize>(macs: usize, calls: usize) -> f64 {
+    let conv = L::build(&mut nn::init::seeded(7));
+    let mut rng = nn::init::seeded(8);
+    let mut x = L::Input::<B>::zeros();
+    for v in x.as_mut_slice() {
+        *v = nn::init::uniform(&mut rng, -1.0, 1.0);
+    }
+    let mut y = L::Output::<B>::zeros();
+    let mut scratch = L::Scratch::<B>::zeroed();
+    let seconds = time_per_call(calls, || {
+        conv.forward(black_box(&x), &mut y, &mut scratch);
+        black_box(&mut y);
+    });
+    (2 * macs) as f64 / seconds / 1e9
+}
+
+/// This core's single-thread f32 FMA peak in GFLOP/s: independent FMA chains, enough of them
+/// to cover the FMA latency on every port, in the widest vectors the CPU has.
+fn fma_peak_gflops() -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut best = 0.0f64;
+        let seed = black_box(1.0e-7f32);
+        let mut measure = |flops_per_iter: usize, run: &dyn Fn(usize) -> f32| {
+            let iters = 1 << 20;
+            let seconds = time_per_call(3, || {
+                black_box(run(black_box(iters)));
+            });
+            best = best.max((flops_per_iter * iters) as f64 / seconds / 1e9);
+        };
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: `fma::avx512` only needs AVX-512F, detected just above.
+            measure(fma::AVX512_FLOPS, &|n| unsafe { fma::avx512(n, seed) });
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: `fma::avx2` only needs AVX2 and FMA, detected just above.
+            measure(fma::AVX2_FLOPS, &|n| unsafe { fma::avx2(n, seed) });
+        }
+        best
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0.0
+    }
+}
+
+/// The FMA chains of [`fma_peak_gflops`]. Each iteration does `a = a · b + c` on every chain;
+/// `b` just below 1 keeps the values normal and finite however long it runs.
+#[cfg(target_arch = "x86_64")]
+mod fma {
+    use std::arch::x86_64::*;
+
+    /// Chains of 16-lane AVX-512 FMAs: 16 of the 32 vector registers, so at 4 cycles of
+    /// latency two FMA ports stay busy.
+    const ZMM_CHAINS: usize = 16;
+    /// FLOPs per iteration of [`avx512`].
+    pub const AVX512_FLOPS: usize = ZMM_CHAINS * 16 * 2;
+    /// Chains of 8-lane AVX2 FMAs: 12, leaving room in the 16 registers for `b` and `c`.
+    const YMM_CHAINS: usize = 12;
+    /// FLOPs per iteration of [`avx2`].
+    pub const AVX2_FLOPS: usize = YMM_CHAINS * 8 * 2;
+
+    #[target_feature(enable = "avx512f")]
+    pub fn avx512(iters: usize, seed: f32) -> f32 {
+        let (b, c) = (_mm512_set1_ps(0.999_9), _mm512_set1_ps(seed));
+        let mut acc = [_mm512_set1_ps(seed); ZMM_CHAINS];
+        for _ in 0..iters {
+            for a in &mut acc {
+                *a = _mm512_fmadd_ps(*a, b, c);
+            }
+        }
+        let sum = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
+        _mm512_reduce_add_ps(sum)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub fn avx2(iters: usize, seed: f32) -> f32 {
+        let (b, c) = (_mm256_set1_ps(0.999_9), _mm256_set1_ps(seed));
+        let mut acc = [_mm256_set1_ps(seed); YMM_CHAINS];
+        for _ in 0..iters {
+            for a in &mut acc {
+                *a = _mm256_fmadd_ps(*a, b, c);
+            }
+        }
+        let sum = acc
+            .iter()
+            .fold(_mm256_setzero_ps(), |s, &a| _mm256_add_ps(s, a));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` is 8 writable f32s, what an unaligned 256-bit store writes.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+        lanes.iter().sum()
+    }
+}
+
 fn sgemm_gflops() -> f64 {
     let (m, n, k) = (BATCH, 128, 784);
     let mut rng = nn::init::seeded(3);
@@ -124,7 +253,8 @@ fn main() {
     if figures.is_empty() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
-             (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256)"
+             (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
+             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak)"
         );
         return;
     }
@@ -141,6 +271,23 @@ fn main() {
             }
             "sgemm" => println!("sgemm_gflops: {:.3}", sgemm_gflops()),
             "train_b256" => println!("train_b256_us: {:.2}", train_step::<256>(200) * 1e6),
+            "lenet_epoch" => println!("lenet_epoch_s: {:.6}", lenet_epoch()),
+            "cnn_infer_b1" => println!("cnn_infer_b1_us: {:.4}", cnn_infer_b1(2_000) * 1e6),
+            "conv1" => println!(
+                "conv1_gflops: {:.3}",
+                conv_gflops::<Conv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>, BATCH>(
+                    BATCH * 6 * 24 * 24 * 25,
+                    200
+                )
+            ),
+            "conv2" => println!(
+                "conv2_gflops: {:.3}",
+                conv_gflops::<Conv2d<6, 16, 12, 12, 8, 8, 5, 1, 0>, BATCH>(
+                    BATCH * 16 * 8 * 8 * 6 * 25,
+                    200
+                )
+            ),
+            "fma_peak" => println!("fma_peak_gflops: {:.3}", fma_peak_gflops()),
             other => {
                 eprintln!("perf_probe: unknown figure `{other}`");
                 std::process::exit(2);

@@ -20,6 +20,20 @@ network! {
     pub struct Celsius< fc: dense(1 -> 1) >
 }
 
+network! {
+    /// LeNet-5 as PyTorch tutorials write it, on MNIST-shaped `(1, 28, 28)` images: two conv
+    /// blocks (valid 5×5 convs, ReLU, 2×2 max pools), then 256-120-84-10 with ReLUs.
+    pub struct LeNet<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 6, kernel = 5), relu, max_pool(2),
+        conv2: conv2d(6 -> 16, kernel = 5), relu, max_pool(2),
+        flatten,
+        fc1: dense(256 -> 120), relu,
+        fc2: dense(120 -> 84), relu,
+        fc3: dense(84 -> 10),
+    >
+}
+
 /// The training batch size.
 pub const BATCH: usize = 64;
 /// Samples in one synthetic epoch (MNIST's training-set size).
@@ -69,6 +83,58 @@ impl<const B: usize> Trainer<B> {
         self.x
             .as_mut_slice()
             .copy_from_slice(&pixels[rows.start * Mlp::INPUTS..rows.end * Mlp::INPUTS]);
+        self.labels.copy_from_slice(&labels[rows]);
+        let logits = self.net.forward_train(&self.x, &mut self.tape);
+        let loss = softmax_cross_entropy(logits, &self.labels, &mut self.dlogits)
+            .expect("synthetic labels are below 10");
+        self.net.zero_grad();
+        self.net.backward_params(&mut self.tape, &self.dlogits);
+        self.adam.step(&mut self.net);
+        loss
+    }
+
+    /// One epoch: every full batch of `(pixels, labels)` in order; returns the last loss.
+    pub fn epoch(&mut self, pixels: &[f32], labels: &[usize]) -> f32 {
+        let mut loss = 0.0;
+        for index in 0..labels.len() / B {
+            loss = self.step(pixels, labels, index);
+        }
+        loss
+    }
+}
+
+/// LeNet with everything one training step at batch `B` needs, made once: the CNN twin of
+/// [`Trainer`] (softmax cross-entropy, Adam 1e-3, batches taken in order).
+pub struct LeNetTrainer<const B: usize = BATCH> {
+    /// The network.
+    pub net: LeNet,
+    tape: LeNetTape<B>,
+    x: Tensor4<B, 1, 28, 28>,
+    labels: [usize; B],
+    dlogits: Tensor2<B, 10>,
+    adam: Adam,
+}
+
+impl<const B: usize> LeNetTrainer<B> {
+    /// A seeded network and Adam (lr 1e-3).
+    pub fn new(seed: u64) -> Self {
+        Self {
+            net: LeNet::seeded(seed),
+            tape: LeNetTape::new(),
+            x: Tensor4::zeros(),
+            labels: [0; B],
+            dlogits: Tensor2::zeros(),
+            adam: Adam::new(MLP_LR),
+        }
+    }
+
+    /// One Adam step on batch number `index` of `(pixels, labels)` (784 pixels per image, as
+    /// [`synthetic`] makes them); returns the loss.
+    pub fn step(&mut self, pixels: &[f32], labels: &[usize], index: usize) -> f32 {
+        let rows = index * B..(index + 1) * B;
+        self.x
+            .as_mut_slice()
+            .copy_from_slice(&pixels[rows.start * LeNet::INPUTS..rows.end * LeNet::INPUTS]);
         self.labels.copy_from_slice(&labels[rows]);
         let logits = self.net.forward_train(&self.x, &mut self.tape);
         let loss = softmax_cross_entropy(logits, &self.labels, &mut self.dlogits)

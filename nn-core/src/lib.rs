@@ -17,7 +17,7 @@ pub mod init;
 pub mod layers;
 #[allow(
     unsafe_code,
-    reason = "the matmul kernels (SIMD intrinsics on raw pointers) behind the safe `gemm`"
+    reason = "the SIMD kernels (matmul, conv data movement, pooling) on raw pointers, behind safe functions"
 )]
 pub mod linalg;
 pub mod loss;
