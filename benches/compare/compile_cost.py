@@ -79,7 +79,8 @@ fn main() {{
         adam.step(&mut net);
         println!("loss {{loss}}");
     }}
-    println!("{{:?}}", &net.infer(&x, &mut tape).as_slice()[..10]);
+    let mut eval = MlpTape::<64, Eval>::new();
+    println!("{{:?}}", &net.infer(&x, &mut eval).as_slice()[..10]);
 }}
 """
 
@@ -91,7 +92,7 @@ network! {
 
 fn main() {
     let net = Mlp::seeded(0);
-    let mut tape = MlpTape::<1>::new();
+    let mut tape = MlpTape::<1, Eval>::new();
     let x = Tensor2::<1, 784>::full(0.5);
     let y = net.infer(&x, &mut tape);
     println!("{}", argmax(y.as_slice()));
@@ -120,7 +121,7 @@ network! {{
 
 fn main() {{
     let net = Deep::seeded(0);
-    let mut tape = DeepTape::<1>::new();
+    let mut tape = DeepTape::<1, Eval>::new();
     let y = net.infer(&Tensor2::<1, 784>::full(0.5), &mut tape);
     println!("{{}}", y.as_slice()[0]);
 }}
