@@ -48,19 +48,17 @@
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
 
 use std::error::Error;
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/mnist_fetch.rs"]
 mod mnist_fetch;
 
-use args::parse_value;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use cli::{Defaults, Options};
 use nn::data::mnist::{self, Mnist};
 use nn::data::{Batch, Batches, LastBatch, Standardize};
 use nn::prelude::*;
@@ -81,86 +79,16 @@ network! {
 const BATCH: usize = 64;
 /// Evaluation batch size; divides the 10 000 test images.
 const EVAL_BATCH: usize = 500;
-/// Adam's default learning rate in the first epoch.
-const LEARNING_RATE: f32 = 2e-3;
-/// What the learning rate is multiplied by after each epoch by default (a step schedule).
-const LR_DECAY: f32 = 0.5;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
-    let options = match Options::parse() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let defaults = Defaults {
+        epochs: 4,
+        lr: 2e-3,
+        lr_decay: 0.5,
     };
-    match run(&options) {
-        Ok(accuracy) => match options.min_accuracy {
-            Some(min) if accuracy < min => {
-                eprintln!("error: test accuracy {accuracy:.4} is below the required {min}");
-                ExitCode::FAILURE
-            }
-            _ => ExitCode::SUCCESS,
-        },
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-const USAGE: &str = "usage: cargo run --release --example mnist_cnn -- \
-[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR]
-(or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)";
-
-/// Command-line options; flags win over env vars.
-struct Options {
-    epochs: usize,
-    seed: u64,
-    lr: f32,
-    lr_decay: f32,
-    min_accuracy: Option<f64>,
-    data_dir: PathBuf,
-}
-
-impl Options {
-    fn parse() -> Result<Self, String> {
-        let mut epochs = env_value("MNIST_EPOCHS")?;
-        let mut seed = env_value("MNIST_SEED")?;
-        let mut min_accuracy = env_value("MNIST_MIN_ACCURACY")?;
-        let (mut lr, mut lr_decay) = (None, None);
-        let mut data_dir = std::env::var_os("MNIST_DIR")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from);
-        for (flag, value) in args::flags(USAGE)? {
-            match flag.as_str() {
-                "--epochs" => epochs = Some(parse_value(&flag, &value)?),
-                "--seed" => seed = Some(parse_value(&flag, &value)?),
-                "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
-                "--lr" => lr = Some(parse_value(&flag, &value)?),
-                "--lr-decay" => lr_decay = Some(parse_value(&flag, &value)?),
-                "--data-dir" => data_dir = Some(PathBuf::from(value)),
-                _ => return Err(format!("unknown argument `{flag}`")),
-            }
-        }
-        Ok(Self {
-            epochs: epochs.unwrap_or(4),
-            seed: seed.unwrap_or(0),
-            lr: lr.unwrap_or(LEARNING_RATE),
-            lr_decay: lr_decay.unwrap_or(LR_DECAY),
-            min_accuracy,
-            data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
-        })
-    }
-}
-
-fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => parse_value(name, &value).map(Some),
-        _ => Ok(None),
-    }
+    cli::main("mnist_cnn", defaults, run)
 }
 
 /// Fetches the data if needed, trains, and returns the final test accuracy.
@@ -201,15 +129,10 @@ fn run(options: &Options) -> Result<f64> {
     let mut dlogits = Tensor2::<BATCH, 10>::zeros();
 
     let steps = train_batches.steps_per_epoch();
-    let show_bar = std::io::stderr().is_terminal();
     let mut accuracy = 0.0;
     for epoch in 1..=options.epochs {
-        let bar = if show_bar {
-            progress_bar(steps as u64, epoch, options.epochs)
-        } else {
-            ProgressBar::hidden()
-        };
-        adam.lr = options.lr * options.lr_decay.powi(epoch as i32 - 1);
+        let bar = cli::progress_bar(steps, epoch, options.epochs);
+        adam.lr = options.lr_at(epoch);
         let start = Instant::now();
         let mut loss_sum = 0.0f64;
         let mut step = 0usize;
@@ -221,7 +144,7 @@ fn run(options: &Options) -> Result<f64> {
             adam.step(&mut net);
             loss_sum += f64::from(loss);
             step += 1;
-            if show_bar && step.is_multiple_of(10) {
+            if step.is_multiple_of(10) {
                 bar.set_position(step as u64);
                 bar.set_message(format!("loss {:.4}", loss_sum / step as f64));
             }
@@ -262,13 +185,4 @@ fn evaluate(
         correct += batch.correct(logits);
     }
     correct as f64 / total.max(1) as f64
-}
-
-fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}  {msg}  eta {eta}")
-        .map(|style| style.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    ProgressBar::new(steps)
-        .with_style(style)
-        .with_prefix(format!("epoch {epoch}/{epochs}"))
 }

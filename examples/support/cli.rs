@@ -1,0 +1,126 @@
+//! What the MNIST classifier examples (`mnist_cnn`, `mnist_lstm`) share: their flags and env
+//! vars, the exit status, and the progress bar. Included with `#[path]` beside `args.rs` and
+//! `mnist_fetch.rs`.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::{self, parse_value};
+use crate::mnist_fetch;
+
+/// An example's defaults for the flags that differ between examples.
+pub struct Defaults {
+    pub epochs: usize,
+    pub lr: f32,
+    pub lr_decay: f32,
+}
+
+/// Command-line options; flags win over env vars.
+pub struct Options {
+    pub epochs: usize,
+    pub seed: u64,
+    /// Adam's learning rate in the first epoch.
+    pub lr: f32,
+    /// The learning rate's factor from one epoch to the next.
+    pub lr_decay: f32,
+    pub min_accuracy: Option<f64>,
+    pub data_dir: PathBuf,
+}
+
+/// The usage line for `example`, listing the flags [`Options::parse`] reads.
+pub fn usage(example: &str) -> String {
+    format!(
+        "usage: cargo run --release --example {example} -- \
+[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR]
+(or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)"
+    )
+}
+
+impl Options {
+    pub fn parse(usage: &str, defaults: Defaults) -> Result<Self, String> {
+        let mut epochs = env_value("MNIST_EPOCHS")?;
+        let mut seed = env_value("MNIST_SEED")?;
+        let mut min_accuracy = env_value("MNIST_MIN_ACCURACY")?;
+        let (mut lr, mut lr_decay) = (None, None);
+        let mut data_dir = std::env::var_os("MNIST_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        for (flag, value) in args::flags(usage)? {
+            match flag.as_str() {
+                "--epochs" => epochs = Some(parse_value(&flag, &value)?),
+                "--seed" => seed = Some(parse_value(&flag, &value)?),
+                "--lr" => lr = Some(parse_value(&flag, &value)?),
+                "--lr-decay" => lr_decay = Some(parse_value(&flag, &value)?),
+                "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
+                "--data-dir" => data_dir = Some(PathBuf::from(value)),
+                _ => return Err(format!("unknown argument `{flag}`")),
+            }
+        }
+        Ok(Self {
+            epochs: epochs.unwrap_or(defaults.epochs),
+            seed: seed.unwrap_or(0),
+            lr: lr.unwrap_or(defaults.lr),
+            lr_decay: lr_decay.unwrap_or(defaults.lr_decay),
+            min_accuracy,
+            data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
+        })
+    }
+
+    /// The learning rate of `epoch` (from 1): the first epoch's, times the decay per epoch.
+    pub fn lr_at(&self, epoch: usize) -> f32 {
+        self.lr * self.lr_decay.powi(epoch as i32 - 1)
+    }
+}
+
+fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => parse_value(name, &value).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Parses the options, runs `run`, and turns its test accuracy into the exit status: 2 for a
+/// bad flag, 1 for an error or an accuracy below `--min-accuracy`.
+pub fn main(
+    example: &str,
+    defaults: Defaults,
+    run: impl FnOnce(&Options) -> Result<f64, Box<dyn Error>>,
+) -> ExitCode {
+    let usage = usage(example);
+    let options = match Options::parse(&usage, defaults) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(accuracy) => match options.min_accuracy {
+            Some(min) if accuracy < min => {
+                eprintln!("error: test accuracy {accuracy:.4} is below the required {min}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A progress bar over one epoch's steps when stderr is a terminal; hidden otherwise.
+pub fn progress_bar(steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}  {msg}  eta {eta}")
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    ProgressBar::new(steps as u64)
+        .with_style(style)
+        .with_prefix(format!("epoch {epoch}/{epochs}"))
+}
