@@ -41,7 +41,7 @@ use crate::tensor::{Tensor2, Tensor3, Zeroed};
 ///
 /// ```
 /// use nn_core::layers::{Gru, Layer};
-/// use nn_core::tensor::{Tensor3, Zeroed};
+/// use nn_core::tensor::{Tensor, Tensor3, Zeroed};
 ///
 /// // One feature, one unit, zero weights: the gates see only their biases.
 /// let mut gru = Gru::<2, 1, 1>::new(&mut nn_core::init::seeded(0));

@@ -40,7 +40,7 @@ use crate::tensor::{Tensor2, Tensor3, Zeroed};
 ///
 /// ```
 /// use nn_core::layers::{Layer, Lstm};
-/// use nn_core::tensor::{Tensor3, Zeroed};
+/// use nn_core::tensor::{Tensor, Tensor3, Zeroed};
 ///
 /// // One feature, one unit, zero weights: every gate sees only its bias.
 /// let mut lstm = Lstm::<2, 1, 1>::new(&mut nn_core::init::seeded(0));
