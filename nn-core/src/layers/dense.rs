@@ -112,19 +112,13 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         y: &mut Tensor2<B, OUT>,
         _scratch: &mut (),
     ) {
-        // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
-        for row in y.as_mut_slice().chunks_exact_mut(OUT.max(1)) {
-            row.copy_from_slice(self.bias.as_slice());
-        }
-        gemm(
-            1.0,
-            MatRef::new(x.as_slice(), B, IN),
-            Op::Plain,
-            MatRef::new(self.weight.as_slice(), OUT, IN),
-            Op::Transposed,
-            1.0,
+        affine_forward(
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            x.as_slice(),
             y.as_mut_slice(),
-            OUT,
+            B,
+            IN,
         );
     }
 
@@ -145,37 +139,92 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         dy: &Tensor2<B, OUT>,
         dx: Option<&mut Tensor2<B, IN>>,
     ) {
-        // dW += dyᵀ · x
-        gemm(
-            1.0,
-            MatRef::new(dy.as_slice(), B, OUT),
-            Op::Transposed,
-            MatRef::new(x.as_slice(), B, IN),
-            Op::Plain,
-            1.0,
+        affine_backward(
+            self.weight.as_slice(),
             self.weight_grad.as_mut_slice(),
+            self.bias_grad.as_mut_slice(),
+            x.as_slice(),
+            dy.as_slice(),
+            dx.map(|dx| dx.as_mut_slice()),
+            B,
             IN,
         );
-        // db += column sums of dy
-        let bias_grad = self.bias_grad.as_mut_slice();
-        for row in dy.as_slice().chunks_exact(OUT.max(1)) {
-            for (g, &d) in bias_grad.iter_mut().zip(row) {
-                *g += d;
-            }
+    }
+}
+
+/// `y = x · Wᵀ + b` over `rows` rows of `inputs` features, with `W` of `out × inputs`
+/// (`out = b.len()`): [`Dense`], and [`SequenceDense`](super::SequenceDense) over `B · T` rows.
+pub(crate) fn affine_forward(
+    weight: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    rows: usize,
+    inputs: usize,
+) {
+    let out = bias.len();
+    // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
+    for row in y.chunks_exact_mut(out.max(1)) {
+        row.copy_from_slice(bias);
+    }
+    gemm(
+        1.0,
+        MatRef::new(x, rows, inputs),
+        Op::Plain,
+        MatRef::new(weight, out, inputs),
+        Op::Transposed,
+        1.0,
+        y,
+        out,
+    );
+}
+
+/// The backward of [`affine_forward`]: adds `dyᵀ · x` to `weight_grad` and the column sums of
+/// `dy` to `bias_grad`, and overwrites `dx` (when given) with `dy · W`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "three gradients, two operands and the two sizes the slices cannot carry"
+)]
+pub(crate) fn affine_backward(
+    weight: &[f32],
+    weight_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    x: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    rows: usize,
+    inputs: usize,
+) {
+    let out = bias_grad.len();
+    // dW += dyᵀ · x
+    gemm(
+        1.0,
+        MatRef::new(dy, rows, out),
+        Op::Transposed,
+        MatRef::new(x, rows, inputs),
+        Op::Plain,
+        1.0,
+        weight_grad,
+        inputs,
+    );
+    // db += column sums of dy
+    for row in dy.chunks_exact(out.max(1)) {
+        for (g, &d) in bias_grad.iter_mut().zip(row) {
+            *g += d;
         }
-        // dx = dy · W
-        if let Some(dx) = dx {
-            gemm(
-                1.0,
-                MatRef::new(dy.as_slice(), B, OUT),
-                Op::Plain,
-                MatRef::new(self.weight.as_slice(), OUT, IN),
-                Op::Plain,
-                0.0,
-                dx.as_mut_slice(),
-                IN,
-            );
-        }
+    }
+    // dx = dy · W
+    if let Some(dx) = dx {
+        gemm(
+            1.0,
+            MatRef::new(dy, rows, out),
+            Op::Plain,
+            MatRef::new(weight, out, inputs),
+            Op::Plain,
+            0.0,
+            dx,
+            inputs,
+        );
     }
 }
 

@@ -171,11 +171,17 @@ mod dropout;
 mod elu;
 mod gelu;
 mod global_avg_pool;
+mod gru;
+mod last;
 mod leaky_relu;
+mod lstm;
 mod max_pool;
 mod mode;
+mod recurrent;
 mod relu;
 mod reshape;
+mod rnn;
+mod sequence_dense;
 mod sigmoid;
 mod softmax;
 mod tanh;
@@ -191,11 +197,16 @@ pub use dropout::Dropout;
 pub use elu::Elu;
 pub use gelu::Gelu;
 pub use global_avg_pool::GlobalAvgPool;
+pub use gru::{Gru, GruCache, GruScratch};
+pub use last::Last;
 pub use leaky_relu::LeakyRelu;
+pub use lstm::{Lstm, LstmCache, LstmScratch};
 pub use max_pool::MaxPool2d;
 pub use mode::{Eval, Mode, Train};
 pub use relu::Relu;
 pub use reshape::Reshape;
+pub use rnn::{Rnn, RnnActivation, RnnCache, RnnRelu, RnnScratch, RnnTanh};
+pub use sequence_dense::SequenceDense;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 pub use tanh::Tanh;
@@ -299,6 +310,12 @@ mod tests {
         serves_threads::<GlobalAvgPool<16, 4, 4>>();
         serves_threads::<Upsample<3, 4, 4, 8, 8>>();
         serves_threads::<Upsample<3, 4, 4, 8, 8, Bilinear>>();
+        serves_threads::<Rnn<28, 28, 16>>();
+        serves_threads::<Rnn<28, 28, 16, RnnRelu>>();
+        serves_threads::<Last<28, 16>>();
+        serves_threads::<Lstm<28, 28, 16>>();
+        serves_threads::<Gru<28, 28, 16>>();
+        serves_threads::<SequenceDense<28, 16, 4>>();
     }
 
     #[test]
@@ -323,6 +340,18 @@ mod tests {
         assert_eq!(built_param_count::<GlobalAvgPool<2, 3, 3>>(), 0);
         assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6>>(), 0);
         assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6, Bilinear>>(), 0);
+        assert_eq!(built_param_count::<Rnn<7, 3, 4>>(), 4 * 3 + 4 * 4 + 2 * 4);
+        assert_eq!(built_param_count::<Rnn<7, 3, 4, RnnRelu>>(), 36);
+        assert_eq!(built_param_count::<Last<7, 4>>(), 0);
+        assert_eq!(
+            built_param_count::<Lstm<7, 3, 4>>(),
+            4 * (4 * 3 + 4 * 4 + 2 * 4)
+        );
+        assert_eq!(
+            built_param_count::<Gru<7, 3, 4>>(),
+            3 * (4 * 3 + 4 * 4 + 2 * 4)
+        );
+        assert_eq!(built_param_count::<SequenceDense<7, 3, 4>>(), 16);
 
         let built = <LeakyRelu<Features<2>> as Composable>::build(&mut crate::init::seeded(0));
         assert_eq!(built.alpha(), LeakyRelu::<Features<2>>::DEFAULT_ALPHA);

@@ -1,4 +1,5 @@
-//! Optimizers: SGD (with optional momentum) and Adam.
+//! Optimizers: SGD (with optional momentum) and Adam; gradient clipping by global norm
+//! ([`clip_grad_norm`]).
 //!
 //! An optimizer reaches a model's parameters through [`HasParams::visit_params`], in the
 //! model's fixed order. Its per-parameter state is allocated on the first `step` and reused by
@@ -6,9 +7,11 @@
 //! means the optimizer was shared between two models.
 
 mod adam;
+mod clip;
 mod sgd;
 
 pub use adam::Adam;
+pub use clip::{clip_grad_norm, grad_norm};
 pub use sgd::Sgd;
 
 use alloc::boxed::Box;

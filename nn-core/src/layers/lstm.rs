@@ -1,0 +1,475 @@
+//! `Lstm<T, F, H>`: a long short-term memory layer over batch-first sequences; `lstm(..)` in
+//! `network!`.
+
+use alloc::boxed::Box;
+
+use crate::init::Rng;
+use crate::layers::recurrent::{
+    add_bias_grad, add_weight_grad, buffer, init_uniform, project_inputs, times, times_transposed,
+    to_batch_first, to_time_major,
+};
+use crate::layers::{Composable, Layer};
+use crate::math::{sigmoid, tanh};
+use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
+use crate::tensor::{Tensor2, Tensor3, Zeroed};
+
+/// A long short-term memory layer: `T` steps of `F` features in, every step's hidden state of
+/// `H` features out. PyTorch's `nn.LSTM(F, H, batch_first=True)` (one layer, one direction),
+/// Keras's `LSTM(H, return_sequences=True)`:
+///
+/// ```text
+/// i = σ(x W_iiᵀ + b_ii + h W_hiᵀ + b_hi)      f = σ(x W_ifᵀ + b_if + h W_hfᵀ + b_hf)
+/// g = tanh(x W_igᵀ + b_ig + h W_hgᵀ + b_hg)   o = σ(x W_ioᵀ + b_io + h W_hoᵀ + b_ho)
+/// c' = f ⊙ c + i ⊙ g                          h' = o ⊙ tanh(c')
+/// ```
+///
+/// from `h = c = 0`. Batch-first `Tensor3<B, T, F>` in, `Tensor3<B, T, H>` (every step's `h`)
+/// out; follow it with [`Last`](super::Last) for the final state only.
+///
+/// Parameters are PyTorch's, in its order, layout and gate order (`i, f, g, o`):
+/// `weight_ih_l0` (`4·H × F`, held as a `Tensor3<4, H, F>`: gate, row, column, the same
+/// row-major values), `weight_hh_l0` (`4·H × H`), `bias_ih_l0` and `bias_hh_l0` (`4·H`, held
+/// as `Tensor2<4, H>`), all initialised `U(−1/√H, 1/√H)` as PyTorch does.
+///
+/// The work per sequence is one product `(B·T × F) · W_ihᵀ` for the gates' input part at every
+/// step (as cuDNN and oneDNN do), then one `(B × H) · W_hhᵀ` per step; backward gathers every
+/// step's gate gradients and forms `dW_ih`, `dW_hh` and `dx` with one product each. The scratch
+/// ([`LstmScratch`]) and cache ([`LstmCache`]) hold every step's gates and states, made once
+/// with the tape, so no step allocates. `backward` overwrites the cached gates with their
+/// gradients: run `forward_train` again before another `backward`.
+///
+/// ```
+/// use nn_core::layers::{Layer, Lstm};
+/// use nn_core::tensor::{Tensor, Tensor3, Zeroed};
+///
+/// // One feature, one unit, zero weights: every gate sees only its bias.
+/// let mut lstm = Lstm::<2, 1, 1>::new(&mut nn_core::init::seeded(0));
+/// lstm.weight_ih_mut().fill(0.0);
+/// lstm.weight_hh_mut().fill(0.0);
+/// lstm.bias_hh_mut().fill(0.0);
+/// // i, f, g, o: open input and output gates, forget half, candidate 1.
+/// lstm.bias_ih_mut().as_mut_slice().copy_from_slice(&[20.0, 0.0, 20.0, 20.0]);
+///
+/// let x = Tensor3::<1, 2, 1>::zeros();
+/// let mut y = Tensor3::<1, 2, 1>::zeros();
+/// lstm.forward(&x, &mut y, &mut Zeroed::zeroed());
+/// // c0 = 1, h0 = tanh(1); c1 = 0.5 · 1 + 1 = 1.5, h1 = tanh(1.5)
+/// assert!((y[[0, 0, 0]] - 1f32.tanh()).abs() < 1e-6);
+/// assert!((y[[0, 1, 0]] - 1.5f32.tanh()).abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Lstm<const T: usize, const F: usize, const H: usize> {
+    weight_ih: Tensor3<4, H, F>,
+    weight_hh: Tensor3<4, H, H>,
+    bias_ih: Tensor2<4, H>,
+    bias_hh: Tensor2<4, H>,
+    weight_ih_grad: Tensor3<4, H, F>,
+    weight_hh_grad: Tensor3<4, H, H>,
+    bias_ih_grad: Tensor2<4, H>,
+    bias_hh_grad: Tensor2<4, H>,
+}
+
+/// The working space of [`Lstm`]'s inference forward: the time-major input, and every step's
+/// gates, cell state, its `tanh` and hidden state, `B · T · (F + 7·H) + 4·H` values,
+/// allocated once by [`Zeroed::zeroed`].
+#[derive(Clone, Debug)]
+pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: usize> {
+    /// `(T, B, F)`.
+    xt: Box<[f32]>,
+    /// `(T, B, 4·H)`: pre-activations, then (in place) the gates `i, f, g, o`.
+    gates: Box<[f32]>,
+    /// `(T, B, H)`: `c_t`.
+    cs: Box<[f32]>,
+    /// `(T, B, H)`: `tanh(c_t)`.
+    tanh_cs: Box<[f32]>,
+    /// `(T, B, H)`: `h_t`.
+    hs: Box<[f32]>,
+    /// `b_ih + b_hh`.
+    bias: Box<[f32]>,
+}
+
+/// The cache of [`Lstm`]'s training forward: its [`LstmScratch`] (every step's gates and
+/// states), and the working space of `backward`: the time-major input gradient and one step's
+/// gradients of `h` and `c`. `backward` turns the cached gates into their gradients in place.
+#[derive(Clone, Debug)]
+pub struct LstmCache<const B: usize, const T: usize, const F: usize, const H: usize> {
+    forward: LstmScratch<B, T, F, H>,
+    /// `(T, B, F)`.
+    dxt: Box<[f32]>,
+    /// `(B, H)`: the gradient reaching `h_t` from step `t + 1`.
+    dh: Box<[f32]>,
+    /// `(B, H)`: the gradient reaching `c_t` from step `t + 1`.
+    dc: Box<[f32]>,
+}
+
+impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
+    for LstmScratch<B, T, F, H>
+{
+    fn zeroed() -> Self {
+        Self {
+            xt: buffer(T * B * F),
+            gates: buffer(T * B * 4 * H),
+            cs: buffer(T * B * H),
+            tanh_cs: buffer(T * B * H),
+            hs: buffer(T * B * H),
+            bias: buffer(4 * H),
+        }
+    }
+}
+
+impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
+    for LstmCache<B, T, F, H>
+{
+    fn zeroed() -> Self {
+        Self {
+            forward: Zeroed::zeroed(),
+            dxt: buffer(T * B * F),
+            dh: buffer(B * H),
+            dc: buffer(B * H),
+        }
+    }
+}
+
+impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
+    /// The number of scalar parameters: `4·H · F + 4·H · H + 2 · 4·H`.
+    pub const PARAM_COUNT: usize = 4 * H * F + 4 * H * H + 8 * H;
+
+    /// A layer with PyTorch's initialisation: every parameter `U(−1/√H, 1/√H)`.
+    pub fn new(rng: &mut Rng) -> Self {
+        let mut layer = Self {
+            weight_ih: Tensor3::zeros(),
+            weight_hh: Tensor3::zeros(),
+            bias_ih: Tensor2::zeros(),
+            bias_hh: Tensor2::zeros(),
+            weight_ih_grad: Tensor3::zeros(),
+            weight_hh_grad: Tensor3::zeros(),
+            bias_ih_grad: Tensor2::zeros(),
+            bias_hh_grad: Tensor2::zeros(),
+        };
+        let params = [
+            layer.weight_ih.as_mut_slice(),
+            layer.weight_hh.as_mut_slice(),
+            layer.bias_ih.as_mut_slice(),
+            layer.bias_hh.as_mut_slice(),
+        ];
+        init_uniform(params, H, rng);
+        layer
+    }
+
+    /// `W_ih`: PyTorch's `weight_ih_l0` (`4·H × F`), as gate × row × column (`i, f, g, o`).
+    pub fn weight_ih(&self) -> &Tensor3<4, H, F> {
+        &self.weight_ih
+    }
+    /// `W_ih`, mutably.
+    pub fn weight_ih_mut(&mut self) -> &mut Tensor3<4, H, F> {
+        &mut self.weight_ih
+    }
+    /// `W_hh`: PyTorch's `weight_hh_l0` (`4·H × H`), as gate × row × column.
+    pub fn weight_hh(&self) -> &Tensor3<4, H, H> {
+        &self.weight_hh
+    }
+    /// `W_hh`, mutably.
+    pub fn weight_hh_mut(&mut self) -> &mut Tensor3<4, H, H> {
+        &mut self.weight_hh
+    }
+    /// `b_ih`: PyTorch's `bias_ih_l0` (`4·H`), one row per gate.
+    pub fn bias_ih(&self) -> &Tensor2<4, H> {
+        &self.bias_ih
+    }
+    /// `b_ih`, mutably.
+    pub fn bias_ih_mut(&mut self) -> &mut Tensor2<4, H> {
+        &mut self.bias_ih
+    }
+    /// `b_hh`: PyTorch's `bias_hh_l0` (`4·H`), one row per gate.
+    pub fn bias_hh(&self) -> &Tensor2<4, H> {
+        &self.bias_hh
+    }
+    /// `b_hh`, mutably.
+    pub fn bias_hh_mut(&mut self) -> &mut Tensor2<4, H> {
+        &mut self.bias_hh
+    }
+    /// The accumulated gradient of `W_ih`.
+    pub fn weight_ih_grad(&self) -> &Tensor3<4, H, F> {
+        &self.weight_ih_grad
+    }
+    /// The accumulated gradient of `W_hh`.
+    pub fn weight_hh_grad(&self) -> &Tensor3<4, H, H> {
+        &self.weight_hh_grad
+    }
+    /// The accumulated gradient of `b_ih`.
+    pub fn bias_ih_grad(&self) -> &Tensor2<4, H> {
+        &self.bias_ih_grad
+    }
+    /// The accumulated gradient of `b_hh`.
+    pub fn bias_hh_grad(&self) -> &Tensor2<4, H> {
+        &self.bias_hh_grad
+    }
+
+    /// Both forwards: every step's gates and states into `s` (time-major), `h` into `y`
+    /// (batch-first).
+    fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut LstmScratch<B, T, F, H>) {
+        to_time_major(x, &mut s.xt, B, T, F);
+        let bias = self.bias_ih.iter().zip(self.bias_hh.iter());
+        for (sum, (&a, &b)) in s.bias.iter_mut().zip(bias) {
+            *sum = a + b;
+        }
+        project_inputs(
+            &s.xt,
+            self.weight_ih.as_slice(),
+            &s.bias,
+            &mut s.gates,
+            T * B,
+            F,
+        );
+        let step = B * H;
+        for t in 0..T {
+            let gates = &mut s.gates[t * 4 * step..][..4 * step];
+            let (earlier_h, rest_h) = s.hs.split_at_mut(t * step);
+            let (earlier_c, rest_c) = s.cs.split_at_mut(t * step);
+            let (hs, cs) = (&mut rest_h[..step], &mut rest_c[..step]);
+            let tanh_cs = &mut s.tanh_cs[t * step..][..step];
+            let previous_c = if t > 0 {
+                let previous_h = &earlier_h[(t - 1) * step..];
+                times_transposed(
+                    previous_h,
+                    self.weight_hh.as_slice(),
+                    1.0,
+                    gates,
+                    B,
+                    H,
+                    4 * H,
+                );
+                Some(&earlier_c[(t - 1) * step..])
+            } else {
+                None
+            };
+            for b in 0..B {
+                let row = &mut gates[b * 4 * H..][..4 * H];
+                let (i, rest) = row.split_at_mut(H);
+                let (f, rest) = rest.split_at_mut(H);
+                let (g, o) = rest.split_at_mut(H);
+                for j in 0..H {
+                    let (ij, fj, gj, oj) =
+                        (sigmoid(i[j]), sigmoid(f[j]), tanh(g[j]), sigmoid(o[j]));
+                    (i[j], f[j], g[j], o[j]) = (ij, fj, gj, oj);
+                    let c_prev = previous_c.map_or(0.0, |c| c[b * H + j]);
+                    let c = fj * c_prev + ij * gj;
+                    let tc = tanh(c);
+                    cs[b * H + j] = c;
+                    tanh_cs[b * H + j] = tc;
+                    hs[b * H + j] = oj * tc;
+                }
+            }
+        }
+        to_batch_first(&s.hs, y, B, T, H);
+    }
+}
+
+impl<const T: usize, const F: usize, const H: usize> HasParams for Lstm<T, F, H> {
+    fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+        let params = [
+            (
+                "weight_ih_l0",
+                self.weight_ih.as_mut_slice(),
+                self.weight_ih_grad.as_mut_slice(),
+            ),
+            (
+                "weight_hh_l0",
+                self.weight_hh.as_mut_slice(),
+                self.weight_hh_grad.as_mut_slice(),
+            ),
+            (
+                "bias_ih_l0",
+                self.bias_ih.as_mut_slice(),
+                self.bias_ih_grad.as_mut_slice(),
+            ),
+            (
+                "bias_hh_l0",
+                self.bias_hh.as_mut_slice(),
+                self.bias_hh_grad.as_mut_slice(),
+            ),
+        ];
+        for (name, value, grad) in params {
+            visitor.visit(&path.child(name), Param { value, grad });
+        }
+    }
+
+    fn param_count(&mut self) -> usize {
+        Self::PARAM_COUNT
+    }
+}
+
+impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
+    type Input<const B: usize> = Tensor3<B, T, F>;
+    type Output<const B: usize> = Tensor3<B, T, H>;
+    type Scratch<const B: usize> = LstmScratch<B, T, F, H>;
+    type Cache<const B: usize> = LstmCache<B, T, F, H>;
+
+    fn forward<const B: usize>(
+        &self,
+        x: &Tensor3<B, T, F>,
+        y: &mut Tensor3<B, T, H>,
+        scratch: &mut LstmScratch<B, T, F, H>,
+    ) {
+        self.run(x.as_slice(), y.as_mut_slice(), scratch);
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor3<B, T, F>,
+        y: &mut Tensor3<B, T, H>,
+        cache: &mut LstmCache<B, T, F, H>,
+    ) {
+        self.run(x.as_slice(), y.as_mut_slice(), &mut cache.forward);
+    }
+
+    fn backward<const B: usize>(
+        &mut self,
+        _x: &Tensor3<B, T, F>,
+        _y: &Tensor3<B, T, H>,
+        cache: &mut LstmCache<B, T, F, H>,
+        dy: &Tensor3<B, T, H>,
+        dx: Option<&mut Tensor3<B, T, F>>,
+    ) {
+        let LstmCache {
+            forward,
+            dxt,
+            dh,
+            dc,
+        } = cache;
+        let LstmScratch {
+            xt,
+            gates,
+            cs,
+            tanh_cs,
+            hs,
+            ..
+        } = forward;
+        let dy = dy.as_slice();
+        let step = B * H;
+        dh.fill(0.0);
+        dc.fill(0.0);
+        for t in (0..T).rev() {
+            // The gates of step t become their pre-activation gradients.
+            let dgates = &mut gates[t * 4 * step..][..4 * step];
+            let tanh_c = &tanh_cs[t * step..][..step];
+            let previous_c = (t > 0).then(|| &cs[(t - 1) * step..][..step]);
+            for b in 0..B {
+                let row = &mut dgates[b * 4 * H..][..4 * H];
+                let (i, rest) = row.split_at_mut(H);
+                let (f, rest) = rest.split_at_mut(H);
+                let (g, o) = rest.split_at_mut(H);
+                let dy = &dy[(b * T + t) * H..][..H];
+                for j in 0..H {
+                    let k = b * H + j;
+                    let (ij, fj, gj, oj) = (i[j], f[j], g[j], o[j]);
+                    let tc = tanh_c[k];
+                    let c_prev = previous_c.map_or(0.0, |c| c[k]);
+                    let dh_j = dy[j] + dh[k];
+                    let dc_j = dc[k] + dh_j * oj * (1.0 - tc * tc);
+                    i[j] = dc_j * gj * ij * (1.0 - ij);
+                    f[j] = dc_j * c_prev * fj * (1.0 - fj);
+                    g[j] = dc_j * ij * (1.0 - gj * gj);
+                    o[j] = dh_j * tc * oj * (1.0 - oj);
+                    dc[k] = dc_j * fj;
+                }
+            }
+            if t > 0 {
+                times(dgates, self.weight_hh.as_slice(), 0.0, dh, B, 4 * H, H);
+            }
+        }
+        let dgates = &gates[..];
+        let later = T.saturating_sub(1) * B;
+        add_weight_grad(
+            self.weight_hh_grad.as_mut_slice(),
+            &dgates[(4 * step).min(dgates.len())..],
+            &hs[..later * H],
+            later,
+            4 * H,
+            H,
+        );
+        add_weight_grad(
+            self.weight_ih_grad.as_mut_slice(),
+            dgates,
+            xt,
+            T * B,
+            4 * H,
+            F,
+        );
+        add_bias_grad(self.bias_ih_grad.as_mut_slice(), dgates);
+        add_bias_grad(self.bias_hh_grad.as_mut_slice(), dgates);
+        if let Some(dx) = dx {
+            times(dgates, self.weight_ih.as_slice(), 0.0, dxt, T * B, 4 * H, F);
+            to_batch_first(dxt, dx.as_mut_slice(), B, T, F);
+        }
+    }
+}
+
+impl<const T: usize, const F: usize, const H: usize> Composable for Lstm<T, F, H> {
+    const PARAM_COUNT: usize = Self::PARAM_COUNT;
+
+    fn build(rng: &mut Rng) -> Self {
+        Self::new(rng)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::testing::{check_gradients, random_tensor};
+
+    #[test]
+    fn single_step_by_hand() {
+        let mut lstm = Lstm::<1, 2, 1>::new(&mut crate::init::seeded(0));
+        // Gate rows i, f, g, o of W_ih; W_hh does not matter at the first step.
+        lstm.weight_ih_mut()
+            .as_mut_slice()
+            .copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.5, 0.5, -1.0, 2.0]);
+        lstm.bias_ih_mut()
+            .as_mut_slice()
+            .copy_from_slice(&[0.0, 0.0, 0.25, 0.0]);
+        lstm.bias_hh_mut()
+            .as_mut_slice()
+            .copy_from_slice(&[0.5, 0.0, 0.0, -0.5]);
+        let x = Tensor3::<1, 1, 2>::from_slice(&[1.0, 0.5]).unwrap();
+        let mut y = Tensor3::<1, 1, 1>::zeros();
+        lstm.forward(&x, &mut y, &mut Zeroed::zeroed());
+        // i = σ(1 + 0.5), g = tanh(0.75 + 0.25), o = σ(-1 + 1 - 0.5); c = i·g; h = o·tanh(c)
+        let c = sigmoid(1.5) * 1f32.tanh();
+        let want = sigmoid(-0.5) * c.tanh();
+        assert!(
+            (y.as_slice()[0] - want).abs() < 1e-6,
+            "{} vs {want}",
+            y.as_slice()[0]
+        );
+        // σ(-0.5) · tanh(σ(1.5) · tanh(1)) = 0.377541 · tanh(0.817574 · 0.761594)
+        assert!((want - 0.208_771_43).abs() < 1e-6, "{want}");
+    }
+
+    #[test]
+    fn gradients_through_time_match_central_differences() {
+        let mut rng = crate::init::seeded(21);
+        let mut lstm = Lstm::<6, 3, 4>::new(&mut rng);
+        noisy_biases(&mut lstm, &mut rng);
+        let x = random_tensor::<Tensor3<2, 6, 3>>(&mut rng);
+        check_gradients::<_, 2>(&mut lstm, &x, 22).unwrap();
+    }
+
+    #[test]
+    fn both_forwards_agree() {
+        let mut rng = crate::init::seeded(23);
+        let mut lstm = Lstm::<5, 3, 4>::new(&mut rng);
+        let x = random_tensor::<Tensor3<3, 5, 3>>(&mut rng);
+        let (mut a, mut b) = (Tensor3::<3, 5, 4>::zeros(), Tensor3::<3, 5, 4>::zeros());
+        lstm.forward(&x, &mut a, &mut Zeroed::zeroed());
+        lstm.forward_train(&x, &mut b, &mut Zeroed::zeroed());
+        assert_eq!(a, b);
+        assert!(a.as_slice().iter().all(|v| v.abs() < 1.0));
+    }
+
+    #[test]
+    fn later_inputs_do_not_change_earlier_outputs() {
+        check_causal(&Lstm::<6, 3, 4>::new(&mut crate::init::seeded(24)));
+    }
+}

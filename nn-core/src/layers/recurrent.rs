@@ -1,0 +1,234 @@
+//! What the recurrent layers ([`Rnn`](super::Rnn), [`Gru`](super::Gru), [`Lstm`](super::Lstm))
+//! share: layout moves between batch-first and time-major, the all-steps input projection, the
+//! gradient products done once per sequence, and PyTorch's initialisation.
+//!
+//! Batches arrive batch-first, `(B, T, F)`, where the `B` rows of one step are `T · F` apart.
+//! Every product of one step wants them next to each other, so inside a layer everything is
+//! time-major, `(T, B, ·)`: the input is copied once per sequence (`B · T · F` values) and step
+//! `t`'s gates, states and gate gradients are each one contiguous `B × ·` block.
+
+use alloc::boxed::Box;
+use alloc::vec;
+
+use crate::init::{Rng, uniform};
+use crate::linalg::{MatRef, Op, gemm};
+
+/// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
+pub(crate) fn buffer(len: usize) -> Box<[f32]> {
+    vec![0.0; len].into_boxed_slice()
+}
+
+/// Copies batch-first `x` `(batch, steps, width)` into time-major `out` `(steps, batch, width)`.
+pub(crate) fn to_time_major(x: &[f32], out: &mut [f32], batch: usize, steps: usize, width: usize) {
+    for b in 0..batch {
+        for t in 0..steps {
+            let src = &x[(b * steps + t) * width..][..width];
+            out[(t * batch + b) * width..][..width].copy_from_slice(src);
+        }
+    }
+}
+
+/// Copies time-major `x` `(steps, batch, width)` into batch-first `out` `(batch, steps, width)`.
+pub(crate) fn to_batch_first(x: &[f32], out: &mut [f32], batch: usize, steps: usize, width: usize) {
+    for t in 0..steps {
+        for b in 0..batch {
+            let src = &x[(t * batch + b) * width..][..width];
+            out[(b * steps + t) * width..][..width].copy_from_slice(src);
+        }
+    }
+}
+
+/// `gates = xt · W_ihᵀ + bias` for every step at once: `xt` is `rows × inputs` (time-major),
+/// `weight_ih` is `width × inputs`, `bias` has `width` values and `gates` is `rows × width`.
+pub(crate) fn project_inputs(
+    xt: &[f32],
+    weight_ih: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    rows: usize,
+    inputs: usize,
+) {
+    crate::layers::dense::affine_forward(weight_ih, bias, xt, gates, rows, inputs);
+}
+
+/// `c = a · wᵀ + beta · c`: `a` is `rows × depth`, `w` is `width × depth` (PyTorch's layout of
+/// `weight_hh`), `c` is `rows × width`. One step's recurrent product.
+pub(crate) fn times_transposed(
+    a: &[f32],
+    w: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    width: usize,
+) {
+    gemm(
+        1.0,
+        MatRef::new(a, rows, depth),
+        Op::Plain,
+        MatRef::new(w, width, depth),
+        Op::Transposed,
+        beta,
+        c,
+        width,
+    );
+}
+
+/// `c = a · w + beta · c`: `a` is `rows × width` (gate gradients), `w` is `width × depth`,
+/// `c` is `rows × depth`. The gradient of a product by `wᵀ` with respect to its left factor.
+pub(crate) fn times(
+    a: &[f32],
+    w: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    rows: usize,
+    width: usize,
+    depth: usize,
+) {
+    gemm(
+        1.0,
+        MatRef::new(a, rows, width),
+        Op::Plain,
+        MatRef::new(w, width, depth),
+        Op::Plain,
+        beta,
+        c,
+        depth,
+    );
+}
+
+/// `grad += dgatesᵀ · inputs`: `dgates` is `rows × width`, `inputs` is `rows × depth`, `grad`
+/// is `width × depth`. A weight gradient summed over every step and sample in one product.
+pub(crate) fn add_weight_grad(
+    grad: &mut [f32],
+    dgates: &[f32],
+    inputs: &[f32],
+    rows: usize,
+    width: usize,
+    depth: usize,
+) {
+    if rows == 0 {
+        return;
+    }
+    gemm(
+        1.0,
+        MatRef::new(dgates, rows, width),
+        Op::Transposed,
+        MatRef::new(inputs, rows, depth),
+        Op::Plain,
+        1.0,
+        grad,
+        depth,
+    );
+}
+
+/// `grad += column sums of dgates` (`rows × grad.len()`): a bias gradient.
+pub(crate) fn add_bias_grad(grad: &mut [f32], dgates: &[f32]) {
+    for row in dgates.chunks_exact(grad.len().max(1)) {
+        for (g, &d) in grad.iter_mut().zip(row) {
+            *g += d;
+        }
+    }
+}
+
+/// Fills every slice with draws from `U(−1/√hidden, 1/√hidden)`: PyTorch's default for every
+/// parameter of `nn.RNN`, `nn.GRU` and `nn.LSTM`.
+pub(crate) fn init_uniform(params: [&mut [f32]; 4], hidden: usize, rng: &mut Rng) {
+    let limit = 1.0 / crate::math::sqrt(hidden.max(1) as f32);
+    for param in params {
+        for w in param.iter_mut() {
+            *w = uniform(rng, -limit, limit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_moves_are_inverse() {
+        let x: alloc::vec::Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
+        let mut tm = vec![0.0; 24];
+        to_time_major(&x, &mut tm, 2, 3, 4);
+        // Step 1 of sample 0 is batch-first row 1, time-major row 2.
+        assert_eq!(&tm[8..12], &x[4..8]);
+        let mut back = vec![0.0; 24];
+        to_batch_first(&tm, &mut back, 2, 3, 4);
+        assert_eq!(back, x);
+    }
+}
+
+/// What the recurrent layers' tests share.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use crate::init::{Rng, seeded, uniform};
+    use crate::layers::Layer;
+    use crate::param::{HasParams, Param, ParamPath};
+    use crate::tensor::{Tensor, Zeroed};
+    use crate::testing::random_tensor;
+
+    /// Sets every bias to `U(−0.5, 0.5)`, so a gradient check sees biases well away from 0.
+    pub(crate) fn noisy_biases<L: HasParams>(layer: &mut L, rng: &mut Rng) {
+        layer.visit_params(
+            &ParamPath::root(),
+            &mut |path: &ParamPath<'_>, p: Param<'_>| {
+                if path.last().starts_with("bias") {
+                    p.value
+                        .iter_mut()
+                        .for_each(|b| *b = uniform(rng, -0.5, 0.5));
+                }
+            },
+        );
+    }
+
+    /// Checks, for every step `t0`, that changing the inputs after `t0` leaves the outputs up
+    /// to `t0` bit-identical, through both forwards. Inputs are `(2, T, F)`, outputs
+    /// `(2, T, H)`.
+    #[track_caller]
+    pub(crate) fn check_causal<L: Layer + Clone>(layer: &L) {
+        let [_, steps, features] = <L::Input<2> as Tensor>::SHAPE else {
+            panic!("not a batch of sequences")
+        };
+        let [_, _, hidden] = <L::Output<2> as Tensor>::SHAPE else {
+            panic!("not a batch of sequences")
+        };
+        let (steps, features, hidden) = (*steps, *features, *hidden);
+        let mut rng = seeded(99);
+        let x: L::Input<2> = random_tensor(&mut rng);
+        let mut y = L::Output::<2>::zeroed();
+        layer.forward(&x, &mut y, &mut Zeroed::zeroed());
+        let mut trained = layer.clone();
+        for t0 in 0..steps {
+            let mut changed: L::Input<2> = Tensor::zeros();
+            changed.copy_from(&x);
+            for b in 0..2 {
+                for t in t0 + 1..steps {
+                    for f in 0..features {
+                        changed.as_mut_slice()[(b * steps + t) * features + f] += 0.5;
+                    }
+                }
+            }
+            let mut eval = L::Output::<2>::zeroed();
+            layer.forward(&changed, &mut eval, &mut Zeroed::zeroed());
+            let mut train = L::Output::<2>::zeroed();
+            trained.forward_train(&changed, &mut train, &mut Zeroed::zeroed());
+            for b in 0..2 {
+                for t in 0..steps {
+                    let row = (b * steps + t) * hidden..(b * steps + t + 1) * hidden;
+                    let (want, eval, train) = (
+                        &y.as_slice()[row.clone()],
+                        &eval.as_slice()[row.clone()],
+                        &train.as_slice()[row],
+                    );
+                    if t <= t0 {
+                        assert_eq!(want, eval, "step {t} changed after inputs from {t0} did");
+                        assert_eq!(want, train, "step {t} changed after inputs from {t0} did");
+                    } else {
+                        assert_ne!(want, eval, "step {t} ignored its input");
+                    }
+                }
+            }
+        }
+    }
+}
