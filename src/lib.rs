@@ -47,7 +47,7 @@
 //! | item | meaning | per-sample shape |
 //! |---|---|---|
 //! | `input(D1, ...)` | declares the input shape (first item only; up to 3 dims) | — → `(D1, ...)` |
-//! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init | `(IN)` → `(OUT)` |
+//! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init; on a sequence, the same layer at every step (PyTorch's `Linear` on the last axis) | `(IN)` → `(OUT)`, `(T, IN)` → `(T, OUT)` |
 //! | `relu` | `max(0, x)` | unchanged, any rank |
 //! | `leaky_relu(ALPHA)`, `leaky_relu` | `x` or `ALPHA·x`; default `ALPHA` 0.01 | unchanged, any rank |
 //! | `sigmoid`, `tanh` | elementwise | unchanged, any rank |
@@ -61,6 +61,10 @@
 //! | `global_avg_pool` | the mean of each channel | `(C, H, W)` → `(C)` |
 //! | `upsample(S)`, `upsample(S, bilinear)` | `S` times larger: repeated pixels (`nearest`, the default) or bilinear, PyTorch's `align_corners=False` | `(C, H, W)` → `(C, S·H, S·W)` |
 //! | `batch_norm` | normalises over the batch: each feature of a flat sample (`BatchNorm1d`) or each channel of an image (`BatchNorm2d`); momentum 0.1, eps 1e-5 | unchanged, `(N)` or `(C, H, W)` |
+//! | `rnn(F -> H)`, `rnn(F -> H, relu)` | Elman RNN, `h_t = act(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`, tanh by default; every step's state | `(T, F)` → `(T, H)` |
+//! | `gru(F -> H)` | GRU, PyTorch's formulation and gate order (r, z, n) | `(T, F)` → `(T, H)` |
+//! | `lstm(F -> H)` | LSTM, PyTorch's gate order (i, f, g, o) | `(T, F)` → `(T, H)` |
+//! | `last` | the final step, Keras's `return_sequences=False` | `(T, H)` → `(H)` |
 //! | `dropout(P)`, `dropout` | in training zeroes each value with probability `P` (default 0.5) and scales the rest by `1/(1 − P)`; at inference the identity | unchanged, any rank |
 //! | `fork { a: [items], b: [items], c: skip } => MERGE` | branches that read the same input, then merge | see below |
 //! | `Type` or `path::Type` | a layer type the macro did not make, e.g. another network | the type's own |
@@ -224,8 +228,8 @@ pub mod prelude {
     pub use nn_core::layers::*;
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
-    pub use nn_core::optim::{Adam, Optimizer, Sgd};
-    pub use nn_core::param::{HasParams, Param, ParamPath, ParamVisitor};
+    pub use nn_core::optim::{Adam, Optimizer, Sgd, clip_grad_norm};
+    pub use nn_core::param::{BufferVisitor, HasParams, Param, ParamPath, ParamVisitor};
     pub use nn_core::tensor::{Tensor, Tensor1, Tensor2, Tensor3, Tensor4, Zeroed};
 }
 

@@ -137,6 +137,27 @@ fn max_pool_network_passes_gradient_check() {
     assert_eq!(checked, 2 * 36 + Pooled::PARAM_COUNT);
 }
 
+network! {
+    /// Every sequence kind, trained through time: rnn (tanh and relu), gru, lstm, a per-step
+    /// dense, last.
+    pub struct Sequences<
+        input(5, 3),
+        rnn(3 -> 4), rnn(4 -> 4, relu), gru(4 -> 4),
+        per_step: dense(4 -> 3), tanh,
+        lstm(3 -> 4), last,
+        head: dense(4 -> 2),
+    >
+}
+
+#[test]
+fn sequence_network_passes_gradient_check() {
+    let mut rng = seeded(12);
+    let mut net = Sequences::new(&mut rng);
+    let x = random_tensor::<Tensor3<2, 5, 3>>(&mut rng);
+    let checked = check_gradients::<_, 2>(&mut net, &x, 13).unwrap();
+    assert_eq!(checked, 2 * 5 * 3 + Sequences::PARAM_COUNT);
+}
+
 #[test]
 fn named_const_network_passes_gradient_check() {
     // Fixed seed: a finite-difference step that straddles a leaky-ReLU kink in a hidden layer

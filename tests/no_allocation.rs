@@ -27,6 +27,11 @@ network! {
     >
 }
 
+network! {
+    /// Sequential MNIST's shape, smaller: an LSTM over the rows, its last state, a dense head.
+    pub struct Recurrent< input(7, 5), lstm: lstm(5 -> 8), gru(8 -> 6), rnn(6 -> 6, relu), dense(6 -> 6), last, head: dense(6 -> 3) >
+}
+
 fn train_step<const B: usize>(
     net: &mut Mlp,
     adam: &mut Adam,
@@ -134,6 +139,46 @@ fn cnn_training_step_and_inference_allocate_nothing() {
     assert_eq!(
         inference.count_total, 0,
         "CNN inference allocated: {inference:?}"
+    );
+}
+
+#[test]
+fn lstm_training_step_and_inference_allocate_nothing() {
+    let mut net = Recurrent::seeded(5);
+    let mut adam = Adam::new(1e-3);
+    let x = Tensor3::<8, 7, 5>::from_fn(|[b, t, f]| ((b * 5 + t * 3 + f) % 7) as f32 / 7.0);
+    let labels: [usize; 8] = std::array::from_fn(|i| i % 3);
+    let mut tape = RecurrentTape::<8>::new();
+    let mut eval_tape = RecurrentTape::<8, Eval>::new();
+    let mut tape1 = RecurrentTape::<1, Eval>::new();
+    let one = Tensor3::<1, 7, 5>::full(0.5);
+    let mut grad = Tensor2::<8, 3>::zeros();
+    let mut step = |net: &mut Recurrent| {
+        let logits = net.forward_train(&x, &mut tape);
+        let loss = softmax_cross_entropy(logits, &labels, &mut grad).expect("labels below 3");
+        net.zero_grad();
+        net.backward_params(&mut tape, &grad);
+        clip_grad_norm(net, 1.0);
+        adam.step(net);
+        loss
+    };
+    step(&mut net); // warm-up: Adam allocates its moments
+    let training = allocation_counter::measure(|| {
+        for _ in 0..3 {
+            step(&mut net);
+        }
+    });
+    assert_eq!(
+        training.count_total, 0,
+        "an LSTM training step allocated: {training:?}"
+    );
+    let inference = allocation_counter::measure(|| {
+        let _ = std::hint::black_box(net.infer(&x, &mut eval_tape));
+        let _ = std::hint::black_box(net.infer(&one, &mut tape1));
+    });
+    assert_eq!(
+        inference.count_total, 0,
+        "LSTM inference allocated: {inference:?}"
     );
 }
 

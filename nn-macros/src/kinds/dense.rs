@@ -1,4 +1,5 @@
-//! `dense(IN -> OUT)`: a fully connected layer on flat samples.
+//! `dense(IN -> OUT)`: a fully connected layer on flat samples, or on every step of a `(T, IN)`
+//! sequence (PyTorch's `Linear` on the last axis, Keras's `TimeDistributed(Dense)`).
 
 use proc_macro2::Ident;
 use quote::quote_spanned;
@@ -8,7 +9,7 @@ use syn::parse::ParseStream;
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
-use crate::shape::{SampleShape, Width};
+use crate::shape::{Dims, SampleShape, Width};
 
 pub const KIND: Kind = Kind {
     keyword: "dense",
@@ -61,6 +62,12 @@ impl Spec for Dense {
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {
+        if let Some(shape) = cx.input
+            && let Dims::Known(dims) = &shape.dims
+            && dims.len() == 2
+        {
+            return self.per_step(cx, shape, &dims[0], &dims[1]);
+        }
         let out = self.output.text();
         let (width, start) = cx.flat_input(&self.input, "inputs", |given| {
             Some(format!("dense({given} -> {out})"))
@@ -74,5 +81,34 @@ impl Spec for Dense {
             input: start,
             ..Built::new(ty, output)
         })
+    }
+}
+
+impl Dense {
+    /// On a `(T, F)` sequence: the same dense layer at every step, `(T, IN)` → `(T, OUT)`.
+    fn per_step(
+        &self,
+        cx: &LayerCx,
+        shape: &SampleShape,
+        steps: &Width,
+        features: &Width,
+    ) -> Option<Built> {
+        let out = self.output.text();
+        let total = Width::product(&[steps.clone(), features.clone()]);
+        let flattened = total.value.is_some() && total.value == self.input.literal();
+        cx.matching_size(&self.input, "features per step", features, shape, |given| {
+            if flattened {
+                // `dense(28 -> ..)` on `(4, 7)`: all 28 values of each sample were meant.
+                Some(format!("flatten, dense({} -> {out})` to use all {} values of each sample, or `dense({given} -> {out})", total.text, total.text))
+            } else {
+                Some(format!("dense({given} -> {out})"))
+            }
+        });
+        let nn = cx.nn;
+        let (t, f, o) = (&steps.tokens, &features.tokens, self.output.as_const_arg());
+        let ty = quote_spanned!(cx.span()=> #nn::layers::SequenceDense<#t, #f, #o>);
+        let output =
+            SampleShape::known(vec![steps.clone(), Width::of(&self.output)], cx.reference());
+        Some(Built::new(ty, output))
     }
 }

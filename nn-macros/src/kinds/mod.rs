@@ -14,12 +14,18 @@ mod elu;
 mod flatten;
 mod gelu;
 mod global_avg_pool;
+mod gru;
 mod image;
+mod last;
 mod leaky_relu;
+mod lstm;
 mod max_pool;
 mod pool;
+mod recurrent;
 mod relu;
 mod reshape;
+mod rnn;
+mod sequence;
 mod sigmoid;
 mod softmax;
 mod tanh;
@@ -53,6 +59,10 @@ pub const KINDS: &[Kind] = &[
     upsample::KIND,
     batch_norm::KIND,
     dropout::KIND,
+    rnn::KIND,
+    gru::KIND,
+    lstm::KIND,
+    last::KIND,
 ];
 
 /// Keywords that are not layer kinds but structure: they parse in `parse.rs`.

@@ -1,0 +1,35 @@
+//! `last`: the final step of a sequence, `(T, H)` → `(H)`, as Keras's
+//! `return_sequences=False`.
+
+use proc_macro2::Ident;
+use quote::quote_spanned;
+
+use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+use crate::shape::SampleShape;
+
+pub const KIND: Kind = Kind {
+    keyword: "last",
+    parse,
+};
+
+struct Last;
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    no_args(keyword, args)?;
+    Ok(Box::new(Last))
+}
+
+impl Spec for Last {
+    fn text(&self) -> String {
+        "last".into()
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let sequence = cx.sequence_input()?;
+        let nn = cx.nn;
+        let (t, h) = (&sequence.steps.tokens, &sequence.features.tokens);
+        let ty = quote_spanned!(cx.span()=> #nn::layers::Last<#t, #h>);
+        let output = SampleShape::known(vec![sequence.features.clone()], cx.reference());
+        Some(Built::new(ty, output))
+    }
+}
