@@ -27,6 +27,9 @@ Figures (synthetic data of MNIST's shape; real MNIST is not needed to time an ep
                    cross-entropy, Adam 1e-3, no shuffling
     cnn_infer_b1_us  one batch-1 LeNet inference call (median block of 2 000 calls); PyTorch
                    in eval mode under torch.no_grad()
+    lstm_epoch_s   one epoch of the sequential-MNIST LSTM (28 steps of 28 pixels, LSTM(28, 128),
+                   last step, Linear(128, 10)), 937 batches of 64, Adam 1e-3, no clipping
+    lstm_infer_b1_us  one batch-1 inference of it, 28 steps (median block of 2 000 calls)
     conv1_gflops   the forward of LeNet's conv1, Conv2d(1, 6, 5) on 64x1x28x28, in GFLOP/s
                    (2 * multiply-adds / time; the bias is not counted)
     conv2_gflops   the same for conv2, Conv2d(6, 16, 5) on 64x6x12x12
@@ -52,7 +55,8 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm", "lenet_epoch", "cnn_infer_b1", "conv1", "conv2", "fma_peak"]
+FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm", "lenet_epoch", "cnn_infer_b1", "conv1", "conv2", "fma_peak",
+           "lstm_epoch", "lstm_infer_b1"]
 # Figure name -> (output key, higher is better)
 KEYS = {
     "epoch": ("epoch_s", False),
@@ -61,6 +65,8 @@ KEYS = {
     "celsius": ("celsius_ms", False),
     "sgemm": ("sgemm_gflops", True),
     "lenet_epoch": ("lenet_epoch_s", False),
+    "lstm_epoch": ("lstm_epoch_s", False),
+    "lstm_infer_b1": ("lstm_infer_b1_us", False),
     "cnn_infer_b1": ("cnn_infer_b1_us", False),
     "conv1": ("conv1_gflops", True),
     "conv2": ("conv2_gflops", True),
@@ -164,6 +170,49 @@ class Torch:
         loss.item()
         return time.perf_counter() - start
 
+    def seq_lstm(self):
+        torch = self.torch
+
+        class SeqLstm(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = torch.nn.LSTM(28, 128, batch_first=True)
+                self.head = torch.nn.Linear(128, 10)
+
+            def forward(self, x):
+                states, _ = self.lstm(x)
+                return self.head(states[:, -1])
+
+        return SeqLstm()
+
+    def lstm_epoch(self):
+        model = self.seq_lstm()
+        opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
+        rows = self.pixels.view(EPOCH_SAMPLES, 28, 28)
+
+        def step(i):
+            x = rows[i * BATCH:(i + 1) * BATCH]
+            y = self.labels[i * BATCH:(i + 1) * BATCH]
+            loss = self.F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        for i in range(5):
+            step(i)
+        start = time.perf_counter()
+        for i in range(EPOCH_SAMPLES // BATCH):
+            loss = step(i)
+        loss.item()
+        return time.perf_counter() - start
+
+    def lstm_infer_b1(self):
+        model = self.seq_lstm().eval()
+        x = self.pixels[:1].view(1, 28, 28).clone()
+        with self.torch.no_grad():
+            return self.time_per_call(2_000, lambda: model(x))
+
     def cnn_infer_b1(self):
         model = self.lenet().eval()
         x = self.pixels[:1].view(1, 1, 28, 28).clone()
@@ -251,6 +300,10 @@ class Torch:
             return self.sgemm_gflops()
         if figure == "lenet_epoch":
             return self.lenet_epoch()
+        if figure == "lstm_epoch":
+            return self.lstm_epoch()
+        if figure == "lstm_infer_b1":
+            return self.lstm_infer_b1() * 1e6
         if figure == "cnn_infer_b1":
             return self.cnn_infer_b1() * 1e6
         if figure in CONVS:

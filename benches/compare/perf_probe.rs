@@ -25,6 +25,10 @@
 //! - `cnn_infer_b1_us`: one batch-1 LeNet inference call, the median over blocks of calls.
 //! - `conv1_gflops`, `conv2_gflops`: the forward of LeNet's conv1 (`Conv2d(1, 6, 5)` on
 //!   64×1×28×28) and conv2 (`Conv2d(6, 16, 5)` on 64×6×12×12), in GFLOP/s (2 · MACs / time).
+//! - `lstm_epoch_s`: one epoch of the sequential-MNIST LSTM (`workloads::SeqLstm`: 28 steps of
+//!   28 pixels, `lstm(28 -> 128)`, `last`, `dense(128 -> 10)`) over the same 60 000 synthetic
+//!   samples, 937 batches of 64, Adam 1e-3, no clipping.
+//! - `lstm_infer_b1_us`: one batch-1 inference of it, 28 steps, the median over blocks of calls.
 //! - `fma_peak_gflops`: this core's single-thread f32 FMA peak, measured: independent chains of
 //!   AVX-512 (or AVX2) FMAs, the faster of the two the CPU supports; 0 off x86-64.
 
@@ -37,7 +41,10 @@ use nn::prelude::*;
 #[path = "../workloads/mod.rs"]
 mod workloads;
 
-use workloads::{BATCH, EPOCH_SAMPLES, LeNet, LeNetTape, LeNetTrainer, Mlp, MlpTape, Trainer};
+use workloads::{
+    BATCH, EPOCH_SAMPLES, LeNet, LeNetTape, LeNetTrainer, LstmTrainer, Mlp, MlpTape, SeqLstm,
+    SeqLstmTape, Trainer,
+};
 
 /// Blocks per timed figure; the reported value is the median block.
 const BLOCKS: usize = 7;
@@ -107,6 +114,27 @@ fn lenet_epoch() -> f64 {
     let start = Instant::now();
     black_box(trainer.epoch(&pixels, &labels));
     start.elapsed().as_secs_f64()
+}
+
+fn lstm_epoch() -> f64 {
+    let (pixels, labels) = workloads::synthetic(EPOCH_SAMPLES, 1);
+    let mut trainer = LstmTrainer::<BATCH>::new(0);
+    for index in 0..5 {
+        trainer.step(&pixels, &labels, index);
+    }
+    let start = Instant::now();
+    black_box(trainer.epoch(&pixels, &labels));
+    start.elapsed().as_secs_f64()
+}
+
+fn lstm_infer_b1(calls: usize) -> f64 {
+    let net = SeqLstm::seeded(0);
+    let (pixels, _) = workloads::synthetic(1, 6);
+    let x = Tensor3::<1, 28, 28>::from_vec(pixels).expect("one image");
+    let mut tape = SeqLstmTape::<1, Eval>::new();
+    time_per_call(calls, || {
+        black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
+    })
 }
 
 fn cnn_infer_b1(calls: usize) -> f64 {
@@ -254,7 +282,7 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak)"
+             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak lstm_epoch lstm_infer_b1)"
         );
         return;
     }
@@ -288,6 +316,8 @@ fn main() {
                 )
             ),
             "fma_peak" => println!("fma_peak_gflops: {:.3}", fma_peak_gflops()),
+            "lstm_epoch" => println!("lstm_epoch_s: {:.6}", lstm_epoch()),
+            "lstm_infer_b1" => println!("lstm_infer_b1_us: {:.4}", lstm_infer_b1(2_000) * 1e6),
             other => {
                 eprintln!("perf_probe: unknown figure `{other}`");
                 std::process::exit(2);

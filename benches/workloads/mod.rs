@@ -34,6 +34,17 @@ network! {
     >
 }
 
+network! {
+    /// Sequential MNIST's network: each image as 28 steps of 28 pixels, an LSTM of 128 units,
+    /// its final state, a dense head (`examples/mnist_lstm.rs`).
+    pub struct SeqLstm<
+        input(28, 28),
+        lstm: lstm(28 -> 128),
+        last,
+        head: dense(128 -> 10),
+    >
+}
+
 /// The training batch size.
 pub const BATCH: usize = 64;
 /// Samples in one synthetic epoch (MNIST's training-set size).
@@ -135,6 +146,57 @@ impl<const B: usize> LeNetTrainer<B> {
         self.x
             .as_mut_slice()
             .copy_from_slice(&pixels[rows.start * LeNet::INPUTS..rows.end * LeNet::INPUTS]);
+        self.labels.copy_from_slice(&labels[rows]);
+        let logits = self.net.forward_train(&self.x, &mut self.tape);
+        let loss = softmax_cross_entropy(logits, &self.labels, &mut self.dlogits)
+            .expect("synthetic labels are below 10");
+        self.net.zero_grad();
+        self.net.backward_params(&mut self.tape, &self.dlogits);
+        self.adam.step(&mut self.net);
+        loss
+    }
+
+    /// One epoch: every full batch of `(pixels, labels)` in order; returns the last loss.
+    pub fn epoch(&mut self, pixels: &[f32], labels: &[usize]) -> f32 {
+        let mut loss = 0.0;
+        for index in 0..labels.len() / B {
+            loss = self.step(pixels, labels, index);
+        }
+        loss
+    }
+}
+
+/// The sequential-MNIST LSTM with everything one training step at batch `B` needs, made once
+/// (softmax cross-entropy, Adam 1e-3, batches taken in order, no clipping).
+pub struct LstmTrainer<const B: usize = BATCH> {
+    /// The network.
+    pub net: SeqLstm,
+    tape: SeqLstmTape<B>,
+    x: Tensor3<B, 28, 28>,
+    labels: [usize; B],
+    dlogits: Tensor2<B, 10>,
+    adam: Adam,
+}
+
+impl<const B: usize> LstmTrainer<B> {
+    /// A seeded network and Adam (lr 1e-3).
+    pub fn new(seed: u64) -> Self {
+        Self {
+            net: SeqLstm::seeded(seed),
+            tape: SeqLstmTape::new(),
+            x: Tensor3::zeros(),
+            labels: [0; B],
+            dlogits: Tensor2::zeros(),
+            adam: Adam::new(MLP_LR),
+        }
+    }
+
+    /// One Adam step on batch number `index` of `(pixels, labels)`; returns the loss.
+    pub fn step(&mut self, pixels: &[f32], labels: &[usize], index: usize) -> f32 {
+        let rows = index * B..(index + 1) * B;
+        self.x
+            .as_mut_slice()
+            .copy_from_slice(&pixels[rows.start * SeqLstm::INPUTS..rows.end * SeqLstm::INPUTS]);
         self.labels.copy_from_slice(&labels[rows]);
         let logits = self.net.forward_train(&self.x, &mut self.tape);
         let loss = softmax_cross_entropy(logits, &self.labels, &mut self.dlogits)
