@@ -40,15 +40,71 @@ pub(crate) fn to_batch_first(x: &[f32], out: &mut [f32], batch: usize, steps: us
 
 /// `gates = xt · W_ihᵀ + bias` for every step at once: `xt` is `rows × inputs` (time-major),
 /// `weight_ih` is `width × inputs`, `bias` has `width` values and `gates` is `rows × width`.
+///
+/// `weight_ih_t` (`inputs × width`) receives `W_ihᵀ` first, so the product is a plain one:
+/// with a depth of a few dozen inputs, reading `W_ih` as stored (`x · W_ihᵀ`, dot products of
+/// `inputs` terms) ran at a fifth of the speed.
 pub(crate) fn project_inputs(
     xt: &[f32],
     weight_ih: &[f32],
+    weight_ih_t: &mut [f32],
     bias: &[f32],
     gates: &mut [f32],
     rows: usize,
     inputs: usize,
 ) {
-    crate::layers::dense::affine_forward(weight_ih, bias, xt, gates, rows, inputs);
+    let width = bias.len();
+    transpose(weight_ih, weight_ih_t, width, inputs);
+    for row in gates.chunks_exact_mut(width.max(1)) {
+        row.copy_from_slice(bias);
+    }
+    times(xt, weight_ih_t, 1.0, gates, rows, inputs, width);
+}
+
+/// Below this many rows, a step's recurrent product reads `W_hh` as stored (`h · W_hhᵀ`, the
+/// dot kernel, best for one row); from it up, it reads the transposed copy (`h · W_hhᵀ` as a
+/// plain product, the broadcast kernel, about 1.6 times faster at 64 × 128 · 128 × 512).
+pub(crate) const PLAIN_FROM_ROWS: usize = 4;
+
+/// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
+pub(crate) fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
+    for (r, row) in w.chunks_exact(cols.max(1)).enumerate().take(rows) {
+        for (c, &v) in row.iter().enumerate() {
+            w_t[c * rows + r] = v;
+        }
+    }
+}
+
+/// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is
+/// `W_hh` (`width × hidden`), `w_t` its transpose (`hidden × width`, only read from
+/// [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
+pub(crate) fn add_recurrent_product(
+    h: &[f32],
+    w: &[f32],
+    w_t: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    hidden: usize,
+    width: usize,
+) {
+    if rows < PLAIN_FROM_ROWS {
+        times_transposed(h, w, 1.0, c, rows, hidden, width);
+    } else {
+        times(h, w_t, 1.0, c, rows, hidden, width);
+    }
+}
+
+/// Refreshes `w_t` from `w` (`width × hidden`) when a batch of `rows` will read it.
+pub(crate) fn prepare_transpose(
+    w: &[f32],
+    w_t: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows >= PLAIN_FROM_ROWS {
+        transpose(w, w_t, width, hidden);
+    }
 }
 
 /// `c = a · wᵀ + beta · c`: `a` is `rows × depth`, `w` is `width × depth` (PyTorch's layout of
