@@ -426,7 +426,9 @@ impl<const T: usize, const F: usize, const H: usize> Composable for Gru<T, F, H>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::layers::recurrent::tests_support::{
+        check_batch_paths_agree, check_causal, noisy_biases,
+    };
     use crate::math::sigmoid;
     use crate::testing::{check_gradients, random_tensor};
 
@@ -479,6 +481,17 @@ mod tests {
         gru.forward(&x, &mut a, &mut Zeroed::zeroed());
         gru.forward_train(&x, &mut b, &mut Zeroed::zeroed());
         assert_eq!(a, b);
+    }
+
+    /// Batches of 4 and more take the other recurrent product (see `PLAIN_FROM_ROWS`).
+    #[test]
+    fn wide_batches_agree_and_match_central_differences() {
+        let mut rng = crate::init::seeded(35);
+        let mut gru = Gru::<5, 3, 4>::new(&mut rng);
+        noisy_biases(&mut gru, &mut rng);
+        check_batch_paths_agree(&gru);
+        let x = random_tensor::<Tensor3<4, 5, 3>>(&mut rng);
+        check_gradients::<_, 4>(&mut gru, &x, 36).unwrap();
     }
 
     #[test]

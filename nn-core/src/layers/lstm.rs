@@ -5,8 +5,8 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
-    prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
+    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, buffer,
+    init_uniform, prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
 use crate::math::{sigmoid_fast, tanh_fast};
@@ -104,6 +104,8 @@ pub struct LstmCache<const B: usize, const T: usize, const F: usize, const H: us
     dh: Box<[f32]>,
     /// `(B, H)`: the gradient reaching `c_t` from step `t + 1`.
     dc: Box<[f32]>,
+    /// `dW_ihᵀ` and `dW_hhᵀ` of one backward, `(F + H) × 4·H`.
+    grad_t: Box<[f32]>,
 }
 
 impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
@@ -132,6 +134,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             dxt: buffer(T * B * F),
             dh: buffer(B * H),
             dc: buffer(B * H),
+            grad_t: buffer((F + H) * 4 * H),
         }
     }
 }
@@ -352,6 +355,7 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
             dxt,
             dh,
             dc,
+            grad_t,
         } = cache;
         let LstmScratch {
             xt,
@@ -407,16 +411,19 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
         }
         let dgates = &gates[..];
         let later = T.saturating_sub(1) * B;
-        add_weight_grad(
+        let (grad_ih_t, grad_hh_t) = grad_t.split_at_mut(F * 4 * H);
+        add_weight_grad_via_transpose(
             self.weight_hh_grad.as_mut_slice(),
+            grad_hh_t,
             &dgates[(4 * step).min(dgates.len())..],
             &hs[..later * H],
             later,
             4 * H,
             H,
         );
-        add_weight_grad(
+        add_weight_grad_via_transpose(
             self.weight_ih_grad.as_mut_slice(),
+            grad_ih_t,
             dgates,
             xt,
             T * B,
@@ -443,7 +450,9 @@ impl<const T: usize, const F: usize, const H: usize> Composable for Lstm<T, F, H
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::layers::recurrent::tests_support::{
+        check_batch_paths_agree, check_causal, noisy_biases,
+    };
     use crate::math::sigmoid;
     use crate::testing::{check_gradients, random_tensor};
 
@@ -494,6 +503,17 @@ mod tests {
         lstm.forward_train(&x, &mut b, &mut Zeroed::zeroed());
         assert_eq!(a, b);
         assert!(a.as_slice().iter().all(|v| v.abs() < 1.0));
+    }
+
+    /// Batches of 4 and more take the other recurrent product (see `PLAIN_FROM_ROWS`).
+    #[test]
+    fn wide_batches_agree_and_match_central_differences() {
+        let mut rng = crate::init::seeded(25);
+        let mut lstm = Lstm::<5, 3, 4>::new(&mut rng);
+        noisy_biases(&mut lstm, &mut rng);
+        check_batch_paths_agree(&lstm);
+        let x = random_tensor::<Tensor3<4, 5, 3>>(&mut rng);
+        check_gradients::<_, 4>(&mut lstm, &x, 26).unwrap();
     }
 
     #[test]

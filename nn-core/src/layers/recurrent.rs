@@ -178,6 +178,39 @@ pub(crate) fn add_weight_grad(
     );
 }
 
+/// [`add_weight_grad`] by way of the transpose: `grad_t = inputsᵀ · dgates` (`depth ×
+/// width`, overwritten), then `grad += grad_tᵀ`. The product's output rows are then the wide
+/// gate axis; with `B · T` rows of depth, this ran about 25% faster than `dgatesᵀ · inputs`
+/// (the LSTM of `mnist_lstm`: 1728 deep, 512 × 128).
+pub(crate) fn add_weight_grad_via_transpose(
+    grad: &mut [f32],
+    grad_t: &mut [f32],
+    dgates: &[f32],
+    inputs: &[f32],
+    rows: usize,
+    width: usize,
+    depth: usize,
+) {
+    if rows == 0 {
+        return;
+    }
+    gemm(
+        1.0,
+        MatRef::new(inputs, rows, depth),
+        Op::Transposed,
+        MatRef::new(dgates, rows, width),
+        Op::Plain,
+        0.0,
+        grad_t,
+        width,
+    );
+    for (i, row) in grad.chunks_exact_mut(depth.max(1)).enumerate().take(width) {
+        for (d, g) in row.iter_mut().enumerate() {
+            *g += grad_t[d * width + i];
+        }
+    }
+}
+
 /// `grad += column sums of dgates` (`rows × grad.len()`): a bias gradient.
 pub(crate) fn add_bias_grad(grad: &mut [f32], dgates: &[f32]) {
     for row in dgates.chunks_exact(grad.len().max(1)) {
@@ -236,6 +269,38 @@ pub(crate) mod tests_support {
                 }
             },
         );
+    }
+
+    /// Checks that a batch of 5 (whose recurrent products read the transposed `W_hh`, see
+    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (which reads `W_hh` as stored)
+    /// does, through both forwards, within `1e-5`.
+    #[track_caller]
+    pub(crate) fn check_batch_paths_agree<L: Layer + Clone>(layer: &L) {
+        let mut rng = seeded(98);
+        let x: L::Input<5> = random_tensor(&mut rng);
+        let mut y = L::Output::<5>::zeroed();
+        layer.forward(&x, &mut y, &mut Zeroed::zeroed());
+        let mut y_train = L::Output::<5>::zeroed();
+        layer
+            .clone()
+            .forward_train(&x, &mut y_train, &mut Zeroed::zeroed());
+        let (n_in, n_out) = (<L::Input<1> as Tensor>::LEN, <L::Output<1> as Tensor>::LEN);
+        for b in 0..5 {
+            let one = L::Input::<1>::try_from_slice(&x.as_slice()[b * n_in..][..n_in]).unwrap();
+            let mut y1 = L::Output::<1>::zeroed();
+            layer.forward(&one, &mut y1, &mut Zeroed::zeroed());
+            for (i, &want) in y1.as_slice().iter().enumerate() {
+                for got in [
+                    y.as_slice()[b * n_out + i],
+                    y_train.as_slice()[b * n_out + i],
+                ] {
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "sample {b}[{i}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
     }
 
     /// Checks, for every step `t0`, that changing the inputs after `t0` leaves the outputs up

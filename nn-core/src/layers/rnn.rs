@@ -403,7 +403,9 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Composabl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::layers::recurrent::tests_support::{
+        check_batch_paths_agree, check_causal, noisy_biases,
+    };
     use crate::testing::{check_gradients, random_tensor};
 
     #[test]
@@ -466,6 +468,18 @@ mod tests {
         noisy_biases(&mut rnn, &mut rng);
         let x = random_tensor::<Tensor3<3, 5, 3>>(&mut rng);
         check_gradients::<_, 3>(&mut rnn, &x, 14).unwrap();
+    }
+
+    /// Batches of 4 and more take the other recurrent product (see `PLAIN_FROM_ROWS`).
+    #[test]
+    fn wide_batches_agree_and_match_central_differences() {
+        let mut rng = crate::init::seeded(17);
+        let mut rnn = Rnn::<5, 3, 4>::new(&mut rng);
+        noisy_biases(&mut rnn, &mut rng);
+        check_batch_paths_agree(&rnn);
+        check_batch_paths_agree(&Rnn::<5, 3, 4, RnnRelu>::new(&mut rng));
+        let x = random_tensor::<Tensor3<4, 5, 3>>(&mut rng);
+        check_gradients::<_, 4>(&mut rnn, &x, 18).unwrap();
     }
 
     #[test]
