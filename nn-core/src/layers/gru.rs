@@ -5,11 +5,11 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    add_bias_grad, add_weight_grad, buffer, init_uniform, project_inputs, times, times_transposed,
-    to_batch_first, to_time_major,
+    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
+    prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
-use crate::math::{sigmoid, tanh};
+use crate::math::{sigmoid_fast, tanh_fast};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
 
@@ -83,6 +83,10 @@ pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: u
     hh: Box<[f32]>,
     /// `(T, B, H)`: `h_t`.
     hs: Box<[f32]>,
+    /// `W_ihᵀ` (`F × 3·H`).
+    weight_ih_t: Box<[f32]>,
+    /// `W_hhᵀ` (`H × 3·H`), for batches of 4 and more (see `add_recurrent_product`).
+    weight_hh_t: Box<[f32]>,
 }
 
 /// The cache of [`Gru`]'s training forward: its [`GruScratch`] (every step's gates and
@@ -109,6 +113,8 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             gates: buffer(T * B * 3 * H),
             hh: buffer(T * B * 3 * H),
             hs: buffer(T * B * H),
+            weight_ih_t: buffer(F * 3 * H),
+            weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 3 * H * H } else { 0 }),
         }
     }
 }
@@ -206,7 +212,17 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut GruScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
         let (w_ih, b_ih) = (self.weight_ih.as_slice(), self.bias_ih.as_slice());
-        project_inputs(&s.xt, w_ih, b_ih, &mut s.gates, T * B, F);
+        project_inputs(
+            &s.xt,
+            w_ih,
+            &mut s.weight_ih_t,
+            b_ih,
+            &mut s.gates,
+            T * B,
+            F,
+        );
+        let w_hh = self.weight_hh.as_slice();
+        prepare_transpose(w_hh, &mut s.weight_hh_t, B, 3 * H, H);
         let step = B * H;
         for t in 0..T {
             let gates = &mut s.gates[t * 3 * step..][..3 * step];
@@ -217,24 +233,38 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
                 row.copy_from_slice(self.bias_hh.as_slice());
             }
             let previous = if t > 0 {
-                let previous = &earlier[(t - 1) * step..];
-                times_transposed(previous, self.weight_hh.as_slice(), 1.0, hh, B, H, 3 * H);
+                let previous = &earlier[(t - 1) * step..][..step];
+                add_recurrent_product(previous, w_hh, &s.weight_hh_t, hh, B, H, 3 * H);
                 Some(previous)
             } else {
                 None
             };
             for b in 0..B {
                 let row = &mut gates[b * 3 * H..][..3 * H];
-                let (r, rest) = row.split_at_mut(H);
-                let (z, n) = rest.split_at_mut(H);
                 let h_row = &hh[b * 3 * H..][..3 * H];
+                // r and z together, over contiguous slices, so the loops vectorize.
+                let (rz, n) = row.split_at_mut(2 * H);
+                for (v, &h) in rz.iter_mut().zip(&h_row[..2 * H]) {
+                    *v = sigmoid_fast(*v + h);
+                }
+                let (r, z) = rz.split_at(H);
+                let (n, hn) = (&mut n[..H], &h_row[2 * H..]);
                 for j in 0..H {
-                    let rj = sigmoid(r[j] + h_row[j]);
-                    let zj = sigmoid(z[j] + h_row[H + j]);
-                    let nj = tanh(n[j] + rj * h_row[2 * H + j]);
-                    (r[j], z[j], n[j]) = (rj, zj, nj);
-                    let h_prev = previous.map_or(0.0, |h| h[b * H + j]);
-                    hs[b * H + j] = (1.0 - zj) * nj + zj * h_prev;
+                    n[j] = tanh_fast(n[j] + r[j] * hn[j]);
+                }
+                let h = &mut hs[b * H..][..H];
+                match previous {
+                    Some(previous) => {
+                        let previous = &previous[b * H..][..H];
+                        for j in 0..H {
+                            h[j] = (1.0 - z[j]) * n[j] + z[j] * previous[j];
+                        }
+                    }
+                    None => {
+                        for j in 0..H {
+                            h[j] = (1.0 - z[j]) * n[j];
+                        }
+                    }
                 }
             }
         }
@@ -314,7 +344,9 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Gru<T, F, H> {
             dh,
             dh_previous,
         } = cache;
-        let GruScratch { xt, gates, hh, hs } = forward;
+        let GruScratch {
+            xt, gates, hh, hs, ..
+        } = forward;
         let dy = dy.as_slice();
         let step = B * H;
         dh.fill(0.0);
@@ -394,7 +426,10 @@ impl<const T: usize, const F: usize, const H: usize> Composable for Gru<T, F, H>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::layers::recurrent::tests_support::{
+        check_batch_paths_agree, check_causal, noisy_biases,
+    };
+    use crate::math::sigmoid;
     use crate::testing::{check_gradients, random_tensor};
 
     #[test]
@@ -446,6 +481,17 @@ mod tests {
         gru.forward(&x, &mut a, &mut Zeroed::zeroed());
         gru.forward_train(&x, &mut b, &mut Zeroed::zeroed());
         assert_eq!(a, b);
+    }
+
+    /// Batches of 4 and more take the other recurrent product (see `PLAIN_FROM_ROWS`).
+    #[test]
+    fn wide_batches_agree_and_match_central_differences() {
+        let mut rng = crate::init::seeded(35);
+        let mut gru = Gru::<5, 3, 4>::new(&mut rng);
+        noisy_biases(&mut gru, &mut rng);
+        check_batch_paths_agree(&gru);
+        let x = random_tensor::<Tensor3<4, 5, 3>>(&mut rng);
+        check_gradients::<_, 4>(&mut gru, &x, 36).unwrap();
     }
 
     #[test]

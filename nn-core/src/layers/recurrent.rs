@@ -40,15 +40,71 @@ pub(crate) fn to_batch_first(x: &[f32], out: &mut [f32], batch: usize, steps: us
 
 /// `gates = xt · W_ihᵀ + bias` for every step at once: `xt` is `rows × inputs` (time-major),
 /// `weight_ih` is `width × inputs`, `bias` has `width` values and `gates` is `rows × width`.
+///
+/// `weight_ih_t` (`inputs × width`) receives `W_ihᵀ` first, so the product is a plain one:
+/// with a depth of a few dozen inputs, reading `W_ih` as stored (`x · W_ihᵀ`, dot products of
+/// `inputs` terms) ran at a fifth of the speed.
 pub(crate) fn project_inputs(
     xt: &[f32],
     weight_ih: &[f32],
+    weight_ih_t: &mut [f32],
     bias: &[f32],
     gates: &mut [f32],
     rows: usize,
     inputs: usize,
 ) {
-    crate::layers::dense::affine_forward(weight_ih, bias, xt, gates, rows, inputs);
+    let width = bias.len();
+    transpose(weight_ih, weight_ih_t, width, inputs);
+    for row in gates.chunks_exact_mut(width.max(1)) {
+        row.copy_from_slice(bias);
+    }
+    times(xt, weight_ih_t, 1.0, gates, rows, inputs, width);
+}
+
+/// Below this many rows, a step's recurrent product reads `W_hh` as stored (`h · W_hhᵀ`, the
+/// dot kernel, best for one row); from it up, it reads the transposed copy (`h · W_hhᵀ` as a
+/// plain product, the broadcast kernel, about 1.6 times faster at 64 × 128 · 128 × 512).
+pub(crate) const PLAIN_FROM_ROWS: usize = 4;
+
+/// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
+pub(crate) fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
+    for (r, row) in w.chunks_exact(cols.max(1)).enumerate().take(rows) {
+        for (c, &v) in row.iter().enumerate() {
+            w_t[c * rows + r] = v;
+        }
+    }
+}
+
+/// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is
+/// `W_hh` (`width × hidden`), `w_t` its transpose (`hidden × width`, only read from
+/// [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
+pub(crate) fn add_recurrent_product(
+    h: &[f32],
+    w: &[f32],
+    w_t: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    hidden: usize,
+    width: usize,
+) {
+    if rows < PLAIN_FROM_ROWS {
+        times_transposed(h, w, 1.0, c, rows, hidden, width);
+    } else {
+        times(h, w_t, 1.0, c, rows, hidden, width);
+    }
+}
+
+/// Refreshes `w_t` from `w` (`width × hidden`) when a batch of `rows` will read it.
+pub(crate) fn prepare_transpose(
+    w: &[f32],
+    w_t: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows >= PLAIN_FROM_ROWS {
+        transpose(w, w_t, width, hidden);
+    }
 }
 
 /// `c = a · wᵀ + beta · c`: `a` is `rows × depth`, `w` is `width × depth` (PyTorch's layout of
@@ -122,6 +178,39 @@ pub(crate) fn add_weight_grad(
     );
 }
 
+/// [`add_weight_grad`] by way of the transpose: `grad_t = inputsᵀ · dgates` (`depth ×
+/// width`, overwritten), then `grad += grad_tᵀ`. The product's output rows are then the wide
+/// gate axis; with `B · T` rows of depth, this ran about 25% faster than `dgatesᵀ · inputs`
+/// (the LSTM of `mnist_lstm`: 1728 deep, 512 × 128).
+pub(crate) fn add_weight_grad_via_transpose(
+    grad: &mut [f32],
+    grad_t: &mut [f32],
+    dgates: &[f32],
+    inputs: &[f32],
+    rows: usize,
+    width: usize,
+    depth: usize,
+) {
+    if rows == 0 {
+        return;
+    }
+    gemm(
+        1.0,
+        MatRef::new(inputs, rows, depth),
+        Op::Transposed,
+        MatRef::new(dgates, rows, width),
+        Op::Plain,
+        0.0,
+        grad_t,
+        width,
+    );
+    for (i, row) in grad.chunks_exact_mut(depth.max(1)).enumerate().take(width) {
+        for (d, g) in row.iter_mut().enumerate() {
+            *g += grad_t[d * width + i];
+        }
+    }
+}
+
 /// `grad += column sums of dgates` (`rows × grad.len()`): a bias gradient.
 pub(crate) fn add_bias_grad(grad: &mut [f32], dgates: &[f32]) {
     for row in dgates.chunks_exact(grad.len().max(1)) {
@@ -180,6 +269,38 @@ pub(crate) mod tests_support {
                 }
             },
         );
+    }
+
+    /// Checks that a batch of 5 (whose recurrent products read the transposed `W_hh`, see
+    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (which reads `W_hh` as stored)
+    /// does, through both forwards, within `1e-5`.
+    #[track_caller]
+    pub(crate) fn check_batch_paths_agree<L: Layer + Clone>(layer: &L) {
+        let mut rng = seeded(98);
+        let x: L::Input<5> = random_tensor(&mut rng);
+        let mut y = L::Output::<5>::zeroed();
+        layer.forward(&x, &mut y, &mut Zeroed::zeroed());
+        let mut y_train = L::Output::<5>::zeroed();
+        layer
+            .clone()
+            .forward_train(&x, &mut y_train, &mut Zeroed::zeroed());
+        let (n_in, n_out) = (<L::Input<1> as Tensor>::LEN, <L::Output<1> as Tensor>::LEN);
+        for b in 0..5 {
+            let one = L::Input::<1>::try_from_slice(&x.as_slice()[b * n_in..][..n_in]).unwrap();
+            let mut y1 = L::Output::<1>::zeroed();
+            layer.forward(&one, &mut y1, &mut Zeroed::zeroed());
+            for (i, &want) in y1.as_slice().iter().enumerate() {
+                for got in [
+                    y.as_slice()[b * n_out + i],
+                    y_train.as_slice()[b * n_out + i],
+                ] {
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "sample {b}[{i}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
     }
 
     /// Checks, for every step `t0`, that changing the inputs after `t0` leaves the outputs up

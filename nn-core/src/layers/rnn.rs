@@ -8,8 +8,8 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    add_bias_grad, add_weight_grad, buffer, init_uniform, project_inputs, times, times_transposed,
-    to_batch_first, to_time_major,
+    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
+    prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
@@ -38,7 +38,7 @@ impl RnnActivation for RnnTanh {
     const NAME: &'static str = "tanh";
     #[inline]
     fn apply(x: f32) -> f32 {
-        crate::math::tanh(x)
+        crate::math::tanh_fast(x)
     }
     #[inline]
     fn derivative(y: f32) -> f32 {
@@ -115,6 +115,10 @@ pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: u
     hs: Box<[f32]>,
     /// `b_ih + b_hh`.
     bias: Box<[f32]>,
+    /// `W_ihᵀ` (`F × H`).
+    weight_ih_t: Box<[f32]>,
+    /// `W_hhᵀ` (`H × H`), for batches of 4 and more (see `add_recurrent_product`).
+    weight_hh_t: Box<[f32]>,
 }
 
 /// The cache of [`Rnn`]'s training forward: its [`RnnScratch`] (every step's state), and the
@@ -139,6 +143,8 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             xt: buffer(T * B * F),
             hs: buffer(T * B * H),
             bias: buffer(H),
+            weight_ih_t: buffer(F * H),
+            weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { H * H } else { 0 }),
         }
     }
 }
@@ -239,21 +245,25 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
         for (sum, (&a, &b)) in s.bias.iter_mut().zip(bias) {
             *sum = a + b;
         }
+        let w_ih = self.weight_ih.as_slice();
         project_inputs(
             &s.xt,
-            self.weight_ih.as_slice(),
+            w_ih,
+            &mut s.weight_ih_t,
             &s.bias,
             &mut s.hs,
             T * B,
             F,
         );
+        let w_hh = self.weight_hh.as_slice();
+        prepare_transpose(w_hh, &mut s.weight_hh_t, B, H, H);
         let step = B * H;
         for t in 0..T {
             let (earlier, rest) = s.hs.split_at_mut(t * step);
             let current = &mut rest[..step];
             if t > 0 {
-                let previous = &earlier[(t - 1) * step..];
-                times_transposed(previous, self.weight_hh.as_slice(), 1.0, current, B, H, H);
+                let previous = &earlier[(t - 1) * step..][..step];
+                add_recurrent_product(previous, w_hh, &s.weight_hh_t, current, B, H, H);
             }
             for v in current.iter_mut() {
                 *v = A::apply(*v);
@@ -393,7 +403,9 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Composabl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::recurrent::tests_support::{check_causal, noisy_biases};
+    use crate::layers::recurrent::tests_support::{
+        check_batch_paths_agree, check_causal, noisy_biases,
+    };
     use crate::testing::{check_gradients, random_tensor};
 
     #[test]
@@ -456,6 +468,18 @@ mod tests {
         noisy_biases(&mut rnn, &mut rng);
         let x = random_tensor::<Tensor3<3, 5, 3>>(&mut rng);
         check_gradients::<_, 3>(&mut rnn, &x, 14).unwrap();
+    }
+
+    /// Batches of 4 and more take the other recurrent product (see `PLAIN_FROM_ROWS`).
+    #[test]
+    fn wide_batches_agree_and_match_central_differences() {
+        let mut rng = crate::init::seeded(17);
+        let mut rnn = Rnn::<5, 3, 4>::new(&mut rng);
+        noisy_biases(&mut rnn, &mut rng);
+        check_batch_paths_agree(&rnn);
+        check_batch_paths_agree(&Rnn::<5, 3, 4, RnnRelu>::new(&mut rng));
+        let x = random_tensor::<Tensor3<4, 5, 3>>(&mut rng);
+        check_gradients::<_, 4>(&mut rnn, &x, 18).unwrap();
     }
 
     #[test]
