@@ -164,3 +164,23 @@ pub(super) unsafe fn gemm_avx2(gemm: &mut Gemm<'_>) {
     // SAFETY: forwarded from this function's contract.
     unsafe { kernels::run::<Avx2, 6, 2, 4, 8>(gemm) }
 }
+
+/// Runs `f` with AVX-512F enabled (see [`super::vectorized`]).
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+pub(super) unsafe fn wide_avx512<W: super::Vectorize>(work: W) -> W::Output {
+    work.run()
+}
+
+/// Runs `f` with AVX2 and FMA enabled (see [`super::vectorized`]).
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+pub(super) unsafe fn wide_avx2<W: super::Vectorize>(work: W) -> W::Output {
+    work.run()
+}
