@@ -84,7 +84,7 @@ pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: u
     hh: Box<[f32]>,
     /// `(T, B, H)`: `h_t`.
     hs: Box<[f32]>,
-    /// `W_ihᵀ` (`F × 3·H`).
+    /// `W_ihᵀ` (`F × 3·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × 3·H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -114,7 +114,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             gates: buffer(T * B * 3 * H),
             hh: buffer(T * B * 3 * H),
             hs: buffer(T * B * H),
-            weight_ih_t: buffer(F * 3 * H),
+            weight_ih_t: buffer(2 * F * 3 * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 3 * H * H } else { 0 }),
         }
     }

@@ -87,7 +87,7 @@ pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: 
     hs: Box<[f32]>,
     /// `b_ih + b_hh`.
     bias: Box<[f32]>,
-    /// `W_ihᵀ` (`F × 4·H`).
+    /// `W_ihᵀ` (`F × 4·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × 4·H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -120,7 +120,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             tanh_cs: buffer(T * B * H),
             hs: buffer(T * B * H),
             bias: buffer(4 * H),
-            weight_ih_t: buffer(F * 4 * H),
+            weight_ih_t: buffer(2 * F * 4 * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 4 * H * H } else { 0 }),
         }
     }

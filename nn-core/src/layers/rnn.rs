@@ -116,7 +116,7 @@ pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: u
     hs: Box<[f32]>,
     /// `b_ih + b_hh`.
     bias: Box<[f32]>,
-    /// `W_ihᵀ` (`F × H`).
+    /// `W_ihᵀ` (`F × H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -144,7 +144,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             xt: buffer(T * B * F),
             hs: buffer(T * B * H),
             bias: buffer(H),
-            weight_ih_t: buffer(F * H),
+            weight_ih_t: buffer(2 * F * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { H * H } else { 0 }),
         }
     }
