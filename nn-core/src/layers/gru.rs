@@ -9,6 +9,7 @@ use crate::layers::recurrent::{
     prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::{Vectorize, vectorized};
 use crate::math::{sigmoid_fast, tanh_fast};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
@@ -83,7 +84,7 @@ pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: u
     hh: Box<[f32]>,
     /// `(T, B, H)`: `h_t`.
     hs: Box<[f32]>,
-    /// `W_ihᵀ` (`F × 3·H`).
+    /// `W_ihᵀ` (`F × 3·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × 3·H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -113,7 +114,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             gates: buffer(T * B * 3 * H),
             hh: buffer(T * B * 3 * H),
             hs: buffer(T * B * H),
-            weight_ih_t: buffer(F * 3 * H),
+            weight_ih_t: buffer(2 * F * 3 * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 3 * H * H } else { 0 }),
         }
     }
@@ -239,36 +240,119 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
             } else {
                 None
             };
-            for b in 0..B {
-                let row = &mut gates[b * 3 * H..][..3 * H];
-                let h_row = &hh[b * 3 * H..][..3 * H];
-                // r and z together, over contiguous slices, so the loops vectorize.
-                let (rz, n) = row.split_at_mut(2 * H);
-                for (v, &h) in rz.iter_mut().zip(&h_row[..2 * H]) {
-                    *v = sigmoid_fast(*v + h);
-                }
-                let (r, z) = rz.split_at(H);
-                let (n, hn) = (&mut n[..H], &h_row[2 * H..]);
-                for j in 0..H {
-                    n[j] = tanh_fast(n[j] + r[j] * hn[j]);
-                }
-                let h = &mut hs[b * H..][..H];
-                match previous {
-                    Some(previous) => {
-                        let previous = &previous[b * H..][..H];
-                        for j in 0..H {
-                            h[j] = (1.0 - z[j]) * n[j] + z[j] * previous[j];
-                        }
+            vectorized(GruCellForward {
+                gates,
+                hh,
+                hs,
+                previous,
+                hidden: H,
+            });
+        }
+        to_batch_first(&s.hs, y, B, T, H);
+    }
+}
+
+/// One step's gates and new state, for every sample: `gates` (`batch × 3·hidden`, the input
+/// parts) become `r, z, n`, given `hh` (the recurrent products with `b_hh`), and `hs`
+/// receives `h_t`. `previous` is `h_{t−1}`, `None` at the first step.
+struct GruCellForward<'a> {
+    gates: &'a mut [f32],
+    hh: &'a [f32],
+    hs: &'a mut [f32],
+    previous: Option<&'a [f32]>,
+    hidden: usize,
+}
+
+impl Vectorize for GruCellForward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            gates,
+            hh,
+            hs,
+            previous,
+            hidden,
+        } = self;
+        let h_len = hidden;
+        for (b, row) in gates.chunks_exact_mut(3 * h_len).enumerate() {
+            let h_row = &hh[b * 3 * h_len..][..3 * h_len];
+            // r and z together, over contiguous slices, so the loops vectorize.
+            let (rz, n) = row.split_at_mut(2 * h_len);
+            for (v, &h) in rz.iter_mut().zip(&h_row[..2 * h_len]) {
+                *v = sigmoid_fast(*v + h);
+            }
+            let (r, z) = rz.split_at(h_len);
+            let (n, hn) = (&mut n[..h_len], &h_row[2 * h_len..]);
+            for j in 0..h_len {
+                n[j] = tanh_fast(n[j] + r[j] * hn[j]);
+            }
+            let h = &mut hs[b * h_len..][..h_len];
+            match previous {
+                Some(previous) => {
+                    let previous = &previous[b * h_len..][..h_len];
+                    for j in 0..h_len {
+                        h[j] = (1.0 - z[j]) * n[j] + z[j] * previous[j];
                     }
-                    None => {
-                        for j in 0..H {
-                            h[j] = (1.0 - z[j]) * n[j];
-                        }
+                }
+                None => {
+                    for j in 0..h_len {
+                        h[j] = (1.0 - z[j]) * n[j];
                     }
                 }
             }
         }
-        to_batch_first(&s.hs, y, B, T, H);
+    }
+}
+
+/// One step of backpropagation through the cell, for every sample: `dgates` (the gates of
+/// step `t`) become the gradients of their input parts and `dhh` (the recurrent products)
+/// those of `h W_hhᵀ + b_hh`, given `h_{t−1}` (`None` at the first step), the output gradient
+/// (batch-first, `(dy, t, steps)`) and `dh`, the gradient reaching `h_t` from step `t + 1`;
+/// `dh_previous` receives the part of the gradient of `h_{t−1}` that skips `W_hh`.
+struct GruCellBackward<'a> {
+    dgates: &'a mut [f32],
+    dhh: &'a mut [f32],
+    previous: Option<&'a [f32]>,
+    dy: (&'a [f32], usize, usize),
+    dh: &'a [f32],
+    dh_previous: &'a mut [f32],
+    hidden: usize,
+}
+
+impl Vectorize for GruCellBackward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            dgates,
+            dhh,
+            previous,
+            dy: (dy, t, steps),
+            dh,
+            dh_previous,
+            hidden,
+        } = self;
+        let h_len = hidden;
+        for (b, row) in dgates.chunks_exact_mut(3 * h_len).enumerate() {
+            let (r, rest) = row.split_at_mut(h_len);
+            let (z, n) = rest.split_at_mut(h_len);
+            let h_row = &mut dhh[b * 3 * h_len..][..3 * h_len];
+            let dy = &dy[(b * steps + t) * h_len..][..h_len];
+            for j in 0..h_len {
+                let k = b * h_len + j;
+                let (rj, zj, nj) = (r[j], z[j], n[j]);
+                let hn = h_row[2 * h_len + j];
+                let h_prev = previous.map_or(0.0, |h| h[k]);
+                let dh_j = dy[j] + dh[k];
+                let dn = dh_j * (1.0 - zj) * (1.0 - nj * nj);
+                let dr = dn * hn * rj * (1.0 - rj);
+                let dz = dh_j * (h_prev - nj) * zj * (1.0 - zj);
+                (r[j], z[j], n[j]) = (dr, dz, dn);
+                (h_row[j], h_row[h_len + j], h_row[2 * h_len + j]) = (dr, dz, dn * rj);
+                dh_previous[k] = dh_j * zj;
+            }
+        }
     }
 }
 
@@ -356,26 +440,15 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Gru<T, F, H> {
             let dgates = &mut gates[t * 3 * step..][..3 * step];
             let dhh = &mut hh[t * 3 * step..][..3 * step];
             let previous = (t > 0).then(|| &hs[(t - 1) * step..][..step]);
-            for b in 0..B {
-                let row = &mut dgates[b * 3 * H..][..3 * H];
-                let (r, rest) = row.split_at_mut(H);
-                let (z, n) = rest.split_at_mut(H);
-                let h_row = &mut dhh[b * 3 * H..][..3 * H];
-                let dy = &dy[(b * T + t) * H..][..H];
-                for j in 0..H {
-                    let k = b * H + j;
-                    let (rj, zj, nj) = (r[j], z[j], n[j]);
-                    let hn = h_row[2 * H + j];
-                    let h_prev = previous.map_or(0.0, |h| h[k]);
-                    let dh_j = dy[j] + dh[k];
-                    let dn = dh_j * (1.0 - zj) * (1.0 - nj * nj);
-                    let dr = dn * hn * rj * (1.0 - rj);
-                    let dz = dh_j * (h_prev - nj) * zj * (1.0 - zj);
-                    (r[j], z[j], n[j]) = (dr, dz, dn);
-                    (h_row[j], h_row[H + j], h_row[2 * H + j]) = (dr, dz, dn * rj);
-                    dh_previous[k] = dh_j * zj;
-                }
-            }
+            vectorized(GruCellBackward {
+                dgates,
+                dhh,
+                previous,
+                dy: (dy, t, T),
+                dh,
+                dh_previous,
+                hidden: H,
+            });
             if t > 0 {
                 times(
                     dhh,

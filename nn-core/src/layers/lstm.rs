@@ -9,6 +9,7 @@ use crate::layers::recurrent::{
     init_uniform, prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::{Vectorize, vectorized};
 use crate::math::{sigmoid_fast, tanh_fast};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
@@ -86,7 +87,7 @@ pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: 
     hs: Box<[f32]>,
     /// `b_ih + b_hh`.
     bias: Box<[f32]>,
-    /// `W_ihᵀ` (`F × 4·H`).
+    /// `W_ihᵀ` (`F × 4·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × 4·H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -119,7 +120,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             tanh_cs: buffer(T * B * H),
             hs: buffer(T * B * H),
             bias: buffer(4 * H),
-            weight_ih_t: buffer(F * 4 * H),
+            weight_ih_t: buffer(2 * F * 4 * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 4 * H * H } else { 0 }),
         }
     }
@@ -248,39 +249,162 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             } else {
                 None
             };
-            for b in 0..B {
-                let row = &mut gates[b * 4 * H..][..4 * H];
-                // Gate by gate over contiguous slices, so each loop vectorizes.
-                let (ifg, o) = row.split_at_mut(3 * H);
-                let (i_f, g) = ifg.split_at_mut(2 * H);
-                i_f.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
-                g.iter_mut().for_each(|v| *v = tanh_fast(*v));
-                o.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
-                let (i, f) = i_f.split_at(H);
-                let (g, o) = (&g[..H], &o[..H]);
-                let c = &mut cs[b * H..][..H];
-                let tc = &mut tanh_cs[b * H..][..H];
-                let h = &mut hs[b * H..][..H];
-                match previous_c {
-                    Some(previous) => {
-                        let previous = &previous[b * H..][..H];
-                        for j in 0..H {
-                            c[j] = f[j] * previous[j] + i[j] * g[j];
-                        }
-                    }
-                    None => {
-                        for j in 0..H {
-                            c[j] = i[j] * g[j];
-                        }
-                    }
+            vectorized(CellForward {
+                gates,
+                previous_c,
+                cs,
+                tanh_cs,
+                hs,
+                hidden: H,
+            });
+        }
+        to_batch_first(&s.hs, y, B, T, H);
+    }
+}
+
+/// One step's gate nonlinearities and state update, for every sample: `gates` (`batch ×
+/// 4·hidden`, the pre-activations, with the recurrent product added) become the gates
+/// `i, f, g, o`, and `cs`, `tanh_cs`, `hs` (`batch × hidden`) receive `c_t`, `tanh c_t` and
+/// `h_t`. `previous_c` is `c_{t−1}`, `None` at the first step.
+struct CellForward<'a> {
+    gates: &'a mut [f32],
+    previous_c: Option<&'a [f32]>,
+    cs: &'a mut [f32],
+    tanh_cs: &'a mut [f32],
+    hs: &'a mut [f32],
+    hidden: usize,
+}
+
+impl Vectorize for CellForward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            gates,
+            previous_c,
+            cs,
+            tanh_cs,
+            hs,
+            hidden,
+        } = self;
+        cell_forward(gates, previous_c, cs, tanh_cs, hs, hidden);
+    }
+}
+
+#[inline(always)]
+fn cell_forward(
+    gates: &mut [f32],
+    previous_c: Option<&[f32]>,
+    cs: &mut [f32],
+    tanh_cs: &mut [f32],
+    hs: &mut [f32],
+    hidden: usize,
+) {
+    let h_len = hidden;
+    for (b, row) in gates.chunks_exact_mut(4 * h_len).enumerate() {
+        // Gate by gate over contiguous slices, so each loop vectorizes.
+        let (ifg, o) = row.split_at_mut(3 * h_len);
+        let (i_f, g) = ifg.split_at_mut(2 * h_len);
+        i_f.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+        g.iter_mut().for_each(|v| *v = tanh_fast(*v));
+        o.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+        let (i, f) = i_f.split_at(h_len);
+        let (g, o) = (&g[..h_len], &o[..h_len]);
+        let c = &mut cs[b * h_len..][..h_len];
+        let tc = &mut tanh_cs[b * h_len..][..h_len];
+        let h = &mut hs[b * h_len..][..h_len];
+        match previous_c {
+            Some(previous) => {
+                let previous = &previous[b * h_len..][..h_len];
+                for j in 0..h_len {
+                    c[j] = f[j] * previous[j] + i[j] * g[j];
                 }
-                for j in 0..H {
-                    tc[j] = tanh_fast(c[j]);
-                    h[j] = o[j] * tc[j];
+            }
+            None => {
+                for j in 0..h_len {
+                    c[j] = i[j] * g[j];
                 }
             }
         }
-        to_batch_first(&s.hs, y, B, T, H);
+        for j in 0..h_len {
+            tc[j] = tanh_fast(c[j]);
+            h[j] = o[j] * tc[j];
+        }
+    }
+}
+
+/// One step of backpropagation through the cell, for every sample: the gates of step `t` in
+/// `dgates` (`batch × 4·hidden`) become their pre-activation gradients, given `tanh c_t`,
+/// `c_{t−1}` (`None` at the first step), the output gradient `dy` (batch-first, `(dy, t,
+/// steps)`) and `dh`, `dc`, the gradients reaching `h_t` and `c_t` from step `t + 1`; `dc`
+/// becomes the gradient reaching `c_{t−1}`.
+struct CellBackward<'a> {
+    dgates: &'a mut [f32],
+    tanh_c: &'a [f32],
+    previous_c: Option<&'a [f32]>,
+    dy: (&'a [f32], usize, usize),
+    dh: &'a [f32],
+    dc: &'a mut [f32],
+    hidden: usize,
+}
+
+impl Vectorize for CellBackward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            dgates,
+            tanh_c,
+            previous_c,
+            dy,
+            dh,
+            dc,
+            hidden,
+        } = self;
+        cell_backward(dgates, tanh_c, previous_c, dy, dh, dc, hidden);
+    }
+}
+
+#[inline(always)]
+fn cell_backward(
+    dgates: &mut [f32],
+    tanh_c: &[f32],
+    previous_c: Option<&[f32]>,
+    (dy, t, steps): (&[f32], usize, usize),
+    dh: &[f32],
+    dc: &mut [f32],
+    hidden: usize,
+) {
+    let h_len = hidden;
+    for (b, row) in dgates.chunks_exact_mut(4 * h_len).enumerate() {
+        let (i, rest) = row.split_at_mut(h_len);
+        let (f, rest) = rest.split_at_mut(h_len);
+        let (g, o) = rest.split_at_mut(h_len);
+        let o = &mut o[..h_len];
+        let dy = &dy[(b * steps + t) * h_len..][..h_len];
+        let tc = &tanh_c[b * h_len..][..h_len];
+        let dh = &dh[b * h_len..][..h_len];
+        let dc = &mut dc[b * h_len..][..h_len];
+        for j in 0..h_len {
+            let (ij, fj, gj, oj, tcj) = (i[j], f[j], g[j], o[j], tc[j]);
+            let dh_j = dy[j] + dh[j];
+            let dc_j = dc[j] + dh_j * oj * (1.0 - tcj * tcj);
+            i[j] = dc_j * gj * ij * (1.0 - ij);
+            g[j] = dc_j * ij * (1.0 - gj * gj);
+            o[j] = dh_j * tcj * oj * (1.0 - oj);
+            dc[j] = dc_j * fj;
+            f[j] = dc_j * fj * (1.0 - fj);
+        }
+        // d(pre-f) = dc · c_{t−1} · f (1 − f); `f` holds all but the `c_{t−1}`.
+        match previous_c {
+            Some(c_prev) => {
+                let c_prev = &c_prev[b * h_len..][..h_len];
+                for j in 0..h_len {
+                    f[j] *= c_prev[j];
+                }
+            }
+            None => f.fill(0.0),
+        }
     }
 }
 
@@ -374,37 +498,15 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
             let dgates = &mut gates[t * 4 * step..][..4 * step];
             let tanh_c = &tanh_cs[t * step..][..step];
             let previous_c = (t > 0).then(|| &cs[(t - 1) * step..][..step]);
-            for b in 0..B {
-                let row = &mut dgates[b * 4 * H..][..4 * H];
-                let (i, rest) = row.split_at_mut(H);
-                let (f, rest) = rest.split_at_mut(H);
-                let (g, o) = rest.split_at_mut(H);
-                let o = &mut o[..H];
-                let dy = &dy[(b * T + t) * H..][..H];
-                let tc = &tanh_c[b * H..][..H];
-                let dh = &dh[b * H..][..H];
-                let dc = &mut dc[b * H..][..H];
-                for j in 0..H {
-                    let (ij, fj, gj, oj, tcj) = (i[j], f[j], g[j], o[j], tc[j]);
-                    let dh_j = dy[j] + dh[j];
-                    let dc_j = dc[j] + dh_j * oj * (1.0 - tcj * tcj);
-                    i[j] = dc_j * gj * ij * (1.0 - ij);
-                    g[j] = dc_j * ij * (1.0 - gj * gj);
-                    o[j] = dh_j * tcj * oj * (1.0 - oj);
-                    dc[j] = dc_j * fj;
-                    f[j] = dc_j * fj * (1.0 - fj);
-                }
-                // d(pre-f) = dc · c_{t−1} · f (1 − f); `f` holds all but the `c_{t−1}`.
-                match previous_c {
-                    Some(c_prev) => {
-                        let c_prev = &c_prev[b * H..][..H];
-                        for j in 0..H {
-                            f[j] *= c_prev[j];
-                        }
-                    }
-                    None => f.fill(0.0),
-                }
-            }
+            vectorized(CellBackward {
+                dgates,
+                tanh_c,
+                previous_c,
+                dy: (dy, t, T),
+                dh,
+                dc,
+                hidden: H,
+            });
             if t > 0 {
                 times(dgates, self.weight_hh.as_slice(), 0.0, dh, B, 4 * H, H);
             }

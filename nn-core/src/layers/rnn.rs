@@ -12,6 +12,7 @@ use crate::layers::recurrent::{
     prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::{Vectorize, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor2, Tensor3, Zeroed};
 
@@ -36,11 +37,11 @@ pub struct RnnRelu;
 
 impl RnnActivation for RnnTanh {
     const NAME: &'static str = "tanh";
-    #[inline]
+    #[inline(always)]
     fn apply(x: f32) -> f32 {
         crate::math::tanh_fast(x)
     }
-    #[inline]
+    #[inline(always)]
     fn derivative(y: f32) -> f32 {
         1.0 - y * y
     }
@@ -48,11 +49,11 @@ impl RnnActivation for RnnTanh {
 
 impl RnnActivation for RnnRelu {
     const NAME: &'static str = "relu";
-    #[inline]
+    #[inline(always)]
     fn apply(x: f32) -> f32 {
         x.max(0.0)
     }
-    #[inline]
+    #[inline(always)]
     fn derivative(y: f32) -> f32 {
         if y > 0.0 { 1.0 } else { 0.0 }
     }
@@ -115,7 +116,7 @@ pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: u
     hs: Box<[f32]>,
     /// `b_ih + b_hh`.
     bias: Box<[f32]>,
-    /// `W_ihᵀ` (`F × H`).
+    /// `W_ihᵀ` (`F × H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
     /// `W_hhᵀ` (`H × H`), for batches of 4 and more (see `add_recurrent_product`).
     weight_hh_t: Box<[f32]>,
@@ -143,7 +144,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             xt: buffer(T * B * F),
             hs: buffer(T * B * H),
             bias: buffer(H),
-            weight_ih_t: buffer(F * H),
+            weight_ih_t: buffer(2 * F * H),
             weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { H * H } else { 0 }),
         }
     }
@@ -265,11 +266,48 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
                 let previous = &earlier[(t - 1) * step..][..step];
                 add_recurrent_product(previous, w_hh, &s.weight_hh_t, current, B, H, H);
             }
-            for v in current.iter_mut() {
-                *v = A::apply(*v);
-            }
+            vectorized(Activate::<A>(current, PhantomData));
         }
         to_batch_first(&s.hs, y, B, T, H);
+    }
+}
+
+/// `x = A(x)` over a slice, in [`vectorized`].
+struct Activate<'a, A>(&'a mut [f32], PhantomData<A>);
+
+impl<A: RnnActivation> Vectorize for Activate<'_, A> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        for v in self.0.iter_mut() {
+            *v = A::apply(*v);
+        }
+    }
+}
+
+/// One step's pre-activation gradients, for every sample: `dg = (dy + dh) · A'(h)`, with `dy`
+/// batch-first (`(dy, t, steps)`) and `dg`, `h`, `dh` rows of `hidden` values.
+struct ActivationGrad<'a, A> {
+    dg: &'a mut [f32],
+    h: &'a [f32],
+    dy: (&'a [f32], usize, usize),
+    dh: &'a [f32],
+    hidden: usize,
+    activation: PhantomData<A>,
+}
+
+impl<A: RnnActivation> Vectorize for ActivationGrad<'_, A> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let ((dy, t, steps), hidden) = (self.dy, self.hidden);
+        for (b, dg) in self.dg.chunks_exact_mut(hidden.max(1)).enumerate() {
+            let dy = &dy[(b * steps + t) * hidden..][..hidden];
+            let rows = dg.iter_mut().zip(&self.h[b * hidden..][..hidden]);
+            for ((g, &h), (&dy, &dh)) in rows.zip(dy.iter().zip(&self.dh[b * hidden..][..hidden])) {
+                *g = (dy + dh) * A::derivative(h);
+            }
+        }
     }
 }
 
@@ -353,13 +391,14 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Layer for
         for t in (0..T).rev() {
             let dg = &mut dgates[t * step..][..step];
             let h = &hs[t * step..][..step];
-            for b in 0..B {
-                let dy = &dy[(b * T + t) * H..][..H];
-                let rows = dg[b * H..][..H].iter_mut().zip(&h[b * H..][..H]);
-                for ((g, &h), (&dy, &dh)) in rows.zip(dy.iter().zip(&dh[b * H..][..H])) {
-                    *g = (dy + dh) * A::derivative(h);
-                }
-            }
+            vectorized(ActivationGrad::<A> {
+                dg,
+                h,
+                dy: (dy, t, T),
+                dh,
+                hidden: H,
+                activation: PhantomData,
+            });
             if t > 0 {
                 times(dg, self.weight_hh.as_slice(), 0.0, dh, B, H, H);
             }

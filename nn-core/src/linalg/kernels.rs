@@ -21,6 +21,18 @@ use super::simd::Simd;
 /// `b` are 32 KiB, what an L1 data cache holds.
 const DEPTH_BLOCK: usize = 256;
 
+/// Depth of one packed panel of `b` (see [`broadcast_packed`]): 128 rows of 32 columns are
+/// 16 KiB, half an L1 data cache, leaving the other half to the rows of `a` streaming past.
+const PACK_DEPTH: usize = 128;
+
+/// The widest panel any instruction set uses: two 16-lane AVX-512 registers.
+const PACK_WIDTH: usize = 32;
+
+/// From this many rows of `op(a)` up, the broadcast kernel copies each panel of `b` into a
+/// contiguous buffer first ([`broadcast_packed`]): the copy is paid once and read by every row
+/// block.
+const PACK_FROM_ROWS: usize = 96;
+
 /// One product `c = alpha · op(a) · op(b) + beta · c`, with `op(a)` of `m × k` and `op(b)` of
 /// `k × n` given by strides into their storage, and `c` row-major `m × n`.
 ///
@@ -97,6 +109,10 @@ pub(super) unsafe fn run<
 #[inline(always)]
 unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
     let width = 2 * S::LANES;
+    if gemm.m >= PACK_FROM_ROWS && width <= PACK_WIDTH && gemm.b_row_stride != width {
+        // SAFETY: forwarded from this function's contract; `width <= PACK_WIDTH`.
+        return unsafe { broadcast_packed::<S, MR>(gemm) };
+    }
     let (m, n, k) = (gemm.m, gemm.n, gemm.k);
     let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
     for col in (0..n).step_by(width) {
@@ -125,9 +141,82 @@ unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         beta,
                     };
                     if cols == width {
-                        broadcast_tile::<S, MR, true>(&tile);
+                        broadcast_tile::<S, MR, true, true>(&tile);
                     } else {
-                        broadcast_tile::<S, MR, false>(&tile);
+                        broadcast_tile::<S, MR, false, false>(&tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The broadcast kernel over packed panels of `b`: each `PACK_DEPTH × 2·LANES` block of
+/// `op(b)` is first copied, zero-padded past the last column, into a contiguous buffer on the
+/// stack (16 KiB), which every row block of `a` then reads. Read in place, the rows of a panel
+/// are `b_row_stride` apart; at the recurrent layers' widths (512 or 128 floats, 2 KiB or
+/// 512 bytes) they all fall into a few L1 sets and evict each other, so the panel came from L2
+/// at every row block. Packed, it stays in L1.
+///
+/// # Safety
+/// As for [`run`], and `2 · S::LANES <= PACK_WIDTH`.
+#[inline(always)]
+unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
+    let lanes = S::LANES;
+    let width = 2 * lanes;
+    let (m, n, k) = (gemm.m, gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    let mut panel = [0.0f32; PACK_DEPTH * PACK_WIDTH];
+    let packed = panel.as_mut_ptr();
+    for col in (0..n).step_by(width) {
+        let cols = width.min(n - col);
+        let (low_cols, high_cols) = (cols.min(lanes), cols.saturating_sub(lanes));
+        for depth_start in (0..k).step_by(PACK_DEPTH) {
+            let depth = PACK_DEPTH.min(k - depth_start);
+            // SAFETY: the caller guarantees the instruction set. Row `depth_start + p < k` of
+            // `op(b)` holds columns `col..col + cols` in bounds (the invariants of `Gemm`, with
+            // column stride 1), read whole or through masked loads of exactly the valid
+            // columns; `p · width + width <= PACK_DEPTH · PACK_WIDTH` bounds the stores.
+            unsafe {
+                for p in 0..depth {
+                    let src = b.add((depth_start + p) * gemm.b_row_stride + col);
+                    let dst = packed.add(p * width);
+                    if cols == width {
+                        S::store(dst, S::load(src));
+                        S::store(dst.add(lanes), S::load(src.add(lanes)));
+                    } else {
+                        S::store(dst, S::load_first(src, low_cols));
+                        S::store(
+                            dst.add(lanes),
+                            S::load_first(src.wrapping_add(lanes), high_cols),
+                        );
+                    }
+                }
+            }
+            // Later depth blocks add to what the first one wrote.
+            let beta = if depth_start == 0 { gemm.beta } else { 1.0 };
+            for row in (0..m).step_by(MR) {
+                // SAFETY: as in `broadcast`, for `a` and `c`; `b` is the packed panel, `depth`
+                // rows of `width` values (zero past `cols`), so full-width loads stay inside it.
+                unsafe {
+                    let tile = Tile {
+                        a: a.add(row * gemm.a_row_stride + depth_start * gemm.a_col_stride),
+                        a_row_stride: gemm.a_row_stride,
+                        a_col_stride: gemm.a_col_stride,
+                        b: packed,
+                        b_row_stride: width,
+                        c: c.add(row * n + col),
+                        c_row_stride: n,
+                        rows: MR.min(m - row),
+                        cols,
+                        depth,
+                        alpha: gemm.alpha,
+                        beta,
+                    };
+                    if cols == width {
+                        broadcast_tile::<S, MR, true, true>(&tile);
+                    } else {
+                        broadcast_tile::<S, MR, true, false>(&tile);
                     }
                 }
             }
@@ -152,13 +241,17 @@ struct Tile {
     beta: f32,
 }
 
-/// `MR` rows × `2 · LANES` columns of `c`. `FULL` says all columns are valid (no masking).
+/// `MR` rows × `2 · LANES` columns of `c`. `FULL` says all columns are valid (no masking);
+/// `LOAD_FULL` that `b`'s rows may be read `2 · LANES` wide even so (a zero-padded panel).
 ///
 /// # Safety
 /// `S`'s instruction set is available; `tile` is in bounds with `1 ≤ rows ≤ MR`, `1 ≤ cols`,
-/// `cols ≤ 2 · LANES` (equal when `FULL`), `b`'s column stride 1, and `c`'s rows contiguous.
+/// `cols ≤ 2 · LANES` (equal when `FULL`), `b`'s column stride 1 (its rows `2 · LANES`
+/// readable when `LOAD_FULL`), and `c`'s rows contiguous.
 #[inline(always)]
-unsafe fn broadcast_tile<S: Simd, const MR: usize, const FULL: bool>(tile: &Tile) {
+unsafe fn broadcast_tile<S: Simd, const MR: usize, const LOAD_FULL: bool, const FULL: bool>(
+    tile: &Tile,
+) {
     let lanes = S::LANES;
     let (low_cols, high_cols) = (tile.cols.min(lanes), tile.cols.saturating_sub(lanes));
     // Rows past the edge re-read the last valid row; their sums are never stored.
@@ -173,7 +266,7 @@ unsafe fn broadcast_tile<S: Simd, const MR: usize, const FULL: bool>(tile: &Tile
         let mut acc = [[S::zero(); 2]; MR];
         for p in 0..tile.depth {
             let b_row = tile.b.add(p * tile.b_row_stride);
-            let (low, high) = if FULL {
+            let (low, high) = if FULL || LOAD_FULL {
                 (S::load(b_row), S::load(b_row.add(lanes)))
             } else {
                 (

@@ -209,6 +209,54 @@ pub fn supports(isa: InstructionSet) -> bool {
     }
 }
 
+/// Element-wise work for [`vectorized`]: `run` holds the loops, and must be
+/// `#[inline(always)]` so that it is compiled into `vectorized`'s wide entry points.
+pub trait Vectorize {
+    /// What `run` returns.
+    type Output;
+    /// Does the work.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for the widest SIMD this machine has: its `run` (with everything it
+/// inlines) is inlined into a `#[target_feature]` function for AVX-512 or AVX2 + FMA, picked at
+/// run time as [`gemm`]'s kernels are, so loops the compiler vectorizes itself run 16 or 8
+/// lanes wide instead of the 4 of the build's baseline SSE2. Element-wise loops give the same
+/// bits either way: Rust never fuses a multiply and an add on its own.
+///
+/// ```
+/// use nn_core::linalg::{Vectorize, vectorized};
+/// struct Double<'a>(&'a mut [f32]);
+/// impl Vectorize for Double<'_> {
+///     type Output = ();
+///     #[inline(always)]
+///     fn run(self) {
+///         self.0.iter_mut().for_each(|x| *x *= 2.0);
+///     }
+/// }
+/// let mut v = [1.0f32, 2.0, 3.0];
+/// vectorized(Double(&mut v));
+/// assert_eq!(v, [2.0, 4.0, 6.0]);
+/// ```
+#[inline(always)]
+pub fn vectorized<W: Vectorize>(work: W) -> W::Output {
+    match instruction_set() {
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx512 => {
+            assert!(supports(InstructionSet::Avx512), "this CPU lacks AVX-512F");
+            // SAFETY: the CPU has AVX-512F (asserted), all `wide_avx512` needs.
+            unsafe { x86::wide_avx512(work) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx2 => {
+            assert!(supports(InstructionSet::Avx2), "this CPU lacks AVX2 or FMA");
+            // SAFETY: the CPU has AVX2 and FMA (asserted), all `wide_avx2` needs.
+            unsafe { x86::wide_avx2(work) }
+        }
+        InstructionSet::Portable => work.run(),
+    }
+}
+
 /// The dot product of two equal-length slices.
 ///
 /// Sixteen independent partial sums let the compiler vectorize the loop; small-batch dense

@@ -150,8 +150,114 @@ impl Simd for Avx2 {
 /// The CPU supports AVX-512F, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
+    if gemm.m == 1 && gemm.kernel() == kernels::Kernel::Dot {
+        // SAFETY: forwarded from this function's contract; the layout is the one it needs.
+        return unsafe { gemv_avx512(gemm) };
+    }
     // SAFETY: forwarded from this function's contract.
     unsafe { kernels::run::<Avx512, 8, 4, 4, 8>(gemm) }
+}
+
+/// `c = alpha · a · bᵀ + beta · c` for a single row `a` (`1 × k`) and `b` stored as `n` rows of
+/// `k` contiguous values: a matrix-vector product, such as a batch-1 recurrent step's
+/// `h · W_hhᵀ`. Sixteen rows of `b` at a time are dotted with `a`, one register of partial sums
+/// each, and the sixteen registers are then summed across lanes together by a transposing
+/// tree of shuffles (45 instructions for sixteen sums, where one `reduce_add` each takes
+/// about eight), ending in one vector of the sixteen outputs.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `gemm` satisfies [`Gemm`]'s invariants with `m == 1`,
+/// `a_col_stride == 1` and `b_row_stride == 1`.
+#[inline(always)]
+unsafe fn gemv_avx512(gemm: &mut Gemm<'_>) {
+    const ROWS: usize = 16;
+    const HALF: usize = ROWS / 2;
+    let (n, k) = (gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    let (full_steps, tail) = (k / 16, k % 16);
+    for col in (0..n).step_by(ROWS) {
+        let cols = ROWS.min(n - col);
+        // Rows past the edge re-read the last valid one; their sums are never stored.
+        let rows: [*const f32; ROWS] = core::array::from_fn(|q| {
+            // SAFETY: column `col + min(q, cols - 1) < n` of `op(b)` starts a run of `k` values.
+            unsafe { b.add((col + q.min(cols - 1)) * gemm.b_col_stride) }
+        });
+        // SAFETY: AVX-512F is available (the caller's contract). `a` and every `rows[q]` hold
+        // `k` contiguous values, of which the loads read `full_steps · 16 + tail = k`; the
+        // store writes `c[col..col + cols]`, inside `c` (`m == 1`, `c.len() == n`).
+        unsafe {
+            let mut acc = [_mm512_setzero_ps(); ROWS];
+            // Two passes of eight rows: sixteen row pointers would not fit in the general
+            // registers beside the loop's own, and reloading them from the stack cost a tenth.
+            for half in 0..2 {
+                let rows = &rows[half * HALF..][..HALF];
+                let acc = &mut acc[half * HALF..][..HALF];
+                for step in 0..full_steps {
+                    let x = _mm512_loadu_ps(a.add(step * 16));
+                    for q in 0..HALF {
+                        let w = _mm512_loadu_ps(rows[q].add(step * 16));
+                        acc[q] = _mm512_fmadd_ps(x, w, acc[q]);
+                    }
+                }
+                if tail > 0 {
+                    let offset = full_steps * 16;
+                    let mask = lane_mask(tail);
+                    let x = _mm512_maskz_loadu_ps(mask, a.add(offset));
+                    for q in 0..HALF {
+                        let w = _mm512_maskz_loadu_ps(mask, rows[q].add(offset));
+                        acc[q] = _mm512_fmadd_ps(x, w, acc[q]);
+                    }
+                }
+            }
+            let mut sums = transpose_sum16(&acc);
+            sums = _mm512_mul_ps(_mm512_set1_ps(gemm.alpha), sums);
+            let mask = lane_mask(cols);
+            let out = c.add(col);
+            // beta == 0 ignores `c`, so stale NaNs in it cannot leak through.
+            if gemm.beta != 0.0 {
+                let old = _mm512_maskz_loadu_ps(mask, out);
+                sums = _mm512_fmadd_ps(_mm512_set1_ps(gemm.beta), old, sums);
+            }
+            _mm512_mask_storeu_ps(out, mask, sums);
+        }
+    }
+}
+
+/// Lane `q` of the result is the sum of all lanes of `v[q]`.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[inline(always)]
+unsafe fn transpose_sum16(v: &[__m512; 16]) -> __m512 {
+    // SAFETY: AVX-512F is available (the caller's contract); register operations only.
+    unsafe {
+        // Per 128-bit quarter: [v0 lanes 0+2, v1 0+2, v0 1+3, v1 1+3].
+        let pairs: [__m512; 8] = core::array::from_fn(|i| {
+            let (x, y) = (v[2 * i], v[2 * i + 1]);
+            _mm512_add_ps(_mm512_unpacklo_ps(x, y), _mm512_unpackhi_ps(x, y))
+        });
+        // Per quarter: the quarter's sums of v[4i], v[4i+1], v[4i+2], v[4i+3].
+        let quads: [__m512; 4] = core::array::from_fn(|i| {
+            let (x, y) = (pairs[2 * i], pairs[2 * i + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_ps::<0x44>(x, y),
+                _mm512_shuffle_ps::<0xEE>(x, y),
+            )
+        });
+        // Quarters [q0+q1, q2+q3] of quads[2i], then of quads[2i+1].
+        let halves: [__m512; 2] = core::array::from_fn(|i| {
+            let (x, y) = (quads[2 * i], quads[2 * i + 1]);
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x88>(x, y),
+                _mm512_shuffle_f32x4::<0xDD>(x, y),
+            )
+        });
+        let (x, y) = (halves[0], halves[1]);
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x88>(x, y),
+            _mm512_shuffle_f32x4::<0xDD>(x, y),
+        )
+    }
 }
 
 /// Runs `gemm` with 8-lane registers. Tiles: 6 × 16 for the broadcast kernel and 2 × 4 dot
@@ -163,4 +269,24 @@ pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
 pub(super) unsafe fn gemm_avx2(gemm: &mut Gemm<'_>) {
     // SAFETY: forwarded from this function's contract.
     unsafe { kernels::run::<Avx2, 6, 2, 4, 8>(gemm) }
+}
+
+/// Runs `f` with AVX-512F enabled (see [`super::vectorized`]).
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+pub(super) unsafe fn wide_avx512<W: super::Vectorize>(work: W) -> W::Output {
+    work.run()
+}
+
+/// Runs `f` with AVX2 and FMA enabled (see [`super::vectorized`]).
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+pub(super) unsafe fn wide_avx2<W: super::Vectorize>(work: W) -> W::Output {
+    work.run()
 }
