@@ -31,5 +31,7 @@ pub mod testing;
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "safetensors")]
+pub mod weights;
 
 pub use error::Error;

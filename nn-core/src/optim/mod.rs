@@ -40,10 +40,12 @@
 mod adam;
 mod clip;
 mod sgd;
+mod state;
 
 pub use adam::{Adam, AdamW};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use sgd::Sgd;
+pub use state::{OptimizerState, StateError};
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
@@ -221,6 +223,20 @@ impl SlotState {
             }
             None => Ok(()),
         }
+    }
+
+    /// Binds to `model` and, if there are buffers (restored from a checkpoint), checks that
+    /// they fit its parameters; no buffers stay none until the first step.
+    pub(crate) fn prepare_restored<M: HasParams>(
+        &mut self,
+        model: &mut M,
+        per_param: usize,
+    ) -> Result<(), OptimError> {
+        self.binding.check(model)?;
+        if self.buffers.is_empty() {
+            return Ok(());
+        }
+        self.prepare(model, per_param)
     }
 
     /// The `per_param` buffers of parameter `index`: empty if out of range, which
