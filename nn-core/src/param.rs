@@ -137,6 +137,9 @@ pub struct Param<'a> {
     pub shape: &'a [usize],
 }
 
+/// A parameter's name, shape, values and gradient, for layers that list their tensors.
+pub(crate) type NamedParam<'a> = (&'a str, &'a [usize], &'a mut [f32], &'a mut [f32]);
+
 /// Receives every parameter of a network, in a fixed order.
 ///
 /// Closures `FnMut(&ParamPath, Param)` implement it.

@@ -359,7 +359,7 @@ impl Vectorize for GruCellBackward<'_> {
 impl<const T: usize, const F: usize, const H: usize> HasParams for Gru<T, F, H> {
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
         // PyTorch's shapes: the gates stacked along the rows.
-        let params: [(&str, &[usize], &mut [f32], &mut [f32]); 4] = [
+        let params: [crate::param::NamedParam<'_>; 4] = [
             (
                 "weight_ih_l0",
                 &[3 * H, F],

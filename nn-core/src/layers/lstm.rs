@@ -411,7 +411,7 @@ fn cell_backward(
 impl<const T: usize, const F: usize, const H: usize> HasParams for Lstm<T, F, H> {
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
         // PyTorch's shapes: the gates stacked along the rows.
-        let params: [(&str, &[usize], &mut [f32], &mut [f32]); 4] = [
+        let params: [crate::param::NamedParam<'_>; 4] = [
             (
                 "weight_ih_l0",
                 &[4 * H, F],

@@ -315,7 +315,7 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> HasParams
     for Rnn<T, F, H, A>
 {
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
-        let params: [(&str, &[usize], &mut [f32], &mut [f32]); 4] = [
+        let params: [crate::param::NamedParam<'_>; 4] = [
             (
                 "weight_ih_l0",
                 &[H, F],

@@ -357,7 +357,7 @@ pub(crate) fn checked<'d>(
 /// The first NaN or infinity of a float tensor, with its index.
 fn first_non_finite(view: &TensorView<'_>) -> Option<(usize, f32)> {
     let data = view.data();
-    let found = match view.dtype() {
+    match view.dtype() {
         Dtype::F32 => data
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -372,8 +372,7 @@ fn first_non_finite(view: &TensorView<'_>) -> Option<(usize, f32)> {
             .enumerate()
             .find(|(_, v)| !v.is_finite()),
         _ => None,
-    };
-    found
+    }
 }
 
 fn halves(data: &[u8]) -> impl Iterator<Item = u16> + '_ {
