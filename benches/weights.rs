@@ -1,6 +1,6 @@
 //! Loading a ~100 MB safetensors file (an MLP of 25 M parameters) into a network, in GB/s of
-//! file: from disk (page cache, the usual case after a save) and from bytes in memory (parse,
-//! validation and copy only).
+//! file: from disk (page cache, the usual case after a save), reading the file alone (the floor
+//! of the first), and from bytes in memory (parse, validation and copy only).
 //!
 //! Run with `cargo bench --bench weights`; criterion prints the throughput (`GiB/s`) with the
 //! median time.
@@ -30,6 +30,10 @@ fn bench_load(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     group.bench_function("file", |bench| {
         bench.iter(|| weights::load(black_box(&mut target), &path).expect("load"));
+    });
+    // The floor of "file": reading the file into a fresh buffer, nothing else.
+    group.bench_function("read only", |bench| {
+        bench.iter(|| black_box(std::fs::read(&path).expect("read")));
     });
     group.bench_function("bytes", |bench| {
         bench.iter(|| weights::from_bytes(black_box(&mut target), &bytes).expect("load"));

@@ -170,6 +170,9 @@ impl ModelBinding {
 pub(crate) struct SlotState {
     pub(crate) binding: ModelBinding,
     pub(crate) buffers: Vec<Box<[f32]>>,
+    /// `per_param` once the buffers are known to fit the bound model, so later steps skip
+    /// the check.
+    fitted: Option<usize>,
 }
 
 impl SlotState {
@@ -182,11 +185,12 @@ impl SlotState {
         per_param: usize,
     ) -> Result<(), OptimError> {
         self.binding.check(model)?;
-        if per_param == 0 {
+        if per_param == 0 || self.fitted == Some(per_param) {
             return Ok(());
         }
         let buffers = &mut self.buffers;
         if buffers.is_empty() {
+            self.fitted = Some(per_param);
             model.visit_params(
                 &ParamPath::root(),
                 &mut |_: &ParamPath<'_>, p: Param<'_>| {
@@ -221,7 +225,10 @@ impl SlotState {
                 self.binding.unbind();
                 Err(OptimError::ForeignModel { parameter })
             }
-            None => Ok(()),
+            None => {
+                self.fitted = Some(per_param);
+                Ok(())
+            }
         }
     }
 

@@ -89,8 +89,8 @@ fn restore_slots<M: HasParams>(
     tensors: Vec<Box<[f32]>>,
 ) -> Result<(), StateError> {
     let mut restored = SlotState {
-        binding: Default::default(),
         buffers: tensors,
+        ..SlotState::default()
     };
     restored.prepare_restored(model, per_param)?;
     *slots = restored;

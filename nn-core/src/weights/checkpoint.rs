@@ -9,7 +9,7 @@ use std::vec::Vec;
 
 use super::{
     LoadError, NetworkPlan, OPTIMIZER_PREFIX, Problem, SaveError, Tensors, atomic, checked,
-    copy_into, metadata, parse, read, report_unexpected,
+    copy_into, element_count, metadata, parse, read, report_unexpected,
 };
 use crate::data::Origin;
 use crate::optim::{OptimizerState, StateError};
@@ -203,7 +203,7 @@ fn load_checkpoint_bytes<M: HasParams, O: OptimizerState>(
     let mut state_views = Vec::new();
     if has_state {
         for (name, shape) in &plan.param_entries {
-            let len = shape.iter().product();
+            let len = element_count(shape).unwrap_or(usize::MAX);
             for slot in slot_names {
                 let tensor = format!("{OPTIMIZER_PREFIX}{slot}.{name}");
                 state_views.push(checked(&file, &tensor, shape, len, &mut problems));
@@ -220,7 +220,7 @@ fn load_checkpoint_bytes<M: HasParams, O: OptimizerState>(
         .iter()
         .flatten()
         .map(|view| {
-            let len = view.shape().iter().product();
+            let len = element_count(view.shape()).unwrap_or(0);
             let mut values = std::vec![0.0; len].into_boxed_slice();
             copy_into(view, &mut values);
             values

@@ -335,7 +335,7 @@ pub(crate) fn checked<'d>(
         });
         return None;
     }
-    if view.shape() != shape || shape.iter().product::<usize>() != len {
+    if view.shape() != shape || element_count(shape) != Some(len) {
         problems.push(Problem::ShapeMismatch {
             tensor: name.to_string(),
             file: Shape(view.shape().to_vec()),
@@ -354,15 +354,16 @@ pub(crate) fn checked<'d>(
     Some(view)
 }
 
+/// The product of `shape`, or `None` if it overflows.
+pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 /// The first NaN or infinity of a float tensor, with its index.
 fn first_non_finite(view: &TensorView<'_>) -> Option<(usize, f32)> {
     let data = view.data();
     match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .enumerate()
-            .find(|(_, v)| !v.is_finite()),
+        Dtype::F32 => first_non_finite_f32(data),
         Dtype::F16 => halves(data)
             .map(f16_to_f32)
             .enumerate()
@@ -373,6 +374,29 @@ fn first_non_finite(view: &TensorView<'_>) -> Option<(usize, f32)> {
             .find(|(_, v)| !v.is_finite()),
         _ => None,
     }
+}
+
+/// [`first_non_finite`] for little-endian `f32` data: a branch-free test of each block (all
+/// exponent bits set means NaN or infinity), which the compiler vectorizes, then a search in
+/// the rare block that has one.
+fn first_non_finite_f32(data: &[u8]) -> Option<(usize, f32)> {
+    const EXPONENT: u32 = 0x7f80_0000;
+    const BLOCK: usize = 4096;
+    let value = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    for (block_index, block) in data.chunks(BLOCK).enumerate() {
+        let any = block.chunks_exact(4).fold(false, |any, b| {
+            any | (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & EXPONENT == EXPONENT)
+        });
+        if any {
+            return block
+                .chunks_exact(4)
+                .map(value)
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(i, v)| (block_index * BLOCK / 4 + i, v));
+        }
+    }
+    None
 }
 
 fn halves(data: &[u8]) -> impl Iterator<Item = u16> + '_ {
@@ -455,7 +479,7 @@ impl Tensors {
         shape: &[usize],
         values: &[f32],
     ) -> Result<(), SaveError> {
-        let expected = shape.iter().product::<usize>();
+        let expected = element_count(shape).unwrap_or(usize::MAX);
         if expected != values.len() {
             return Err(SaveError::ShapeLength {
                 name,

@@ -516,3 +516,27 @@ fn checkpoint_files_are_written_atomically() {
     assert_eq!(bits(&mut loaded), bits(&mut fc));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_first_non_finite_value_is_found_past_the_first_block() {
+    let mut fc = Dense::<3000, 1>::new(&mut rng());
+    let mut bytes = to_bytes(&mut fc).unwrap();
+    let data_start = bytes.len() - 3001 * 4;
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    // `bias` sorts before `weight`, so the weight's data starts after the bias's 4 bytes.
+    assert_eq!(file.tensor("bias").unwrap().data().len(), 4);
+    drop(file);
+    for (index, value) in [
+        (2500usize, f32::INFINITY),
+        (1024, f32::NAN),
+        (0, f32::NEG_INFINITY),
+    ] {
+        let at = data_start + 4 + 4 * index;
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        let err = from_bytes(&mut fc, &bytes).unwrap_err();
+        assert!(
+            matches!(&err.problems[..], [Problem::NonFinite { tensor, index: i, .. }] if tensor == "weight" && *i == index),
+            "{err}"
+        );
+    }
+}
