@@ -7,7 +7,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
-use crate::layers::{BatchNorm1d, Conv2d, Dense, Layer, Lstm};
+use crate::layers::{BatchNorm1d, Conv2d, Dense, Gru, Layer, Lstm, Rnn, RnnRelu, SequenceDense};
 use crate::optim::{Adam, AdamW, Optimizer, OptimizerState, Sgd};
 use crate::tensor::{Tensor2, Zeroed};
 
@@ -80,6 +80,15 @@ fn layers_round_trip_bit_identically() {
     check(&mut dense, &mut Dense::new(&mut rng));
     check(&mut conv, &mut Conv2d::new(&mut rng));
     check(&mut lstm, &mut Lstm::new(&mut rng));
+    check(&mut Gru::<4, 3, 5>::new(&mut rng), &mut Gru::new(&mut rng));
+    check(
+        &mut Rnn::<4, 3, 5, RnnRelu>::new(&mut rng),
+        &mut Rnn::new(&mut rng),
+    );
+    check(
+        &mut SequenceDense::<4, 3, 5>::new(&mut rng),
+        &mut SequenceDense::new(&mut rng),
+    );
     let mut fresh_bn = BatchNorm1d::<3>::new();
     fresh_bn.weight_mut().as_mut_slice()[0] = 2.0;
     check(&mut bn, &mut fresh_bn);
@@ -94,6 +103,9 @@ fn files_name_and_shape_tensors_as_pytorch_does() {
     assert_eq!(shape("weight_ih_l0"), [20, 3]);
     assert_eq!(shape("weight_hh_l0"), [20, 5]);
     assert_eq!(shape("bias_ih_l0"), [20]);
+    let bytes = to_bytes(&mut Gru::<4, 3, 5>::new(&mut rng)).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor("weight_hh_l0").unwrap().shape(), [15, 5]);
     let bytes = to_bytes(&mut Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight").unwrap().shape(), [3, 2, 3, 3]);
