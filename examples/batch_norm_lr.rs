@@ -219,7 +219,7 @@ macro_rules! training_run {
                         break 'epochs;
                     }
                     net.backward_params(&mut tape, &dlogits);
-                    sgd.step(&mut net);
+                    sgd.step(&mut net)?;
                 }
             }
 

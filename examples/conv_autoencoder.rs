@@ -240,7 +240,7 @@ fn train(
                 &mut grad,
             ));
             net.backward_params(&mut tape, &grad);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             steps += 1;
         }
         let seconds = start.elapsed().as_secs_f64();

@@ -254,7 +254,7 @@ fn run(options: &Options) -> Result<f64> {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             let loss = softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?;
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             loss_sum += f64::from(loss);
             step += 1;
             if show_bar && step.is_multiple_of(10) {

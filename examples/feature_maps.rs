@@ -118,7 +118,7 @@ fn run(options: &Options) -> Result<f64> {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             loss_sum += f64::from(softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?);
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             steps += 1;
         }
         let seconds = start.elapsed().as_secs_f64();

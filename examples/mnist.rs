@@ -204,7 +204,7 @@ fn run(options: &Options) -> Result<f64> {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             let loss = softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?;
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
 
             loss_sum += f64::from(loss);
             step += 1;

@@ -136,7 +136,7 @@ fn run(options: &Options) -> Result<f64> {
             let loss = softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?;
             net.backward_params(&mut tape, &dlogits);
             clip_grad_norm(&mut net, MAX_GRAD_NORM);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             loss_sum += f64::from(loss);
             step += 1;
             if step.is_multiple_of(10) {

@@ -249,8 +249,12 @@ impl Trainer {
         };
         self.encoder
             .backward_params_with(&mut self.encoder_tape, &self.dheads, &kl_gradient);
-        self.encoder_adam.step(&mut self.encoder);
-        self.decoder_adam.step(&mut self.decoder);
+        self.encoder_adam
+            .step(&mut self.encoder)
+            .expect("one optimizer per model, with a valid learning rate");
+        self.decoder_adam
+            .step(&mut self.decoder)
+            .expect("one optimizer per model, with a valid learning rate");
 
         Losses {
             reconstruction: f64::from(mean_bce) * f64::from(pixels),

@@ -12,7 +12,7 @@
 //!     pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
 //! }
 //!
-//! # fn main() -> Result<(), nn::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut net = Mlp::seeded(0);
 //! let mut adam = Adam::new(1e-3);
 //! let mut tape = MlpTape::<64>::new(); // every buffer of a batch of 64, made once
@@ -25,7 +25,7 @@
 //! let loss = softmax_cross_entropy(logits, &labels, &mut dlogits)?;
 //! net.zero_grad();
 //! net.backward_params(&mut tape, &dlogits);
-//! adam.step(&mut net);
+//! adam.step(&mut net)?;
 //!
 //! let probabilities: Tensor2<1, 10> = net.forward(&Tensor2::<1, 784>::zeros());
 //! assert_eq!(probabilities.shape(), [1, 10]);
@@ -228,7 +228,7 @@ pub mod prelude {
     pub use nn_core::layers::*;
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
-    pub use nn_core::optim::{Adam, Optimizer, Sgd, clip_grad_norm};
+    pub use nn_core::optim::{Adam, AdamW, OptimError, Optimizer, Sgd, clip_grad_norm};
     pub use nn_core::param::{BufferVisitor, HasParams, Param, ParamPath, ParamVisitor};
     pub use nn_core::tensor::{Tensor, Tensor1, Tensor2, Tensor3, Tensor4, Zeroed};
 }

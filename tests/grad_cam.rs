@@ -106,7 +106,8 @@ fn masking_the_top_grad_cam_ink_lowers_the_class_score_more_than_random_ink() {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             softmax_cross_entropy(logits, batch.labels(), &mut dlogits).unwrap();
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)
+                .expect("one optimizer per model, with a valid learning rate");
         }
     }
 
