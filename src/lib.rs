@@ -213,6 +213,9 @@ pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param,
 #[cfg(feature = "std")]
 pub use nn_core::data;
 
+#[cfg(feature = "std")]
+pub use nn_core::train;
+
 pub use nn_macros::network;
 
 /// The seeded random number generator used for initialisation and shuffling.

@@ -366,6 +366,11 @@ impl<'a, const B: usize, S: Shape, T: Targets> Batches<'a, B, S, T> {
         }
     }
 
+    /// The dataset the batches come from.
+    pub fn data(&self) -> &'a Dataset<S, T> {
+        self.data
+    }
+
     /// The last-batch policy.
     pub fn policy(&self) -> LastBatch {
         self.policy
@@ -441,6 +446,33 @@ impl<'a, const B: usize, S: Shape, T: Targets> Batches<'a, B, S, T> {
         self.cursor = 0;
         self.in_pass = true;
         self.passes += 1;
+    }
+}
+
+impl<S: Shape, T: Targets> Dataset<S, T> {
+    /// [`Batches::shuffled`] of this dataset, with the batch size as the only type argument
+    /// (`data.shuffled_batches::<64>(..)`), whatever the targets are.
+    ///
+    /// # Errors
+    /// As [`Batches::shuffled`].
+    pub fn shuffled_batches<const B: usize>(
+        &self,
+        policy: LastBatch,
+        seed: u64,
+    ) -> Result<Batches<'_, B, S, T>, DataError> {
+        Batches::shuffled(self, policy, seed)
+    }
+
+    /// [`Batches::sequential`] of this dataset, with the batch size as the only type argument
+    /// (`data.sequential_batches::<1000>(LastBatch::Pad)`).
+    ///
+    /// # Errors
+    /// As [`Batches::sequential`].
+    pub fn sequential_batches<const B: usize>(
+        &self,
+        policy: LastBatch,
+    ) -> Result<Batches<'_, B, S, T>, DataError> {
+        Batches::sequential(self, policy)
     }
 }
 

@@ -20,8 +20,17 @@ pub trait Targets: Clone + PartialEq + fmt::Debug + Send + Sync {
     /// The targets of a batch of `B` samples.
     type Batch<const B: usize>;
 
+    /// One sample's target, as losses and metrics read it: a `usize` label, or a `&[f32]`
+    /// of values.
+    type Sample<'a>: Copy;
+
     /// The number of samples.
     fn len(&self) -> usize;
+
+    /// Whether there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 
     /// A zeroed batch, allocated once.
     fn new_batch<const B: usize>() -> Self::Batch<B>;
@@ -29,6 +38,9 @@ pub trait Targets: Clone + PartialEq + fmt::Debug + Send + Sync {
     /// Writes the target of sample `index` into row `row` of `batch`. The caller guarantees
     /// `index < len()` and `row < B`.
     fn write_row<const B: usize>(&self, index: usize, batch: &mut Self::Batch<B>, row: usize);
+
+    /// The target in row `row` of `batch` (`row < B`).
+    fn batch_row<const B: usize>(batch: &Self::Batch<B>, row: usize) -> Self::Sample<'_>;
 
     /// The targets of the samples at `indices`, in that order. The caller guarantees every
     /// index is below `len()`.
@@ -65,6 +77,7 @@ impl Labels {
 impl Targets for Labels {
     // Boxed, so that a batch of 1000 labels does not sit on the stack.
     type Batch<const B: usize> = Box<[usize; B]>;
+    type Sample<'a> = usize;
 
     fn len(&self) -> usize {
         self.labels.len()
@@ -79,6 +92,10 @@ impl Targets for Labels {
 
     fn write_row<const B: usize>(&self, index: usize, batch: &mut Box<[usize; B]>, row: usize) {
         batch[row] = self.labels[index];
+    }
+
+    fn batch_row<const B: usize>(batch: &Box<[usize; B]>, row: usize) -> usize {
+        batch[row]
     }
 
     fn gather(&self, indices: &[usize]) -> Self {
@@ -140,6 +157,7 @@ impl<T: Shape> fmt::Debug for Values<T> {
 
 impl<T: Shape> Targets for Values<T> {
     type Batch<const B: usize> = T::Batch<B>;
+    type Sample<'a> = &'a [f32];
 
     fn len(&self) -> usize {
         self.values.len() / T::SIZE.max(1)
@@ -151,6 +169,10 @@ impl<T: Shape> Targets for Values<T> {
 
     fn write_row<const B: usize>(&self, index: usize, batch: &mut T::Batch<B>, row: usize) {
         batch.as_mut_slice()[row * T::SIZE..(row + 1) * T::SIZE].copy_from_slice(self.row(index));
+    }
+
+    fn batch_row<const B: usize>(batch: &T::Batch<B>, row: usize) -> &[f32] {
+        &batch.as_slice()[row * T::SIZE..(row + 1) * T::SIZE]
     }
 
     fn gather(&self, indices: &[usize]) -> Self {
