@@ -83,6 +83,7 @@ pub struct Fit<'a, N, O, L, T: Targets, V = NoValidation> {
     metrics: Vec<BoxedMetric<'a, T>>,
     callbacks: Vec<Box<dyn Callback + 'a>>,
     check_finite: bool,
+    clip_grad_norm: Option<f32>,
     progress: Progress,
     validation: V,
 }
@@ -119,6 +120,7 @@ where
             metrics: Vec::new(),
             callbacks: Vec::new(),
             check_finite: true,
+            clip_grad_norm: None,
             progress: Progress::Auto,
             validation: NoValidation,
         }
@@ -146,6 +148,7 @@ where
             metrics: self.metrics,
             callbacks: self.callbacks,
             check_finite: self.check_finite,
+            clip_grad_norm: self.clip_grad_norm,
             progress: self.progress,
             validation: Validation {
                 batches,
@@ -216,6 +219,15 @@ where
         self
     }
 
+    /// Scales the gradients down before each step so that their global L2 norm is at most
+    /// `max_norm` (see [`clip_grad_norm`](crate::optim::clip_grad_norm)): the usual guard of
+    /// recurrent networks against exploding gradients.
+    #[must_use]
+    pub fn clip_grad_norm(mut self, max_norm: f32) -> Self {
+        self.clip_grad_norm = Some(max_norm);
+        self
+    }
+
     /// How progress is shown.
     #[must_use]
     pub fn progress(mut self, progress: Progress) -> Self {
@@ -283,6 +295,9 @@ where
                     &runner.gradient,
                     None,
                 );
+                if let Some(max_norm) = self.clip_grad_norm {
+                    crate::optim::clip_grad_norm(self.net, max_norm);
+                }
                 self.optimizer
                     .step(self.net)
                     .map_err(|source| TrainError::Optimizer {
