@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::vec::Vec;
 
 use super::error::{DataError, Origin};
@@ -61,12 +62,15 @@ pub struct Dataset<S: Shape, T: Targets = Labels> {
     targets: T,
     // No `S` is stored; `fn() -> S` keeps the dataset `Send` and `Sync` whatever `S` is.
     shape: PhantomData<fn() -> S>,
+    // Whether every value is known to be finite: set by the constructors' check, cleared by
+    // `inputs_mut`, so that `check_finite` (which `fit` calls) rescans only after a change.
+    finite: AtomicBool,
 }
 
 /// The first sample with a non-finite input in `values` (`per_sample` values each), as an
 /// error.
 fn first_non_finite(values: &[f32], per_sample: usize) -> Result<(), DataError> {
-    match values.iter().position(|v| !v.is_finite()) {
+    match position_of_non_finite(values) {
         None => Ok(()),
         Some(at) => Err(DataError::NonFinite {
             what: "input",
@@ -75,6 +79,27 @@ fn first_non_finite(values: &[f32], per_sample: usize) -> Result<(), DataError> 
             value: values[at],
         }),
     }
+}
+
+/// The index of the first NaN or infinity in `values`. Scans blocks with a branch-free test of
+/// the exponent bits, which the compiler vectorizes, so that checking MNIST's 47 million
+/// values runs at memory speed.
+pub(crate) fn position_of_non_finite(values: &[f32]) -> Option<usize> {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let mut start = 0;
+    for block in values.chunks(4096) {
+        let any = block.iter().fold(0u32, |any, v| {
+            any | u32::from(v.to_bits() & EXPONENT == EXPONENT)
+        });
+        if any != 0 {
+            return block
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|at| start + at);
+        }
+        start += block.len();
+    }
+    None
 }
 
 /// Checks that `inputs` cut into samples of `features` values, and returns their count.
@@ -124,6 +149,7 @@ impl<S: Shape> Dataset<S> {
             inputs,
             targets: Labels { labels, classes },
             shape: PhantomData,
+            finite: AtomicBool::new(true),
         })
     }
 
@@ -232,6 +258,7 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
             inputs: self.inputs,
             targets: self.targets,
             shape: PhantomData,
+            finite: AtomicBool::new(self.finite.load(Ordering::Relaxed)),
         }
     }
 
@@ -258,6 +285,7 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
     /// All inputs, mutably (to normalize them in place). The targets cannot change through this; call
     /// [`Dataset::check_finite`] afterwards if the change could make a value non-finite.
     pub fn inputs_mut(&mut self) -> &mut [f32] {
+        *self.finite.get_mut() = false;
         &mut self.inputs
     }
 
@@ -287,8 +315,13 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
     /// # Ok::<(), DataError>(())
     /// ```
     pub fn check_finite(&self) -> Result<(), DataError> {
+        if self.finite.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         first_non_finite(&self.inputs, S::SIZE)?;
-        self.targets.check_finite()
+        self.targets.check_finite()?;
+        self.finite.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Splits off a validation set: a seeded shuffle of the samples, of which the first
@@ -331,6 +364,7 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
             inputs,
             targets: self.targets.gather(indices),
             shape: PhantomData,
+            finite: AtomicBool::new(self.finite.load(Ordering::Relaxed)),
         }
     }
 }
@@ -361,6 +395,7 @@ impl<S: Shape, T: Shape> Dataset<S, Values<T>> {
             inputs,
             targets,
             shape: PhantomData,
+            finite: AtomicBool::new(true),
         })
     }
 }
@@ -453,6 +488,7 @@ impl<S: Shape> Dataset<S> {
             inputs: self.inputs,
             targets,
             shape: PhantomData,
+            finite: AtomicBool::new(self.finite.load(Ordering::Relaxed)),
         }
     }
 }
@@ -464,6 +500,7 @@ impl<S: Shape, T: Targets> Clone for Dataset<S, T> {
             inputs: self.inputs.clone(),
             targets: self.targets.clone(),
             shape: PhantomData,
+            finite: AtomicBool::new(self.finite.load(Ordering::Relaxed)),
         }
     }
 }

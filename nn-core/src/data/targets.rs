@@ -184,7 +184,7 @@ impl<T: Shape> Targets for Values<T> {
     }
 
     fn check_finite(&self) -> Result<(), DataError> {
-        match self.values.iter().position(|v| !v.is_finite()) {
+        match super::dataset::position_of_non_finite(&self.values) {
             None => Ok(()),
             Some(at) => Err(DataError::NonFinite {
                 what: "target",
