@@ -258,7 +258,7 @@ struct Options {
 
 impl Options {
     fn parse() -> Result<Self, String> {
-        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+        let target = PathBuf::from(env!("WORKSPACE_DIR")).join("target");
         let mut options = Options {
             epochs: 1,
             train_limit: None,

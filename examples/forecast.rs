@@ -168,7 +168,7 @@ impl Options {
             lr: 2e-3,
             seed: 0,
             max_mse_ratio: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("forecast.png"),
             readme_image: None,

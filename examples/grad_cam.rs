@@ -401,7 +401,7 @@ impl Options {
             train_limit: None,
             seed: 0,
             mask: 30,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/grad_cam.png"),
+            out: PathBuf::from(env!("WORKSPACE_DIR")).join("target/grad_cam.png"),
             readme_image: None,
             min_accuracy: None,
             min_drop_ratio: None,

@@ -318,7 +318,7 @@ impl Options {
             seed: 0,
             explode: 100.0,
             min_peak_ratio: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("relu_vs_tanh.png"),
             readme_image: None,

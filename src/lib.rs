@@ -213,6 +213,8 @@ pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param,
 #[cfg(feature = "std")]
 pub use nn_core::data;
 
+#[cfg(feature = "std")]
+pub use nn_core::train;
 #[cfg(feature = "safetensors")]
 pub use nn_core::weights;
 

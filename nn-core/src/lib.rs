@@ -31,6 +31,8 @@ pub mod testing;
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod train;
 #[cfg(feature = "safetensors")]
 pub mod weights;
 
