@@ -208,7 +208,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param, tensor, testing};
+pub use nn_core::{Error, baked, linalg};
+#[cfg(feature = "alloc")]
+pub use nn_core::{init, layers, loss, metrics, ops, optim, param, tensor, testing};
 
 #[cfg(feature = "std")]
 pub use nn_core::data;
@@ -216,12 +218,21 @@ pub use nn_core::data;
 pub use nn_macros::network;
 
 /// The seeded random number generator used for initialisation and shuffling.
+#[cfg(feature = "alloc")]
 pub use nn_core::init::Rng;
 
-/// Everything a typical training program needs, in one import.
+/// Everything a typical training program needs, in one import. Without the `alloc` feature it
+/// holds only [`network!`] and [`Error`], what a crate of baked networks needs.
 pub mod prelude {
     pub use crate::network;
     pub use nn_core::Error;
+    #[cfg(feature = "alloc")]
+    pub use crate::alloc_prelude::*;
+}
+
+/// The heap part of the prelude.
+#[cfg(feature = "alloc")]
+mod alloc_prelude {
     pub use nn_core::init::{Init, Rng, seeded};
     // Every layer type, the layer contract and the mode markers (`Train`, `Eval`): a glob, so
     // a new layer kind needs no line here.

@@ -29,7 +29,7 @@ pub struct Relu<S: Shape> {
 
 elementwise_activation!(
     Relu,
-    |_layer, x| if x > 0.0 { x } else { 0.0 },
+    |_layer, x| crate::math::relu(x),
     |_layer, x, _y| if x > 0.0 { 1.0 } else { 0.0 }
 );
 

@@ -1,0 +1,545 @@
+//! Weights baked in at compile time: `#[weights = "file.safetensors"]` on a declaration.
+//!
+//! The macro reads the file while it expands (relative to the calling crate's
+//! `CARGO_MANIFEST_DIR`), checks every tensor's name, shape, dtype and values against the
+//! declaration, and emits `NameBaked`: a unit struct whose `infer` runs the network over
+//! `static` `[f32; N]` arrays of the file's values, with the activations in a buffer the caller
+//! passes. Nothing in it needs a heap or an allocator (see `nn_core::baked`).
+//!
+//! Why literal arrays and not `include_bytes!` cast to `f32`: an included byte string is only
+//! 1-byte aligned, so a cast needs a wrapper type, `unsafe` and an endianness check in the
+//! user's crate; literals are always aligned, need no `unsafe`, let f16/bf16 files be converted
+//! here, and cost about a second of compile time for the 101,770 values of the MNIST MLP. An
+//! unused `include_bytes!` of the file is still emitted, so that cargo rebuilds the crate when
+//! the file changes.
+//!
+//! Every problem is a compile error: a wrong tensor on the layer that takes it, a missing or
+//! unreadable file on the attribute. The macro never panics on a file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use safetensors::{Dtype, SafeTensors};
+
+use crate::ast::{Layer, LayerKind, Network, Weights};
+use crate::ctxt::Ctxt;
+use crate::kinds::{Alpha, Bake};
+use crate::shape::Dims;
+use crate::validate::{Plan, StepKind};
+
+/// The keywords a baked network may use, for the "cannot be baked yet" error.
+const BAKEABLE: &str = "dense, relu, leaky_relu, sigmoid, tanh, elu, gelu, softmax, flatten, reshape and dropout (the identity at inference)";
+
+/// One layer of the baked chain.
+struct Step<'a> {
+    layer: &'a Layer,
+    bake: Bake,
+    /// Dotted parameter prefix, `fc1`.
+    path: String,
+    /// Values per sample in and out.
+    input_len: u64,
+    output_len: u64,
+    /// For dense: `(OUT, IN)`.
+    dense: Option<(u64, u64)>,
+}
+
+/// A tensor read from the file, as `f32`.
+struct Tensor {
+    values: Vec<f32>,
+}
+
+/// The baked items of `network`, and the errors found (combined into one).
+pub fn expand(
+    network: &Network,
+    weights: &Weights,
+    plan: Option<&Plan>,
+    nn: &TokenStream,
+) -> (TokenStream, Option<syn::Error>) {
+    let ctxt = Ctxt::default();
+    let baked = plan.and_then(|plan| bake(network, weights, plan, nn, &ctxt));
+    let (_, error) = ctxt.finish();
+    let code = match (baked, &error) {
+        (Some(code), None) => code,
+        _ => stub(network, plan),
+    };
+    (code, error)
+}
+
+fn bake(
+    network: &Network,
+    weights: &Weights,
+    plan: &Plan,
+    nn: &TokenStream,
+    ctxt: &Ctxt,
+) -> Option<TokenStream> {
+    let steps = steps(network, plan, ctxt)?;
+    let (full_path, tensors) = read_file(weights, &steps, ctxt)?;
+    Some(emit(network, weights, plan, nn, &steps, &full_path, &tensors))
+}
+
+/// The chain as baked steps, or `None` after reporting why it cannot be baked.
+fn steps<'a>(network: &'a Network, plan: &Plan, ctxt: &Ctxt) -> Option<Vec<Step<'a>>> {
+    let mut layer_steps = plan.steps.iter().filter_map(|step| match &step.kind {
+        StepKind::Layer(layer) => Some((step, layer)),
+        _ => None,
+    });
+    let mut steps = Vec::new();
+    let mut ok = true;
+    for layer in &network.layers {
+        let spec = match &layer.kind {
+            LayerKind::Input { .. } => continue,
+            LayerKind::Spec(spec) => spec,
+            LayerKind::Fork(_) => {
+                ctxt.error(&layer.tokens, format!("`fork` cannot be baked yet; a baked network is a chain of {BAKEABLE}"));
+                ok = false;
+                continue;
+            }
+            LayerKind::Custom { path } => {
+                ctxt.error(
+                    &layer.tokens,
+                    format!(
+                        "`{}` (a layer type, e.g. a nested network) cannot be baked yet; a baked network is a chain of {BAKEABLE}",
+                        crate::ast::tokens_text(path)
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            LayerKind::Invalid => return None,
+        };
+        let bake = spec.bake();
+        if matches!(bake, Bake::Unsupported) {
+            ctxt.error(
+                &layer.tokens,
+                format!(
+                    "`{}` cannot be baked yet; a baked network takes {BAKEABLE}",
+                    layer.keyword
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        let (step, layer_step) = layer_steps.next()?;
+        let input = known_dims(&plan.nodes[step.inputs[0]].shape.dims);
+        let output = known_dims(&plan.nodes[step.output].shape.dims);
+        let (Some(input), Some(output)) = (input, output) else {
+            ctxt.error(
+                &layer.tokens,
+                format!(
+                    "{} has a size the macro cannot see (a named constant); a baked network needs literal sizes, e.g. `dense(784 -> 128)`",
+                    layer.reference()
+                ),
+            );
+            ok = false;
+            continue;
+        };
+        let dense = match bake {
+            Bake::Dense => Some((
+                *output.last().unwrap_or(&1),
+                *input.last().unwrap_or(&1),
+            )),
+            _ => None,
+        };
+        steps.push(Step {
+            layer,
+            bake,
+            path: layer_step.path.join("."),
+            input_len: input.iter().product(),
+            output_len: output.iter().product(),
+            dense,
+        });
+    }
+    ok.then_some(steps)
+}
+
+/// A sample shape's sizes, when every one is a literal.
+fn known_dims(dims: &Dims) -> Option<Vec<u64>> {
+    match dims {
+        Dims::Known(widths) => widths.iter().map(|w| w.value).collect(),
+        Dims::Of { .. } => None,
+    }
+}
+
+/// `(128, 784)`.
+fn shape_text(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// Reads and checks the file; returns its absolute path and every parameter, by name.
+fn read_file(
+    weights: &Weights,
+    steps: &[Step],
+    ctxt: &Ctxt,
+) -> Option<(String, BTreeMap<String, Tensor>)> {
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        ctxt.error(
+            &weights.attr,
+            "`#[weights = ..]` is relative to `CARGO_MANIFEST_DIR`, which is not set: build with cargo",
+        );
+        return None;
+    };
+    let full = PathBuf::from(manifest_dir).join(weights.path.value());
+    let full_text = full.display().to_string();
+    let bytes = match std::fs::read(&full) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            ctxt.error(
+                &weights.attr,
+                format!("cannot read the weights file `{full_text}`: {e}"),
+            );
+            return None;
+        }
+    };
+    // The crate reports bad files as errors; `catch_unwind` keeps a bug in it from becoming an
+    // ICE-like panic of the macro.
+    let parsed = std::panic::catch_unwind(|| SafeTensors::deserialize(&bytes).map_err(|e| e.to_string()));
+    let file = match parsed {
+        Ok(Ok(file)) => file,
+        Ok(Err(e)) => {
+            ctxt.error(
+                &weights.attr,
+                format!("`{full_text}` is not a valid safetensors file: {e}"),
+            );
+            return None;
+        }
+        Err(_) => {
+            ctxt.error(
+                &weights.attr,
+                format!("`{full_text}` is not a valid safetensors file"),
+            );
+            return None;
+        }
+    };
+    let mut wanted: BTreeMap<String, (&Layer, Vec<usize>)> = BTreeMap::new();
+    for step in steps {
+        if let Some((out, inputs)) = step.dense {
+            let (out, inputs) = (out as usize, inputs as usize);
+            wanted.insert(format!("{}.weight", step.path), (step.layer, vec![out, inputs]));
+            wanted.insert(format!("{}.bias", step.path), (step.layer, vec![out]));
+        }
+    }
+    let mut tensors = BTreeMap::new();
+    let mut ok = true;
+    for (name, (layer, shape)) in &wanted {
+        let reference = layer.reference();
+        let view = match file.tensor(name) {
+            Ok(view) => view,
+            Err(_) => {
+                ctxt.error(
+                    &layer.tokens,
+                    format!(
+                        "{reference}: the weights file has no `{name}`; the declaration needs it, of shape {}",
+                        shape_text(shape)
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        if view.shape() != shape.as_slice() {
+            ctxt.error(
+                &layer.tokens,
+                format!(
+                    "{reference}: the weights file has `{name}` of shape {}, the declaration needs {}",
+                    shape_text(view.shape()),
+                    shape_text(shape)
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        let values = match decode(view.dtype(), view.data()) {
+            Some(values) => values,
+            None => {
+                ctxt.error(
+                    &layer.tokens,
+                    format!(
+                        "{reference}: `{name}` is {:?}; a baked network takes F32, or F16/BF16 converted to f32",
+                        view.dtype()
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            ctxt.error(
+                &layer.tokens,
+                format!(
+                    "{reference}: `{name}` holds {} at index {index}; a baked network needs finite weights",
+                    values[index]
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        tensors.insert(name.clone(), Tensor { values });
+    }
+    let mut unexpected: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|name| !wanted.contains_key(*name))
+        .collect();
+    unexpected.sort_unstable();
+    if !unexpected.is_empty() {
+        let list: Vec<String> = unexpected.iter().map(|n| format!("`{n}`")).collect();
+        ctxt.error(
+            &weights.attr,
+            format!(
+                "the weights file `{full_text}` has {}, which no layer of the declaration takes",
+                list.join(", ")
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some((full_text, tensors))
+}
+
+/// Little-endian F32 as it is, F16 and BF16 widened (exactly); `None` for other dtypes.
+fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
+    match dtype {
+        Dtype::F32 => Some(
+            data.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ),
+        Dtype::BF16 => Some(
+            data.chunks_exact(2)
+                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+                .collect(),
+        ),
+        Dtype::F16 => Some(
+            data.chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// IEEE half to single precision; every half is exactly a single.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exponent = u32::from((h >> 10) & 0x1f);
+    let mantissa = u32::from(h & 0x3ff);
+    let bits = match (exponent, mantissa) {
+        (0, 0) => sign,
+        // Subnormal: the value is mantissa · 2^-24.
+        (0, m) => {
+            let value = m as f32 / 16_777_216.0;
+            return if sign == 0 { value } else { -value };
+        }
+        (0x1f, 0) => sign | 0x7f80_0000,
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// A float literal that gives back exactly `value` (finite): `1.5e-3f32`, negated with a `-`.
+fn literal(value: f32) -> TokenStream {
+    let text = format!("{:e}f32", value.abs());
+    let lit = syn::LitFloat::new(&text, Span::call_site());
+    if value.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
+/// Where a step reads or writes: the input, or one half of the work buffer.
+#[derive(Clone, Copy, PartialEq)]
+enum At {
+    Input,
+    Half(usize),
+}
+
+fn emit(
+    network: &Network,
+    weights: &Weights,
+    plan: &Plan,
+    nn: &TokenStream,
+    steps: &[Step],
+    full_path: &str,
+    tensors: &BTreeMap<String, Tensor>,
+) -> TokenStream {
+    let name = &network.name;
+    let vis = &network.vis;
+    let baked = format_ident!("{}Baked", name);
+    let inputs = known_dims(&plan.nodes[0].shape.dims)
+        .map(|d| d.iter().product::<u64>())
+        .unwrap_or(0) as usize;
+    let outputs = steps.last().map_or(inputs as u64, |s| s.output_len) as usize;
+    let half = steps
+        .iter()
+        .map(|s| s.output_len)
+        .chain([outputs as u64])
+        .max()
+        .unwrap_or(1)
+        .max(1) as usize;
+    let work_len = 2 * half;
+    let param_count: usize = tensors.values().map(|t| t.values.len()).sum();
+
+    let mut statics = Vec::new();
+    let mut body = Vec::new();
+    let mut at = At::Input;
+    let slice = |at: At, len: u64| -> TokenStream {
+        let len = len as usize;
+        match at {
+            At::Input => quote!(&x[..]),
+            At::Half(0) => quote!(&lo[..#len]),
+            At::Half(_) => quote!(&hi[..#len]),
+        }
+    };
+    let slice_mut = |half: usize, len: u64| -> TokenStream {
+        let len = len as usize;
+        if half == 0 {
+            quote!(&mut lo[..#len])
+        } else {
+            quote!(&mut hi[..#len])
+        }
+    };
+    let other = |at: At| match at {
+        At::Half(0) => 1,
+        _ => 0,
+    };
+    for step in steps {
+        let span = step.layer.span();
+        match &step.bake {
+            Bake::Dense => {
+                let (out, inputs) = step.dense.unwrap_or((0, 0));
+                let weight = format_ident!("{}_WEIGHT", step.path.replace('.', "_").to_uppercase());
+                let bias = format_ident!("{}_BIAS", step.path.replace('.', "_").to_uppercase());
+                for (ident, key) in [(&weight, "weight"), (&bias, "bias")] {
+                    let values = &tensors[&format!("{}.{key}", step.path)].values;
+                    let len = values.len();
+                    let literals = values.iter().map(|&v| literal(v));
+                    let doc = format!("`{}.{key}`", step.path);
+                    statics.push(quote! {
+                        #[doc = #doc]
+                        static #ident: [f32; #len] = [#(#literals),*];
+                    });
+                }
+                let to = other(at);
+                let (x, y) = (slice(at, step.input_len), slice_mut(to, step.output_len));
+                let inputs = inputs as usize;
+                let _ = out;
+                body.push(quote_spanned!(span=> #nn::baked::dense(&#weight, &#bias, #x, #y, #inputs);));
+                at = At::Half(to);
+            }
+            Bake::Elementwise { function, alpha } => {
+                if at == At::Input {
+                    let (x, y) = (slice(at, step.input_len), slice_mut(0, step.input_len));
+                    body.push(quote!((#y).copy_from_slice(#x);));
+                    at = At::Half(0);
+                }
+                let At::Half(h) = at else { unreachable!() };
+                let values = slice_mut(h, step.output_len);
+                let function = format_ident!("{}", function);
+                let call = match alpha {
+                    Alpha::None => quote_spanned!(span=> #nn::baked::#function(#values);),
+                    Alpha::Default(constant) => {
+                        let constant = format_ident!("{}", constant);
+                        quote_spanned!(span=> #nn::baked::#function(#values, #nn::baked::#constant);)
+                    }
+                    Alpha::Given(expr) => quote_spanned!(span=> {
+                        let alpha: f32 = #expr;
+                        #nn::baked::#function(#values, alpha);
+                    }),
+                };
+                body.push(call);
+            }
+            Bake::Softmax => {
+                let to = other(at);
+                let (x, y) = (slice(at, step.input_len), slice_mut(to, step.output_len));
+                let features = step.output_len as usize;
+                body.push(quote_spanned!(span=> #nn::baked::softmax(#x, #y, #features);));
+                at = At::Half(to);
+            }
+            Bake::Identity | Bake::Unsupported => {}
+        }
+    }
+    let result = match at {
+        At::Input => {
+            let y = slice_mut(0, outputs as u64);
+            body.push(quote!((#y).copy_from_slice(&x[..]);));
+            quote!(lo)
+        }
+        At::Half(0) => quote!(lo),
+        At::Half(_) => quote!(hi),
+    };
+    let file = weights.path.value();
+    let doc = format!(
+        "`{name}` with the weights of `{file}` baked in as `static` data, generated by `network!`.\n\n\
+         [`infer`](Self::infer) runs one sample with no heap and no allocator; its activations live \
+         in a `[f32; {work_len}]` (`{baked}::WORK_LEN`) the caller owns. The weights are {param_count} \
+         `f32`s ({} bytes) of read-only data.",
+        param_count * 4
+    );
+    let weights_len = param_count * 4;
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #baked;
+
+        #[allow(dead_code, reason = "generated API: a program may use only part of it")]
+        impl #baked {
+            /// Values per input sample.
+            pub const INPUTS: usize = #inputs;
+            /// Values per output sample.
+            pub const OUTPUTS: usize = #outputs;
+            /// The length of the work buffer [`infer`](Self::infer) takes.
+            pub const WORK_LEN: usize = #work_len;
+            /// The number of scalar parameters baked in.
+            pub const PARAM_COUNT: usize = #param_count;
+            /// The bytes of read-only data the weights take.
+            pub const WEIGHTS_BYTES: usize = #weights_len;
+            /// The weights file, as the macro read it.
+            pub const WEIGHTS_FILE: &'static str = #full_path;
+            /// The file's bytes: unused, but cargo rebuilds the crate when the file changes.
+            const WEIGHTS_FILE_BYTES: &'static [u8] = ::core::include_bytes!(#full_path);
+
+            /// Runs one sample through the baked network and returns its output, which lives
+            /// in `work`. Allocates nothing.
+            pub fn infer<'w>(x: &[f32; #inputs], work: &'w mut [f32; #work_len]) -> &'w [f32; #outputs] {
+                #(#statics)*
+                let (lo, hi) = work.split_at_mut(#half);
+                #(#body)*
+                #nn::baked::output::<#outputs>(#result)
+            }
+        }
+    }
+}
+
+/// What stands in for the baked items after an error: the same API, so that uses of it do
+/// not add errors of their own.
+fn stub(network: &Network, plan: Option<&Plan>) -> TokenStream {
+    let vis = &network.vis;
+    let baked = format_ident!("{}Baked", network.name);
+    let len = |node: usize| {
+        plan.and_then(|p| known_dims(&p.nodes[node].shape.dims))
+            .map_or(0, |d| d.iter().product::<u64>() as usize)
+    };
+    let inputs = len(0);
+    let outputs = plan.map_or(0, |p| len(p.output));
+    quote! {
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #baked;
+
+        #[allow(dead_code, unused_variables, reason = "stands in for a baked network with an error")]
+        impl #baked {
+            pub const INPUTS: usize = #inputs;
+            pub const OUTPUTS: usize = #outputs;
+            pub const WORK_LEN: usize = 0;
+            pub const PARAM_COUNT: usize = 0;
+            pub const WEIGHTS_BYTES: usize = 0;
+            pub const WEIGHTS_FILE: &'static str = "";
+            pub fn infer<'w>(x: &[f32; #inputs], work: &'w mut [f32; 0]) -> &'w [f32; #outputs] {
+                ::core::unreachable!("`network!` reported an error for this network")
+            }
+        }
+    }
+}
