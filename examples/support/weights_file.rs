@@ -3,6 +3,7 @@
 //! `examples/mnist.rs` (`--save`) and `examples/embedded_mlp.rs` with `#[path]`; a generic
 //! `save`/`load` for every network would replace it.
 
+#![allow(dead_code, reason = "each example that includes this file uses part of it")]
 use std::path::Path;
 
 use nn::layers::Dense;

@@ -28,6 +28,13 @@ pub const LEAKY_RELU_ALPHA: f32 = 0.01;
 /// `elu`'s `alpha` when the declaration gives none (PyTorch's default).
 pub const ELU_ALPHA: f32 = 1.0;
 
+/// `N` values aligned to 64 bytes, a cache line: the type of a baked weight array. A weight row
+/// that starts mid-line would split every wide load in two (the heap layers' buffers come
+/// from the allocator, aligned as well).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Aligned<const N: usize>(pub [f32; N]);
+
 /// `y = x · Wᵀ + b` for `x.len() / inputs` rows of `inputs` features, with `weight` of
 /// `bias.len() × inputs` (PyTorch's `Linear` layout). The heap [`Dense`](crate::layers::Dense)
 /// layer's kernel.

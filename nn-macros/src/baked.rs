@@ -420,14 +420,14 @@ fn emit(
                     let doc = format!("`{}.{key}`", step.path);
                     statics.push(quote! {
                         #[doc = #doc]
-                        static #ident: [f32; #len] = [#(#literals),*];
+                        static #ident: #nn::baked::Aligned<#len> = #nn::baked::Aligned([#(#literals),*]);
                     });
                 }
                 let to = other(at);
                 let (x, y) = (slice(at, step.input_len), slice_mut(to, step.output_len));
                 let inputs = inputs as usize;
                 let _ = out;
-                body.push(quote_spanned!(span=> #nn::baked::dense(&#weight, &#bias, #x, #y, #inputs);));
+                body.push(quote_spanned!(span=> #nn::baked::dense(&#weight.0, &#bias.0, #x, #y, #inputs);));
                 at = At::Half(to);
             }
             Bake::Elementwise { function, alpha } => {
