@@ -201,29 +201,30 @@ fn read_file(
         Ok(Err(e)) => {
             ctxt.error(
                 &weights.attr,
-                format!("`{full_text}` is not a valid safetensors file: {e}"),
+                format!("`{}` is not a valid safetensors file: {e}", weights.path.value()),
             );
             return None;
         }
         Err(_) => {
             ctxt.error(
                 &weights.attr,
-                format!("`{full_text}` is not a valid safetensors file"),
+                format!("`{}` is not a valid safetensors file", weights.path.value()),
             );
             return None;
         }
     };
-    let mut wanted: BTreeMap<String, (&Layer, Vec<usize>)> = BTreeMap::new();
+    // In declaration order, each layer's weight before its bias, as errors should come.
+    let mut wanted: Vec<(String, &Layer, Vec<usize>)> = Vec::new();
     for step in steps {
         if let Some((out, inputs)) = step.dense {
             let (out, inputs) = (out as usize, inputs as usize);
-            wanted.insert(format!("{}.weight", step.path), (step.layer, vec![out, inputs]));
-            wanted.insert(format!("{}.bias", step.path), (step.layer, vec![out]));
+            wanted.push((format!("{}.weight", step.path), step.layer, vec![out, inputs]));
+            wanted.push((format!("{}.bias", step.path), step.layer, vec![out]));
         }
     }
     let mut tensors = BTreeMap::new();
     let mut ok = true;
-    for (name, (layer, shape)) in &wanted {
+    for (name, layer, shape) in &wanted {
         let reference = layer.reference();
         let view = match file.tensor(name) {
             Ok(view) => view,
@@ -281,7 +282,7 @@ fn read_file(
     let mut unexpected: Vec<&str> = file
         .names()
         .into_iter()
-        .filter(|name| !wanted.contains_key(*name))
+        .filter(|name| !wanted.iter().any(|(wanted, ..)| wanted == name))
         .collect();
     unexpected.sort_unstable();
     if !unexpected.is_empty() {
@@ -289,7 +290,8 @@ fn read_file(
         ctxt.error(
             &weights.attr,
             format!(
-                "the weights file `{full_text}` has {}, which no layer of the declaration takes",
+                "the weights file `{}` has {}, which no layer of the declaration takes",
+                weights.path.value(),
                 list.join(", ")
             ),
         );
@@ -499,8 +501,9 @@ fn emit(
             pub const WEIGHTS_BYTES: usize = #weights_len;
             /// The weights file, as the macro read it.
             pub const WEIGHTS_FILE: &'static str = #full_path;
-            /// The file's bytes: unused, but cargo rebuilds the crate when the file changes.
-            const WEIGHTS_FILE_BYTES: &'static [u8] = ::core::include_bytes!(#full_path);
+            /// The file's bytes, through `include_bytes!`: that is what makes cargo rebuild the
+            /// crate when the file changes. Only in the binary if a program uses it.
+            pub const WEIGHTS_FILE_BYTES: &'static [u8] = ::core::include_bytes!(#full_path);
 
             /// Runs one sample through the baked network and returns its output, which lives
             /// in `work`. Allocates nothing.
@@ -537,9 +540,103 @@ fn stub(network: &Network, plan: Option<&Plan>) -> TokenStream {
             pub const PARAM_COUNT: usize = 0;
             pub const WEIGHTS_BYTES: usize = 0;
             pub const WEIGHTS_FILE: &'static str = "";
+            pub const WEIGHTS_FILE_BYTES: &'static [u8] = &[];
             pub fn infer<'w>(x: &[f32; #inputs], work: &'w mut [f32; 0]) -> &'w [f32; #outputs] {
                 ::core::unreachable!("`network!` reported an error for this network")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::ast::Networks;
+
+    /// The errors `network!` gives for `source`, as text.
+    fn errors(source: &str) -> String {
+        let networks: Networks = syn::parse_str(source).expect("the declaration parses");
+        let network = &networks.networks[0];
+        let nn = quote!(::nn::__private);
+        let (plan, _) = crate::validate::validate(network, &nn);
+        let weights = network.weights.as_ref().expect("a #[weights] attribute");
+        let (_, error) = super::expand(network, weights, plan.as_ref(), &nn);
+        error.map(|e| e.to_compile_error().to_string()).unwrap_or_default()
+    }
+
+    fn declaration(path: &str) -> String {
+        format!("#[weights = {path:?}] struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2) >")
+    }
+
+    /// A file of `bytes` in the temporary directory, named after the test.
+    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("nn-macros-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("the temporary directory is writable");
+        path
+    }
+
+    fn tiny_file(fc1_weight: &[f32]) -> Vec<u8> {
+        let bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let tensors = [
+            ("fc1.weight", vec![3, 4], bytes(fc1_weight)),
+            ("fc1.bias", vec![3], bytes(&[0.0; 3])),
+            ("fc2.weight", vec![2, 3], bytes(&[0.0; 6])),
+            ("fc2.bias", vec![2], bytes(&[0.0; 2])),
+        ];
+        let views: Vec<_> = tensors
+            .iter()
+            .map(|(name, shape, data)| {
+                let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data);
+                (name.to_string(), view.expect("a valid view"))
+            })
+            .collect();
+        safetensors::serialize(views, None).expect("serializes")
+    }
+
+    #[test]
+    fn a_missing_file_names_the_full_path_tried() {
+        let message = errors(&declaration("no/such/weights.safetensors"));
+        let manifest_dir = env!("CARGO_MANIFEST_DIR");
+        assert!(
+            message.contains(&format!("cannot read the weights file `{manifest_dir}/no/such/weights.safetensors`")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn malformed_and_truncated_files_are_errors() {
+        let good = tiny_file(&[0.5; 12]);
+        assert_eq!(errors(&declaration(temp_file("good", &good).to_str().unwrap())), "");
+        for (name, bytes) in [
+            ("garbage", b"not a safetensors file at all".to_vec()),
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("empty", Vec::new()),
+        ] {
+            let path = temp_file(name, &bytes);
+            let message = errors(&declaration(path.to_str().unwrap()));
+            assert!(message.contains("is not a valid safetensors file"), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_non_finite_weight_is_an_error_on_its_layer() {
+        let mut weight = [0.5; 12];
+        weight[7] = f32::NAN;
+        let path = temp_file("nan", &tiny_file(&weight));
+        let message = errors(&declaration(path.to_str().unwrap()));
+        assert!(message.contains("`fc1`: `fc1.weight` holds NaN at index 7"), "{message}");
+    }
+
+    #[test]
+    fn half_precision_widens_exactly() {
+        assert_eq!(super::f16_to_f32(0x3c00), 1.0);
+        assert_eq!(super::f16_to_f32(0xc000), -2.0);
+        assert_eq!(super::f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(super::f16_to_f32(0x7bff), 65504.0);
+        assert!(super::f16_to_f32(0x7c00).is_infinite());
+        assert!(super::f16_to_f32(0x7e00).is_nan());
+        let bf16 = super::decode(safetensors::Dtype::BF16, &[0x80, 0x3f]).unwrap();
+        assert_eq!(bf16, [1.0]);
     }
 }
