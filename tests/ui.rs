@@ -25,7 +25,13 @@ fn shape_rules() {
 fn copy_weights_fixtures() {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let metadata = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .expect("cargo metadata runs");
     let metadata: serde_json::Value =
@@ -34,7 +40,9 @@ fn copy_weights_fixtures() {
         .as_str()
         .expect("cargo metadata names the target directory");
     let fixtures = std::path::Path::new("tests/ui/baked_weights");
-    let into = std::path::Path::new(target).join("tests/trybuild/nn").join(fixtures);
+    let into = std::path::Path::new(target)
+        .join("tests/trybuild/nn")
+        .join(fixtures);
     std::fs::create_dir_all(&into).expect("the target directory is writable");
     for entry in std::fs::read_dir(fixtures).expect("tests/ui/baked_weights exists") {
         let path = entry.expect("readable fixture entry").path();

@@ -3,7 +3,10 @@
 //! `examples/mnist.rs` (`--save`) and `examples/embedded_mlp.rs` with `#[path]`; a generic
 //! `save`/`load` for every network would replace it.
 
-#![allow(dead_code, reason = "each example that includes this file uses part of it")]
+#![allow(
+    dead_code,
+    reason = "each example that includes this file uses part of it"
+)]
 use std::path::Path;
 
 use nn::layers::Dense;
@@ -50,7 +53,8 @@ pub fn save(path: &Path, entries: &[Entry]) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    safetensors::serialize_to_file(views, None, path).map_err(|e| format!("{}: {e}", path.display()))
+    safetensors::serialize_to_file(views, None, path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads `name.weight` and `name.bias` (F32, PyTorch's shapes) of `file` into `layer`.
@@ -80,5 +84,9 @@ pub fn load_dense<const IN: usize, const OUT: usize>(
         &[OUT, IN],
         layer.weight_mut().as_mut_slice(),
     )?;
-    read(&format!("{name}.bias"), &[OUT], layer.bias_mut().as_mut_slice())
+    read(
+        &format!("{name}.bias"),
+        &[OUT],
+        layer.bias_mut().as_mut_slice(),
+    )
 }

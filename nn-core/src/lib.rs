@@ -14,9 +14,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod baked;
 #[doc(hidden)]
 pub mod check;
-pub mod baked;
 pub mod error;
 #[cfg(feature = "alloc")]
 pub mod init;
@@ -31,7 +31,10 @@ pub mod linalg;
 pub mod loss;
 #[cfg_attr(
     not(feature = "alloc"),
-    allow(dead_code, reason = "without `alloc` only the baked kernels call into it")
+    allow(
+        dead_code,
+        reason = "without `alloc` only the baked kernels call into it"
+    )
 )]
 pub(crate) mod math;
 #[cfg(feature = "alloc")]

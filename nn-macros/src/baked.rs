@@ -76,7 +76,9 @@ fn bake(
 ) -> Option<TokenStream> {
     let steps = steps(network, plan, ctxt)?;
     let (full_path, tensors) = read_file(weights, &steps, ctxt)?;
-    Some(emit(network, weights, plan, nn, &steps, &full_path, &tensors))
+    Some(emit(
+        network, weights, plan, nn, &steps, &full_path, &tensors,
+    ))
 }
 
 /// The chain as baked steps, or `None` after reporting why it cannot be baked.
@@ -92,7 +94,10 @@ fn steps<'a>(network: &'a Network, plan: &Plan, ctxt: &Ctxt) -> Option<Vec<Step<
             LayerKind::Input { .. } => continue,
             LayerKind::Spec(spec) => spec,
             LayerKind::Fork(_) => {
-                ctxt.error(&layer.tokens, format!("`fork` cannot be baked yet; a baked network is a chain of {BAKEABLE}"));
+                ctxt.error(
+                    &layer.tokens,
+                    format!("`fork` cannot be baked yet; a baked network is a chain of {BAKEABLE}"),
+                );
                 ok = false;
                 continue;
             }
@@ -136,10 +141,7 @@ fn steps<'a>(network: &'a Network, plan: &Plan, ctxt: &Ctxt) -> Option<Vec<Step<
             continue;
         };
         let dense = match bake {
-            Bake::Dense => Some((
-                *output.last().unwrap_or(&1),
-                *input.last().unwrap_or(&1),
-            )),
+            Bake::Dense => Some((*output.last().unwrap_or(&1), *input.last().unwrap_or(&1))),
             _ => None,
         };
         steps.push(Step {
@@ -195,13 +197,17 @@ fn read_file(
     };
     // The crate reports bad files as errors; `catch_unwind` keeps a bug in it from becoming an
     // ICE-like panic of the macro.
-    let parsed = std::panic::catch_unwind(|| SafeTensors::deserialize(&bytes).map_err(|e| e.to_string()));
+    let parsed =
+        std::panic::catch_unwind(|| SafeTensors::deserialize(&bytes).map_err(|e| e.to_string()));
     let file = match parsed {
         Ok(Ok(file)) => file,
         Ok(Err(e)) => {
             ctxt.error(
                 &weights.attr,
-                format!("`{}` is not a valid safetensors file: {e}", weights.path.value()),
+                format!(
+                    "`{}` is not a valid safetensors file: {e}",
+                    weights.path.value()
+                ),
             );
             return None;
         }
@@ -218,7 +224,11 @@ fn read_file(
     for step in steps {
         if let Some((out, inputs)) = step.dense {
             let (out, inputs) = (out as usize, inputs as usize);
-            wanted.push((format!("{}.weight", step.path), step.layer, vec![out, inputs]));
+            wanted.push((
+                format!("{}.weight", step.path),
+                step.layer,
+                vec![out, inputs],
+            ));
             wanted.push((format!("{}.bias", step.path), step.layer, vec![out]));
         }
     }
@@ -562,7 +572,9 @@ mod tests {
         let (plan, _) = crate::validate::validate(network, &nn);
         let weights = network.weights.as_ref().expect("a #[weights] attribute");
         let (_, error) = super::expand(network, weights, plan.as_ref(), &nn);
-        error.map(|e| e.to_compile_error().to_string()).unwrap_or_default()
+        error
+            .map(|e| e.to_compile_error().to_string())
+            .unwrap_or_default()
     }
 
     fn declaration(path: &str) -> String {
@@ -587,7 +599,11 @@ mod tests {
         let views: Vec<_> = tensors
             .iter()
             .map(|(name, shape, data)| {
-                let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data);
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    shape.clone(),
+                    data,
+                );
                 (name.to_string(), view.expect("a valid view"))
             })
             .collect();
@@ -599,7 +615,9 @@ mod tests {
         let message = errors(&declaration("no/such/weights.safetensors"));
         let manifest_dir = env!("CARGO_MANIFEST_DIR");
         assert!(
-            message.contains(&format!("cannot read the weights file `{manifest_dir}/no/such/weights.safetensors`")),
+            message.contains(&format!(
+                "cannot read the weights file `{manifest_dir}/no/such/weights.safetensors`"
+            )),
             "{message}"
         );
     }
@@ -607,7 +625,10 @@ mod tests {
     #[test]
     fn malformed_and_truncated_files_are_errors() {
         let good = tiny_file(&[0.5; 12]);
-        assert_eq!(errors(&declaration(temp_file("good", &good).to_str().unwrap())), "");
+        assert_eq!(
+            errors(&declaration(temp_file("good", &good).to_str().unwrap())),
+            ""
+        );
         for (name, bytes) in [
             ("garbage", b"not a safetensors file at all".to_vec()),
             ("truncated", good[..good.len() / 2].to_vec()),
@@ -615,7 +636,10 @@ mod tests {
         ] {
             let path = temp_file(name, &bytes);
             let message = errors(&declaration(path.to_str().unwrap()));
-            assert!(message.contains("is not a valid safetensors file"), "{name}: {message}");
+            assert!(
+                message.contains("is not a valid safetensors file"),
+                "{name}: {message}"
+            );
         }
     }
 
@@ -625,7 +649,10 @@ mod tests {
         weight[7] = f32::NAN;
         let path = temp_file("nan", &tiny_file(&weight));
         let message = errors(&declaration(path.to_str().unwrap()));
-        assert!(message.contains("`fc1`: `fc1.weight` holds NaN at index 7"), "{message}");
+        assert!(
+            message.contains("`fc1`: `fc1.weight` holds NaN at index 7"),
+            "{message}"
+        );
     }
 
     #[test]

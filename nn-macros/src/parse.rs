@@ -142,13 +142,19 @@ fn weights_attributes(attrs: &mut Vec<Attribute>, errors: &mut Vec<syn::Error>) 
                 }
             };
             if weights.is_some() {
-                errors.push(syn::Error::new_spanned(&attr, "a network takes one `#[weights = ..]` file"));
+                errors.push(syn::Error::new_spanned(
+                    &attr,
+                    "a network takes one `#[weights = ..]` file",
+                ));
                 continue;
             }
             weights = Some((path, attr));
         } else if attr.path().is_ident("baked_only") {
             if !matches!(attr.meta, syn::Meta::Path(_)) {
-                errors.push(syn::Error::new_spanned(&attr, "`#[baked_only]` takes no arguments"));
+                errors.push(syn::Error::new_spanned(
+                    &attr,
+                    "`#[baked_only]` takes no arguments",
+                ));
             }
             baked_only = Some(attr);
         } else {

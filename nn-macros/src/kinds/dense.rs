@@ -6,7 +6,7 @@ use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
 
-use super::{Bake, Args, Built, Kind, LayerCx, Spec};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
 use crate::shape::{Dims, SampleShape, Width};

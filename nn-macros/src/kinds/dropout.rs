@@ -5,7 +5,7 @@ use proc_macro2::Ident;
 use quote::quote;
 use syn::{Expr, Lit};
 
-use super::{Bake, Args, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 use crate::ctxt::{ConstCheck, Message};
 

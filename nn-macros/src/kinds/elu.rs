@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use syn::Expr;
 
-use super::{Alpha, Bake, Args, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {

@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use quote::quote_spanned;
 
-use super::{Bake, Args, Built, Kind, LayerCx, Spec, no_args};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::{Dims, SampleShape, Width};
 
 pub const KIND: Kind = Kind {

@@ -2,7 +2,7 @@
 
 use proc_macro2::Ident;
 
-use super::{Alpha, Bake, Args, Built, Kind, LayerCx, Spec, no_args};
+use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "sigmoid",
