@@ -21,6 +21,10 @@ network! {
         reshape(2, 4), flatten,
         fc3: dense(8 -> 4), softmax,
     >
+
+    /// An activation first, on the (read-only) input, and a dense layer after a dense layer.
+    #[weights = "tests/fixtures/baked_mixed.safetensors"]
+    struct ActivationFirst< input(6), sigmoid, fc1: dense(6 -> 8), fc2: dense(8 -> 8), fc3: dense(8 -> 4) >
 }
 
 /// Deterministic inputs in about [-1, 2].
@@ -71,6 +75,27 @@ fn baked_mixed_network_matches_the_heap_network_bit_for_bit() {
         let sum: f32 = baked_out.iter().sum();
         assert!((sum - 1.0).abs() < 1e-6, "softmax output sums to {sum}");
     }
+}
+
+#[test]
+fn an_activation_on_the_input_matches_the_heap_network() {
+    let bytes = std::fs::read(ActivationFirstBaked::WEIGHTS_FILE).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut heap = ActivationFirst::seeded(1);
+    weights_file::load_dense(&file, "fc1", &mut heap.fc1).unwrap();
+    weights_file::load_dense(&file, "fc2", &mut heap.fc2).unwrap();
+    weights_file::load_dense(&file, "fc3", &mut heap.fc3).unwrap();
+    let mut tape = ActivationFirstTape::<1, Eval>::new();
+    let mut work = [0.0; ActivationFirstBaked::WORK_LEN];
+    let x: [f32; 6] = input(6, 3).try_into().unwrap();
+    let heap_out = heap.infer(&Tensor2::<1, 6>::from_slice(&x).unwrap(), &mut tape);
+    let baked_out = ActivationFirstBaked::infer(&x, &mut work);
+    assert_eq!(bits(heap_out.as_slice()), bits(baked_out));
+    assert_eq!(
+        x,
+        <[f32; 6]>::try_from(input(6, 3)).unwrap(),
+        "the input is left as it was"
+    );
 }
 
 /// `include_bytes!` of the file is in the expansion (`WEIGHTS_FILE_BYTES`), which is what makes

@@ -396,6 +396,7 @@ fn emit(
     let param_count: usize = tensors.values().map(|t| t.values.len()).sum();
 
     let mut statics = Vec::new();
+    let mut used = std::collections::HashSet::new();
     let mut body = Vec::new();
     let mut at = At::Input;
     let slice = |at: At, len: u64| -> TokenStream {
@@ -422,33 +423,49 @@ fn emit(
         let span = step.layer.span();
         match &step.bake {
             Bake::Dense => {
-                let (out, inputs) = step.dense.unwrap_or((0, 0));
-                let weight = format_ident!("{}_WEIGHT", step.path.replace('.', "_").to_uppercase());
-                let bias = format_ident!("{}_BIAS", step.path.replace('.', "_").to_uppercase());
-                for (ident, key) in [(&weight, "weight"), (&bias, "bias")] {
-                    let values = &tensors[&format!("{}.{key}", step.path)].values;
-                    let len = values.len();
-                    let literals = values.iter().map(|&v| literal(v));
-                    let doc = format!("`{}.{key}`", step.path);
+                let (_, inputs) = step.dense.unwrap_or((0, 0));
+                let mut idents = Vec::new();
+                for key in ["weight", "bias"] {
+                    let name = format!("{}.{key}", step.path);
+                    let Some(tensor) = tensors.get(&name) else {
+                        continue;
+                    };
+                    // `fc1.weight` is the static `FC1_WEIGHT`; a name that only differs in case
+                    // from an earlier one gets a suffix.
+                    let mut ident = name.replace('.', "_").to_uppercase();
+                    while !used.insert(ident.clone()) {
+                        ident.push('_');
+                    }
+                    let ident = format_ident!("{}", ident);
+                    let len = tensor.values.len();
+                    let literals = tensor.values.iter().map(|&v| literal(v));
+                    let doc = format!("`{name}`");
                     statics.push(quote! {
                         #[doc = #doc]
                         static #ident: #nn::baked::Aligned<#len> = #nn::baked::Aligned([#(#literals),*]);
                     });
+                    idents.push(ident);
                 }
+                let [weight, bias] = idents.as_slice() else {
+                    continue;
+                };
                 let to = other(at);
                 let (x, y) = (slice(at, step.input_len), slice_mut(to, step.output_len));
                 let inputs = inputs as usize;
-                let _ = out;
                 body.push(quote_spanned!(span=> #nn::baked::dense(&#weight.0, &#bias.0, #x, #y, #inputs);));
                 at = At::Half(to);
             }
             Bake::Elementwise { function, alpha } => {
-                if at == At::Input {
-                    let (x, y) = (slice(at, step.input_len), slice_mut(0, step.input_len));
-                    body.push(quote!((#y).copy_from_slice(#x);));
-                    at = At::Half(0);
-                }
-                let At::Half(h) = at else { unreachable!() };
+                // On the network's input (read-only), the activation works on a copy.
+                let h = match at {
+                    At::Half(h) => h,
+                    At::Input => {
+                        let (x, y) = (slice(at, step.input_len), slice_mut(0, step.input_len));
+                        body.push(quote!((#y).copy_from_slice(#x);));
+                        0
+                    }
+                };
+                at = At::Half(h);
                 let values = slice_mut(h, step.output_len);
                 let function = format_ident!("{}", function);
                 let call = match alpha {
