@@ -661,6 +661,21 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_tensor_is_an_error_on_its_layer() {
+        let path = temp_file("missing", &tiny_file(&[0.5; 12]));
+        let source = format!(
+            "#[weights = {:?}] struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2), relu, fc3: dense(2 -> 2) >",
+            path.to_str().unwrap()
+        );
+        let message = errors(&source);
+        assert!(
+            message.contains("`fc3`: the weights file has no `fc3.weight`; the declaration needs it, of shape (2, 2)"),
+            "{message}"
+        );
+        assert!(message.contains("no `fc3.bias`"), "{message}");
+    }
+
+    #[test]
     fn a_non_finite_weight_is_an_error_on_its_layer() {
         let mut weight = [0.5; 12];
         weight[7] = f32::NAN;
