@@ -269,7 +269,7 @@ pub fn vectorized<W: Vectorize>(work: W) -> W::Output {
 /// let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 2 outputs × 3 inputs
 /// let mut y = [0.0; 2];
 /// nn_core::linalg::affine(&w, &[0.5, -0.5], &[1.0, 2.0, 3.0], &mut y, 1, 3);
-/// assert_eq!(y, [1.5, 4.5]);
+/// assert_eq!(y, [1.5, 5.5]);
 /// ```
 pub fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], rows: usize, inputs: usize) {
     let out = bias.len();
