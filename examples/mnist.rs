@@ -36,6 +36,7 @@
 //! | `--seed N` | `MNIST_SEED` | 0 | weight init and shuffling; the same seed gives the same run |
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 when the final test accuracy is below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
+//! | `--save PATH` | | none | write the trained weights as safetensors (PyTorch's names and layouts), e.g. `models/mnist_mlp.safetensors` |
 //!
 //! A progress bar is drawn when stderr is a terminal; otherwise only plain lines are printed.
 //!
@@ -100,7 +101,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: cargo run --release --example mnist -- \
-[--epochs N] [--seed N] [--min-accuracy X] [--data-dir DIR]
+[--epochs N] [--seed N] [--min-accuracy X] [--data-dir DIR] [--save PATH]
 (or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)";
 
 /// Command-line options; flags win over env vars.
@@ -109,6 +110,8 @@ struct Options {
     seed: u64,
     min_accuracy: Option<f64>,
     data_dir: PathBuf,
+    /// Where to write the trained weights.
+    save: Option<PathBuf>,
 }
 
 impl Options {
@@ -119,6 +122,7 @@ impl Options {
         let mut data_dir = std::env::var_os("MNIST_DIR")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
+        let mut save = None;
 
         for (flag, value) in args::flags(USAGE)? {
             match flag.as_str() {
@@ -126,6 +130,7 @@ impl Options {
                 "--seed" => seed = Some(parse_value(&flag, &value)?),
                 "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
                 "--data-dir" => data_dir = Some(PathBuf::from(value)),
+                "--save" => save = Some(PathBuf::from(value)),
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -134,6 +139,7 @@ impl Options {
             seed: seed.unwrap_or(0),
             min_accuracy,
             data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
+            save,
         })
     }
 }
@@ -185,5 +191,9 @@ fn run(options: &Options) -> Result<f64> {
     let accuracy = history.last().and_then(|log| log.get("val_accuracy"));
     let accuracy = accuracy.unwrap_or(0.0);
     println!("test_accuracy: {accuracy:.4}");
+    if let Some(path) = &options.save {
+        nn::weights::save(&mut net, path)?;
+        println!("saved the weights to {}", path.display());
+    }
     Ok(accuracy)
 }

@@ -39,6 +39,8 @@
 //! ```text
 //! network! {
 //!     /// docs and attributes pass through
+//!     #[weights = "file.safetensors"]   // optional: bake these weights in (see below)
+//!     #[baked_only]                     // optional, with `weights`: no heap network
 //!     pub struct Name< item, name: item, ... >
 //!     // more declarations may follow in the same call
 //! }
@@ -145,6 +147,58 @@
 //! assert_eq!(tape.gradients().head.as_slice(), &[1.1; 4]);
 //! ```
 //!
+//! ## Weights baked into the binary
+//! `#[weights = "path.safetensors"]` on a declaration bakes a trained network into the program:
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     #[weights = "models/mnist_mlp.safetensors"]   // relative to CARGO_MANIFEST_DIR
+//!     pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+//! }
+//!
+//! let pixels = [0.0f32; 784];                       // one 28 x 28 image, pixels / 255
+//! let mut work = [0.0f32; MlpBaked::WORK_LEN];      // the activations; 256 floats here
+//! let logits: &[f32; 10] = MlpBaked::infer(&pixels, &mut work);
+//! assert_eq!(logits.len(), MlpBaked::OUTPUTS);
+//! assert_eq!(MlpBaked::PARAM_COUNT, Mlp::PARAM_COUNT);
+//! ```
+//!
+//! - **Checked while it compiles.** The macro reads the file (safetensors, PyTorch's names and
+//!   layouts: `fc1.weight` of `(OUT, IN)`, `fc1.bias` of `(OUT)`) and checks it against the
+//!   declaration. A tensor of the wrong shape is an error on its layer ("`fc1`: the weights
+//!   file has `fc1.weight` of shape (100, 784), the declaration needs (128, 784)"), and so are a
+//!   missing tensor, a dtype other than F32 (F16 and BF16 are widened, exactly) and a NaN or
+//!   infinity. An unreadable or malformed file, or a tensor no layer takes, is an error on the
+//!   attribute (see [`rules`]).
+//! - **What it generates.** Beside the usual `Mlp` (which still trains), a unit struct
+//!   `MlpBaked` with `infer(&[f32; INPUTS], &mut [f32; WORK_LEN]) -> &[f32; OUTPUTS]` and the
+//!   consts `INPUTS`, `OUTPUTS`, `WORK_LEN`, `PARAM_COUNT`, `WEIGHTS_BYTES`, `WEIGHTS_FILE` (the
+//!   absolute path read) and `WEIGHTS_FILE_BYTES`. The weights are `static` arrays of `f32`
+//!   literals, 64-byte aligned, in read-only data; `infer` runs the kernels of [`baked`] in the
+//!   caller's work buffer and allocates nothing. It gives the same bits as `Mlp::infer` at batch
+//!   1 with the same weights, since both run the same kernels.
+//! - **Why literals and not `include_bytes!`.** Included bytes are only 1-byte aligned, so
+//!   reading them as `f32` would need `unsafe` and an endianness check in every user crate;
+//!   literals need neither, and cost about 1.5 s of compile time for the MLP's 101,770 values.
+//!   The expansion still holds an `include_bytes!` of the file (`WEIGHTS_FILE_BYTES`, in the
+//!   binary only if used), so cargo rebuilds the crate when the file changes.
+//! - **Without a heap.** A crate with `nn = { .., default-features = false }` has no `alloc`:
+//!   it cannot build the heap `Mlp`, so it adds `#[baked_only]` after `#[weights = ..]` and gets
+//!   only `MlpBaked`. `embedded/mnist-mlp` is such a crate, built for a Cortex-M4F with no
+//!   allocator.
+//! - **Which layers.** `dense`, the elementwise activations, `softmax`, `flatten`, `reshape` and
+//!   `dropout` (the identity at inference), in a chain with literal sizes; any other kind, a
+//!   fork or a nested network is an error on that layer ("`conv2d` cannot be baked yet").
+//!
+//! # Features
+//! - `std` (default): file I/O and datasets ([`data`]); implies `alloc`.
+//! - `alloc`: heap tensors and everything built on them (layers, losses, optimizers, ops). With
+//!   neither, `nn` holds [`network!`] (for `#[baked_only]` declarations), [`baked`], [`linalg`]
+//!   and [`Error`].
+//! - `threading`: splits large matmuls across threads (see [`linalg`]).
+//!
 //! # What it generates, for `struct Mlp< ... >`
 //! - `struct Mlp` with one public field per layer, e.g. `mlp.fc1: Dense<784, 128>`;
 //! - `struct MlpTape<const B: usize, M: Mode = Train>`: activations, gradients and layer caches
@@ -208,7 +262,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param, tensor, testing};
+pub use nn_core::{Error, baked, linalg};
+#[cfg(feature = "alloc")]
+pub use nn_core::{init, layers, loss, metrics, ops, optim, param, tensor, testing};
 
 #[cfg(feature = "std")]
 pub use nn_core::data;
@@ -221,12 +277,21 @@ pub use nn_core::weights;
 pub use nn_macros::network;
 
 /// The seeded random number generator used for initialisation and shuffling.
+#[cfg(feature = "alloc")]
 pub use nn_core::init::Rng;
 
-/// Everything a typical training program needs, in one import.
+/// Everything a typical training program needs, in one import. Without the `alloc` feature it
+/// holds only [`network!`] and [`Error`], what a crate of baked networks needs.
 pub mod prelude {
+    #[cfg(feature = "alloc")]
+    pub use crate::alloc_prelude::*;
     pub use crate::network;
     pub use nn_core::Error;
+}
+
+/// The heap part of the prelude.
+#[cfg(feature = "alloc")]
+mod alloc_prelude {
     pub use nn_core::init::{Init, Rng, seeded};
     // Every layer type, the layer contract and the mode markers (`Train`, `Eval`): a glob, so
     // a new layer kind needs no line here.

@@ -64,6 +64,51 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// `max(0, x)`: [`Relu`](crate::layers::Relu)'s value, shared with [`baked`](crate::baked) so
+/// both give the same bits. Written so that NaN fails the comparison and passes through, as in
+/// PyTorch: `x.max(0.0)` or `if x > 0.0 { x } else { 0.0 }` would turn a NaN into a silent 0.
+pub fn relu(x: f32) -> f32 {
+    if x < 0.0 { 0.0 } else { x }
+}
+
+/// `x`, or `alpha · x` below zero: [`LeakyRelu`](crate::layers::LeakyRelu)'s value.
+pub fn leaky_relu(x: f32, alpha: f32) -> f32 {
+    if x > 0.0 { x } else { alpha * x }
+}
+
+/// `x`, or `alpha · (eˣ − 1)` below zero: [`Elu`](crate::layers::Elu)'s value. `exp_m1` keeps
+/// the digits of small negative inputs that `exp(x) − 1` cancels away.
+pub fn elu(x: f32, alpha: f32) -> f32 {
+    if x > 0.0 { x } else { alpha * exp_m1(x) }
+}
+
+// √(2/π), built as PyTorch builds it: √2 · (2/√π) / 2.
+pub const GELU_BETA: f32 = core::f32::consts::FRAC_2_SQRT_PI * core::f32::consts::FRAC_1_SQRT_2;
+pub const GELU_KAPPA: f32 = 0.044_715;
+
+/// tanh(√(2/π) · (x + κx³)), the factor GELU's value and derivative both need.
+pub fn gelu_inner_tanh(x: f32) -> f32 {
+    tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x))
+}
+
+/// GELU, tanh approximation: [`Gelu`](crate::layers::Gelu)'s value.
+pub fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + gelu_inner_tanh(x))
+}
+
+/// Writes the softmax of `logits` into `probs` (both of one row's length), as `e^{x − max}`
+/// so large logits do not overflow.
+pub fn softmax_row(logits: &[f32], probs: &mut [f32]) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (p, &z) in probs.iter_mut().zip(logits) {
+        *p = exp(z - max);
+        sum += *p;
+    }
+    let inv = 1.0 / sum;
+    probs.iter_mut().for_each(|p| *p *= inv);
+}
+
 /// `e^x` without a branch or a library call, so that a loop over a slice vectorizes: Cody–Waite
 /// reduction `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-7 Taylor polynomial for `e^r`
 /// and `2^n` built from its bits. Relative error below `3e-7` (a few ulp); `x` is clamped to

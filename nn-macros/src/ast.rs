@@ -16,7 +16,10 @@ pub struct Networks {
 
 /// One declaration: `/// docs  pub struct Name< layer, layer, ... >`.
 pub struct Network {
+    /// The attributes that pass through to the struct (`#[weights]` and `#[baked_only]` taken out).
     pub attrs: Vec<Attribute>,
+    /// `#[weights = "file.safetensors"]`: bake the file's weights in (see `baked`).
+    pub weights: Option<Weights>,
     pub vis: Visibility,
     pub name: Ident,
     /// The `<` ... `>` delimiters, for errors about the list as a whole.
@@ -24,6 +27,16 @@ pub struct Network {
     pub layers: Vec<Layer>,
     /// Problems found while reading layer arguments; reported with the validation errors.
     pub parse_errors: Vec<syn::Error>,
+}
+
+/// `#[weights = "path"]`, and whether `#[baked_only]` came with it.
+pub struct Weights {
+    /// The path as written, relative to the calling crate's `CARGO_MANIFEST_DIR`.
+    pub path: syn::LitStr,
+    /// The whole attribute, for errors about the file.
+    pub attr: Attribute,
+    /// Emit only the baked network, not the heap one (for crates without `alloc`).
+    pub baked_only: bool,
 }
 
 /// One layer of the chain, e.g. `fc1: dense(784 -> 128)` or `relu`.

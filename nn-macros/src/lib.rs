@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod ast;
+mod baked;
 mod ctxt;
 mod expand;
 mod kinds;

@@ -19,7 +19,9 @@ use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Expr, Ident, LitInt, Token, Visibility, parenthesized, token};
 
-use crate::ast::{Branch, Dim, Fork, Layer, LayerKind, Merge, MergeKind, Network, Networks};
+use crate::ast::{
+    Branch, Dim, Fork, Layer, LayerKind, Merge, MergeKind, Network, Networks, Weights,
+};
 use crate::kinds::{self, Args};
 use crate::suggest;
 
@@ -68,7 +70,9 @@ fn crate_path(input: ParseStream) -> syn::Result<Option<syn::Path>> {
 
 impl Parse for Network {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut parse_errors = Vec::new();
+        let weights = weights_attributes(&mut attrs, &mut parse_errors);
         let vis: Visibility = input.parse()?;
         if !input.peek(Token![struct]) {
             return Err(input.error(
@@ -85,7 +89,6 @@ impl Parse for Network {
         let open: Token![<] = input.parse()?;
 
         let mut layers = Vec::new();
-        let mut parse_errors = Vec::new();
         while !input.peek(Token![>]) {
             if input.is_empty() {
                 return Err(input.error(format!("expected `>` to close the layers of `{name}`")));
@@ -103,12 +106,76 @@ impl Parse for Network {
 
         Ok(Network {
             attrs,
+            weights,
             vis,
             name,
             list_tokens: quote!(#open #close),
             layers,
             parse_errors,
         })
+    }
+}
+
+/// Takes `#[weights = "file.safetensors"]` and `#[baked_only]` out of a declaration's
+/// attributes; a malformed one is recorded in `errors`.
+fn weights_attributes(attrs: &mut Vec<Attribute>, errors: &mut Vec<syn::Error>) -> Option<Weights> {
+    let mut weights = None;
+    let mut baked_only = None;
+    let mut kept = Vec::new();
+    for attr in attrs.drain(..) {
+        if attr.path().is_ident("weights") {
+            let path = match &attr.meta {
+                syn::Meta::NameValue(syn::MetaNameValue {
+                    value:
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(path),
+                            ..
+                        }),
+                    ..
+                }) => path.clone(),
+                _ => {
+                    errors.push(syn::Error::new_spanned(
+                        &attr,
+                        "expected `#[weights = \"path/to/file.safetensors\"]`, a path relative to the crate's manifest directory",
+                    ));
+                    continue;
+                }
+            };
+            if weights.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    &attr,
+                    "a network takes one `#[weights = ..]` file",
+                ));
+                continue;
+            }
+            weights = Some((path, attr));
+        } else if attr.path().is_ident("baked_only") {
+            if !matches!(attr.meta, syn::Meta::Path(_)) {
+                errors.push(syn::Error::new_spanned(
+                    &attr,
+                    "`#[baked_only]` takes no arguments",
+                ));
+            }
+            baked_only = Some(attr);
+        } else {
+            kept.push(attr);
+        }
+    }
+    *attrs = kept;
+    match (weights, baked_only) {
+        (Some((path, attr)), baked_only) => Some(Weights {
+            path,
+            attr,
+            baked_only: baked_only.is_some(),
+        }),
+        (None, Some(attr)) => {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "`#[baked_only]` needs `#[weights = \"file.safetensors\"]`: there is nothing to bake without weights",
+            ));
+            None
+        }
+        (None, None) => None,
     }
 }
 

@@ -164,21 +164,7 @@ pub(crate) fn affine_forward(
     rows: usize,
     inputs: usize,
 ) {
-    let out = bias.len();
-    // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
-    for row in y.chunks_exact_mut(out.max(1)) {
-        row.copy_from_slice(bias);
-    }
-    gemm(
-        1.0,
-        MatRef::new(x, rows, inputs),
-        Op::Plain,
-        MatRef::new(weight, out, inputs),
-        Op::Transposed,
-        1.0,
-        y,
-        out,
-    );
+    crate::linalg::affine(weight, bias, x, y, rows, inputs);
 }
 
 /// The backward of [`affine_forward`]: adds `dyᵀ · x` to `weight_grad` and the column sums of

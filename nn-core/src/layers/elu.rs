@@ -32,7 +32,7 @@ pub struct Elu<S: Shape> {
 
 impl<S: Shape> Elu<S> {
     /// PyTorch's default `alpha`.
-    pub const DEFAULT_ALPHA: f32 = 1.0;
+    pub const DEFAULT_ALPHA: f32 = crate::baked::ELU_ALPHA;
 
     /// An ELU whose negative side saturates at `−alpha`.
     pub const fn new(alpha: f32) -> Self {
@@ -58,11 +58,7 @@ impl<S: Shape> Default for Elu<S> {
 // `x ≤ 0` the derivative `alpha · eˣ` is `y + alpha`, so backward needs no exponential.
 elementwise_activation!(
     Elu,
-    |layer, x| if x > 0.0 {
-        x
-    } else {
-        layer.alpha * crate::math::exp_m1(x)
-    },
+    |layer, x| crate::math::elu(x, layer.alpha),
     |layer, x, y| if x > 0.0 { 1.0 } else { y + layer.alpha }
 );
 

@@ -1,10 +1,10 @@
 //! `Gelu`: Gaussian error linear unit, in its tanh approximation.
 
-use core::f32::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 use core::marker::PhantomData;
 
 use crate::layers::Shape;
 use crate::layers::activation::elementwise_activation;
+use crate::math::{GELU_BETA as BETA, GELU_KAPPA as KAPPA, gelu, gelu_inner_tanh as inner_tanh};
 
 /// Gaussian error linear unit, tanh approximation:
 /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`.
@@ -28,19 +28,6 @@ use crate::layers::activation::elementwise_activation;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gelu<S: Shape> {
     shape: PhantomData<S>,
-}
-
-// √(2/π), built as PyTorch builds it: √2 · (2/√π) / 2.
-const BETA: f32 = FRAC_2_SQRT_PI * FRAC_1_SQRT_2;
-const KAPPA: f32 = 0.044_715;
-
-// tanh(√(2/π) · (x + κx³)), the factor both the value and the derivative need.
-fn inner_tanh(x: f32) -> f32 {
-    crate::math::tanh(BETA * (x + KAPPA * x * x * x))
-}
-
-fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + inner_tanh(x))
 }
 
 // d/dx of `gelu`: 0.5 · (1 + t) + 0.5 · x · (1 − t²) · √(2/π) · (1 + 3κx²). Recomputes `t` from

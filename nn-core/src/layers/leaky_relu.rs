@@ -29,7 +29,7 @@ pub struct LeakyRelu<S: Shape> {
 
 impl<S: Shape> LeakyRelu<S> {
     /// PyTorch's default negative slope.
-    pub const DEFAULT_ALPHA: f32 = 0.01;
+    pub const DEFAULT_ALPHA: f32 = crate::baked::LEAKY_RELU_ALPHA;
 
     /// A leaky ReLU with negative slope `alpha`.
     pub const fn new(alpha: f32) -> Self {
@@ -53,7 +53,7 @@ impl<S: Shape> Default for LeakyRelu<S> {
 
 elementwise_activation!(
     LeakyRelu,
-    |layer, x| if x > 0.0 { x } else { layer.alpha * x },
+    |layer, x| crate::math::leaky_relu(x, layer.alpha),
     |layer, x, _y| if x > 0.0 { 1.0 } else { layer.alpha }
 );
 

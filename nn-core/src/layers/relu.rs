@@ -29,11 +29,11 @@ pub struct Relu<S: Shape> {
     shape: PhantomData<S>,
 }
 
-// Written so that NaN fails the comparison and passes through, as in PyTorch: `x.max(0.0)` or
-// `if x > 0.0 { x } else { 0.0 }` would turn a NaN into a silent 0.
+// A NaN input fails `x <= 0.0`, so its gradient passes on too (as its value does, see
+// `math::relu`).
 elementwise_activation!(
     Relu,
-    |_layer, x| if x < 0.0 { 0.0 } else { x },
+    |_layer, x| crate::math::relu(x),
     |_layer, x, _y| if x <= 0.0 { 0.0 } else { 1.0 }
 );
 

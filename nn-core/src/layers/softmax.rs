@@ -25,16 +25,7 @@ use crate::tensor::Tensor2;
 pub struct Softmax<const N: usize>;
 
 /// Writes the softmax of `logits` into `probs` (both of one row's length).
-pub(crate) fn softmax_row(logits: &[f32], probs: &mut [f32]) {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for (p, &z) in probs.iter_mut().zip(logits) {
-        *p = crate::math::exp(z - max);
-        sum += *p;
-    }
-    let inv = 1.0 / sum;
-    probs.iter_mut().for_each(|p| *p *= inv);
-}
+pub(crate) use crate::math::softmax_row;
 
 impl<const N: usize> HasParams for Softmax<N> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}

@@ -110,6 +110,13 @@ pub(super) unsafe fn run<
 unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
     let width = 2 * S::LANES;
     if gemm.m >= PACK_FROM_ROWS && width <= PACK_WIDTH && gemm.b_row_stride != width {
+        // The packed kernel's 16 KiB panel would otherwise be reserved in the frame of every
+        // product, the batch-1 ones included: on a microcontroller that is most of the stack
+        // of an inference. Outlined, only the products that pack pay for it.
+        if S::OUTLINE {
+            // SAFETY: forwarded from this function's contract; `width <= PACK_WIDTH`.
+            return unsafe { broadcast_packed_outlined::<S, MR>(gemm) };
+        }
         // SAFETY: forwarded from this function's contract; `width <= PACK_WIDTH`.
         return unsafe { broadcast_packed::<S, MR>(gemm) };
     }
@@ -149,6 +156,16 @@ unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
             }
         }
     }
+}
+
+/// [`broadcast_packed`] in a frame of its own, for instruction sets with [`Simd::OUTLINE`].
+///
+/// # Safety
+/// As for [`broadcast_packed`].
+#[inline(never)]
+unsafe fn broadcast_packed_outlined<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { broadcast_packed::<S, MR>(gemm) }
 }
 
 /// The broadcast kernel over packed panels of `b`: each `PACK_DEPTH × 2·LANES` block of

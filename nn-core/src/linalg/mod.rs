@@ -257,6 +257,38 @@ pub fn vectorized<W: Vectorize>(work: W) -> W::Output {
     }
 }
 
+/// `y = x · Wᵀ + b` over `rows` rows of `inputs` features, with `W` of `out × inputs` row-major
+/// (PyTorch's `Linear` layout, `out = bias.len()`): every row of `y` starts at `b` and [`gemm`]
+/// accumulates the product on top. [`Dense`](crate::layers::Dense) and the baked networks of
+/// [`baked`](crate::baked) both run this, so a baked network gives the heap network's bits.
+///
+/// # Panics
+/// When the slice lengths do not match `rows`, `inputs` and `bias.len()`.
+///
+/// ```
+/// let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 2 outputs × 3 inputs
+/// let mut y = [0.0; 2];
+/// nn_core::linalg::affine(&w, &[0.5, -0.5], &[1.0, 2.0, 3.0], &mut y, 1, 3);
+/// assert_eq!(y, [1.5, 5.5]);
+/// ```
+pub fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], rows: usize, inputs: usize) {
+    let out = bias.len();
+    // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
+    for row in y.chunks_exact_mut(out.max(1)) {
+        row.copy_from_slice(bias);
+    }
+    gemm(
+        1.0,
+        MatRef::new(x, rows, inputs),
+        Op::Plain,
+        MatRef::new(weight, out, inputs),
+        Op::Transposed,
+        1.0,
+        y,
+        out,
+    );
+}
+
 /// The dot product of two equal-length slices.
 ///
 /// Sixteen independent partial sums let the compiler vectorize the loop; small-batch dense

@@ -8,6 +8,10 @@
 pub(super) trait Simd {
     /// How many `f32` fit in one register.
     const LANES: usize;
+    /// Whether the kernels may call into a function of their own that is not inlined: only
+    /// when `Self` needs no target feature, since a function compiled without the caller's
+    /// `#[target_feature]` would not inline the intrinsics.
+    const OUTLINE: bool = false;
     /// The register type.
     type V: Copy;
 
@@ -69,6 +73,7 @@ impl Portable {
 
 impl Simd for Portable {
     const LANES: usize = Self::WIDTH;
+    const OUTLINE: bool = true;
     type V = [f32; Self::WIDTH];
 
     #[inline(always)]

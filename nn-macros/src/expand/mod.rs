@@ -49,6 +49,27 @@ fn core_path(krate: Option<&syn::Path>) -> TokenStream {
 
 fn expand_one(network: &Network, nn: &TokenStream) -> TokenStream {
     let (plan, error) = validate(network, nn);
+    let Some(weights) = &network.weights else {
+        return expand_heap(network, plan, error, nn);
+    };
+    // `#[weights = ..]`: the baked network, and the heap one unless `#[baked_only]` (a crate
+    // without `alloc` cannot build the heap network).
+    let (baked, baked_error) = crate::baked::expand(network, weights, plan.as_ref(), nn);
+    let baked_error = baked_error.map(syn::Error::into_compile_error);
+    if weights.baked_only {
+        let error = error.map(syn::Error::into_compile_error);
+        return quote!(#error #baked_error #baked);
+    }
+    let heap = expand_heap(network, plan, error, nn);
+    quote!(#heap #baked_error #baked)
+}
+
+fn expand_heap(
+    network: &Network,
+    plan: Option<Plan>,
+    error: Option<syn::Error>,
+    nn: &TokenStream,
+) -> TokenStream {
     let error = error.map(syn::Error::into_compile_error);
     match plan {
         Some(plan) => {

@@ -6,7 +6,7 @@ use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
 
-use super::{Args, Built, Kind, LayerCx, Spec};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
 use crate::shape::{Dims, SampleShape, Width};
@@ -59,6 +59,10 @@ impl Spec for Dense {
 
     fn sizes(&self) -> Vec<&Dim> {
         vec![&self.input, &self.output]
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Dense
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

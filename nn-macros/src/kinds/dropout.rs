@@ -5,7 +5,7 @@ use proc_macro2::Ident;
 use quote::quote;
 use syn::{Expr, Lit};
 
-use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 use crate::ctxt::{ConstCheck, Message};
 
@@ -59,6 +59,10 @@ impl Spec for Dropout {
             Some(p) => format!("dropout({})", tokens_text(p)),
             None => "dropout".into(),
         }
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Identity
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use quote::quote_spanned;
 
-use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::{Dims, SampleShape, Width};
 
 pub const KIND: Kind = Kind {
@@ -21,6 +21,10 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for Flatten {
     fn text(&self) -> String {
         "flatten".into()
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Identity
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use syn::Expr;
 
-use super::{Args, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {
@@ -26,6 +26,16 @@ impl Spec for LeakyRelu {
         match &self.alpha {
             Some(alpha) => format!("leaky_relu({})", tokens_text(alpha)),
             None => "leaky_relu".into(),
+        }
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Elementwise {
+            function: "leaky_relu",
+            alpha: match &self.alpha {
+                Some(alpha) => Alpha::Given(alpha.clone()),
+                None => Alpha::Default("LEAKY_RELU_ALPHA"),
+            },
         }
     }
 

@@ -109,6 +109,38 @@ pub trait Spec {
     /// Applies the kind's shape rule to the input and returns the layer's output shape and
     /// code, or `None` after reporting why through `cx`.
     fn build(&self, cx: &LayerCx) -> Option<Built>;
+
+    /// How the layer runs in a baked network (`#[weights = ".."]`); most kinds cannot yet.
+    fn bake(&self) -> Bake {
+        Bake::Unsupported
+    }
+}
+
+/// What a layer is in a baked network: which `nn::baked` kernel runs it.
+pub enum Bake {
+    /// `baked::dense`, with the parameters `weight (OUT, IN)` and `bias (OUT)` from the file.
+    Dense,
+    /// An activation in place: the `baked` function and its one hyperparameter, if it has one.
+    Elementwise {
+        function: &'static str,
+        alpha: Alpha,
+    },
+    /// `baked::softmax`, from one half of the work buffer into the other.
+    Softmax,
+    /// The same values, in another shape (`flatten`, `reshape`) or unchanged at inference
+    /// (`dropout`).
+    Identity,
+    /// Not supported yet: a compile error on the layer.
+    Unsupported,
+}
+
+/// The hyperparameter of an elementwise kind in a baked network.
+pub enum Alpha {
+    None,
+    /// Left out: the constant of `nn::baked` that the heap layer's default is.
+    Default(&'static str),
+    /// Given, e.g. the `0.2` of `leaky_relu(0.2)`.
+    Given(Expr),
 }
 
 /// What a kind builds: the layer type, and the shape it gives.

@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use quote::{quote, quote_spanned};
 
-use super::{Args, Built, Kind, LayerCx, Spec, named};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, named};
 use crate::ast::{Dim, dims_text};
 use crate::ctxt::{ConstCheck, Message};
 use crate::parse::dim_list;
@@ -30,6 +30,10 @@ impl Spec for Reshape {
 
     fn sizes(&self) -> Vec<&Dim> {
         self.dims.iter().collect()
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Identity
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

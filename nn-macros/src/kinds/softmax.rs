@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use quote::{quote, quote_spanned};
 
-use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+use super::{Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::Dims;
 
 pub const KIND: Kind = Kind {
@@ -21,6 +21,10 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for Softmax {
     fn text(&self) -> String {
         "softmax".into()
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Softmax
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

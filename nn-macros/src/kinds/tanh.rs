@@ -2,7 +2,7 @@
 
 use proc_macro2::Ident;
 
-use super::{Args, Built, Kind, LayerCx, Spec, no_args};
+use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "tanh",
@@ -19,6 +19,13 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for Tanh {
     fn text(&self) -> String {
         "tanh".into()
+    }
+
+    fn bake(&self) -> Bake {
+        Bake::Elementwise {
+            function: "tanh",
+            alpha: Alpha::None,
+        }
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -1,0 +1,130 @@
+//! Inference over weights baked into the binary: what `network!` emits for a declaration with
+//! `#[weights = "file.safetensors"]`. No heap, no allocator, no `alloc` feature.
+//!
+//! A baked network's parameters are `static` `[f32; N]` arrays, and one inference call runs
+//! these slice kernels, layer after layer, in a buffer the caller owns (its length is the
+//! network's `WORK_LEN`): a dense layer reads one half of that buffer and writes the other, an
+//! activation works in place. The kernels are the ones the heap layers run ([`linalg::affine`],
+//! the scalar functions of the activations), so a baked network gives the same bits as the
+//! heap network with the same weights at batch 1.
+//!
+//! ```
+//! // A 3 → 2 dense layer, then relu, over a caller's buffer.
+//! static WEIGHT: [f32; 6] = [1.0, 0.0, 0.0, 0.0, -1.0, -1.0];
+//! static BIAS: [f32; 2] = [0.5, 0.5];
+//! let x = [1.0, 2.0, 3.0];
+//! let mut y = [0.0; 2];
+//! nn_core::baked::dense(&WEIGHT, &BIAS, &x, &mut y, 3);
+//! nn_core::baked::relu(&mut y);
+//! assert_eq!(y, [1.5, 0.0]);
+//! ```
+
+use crate::linalg;
+use crate::math;
+
+/// `leaky_relu`'s negative slope when the declaration gives none (PyTorch's default).
+pub const LEAKY_RELU_ALPHA: f32 = 0.01;
+
+/// `elu`'s `alpha` when the declaration gives none (PyTorch's default).
+pub const ELU_ALPHA: f32 = 1.0;
+
+/// `N` values aligned to 64 bytes, a cache line: the type of a baked weight array. A weight row
+/// that starts mid-line would split every wide load in two (the heap layers' buffers come
+/// from the allocator, aligned as well).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Aligned<const N: usize>(pub [f32; N]);
+
+/// `y = x · Wᵀ + b` for `x.len() / inputs` rows of `inputs` features, with `weight` of
+/// `bias.len() × inputs` (PyTorch's `Linear` layout). The heap [`Dense`](crate::layers::Dense)
+/// layer's kernel.
+///
+/// # Panics
+/// When the lengths do not line up; generated code passes arrays whose lengths the macro
+/// checked against the weights file.
+pub fn dense(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], inputs: usize) {
+    let rows = x.len() / inputs.max(1);
+    linalg::affine(weight, bias, x, y, rows, inputs);
+}
+
+/// `max(0, x)` in place.
+pub fn relu(values: &mut [f32]) {
+    values.iter_mut().for_each(|v| *v = math::relu(*v));
+}
+
+/// `x`, or `alpha · x` below zero, in place.
+pub fn leaky_relu(values: &mut [f32], alpha: f32) {
+    values
+        .iter_mut()
+        .for_each(|v| *v = math::leaky_relu(*v, alpha));
+}
+
+/// The logistic function in place.
+pub fn sigmoid(values: &mut [f32]) {
+    values.iter_mut().for_each(|v| *v = math::sigmoid(*v));
+}
+
+/// `tanh` in place.
+pub fn tanh(values: &mut [f32]) {
+    values.iter_mut().for_each(|v| *v = math::tanh(*v));
+}
+
+/// `x`, or `alpha · (eˣ − 1)` below zero, in place.
+pub fn elu(values: &mut [f32], alpha: f32) {
+    values.iter_mut().for_each(|v| *v = math::elu(*v, alpha));
+}
+
+/// GELU (tanh approximation, PyTorch's `approximate='tanh'`) in place.
+pub fn gelu(values: &mut [f32]) {
+    values.iter_mut().for_each(|v| *v = math::gelu(*v));
+}
+
+/// The softmax of every row of `features` logits of `x`, written to `y` (of `x`'s length).
+pub fn softmax(x: &[f32], y: &mut [f32], features: usize) {
+    let features = features.max(1);
+    for (row, out) in x.chunks_exact(features).zip(y.chunks_exact_mut(features)) {
+        math::softmax_row(row, out);
+    }
+}
+
+/// The first `N` values of `values` as an array: a baked network's output, in its work buffer.
+///
+/// # Panics
+/// When `values` is shorter than `N`; generated code sizes the buffer so that it never is.
+pub fn output<const N: usize>(values: &[f32]) -> &[f32; N] {
+    match values.first_chunk::<N>() {
+        Some(out) => out,
+        None => panic!("a baked network's work buffer is shorter than its output"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_on_two_rows() {
+        let weight = [1.0, 2.0, -1.0, 0.5, 0.0, 3.0];
+        let bias = [0.1, 0.2, 0.3];
+        let x = [1.0, 1.0, 2.0, -1.0];
+        let mut y = [0.0; 6];
+        dense(&weight, &bias, &x, &mut y, 2);
+        let want = [3.1, -0.3, 3.3, 0.1, -2.3, -2.7];
+        for (got, want) in y.iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn activations_in_place() {
+        let mut v = [-2.0, 0.0, 3.0];
+        leaky_relu(&mut v, 0.5);
+        assert_eq!(v, [-1.0, 0.0, 3.0]);
+        relu(&mut v);
+        assert_eq!(v, [0.0, 0.0, 3.0]);
+        let mut probs = [0.0; 3];
+        softmax(&[1.0, 1.0, 1.0], &mut probs, 3);
+        assert!(probs.iter().all(|p| (p - 1.0 / 3.0).abs() < 1e-7));
+        assert_eq!(output::<2>(&[4.0, 5.0, 6.0]), &[4.0, 5.0]);
+    }
+}
