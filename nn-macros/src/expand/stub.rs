@@ -29,12 +29,17 @@ pub fn stub(network: &Network, nn: &TokenStream) -> TokenStream {
         })
         .collect();
     let (args, generics, consts, grads, returned) = if names.len() > 1 {
+        // Arguments of the stub's own names: the inputs' may clash (the error said so).
         let generics: Vec<Ident> = (0..names.len()).map(|i| format_ident!("X{}", i)).collect();
-        let consts = names
+        let args: Vec<Ident> = (0..names.len()).map(|i| format_ident!("x_{}", i)).collect();
+        let mut consts: Vec<Ident> = names
             .iter()
-            .map(|name| format_ident!("INPUTS_{}", name.to_string().to_uppercase()));
+            .map(|name| format_ident!("INPUTS_{}", name.to_string().to_uppercase()))
+            .collect();
+        consts.sort();
+        consts.dedup();
         (
-            quote!(#(#names: &#generics),*),
+            quote!(#(#args: &#generics),*),
             quote!(#(#generics,)*),
             quote!(#(pub const #consts: usize = 0;)*),
             quote!(pub fn input_grads<G>(&self) -> G { #never }),

@@ -2,7 +2,7 @@
 //! (`<Name>Points`, `<Name>Inject`).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::Generator;
@@ -27,9 +27,11 @@ impl Generator<'_> {
         for (s, step) in self.plan.steps.iter().enumerate() {
             if let StepKind::Layer(layer) = &step.kind {
                 let ty = &layer.ty;
+                // On the layer, so a type that is not a layer is reported there.
+                let span = step.span;
                 fields.push((
                     Self::cache(s),
-                    quote!(<__M as #nn::layers::Mode>::State<#ty, __B>),
+                    quote_spanned!(span=> <__M as #nn::layers::Mode>::State<#ty, __B>),
                 ));
             }
             for j in 0..step.inputs.len() {

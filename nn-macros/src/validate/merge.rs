@@ -66,9 +66,11 @@ impl Builder<'_> {
         }
         let mut ends = Vec::new();
         let mut whole = true;
+        let mut sources_known = true;
         for (branch, segment) in fork.branches.iter().zip(segments) {
             let Some(start) = self.branch_start(branch, input) else {
                 whole = false;
+                sources_known = false;
                 continue;
             };
             let end = match &branch.layers {
@@ -84,7 +86,8 @@ impl Builder<'_> {
                 _ => whole = false,
             }
         }
-        if input.is_none() {
+        // An input a misspelt branch meant to read would also look unread.
+        if input.is_none() && sources_known {
             self.check_inputs_read();
         }
         if !whole || fork.merge.kind == MergeKind::Invalid || ends.len() < 2 {
