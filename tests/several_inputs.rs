@@ -115,12 +115,18 @@ fn two_input_gradients_match_central_differences() {
     net.zero_grad();
     net.forward_train(&image, &meta, &mut tape);
     let grads = net.backward(&mut tape, &r);
-    let (d_image, d_meta) = (grads.image.as_slice().to_vec(), grads.meta.as_slice().to_vec());
+    let (d_image, d_meta) = (
+        grads.image.as_slice().to_vec(),
+        grads.meta.as_slice().to_vec(),
+    );
     assert!(d_image.iter().chain(&d_meta).any(|&g| g.abs() > 1e-3));
 
     let loss = |net: &mut Pair, image: &Tensor2<3, 6>, meta: &Tensor2<3, 3>| {
         let mut tape = PairTape::<3>::new();
-        weighted_loss(net.forward_train(image, meta, &mut tape).as_slice(), r.as_slice())
+        weighted_loss(
+            net.forward_train(image, meta, &mut tape).as_slice(),
+            r.as_slice(),
+        )
     };
     let numeric_image = numeric_input_grad(&image, |x| loss(&mut net.clone(), x, &meta));
     let numeric_meta = numeric_input_grad(&meta, |m| loss(&mut net.clone(), &image, m));
@@ -164,7 +170,10 @@ fn sequence_and_vector_gradients_match_central_differences() {
     net.zero_grad();
     net.forward_train(&steps, &vector, &mut tape);
     let grads = net.backward(&mut tape, &r);
-    let (d_steps, d_vector) = (grads.steps.as_slice().to_vec(), grads.vector.as_slice().to_vec());
+    let (d_steps, d_vector) = (
+        grads.steps.as_slice().to_vec(),
+        grads.vector.as_slice().to_vec(),
+    );
 
     let loss = |net: &mut SequenceAndVector, s: &Tensor3<2, 3, 2>, v: &Tensor2<2, 5>| {
         let mut tape = SequenceAndVectorTape::<2>::new();
@@ -182,7 +191,10 @@ fn sequence_and_vector_gradients_match_central_differences() {
     // Eval mode gives the training forward's output for a network without dropout or batch norm.
     let y = net.forward(&steps, &vector);
     let mut train = SequenceAndVectorTape::<2>::new();
-    assert_eq!(y.as_slice(), net.forward_train(&steps, &vector, &mut train).as_slice());
+    assert_eq!(
+        y.as_slice(),
+        net.forward_train(&steps, &vector, &mut train).as_slice()
+    );
 }
 
 // The synthetic task: target = f(image) + g(meta), where f is a smooth function of a

@@ -411,7 +411,9 @@ fn read_kind(keyword: &Ident, args: Option<Args>) -> syn::Result<LayerKind> {
         // `input(image: 784)`: a named input (a size never has a lone `:` after its name).
         let name = match &args {
             Some(Args { content, .. })
-                if content.peek(Ident) && content.peek2(Token![:]) && !content.peek2(Token![::]) =>
+                if content.peek(Ident)
+                    && content.peek2(Token![:])
+                    && !content.peek2(Token![::]) =>
             {
                 let name: Ident = content.parse()?;
                 content.parse::<Token![:]>()?;

@@ -79,6 +79,7 @@ impl Generator<'_> {
 
         quote! {
             #[allow(dead_code, reason = "generated API: a program may use only part of it")]
+            #[allow(clippy::too_many_arguments, reason = "the passes take every input, the output, the tape and the input gradients")]
             impl #name {
                 #api
                 /// Output elements per sample.
@@ -181,7 +182,9 @@ impl Generator<'_> {
                 quote!(#(#consts)*),
             )
         } else {
-            let len = self.plan.nodes[self.plan.inputs[0].node].shape.len_value(nn);
+            let len = self.plan.nodes[self.plan.inputs[0].node]
+                .shape
+                .len_value(nn);
             let input = &types[0];
             (
                 quote!(&'t #input),

@@ -150,7 +150,10 @@ impl<'a> Generator<'a> {
     /// The tape field holding the `i`-th input, and its gradient.
     fn input_fields(&self, i: usize) -> (Ident, Ident) {
         if self.several_inputs() {
-            (format_ident!("input_{}", i), format_ident!("input_grad_{}", i))
+            (
+                format_ident!("input_{}", i),
+                format_ident!("input_grad_{}", i),
+            )
         } else {
             (format_ident!("input"), format_ident!("input_grad"))
         }

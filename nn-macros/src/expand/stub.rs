@@ -49,7 +49,9 @@ pub fn stub(network: &Network, nn: &TokenStream) -> TokenStream {
         (
             quote!(x: &X),
             quote!(X,),
-            quote!(pub const INPUTS: usize = 0;),
+            quote!(
+                pub const INPUTS: usize = 0;
+            ),
             quote!(pub fn input_grad<X>(&self) -> &X { #never }),
             quote!(&'t G),
         )

@@ -171,11 +171,7 @@ impl<'a> Builder<'a> {
 
     /// Rule: a branch of the fork after several inputs names one of them (`img: image => [..]`),
     /// and only that fork's branches do. Returns the node the branch starts from.
-    pub(super) fn branch_start(
-        &mut self,
-        branch: &Branch,
-        input: Option<usize>,
-    ) -> Option<usize> {
+    pub(super) fn branch_start(&mut self, branch: &Branch, input: Option<usize>) -> Option<usize> {
         match (input, &branch.source) {
             (Some(node), None) => Some(node),
             (None, Some(source)) => {
@@ -185,16 +181,21 @@ impl<'a> Builder<'a> {
                     return Some(named.node);
                 }
                 let names: Vec<String> = self.inputs.iter().map(|i| i.name.to_string()).collect();
-                let hint = match suggest::closest(&source.to_string(), names.iter().map(String::as_str)) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => {
-                        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-                        format!("its inputs are {}", quoted.join(", "))
-                    }
-                };
+                let hint =
+                    match suggest::closest(&source.to_string(), names.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => {
+                            let quoted: Vec<String> =
+                                names.iter().map(|n| format!("`{n}`")).collect();
+                            format!("its inputs are {}", quoted.join(", "))
+                        }
+                    };
                 self.ctxt.error(
                     source,
-                    format!("unknown input `{source}` in branch `{}` of `{}`; {hint}", branch.name, self.network.name),
+                    format!(
+                        "unknown input `{source}` in branch `{}` of `{}`; {hint}",
+                        branch.name, self.network.name
+                    ),
                 );
                 None
             }
