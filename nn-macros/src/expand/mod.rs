@@ -229,6 +229,18 @@ impl<'a> Generator<'a> {
     }
 }
 
+/// `INPUTS_IMAGE` for the input `image`: its elements per sample. A name with no upper-case
+/// identifier (`r#type` unraws to `TYPE`; a rare Unicode letter may not map) falls back to
+/// `INPUTS_<index>`, so the macro never builds an invalid identifier.
+fn input_const(name: &Ident, index: usize) -> Ident {
+    use syn::ext::IdentExt;
+    let wanted = format!("INPUTS_{}", name.unraw().to_string().to_uppercase());
+    match syn::parse_str::<Ident>(&wanted) {
+        Ok(ident) => ident,
+        Err(_) => format_ident!("INPUTS_{}", index),
+    }
+}
+
 /// `ident` with `span`: a generated field name inside an expression spanned on a user's layer
 /// must carry that span too, or the compiler cannot point the expression at the layer.
 fn respan(mut ident: Ident, span: Span) -> Ident {

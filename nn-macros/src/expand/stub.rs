@@ -34,7 +34,8 @@ pub fn stub(network: &Network, nn: &TokenStream) -> TokenStream {
         let args: Vec<Ident> = (0..names.len()).map(|i| format_ident!("x_{}", i)).collect();
         let mut consts: Vec<Ident> = names
             .iter()
-            .map(|name| format_ident!("INPUTS_{}", name.to_string().to_uppercase()))
+            .enumerate()
+            .map(|(i, name)| super::input_const(name, i))
             .collect();
         consts.sort();
         consts.dedup();

@@ -1,5 +1,6 @@
 // Networks with several named inputs compile in a strict user crate: a branch per input, two
-// branches on one input, a `skip` of an input, a named fork and points, image inputs.
+// branches on one input, a `skip` of an input, a named fork and points, image inputs, a raw
+// identifier as a name.
 #![deny(warnings, missing_docs)]
 #![forbid(unsafe_code)]
 //! A user crate.
@@ -32,6 +33,9 @@ network! {
         dense(10 -> 1),
     >
 
+    /// A raw identifier as an input name; no layers, the inputs summed.
+    pub struct Raw< input(r#type: 2), input(b: 2), fork { r#type => skip, b => skip } => add >
+
     /// A picture and a flat vector.
     pub struct PictureAndVector<
         input(picture: 1, 8, 8),
@@ -59,6 +63,10 @@ fn main() {
     let (da, db): (&Tensor2<2, 3>, &Tensor2<2, 2>) = (grads.a, grads.b);
     assert_eq!((da.shape(), db.shape()), ([2, 3], [2, 2]));
     assert_eq!(tape.input_grads().b.shape(), [2, 2]);
+
+    assert_eq!(Raw::INPUTS_TYPE, 2);
+    let sum = Raw::seeded(0).forward(&Tensor2::<1, 2>::full(1.0), &Tensor2::<1, 2>::full(2.0));
+    assert_eq!(sum.as_slice(), &[3.0, 3.0]);
 
     let mut eval = PictureAndVectorTape::<1, Eval>::new();
     let pictures = PictureAndVector::seeded(2);
