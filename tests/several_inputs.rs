@@ -318,3 +318,39 @@ fn a_two_input_network_learns_what_neither_input_alone_can() {
         "both inputs {l_both} (first batch {first}) against image only {l_image}, meta only {l_meta}"
     );
 }
+
+#[test]
+fn injected_gradients_and_points_work_with_several_inputs() {
+    let mut rng = seeded(12);
+    let mut net = Pair::new(&mut rng);
+    let image = random_tensor::<Tensor2<2, 6>>(&mut rng);
+    let meta = random_tensor::<Tensor2<2, 3>>(&mut rng);
+    let dy = random_tensor::<Tensor2<2, 2>>(&mut rng);
+    let extra = random_tensor::<Tensor2<2, 2>>(&mut rng);
+    let mut tape = PairTape::<2>::new();
+
+    // An extra gradient at the output point `head` is the same as adding it to `dy`.
+    net.forward_train(&image, &meta, &mut tape);
+    let joined: Tensor2<2, 12> = tape.outputs().joined.clone();
+    let inject = PairInject {
+        head: Some(&extra),
+        ..Default::default()
+    };
+    let grads = net.backward_with(&mut tape, &dy, &inject);
+    let injected = (grads.image.clone(), grads.meta.clone());
+    let mut summed = Tensor2::<2, 2>::zeros();
+    for ((s, a), b) in summed.iter_mut().zip(dy.iter()).zip(extra.iter()) {
+        *s = a + b;
+    }
+    net.forward_train(&image, &meta, &mut tape);
+    assert_eq!(tape.outputs().joined.as_slice(), joined.as_slice());
+    let grads = net.backward(&mut tape, &summed);
+    for (a, b) in injected.0.iter().zip(grads.image.iter()) {
+        assert!((a - b).abs() < 1e-6, "image gradient {a} against {b}");
+    }
+    for (a, b) in injected.1.iter().zip(grads.meta.iter()) {
+        assert!((a - b).abs() < 1e-6, "meta gradient {a} against {b}");
+    }
+    // The gradient at `joined` reaches both inputs: neither is all zero.
+    assert!(injected.0.iter().any(|&g| g != 0.0) && injected.1.iter().any(|&g| g != 0.0));
+}

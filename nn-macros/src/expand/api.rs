@@ -170,12 +170,18 @@ impl Generator<'_> {
         let params = quote!(#(#args: &#types),*);
         let (grads_type, grads_value, consts) = if self.several_inputs() {
             let grads = &self.input_grads;
-            let consts = self.plan.inputs.iter().zip(&args).enumerate().map(|(i, (input, arg))| {
-                let konst = super::input_const(arg, i);
-                let len = self.plan.nodes[input.node].shape.len_value(nn);
-                let doc = format!("Elements per sample of the input `{arg}`.");
-                quote!(#[doc = #doc] pub const #konst: usize = #len;)
-            });
+            let consts = self
+                .plan
+                .inputs
+                .iter()
+                .zip(&args)
+                .enumerate()
+                .map(|(i, (input, arg))| {
+                    let konst = super::input_const(arg, i);
+                    let len = self.plan.nodes[input.node].shape.len_value(nn);
+                    let doc = format!("Elements per sample of the input `{arg}`.");
+                    quote!(#[doc = #doc] pub const #konst: usize = #len;)
+                });
             (
                 quote!(#grads<'t, __B>),
                 quote!(tape.input_grads()),
