@@ -62,14 +62,13 @@ use std::time::Instant;
 mod args;
 #[path = "support/mnist_fetch.rs"]
 mod mnist_fetch;
-#[path = "support/plots.rs"]
-mod plots;
 
 use args::parse_value;
 
 use nn::data::mnist::{self, Mnist};
 use nn::data::{Batch, Batches, Dataset, LastBatch, Standardize};
 use nn::prelude::*;
+use nn::train::plot as plots;
 
 network! {
     /// The CNN without batch norm.
@@ -154,7 +153,7 @@ impl Options {
             train_limit: None,
             seed: 0,
             min_accuracy: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("batch_norm_lr.png"),
             data_dir: std::env::var_os("MNIST_DIR")
@@ -219,7 +218,7 @@ macro_rules! training_run {
                         break 'epochs;
                     }
                     net.backward_params(&mut tape, &dlogits);
-                    sgd.step(&mut net);
+                    sgd.step(&mut net)?;
                 }
             }
 

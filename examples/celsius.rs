@@ -34,7 +34,8 @@ fn main() -> Result<(), Error> {
         loss = mse(prediction, &f, &mut grad);
         model.zero_grad();
         model.backward_params(&mut tape, &grad);
-        adam.step(&mut model);
+        adam.step(&mut model)
+            .expect("one optimizer per model, with a valid learning rate");
         if step % 100 == 0 {
             println!("step {step:>3}: loss {loss:.3}");
         }

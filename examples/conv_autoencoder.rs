@@ -240,7 +240,7 @@ fn train(
                 &mut grad,
             ));
             net.backward_params(&mut tape, &grad);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             steps += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -394,7 +394,7 @@ impl Options {
             epochs: 2,
             train_limit: None,
             seed: 0,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/conv_autoencoder.png"),
+            out: PathBuf::from(env!("WORKSPACE_DIR")).join("target/conv_autoencoder.png"),
             readme_image: None,
             max_ratio: None,
             data_dir: std::env::var_os("MNIST_DIR")

@@ -58,7 +58,6 @@
 //! | `--data-dir DIR` | `FASHION_MNIST_DIR` | `data/fashion-mnist` | where the IDX files are (or are fetched to) |
 
 use std::error::Error;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -67,15 +66,13 @@ use std::time::Instant;
 mod args;
 #[path = "support/fashion_fetch.rs"]
 mod fashion_fetch;
-#[path = "support/plots.rs"]
-mod plots;
 
 use args::parse_value;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::mnist::{self, Mnist};
-use nn::data::{Batch, Batches, Dataset, LastBatch, Standardize};
+use nn::data::{Dataset, LastBatch, Standardize};
 use nn::prelude::*;
+use nn::train::{Accuracy, ConfusionMatrix, CrossEntropy, Fit, LearningRateSchedule, predict};
 
 network! {
     /// The Fashion-MNIST CNN: two conv blocks, then a dense head.
@@ -159,7 +156,7 @@ impl Options {
             lr_decay: 0.5,
             train_limit: None,
             min_accuracy: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("fashion_mnist.png"),
             data_dir: std::env::var_os("FASHION_MNIST_DIR")
@@ -225,57 +222,23 @@ fn run(options: &Options) -> Result<f64> {
         options.seed
     );
 
-    let mut train_batches =
-        Batches::<BATCH, _>::shuffled(&data.train, LastBatch::Drop, options.seed)?;
-    let mut test_batches = Batches::<EVAL_BATCH, _>::sequential(&data.test, LastBatch::Pad)?;
-    let mut batch = Batch::new();
-    let mut eval_batch = Batch::new();
-    let mut tape = FashionCnnTape::<BATCH>::new();
-    let mut eval_tape = FashionCnnTape::<EVAL_BATCH, Eval>::new();
-    let mut dlogits = Tensor2::<BATCH, 10>::zeros();
-
-    let steps = train_batches.steps_per_epoch();
-    let show_bar = std::io::stderr().is_terminal();
     let total_start = Instant::now();
-    let mut confusion = vec![vec![0usize; CLASSES.len()]; CLASSES.len()];
-    let mut accuracy = 0.0;
-    for epoch in 1..=options.epochs {
-        let bar = if show_bar {
-            progress_bar(steps as u64, epoch, options.epochs)
-        } else {
-            ProgressBar::hidden()
-        };
-        adam.lr = options.lr * options.lr_decay.powi(epoch as i32 - 1);
-        let start = Instant::now();
-        let mut loss_sum = 0.0f64;
-        let mut step = 0usize;
-        while train_batches.fill_next(&mut batch).is_some() {
-            net.zero_grad();
-            let logits = net.forward_train(batch.inputs(), &mut tape);
-            let loss = softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?;
-            net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
-            loss_sum += f64::from(loss);
-            step += 1;
-            if show_bar && step.is_multiple_of(10) {
-                bar.set_position(step as u64);
-                bar.set_message(format!("loss {:.4}", loss_sum / step as f64));
-            }
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-
-        confusion = confusion_matrix(&net, &mut test_batches, &mut eval_batch, &mut eval_tape);
-        let correct: usize = (0..CLASSES.len()).map(|i| confusion[i][i]).sum();
-        accuracy = correct as f64 / data.test.len().max(1) as f64;
-        println!(
-            "epoch {epoch}/{}: lr {:.1e}  train_loss {:.4}  test_accuracy {accuracy:.4}  {seconds:.1} s  {:.0} images/s",
-            options.epochs,
-            adam.lr,
-            loss_sum / step.max(1) as f64,
-            (step * BATCH) as f64 / seconds,
-        );
-    }
+    // `val_` is the test set: each epoch's line shows its loss and accuracy.
+    Fit::new(&mut net, &mut adam, CrossEntropy)
+        .epochs(options.epochs)
+        .metric(Accuracy::default())
+        .callback(LearningRateSchedule::step(1, options.lr_decay))
+        .validation(data.test.sequential_batches::<EVAL_BATCH>(LastBatch::Pad)?)
+        .run(
+            data.train
+                .shuffled_batches::<BATCH>(LastBatch::Drop, options.seed)?,
+        )?;
+    let outputs = predict(
+        &net,
+        &mut data.test.sequential_batches::<EVAL_BATCH>(LastBatch::Pad)?,
+    )?;
+    let matrix = ConfusionMatrix::from_outputs(CLASSES.len(), &outputs, data.test.labels())?;
+    let (confusion, accuracy) = (matrix.counts(), matrix.accuracy());
     println!(
         "trained in {:.1} s; test recall per class:",
         total_start.elapsed().as_secs_f64()
@@ -294,7 +257,7 @@ fn run(options: &Options) -> Result<f64> {
             CLASSES[j],
         );
     }
-    plots::confusion_matrix(
+    matrix.write_png(
         &options.out,
         &format!(
             "Fashion-MNIST test set: {:.2} % correct after {} epoch{}",
@@ -303,36 +266,8 @@ fn run(options: &Options) -> Result<f64> {
             if options.epochs == 1 { "" } else { "s" }
         ),
         &CLASSES,
-        &confusion,
     )?;
     println!("confusion matrix written to {}", options.out.display());
     println!("test_accuracy: {accuracy:.4}");
     Ok(accuracy)
-}
-
-/// The test set's confusion matrix (`[true][predicted]`), batch norm and dropout in inference
-/// mode.
-fn confusion_matrix(
-    net: &FashionCnn,
-    batches: &mut Batches<'_, EVAL_BATCH, mnist::Image>,
-    batch: &mut Batch<EVAL_BATCH, mnist::Image>,
-    tape: &mut FashionCnnTape<EVAL_BATCH, Eval>,
-) -> Vec<Vec<usize>> {
-    let mut counts = vec![vec![0usize; CLASSES.len()]; CLASSES.len()];
-    while let Some(valid) = batches.fill_next(batch) {
-        let logits = net.infer(batch.inputs(), tape);
-        for (row, &label) in batch.labels().iter().enumerate().take(valid) {
-            counts[label][argmax(logits.row(row))] += 1;
-        }
-    }
-    counts
-}
-
-fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}  {msg}  eta {eta}")
-        .map(|style| style.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    ProgressBar::new(steps)
-        .with_style(style)
-        .with_prefix(format!("epoch {epoch}/{epochs}"))
 }

@@ -118,7 +118,7 @@ fn run(options: &Options) -> Result<f64> {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             loss_sum += f64::from(softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?);
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             steps += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -258,7 +258,7 @@ struct Options {
 
 impl Options {
     fn parse() -> Result<Self, String> {
-        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+        let target = PathBuf::from(env!("WORKSPACE_DIR")).join("target");
         let mut options = Options {
             epochs: 1,
             train_limit: None,

@@ -168,7 +168,7 @@ impl Options {
             lr: 2e-3,
             seed: 0,
             max_mse_ratio: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("forecast.png"),
             readme_image: None,
@@ -288,13 +288,13 @@ fn run(options: &Options) -> Result<f64> {
             let y = lstm.forward_train(&lstm_x, &mut lstm_tape);
             lstm_sum += f64::from(mse(y, &target, &mut dy));
             lstm.backward_params(&mut lstm_tape, &dy);
-            lstm_adam.step(&mut lstm);
+            lstm_adam.step(&mut lstm)?;
 
             dense.zero_grad();
             let y = dense.forward_train(&dense_x, &mut dense_tape);
             dense_sum += f64::from(mse(y, &target, &mut dy));
             dense.backward_params(&mut dense_tape, &dy);
-            dense_adam.step(&mut dense);
+            dense_adam.step(&mut dense)?;
             steps += 1;
         }
         if epoch > 1 && epoch % 5 != 0 && epoch != options.epochs {

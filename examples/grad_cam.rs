@@ -158,7 +158,7 @@ fn run(options: &Options) -> Result<(f64, f64)> {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             loss_sum += f64::from(softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?);
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)?;
             steps += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -401,7 +401,7 @@ impl Options {
             train_limit: None,
             seed: 0,
             mask: 30,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/grad_cam.png"),
+            out: PathBuf::from(env!("WORKSPACE_DIR")).join("target/grad_cam.png"),
             readme_image: None,
             min_accuracy: None,
             min_drop_ratio: None,

@@ -40,7 +40,6 @@
 
 use std::error::Error;
 use std::process::ExitCode;
-use std::time::Instant;
 
 #[path = "support/args.rs"]
 mod args;
@@ -51,8 +50,9 @@ mod mnist_fetch;
 
 use cli::{Defaults, Options};
 use nn::data::mnist::Mnist;
-use nn::data::{Batch, Batches, LastBatch, Standardize};
+use nn::data::{LastBatch, Standardize};
 use nn::prelude::*;
+use nn::train::{Accuracy, CrossEntropy, Fit, LearningRateSchedule};
 
 /// An MNIST image as 28 steps (rows) of 28 features (pixels).
 type Rows = Shape2<28, 28>;
@@ -112,72 +112,19 @@ fn run(options: &Options) -> Result<f64> {
         options.seed
     );
 
-    // Every buffer the loop needs, made once.
-    let mut train_batches =
-        Batches::<BATCH, _>::shuffled(&data.train, LastBatch::Drop, options.seed)?;
-    let mut test_batches = Batches::<EVAL_BATCH, _>::sequential(&data.test, LastBatch::Pad)?;
-    let mut batch = Batch::new();
-    let mut eval_batch = Batch::new();
-    let mut tape = SequentialTape::<BATCH>::new();
-    let mut eval_tape = SequentialTape::<EVAL_BATCH, Eval>::new();
-    let mut dlogits = Tensor2::<BATCH, 10>::zeros();
-
-    let steps = train_batches.steps_per_epoch();
-    let mut accuracy = 0.0;
-    for epoch in 1..=options.epochs {
-        let bar = cli::progress_bar(steps, epoch, options.epochs);
-        adam.lr = options.lr_at(epoch);
-        let start = Instant::now();
-        let mut loss_sum = 0.0f64;
-        let mut step = 0usize;
-        while train_batches.fill_next(&mut batch).is_some() {
-            net.zero_grad();
-            let logits = net.forward_train(batch.inputs(), &mut tape);
-            let loss = softmax_cross_entropy(logits, batch.labels(), &mut dlogits)?;
-            net.backward_params(&mut tape, &dlogits);
-            clip_grad_norm(&mut net, MAX_GRAD_NORM);
-            adam.step(&mut net);
-            loss_sum += f64::from(loss);
-            step += 1;
-            if step.is_multiple_of(10) {
-                bar.set_position(step as u64);
-                bar.set_message(format!("loss {:.4}", loss_sum / step as f64));
-            }
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-
-        accuracy = evaluate(
-            &net,
-            &mut test_batches,
-            &mut eval_batch,
-            &mut eval_tape,
-            data.test.len(),
-        );
-        println!(
-            "epoch {epoch}/{}: lr {:.1e}  train_loss {:.4}  test_accuracy {accuracy:.4}  {seconds:.1} s  {:.0} images/s",
-            options.epochs,
-            adam.lr,
-            loss_sum / step.max(1) as f64,
-            (step * BATCH) as f64 / seconds,
-        );
-    }
+    // `val_` is the test set: each epoch's line shows its loss and accuracy.
+    let history = Fit::new(&mut net, &mut adam, CrossEntropy)
+        .epochs(options.epochs)
+        .metric(Accuracy::default())
+        .callback(LearningRateSchedule::step(1, options.lr_decay))
+        .clip_grad_norm(MAX_GRAD_NORM)
+        .validation(data.test.sequential_batches::<EVAL_BATCH>(LastBatch::Pad)?)
+        .run(
+            data.train
+                .shuffled_batches::<BATCH>(LastBatch::Drop, options.seed)?,
+        )?;
+    let accuracy = history.last().and_then(|log| log.get("val_accuracy"));
+    let accuracy = accuracy.unwrap_or(0.0);
     println!("test_accuracy: {accuracy:.4}");
     Ok(accuracy)
-}
-
-/// The fraction of the test set classified correctly.
-fn evaluate(
-    net: &Sequential,
-    batches: &mut Batches<'_, EVAL_BATCH, Rows>,
-    batch: &mut Batch<EVAL_BATCH, Rows>,
-    tape: &mut SequentialTape<EVAL_BATCH, Eval>,
-    total: usize,
-) -> f64 {
-    let mut correct = 0;
-    while batches.fill_next(batch).is_some() {
-        let logits = net.infer(batch.inputs(), tape);
-        correct += batch.correct(logits);
-    }
-    correct as f64 / total.max(1) as f64
 }

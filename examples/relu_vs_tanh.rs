@@ -234,7 +234,7 @@ macro_rules! experiment {
                     }
                     net.backward_params(&mut tape, &dy);
                     run.peak_grad = run.peak_grad.max(grad_norm(&mut net));
-                    optimizer.step(&mut net);
+                    optimizer.step(&mut net).expect("one optimizer per network, with a valid learning rate");
                 }
                 if run.diverged_at.is_none() {
                     let tail = &losses[losses.len().saturating_sub(TAIL)..];
@@ -283,7 +283,7 @@ impl OptimizerKind {
 }
 
 impl AnyOptimizer {
-    fn step<M: HasParams>(&mut self, model: &mut M) {
+    fn step<M: HasParams>(&mut self, model: &mut M) -> Result<(), OptimError> {
         match self {
             AnyOptimizer::Adam(adam) => adam.step(model),
             AnyOptimizer::Sgd(sgd) => sgd.step(model),
@@ -318,7 +318,7 @@ impl Options {
             seed: 0,
             explode: 100.0,
             min_peak_ratio: None,
-            out: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            out: PathBuf::from(env!("WORKSPACE_DIR"))
                 .join("target")
                 .join("relu_vs_tanh.png"),
             readme_image: None,

@@ -55,8 +55,8 @@
 mod args;
 #[path = "support/mnist_fetch.rs"]
 mod mnist_fetch;
-#[path = "support/plots.rs"]
-mod plots;
+#[path = "support/scatter.rs"]
+mod scatter;
 
 use args::parse_value;
 
@@ -274,8 +274,12 @@ macro_rules! vae_model {
                     };
                     self.encoder
                         .backward_params_with(&mut self.encoder_tape, &self.dheads, &kl_gradient);
-                    self.encoder_adam.step(&mut self.encoder);
-                    self.decoder_adam.step(&mut self.decoder);
+                    self.encoder_adam
+                        .step(&mut self.encoder)
+                        .expect("one optimizer per model, with a valid learning rate");
+                    self.decoder_adam
+                        .step(&mut self.decoder)
+                        .expect("one optimizer per model, with a valid learning rate");
 
                     Losses {
                         reconstruction: f64::from(mean_bce) * f64::from(pixels),
@@ -534,9 +538,9 @@ fn latent_pictures(
         .zip(digits)
         .map(|(m, &digit)| (f64::from(m[0]), f64::from(m[1]), digit))
         .collect();
-    plots::scatter(
+    scatter::scatter(
         scatter,
-        &plots::Scatter {
+        &scatter::Scatter {
             title: "VAE latent means of the MNIST test digits",
             x_label: "z1",
             y_label: "z2",

@@ -12,7 +12,7 @@
 //!     pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
 //! }
 //!
-//! # fn main() -> Result<(), nn::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut net = Mlp::seeded(0);
 //! let mut adam = Adam::new(1e-3);
 //! let mut tape = MlpTape::<64>::new(); // every buffer of a batch of 64, made once
@@ -25,7 +25,7 @@
 //! let loss = softmax_cross_entropy(logits, &labels, &mut dlogits)?;
 //! net.zero_grad();
 //! net.backward_params(&mut tape, &dlogits);
-//! adam.step(&mut net);
+//! adam.step(&mut net)?;
 //!
 //! let probabilities: Tensor2<1, 10> = net.forward(&Tensor2::<1, 784>::zeros());
 //! assert_eq!(probabilities.shape(), [1, 10]);
@@ -162,7 +162,8 @@
 //!   for one input;
 //! - the network is not a [`layers::Layer`], whose contract has one input type, so it cannot be
 //!   nested in another network: `pair: Pair` is an error on `Pair`, "`Pair` is not a layer: it
-//!   does not implement `nn::layers::Layer`", with a note saying why.
+//!   does not implement `nn::layers::Layer`", with a note saying why. For the same reason
+//!   `train::Fit` does not run it: it trains in a loop of your own (`examples/two_inputs.rs`).
 //!
 //! The rules, each a compile error on the offending tokens (see [`rules`], section
 //! `several_inputs`): names are unique, and not `tape`, `dy` or `extra` (parameters of the
@@ -277,6 +278,9 @@ pub use nn_core::{Error, init, layers, linalg, loss, metrics, ops, optim, param,
 #[cfg(feature = "std")]
 pub use nn_core::data;
 
+#[cfg(feature = "std")]
+pub use nn_core::train;
+
 pub use nn_macros::network;
 
 /// The seeded random number generator used for initialisation and shuffling.
@@ -292,7 +296,7 @@ pub mod prelude {
     pub use nn_core::layers::*;
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
-    pub use nn_core::optim::{Adam, Optimizer, Sgd, clip_grad_norm};
+    pub use nn_core::optim::{Adam, AdamW, OptimError, Optimizer, Sgd, clip_grad_norm};
     pub use nn_core::param::{BufferVisitor, HasParams, Param, ParamPath, ParamVisitor};
     pub use nn_core::tensor::{Tensor, Tensor1, Tensor2, Tensor3, Tensor4, Zeroed};
 }

@@ -44,7 +44,8 @@ fn train_step<const B: usize>(
     let loss = softmax_cross_entropy(logits, labels, grad).expect("labels are below 10");
     net.zero_grad();
     net.backward_params(tape, grad);
-    adam.step(net);
+    adam.step(net)
+        .expect("one optimizer per model, with a valid learning rate");
     loss
 }
 
@@ -119,7 +120,8 @@ fn cnn_training_step_and_inference_allocate_nothing() {
         let loss = softmax_cross_entropy(logits, &labels, &mut grad).expect("labels below 10");
         net.zero_grad();
         net.backward_params(&mut tape, &grad);
-        adam.step(net);
+        adam.step(net)
+            .expect("one optimizer per model, with a valid learning rate");
         loss
     };
     step(&mut net); // warm-up: Adam allocates its moments
@@ -159,7 +161,8 @@ fn lstm_training_step_and_inference_allocate_nothing() {
         net.zero_grad();
         net.backward_params(&mut tape, &grad);
         clip_grad_norm(net, 1.0);
-        adam.step(net);
+        adam.step(net)
+            .expect("one optimizer per model, with a valid learning rate");
         loss
     };
     step(&mut net); // warm-up: Adam allocates its moments
@@ -195,7 +198,8 @@ fn every_layer_kind_and_sgd_momentum_allocate_nothing() {
         mse(y, &target, &mut grad);
         net.zero_grad();
         let _ = net.backward(&mut tape, &grad);
-        sgd.step(net);
+        sgd.step(net)
+            .expect("one optimizer per model, with a valid learning rate");
     };
     step(&mut net);
     let info = allocation_counter::measure(|| step(&mut net));
@@ -214,7 +218,8 @@ fn activations_losses_and_optimizers_allocate_nothing() {
     let mut rng = seeded(0);
     let mut dense = Dense::<1, 1>::new(&mut rng);
     let mut adam = Adam::new(0.1);
-    adam.step(&mut dense); // warm-up: allocates the moments
+    adam.step(&mut dense)
+        .expect("one optimizer per model, with a valid learning rate"); // warm-up: allocates the moments
     let info = allocation_counter::measure(|| {
         relu.forward(&x, &mut y, &mut ());
         Layer::backward(&mut softmax, &x, &y, &mut (), &x, Some(&mut dx));
@@ -222,7 +227,8 @@ fn activations_losses_and_optimizers_allocate_nothing() {
         let _ = binary_cross_entropy_with_logits(&x, &y, &mut grad);
         let _ = mse(&x, &y, &mut grad);
         let _ = accuracy(&y, &labels);
-        adam.step(&mut dense);
+        adam.step(&mut dense)
+            .expect("one optimizer per model, with a valid learning rate");
     });
     assert_eq!(info.count_total, 0, "{info:?}");
 }

@@ -219,13 +219,21 @@ macro_rules! oracle_case {
         };
         let adam_case = &case["adam"];
         let mut adam = Adam::new(adam_case["lr"].as_f64().expect("lr") as f32);
-        train(&mut |net| adam.step(net), "Adam", &adam_case["steps"]);
+        train(
+            &mut |net| adam.step(net).expect("one network per train"),
+            "Adam",
+            &adam_case["steps"],
+        );
         let sgd_case = &case["sgd"];
         let mut sgd = Sgd::with_momentum(
             sgd_case["lr"].as_f64().expect("lr") as f32,
             sgd_case["momentum"].as_f64().expect("momentum") as f32,
         );
-        train(&mut |net| sgd.step(net), "SGD", &sgd_case["steps"]);
+        train(
+            &mut |net| sgd.step(net).expect("one network per train"),
+            "SGD",
+            &sgd_case["steps"],
+        );
     }};
 }
 
@@ -283,7 +291,8 @@ fn celsius_adam_500_steps_matches_pytorch() {
         mse(out, &y, &mut dy);
         net.zero_grad();
         net.backward_params(&mut tape, &dy);
-        adam.step(&mut net);
+        adam.step(&mut net)
+            .expect("one optimizer per model, with a valid learning rate");
     }
     let w = f64::from(net.fc.weight().as_slice()[0]);
     let b = f64::from(net.fc.bias().as_slice()[0]);

@@ -249,9 +249,10 @@ fn batch(
     (image, meta, target)
 }
 
-/// One optimizer step; the one place to adapt if `step` comes to return a `Result`.
+/// One optimizer step.
 fn step<N: HasParams>(adam: &mut Adam, net: &mut N) {
-    adam.step(net);
+    adam.step(net)
+        .expect("one optimizer per network, with a valid learning rate");
 }
 
 #[test]

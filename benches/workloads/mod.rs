@@ -100,7 +100,9 @@ impl<const B: usize> Trainer<B> {
             .expect("synthetic labels are below 10");
         self.net.zero_grad();
         self.net.backward_params(&mut self.tape, &self.dlogits);
-        self.adam.step(&mut self.net);
+        self.adam
+            .step(&mut self.net)
+            .expect("one optimizer per model, with a valid learning rate");
         loss
     }
 
@@ -152,7 +154,9 @@ impl<const B: usize> LeNetTrainer<B> {
             .expect("synthetic labels are below 10");
         self.net.zero_grad();
         self.net.backward_params(&mut self.tape, &self.dlogits);
-        self.adam.step(&mut self.net);
+        self.adam
+            .step(&mut self.net)
+            .expect("one optimizer per model, with a valid learning rate");
         loss
     }
 
@@ -203,7 +207,9 @@ impl<const B: usize> LstmTrainer<B> {
             .expect("synthetic labels are below 10");
         self.net.zero_grad();
         self.net.backward_params(&mut self.tape, &self.dlogits);
-        self.adam.step(&mut self.net);
+        self.adam
+            .step(&mut self.net)
+            .expect("one optimizer per model, with a valid learning rate");
         loss
     }
 
@@ -236,7 +242,8 @@ pub fn celsius_500(seed: u64) -> (f32, f32) {
         mse(out, &y, &mut dy);
         net.zero_grad();
         net.backward_params(&mut tape, &dy);
-        adam.step(&mut net);
+        adam.step(&mut net)
+            .expect("one optimizer per model, with a valid learning rate");
     }
     (net.fc.weight().as_slice()[0], net.fc.bias().as_slice()[0])
 }

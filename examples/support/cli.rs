@@ -1,12 +1,10 @@
 //! What the MNIST classifier examples (`mnist_cnn`, `mnist_lstm`) share: their flags and env
-//! vars, the exit status, and the progress bar. Included with `#[path]` beside `args.rs` and
+//! vars, and the exit status. Included with `#[path]` beside `args.rs` and
 //! `mnist_fetch.rs`.
 
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{self, parse_value};
 use crate::mnist_fetch;
@@ -68,11 +66,6 @@ impl Options {
             data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
         })
     }
-
-    /// The learning rate of `epoch` (from 1): the first epoch's, times the decay per epoch.
-    pub fn lr_at(&self, epoch: usize) -> f32 {
-        self.lr * self.lr_decay.powi(epoch as i32 - 1)
-    }
 }
 
 fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -110,17 +103,4 @@ pub fn main(
             ExitCode::FAILURE
         }
     }
-}
-
-/// A progress bar over one epoch's steps when stderr is a terminal; hidden otherwise.
-pub fn progress_bar(steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        return ProgressBar::hidden();
-    }
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}  {msg}  eta {eta}")
-        .map(|style| style.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    ProgressBar::new(steps as u64)
-        .with_style(style)
-        .with_prefix(format!("epoch {epoch}/{epochs}"))
 }

@@ -49,7 +49,7 @@ const SHA256: [(&str, &str); 4] = [
 /// Where the example caches Fashion-MNIST unless told otherwise: `data/fashion-mnist` at the
 /// workspace root (git-ignored with the rest of `data/`).
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("WORKSPACE_DIR"))
         .join("data")
         .join("fashion-mnist")
 }

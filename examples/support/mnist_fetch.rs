@@ -37,9 +37,7 @@ const SHA256: [(&str, &str); 4] = [
 
 /// Where the examples cache MNIST unless told otherwise: `data/mnist` at the workspace root.
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join("mnist")
+    Path::new(env!("WORKSPACE_DIR")).join("data").join("mnist")
 }
 
 /// Makes sure the four MNIST files are in `dir` with the right SHA-256, fetching them when any

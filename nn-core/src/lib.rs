@@ -31,5 +31,7 @@ pub mod testing;
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod train;
 
 pub use error::Error;

@@ -1,12 +1,11 @@
 //! Shuffled mini-batches of const size, of any per-sample shape.
 
 use core::fmt;
-use std::boxed::Box;
 use std::vec::Vec;
 
 use rand::seq::SliceRandom;
 
-use super::{DataError, Dataset};
+use super::{DataError, Dataset, Labels, Targets};
 use crate::init::{Rng, seeded};
 use crate::layers::Shape;
 use crate::tensor::{Tensor, Tensor2};
@@ -63,23 +62,21 @@ impl LastBatch {
 ///
 /// Make one with [`Batch::new`] before the training loop and refill it with
 /// [`Batches::fill_next`]; both buffers live on the heap and are reused.
-pub struct Batch<const B: usize, S: Shape> {
+///
+/// A dataset with real-valued targets ([`Values<T>`](super::Values)) gives batches whose
+/// [`Batch::targets`] are a `T::Batch<B>` instead of labels.
+pub struct Batch<const B: usize, S: Shape, T: Targets = Labels> {
     inputs: S::Batch<B>,
-    labels: Box<[usize; B]>,
+    targets: T::Batch<B>,
     valid: usize,
 }
 
-impl<const B: usize, S: Shape> Batch<B, S> {
+impl<const B: usize, S: Shape, T: Targets> Batch<B, S, T> {
     /// A zeroed batch, allocated once on the heap, with no valid samples.
     pub fn new() -> Self {
-        let labels: Box<[usize]> = std::vec![0; B].into_boxed_slice();
-        // The boxed slice has exactly B elements, so the conversion cannot fail.
-        let labels = labels
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("a Vec of B elements is a [usize; B]"));
         Self {
             inputs: <S::Batch<B> as Tensor>::zeros(),
-            labels,
+            targets: T::new_batch(),
             valid: 0,
         }
     }
@@ -89,15 +86,27 @@ impl<const B: usize, S: Shape> Batch<B, S> {
         &self.inputs
     }
 
-    /// The labels, one per sample.
-    pub fn labels(&self) -> &[usize; B] {
-        &self.labels
+    /// The targets, one per sample: `[usize; B]` labels, or a `T::Batch<B>` of values.
+    pub fn targets(&self) -> &T::Batch<B> {
+        &self.targets
+    }
+
+    /// The inputs, mutably (to corrupt them for a denoising autoencoder, say).
+    pub fn inputs_mut(&mut self) -> &mut S::Batch<B> {
+        &mut self.inputs
     }
 
     /// How many leading samples are new to this pass: `B`, except in the last batch of a pass
     /// under [`LastBatch::Pad`].
     pub fn valid(&self) -> usize {
         self.valid
+    }
+}
+
+impl<const B: usize, S: Shape> Batch<B, S> {
+    /// The labels, one per sample.
+    pub fn labels(&self) -> &[usize; B] {
+        &self.targets
     }
 
     /// How many of the valid rows of `scores` (the network's output for this batch) have their
@@ -123,7 +132,7 @@ impl<const B: usize, S: Shape> Batch<B, S> {
     pub fn correct<const N: usize>(&self, scores: &Tensor2<B, N>) -> usize {
         scores
             .rows()
-            .zip(self.labels.iter())
+            .zip(self.targets.iter())
             .take(self.valid)
             .filter(|(row, label)| crate::metrics::argmax(row) == **label)
             .count()
@@ -131,47 +140,50 @@ impl<const B: usize, S: Shape> Batch<B, S> {
 
     /// The inputs and labels, mutably, to fill the batch by hand.
     pub fn parts_mut(&mut self) -> (&mut S::Batch<B>, &mut [usize; B]) {
-        (&mut self.inputs, &mut self.labels)
+        (&mut self.inputs, &mut self.targets)
     }
 }
 
-impl<const B: usize, S: Shape> Default for Batch<B, S> {
+impl<const B: usize, S: Shape, T: Targets> Default for Batch<B, S, T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
 // By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
-impl<const B: usize, S: Shape> Clone for Batch<B, S>
+impl<const B: usize, S: Shape, T: Targets> Clone for Batch<B, S, T>
 where
     S::Batch<B>: Clone,
+    T::Batch<B>: Clone,
 {
     fn clone(&self) -> Self {
         Self {
             inputs: self.inputs.clone(),
-            labels: self.labels.clone(),
+            targets: self.targets.clone(),
             valid: self.valid,
         }
     }
 }
 
-impl<const B: usize, S: Shape> PartialEq for Batch<B, S>
+impl<const B: usize, S: Shape, T: Targets> PartialEq for Batch<B, S, T>
 where
     S::Batch<B>: PartialEq,
+    T::Batch<B>: PartialEq,
 {
     fn eq(&self, other: &Self) -> bool {
-        self.valid == other.valid && self.labels == other.labels && self.inputs == other.inputs
+        self.valid == other.valid && self.targets == other.targets && self.inputs == other.inputs
     }
 }
 
-impl<const B: usize, S: Shape> fmt::Debug for Batch<B, S>
+impl<const B: usize, S: Shape, T: Targets> fmt::Debug for Batch<B, S, T>
 where
     S::Batch<B>: fmt::Debug,
+    T::Batch<B>: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Batch")
             .field("inputs", &self.inputs)
-            .field("labels", &self.labels)
+            .field("targets", &self.targets)
             .field("valid", &self.valid)
             .finish()
     }
@@ -209,8 +221,8 @@ where
 /// }
 /// # Ok::<(), nn_core::data::DataError>(())
 /// ```
-pub struct Batches<'a, const B: usize, S: Shape> {
-    data: &'a Dataset<S>,
+pub struct Batches<'a, const B: usize, S: Shape, T: Targets = Labels> {
+    data: &'a Dataset<S, T>,
     policy: LastBatch,
     /// `None` for sequential order.
     rng: Option<Rng>,
@@ -226,7 +238,7 @@ pub struct Batches<'a, const B: usize, S: Shape> {
 }
 
 // By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
-impl<const B: usize, S: Shape> Clone for Batches<'_, B, S> {
+impl<const B: usize, S: Shape, T: Targets> Clone for Batches<'_, B, S, T> {
     fn clone(&self) -> Self {
         Self {
             data: self.data,
@@ -241,7 +253,7 @@ impl<const B: usize, S: Shape> Clone for Batches<'_, B, S> {
     }
 }
 
-impl<const B: usize, S: Shape> fmt::Debug for Batches<'_, B, S> {
+impl<const B: usize, S: Shape, T: Targets> fmt::Debug for Batches<'_, B, S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Batches")
             .field("data", self.data)
@@ -255,7 +267,7 @@ impl<const B: usize, S: Shape> fmt::Debug for Batches<'_, B, S> {
     }
 }
 
-impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
+impl<'a, const B: usize, S: Shape, T: Targets> Batches<'a, B, S, T> {
     /// Batches in a fresh random order each pass, from a ChaCha8 generator seeded with `seed`:
     /// the same seed gives the same sequence of batches.
     ///
@@ -263,7 +275,11 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     /// [`DataError::TooFewSamples`] when not one batch can be made (fewer than `B` samples
     /// under [`LastBatch::Drop`], none under [`LastBatch::Pad`]). The sample shape cannot
     /// mismatch: it is the dataset's type.
-    pub fn shuffled(data: &'a Dataset<S>, policy: LastBatch, seed: u64) -> Result<Self, DataError> {
+    pub fn shuffled(
+        data: &'a Dataset<S, T>,
+        policy: LastBatch,
+        seed: u64,
+    ) -> Result<Self, DataError> {
         Self::with_order(data, policy, Some(seeded(seed)))
     }
 
@@ -271,7 +287,7 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     ///
     /// # Errors
     /// As [`Batches::shuffled`].
-    pub fn sequential(data: &'a Dataset<S>, policy: LastBatch) -> Result<Self, DataError> {
+    pub fn sequential(data: &'a Dataset<S, T>, policy: LastBatch) -> Result<Self, DataError> {
         Self::with_order(data, policy, None)
     }
 
@@ -280,7 +296,7 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     /// # Errors
     /// As [`Batches::shuffled`].
     pub fn with_order(
-        data: &'a Dataset<S>,
+        data: &'a Dataset<S, T>,
         policy: LastBatch,
         rng: Option<Rng>,
     ) -> Result<Self, DataError> {
@@ -350,6 +366,11 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
         }
     }
 
+    /// The dataset the batches come from.
+    pub fn data(&self) -> &'a Dataset<S, T> {
+        self.data
+    }
+
     /// The last-batch policy.
     pub fn policy(&self) -> LastBatch {
         self.policy
@@ -363,17 +384,23 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     /// Copies the next batch into `batch` and returns its number of valid samples, or `None` at
     /// the end of a pass (never with [`Batches::repeat`]); the call after a `None` starts the
     /// next pass. Allocates nothing.
-    pub fn fill_next(&mut self, batch: &mut Batch<B, S>) -> Option<usize> {
-        let valid = self.fill_next_into(&mut batch.inputs, &mut batch.labels);
+    pub fn fill_next(&mut self, batch: &mut Batch<B, S, T>) -> Option<usize> {
+        let data = self.data;
+        let (inputs, targets) = (&mut batch.inputs, &mut batch.targets);
+        let valid = self.next_rows(inputs.as_mut_slice(), |row, index| {
+            data.targets().write_row(index, targets, row);
+        });
         batch.valid = valid.unwrap_or(0);
         valid
     }
 
-    /// Like [`Batches::fill_next`], into separate caller-owned buffers.
-    pub fn fill_next_into(
+    /// Copies the inputs of the next batch into `inputs` and calls `target(row, index)` for
+    /// each of its `B` rows with the sample index that row holds; returns the valid count as
+    /// [`Batches::fill_next`] does.
+    fn next_rows(
         &mut self,
-        inputs: &mut S::Batch<B>,
-        labels: &mut [usize; B],
+        inputs: &mut [f32],
+        mut target: impl FnMut(usize, usize),
     ) -> Option<usize> {
         let mut valid = self.rows_left();
         if valid == 0 {
@@ -390,15 +417,11 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
         }
         let n = self.order.len();
         // `S::SIZE` is at least 1: a dataset of empty samples cannot be made.
-        let rows = inputs
-            .as_mut_slice()
-            .chunks_exact_mut(S::SIZE)
-            .zip(labels.iter_mut());
-        for (row, (dst, label)) in rows.enumerate() {
+        for (row, dst) in inputs.chunks_exact_mut(S::SIZE).enumerate() {
             // Rows past `valid` (only under `Pad`) wrap around to the start of this pass.
             let index = self.order[(self.cursor + row) % n];
             dst.copy_from_slice(self.data.row(index));
-            *label = self.data.labels()[index];
+            target(row, index);
         }
         self.cursor += valid;
         Some(valid)
@@ -426,15 +449,56 @@ impl<'a, const B: usize, S: Shape> Batches<'a, B, S> {
     }
 }
 
+impl<S: Shape, T: Targets> Dataset<S, T> {
+    /// [`Batches::shuffled`] of this dataset, with the batch size as the only type argument
+    /// (`data.shuffled_batches::<64>(..)`), whatever the targets are.
+    ///
+    /// # Errors
+    /// As [`Batches::shuffled`].
+    pub fn shuffled_batches<const B: usize>(
+        &self,
+        policy: LastBatch,
+        seed: u64,
+    ) -> Result<Batches<'_, B, S, T>, DataError> {
+        Batches::shuffled(self, policy, seed)
+    }
+
+    /// [`Batches::sequential`] of this dataset, with the batch size as the only type argument
+    /// (`data.sequential_batches::<1000>(LastBatch::Pad)`).
+    ///
+    /// # Errors
+    /// As [`Batches::sequential`].
+    pub fn sequential_batches<const B: usize>(
+        &self,
+        policy: LastBatch,
+    ) -> Result<Batches<'_, B, S, T>, DataError> {
+        Batches::sequential(self, policy)
+    }
+}
+
+impl<const B: usize, S: Shape> Batches<'_, B, S> {
+    /// Like [`Batches::fill_next`], into separate caller-owned buffers.
+    pub fn fill_next_into(
+        &mut self,
+        inputs: &mut S::Batch<B>,
+        labels: &mut [usize; B],
+    ) -> Option<usize> {
+        let data = self.data;
+        self.next_rows(inputs.as_mut_slice(), |row, index| {
+            labels[row] = data.labels()[index];
+        })
+    }
+}
+
 /// Batches as owned values, for convenience; each allocates a new [`Batch`]. In a training loop
 /// prefer [`Batches::fill_next`] with one reused batch.
 ///
 /// Follows `fill_next`: `None` at the end of each pass, after which iteration resumes with the
 /// next pass (so the iterator is not fused, and `for batch in &mut batches` is one epoch).
-impl<const B: usize, S: Shape> Iterator for Batches<'_, B, S> {
-    type Item = Batch<B, S>;
+impl<const B: usize, S: Shape, T: Targets> Iterator for Batches<'_, B, S, T> {
+    type Item = Batch<B, S, T>;
 
-    fn next(&mut self) -> Option<Batch<B, S>> {
+    fn next(&mut self) -> Option<Batch<B, S, T>> {
         let mut batch = Batch::new();
         self.fill_next(&mut batch)?;
         Some(batch)
@@ -754,7 +818,7 @@ mod tests {
         while batches.fill_next(&mut batch).is_some() {
             let labels = *batch.labels();
             let scores = Tensor2::<4, 3>::from_fn(|[r, c]| if labels[r] == c { 1.0 } else { 0.0 });
-            assert_eq!(crate::metrics::correct(&scores, batch.labels()), 4);
+            assert_eq!(crate::metrics::correct(&scores, batch.labels()).unwrap(), 4);
             total += batch.correct(&scores);
         }
         assert_eq!(total, 5);

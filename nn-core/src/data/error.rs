@@ -216,6 +216,28 @@ pub enum DataError {
         found: usize,
     },
 
+    /// A sample holds a NaN or infinite value, which would silently poison training.
+    #[error(
+        "{what} of sample {sample} holds {value} at value {offset}; every input and target must be finite"
+    )]
+    NonFinite {
+        /// `"input"` or `"target"`.
+        what: &'static str,
+        /// The sample's index in the dataset.
+        sample: usize,
+        /// The value's index within the sample (row-major).
+        offset: usize,
+        /// The value.
+        value: f32,
+    },
+
+    /// A validation split fraction outside `(0, 1)`.
+    #[error("a validation split needs a fraction strictly between 0 and 1, got {fraction}")]
+    BadSplit {
+        /// The fraction asked for.
+        fraction: f32,
+    },
+
     /// The dataset cannot fill a single batch under the chosen policy.
     #[error("{samples} samples cannot fill one batch of {batch} under {policy:?}")]
     TooFewSamples {
@@ -244,6 +266,8 @@ impl DataError {
             DataError::CountMismatch { labels_origin, .. } => labels_origin.path(),
             DataError::RaggedInputs { .. }
             | DataError::FeatureMismatch { .. }
+            | DataError::NonFinite { .. }
+            | DataError::BadSplit { .. }
             | DataError::TooFewSamples { .. } => None,
         }
     }

@@ -44,8 +44,10 @@ mod error;
 pub mod idx;
 pub mod mnist;
 pub mod normalize;
+mod targets;
 
 pub use batches::{Batch, Batches, LastBatch};
 pub use dataset::Dataset;
 pub use error::{DataError, Origin};
 pub use normalize::Standardize;
+pub use targets::{Labels, Targets, Values};

@@ -656,8 +656,8 @@ mod tests {
         bn.backward(&x, &y, &mut cache, &dy, None);
         let (weight, bias) = (bn.weight().clone(), bn.bias().clone());
 
-        Adam::new(0.1).step(&mut bn);
-        Sgd::with_momentum(0.1, 0.9).step(&mut bn);
+        Adam::new(0.1).step(&mut bn).unwrap();
+        Sgd::with_momentum(0.1, 0.9).step(&mut bn).unwrap();
         assert_ne!(bn.weight(), &weight);
         assert_ne!(bn.bias(), &bias);
         assert_eq!(bn.running_mean(), &mean);

@@ -524,11 +524,11 @@ mod tests {
             pool1.backward(&a2, &a3, &mut (), &d3, Some(&mut d2));
             relu1.backward(&a1, &a2, &mut (), &d2, Some(&mut d1));
             conv1.backward(&x, &a1, &mut c1, &d1, None);
-            optimizers[0].step(&mut conv1);
-            optimizers[1].step(&mut conv2);
-            optimizers[2].step(&mut fc1);
-            optimizers[3].step(&mut fc2);
-            optimizers[4].step(&mut fc3);
+            optimizers[0].step(&mut conv1).unwrap();
+            optimizers[1].step(&mut conv2).unwrap();
+            optimizers[2].step(&mut fc1).unwrap();
+            optimizers[3].step(&mut fc2).unwrap();
+            optimizers[4].step(&mut fc3).unwrap();
             conv1.zero_grad();
             conv2.zero_grad();
             fc1.zero_grad();

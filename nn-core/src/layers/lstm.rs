@@ -661,8 +661,8 @@ mod tests {
             let start = Instant::now();
             lstm.backward(&x, &a1, &mut cache, &d1, None);
             backward_time = start.elapsed();
-            optimizers[0].step(&mut lstm);
-            optimizers[1].step(&mut fc);
+            optimizers[0].step(&mut lstm).unwrap();
+            optimizers[1].step(&mut fc).unwrap();
             lstm.zero_grad();
             fc.zero_grad();
             (forward_time, backward_time)

@@ -7,7 +7,9 @@ use crate::layers::activation::elementwise_activation;
 
 /// Rectified linear unit, `max(0, x)`.
 ///
-/// Elementwise, so it works on any per-sample [`Shape`]; it has no parameters.
+/// Elementwise, so it works on any per-sample [`Shape`]; it has no parameters. NaN passes
+/// through (`relu(NaN)` is NaN, as in PyTorch), so bad data reaches the loss instead of
+/// vanishing.
 ///
 /// ```
 /// use nn_core::layers::{Features, Layer, Relu};
@@ -27,10 +29,12 @@ pub struct Relu<S: Shape> {
     shape: PhantomData<S>,
 }
 
+// Written so that NaN fails the comparison and passes through, as in PyTorch: `x.max(0.0)` or
+// `if x > 0.0 { x } else { 0.0 }` would turn a NaN into a silent 0.
 elementwise_activation!(
     Relu,
-    |_layer, x| if x > 0.0 { x } else { 0.0 },
-    |_layer, x, _y| if x > 0.0 { 1.0 } else { 0.0 }
+    |_layer, x| if x < 0.0 { 0.0 } else { x },
+    |_layer, x, _y| if x <= 0.0 { 0.0 } else { 1.0 }
 );
 
 #[cfg(test)]

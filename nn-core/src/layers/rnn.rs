@@ -51,7 +51,8 @@ impl RnnActivation for RnnRelu {
     const NAME: &'static str = "relu";
     #[inline(always)]
     fn apply(x: f32) -> f32 {
-        x.max(0.0)
+        // Not `x.max(0.0)`, which maps NaN to 0: NaN must reach the loss.
+        if x < 0.0 { 0.0 } else { x }
     }
     #[inline(always)]
     fn derivative(y: f32) -> f32 {

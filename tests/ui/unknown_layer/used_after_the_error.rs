@@ -16,5 +16,5 @@ fn main() {
     net.backward_params(&mut tape, &dy);
     let mut eval = MlpTape::<1, Eval>::new();
     let _: &Tensor2<1, 10> = net.infer(&Tensor2::<1, 784>::zeros(), &mut eval);
-    Adam::new(1e-3).step(&mut net);
+    Adam::new(1e-3).step(&mut net).expect("one optimizer per model");
 }

