@@ -234,7 +234,7 @@ macro_rules! experiment {
                     }
                     net.backward_params(&mut tape, &dy);
                     run.peak_grad = run.peak_grad.max(grad_norm(&mut net));
-                    optimizer.step(&mut net).expect("one optimizer per network, with a valid learning rate");
+                    optimizer.step(&mut net).expect("one optimizer per network; `--lr` checked by `parse`");
                 }
                 if run.diverged_at.is_none() {
                     let tail = &losses[losses.len().saturating_sub(TAIL)..];
@@ -346,6 +346,8 @@ impl Options {
         if options.seeds == 0 || options.steps == 0 {
             return Err("`--seeds` and `--steps` must be at least 1".into());
         }
+        // Checked here so that the training loops' steps cannot fail on it.
+        Sgd::try_new(options.lr).map_err(|e| format!("`--lr`: {e}"))?;
         Ok(options)
     }
 }

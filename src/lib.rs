@@ -280,6 +280,8 @@ pub use nn_core::data;
 
 #[cfg(feature = "std")]
 pub use nn_core::train;
+#[cfg(feature = "safetensors")]
+pub use nn_core::weights;
 
 pub use nn_macros::network;
 

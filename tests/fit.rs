@@ -360,3 +360,58 @@ fn labels_out_of_range_are_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_resumed_from_its_checkpoint_ends_bit_identical() {
+    use nn::train::ModelCheckpoint;
+    let data = blobs(200, 8);
+    let dir = std::env::temp_dir().join(format!("nn-fit-resume-{}", std::process::id()));
+    let batches = || data.shuffled_batches::<16>(LastBatch::Drop, 11).unwrap();
+
+    let mut straight = Classifier::seeded(0);
+    let mut adam = Adam::new(0.01);
+    Fit::new(&mut straight, &mut adam, CrossEntropy)
+        .epochs(3)
+        .progress(Progress::Silent)
+        .run(batches())
+        .unwrap();
+
+    // 1 epoch, a checkpoint after it, and everything dropped.
+    {
+        let mut net = Classifier::seeded(0);
+        let mut adam = Adam::new(0.01);
+        Fit::new(&mut net, &mut adam, CrossEntropy)
+            .epochs(1)
+            .callback(ModelCheckpoint::every(
+                1,
+                dir.join("epoch-{epoch}.safetensors").display().to_string(),
+            ))
+            .callback(ModelCheckpoint::best(
+                "loss",
+                dir.join("best.safetensors").display().to_string(),
+            ))
+            .progress(Progress::Silent)
+            .run(batches())
+            .unwrap();
+    }
+    assert!(dir.join("best.safetensors").exists());
+    // A fresh network and optimizer, restored, train epochs 2 and 3.
+    let mut resumed = Classifier::seeded(99);
+    let mut adam = Adam::new(0.5);
+    let checkpoint =
+        nn::weights::load_checkpoint(dir.join("epoch-1.safetensors"), &mut resumed, &mut adam)
+            .unwrap();
+    assert_eq!(checkpoint.epoch, 1);
+    let history = Fit::new(&mut resumed, &mut adam, CrossEntropy)
+        .initial_epoch(1)
+        .epochs(3)
+        .progress(Progress::Silent)
+        .run(batches())
+        .unwrap();
+    assert_eq!(
+        history.epochs.iter().map(|l| l.epoch).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert_eq!(weights(&mut resumed), weights(&mut straight));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -33,6 +33,7 @@ impl HasParams for Scale {
         let param = Param {
             value: self.a.as_mut_slice(),
             grad: self.grad.as_mut_slice(),
+            shape: &[1],
         };
         visitor.visit(&path.child("a"), param);
     }

@@ -33,5 +33,7 @@ pub mod testing;
 pub mod data;
 #[cfg(feature = "std")]
 pub mod train;
+#[cfg(feature = "safetensors")]
+pub mod weights;
 
 pub use error::Error;

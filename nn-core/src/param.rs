@@ -105,13 +105,40 @@ impl fmt::Debug for ParamPath<'_> {
     }
 }
 
-/// One parameter tensor and its accumulated gradient, as flat slices of equal length.
+/// One parameter tensor and its accumulated gradient, as flat slices of equal length, with
+/// the tensor's shape.
+///
+/// `shape` is PyTorch's shape of the same tensor, whose row-major layout `value` follows:
+/// `(out, in)` for a dense weight, `(out, in, k, k)` for a convolution's, `(C)` for batch
+/// norm's weight and bias, `(G·H, F)` for a recurrent layer's `weight_ih_l0` (the `G` gates
+/// stacked along the rows). Weight files save and check it. Its product is `value.len()`.
+///
+/// A layer of your own fills it the same way:
+///
+/// ```
+/// use nn_core::param::{HasParams, Param, ParamPath, ParamVisitor};
+/// use nn_core::tensor::Tensor2;
+///
+/// struct Bilinear { w: Tensor2<3, 4>, w_grad: Tensor2<3, 4> }
+///
+/// impl HasParams for Bilinear {
+///     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+///         let w = Param { value: self.w.as_mut_slice(), grad: self.w_grad.as_mut_slice(), shape: &[3, 4] };
+///         visitor.visit(&path.child("w"), w);
+///     }
+/// }
+/// ```
 pub struct Param<'a> {
     /// The values.
     pub value: &'a mut [f32],
     /// The gradient accumulated by `backward` since the last `zero_grad`.
     pub grad: &'a mut [f32],
+    /// The tensor's shape (PyTorch's), whose product is `value.len()`.
+    pub shape: &'a [usize],
 }
+
+/// A parameter's name, shape, values and gradient, for layers that list their tensors.
+pub(crate) type NamedParam<'a> = (&'a str, &'a [usize], &'a mut [f32], &'a mut [f32]);
 
 /// Receives every parameter of a network, in a fixed order.
 ///

@@ -376,6 +376,31 @@ impl<'a, const B: usize, S: Shape, T: Targets> Batches<'a, B, S, T> {
         self.policy
     }
 
+    /// Draws the shuffles of the next `passes` passes without making their batches, so that
+    /// the batches continue as if those passes had run: a run resumed after `passes` epochs
+    /// sees the same batches as one that never stopped.
+    ///
+    /// ```
+    /// use nn_core::data::{Batch, Batches, Dataset, LastBatch};
+    /// use nn_core::layers::Features;
+    /// let data = Dataset::<Features<1>>::new((0..8).map(|i| i as f32).collect(), vec![0; 8], 1)?;
+    /// let mut straight = Batches::<4, _>::shuffled(&data, LastBatch::Drop, 3)?;
+    /// let mut resumed = Batches::<4, _>::shuffled(&data, LastBatch::Drop, 3)?;
+    /// let (mut a, mut b) = (Batch::new(), Batch::new());
+    /// while straight.fill_next(&mut a).is_some() {} // pass 1
+    /// resumed.skip_passes(1);
+    /// straight.fill_next(&mut a);
+    /// resumed.fill_next(&mut b);
+    /// assert_eq!(a, b); // pass 2's first batch
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn skip_passes(&mut self, passes: usize) {
+        for _ in 0..passes {
+            self.start_pass();
+        }
+        self.in_pass = false;
+    }
+
     /// Abandons the current pass: the next batch starts a new one (reshuffled).
     pub fn reset(&mut self) {
         self.in_pass = false;

@@ -265,11 +265,13 @@ impl<const C: usize, S: PerChannel> HasParams for BatchNorm<C, S> {
         let weight = Param {
             value: self.weight.as_mut_slice(),
             grad: self.weight_grad.as_mut_slice(),
+            shape: &[C],
         };
         visitor.visit(&path.child("weight"), weight);
         let bias = Param {
             value: self.bias.as_mut_slice(),
             grad: self.bias_grad.as_mut_slice(),
+            shape: &[C],
         };
         visitor.visit(&path.child("bias"), bias);
     }

@@ -208,11 +208,13 @@ impl<
         let weight = Param {
             value: self.weight.as_mut_slice(),
             grad: self.weight_grad.as_mut_slice(),
+            shape: &[C_OUT, C_IN, K, K],
         };
         visitor.visit(&path.child("weight"), weight);
         let bias = Param {
             value: self.bias.as_mut_slice(),
             grad: self.bias_grad.as_mut_slice(),
+            shape: &[C_OUT],
         };
         visitor.visit(&path.child("bias"), bias);
     }

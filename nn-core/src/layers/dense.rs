@@ -86,11 +86,13 @@ impl<const IN: usize, const OUT: usize> HasParams for Dense<IN, OUT> {
         let weight = Param {
             value: self.weight.as_mut_slice(),
             grad: self.weight_grad.as_mut_slice(),
+            shape: &[OUT, IN],
         };
         visitor.visit(&path.child("weight"), weight);
         let bias = Param {
             value: self.bias.as_mut_slice(),
             grad: self.bias_grad.as_mut_slice(),
+            shape: &[OUT],
         };
         visitor.visit(&path.child("bias"), bias);
     }

@@ -358,30 +358,35 @@ impl Vectorize for GruCellBackward<'_> {
 
 impl<const T: usize, const F: usize, const H: usize> HasParams for Gru<T, F, H> {
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
-        let params = [
+        // PyTorch's shapes: the gates stacked along the rows.
+        let params: [crate::param::NamedParam<'_>; 4] = [
             (
                 "weight_ih_l0",
+                &[3 * H, F],
                 self.weight_ih.as_mut_slice(),
                 self.weight_ih_grad.as_mut_slice(),
             ),
             (
                 "weight_hh_l0",
+                &[3 * H, H],
                 self.weight_hh.as_mut_slice(),
                 self.weight_hh_grad.as_mut_slice(),
             ),
             (
                 "bias_ih_l0",
+                &[3 * H],
                 self.bias_ih.as_mut_slice(),
                 self.bias_ih_grad.as_mut_slice(),
             ),
             (
                 "bias_hh_l0",
+                &[3 * H],
                 self.bias_hh.as_mut_slice(),
                 self.bias_hh_grad.as_mut_slice(),
             ),
         ];
-        for (name, value, grad) in params {
-            visitor.visit(&path.child(name), Param { value, grad });
+        for (name, shape, value, grad) in params {
+            visitor.visit(&path.child(name), Param { value, grad, shape });
         }
     }
 

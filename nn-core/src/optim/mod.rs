@@ -40,10 +40,12 @@
 mod adam;
 mod clip;
 mod sgd;
+mod state;
 
 pub use adam::{Adam, AdamW};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use sgd::Sgd;
+pub use state::{OptimizerState, StateError};
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
@@ -168,6 +170,9 @@ impl ModelBinding {
 pub(crate) struct SlotState {
     pub(crate) binding: ModelBinding,
     pub(crate) buffers: Vec<Box<[f32]>>,
+    /// `per_param` once the buffers are known to fit the bound model, so later steps skip
+    /// the check.
+    fitted: Option<usize>,
 }
 
 impl SlotState {
@@ -180,11 +185,12 @@ impl SlotState {
         per_param: usize,
     ) -> Result<(), OptimError> {
         self.binding.check(model)?;
-        if per_param == 0 {
+        if per_param == 0 || self.fitted == Some(per_param) {
             return Ok(());
         }
         let buffers = &mut self.buffers;
         if buffers.is_empty() {
+            self.fitted = Some(per_param);
             model.visit_params(
                 &ParamPath::root(),
                 &mut |_: &ParamPath<'_>, p: Param<'_>| {
@@ -219,8 +225,25 @@ impl SlotState {
                 self.binding.unbind();
                 Err(OptimError::ForeignModel { parameter })
             }
-            None => Ok(()),
+            None => {
+                self.fitted = Some(per_param);
+                Ok(())
+            }
         }
+    }
+
+    /// Binds to `model` and, if there are buffers (restored from a checkpoint), checks that
+    /// they fit its parameters; no buffers stay none until the first step.
+    pub(crate) fn prepare_restored<M: HasParams>(
+        &mut self,
+        model: &mut M,
+        per_param: usize,
+    ) -> Result<(), OptimError> {
+        self.binding.check(model)?;
+        if self.buffers.is_empty() {
+            return Ok(());
+        }
+        self.prepare(model, per_param)
     }
 
     /// The `per_param` buffers of parameter `index`: empty if out of range, which

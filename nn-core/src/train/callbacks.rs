@@ -50,10 +50,32 @@ impl Context<'_> {
     pub fn restore_weights(&mut self, from: &[f32]) {
         self.state.restore(from);
     }
+
+    /// Saves a checkpoint of the network (weights and buffers), the optimizer's state and
+    /// this epoch to `path`, atomically (see `nn::weights::save_checkpoint`).
+    ///
+    /// # Errors
+    /// [`TrainError::Save`] when the file cannot be written.
+    #[cfg(feature = "safetensors")]
+    pub fn save_checkpoint(&mut self, path: &std::path::Path) -> Result<(), TrainError> {
+        let epoch = self.epoch;
+        self.state
+            .save_checkpoint(path, epoch)
+            .map_err(|source| TrainError::Save {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
 }
 
 /// The network and optimizer as callbacks reach them, without their types.
 pub(crate) trait TrainState {
+    #[cfg(feature = "safetensors")]
+    fn save_checkpoint(
+        &mut self,
+        path: &std::path::Path,
+        epoch: usize,
+    ) -> Result<(), crate::weights::SaveError>;
     fn learning_rate(&self) -> f32;
     fn set_learning_rate(&mut self, lr: f32);
     fn snapshot(&mut self, into: &mut Vec<f32>);
@@ -311,3 +333,99 @@ impl Callback for LearningRateSchedule {
         Ok(())
     }
 }
+
+/// Saves checkpoints while training (Keras's `ModelCheckpoint`): every `n` epochs, to a path
+/// in which `{epoch}` is replaced by the epoch, and/or the best epoch so far by a monitored
+/// value, to one path. A checkpoint holds the weights and buffers, the optimizer's state and
+/// the epoch, written atomically (a crash mid-save leaves the previous file intact); load it
+/// with `nn::weights::load_checkpoint` and resume with [`Fit::initial_epoch`].
+///
+/// ```no_run
+/// use nn_core::train::ModelCheckpoint;
+/// let every_two = ModelCheckpoint::every(2, "target/run/epoch-{epoch}.safetensors");
+/// let best = ModelCheckpoint::best("val_accuracy", "target/run/best.safetensors");
+/// ```
+///
+/// [`Fit::initial_epoch`]: super::Fit::initial_epoch
+#[cfg(feature = "safetensors")]
+#[derive(Debug, Clone)]
+pub struct ModelCheckpoint {
+    path: String,
+    every: Option<usize>,
+    monitor: Option<String>,
+    best: Option<f64>,
+}
+
+#[cfg(feature = "safetensors")]
+impl ModelCheckpoint {
+    /// Every `epochs` epochs, to `path` with `{epoch}` replaced by the epoch number.
+    pub fn every(epochs: usize, path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            every: Some(epochs.max(1)),
+            monitor: None,
+            best: None,
+        }
+    }
+
+    /// After each epoch that improves on the best value of `monitor` so far (see
+    /// [`EarlyStopping`] for which direction improves), to `path`.
+    pub fn best(monitor: &str, path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            every: None,
+            monitor: Some(monitor.into()),
+            best: None,
+        }
+    }
+
+    /// The best monitored value saved so far.
+    pub fn best_value(&self) -> Option<f64> {
+        self.best
+    }
+
+    fn path_for(&self, epoch: usize) -> std::path::PathBuf {
+        self.path.replace("{epoch}", &epoch.to_string()).into()
+    }
+}
+
+#[cfg(feature = "safetensors")]
+impl Callback for ModelCheckpoint {
+    fn on_epoch_end(
+        &mut self,
+        cx: &mut Context<'_>,
+        log: &EpochLog,
+    ) -> Result<Control, TrainError> {
+        let due = match (&self.every, &self.monitor) {
+            (Some(every), _) => log.epoch.is_multiple_of(*every),
+            (None, Some(monitor)) => {
+                let Some(value) = log.get(monitor) else {
+                    return Err(TrainError::UnknownMonitor {
+                        name: monitor.clone(),
+                    });
+                };
+                let better = match self.best {
+                    None => value.is_finite(),
+                    Some(best) if lower_is_better(monitor) => value < best,
+                    Some(best) => value > best,
+                };
+                if better {
+                    self.best = Some(value);
+                }
+                better
+            }
+            (None, None) => false,
+        };
+        if due {
+            let path = self.path_for(log.epoch);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            cx.save_checkpoint(&path)?;
+        }
+        Ok(Control::Continue)
+    }
+}
+
+#[cfg(feature = "safetensors")]
+use std::string::ToString as _;

@@ -6,13 +6,15 @@ use std::string::String;
 use std::time::Instant;
 use std::vec::Vec;
 
+#[cfg(doc)]
+use super::ModelCheckpoint;
 use super::callbacks::{Callback, Context, Control, TrainState};
 use super::metric::BoxedMetric;
 use super::progress::{Progress, Reporter};
 use super::{EpochLog, History, Loss, Metric, TrainError};
 use crate::data::{Batch, Batches, LastBatch, Targets};
 use crate::layers::{Layer, Shape};
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, OptimizerState};
 use crate::param::{HasParams, Param, ParamPath};
 use crate::tensor::{Tensor, Zeroed};
 
@@ -102,7 +104,7 @@ pub struct Validation<'a, const B: usize, S: Shape, T: Targets, N: Layer> {
 impl<'a, N, O, L, T> Fit<'a, N, O, L, T>
 where
     N: Layer,
-    O: Optimizer,
+    O: Optimizer + OptimizerState,
     L: Loss<T>,
     T: Targets,
 {
@@ -162,7 +164,7 @@ where
 impl<'a, N, O, L, T, V> Fit<'a, N, O, L, T, V>
 where
     N: Layer,
-    O: Optimizer,
+    O: Optimizer + OptimizerState,
     L: Loss<T>,
     T: Targets,
     V: ValidationSet<N, T, L>,
@@ -176,7 +178,11 @@ where
     }
 
     /// Starts counting at `epoch + 1`, to resume a run that trained `epoch` epochs (the logs
-    /// and callbacks see the true epoch numbers).
+    /// and callbacks see the true epoch numbers). When an epoch is one pass, the training
+    /// batches first draw the shuffles of the `epoch` passes already trained
+    /// ([`Batches::skip_passes`]), so that with the network and optimizer restored from that
+    /// run's checkpoint (`nn::weights::load_checkpoint`, see [`ModelCheckpoint`]) training
+    /// continues exactly, bit for bit, as if it had not stopped.
     #[must_use]
     pub fn initial_epoch(mut self, epoch: usize) -> Self {
         self.initial_epoch = epoch;
@@ -257,6 +263,9 @@ where
             .steps_per_epoch
             .unwrap_or_else(|| train.steps_per_epoch());
         let mut reporter = Reporter::new(self.progress);
+        if self.steps_per_epoch.is_none() {
+            train.skip_passes(self.initial_epoch);
+        }
 
         for epoch in self.initial_epoch + 1..=self.epochs {
             self.each_callback(epoch, &history, |callback, cx| callback.on_epoch_begin(cx))?;
@@ -386,7 +395,16 @@ struct State<'s, N, O> {
     optimizer: &'s mut O,
 }
 
-impl<N: HasParams, O: Optimizer> TrainState for State<'_, N, O> {
+impl<N: HasParams, O: Optimizer + OptimizerState> TrainState for State<'_, N, O> {
+    #[cfg(feature = "safetensors")]
+    fn save_checkpoint(
+        &mut self,
+        path: &std::path::Path,
+        epoch: usize,
+    ) -> Result<(), crate::weights::SaveError> {
+        let checkpoint = crate::weights::Checkpoint::new(epoch as u64);
+        crate::weights::save_checkpoint(path, self.net, self.optimizer, &checkpoint)
+    }
     fn learning_rate(&self) -> f32 {
         self.optimizer.learning_rate()
     }

@@ -9,7 +9,8 @@
 //! | `validation_data=(x, y)`, `validation_steps` | [`Fit::validation`], [`Fit::validation_steps`] |
 //! | `steps_per_epoch` with `.repeat()` | [`Fit::steps_per_epoch`] |
 //! | `metrics=["accuracy"]` | [`Fit::metric`] with [`Accuracy`], [`TopK`], [`Mse`], [`Mae`], [`metric_fn`] |
-//! | `callbacks=[EarlyStopping(...)]` | [`Fit::callback`] with [`EarlyStopping`], [`LearningRateSchedule`], [`StopOnNonFinite`] |
+//! | `callbacks=[EarlyStopping(...)]` | [`Fit::callback`] with [`EarlyStopping`], [`LearningRateSchedule`], [`StopOnNonFinite`], `ModelCheckpoint` (feature `safetensors`) |
+//! | `initial_epoch` (resume) | [`Fit::initial_epoch`], after `nn::weights::load_checkpoint` |
 //! | `history.history["val_loss"]` | [`History::series`], [`History::to_csv`], [`History::to_json`] |
 //! | `model.evaluate`, `model.predict` | [`evaluate`], [`predict`] |
 //!
@@ -35,6 +36,8 @@ mod metric;
 pub mod plot;
 mod progress;
 
+#[cfg(feature = "safetensors")]
+pub use callbacks::ModelCheckpoint;
 pub use callbacks::{
     Callback, Context, Control, EarlyStopping, LearningRateSchedule, StopOnNonFinite,
 };
@@ -116,4 +119,13 @@ pub enum TrainError {
     /// A callback failed to write a file.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A checkpoint could not be saved.
+    #[cfg(feature = "safetensors")]
+    #[error("saving a checkpoint: {source}")]
+    Save {
+        /// The checkpoint's path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: crate::weights::SaveError,
+    },
 }
