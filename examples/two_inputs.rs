@@ -23,7 +23,7 @@
 //! Both drop it to about chance, so the accuracy comes from using both inputs together.
 //!
 //! ## Figures
-//! Seed 0, 3 epochs (about 2 s each on an AMD EPYC Zen 4 core): train loss 1.20, 0.22, 0.16;
+//! Seed 0, 3 epochs (a few seconds each on an AMD EPYC Zen 4 core): train loss 1.20, 0.22, 0.16;
 //! test accuracy 0.954 with both inputs, 0.104 with the shifts redrawn, 0.085 with the images
 //! mismatched. One epoch (the CI run) gives 0.927.
 //!
