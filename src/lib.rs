@@ -49,6 +49,7 @@
 //! | item | meaning | per-sample shape |
 //! |---|---|---|
 //! | `input(D1, ...)` | declares the input shape (first item only; up to 3 dims) | — → `(D1, ...)` |
+//! | `input(NAME: D1, ...), input(NAME: ..)` | **several named inputs**, first; the next item is a fork that reads them (see [Several inputs](#several-inputs)) | — → `(D1, ...)` each |
 //! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init; on a sequence, the same layer at every step (PyTorch's `Linear` on the last axis) | `(IN)` → `(OUT)`, `(T, IN)` → `(T, OUT)` |
 //! | `relu` | `max(0, x)` | unchanged, any rank |
 //! | `leaky_relu(ALPHA)`, `leaky_relu` | `x` or `ALPHA·x`; default `ALPHA` 0.01 | unchanged, any rank |
@@ -69,6 +70,7 @@
 //! | `last` | the final step, Keras's `return_sequences=False` | `(T, H)` → `(H)` |
 //! | `dropout(P)`, `dropout` | in training zeroes each value with probability `P` (default 0.5) and scales the rest by `1/(1 − P)`; at inference the identity | unchanged, any rank |
 //! | `fork { a: [items], b: [items], c: skip } => MERGE` | branches that read the same input, then merge | see below |
+//! | `fork { image => [items], m: meta => [items], meta => skip } => MERGE` | after several inputs: each branch reads the input it names (`image => ..` names the branch after it) | see below |
 //! | `Type` or `path::Type` | a layer type the macro did not make, e.g. another network | the type's own |
 //!
 //! Merges: `concat` joins the branches along the last axis, `concat(AXIS)` along `AXIS` (from 0,
@@ -112,6 +114,67 @@
 //! boundary is a type equality that `cargo check` reports on that layer ("expected `32`, found
 //! `16`"), and `flatten` or a merge right after it is an error; `dense` and `reshape` after it are
 //! checked by a `const` assert.
+//!
+//! ## Several inputs
+//! A network may take several inputs, each named, as a Keras functional model takes an image and
+//! its metadata: `input(image: 784), input(meta: 10)`. The item after them is a `fork` whose
+//! every branch names the input it reads: `image => [..]` (the branch takes the input's name)
+//! or `img: image => [..]` (for a second branch on the same input, or another name). A branch may
+//! be `meta => skip`, the input as it is. Only that fork reads the inputs; its branches may be
+//! as long as needed (convs, a flatten, denses), and the merge is any of the four.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct ImageAndMeta<
+//!         input(image: 1, 28, 28),
+//!         input(meta: 10),
+//!         fork {
+//!             image => [conv2d(1 -> 4, kernel = 5), relu, max_pool(4), flatten, dense(144 -> 32)],
+//!             hint: meta => [dense(10 -> 8), relu],     // params `hint.0.*`
+//!         } => concat,                                  // (40)
+//!         head: dense(40 -> 10),
+//!     >
+//! }
+//!
+//! let mut net = ImageAndMeta::seeded(0);
+//! let mut tape = ImageAndMetaTape::<2>::new();
+//! let (image, meta) = (Tensor4::<2, 1, 28, 28>::full(0.5), Tensor2::<2, 10>::full(1.0));
+//! let logits: &Tensor2<2, 10> = net.forward_train(&image, &meta, &mut tape);
+//! assert_eq!(logits.shape(), [2, 10]);
+//! let grads = net.backward(&mut tape, &Tensor2::<2, 10>::full(0.1));
+//! let (d_image, d_meta): (&Tensor4<2, 1, 28, 28>, &Tensor2<2, 10>) = (grads.image, grads.meta);
+//! assert!(d_meta.as_slice().iter().any(|&g| g != 0.0));
+//! assert_eq!(d_image.shape(), [2, 1, 28, 28]);
+//! assert_eq!((ImageAndMeta::INPUTS_IMAGE, ImageAndMeta::INPUTS_META), (784, 10));
+//! let eval: Tensor2<2, 10> = net.forward(&image, &meta);
+//! # let _ = eval;
+//! ```
+//!
+//! What changes in the generated API, for inputs `image` and `meta`:
+//! - `forward(&image, &meta)`, `infer(&image, &meta, &mut tape)` and
+//!   `forward_train(&image, &meta, &mut tape)` take one tensor per input, in declaration order,
+//!   each typed (swapped inputs are a type error);
+//! - `backward` and `backward_with` return a `NameInputGrads<'_, B>` with one field per input
+//!   (`grads.image`, `grads.meta`), which `tape.input_grads()` also gives (in place of
+//!   `tape.input_grad()`); the `backward_params` methods skip them;
+//! - the consts `INPUTS_IMAGE`, `INPUTS_META` (elements per sample of each) replace `INPUTS`;
+//! - named points, `tape.outputs()`, `tape.gradients()` and `backward_with`'s inject work as
+//!   for one input;
+//! - the network is not a [`layers::Layer`], whose contract has one input type, so it cannot be
+//!   nested in another network: `pair: Pair` is an error on `Pair`, "`Pair` is not a layer: it
+//!   does not implement `nn::layers::Layer`", with a note saying why. For the same reason
+//!   `train::Fit` does not run it: it trains in a loop of your own (`examples/two_inputs.rs`).
+//!
+//! The rules, each a compile error on the offending tokens (see [`rules`], section
+//! `several_inputs`): names are unique, and not `tape`, `dy` or `extra` (parameters of the
+//! generated methods); a single input is unnamed; every input comes before the first layer; a
+//! branch's first layer expects its input's size; a branch names an input that exists (with a
+//! "did you mean"); every input is read by some branch (an unread input is an error, not a
+//! warning, as it would still be an argument of every method); and the item after the inputs is
+//! that fork: `input(a: 3), input(b: 4), dense(3 -> 2)` is an error saying to write
+//! `fork { a => [..], b => [..] } => ..`, not a silent "reads the first input".
 //!
 //! ## Named outputs and injected gradients
 //! Every named layer (and named fork) is a *point*. After a forward pass,
@@ -208,14 +271,16 @@
 //!   cannot run in the wrong one, and backward after an inference pass does not compile;
 //! - `struct MlpInject<'g, const B: usize>`: one `Option<&Tensor..>` per named point;
 //! - `Mlp::new(&mut rng)`, `Mlp::seeded(seed)`; consts `INPUTS`, `OUTPUTS` (elements per
-//!   sample), `PARAM_COUNT`, `LAYER_NAMES`;
+//!   sample), `PARAM_COUNT`, `LAYER_NAMES` (`INPUTS_<NAME>` per input for
+//!   [several inputs](#several-inputs));
 //! - `forward(&x) -> Tensor2<B, OUT>` (allocates; for convenience) and
 //!   `infer(&x, &mut eval_tape)`, both `&self`; `forward_train(&x, &mut tape)` (`&mut self`:
 //!   dropout and batch norm update their own state), `backward(&mut tape, &dy) -> &Tensor2<B, IN>`,
 //!   `backward_with(&mut tape, &dy, &inject)`, `backward_params(&mut tape, &dy)` and
 //!   `backward_params_with(&mut tape, &dy, &inject)` (both skip the input gradient), `zero_grad()`;
 //! - impls of [`param::HasParams`] (the named-parameter visitor optimizers use),
-//!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer.
+//!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer
+//!   (all but the last two for a network with several inputs).
 //!
 //! # Wrapping `network!` in a library
 //! `network!` finds `nn` in the calling crate's manifest, also under another name

@@ -57,8 +57,9 @@ pub struct Layer {
 pub enum LayerKind {
     /// A layer kind with its arguments, e.g. `dense(784 -> 128)`.
     Spec(Box<dyn Spec>),
-    /// `input(d1, d2, ...)`: the per-sample input shape, before the first layer.
-    Input { dims: Vec<Dim> },
+    /// `input(d1, d2, ...)`: the per-sample input shape, before the first layer; or
+    /// `input(name: d1, ...)`, one of several named inputs.
+    Input { name: Option<Ident>, dims: Vec<Dim> },
     /// `fork { name: [layers], name: skip, ... } => merge`.
     Fork(Fork),
     /// A layer type the macro did not make, e.g. another `network!` struct: `encoder: Encoder`.
@@ -75,9 +76,12 @@ pub struct Fork {
     pub brace_tokens: TokenStream,
 }
 
-/// One branch of a fork: `left: [dense(3 -> 3), relu]` or `shortcut: skip`.
+/// One branch of a fork: `left: [dense(3 -> 3), relu]` or `shortcut: skip`; in the fork after
+/// several named inputs, `img: image => [..]` names the input it reads.
 pub struct Branch {
     pub name: Ident,
+    /// The named input the branch reads (`image` in `img: image => [..]`).
+    pub source: Option<Ident>,
     /// `None` for `skip`, the identity.
     pub layers: Option<Vec<Layer>>,
 }
@@ -190,7 +194,11 @@ impl Layer {
     pub fn text(&self) -> String {
         match &self.kind {
             LayerKind::Spec(spec) => spec.text(),
-            LayerKind::Input { dims } => format!("input({})", dims_text(dims)),
+            LayerKind::Input { name: None, dims } => format!("input({})", dims_text(dims)),
+            LayerKind::Input {
+                name: Some(name),
+                dims,
+            } => format!("input({name}: {})", dims_text(dims)),
             LayerKind::Fork(fork) => format!("fork => {}", fork.merge.text()),
             LayerKind::Custom { path } => tokens_text(path),
             LayerKind::Invalid => self.keyword.to_string(),

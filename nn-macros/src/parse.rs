@@ -4,8 +4,15 @@
 //! networks := ("#![nn(crate = " Path ")]")? network+
 //! network  := attribute* visibility "struct" IDENT "<" (layer ("," layer)* ","?)? ">" ";"?
 //! layer    := (IDENT ":")? (IDENT ("(" args ")")? | TypePath | fork)
-//! fork     := "fork" "{" (IDENT ":" ("[" layer ("," layer)* ","? "]" | "skip") ","?)* "}"
+//! fork     := "fork" "{" ((IDENT ":" (IDENT "=>")? | IDENT "=>") ("[" layer ("," layer)* ","? "]" | "skip") ","?)* "}"
 //!             "=>" ("concat" ("(" INT ")")? | "stack" | "add")
+//! input    := "input" "(" (IDENT ":")? size ("," size)* ","? ")"
+//! ```
+//!
+//! `input(image: 784)` is one of several named inputs; `img: image => [..]` is a branch that
+//! reads one of them, and `image => [..]` the same branch named after its input.
+//!
+//! ```text
 //! ```
 //!
 //! A `TypePath` (a name that starts with a capital, or a path with `::`) is a layer type the
@@ -323,12 +330,27 @@ fn parse_fork(
                 "expected a branch, e.g. `left: [dense(3 -> 3), relu]` or `shortcut: skip`",
             )
         })?;
-        if !content.peek(Token![:]) {
+        // `image => [..]`: the branch reads the named input `image` and takes its name.
+        let shorthand = content.peek(Token![=>]);
+        if !shorthand && !content.peek(Token![:]) {
             return Err(content.error(format!(
                 "expected `:` after the branch name `{name}`, then `[layers]` or `skip`"
             )));
         }
-        content.parse::<Token![:]>()?;
+        // `img: image => [..]`: the branch reads the named input `image`.
+        let source = if shorthand {
+            content.parse::<Token![=>]>()?;
+            Some(name.clone())
+        } else {
+            content.parse::<Token![:]>()?;
+            if content.peek(Ident) && content.peek2(Token![=>]) {
+                let source: Ident = content.parse()?;
+                content.parse::<Token![=>]>()?;
+                Some(source)
+            } else {
+                None
+            }
+        };
         let layers = if content.peek(token::Bracket) {
             let inner;
             syn::bracketed!(inner in content);
@@ -352,14 +374,25 @@ fn parse_fork(
                 )
             })?;
             if skip != "skip" {
+                let hint = if content.peek(token::Bracket) {
+                    format!("; to read the input `{skip}`, write `{name}: {skip} => [..]`")
+                } else {
+                    String::new()
+                };
                 return Err(syn::Error::new_spanned(
                     &skip,
-                    format!("expected `[layers]` or `skip` for branch `{name}`, found `{skip}`"),
+                    format!(
+                        "expected `[layers]` or `skip` for branch `{name}`, found `{skip}`{hint}"
+                    ),
                 ));
             }
             None
         };
-        branches.push(Branch { name, layers });
+        branches.push(Branch {
+            name,
+            source,
+            layers,
+        });
         if content.is_empty() {
             break;
         }
@@ -442,7 +475,21 @@ fn parse_fork(
 fn read_kind(keyword: &Ident, args: Option<Args>) -> syn::Result<LayerKind> {
     let word = keyword.to_string();
     if word == "input" {
+        // `input(image: 784)`: a named input (a size never has a lone `:` after its name).
+        let name = match &args {
+            Some(Args { content, .. })
+                if content.peek(Ident)
+                    && content.peek2(Token![:])
+                    && !content.peek2(Token![::]) =>
+            {
+                let name: Ident = content.parse()?;
+                content.parse::<Token![:]>()?;
+                Some(name)
+            }
+            _ => None,
+        };
         return Ok(LayerKind::Input {
+            name,
             dims: dim_list(keyword, args)?,
         });
     }

@@ -275,7 +275,9 @@ impl SampleShape {
             }
             Dims::Of { ty, side } => {
                 let assoc = side_assoc(*side);
-                quote!(<#ty as #nn::layers::Layer>::#assoc<#batch>)
+                // On the type, so one that is not a layer is reported where it is written.
+                let span = crate::ast::located(syn::spanned::Spanned::span(ty));
+                quote::quote_spanned!(span=> <#ty as #nn::layers::Layer>::#assoc<#batch>)
             }
         }
     }

@@ -92,7 +92,7 @@ impl<L: Layer> Shape for OutputOf<L> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a layer in `network!`",
     label = "not a layer `network!` can build",
-    note = "a layer type in `network!` implements `nn::layers::Composable` (networks made by `network!` do)"
+    note = "a layer type in `network!` implements `nn::layers::Composable` (networks made by `network!` do, unless they have several inputs)"
 )]
 pub trait Composable: Layer {
     /// The number of scalar parameters.

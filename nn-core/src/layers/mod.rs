@@ -221,6 +221,10 @@ use crate::tensor::{Tensor, Zeroed};
 ///
 /// See the [module docs](self#the-layer-contract) for the contract, and why the two forwards
 /// have different receivers and workspace types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a layer: it does not implement `nn::layers::Layer`",
+    note = "a network made by `network!` is a layer unless it has several inputs (`input(a: ..), input(b: ..)`): a layer has one input type"
+)]
 pub trait Layer: HasParams {
     /// A batch of `B` inputs.
     type Input<const B: usize>: Tensor + Zeroed;

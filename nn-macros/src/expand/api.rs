@@ -2,7 +2,8 @@
 //! generated network a layer of other networks.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
+use syn::Ident;
 
 use super::{Generator, Pass};
 use crate::ast::Network;
@@ -41,8 +42,7 @@ impl Generator<'_> {
         let nn = self.nn;
         let name = &self.network.name;
         let (tape, buffers, inject) = (&self.tape, &self.buffers, &self.inject);
-        let (input, output) = (self.input_type(), self.output_type());
-        let in_len = self.plan.nodes[0].shape.len_value(nn);
+        let output = self.output_type();
         let out_len = self.plan.nodes[self.plan.output].shape.len_value(nn);
         let inits = self.plan.layer_steps().map(|(_, layer)| {
             let (field, init) = (&layer.field, &layer.init);
@@ -54,12 +54,34 @@ impl Generator<'_> {
         let train_body = self.forward_body(Pass::Train);
         let backward_body = self.backward_body();
         let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
+        let indices = 0..self.plan.inputs.len();
+        // The inputs as the passes take them: `x: &In`, or `x_0: &In0, x_1: &In1, ..`.
+        let pass_inputs: Vec<TokenStream> = indices
+            .clone()
+            .map(|i| {
+                let (x, ty) = (self.input_var(i), self.input_type(i));
+                quote!(#x: &#ty)
+            })
+            .collect();
+        let pass_grads: Vec<TokenStream> = indices
+            .clone()
+            .map(|i| {
+                let (dx, ty) = (self.input_grad_var(i), self.input_type(i));
+                quote!(mut #dx: ::core::option::Option<&mut #ty>)
+            })
+            .collect();
+        let grad_vars: Vec<Ident> = indices.clone().map(|i| self.input_grad_var(i)).collect();
+        let input_fields: Vec<Ident> = indices.map(|i| self.input_fields(i).0).collect();
+        let no_grads = input_fields
+            .iter()
+            .map(|_| quote!(::core::option::Option::None));
+        let api = self.public_api();
 
         quote! {
             #[allow(dead_code, reason = "generated API: a program may use only part of it")]
+            #[allow(clippy::too_many_arguments, reason = "the passes take every input, the output, the tape and the input gradients")]
             impl #name {
-                /// Input elements per sample.
-                pub const INPUTS: usize = #in_len;
+                #api
                 /// Output elements per sample.
                 pub const OUTPUTS: usize = #out_len;
                 /// The number of scalar parameters.
@@ -78,46 +100,6 @@ impl Generator<'_> {
                     Self::new(&mut #nn::init::seeded(seed))
                 }
 
-                /// Inference on a batch, returning a new tensor. Allocates a tape on every call;
-                /// use [`Self::infer`] with a reused tape in a loop.
-                pub fn forward<const __B: usize>(&self, x: &#input) -> #output {
-                    let mut tape = #tape::<__B, #eval>::new();
-                    self.infer(x, &mut tape);
-                    tape.output
-                }
-
-                /// Inference (eval mode) on a batch, using `tape` as working space (no
-                /// allocation). Takes `&self`, so one trained network can serve several threads,
-                /// each with its own tape.
-                pub fn infer<'t, const __B: usize>(&self, x: &#input, tape: &'t mut #tape<__B, #eval>) -> &'t #output {
-                    self.__forward_eval(x, &mut tape.output, &mut tape.buffers);
-                    &tape.output
-                }
-
-                /// Training forward (train mode): records the input and every activation on
-                /// `tape` for [`Self::backward`], and returns the output (no allocation). Takes
-                /// `&mut self`: layers such as dropout and batch norm update their own state.
-                pub fn forward_train<'t, const __B: usize>(&mut self, x: &#input, tape: &'t mut #tape<__B, #train>) -> &'t #output {
-                    #nn::tensor::Tensor::copy_from(&mut tape.input, x);
-                    self.__forward_train(&tape.input, &mut tape.output, &mut tape.buffers);
-                    &tape.output
-                }
-
-                /// Backward from `dy`, the loss gradient of the output of the last
-                /// [`Self::forward_train`] on `tape`: adds every parameter gradient to the
-                /// accumulated ones and returns the input gradient.
-                pub fn backward<'t, const __B: usize>(&mut self, tape: &'t mut #tape<__B, #train>, dy: &#output) -> &'t #input {
-                    self.backward_with(tape, dy, &::core::default::Default::default())
-                }
-
-                /// Like [`Self::backward`], and also adds each gradient in `extra` to the loss
-                /// gradient at that named layer's output before backpropagating through it, as
-                /// for a second loss term on an intermediate output (a VAE's KL term).
-                pub fn backward_with<'t, const __B: usize>(&mut self, tape: &'t mut #tape<__B, #train>, dy: &#output, extra: &#inject<'_, __B>) -> &'t #input {
-                    self.__backward(&tape.input, &tape.output, &mut tape.buffers, dy, ::core::option::Option::Some(&mut tape.input_grad), extra);
-                    &tape.input_grad
-                }
-
                 /// Like [`Self::backward`], but skips the input gradient, which training does
                 /// not need.
                 pub fn backward_params<const __B: usize>(&mut self, tape: &mut #tape<__B, #train>, dy: &#output) {
@@ -127,7 +109,7 @@ impl Generator<'_> {
                 /// [`Self::backward_with`] without the input gradient: parameter gradients
                 /// only, with the gradients in `extra` added at their named layers.
                 pub fn backward_params_with<const __B: usize>(&mut self, tape: &mut #tape<__B, #train>, dy: &#output, extra: &#inject<'_, __B>) {
-                    self.__backward(&tape.input, &tape.output, &mut tape.buffers, dy, ::core::option::Option::None, extra);
+                    self.__backward(#(&tape.#input_fields,)* &tape.output, &mut tape.buffers, dy, #(#no_grads,)* extra);
                 }
 
                 /// Sets every parameter gradient to zero.
@@ -136,43 +118,148 @@ impl Generator<'_> {
                 }
 
                 #[doc(hidden)]
-                pub fn __forward_eval<const __B: usize>(&self, x: &#input, y: &mut #output, t: &mut #buffers<__B, #eval>) {
+                pub fn __forward_eval<const __B: usize>(&self, #(#pass_inputs,)* y: &mut #output, t: &mut #buffers<__B, #eval>) {
                     #eval_body
                 }
 
                 #[doc(hidden)]
-                pub fn __forward_train<const __B: usize>(&mut self, x: &#input, y: &mut #output, t: &mut #buffers<__B, #train>) {
+                pub fn __forward_train<const __B: usize>(&mut self, #(#pass_inputs,)* y: &mut #output, t: &mut #buffers<__B, #train>) {
                     #train_body
                 }
 
                 #[doc(hidden)]
                 pub fn __backward<const __B: usize>(
                     &mut self,
-                    x: &#input,
+                    #(#pass_inputs,)*
                     y: &#output,
                     t: &mut #buffers<__B, #train>,
                     dy: &#output,
-                    mut dx: ::core::option::Option<&mut #input>,
+                    #(#pass_grads,)*
                     inject: &#inject<'_, __B>,
                 ) {
                     // Networks without named points or a forked input use neither; this keeps
                     // them free of unused-variable and needless-`mut` warnings.
-                    let _ = (&mut dx, inject);
+                    let _ = (#(&mut #grad_vars,)* inject);
                     #backward_body
                 }
             }
         }
     }
 
+    /// The consts on the inputs and the methods that take them: one tensor for one input, one
+    /// argument per input, in order and under its name, for several.
+    fn public_api(&self) -> TokenStream {
+        let nn = self.nn;
+        let (tape, inject) = (&self.tape, &self.inject);
+        let output = self.output_type();
+        let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
+        let count = self.plan.inputs.len();
+        // The public parameters: `x`, or the inputs' own names.
+        let args: Vec<Ident> = self
+            .plan
+            .inputs
+            .iter()
+            .map(|input| match &input.name {
+                Some(name) => name.clone(),
+                None => format_ident!("x"),
+            })
+            .collect();
+        let types: Vec<TokenStream> = (0..count).map(|i| self.input_type(i)).collect();
+        let input_fields: Vec<Ident> = (0..count).map(|i| self.input_fields(i).0).collect();
+        let grad_fields: Vec<Ident> = (0..count).map(|i| self.input_fields(i).1).collect();
+        let params = quote!(#(#args: &#types),*);
+        let (grads_type, grads_value, consts) = if self.several_inputs() {
+            let grads = &self.input_grads;
+            let consts = self
+                .plan
+                .inputs
+                .iter()
+                .zip(&args)
+                .enumerate()
+                .map(|(i, (input, arg))| {
+                    let konst = super::input_const(arg, i);
+                    let len = self.plan.nodes[input.node].shape.len_value(nn);
+                    let doc = format!("Elements per sample of the input `{arg}`.");
+                    quote!(#[doc = #doc] pub const #konst: usize = #len;)
+                });
+            (
+                quote!(#grads<'t, __B>),
+                quote!(tape.input_grads()),
+                quote!(#(#consts)*),
+            )
+        } else {
+            let len = self.plan.nodes[self.plan.inputs[0].node]
+                .shape
+                .len_value(nn);
+            let input = &types[0];
+            (
+                quote!(&'t #input),
+                quote!(&tape.input_grad),
+                quote! {
+                    /// Input elements per sample.
+                    pub const INPUTS: usize = #len;
+                },
+            )
+        };
+        let (one, several) = ("the input gradient", "the gradient of every input");
+        let returns = if self.several_inputs() { several } else { one };
+        let backward_doc = format!(
+            "Backward from `dy`, the loss gradient of the output of the last \
+             [`Self::forward_train`] on `tape`: adds every parameter gradient to the \
+             accumulated ones and returns {returns}."
+        );
+        quote! {
+            #consts
+
+            /// Inference on a batch, returning a new tensor. Allocates a tape on every call;
+            /// use [`Self::infer`] with a reused tape in a loop.
+            pub fn forward<const __B: usize>(&self, #params) -> #output {
+                let mut tape = #tape::<__B, #eval>::new();
+                self.infer(#(#args,)* &mut tape);
+                tape.output
+            }
+
+            /// Inference (eval mode) on a batch, using `tape` as working space (no
+            /// allocation). Takes `&self`, so one trained network can serve several threads,
+            /// each with its own tape.
+            pub fn infer<'t, const __B: usize>(&self, #params, tape: &'t mut #tape<__B, #eval>) -> &'t #output {
+                self.__forward_eval(#(#args,)* &mut tape.output, &mut tape.buffers);
+                &tape.output
+            }
+
+            /// Training forward (train mode): records the input and every activation on
+            /// `tape` for [`Self::backward`], and returns the output (no allocation). Takes
+            /// `&mut self`: layers such as dropout and batch norm update their own state.
+            pub fn forward_train<'t, const __B: usize>(&mut self, #params, tape: &'t mut #tape<__B, #train>) -> &'t #output {
+                #(#nn::tensor::Tensor::copy_from(&mut tape.#input_fields, #args);)*
+                self.__forward_train(#(&tape.#input_fields,)* &mut tape.output, &mut tape.buffers);
+                &tape.output
+            }
+
+            #[doc = #backward_doc]
+            pub fn backward<'t, const __B: usize>(&mut self, tape: &'t mut #tape<__B, #train>, dy: &#output) -> #grads_type {
+                self.backward_with(tape, dy, &::core::default::Default::default())
+            }
+
+            /// Like [`Self::backward`], and also adds each gradient in `extra` to the loss
+            /// gradient at that named layer's output before backpropagating through it, as
+            /// for a second loss term on an intermediate output (a VAE's KL term).
+            pub fn backward_with<'t, const __B: usize>(&mut self, tape: &'t mut #tape<__B, #train>, dy: &#output, extra: &#inject<'_, __B>) -> #grads_type {
+                self.__backward(#(&tape.#input_fields,)* &tape.output, &mut tape.buffers, dy, #(::core::option::Option::Some(&mut tape.#grad_fields),)* extra);
+                #grads_value
+            }
+        }
+    }
+
+    /// `HasParams`, and for a network with one input `Layer` and `Composable`, so it can be a
+    /// layer of another network (`Layer` has one input type, so a network with several is not
+    /// a layer).
     pub(super) fn trait_impls(&self) -> TokenStream {
         let nn = self.nn;
         let name = &self.network.name;
-        let tape = &self.tape;
-        let (input, output) = (self.input_type(), self.output_type());
         let visits = self.visits("visit_params");
         let buffer_visits = self.visits("visit_buffers");
-        let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
-        quote! {
+        let has_params = quote! {
             impl #nn::param::HasParams for #name {
                 fn visit_params<V: #nn::param::ParamVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
                     #visits
@@ -186,6 +273,15 @@ impl Generator<'_> {
                     Self::PARAM_COUNT
                 }
             }
+        };
+        if self.several_inputs() {
+            return has_params;
+        }
+        let tape = &self.tape;
+        let (input, output) = (self.input_type(0), self.output_type());
+        let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
+        quote! {
+            #has_params
 
             impl #nn::layers::Layer for #name {
                 type Input<const __B: usize> = #input;

@@ -99,6 +99,8 @@ struct Generator<'a> {
     buffers: Ident,
     points: Ident,
     inject: Ident,
+    /// `<Name>InputGrads`, the gradients of several inputs.
+    input_grads: Ident,
     batch: Ident,
 }
 
@@ -113,6 +115,7 @@ impl<'a> Generator<'a> {
             buffers: format_ident!("{}Buffers", name),
             points: format_ident!("{}Points", name),
             inject: format_ident!("{}Inject", name),
+            input_grads: format_ident!("{}InputGrads", name),
             batch: format_ident!("__B"),
         }
     }
@@ -134,32 +137,69 @@ impl<'a> Generator<'a> {
     fn batch_type(&self, node: usize) -> TokenStream {
         self.plan.nodes[node].shape.batch_type(self.nn, &self.batch)
     }
-    fn input_type(&self) -> TokenStream {
-        self.batch_type(0)
+    /// The batch type of the `i`-th input.
+    fn input_type(&self, i: usize) -> TokenStream {
+        self.batch_type(self.plan.inputs[i].node)
     }
     fn output_type(&self) -> TokenStream {
         self.batch_type(self.plan.output)
     }
+    /// Whether the network has several (named) inputs.
+    fn several_inputs(&self) -> bool {
+        self.plan.inputs.len() > 1
+    }
+    /// Which input `node` is, if it is one.
+    fn input_index(&self, node: usize) -> Option<usize> {
+        self.plan.inputs.iter().position(|input| input.node == node)
+    }
+    /// The `i`-th input in the passes: `x`, or `x_0`, `x_1`, ... for several.
+    fn input_var(&self, i: usize) -> Ident {
+        if self.several_inputs() {
+            format_ident!("x_{}", i)
+        } else {
+            format_ident!("x")
+        }
+    }
+    /// The gradient of the `i`-th input in `__backward`: `dx`, or `dx_0`, `dx_1`, ...
+    fn input_grad_var(&self, i: usize) -> Ident {
+        if self.several_inputs() {
+            format_ident!("dx_{}", i)
+        } else {
+            format_ident!("dx")
+        }
+    }
+    /// The tape field holding the `i`-th input, and its gradient.
+    fn input_fields(&self, i: usize) -> (Ident, Ident) {
+        if self.several_inputs() {
+            (
+                format_ident!("input_{}", i),
+                format_ident!("input_grad_{}", i),
+            )
+        } else {
+            (format_ident!("input"), format_ident!("input_grad"))
+        }
+    }
     fn is_inner(&self, node: usize) -> bool {
-        node != 0 && node != self.plan.output
+        self.input_index(node).is_none() && node != self.plan.output
     }
     fn output_is_point(&self) -> bool {
         self.plan.points.iter().any(|p| p.node == self.plan.output)
     }
     /// Whether the `j`-th input of step `s` sends its gradient through a scratch buffer: when
-    /// its node feeds several steps (the gradients are summed) or it is the network input
-    /// read by a merge or bridge (whose gradient is optional).
+    /// its node feeds several steps (the gradients are summed) or it is a network input read
+    /// by a merge or bridge (whose gradient is optional).
     fn needs_split(&self, step: &Step, j: usize) -> bool {
         let node = step.inputs[j];
         self.plan.nodes[node].consumers > 1
-            || (node == 0 && !matches!(step.kind, StepKind::Layer(_)))
+            || (self.input_index(node).is_some() && !matches!(step.kind, StepKind::Layer(_)))
     }
 
     /// A node read in the passes, spanned on the step that reads it so that a type error
     /// lands on the user's layer.
     fn read(&self, node: usize, span: Span) -> TokenStream {
-        if node == 0 {
-            quote_spanned!(span=> x)
+        if let Some(i) = self.input_index(node) {
+            let x = respan(self.input_var(i), span);
+            quote!(#x)
         } else if node == self.plan.output {
             quote_spanned!(span=> &*y)
         } else {
@@ -207,6 +247,18 @@ impl<'a> Generator<'a> {
             #inherent
             #traits
         }
+    }
+}
+
+/// `INPUTS_IMAGE` for the input `image`: its elements per sample. A name with no upper-case
+/// identifier (`r#type` unraws to `TYPE`; a rare Unicode letter may not map) falls back to
+/// `INPUTS_<index>`, so the macro never builds an invalid identifier.
+fn input_const(name: &Ident, index: usize) -> Ident {
+    use syn::ext::IdentExt;
+    let wanted = format!("INPUTS_{}", name.unraw().to_string().to_uppercase());
+    match syn::parse_str::<Ident>(&wanted) {
+        Ok(ident) => ident,
+        Err(_) => format_ident!("INPUTS_{}", index),
     }
 }
 

@@ -112,9 +112,10 @@ impl Generator<'_> {
                         let first = started.insert(node);
                         sums.push(self.sum_into_grad(node, &quote!(&t.#split), first));
                         quote_spanned!(span=> &mut t.#split)
-                    } else if node == 0 {
+                    } else if let Some(i) = self.input_index(node) {
                         // The only reader of the input gradient: take it as it is.
-                        quote_spanned!(span=> dx)
+                        let dx = respan(self.input_grad_var(i), span);
+                        quote!(#dx)
                     } else {
                         let g = respan(Self::grad(node), span);
                         quote_spanned!(span=> &mut t.#g)
@@ -128,7 +129,8 @@ impl Generator<'_> {
                     let x = self.read(step.inputs[0], span);
                     let y = self.read(step.output, span);
                     let dx = &targets[0];
-                    let call = if step.inputs[0] == 0 && !self.needs_split(step, 0) {
+                    let reads_input = self.input_index(step.inputs[0]).is_some();
+                    let call = if reads_input && !self.needs_split(step, 0) {
                         quote_spanned!(span=>
                             <#ty as #nn::layers::Layer>::backward(&mut self.#field, #x, #y, &mut t.#cache, #dy, #dx);
                         )
@@ -168,20 +170,22 @@ impl Generator<'_> {
     /// Copies (`first`) or adds a scratch gradient into the gradient of `node`.
     fn sum_into_grad(&self, node: usize, scratch: &TokenStream, first: bool) -> TokenStream {
         let nn = self.nn;
-        let target = if node == 0 {
-            quote!(&mut **dx)
-        } else {
-            let g = Self::grad(node);
-            quote!(&mut t.#g)
+        let input = self.input_index(node).map(|i| self.input_grad_var(i));
+        let target = match &input {
+            Some(dx) => quote!(&mut **#dx),
+            None => {
+                let g = Self::grad(node);
+                quote!(&mut t.#g)
+            }
         };
         let apply = if first {
             quote!(#nn::tensor::Tensor::copy_from(target, #scratch);)
         } else {
             quote!(#nn::ops::accumulate(#nn::tensor::Tensor::as_mut_slice(target), #nn::tensor::Tensor::as_slice(#scratch));)
         };
-        if node == 0 {
+        if let Some(dx) = input {
             quote! {
-                if let ::core::option::Option::Some(dx) = &mut dx {
+                if let ::core::option::Option::Some(#dx) = &mut #dx {
                     let target = #target;
                     #apply
                 }

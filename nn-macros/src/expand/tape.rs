@@ -2,7 +2,7 @@
 //! (`<Name>Points`, `<Name>Inject`).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::Generator;
@@ -14,7 +14,7 @@ impl Generator<'_> {
         let nn = self.nn;
         let Network { vis, name, .. } = self.network;
         let (tape, buffers) = (&self.tape, &self.buffers);
-        let (input, output) = (self.input_type(), self.output_type());
+        let output = self.output_type();
         // (field, type) of every buffer.
         let mut fields: Vec<(Ident, TokenStream)> = Vec::new();
         for k in 0..self.plan.nodes.len() {
@@ -27,9 +27,11 @@ impl Generator<'_> {
         for (s, step) in self.plan.steps.iter().enumerate() {
             if let StepKind::Layer(layer) = &step.kind {
                 let ty = &layer.ty;
+                // On the layer, so a type that is not a layer is reported there.
+                let span = step.span;
                 fields.push((
                     Self::cache(s),
-                    quote!(<__M as #nn::layers::Mode>::State<#ty, __B>),
+                    quote_spanned!(span=> <__M as #nn::layers::Mode>::State<#ty, __B>),
                 ));
             }
             for j in 0..step.inputs.len() {
@@ -45,6 +47,55 @@ impl Generator<'_> {
             .iter()
             .map(|(f, _)| quote!(#f: #nn::tensor::Zeroed::zeroed(),));
         let fields = fields.iter().map(|(f, ty)| quote!(#f: #ty,));
+        let count = self.plan.inputs.len();
+        let input_types: Vec<TokenStream> = (0..count).map(|i| self.input_type(i)).collect();
+        let input_fields: Vec<Ident> = (0..count).map(|i| self.input_fields(i).0).collect();
+        let grad_fields: Vec<Ident> = (0..count).map(|i| self.input_fields(i).1).collect();
+        let (input_grads, input_grad_method) = if self.several_inputs() {
+            let grads = &self.input_grads;
+            let names: Vec<&Ident> = self
+                .plan
+                .inputs
+                .iter()
+                .filter_map(|input| input.name.as_ref())
+                .collect();
+            let docs = names
+                .iter()
+                .map(|name| format!("The loss gradient of the input `{name}`."));
+            let grads_doc = format!(
+                "The loss gradients of the inputs of [`{name}`], one per input under its name: \
+                 what [`{name}::backward`] returns and [`{tape}::input_grads`] gives."
+            );
+            (
+                quote! {
+                    #[doc = #grads_doc]
+                    #[allow(dead_code, reason = "generated API: a program may use only part of it")]
+                    #vis struct #grads<'t, const __B: usize> {
+                        #(#[doc = #docs] pub #names: &'t #input_types,)*
+                    }
+                },
+                quote! {
+                    /// The gradient of every input after the last `backward` or
+                    /// `backward_with`; the `backward_params` methods skip them and leave what
+                    /// was there.
+                    pub fn input_grads(&self) -> #grads<'_, __B> {
+                        #grads { #(#names: &self.#grad_fields,)* }
+                    }
+                },
+            )
+        } else {
+            let input = &input_types[0];
+            (
+                quote!(),
+                quote! {
+                    /// The input gradient of the last `backward` or `backward_with`; the
+                    /// `backward_params` methods skip it and leave what was there.
+                    pub fn input_grad(&self) -> &#input {
+                        &self.input_grad
+                    }
+                },
+            )
+        };
         let doc = format!(
             "The tape of [`{name}`] for batches of `__B` in mode `__M`: every activation, \
              gradient and layer cache, allocated once by [`{tape}::new`] and reused by every \
@@ -73,20 +124,22 @@ impl Generator<'_> {
 
             #[doc = #doc]
             #vis struct #tape<const __B: usize, __M: #nn::layers::Mode = #nn::layers::Train> {
-                input: #input,
+                #(#input_fields: #input_types,)*
                 output: #output,
-                input_grad: #input,
+                #(#grad_fields: #input_types,)*
                 buffers: #buffers<__B, __M>,
             }
+
+            #input_grads
 
             #[allow(dead_code, reason = "generated API: a program may use only part of it")]
             impl<const __B: usize, __M: #nn::layers::Mode> #tape<__B, __M> {
                 /// Allocates every buffer, zeroed. Make it once per batch size and reuse it.
                 pub fn new() -> Self {
                     Self {
-                        input: #nn::tensor::Zeroed::zeroed(),
+                        #(#input_fields: #nn::tensor::Zeroed::zeroed(),)*
                         output: #nn::tensor::Zeroed::zeroed(),
-                        input_grad: #nn::tensor::Zeroed::zeroed(),
+                        #(#grad_fields: #nn::tensor::Zeroed::zeroed(),)*
                         buffers: #nn::tensor::Zeroed::zeroed(),
                     }
                 }
@@ -96,11 +149,7 @@ impl Generator<'_> {
                     &self.output
                 }
 
-                /// The input gradient of the last `backward` or `backward_with`; the
-                /// `backward_params` methods skip it and leave what was there.
-                pub fn input_grad(&self) -> &#input {
-                    &self.input_grad
-                }
+                #input_grad_method
             }
 
             impl<const __B: usize, __M: #nn::layers::Mode> ::core::default::Default for #tape<__B, __M> {

@@ -1,5 +1,6 @@
 //! Forks and their merges. Rules: a fork has at least two uniquely named branches; `stack` and
 //! `add` need equal branch shapes, `concat(AXIS)` equal shapes but on its axis, which must exist.
+//! The fork after several inputs starts each branch at the input it names (`inputs`).
 
 use std::collections::HashSet;
 
@@ -13,12 +14,13 @@ use crate::ctxt::{ConstCheck, Message};
 use crate::shape::{Dims, MAX_RANK, SampleShape, Width};
 
 impl Builder<'_> {
-    /// Runs every branch from `input`, then merges their outputs.
+    /// Runs every branch from `input` (or, after several inputs, from the input each branch
+    /// names), then merges their outputs.
     pub(super) fn fork(
         &mut self,
         layer: &Layer,
         fork: &Fork,
-        input: usize,
+        input: Option<usize>,
         prefix: &[String],
     ) -> Flow {
         if fork.branches.len() < 2 {
@@ -64,19 +66,29 @@ impl Builder<'_> {
         }
         let mut ends = Vec::new();
         let mut whole = true;
+        let mut sources_known = true;
         for (branch, segment) in fork.branches.iter().zip(segments) {
+            let Some(start) = self.branch_start(branch, input) else {
+                whole = false;
+                sources_known = false;
+                continue;
+            };
             let end = match &branch.layers {
-                None => Flow::At(input),
+                None => Flow::At(start),
                 Some(layers) => {
                     let mut branch_prefix = fork_prefix.clone();
                     branch_prefix.push(segment);
-                    self.chain(layers, Flow::At(input), &branch_prefix, false)
+                    self.chain(layers, Flow::At(start), &branch_prefix)
                 }
             };
             match end {
                 Flow::At(node) => ends.push((branch.name.to_string(), node)),
                 _ => whole = false,
             }
+        }
+        // An input a misspelt branch meant to read would also look unread.
+        if input.is_none() && sources_known {
+            self.check_inputs_read();
         }
         if !whole || fork.merge.kind == MergeKind::Invalid || ends.len() < 2 {
             return self.broken();

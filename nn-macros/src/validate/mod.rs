@@ -10,6 +10,7 @@
 //! A fork is several steps reading one node; its merge is one step reading the last node of
 //! every branch.
 
+mod inputs;
 mod merge;
 mod names;
 mod plan;
@@ -20,7 +21,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-pub use plan::{LayerStep, Plan, Step, StepKind};
+pub use plan::{LayerStep, Plan, PlanInput, Step, StepKind};
 use plan::{Node, Point};
 
 use crate::ast::{Layer, LayerKind, Network};
@@ -57,9 +58,12 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
             .map(|layer| layer.field().to_string())
             .collect(),
         unnamed_fork_branches: HashSet::new(),
+        inputs: Vec::new(),
+        plan_inputs: Vec::new(),
         complete: true,
     };
-    let flow = builder.chain(&network.layers, Flow::Start, &[], true);
+    let (flow, layers) = builder.declared_inputs();
+    let flow = builder.chain(layers, flow, &[]);
     if builder.steps.is_empty() && !network.layers.is_empty() && builder.complete {
         ctxt.error(
             &network.list_tokens,
@@ -73,9 +77,17 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
         nodes,
         steps,
         points,
+        mut plan_inputs,
         complete,
         ..
     } = builder;
+    if plan_inputs.is_empty() {
+        // The first layer fixed the input shape: its input is the first node.
+        plan_inputs.push(PlanInput {
+            name: None,
+            node: 0,
+        });
+    }
     let (checks, error) = ctxt.finish();
     let plan = match flow {
         Flow::At(output) if complete && !steps.is_empty() && !unusable => Some(Plan {
@@ -83,6 +95,7 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
             steps,
             points,
             checks,
+            inputs: plan_inputs,
             output,
         }),
         _ => None,
@@ -106,6 +119,8 @@ fn check_not_empty(network: &Network, ctxt: &Ctxt) {
 enum Flow {
     /// Before the first layer, with no input shape declared.
     Start,
+    /// After several named inputs, before the fork that reads them.
+    Inputs,
     /// The previous layer's output is this node.
     At(usize),
     /// After a layer that had an error: later layers are not checked against it.
@@ -127,6 +142,10 @@ struct Builder<'a> {
     /// The automatic prefixes (`body`, `a_x`) the branches of unnamed forks have used, so two
     /// unnamed forks with a branch of the same name are one error about the branch.
     unnamed_fork_branches: HashSet<String>,
+    /// The named inputs, when there are several.
+    inputs: Vec<inputs::NamedInput>,
+    /// Every input's node, in order.
+    plan_inputs: Vec<PlanInput>,
     /// False once a shape could not be worked out; then no code is generated.
     complete: bool,
 }
@@ -158,22 +177,33 @@ impl Builder<'_> {
     }
 
     /// Walks `layers` from `flow`; returns where the chain ends.
-    fn chain(&mut self, layers: &[Layer], mut flow: Flow, prefix: &[String], top: bool) -> Flow {
+    fn chain(&mut self, layers: &[Layer], mut flow: Flow, prefix: &[String]) -> Flow {
         for layer in layers {
-            flow = self.layer(layer, flow, prefix, top);
+            flow = self.layer(layer, flow, prefix);
         }
         flow
     }
 
-    fn layer(&mut self, layer: &Layer, flow: Flow, prefix: &[String], top: bool) -> Flow {
+    fn layer(&mut self, layer: &Layer, flow: Flow, prefix: &[String]) -> Flow {
         let input = match flow {
             Flow::Broken => return Flow::Broken,
+            Flow::Inputs => {
+                return match &layer.kind {
+                    LayerKind::Fork(fork) => self.fork(layer, fork, None, prefix),
+                    LayerKind::Invalid => self.broken(),
+                    _ => self.not_a_fork_after_inputs(layer),
+                };
+            }
             Flow::Start => None,
             Flow::At(node) => Some(node),
         };
         match &layer.kind {
             LayerKind::Invalid => self.broken(),
-            LayerKind::Input { dims } => self.input(layer, dims, flow, top),
+            LayerKind::Input { name, .. } => {
+                // The inputs that open the network were read by `declared_inputs`.
+                self.misplaced_input(layer, name.as_ref());
+                flow
+            }
             LayerKind::Spec(spec) => {
                 let built = {
                     let cx = self.cx(layer, input.map(|node| &self.nodes[node].shape));
@@ -200,37 +230,8 @@ impl Builder<'_> {
                     cx.input();
                     return self.broken();
                 };
-                self.fork(layer, fork, node, prefix)
+                self.fork(layer, fork, Some(node), prefix)
             }
-        }
-    }
-
-    /// Rule: `input(..)` comes first, unnamed, and declares a valid sample shape.
-    fn input(&mut self, layer: &Layer, dims: &[crate::ast::Dim], flow: Flow, top: bool) -> Flow {
-        if !(top && layer.position == 0) {
-            self.ctxt.error(
-                &layer.tokens,
-                format!(
-                    "`{}` declares the input shape of `{}`, so it must come first",
-                    layer.text(),
-                    self.network.name
-                ),
-            );
-            return flow;
-        }
-        if let Some(name) = &layer.name {
-            // Not a layer, so no field or point: a name here would silently do nothing.
-            self.ctxt.error(
-                name,
-                format!(
-                    "`input(..)` declares a shape, not a layer, so it cannot be named; drop `{name}:`"
-                ),
-            );
-        }
-        let cx = self.cx(layer, None);
-        match cx.dims_shape(dims) {
-            Some(shape) => Flow::At(self.node(shape)),
-            None => self.broken(),
         }
     }
 

@@ -56,6 +56,12 @@ pub struct Point {
     pub node: usize,
 }
 
+/// One input of the network: its name when it is one of several, and its node.
+pub struct PlanInput {
+    pub name: Option<Ident>,
+    pub node: usize,
+}
+
 /// The buffers, the steps between them, the named points, and the checks left to the
 /// compiler.
 pub struct Plan {
@@ -63,6 +69,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     pub points: Vec<Point>,
     pub checks: Vec<ConstCheck>,
+    /// The network's inputs: one unnamed, or several named.
+    pub inputs: Vec<PlanInput>,
     /// The node that is the network's output.
     pub output: usize,
 }

@@ -8,7 +8,7 @@ use crate::shape::MAX_SIZE;
 fn declared(layer: &Layer) -> Vec<&Dim> {
     match &layer.kind {
         LayerKind::Spec(spec) => spec.sizes(),
-        LayerKind::Input { dims } => dims.iter().collect(),
+        LayerKind::Input { dims, .. } => dims.iter().collect(),
         _ => Vec::new(),
     }
 }
