@@ -385,19 +385,8 @@ macro_rules! vae_model {
                         }
                     }
                 }
-                let small = image::GrayImage::from_raw(width as u32, height as u32, pixels)
-                    .ok_or("image buffer has the wrong size")?;
-                let big = image::imageops::resize(
-                    &small,
-                    (width * SCALE) as u32,
-                    (height * SCALE) as u32,
-                    image::imageops::FilterType::Nearest,
-                );
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                big.save(path)
-                    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+                let (w, h) = (width as u32, height as u32);
+                nn::train::plot::write_png(path, &pixels, w, h, nn::train::plot::Pixels::Grey, SCALE as u32)?;
                 Ok(())
             }
 
@@ -572,25 +561,8 @@ fn latent_pictures(
             picture[y * side + x] = level.round() as u8;
         }
     }
-    save_grey_png(grid, &picture, side as u32, side as u32)
-}
-
-/// Writes an 8-bit grey picture as a PNG at its best compression, making the folder.
-fn save_grey_png(path: &std::path::Path, pixels: &[u8], width: u32, height: u32) -> Result<()> {
-    use image::ImageEncoder;
-    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let file = std::fs::File::create(path)
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-    PngEncoder::new_with_quality(
-        std::io::BufWriter::new(file),
-        CompressionType::Best,
-        FilterType::Adaptive,
-    )
-    .write_image(pixels, width, height, image::ExtendedColorType::L8)
-    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    let side = side as u32;
+    nn::train::plot::write_png(grid, &picture, side, side, nn::train::plot::Pixels::Grey, 1)?;
     Ok(())
 }
 

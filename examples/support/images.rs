@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use image::{Rgb, RgbImage};
+use nn::train::plot::{Pixels, write_png};
 
 /// An RGB colour.
 pub type Colour = [u8; 3];
@@ -78,7 +78,10 @@ pub struct Grid {
     cols: usize,
     /// Extra space above each row (for grouping rows), in pixels.
     row_offsets: Vec<usize>,
-    image: RgbImage,
+    width: usize,
+    height: usize,
+    /// RGB, row-major.
+    pixels: Vec<u8>,
 }
 
 impl Grid {
@@ -103,14 +106,16 @@ impl Grid {
             y += side + gap;
         }
         let width = cols * (side + gap) + gap;
-        let image = RgbImage::from_pixel(width as u32, y as u32, Rgb(GAP_COLOUR));
+        let pixels = GAP_COLOUR.repeat(width * y);
         Self {
             side,
             gap,
             rows,
             cols,
             row_offsets,
-            image,
+            width,
+            height: y,
+            pixels,
         }
     }
 
@@ -132,8 +137,8 @@ impl Grid {
         );
         for (i, &colour) in pixels.iter().enumerate() {
             let (y, x) = (i / self.side, i % self.side);
-            self.image
-                .put_pixel((left + x) as u32, (top + y) as u32, Rgb(colour));
+            let at = ((top + y) * self.width + left + x) * 3;
+            self.pixels[at..at + 3].copy_from_slice(&colour);
         }
     }
 
@@ -156,22 +161,7 @@ impl Grid {
 
     /// Saves the grid `scale` times larger (nearest neighbour) as a PNG, making the folder.
     pub fn save(&self, path: &Path, scale: u32) -> Result<(), String> {
-        save_scaled(&self.image, path, scale)
+        let (width, height) = (self.width as u32, self.height as u32);
+        write_png(path, &self.pixels, width, height, Pixels::Rgb, scale).map_err(|e| e.to_string())
     }
-}
-
-/// Saves `image` `scale` times larger (nearest neighbour) as a PNG, making the folder.
-pub fn save_scaled(image: &RgbImage, path: &Path, scale: u32) -> Result<(), String> {
-    let big = image::imageops::resize(
-        image,
-        image.width() * scale,
-        image.height() * scale,
-        image::imageops::FilterType::Nearest,
-    );
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot make `{}`: {e}", parent.display()))?;
-    }
-    big.save(path)
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }

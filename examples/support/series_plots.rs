@@ -329,25 +329,15 @@ where
     Ok(())
 }
 
-/// Encodes an RGB buffer as a PNG at `path` (best compression: the charts are flat colours),
-/// creating its folder.
+/// Writes an RGB buffer as a PNG at `path` (see `nn::train::plot::write_png`).
 fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()> {
-    use image::ImageEncoder;
-    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    }
-    let cannot_write =
-        |e: &dyn std::fmt::Display| format!("cannot write `{}`: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(|e| cannot_write(&e))?;
-    PngEncoder::new_with_quality(
-        std::io::BufWriter::new(file),
-        CompressionType::Best,
-        FilterType::Adaptive,
-    )
-    .write_image(&buffer, width, height, image::ExtendedColorType::Rgb8)
-    .map_err(|e| cannot_write(&e))?;
+    nn::train::plot::write_png(
+        path,
+        &buffer,
+        width,
+        height,
+        nn::train::plot::Pixels::Rgb,
+        1,
+    )?;
     Ok(())
 }

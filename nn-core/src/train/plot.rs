@@ -303,9 +303,80 @@ pub fn confusion_matrix_png(
     save_png(path, buffer, width, height)
 }
 
-/// Encodes an RGB buffer as a PNG at `path` (high compression: the charts are flat colours),
-/// creating its folder.
-fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()> {
+/// How a pixel buffer given to [`write_png`] is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pixels {
+    /// One byte per pixel, 0 black to 255 white.
+    Grey,
+    /// Three bytes per pixel: red, green, blue.
+    Rgb,
+}
+
+impl Pixels {
+    fn bytes(self) -> usize {
+        match self {
+            Pixels::Grey => 1,
+            Pixels::Rgb => 3,
+        }
+    }
+}
+
+/// Writes a `width × height` picture, row-major, as a PNG at `path`, `scale` times larger with
+/// each pixel a crisp `scale × scale` square (nearest neighbour), at high compression; makes
+/// the folder. For pictures of digits, feature maps and the like, where every pixel counts.
+///
+/// # Errors
+/// [`PlotError`] when `pixels` does not hold `width × height` pixels or the file cannot be
+/// written.
+///
+/// ```no_run
+/// use nn_core::train::plot::{Pixels, write_png};
+/// // A 2 × 2 checkerboard, 64 times larger.
+/// write_png("target/checkers.png", &[0, 255, 255, 0], 2, 2, Pixels::Grey, 64)?;
+/// # Ok::<(), nn_core::train::plot::PlotError>(())
+/// ```
+pub fn write_png(
+    path: impl AsRef<Path>,
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    layout: Pixels,
+    scale: u32,
+) -> Result<()> {
+    let path = path.as_ref();
+    let (w, h, per) = (width as usize, height as usize, layout.bytes());
+    if pixels.len() != w * h * per {
+        return Err(PlotError(format!(
+            "cannot write `{}`: {} bytes are not {width} x {height} pixels of {per} bytes",
+            path.display(),
+            pixels.len()
+        )));
+    }
+    let scale = scale.max(1) as usize;
+    let big: Vec<u8> = if scale == 1 {
+        pixels.to_vec()
+    } else {
+        let mut big = Vec::with_capacity(pixels.len() * scale * scale);
+        for row in pixels.chunks_exact(w * per) {
+            let mut wide = Vec::with_capacity(row.len() * scale);
+            for pixel in row.chunks_exact(per) {
+                for _ in 0..scale {
+                    wide.extend_from_slice(pixel);
+                }
+            }
+            for _ in 0..scale {
+                big.extend_from_slice(&wide);
+            }
+        }
+        big
+    };
+    let scale = scale as u32;
+    encode_png(path, &big, width * scale, height * scale, layout)
+}
+
+/// Encodes a pixel buffer as a PNG at `path` (high compression: charts and pictures here are
+/// flat colours), creating its folder.
+fn encode_png(path: &Path, buffer: &[u8], width: u32, height: u32, layout: Pixels) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| PlotError(format!("cannot create `{}`: {e}", dir.display())))?;
@@ -314,15 +385,23 @@ fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()>
         |e: &dyn core::fmt::Display| PlotError(format!("cannot write `{}`: {e}", path.display()));
     let file = std::fs::File::create(path).map_err(|e| cannot_write(&e))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_color(match layout {
+        Pixels::Grey => png::ColorType::Grayscale,
+        Pixels::Rgb => png::ColorType::Rgb,
+    });
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header().map_err(|e| cannot_write(&e))?;
     writer
-        .write_image_data(&buffer)
+        .write_image_data(buffer)
         .map_err(|e| cannot_write(&e))?;
     writer.finish().map_err(|e| cannot_write(&e))?;
     Ok(())
+}
+
+/// Encodes a chart's RGB buffer as a PNG at `path`.
+fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()> {
+    encode_png(path, &buffer, width, height, Pixels::Rgb)
 }
 
 impl History {
