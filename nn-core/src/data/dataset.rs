@@ -564,6 +564,42 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_values_are_rejected_with_their_sample() {
+        let mut inputs = vec![0.5; 12];
+        inputs[7] = f32::INFINITY; // sample 2 of 3-value samples, value 1
+        assert!(matches!(
+            Dataset::<Features<3>>::new(inputs, vec![0; 4], 1),
+            Err(DataError::NonFinite {
+                what: "input",
+                sample: 2,
+                offset: 1,
+                ..
+            })
+        ));
+        let targets = vec![1.0, f32::NAN];
+        assert!(matches!(
+            Dataset::<Features<1>, Values<Features<1>>>::regression(vec![0.0, 1.0], targets),
+            Err(DataError::NonFinite {
+                what: "target",
+                sample: 1,
+                offset: 0,
+                ..
+            })
+        ));
+        // A change through `inputs_mut` is caught by the next check, and only then rescanned.
+        let mut data = Dataset::<Features<2>>::new(vec![0.0; 4], vec![0, 0], 1).unwrap();
+        assert!(data.check_finite().is_ok());
+        data.inputs_mut()[0] = f32::NEG_INFINITY;
+        assert!(data.check_finite().is_err());
+        data.inputs_mut()[0] = 0.0;
+        assert!(data.check_finite().is_ok());
+        // A NaN far into a long dataset is found by the blocked scan.
+        let mut long = vec![0.0; 3 * 10_000];
+        long[3 * 9_999 + 2] = f32::NAN;
+        assert_eq!(super::position_of_non_finite(&long), Some(3 * 9_999 + 2));
+    }
+
+    #[test]
     fn sample_access() {
         let data = Dataset::<Shape2<1, 3>>::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![1, 0], 2)
             .unwrap();
