@@ -184,6 +184,9 @@ fn read_file(
         return None;
     };
     let full = PathBuf::from(manifest_dir).join(weights.path.value());
+    // `../models/x.safetensors` reads better resolved; a path that does not resolve keeps its
+    // form, and the read below reports it.
+    let full = std::fs::canonicalize(&full).unwrap_or(full);
     let full_text = full.display().to_string();
     let bytes = match std::fs::read(&full) {
         Ok(bytes) => bytes,
