@@ -1,28 +1,15 @@
 //! A scatter of labelled points as a PNG (the VAE's latent means, coloured by digit), drawn with
-//! `plotters` into an RGB buffer and encoded with `image`, in the embedded DejaVu Sans font so
-//! that no system font is needed. Included by `examples/vae.rs` with `#[path]`.
+//! `plotters` into an RGB buffer and encoded as PNG by `nn::train::plot`, in its embedded DejaVu
+//! Sans font so that no system font is needed. Included by `examples/vae.rs` with `#[path]`.
 
 use std::error::Error;
 use std::path::Path;
-use std::sync::Once;
 
+use nn::train::plot::{FONT, register_font};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
-
-/// The font family the chart uses, registered from the `dejavu` crate on first use.
-const FONT: &str = "sans-serif";
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Both fonts are valid TrueType files shipped inside the crate, so this cannot fail;
-        // should it, plotters reports the missing font when drawing text.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
-    });
-}
 
 /// Ten qualitative colours (Tableau 10), one per class of a scatter.
 pub const CLASS_COLOURS: [RGBColor; 10] = [

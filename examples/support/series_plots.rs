@@ -1,23 +1,20 @@
 //! PNG charts for the sequence examples: log-log panels of measurements against sequence length
 //! (`examples/relu_vs_tanh.rs`) and a forecast against the truth over time
-//! (`examples/forecast.rs`). Drawn with `plotters` into an RGB buffer and encoded with `image`,
-//! in the embedded DejaVu Sans font, so that no system font is needed. Each example includes it
+//! (`examples/forecast.rs`). Drawn with `plotters` into an RGB buffer and encoded as PNG by
+//! `nn::train::plot`, in its embedded DejaVu Sans font, so that no system font is needed. Each example includes it
 //! with `#[path]` and uses a part, hence the `allow`.
 #![allow(dead_code)]
 
 use std::error::Error;
 use std::path::Path;
-use std::sync::Once;
 
+use nn::train::plot::{FONT, register_font};
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
-
-/// The font family every chart uses, registered from the `dejavu` crate on first use.
-const FONT: &str = "sans-serif";
 
 /// Tableau 10's first colours: distinct in print and for most colour vision deficiencies when
 /// paired with the line styles below.
@@ -67,16 +64,6 @@ pub struct Panel {
     pub y_label: String,
     pub curves: Vec<Curve>,
     pub notes: Vec<Note>,
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Both fonts are valid TrueType files shipped inside the crate, so this cannot fail;
-        // should it, plotters reports the missing font when drawing text.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
-    });
 }
 
 /// A log axis' tick label: only the `mantissas` times a power of ten are labelled (`[1, 2, 5]`

@@ -71,7 +71,8 @@ impl Loss<Labels> for CrossEntropy {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MeanSquaredError;
 
-fn check_len(output: &[f32], target: &[f32]) -> Result<(), Error> {
+/// Checks that a sample's output and target have as many values.
+pub(crate) fn check_len(output: &[f32], target: &[f32]) -> Result<(), Error> {
     if output.len() == target.len() {
         Ok(())
     } else {

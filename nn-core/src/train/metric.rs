@@ -143,15 +143,15 @@ impl Metric<Labels> for TopK {
     }
 }
 
-fn check_len(output: &[f32], target: &[f32]) -> Result<(), Error> {
-    if output.len() == target.len() {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            expected: output.len(),
-            found: target.len(),
-        })
-    }
+/// The mean over a sample's values of `error(output − target)`.
+fn mean_error(output: &[f32], target: &[f32], error: impl Fn(f64) -> f64) -> Result<f64, Error> {
+    super::loss::check_len(output, target)?;
+    let sum: f64 = output
+        .iter()
+        .zip(target)
+        .map(|(&y, &t)| error(f64::from(y - t)))
+        .sum();
+    Ok(sum / output.len().max(1) as f64)
 }
 
 /// Mean squared error over every value (`mse`).
@@ -168,13 +168,7 @@ impl<S: Shape> Metric<Values<S>> for Mse {
         self.mean = Mean::default();
     }
     fn update(&mut self, output: &[f32], target: &[f32]) -> Result<(), Error> {
-        check_len(output, target)?;
-        let sum: f64 = output
-            .iter()
-            .zip(target)
-            .map(|(&y, &t)| f64::from(y - t).powi(2))
-            .sum();
-        self.mean.add(sum / output.len().max(1) as f64);
+        self.mean.add(mean_error(output, target, |d| d * d)?);
         Ok(())
     }
     fn value(&self) -> f64 {
@@ -196,13 +190,7 @@ impl<S: Shape> Metric<Values<S>> for Mae {
         self.mean = Mean::default();
     }
     fn update(&mut self, output: &[f32], target: &[f32]) -> Result<(), Error> {
-        check_len(output, target)?;
-        let sum: f64 = output
-            .iter()
-            .zip(target)
-            .map(|(&y, &t)| f64::from((y - t).abs()))
-            .sum();
-        self.mean.add(sum / output.len().max(1) as f64);
+        self.mean.add(mean_error(output, target, f64::abs)?);
         Ok(())
     }
     fn value(&self) -> f64 {

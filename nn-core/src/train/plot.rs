@@ -30,8 +30,9 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotE
 
 type Result<T, E = PlotError> = core::result::Result<T, E>;
 
-/// The font family every chart uses, registered from the `dejavu` crate on first use.
-const FONT: &str = "sans-serif";
+/// The font family every chart here uses: DejaVu Sans from the `dejavu` crate, registered by
+/// [`register_font`]. A chart of your own drawn with plotters can use it too.
+pub const FONT: &str = "sans-serif";
 
 /// A qualitative palette (Tableau 10's first colours), distinct in print and for most colour
 /// vision deficiencies when paired with the line styles the charts use.
@@ -74,7 +75,9 @@ pub struct LineChart<'a> {
     pub height: u32,
 }
 
-fn register_font() {
+/// Registers DejaVu Sans (regular and bold) as [`FONT`] with plotters, once per process, so that
+/// text needs no system font.
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Both fonts are valid TrueType files shipped inside the crate, so this cannot fail;
