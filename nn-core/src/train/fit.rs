@@ -181,7 +181,7 @@ where
     /// and callbacks see the true epoch numbers). When an epoch is one pass, the training
     /// batches first draw the shuffles of the `epoch` passes already trained
     /// ([`Batches::skip_passes`]), so that with the network and optimizer restored from that
-    /// run's checkpoint (`nn::weights::load_checkpoint`, see [`ModelCheckpoint`]) training
+    /// run's checkpoint (`nn::weights::load_checkpoint`, see `ModelCheckpoint`) training
     /// continues exactly, bit for bit, as if it had not stopped.
     #[must_use]
     pub fn initial_epoch(mut self, epoch: usize) -> Self {
