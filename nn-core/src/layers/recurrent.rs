@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use crate::init::{Rng, uniform};
-use crate::linalg::{MatRef, Op, gemm};
+use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len};
 
 /// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
 pub(crate) fn buffer(len: usize) -> Box<[f32]> {
@@ -73,9 +73,19 @@ pub(crate) fn project_inputs(
 }
 
 /// Below this many rows, a step's recurrent product reads `W_hh` as stored (`h · W_hhᵀ`, the
-/// dot kernel, best for one row); from it up, it reads the transposed copy (`h · W_hhᵀ` as a
-/// plain product, the broadcast kernel, about 1.6 times faster at 64 × 128 · 128 × 512).
+/// dot kernel, best for one row); from it up, it reads `W_hhᵀ` packed once per sequence
+/// ([`pack_recurrent_weight`], the broadcast kernel).
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
+
+/// The length of the packed `W_hhᵀ` (`hidden × width`) that a batch of `rows` reads: none
+/// below [`PLAIN_FROM_ROWS`].
+pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
+    if rows >= PLAIN_FROM_ROWS {
+        packed_len(hidden, width)
+    } else {
+        0
+    }
+}
 
 /// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
 ///
@@ -100,12 +110,12 @@ pub(crate) fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
 }
 
 /// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is
-/// `W_hh` (`width × hidden`), `w_t` its transpose (`hidden × width`, only read from
-/// [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
+/// `W_hh` (`width × hidden`), `w_packed` is `W_hhᵀ` as [`pack_recurrent_weight`] left it (only
+/// read from [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
 pub(crate) fn add_recurrent_product(
     h: &[f32],
     w: &[f32],
-    w_t: &[f32],
+    w_packed: &[f32],
     c: &mut [f32],
     rows: usize,
     hidden: usize,
@@ -114,20 +124,73 @@ pub(crate) fn add_recurrent_product(
     if rows < PLAIN_FROM_ROWS {
         times_transposed(h, w, 1.0, c, rows, hidden, width);
     } else {
-        times(h, w_t, 1.0, c, rows, hidden, width);
+        gemm_packed(1.0, MatRef::new(h, rows, hidden), w_packed, 1.0, c, width);
     }
 }
 
-/// Refreshes `w_t` from `w` (`width × hidden`) when a batch of `rows` will read it.
-pub(crate) fn prepare_transpose(
+/// Packs `W_hhᵀ` from `w` (`width × hidden`) into `w_packed` when a batch of `rows` will read
+/// it. Read in place by every step, the rows of `W_hhᵀ` are `width` floats apart and the
+/// panel a step walks fell into a few L1 sets, coming from L2 for every block of 8 rows.
+pub(crate) fn pack_recurrent_weight(
     w: &[f32],
-    w_t: &mut [f32],
+    w_packed: &mut [f32],
     rows: usize,
     width: usize,
     hidden: usize,
 ) {
     if rows >= PLAIN_FROM_ROWS {
-        transpose(w, w_t, width, hidden);
+        pack(MatRef::new(w, width, hidden), Op::Transposed, w_packed);
+    }
+}
+
+/// The length of the packed `W_hh` (`width × hidden`) that a batch of `rows` reads backward:
+/// none below [`PLAIN_FROM_ROWS`].
+pub(crate) fn packed_backward_len(rows: usize, width: usize, hidden: usize) -> usize {
+    if rows >= PLAIN_FROM_ROWS {
+        packed_len(width, hidden)
+    } else {
+        0
+    }
+}
+
+/// Packs `W_hh` (`width × hidden`) into `w_packed` for [`recurrent_state_grad`], when a batch
+/// of `rows` will read it: as in [`pack_recurrent_weight`], its rows read in place evicted each
+/// other from L1.
+pub(crate) fn pack_backward_weight(
+    w: &[f32],
+    w_packed: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows >= PLAIN_FROM_ROWS {
+        pack(MatRef::new(w, width, hidden), Op::Plain, w_packed);
+    }
+}
+
+/// One step back through the recurrent product, `dh = dgates · W_hh`: `dgates` is `rows ×
+/// width`, `w` is `W_hh` (`width × hidden`), `w_packed` it as [`pack_backward_weight`] left
+/// it (read from [`PLAIN_FROM_ROWS`] rows up), `dh` is `rows × hidden`, overwritten.
+pub(crate) fn recurrent_state_grad(
+    dgates: &[f32],
+    w: &[f32],
+    w_packed: &[f32],
+    dh: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows < PLAIN_FROM_ROWS {
+        times(dgates, w, 0.0, dh, rows, width, hidden);
+    } else {
+        gemm_packed(
+            1.0,
+            MatRef::new(dgates, rows, width),
+            w_packed,
+            0.0,
+            dh,
+            hidden,
+        );
     }
 }
 

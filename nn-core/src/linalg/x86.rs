@@ -158,6 +158,28 @@ pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
     unsafe { kernels::run::<Avx512, 8, 4, 4, 8>(gemm) }
 }
 
+/// Runs a product by a [`super::pack`]ed `b` with 16-lane registers, in 8-row tiles.
+///
+/// # Safety
+/// The CPU supports AVX-512F, and `gemm` satisfies [`kernels::broadcast_prepacked`]'s contract
+/// for [`Avx512`].
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_prepacked_avx512(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::broadcast_prepacked::<Avx512, 8>(gemm) }
+}
+
+/// Runs a product by a [`super::pack`]ed `b` with 8-lane registers, in 6-row tiles.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA, and `gemm` satisfies [`kernels::broadcast_prepacked`]'s
+/// contract for [`Avx2`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemm_prepacked_avx2(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::broadcast_prepacked::<Avx2, 6>(gemm) }
+}
+
 /// `c = alpha · a · bᵀ + beta · c` for a single row `a` (`1 × k`) and `b` stored as `n` rows of
 /// `k` contiguous values: a matrix-vector product, such as a batch-1 recurrent step's
 /// `h · W_hhᵀ`. Sixteen rows of `b` at a time are dotted with `a`, one register of partial sums
