@@ -11,7 +11,9 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use crate::init::{Rng, uniform};
-use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len};
+use crate::linalg::{
+    MatRef, Op, gemm, gemm_packed, gemv_rows_packed, pack, pack_rows, packed_len, packed_rows_len,
+};
 
 /// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
 pub(crate) fn buffer(len: usize) -> Box<[f32]> {
@@ -57,10 +59,11 @@ pub(crate) fn project_inputs(
 ) {
     let width = bias.len();
     let (weight_ih_t, seen) = weight_ih_t.split_at_mut(inputs * width);
+    // Without an early exit, so the comparison vectorizes.
     let unchanged = weight_ih
         .iter()
         .zip(seen.iter())
-        .all(|(w, s)| w.to_bits() == s.to_bits());
+        .fold(true, |same, (w, s)| same & (w.to_bits() == s.to_bits()));
     // Both halves start zeroed, and a zero matrix is its own transpose.
     if !unchanged {
         transpose(weight_ih, weight_ih_t, width, inputs);
@@ -82,6 +85,8 @@ pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
     if rows >= PLAIN_FROM_ROWS {
         packed_len(hidden, width)
+    } else if rows == 1 {
+        packed_rows_len(width, hidden)
     } else {
         0
     }
@@ -121,7 +126,9 @@ pub(crate) fn add_recurrent_product(
     hidden: usize,
     width: usize,
 ) {
-    if rows < PLAIN_FROM_ROWS {
+    if rows == 1 {
+        gemv_rows_packed(h, w_packed, c);
+    } else if rows < PLAIN_FROM_ROWS {
         times_transposed(h, w, 1.0, c, rows, hidden, width);
     } else {
         gemm_packed(1.0, MatRef::new(h, rows, hidden), w_packed, 1.0, c, width);
@@ -140,6 +147,8 @@ pub(crate) fn pack_recurrent_weight(
 ) {
     if rows >= PLAIN_FROM_ROWS {
         pack(MatRef::new(w, width, hidden), Op::Transposed, w_packed);
+    } else if rows == 1 {
+        pack_rows(MatRef::new(w, width, hidden), w_packed);
     }
 }
 

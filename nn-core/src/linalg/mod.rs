@@ -285,6 +285,74 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
     }
 }
 
+/// How many values [`pack_rows`] writes for `n` rows of `k`: both rounded up to 16.
+pub fn packed_rows_len(n: usize, k: usize) -> usize {
+    n.div_ceil(16) * 16 * k.div_ceil(16) * 16
+}
+
+/// Copies `b` (`n × k`, row-major) into `packed` (of [`packed_rows_len`]`(n, k)` values) in the
+/// layout [`gemv_rows_packed`] reads: blocks of sixteen rows, each the sixteen rows' first
+/// 16-value pieces, then their second ones, and so on, zero past the last row and column.
+///
+/// # Panics
+/// When `packed.len() != packed_rows_len(n, k)`.
+pub fn pack_rows(b: MatRef<'_>, packed: &mut [f32]) {
+    let (n, k) = (b.rows, b.cols);
+    assert_eq!(
+        packed.len(),
+        packed_rows_len(n, k),
+        "pack_rows needs packed_rows_len(n, k)"
+    );
+    let steps = k.div_ceil(16);
+    if steps == 0 {
+        return;
+    }
+    for (block, pieces) in packed.chunks_exact_mut(steps * 256).enumerate() {
+        for (step, pieces) in pieces.chunks_exact_mut(256).enumerate() {
+            let start = step * 16;
+            let len = 16.min(k - start);
+            for (q, piece) in pieces.chunks_exact_mut(16).enumerate() {
+                let row = block * 16 + q;
+                if row < n {
+                    piece[..len].copy_from_slice(&b.data[row * k + start..][..len]);
+                    piece[len..].fill(0.0);
+                } else {
+                    piece.fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// `c += a · bᵀ` for one row `a` (`k` values) and `b` (`c.len() × k`) as [`pack_rows`] left it:
+/// a batch-1 recurrent step's `h · W_hhᵀ`.
+///
+/// # Panics
+/// When `b.len() != packed_rows_len(c.len(), a.len())`.
+pub fn gemv_rows_packed(a: &[f32], b: &[f32], c: &mut [f32]) {
+    let (n, k) = (c.len(), a.len());
+    assert_eq!(
+        b.len(),
+        packed_rows_len(n, k),
+        "gemv_rows_packed needs packed_rows_len(n, k)"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if instruction_set() == InstructionSet::Avx512 {
+        // SAFETY: the CPU has AVX-512F (just checked); the lengths are as asserted.
+        return unsafe { x86::gemv_rows_packed_avx512(a, b, c, k) };
+    }
+    let steps = k.div_ceil(16);
+    for (row, out) in c.iter_mut().enumerate() {
+        let block = &b[(row / 16) * steps * 256..][..steps * 256];
+        let q = row % 16;
+        let mut sum = 0.0;
+        for (step, x) in a.chunks(16).enumerate() {
+            sum += dot(x, &block[(step * 16 + q) * 16..][..x.len()]);
+        }
+        *out += sum;
+    }
+}
+
 /// Runs `product` with the kernels for `isa`.
 fn run_on(isa: InstructionSet, product: &mut Gemm<'_>) {
     match isa {
@@ -537,6 +605,25 @@ mod tests {
                     );
                     assert!((doubled - 2.0 * want).abs() < 2.0 * tolerance);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn row_packed_products_match_naive() {
+        for (n, k) in [(1, 1), (5, 7), (37, 130), (512, 128)] {
+            let a: alloc::vec::Vec<f32> = (0..k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: alloc::vec::Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want = naive(&a, &transpose(&b, n, k), 1, k, n);
+            let mut packed = alloc::vec![f32::NAN; packed_rows_len(n, k)];
+            pack_rows(MatRef::new(&b, n, k), &mut packed);
+            let mut c = alloc::vec![1.0; n];
+            gemv_rows_packed(&a, &packed, &mut c);
+            for (got, want) in c.iter().zip(&want) {
+                assert!(
+                    (got - 1.0 - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "{n}x{k}: {got} vs {want}"
+                );
             }
         }
     }

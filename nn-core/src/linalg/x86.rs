@@ -245,6 +245,45 @@ unsafe fn gemv_avx512(gemm: &mut Gemm<'_>) {
     }
 }
 
+/// `c += a · bᵀ` for a single row `a` (`k` values) and `b` (`n × k`) as
+/// [`super::pack_rows`] left it: blocks of sixteen rows, each a run of 16-value pieces, the
+/// sixteen rows' first pieces, then their second, and so on. The loads are then one
+/// sequential stream, which the prefetchers follow; read in place, each row of a recurrent
+/// `W_hh` is only eight cache lines, too short a stream for them.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `a` holds `k` values, `c` holds `n`, and `b` holds
+/// `n.div_ceil(16) · 16 · k.div_ceil(16) · 16` values in that layout.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemv_rows_packed_avx512(a: &[f32], b: &[f32], c: &mut [f32], k: usize) {
+    const ROWS: usize = 16;
+    let n = c.len();
+    let steps = k.div_ceil(16);
+    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    for (block, col) in (0..n).step_by(ROWS).enumerate() {
+        let cols = ROWS.min(n - col);
+        // SAFETY: AVX-512F is available (the caller's contract). Block `block` spans
+        // `steps · 16 · 16` values of `b` from `block · steps · 256`, inside it; the loads of `a`
+        // are masked to its `k` values; the store writes `c[col..col + cols]`, inside `c`.
+        unsafe {
+            let base = b.add(block * steps * ROWS * 16);
+            let mut acc = [_mm512_setzero_ps(); ROWS];
+            for step in 0..steps {
+                let offset = step * 16;
+                let x = _mm512_maskz_loadu_ps(lane_mask((k - offset).min(16)), a.add(offset));
+                let pieces = base.add(step * ROWS * 16);
+                for (q, sum) in acc.iter_mut().enumerate() {
+                    *sum = _mm512_fmadd_ps(x, _mm512_loadu_ps(pieces.add(q * 16)), *sum);
+                }
+            }
+            let mask = lane_mask(cols);
+            let out = c.add(col);
+            let sums = _mm512_add_ps(transpose_sum16(&acc), _mm512_maskz_loadu_ps(mask, out));
+            _mm512_mask_storeu_ps(out, mask, sums);
+        }
+    }
+}
+
 /// Lane `q` of the result is the sum of all lanes of `v[q]`.
 ///
 /// # Safety
