@@ -285,9 +285,16 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
     }
 }
 
-/// How many values [`pack_rows`] writes for `n` rows of `k`: both rounded up to 16.
+/// How many values [`pack_rows`] needs for `n` rows of `k`: both rounded up to 16, and 15 more
+/// so that the packed pieces can start on a cache line wherever the buffer lies.
 pub fn packed_rows_len(n: usize, k: usize) -> usize {
-    n.div_ceil(16) * 16 * k.div_ceil(16) * 16
+    n.div_ceil(16) * 16 * k.div_ceil(16) * 16 + 15
+}
+
+/// Where the 16-value pieces start in a buffer of [`packed_rows_len`]: at its first 64-byte
+/// boundary, so that no load of a piece splits across two cache lines.
+fn row_pieces(packed: &[f32]) -> usize {
+    packed.as_ptr().align_offset(64).min(15)
 }
 
 /// Copies `b` (`n × k`, row-major) into `packed` (of [`packed_rows_len`]`(n, k)` values) in the
@@ -304,10 +311,15 @@ pub fn pack_rows(b: MatRef<'_>, packed: &mut [f32]) {
         "pack_rows needs packed_rows_len(n, k)"
     );
     let steps = k.div_ceil(16);
+    let start = row_pieces(packed);
+    let (margin, body) = packed.split_at_mut(start);
+    let (body, rest) = body.split_at_mut(n.div_ceil(16) * steps * 256);
+    margin.fill(0.0);
+    rest.fill(0.0);
     if steps == 0 {
         return;
     }
-    for (block, pieces) in packed.chunks_exact_mut(steps * 256).enumerate() {
+    for (block, pieces) in body.chunks_exact_mut(steps * 256).enumerate() {
         for (step, pieces) in pieces.chunks_exact_mut(256).enumerate() {
             let start = step * 16;
             let len = 16.min(k - start);
@@ -336,12 +348,13 @@ pub fn gemv_rows_packed(a: &[f32], b: &[f32], c: &mut [f32]) {
         packed_rows_len(n, k),
         "gemv_rows_packed needs packed_rows_len(n, k)"
     );
+    let steps = k.div_ceil(16);
+    let b = &b[row_pieces(b)..][..n.div_ceil(16) * steps * 256];
     #[cfg(target_arch = "x86_64")]
     if instruction_set() == InstructionSet::Avx512 {
-        // SAFETY: the CPU has AVX-512F (just checked); the lengths are as asserted.
+        // SAFETY: the CPU has AVX-512F (just checked); `b` holds the pieces of `n` rows of `k`.
         return unsafe { x86::gemv_rows_packed_avx512(a, b, c, k) };
     }
-    let steps = k.div_ceil(16);
     for (row, out) in c.iter_mut().enumerate() {
         let block = &b[(row / 16) * steps * 256..][..steps * 256];
         let q = row % 16;
