@@ -325,7 +325,13 @@ pub fn pack_rows(b: MatRef<'_>, packed: &mut [f32]) {
             let len = 16.min(k - start);
             for (q, piece) in pieces.chunks_exact_mut(16).enumerate() {
                 let row = block * 16 + q;
-                if row < n {
+                if row < n && len == 16 {
+                    // Fixed-size, so one 64-byte move and not a call to `memcpy`.
+                    let whole: &mut [f32; 16] = piece.try_into().expect("16 values");
+                    *whole = b.data[row * k + start..][..16]
+                        .try_into()
+                        .expect("16 values");
+                } else if row < n {
                     piece[..len].copy_from_slice(&b.data[row * k + start..][..len]);
                     piece[len..].fill(0.0);
                 } else {
