@@ -90,8 +90,8 @@ pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: 
     bias: Box<[f32]>,
     /// `W_ihᵀ` (`F × 4·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
-    /// `W_hhᵀ` (`H × 4·H`), packed, for batches of 4 and more (see `add_recurrent_product`).
-    weight_hh_t: Box<[f32]>,
+    /// `W_hh` (`4·H × H`), packed for this batch size (see `pack_recurrent_weight`).
+    weight_hh_packed: Box<[f32]>,
 }
 
 /// The cache of [`Lstm`]'s training forward: its [`LstmScratch`] (every step's gates and
@@ -124,7 +124,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             hs: buffer(T * B * H),
             bias: buffer(4 * H),
             weight_ih_t: buffer(2 * F * 4 * H),
-            weight_hh_t: buffer(packed_recurrent_len(B, 4 * H, H)),
+            weight_hh_packed: buffer(packed_recurrent_len(B, 4 * H, H)),
         }
     }
 }
@@ -238,7 +238,7 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             F,
         );
         let w_hh = self.weight_hh.as_slice();
-        pack_recurrent_weight(w_hh, &mut s.weight_hh_t, B, 4 * H, H);
+        pack_recurrent_weight(w_hh, &mut s.weight_hh_packed, B, 4 * H, H);
         let step = B * H;
         for t in 0..T {
             let gates = &mut s.gates[t * 4 * step..][..4 * step];
@@ -248,7 +248,7 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             let tanh_cs = &mut s.tanh_cs[t * step..][..step];
             let previous_c = if t > 0 {
                 let previous_h = &earlier_h[(t - 1) * step..][..step];
-                add_recurrent_product(previous_h, w_hh, &s.weight_hh_t, gates, B, H, 4 * H);
+                add_recurrent_product(previous_h, w_hh, &s.weight_hh_packed, gates, B, H, 4 * H);
                 Some(&earlier_c[(t - 1) * step..][..step])
             } else {
                 None

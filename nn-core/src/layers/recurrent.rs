@@ -75,13 +75,13 @@ pub(crate) fn project_inputs(
     times(xt, weight_ih_t, 1.0, gates, rows, inputs, width);
 }
 
-/// Below this many rows, a step's recurrent product reads `W_hh` as stored (`h · W_hhᵀ`, the
-/// dot kernel, best for one row); from it up, it reads `W_hhᵀ` packed once per sequence
-/// ([`pack_recurrent_weight`], the broadcast kernel).
+/// Below this many rows, a step's recurrent product is a dot product per output (`h · W_hhᵀ`):
+/// over `W_hh` packed once per sequence at one row ([`pack_recurrent_weight`]), as stored at
+/// two or three; from it up, it reads `W_hhᵀ` packed once per sequence (the broadcast kernel).
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 
-/// The length of the packed `W_hhᵀ` (`hidden × width`) that a batch of `rows` reads: none
-/// below [`PLAIN_FROM_ROWS`].
+/// The length of the packed `W_hh` that a batch of `rows` reads (see
+/// [`pack_recurrent_weight`]): none at two or three rows.
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
     if rows >= PLAIN_FROM_ROWS {
         packed_len(hidden, width)
@@ -135,9 +135,11 @@ pub(crate) fn add_recurrent_product(
     }
 }
 
-/// Packs `W_hhᵀ` from `w` (`width × hidden`) into `w_packed` when a batch of `rows` will read
-/// it. Read in place by every step, the rows of `W_hhᵀ` are `width` floats apart and the
-/// panel a step walks fell into a few L1 sets, coming from L2 for every block of 8 rows.
+/// Packs `W_hh` (`width × hidden`) into `w_packed` for the batch of `rows` that will read it:
+/// `W_hhᵀ` in panels from [`PLAIN_FROM_ROWS`] rows up, and by [`pack_rows`] at one row. Read
+/// in place by every step, the rows of `W_hhᵀ` are `width` floats apart and the panel a step
+/// walks fell into a few L1 sets, coming from L2 for every block of 8 rows; at one row, each
+/// row of `W_hh` was too short a stream for the prefetchers.
 pub(crate) fn pack_recurrent_weight(
     w: &[f32],
     w_packed: &mut [f32],

@@ -12,6 +12,10 @@
 //! need no workspace; on the MLP's shapes they are also faster (see `benches/gemm.rs`, which
 //! runs both). `matrixmultiply` stays as the reference these kernels are tested against.
 //!
+//! A matrix multiplied many times over (a recurrent layer's `W_hh`, once per step) can be
+//! packed first, into a buffer the caller owns: [`pack`] and [`gemm_packed`], and for one row
+//! [`pack_rows`] and [`gemv_rows_packed`].
+//!
 //! # Threading
 //! With the `threading` feature, products of at least 32 M floating-point operations (the MNIST
 //! MLP's first layer from batch 256) are split by rows across `MATMUL_NUM_THREADS` threads
