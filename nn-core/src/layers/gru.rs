@@ -5,8 +5,9 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
-    prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
+    add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
+    pack_recurrent_weight, packed_recurrent_len, project_inputs, times, to_batch_first,
+    to_time_major,
 };
 use crate::layers::{Composable, Layer};
 use crate::linalg::{Vectorize, vectorized};
@@ -86,8 +87,8 @@ pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: u
     hs: Box<[f32]>,
     /// `W_ihᵀ` (`F × 3·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
-    /// `W_hhᵀ` (`H × 3·H`), for batches of 4 and more (see `add_recurrent_product`).
-    weight_hh_t: Box<[f32]>,
+    /// `W_hh` (`3·H × H`), packed for this batch size (see `pack_recurrent_weight`).
+    weight_hh_packed: Box<[f32]>,
 }
 
 /// The cache of [`Gru`]'s training forward: its [`GruScratch`] (every step's gates and
@@ -115,7 +116,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             hh: buffer(T * B * 3 * H),
             hs: buffer(T * B * H),
             weight_ih_t: buffer(2 * F * 3 * H),
-            weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 3 * H * H } else { 0 }),
+            weight_hh_packed: buffer(packed_recurrent_len(B, 3 * H, H)),
         }
     }
 }
@@ -223,7 +224,7 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
             F,
         );
         let w_hh = self.weight_hh.as_slice();
-        prepare_transpose(w_hh, &mut s.weight_hh_t, B, 3 * H, H);
+        pack_recurrent_weight(w_hh, &mut s.weight_hh_packed, B, 3 * H, H);
         let step = B * H;
         for t in 0..T {
             let gates = &mut s.gates[t * 3 * step..][..3 * step];
@@ -235,7 +236,7 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
             }
             let previous = if t > 0 {
                 let previous = &earlier[(t - 1) * step..][..step];
-                add_recurrent_product(previous, w_hh, &s.weight_hh_t, hh, B, H, 3 * H);
+                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, hh, B, H, 3 * H);
                 Some(previous)
             } else {
                 None

@@ -5,8 +5,9 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, buffer,
-    init_uniform, prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
+    add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, buffer, init_uniform,
+    pack_backward_weight, pack_recurrent_weight, packed_backward_len, packed_recurrent_len,
+    project_inputs, recurrent_state_grad, times, to_batch_first, to_time_major,
 };
 use crate::layers::{Composable, Layer};
 use crate::linalg::{Vectorize, vectorized};
@@ -89,8 +90,8 @@ pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: 
     bias: Box<[f32]>,
     /// `W_ihᵀ` (`F × 4·H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
-    /// `W_hhᵀ` (`H × 4·H`), for batches of 4 and more (see `add_recurrent_product`).
-    weight_hh_t: Box<[f32]>,
+    /// `W_hh` (`4·H × H`), packed for this batch size (see `pack_recurrent_weight`).
+    weight_hh_packed: Box<[f32]>,
 }
 
 /// The cache of [`Lstm`]'s training forward: its [`LstmScratch`] (every step's gates and
@@ -107,6 +108,8 @@ pub struct LstmCache<const B: usize, const T: usize, const F: usize, const H: us
     dc: Box<[f32]>,
     /// `dW_ihᵀ` and `dW_hhᵀ` of one backward, `(F + H) × 4·H`.
     grad_t: Box<[f32]>,
+    /// `W_hh`, packed, for batches of 4 and more (see `recurrent_state_grad`).
+    weight_hh_packed: Box<[f32]>,
 }
 
 impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
@@ -121,7 +124,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             hs: buffer(T * B * H),
             bias: buffer(4 * H),
             weight_ih_t: buffer(2 * F * 4 * H),
-            weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { 4 * H * H } else { 0 }),
+            weight_hh_packed: buffer(packed_recurrent_len(B, 4 * H, H)),
         }
     }
 }
@@ -136,6 +139,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             dh: buffer(B * H),
             dc: buffer(B * H),
             grad_t: buffer((F + H) * 4 * H),
+            weight_hh_packed: buffer(packed_backward_len(B, 4 * H, H)),
         }
     }
 }
@@ -234,7 +238,7 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             F,
         );
         let w_hh = self.weight_hh.as_slice();
-        prepare_transpose(w_hh, &mut s.weight_hh_t, B, 4 * H, H);
+        pack_recurrent_weight(w_hh, &mut s.weight_hh_packed, B, 4 * H, H);
         let step = B * H;
         for t in 0..T {
             let gates = &mut s.gates[t * 4 * step..][..4 * step];
@@ -244,7 +248,7 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             let tanh_cs = &mut s.tanh_cs[t * step..][..step];
             let previous_c = if t > 0 {
                 let previous_h = &earlier_h[(t - 1) * step..][..step];
-                add_recurrent_product(previous_h, w_hh, &s.weight_hh_t, gates, B, H, 4 * H);
+                add_recurrent_product(previous_h, w_hh, &s.weight_hh_packed, gates, B, H, 4 * H);
                 Some(&earlier_c[(t - 1) * step..][..step])
             } else {
                 None
@@ -485,6 +489,7 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
             dh,
             dc,
             grad_t,
+            weight_hh_packed,
         } = cache;
         let LstmScratch {
             xt,
@@ -498,6 +503,8 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
         let step = B * H;
         dh.fill(0.0);
         dc.fill(0.0);
+        let w_hh = self.weight_hh.as_slice();
+        pack_backward_weight(w_hh, weight_hh_packed, B, 4 * H, H);
         for t in (0..T).rev() {
             // The gates of step t become their pre-activation gradients.
             let dgates = &mut gates[t * 4 * step..][..4 * step];
@@ -513,7 +520,7 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
                 hidden: H,
             });
             if t > 0 {
-                times(dgates, self.weight_hh.as_slice(), 0.0, dh, B, 4 * H, H);
+                recurrent_state_grad(dgates, w_hh, weight_hh_packed, dh, B, 4 * H, H);
             }
         }
         let dgates = &gates[..];

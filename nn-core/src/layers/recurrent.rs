@@ -11,7 +11,9 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use crate::init::{Rng, uniform};
-use crate::linalg::{MatRef, Op, gemm};
+use crate::linalg::{
+    MatRef, Op, gemm, gemm_packed, gemv_rows_packed, pack, pack_rows, packed_len, packed_rows_len,
+};
 
 /// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
 pub(crate) fn buffer(len: usize) -> Box<[f32]> {
@@ -57,10 +59,11 @@ pub(crate) fn project_inputs(
 ) {
     let width = bias.len();
     let (weight_ih_t, seen) = weight_ih_t.split_at_mut(inputs * width);
+    // Without an early exit, so the comparison vectorizes.
     let unchanged = weight_ih
         .iter()
         .zip(seen.iter())
-        .all(|(w, s)| w.to_bits() == s.to_bits());
+        .fold(true, |same, (w, s)| same & (w.to_bits() == s.to_bits()));
     // Both halves start zeroed, and a zero matrix is its own transpose.
     if !unchanged {
         transpose(weight_ih, weight_ih_t, width, inputs);
@@ -72,10 +75,22 @@ pub(crate) fn project_inputs(
     times(xt, weight_ih_t, 1.0, gates, rows, inputs, width);
 }
 
-/// Below this many rows, a step's recurrent product reads `W_hh` as stored (`h · W_hhᵀ`, the
-/// dot kernel, best for one row); from it up, it reads the transposed copy (`h · W_hhᵀ` as a
-/// plain product, the broadcast kernel, about 1.6 times faster at 64 × 128 · 128 × 512).
+/// Below this many rows, a step's recurrent product is a dot product per output (`h · W_hhᵀ`):
+/// over `W_hh` packed once per sequence at one row ([`pack_recurrent_weight`]), as stored at
+/// two or three; from it up, it reads `W_hhᵀ` packed once per sequence (the broadcast kernel).
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
+
+/// The length of the packed `W_hh` that a batch of `rows` reads (see
+/// [`pack_recurrent_weight`]): none at two or three rows.
+pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
+    if rows >= PLAIN_FROM_ROWS {
+        packed_len(hidden, width)
+    } else if rows == 1 {
+        packed_rows_len(width, hidden)
+    } else {
+        0
+    }
+}
 
 /// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
 ///
@@ -100,34 +115,93 @@ pub(crate) fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
 }
 
 /// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is
-/// `W_hh` (`width × hidden`), `w_t` its transpose (`hidden × width`, only read from
-/// [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
+/// `W_hh` (`width × hidden`), `w_packed` is `W_hhᵀ` as [`pack_recurrent_weight`] left it (only
+/// read from [`PLAIN_FROM_ROWS`] rows up), `c` is `rows × width`.
 pub(crate) fn add_recurrent_product(
     h: &[f32],
     w: &[f32],
-    w_t: &[f32],
+    w_packed: &[f32],
     c: &mut [f32],
     rows: usize,
     hidden: usize,
     width: usize,
 ) {
-    if rows < PLAIN_FROM_ROWS {
+    if rows == 1 {
+        gemv_rows_packed(h, w_packed, c);
+    } else if rows < PLAIN_FROM_ROWS {
         times_transposed(h, w, 1.0, c, rows, hidden, width);
     } else {
-        times(h, w_t, 1.0, c, rows, hidden, width);
+        gemm_packed(1.0, MatRef::new(h, rows, hidden), w_packed, 1.0, c, width);
     }
 }
 
-/// Refreshes `w_t` from `w` (`width × hidden`) when a batch of `rows` will read it.
-pub(crate) fn prepare_transpose(
+/// Packs `W_hh` (`width × hidden`) into `w_packed` for the batch of `rows` that will read it:
+/// `W_hhᵀ` in panels from [`PLAIN_FROM_ROWS`] rows up, and by [`pack_rows`] at one row. Read
+/// in place by every step, the rows of `W_hhᵀ` are `width` floats apart and the panel a step
+/// walks fell into a few L1 sets, coming from L2 for every block of 8 rows; at one row, each
+/// row of `W_hh` was too short a stream for the prefetchers.
+pub(crate) fn pack_recurrent_weight(
     w: &[f32],
-    w_t: &mut [f32],
+    w_packed: &mut [f32],
     rows: usize,
     width: usize,
     hidden: usize,
 ) {
     if rows >= PLAIN_FROM_ROWS {
-        transpose(w, w_t, width, hidden);
+        pack(MatRef::new(w, width, hidden), Op::Transposed, w_packed);
+    } else if rows == 1 {
+        pack_rows(MatRef::new(w, width, hidden), w_packed);
+    }
+}
+
+/// The length of the packed `W_hh` (`width × hidden`) that a batch of `rows` reads backward:
+/// none below [`PLAIN_FROM_ROWS`].
+pub(crate) fn packed_backward_len(rows: usize, width: usize, hidden: usize) -> usize {
+    if rows >= PLAIN_FROM_ROWS {
+        packed_len(width, hidden)
+    } else {
+        0
+    }
+}
+
+/// Packs `W_hh` (`width × hidden`) into `w_packed` for [`recurrent_state_grad`], when a batch
+/// of `rows` will read it: as in [`pack_recurrent_weight`], its rows read in place evicted each
+/// other from L1.
+pub(crate) fn pack_backward_weight(
+    w: &[f32],
+    w_packed: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows >= PLAIN_FROM_ROWS {
+        pack(MatRef::new(w, width, hidden), Op::Plain, w_packed);
+    }
+}
+
+/// One step back through the recurrent product, `dh = dgates · W_hh`: `dgates` is `rows ×
+/// width`, `w` is `W_hh` (`width × hidden`), `w_packed` it as [`pack_backward_weight`] left
+/// it (read from [`PLAIN_FROM_ROWS`] rows up), `dh` is `rows × hidden`, overwritten.
+pub(crate) fn recurrent_state_grad(
+    dgates: &[f32],
+    w: &[f32],
+    w_packed: &[f32],
+    dh: &mut [f32],
+    rows: usize,
+    width: usize,
+    hidden: usize,
+) {
+    if rows < PLAIN_FROM_ROWS {
+        times(dgates, w, 0.0, dh, rows, width, hidden);
+    } else {
+        gemm_packed(
+            1.0,
+            MatRef::new(dgates, rows, width),
+            w_packed,
+            0.0,
+            dh,
+            hidden,
+        );
     }
 }
 

@@ -8,8 +8,9 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    PLAIN_FROM_ROWS, add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
-    prepare_transpose, project_inputs, times, to_batch_first, to_time_major,
+    add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
+    pack_recurrent_weight, packed_recurrent_len, project_inputs, times, to_batch_first,
+    to_time_major,
 };
 use crate::layers::{Composable, Layer};
 use crate::linalg::{Vectorize, vectorized};
@@ -119,8 +120,8 @@ pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: u
     bias: Box<[f32]>,
     /// `W_ihᵀ` (`F × H`), then the `W_ih` it was made from (see `project_inputs`).
     weight_ih_t: Box<[f32]>,
-    /// `W_hhᵀ` (`H × H`), for batches of 4 and more (see `add_recurrent_product`).
-    weight_hh_t: Box<[f32]>,
+    /// `W_hh` (`H × H`), packed for this batch size (see `pack_recurrent_weight`).
+    weight_hh_packed: Box<[f32]>,
 }
 
 /// The cache of [`Rnn`]'s training forward: its [`RnnScratch`] (every step's state), and the
@@ -146,7 +147,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             hs: buffer(T * B * H),
             bias: buffer(H),
             weight_ih_t: buffer(2 * F * H),
-            weight_hh_t: buffer(if B >= PLAIN_FROM_ROWS { H * H } else { 0 }),
+            weight_hh_packed: buffer(packed_recurrent_len(B, H, H)),
         }
     }
 }
@@ -258,14 +259,14 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
             F,
         );
         let w_hh = self.weight_hh.as_slice();
-        prepare_transpose(w_hh, &mut s.weight_hh_t, B, H, H);
+        pack_recurrent_weight(w_hh, &mut s.weight_hh_packed, B, H, H);
         let step = B * H;
         for t in 0..T {
             let (earlier, rest) = s.hs.split_at_mut(t * step);
             let current = &mut rest[..step];
             if t > 0 {
                 let previous = &earlier[(t - 1) * step..][..step];
-                add_recurrent_product(previous, w_hh, &s.weight_hh_t, current, B, H, H);
+                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, current, B, H, H);
             }
             vectorized(Activate::<A>(current, PhantomData));
         }

@@ -241,6 +241,59 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
     }
 }
 
+/// The broadcast kernel over a `b` that [`super::pack`] already laid out as column panels: panel
+/// `j` holds columns `j · 2·LANES ..` of all `k` rows, each row `2 · LANES` values (zero past
+/// `n`), panels one after another. Every `PACK_DEPTH` block of a panel is then contiguous and
+/// stays in L1 while the row blocks of `a` pass, as in [`broadcast_packed`], without copying
+/// `b` at every call: a recurrent layer packs `W_hh` once per sequence and multiplies by it at
+/// every step.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `m, n, k ≥ 1`; `a` and `c` satisfy [`Gemm`]'s
+/// invariants; `b_col_stride == 1`, `b_row_stride == 2 · S::LANES` and `b.len()` is `k` times
+/// `n` rounded up to whole panels of `2 · S::LANES`.
+#[inline(always)]
+pub(super) unsafe fn broadcast_prepacked<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
+    let width = 2 * S::LANES;
+    debug_assert_eq!(gemm.b_row_stride, width);
+    let (m, n, k) = (gemm.m, gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    for (panel, col) in (0..n).step_by(width).enumerate() {
+        let cols = width.min(n - col);
+        for depth_start in (0..k).step_by(PACK_DEPTH) {
+            let depth = PACK_DEPTH.min(k - depth_start);
+            // Later depth blocks add to what the first one wrote.
+            let beta = if depth_start == 0 { gemm.beta } else { 1.0 };
+            for row in (0..m).step_by(MR) {
+                // SAFETY: as in `broadcast`, for `a` and `c`; rows `depth_start..+depth` of
+                // panel `panel` lie inside `b` (its length, the caller's contract), each
+                // `width` values readable (zero past `cols`).
+                unsafe {
+                    let tile = Tile {
+                        a: a.add(row * gemm.a_row_stride + depth_start * gemm.a_col_stride),
+                        a_row_stride: gemm.a_row_stride,
+                        a_col_stride: gemm.a_col_stride,
+                        b: b.add((panel * k + depth_start) * width),
+                        b_row_stride: width,
+                        c: c.add(row * n + col),
+                        c_row_stride: n,
+                        rows: MR.min(m - row),
+                        cols,
+                        depth,
+                        alpha: gemm.alpha,
+                        beta,
+                    };
+                    if cols == width {
+                        broadcast_tile::<S, MR, true, true>(&tile);
+                    } else {
+                        broadcast_tile::<S, MR, true, false>(&tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One tile's operands: `rows × depth` of `a` at `a`, `depth × cols` of `b` at `b`, and
 /// `rows × cols` of `c` at `c`, all in bounds.
 struct Tile {

@@ -12,6 +12,10 @@
 //! need no workspace; on the MLP's shapes they are also faster (see `benches/gemm.rs`, which
 //! runs both). `matrixmultiply` stays as the reference these kernels are tested against.
 //!
+//! A matrix multiplied many times over (a recurrent layer's `W_hh`, once per step) can be
+//! packed first, into a buffer the caller owns: [`pack`] and [`gemm_packed`], and for one row
+//! [`pack_rows`] and [`gemv_rows_packed`].
+//!
 //! # Threading
 //! With the `threading` feature, products of at least 32 M floating-point operations (the MNIST
 //! MLP's first layer from batch 256) are split by rows across `MATMUL_NUM_THREADS` threads
@@ -142,6 +146,234 @@ pub fn gemm(
     threads::run_split(instruction_set(), &mut product, run_on);
     #[cfg(not(feature = "threading"))]
     run_on(instruction_set(), &mut product);
+}
+
+/// The width of one column panel of a [`pack`]ed matrix with `isa`'s kernels: two registers.
+fn panel_width(isa: InstructionSet) -> usize {
+    use simd::Simd;
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx512 => 2 * <x86::Avx512 as Simd>::LANES,
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx2 => 2 * <x86::Avx2 as Simd>::LANES,
+        InstructionSet::Portable => 2 * <Portable as Simd>::LANES,
+    }
+}
+
+/// How many values [`pack`] writes for a `k × n` matrix on this machine: `k` rows of `n`
+/// columns rounded up to whole panels.
+pub fn packed_len(k: usize, n: usize) -> usize {
+    let width = panel_width(instruction_set());
+    k * n.div_ceil(width) * width
+}
+
+/// Copies `op(b)` (`k × n`) into `packed` (of [`packed_len`]`(k, n)` values) in the layout
+/// [`gemm_packed`] reads: column panels as wide as two of this machine's registers, each `k`
+/// contiguous rows, zero past the last column. Pack a matrix once and multiply by it many
+/// times: a recurrent layer's `W_hh` at every step of a sequence.
+///
+/// # Panics
+/// When `packed.len() != packed_len(k, n)`.
+pub fn pack(b: MatRef<'_>, op: Op, packed: &mut [f32]) {
+    let (k, n) = match op {
+        Op::Plain => (b.rows, b.cols),
+        Op::Transposed => (b.cols, b.rows),
+    };
+    assert_eq!(
+        packed.len(),
+        packed_len(k, n),
+        "pack needs packed_len(k, n) values"
+    );
+    if k == 0 || n == 0 {
+        return;
+    }
+    let width = panel_width(instruction_set());
+    for (panel, dst) in packed.chunks_exact_mut(k * width).enumerate() {
+        let col = panel * width;
+        let cols = width.min(n - col);
+        match op {
+            Op::Plain => {
+                for (p, row) in dst.chunks_exact_mut(width).enumerate() {
+                    row[..cols].copy_from_slice(&b.data[p * n + col..][..cols]);
+                    row[cols..].fill(0.0);
+                }
+            }
+            Op::Transposed => {
+                // Column `col + j` of `op(b)` is row `col + j` of `b`, read contiguously.
+                for j in 0..width {
+                    if j < cols {
+                        let src = &b.data[(col + j) * k..][..k];
+                        for (p, &v) in src.iter().enumerate() {
+                            dst[p * width + j] = v;
+                        }
+                    } else {
+                        (0..k).for_each(|p| dst[p * width + j] = 0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `c = alpha · a · b + beta · c`, where `a` is row-major `m × k`, `b` (`k × n`) is what
+/// [`pack`] wrote, and `c` is row-major `m × n`. Runs on the calling thread.
+///
+/// When `beta == 0`, `c`'s old contents are ignored (NaNs in it do not leak through).
+///
+/// # Panics
+/// When `packed.len() != packed_len(k, n)` or `c.len() != m · n`.
+///
+/// ```
+/// use nn_core::linalg::{gemm_packed, pack, packed_len, MatRef, Op};
+/// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let b = [1.0, 0.0, 1.0, 1.0]; // [[1, 0], [1, 1]]
+/// let mut packed = vec![0.0; packed_len(2, 2)];
+/// pack(MatRef::new(&b, 2, 2), Op::Transposed, &mut packed);
+/// let mut c = [0.0; 4];
+/// gemm_packed(1.0, MatRef::new(&a, 2, 2), &packed, 0.0, &mut c, 2);
+/// assert_eq!(c, [1.0, 3.0, 3.0, 7.0]); // a · bᵀ
+/// ```
+pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut [f32], n: usize) {
+    let (m, k) = (a.rows, a.cols);
+    assert_eq!(
+        packed.len(),
+        packed_len(k, n),
+        "gemm_packed needs packed_len(k, n) values"
+    );
+    assert_eq!(c.len(), m * n, "gemm output needs {m}x{n} elements");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if beta == 0.0 {
+            c.fill(0.0);
+        } else {
+            c.iter_mut().for_each(|v| *v *= beta);
+        }
+        return;
+    }
+    let isa = instruction_set();
+    // `a` is `m × k` row-major (checked by `MatRef::new`), `c` is `m × n` (asserted), and
+    // `packed` has the panels of `panel_width(isa)` that `broadcast_prepacked` needs.
+    let mut product = Gemm {
+        m,
+        n,
+        k,
+        alpha,
+        beta,
+        a: a.data,
+        a_row_stride: k,
+        a_col_stride: 1,
+        b: packed,
+        b_row_stride: panel_width(isa),
+        b_col_stride: 1,
+        c,
+    };
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx512 => {
+            assert!(supports(isa), "this CPU lacks AVX-512F");
+            // SAFETY: the CPU has AVX-512F (asserted); the layout is as stated above.
+            unsafe { x86::gemm_prepacked_avx512(&mut product) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx2 => {
+            assert!(supports(isa), "this CPU lacks AVX2 or FMA");
+            // SAFETY: the CPU has AVX2 and FMA (asserted); the layout is as stated above.
+            unsafe { x86::gemm_prepacked_avx2(&mut product) }
+        }
+        InstructionSet::Portable => {
+            // SAFETY: plain Rust, valid on every CPU; the layout is as stated above.
+            unsafe { kernels::broadcast_prepacked::<Portable, 3>(&mut product) }
+        }
+    }
+}
+
+/// How many values [`pack_rows`] needs for `n` rows of `k`: both rounded up to 16, and 15 more
+/// so that the packed pieces can start on a cache line wherever the buffer lies.
+pub fn packed_rows_len(n: usize, k: usize) -> usize {
+    n.div_ceil(16) * 16 * k.div_ceil(16) * 16 + 15
+}
+
+/// Where the 16-value pieces start in a buffer of [`packed_rows_len`]: at its first 64-byte
+/// boundary, so that no load of a piece splits across two cache lines.
+fn row_pieces(packed: &[f32]) -> usize {
+    packed.as_ptr().align_offset(64).min(15)
+}
+
+/// Copies `b` (`n × k`, row-major) into `packed` (of [`packed_rows_len`]`(n, k)` values) in the
+/// layout [`gemv_rows_packed`] reads: blocks of sixteen rows, each the sixteen rows' first
+/// 16-value pieces, then their second ones, and so on, zero past the last row and column.
+///
+/// # Panics
+/// When `packed.len() != packed_rows_len(n, k)`.
+pub fn pack_rows(b: MatRef<'_>, packed: &mut [f32]) {
+    let (n, k) = (b.rows, b.cols);
+    assert_eq!(
+        packed.len(),
+        packed_rows_len(n, k),
+        "pack_rows needs packed_rows_len(n, k)"
+    );
+    let steps = k.div_ceil(16);
+    let start = row_pieces(packed);
+    let (margin, body) = packed.split_at_mut(start);
+    let (body, rest) = body.split_at_mut(n.div_ceil(16) * steps * 256);
+    margin.fill(0.0);
+    rest.fill(0.0);
+    if steps == 0 {
+        return;
+    }
+    for (block, pieces) in body.chunks_exact_mut(steps * 256).enumerate() {
+        for (step, pieces) in pieces.chunks_exact_mut(256).enumerate() {
+            let start = step * 16;
+            let len = 16.min(k - start);
+            for (q, piece) in pieces.chunks_exact_mut(16).enumerate() {
+                let row = block * 16 + q;
+                if row < n && len == 16 {
+                    // Fixed-size, so one 64-byte move and not a call to `memcpy`.
+                    let whole: &mut [f32; 16] = piece.try_into().expect("16 values");
+                    *whole = b.data[row * k + start..][..16]
+                        .try_into()
+                        .expect("16 values");
+                } else if row < n {
+                    piece[..len].copy_from_slice(&b.data[row * k + start..][..len]);
+                    piece[len..].fill(0.0);
+                } else {
+                    piece.fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// `c += a · bᵀ` for one row `a` (`k` values) and `b` (`c.len() × k`) as [`pack_rows`] left it:
+/// a batch-1 recurrent step's `h · W_hhᵀ`.
+///
+/// # Panics
+/// When `b.len() != packed_rows_len(c.len(), a.len())`.
+pub fn gemv_rows_packed(a: &[f32], b: &[f32], c: &mut [f32]) {
+    let (n, k) = (c.len(), a.len());
+    assert_eq!(
+        b.len(),
+        packed_rows_len(n, k),
+        "gemv_rows_packed needs packed_rows_len(n, k)"
+    );
+    let steps = k.div_ceil(16);
+    let b = &b[row_pieces(b)..][..n.div_ceil(16) * steps * 256];
+    #[cfg(target_arch = "x86_64")]
+    if instruction_set() == InstructionSet::Avx512 {
+        // SAFETY: the CPU has AVX-512F (just checked); `b` holds the pieces of `n` rows of `k`.
+        return unsafe { x86::gemv_rows_packed_avx512(a, b, c, k) };
+    }
+    for (row, out) in c.iter_mut().enumerate() {
+        let block = &b[(row / 16) * steps * 256..][..steps * 256];
+        let q = row % 16;
+        let mut sum = 0.0;
+        for (step, x) in a.chunks(16).enumerate() {
+            sum += dot(x, &block[(step * 16 + q) * 16..][..x.len()]);
+        }
+        *out += sum;
+    }
 }
 
 /// Runs `product` with the kernels for `isa`.
@@ -368,6 +600,53 @@ mod tests {
                         "{op_a:?} {op_b:?}: {got} vs {want}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Packed `b`, plain and transposed, over shapes that leave partial panels, several depth
+    /// blocks and partial row tiles, with `beta` 0 (over NaNs) and 1.
+    #[test]
+    fn packed_products_match_naive() {
+        for (m, k, n) in [(1, 1, 1), (5, 7, 3), (9, 130, 37), (64, 300, 64)] {
+            let a: alloc::vec::Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: alloc::vec::Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want = naive(&a, &b, m, k, n);
+            let bt = transpose(&b, k, n);
+            for (data, rows, cols, op) in [(&b, k, n, Op::Plain), (&bt, n, k, Op::Transposed)] {
+                let mut packed = alloc::vec![f32::NAN; packed_len(k, n)];
+                pack(MatRef::new(data, rows, cols), op, &mut packed);
+                let mut c = alloc::vec![f32::NAN; m * n];
+                gemm_packed(1.0, MatRef::new(&a, m, k), &packed, 0.0, &mut c, n);
+                let mut twice = c.clone();
+                gemm_packed(1.0, MatRef::new(&a, m, k), &packed, 1.0, &mut twice, n);
+                for ((got, doubled), want) in c.iter().zip(&twice).zip(&want) {
+                    let tolerance = 1e-4 * (1.0 + want.abs());
+                    assert!(
+                        (got - want).abs() < tolerance,
+                        "{m}x{k}x{n} {op:?}: {got} vs {want}"
+                    );
+                    assert!((doubled - 2.0 * want).abs() < 2.0 * tolerance);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_packed_products_match_naive() {
+        for (n, k) in [(1, 1), (5, 7), (37, 130), (512, 128)] {
+            let a: alloc::vec::Vec<f32> = (0..k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: alloc::vec::Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want = naive(&a, &transpose(&b, n, k), 1, k, n);
+            let mut packed = alloc::vec![f32::NAN; packed_rows_len(n, k)];
+            pack_rows(MatRef::new(&b, n, k), &mut packed);
+            let mut c = alloc::vec![1.0; n];
+            gemv_rows_packed(&a, &packed, &mut c);
+            for (got, want) in c.iter().zip(&want) {
+                assert!(
+                    (got - 1.0 - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "{n}x{k}: {got} vs {want}"
+                );
             }
         }
     }

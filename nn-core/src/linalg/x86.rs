@@ -158,6 +158,28 @@ pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
     unsafe { kernels::run::<Avx512, 8, 4, 4, 8>(gemm) }
 }
 
+/// Runs a product by a [`super::pack`]ed `b` with 16-lane registers, in 8-row tiles.
+///
+/// # Safety
+/// The CPU supports AVX-512F, and `gemm` satisfies [`kernels::broadcast_prepacked`]'s contract
+/// for [`Avx512`].
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_prepacked_avx512(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::broadcast_prepacked::<Avx512, 8>(gemm) }
+}
+
+/// Runs a product by a [`super::pack`]ed `b` with 8-lane registers, in 6-row tiles.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA, and `gemm` satisfies [`kernels::broadcast_prepacked`]'s
+/// contract for [`Avx2`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemm_prepacked_avx2(gemm: &mut Gemm<'_>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { kernels::broadcast_prepacked::<Avx2, 6>(gemm) }
+}
+
 /// `c = alpha · a · bᵀ + beta · c` for a single row `a` (`1 × k`) and `b` stored as `n` rows of
 /// `k` contiguous values: a matrix-vector product, such as a batch-1 recurrent step's
 /// `h · W_hhᵀ`. Sixteen rows of `b` at a time are dotted with `a`, one register of partial sums
@@ -218,6 +240,45 @@ unsafe fn gemv_avx512(gemm: &mut Gemm<'_>) {
                 let old = _mm512_maskz_loadu_ps(mask, out);
                 sums = _mm512_fmadd_ps(_mm512_set1_ps(gemm.beta), old, sums);
             }
+            _mm512_mask_storeu_ps(out, mask, sums);
+        }
+    }
+}
+
+/// `c += a · bᵀ` for a single row `a` (`k` values) and `b` (`n × k`) as
+/// [`super::pack_rows`] left it (from its first cache line on): blocks of sixteen rows, each a run of 16-value pieces, the
+/// sixteen rows' first pieces, then their second, and so on. The loads are then one
+/// sequential stream, which the prefetchers follow; read in place, each row of a recurrent
+/// `W_hh` is only eight cache lines, too short a stream for them.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `a` holds `k` values, `c` holds `n`, and `b` holds
+/// `n.div_ceil(16) · 16 · k.div_ceil(16) · 16` values in that layout.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemv_rows_packed_avx512(a: &[f32], b: &[f32], c: &mut [f32], k: usize) {
+    const ROWS: usize = 16;
+    let n = c.len();
+    let steps = k.div_ceil(16);
+    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    for (block, col) in (0..n).step_by(ROWS).enumerate() {
+        let cols = ROWS.min(n - col);
+        // SAFETY: AVX-512F is available (the caller's contract). Block `block` spans
+        // `steps · 16 · 16` values of `b` from `block · steps · 256`, inside it; the loads of `a`
+        // are masked to its `k` values; the store writes `c[col..col + cols]`, inside `c`.
+        unsafe {
+            let base = b.add(block * steps * ROWS * 16);
+            let mut acc = [_mm512_setzero_ps(); ROWS];
+            for step in 0..steps {
+                let offset = step * 16;
+                let x = _mm512_maskz_loadu_ps(lane_mask((k - offset).min(16)), a.add(offset));
+                let pieces = base.add(step * ROWS * 16);
+                for (q, sum) in acc.iter_mut().enumerate() {
+                    *sum = _mm512_fmadd_ps(x, _mm512_loadu_ps(pieces.add(q * 16)), *sum);
+                }
+            }
+            let mask = lane_mask(cols);
+            let out = c.add(col);
+            let sums = _mm512_add_ps(transpose_sum16(&acc), _mm512_maskz_loadu_ps(mask, out));
             _mm512_mask_storeu_ps(out, mask, sums);
         }
     }
