@@ -6,8 +6,6 @@ use std::string::String;
 use std::time::Instant;
 use std::vec::Vec;
 
-#[cfg(doc)]
-use super::ModelCheckpoint;
 use super::callbacks::{Callback, Context, Control, TrainState};
 use super::metric::BoxedMetric;
 use super::progress::{Progress, Reporter};
