@@ -282,6 +282,15 @@
 //!   [`layers::Layer`] and [`layers::Composable`], so a generated network is itself a layer
 //!   (all but the last two for a network with several inputs).
 //!
+//! # Training, and weight files
+//! `nn::train` (with `std`) is Keras's `fit`: `Fit::new(&mut net, &mut adam, CrossEntropy)`,
+//! then `.epochs(..)`, `.metric(..)`, `.validation(..)`, `.callback(..)` and
+//! `.run(train.shuffled_batches::<64>(LastBatch::Drop, seed)?)`, returning a `History`; also
+//! `evaluate`, `predict`, early stopping, learning-rate schedules, checkpoints and a progress
+//! bar (feature `progress`). `nn::weights` (feature `safetensors`) saves and loads any network
+//! in PyTorch's names and layouts, and checkpoints with the optimizer's state. A generated
+//! network is a [`layers::Layer`], which is all `Fit` needs.
+//!
 //! # Wrapping `network!` in a library
 //! `network!` finds `nn` in the calling crate's manifest, also under another name
 //! (`neural = { package = "nn", .. }`). A library that re-exports it to users who do not depend
