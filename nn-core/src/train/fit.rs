@@ -314,7 +314,13 @@ where
                     })?;
                 loss_sum += f64::from(loss) * valid as f64;
                 samples += valid;
-                reporter.step(step, loss_sum / samples.max(1) as f64, samples, start);
+                reporter.step(
+                    step,
+                    loss_sum / samples.max(1) as f64,
+                    samples,
+                    start,
+                    &self.metrics,
+                );
             }
             let seconds = start.elapsed().as_secs_f64();
             let metrics = self

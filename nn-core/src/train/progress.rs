@@ -4,6 +4,8 @@
 use std::time::Instant;
 
 use super::EpochLog;
+use super::metric::BoxedMetric;
+use crate::data::Targets;
 
 /// How [`Fit`](super::Fit) shows progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,20 +65,31 @@ impl Reporter {
         let _ = (epoch, epochs, steps);
     }
 
-    /// After each step: redraws the bar every 16 steps (drawing is not free).
-    pub(crate) fn step(&mut self, step: usize, mean_loss: f64, samples: usize, start: Instant) {
+    /// After each step: redraws the bar every 16 steps (drawing is not free) with the running
+    /// loss, the metrics so far and the throughput.
+    pub(crate) fn step<T: Targets>(
+        &mut self,
+        step: usize,
+        mean_loss: f64,
+        samples: usize,
+        start: Instant,
+        metrics: &[BoxedMetric<'_, T>],
+    ) {
         #[cfg(feature = "progress")]
         if let Some(bar) = &self.bar
             && step.is_multiple_of(16)
         {
+            use core::fmt::Write as _;
             let rate = samples as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            let mut message = std::format!("loss {mean_loss:.4}");
+            for metric in metrics {
+                let _ = write!(message, "  {} {:.4}", metric.name(), metric.value());
+            }
+            let _ = write!(message, "  {:.1}k samples/s", rate / 1e3);
             bar.set_position(step as u64);
-            bar.set_message(std::format!(
-                "loss {mean_loss:.4}  {:.1}k samples/s",
-                rate / 1e3
-            ));
+            bar.set_message(message);
         }
-        let _ = (step, mean_loss, samples, start);
+        let _ = (step, mean_loss, samples, start, metrics);
     }
 
     pub(crate) fn end_epoch(&mut self, log: &EpochLog, epochs: usize) {
