@@ -346,12 +346,7 @@ where
                 seconds,
             };
             reporter.end_epoch(&log, self.epochs);
-            history.epochs.push(log);
-            let log = history
-                .epochs
-                .last()
-                .cloned()
-                .unwrap_or_else(|| unreachable!());
+            history.epochs.push(log.clone());
             let mut stop = false;
             self.each_callback(epoch, &history, |callback, cx| {
                 stop |= callback.on_epoch_end(cx, &log)? == Control::Stop;
