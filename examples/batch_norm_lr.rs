@@ -255,23 +255,13 @@ fn mean(values: &[f64], from: usize, to: usize) -> f64 {
     }
 }
 
-/// The first `limit` samples of `data`.
-fn first(data: &Dataset<mnist::Image>, limit: usize) -> Result<Dataset<mnist::Image>> {
-    let n = limit.min(data.len());
-    Ok(Dataset::new(
-        data.inputs()[..n * data.sample_len()].to_vec(),
-        data.labels()[..n].to_vec(),
-        data.classes(),
-    )?)
-}
-
 /// Fetches MNIST if needed, makes the four runs, prints them, draws them, and returns the
 /// batch-norm network's test accuracy at the high rate.
 fn run(options: &Options) -> Result<f64> {
     mnist_fetch::ensure_mnist(&options.data_dir)?;
     let mut data = Mnist::load_images(&options.data_dir)?;
     if let Some(limit) = options.train_limit {
-        data.train = first(&data.train, limit)?;
+        data.train = data.train.first(limit);
     }
     let stats = Standardize::fit_dataset(&data.train);
     stats.apply_dataset(&mut data.train);

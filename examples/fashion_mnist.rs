@@ -70,8 +70,8 @@ mod fashion_fetch;
 
 use args::parse_value;
 
-use nn::data::mnist::{self, Mnist};
-use nn::data::{Dataset, LastBatch, Standardize};
+use nn::data::mnist::Mnist;
+use nn::data::{LastBatch, Standardize};
 use nn::prelude::*;
 use nn::train::{Accuracy, ConfusionMatrix, CrossEntropy, Fit, LearningRateSchedule, predict};
 
@@ -181,24 +181,13 @@ impl Options {
     }
 }
 
-/// The first `limit` samples of `data`.
-fn first(data: &Dataset<mnist::Image>, limit: usize) -> Result<Dataset<mnist::Image>> {
-    let n = limit.min(data.len());
-    let inputs = data.inputs()[..n * data.sample_len()].to_vec();
-    Ok(Dataset::new(
-        inputs,
-        data.labels()[..n].to_vec(),
-        data.classes(),
-    )?)
-}
-
 /// Fetches the data if needed, trains, writes the confusion matrix, and returns the final test
 /// accuracy.
 fn run(options: &Options) -> Result<f64> {
     fashion_fetch::ensure_fashion_mnist(&options.data_dir)?;
     let mut data = Mnist::load_images(&options.data_dir)?;
     if let Some(limit) = options.train_limit {
-        data.train = first(&data.train, limit)?;
+        data.train = data.train.first(limit);
     }
     let stats = Standardize::fit_dataset(&data.train);
     stats.apply_dataset(&mut data.train);

@@ -5,25 +5,11 @@
 use std::error::Error;
 use std::path::Path;
 
-use nn::train::plot::{FONT, register_font};
+use nn::train::plot::{FONT, PALETTE, Pixels, register_font, write_png};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
-
-/// Ten qualitative colours (Tableau 10), one per class of a scatter.
-pub const CLASS_COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 
 /// How a scatter is labelled and sized.
 pub struct Scatter<'a> {
@@ -82,16 +68,16 @@ pub fn scatter(
         // opaque and square, so the PNG keeps few colours and stays small.
         let dots = points
             .iter()
-            .filter(|p| p.2 < classes.len().min(CLASS_COLOURS.len()))
+            .filter(|p| p.2 < classes.len().min(PALETTE.len()))
             .filter(|p| x_range.contains(&p.0) && y_range.contains(&p.1))
             .map(|p| {
                 // A crisp 4 x 4 square: no anti-aliased edge colours to encode.
                 EmptyElement::at((p.0, p.1))
-                    + Rectangle::new([(-2, -2), (2, 2)], CLASS_COLOURS[p.2].filled())
+                    + Rectangle::new([(-2, -2), (2, 2)], PALETTE[p.2].filled())
             });
         plot.draw_series(dots)?;
-        for (class, name) in classes.iter().enumerate().take(CLASS_COLOURS.len()) {
-            let color = CLASS_COLOURS[class];
+        for (class, name) in classes.iter().enumerate().take(PALETTE.len()) {
+            let color = PALETTE[class];
             plot.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
                 .label(*name)
                 .legend(move |(x, y)| {
@@ -107,18 +93,5 @@ pub fn scatter(
             .draw()?;
         root.present()?;
     }
-    save_png(path, buffer, width, height)
-}
-
-/// Writes an RGB buffer as a PNG at `path` (see `nn::train::plot::write_png`).
-fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()> {
-    nn::train::plot::write_png(
-        path,
-        &buffer,
-        width,
-        height,
-        nn::train::plot::Pixels::Rgb,
-        1,
-    )?;
-    Ok(())
+    Ok(write_png(path, &buffer, width, height, Pixels::Rgb, 1)?)
 }

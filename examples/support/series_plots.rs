@@ -8,7 +8,7 @@
 use std::error::Error;
 use std::path::Path;
 
-use nn::train::plot::{FONT, register_font};
+use nn::train::plot::{FONT, Pixels, register_font, write_png};
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -159,7 +159,7 @@ pub fn log_log_panels(
         }
         root.present()?;
     }
-    save_png(path, buffer, width, height)
+    Ok(write_png(path, &buffer, width, height, Pixels::Rgb, 1)?)
 }
 
 /// Writes one panel with linear axes to `path` as a PNG: `x_range` by the data's y range, with a
@@ -214,7 +214,7 @@ pub fn line_panel(
         legend(&mut chart)?;
         root.present()?;
     }
-    save_png(path, buffer, width, height)
+    Ok(write_png(path, &buffer, width, height, Pixels::Rgb, 1)?)
 }
 
 type Chart<'a, X, Y> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>;
@@ -313,18 +313,5 @@ where
         .label_font((FONT, 15))
         .margin(10)
         .draw()?;
-    Ok(())
-}
-
-/// Writes an RGB buffer as a PNG at `path` (see `nn::train::plot::write_png`).
-fn save_png(path: &Path, buffer: Vec<u8>, width: u32, height: u32) -> Result<()> {
-    nn::train::plot::write_png(
-        path,
-        &buffer,
-        width,
-        height,
-        nn::train::plot::Pixels::Rgb,
-        1,
-    )?;
     Ok(())
 }

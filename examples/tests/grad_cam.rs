@@ -22,7 +22,7 @@ mod mnist_fetch;
 use std::path::PathBuf;
 
 use nn::data::mnist::{self, Mnist};
-use nn::data::{Batch, Batches, Dataset, LastBatch, Standardize};
+use nn::data::{Batch, Batches, LastBatch, Standardize};
 use nn::init::uniform;
 use nn::prelude::*;
 
@@ -72,16 +72,6 @@ fn mnist_dir() -> PathBuf {
 }
 
 /// The first `n` samples of `data`.
-fn head(data: &Dataset<mnist::Image>, n: usize) -> Dataset<mnist::Image> {
-    let n = n.min(data.len());
-    Dataset::new(
-        data.inputs()[..n * mnist::FEATURES].to_vec(),
-        data.labels()[..n].to_vec(),
-        mnist::CLASSES,
-    )
-    .expect("a prefix of a dataset is a dataset")
-}
-
 #[test]
 fn masking_the_top_grad_cam_ink_lowers_the_class_score_more_than_random_ink() {
     let dir = mnist_dir();
@@ -91,7 +81,7 @@ fn masking_the_top_grad_cam_ink_lowers_the_class_score_more_than_random_ink() {
     stats.apply_dataset(&mut data.train);
     stats.apply_dataset(&mut data.test);
     let background = stats.one(0.0);
-    let train = head(&data.train, TRAIN);
+    let train = data.train.first(TRAIN);
 
     // Two quick passes over a few thousand images: enough for well above chance.
     let mut net = SmallCnn::seeded(7);

@@ -354,6 +354,22 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
         Ok((self.gather(train), self.gather(validation)))
     }
 
+    /// The first `n` samples (all of them when there are fewer), to train on part of a
+    /// dataset.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// use nn_core::layers::Features;
+    /// let data = Dataset::<Features<1>>::new(vec![0.0, 1.0, 2.0], vec![0, 1, 0], 2)?;
+    /// assert_eq!(data.first(2).inputs(), &[0.0, 1.0]);
+    /// assert_eq!(data.first(9).len(), 3);
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn first(&self, n: usize) -> Self {
+        let indices: Vec<usize> = (0..n.min(self.len())).collect();
+        self.gather(&indices)
+    }
+
     /// The samples at `indices`, in that order (each below `len()`).
     fn gather(&self, indices: &[usize]) -> Self {
         let mut inputs = Vec::with_capacity(indices.len() * S::SIZE);

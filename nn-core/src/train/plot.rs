@@ -34,15 +34,19 @@ type Result<T, E = PlotError> = core::result::Result<T, E>;
 /// [`register_font`]. A chart of your own drawn with plotters can use it too.
 pub const FONT: &str = "sans-serif";
 
-/// A qualitative palette (Tableau 10's first colours), distinct in print and for most colour
+/// A qualitative palette (Tableau 10), distinct in print and for most colour
 /// vision deficiencies when paired with the line styles the charts use.
-pub const PALETTE: [RGBColor; 6] = [
+pub const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// One curve of a line chart: a legend label, its points and its colour.
