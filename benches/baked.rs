@@ -3,7 +3,7 @@
 //! run. Prints `name: value` lines:
 //!
 //! ```text
-//! cargo bench --bench baked            # 15 interleaved repetitions of 20 000 calls each
+//! cargo bench -p nn --bench baked            # 15 interleaved repetitions of 20 000 calls each
 //! ```
 //!
 //! - `heap_infer_b1_us`, `baked_infer_b1_us`: one call, the median over the repetitions (each

@@ -3,7 +3,7 @@
 //! Criterion reports `Kelem/s`, one element per sample of the batch. The backward is measured
 //! twice: with the input gradient (a hidden layer) and without it (the first layer of a network).
 //!
-//! Run with `cargo bench --bench dense`.
+//! Run with `cargo bench -p nn --bench dense`.
 
 use std::hint::black_box;
 use std::time::Duration;

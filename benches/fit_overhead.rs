@@ -1,8 +1,8 @@
 //! What `nn::train::Fit` costs over a hand-written training loop, on one MNIST MLP epoch.
 //!
 //! ```text
-//! cargo bench --bench fit_overhead              # 5 interleaved rounds
-//! cargo bench --bench fit_overhead -- 9         # 9 rounds
+//! cargo bench -p nn --bench fit_overhead              # 5 interleaved rounds
+//! cargo bench -p nn --bench fit_overhead -- 9         # 9 rounds
 //! ```
 //!
 //! Each round trains 2 epochs of the 784-128-10 MLP (batch 64, Adam 1e-3, shuffled, 937

@@ -5,7 +5,7 @@
 //! - `celsius, 500 Adam steps`: the whole Keras tutorial, from a fresh network.
 //!
 //! Inputs are seeded synthetic images (pixels in `[0, 1)`); timing does not need MNIST.
-//! Run with `cargo bench --bench training`.
+//! Run with `cargo bench -p nn --bench training`.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! file: from disk (page cache, the usual case after a save), reading the file alone (the floor
 //! of the first), and from bytes in memory (parse, validation and copy only).
 //!
-//! Run with `cargo bench --bench weights`; criterion prints the throughput (`GiB/s`) with the
+//! Run with `cargo bench -p nn --bench weights`; criterion prints the throughput (`GiB/s`) with the
 //! median time.
 
 use std::hint::black_box;

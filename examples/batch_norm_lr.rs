@@ -1,9 +1,9 @@
 //! # Does batch norm allow larger learning rates? Measured on MNIST
 //!
 //! ```text
-//! cargo run --release --example batch_norm_lr               # 4 runs of one epoch, about a minute on one core
-//! cargo run --release --example batch_norm_lr -- --out docs/images/batch_norm_lr.png   # the README's copy
-//! cargo run --release --example batch_norm_lr -- --train-limit 6400 --min-accuracy 0.9   # CI, ~10 s
+//! cargo run --release --example batch_norm_lr --features plots               # 4 runs of one epoch, about a minute on one core
+//! cargo run --release --example batch_norm_lr --features plots -- --out docs/images/batch_norm_lr.png   # the README's copy
+//! cargo run --release --example batch_norm_lr --features plots -- --train-limit 6400 --min-accuracy 0.9   # CI, ~10 s
 //! ```
 //!
 //! The claim (Ioffe and Szegedy, 2015) is that batch normalization lets a network train at
@@ -58,10 +58,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::mnist_fetch;
 
 use args::parse_value;
 
@@ -127,7 +125,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo run --release --example batch_norm_lr -- \
+const USAGE: &str = "usage: cargo run --release --example batch_norm_lr --features plots -- \
 [--lr-normal X] [--lr-high X] [--epochs N] [--train-limit N] [--seed N] [--min-accuracy X] \
 [--out PATH] [--data-dir DIR]
 (or the env var MNIST_DIR for the data folder)";

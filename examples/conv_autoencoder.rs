@@ -1,11 +1,11 @@
 //! # A convolutional autoencoder on MNIST: denoising and inpainting
 //!
 //! ```text
-//! cargo run --release --example conv_autoencoder                    # both modes, 2 epochs each
-//! cargo run --release --example conv_autoencoder -- --mode denoise  # or --mode inpaint
-//! cargo run --release --example conv_autoencoder -- --epochs 1 --train-limit 10000 \
+//! cargo run --release --example conv_autoencoder --features plots                    # both modes, 2 epochs each
+//! cargo run --release --example conv_autoencoder --features plots -- --mode denoise  # or --mode inpaint
+//! cargo run --release --example conv_autoencoder --features plots -- --epochs 1 --train-limit 10000 \
 //!     --max-ratio 0.75 --out target/conv_autoencoder-smoke.png     # what CI runs
-//! cargo run --release --example conv_autoencoder -- --readme-image docs/images/conv_autoencoder.png
+//! cargo run --release --example conv_autoencoder --features plots -- --readme-image docs/images/conv_autoencoder.png
 //! ```
 //!
 //! A convolutional encoder squeezes a corrupted digit down to an `(8, 7, 7)` code (392 values
@@ -57,12 +57,9 @@
 //! | `--max-ratio X` | none | exit with status 1 when a mode's `<mode>_mse` is above `X` times its corrupted input's MSE |
 //! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/images.rs"]
-mod images;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::images;
+use nn_examples::mnist_fetch;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -372,7 +369,7 @@ fn run(options: &Options) -> Result<bool> {
     Ok(ok)
 }
 
-const USAGE: &str = "usage: cargo run --release --example conv_autoencoder -- \
+const USAGE: &str = "usage: cargo run --release --example conv_autoencoder --features plots -- \
 [--mode denoise|inpaint|both] [--epochs N] [--train-limit N] [--seed N] [--out PATH] \
 [--readme-image PATH] [--max-ratio X] [--data-dir DIR]";
 

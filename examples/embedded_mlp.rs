@@ -1,8 +1,8 @@
 //! # Embedded MLP: the MNIST classifier with its weights baked into the binary
 //!
 //! ```text
-//! cargo run --release --example embedded_mlp                 # what CI runs
-//! cargo run --release --example mnist -- --save models/mnist_mlp.safetensors   # retrain the file
+//! cargo run --release --example embedded_mlp --features baked                 # what CI runs
+//! cargo run --release --example mnist --features weights -- --save models/mnist_mlp.safetensors   # retrain the file
 //! ```
 //!
 //! `network!` reads `models/mnist_mlp.safetensors` (the `mnist` example's MLP, seed 0, 10
@@ -24,10 +24,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::mnist_fetch;
 
 use nn::data::mnist::Mnist;
 use nn::prelude::*;
@@ -40,8 +38,7 @@ network! {
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
-const USAGE: &str =
-    "usage: cargo run --release --example embedded_mlp -- [--data-dir DIR] [--repeats N]";
+const USAGE: &str = "usage: cargo run --release --example embedded_mlp --features baked -- [--data-dir DIR] [--repeats N]";
 
 fn main() -> ExitCode {
     match run() {

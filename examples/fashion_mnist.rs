@@ -1,9 +1,9 @@
 //! # Fashion-MNIST: a CNN past 91 % test accuracy, and its confusion matrix
 //!
 //! ```text
-//! cargo run --release --example fashion_mnist            # 5 epochs, 45 s each on one core
-//! cargo run --release --example fashion_mnist -- --out docs/images/fashion_mnist.png   # the README's copy
-//! cargo run --release --example fashion_mnist -- --epochs 1 --train-limit 15000 --min-accuracy 0.8   # CI, ~15 s
+//! cargo run --release --example fashion_mnist --features plots            # 5 epochs, 45 s each on one core
+//! cargo run --release --example fashion_mnist --features plots -- --out docs/images/fashion_mnist.png   # the README's copy
+//! cargo run --release --example fashion_mnist --features plots -- --epochs 1 --train-limit 15000 --min-accuracy 0.8   # CI, ~15 s
 //! ```
 //!
 //! Fashion-MNIST (Zalando, 2017) has MNIST's format — 60 000 training and 10 000 test 28 × 28
@@ -63,10 +63,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/fashion_fetch.rs"]
-mod fashion_fetch;
+use nn_examples::args;
+use nn_examples::fashion_fetch;
 
 use args::parse_value;
 
@@ -131,7 +129,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo run --release --example fashion_mnist -- \
+const USAGE: &str = "usage: cargo run --release --example fashion_mnist --features plots -- \
 [--epochs N] [--seed N] [--lr X] [--lr-decay X] [--train-limit N] [--min-accuracy X] [--out PATH] \
 [--data-dir DIR]
 (or the env var FASHION_MNIST_DIR for the data folder)";

@@ -1,9 +1,9 @@
 //! # What a CNN's conv layers learn: kernels and feature maps on MNIST
 //!
 //! ```text
-//! cargo run --release --example feature_maps                       # 1 epoch, writes target/feature_maps-*.png
-//! cargo run --release --example feature_maps -- --train-limit 10000 --min-accuracy 0.9   # what CI runs
-//! cargo run --release --example feature_maps -- --readme-image docs/images/feature_maps.png
+//! cargo run --release --example feature_maps --features plots                       # 1 epoch, writes target/feature_maps-*.png
+//! cargo run --release --example feature_maps --features plots -- --train-limit 10000 --min-accuracy 0.9   # what CI runs
+//! cargo run --release --example feature_maps --features plots -- --readme-image docs/images/feature_maps.png
 //! ```
 //!
 //! Trains a small CNN on MNIST for one epoch, then draws what its two conv layers do:
@@ -43,12 +43,9 @@
 //! | `--min-accuracy X` | none | exit with status 1 when the test accuracy is below `X` |
 //! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/images.rs"]
-mod images;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::images;
+use nn_examples::mnist_fetch;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -241,7 +238,7 @@ fn run(options: &Options) -> Result<f64> {
     Ok(accuracy)
 }
 
-const USAGE: &str = "usage: cargo run --release --example feature_maps -- \
+const USAGE: &str = "usage: cargo run --release --example feature_maps --features plots -- \
 [--epochs N] [--train-limit N] [--seed N] [--out PATH] [--kernels PATH] [--readme-image PATH] \
 [--min-accuracy X] [--data-dir DIR]";
 

@@ -1,9 +1,9 @@
 //! # Next-value forecasting of a noisy multi-frequency series: an LSTM against a dense network
 //!
 //! ```text
-//! cargo run --release --example forecast                      # 50 epochs each, about 4 s
-//! cargo run --release --example forecast -- --readme-image docs/images/forecast.png
-//! cargo run --release --example forecast -- --epochs 10 --max-mse-ratio 0.6 --out target/forecast-smoke.png   # CI, ~1 s
+//! cargo run --release --example forecast --features plots                      # 50 epochs each, about 4 s
+//! cargo run --release --example forecast --features plots -- --readme-image docs/images/forecast.png
+//! cargo run --release --example forecast --features plots -- --epochs 10 --max-mse-ratio 0.6 --out target/forecast-smoke.png   # CI, ~1 s
 //! ```
 //!
 //! The series (fixed, seeded, so every run sees the same data) is three sines with periods 60,
@@ -67,10 +67,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/series_plots.rs"]
-mod series_plots;
+use nn_examples::args;
+use nn_examples::series_plots;
 
 use args::parse_value;
 use nn::init::{Rng, seeded, standard_normal, uniform};
@@ -158,7 +156,7 @@ struct Options {
     readme_image: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: cargo run --release --example forecast -- \
+const USAGE: &str = "usage: cargo run --release --example forecast --features plots -- \
 [--epochs N] [--lr X] [--seed N] [--max-mse-ratio X] [--out PATH] [--readme-image PATH]";
 
 impl Options {

@@ -2,10 +2,10 @@
 //! injected gradient
 //!
 //! ```text
-//! cargo run --release --example grad_cam                       # 2 epochs, writes target/grad_cam.png
-//! cargo run --release --example grad_cam -- --epochs 1 --train-limit 10000 --min-accuracy 0.9 \
+//! cargo run --release --example grad_cam --features plots                       # 2 epochs, writes target/grad_cam.png
+//! cargo run --release --example grad_cam --features plots -- --epochs 1 --train-limit 10000 --min-accuracy 0.9 \
 //!     --min-drop-ratio 1.5 --out target/grad_cam-smoke.png    # what CI runs
-//! cargo run --release --example grad_cam -- --readme-image docs/images/grad_cam.png
+//! cargo run --release --example grad_cam --features plots -- --readme-image docs/images/grad_cam.png
 //! ```
 //!
 //! Grad-CAM (Selvaraju et al., 2017) asks which part of an image made a CNN choose a class.
@@ -57,14 +57,10 @@
 //! | `--min-drop-ratio X` | none | exit with status 1 when `drop_ratio` is below `X` |
 //! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/grad_cam.rs"]
-mod grad_cam;
-#[path = "support/images.rs"]
-mod images;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::grad_cam;
+use nn_examples::images;
+use nn_examples::mnist_fetch;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -378,7 +374,7 @@ fn write_png(
     Ok(())
 }
 
-const USAGE: &str = "usage: cargo run --release --example grad_cam -- \
+const USAGE: &str = "usage: cargo run --release --example grad_cam --features plots -- \
 [--epochs N] [--train-limit N] [--seed N] [--mask N] [--out PATH] [--readme-image PATH] \
 [--min-accuracy X] [--min-drop-ratio X] [--data-dir DIR]";
 

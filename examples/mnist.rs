@@ -51,10 +51,8 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::args;
+use nn_examples::mnist_fetch;
 
 use args::parse_value;
 
@@ -130,7 +128,8 @@ impl Options {
                 "--seed" => seed = Some(parse_value(&flag, &value)?),
                 "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
                 "--data-dir" => data_dir = Some(PathBuf::from(value)),
-                "--save" => save = Some(PathBuf::from(value)),
+                "--save" if cfg!(feature = "weights") => save = Some(PathBuf::from(value)),
+                "--save" => return Err(SAVE_NEEDS_WEIGHTS.to_string()),
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -142,6 +141,20 @@ impl Options {
             save,
         })
     }
+}
+
+/// Refused before training, so that no run is lost to a missing feature.
+const SAVE_NEEDS_WEIGHTS: &str = "`--save` writes a safetensors file, which needs this package's `weights` feature: \
+     cargo run --release --example mnist --features weights -- --save PATH";
+
+#[cfg(feature = "weights")]
+fn save_weights(net: &mut Mlp, path: &std::path::Path) -> Result<(), Box<dyn Error>> {
+    Ok(nn::weights::save(net, path)?)
+}
+
+#[cfg(not(feature = "weights"))]
+fn save_weights(_: &mut Mlp, _: &std::path::Path) -> Result<(), Box<dyn Error>> {
+    Err(SAVE_NEEDS_WEIGHTS.into())
 }
 
 fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -192,7 +205,7 @@ fn run(options: &Options) -> Result<f64> {
     let accuracy = accuracy.unwrap_or(0.0);
     println!("test_accuracy: {accuracy:.4}");
     if let Some(path) = &options.save {
-        nn::weights::save(&mut net, path)?;
+        save_weights(&mut net, path)?;
         println!("saved the weights to {}", path.display());
     }
     Ok(accuracy)

@@ -43,12 +43,8 @@
 use std::error::Error;
 use std::process::ExitCode;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::cli;
+use nn_examples::mnist_fetch;
 
 use cli::{Defaults, Options};
 use nn::data::mnist::Mnist;

@@ -1,9 +1,9 @@
 //! # "ReLU is a bad idea in RNNs", measured
 //!
 //! ```text
-//! cargo run --release --example relu_vs_tanh                  # 3 seeds x 5 lengths x 2 RNNs, about 14 s
-//! cargo run --release --example relu_vs_tanh -- --readme-image docs/images/relu_vs_tanh.png
-//! cargo run --release --example relu_vs_tanh -- --steps 300 --seeds 1 --min-peak-ratio 10 \
+//! cargo run --release --example relu_vs_tanh --features plots                  # 3 seeds x 5 lengths x 2 RNNs, about 14 s
+//! cargo run --release --example relu_vs_tanh --features plots -- --readme-image docs/images/relu_vs_tanh.png
+//! cargo run --release --example relu_vs_tanh --features plots -- --steps 300 --seeds 1 --min-peak-ratio 10 \
 //!     --out target/relu_vs_tanh-smoke.png                      # CI, ~2 s
 //! ```
 //!
@@ -81,10 +81,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/series_plots.rs"]
-mod series_plots;
+use nn_examples::args;
+use nn_examples::series_plots;
 
 use args::parse_value;
 use nn::init::{Rng, seeded, standard_normal};
@@ -304,7 +302,7 @@ struct Options {
     readme_image: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: cargo run --release --example relu_vs_tanh -- \
+const USAGE: &str = "usage: cargo run --release --example relu_vs_tanh --features plots -- \
 [--steps N] [--optimizer adam|sgd] [--lr X] [--seeds N] [--seed N] [--explode X] \
 [--min-peak-ratio X] [--out PATH] [--readme-image PATH]";
 

@@ -1,10 +1,10 @@
 //! # A variational autoencoder on MNIST: autoencoding, denoising and inpainting
 //!
 //! ```text
-//! cargo run --release --example vae                          # 10 epochs, writes data/vae-none.png
-//! cargo run --release --example vae -- --corrupt noise       # denoising: noisy in, clean out
-//! cargo run --release --example vae -- --corrupt mask        # inpainting: a square is blanked out
-//! cargo run --release --example vae -- --latent 2            # a 2-D latent, and its two pictures
+//! cargo run --release --example vae --features plots                          # 10 epochs, writes data/vae-none.png
+//! cargo run --release --example vae --features plots -- --corrupt noise       # denoising: noisy in, clean out
+//! cargo run --release --example vae --features plots -- --corrupt mask        # inpainting: a square is blanked out
+//! cargo run --release --example vae --features plots -- --latent 2            # a 2-D latent, and its two pictures
 //! ```
 //!
 //! An autoencoder squeezes each 784-pixel digit through a small latent vector and rebuilds it.
@@ -51,12 +51,9 @@
 //! | `--max-loss X` | none | exit with status 1 when the final test loss is above `X` |
 //! | `--data-dir DIR` | `data/mnist` (or `MNIST_DIR`) | where the MNIST files are (or are fetched to) |
 
-#[path = "support/args.rs"]
-mod args;
-#[path = "support/mnist_fetch.rs"]
-mod mnist_fetch;
-#[path = "support/scatter.rs"]
-mod scatter;
+use nn_examples::args;
+use nn_examples::mnist_fetch;
+use nn_examples::scatter;
 
 use args::parse_value;
 
@@ -596,7 +593,7 @@ fn normal_cdf(x: f64) -> f64 {
     }
 }
 
-const USAGE: &str = "usage: cargo run --release --example vae -- \
+const USAGE: &str = "usage: cargo run --release --example vae --features plots -- \
 [--epochs N] [--seed N] [--latent 16|2] [--corrupt none|noise|mask] [--out PATH] [--max-loss X] [--data-dir DIR]";
 
 struct Options {

@@ -247,9 +247,11 @@
 //!   literals need neither, and cost about 1.5 s of compile time for the MLP's 101,770 values.
 //!   The expansion still holds an `include_bytes!` of the file (`WEIGHTS_FILE_BYTES`, in the
 //!   binary only if used), so cargo rebuilds the crate when the file changes.
-//! - **Without a heap.** A crate with `nn = { .., default-features = false }` has no `alloc`:
-//!   it cannot build the heap `Mlp`, so it adds `#[baked_only]` after `#[weights = ..]` and gets
-//!   only `MlpBaked`. `embedded/mnist-mlp` is such a crate, built for a Cortex-M4F with no
+//! - **The `baked` feature** (on by default) lets the macro read the file; without it the
+//!   attribute is an error that names the feature, and the macro builds without safetensors.
+//! - **Without a heap.** A crate with `nn = { .., default-features = false, features = ["baked"] }`
+//!   has no `alloc`: it cannot build the heap `Mlp`, so it adds `#[baked_only]` after
+//!   `#[weights = ..]` and gets only `MlpBaked`. `embedded/mnist-mlp` is such a crate, built for a Cortex-M4F with no
 //!   allocator.
 //! - **Which layers.** `dense`, the elementwise activations, `softmax`, `flatten`, `reshape` and
 //!   `dropout` (the identity at inference), in a chain with literal sizes; any other kind, a

@@ -6,7 +6,7 @@ Run from anywhere:
     python3 benches/compare/compare.py [--reps N] [--figures epoch,infer_b1,...]
 
 Our side is the `perf_probe` bench target (benches/compare/perf_probe.rs), built here with
-`cargo bench --no-run --bench perf_probe` (the bench profile: release plus line tables) and run
+`cargo bench -p nn --no-run --bench perf_probe` (the bench profile: release plus line tables) and run
 with MATMUL_NUM_THREADS=1. The PyTorch side runs in this process after
 torch.set_num_threads(1). PyTorch is optional: without it only our figures are printed.
 
@@ -88,7 +88,7 @@ def build_probe(features=()):
     """Builds perf_probe in the bench profile, with the given cargo features, and returns the
     executable's path."""
     cmd = [
-        "cargo", "bench", "--no-run", "--bench", "perf_probe", "--message-format=json-render-diagnostics",
+        "cargo", "bench", "-p", "nn", "--no-run", "--bench", "perf_probe", "--message-format=json-render-diagnostics",
     ]
     if features:
         cmd += ["--features", ",".join(features)]

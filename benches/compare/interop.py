@@ -100,7 +100,7 @@ MODELS = {
 
 
 def build_interop():
-    cmd = ["cargo", "bench", "--no-run", "--bench", "interop", "--message-format=json-render-diagnostics"]
+    cmd = ["cargo", "bench", "-p", "nn", "--no-run", "--bench", "interop", "--message-format=json-render-diagnostics"]
     out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
     for line in out.splitlines():
         try:

@@ -1,5 +1,5 @@
 //! Our side of `benches/compare/interop.py`, which checks weight files both ways between this
-//! crate and PyTorch. Not a benchmark: `cargo bench` alone only prints how to use it.
+//! crate and PyTorch. Not a benchmark: `cargo bench -p nn` alone only prints how to use it.
 //!
 //! The script writes, for each model `NAME`, PyTorch's weights `torch_NAME.safetensors`
 //! (`safetensors.torch.save_file(model.state_dict(), ...)`) and an input `NAME_x.safetensors`

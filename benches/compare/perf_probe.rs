@@ -2,7 +2,7 @@
 //! `name: value` line per figure.
 //!
 //! Not meant to be run by hand or by `cargo bench` (which passes `--bench`; then it only prints
-//! how to use it). The script builds it with `cargo bench --no-run --bench perf_probe` and runs
+//! how to use it). The script builds it with `cargo bench -p nn --no-run --bench perf_probe` and runs
 //! the binary with the figures to measure:
 //!
 //! ```text

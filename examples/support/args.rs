@@ -1,5 +1,5 @@
 //! Command-line flags for the examples: every flag takes a value, written `--flag value` or
-//! `--flag=value`. Included by `examples/mnist.rs` and `examples/vae.rs` with `#[path]`.
+//! `--flag=value`.
 
 /// The `(flag, value)` pairs on the command line, in order. `--help` or `-h` prints `usage` and
 /// exits; a flag without its value is an error.

@@ -1,6 +1,5 @@
 //! What the MNIST classifier examples (`mnist_cnn`, `mnist_lstm`) share: their flags and env
-//! vars, and the exit status. Included with `#[path]` beside `args.rs` and
-//! `mnist_fetch.rs`.
+//! vars, and the exit status.
 
 use std::error::Error;
 use std::path::PathBuf;

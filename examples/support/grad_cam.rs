@@ -1,5 +1,5 @@
 //! Grad-CAM (Selvaraju et al., 2017) from a convolutional map and the gradient of a class logit
-//! with respect to it. Included with `#[path]` by `examples/grad_cam.rs` and `tests/grad_cam.rs`.
+//! with respect to it. Used by `examples/grad_cam.rs` and `tests/grad_cam.rs`.
 //!
 //! The network-specific part is four lines at the caller: a training-mode forward pass (the
 //! network must have no batch norm or dropout, so training mode computes what inference does),
@@ -15,8 +15,6 @@
 //!
 //! The logits must be the raw class scores (before any softmax), so the gradient is that of the
 //! class score itself.
-
-#![allow(dead_code)] // each includer uses a different part
 
 use nn::prelude::*;
 

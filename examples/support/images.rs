@@ -1,9 +1,7 @@
 //! PNG helpers for the vision examples: a grid of small square tiles, colour maps (grey,
 //! diverging blue-white-red, a heat map) and heat-map overlays, saved upscaled with nearest
-//! neighbours so each pixel stays a crisp square. Included with `#[path]` by
+//! neighbours so each pixel stays a crisp square. Used by
 //! `examples/feature_maps.rs`, `examples/grad_cam.rs` and `examples/conv_autoencoder.rs`.
-
-#![allow(dead_code)] // each includer uses a different part
 
 use std::path::Path;
 

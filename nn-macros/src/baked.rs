@@ -17,10 +17,12 @@
 //! unreadable file on the attribute. The macro never panics on a file.
 
 use std::collections::BTreeMap;
+#[cfg(feature = "baked")]
 use std::path::PathBuf;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+#[cfg(feature = "baked")]
 use safetensors::{Dtype, SafeTensors};
 
 use crate::ast::{Layer, LayerKind, Network, Weights};
@@ -165,12 +167,29 @@ fn known_dims(dims: &Dims) -> Option<Vec<u64>> {
 }
 
 /// `(128, 784)`.
+#[cfg(feature = "baked")]
 fn shape_text(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
     format!("({})", parts.join(", "))
 }
 
+/// Without the `baked` feature there is no reader: the attribute is an error that says so.
+#[cfg(not(feature = "baked"))]
+fn read_file(
+    weights: &Weights,
+    _steps: &[Step],
+    ctxt: &Ctxt,
+) -> Option<(String, BTreeMap<String, Tensor>)> {
+    ctxt.error(
+        &weights.attr,
+        "`#[weights = ..]` needs the `baked` feature of `nn` (on by default): turn it on, as in \
+         `nn = { version = \"..\", features = [\"baked\"] }`",
+    );
+    None
+}
+
 /// Reads and checks the file; returns its absolute path and every parameter, by name.
+#[cfg(feature = "baked")]
 fn read_file(
     weights: &Weights,
     steps: &[Step],
@@ -314,6 +333,7 @@ fn read_file(
 }
 
 /// Little-endian F32 as it is, F16 and BF16 widened (exactly); `None` for other dtypes.
+#[cfg(feature = "baked")]
 fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
     match dtype {
         Dtype::F32 => Some(
@@ -336,6 +356,7 @@ fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
 }
 
 /// IEEE half to single precision; every half is exactly a single.
+#[cfg(feature = "baked")]
 fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h >> 15) << 31;
     let exponent = u32::from((h >> 10) & 0x1f);
@@ -578,7 +599,7 @@ fn stub(network: &Network, plan: Option<&Plan>) -> TokenStream {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "baked"))]
 mod tests {
     use quote::quote;
 

@@ -471,12 +471,12 @@ mod tests {
         let mut rng = crate::init::seeded(3);
         for _ in 0..2_000 {
             let mut bytes = file.clone();
-            let flips = rand::Rng::random_range(&mut rng, 1..4);
+            let flips = rand::RngExt::random_range(&mut rng, 1..4);
             for _ in 0..flips {
-                let at = rand::Rng::random_range(&mut rng, 0..bytes.len());
-                bytes[at] = rand::Rng::random(&mut rng);
+                let at = rand::RngExt::random_range(&mut rng, 0..bytes.len());
+                bytes[at] = rand::RngExt::random(&mut rng);
             }
-            let cut = rand::Rng::random_range(&mut rng, 0..=bytes.len());
+            let cut = rand::RngExt::random_range(&mut rng, 0..=bytes.len());
             let _ = parse_idx(&bytes[..cut], &IMAGE_DIMS);
             let _ = parse_idx(&bytes, &[None, None, None]);
         }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use rand::{Rng as _, RngCore as _};
+use rand::{Rng as _, RngExt as _};
 
 use crate::init::{Rng, seeded};
 use crate::layers::{Composable, Layer, Shape};
