@@ -352,6 +352,11 @@ pub fn pack_rows(b: MatRef<'_>, packed: &mut [f32]) {
 /// # Panics
 /// When `b.len() != packed_rows_len(c.len(), a.len())`.
 pub fn gemv_rows_packed(a: &[f32], b: &[f32], c: &mut [f32]) {
+    gemv_rows_packed_on(instruction_set(), a, b, c);
+}
+
+/// [`gemv_rows_packed`] with the kernel for `isa`.
+fn gemv_rows_packed_on(isa: InstructionSet, a: &[f32], b: &[f32], c: &mut [f32]) {
     let (n, k) = (c.len(), a.len());
     assert_eq!(
         b.len(),
@@ -360,19 +365,30 @@ pub fn gemv_rows_packed(a: &[f32], b: &[f32], c: &mut [f32]) {
     );
     let steps = k.div_ceil(16);
     let b = &b[row_pieces(b)..][..n.div_ceil(16) * steps * 256];
-    #[cfg(target_arch = "x86_64")]
-    if instruction_set() == InstructionSet::Avx512 {
-        // SAFETY: the CPU has AVX-512F (just checked); `b` holds the pieces of `n` rows of `k`.
-        return unsafe { x86::gemv_rows_packed_avx512(a, b, c, k) };
-    }
-    for (row, out) in c.iter_mut().enumerate() {
-        let block = &b[(row / 16) * steps * 256..][..steps * 256];
-        let q = row % 16;
-        let mut sum = 0.0;
-        for (step, x) in a.chunks(16).enumerate() {
-            sum += dot(x, &block[(step * 16 + q) * 16..][..x.len()]);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx512 => {
+            assert!(supports(isa), "this CPU lacks AVX-512F");
+            // SAFETY: the CPU has AVX-512F (asserted); `b` holds the pieces of `n` rows of `k`.
+            unsafe { x86::gemv_rows_packed_avx512(a, b, c, k) }
         }
-        *out += sum;
+        #[cfg(target_arch = "x86_64")]
+        InstructionSet::Avx2 => {
+            assert!(supports(isa), "this CPU lacks AVX2 or FMA");
+            // SAFETY: the CPU has AVX2 and FMA (asserted); `b` holds the pieces of `n` rows of `k`.
+            unsafe { x86::gemv_rows_packed_avx2(a, b, c, k) }
+        }
+        InstructionSet::Portable => {
+            for (row, out) in c.iter_mut().enumerate() {
+                let block = &b[(row / 16) * steps * 256..][..steps * 256];
+                let q = row % 16;
+                let mut sum = 0.0;
+                for (step, x) in a.chunks(16).enumerate() {
+                    sum += dot(x, &block[(step * 16 + q) * 16..][..x.len()]);
+                }
+                *out += sum;
+            }
+        }
     }
 }
 
@@ -634,18 +650,30 @@ mod tests {
 
     #[test]
     fn row_packed_products_match_naive() {
-        for (n, k) in [(1, 1), (5, 7), (37, 130), (512, 128)] {
+        let shapes = [
+            (1, 1),
+            (5, 7),
+            (8, 16),
+            (9, 17),
+            (37, 130),
+            (512, 128),
+            (20, 600),
+        ];
+        for (isa, (n, k)) in runnable_instruction_sets()
+            .into_iter()
+            .flat_map(|isa| shapes.map(|shape| (isa, shape)))
+        {
             let a: alloc::vec::Vec<f32> = (0..k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: alloc::vec::Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
             let want = naive(&a, &transpose(&b, n, k), 1, k, n);
             let mut packed = alloc::vec![f32::NAN; packed_rows_len(n, k)];
             pack_rows(MatRef::new(&b, n, k), &mut packed);
             let mut c = alloc::vec![1.0; n];
-            gemv_rows_packed(&a, &packed, &mut c);
+            gemv_rows_packed_on(isa, &a, &packed, &mut c);
             for (got, want) in c.iter().zip(&want) {
                 assert!(
                     (got - 1.0 - want).abs() < 1e-4 * (1.0 + want.abs()),
-                    "{n}x{k}: {got} vs {want}"
+                    "{isa:?} {n}x{k}: {got} vs {want}"
                 );
             }
         }
