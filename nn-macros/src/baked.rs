@@ -599,7 +599,7 @@ fn stub(network: &Network, plan: Option<&Plan>) -> TokenStream {
     }
 }
 
-#[cfg(all(test, feature = "baked"))]
+#[cfg(test)]
 mod tests {
     use quote::quote;
 
@@ -622,6 +622,17 @@ mod tests {
         format!("#[weights = {path:?}] struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2) >")
     }
 
+    #[test]
+    #[cfg(not(feature = "baked"))]
+    fn without_the_baked_feature_the_attribute_names_it() {
+        let message = errors(&declaration("any.safetensors"));
+        assert!(
+            message.contains("needs the `baked` feature of `nn`"),
+            "{message}"
+        );
+    }
+
+    #[cfg(feature = "baked")]
     /// A file of `bytes` in the temporary directory, named after the test.
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
         let path = std::env::temp_dir().join(format!("nn-macros-{}-{name}", std::process::id()));
@@ -629,6 +640,7 @@ mod tests {
         path
     }
 
+    #[cfg(feature = "baked")]
     fn tiny_file(fc1_weight: &[f32]) -> Vec<u8> {
         let bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
         let tensors = [
@@ -652,6 +664,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "baked")]
     fn a_missing_file_names_the_full_path_tried() {
         let message = errors(&declaration("no/such/weights.safetensors"));
         let manifest_dir = env!("CARGO_MANIFEST_DIR");
@@ -664,6 +677,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "baked")]
     fn malformed_and_truncated_files_are_errors() {
         let good = tiny_file(&[0.5; 12]);
         assert_eq!(
@@ -685,6 +699,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "baked")]
     fn a_missing_tensor_is_an_error_on_its_layer() {
         let path = temp_file("missing", &tiny_file(&[0.5; 12]));
         let source = format!(
@@ -700,6 +715,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "baked")]
     fn a_non_finite_weight_is_an_error_on_its_layer() {
         let mut weight = [0.5; 12];
         weight[7] = f32::NAN;
@@ -712,6 +728,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "baked")]
     fn half_precision_widens_exactly() {
         assert_eq!(super::f16_to_f32(0x3c00), 1.0);
         assert_eq!(super::f16_to_f32(0xc000), -2.0);
