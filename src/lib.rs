@@ -295,7 +295,7 @@
 //!
 //! # Wrapping `network!` in a library
 //! `network!` finds `nn` in the calling crate's manifest, also under another name
-//! (`neural = { package = "nn", .. }`). A library that re-exports it to users who do not depend
+//! (`neural = { package = "nn", .. }`; the `renamed` feature, on by default). A library that re-exports it to users who do not depend
 //! on `nn` tells it where `nn` is:
 //!
 //! ```ignore

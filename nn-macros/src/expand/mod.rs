@@ -30,12 +30,15 @@ pub fn network(networks: Networks) -> TokenStream {
         .collect()
 }
 
-/// `<nn>::__private`: the crate named by `#![nn(crate = ..)]`, else `nn` under the name the
-/// calling crate's manifest gives it (a renamed dependency), else `::nn`.
+/// `<nn>::__private`: the crate named by `#![nn(crate = ..)]`, else (feature `renamed`) `nn`
+/// under the name the calling crate's manifest gives it (a renamed dependency), else `::nn`.
 fn core_path(krate: Option<&syn::Path>) -> TokenStream {
     if let Some(path) = krate {
         return quote!(#path::__private);
     }
+    #[cfg(not(feature = "renamed"))]
+    return quote!(::nn::__private);
+    #[cfg(feature = "renamed")]
     match proc_macro_crate::crate_name("nn") {
         // `Itself` is `nn`'s own tests, examples and doc tests: separate crates that see `nn`
         // as an external crate.
