@@ -632,111 +632,111 @@ mod tests {
         );
     }
 
+    /// Reading the file (the `baked` feature).
     #[cfg(feature = "baked")]
-    /// A file of `bytes` in the temporary directory, named after the test.
-    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("nn-macros-{}-{name}", std::process::id()));
-        std::fs::write(&path, bytes).expect("the temporary directory is writable");
-        path
-    }
+    mod file {
+        use super::{declaration, errors};
 
-    #[cfg(feature = "baked")]
-    fn tiny_file(fc1_weight: &[f32]) -> Vec<u8> {
-        let bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-        let tensors = [
-            ("fc1.weight", vec![3, 4], bytes(fc1_weight)),
-            ("fc1.bias", vec![3], bytes(&[0.0; 3])),
-            ("fc2.weight", vec![2, 3], bytes(&[0.0; 6])),
-            ("fc2.bias", vec![2], bytes(&[0.0; 2])),
-        ];
-        let views: Vec<_> = tensors
-            .iter()
-            .map(|(name, shape, data)| {
-                let view = safetensors::tensor::TensorView::new(
-                    safetensors::Dtype::F32,
-                    shape.clone(),
-                    data,
-                );
-                (name.to_string(), view.expect("a valid view"))
-            })
-            .collect();
-        safetensors::serialize(views, None).expect("serializes")
-    }
+        /// A file of `bytes` in the temporary directory, named after the test.
+        fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+            let path =
+                std::env::temp_dir().join(format!("nn-macros-{}-{name}", std::process::id()));
+            std::fs::write(&path, bytes).expect("the temporary directory is writable");
+            path
+        }
 
-    #[test]
-    #[cfg(feature = "baked")]
-    fn a_missing_file_names_the_full_path_tried() {
-        let message = errors(&declaration("no/such/weights.safetensors"));
-        let manifest_dir = env!("CARGO_MANIFEST_DIR");
-        assert!(
-            message.contains(&format!(
-                "cannot read the weights file `{manifest_dir}/no/such/weights.safetensors`"
-            )),
-            "{message}"
-        );
-    }
+        fn tiny_file(fc1_weight: &[f32]) -> Vec<u8> {
+            let bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+            let tensors = [
+                ("fc1.weight", vec![3, 4], bytes(fc1_weight)),
+                ("fc1.bias", vec![3], bytes(&[0.0; 3])),
+                ("fc2.weight", vec![2, 3], bytes(&[0.0; 6])),
+                ("fc2.bias", vec![2], bytes(&[0.0; 2])),
+            ];
+            let views: Vec<_> = tensors
+                .iter()
+                .map(|(name, shape, data)| {
+                    let view = safetensors::tensor::TensorView::new(
+                        safetensors::Dtype::F32,
+                        shape.clone(),
+                        data,
+                    );
+                    (name.to_string(), view.expect("a valid view"))
+                })
+                .collect();
+            safetensors::serialize(views, None).expect("serializes")
+        }
 
-    #[test]
-    #[cfg(feature = "baked")]
-    fn malformed_and_truncated_files_are_errors() {
-        let good = tiny_file(&[0.5; 12]);
-        assert_eq!(
-            errors(&declaration(temp_file("good", &good).to_str().unwrap())),
-            ""
-        );
-        for (name, bytes) in [
-            ("garbage", b"not a safetensors file at all".to_vec()),
-            ("truncated", good[..good.len() / 2].to_vec()),
-            ("empty", Vec::new()),
-        ] {
-            let path = temp_file(name, &bytes);
-            let message = errors(&declaration(path.to_str().unwrap()));
+        #[test]
+        fn a_missing_file_names_the_full_path_tried() {
+            let message = errors(&declaration("no/such/weights.safetensors"));
+            let manifest_dir = env!("CARGO_MANIFEST_DIR");
             assert!(
-                message.contains("is not a valid safetensors file"),
-                "{name}: {message}"
+                message.contains(&format!(
+                    "cannot read the weights file `{manifest_dir}/no/such/weights.safetensors`"
+                )),
+                "{message}"
             );
         }
-    }
 
-    #[test]
-    #[cfg(feature = "baked")]
-    fn a_missing_tensor_is_an_error_on_its_layer() {
-        let path = temp_file("missing", &tiny_file(&[0.5; 12]));
-        let source = format!(
-            "#[weights = {:?}] struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2), relu, fc3: dense(2 -> 2) >",
-            path.to_str().unwrap()
-        );
-        let message = errors(&source);
-        assert!(
-            message.contains("`fc3`: the weights file has no `fc3.weight`; the declaration needs it, of shape (2, 2)"),
-            "{message}"
-        );
-        assert!(message.contains("no `fc3.bias`"), "{message}");
-    }
+        #[test]
+        fn malformed_and_truncated_files_are_errors() {
+            let good = tiny_file(&[0.5; 12]);
+            assert_eq!(
+                errors(&declaration(temp_file("good", &good).to_str().unwrap())),
+                ""
+            );
+            for (name, bytes) in [
+                ("garbage", b"not a safetensors file at all".to_vec()),
+                ("truncated", good[..good.len() / 2].to_vec()),
+                ("empty", Vec::new()),
+            ] {
+                let path = temp_file(name, &bytes);
+                let message = errors(&declaration(path.to_str().unwrap()));
+                assert!(
+                    message.contains("is not a valid safetensors file"),
+                    "{name}: {message}"
+                );
+            }
+        }
 
-    #[test]
-    #[cfg(feature = "baked")]
-    fn a_non_finite_weight_is_an_error_on_its_layer() {
-        let mut weight = [0.5; 12];
-        weight[7] = f32::NAN;
-        let path = temp_file("nan", &tiny_file(&weight));
-        let message = errors(&declaration(path.to_str().unwrap()));
-        assert!(
-            message.contains("`fc1`: `fc1.weight` holds NaN at index 7"),
-            "{message}"
-        );
-    }
+        #[test]
+        fn a_missing_tensor_is_an_error_on_its_layer() {
+            let path = temp_file("missing", &tiny_file(&[0.5; 12]));
+            let source = format!(
+                "#[weights = {:?}] struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2), relu, fc3: dense(2 -> 2) >",
+                path.to_str().unwrap()
+            );
+            let message = errors(&source);
+            assert!(
+                message.contains("`fc3`: the weights file has no `fc3.weight`; the declaration needs it, of shape (2, 2)"),
+                "{message}"
+            );
+            assert!(message.contains("no `fc3.bias`"), "{message}");
+        }
 
-    #[test]
-    #[cfg(feature = "baked")]
-    fn half_precision_widens_exactly() {
-        assert_eq!(super::f16_to_f32(0x3c00), 1.0);
-        assert_eq!(super::f16_to_f32(0xc000), -2.0);
-        assert_eq!(super::f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(super::f16_to_f32(0x7bff), 65504.0);
-        assert!(super::f16_to_f32(0x7c00).is_infinite());
-        assert!(super::f16_to_f32(0x7e00).is_nan());
-        let bf16 = super::decode(safetensors::Dtype::BF16, &[0x80, 0x3f]).unwrap();
-        assert_eq!(bf16, [1.0]);
+        #[test]
+        fn a_non_finite_weight_is_an_error_on_its_layer() {
+            let mut weight = [0.5; 12];
+            weight[7] = f32::NAN;
+            let path = temp_file("nan", &tiny_file(&weight));
+            let message = errors(&declaration(path.to_str().unwrap()));
+            assert!(
+                message.contains("`fc1`: `fc1.weight` holds NaN at index 7"),
+                "{message}"
+            );
+        }
+
+        #[test]
+        fn half_precision_widens_exactly() {
+            assert_eq!(crate::baked::f16_to_f32(0x3c00), 1.0);
+            assert_eq!(crate::baked::f16_to_f32(0xc000), -2.0);
+            assert_eq!(crate::baked::f16_to_f32(0x0001), 2f32.powi(-24));
+            assert_eq!(crate::baked::f16_to_f32(0x7bff), 65504.0);
+            assert!(crate::baked::f16_to_f32(0x7c00).is_infinite());
+            assert!(crate::baked::f16_to_f32(0x7e00).is_nan());
+            let bf16 = crate::baked::decode(safetensors::Dtype::BF16, &[0x80, 0x3f]).unwrap();
+            assert_eq!(bf16, [1.0]);
+        }
     }
 }
