@@ -73,9 +73,15 @@
 //! | `fork { image => [items], m: meta => [items], meta => skip } => MERGE` | after several inputs: each branch reads the input it names (`image => ..` names the branch after it) | see below |
 //! | `Type` or `path::Type` | a layer type the macro did not make, e.g. another network | the type's own |
 //!
-//! Merges: `concat` joins the branches along the last axis, `concat(AXIS)` along `AXIS` (from 0,
-//! the batch not counted), `stack` along a new leading axis (two `(3)` branches give `(2, 3)`),
-//! and `add` sums them (the shapes must be equal). A branch written `skip` is the identity, for
+//! Merges: `concat` joins the branches along the feature axis, as Keras's `Concatenate` and
+//! channels-first PyTorch models (`torch.cat(.., dim=1)`) do: the channels C of `(C, H, W)`
+//! images (two `(16, 28, 28)` branches give `(32, 28, 28)`, as in an inception or U-Net block),
+//! the features F of `(T, F)` sequences, and the only axis of vectors. `concat(AXIS)` joins
+//! another axis (from 0, the batch not counted). `stack` puts the branches along a new leading
+//! axis, as `torch.stack(.., dim=1)` does: two `(3)` branches give the sequence `(2, 3)`, two
+//! `(T, F)` sequences `(2, T, F)`. Images cannot be stacked (a sample has at most three axes):
+//! the error says to `concat` their channels or `flatten` them first. `add` sums the branches
+//! (the shapes must be equal). A branch written `skip` is the identity, for
 //! residual blocks. Branches may hold forks of their own.
 //!
 //! Windows must fit. A kernel larger than its padded input is an error, and so is a stride that

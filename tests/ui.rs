@@ -52,3 +52,61 @@ fn copy_weights_fixtures() {
         }
     }
 }
+
+/// The cases whose file holds several mistakes, and how many: each is one error.
+const SEVERAL_MISTAKES: &[(&str, usize)] = &[
+    // A misspelt kind, a size mismatch, a repeated name.
+    ("all_errors_at_once/three_mistakes", 3),
+    // An f64 tensor, and a tensor no layer takes.
+    ("baked_weights/dtype_and_extra", 2),
+    // Three tensors of the wrong shape, each on the layer that takes it.
+    ("baked_weights/shape_mismatch", 3),
+    // A misspelt point, and an injected gradient at a name that is no layer.
+    ("unknown_point/no_such_layer", 2),
+];
+
+/// One mistake, one error: the expected output of every compile-fail case holds exactly one
+/// error (or, for the cases above, one per mistake) and no warning. A follow-on error (a
+/// network with an error that lacks a method or trait the user's code reaches for) makes this
+/// fail, and so does a case added with a second mistake by accident.
+#[test]
+fn one_error_per_mistake() {
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for rule in std::fs::read_dir("tests/ui").expect("tests/ui exists") {
+        let rule = rule.expect("readable tests/ui entry").path();
+        if !rule.is_dir() || rule.ends_with("pass") {
+            continue;
+        }
+        for case in std::fs::read_dir(&rule).expect("a readable rule directory") {
+            let path = case.expect("readable case entry").path();
+            if path.extension().is_none_or(|e| e != "stderr") {
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path).expect("a readable .stderr");
+            let errors = expected.lines().filter(|l| l.starts_with("error")).count();
+            let warnings = expected
+                .lines()
+                .filter(|l| l.starts_with("warning"))
+                .count();
+            let name = path
+                .strip_prefix("tests/ui")
+                .expect("under tests/ui")
+                .with_extension("")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let mistakes = SEVERAL_MISTAKES
+                .iter()
+                .find(|(case, _)| *case == name)
+                .map_or(1, |&(_, n)| n);
+            if errors != mistakes || warnings != 0 {
+                wrong.push(format!(
+                    "{name}: {errors} errors and {warnings} warnings for {mistakes} mistakes"
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} cases found under tests/ui");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

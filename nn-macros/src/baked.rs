@@ -610,7 +610,7 @@ mod tests {
         let networks: Networks = syn::parse_str(source).expect("the declaration parses");
         let network = &networks.networks[0];
         let nn = quote!(::nn::__private);
-        let (plan, _) = crate::validate::validate(network, &nn);
+        let (plan, _) = crate::validate::validate(network, &[], &nn);
         let weights = network.weights.as_ref().expect("a #[weights] attribute");
         let (_, error) = super::expand(network, weights, plan.as_ref(), &nn);
         error

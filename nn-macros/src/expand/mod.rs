@@ -26,7 +26,7 @@ pub fn network(networks: Networks) -> TokenStream {
     networks
         .networks
         .iter()
-        .map(|network| expand_one(network, &nn))
+        .map(|network| expand_one(network, &networks.networks, &nn))
         .collect()
 }
 
@@ -50,14 +50,16 @@ fn core_path(krate: Option<&syn::Path>) -> TokenStream {
     }
 }
 
-fn expand_one(network: &Network, nn: &TokenStream) -> TokenStream {
-    let (plan, error) = validate(network, nn);
+fn expand_one(network: &Network, siblings: &[Network], nn: &TokenStream) -> TokenStream {
+    let (plan, error) = validate(network, siblings, nn);
     let Some(weights) = &network.weights else {
         return expand_heap(network, plan, error, nn);
     };
     // `#[weights = ..]`: the baked network, and the heap one unless `#[baked_only]` (a crate
     // without `alloc` cannot build the heap network).
-    let (baked, baked_error) = crate::baked::expand(network, weights, plan.as_ref(), nn);
+    // A plan resumed after an error has no weights to bake in the skipped layers.
+    let complete = plan.as_ref().filter(|plan| !plan.has_unchecked());
+    let (baked, baked_error) = crate::baked::expand(network, weights, complete, nn);
     let baked_error = baked_error.map(syn::Error::into_compile_error);
     if weights.baked_only {
         let error = error.map(syn::Error::into_compile_error);

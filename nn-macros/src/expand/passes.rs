@@ -63,6 +63,12 @@ impl Generator<'_> {
                             #nn::tensor::Tensor::as_mut_slice(#out).copy_from_slice(#nn::tensor::Tensor::as_slice(#x));
                         )
                     }
+                    StepKind::Unchecked => {
+                        // Never runs (the network's error stops the build): only reads its
+                        // inputs, so that they do not look unused.
+                        let reads = step.inputs.iter().map(|&k| self.read(k, span));
+                        quote!(let _ = (#(#reads,)* #out);)
+                    }
                 }
             })
             .collect()
@@ -152,6 +158,9 @@ impl Generator<'_> {
                             #nn::tensor::Tensor::as_mut_slice(#target).copy_from_slice(#nn::tensor::Tensor::as_slice(#dy));
                         ));
                     }
+                }
+                StepKind::Unchecked => {
+                    code.push(quote!(let _ = (#dy, #(#targets),*);));
                 }
                 StepKind::Merge { outer, .. } => {
                     let slices = targets

@@ -105,7 +105,8 @@ impl Dense {
                 // `dense(28 -> ..)` on `(4, 7)`: all 28 values of each sample were meant.
                 Some(format!("flatten, dense({} -> {out})` to use all {} values of each sample, or `dense({given} -> {out})", total.text, total.text))
             } else {
-                Some(format!("dense({given} -> {out})"))
+                // Per step or per sample: two meanings, so the message offers both.
+                Some(format!("last, dense({given} -> {out})` for one output per sample (the final step's), or one per step, `dense({given} -> {out})"))
             }
         });
         let nn = cx.nn;

@@ -149,7 +149,7 @@ impl Builder<'_> {
         // The axis a concat joins; every other axis must agree across branches.
         let axis = match merge.kind {
             MergeKind::Concat(axis) => {
-                let axis = axis.unwrap_or(first.len().saturating_sub(1));
+                let axis = axis.unwrap_or_else(|| feature_axis(first.len()));
                 if axis >= first.len() {
                     let message = format!(
                         "`{word}` joins axis {axis} but `{}` gives {}, which has {} (axes count from 0, the batch not included)",
@@ -183,6 +183,25 @@ impl Builder<'_> {
                 shape_text(i)
             );
             if dims.len() != first.len() {
+                // A sequence beside a vector is most often a recurrent branch without `last`.
+                let sequence = match (first.len(), dims.len()) {
+                    (1, 2) => Some(&ends[i].0),
+                    (2, 1) => Some(&ends[0].0),
+                    _ => None,
+                };
+                let mismatch = format!(
+                    "`{word}` needs branches with the same number of axes but `{}` gives {} and `{}` gives {}{}",
+                    ends[0].0,
+                    shape_text(0),
+                    ends[i].0,
+                    shape_text(i),
+                    match sequence {
+                        Some(branch) => format!(
+                            "; `{branch}` gives a sequence: end it with `last` to merge its final step"
+                        ),
+                        None => String::new(),
+                    }
+                );
                 self.ctxt.error(&merge.tokens, mismatch);
                 ok = false;
                 continue;
@@ -235,8 +254,13 @@ impl Builder<'_> {
             MergeKind::Stack => {
                 if first.len() + 1 > MAX_RANK {
                     let message = format!(
-                        "`stack` would give samples of {} axes but a sample has at most {MAX_RANK}; `flatten` the branches first",
-                        first.len() + 1
+                        "`stack` would give samples of {} axes but a sample has at most {MAX_RANK}; {}",
+                        first.len() + 1,
+                        if first.len() == 3 {
+                            "to join images, `concat` their channels; or `flatten` the branches first"
+                        } else {
+                            "`flatten` the branches first"
+                        }
                     );
                     self.ctxt.error(&merge.tokens, message);
                     return None;
@@ -248,5 +272,17 @@ impl Builder<'_> {
             _ => (first.clone(), quote!(1usize)),
         };
         Some((SampleShape::known(dims, source), outer))
+    }
+}
+
+/// The axis a bare `concat` joins: the feature axis, as Keras's `Concatenate` and channels-first
+/// PyTorch models (`torch.cat(.., dim=1)`) do. That is C on `(C, H, W)` images, F on `(T, F)`
+/// sequences and the only axis of a vector, so an inception, U-Net or DenseNet block joins its
+/// channels without an explicit axis, and a fix for a channel mismatch never lays feature maps
+/// side by side.
+pub(super) fn feature_axis(rank: usize) -> usize {
+    match rank {
+        3 => 0,
+        rank => rank.saturating_sub(1),
     }
 }

@@ -35,7 +35,15 @@ use crate::shape::{SampleShape, Side};
 /// not stop the code from being generated (with the previous layer's size), so that the user's
 /// uses of the network do not turn into a cascade of "no method" errors. The errors, parse
 /// problems first, come combined into one `syn::Error`.
-pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<syn::Error>) {
+///
+/// `siblings` are the networks declared in the same call, so that one with several inputs,
+/// which is not a layer, is a macro error where it is nested rather than a trait error at each
+/// use of its type.
+pub fn validate(
+    network: &Network,
+    siblings: &[Network],
+    nn: &TokenStream,
+) -> (Option<Plan>, Option<syn::Error>) {
     let ctxt = Ctxt::default();
     for error in &network.parse_errors {
         ctxt.push(error.clone());
@@ -61,10 +69,23 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
         inputs: Vec::new(),
         plan_inputs: Vec::new(),
         complete: true,
+        broke: false,
+        several_input_siblings: siblings
+            .iter()
+            .filter(|sibling| {
+                let inputs = sibling.layers.iter();
+                inputs
+                    .filter(|layer| matches!(layer.kind, LayerKind::Input { .. }))
+                    .count()
+                    > 1
+            })
+            .map(|sibling| sibling.name.to_string())
+            .collect(),
     };
     let (flow, layers) = builder.declared_inputs();
-    let flow = builder.chain(layers, flow, &[]);
-    if builder.steps.is_empty() && !network.layers.is_empty() && builder.complete {
+    let flow = builder.top_chain(layers, flow);
+    if builder.steps.is_empty() && !network.layers.is_empty() && builder.complete && !builder.broke
+    {
         ctxt.error(
             &network.list_tokens,
             format!(
@@ -79,6 +100,7 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
         points,
         mut plan_inputs,
         complete,
+        broke,
         ..
     } = builder;
     if plan_inputs.is_empty() {
@@ -89,8 +111,12 @@ pub fn validate(network: &Network, nn: &TokenStream) -> (Option<Plan>, Option<sy
         });
     }
     let (checks, error) = ctxt.finish();
+    // A chain that reaches its end after a break was resumed after its error (`top_chain`):
+    // its code is generated for the API's sake only, never without the error that stops the
+    // build.
+    let usable = complete && (!broke || error.is_some());
     let plan = match flow {
-        Flow::At(output) if complete && !steps.is_empty() && !unusable => Some(Plan {
+        Flow::At(output) if usable && !steps.is_empty() && !unusable => Some(Plan {
             nodes,
             steps,
             points,
@@ -146,8 +172,12 @@ struct Builder<'a> {
     inputs: Vec<inputs::NamedInput>,
     /// Every input's node, in order.
     plan_inputs: Vec<PlanInput>,
-    /// False once a shape could not be worked out; then no code is generated.
+    /// False once a rule rules out generating code at all (an unnamed one of several inputs).
     complete: bool,
+    /// True once a shape could not be worked out; the network's own chain may resume after it.
+    broke: bool,
+    /// The networks of the same call that have several inputs, so are not layers.
+    several_input_siblings: HashSet<String>,
 }
 
 impl Builder<'_> {
@@ -172,8 +202,80 @@ impl Builder<'_> {
 
     /// Marks the rest of this chain as unknown.
     fn broken(&mut self) -> Flow {
-        self.complete = false;
+        self.broke = true;
         Flow::Broken
+    }
+
+    /// Walks the network's own chain from `flow`, resuming after a layer with an error at the
+    /// next layer that fixes its own input shape (a `dense`, a nested network), through a
+    /// [`StepKind::Unchecked`] step. The network then still gets its declared input and
+    /// output types and its whole API, so the user's code around it type-checks and one
+    /// mistake is one error; a network broken to its end gets a looser stub instead.
+    fn top_chain(&mut self, layers: &[Layer], mut flow: Flow) -> Flow {
+        // The nodes before the latest error: where an unchecked step starts.
+        let mut before: Vec<usize> = match flow {
+            Flow::At(node) => vec![node],
+            Flow::Inputs => self.plan_inputs.iter().map(|input| input.node).collect(),
+            Flow::Start | Flow::Broken => Vec::new(),
+        };
+        for layer in layers {
+            if let Flow::Broken = flow {
+                match self.resume_at(layer, &before) {
+                    Some(node) => flow = Flow::At(node),
+                    None => continue,
+                }
+            }
+            flow = self.layer(layer, flow, &[]);
+            if let Flow::At(node) = flow {
+                before = vec![node];
+            }
+        }
+        flow
+    }
+
+    /// The node `layer` reads when it fixes its own input shape, reached from `before` by an
+    /// unchecked step; `None` for a layer that takes its shape from the layer before it.
+    fn resume_at(&mut self, layer: &Layer, before: &[usize]) -> Option<usize> {
+        if before.is_empty() {
+            return None;
+        }
+        let shape = match &layer.kind {
+            LayerKind::Spec(spec) => {
+                // Asked as if it were the first layer; what it would say then is not the
+                // user's mistake, so it goes to a context that is dropped.
+                let muted = Ctxt::default();
+                let cx = LayerCx {
+                    layer,
+                    input: None,
+                    nn: self.nn,
+                    ctxt: &muted,
+                    network: &self.network.name,
+                };
+                spec.build(&cx)?.input?
+            }
+            LayerKind::Custom { path } if !self.has_several_inputs(path) => {
+                let ty = quote_spanned!(layer.span()=> #path);
+                SampleShape::of(ty, Side::Input, layer.reference())
+            }
+            _ => return None,
+        };
+        let node = self.node(shape);
+        for &from in before {
+            self.nodes[from].consumers += 1;
+        }
+        self.steps.push(Step {
+            kind: StepKind::Unchecked,
+            inputs: before.to_vec(),
+            output: node,
+            span: layer.span(),
+        });
+        Some(node)
+    }
+
+    /// Whether `path` names a network of this call that has several inputs.
+    fn has_several_inputs(&self, path: &syn::Path) -> bool {
+        path.get_ident()
+            .is_some_and(|name| self.several_input_siblings.contains(&name.to_string()))
     }
 
     /// Walks `layers` from `flow`; returns where the chain ends.
@@ -213,6 +315,17 @@ impl Builder<'_> {
                     Some(built) => self.push_layer(layer, prefix, input, built),
                     None => self.broken(),
                 }
+            }
+            LayerKind::Custom { path } if self.has_several_inputs(path) => {
+                self.ctxt.error(
+                    &layer.tokens,
+                    format!(
+                        "`{}` has several inputs, so it is not a layer (a layer has one input type) and cannot be nested in `{}`; declare its layers here instead",
+                        crate::ast::tokens_text(path),
+                        self.network.name
+                    ),
+                );
+                self.broken()
             }
             LayerKind::Custom { path } => {
                 let ty = quote_spanned!(layer.span()=> #path);

@@ -39,6 +39,10 @@ pub enum StepKind {
     /// layer after one): the shapes are checked equal by a `ConstCheck`, so a mismatch at the
     /// boundary is one error naming both shapes rather than a type error at every call.
     Bridge,
+    /// Layers with an error in between: the chain resumed at a layer that fixes its own input
+    /// shape. Only generated beside that error, which stops the build, so it computes nothing;
+    /// it keeps the network's API whole, so the one mistake stays one error.
+    Unchecked,
 }
 
 /// One step of the forward pass.
@@ -76,6 +80,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether layers with an error were skipped: then the code exists for the API alone.
+    pub fn has_unchecked(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| matches!(step.kind, StepKind::Unchecked))
+    }
+
     pub fn layer_steps(&self) -> impl Iterator<Item = (usize, &LayerStep)> {
         self.steps
             .iter()

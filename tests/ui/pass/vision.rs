@@ -21,7 +21,26 @@ network! {
     >
 }
 
+network! {
+    /// A bare `concat` joins channels: two 16-channel maps give 32 channels, as in an inception
+    /// block.
+    pub struct Inception<
+        input(1, 28, 28),
+        inception: fork {
+            narrow: [conv2d(1 -> 16, kernel = 1), relu],
+            wide: [conv2d(1 -> 16, kernel = 3, padding = same), relu],
+        } => concat,                                                           // (32, 28, 28)
+        mix: conv2d(32 -> 8, kernel = 3, padding = 1), global_avg_pool, dense(8 -> 10),
+    >
+}
+
 fn main() {
+    let mut inception = Inception::seeded(0);
+    let mut tape = InceptionTape::<1>::new();
+    inception.forward_train(&Tensor4::<1, 1, 28, 28>::zeros(), &mut tape);
+    let joined: &Tensor4<1, 32, 28, 28> = tape.outputs().inception;
+    assert_eq!(joined.shape(), [1, 32, 28, 28]);
+
     let mut net = Vision::seeded(0);
     let x = Tensor4::<2, 1, 13, 12>::full(0.5);
     let mut tape = VisionTape::<2>::new();
