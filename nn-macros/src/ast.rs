@@ -120,7 +120,8 @@ pub enum Dim {
     /// An integer literal, evaluated by the macro.
     Literal { value: u64, lit: LitInt },
     /// A named constant or const expression, checked by the compiler through a const assert.
-    Named(Expr),
+    /// Boxed: an expression is large, and most dims are literals.
+    Named(Box<Expr>),
 }
 
 impl Dim {
@@ -133,16 +134,21 @@ impl Dim {
             }
             // A one-segment path is a valid const argument as it is (braces would be linted);
             // a longer path needs braces; a block already has them.
-            Dim::Named(Expr::Path(path)) if path.path.segments.len() > 1 => quote!({ #path }),
+            Dim::Named(expr) if matches!(&**expr, Expr::Path(path) if path.path.segments.len() > 1) => {
+                quote!({ #expr })
+            }
             Dim::Named(expr) => quote!(#expr),
         }
     }
 
     /// The size as a `usize` expression (a block loses its braces, which would be linted).
     pub fn as_value(&self) -> TokenStream {
-        match self {
-            Dim::Named(Expr::Path(path)) => quote!(#path),
-            Dim::Named(Expr::Block(block)) => match block.block.stmts.as_slice() {
+        let Dim::Named(expr) = self else {
+            return self.as_const_arg();
+        };
+        match &**expr {
+            Expr::Path(path) => quote!(#path),
+            Expr::Block(block) => match block.block.stmts.as_slice() {
                 [syn::Stmt::Expr(inner, None)] => quote!((#inner)),
                 _ => quote!(#block),
             },

@@ -569,7 +569,7 @@ pub fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
     }
     if input.peek(token::Brace) {
         let block: syn::ExprBlock = input.parse()?;
-        return Ok(Dim::Named(Expr::Block(block)));
+        return Ok(Dim::Named(Box::new(Expr::Block(block))));
     }
     if input.peek(Ident)
         || input.peek(Token![::])
@@ -578,7 +578,7 @@ pub fn parse_dim(input: ParseStream) -> syn::Result<Dim> {
         || input.peek(Token![super])
     {
         let path: syn::ExprPath = input.parse()?;
-        return Ok(Dim::Named(Expr::Path(path)));
+        return Ok(Dim::Named(Box::new(Expr::Path(path))));
     }
     Err(input.error("expected a size: an integer such as `128`, a constant such as `HIDDEN`, or `{ 2 * HIDDEN }`"))
 }

@@ -33,7 +33,7 @@ impl Spec for Elu {
         Bake::Elementwise {
             function: "elu",
             alpha: match &self.alpha {
-                Some(alpha) => Alpha::Given(alpha.clone()),
+                Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
                 None => Alpha::Default("ELU_ALPHA"),
             },
         }

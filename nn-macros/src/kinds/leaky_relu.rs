@@ -33,7 +33,7 @@ impl Spec for LeakyRelu {
         Bake::Elementwise {
             function: "leaky_relu",
             alpha: match &self.alpha {
-                Some(alpha) => Alpha::Given(alpha.clone()),
+                Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
                 None => Alpha::Default("LEAKY_RELU_ALPHA"),
             },
         }

@@ -140,7 +140,7 @@ pub enum Alpha {
     /// Left out: the constant of `nn::baked` that the heap layer's default is.
     Default(&'static str),
     /// Given, e.g. the `0.2` of `leaky_relu(0.2)`.
-    Given(Expr),
+    Given(Box<Expr>),
 }
 
 /// What a kind builds: the layer type, and the shape it gives.
