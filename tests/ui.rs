@@ -63,6 +63,8 @@ const SEVERAL_MISTAKES: &[(&str, usize)] = &[
     ("baked_weights/shape_mismatch", 3),
     // A misspelt point, and an injected gradient at a name that is no layer.
     ("unknown_point/no_such_layer", 2),
+    // A merge of unequal branches, and a misspelt kind in a fork after it.
+    ("unknown_layer/misspelt_in_a_skipped_branch", 2),
 ];
 
 /// One mistake, one error: the expected output of every compile-fail case holds exactly one

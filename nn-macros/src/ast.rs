@@ -64,6 +64,9 @@ pub enum LayerKind {
     Fork(Fork),
     /// A layer type the macro did not make, e.g. another `network!` struct: `encoder: Encoder`.
     Custom { path: syn::Path },
+    /// A keyword no kind has. Validation reports it, because "did you mean" offers only kinds
+    /// that take the input the layer gets, whose rank parsing cannot know.
+    Unknown,
     /// A layer whose keyword or arguments were wrong; the error is already recorded.
     Invalid,
 }
@@ -134,7 +137,8 @@ impl Dim {
             }
             // A one-segment path is a valid const argument as it is (braces would be linted);
             // a longer path needs braces; a block already has them.
-            Dim::Named(expr) if matches!(&**expr, Expr::Path(path) if path.path.segments.len() > 1) => {
+            Dim::Named(expr) if matches!(&**expr, Expr::Path(path) if path.path.segments.len() > 1) =>
+            {
                 quote!({ #expr })
             }
             Dim::Named(expr) => quote!(#expr),
@@ -207,7 +211,7 @@ impl Layer {
             } => format!("input({name}: {})", dims_text(dims)),
             LayerKind::Fork(fork) => format!("fork => {}", fork.merge.text()),
             LayerKind::Custom { path } => tokens_text(path),
-            LayerKind::Invalid => self.keyword.to_string(),
+            LayerKind::Unknown | LayerKind::Invalid => self.keyword.to_string(),
         }
     }
 

@@ -114,7 +114,7 @@ fn steps<'a>(network: &'a Network, plan: &Plan, ctxt: &Ctxt) -> Option<Vec<Step<
                 ok = false;
                 continue;
             }
-            LayerKind::Invalid => return None,
+            LayerKind::Unknown | LayerKind::Invalid => return None,
         };
         let bake = spec.bake();
         if matches!(bake, Bake::Unsupported) {

@@ -30,7 +30,6 @@ use crate::ast::{
     Branch, Dim, Fork, Layer, LayerKind, Merge, MergeKind, Network, Networks, Weights,
 };
 use crate::kinds::{self, Args};
-use crate::suggest;
 
 impl Parse for Networks {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -292,7 +291,7 @@ fn is_type_path(input: ParseStream) -> bool {
             // read it as a keyword so the error suggests `relu`.
             let lower = word.to_ascii_lowercase();
             let capitalised_keyword =
-                kinds::keywords().any(|k| k == lower) && !fork.peek(Token![<]);
+                kinds::keywords(None).any(|k| k == lower) && !fork.peek(Token![<]);
             fork.peek(Token![::])
                 || (word.starts_with(char::is_uppercase)
                     && !fork.peek(token::Paren)
@@ -438,7 +437,7 @@ fn parse_fork(
         ("concat", Some((None, group))) => {
             errors.push(syn::Error::new_spanned(
                 group,
-                "`concat` takes one axis, a whole number such as `concat(0)`; without it, it joins the last axis",
+                "`concat` takes one axis, a whole number such as `concat(0)`; without it, it joins the feature axis (the channels of an image)",
             ));
             MergeKind::Invalid
         }
@@ -495,18 +494,8 @@ fn read_kind(keyword: &Ident, args: Option<Args>) -> syn::Result<LayerKind> {
     }
     match kinds::find(&word) {
         Some(kind) => (kind.parse)(keyword, args).map(LayerKind::Spec),
-        None => Err(syn::Error::new_spanned(keyword, unknown_layer(&word))),
-    }
-}
-
-/// The error for a keyword no kind has: the likely typo, or where the kinds are listed and how
-/// to bring a layer of one's own.
-fn unknown_layer(word: &str) -> String {
-    match suggest::closest(word, kinds::keywords()) {
-        Some(known) => format!("unknown layer `{word}`; did you mean `{known}`?"),
-        None => format!(
-            "unknown layer `{word}`; the layer kinds are listed under \"The `network!` syntax\" in the `nn` crate docs, and a layer type of your own is written as its path (`MyLayer`, `my_layers::MyLayer`) once it implements `nn::layers::Composable`"
-        ),
+        // Reported by validation, which knows what the layer reads.
+        None => Ok(LayerKind::Unknown),
     }
 }
 

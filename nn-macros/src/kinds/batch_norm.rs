@@ -11,6 +11,7 @@ use crate::shape::Dims;
 pub const KIND: Kind = Kind {
     keyword: "batch_norm",
     parse,
+    takes: &[1, 3],
 };
 
 struct BatchNorm;

@@ -18,6 +18,7 @@ use crate::shape::{SampleShape, Width};
 pub const KIND: Kind = Kind {
     keyword: "conv2d",
     parse,
+    takes: &[3],
 };
 
 const USAGE: &str = "`conv2d` takes `(IN -> OUT, kernel = K)` and optionally `stride = S`, `padding = P` or `padding = same`, and `floor`, e.g. `conv2d(1 -> 6, kernel = 5)`";

@@ -14,6 +14,7 @@ use crate::shape::{Dims, SampleShape, Width};
 pub const KIND: Kind = Kind {
     keyword: "dense",
     parse,
+    takes: &[1, 2],
 };
 
 struct Dense {

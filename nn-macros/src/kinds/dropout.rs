@@ -5,13 +5,14 @@ use proc_macro2::Ident;
 use quote::quote;
 use syn::{Expr, Lit};
 
-use super::{Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 use crate::ctxt::{ConstCheck, Message};
 
 pub const KIND: Kind = Kind {
     keyword: "dropout",
     parse,
+    takes: ANY_RANK,
 };
 
 struct Dropout {

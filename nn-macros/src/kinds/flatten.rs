@@ -3,12 +3,13 @@
 use proc_macro2::Ident;
 use quote::quote_spanned;
 
-use super::{Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::{Dims, SampleShape, Width};
 
 pub const KIND: Kind = Kind {
     keyword: "flatten",
     parse,
+    takes: ANY_RANK,
 };
 
 struct Flatten;

@@ -9,6 +9,7 @@ use crate::shape::SampleShape;
 pub const KIND: Kind = Kind {
     keyword: "global_avg_pool",
     parse,
+    takes: &[3],
 };
 
 struct GlobalAvgPool;

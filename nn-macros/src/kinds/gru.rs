@@ -7,6 +7,7 @@ use super::{Args, Kind, Spec, recurrent};
 pub const KIND: Kind = Kind {
     keyword: "gru",
     parse,
+    takes: &[2],
 };
 
 fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {

@@ -10,6 +10,7 @@ use crate::shape::SampleShape;
 pub const KIND: Kind = Kind {
     keyword: "last",
     parse,
+    takes: &[2],
 };
 
 struct Last;

@@ -3,12 +3,13 @@
 use proc_macro2::Ident;
 use syn::Expr;
 
-use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {
     keyword: "leaky_relu",
     parse,
+    takes: ANY_RANK,
 };
 
 struct LeakyRelu {

@@ -8,6 +8,7 @@ use super::{Args, Kind, Spec, pool};
 pub const KIND: Kind = Kind {
     keyword: "max_pool",
     parse,
+    takes: &[3],
 };
 
 fn parse(_keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {

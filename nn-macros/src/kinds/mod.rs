@@ -71,11 +71,17 @@ pub const STRUCTURAL: &[&str] = &["input", "fork"];
 /// Reads a kind's arguments in parentheses (`None` when there are none) into a [`Spec`].
 pub type Parser = fn(&Ident, Option<Args>) -> syn::Result<Box<dyn Spec>>;
 
-/// A layer kind: its keyword and how to read its arguments.
+/// A layer kind: its keyword, how to read its arguments, and the sample ranks it takes.
 pub struct Kind {
     pub keyword: &'static str,
     pub parse: Parser,
+    /// The ranks of the samples the kind takes: 1 for `(F)`, 2 for `(T, F)`, 3 for
+    /// `(C, H, W)`. "Did you mean" never offers a kind that cannot take the input it would get.
+    pub takes: &'static [usize],
 }
+
+/// What an elementwise kind takes: samples of any rank.
+pub const ANY_RANK: &[usize] = &[1, 2, 3];
 
 /// The parenthesised arguments of a layer: their content and the parentheses themselves.
 pub struct Args<'a> {
@@ -88,12 +94,14 @@ pub fn find(word: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|kind| kind.keyword == word)
 }
 
-/// Every keyword, for "did you mean".
-pub fn keywords() -> impl Iterator<Item = &'static str> {
+/// Every keyword that can take samples of `rank` (every one when the rank is not known), for
+/// "did you mean".
+pub fn keywords(rank: Option<usize>) -> impl Iterator<Item = &'static str> {
     KINDS
         .iter()
+        .filter(move |kind| rank.is_none_or(|rank| kind.takes.contains(&rank)))
         .map(|kind| kind.keyword)
-        .chain(STRUCTURAL.iter().copied())
+        .chain(STRUCTURAL.iter().copied().filter(move |_| rank.is_none()))
 }
 
 /// One parsed layer of a kind: what the user wrote, and its shape rule and code.

@@ -3,7 +3,7 @@
 use proc_macro2::Ident;
 use quote::{quote, quote_spanned};
 
-use super::{Args, Bake, Built, Kind, LayerCx, Spec, named};
+use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, named};
 use crate::ast::{Dim, dims_text};
 use crate::ctxt::{ConstCheck, Message};
 use crate::parse::dim_list;
@@ -12,6 +12,7 @@ use crate::shape::{Dims, Width};
 pub const KIND: Kind = Kind {
     keyword: "reshape",
     parse,
+    takes: ANY_RANK,
 };
 
 struct Reshape {

@@ -8,6 +8,7 @@ use super::{Args, Kind, Spec, recurrent};
 pub const KIND: Kind = Kind {
     keyword: "rnn",
     parse,
+    takes: &[2],
 };
 
 fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {

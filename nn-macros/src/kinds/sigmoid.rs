@@ -2,11 +2,12 @@
 
 use proc_macro2::Ident;
 
-use super::{Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "sigmoid",
     parse,
+    takes: ANY_RANK,
 };
 
 struct Sigmoid;

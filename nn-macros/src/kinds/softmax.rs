@@ -9,6 +9,7 @@ use crate::shape::Dims;
 pub const KIND: Kind = Kind {
     keyword: "softmax",
     parse,
+    takes: &[1],
 };
 
 struct Softmax;

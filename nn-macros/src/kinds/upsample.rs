@@ -12,6 +12,7 @@ use crate::shape::{SampleShape, Width};
 pub const KIND: Kind = Kind {
     keyword: "upsample",
     parse,
+    takes: &[3],
 };
 
 const USAGE: &str = "`upsample` takes a whole scale and optionally `nearest` (the default) or `bilinear`, e.g. `upsample(2)` or `upsample(2, bilinear)`";

@@ -26,8 +26,9 @@ use plan::{Node, Point};
 
 use crate::ast::{Layer, LayerKind, Network};
 use crate::ctxt::{ConstCheck, Ctxt, Message};
-use crate::kinds::{Built, LayerCx};
-use crate::shape::{SampleShape, Side};
+use crate::kinds::{self, Built, LayerCx};
+use crate::shape::{Dims, SampleShape, Side};
+use crate::suggest;
 
 /// Applies every rule to `network`.
 ///
@@ -70,6 +71,7 @@ pub fn validate(
         plan_inputs: Vec::new(),
         complete: true,
         broke: false,
+        reported_unknown: HashSet::new(),
         several_input_siblings: siblings
             .iter()
             .filter(|sibling| {
@@ -84,6 +86,7 @@ pub fn validate(
     };
     let (flow, layers) = builder.declared_inputs();
     let flow = builder.top_chain(layers, flow);
+    builder.unknown_layers_not_reached(&network.layers);
     if builder.steps.is_empty() && !network.layers.is_empty() && builder.complete && !builder.broke
     {
         ctxt.error(
@@ -176,6 +179,9 @@ struct Builder<'a> {
     complete: bool,
     /// True once a shape could not be worked out; the network's own chain may resume after it.
     broke: bool,
+    /// The unknown layers reported so far (by address), so the ones no chain reached are
+    /// reported at the end.
+    reported_unknown: HashSet<*const Layer>,
     /// The networks of the same call that have several inputs, so are not layers.
     several_input_siblings: HashSet<String>,
 }
@@ -272,6 +278,57 @@ impl Builder<'_> {
         Some(node)
     }
 
+    /// Rule: a layer's keyword is a kind's. The error suggests the closest keyword among the
+    /// kinds that take what `input` gives, and only mentions a closer one that cannot.
+    fn unknown_layer(&mut self, layer: &Layer, input: Option<usize>) {
+        self.reported_unknown.insert(layer as *const Layer);
+        let word = layer.keyword.to_string();
+        let shape = input.map(|node| &self.nodes[node].shape);
+        let rank = shape.and_then(|shape| match &shape.dims {
+            Dims::Known(dims) => Some(dims.len()),
+            Dims::Of { .. } => None,
+        });
+        let fitting = suggest::closest(&word, kinds::keywords(rank));
+        let any = suggest::closest(&word, kinds::keywords(None));
+        let message = match (fitting, any, shape) {
+            (Some(known), _, _) => format!("unknown layer `{word}`; did you mean `{known}`?"),
+            (None, Some(other), Some(shape)) => format!(
+                "unknown layer `{word}`; `{other}` is close, but it does not take {} samples such as the {} that {} gives",
+                match rank {
+                    Some(1) => "flat",
+                    Some(2) => "sequence",
+                    _ => "image",
+                },
+                shape.text(),
+                shape.source
+            ),
+            _ => format!(
+                "unknown layer `{word}`; the layer kinds are listed under \"The `network!` syntax\" in the `nn` crate docs, and a layer type of your own is written as its path (`MyLayer`, `my_layers::MyLayer`) once it implements `nn::layers::Composable`"
+            ),
+        };
+        self.ctxt.error(&layer.keyword, message);
+    }
+
+    /// The unknown layers no chain reached (after an error, or in a branch of a fork that was
+    /// not checked), reported with every kind as a candidate.
+    fn unknown_layers_not_reached(&mut self, layers: &[Layer]) {
+        for layer in layers {
+            match &layer.kind {
+                LayerKind::Unknown if !self.reported_unknown.contains(&(layer as *const Layer)) => {
+                    self.unknown_layer(layer, None);
+                }
+                LayerKind::Fork(fork) => {
+                    for branch in &fork.branches {
+                        if let Some(layers) = &branch.layers {
+                            self.unknown_layers_not_reached(layers);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Whether `path` names a network of this call that has several inputs.
     fn has_several_inputs(&self, path: &syn::Path) -> bool {
         path.get_ident()
@@ -287,6 +344,14 @@ impl Builder<'_> {
     }
 
     fn layer(&mut self, layer: &Layer, flow: Flow, prefix: &[String]) -> Flow {
+        if let LayerKind::Unknown = layer.kind {
+            let input = match flow {
+                Flow::At(node) => Some(node),
+                _ => None,
+            };
+            self.unknown_layer(layer, input);
+            return self.broken();
+        }
         let input = match flow {
             Flow::Broken => return Flow::Broken,
             Flow::Inputs => {
@@ -300,7 +365,7 @@ impl Builder<'_> {
             Flow::At(node) => Some(node),
         };
         match &layer.kind {
-            LayerKind::Invalid => self.broken(),
+            LayerKind::Unknown | LayerKind::Invalid => self.broken(),
             LayerKind::Input { name, .. } => {
                 // The inputs that open the network were read by `declared_inputs`.
                 self.misplaced_input(layer, name.as_ref());
