@@ -41,6 +41,22 @@ pub enum SaveError {
         /// Its number of values.
         len: usize,
     },
+    /// A layer of the network implements [`HasParams::visit_params`] but not
+    /// [`HasParams::visit_params_ref`], so its parameters cannot be read through `&self`
+    /// (a hand-written layer; see [`HasParams`]'s docs).
+    ///
+    /// [`HasParams`]: crate::param::HasParams
+    /// [`HasParams::visit_params`]: crate::param::HasParams::visit_params
+    /// [`HasParams::visit_params_ref`]: crate::param::HasParams::visit_params_ref
+    #[error(
+        "cannot read the parameters of `{type_name}` (at `{path}`): it implements `HasParams::visit_params` but not `visit_params_ref`; implement `visit_params_ref` as `visit_params` with shared borrows"
+    )]
+    Unreadable {
+        /// The layer's dotted path (empty for the network itself).
+        path: String,
+        /// The layer's type.
+        type_name: &'static str,
+    },
     /// The safetensors serializer refused the tensors (a header over 100 MB).
     #[error("cannot serialize the tensors: {message}")]
     Serialize {
@@ -57,7 +73,7 @@ pub enum SaveError {
 /// use nn_core::weights::{self, Problem};
 ///
 /// let mut rng = nn_core::init::seeded(0);
-/// let bytes = weights::to_bytes(&mut Dense::<3, 2>::new(&mut rng))?;
+/// let bytes = weights::to_bytes(&Dense::<3, 2>::new(&mut rng))?;
 /// let err = weights::from_bytes(&mut Dense::<4, 2>::new(&mut rng), &bytes).unwrap_err();
 /// assert!(matches!(&err.problems[..], [Problem::ShapeMismatch { tensor, .. }] if tensor == "weight"));
 /// assert_eq!(

@@ -17,7 +17,7 @@
 //! let mut rng = nn_core::init::seeded(0);
 //! let mut trained = Dense::<4, 3>::new(&mut rng);
 //! let path = std::env::temp_dir().join(format!("nn-doc-{}.safetensors", std::process::id()));
-//! weights::save(&mut trained, &path)?;
+//! weights::save(&trained, &path)?;
 //!
 //! let mut fresh = Dense::<4, 3>::new(&mut rng);
 //! weights::load(&mut fresh, &path)?;
@@ -104,7 +104,7 @@ use std::vec::Vec;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 
 use crate::data::Origin;
-use crate::param::{HasParams, Param, ParamPath};
+use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor};
 
 /// File tensors whose names end in one of these are skipped by [`load`]: PyTorch's batch-norm
 /// counter, which this crate's batch norm has no use for.
@@ -117,13 +117,29 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// Writes every parameter and buffer of `net` to the safetensors file `path`, atomically (see
 /// the [module docs](self#writes-are-atomic)).
 ///
-/// Takes `&mut` because parameters are reached through [`HasParams::visit_params`]; nothing
-/// is changed.
+/// Takes `&M`: it reads through [`HasParams::visit_params_ref`] and
+/// [`HasParams::visit_buffers_ref`], so a network shared behind an `Arc` (serving inference on
+/// several threads) can be saved as it is: `weights::save(&*net, path)`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nn_core::layers::Dense;
+/// use nn_core::weights;
+///
+/// let shared = Arc::new(Dense::<4, 3>::new(&mut nn_core::init::seeded(0)));
+/// let bytes = weights::to_bytes(&*shared)?; // `save(&*shared, path)` writes the same bytes
+/// let mut copy = Dense::<4, 3>::new(&mut nn_core::init::seeded(1));
+/// weights::from_bytes(&mut copy, &bytes)?;
+/// assert_eq!(copy.weight(), shared.weight());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 /// [`SaveError::Io`] naming the path; [`SaveError::DuplicateName`] or
-/// [`SaveError::ShapeLength`] for a hand-written layer with a repeated name or a wrong shape.
-pub fn save<M: HasParams>(net: &mut M, path: impl AsRef<Path>) -> Result<(), SaveError> {
+/// [`SaveError::ShapeLength`] for a hand-written layer with a repeated name or a wrong shape;
+/// [`SaveError::Unreadable`] for a hand-written layer without
+/// [`HasParams::visit_params_ref`].
+pub fn save<M: HasParams + ?Sized>(net: &M, path: impl AsRef<Path>) -> Result<(), SaveError> {
     let bytes = to_bytes(net)?;
     atomic::write(path.as_ref(), &bytes)
 }
@@ -132,7 +148,7 @@ pub fn save<M: HasParams>(net: &mut M, path: impl AsRef<Path>) -> Result<(), Sav
 ///
 /// # Errors
 /// As [`save`], without the I/O.
-pub fn to_bytes<M: HasParams>(net: &mut M) -> Result<Vec<u8>, SaveError> {
+pub fn to_bytes<M: HasParams + ?Sized>(net: &M) -> Result<Vec<u8>, SaveError> {
     let mut tensors = Tensors::default();
     tensors.add_network(net)?;
     tensors.serialize(BTreeMap::new())
@@ -504,27 +520,48 @@ impl Tensors {
         }
     }
 
-    /// Adds every parameter and buffer of `net`; returns the parameters' names and shapes in
-    /// visiting order.
-    pub(crate) fn add_network<M: HasParams>(
+    /// Adds every parameter and buffer of `net`, read through `&self`; returns the
+    /// parameters' names and shapes in visiting order.
+    pub(crate) fn add_network<M: HasParams + ?Sized>(
         &mut self,
-        net: &mut M,
+        net: &M,
     ) -> Result<Vec<(String, Vec<usize>)>, SaveError> {
-        let mut result = Ok(());
-        let mut names = Vec::new();
-        net.visit_params(
-            &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, p: Param<'_>| {
-                if result.is_ok() {
+        /// Adds each parameter, keeping the first error (a layer that cannot be read among
+        /// them).
+        struct Adder<'t> {
+            tensors: &'t mut Tensors,
+            names: Vec<(String, Vec<usize>)>,
+            result: Result<(), SaveError>,
+        }
+        impl ParamRefVisitor for Adder<'_> {
+            fn visit(&mut self, path: &ParamPath<'_>, p: ParamRef<'_>) {
+                if self.result.is_ok() {
                     let name = path.to_string();
-                    names.push((name.clone(), p.shape.to_vec()));
-                    result = self.add(name, p.shape, p.value);
+                    self.names.push((name.clone(), p.shape.to_vec()));
+                    self.result = self.tensors.add(name, p.shape, p.value);
                 }
-            },
-        );
-        net.visit_buffers(
+            }
+            fn unreadable(&mut self, path: &ParamPath<'_>, type_name: &'static str) {
+                if self.result.is_ok() {
+                    self.result = Err(SaveError::Unreadable {
+                        path: path.to_string(),
+                        type_name,
+                    });
+                }
+            }
+        }
+        let mut adder = Adder {
+            tensors: self,
+            names: Vec::new(),
+            result: Ok(()),
+        };
+        net.visit_params_ref(&ParamPath::root(), &mut adder);
+        let Adder {
+            names, mut result, ..
+        } = adder;
+        net.visit_buffers_ref(
             &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, buffer: &mut [f32]| {
+            &mut |path: &ParamPath<'_>, buffer: &[f32]| {
                 if result.is_ok() {
                     result = self.add(path.to_string(), &[buffer.len()], buffer);
                 }

@@ -97,20 +97,20 @@ fn layers_round_trip_bit_identically() {
 #[test]
 fn files_name_and_shape_tensors_as_pytorch_does() {
     let mut rng = rng();
-    let bytes = to_bytes(&mut Lstm::<4, 3, 5>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Lstm::<4, 3, 5>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let shape = |name: &str| file.tensor(name).unwrap().shape().to_vec();
     assert_eq!(shape("weight_ih_l0"), [20, 3]);
     assert_eq!(shape("weight_hh_l0"), [20, 5]);
     assert_eq!(shape("bias_ih_l0"), [20]);
-    let bytes = to_bytes(&mut Gru::<4, 3, 5>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Gru::<4, 3, 5>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight_hh_l0").unwrap().shape(), [15, 5]);
-    let bytes = to_bytes(&mut Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight").unwrap().shape(), [3, 2, 3, 3]);
     assert_eq!(file.tensor("weight").unwrap().dtype(), Dtype::F32);
-    let bytes = to_bytes(&mut BatchNorm1d::<3>::new()).unwrap();
+    let bytes = to_bytes(&BatchNorm1d::<3>::new()).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("running_var").unwrap().shape(), [3]);
     assert_eq!(
@@ -234,7 +234,7 @@ fn pytorch_batch_counters_and_optimizer_state_are_skipped() {
     let mut fc = Dense::<2, 1>::new(&mut rng());
     let mut adam = Adam::new(0.1);
     adam.step(&mut fc).unwrap();
-    let checkpoint = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(3)).unwrap();
+    let checkpoint = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(3)).unwrap();
     let mut other = Dense::<2, 1>::new(&mut crate::init::seeded(99));
     from_bytes(&mut other, &checkpoint).unwrap();
     assert_eq!(bits(&mut other), bits(&mut fc));
@@ -327,7 +327,7 @@ fn a_save_that_fails_midway_leaves_the_old_file_intact() {
     let old_bytes = std::fs::read(&path).unwrap();
 
     let mut new = Dense::<8, 4>::new(&mut rng);
-    let new_bytes = to_bytes(&mut new).unwrap();
+    let new_bytes = to_bytes(&new).unwrap();
     for limit in [0, 7, 100, new_bytes.len() - 1] {
         let err = atomic::write_with(&path, &new_bytes, |file| FailAfter { inner: file, limit })
             .unwrap_err();
@@ -381,15 +381,25 @@ impl HasParams for Twice {
         self.0.visit_params(&child, visitor);
         self.0.visit_params(&child, visitor);
     }
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        let child = path.child("fc");
+        self.0.visit_params_ref(&child, visitor);
+        self.0.visit_params_ref(&child, visitor);
+    }
 }
 
 #[test]
 fn repeated_names_are_refused() {
     let mut twice = Twice(Dense::new(&mut rng()));
     assert!(
-        matches!(to_bytes(&mut twice), Err(SaveError::DuplicateName { name }) if name == "fc.weight")
+        matches!(to_bytes(&twice), Err(SaveError::DuplicateName { name }) if name == "fc.weight")
     );
-    let bytes = to_bytes(&mut crate::layers::Dense::<1, 1>::new(&mut rng())).unwrap();
+    let bytes = to_bytes(&crate::layers::Dense::<1, 1>::new(&mut rng())).unwrap();
     let err = from_bytes(&mut twice, &bytes).unwrap_err();
     assert!(
         err.problems
@@ -423,7 +433,7 @@ fn resumes_exactly<O: Optimizer + OptimizerState>(make: impl Fn() -> O) {
     for step in 0..3 {
         train_step(&mut first, &mut opt, step);
     }
-    let bytes = checkpoint_to_bytes(&mut first, &opt, &Checkpoint::new(3)).unwrap();
+    let bytes = checkpoint_to_bytes(&first, &opt, &Checkpoint::new(3)).unwrap();
     drop((first, opt));
     let mut resumed = Dense::<3, 2>::new(&mut rng);
     let mut opt = make();
@@ -450,13 +460,13 @@ fn checkpoints_name_state_as_pytorch_and_check_it() {
     let mut fc = Dense::<3, 2>::new(&mut rng);
     let mut adam = Adam::new(0.01);
     // Before the first step there is no state, and that loads too.
-    let empty = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(0)).unwrap();
+    let empty = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(0)).unwrap();
     let mut fresh = Adam::new(0.5);
     checkpoint_from_bytes(&mut fc.clone(), &mut fresh, &empty).unwrap();
     assert_eq!((fresh.steps(), fresh.lr), (0, 0.01));
 
     train_step(&mut fc, &mut adam, 0);
-    let bytes = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(1).with("note", "x")).unwrap();
+    let bytes = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(1).with("note", "x")).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(
         file.tensor("optimizer.exp_avg.weight").unwrap().shape(),
@@ -479,7 +489,7 @@ fn checkpoints_name_state_as_pytorch_and_check_it() {
     let mut sgd = Sgd::with_momentum(0.1, 0.9);
     let err = checkpoint_from_bytes(&mut target, &mut sgd, &bytes).unwrap_err();
     assert!(err.problems.iter().any(|p| matches!(p, Problem::OptimizerKind { file, expected } if file == "Adam" && expected == "Sgd")));
-    let weights_only = to_bytes(&mut fc).unwrap();
+    let weights_only = to_bytes(&fc).unwrap();
     let mut adam2 = Adam::new(0.3);
     let err = checkpoint_from_bytes(&mut target, &mut adam2, &weights_only).unwrap_err();
     assert!(
@@ -520,7 +530,7 @@ fn checkpoint_files_are_written_atomically() {
     let mut fc = Dense::<3, 2>::new(&mut rng());
     let mut sgd = Sgd::with_momentum(0.1, 0.9);
     train_step(&mut fc, &mut sgd, 0);
-    save_checkpoint(&path, &mut fc, &sgd, &Checkpoint::new(1)).unwrap();
+    save_checkpoint(&path, &fc, &sgd, &Checkpoint::new(1)).unwrap();
     let mut loaded = Dense::<3, 2>::new(&mut crate::init::seeded(1));
     let mut sgd2 = Sgd::new(1.0);
     let info = load_checkpoint(&path, &mut loaded, &mut sgd2).unwrap();
@@ -532,7 +542,7 @@ fn checkpoint_files_are_written_atomically() {
 #[test]
 fn the_first_non_finite_value_is_found_past_the_first_block() {
     let mut fc = Dense::<3000, 1>::new(&mut rng());
-    let mut bytes = to_bytes(&mut fc).unwrap();
+    let mut bytes = to_bytes(&fc).unwrap();
     let data_start = bytes.len() - 3001 * 4;
     let file = SafeTensors::deserialize(&bytes).unwrap();
     // `bias` sorts before `weight`, so the weight's data starts after the bias's 4 bytes.
