@@ -116,7 +116,7 @@ impl fmt::Debug for ParamPath<'_> {
 /// A layer of your own fills it the same way:
 ///
 /// ```
-/// use nn_core::param::{HasParams, Param, ParamPath, ParamVisitor};
+/// use nn_core::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 /// use nn_core::tensor::Tensor2;
 ///
 /// struct Bilinear { w: Tensor2<3, 4>, w_grad: Tensor2<3, 4> }
@@ -125,6 +125,11 @@ impl fmt::Debug for ParamPath<'_> {
 ///     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
 ///         let w = Param { value: self.w.as_mut_slice(), grad: self.w_grad.as_mut_slice(), shape: &[3, 4] };
 ///         visitor.visit(&path.child("w"), w);
+///     }
+///
+///     // The same tensors through `&self`, for `weights::save`.
+///     fn visit_params_ref<V: ParamRefVisitor>(&self, path: &ParamPath<'_>, visitor: &mut V) {
+///         visitor.visit(&path.child("w"), ParamRef { value: self.w.as_slice(), shape: &[3, 4] });
 ///     }
 /// }
 /// ```

@@ -40,10 +40,13 @@
 //! [`load`] validates the whole file before it writes anything, so a failed load leaves the
 //! network untouched, and it reports **every** problem in one [`LoadError`] that names the
 //! file and each tensor:
+//! - a file that is not safetensors at all ([`Problem::NotSafetensors`]: its header does not
+//!   begin with `{` after the 8-byte length, as an image's or a pickle's does not);
 //! - a file that is not well-formed safetensors ([`Problem::Malformed`]): shorter than its
 //!   8-byte header length, a header length past the end (a truncated file) or over 100 MB, a
 //!   header that is not UTF-8 or not the expected JSON, data offsets that leave gaps, overlap
-//!   or run past the end, a byte range that does not match its shape and dtype. The header
+//!   or run past the end, a byte range that does not match its shape and dtype (naming the
+//!   tensor, [`Malformed::TensorByteRange`]). The header
 //!   length is checked against the file's length before anything is allocated for it;
 //! - tensors of the network that the file lacks ([`Problem::Missing`]), and tensors of the
 //!   file that the network lacks ([`Problem::Unexpected`]);
@@ -199,12 +202,50 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
 
 /// Parses the header and checks the offsets; tensor data stays in `bytes`.
 pub(crate) fn parse<'d>(bytes: &'d [u8], origin: &Origin) -> Result<SafeTensors<'d>, LoadError> {
+    // The format requires the header to begin with `{` right after its 8-byte length; a file
+    // that does not is another kind of file, whose first 8 bytes mean nothing as a length.
+    if bytes.len() >= 8 && bytes.get(8) != Some(&b'{') {
+        let first_bytes = bytes[..bytes.len().min(9)].to_vec();
+        return Err(LoadError::one(
+            origin.clone(),
+            Problem::NotSafetensors { first_bytes },
+        ));
+    }
     SafeTensors::deserialize(bytes).map_err(|e| {
         let malformed = match Malformed::from(e) {
             Malformed::TooShort { .. } => Malformed::TooShort { len: bytes.len() },
+            Malformed::BadTensorInfo => bad_byte_range(bytes).unwrap_or(Malformed::BadTensorInfo),
             other => other,
         };
         LoadError::one(origin.clone(), Problem::Malformed(malformed))
+    })
+}
+
+/// The first tensor, in data order, whose byte range does not hold its shape and dtype: what
+/// the safetensors crate found without naming it. Rereads the header, which it parsed.
+fn bad_byte_range(bytes: &[u8]) -> Option<Malformed> {
+    let len = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header = std::str::from_utf8(bytes.get(8..8usize.checked_add(len)?)?).ok()?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_str(header).ok()?;
+    let mut tensors: Vec<(String, safetensors::tensor::TensorInfo)> = header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| Some((name, serde_json::from_value(info).ok()?)))
+        .collect::<Option<_>>()?;
+    tensors.sort_by_key(|(_, info)| info.data_offsets);
+    tensors.into_iter().find_map(|(tensor, info)| {
+        let (start, end) = info.data_offsets;
+        let needed = element_count(&info.shape)
+            .and_then(|n| n.checked_mul(info.dtype.bitsize()))
+            .map(|bits| bits.div_ceil(8));
+        (needed != end.checked_sub(start)).then(|| Malformed::TensorByteRange {
+            tensor,
+            dtype: info.dtype.to_string(),
+            shape: Shape(info.shape),
+            start,
+            end,
+            needed,
+        })
     })
 }
 

@@ -174,6 +174,37 @@ fn every_problem_is_listed_and_the_network_is_untouched() {
 }
 
 #[test]
+fn a_file_of_another_kind_is_not_a_safetensors_file() {
+    // A PNG's signature and the start of its IHDR chunk: as a header length, its first 8
+    // bytes are about 7.4e17, which the 100 MB limit would otherwise report.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+    let dir = scratch_dir("png");
+    let path = dir.join("digit.png");
+    std::fs::write(&path, png).unwrap();
+    let mut fc = Dense::<2, 1>::new(&mut rng());
+    let err = load(&mut fc, &path).unwrap_err();
+    assert!(
+        matches!(&err.problems[..], [Problem::NotSafetensors { first_bytes }] if first_bytes[..4] == png[..4]),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&path.display().to_string())
+            && message.contains("not a safetensors file")
+            && message.contains("89 50 4e 47 0d 0a 1a 0a 00")
+            && !message.contains("100 MB"),
+        "{message}"
+    );
+    // A pickle (a PyTorch `.pt`) too, from bytes: any header that does not begin with `{`.
+    let err = from_bytes(&mut fc, b"\x80\x02\x8a\x0alz\xfc\x9cF\xf9 j\xa8P\x19.").unwrap_err();
+    assert!(
+        matches!(&err.problems[..], [Problem::NotSafetensors { .. }]),
+        "{err:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn half_precision_files_are_converted_on_load() {
     let mut fc = Dense::<2, 1>::new(&mut rng());
     // f16: 1.0, -2.5, and the smallest subnormal 2^-24.
@@ -267,7 +298,7 @@ fn malformed_files_are_typed_errors() {
         Malformed::BadHeader { .. }
     ));
     let mut not_utf8 = file("{}", &[]);
-    not_utf8[8] = 0xff;
+    not_utf8[9] = 0xff;
     assert_eq!(malformed(&not_utf8), Malformed::HeaderNotUtf8);
     // Overlapping tensors: `bias` starts inside `weight`.
     let overlap = file(
@@ -280,7 +311,27 @@ fn malformed_files_are_typed_errors() {
         r#"{"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,4]},"bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
         &f32_bytes(&[1.0, 2.0]),
     );
-    assert_eq!(malformed(&short), Malformed::BadTensorInfo);
+    assert_eq!(
+        malformed(&short),
+        Malformed::TensorByteRange {
+            tensor: "weight".into(),
+            dtype: "F32".into(),
+            shape: crate::weights::Shape(std::vec![1, 2]),
+            start: 0,
+            end: 4,
+            needed: Some(8),
+        }
+    );
+    // The second tensor in data order (not in the header's order) has a range too long.
+    let long = file(
+        r#"{"bias":{"dtype":"F16","shape":[1],"data_offsets":[8,12]},"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}"#,
+        &f32_bytes(&[1.0, 2.0, 3.0]),
+    );
+    let message = malformed(&long).to_string();
+    assert_eq!(
+        message,
+        "tensor `bias`: its data offsets [8, 12) hold 4 bytes, but shape (1,) of F16 needs 2; the header's shape, dtype or offsets are wrong"
+    );
     // Offsets past the end of the data.
     let past = file(
         r#"{"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
@@ -561,4 +612,31 @@ fn the_first_non_finite_value_is_found_past_the_first_block() {
             "{err}"
         );
     }
+}
+
+/// A hand-written layer that implements only the `&mut` visitor.
+struct MutOnly(Dense<1, 1>);
+
+impl HasParams for MutOnly {
+    fn visit_params<V: crate::param::ParamVisitor>(
+        &mut self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        self.0.visit_params(&path.child("fc"), visitor);
+    }
+}
+
+#[test]
+fn a_layer_without_a_read_only_visitor_is_reported_not_skipped() {
+    let err = to_bytes(&MutOnly(Dense::new(&mut rng()))).unwrap_err();
+    assert!(
+        matches!(&err, SaveError::Unreadable { path, type_name } if path.is_empty() && type_name.ends_with("MutOnly")),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("MutOnly") && message.contains("implement `visit_params_ref`"),
+        "{message}"
+    );
 }
