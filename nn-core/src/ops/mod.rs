@@ -55,6 +55,7 @@ mod chunks;
 mod concat;
 mod elementwise;
 mod reshape;
+mod sizes;
 mod split;
 mod stack;
 
