@@ -152,7 +152,7 @@ impl Mnist<Image> {
     }
 }
 
-impl<S: MnistSample> Mnist<S> {
+impl<S: Shape> Mnist<S> {
     /// Reads the four IDX files named in [`FILES`] from `dir`, each image's 784 pixels (row by
     /// row) read as a sample of shape `S`: [`Flat`], [`Image`], `Shape2<28, 28>` (rows as time
     /// steps), or a network's `InputOf<Net>`. `S` must hold 784 values: the bound
@@ -174,7 +174,13 @@ impl<S: MnistSample> Mnist<S> {
     /// use nn_core::{data::mnist::Mnist, layers::Shape3};
     /// let small = Mnist::<Shape3<1, 14, 14>>::load_as("data/mnist"); // 196 values, not 784
     /// ```
-    pub fn load_as(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+    // The bound is on the method, not the impl block: there it is an `E0277` that shows
+    // `MnistSample`'s message, where an impl-block bound gives a bare "method exists but its
+    // trait bounds were not satisfied" (`E0599`).
+    pub fn load_as(dir: impl AsRef<Path>) -> Result<Self, DataError>
+    where
+        S: MnistSample,
+    {
         let dir = dir.as_ref();
         Ok(Self {
             train: load_split(&dir.join(TRAIN_IMAGES), &dir.join(TRAIN_LABELS))?,
