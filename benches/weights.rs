@@ -18,7 +18,7 @@ network! {
 }
 
 fn bench_load(c: &mut Criterion) {
-    let mut net = Big::seeded(0);
+    let net = Big::seeded(0);
     let path = std::env::temp_dir().join(format!("nn-bench-{}.safetensors", std::process::id()));
     weights::save(&net, &path).expect("save");
     let bytes = std::fs::read(&path).expect("read");

@@ -132,9 +132,12 @@ fn snapshot_ref<M: HasParams>(net: &M) -> Vec<(String, Vec<u32>)> {
             ));
         },
     );
-    net.visit_buffers_ref(&ParamPath::root(), &mut |path: &ParamPath<'_>, b: &[f32]| {
-        out.push((path.to_string(), b.iter().map(|v| v.to_bits()).collect()));
-    });
+    net.visit_buffers_ref(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, b: &[f32]| {
+            out.push((path.to_string(), b.iter().map(|v| v.to_bits()).collect()));
+        },
+    );
     out
 }
 

@@ -374,7 +374,7 @@ fn a_save_that_fails_midway_leaves_the_old_file_intact() {
     let path = dir.join("net.safetensors");
     let mut rng = rng();
     let mut old = Dense::<8, 4>::new(&mut rng);
-    save(&mut old, &path).unwrap();
+    save(&old, &path).unwrap();
     let old_bytes = std::fs::read(&path).unwrap();
 
     let mut new = Dense::<8, 4>::new(&mut rng);
@@ -398,7 +398,7 @@ fn a_save_that_fails_midway_leaves_the_old_file_intact() {
     assert_eq!(leftovers, ["net.safetensors"]);
 
     // A save that completes replaces the file.
-    save(&mut new, &path).unwrap();
+    save(&new, &path).unwrap();
     let mut loaded = Dense::<8, 4>::new(&mut rng);
     load(&mut loaded, &path).unwrap();
     assert_eq!(bits(&mut loaded), bits(&mut new));
@@ -414,7 +414,7 @@ fn io_errors_name_the_file() {
     assert_eq!(err.origin, Origin::File(missing.clone()));
     assert!(matches!(&err.problems[..], [Problem::Io { .. }]));
     assert!(err.to_string().contains("absent.safetensors"));
-    let err = save(&mut fc, dir.join("no-such-dir").join("x.safetensors")).unwrap_err();
+    let err = save(&fc, dir.join("no-such-dir").join("x.safetensors")).unwrap_err();
     assert!(matches!(err, SaveError::Io { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
