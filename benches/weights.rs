@@ -18,9 +18,9 @@ network! {
 }
 
 fn bench_load(c: &mut Criterion) {
-    let mut net = Big::seeded(0);
+    let net = Big::seeded(0);
     let path = std::env::temp_dir().join(format!("nn-bench-{}.safetensors", std::process::id()));
-    weights::save(&mut net, &path).expect("save");
+    weights::save(&net, &path).expect("save");
     let bytes = std::fs::read(&path).expect("read");
     let mut target = Big::seeded(1);
 

@@ -381,7 +381,10 @@ mod alloc_prelude {
     pub use nn_core::loss::{binary_cross_entropy_with_logits, mse, softmax_cross_entropy};
     pub use nn_core::metrics::{accuracy, argmax, correct};
     pub use nn_core::optim::{Adam, AdamW, OptimError, Optimizer, Sgd, clip_grad_norm};
-    pub use nn_core::param::{BufferVisitor, HasParams, Param, ParamPath, ParamVisitor};
+    pub use nn_core::param::{
+        BufferRefVisitor, BufferVisitor, HasParams, Param, ParamPath, ParamRef, ParamRefVisitor,
+        ParamVisitor,
+    };
     pub use nn_core::tensor::{Tensor, Tensor1, Tensor2, Tensor3, Tensor4, Zeroed};
 }
 

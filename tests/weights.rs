@@ -120,9 +120,69 @@ fn every_network_kind_round_trips_through_a_file() {
     assert_eq!(&names[..2], ["lstm.weight_ih_l0", "lstm.weight_hh_l0"]);
 }
 
+/// Every parameter and buffer with its name, as bits, read through `&self`.
+fn snapshot_ref<M: HasParams>(net: &M) -> Vec<(String, Vec<u32>)> {
+    let mut out = Vec::new();
+    net.visit_params_ref(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: ParamRef<'_>| {
+            out.push((
+                path.to_string(),
+                p.value.iter().map(|v| v.to_bits()).collect(),
+            ));
+        },
+    );
+    net.visit_buffers_ref(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, b: &[f32]| {
+            out.push((path.to_string(), b.iter().map(|v| v.to_bits()).collect()));
+        },
+    );
+    out
+}
+
+#[test]
+fn a_network_behind_an_arc_saves_through_shared_borrows() {
+    use std::sync::Arc;
+    // Train a step so the batch norms' running statistics differ from a fresh network's.
+    let mut cnn = Cnn::seeded(1);
+    let mut tape = CnnTape::<4>::new();
+    let x = Tensor4::<4, 1, 6, 6>::from_fn(|[b, _, h, w]| ((b * 5 + h + 2 * w) % 7) as f32 - 3.0);
+    let y = cnn.forward_train(&x, &mut tape).clone();
+    cnn.zero_grad();
+    cnn.backward_params(&mut tape, &y);
+    Adam::new(0.01).step(&mut cnn).expect("step");
+    let expected = snapshot(&mut cnn);
+
+    let shared: Arc<Cnn> = Arc::new(cnn);
+    let reader = Arc::clone(&shared); // a second owner: `Arc::get_mut` would fail
+    let path = scratch("arc.safetensors");
+    weights::save(&*reader, &path).expect("save through an Arc");
+    let mut fresh = Cnn::seeded(2);
+    assert_ne!(snapshot(&mut fresh), expected);
+    weights::load(&mut fresh, &path).expect("load");
+    assert_eq!(snapshot(&mut fresh), expected);
+    std::fs::remove_file(&path).expect("remove");
+
+    // The generated read-only visitors give the same names, order and values as the `&mut`
+    // ones, for nested networks and branches too.
+    assert_eq!(snapshot_ref(&*shared), expected);
+    let (mut auto, mut branchy) = (Autoencoder::seeded(3), Branchy::seeded(3));
+    assert_eq!(snapshot_ref(&auto), snapshot(&mut auto));
+    assert_eq!(snapshot_ref(&branchy), snapshot(&mut branchy));
+
+    // A checkpoint reads the network through `&` as well.
+    let adam = Adam::new(1e-3);
+    let bytes = weights::checkpoint_to_bytes(&*shared, &adam, &Checkpoint::new(1)).expect("save");
+    let mut resumed = Cnn::seeded(4);
+    let mut resumed_adam = Adam::new(1e-3);
+    weights::checkpoint_from_bytes(&mut resumed, &mut resumed_adam, &bytes).expect("load");
+    assert_eq!(snapshot(&mut resumed), expected);
+}
+
 #[test]
 fn a_wrong_network_gets_every_problem_and_stays_as_it_was() {
-    let bytes = weights::to_bytes(&mut Mlp::seeded(1)).expect("save");
+    let bytes = weights::to_bytes(&Mlp::seeded(1)).expect("save");
     let mut other = Branchy::seeded(3);
     let before = snapshot(&mut other);
     let err = weights::from_bytes(&mut other, &bytes).unwrap_err();
@@ -198,7 +258,7 @@ fn training_resumed_from_a_checkpoint_is_bit_identical() {
         let (mut net, mut adam) = (Mlp::seeded(0), Adam::new(0.01));
         epoch(&mut net, &mut adam, &data, 0);
         let checkpoint = Checkpoint::new(1).with("seed", SEED.to_string());
-        weights::save_checkpoint(&path, &mut net, &adam, &checkpoint).expect("save");
+        weights::save_checkpoint(&path, &net, &adam, &checkpoint).expect("save");
         assert_ne!(
             snapshot(&mut net),
             snapshot(&mut straight),

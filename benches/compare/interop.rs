@@ -76,6 +76,14 @@ impl<T: Tensor> HasParams for Named<T> {
         };
         visitor.visit(&path.child(self.name), param);
     }
+
+    fn visit_params_ref<V: ParamRefVisitor>(&self, path: &ParamPath<'_>, visitor: &mut V) {
+        let param = ParamRef {
+            value: self.value.as_slice(),
+            shape: T::SHAPE,
+        };
+        visitor.visit(&path.child(self.name), param);
+    }
 }
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -93,7 +101,7 @@ macro_rules! case {
         weights::load(&mut net, file(format!("torch_{}.safetensors", $name)))?;
         let mut y = Named::<$y>::new("y");
         y.value = net.forward(&x.value);
-        weights::save(&mut y, file(format!("from_torch_{}_y.safetensors", $name)))?;
+        weights::save(&y, file(format!("from_torch_{}_y.safetensors", $name)))?;
 
         // Here -> PyTorch: a few training steps first, so every buffer holds trained values.
         let mut net = $net::seeded(7);
@@ -105,9 +113,9 @@ macro_rules! case {
             net.backward_params(&mut tape, &out);
             adam.step(&mut net)?;
         }
-        weights::save(&mut net, file(format!("rust_{}.safetensors", $name)))?;
+        weights::save(&net, file(format!("rust_{}.safetensors", $name)))?;
         y.value = net.forward(&x.value);
-        weights::save(&mut y, file(format!("rust_{}_y.safetensors", $name)))?;
+        weights::save(&y, file(format!("rust_{}_y.safetensors", $name)))?;
         println!("{}: loaded PyTorch's weights and saved ours", $name);
     }};
 }

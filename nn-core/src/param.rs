@@ -116,7 +116,7 @@ impl fmt::Debug for ParamPath<'_> {
 /// A layer of your own fills it the same way:
 ///
 /// ```
-/// use nn_core::param::{HasParams, Param, ParamPath, ParamVisitor};
+/// use nn_core::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 /// use nn_core::tensor::Tensor2;
 ///
 /// struct Bilinear { w: Tensor2<3, 4>, w_grad: Tensor2<3, 4> }
@@ -125,6 +125,11 @@ impl fmt::Debug for ParamPath<'_> {
 ///     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
 ///         let w = Param { value: self.w.as_mut_slice(), grad: self.w_grad.as_mut_slice(), shape: &[3, 4] };
 ///         visitor.visit(&path.child("w"), w);
+///     }
+///
+///     // The same tensors through `&self`, for `weights::save`.
+///     fn visit_params_ref<V: ParamRefVisitor>(&self, path: &ParamPath<'_>, visitor: &mut V) {
+///         visitor.visit(&path.child("w"), ParamRef { value: self.w.as_slice(), shape: &[3, 4] });
 ///     }
 /// }
 /// ```
@@ -181,7 +186,70 @@ impl<F: FnMut(&ParamPath<'_>, &mut [f32])> BufferVisitor for F {
     }
 }
 
+/// One parameter tensor, read through a shared borrow: its values and PyTorch's shape (see
+/// [`Param`]), without the gradient. What [`HasParams::visit_params_ref`] hands out, so a
+/// network behind `&` or an `Arc` can be saved.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamRef<'a> {
+    /// The values.
+    pub value: &'a [f32],
+    /// The tensor's shape (PyTorch's), whose product is `value.len()`.
+    pub shape: &'a [usize],
+}
+
+/// Receives every parameter of a network through a shared borrow, in the order of
+/// [`ParamVisitor`]: what [`HasParams::visit_params_ref`] calls.
+///
+/// Closures `FnMut(&ParamPath, ParamRef)` implement it.
+pub trait ParamRefVisitor {
+    /// Called once per parameter tensor.
+    fn visit(&mut self, path: &ParamPath<'_>, param: ParamRef<'_>);
+
+    /// Called by the default [`HasParams::visit_params_ref`] of a type that did not implement
+    /// it, at the path where its parameters would be, with its type name. The default panics
+    /// with a message naming the type and the fix; a visitor that can report errors
+    /// (`weights::save`) records it instead.
+    fn unreadable(&mut self, path: &ParamPath<'_>, type_name: &'static str) {
+        panic!(
+            "`{type_name}` (at `{path}`) implements `HasParams::visit_params` but not `visit_params_ref`, so its parameters cannot be read through `&self`; implement `visit_params_ref` as `visit_params` with shared borrows"
+        )
+    }
+}
+
+impl<F: FnMut(&ParamPath<'_>, ParamRef<'_>)> ParamRefVisitor for F {
+    fn visit(&mut self, path: &ParamPath<'_>, param: ParamRef<'_>) {
+        self(path, param)
+    }
+}
+
+/// Receives every buffer of a network through a shared borrow, in the order of
+/// [`BufferVisitor`]: what [`HasParams::visit_buffers_ref`] calls.
+///
+/// Closures `FnMut(&ParamPath, &[f32])` implement it.
+pub trait BufferRefVisitor {
+    /// Called once per buffer tensor.
+    fn visit(&mut self, path: &ParamPath<'_>, buffer: &[f32]);
+}
+
+impl<F: FnMut(&ParamPath<'_>, &[f32])> BufferRefVisitor for F {
+    fn visit(&mut self, path: &ParamPath<'_>, buffer: &[f32]) {
+        self(path, buffer)
+    }
+}
+
 /// Anything with named parameters: layers and generated networks.
+///
+/// # Reading through `&self`
+/// [`visit_params`](Self::visit_params) hands out `&mut` slices (optimizers write the values,
+/// `zero_grad` the gradients), so it needs `&mut self`. Reading, as `weights::save` does,
+/// goes through [`visit_params_ref`](Self::visit_params_ref) and
+/// [`visit_buffers_ref`](Self::visit_buffers_ref), which take `&self`, so a network shared
+/// behind an `Arc` can be saved. Every layer of this crate and every network `network!`
+/// generates implements both, in the same order and with the same names as their `&mut`
+/// twins. A layer of your own should too: without `visit_params_ref`, reading it reports the
+/// layer as unreadable ([`ParamRefVisitor::unreadable`]; `weights::save` returns an error
+/// naming it) rather than leaving its parameters out; `visit_buffers_ref` defaults to no
+/// buffers, as `visit_buffers` does, so a layer that overrides one must override both.
 pub trait HasParams {
     /// Calls `visitor` for every parameter, names prefixed by `path`.
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V);
@@ -193,6 +261,22 @@ pub trait HasParams {
     /// layers (a generated network, a wrapper) forwards this to each of them, as it does
     /// [`HasParams::visit_params`].
     fn visit_buffers<V: BufferVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
+        let _ = (path, visitor);
+    }
+
+    /// Calls `visitor` for every parameter, read-only, names prefixed by `path`: the same
+    /// tensors, names and order as [`HasParams::visit_params`], through `&self`.
+    ///
+    /// The default calls [`ParamRefVisitor::unreadable`] with this type's name, so a layer of
+    /// your own that does not implement it is reported rather than silently skipped.
+    fn visit_params_ref<V: ParamRefVisitor>(&self, path: &ParamPath<'_>, visitor: &mut V) {
+        visitor.unreadable(path, core::any::type_name::<Self>());
+    }
+
+    /// Calls `visitor` for every buffer, read-only, names prefixed by `path`: the same
+    /// tensors, names and order as [`HasParams::visit_buffers`], through `&self`. The default
+    /// has none, as [`HasParams::visit_buffers`]' does.
+    fn visit_buffers_ref<V: BufferRefVisitor>(&self, path: &ParamPath<'_>, visitor: &mut V) {
         let _ = (path, visitor);
     }
 

@@ -32,7 +32,7 @@ fn net() -> Net {
 }
 
 fn valid_weights() -> Vec<u8> {
-    weights::to_bytes(&mut net()).expect("serialize")
+    weights::to_bytes(&net()).expect("serialize")
 }
 
 /// Loads `bytes` into a network and checks the allocation bound; returns whether it loaded.

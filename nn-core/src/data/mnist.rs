@@ -13,7 +13,8 @@ use std::path::Path;
 use super::Dataset;
 use super::error::{DataError, Origin};
 use super::idx::read_idx;
-use crate::layers::{Features, Shape, Shape3};
+use crate::layers::{Features, InputOf, Layer, Shape, Shape2, Shape3};
+use crate::tensor::{Tensor2, Tensor3, Tensor4};
 
 /// The side of an image, in pixels.
 pub const SIDE: usize = 28;
@@ -42,6 +43,79 @@ pub const FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABE
 pub type Flat = Features<FEATURES>;
 /// An image as one channel of 28 × 28 pixels: batches are `Tensor4<B, 1, 28, 28>`.
 pub type Image = Shape3<1, SIDE, SIDE>;
+
+/// A per-sample shape that holds exactly one MNIST image's 784 pixels, so that
+/// [`Mnist::load_as`] can read the images as it: [`Flat`] (`Features<784>`), [`Image`]
+/// (`Shape3<1, 28, 28>`), `Shape2<28, 28>` (rows as time steps), any other `Shape2` or
+/// `Shape3` whose dims multiply to 784, and a network's `InputOf<Net>` when its input is one of
+/// those.
+///
+/// # Why a trait
+/// The size check is a trait bound, so a shape of another size fails under `cargo check`, at
+/// the call, with a message naming the shape. A bound cannot say "`S::SIZE == 784`" on stable
+/// Rust (that needs `generic_const_exprs`), so the trait is implemented for each shape of 784
+/// values: every factorization of 784 into two or three dims (15 and 90 of them), listed
+/// below and checked at compile time.
+///
+/// ```compile_fail,E0277
+/// use nn_core::{data::mnist::Mnist, layers::Shape3};
+/// // error: `Shape3<1, 14, 14>` is not a shape of an MNIST image's 784 pixels
+/// let small = Mnist::<Shape3<1, 14, 14>>::load_as("data/mnist");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a shape of an MNIST image's 784 pixels",
+    label = "MNIST images are 28 × 28 = 784 pixels, and `{Self}` holds another number of values",
+    note = "use `Features<784>` (flat, what `Mnist::load` gives), `Shape3<1, 28, 28>` (one-channel images, what `Mnist::load_images` gives) or `Shape2<28, 28>` (rows as time steps); any `Shape2` or `Shape3` whose dims multiply to 784 works"
+)]
+pub trait MnistSample: Shape {}
+
+/// Implements [`MnistSample`] for each listed shape, and checks at compile time that it holds
+/// 784 values.
+macro_rules! mnist_samples {
+    ($shape:ident: $(($($dim:literal),+)),+ $(,)?) => {
+        $(
+            impl MnistSample for $shape<$($dim),+> {}
+            const _: () = assert!(<$shape<$($dim),+> as Shape>::SIZE == FEATURES);
+        )+
+    };
+}
+
+mnist_samples!(Features: (784));
+mnist_samples!(Shape2:
+    (1, 784), (2, 392), (4, 196), (7, 112), (8, 98), (14, 56), (16, 49), (28, 28), (49, 16),
+    (56, 14), (98, 8), (112, 7), (196, 4), (392, 2), (784, 1),
+);
+mnist_samples!(Shape3:
+    (1, 1, 784), (1, 2, 392), (1, 4, 196), (1, 7, 112), (1, 8, 98), (1, 14, 56), (1, 16, 49),
+    (1, 28, 28), (1, 49, 16), (1, 56, 14), (1, 98, 8), (1, 112, 7), (1, 196, 4), (1, 392, 2),
+    (1, 784, 1), (2, 1, 392), (2, 2, 196), (2, 4, 98), (2, 7, 56), (2, 8, 49), (2, 14, 28),
+    (2, 28, 14), (2, 49, 8), (2, 56, 7), (2, 98, 4), (2, 196, 2), (2, 392, 1), (4, 1, 196),
+    (4, 2, 98), (4, 4, 49), (4, 7, 28), (4, 14, 14), (4, 28, 7), (4, 49, 4), (4, 98, 2),
+    (4, 196, 1), (7, 1, 112), (7, 2, 56), (7, 4, 28), (7, 7, 16), (7, 8, 14), (7, 14, 8),
+    (7, 16, 7), (7, 28, 4), (7, 56, 2), (7, 112, 1), (8, 1, 98), (8, 2, 49), (8, 7, 14),
+    (8, 14, 7), (8, 49, 2), (8, 98, 1), (14, 1, 56), (14, 2, 28), (14, 4, 14), (14, 7, 8),
+    (14, 8, 7), (14, 14, 4), (14, 28, 2), (14, 56, 1), (16, 1, 49), (16, 7, 7), (16, 49, 1),
+    (28, 1, 28), (28, 2, 14), (28, 4, 7), (28, 7, 4), (28, 14, 2), (28, 28, 1), (49, 1, 16),
+    (49, 2, 8), (49, 4, 4), (49, 8, 2), (49, 16, 1), (56, 1, 14), (56, 2, 7), (56, 7, 2),
+    (56, 14, 1), (98, 1, 8), (98, 2, 4), (98, 4, 2), (98, 8, 1), (112, 1, 7), (112, 7, 1),
+    (196, 1, 4), (196, 2, 2), (196, 4, 1), (392, 1, 2), (392, 2, 1), (784, 1, 1),
+);
+
+/// A batch-of-one tensor whose sample is an [`MnistSample`]: how a network's `InputOf<Net>`
+/// (whose shape is known through its tensors only) qualifies.
+pub trait MnistBatchOfOne {}
+
+impl<const N: usize> MnistBatchOfOne for Tensor2<1, N> where Features<N>: MnistSample {}
+impl<const T: usize, const F: usize> MnistBatchOfOne for Tensor3<1, T, F> where
+    Shape2<T, F>: MnistSample
+{
+}
+impl<const C: usize, const H: usize, const W: usize> MnistBatchOfOne for Tensor4<1, C, H, W> where
+    Shape3<C, H, W>: MnistSample
+{
+}
+
+impl<L: Layer> MnistSample for InputOf<L> where L::Input<1>: MnistBatchOfOne {}
 
 /// The MNIST training and test sets, with pixels scaled to `[0, 1]` (divided by 255), each
 /// sample of shape `S`: [`Flat`] unless said otherwise.
@@ -81,8 +155,9 @@ impl Mnist<Image> {
 impl<S: Shape> Mnist<S> {
     /// Reads the four IDX files named in [`FILES`] from `dir`, each image's 784 pixels (row by
     /// row) read as a sample of shape `S`: [`Flat`], [`Image`], `Shape2<28, 28>` (rows as time
-    /// steps), or a network's `InputOf<Net>`. `S::SIZE` must be 784, checked when the call is
-    /// built (`cargo build`, not `cargo check`).
+    /// steps), or a network's `InputOf<Net>`. `S` must hold 784 values: the bound
+    /// [`MnistSample`] checks it under `cargo check`, and a shape of another size is an error
+    /// at the call that names it and lists the shapes to use.
     ///
     /// Each file is fully validated (see [`idx`](super::idx)); the images must be 28 × 28, the
     /// labels below 10, and each split must have as many labels as images. Smaller sets in the
@@ -93,13 +168,19 @@ impl<S: Shape> Mnist<S> {
     /// unreadable, a format error for a malformed one, [`DataError::CountMismatch`] or
     /// [`DataError::LabelOutOfRange`] for images and labels that do not belong together.
     ///
-    /// A shape of another size fails the build:
+    /// A shape of another size does not type-check (`cargo check` reports it):
     ///
-    /// ```compile_fail,E0080
+    /// ```compile_fail,E0277
     /// use nn_core::{data::mnist::Mnist, layers::Shape3};
     /// let small = Mnist::<Shape3<1, 14, 14>>::load_as("data/mnist"); // 196 values, not 784
     /// ```
-    pub fn load_as(dir: impl AsRef<Path>) -> Result<Self, DataError> {
+    // The bound is on the method, not the impl block: there it is an `E0277` that shows
+    // `MnistSample`'s message, where an impl-block bound gives a bare "method exists but its
+    // trait bounds were not satisfied" (`E0599`).
+    pub fn load_as(dir: impl AsRef<Path>) -> Result<Self, DataError>
+    where
+        S: MnistSample,
+    {
         let dir = dir.as_ref();
         Ok(Self {
             train: load_split(&dir.join(TRAIN_IMAGES), &dir.join(TRAIN_LABELS))?,
@@ -109,15 +190,18 @@ impl<S: Shape> Mnist<S> {
 }
 
 /// Reads one MNIST split from an images file and a labels file, pixels divided by 255, each
-/// image a sample of shape `S` (784 values, checked when the call is built).
+/// image a sample of shape `S` (784 values: the bound [`MnistSample`] checks it under
+/// `cargo check`).
 ///
 /// # Errors
 /// As [`Mnist::load_as`].
-pub fn load_split<S: Shape>(images: &Path, labels: &Path) -> Result<Dataset<S>, DataError> {
+pub fn load_split<S: MnistSample>(images: &Path, labels: &Path) -> Result<Dataset<S>, DataError> {
+    // A backstop for a shape of your own that implements `MnistSample` wrongly: the listed
+    // impls are checked where they are declared.
     const {
         assert!(
             S::SIZE == FEATURES,
-            "an MNIST sample holds 784 pixels, so its shape must hold 784 values"
+            "an MNIST sample holds 784 pixels, but this `MnistSample` shape holds another number of values; implement `MnistSample` only for shapes of 784 values"
         )
     };
     let pixels = read_idx(images, &[None, Some(SIDE), Some(SIDE)])?;

@@ -56,6 +56,13 @@ macro_rules! elementwise_activation {
                 _visitor: &mut V,
             ) {
             }
+
+            fn visit_params_ref<V: $crate::param::ParamRefVisitor>(
+                &self,
+                _path: &$crate::param::ParamPath<'_>,
+                _visitor: &mut V,
+            ) {
+            }
         }
 
         impl<S: $crate::layers::Shape> $crate::layers::Layer for $ty<S> {

@@ -77,6 +77,13 @@ impl<
 > HasParams for AvgPool2d<C, H, W, OH, OW, K, STRIDE>
 {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<

@@ -276,12 +276,38 @@ impl<const C: usize, S: PerChannel> HasParams for BatchNorm<C, S> {
         visitor.visit(&path.child("bias"), bias);
     }
 
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        let weight = crate::param::ParamRef {
+            value: self.weight.as_slice(),
+            shape: &[C],
+        };
+        visitor.visit(&path.child("weight"), weight);
+        let bias = crate::param::ParamRef {
+            value: self.bias.as_slice(),
+            shape: &[C],
+        };
+        visitor.visit(&path.child("bias"), bias);
+    }
+
     fn visit_buffers<V: BufferVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
         visitor.visit(
             &path.child("running_mean"),
             self.running_mean.as_mut_slice(),
         );
         visitor.visit(&path.child("running_var"), self.running_var.as_mut_slice());
+    }
+
+    fn visit_buffers_ref<V: crate::param::BufferRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        visitor.visit(&path.child("running_mean"), self.running_mean.as_slice());
+        visitor.visit(&path.child("running_var"), self.running_var.as_slice());
     }
 
     fn param_count(&mut self) -> usize {

@@ -97,6 +97,23 @@ impl<const IN: usize, const OUT: usize> HasParams for Dense<IN, OUT> {
         visitor.visit(&path.child("bias"), bias);
     }
 
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        let weight = crate::param::ParamRef {
+            value: self.weight.as_slice(),
+            shape: &[OUT, IN],
+        };
+        visitor.visit(&path.child("weight"), weight);
+        let bias = crate::param::ParamRef {
+            value: self.bias.as_slice(),
+            shape: &[OUT],
+        };
+        visitor.visit(&path.child("bias"), bias);
+    }
+
     fn param_count(&mut self) -> usize {
         Self::PARAM_COUNT
     }

@@ -84,6 +84,13 @@ impl<S: Shape> Dropout<S> {
 impl<S: Shape> HasParams for Dropout<S> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
 
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
+
     fn param_count(&mut self) -> usize {
         0
     }

@@ -41,6 +41,13 @@ fn spread_means(plane: usize, dy: &[f32], dx: &mut [f32]) {
 
 impl<const C: usize, const H: usize, const W: usize> HasParams for GlobalAvgPool<C, H, W> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, H, W> {

@@ -391,6 +391,23 @@ impl<const T: usize, const F: usize, const H: usize> HasParams for Gru<T, F, H> 
         }
     }
 
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        // PyTorch's shapes: the gates stacked along the rows.
+        let params: [(&str, &[usize], &[f32]); 4] = [
+            ("weight_ih_l0", &[3 * H, F], self.weight_ih.as_slice()),
+            ("weight_hh_l0", &[3 * H, H], self.weight_hh.as_slice()),
+            ("bias_ih_l0", &[3 * H], self.bias_ih.as_slice()),
+            ("bias_hh_l0", &[3 * H], self.bias_hh.as_slice()),
+        ];
+        for (name, shape, value) in params {
+            visitor.visit(&path.child(name), crate::param::ParamRef { value, shape });
+        }
+    }
+
     fn param_count(&mut self) -> usize {
         Self::PARAM_COUNT
     }

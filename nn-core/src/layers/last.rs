@@ -34,6 +34,13 @@ impl<const T: usize, const H: usize> Last<T, H> {
 
 impl<const T: usize, const H: usize> HasParams for Last<T, H> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<const T: usize, const H: usize> Layer for Last<T, H> {

@@ -38,6 +38,13 @@ pub struct Reshape<I: Shape, O: Shape> {
 
 impl<I: Shape, O: Shape> HasParams for Reshape<I, O> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<I: Shape, O: Shape> Layer for Reshape<I, O> {

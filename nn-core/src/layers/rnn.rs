@@ -348,6 +348,22 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> HasParams
         }
     }
 
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        let params: [(&str, &[usize], &[f32]); 4] = [
+            ("weight_ih_l0", &[H, F], self.weight_ih.as_slice()),
+            ("weight_hh_l0", &[H, H], self.weight_hh.as_slice()),
+            ("bias_ih_l0", &[H], self.bias_ih.as_slice()),
+            ("bias_hh_l0", &[H], self.bias_hh.as_slice()),
+        ];
+        for (name, shape, value) in params {
+            visitor.visit(&path.child(name), crate::param::ParamRef { value, shape });
+        }
+    }
+
     fn param_count(&mut self) -> usize {
         Self::PARAM_COUNT
     }

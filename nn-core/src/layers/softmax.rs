@@ -29,6 +29,13 @@ pub(crate) use crate::math::softmax_row;
 
 impl<const N: usize> HasParams for Softmax<N> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<const N: usize> Layer for Softmax<N> {

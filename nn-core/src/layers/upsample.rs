@@ -232,6 +232,13 @@ where
     M: Interpolation,
 {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        _path: &ParamPath<'_>,
+        _visitor: &mut V,
+    ) {
+    }
 }
 
 impl<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize, M> Layer

@@ -3,6 +3,7 @@
 
 use crate::ops::axis::{Axis, HasAxis};
 use crate::ops::chunks::{concat_chunks, split_chunks};
+use crate::ops::sizes;
 use crate::tensor::Tensor;
 
 /// Joins `a` and `c` along axis `K`: `out` holds, for each index of the axes before `K`, the
@@ -74,10 +75,11 @@ pub fn concat<const K: usize, T: HasAxis<K>, const C: usize, const N: usize>(
     out: &mut T::Resized<N>,
 ) {
     const {
-        assert!(
-            N == T::SIZE + C,
-            "concat: the output size must be the sum of the input sizes"
-        )
+        if N != T::SIZE + C {
+            let sizes = [T::SIZE, C, N];
+            let m = sizes::join("concat", ["a", "c", "out"], K, T::SHAPE, sizes);
+            panic!("{}", m.as_str())
+        }
     };
     concat_chunks(T::OUTER, &[a.as_slice(), c.as_slice()], out.as_mut_slice());
 }
@@ -101,10 +103,11 @@ pub fn concat_backward<const K: usize, T: HasAxis<K>, const A: usize, const C: u
     dc: &mut T::Resized<C>,
 ) {
     const {
-        assert!(
-            T::SIZE == A + C,
-            "concat: the output size must be the sum of the input sizes"
-        )
+        if T::SIZE != A + C {
+            let sizes = [T::SIZE, A, C];
+            let m = sizes::parts("concat_backward", ["dy", "da", "dc"], K, T::SHAPE, sizes);
+            panic!("{}", m.as_str())
+        }
     };
     split_chunks(
         T::OUTER,

@@ -23,11 +23,33 @@
 //!   is a type error that `cargo check` reports ("expected `3`, found `4`").
 //! - **Computed sizes are named by the caller.** Stable Rust cannot write a return type
 //!   `Tensor1<{A + C}>`, so [`concat`](fn@concat) takes the output as `&mut T::Resized<N>` and
-//!   checks `N == A + C` with an inline `const { assert!(..) }`. That assert is evaluated when
-//!   the function is instantiated, which is **at build time (`cargo build`, `cargo test`), not
-//!   under `cargo check`**. The error is `E0080` and quotes the assert's message; the
-//!   instantiation it names (`concat::<0, Tensor1<3>, 3, 5>`: axis 0, a `Tensor1<3>` and 3
-//!   into 5) gives the sizes:
+//!   checks `N == A + C` with an inline `const` block. That check is evaluated when the
+//!   function is instantiated, which is **at build time (`cargo build`, `cargo test`), not
+//!   under `cargo check`**. The same holds for [`concat_backward`], [`split`],
+//!   [`split_backward`], [`slice`](fn@slice) and [`slice_backward`].
+//!
+//!   A trait bound, which `cargo check` would report, cannot express these checks on stable
+//!   Rust: `where [(); N - A - C]:` and `Size<{ A + C }>: ..` need `generic_const_exprs`
+//!   (nightly), associated-const equality (`T: HasAxis<K, SIZE = 3>`) is unstable too, and a
+//!   helper trait implemented for each valid `(A, C, N)` would need one impl per triple of
+//!   sizes (a table that cannot cover every size, and whose error lists unrelated triples).
+//!   So the check stays after monomorphization, and its error says as much as it can: the
+//!   op, the axis, every size involved and the fix, with the tensor type to write. The error
+//!   is `E0080`; rustc's note "the above error was encountered while instantiating" points at
+//!   the call in your code (the primary location is inside `core`'s `panic!`, which no
+//!   library can change):
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: `concat` along axis 1: `a` has 3 and `c` has 2 there, so `out` needs 5, not 4; make `out` a `Tensor2<2, 5>`
+//! ...
+//! note: the above error was encountered while instantiating `fn nn::ops::concat::<1, nn::prelude::Tensor2<2, 3>, 2, 4>`
+//!   --> tests/ui/op_sizes/concat_out.rs:10:5
+//!    |
+//! 10 |     concat(Axis::<1>, &a, &c, &mut out);
+//!    |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//! ```
+//!
+//!   `tests/ui/op_sizes/` holds one such case per function. A wrong sum in a doc test:
 //!
 //! ```compile_fail,E0080
 //! use nn_core::ops::{Axis, concat};
@@ -55,6 +77,7 @@ mod chunks;
 mod concat;
 mod elementwise;
 mod reshape;
+mod sizes;
 mod split;
 mod stack;
 

@@ -2,6 +2,7 @@
 
 use crate::ops::axis::{Axis, HasAxis, Start};
 use crate::ops::chunks::{concat_chunks, split_chunks};
+use crate::ops::sizes;
 use crate::tensor::Tensor;
 
 /// Splits `x` along axis `K`: its first `A` entries there go to `a`, the other `C` to `c`. The
@@ -39,10 +40,11 @@ pub fn split<const K: usize, T: HasAxis<K>, const A: usize, const C: usize>(
     c: &mut T::Resized<C>,
 ) {
     const {
-        assert!(
-            T::SIZE == A + C,
-            "split: the part sizes must add up to the input size"
-        )
+        if T::SIZE != A + C {
+            let sizes = [T::SIZE, A, C];
+            let m = sizes::parts("split", ["x", "a", "c"], K, T::SHAPE, sizes);
+            panic!("{}", m.as_str())
+        }
     };
     split_chunks(
         T::OUTER,
@@ -69,10 +71,11 @@ pub fn split_backward<const K: usize, T: HasAxis<K>, const C: usize, const N: us
     dx: &mut T::Resized<N>,
 ) {
     const {
-        assert!(
-            N == T::SIZE + C,
-            "split: the part sizes must add up to the input size"
-        )
+        if N != T::SIZE + C {
+            let sizes = [T::SIZE, C, N];
+            let m = sizes::join("split_backward", ["da", "dc", "dx"], K, T::SHAPE, sizes);
+            panic!("{}", m.as_str())
+        }
     };
     concat_chunks(T::OUTER, &[da.as_slice(), dc.as_slice()], dx.as_mut_slice());
 }
@@ -112,10 +115,10 @@ pub fn slice<const K: usize, const START: usize, T: HasAxis<K>, const LEN: usize
     out: &mut T::Resized<LEN>,
 ) {
     const {
-        assert!(
-            START + LEN <= T::SIZE,
-            "slice: the slice runs past the end of the axis"
-        )
+        if START + LEN > T::SIZE {
+            let m = sizes::window("slice", ["out", "x"], K, [START, LEN, T::SIZE]);
+            panic!("{}", m.as_str())
+        }
     };
     let (block, part) = (T::SIZE * T::INNER, LEN * T::INNER);
     let offset = START * T::INNER;
@@ -145,10 +148,10 @@ pub fn slice_backward<const K: usize, const START: usize, T: HasAxis<K>, const N
     dx: &mut T::Resized<N>,
 ) {
     const {
-        assert!(
-            START + T::SIZE <= N,
-            "slice: the slice runs past the end of the axis"
-        )
+        if START + T::SIZE > N {
+            let m = sizes::window("slice_backward", ["dy", "dx"], K, [START, T::SIZE, N]);
+            panic!("{}", m.as_str())
+        }
     };
     let (part, block) = (T::SIZE * T::INNER, N * T::INNER);
     let offset = START * T::INNER;

@@ -40,7 +40,7 @@ const USER: &str = "user.";
 /// let mut net = Dense::<3, 2>::new(&mut rng);
 /// let mut adam = Adam::new(1e-3);
 /// adam.step(&mut net)?;
-/// let bytes = weights::checkpoint_to_bytes(&mut net, &adam, &Checkpoint::new(1).with("run", "a"))?;
+/// let bytes = weights::checkpoint_to_bytes(&net, &adam, &Checkpoint::new(1).with("run", "a"))?;
 ///
 /// let (mut fresh, mut fresh_adam) = (Dense::<3, 2>::new(&mut rng), Adam::new(0.5));
 /// let info = weights::checkpoint_from_bytes(&mut fresh, &mut fresh_adam, &bytes)?;
@@ -78,9 +78,9 @@ impl Checkpoint {
 ///
 /// # Errors
 /// As [`save`](super::save).
-pub fn save_checkpoint<M: HasParams, O: OptimizerState>(
+pub fn save_checkpoint<M: HasParams + ?Sized, O: OptimizerState>(
     path: impl AsRef<Path>,
-    net: &mut M,
+    net: &M,
     optimizer: &O,
     checkpoint: &Checkpoint,
 ) -> Result<(), SaveError> {
@@ -92,8 +92,8 @@ pub fn save_checkpoint<M: HasParams, O: OptimizerState>(
 ///
 /// # Errors
 /// As [`save`](super::save), without the I/O.
-pub fn checkpoint_to_bytes<M: HasParams, O: OptimizerState>(
-    net: &mut M,
+pub fn checkpoint_to_bytes<M: HasParams + ?Sized, O: OptimizerState>(
+    net: &M,
     optimizer: &O,
     checkpoint: &Checkpoint,
 ) -> Result<Vec<u8>, SaveError> {

@@ -41,6 +41,22 @@ pub enum SaveError {
         /// Its number of values.
         len: usize,
     },
+    /// A layer of the network implements [`HasParams::visit_params`] but not
+    /// [`HasParams::visit_params_ref`], so its parameters cannot be read through `&self`
+    /// (a hand-written layer; see [`HasParams`]'s docs).
+    ///
+    /// [`HasParams`]: crate::param::HasParams
+    /// [`HasParams::visit_params`]: crate::param::HasParams::visit_params
+    /// [`HasParams::visit_params_ref`]: crate::param::HasParams::visit_params_ref
+    #[error(
+        "cannot read the parameters of `{type_name}` (at `{path}`): it implements `HasParams::visit_params` but not `visit_params_ref`; implement `visit_params_ref` as `visit_params` with shared borrows"
+    )]
+    Unreadable {
+        /// The layer's dotted path (empty for the network itself).
+        path: String,
+        /// The layer's type.
+        type_name: &'static str,
+    },
     /// The safetensors serializer refused the tensors (a header over 100 MB).
     #[error("cannot serialize the tensors: {message}")]
     Serialize {
@@ -57,7 +73,7 @@ pub enum SaveError {
 /// use nn_core::weights::{self, Problem};
 ///
 /// let mut rng = nn_core::init::seeded(0);
-/// let bytes = weights::to_bytes(&mut Dense::<3, 2>::new(&mut rng))?;
+/// let bytes = weights::to_bytes(&Dense::<3, 2>::new(&mut rng))?;
 /// let err = weights::from_bytes(&mut Dense::<4, 2>::new(&mut rng), &bytes).unwrap_err();
 /// assert!(matches!(&err.problems[..], [Problem::ShapeMismatch { tensor, .. }] if tensor == "weight"));
 /// assert_eq!(
@@ -137,6 +153,17 @@ pub enum Problem {
     Io {
         /// The underlying error.
         source: io::Error,
+    },
+    /// The file is not a safetensors file at all (an image, an archive, a PyTorch `.pt`
+    /// pickle, ...): its header does not begin with `{` right after the 8-byte header length,
+    /// as the format requires. Usually a wrong path.
+    #[error(
+        "not a safetensors file: a safetensors file starts with an 8-byte header length and a JSON header beginning with `{{`, but this one starts with {}; check the path",
+        hex(first_bytes)
+    )]
+    NotSafetensors {
+        /// The file's first bytes (up to 9).
+        first_bytes: Vec<u8>,
     },
     /// The file is not a well-formed safetensors file.
     #[error("not a valid safetensors file: {0}")]
@@ -243,12 +270,41 @@ pub enum Malformed {
         /// The tensor's name.
         tensor: String,
     },
-    /// A tensor's byte range does not match its shape and dtype, or the shape overflows.
+    /// A tensor's byte range (its `data_offsets`) does not hold its shape's elements of its
+    /// dtype.
+    #[error(
+        "tensor `{tensor}`: its data offsets [{start}, {end}) hold {} bytes, but shape {shape} of {dtype} needs {}; the header's shape, dtype or offsets are wrong",
+        end.saturating_sub(*start),
+        match needed { Some(n) => n.to_string(), None => "more bytes than a usize counts".to_string() }
+    )]
+    TensorByteRange {
+        /// The tensor's name.
+        tensor: String,
+        /// Its dtype, as safetensors names it.
+        dtype: String,
+        /// Its shape.
+        shape: Shape,
+        /// Its data offsets' start.
+        start: usize,
+        /// Its data offsets' end.
+        end: usize,
+        /// The bytes its shape and dtype need (`None` if that overflows).
+        needed: Option<usize>,
+    },
+    /// A tensor's byte range does not match its shape and dtype, or the shape overflows, and
+    /// the header could not be reread to say which tensor (see
+    /// [`Malformed::TensorByteRange`], which names it).
     #[error("a tensor's byte range does not match its shape and dtype")]
     BadTensorInfo,
     /// The data does not end where the last tensor ends (a truncated file, or trailing bytes).
     #[error("the tensor data does not end at the end of the file (a truncated file?)")]
     DataLength,
+}
+
+/// `bytes` as hex pairs: `89 50 4e 47`.
+fn hex(bytes: &[u8]) -> String {
+    let pairs: Vec<String> = bytes.iter().map(|b| std::format!("{b:02x}")).collect();
+    pairs.join(" ")
 }
 
 impl From<safetensors::SafeTensorError> for Malformed {

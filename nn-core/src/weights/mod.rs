@@ -17,7 +17,7 @@
 //! let mut rng = nn_core::init::seeded(0);
 //! let mut trained = Dense::<4, 3>::new(&mut rng);
 //! let path = std::env::temp_dir().join(format!("nn-doc-{}.safetensors", std::process::id()));
-//! weights::save(&mut trained, &path)?;
+//! weights::save(&trained, &path)?;
 //!
 //! let mut fresh = Dense::<4, 3>::new(&mut rng);
 //! weights::load(&mut fresh, &path)?;
@@ -40,10 +40,13 @@
 //! [`load`] validates the whole file before it writes anything, so a failed load leaves the
 //! network untouched, and it reports **every** problem in one [`LoadError`] that names the
 //! file and each tensor:
+//! - a file that is not safetensors at all ([`Problem::NotSafetensors`]: its header does not
+//!   begin with `{` after the 8-byte length, as an image's or a pickle's does not);
 //! - a file that is not well-formed safetensors ([`Problem::Malformed`]): shorter than its
 //!   8-byte header length, a header length past the end (a truncated file) or over 100 MB, a
 //!   header that is not UTF-8 or not the expected JSON, data offsets that leave gaps, overlap
-//!   or run past the end, a byte range that does not match its shape and dtype. The header
+//!   or run past the end, a byte range that does not match its shape and dtype (naming the
+//!   tensor, [`Malformed::TensorByteRange`]). The header
 //!   length is checked against the file's length before anything is allocated for it;
 //! - tensors of the network that the file lacks ([`Problem::Missing`]), and tensors of the
 //!   file that the network lacks ([`Problem::Unexpected`]);
@@ -104,7 +107,7 @@ use std::vec::Vec;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 
 use crate::data::Origin;
-use crate::param::{HasParams, Param, ParamPath};
+use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor};
 
 /// File tensors whose names end in one of these are skipped by [`load`]: PyTorch's batch-norm
 /// counter, which this crate's batch norm has no use for.
@@ -117,13 +120,29 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// Writes every parameter and buffer of `net` to the safetensors file `path`, atomically (see
 /// the [module docs](self#writes-are-atomic)).
 ///
-/// Takes `&mut` because parameters are reached through [`HasParams::visit_params`]; nothing
-/// is changed.
+/// Takes `&M`: it reads through [`HasParams::visit_params_ref`] and
+/// [`HasParams::visit_buffers_ref`], so a network shared behind an `Arc` (serving inference on
+/// several threads) can be saved as it is: `weights::save(&*net, path)`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nn_core::layers::Dense;
+/// use nn_core::weights;
+///
+/// let shared = Arc::new(Dense::<4, 3>::new(&mut nn_core::init::seeded(0)));
+/// let bytes = weights::to_bytes(&*shared)?; // `save(&*shared, path)` writes the same bytes
+/// let mut copy = Dense::<4, 3>::new(&mut nn_core::init::seeded(1));
+/// weights::from_bytes(&mut copy, &bytes)?;
+/// assert_eq!(copy.weight(), shared.weight());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 /// [`SaveError::Io`] naming the path; [`SaveError::DuplicateName`] or
-/// [`SaveError::ShapeLength`] for a hand-written layer with a repeated name or a wrong shape.
-pub fn save<M: HasParams>(net: &mut M, path: impl AsRef<Path>) -> Result<(), SaveError> {
+/// [`SaveError::ShapeLength`] for a hand-written layer with a repeated name or a wrong shape;
+/// [`SaveError::Unreadable`] for a hand-written layer without
+/// [`HasParams::visit_params_ref`].
+pub fn save<M: HasParams + ?Sized>(net: &M, path: impl AsRef<Path>) -> Result<(), SaveError> {
     let bytes = to_bytes(net)?;
     atomic::write(path.as_ref(), &bytes)
 }
@@ -132,7 +151,7 @@ pub fn save<M: HasParams>(net: &mut M, path: impl AsRef<Path>) -> Result<(), Sav
 ///
 /// # Errors
 /// As [`save`], without the I/O.
-pub fn to_bytes<M: HasParams>(net: &mut M) -> Result<Vec<u8>, SaveError> {
+pub fn to_bytes<M: HasParams + ?Sized>(net: &M) -> Result<Vec<u8>, SaveError> {
     let mut tensors = Tensors::default();
     tensors.add_network(net)?;
     tensors.serialize(BTreeMap::new())
@@ -183,12 +202,50 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
 
 /// Parses the header and checks the offsets; tensor data stays in `bytes`.
 pub(crate) fn parse<'d>(bytes: &'d [u8], origin: &Origin) -> Result<SafeTensors<'d>, LoadError> {
+    // The format requires the header to begin with `{` right after its 8-byte length; a file
+    // that does not is another kind of file, whose first 8 bytes mean nothing as a length.
+    if bytes.len() >= 8 && bytes.get(8) != Some(&b'{') {
+        let first_bytes = bytes[..bytes.len().min(9)].to_vec();
+        return Err(LoadError::one(
+            origin.clone(),
+            Problem::NotSafetensors { first_bytes },
+        ));
+    }
     SafeTensors::deserialize(bytes).map_err(|e| {
         let malformed = match Malformed::from(e) {
             Malformed::TooShort { .. } => Malformed::TooShort { len: bytes.len() },
+            Malformed::BadTensorInfo => bad_byte_range(bytes).unwrap_or(Malformed::BadTensorInfo),
             other => other,
         };
         LoadError::one(origin.clone(), Problem::Malformed(malformed))
+    })
+}
+
+/// The first tensor, in data order, whose byte range does not hold its shape and dtype: what
+/// the safetensors crate found without naming it. Rereads the header, which it parsed.
+fn bad_byte_range(bytes: &[u8]) -> Option<Malformed> {
+    let len = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header = std::str::from_utf8(bytes.get(8..8usize.checked_add(len)?)?).ok()?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_str(header).ok()?;
+    let mut tensors: Vec<(String, safetensors::tensor::TensorInfo)> = header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| Some((name, serde_json::from_value(info).ok()?)))
+        .collect::<Option<_>>()?;
+    tensors.sort_by_key(|(_, info)| info.data_offsets);
+    tensors.into_iter().find_map(|(tensor, info)| {
+        let (start, end) = info.data_offsets;
+        let needed = element_count(&info.shape)
+            .and_then(|n| n.checked_mul(info.dtype.bitsize()))
+            .map(|bits| bits.div_ceil(8));
+        (needed != end.checked_sub(start)).then(|| Malformed::TensorByteRange {
+            tensor,
+            dtype: info.dtype.to_string(),
+            shape: Shape(info.shape),
+            start,
+            end,
+            needed,
+        })
     })
 }
 
@@ -504,27 +561,48 @@ impl Tensors {
         }
     }
 
-    /// Adds every parameter and buffer of `net`; returns the parameters' names and shapes in
-    /// visiting order.
-    pub(crate) fn add_network<M: HasParams>(
+    /// Adds every parameter and buffer of `net`, read through `&self`; returns the
+    /// parameters' names and shapes in visiting order.
+    pub(crate) fn add_network<M: HasParams + ?Sized>(
         &mut self,
-        net: &mut M,
+        net: &M,
     ) -> Result<Vec<(String, Vec<usize>)>, SaveError> {
-        let mut result = Ok(());
-        let mut names = Vec::new();
-        net.visit_params(
-            &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, p: Param<'_>| {
-                if result.is_ok() {
+        /// Adds each parameter, keeping the first error (a layer that cannot be read among
+        /// them).
+        struct Adder<'t> {
+            tensors: &'t mut Tensors,
+            names: Vec<(String, Vec<usize>)>,
+            result: Result<(), SaveError>,
+        }
+        impl ParamRefVisitor for Adder<'_> {
+            fn visit(&mut self, path: &ParamPath<'_>, p: ParamRef<'_>) {
+                if self.result.is_ok() {
                     let name = path.to_string();
-                    names.push((name.clone(), p.shape.to_vec()));
-                    result = self.add(name, p.shape, p.value);
+                    self.names.push((name.clone(), p.shape.to_vec()));
+                    self.result = self.tensors.add(name, p.shape, p.value);
                 }
-            },
-        );
-        net.visit_buffers(
+            }
+            fn unreadable(&mut self, path: &ParamPath<'_>, type_name: &'static str) {
+                if self.result.is_ok() {
+                    self.result = Err(SaveError::Unreadable {
+                        path: path.to_string(),
+                        type_name,
+                    });
+                }
+            }
+        }
+        let mut adder = Adder {
+            tensors: self,
+            names: Vec::new(),
+            result: Ok(()),
+        };
+        net.visit_params_ref(&ParamPath::root(), &mut adder);
+        let Adder {
+            names, mut result, ..
+        } = adder;
+        net.visit_buffers_ref(
             &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, buffer: &mut [f32]| {
+            &mut |path: &ParamPath<'_>, buffer: &[f32]| {
                 if result.is_ok() {
                     result = self.add(path.to_string(), &[buffer.len()], buffer);
                 }

@@ -97,20 +97,20 @@ fn layers_round_trip_bit_identically() {
 #[test]
 fn files_name_and_shape_tensors_as_pytorch_does() {
     let mut rng = rng();
-    let bytes = to_bytes(&mut Lstm::<4, 3, 5>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Lstm::<4, 3, 5>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let shape = |name: &str| file.tensor(name).unwrap().shape().to_vec();
     assert_eq!(shape("weight_ih_l0"), [20, 3]);
     assert_eq!(shape("weight_hh_l0"), [20, 5]);
     assert_eq!(shape("bias_ih_l0"), [20]);
-    let bytes = to_bytes(&mut Gru::<4, 3, 5>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Gru::<4, 3, 5>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight_hh_l0").unwrap().shape(), [15, 5]);
-    let bytes = to_bytes(&mut Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight").unwrap().shape(), [3, 2, 3, 3]);
     assert_eq!(file.tensor("weight").unwrap().dtype(), Dtype::F32);
-    let bytes = to_bytes(&mut BatchNorm1d::<3>::new()).unwrap();
+    let bytes = to_bytes(&BatchNorm1d::<3>::new()).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("running_var").unwrap().shape(), [3]);
     assert_eq!(
@@ -174,6 +174,37 @@ fn every_problem_is_listed_and_the_network_is_untouched() {
 }
 
 #[test]
+fn a_file_of_another_kind_is_not_a_safetensors_file() {
+    // A PNG's signature and the start of its IHDR chunk: as a header length, its first 8
+    // bytes are about 7.4e17, which the 100 MB limit would otherwise report.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+    let dir = scratch_dir("png");
+    let path = dir.join("digit.png");
+    std::fs::write(&path, png).unwrap();
+    let mut fc = Dense::<2, 1>::new(&mut rng());
+    let err = load(&mut fc, &path).unwrap_err();
+    assert!(
+        matches!(&err.problems[..], [Problem::NotSafetensors { first_bytes }] if first_bytes[..4] == png[..4]),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&path.display().to_string())
+            && message.contains("not a safetensors file")
+            && message.contains("89 50 4e 47 0d 0a 1a 0a 00")
+            && !message.contains("100 MB"),
+        "{message}"
+    );
+    // A pickle (a PyTorch `.pt`) too, from bytes: any header that does not begin with `{`.
+    let err = from_bytes(&mut fc, b"\x80\x02\x8a\x0alz\xfc\x9cF\xf9 j\xa8P\x19.").unwrap_err();
+    assert!(
+        matches!(&err.problems[..], [Problem::NotSafetensors { .. }]),
+        "{err:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn half_precision_files_are_converted_on_load() {
     let mut fc = Dense::<2, 1>::new(&mut rng());
     // f16: 1.0, -2.5, and the smallest subnormal 2^-24.
@@ -234,7 +265,7 @@ fn pytorch_batch_counters_and_optimizer_state_are_skipped() {
     let mut fc = Dense::<2, 1>::new(&mut rng());
     let mut adam = Adam::new(0.1);
     adam.step(&mut fc).unwrap();
-    let checkpoint = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(3)).unwrap();
+    let checkpoint = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(3)).unwrap();
     let mut other = Dense::<2, 1>::new(&mut crate::init::seeded(99));
     from_bytes(&mut other, &checkpoint).unwrap();
     assert_eq!(bits(&mut other), bits(&mut fc));
@@ -267,7 +298,7 @@ fn malformed_files_are_typed_errors() {
         Malformed::BadHeader { .. }
     ));
     let mut not_utf8 = file("{}", &[]);
-    not_utf8[8] = 0xff;
+    not_utf8[9] = 0xff;
     assert_eq!(malformed(&not_utf8), Malformed::HeaderNotUtf8);
     // Overlapping tensors: `bias` starts inside `weight`.
     let overlap = file(
@@ -280,7 +311,27 @@ fn malformed_files_are_typed_errors() {
         r#"{"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,4]},"bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
         &f32_bytes(&[1.0, 2.0]),
     );
-    assert_eq!(malformed(&short), Malformed::BadTensorInfo);
+    assert_eq!(
+        malformed(&short),
+        Malformed::TensorByteRange {
+            tensor: "weight".into(),
+            dtype: "F32".into(),
+            shape: crate::weights::Shape(std::vec![1, 2]),
+            start: 0,
+            end: 4,
+            needed: Some(8),
+        }
+    );
+    // The second tensor in data order (not in the header's order) has a range too long.
+    let long = file(
+        r#"{"bias":{"dtype":"F16","shape":[1],"data_offsets":[8,12]},"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}"#,
+        &f32_bytes(&[1.0, 2.0, 3.0]),
+    );
+    let message = malformed(&long).to_string();
+    assert_eq!(
+        message,
+        "tensor `bias`: its data offsets [8, 12) hold 4 bytes, but shape (1,) of F16 needs 2; the header's shape, dtype or offsets are wrong"
+    );
     // Offsets past the end of the data.
     let past = file(
         r#"{"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
@@ -323,11 +374,11 @@ fn a_save_that_fails_midway_leaves_the_old_file_intact() {
     let path = dir.join("net.safetensors");
     let mut rng = rng();
     let mut old = Dense::<8, 4>::new(&mut rng);
-    save(&mut old, &path).unwrap();
+    save(&old, &path).unwrap();
     let old_bytes = std::fs::read(&path).unwrap();
 
     let mut new = Dense::<8, 4>::new(&mut rng);
-    let new_bytes = to_bytes(&mut new).unwrap();
+    let new_bytes = to_bytes(&new).unwrap();
     for limit in [0, 7, 100, new_bytes.len() - 1] {
         let err = atomic::write_with(&path, &new_bytes, |file| FailAfter { inner: file, limit })
             .unwrap_err();
@@ -347,7 +398,7 @@ fn a_save_that_fails_midway_leaves_the_old_file_intact() {
     assert_eq!(leftovers, ["net.safetensors"]);
 
     // A save that completes replaces the file.
-    save(&mut new, &path).unwrap();
+    save(&new, &path).unwrap();
     let mut loaded = Dense::<8, 4>::new(&mut rng);
     load(&mut loaded, &path).unwrap();
     assert_eq!(bits(&mut loaded), bits(&mut new));
@@ -363,7 +414,7 @@ fn io_errors_name_the_file() {
     assert_eq!(err.origin, Origin::File(missing.clone()));
     assert!(matches!(&err.problems[..], [Problem::Io { .. }]));
     assert!(err.to_string().contains("absent.safetensors"));
-    let err = save(&mut fc, dir.join("no-such-dir").join("x.safetensors")).unwrap_err();
+    let err = save(&fc, dir.join("no-such-dir").join("x.safetensors")).unwrap_err();
     assert!(matches!(err, SaveError::Io { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -381,15 +432,25 @@ impl HasParams for Twice {
         self.0.visit_params(&child, visitor);
         self.0.visit_params(&child, visitor);
     }
+
+    fn visit_params_ref<V: crate::param::ParamRefVisitor>(
+        &self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        let child = path.child("fc");
+        self.0.visit_params_ref(&child, visitor);
+        self.0.visit_params_ref(&child, visitor);
+    }
 }
 
 #[test]
 fn repeated_names_are_refused() {
     let mut twice = Twice(Dense::new(&mut rng()));
     assert!(
-        matches!(to_bytes(&mut twice), Err(SaveError::DuplicateName { name }) if name == "fc.weight")
+        matches!(to_bytes(&twice), Err(SaveError::DuplicateName { name }) if name == "fc.weight")
     );
-    let bytes = to_bytes(&mut crate::layers::Dense::<1, 1>::new(&mut rng())).unwrap();
+    let bytes = to_bytes(&crate::layers::Dense::<1, 1>::new(&mut rng())).unwrap();
     let err = from_bytes(&mut twice, &bytes).unwrap_err();
     assert!(
         err.problems
@@ -423,7 +484,7 @@ fn resumes_exactly<O: Optimizer + OptimizerState>(make: impl Fn() -> O) {
     for step in 0..3 {
         train_step(&mut first, &mut opt, step);
     }
-    let bytes = checkpoint_to_bytes(&mut first, &opt, &Checkpoint::new(3)).unwrap();
+    let bytes = checkpoint_to_bytes(&first, &opt, &Checkpoint::new(3)).unwrap();
     drop((first, opt));
     let mut resumed = Dense::<3, 2>::new(&mut rng);
     let mut opt = make();
@@ -450,13 +511,13 @@ fn checkpoints_name_state_as_pytorch_and_check_it() {
     let mut fc = Dense::<3, 2>::new(&mut rng);
     let mut adam = Adam::new(0.01);
     // Before the first step there is no state, and that loads too.
-    let empty = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(0)).unwrap();
+    let empty = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(0)).unwrap();
     let mut fresh = Adam::new(0.5);
     checkpoint_from_bytes(&mut fc.clone(), &mut fresh, &empty).unwrap();
     assert_eq!((fresh.steps(), fresh.lr), (0, 0.01));
 
     train_step(&mut fc, &mut adam, 0);
-    let bytes = checkpoint_to_bytes(&mut fc, &adam, &Checkpoint::new(1).with("note", "x")).unwrap();
+    let bytes = checkpoint_to_bytes(&fc, &adam, &Checkpoint::new(1).with("note", "x")).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(
         file.tensor("optimizer.exp_avg.weight").unwrap().shape(),
@@ -479,7 +540,7 @@ fn checkpoints_name_state_as_pytorch_and_check_it() {
     let mut sgd = Sgd::with_momentum(0.1, 0.9);
     let err = checkpoint_from_bytes(&mut target, &mut sgd, &bytes).unwrap_err();
     assert!(err.problems.iter().any(|p| matches!(p, Problem::OptimizerKind { file, expected } if file == "Adam" && expected == "Sgd")));
-    let weights_only = to_bytes(&mut fc).unwrap();
+    let weights_only = to_bytes(&fc).unwrap();
     let mut adam2 = Adam::new(0.3);
     let err = checkpoint_from_bytes(&mut target, &mut adam2, &weights_only).unwrap_err();
     assert!(
@@ -520,7 +581,7 @@ fn checkpoint_files_are_written_atomically() {
     let mut fc = Dense::<3, 2>::new(&mut rng());
     let mut sgd = Sgd::with_momentum(0.1, 0.9);
     train_step(&mut fc, &mut sgd, 0);
-    save_checkpoint(&path, &mut fc, &sgd, &Checkpoint::new(1)).unwrap();
+    save_checkpoint(&path, &fc, &sgd, &Checkpoint::new(1)).unwrap();
     let mut loaded = Dense::<3, 2>::new(&mut crate::init::seeded(1));
     let mut sgd2 = Sgd::new(1.0);
     let info = load_checkpoint(&path, &mut loaded, &mut sgd2).unwrap();
@@ -532,7 +593,7 @@ fn checkpoint_files_are_written_atomically() {
 #[test]
 fn the_first_non_finite_value_is_found_past_the_first_block() {
     let mut fc = Dense::<3000, 1>::new(&mut rng());
-    let mut bytes = to_bytes(&mut fc).unwrap();
+    let mut bytes = to_bytes(&fc).unwrap();
     let data_start = bytes.len() - 3001 * 4;
     let file = SafeTensors::deserialize(&bytes).unwrap();
     // `bias` sorts before `weight`, so the weight's data starts after the bias's 4 bytes.
@@ -551,4 +612,31 @@ fn the_first_non_finite_value_is_found_past_the_first_block() {
             "{err}"
         );
     }
+}
+
+/// A hand-written layer that implements only the `&mut` visitor.
+struct MutOnly(Dense<1, 1>);
+
+impl HasParams for MutOnly {
+    fn visit_params<V: crate::param::ParamVisitor>(
+        &mut self,
+        path: &ParamPath<'_>,
+        visitor: &mut V,
+    ) {
+        self.0.visit_params(&path.child("fc"), visitor);
+    }
+}
+
+#[test]
+fn a_layer_without_a_read_only_visitor_is_reported_not_skipped() {
+    let err = to_bytes(&MutOnly(Dense::new(&mut rng()))).unwrap_err();
+    assert!(
+        matches!(&err, SaveError::Unreadable { path, type_name } if path.is_empty() && type_name.ends_with("MutOnly")),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("MutOnly") && message.contains("implement `visit_params_ref`"),
+        "{message}"
+    );
 }

@@ -259,6 +259,21 @@ impl Generator<'_> {
         let name = &self.network.name;
         let visits = self.visits("visit_params");
         let buffer_visits = self.visits("visit_buffers");
+        // The read-only twins, through `&self` (what `weights::save` uses).
+        let read_visits = |method: &str| -> TokenStream {
+            let method = proc_macro2::Ident::new(method, proc_macro2::Span::call_site());
+            self.plan
+                .layer_steps()
+                .map(|(_, layer)| {
+                    let (field, segments) = (&layer.field, &layer.path);
+                    quote!(#nn::param::HasParams::#method(&self.#field, &path #(.child(#segments))*, visitor);)
+                })
+                .collect()
+        };
+        let (visits_ref, buffer_visits_ref) = (
+            read_visits("visit_params_ref"),
+            read_visits("visit_buffers_ref"),
+        );
         let has_params = quote! {
             impl #nn::param::HasParams for #name {
                 fn visit_params<V: #nn::param::ParamVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
@@ -267,6 +282,14 @@ impl Generator<'_> {
 
                 fn visit_buffers<V: #nn::param::BufferVisitor>(&mut self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
                     #buffer_visits
+                }
+
+                fn visit_params_ref<V: #nn::param::ParamRefVisitor>(&self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
+                    #visits_ref
+                }
+
+                fn visit_buffers_ref<V: #nn::param::BufferRefVisitor>(&self, path: &#nn::param::ParamPath<'_>, visitor: &mut V) {
+                    #buffer_visits_ref
                 }
 
                 fn param_count(&mut self) -> usize {
