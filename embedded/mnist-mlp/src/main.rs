@@ -1,18 +1,20 @@
-//! The MNIST MLP with its weights baked in, built for a Cortex-M4F (`thumbv7em-none-eabihf`):
+//! The MNIST MLP with its weights baked in, run on a Cortex-M4F (`thumbv7em-none-eabihf`):
 //! `#![no_std]`, no global allocator, `panic = "abort"` (the `embedded` profile).
 //!
 //! ```text
-//! cargo build -p nn-embedded-mnist-mlp --target thumbv7em-none-eabihf --profile embedded
+//! embedded/run.sh                                   # every firmware, on QEMU and on the host
+//! cargo run -p nn-embedded-mnist-mlp --target thumbv7em-none-eabihf --profile embedded
+//! cargo run -p nn-embedded-mnist-mlp                # the host's predictions
 //! ```
 //!
-//! `classify` is the entry point a firmware would call; `_start` calls it once on a blank
-//! image so that the linker keeps it and everything it reaches, which makes the linked ELF's
-//! `.text` and `.rodata` the real cost of the classifier. `.ci/run` checks that the ELF neither
-//! defines nor calls an allocator symbol. On the host (where `cargo clippy --workspace` checks
-//! it) the same code is an ordinary program that classifies that blank image.
+//! It classifies the first MNIST test images embedded by `nn-embedded-board` and reports the
+//! predictions, the accuracy and, on the device, the instructions per inference and the
+//! stack's peak. `classify` is the entry point a firmware would call; `.ci/run` checks that the
+//! ELF neither defines nor calls an allocator symbol.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 use nn::network;
+use nn_embedded_board as board;
 
 network! {
     /// The `mnist` example's MLP, with the weights it trained (`models/mnist_mlp.safetensors`).
@@ -27,40 +29,24 @@ network! {
 #[unsafe(no_mangle)]
 pub extern "C" fn classify(pixels: &[f32; MlpBaked::INPUTS]) -> u32 {
     let mut work = [0.0f32; MlpBaked::WORK_LEN];
-    let logits = MlpBaked::infer(pixels, &mut work);
-    let mut best = 0;
-    for (digit, &logit) in logits.iter().enumerate() {
-        if logit > logits[best] {
-            best = digit;
-        }
-    }
-    best as u32
+    u32::from(board::argmax(MlpBaked::infer(pixels, &mut work)))
 }
 
-/// A blank image, the input of the one call `_start` makes.
-static BLANK: [f32; MlpBaked::INPUTS] = [0.0; MlpBaked::INPUTS];
-
-/// The program's entry: one classification, then an idle loop.
-#[cfg(target_os = "none")]
-// SAFETY: `_start` is the entry symbol the linker looks for; nothing else defines it.
-#[unsafe(no_mangle)]
-pub extern "C" fn _start() -> ! {
-    let digit = classify(core::hint::black_box(&BLANK));
-    core::hint::black_box(digit);
-    loop {
-        core::hint::spin_loop();
-    }
+/// Every embedded test image through [`classify`], on the device or the host.
+fn run() -> ! {
+    let mut pixels = [0.0f32; board::PIXELS];
+    board::run("mnist-mlp", &mut pixels, board::scaled, |pixels| {
+        classify(pixels) as u8
+    })
 }
 
 #[cfg(target_os = "none")]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {
-        core::hint::spin_loop();
-    }
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    run()
 }
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    println!("a blank image is classified as {}", classify(&BLANK));
+    run()
 }

@@ -1,0 +1,247 @@
+//! What every firmware under `embedded/` shares: the MNIST test images it classifies, and a
+//! harness that runs a classifier over them and reports, on QEMU's `mps2-an386` board (a
+//! Cortex-M4F) or on the host.
+//!
+//! The firmware is one program for both. On the device it boots through cortex-m-rt, and
+//! [`run`] reports over semihosting:
+//!
+//! ```text
+//! mnist-mlp: predictions 7210414959...
+//! mnist-mlp: 100/100 correct
+//! mnist-mlp: 456123 instructions per inference
+//! mnist-mlp: stack peak 3264 B
+//! ```
+//!
+//! On the host it prints the first two lines, so `embedded/run.sh` can check that the device
+//! predicts what the host does.
+//!
+//! **Instructions.** QEMU is not cycle-accurate and does not model the DWT cycle counter, but
+//! under `-icount shift=0` every instruction advances virtual time by exactly 1 ns, and the
+//! board's CMSDK timer 0 runs at 25 MHz: one tick per 40 instructions, the same count on every
+//! run. [`run`] reads the timer around each call and sums the ticks.
+//!
+//! **Stack.** [`run`] paints the free RAM between the statics and the stack pointer before the
+//! first call and finds, after the last, the lowest word that changed: the stack's peak depth,
+//! the harness's own frames included.
+//!
+//! This crate is firmware, not the library: its register and stack accesses are the only
+//! `unsafe` outside `nn-core/src/linalg/`.
+#![no_std]
+
+#[cfg(not(target_os = "none"))]
+extern crate std;
+
+/// Pixels of one MNIST image, 28 × 28.
+pub const PIXELS: usize = 28 * 28;
+
+/// The most images a firmware classifies in one run (`NN_EMBEDDED_IMAGES` at build time).
+pub const MAX_IMAGES: usize = 1000;
+
+static IMAGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mnist_images.bin"));
+static LABELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mnist_labels.bin"));
+
+/// The first MNIST test images and their labels, as the build embedded them.
+pub fn test_images() -> impl Iterator<Item = (&'static [u8; PIXELS], u8)> {
+    IMAGES
+        .chunks_exact(PIXELS)
+        .filter_map(|image| image.try_into().ok())
+        .zip(LABELS.iter().copied())
+        .take(MAX_IMAGES)
+}
+
+/// `image`'s pixels divided by 255, as the examples train on them.
+pub fn scaled(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
+    for (value, &pixel) in out.iter_mut().zip(image) {
+        *value = f32::from(pixel) / 255.0;
+    }
+}
+
+/// The index of the largest value: the predicted class of a row of logits.
+pub fn argmax(logits: &[f32]) -> u8 {
+    let mut best = 0;
+    for (class, &logit) in logits.iter().enumerate() {
+        if logit > logits[best] {
+            best = class;
+        }
+    }
+    best as u8
+}
+
+/// What a run found: each prediction as an ASCII digit, and how many were right.
+struct Tally {
+    predictions: [u8; MAX_IMAGES],
+    count: usize,
+    correct: usize,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            predictions: [b'?'; MAX_IMAGES],
+            count: 0,
+            correct: 0,
+        }
+    }
+
+    fn add(&mut self, predicted: u8, label: u8) {
+        self.predictions[self.count] = b'0' + predicted.min(9);
+        self.count += 1;
+        self.correct += usize::from(predicted == label);
+    }
+
+    fn predictions(&self) -> &str {
+        core::str::from_utf8(&self.predictions[..self.count]).unwrap_or("?")
+    }
+}
+
+const NO_IMAGES: &str = "no MNIST test images are embedded: fetch MNIST first (`embedded/run.sh` does) or point MNIST_DIR at it, then rebuild";
+
+/// Classifies every embedded image: `prepare` turns it into the network's input (in `input`,
+/// untimed), `classify` runs the network on that and gives the class (timed). Then reports
+/// on the device: predictions, accuracy, instructions per inference and the stack's peak; and
+/// exits QEMU.
+#[cfg(target_os = "none")]
+pub fn run<I>(
+    name: &str,
+    input: &mut I,
+    mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
+    mut classify: impl FnMut(&I) -> u8,
+) -> ! {
+    use cortex_m_semihosting::{debug, hprintln};
+
+    device::paint_stack();
+    device::start_timer();
+    let mut tally = Tally::new();
+    let mut ticks: u64 = 0;
+    for (image, label) in test_images() {
+        prepare(image, input);
+        let before = device::timer();
+        let predicted = classify(core::hint::black_box(&*input));
+        let after = device::timer();
+        // A down-counter: the ticks between the reads, across a wrap too.
+        ticks += u64::from(before.wrapping_sub(after));
+        tally.add(predicted, label);
+    }
+    let stack = device::stack_peak();
+    if tally.count == 0 {
+        hprintln!("{}: {}", name, NO_IMAGES);
+        debug::exit(debug::EXIT_FAILURE);
+    } else {
+        let instructions = ticks * device::INSTRUCTIONS_PER_TICK / tally.count as u64;
+        hprintln!("{}: predictions {}", name, tally.predictions());
+        hprintln!("{}: {}/{} correct", name, tally.correct, tally.count);
+        hprintln!("{}: {} instructions per inference", name, instructions);
+        hprintln!("{}: stack peak {} B", name, stack);
+        debug::exit(debug::EXIT_SUCCESS);
+    }
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// Classifies every embedded image as the device run does and prints the predictions and
+/// accuracy it is compared with; then exits (with status 1 when no image is embedded).
+#[cfg(not(target_os = "none"))]
+pub fn run<I>(
+    name: &str,
+    input: &mut I,
+    mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
+    mut classify: impl FnMut(&I) -> u8,
+) -> ! {
+    let mut tally = Tally::new();
+    for (image, label) in test_images() {
+        prepare(image, input);
+        tally.add(classify(input), label);
+    }
+    if tally.count == 0 {
+        std::eprintln!("{name}: {NO_IMAGES}");
+        std::process::exit(1);
+    }
+    std::println!("{name}: predictions {}", tally.predictions());
+    std::println!("{name}: {}/{} correct", tally.correct, tally.count);
+    std::process::exit(0)
+}
+
+#[cfg(target_os = "none")]
+mod device {
+    use core::ptr::{read_volatile, write_volatile};
+
+    /// The mps2-an386's CMSDK APB timer 0: control, current value, reload value.
+    const TIMER0_CTRL: *mut u32 = 0x4000_0000 as *mut u32;
+    const TIMER0_VALUE: *mut u32 = 0x4000_0004 as *mut u32;
+    const TIMER0_RELOAD: *mut u32 = 0x4000_0008 as *mut u32;
+
+    /// Instructions per timer tick under `-icount shift=0`: 1 ns each, and a 25 MHz timer.
+    pub const INSTRUCTIONS_PER_TICK: u64 = 40;
+
+    /// What the free RAM is painted with before the run.
+    const PAINT: u32 = 0x5AFE_C0DE;
+    /// Bytes below the stack pointer left unpainted, for the painting function's own frame.
+    const MARGIN: usize = 256;
+
+    unsafe extern "C" {
+        /// The end of the statics (cortex-m-rt's `link.x`): the lowest address the stack
+        /// could reach.
+        static __sheap: u32;
+        /// The top of RAM, where the stack starts.
+        static _stack_start: u32;
+    }
+
+    pub fn start_timer() {
+        // SAFETY: the three registers of timer 0, which only this harness uses; volatile,
+        // as MMIO must be.
+        unsafe {
+            write_volatile(TIMER0_RELOAD, u32::MAX);
+            write_volatile(TIMER0_VALUE, u32::MAX);
+            write_volatile(TIMER0_CTRL, 1);
+        }
+    }
+
+    pub fn timer() -> u32 {
+        // SAFETY: timer 0's value register, read-only here.
+        unsafe { read_volatile(TIMER0_VALUE) }
+    }
+
+    fn bottom() -> usize {
+        (&raw const __sheap) as usize
+    }
+
+    fn top() -> usize {
+        (&raw const _stack_start) as usize
+    }
+
+    /// Paints the RAM from the statics' end to just below the current stack frame.
+    #[inline(never)]
+    pub fn paint_stack() {
+        let here = 0u32;
+        let sp = (&raw const here) as usize;
+        let mut address = bottom();
+        while address + 4 <= sp.saturating_sub(MARGIN) {
+            // SAFETY: the words between the statics and the live stack are unused: nothing
+            // is allocated there, no interrupt is enabled, and the frames of this call sit
+            // above `sp - MARGIN`.
+            unsafe { write_volatile(address as *mut u32, PAINT) };
+            address += 4;
+        }
+    }
+
+    /// The stack's peak depth in bytes: from its top down to the lowest word no longer painted.
+    pub fn stack_peak() -> usize {
+        let mut address = bottom();
+        // SAFETY: reads of the RAM painted above, all inside the RAM region of `memory.x`.
+        while address < top() && unsafe { read_volatile(address as *const u32) } == PAINT {
+            address += 4;
+        }
+        top() - address
+    }
+
+    #[panic_handler]
+    fn panic(info: &core::panic::PanicInfo) -> ! {
+        use cortex_m_semihosting::{debug, hprintln};
+        hprintln!("panic: {}", info);
+        debug::exit(debug::EXIT_FAILURE);
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Builds every firmware under embedded/ for a Cortex-M4F, runs it on QEMU's mps2-an386 board
+# with `-icount shift=0` (deterministic instruction counts), runs the same crate on the host,
+# and prints one line per network:
+#
+#   NAME: K/K predictions equal the host, I instructions per inference, flash F B, ram R B
+#
+# Flash is .text plus .rodata; RAM is the statics (.data, .bss, .uninit) plus the stack's
+# measured peak. The instruction counts are a regression gate: the run fails when a count
+# grows by more than 2 % over embedded/expected.toml; `embedded/run.sh --update` writes the
+# new counts there (commit them when they drop). MNIST is fetched first when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+update=false
+for arg in "$@"; do
+    case "$arg" in
+        --update) update=true ;;
+        *) echo "usage: embedded/run.sh [--update]" >&2; exit 2 ;;
+    esac
+done
+
+target=thumbv7em-none-eabihf
+profile=embedded
+expected=embedded/expected.toml
+tolerance_percent=2
+
+command -v qemu-system-arm >/dev/null || {
+    echo "error: qemu-system-arm is missing; on Debian: apt-get install qemu-system-arm" >&2
+    exit 1
+}
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+# The firmware embeds the first test images at build time (embedded/board/build.rs).
+mnist_dir=${MNIST_DIR:-data/mnist}
+if [ ! -f "$mnist_dir/t10k-images-idx3-ubyte" ]; then
+    echo "MNIST is not in $mnist_dir: fetching it with the mnist example (one epoch)"
+    cargo run --release --example mnist -- --epochs 1 --data-dir "$mnist_dir" >/dev/null
+fi
+
+# The count expected.toml holds for a firmware, or nothing.
+expected_count() {
+    [ -f "$expected" ] || return 0
+    sed -n "s/^$1 = \([0-9]*\)$/\1/p" "$expected"
+}
+
+# The size of an ELF section, 0 when it has none.
+section() {
+    awk -v name="$2" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }' <<<"$1"
+}
+
+failed=0
+new_counts=""
+for manifest in embedded/*/Cargo.toml; do
+    grep -q '^\[\[bin\]\]' "$manifest" || continue
+    package=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -1)
+    firmware=$(awk '/^\[\[bin\]\]/ { bin = 1 } bin && /^name = / { gsub(/"/, "", $3); print $3; exit }' "$manifest")
+
+    host=$(cargo run -q -p "$package" --profile "$profile")
+    cargo build -q -p "$package" --target "$target" --profile "$profile"
+    elf="${CARGO_TARGET_DIR:-target}/$target/$profile/$firmware"
+    device=$(timeout 300 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
+        -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf") || {
+        echo "$device"
+        echo "error: $firmware failed on the device" >&2
+        failed=1
+        continue
+    }
+
+    host_predictions=$(sed -n "s/^$firmware: predictions //p" <<<"$host")
+    device_predictions=$(sed -n "s/^$firmware: predictions //p" <<<"$device")
+    instructions=$(sed -n "s/^$firmware: \([0-9]*\) instructions per inference$/\1/p" <<<"$device")
+    stack=$(sed -n "s/^$firmware: stack peak \([0-9]*\) B$/\1/p" <<<"$device")
+    total=${#host_predictions}
+    equal=0
+    for ((i = 0; i < total; i++)); do
+        [ "${host_predictions:i:1}" = "${device_predictions:i:1}" ] && equal=$((equal + 1))
+    done
+    sizes=$(size -A "$elf")
+    flash=$(($(section "$sizes" .text) + $(section "$sizes" .rodata)))
+    ram=$(($(section "$sizes" .data) + $(section "$sizes" .bss) + $(section "$sizes" .uninit) + stack))
+    echo "$firmware: $equal/$total predictions equal the host, $instructions instructions per inference, flash $flash B, ram $ram B"
+    if [ "$total" -eq 0 ] || [ "$equal" -ne "$total" ] || [ "${#device_predictions}" -ne "$total" ]; then
+        echo "error: $firmware's device predictions differ from the host's" >&2
+        failed=1
+    fi
+
+    new_counts+="$firmware = $instructions"$'\n'
+    before=$(expected_count "$firmware")
+    if [ -z "$before" ]; then
+        $update || { echo "error: $expected has no count for $firmware; run embedded/run.sh --update" >&2; failed=1; }
+    elif [ $((instructions * 100)) -gt $((before * (100 + tolerance_percent))) ]; then
+        echo "error: $firmware takes $instructions instructions per inference, more than 2 % over the $before of $expected" >&2
+        failed=1
+    elif [ "$instructions" -lt "$before" ] && ! $update; then
+        echo "note: $firmware is down from $before; run embedded/run.sh --update and commit $expected"
+    fi
+done
+
+if $update; then
+    {
+        echo "# Instructions per inference of each firmware on QEMU's mps2-an386 (-icount shift=0),"
+        echo "# written by \`embedded/run.sh --update\`. \`embedded/run.sh\` fails when one grows by more"
+        echo "# than $tolerance_percent %."
+        printf '%s' "$new_counts"
+    } >"$expected"
+    echo "wrote $expected"
+fi
+exit "$failed"
