@@ -4,7 +4,7 @@ use std::boxed::Box;
 use std::string::String;
 
 use crate::Error;
-use crate::data::{Labels, Targets, Values};
+use crate::data::{Labels, StepLabels, Targets, Values};
 use crate::layers::Shape;
 use crate::metrics::argmax;
 
@@ -91,6 +91,40 @@ impl Metric<Labels> for Accuracy {
     }
 }
 
+/// Per-step labels: the fraction of steps, over every sample, whose largest score is at the
+/// step's label.
+///
+/// ```
+/// use nn_core::data::StepLabels;
+/// use nn_core::train::{Accuracy, Metric};
+/// let mut accuracy = Accuracy::default();
+/// // 2 steps of 2 classes: the first right, the second wrong.
+/// Metric::<StepLabels<2>>::update(&mut accuracy, &[1.0, 0.0, /**/ 1.0, 0.0], &[0, 1])?;
+/// assert_eq!(Metric::<StepLabels<2>>::value(&accuracy), 0.5);
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+impl<const T: usize> Metric<StepLabels<T>> for Accuracy {
+    fn name(&self) -> &str {
+        "accuracy"
+    }
+    fn reset(&mut self) {
+        self.mean = Mean::default();
+    }
+    fn update(&mut self, output: &[f32], labels: &[usize]) -> Result<(), Error> {
+        let classes = super::loss::check_steps(output, labels)?;
+        for (row, &label) in output.chunks_exact(classes).zip(labels) {
+            <Self as Metric<Labels>>::update(self, row, label)?;
+        }
+        Ok(())
+    }
+    fn value(&self) -> f64 {
+        self.mean.value()
+    }
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
 /// The fraction of samples whose label is among the `k` largest outputs (Keras's
 /// `top_k_categorical_accuracy`). A score tied with the label's counts against it.
 ///
@@ -133,6 +167,30 @@ impl Metric<Labels> for TopK {
         let reaching = output.iter().filter(|&&v| v >= own || v.is_nan()).count();
         self.mean
             .add(f64::from(u8::from(!own.is_nan() && reaching <= self.k)));
+        Ok(())
+    }
+    fn value(&self) -> f64 {
+        self.mean.value()
+    }
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
+/// Per-step labels: the fraction of steps, over every sample, whose label is among the step's
+/// `k` largest scores.
+impl<const T: usize> Metric<StepLabels<T>> for TopK {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn reset(&mut self) {
+        self.mean = Mean::default();
+    }
+    fn update(&mut self, output: &[f32], labels: &[usize]) -> Result<(), Error> {
+        let classes = super::loss::check_steps(output, labels)?;
+        for (row, &label) in output.chunks_exact(classes).zip(labels) {
+            <Self as Metric<Labels>>::update(self, row, label)?;
+        }
         Ok(())
     }
     fn value(&self) -> f64 {

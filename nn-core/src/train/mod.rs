@@ -35,6 +35,7 @@ mod metric;
 #[cfg(feature = "plots")]
 pub mod plot;
 mod progress;
+mod shapes;
 
 #[cfg(feature = "safetensors")]
 pub use callbacks::ModelCheckpoint;
@@ -47,6 +48,7 @@ pub use history::{EpochLog, History};
 pub use loss::{BinaryCrossEntropyWithLogits, CrossEntropy, Loss, MeanSquaredError};
 pub use metric::{Accuracy, BoxedMetric, FnMetric, Mae, Metric, Mse, TopK, metric_fn};
 pub use progress::Progress;
+pub use shapes::{ClassScores, InputBatch, LayerShapes, StepScores, TargetShape, TargetsFor};
 
 use std::string::String;
 
@@ -83,6 +85,23 @@ pub enum TrainError {
         step: usize,
         /// What does not fit.
         source: crate::Error,
+    },
+    /// The dataset's class count is not the network's class scores per sample (per step for
+    /// per-step labels): a label could be out of range, or a class never predicted.
+    #[error(
+        "`{network}` gives {outputs} class scores, but the {data} data has {classes} classes; \
+         make the network's last layer give {classes} (`dense(.. -> {classes})`), or make the \
+         dataset with {outputs} classes"
+    )]
+    ClassCountMismatch {
+        /// The network's type.
+        network: &'static str,
+        /// Its class scores per sample (per step).
+        outputs: usize,
+        /// The dataset's classes.
+        classes: usize,
+        /// Which data: `training`, `validation` or `evaluation`.
+        data: &'static str,
     },
     /// The optimizer refused a step.
     #[error("epoch {epoch}, step {step}: {source}")]
