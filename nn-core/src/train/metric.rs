@@ -71,6 +71,26 @@ pub struct Accuracy {
     mean: Mean,
 }
 
+/// The [`Metric`] methods callable without naming the targets: `Accuracy` is a metric of class
+/// labels per sample and of per-step labels, so `metric.value()` alone would be ambiguous.
+impl Accuracy {
+    /// The name in logs (as [`Metric::name`]).
+    pub fn name(&self) -> &str {
+        <Self as Metric<Labels>>::name(self)
+    }
+    /// Adds one sample's output and class label (as [`Metric::update`] with [`Labels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the output's length.
+    pub fn update(&mut self, output: &[f32], label: usize) -> Result<(), Error> {
+        <Self as Metric<Labels>>::update(self, output, label)
+    }
+    /// The value over the samples (or steps) seen since the last reset (0 when none).
+    pub fn value(&self) -> f64 {
+        self.mean.value()
+    }
+}
+
 impl Metric<Labels> for Accuracy {
     fn name(&self) -> &str {
         "accuracy"
@@ -151,6 +171,26 @@ impl TopK {
             name: std::format!("top_{k}_accuracy"),
             mean: Mean::default(),
         }
+    }
+}
+
+/// The [`Metric`] methods callable without naming the targets: `TopK` is a metric of class
+/// labels per sample and of per-step labels, so `metric.value()` alone would be ambiguous.
+impl TopK {
+    /// The name in logs (as [`Metric::name`]).
+    pub fn name(&self) -> &str {
+        <Self as Metric<Labels>>::name(self)
+    }
+    /// Adds one sample's output and class label (as [`Metric::update`] with [`Labels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the output's length.
+    pub fn update(&mut self, output: &[f32], label: usize) -> Result<(), Error> {
+        <Self as Metric<Labels>>::update(self, output, label)
+    }
+    /// The value over the samples (or steps) seen since the last reset (0 when none).
+    pub fn value(&self) -> f64 {
+        self.mean.value()
     }
 }
 
