@@ -450,7 +450,10 @@ fn a_per_step_tagger_learns_from_per_step_labels() {
         .unwrap();
     let (first, last) = (&history.epochs[0], history.last().unwrap());
     // Predicting the current step's sign, or always 1, is right about half the time.
-    assert!(last.get("val_accuracy").unwrap() > 0.95, "{first:?} -> {last:?}");
+    assert!(
+        last.get("val_accuracy").unwrap() > 0.95,
+        "{first:?} -> {last:?}"
+    );
     assert!(last.loss < first.loss / 3.0, "{first:?} -> {last:?}");
 
     // The accuracy is over steps: `predict`'s `(STEPS, 2)` rows, step by step.

@@ -537,7 +537,11 @@ impl<S: Shape, const T: usize> Dataset<S, StepLabels<T>> {
     /// assert!(Dataset::<Shape2<3, 1>, StepLabels<3>>::per_step(vec![0.0; 6], vec![0; 5], 2).is_err());
     /// # Ok::<(), nn_core::data::DataError>(())
     /// ```
-    pub fn per_step(inputs: Vec<f32>, labels: Vec<usize>, classes: usize) -> Result<Self, DataError> {
+    pub fn per_step(
+        inputs: Vec<f32>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
         let samples = sample_count(&inputs, S::SIZE)?;
         if T == 0 || samples.checked_mul(T) != Some(labels.len()) {
             return Err(DataError::StepLabelCount {

@@ -36,6 +36,18 @@ pub trait Loss<T: Targets> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CrossEntropy;
 
+impl CrossEntropy {
+    /// [`Loss::sample`] with one class label: callable without naming the targets, which
+    /// `CrossEntropy.sample(..)` alone would need (it is a loss of [`Labels`] and of per-step
+    /// [`StepLabels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the number of logits.
+    pub fn sample(&self, logits: &[f32], label: usize, grad: &mut [f32]) -> Result<f32, Error> {
+        <Self as Loss<Labels>>::sample(self, logits, label, grad)
+    }
+}
+
 impl Loss<Labels> for CrossEntropy {
     fn sample(&self, logits: &[f32], label: usize, grad: &mut [f32]) -> Result<f32, Error> {
         if label >= logits.len() {
