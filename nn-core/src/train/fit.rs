@@ -603,8 +603,10 @@ pub trait ValidationSet<N: Layer, T: Targets, L: Loss<T>> {
     /// [`TrainError::Data`] naming the first bad sample.
     fn check_finite(&self) -> Result<(), TrainError>;
 
-    /// The set's targets, or `None` without one (for [`Fit::run`]'s class-count check).
-    fn targets(&self) -> Option<&T>;
+    /// The set's targets, for [`Fit::run`]'s class-count check; `None` (the default) skips it.
+    fn targets(&self) -> Option<&T> {
+        None
+    }
 }
 
 impl<N: Layer, T: Targets, L: Loss<T>> ValidationSet<N, T, L> for NoValidation {
@@ -619,9 +621,6 @@ impl<N: Layer, T: Targets, L: Loss<T>> ValidationSet<N, T, L> for NoValidation {
     }
     fn check_finite(&self) -> Result<(), TrainError> {
         Ok(())
-    }
-    fn targets(&self) -> Option<&T> {
-        None
     }
 }
 
