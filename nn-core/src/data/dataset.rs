@@ -742,6 +742,53 @@ mod tests {
     }
 
     #[test]
+    fn per_step_labels_are_checked_and_batched_by_sample() {
+        use crate::data::{Batch, LastBatch, StepLabels};
+        type Tagged = Dataset<Shape2<2, 1>, StepLabels<2>>;
+        // Sample i is [i, -i] with labels [i % 3, (i + 1) % 3].
+        let inputs = (0..5)
+            .flat_map(|i| [i as f32, -(i as f32)])
+            .collect::<Vec<_>>();
+        let labels = (0..5)
+            .flat_map(|i| [i % 3, (i + 1) % 3])
+            .collect::<Vec<_>>();
+        let data = Tagged::per_step(inputs.clone(), labels.clone(), 3).unwrap();
+        assert_eq!((data.len(), data.classes()), (5, 3));
+        assert_eq!(data.step_labels(4), Some(&[1, 2][..]));
+        assert_eq!(data.step_labels(5), None);
+        let mut batches = data.shuffled_batches::<2>(LastBatch::Pad, 1).unwrap();
+        let mut batch = Batch::new();
+        let mut seen = 0;
+        while let Some(valid) = batches.fill_next(&mut batch) {
+            for row in 0..valid {
+                let i = batch.inputs().as_slice()[row * 2] as usize;
+                assert_eq!(batch.targets()[row], [i % 3, (i + 1) % 3]);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 5);
+        // 9 labels for 5 samples of 2 steps; label 3 of 3 classes in sample 2.
+        assert!(matches!(
+            Tagged::per_step(inputs.clone(), labels[..9].to_vec(), 3),
+            Err(DataError::StepLabelCount {
+                samples: 5,
+                steps: 2,
+                labels: 9
+            })
+        ));
+        let mut bad = labels;
+        bad[5] = 3;
+        assert!(matches!(
+            Tagged::per_step(inputs, bad, 3),
+            Err(DataError::LabelOutOfRange {
+                index: 2,
+                label: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn reshape_keeps_values_and_labels() {
         let flat = Dataset::<Features<6>>::new((0..12).map(|v| v as f32).collect(), vec![1, 0], 2)
             .unwrap();
