@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use nn::data::{Batches, DataError, Dataset, LastBatch, Values};
+use nn::data::{Batches, DataError, Dataset, LastBatch, StepLabels, Values};
 use nn::layers::Features;
 use nn::param::{Param, ParamPath};
 use nn::prelude::*;
@@ -345,20 +345,128 @@ fn a_diverging_run_stops_with_the_epoch_and_step() {
 }
 
 #[test]
-fn labels_out_of_range_are_errors() {
-    let data = Dataset::<Features<4>>::new(vec![0.0; 8], vec![0, 4], 5).unwrap();
+fn a_class_count_that_is_not_the_networks_is_an_error_before_the_first_step() {
     let mut net = Classifier::seeded(0);
+    let before = weights(&mut net);
     let mut adam = Adam::new(0.01);
-    // Label 4 is valid for the dataset's 5 classes but not for the network's 3 outputs.
+    // 5 classes for a network of 3 class scores: label 4 could not be scored.
+    let five = Dataset::<Features<4>>::new(vec![0.0; 8], vec![0, 4], 5).unwrap();
     let err = Fit::new(&mut net, &mut adam, CrossEntropy)
         .progress(Progress::Silent)
-        .run(Batches::<2, _>::sequential(&data, LastBatch::Drop).unwrap())
+        .run(Batches::<2, _>::sequential(&five, LastBatch::Drop).unwrap())
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("label 4 at row 1 is out of range for 3 classes"),
+        matches!(
+            err,
+            TrainError::ClassCountMismatch {
+                outputs: 3,
+                classes: 5,
+                data: "training",
+                ..
+            }
+        ),
         "{err}"
     );
+    assert_eq!(
+        err.to_string(),
+        "`fit::Classifier` gives 3 class scores, but the training data has 5 classes; make the \
+         network's last layer give 5 (`dense(.. -> 5)`), or make the dataset with 3 classes"
+    );
+    assert_eq!(weights(&mut net), before, "no step was taken");
+
+    // Fewer classes than scores is a mistake too, in the validation data and in `evaluate`.
+    let two = Dataset::<Features<4>>::new(vec![0.0; 8], vec![0, 1], 2).unwrap();
+    let three = blobs(32, 9);
+    let err = Fit::new(&mut net, &mut adam, CrossEntropy)
+        .validation(Batches::<2, _>::sequential(&two, LastBatch::Pad).unwrap())
+        .progress(Progress::Silent)
+        .run(Batches::<16, _>::sequential(&three, LastBatch::Drop).unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::ClassCountMismatch {
+                outputs: 3,
+                classes: 2,
+                data: "validation",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(weights(&mut net), before, "no step was taken");
+    let mut batches = Batches::<2, _>::sequential(&two, LastBatch::Pad).unwrap();
+    let err = evaluate(&net, &mut batches, &CrossEntropy, &mut []).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::ClassCountMismatch {
+                data: "evaluation",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+network! {
+    /// A sequence tagger: a GRU over the steps and a per-step dense, no `last`, so the output
+    /// is `(STEPS, 2)` class scores per sample.
+    pub struct Tagger< input(STEPS, 1), gru(1 -> 16), dense(16 -> 2) >
+}
+
+const STEPS: usize = 10;
+
+/// `n` sequences of `STEPS` values in [-1, 1]; step `t`'s label is the sign of the value at
+/// step `t - 1` (1 when positive; 0 at the first step), which only a network that remembers
+/// the previous step can tell.
+fn previous_sign(n: usize, seed: u64) -> Dataset<Shape2<STEPS, 1>, StepLabels<STEPS>> {
+    let mut state = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    };
+    let inputs: Vec<f32> = (0..n * STEPS).map(|_| uniform()).collect();
+    let labels = inputs
+        .chunks(STEPS)
+        .flat_map(|x| (0..STEPS).map(move |t| usize::from(t > 0 && x[t - 1] > 0.0)))
+        .collect();
+    Dataset::per_step(inputs, labels, 2).unwrap()
+}
+
+#[test]
+fn a_per_step_tagger_learns_from_per_step_labels() {
+    let (train, validation) = previous_sign(600, 1).split_validation(0.2, 0).unwrap();
+    let mut net = Tagger::seeded(0);
+    let mut adam = Adam::new(0.01);
+    let history = Fit::new(&mut net, &mut adam, CrossEntropy)
+        .epochs(12)
+        .metric(Accuracy::default())
+        .validation(validation.sequential_batches::<64>(LastBatch::Pad).unwrap())
+        .progress(Progress::Silent)
+        .run(train.shuffled_batches::<32>(LastBatch::Drop, 0).unwrap())
+        .unwrap();
+    let (first, last) = (&history.epochs[0], history.last().unwrap());
+    // Predicting the current step's sign, or always 1, is right about half the time.
+    assert!(
+        last.get("val_accuracy").unwrap() > 0.95,
+        "{first:?} -> {last:?}"
+    );
+    assert!(last.loss < first.loss / 3.0, "{first:?} -> {last:?}");
+
+    // The accuracy is over steps: `predict`'s `(STEPS, 2)` rows, step by step.
+    let mut batches = validation.sequential_batches::<64>(LastBatch::Pad).unwrap();
+    let outputs = predict(&net, &mut batches).unwrap();
+    assert_eq!(outputs.len(), validation.len() * STEPS * 2);
+    let right = outputs
+        .chunks(2)
+        .zip(validation.targets().as_slice())
+        .filter(|(scores, label)| argmax(scores) == **label)
+        .count();
+    let per_step = right as f64 / (validation.len() * STEPS) as f64;
+    assert!((per_step - last.get("val_accuracy").unwrap()).abs() < 1e-9);
 }
 
 #[test]

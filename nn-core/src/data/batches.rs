@@ -419,6 +419,20 @@ impl<'a, const B: usize, S: Shape, T: Targets> Batches<'a, B, S, T> {
         valid
     }
 
+    /// Like [`Batches::fill_next`], into `inputs` (`B * S::SIZE` values: `fit` passes the
+    /// network's own input tensor, whose sample shape it checked to be `S` at compile time)
+    /// and a batch of targets.
+    pub(crate) fn fill_next_parts(
+        &mut self,
+        inputs: &mut [f32],
+        targets: &mut T::Batch<B>,
+    ) -> Option<usize> {
+        let data = self.data;
+        self.next_rows(inputs, |row, index| {
+            data.targets().write_row(index, targets, row);
+        })
+    }
+
     /// Copies the inputs of the next batch into `inputs` and calls `target(row, index)` for
     /// each of its `B` rows with the sample index that row holds; returns the valid count as
     /// [`Batches::fill_next`] does.

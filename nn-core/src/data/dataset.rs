@@ -8,7 +8,7 @@ use std::vec::Vec;
 use super::error::{DataError, Origin};
 use super::idx::IdxArray;
 use super::normalize::pixels_to_unit;
-use super::targets::{Labels, Targets, Values};
+use super::targets::{Labels, StepLabels, Targets, Values};
 use crate::init::seeded;
 use crate::layers::Shape;
 
@@ -509,6 +509,80 @@ impl<S: Shape> Dataset<S> {
     }
 }
 
+impl<S: Shape, const T: usize> Dataset<S, StepLabels<T>> {
+    /// A sequence-tagging dataset: flat row-major inputs of `S::SIZE` values per sample (a
+    /// `Shape2<T, F>` sequence, typically) and `T` class labels per sample, one per step,
+    /// sample after sample. A network whose output is `(T, C)` per sample (a recurrent layer
+    /// and a per-step `dense`, without `last`) trains on it with
+    /// [`CrossEntropy`](crate::train::CrossEntropy), which averages over the steps.
+    ///
+    /// # Errors
+    /// [`DataError::RaggedInputs`] when the inputs do not cut into whole samples,
+    /// [`DataError::StepLabelCount`] unless there are `T` labels per sample,
+    /// [`DataError::LabelOutOfRange`] for the first label not below `classes` (naming its
+    /// sample), and [`DataError::NonFinite`] for the first sample with a NaN or infinite input.
+    ///
+    /// ```
+    /// use nn_core::data::{Dataset, StepLabels};
+    /// use nn_core::layers::Shape2;
+    /// // Two sequences of 3 steps of 1 feature; each step is labelled by its sign.
+    /// let data = Dataset::<Shape2<3, 1>, StepLabels<3>>::per_step(
+    ///     vec![0.5, -1.0, 2.0, /**/ -0.5, -0.25, 1.0],
+    ///     vec![1, 0, 1, /**/ 0, 0, 1],
+    ///     2,
+    /// )?;
+    /// assert_eq!((data.len(), data.classes()), (2, 2));
+    /// assert_eq!(data.step_labels(1), Some(&[0, 0, 1][..]));
+    /// // 5 labels for 2 samples of 3 steps:
+    /// assert!(Dataset::<Shape2<3, 1>, StepLabels<3>>::per_step(vec![0.0; 6], vec![0; 5], 2).is_err());
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn per_step(
+        inputs: Vec<f32>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        let samples = sample_count(&inputs, S::SIZE)?;
+        if T == 0 || samples.checked_mul(T) != Some(labels.len()) {
+            return Err(DataError::StepLabelCount {
+                samples,
+                steps: T,
+                labels: labels.len(),
+            });
+        }
+        if let Some((at, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, label)| **label >= classes)
+        {
+            return Err(DataError::LabelOutOfRange {
+                origin: Origin::Memory,
+                index: at / T,
+                label,
+                classes,
+            });
+        }
+        first_non_finite(&inputs, S::SIZE)?;
+        Ok(Self {
+            inputs,
+            targets: StepLabels { labels, classes },
+            shape: PhantomData,
+            finite: AtomicBool::new(true),
+        })
+    }
+
+    /// The number of classes; every label is below it.
+    pub fn classes(&self) -> usize {
+        self.targets.classes
+    }
+
+    /// The `T` labels of sample `index`, or `None` when out of range.
+    pub fn step_labels(&self, index: usize) -> Option<&[usize]> {
+        let start = index.checked_mul(T)?;
+        self.targets.labels.get(start..start.checked_add(T)?)
+    }
+}
+
 // By hand rather than derived: a derive would ask the shape marker `S` for the same traits.
 impl<S: Shape, T: Targets> Clone for Dataset<S, T> {
     fn clone(&self) -> Self {
@@ -662,6 +736,53 @@ mod tests {
             Err(DataError::CountMismatch {
                 inputs: 3,
                 labels: 4,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn per_step_labels_are_checked_and_batched_by_sample() {
+        use crate::data::{Batch, LastBatch, StepLabels};
+        type Tagged = Dataset<Shape2<2, 1>, StepLabels<2>>;
+        // Sample i is [i, -i] with labels [i % 3, (i + 1) % 3].
+        let inputs = (0..5)
+            .flat_map(|i| [i as f32, -(i as f32)])
+            .collect::<Vec<_>>();
+        let labels = (0..5)
+            .flat_map(|i| [i % 3, (i + 1) % 3])
+            .collect::<Vec<_>>();
+        let data = Tagged::per_step(inputs.clone(), labels.clone(), 3).unwrap();
+        assert_eq!((data.len(), data.classes()), (5, 3));
+        assert_eq!(data.step_labels(4), Some(&[1, 2][..]));
+        assert_eq!(data.step_labels(5), None);
+        let mut batches = data.shuffled_batches::<2>(LastBatch::Pad, 1).unwrap();
+        let mut batch = Batch::new();
+        let mut seen = 0;
+        while let Some(valid) = batches.fill_next(&mut batch) {
+            for row in 0..valid {
+                let i = batch.inputs().as_slice()[row * 2] as usize;
+                assert_eq!(batch.targets()[row], [i % 3, (i + 1) % 3]);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 5);
+        // 9 labels for 5 samples of 2 steps; label 3 of 3 classes in sample 2.
+        assert!(matches!(
+            Tagged::per_step(inputs.clone(), labels[..9].to_vec(), 3),
+            Err(DataError::StepLabelCount {
+                samples: 5,
+                steps: 2,
+                labels: 9
+            })
+        ));
+        let mut bad = labels;
+        bad[5] = 3;
+        assert!(matches!(
+            Tagged::per_step(inputs, bad, 3),
+            Err(DataError::LabelOutOfRange {
+                index: 2,
+                label: 3,
                 ..
             })
         ));

@@ -191,6 +191,20 @@ pub enum DataError {
         labels_origin: Origin,
     },
 
+    /// Per-step labels that are not one per step of every sample.
+    #[error(
+        "{samples} samples of {steps} steps need {} labels, one per step, but {labels} were given",
+        samples * steps
+    )]
+    StepLabelCount {
+        /// The number of input samples.
+        samples: usize,
+        /// The steps per sample.
+        steps: usize,
+        /// The number of labels given.
+        labels: usize,
+    },
+
     /// A label is not below the number of classes.
     #[error("{origin}: label {label} of sample {index} is out of range for {classes} classes")]
     LabelOutOfRange {
@@ -268,6 +282,7 @@ impl DataError {
             | DataError::FeatureMismatch { .. }
             | DataError::NonFinite { .. }
             | DataError::BadSplit { .. }
+            | DataError::StepLabelCount { .. }
             | DataError::TooFewSamples { .. } => None,
         }
     }

@@ -50,4 +50,4 @@ pub use batches::{Batch, Batches, LastBatch};
 pub use dataset::Dataset;
 pub use error::{DataError, Origin};
 pub use normalize::Standardize;
-pub use targets::{Labels, Targets, Values};
+pub use targets::{Labels, StepLabels, Targets, Values};

@@ -12,10 +12,10 @@ use crate::tensor::Tensor;
 
 /// The targets of a [`Dataset`](super::Dataset): one per sample, stored flat.
 ///
-/// Two kinds exist: [`Labels`] (classification; batches of `[usize; B]`, what
-/// [`softmax_cross_entropy`](crate::loss::softmax_cross_entropy) takes) and [`Values<T>`]
-/// (regression and autoencoders; batches of `T::Batch<B>`, what [`mse`](crate::loss::mse)
-/// takes).
+/// Three kinds exist: [`Labels`] (classification, one label per sample; batches of
+/// `[usize; B]`, what [`softmax_cross_entropy`](crate::loss::softmax_cross_entropy) takes),
+/// [`StepLabels<T>`] (sequence tagging, one label per step) and [`Values<T>`] (regression and
+/// autoencoders; batches of `T::Batch<B>`, what [`mse`](crate::loss::mse) takes).
 pub trait Targets: Clone + PartialEq + fmt::Debug + Send + Sync {
     /// The targets of a batch of `B` samples.
     type Batch<const B: usize>;
@@ -101,6 +101,73 @@ impl Targets for Labels {
     fn gather(&self, indices: &[usize]) -> Self {
         Self {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes,
+        }
+    }
+}
+
+/// One class label per step of each sample, `T` steps, each label below `classes`: the targets
+/// of a sequence tagger, whose network gives `(T, C)` class scores per sample (a recurrent
+/// layer and a per-step `dense`, without `last`). Make a dataset of them with
+/// [`Dataset::per_step`](super::Dataset::per_step).
+///
+/// Batches are `[[usize; T]; B]` (boxed); a loss or metric reads one sample's `T` labels as a
+/// `&[usize]`, and [`CrossEntropy`](crate::train::CrossEntropy) and
+/// [`Accuracy`](crate::train::Accuracy) average over the steps.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct StepLabels<const T: usize> {
+    pub(crate) labels: Vec<usize>,
+    pub(crate) classes: usize,
+}
+
+impl<const T: usize> StepLabels<T> {
+    /// The labels, `T` per sample, sample after sample.
+    pub fn as_slice(&self) -> &[usize] {
+        &self.labels
+    }
+
+    /// The number of classes; every label is below it.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+}
+
+impl<const T: usize> Targets for StepLabels<T> {
+    // Boxed, so that a batch of 1000 sequences' labels does not sit on the stack.
+    type Batch<const B: usize> = Box<[[usize; T]; B]>;
+    type Sample<'a> = &'a [usize];
+
+    fn len(&self) -> usize {
+        self.labels.len() / T.max(1)
+    }
+
+    fn new_batch<const B: usize>() -> Box<[[usize; T]; B]> {
+        let labels: Box<[[usize; T]]> = std::vec![[0; T]; B].into_boxed_slice();
+        labels
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("a Vec of B elements is a [_; B]"))
+    }
+
+    fn write_row<const B: usize>(
+        &self,
+        index: usize,
+        batch: &mut Box<[[usize; T]; B]>,
+        row: usize,
+    ) {
+        batch[row].copy_from_slice(&self.labels[index * T..(index + 1) * T]);
+    }
+
+    fn batch_row<const B: usize>(batch: &Box<[[usize; T]; B]>, row: usize) -> &[usize] {
+        &batch[row]
+    }
+
+    fn gather(&self, indices: &[usize]) -> Self {
+        let mut labels = Vec::with_capacity(indices.len() * T);
+        for &i in indices {
+            labels.extend_from_slice(&self.labels[i * T..(i + 1) * T]);
+        }
+        Self {
+            labels,
             classes: self.classes,
         }
     }

@@ -41,6 +41,39 @@ impl<const C: usize, const H: usize, const W: usize> Shape for Shape3<C, H, W> {
     type Batch<const B: usize> = Tensor4<B, C, H, W>;
 }
 
+/// The per-sample shape of a batch tensor: `Tensor2<B, N>` holds `B` samples of
+/// [`Features<N>`], `Tensor3<B, T, F>` of [`Shape2<T, F>`], `Tensor4<B, C, H, W>` of
+/// [`Shape3<C, H, W>`]. It reads a layer's batch types back as shapes, e.g. what a network gives
+/// per sample, which `nn::train` checks the targets against.
+///
+/// ```
+/// use nn_core::layers::{SampleShape, Shape2};
+/// use nn_core::tensor::Tensor3;
+/// fn is<T>(_: core::marker::PhantomData<T>, _: core::marker::PhantomData<T>) {}
+/// is(
+///     core::marker::PhantomData::<<Tensor3<64, 28, 10> as SampleShape>::Sample>,
+///     core::marker::PhantomData::<Shape2<28, 10>>,
+/// );
+/// ```
+pub trait SampleShape {
+    /// The shape of one sample.
+    type Sample: Shape;
+}
+
+impl<const B: usize, const N: usize> SampleShape for Tensor2<B, N> {
+    type Sample = Features<N>;
+}
+
+impl<const B: usize, const T: usize, const F: usize> SampleShape for Tensor3<B, T, F> {
+    type Sample = Shape2<T, F>;
+}
+
+impl<const B: usize, const C: usize, const H: usize, const W: usize> SampleShape
+    for Tensor4<B, C, H, W>
+{
+    type Sample = Shape3<C, H, W>;
+}
+
 /// Implements [`Layer`](super::Layer), [`HasParams`](crate::param::HasParams) and
 /// [`Composable`](super::Composable) for a parameter-free elementwise activation, from its
 /// forward `f(x)` and its derivative written in terms of the input `x` and the output `y`.

@@ -187,7 +187,7 @@ mod softmax;
 mod tanh;
 mod upsample;
 
-pub use activation::{Features, Shape, Shape2, Shape3};
+pub use activation::{Features, SampleShape, Shape, Shape2, Shape3};
 pub use avg_pool::AvgPool2d;
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerChannel};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};

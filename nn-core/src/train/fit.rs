@@ -9,8 +9,9 @@ use std::vec::Vec;
 use super::callbacks::{Callback, Context, Control, TrainState};
 use super::metric::BoxedMetric;
 use super::progress::{Progress, Reporter};
+use super::shapes::{InputBatch, LayerShapes, TargetsFor};
 use super::{EpochLog, History, Loss, Metric, TrainError};
-use crate::data::{Batch, Batches, LastBatch, Targets};
+use crate::data::{Batches, LastBatch, Targets};
 use crate::layers::{Layer, Shape};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::param::{HasParams, Param, ParamPath};
@@ -95,7 +96,7 @@ pub struct NoValidation;
 /// The validation set of a [`Fit`]: batches and the inference tape they run on, made once.
 pub struct Validation<'a, const B: usize, S: Shape, T: Targets, N: Layer> {
     batches: Batches<'a, B, S, T>,
-    runner: Runner<B, S, T, N>,
+    runner: Runner<B, T, N>,
     scratch: N::Scratch<B>,
 }
 
@@ -135,7 +136,7 @@ where
         batches: Batches<'a, VB, S, T>,
     ) -> Fit<'a, N, O, L, T, Validation<'a, VB, S, T, N>>
     where
-        N: Layer<Input<VB> = S::Batch<VB>>,
+        S::Batch<VB>: InputBatch<N, S, N::Input<VB>>,
     {
         Fit {
             net: self.net,
@@ -241,20 +242,30 @@ where
 
     /// Trains on `train` and returns the history.
     ///
+    /// The batches' sample shape must be the network's input, and the targets must fit its
+    /// output (see [the rules](super#what-fit-checks)): both are compile errors otherwise.
+    ///
     /// # Errors
-    /// [`TrainError`]: non-finite data, a non-finite loss (with its epoch and step), a target
-    /// that does not fit the output, an optimizer error, or a callback's error. The network
-    /// keeps the weights of the last step taken.
+    /// [`TrainError`]: a class count that is not the network's, non-finite data (both before
+    /// the first step), a non-finite loss (with its epoch and step), a target that does not fit
+    /// the output, an optimizer error, or a callback's error. The network keeps the weights of
+    /// the last step taken.
     pub fn run<const B: usize, S: Shape>(
         mut self,
         mut train: Batches<'_, B, S, T>,
     ) -> Result<History, TrainError>
     where
-        N: Layer<Input<B> = S::Batch<B>>,
+        N: LayerShapes,
+        S::Batch<B>: InputBatch<N, S, N::Input<B>>,
+        T: TargetsFor<N, N::OutputShape>,
     {
+        train.data().targets().check_fits("training")?;
+        if let Some(targets) = self.validation.targets() {
+            targets.check_fits("validation")?;
+        }
         train.data().check_finite()?;
         self.validation.check_finite()?;
-        let mut runner = Runner::<B, S, T, N>::new();
+        let mut runner = Runner::<B, T, N>::new();
         let mut cache = <N::Cache<B> as Zeroed>::zeroed();
         let mut history = History::default();
         let steps = self
@@ -277,14 +288,14 @@ where
             let start = Instant::now();
             let (mut loss_sum, mut samples) = (0.0f64, 0usize);
             for step in 1..=steps {
-                let valid = match train.fill_next(&mut runner.batch) {
+                let valid = match runner.fill(&mut train) {
                     Some(valid) => valid,
                     // The end of a pass within a longer epoch: start the next pass.
-                    None => train.fill_next(&mut runner.batch).unwrap_or(0),
+                    None => runner.fill(&mut train).unwrap_or(0),
                 };
                 self.net.zero_grad();
                 self.net
-                    .forward_train(runner.batch.inputs(), &mut runner.output, &mut cache);
+                    .forward_train(&runner.inputs, &mut runner.output, &mut cache);
                 let loss = runner
                     .loss_and_gradient(&self.loss, valid, &mut self.metrics)
                     .map_err(|source| TrainError::Target {
@@ -296,7 +307,7 @@ where
                     return Err(TrainError::NonFiniteLoss { epoch, step, loss });
                 }
                 self.net.backward(
-                    runner.batch.inputs(),
+                    &runner.inputs,
                     &runner.output,
                     &mut cache,
                     &runner.gradient,
@@ -439,20 +450,36 @@ impl<N: HasParams, O: Optimizer + OptimizerState> TrainState for State<'_, N, O>
     }
 }
 
-/// The buffers one batch size needs: the batch, the output and its gradient.
-struct Runner<const B: usize, S: Shape, T: Targets, N: Layer> {
-    batch: Batch<B, S, T>,
+/// The buffers one batch size needs: the network's input and the targets of a batch, the
+/// output and its gradient.
+struct Runner<const B: usize, T: Targets, N: Layer> {
+    inputs: N::Input<B>,
+    targets: T::Batch<B>,
     output: N::Output<B>,
     gradient: N::Output<B>,
 }
 
-impl<const B: usize, S: Shape, T: Targets, N: Layer> Runner<B, S, T, N> {
+impl<const B: usize, T: Targets, N: Layer> Runner<B, T, N> {
     fn new() -> Self {
         Self {
-            batch: Batch::new(),
+            inputs: <N::Input<B> as Tensor>::zeros(),
+            targets: T::new_batch(),
             output: <N::Output<B> as Tensor>::zeros(),
             gradient: <N::Output<B> as Tensor>::zeros(),
         }
+    }
+
+    /// Copies the next batch of `batches` into the network's input and the targets, as
+    /// [`Batches::fill_next`] does. The public functions' `InputBatch` bound made sure that
+    /// `S::Batch<B>` is `N::Input<B>`; the assertion restates what this relies on.
+    fn fill<S: Shape>(&mut self, batches: &mut Batches<'_, B, S, T>) -> Option<usize> {
+        const {
+            assert!(
+                <N::Input<B> as Tensor>::LEN == B * S::SIZE,
+                "the network's input batch must hold B samples of the dataset's shape"
+            )
+        };
+        batches.fill_next_parts(self.inputs.as_mut_slice(), &mut self.targets)
     }
 
     /// The mean loss over the first `valid` rows of the output, with its gradient (zero in
@@ -476,7 +503,7 @@ impl<const B: usize, S: Shape, T: Targets, N: Layer> Runner<B, S, T, N> {
                 gradient.fill(0.0);
                 continue;
             }
-            let target = T::batch_row(self.batch.targets(), row);
+            let target = T::batch_row(&self.targets, row);
             total += loss
                 .sample(output, target, gradient)
                 .map_err(|e| at_row(e, row))?;
@@ -494,7 +521,7 @@ impl<const B: usize, S: Shape, T: Targets, N: Layer> Runner<B, S, T, N> {
         clippy::too_many_arguments,
         reason = "internal; each is a separate buffer"
     )]
-    fn evaluate<L: Loss<T>, M: DerefMut<Target = D>, D: Metric<T> + ?Sized>(
+    fn evaluate<S: Shape, L: Loss<T>, M: DerefMut<Target = D>, D: Metric<T> + ?Sized>(
         &mut self,
         net: &N,
         batches: &mut Batches<'_, B, S, T>,
@@ -503,10 +530,7 @@ impl<const B: usize, S: Shape, T: Targets, N: Layer> Runner<B, S, T, N> {
         steps: Option<usize>,
         scratch: &mut N::Scratch<B>,
         mut predictions: Option<&mut Vec<f32>>,
-    ) -> Result<Evaluation, TrainError>
-    where
-        N: Layer<Input<B> = S::Batch<B>>,
-    {
+    ) -> Result<Evaluation, TrainError> {
         if steps.is_none() {
             check_covers(batches)?;
         }
@@ -516,11 +540,11 @@ impl<const B: usize, S: Shape, T: Targets, N: Layer> Runner<B, S, T, N> {
         let steps = steps.unwrap_or(usize::MAX);
         let mut step = 0;
         while step < steps {
-            let Some(valid) = batches.fill_next(&mut self.batch) else {
+            let Some(valid) = self.fill(batches) else {
                 break;
             };
             step += 1;
-            net.forward(self.batch.inputs(), &mut self.output, scratch);
+            net.forward(&self.inputs, &mut self.output, scratch);
             if let Some(predictions) = predictions.as_deref_mut() {
                 let per_row = <N::Output<B> as Tensor>::LEN / B.max(1);
                 predictions.extend_from_slice(&self.output.as_slice()[..valid * per_row]);
@@ -578,6 +602,11 @@ pub trait ValidationSet<N: Layer, T: Targets, L: Loss<T>> {
     /// # Errors
     /// [`TrainError::Data`] naming the first bad sample.
     fn check_finite(&self) -> Result<(), TrainError>;
+
+    /// The set's targets, for [`Fit::run`]'s class-count check; `None` (the default) skips it.
+    fn targets(&self) -> Option<&T> {
+        None
+    }
 }
 
 impl<N: Layer, T: Targets, L: Loss<T>> ValidationSet<N, T, L> for NoValidation {
@@ -599,7 +628,7 @@ impl<const B: usize, S, T, N, L> ValidationSet<N, T, L> for Validation<'_, B, S,
 where
     S: Shape,
     T: Targets,
-    N: Layer<Input<B> = S::Batch<B>>,
+    N: Layer,
     L: Loss<T>,
 {
     fn evaluate(
@@ -624,6 +653,9 @@ where
     fn check_finite(&self) -> Result<(), TrainError> {
         Ok(self.batches.data().check_finite()?)
     }
+    fn targets(&self) -> Option<&T> {
+        Some(self.batches.data().targets())
+    }
 }
 
 /// Errors unless one pass over `batches` counts every sample: [`LastBatch::Drop`] leaves out
@@ -646,7 +678,11 @@ fn check_covers<const B: usize, S: Shape, T: Targets>(
 /// inference mode, each sample counted once: make the batches with [`LastBatch::Pad`] so that
 /// a dataset of any length fits a const batch size (the padding rows are left out).
 ///
+/// The batches' sample shape must be the network's input, and the targets must fit its output
+/// (see [the rules](super#what-fit-checks)): both are compile errors otherwise.
+///
 /// # Errors
+/// [`TrainError::ClassCountMismatch`] when the dataset's classes are not the network's,
 /// [`TrainError::WouldDropSamples`] for [`LastBatch::Drop`] batches that would leave samples
 /// out, and [`TrainError::Target`] for a target that does not fit the output.
 ///
@@ -671,12 +707,14 @@ pub fn evaluate<const B: usize, N, S, T, L>(
     metrics: &mut [&mut dyn Metric<T>],
 ) -> Result<Evaluation, TrainError>
 where
-    N: Layer<Input<B> = S::Batch<B>>,
+    N: LayerShapes,
     S: Shape,
-    T: Targets,
+    S::Batch<B>: InputBatch<N, S, N::Input<B>>,
+    T: TargetsFor<N, N::OutputShape>,
     L: Loss<T>,
 {
-    let mut runner = Runner::<B, S, T, N>::new();
+    batches.data().targets().check_fits("evaluation")?;
+    let mut runner = Runner::<B, T, N>::new();
     let mut scratch = <N::Scratch<B> as Zeroed>::zeroed();
     runner.evaluate(net, batches, loss, metrics, None, &mut scratch, None)
 }
@@ -685,6 +723,8 @@ where
 /// (Keras's `model.predict`): sample `i`'s output is `[i * OUT, (i + 1) * OUT)`, in the
 /// batches' order, which is the dataset's for [`Batches::sequential`]. Make the batches with
 /// [`LastBatch::Pad`]; the padding rows are left out.
+///
+/// The batches' sample shape must be the network's input (a compile error otherwise).
 ///
 /// # Errors
 /// [`TrainError::WouldDropSamples`] for [`LastBatch::Drop`] batches that would leave samples
@@ -706,11 +746,12 @@ pub fn predict<const B: usize, N, S, T>(
     batches: &mut Batches<'_, B, S, T>,
 ) -> Result<Vec<f32>, TrainError>
 where
-    N: Layer<Input<B> = S::Batch<B>>,
+    N: Layer,
     S: Shape,
+    S::Batch<B>: InputBatch<N, S, N::Input<B>>,
     T: Targets,
 {
-    let mut runner = Runner::<B, S, T, N>::new();
+    let mut runner = Runner::<B, T, N>::new();
     let mut scratch = <N::Scratch<B> as Zeroed>::zeroed();
     let per_row = <N::Output<B> as Tensor>::LEN / B.max(1);
     let mut outputs = Vec::with_capacity(batches.data().len() * per_row);

@@ -2,7 +2,7 @@
 //! same loss serves every batch size and skips the padding rows of a last partial batch.
 
 use crate::Error;
-use crate::data::{Labels, Targets, Values};
+use crate::data::{Labels, StepLabels, Targets, Values};
 use crate::layers::{Shape, softmax_row};
 
 /// A loss over one sample's output and target, averaged over a batch by `fit`.
@@ -36,6 +36,18 @@ pub trait Loss<T: Targets> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CrossEntropy;
 
+impl CrossEntropy {
+    /// [`Loss::sample`] with one class label: callable without naming the targets, which
+    /// `CrossEntropy.sample(..)` alone would need (it is a loss of [`Labels`] and of per-step
+    /// [`StepLabels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the number of logits.
+    pub fn sample(&self, logits: &[f32], label: usize, grad: &mut [f32]) -> Result<f32, Error> {
+        <Self as Loss<Labels>>::sample(self, logits, label, grad)
+    }
+}
+
 impl Loss<Labels> for CrossEntropy {
     fn sample(&self, logits: &[f32], label: usize, grad: &mut [f32]) -> Result<f32, Error> {
         if label >= logits.len() {
@@ -52,6 +64,51 @@ impl Loss<Labels> for CrossEntropy {
         grad[label] -= 1.0;
         Ok(loss)
     }
+}
+
+/// Per-step labels: the mean over the `T` steps of each step's cross-entropy, the output read as
+/// `T` rows of class scores (`(T, C)` per sample). Over a batch it is the mean over every step
+/// of every sample, as PyTorch's `CrossEntropyLoss()` on `(B·T, C)` logits.
+///
+/// ```
+/// use nn_core::data::StepLabels;
+/// use nn_core::train::{CrossEntropy, Loss};
+/// // 2 steps of 2 classes: step 0 is sure of class 0 (right), step 1 undecided.
+/// let mut grad = [0.0; 4];
+/// let loss = <CrossEntropy as Loss<StepLabels<2>>>::sample(
+///     &CrossEntropy, &[30.0, 0.0, /**/ 0.0, 0.0], &[0, 1], &mut grad)?;
+/// assert!((loss - 2f32.ln() / 2.0).abs() < 1e-6);
+/// assert!((grad[3] + 0.25).abs() < 1e-6); // (softmax − one-hot) / 2 steps
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+impl<const T: usize> Loss<StepLabels<T>> for CrossEntropy {
+    fn sample(&self, logits: &[f32], labels: &[usize], grad: &mut [f32]) -> Result<f32, Error> {
+        let classes = check_steps(logits, labels)?;
+        let scale = 1.0 / T.max(1) as f32;
+        let mut total = 0.0;
+        for ((row, grad), &label) in logits
+            .chunks_exact(classes)
+            .zip(grad.chunks_exact_mut(classes))
+            .zip(labels)
+        {
+            total += <Self as Loss<Labels>>::sample(self, row, label, grad)?;
+            grad.iter_mut().for_each(|g| *g *= scale);
+        }
+        Ok(total * scale)
+    }
+}
+
+/// The classes per step of an output of `labels.len()` steps, checking that the output cuts
+/// into as many rows of at least one class.
+pub(crate) fn check_steps(output: &[f32], labels: &[usize]) -> Result<usize, Error> {
+    let steps = labels.len();
+    if steps == 0 || output.is_empty() || !output.len().is_multiple_of(steps) {
+        return Err(Error::LengthMismatch {
+            expected: steps.max(1),
+            found: output.len(),
+        });
+    }
+    Ok(output.len() / steps)
 }
 
 /// Mean squared error over the values of a sample, `mean((output − target)²)`: PyTorch's

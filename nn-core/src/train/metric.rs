@@ -4,7 +4,7 @@ use std::boxed::Box;
 use std::string::String;
 
 use crate::Error;
-use crate::data::{Labels, Targets, Values};
+use crate::data::{Labels, StepLabels, Targets, Values};
 use crate::layers::Shape;
 use crate::metrics::argmax;
 
@@ -71,6 +71,26 @@ pub struct Accuracy {
     mean: Mean,
 }
 
+/// The [`Metric`] methods callable without naming the targets: `Accuracy` is a metric of class
+/// labels per sample and of per-step labels, so `metric.value()` alone would be ambiguous.
+impl Accuracy {
+    /// The name in logs (as [`Metric::name`]).
+    pub fn name(&self) -> &str {
+        <Self as Metric<Labels>>::name(self)
+    }
+    /// Adds one sample's output and class label (as [`Metric::update`] with [`Labels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the output's length.
+    pub fn update(&mut self, output: &[f32], label: usize) -> Result<(), Error> {
+        <Self as Metric<Labels>>::update(self, output, label)
+    }
+    /// The value over the samples (or steps) seen since the last reset (0 when none).
+    pub fn value(&self) -> f64 {
+        self.mean.value()
+    }
+}
+
 impl Metric<Labels> for Accuracy {
     fn name(&self) -> &str {
         "accuracy"
@@ -81,6 +101,40 @@ impl Metric<Labels> for Accuracy {
     fn update(&mut self, output: &[f32], label: usize) -> Result<(), Error> {
         label_in_range(label, output.len())?;
         self.mean.add(f64::from(u8::from(argmax(output) == label)));
+        Ok(())
+    }
+    fn value(&self) -> f64 {
+        self.mean.value()
+    }
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
+/// Per-step labels: the fraction of steps, over every sample, whose largest score is at the
+/// step's label.
+///
+/// ```
+/// use nn_core::data::StepLabels;
+/// use nn_core::train::{Accuracy, Metric};
+/// let mut accuracy = Accuracy::default();
+/// // 2 steps of 2 classes: the first right, the second wrong.
+/// Metric::<StepLabels<2>>::update(&mut accuracy, &[1.0, 0.0, /**/ 1.0, 0.0], &[0, 1])?;
+/// assert_eq!(Metric::<StepLabels<2>>::value(&accuracy), 0.5);
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+impl<const T: usize> Metric<StepLabels<T>> for Accuracy {
+    fn name(&self) -> &str {
+        "accuracy"
+    }
+    fn reset(&mut self) {
+        self.mean = Mean::default();
+    }
+    fn update(&mut self, output: &[f32], labels: &[usize]) -> Result<(), Error> {
+        let classes = super::loss::check_steps(output, labels)?;
+        for (row, &label) in output.chunks_exact(classes).zip(labels) {
+            <Self as Metric<Labels>>::update(self, row, label)?;
+        }
         Ok(())
     }
     fn value(&self) -> f64 {
@@ -120,6 +174,26 @@ impl TopK {
     }
 }
 
+/// The [`Metric`] methods callable without naming the targets: `TopK` is a metric of class
+/// labels per sample and of per-step labels, so `metric.value()` alone would be ambiguous.
+impl TopK {
+    /// The name in logs (as [`Metric::name`]).
+    pub fn name(&self) -> &str {
+        <Self as Metric<Labels>>::name(self)
+    }
+    /// Adds one sample's output and class label (as [`Metric::update`] with [`Labels`]).
+    ///
+    /// # Errors
+    /// [`Error::LabelOutOfRange`] for a label not below the output's length.
+    pub fn update(&mut self, output: &[f32], label: usize) -> Result<(), Error> {
+        <Self as Metric<Labels>>::update(self, output, label)
+    }
+    /// The value over the samples (or steps) seen since the last reset (0 when none).
+    pub fn value(&self) -> f64 {
+        self.mean.value()
+    }
+}
+
 impl Metric<Labels> for TopK {
     fn name(&self) -> &str {
         &self.name
@@ -133,6 +207,30 @@ impl Metric<Labels> for TopK {
         let reaching = output.iter().filter(|&&v| v >= own || v.is_nan()).count();
         self.mean
             .add(f64::from(u8::from(!own.is_nan() && reaching <= self.k)));
+        Ok(())
+    }
+    fn value(&self) -> f64 {
+        self.mean.value()
+    }
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
+/// Per-step labels: the fraction of steps, over every sample, whose label is among the step's
+/// `k` largest scores.
+impl<const T: usize> Metric<StepLabels<T>> for TopK {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn reset(&mut self) {
+        self.mean = Mean::default();
+    }
+    fn update(&mut self, output: &[f32], labels: &[usize]) -> Result<(), Error> {
+        let classes = super::loss::check_steps(output, labels)?;
+        for (row, &label) in output.chunks_exact(classes).zip(labels) {
+            <Self as Metric<Labels>>::update(self, row, label)?;
+        }
         Ok(())
     }
     fn value(&self) -> f64 {
