@@ -28,7 +28,7 @@
 //! the call is built (`cargo build`, `cargo run`, `cargo test`), **not** under `cargo check`:
 //!
 //! ```text
-//! error[E0080]: evaluation panicked: concat: the output size must be the sum of the input sizes
+//! error[E0080]: evaluation panicked: `concat` along axis 0: `a` has 3 and `c` has 3 there, so `out` needs 6, not 5; make `out` a `Tensor1<6>`
 //!   |
 //!   = note: evaluation of `nn::ops::concat::<0, nn::prelude::Tensor1<3>, 3, 5>::{constant#0}` failed here
 //! ...

@@ -26,6 +26,7 @@
 //! the kernels' pointer arithmetic stays inside the operands.
 
 pub mod conv;
+mod fpu;
 mod kernels;
 pub mod pool;
 mod simd;
@@ -521,6 +522,17 @@ pub fn vectorized<W: Vectorize>(work: W) -> W::Output {
 /// ```
 pub fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], rows: usize, inputs: usize) {
     let out = bias.len();
+    // A Cortex-M FPU: the register-blocked loops of `fpu` (see there why not `gemm`).
+    if cfg!(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_abi = "eabihf"
+    )) {
+        assert_eq!(weight.len(), out * inputs, "a {out}x{inputs} weight");
+        assert_eq!(x.len(), rows * inputs, "{rows} rows of {inputs} inputs");
+        assert_eq!(y.len(), rows * out, "{rows} rows of {out} outputs");
+        return fpu::affine(weight, bias, x, y, inputs);
+    }
     // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
     for row in y.chunks_exact_mut(out.max(1)) {
         row.copy_from_slice(bias);
