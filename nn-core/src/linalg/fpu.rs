@@ -154,6 +154,8 @@ fn steps_fused(rows: [&[f32]; ROWS], x: &[f32], steps: usize) -> [f32; ROWS] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
+    use std::vec::Vec;
 
     /// `x · Wᵀ + b`, in f64.
     fn naive(weight: &[f32], bias: &[f32], x: &[f32], inputs: usize) -> Vec<f64> {
