@@ -123,6 +123,7 @@ fn run(options: &Options) -> Result<f64> {
         )?;
     let accuracy = history.last().and_then(|log| log.get("val_accuracy"));
     let accuracy = accuracy.unwrap_or(0.0);
+    cli::save_weights(&net, options)?;
     println!("test_accuracy: {accuracy:.4}");
     Ok(accuracy)
 }

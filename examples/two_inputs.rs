@@ -139,6 +139,7 @@ fn run(options: &Options) -> Result<f64> {
     println!("test accuracy with both inputs:          {both:.4}");
     println!("  with the shifts redrawn at random:     {shifts_redrawn:.4}");
     println!("  with the images of other samples:      {images_mismatched:.4}");
+    cli::save_weights(&net, options)?;
     println!("test_accuracy: {both:.4}");
     Ok(both)
 }

@@ -25,13 +25,15 @@ pub struct Options {
     pub lr_decay: f32,
     pub min_accuracy: Option<f64>,
     pub data_dir: PathBuf,
+    /// Where to write the trained weights (safetensors, PyTorch's names), if anywhere.
+    pub save: Option<PathBuf>,
 }
 
 /// The usage line for `example`, listing the flags [`Options::parse`] reads.
 pub fn usage(example: &str) -> String {
     format!(
         "usage: cargo run --release --example {example} -- \
-[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR]
+[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR] [--save PATH]
 (or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)"
     )
 }
@@ -41,7 +43,7 @@ impl Options {
         let mut epochs = env_value("MNIST_EPOCHS")?;
         let mut seed = env_value("MNIST_SEED")?;
         let mut min_accuracy = env_value("MNIST_MIN_ACCURACY")?;
-        let (mut lr, mut lr_decay) = (None, None);
+        let (mut lr, mut lr_decay, mut save) = (None, None, None);
         let mut data_dir = std::env::var_os("MNIST_DIR")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
@@ -53,6 +55,13 @@ impl Options {
                 "--lr-decay" => lr_decay = Some(parse_value(&flag, &value)?),
                 "--min-accuracy" => min_accuracy = Some(parse_value(&flag, &value)?),
                 "--data-dir" => data_dir = Some(PathBuf::from(value)),
+                "--save" if cfg!(feature = "weights") => save = Some(PathBuf::from(value)),
+                "--save" => {
+                    return Err(
+                        "`--save` writes a safetensors file, which needs this package's `weights` feature: add `--features weights`"
+                            .to_string(),
+                    );
+                }
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -63,6 +72,7 @@ impl Options {
             lr_decay: lr_decay.unwrap_or(defaults.lr_decay),
             min_accuracy,
             data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
+            save,
         })
     }
 }
@@ -102,4 +112,23 @@ pub fn main(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `net`'s weights where `--save` says, if it says anywhere.
+#[cfg(feature = "weights")]
+pub fn save_weights(
+    net: &impl nn::param::HasParams,
+    options: &Options,
+) -> Result<(), Box<dyn Error>> {
+    if let Some(path) = &options.save {
+        nn::weights::save(net, path)?;
+        println!("saved the weights to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Without the `weights` feature, `--save` is refused when the flags are read.
+#[cfg(not(feature = "weights"))]
+pub fn save_weights<N>(_: &N, _: &Options) -> Result<(), Box<dyn Error>> {
+    Ok(())
 }
