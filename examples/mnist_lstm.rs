@@ -39,6 +39,7 @@
 //! | `--lr-decay X` | | 0.6 | the learning rate's factor from one epoch to the next |
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 when the final test accuracy is below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
+//! | `--save PATH` | | none | write the trained weights as safetensors (feature `weights`), e.g. the file `embedded/` bakes in `models/` |
 
 use std::error::Error;
 use std::process::ExitCode;

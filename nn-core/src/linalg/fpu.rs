@@ -151,6 +151,156 @@ fn steps_fused(rows: [&[f32]; ROWS], x: &[f32], steps: usize) -> [f32; ROWS] {
     acc
 }
 
+/// Output channels and positions of one block of [`conv`]: sixteen accumulators.
+const CHANNELS: usize = 4;
+const POSITIONS: usize = 4;
+
+/// `y = W · col + b` for a convolution lowered to a product: `weight` is
+/// `c_out × taps` (PyTorch's `(OUT, IN, KH, KW)` flattened), `col` is `taps × positions`
+/// (`im2col`'s layout: one row per tap, across the output positions), `y` is
+/// `c_out × positions`.
+///
+/// Blocks of four channels by four positions: per tap, four weights (one per channel) and four
+/// consecutive values of `col` are loaded, and sixteen `VFMA`s run. A last block of fewer than
+/// four channels re-reads the last channel's weights, and a last block of positions starts four
+/// before the end (overlapping the block before it, whose sums it recomputes exactly), so every
+/// block is whole. Fewer than four positions take the plain loop.
+pub(super) fn conv(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+    let c_out = bias.len();
+    let taps = col.len() / positions.max(1);
+    assert_eq!(weight.len(), c_out * taps, "a c_out × taps weight");
+    assert_eq!(col.len(), taps * positions, "a taps × positions col");
+    assert_eq!(y.len(), c_out * positions, "a c_out × positions output");
+    if positions < POSITIONS || taps == 0 {
+        for (o, (y, &b)) in y.chunks_exact_mut(positions.max(1)).zip(bias).enumerate() {
+            for (p, y) in y.iter_mut().enumerate() {
+                let sum = (0..taps).fold(0.0, |acc, t| {
+                    acc + weight[o * taps + t] * col[t * positions + p]
+                });
+                *y = b + sum;
+            }
+        }
+        return;
+    }
+    for first in (0..c_out).step_by(CHANNELS) {
+        let channels: [usize; CHANNELS] = core::array::from_fn(|c| (first + c).min(c_out - 1));
+        let rows = channels.map(|o| &weight[o * taps..(o + 1) * taps]);
+        let mut start = 0;
+        while start < positions {
+            let p = start.min(positions - POSITIONS);
+            let sums = conv_block(rows, &col[p..], positions, taps);
+            for (c, sums) in sums.iter().enumerate().take(c_out - first) {
+                let o = first + c;
+                for (q, sum) in sums.iter().enumerate() {
+                    y[o * positions + p + q] = bias[o] + sum;
+                }
+            }
+            start += POSITIONS;
+        }
+    }
+}
+
+/// The sums over all taps of four channels' weights times four consecutive positions of `col`
+/// (whose rows are `stride` apart), each over the taps in order.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline(always)]
+fn conv_block(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+) -> [[f32; POSITIONS]; CHANNELS] {
+    let mut sums = [[0.0f32; POSITIONS]; CHANNELS];
+    assert!(taps >= 1 && rows.iter().all(|row| row.len() >= taps));
+    assert!(col.len() >= (taps - 1) * stride + POSITIONS);
+    let [w0, w1, w2, w3] = rows.map(<[f32]>::as_ptr);
+    // SAFETY: per tap the loop reads one weight of each row (`taps` in all, in bounds by the
+    // first assert) and four values of `col` at `t · stride` (in bounds by the second), and
+    // it writes the sixteen sums to `sums`. Every FPU register (s0–s31) is pushed first and
+    // popped last, so the compiler's values survive; the pointers and the count it advances
+    // are `inout` operands, and the flags it sets are not marked preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s31}}",
+            "movs {zero}, #0",
+            "vmov s16, {zero}",
+            "vmov s17, {zero}",
+            "vmov s18, {zero}",
+            "vmov s19, {zero}",
+            "vmov s20, {zero}",
+            "vmov s21, {zero}",
+            "vmov s22, {zero}",
+            "vmov s23, {zero}",
+            "vmov s24, {zero}",
+            "vmov s25, {zero}",
+            "vmov s26, {zero}",
+            "vmov s27, {zero}",
+            "vmov s28, {zero}",
+            "vmov s29, {zero}",
+            "vmov s30, {zero}",
+            "vmov s31, {zero}",
+            "2:",
+            "vldmia {col}, {{s0-s3}}",
+            "add {col}, {col}, {stride}",
+            "vldmia {w0}!, {{s4}}",
+            "vfma.f32 s16, s4, s0",
+            "vfma.f32 s17, s4, s1",
+            "vfma.f32 s18, s4, s2",
+            "vfma.f32 s19, s4, s3",
+            "vldmia {w1}!, {{s5}}",
+            "vfma.f32 s20, s5, s0",
+            "vfma.f32 s21, s5, s1",
+            "vfma.f32 s22, s5, s2",
+            "vfma.f32 s23, s5, s3",
+            "vldmia {w2}!, {{s6}}",
+            "vfma.f32 s24, s6, s0",
+            "vfma.f32 s25, s6, s1",
+            "vfma.f32 s26, s6, s2",
+            "vfma.f32 s27, s6, s3",
+            "vldmia {w3}!, {{s7}}",
+            "vfma.f32 s28, s7, s0",
+            "vfma.f32 s29, s7, s1",
+            "vfma.f32 s30, s7, s2",
+            "vfma.f32 s31, s7, s3",
+            "subs {taps}, {taps}, #1",
+            "bne 2b",
+            "vstmia {out}, {{s16-s31}}",
+            "vpop {{s0-s31}}",
+            col = inout(reg) col.as_ptr() => _,
+            stride = in(reg) stride * core::mem::size_of::<f32>(),
+            w0 = inout(reg) w0 => _,
+            w1 = inout(reg) w1 => _,
+            w2 = inout(reg) w2 => _,
+            w3 = inout(reg) w3 => _,
+            taps = inout(reg) taps => _,
+            out = in(reg) sums.as_mut_ptr(),
+            zero = out(reg) _,
+        );
+    }
+    sums
+}
+
+/// [`conv_block`] in plain Rust, in the same order with an unfused multiply and add.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline(always)]
+fn conv_block(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+) -> [[f32; POSITIONS]; CHANNELS] {
+    let mut sums = [[0.0f32; POSITIONS]; CHANNELS];
+    for t in 0..taps {
+        let values = &col[t * stride..t * stride + POSITIONS];
+        for (sums, row) in sums.iter_mut().zip(rows) {
+            for (sum, &value) in sums.iter_mut().zip(values) {
+                *sum += row[t] * value;
+            }
+        }
+    }
+    sums
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +349,46 @@ mod tests {
                     (f64::from(*got) - want).abs() < tolerance,
                     "{samples}x{out}x{inputs}: {got} vs {want}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn convolution_products_match_the_naive_product_on_every_edge() {
+        // Channels and positions that are and are not multiples of 4, and fewer than 4.
+        for (c_out, taps, positions) in [
+            (4, 1, 4),
+            (6, 25, 784),
+            (16, 400, 196),
+            (5, 9, 7),
+            (3, 4, 2),
+            (1, 3, 9),
+        ] {
+            let values = |n: usize, seed: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let weight = values(c_out * taps, 1);
+            let col = values(taps * positions, 2);
+            let bias = values(c_out, 3);
+            let mut y = vec![f32::NAN; c_out * positions];
+            conv(&weight, &col, &bias, &mut y, positions);
+            for o in 0..c_out {
+                for p in 0..positions {
+                    let want: f64 = f64::from(bias[o])
+                        + (0..taps)
+                            .map(|t| {
+                                f64::from(weight[o * taps + t]) * f64::from(col[t * positions + p])
+                            })
+                            .sum::<f64>();
+                    let got = f64::from(y[o * positions + p]);
+                    let tolerance = 1e-5 * (1.0 + taps as f64);
+                    assert!(
+                        (got - want).abs() < tolerance,
+                        "{c_out}x{taps}x{positions} at ({o}, {p}): {got} vs {want}"
+                    );
+                }
             }
         }
     }
