@@ -167,6 +167,42 @@ pub fn concat(outer: usize, parts: &[&[f32]], out: &mut [f32]) {
     linalg::chunks::concat_chunks(outer, parts, out);
 }
 
+/// `N` disjoint regions of the work arena, each `(offset, length)`, as mutable slices in the
+/// order asked: how one step of a baked network reads its inputs and writes its output and
+/// scratch in the one buffer the caller passes. The macro placed the regions at compile time.
+///
+/// # Panics
+/// When two regions overlap or one ends past `work`; generated code asks only for regions its
+/// memory plan keeps apart, inside `WORK_LEN`.
+///
+/// ```
+/// let mut work = [0.0f32; 6];
+/// let [y, x] = nn_core::baked::regions(&mut work, [(4, 2), (0, 3)]);
+/// x.fill(1.0);
+/// y.copy_from_slice(&x[..2]);
+/// assert_eq!(work, [1.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+/// ```
+pub fn regions<const N: usize>(work: &mut [f32], at: [(usize, usize); N]) -> [&mut [f32]; N] {
+    let mut order: [usize; N] = core::array::from_fn(|i| i);
+    order.sort_unstable_by_key(|&i| at[i].0);
+    let mut found: [Option<&mut [f32]>; N] = core::array::from_fn(|_| None);
+    let (mut rest, mut cursor) = (work, 0);
+    for i in order {
+        let (offset, len) = at[i];
+        let Some(skip) = offset.checked_sub(cursor) else {
+            panic!("a baked network's work regions overlap");
+        };
+        let (_, tail) = core::mem::take(&mut rest).split_at_mut(skip);
+        let (region, tail) = tail.split_at_mut(len);
+        found[i] = Some(region);
+        (rest, cursor) = (tail, offset + len);
+    }
+    found.map(|region| match region {
+        Some(region) => region,
+        None => panic!("a baked network's work regions are incomplete"),
+    })
+}
+
 /// The first `N` values of `values` as an array: a baked network's output, in its work buffer.
 ///
 /// # Panics
