@@ -102,6 +102,61 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// A safetensors file of F32 `tensors`, written by hand: the format is an 8-byte header length,
+/// a JSON header and the data.
+fn safetensors(tensors: &[(&str, &[usize])]) -> Vec<u8> {
+    let (mut header, mut data) = (Vec::new(), Vec::new());
+    for (i, (name, shape)) in tensors.iter().enumerate() {
+        let count: usize = shape.iter().product();
+        let start = data.len();
+        for k in 0..count {
+            data.extend_from_slice(&(((i + k) % 7) as f32 * 0.25 - 0.5).to_le_bytes());
+        }
+        let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{start},{}]}}",
+            dims.join(","),
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", header.join(",")).into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header);
+    bytes.extend(data);
+    bytes
+}
+
+/// The UI cases' files (`tests/ui/baked_weights/`): a dense layer and a batch norm whose
+/// running variance is missing, as a file of parameters without buffers has it.
+fn ui_fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let no_var = safetensors(&[
+        ("fc1.weight", &[3, 4]),
+        ("fc1.bias", &[3]),
+        ("bn.weight", &[3]),
+        ("bn.bias", &[3]),
+        ("bn.running_mean", &[3]),
+    ]);
+    vec![("bn_no_running_var.safetensors", no_var)]
+}
+
+#[test]
+fn the_ui_fixtures_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/baked_weights");
+    for (name, bytes) in ui_fixtures() {
+        let path = dir.join(name);
+        if std::env::var_os("NN_WRITE_FIXTURES").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == bytes,
+            "{name} is stale: rewrite it with NN_WRITE_FIXTURES=1"
+        );
+    }
+}
+
 #[test]
 fn the_fixtures_are_the_seeded_networks() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
