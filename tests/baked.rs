@@ -96,6 +96,8 @@ fn baked_mlp_matches_the_heap_network_bit_for_bit() {
     }
     assert_eq!(MlpBaked::PARAM_COUNT, Mlp::PARAM_COUNT);
     assert_eq!((MlpBaked::INPUTS, MlpBaked::OUTPUTS), (784, 10));
+    // fc1's 128 outputs (relu in place) and fc2's 10, alive together while fc2 runs.
+    assert_eq!(MlpBaked::WORK_LEN, 138);
 }
 
 #[test]

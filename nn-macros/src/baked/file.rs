@@ -14,7 +14,10 @@ use crate::ctxt::Ctxt;
 /// A tensor the declaration needs: `conv1.weight` of `(6, 1, 5, 5)`, taken by `layer`.
 #[cfg_attr(
     not(feature = "baked"),
-    allow(dead_code, reason = "without the reader, only the attribute's error is reported")
+    allow(
+        dead_code,
+        reason = "without the reader, only the attribute's error is reported"
+    )
 )]
 pub struct Wanted<'a> {
     pub name: String,
