@@ -21,6 +21,54 @@ network! {
     /// An activation first, on the (read-only) input, and a dense layer after a dense layer.
     #[weights = "tests/fixtures/baked_mixed.safetensors"]
     struct ActivationFirst< input(6), sigmoid, fc1: dense(6 -> 8), fc2: dense(8 -> 8), fc3: dense(8 -> 4) >
+
+    // The networks of `tests/bake_fixtures.rs`, which writes their files.
+
+    /// LeNet with batch norm (README's figures); both batch norms fold into the convolutions.
+    #[weights = "tests/fixtures/baked_lenet.safetensors"]
+    struct Lenet<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 6, kernel = 5), bn1: batch_norm, relu, max_pool(2),
+        conv2: conv2d(6 -> 16, kernel = 5), bn2: batch_norm, relu, max_pool(2),
+        flatten, fc1: dense(256 -> 120), relu, dropout(0.5), fc2: dense(120 -> 10),
+    >
+
+    /// Every vision kind, with batch norms that have no layer to fold into.
+    #[weights = "tests/fixtures/baked_vision.safetensors"]
+    struct Vision<
+        input(2, 9, 9),
+        c1: conv2d(2 -> 4, kernel = 3, padding = 1), relu, max_pool(2, floor), bn1: batch_norm,
+        c2: conv2d(4 -> 4, kernel = 3, stride = 2, padding = 1, floor), upsample(2), avg_pool(2),
+        upsample(2, bilinear), c3: conv2d(4 -> 2, kernel = 1), tanh, global_avg_pool,
+        bn2: batch_norm, fc: dense(2 -> 3), softmax,
+    >
+
+    /// Forks: add with a skip, concat, stack, and an activation on a value a skip also reads.
+    #[weights = "tests/fixtures/baked_forks.safetensors"]
+    struct Forks<
+        input(6), fc1: dense(6 -> 8), relu,
+        fork { a: [dense(8 -> 8), tanh], shortcut: skip } => add,
+        fork { p: [dense(8 -> 4)], q: [dense(8 -> 4), sigmoid] } => concat,
+        fork { u: [dense(8 -> 3)], v: [dense(8 -> 3), elu] } => stack,
+        flatten,
+        fork { r: [leaky_relu(0.1)], s: skip } => add,
+        out: dense(6 -> 2),
+    >
+
+    /// A dense layer on every step of a sequence.
+    #[weights = "tests/fixtures/baked_steps.safetensors"]
+    struct Steps< input(4, 3), step: dense(3 -> 5), gelu, flatten, out: dense(20 -> 2) >
+
+    /// The mixed network: conv, batch norm, a residual fork, pooling, a channel concat, dense.
+    #[weights = "tests/fixtures/baked_mixed_cnn.safetensors"]
+    struct MixedCnn<
+        input(1, 12, 12),
+        c1: conv2d(1 -> 4, kernel = 3, padding = same), bn1: batch_norm, relu,
+        res: fork { body: [c2: conv2d(4 -> 4, kernel = 3, padding = 1), bn2: batch_norm, relu], shortcut: skip } => add,
+        max_pool(2),
+        fork { a: [c3: conv2d(4 -> 2, kernel = 1)], b: [c4: conv2d(4 -> 2, kernel = 3, padding = 1), bn4: batch_norm] } => concat,
+        flatten, fc: dense(144 -> 10),
+    >
 }
 
 /// Deterministic inputs in about [-1, 2].
@@ -48,6 +96,8 @@ fn baked_mlp_matches_the_heap_network_bit_for_bit() {
     }
     assert_eq!(MlpBaked::PARAM_COUNT, Mlp::PARAM_COUNT);
     assert_eq!((MlpBaked::INPUTS, MlpBaked::OUTPUTS), (784, 10));
+    // fc1's 128 outputs (relu in place) and fc2's 10, alive together while fc2 runs.
+    assert_eq!(MlpBaked::WORK_LEN, 138);
 }
 
 #[test]
@@ -92,4 +142,80 @@ fn the_expansion_includes_the_weights_file() {
     let on_disk = std::fs::read(MlpBaked::WEIGHTS_FILE).unwrap();
     assert_eq!(MlpBaked::WEIGHTS_FILE_BYTES, on_disk.as_slice());
     assert_eq!(MlpBaked::WEIGHTS_BYTES, 4 * MlpBaked::PARAM_COUNT);
+}
+
+/// The largest difference between baked and heap outputs over 20 inputs, relative to the
+/// largest heap output; `exact` asks for equal bits instead.
+macro_rules! compare {
+    ($net:ident, $baked:ident, $tape:ident, $tensor:ty, $inputs:expr, exact = $exact:expr) => {{
+        let mut heap = $net::seeded(99);
+        nn::weights::load(&mut heap, $baked::WEIGHTS_FILE).unwrap();
+        let mut tape = $tape::<1, Eval>::new();
+        let mut work = [0.0; $baked::WORK_LEN];
+        let mut worst = 0.0f32;
+        for seed in 0..20 {
+            let x: [f32; $inputs] = input($inputs, seed).try_into().unwrap();
+            let heap_out = heap.infer(&<$tensor>::from_slice(&x).unwrap(), &mut tape);
+            let baked_out = $baked::infer(&x, &mut work);
+            if $exact {
+                assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+            }
+            let scale = heap_out
+                .as_slice()
+                .iter()
+                .fold(1e-30f32, |m, v| m.max(v.abs()));
+            for (h, b) in heap_out.as_slice().iter().zip(baked_out) {
+                worst = worst.max((h - b).abs() / scale);
+            }
+        }
+        worst
+    }};
+}
+
+#[test]
+fn every_vision_kind_matches_the_heap_network_bit_for_bit() {
+    compare!(Vision, VisionBaked, VisionTape, Tensor4<1, 2, 9, 9>, 162, exact = true);
+}
+
+#[test]
+fn forks_match_the_heap_network_bit_for_bit() {
+    compare!(Forks, ForksBaked, ForksTape, Tensor2<1, 6>, 6, exact = true);
+}
+
+#[test]
+fn a_dense_layer_per_step_matches_the_heap_network_bit_for_bit() {
+    compare!(Steps, StepsBaked, StepsTape, Tensor3<1, 4, 3>, 12, exact = true);
+}
+
+/// Folded batch norms compute the same function rounded differently: within 1e-5 of the
+/// output's scale (README's section on baked weights).
+#[test]
+fn folded_batch_norms_stay_within_the_stated_tolerance() {
+    let lenet = compare!(Lenet, LenetBaked, LenetTape, Tensor4<1, 1, 28, 28>, 784, exact = false);
+    let mixed =
+        compare!(MixedCnn, MixedCnnBaked, MixedCnnTape, Tensor4<1, 1, 12, 12>, 144, exact = false);
+    println!("largest relative difference: LeNet {lenet:e}, mixed {mixed:e}");
+    assert!(
+        lenet < 1e-5 && mixed < 1e-5,
+        "LeNet {lenet:e}, mixed {mixed:e}"
+    );
+}
+
+/// The memory plan's figures for LeNet (README's section on baked weights).
+#[test]
+fn lenet_memory_plan() {
+    println!(
+        "LeNet: WORK_LEN {} ({} bytes), PEAK_ACTIVATION_BYTES {}, WEIGHT_BYTES {}, PARAM_COUNT {}",
+        LenetBaked::WORK_LEN,
+        LenetBaked::WORK_LEN * 4,
+        LenetBaked::PEAK_ACTIVATION_BYTES,
+        LenetBaked::WEIGHT_BYTES,
+        LenetBaked::PARAM_COUNT
+    );
+    // The largest pair of live activations: conv1's output (6 x 24 x 24) and the first
+    // pool's (6 x 12 x 12).
+    assert_eq!(LenetBaked::PEAK_ACTIVATION_BYTES, 4 * (3456 + 864));
+    // Folding leaves the batch norms' 4 x (6 + 16) values out.
+    assert_eq!(LenetBaked::PARAM_COUNT, Lenet::PARAM_COUNT - 2 * (6 + 16));
+    assert_eq!(LenetBaked::WEIGHT_BYTES, 4 * LenetBaked::PARAM_COUNT);
 }

@@ -39,16 +39,19 @@ fn copy_weights_fixtures() {
     let target = metadata["target_directory"]
         .as_str()
         .expect("cargo metadata names the target directory");
-    let fixtures = std::path::Path::new("tests/ui/baked_weights");
-    let into = std::path::Path::new(target)
-        .join("tests/trybuild/nn")
-        .join(fixtures);
-    std::fs::create_dir_all(&into).expect("the target directory is writable");
-    for entry in std::fs::read_dir(fixtures).expect("tests/ui/baked_weights exists") {
-        let path = entry.expect("readable fixture entry").path();
-        if path.extension().is_some_and(|e| e == "safetensors") {
-            let name = path.file_name().expect("a file name");
-            std::fs::copy(&path, into.join(name)).expect("the fixture copies");
+    // `tests/fixtures` too: the budget cases bake the LeNet of `tests/baked.rs`.
+    for fixtures in ["tests/ui/baked_weights", "tests/fixtures"] {
+        let fixtures = std::path::Path::new(fixtures);
+        let into = std::path::Path::new(target)
+            .join("tests/trybuild/nn")
+            .join(fixtures);
+        std::fs::create_dir_all(&into).expect("the target directory is writable");
+        for entry in std::fs::read_dir(fixtures).expect("the fixtures directory exists") {
+            let path = entry.expect("readable fixture entry").path();
+            if path.extension().is_some_and(|e| e == "safetensors") {
+                let name = path.file_name().expect("a file name");
+                std::fs::copy(&path, into.join(name)).expect("the fixture copies");
+            }
         }
     }
 }

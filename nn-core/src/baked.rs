@@ -2,11 +2,16 @@
 //! `#[weights = "file.safetensors"]`. No heap, no allocator, no `alloc` feature.
 //!
 //! A baked network's parameters are `static` `[f32; N]` arrays, and one inference call runs
-//! these slice kernels, layer after layer, in a buffer the caller owns (its length is the
-//! network's `WORK_LEN`): a dense layer reads one half of that buffer and writes the other, an
-//! activation works in place. The kernels are the ones the heap layers run ([`linalg::affine`],
-//! the scalar functions of the activations), so a baked network gives the same bits as the
-//! heap network with the same weights at batch 1.
+//! these slice kernels, step after step, in a work arena the caller owns (its length is the
+//! network's `WORK_LEN`). The macro decides at compile time where in that arena every
+//! activation and every kernel's scratch lives (see the README's section on baked weights): a
+//! buffer is kept only while a later step reads it, an activation works in place, and a
+//! reshape is free. The kernels are the ones the heap layers run ([`linalg::affine`], the conv,
+//! pool, upsample and batch-norm kernels of [`linalg`], the scalar functions of the
+//! activations, the merges of [`linalg::chunks`]), so a baked network gives the same bits as
+//! the heap network with the same weights at batch 1, except where the macro folded a
+//! `batch_norm` into the convolution or dense layer before it (the README's section on baked
+//! weights gives the tolerance).
 //!
 //! ```
 //! // A 3 → 2 dense layer, then relu, over a caller's buffer.
@@ -20,6 +25,9 @@
 //! ```
 
 use crate::linalg;
+pub use crate::linalg::conv::ConvShape;
+pub use crate::linalg::pool::PoolShape;
+pub use crate::linalg::upsample::UpsampleShape;
 use crate::math;
 
 /// `leaky_relu`'s negative slope when the declaration gives none (PyTorch's default).
@@ -85,6 +93,114 @@ pub fn softmax(x: &[f32], y: &mut [f32], features: usize) {
     for (row, out) in x.chunks_exact(features).zip(y.chunks_exact_mut(features)) {
         math::softmax_row(row, out);
     }
+}
+
+/// `batch_norm`'s `eps`: PyTorch's default, and the heap `BatchNorm::DEFAULT_EPS` that
+/// `network!`'s `batch_norm` uses.
+pub const BATCH_NORM_EPS: f32 = 1e-5;
+
+/// A 2-D convolution of one NCHW sample (the heap [`Conv2d`](crate::layers::Conv2d)'s
+/// kernel, [`linalg::conv::conv2d_forward`]): `scratch` is its column matrix,
+/// [`ConvShape::forward_workspace_len`] values carved from the work arena.
+///
+/// # Panics
+/// When a length disagrees with `shape`; generated code passes arrays the macro sized.
+pub fn conv2d(
+    shape: &ConvShape,
+    weight: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    linalg::conv::conv2d_forward(shape, x, weight, bias, y, scratch);
+}
+
+/// The maximum of every window ([`linalg::pool::max_pool_forward`]).
+pub fn max_pool(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
+    linalg::pool::max_pool_forward(shape, x, y);
+}
+
+/// The mean of every window ([`linalg::pool::avg_pool_forward`]).
+pub fn avg_pool(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
+    linalg::pool::avg_pool_forward(shape, x, y);
+}
+
+/// The mean of every plane of `plane` values ([`linalg::pool::global_avg_pool_forward`]).
+pub fn global_avg_pool(plane: usize, x: &[f32], y: &mut [f32]) {
+    linalg::pool::global_avg_pool_forward(plane, x, y);
+}
+
+/// Upsampling by an integer factor, nearest or bilinear
+/// ([`linalg::upsample::upsample_forward`]).
+pub fn upsample(shape: &UpsampleShape, bilinear: bool, x: &[f32], y: &mut [f32]) {
+    linalg::upsample::upsample_forward(shape, bilinear, x, y);
+}
+
+/// A `batch_norm` with no layer before it to fold into: the running statistics, per channel
+/// of `spatial` values ([`linalg::norm::batch_norm_inference`], the heap layer's kernel).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the four per-channel tensors are PyTorch's, passed as they are stored"
+)]
+pub fn batch_norm(
+    weight: &[f32],
+    bias: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    spatial: usize,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    linalg::norm::batch_norm_inference(weight, bias, mean, var, BATCH_NORM_EPS, spatial, x, y);
+}
+
+/// A fork's `add`: `out` = the sum of `parts` ([`linalg::chunks::sum_into`], as the heap
+/// network's merge).
+pub fn add(parts: &[&[f32]], out: &mut [f32]) {
+    linalg::chunks::sum_into(parts, out);
+}
+
+/// A fork's `concat` or `stack`: each of `outer` blocks of every part in turn
+/// ([`linalg::chunks::concat_chunks`], as the heap network's merge).
+pub fn concat(outer: usize, parts: &[&[f32]], out: &mut [f32]) {
+    linalg::chunks::concat_chunks(outer, parts, out);
+}
+
+/// `N` disjoint regions of the work arena, each `(offset, length)`, as mutable slices in the
+/// order asked: how one step of a baked network reads its inputs and writes its output and
+/// scratch in the one buffer the caller passes. The macro placed the regions at compile time.
+///
+/// # Panics
+/// When two regions overlap or one ends past `work`; generated code asks only for regions its
+/// memory plan keeps apart, inside `WORK_LEN`.
+///
+/// ```
+/// let mut work = [0.0f32; 6];
+/// let [y, x] = nn_core::baked::regions(&mut work, [(4, 2), (0, 3)]);
+/// x.fill(1.0);
+/// y.copy_from_slice(&x[..2]);
+/// assert_eq!(work, [1.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+/// ```
+pub fn regions<const N: usize>(work: &mut [f32], at: [(usize, usize); N]) -> [&mut [f32]; N] {
+    let mut order: [usize; N] = core::array::from_fn(|i| i);
+    order.sort_unstable_by_key(|&i| at[i].0);
+    let mut found: [Option<&mut [f32]>; N] = core::array::from_fn(|_| None);
+    let (mut rest, mut cursor) = (work, 0);
+    for i in order {
+        let (offset, len) = at[i];
+        let Some(skip) = offset.checked_sub(cursor) else {
+            panic!("a baked network's work regions overlap");
+        };
+        let (_, tail) = core::mem::take(&mut rest).split_at_mut(skip);
+        let (region, tail) = tail.split_at_mut(len);
+        found[i] = Some(region);
+        (rest, cursor) = (tail, offset + len);
+    }
+    found.map(|region| match region {
+        Some(region) => region,
+        None => panic!("a baked network's work regions are incomplete"),
+    })
 }
 
 /// The first `N` values of `values` as an array: a baked network's output, in its work buffer.

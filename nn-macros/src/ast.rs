@@ -37,6 +37,8 @@ pub struct Weights {
     pub attr: Attribute,
     /// Emit only the baked network, not the heap one (for crates without `alloc`).
     pub baked_only: bool,
+    /// `#[budget(ram = "..", flash = "..")]`: limits the baked network must fit.
+    pub budget: Option<crate::baked::budget::Budget>,
 }
 
 /// One layer of the chain, e.g. `fc1: dense(784 -> 128)` or `relu`.

@@ -122,11 +122,12 @@ impl Parse for Network {
     }
 }
 
-/// Takes `#[weights = "file.safetensors"]` and `#[baked_only]` out of a declaration's
+/// Takes `#[weights = "file.safetensors"]`, `#[baked_only]` and `#[budget(..)]` out of a declaration's
 /// attributes; a malformed one is recorded in `errors`.
 fn weights_attributes(attrs: &mut Vec<Attribute>, errors: &mut Vec<syn::Error>) -> Option<Weights> {
     let mut weights = None;
     let mut baked_only = None;
+    let mut budget = None;
     let mut kept = Vec::new();
     for attr in attrs.drain(..) {
         if attr.path().is_ident("weights") {
@@ -163,16 +164,28 @@ fn weights_attributes(attrs: &mut Vec<Attribute>, errors: &mut Vec<syn::Error>) 
                 ));
             }
             baked_only = Some(attr);
+        } else if attr.path().is_ident("budget") {
+            match crate::baked::budget::parse(&attr) {
+                Ok(parsed) => budget = Some(parsed),
+                Err(error) => errors.push(error),
+            }
         } else {
             kept.push(attr);
         }
     }
     *attrs = kept;
+    if let (None, Some(budget)) = (&weights, &budget) {
+        errors.push(syn::Error::new_spanned(
+            &budget.attr,
+            "`#[budget(..)]` limits a baked network, which needs `#[weights = \"file.safetensors\"]`",
+        ));
+    }
     match (weights, baked_only) {
         (Some((path, attr)), baked_only) => Some(Weights {
             path,
             attr,
             baked_only: baked_only.is_some(),
+            budget,
         }),
         (None, Some(attr)) => {
             errors.push(syn::Error::new_spanned(

@@ -323,13 +323,17 @@ impl<const C: usize, S: PerChannel> Layer for BatchNorm<C, S> {
 
     fn forward<const B: usize>(&self, x: &S::Batch<B>, y: &mut S::Batch<B>, _scratch: &mut ()) {
         const { assert!(S::CHANNELS == C, "BatchNorm<C, S>: S must have C channels") };
-        let (x, y) = (x.as_slice(), y.as_mut_slice());
-        for c in 0..C {
-            let inv_std = 1.0 / crate::math::sqrt(self.running_var.as_slice()[c] + self.eps);
-            let scale = self.weight.as_slice()[c] * inv_std;
-            let shift = self.bias.as_slice()[c] - self.running_mean.as_slice()[c] * scale;
-            affine(x, y, c, C, S::SPATIAL, scale, shift);
-        }
+        // The slice kernel a baked network's unfolded `batch_norm` runs too.
+        crate::linalg::norm::batch_norm_inference(
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            self.running_mean.as_slice(),
+            self.running_var.as_slice(),
+            self.eps,
+            S::SPATIAL,
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
     }
 
     fn forward_train<const B: usize>(

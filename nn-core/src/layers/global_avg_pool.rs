@@ -24,14 +24,6 @@ use crate::tensor::{Tensor2, Tensor4};
 pub struct GlobalAvgPool<const C: usize, const H: usize, const W: usize>;
 
 /// `y[i]` = the mean of plane `i` of `x` (planes of `plane` values).
-fn plane_means(plane: usize, x: &[f32], y: &mut [f32]) {
-    let scale = 1.0 / plane as f32;
-    for (out, values) in y.iter_mut().zip(x.chunks_exact(plane)) {
-        *out = values.iter().sum::<f32>() * scale;
-    }
-}
-
-/// Every value of plane `i` of `dx` = `dy[i]` / `plane`.
 fn spread_means(plane: usize, dy: &[f32], dx: &mut [f32]) {
     let scale = 1.0 / plane as f32;
     for (&g, values) in dy.iter().zip(dx.chunks_exact_mut(plane)) {
@@ -63,7 +55,7 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, 
         _scratch: &mut (),
     ) {
         const { assert!(H * W > 0, "global_avg_pool: the plane must not be empty") };
-        plane_means(H * W, x.as_slice(), y.as_mut_slice());
+        crate::linalg::pool::global_avg_pool_forward(H * W, x.as_slice(), y.as_mut_slice());
     }
 
     fn forward_train<const B: usize>(

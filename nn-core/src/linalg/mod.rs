@@ -25,13 +25,16 @@
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
 
+pub mod chunks;
 pub mod conv;
 mod fpu;
 mod kernels;
+pub mod norm;
 pub mod pool;
 mod simd;
 #[cfg(feature = "threading")]
 mod threads;
+pub mod upsample;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

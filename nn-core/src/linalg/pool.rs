@@ -333,6 +333,23 @@ pub fn avg_pool_backward(shape: &PoolShape, dy: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// `y` = the mean of each `plane` values of `x`: global average pooling, `(B, C, H, W)` to
+/// `(B, C)` with `plane = H · W`. The kernel of
+/// [`GlobalAvgPool`](crate::layers::GlobalAvgPool) and of a baked network's `global_avg_pool`.
+///
+/// ```
+/// use nn_core::linalg::pool::global_avg_pool_forward;
+/// let mut y = [0.0; 2];
+/// global_avg_pool_forward(2, &[1.0, 3.0, -1.0, 0.0], &mut y);
+/// assert_eq!(y, [2.0, -0.5]);
+/// ```
+pub fn global_avg_pool_forward(plane: usize, x: &[f32], y: &mut [f32]) {
+    let scale = 1.0 / plane as f32;
+    for (out, values) in y.iter_mut().zip(x.chunks_exact(plane.max(1))) {
+        *out = values.iter().sum::<f32>() * scale;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

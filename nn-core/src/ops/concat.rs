@@ -1,8 +1,8 @@
 //! Concatenation along an existing axis: (3,) and (3,) give (6,); `(B, 2, 4, 4)` and
 //! `(B, 3, 4, 4)` images give `(B, 5, 4, 4)` along the channels.
 
+use crate::linalg::chunks::{concat_chunks, split_chunks};
 use crate::ops::axis::{Axis, HasAxis};
-use crate::ops::chunks::{concat_chunks, split_chunks};
 use crate::ops::sizes;
 use crate::tensor::Tensor;
 

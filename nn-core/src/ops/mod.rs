@@ -73,7 +73,6 @@
 //! storage.
 
 mod axis;
-mod chunks;
 mod concat;
 mod elementwise;
 mod reshape;
@@ -81,8 +80,8 @@ mod sizes;
 mod split;
 mod stack;
 
+pub use crate::linalg::chunks::{accumulate, concat_chunks, split_chunks, sum_into};
 pub use axis::{Axis, Batched, HasAxis, InsertAxis, Start};
-pub use chunks::{accumulate, concat_chunks, split_chunks, sum_into};
 pub use concat::{concat, concat_backward};
 pub use elementwise::{add, add_backward, mul, mul_backward};
 pub use reshape::{flatten, flatten_backward, reshape, reshape_backward};

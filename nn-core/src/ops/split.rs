@@ -1,7 +1,7 @@
 //! Splitting and slicing along an existing axis: the inverses of concatenation.
 
+use crate::linalg::chunks::{concat_chunks, split_chunks};
 use crate::ops::axis::{Axis, HasAxis, Start};
-use crate::ops::chunks::{concat_chunks, split_chunks};
 use crate::ops::sizes;
 use crate::tensor::Tensor;
 

@@ -1,7 +1,7 @@
 //! Stacking along a new axis: two (3,) tensors give (2, 3).
 
+use crate::linalg::chunks::{concat_chunks, split_chunks};
 use crate::ops::axis::{Axis, InsertAxis};
-use crate::ops::chunks::{concat_chunks, split_chunks};
 use crate::tensor::Tensor;
 
 /// Stacks `P` tensors of one type along a new axis `K`: `out` has the parts' dims with `P`

@@ -2,9 +2,10 @@
 //! channel of an image (`BatchNorm2d`) over the batch, with learned scale and shift and running
 //! statistics for inference.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::Dims;
 
@@ -24,6 +25,34 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for BatchNorm {
     fn text(&self) -> String {
         "batch_norm".into()
+    }
+
+    /// PyTorch's four tensors, one value per channel: `weight` (γ), `bias` (β), and the
+    /// buffers `running_mean` and `running_var`, with `eps` = 1e-5 (the heap layer's).
+    /// Folded into a `conv2d` or `dense` right before it; otherwise the heap layer's kernel.
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let channels = cx.input.first().copied().unwrap_or(1) as usize;
+        let params = ["weight", "bias", "running_mean", "running_var"]
+            .map(|name| Param {
+                name,
+                shape: vec![channels],
+            })
+            .into();
+        Ok(Baking {
+            params,
+            scratch: 0,
+            run: Run::Fresh,
+            fold: Fold::Folds,
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let [weight, bias, mean, var] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let spatial = usize_lit(cx.input.iter().skip(1).product());
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        quote_spanned!(io.span=> #nn::baked::batch_norm(#weight, #bias, #mean, #var, #spatial, #x, #y);)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

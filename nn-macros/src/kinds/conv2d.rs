@@ -1,7 +1,7 @@
 //! `conv2d(IN -> OUT, kernel = K)`, with optional `stride = S`, `padding = P` or
 //! `padding = same`, and `floor`: a 2-D convolution with bias on `(C, H, W)` images.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
@@ -9,6 +9,7 @@ use syn::parse::ParseStream;
 use super::args::{
     Arg, once, padding_number, parse_args, unexpected, usize_tokens, whole_number, word_of,
 };
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::image::Window;
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
@@ -180,6 +181,53 @@ impl Spec for Conv2d {
 
     fn sizes(&self) -> Vec<&Dim> {
         vec![&self.input, &self.output]
+    }
+
+    /// `weight (OUT, IN, K, K)` and `bias (OUT)`; the scratch is the heap layer's column
+    /// matrix, `IN · K · K · OH · OW` values (none for a 1 × 1 kernel with stride 1 and no
+    /// padding).
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let (&[c_in, ..], &[c_out, oh, ow]) = (cx.input, cx.output) else {
+            return Err("`conv2d` needs a (C, H, W) input".into());
+        };
+        let k = self.kernel;
+        let pointwise = k == 1 && self.stride == 1 && self.padding() == 0;
+        let scratch = if pointwise { 0 } else { c_in * k * k * oh * ow };
+        let (c_in, c_out, k) = (c_in as usize, c_out as usize, k as usize);
+        Ok(Baking {
+            params: vec![
+                Param {
+                    name: "weight",
+                    shape: vec![c_out, c_in, k, k],
+                },
+                Param {
+                    name: "bias",
+                    shape: vec![c_out],
+                },
+            ],
+            scratch: scratch as usize,
+            run: Run::Fresh,
+            fold: Fold::Target,
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (&[c_in, h, w], &[c_out, oh, ow]) = (cx.input, cx.output) else {
+            return TokenStream::new();
+        };
+        let [weight, bias] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let [c_in, c_out, h, w, oh, ow] = [c_in, c_out, h, w, oh, ow].map(usize_lit);
+        let [k, stride, pad] = [self.kernel, self.stride, self.padding()].map(usize_lit);
+        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
+        quote_spanned!(io.span=> {
+            const SHAPE: #nn::baked::ConvShape = #nn::baked::ConvShape {
+                c_in: #c_in, c_out: #c_out, h: #h, w: #w, oh: #oh, ow: #ow,
+                k: #k, stride: #stride, pad: #pad,
+            };
+            #nn::baked::conv2d(&SHAPE, #weight, #bias, #x, #y, #scratch);
+        })
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

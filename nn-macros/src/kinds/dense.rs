@@ -1,12 +1,13 @@
 //! `dense(IN -> OUT)`: a fully connected layer on flat samples, or on every step of a `(T, IN)`
 //! sequence (PyTorch's `Linear` on the last axis, Keras's `TimeDistributed(Dense)`).
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
 
-use super::{Args, Bake, Built, Kind, LayerCx, Spec};
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
+use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
 use crate::shape::{Dims, SampleShape, Width};
@@ -62,8 +63,41 @@ impl Spec for Dense {
         vec![&self.input, &self.output]
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Dense
+    /// `weight (OUT, IN)` and `bias (OUT)`; on a `(T, IN)` sequence, every step in turn (the
+    /// rows of one product, as the heap `SequenceDense` runs it).
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let (inputs, outputs) = (cx.input.last(), cx.output.last());
+        let (Some(&inputs), Some(&outputs)) = (inputs, outputs) else {
+            return Err("`dense` needs a flat or sequence input".into());
+        };
+        Ok(Baking {
+            params: vec![
+                Param {
+                    name: "weight",
+                    shape: vec![outputs as usize, inputs as usize],
+                },
+                Param {
+                    name: "bias",
+                    shape: vec![outputs as usize],
+                },
+            ],
+            scratch: 0,
+            run: Run::Fresh,
+            fold: if cx.input.len() == 1 {
+                Fold::Target
+            } else {
+                Fold::None
+            },
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        let [weight, bias] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let inputs = usize_lit(cx.input.last().copied().unwrap_or(1));
+        quote_spanned!(io.span=> #nn::baked::dense(#weight, #bias, #x, #y, #inputs);)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -5,7 +5,8 @@ use proc_macro2::Ident;
 use quote::quote;
 use syn::{Expr, Lit};
 
-use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::bake::{BakeCx, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 use crate::ctxt::{ConstCheck, Message};
 
@@ -62,8 +63,8 @@ impl Spec for Dropout {
         }
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Identity
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Identity))
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

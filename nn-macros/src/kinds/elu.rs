@@ -1,9 +1,10 @@
 //! `elu(ALPHA)` or `elu`: `x`, or `ALPHA · (eˣ − 1)` below zero (default 1.0).
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use syn::Expr;
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {
@@ -30,14 +31,16 @@ impl Spec for Elu {
         }
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "elu",
-            alpha: match &self.alpha {
-                Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
-                None => Alpha::Default("ELU_ALPHA"),
-            },
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let alpha = match &self.alpha {
+            Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
+            None => Alpha::Default("ELU_ALPHA"),
+        };
+        bake::elementwise("elu", &alpha, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -3,7 +3,8 @@
 use proc_macro2::Ident;
 use quote::quote_spanned;
 
-use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{BakeCx, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::{Dims, SampleShape, Width};
 
 pub const KIND: Kind = Kind {
@@ -24,8 +25,8 @@ impl Spec for Flatten {
         "flatten".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Identity
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Identity))
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -1,8 +1,9 @@
 //! `gelu`: the Gaussian error linear unit (tanh approximation, as PyTorch's `approximate='tanh'`), elementwise on any shape.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "gelu",
@@ -22,11 +23,12 @@ impl Spec for Gelu {
         "gelu".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "gelu",
-            alpha: Alpha::None,
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        bake::elementwise("gelu", &Alpha::None, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -1,8 +1,9 @@
 //! `global_avg_pool`: the mean of every channel, `(C, H, W)` → `(C)`.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
+use super::bake::{BakeCx, BakeIo, Baking, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::SampleShape;
 
@@ -22,6 +23,16 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for GlobalAvgPool {
     fn text(&self) -> String {
         "global_avg_pool".into()
+    }
+
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let plane = usize_lit(cx.input.iter().skip(1).product());
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        quote_spanned!(io.span=> #nn::baked::global_avg_pool(#plane, #x, #y);)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

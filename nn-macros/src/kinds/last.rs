@@ -21,6 +21,13 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 }
 
 impl Spec for Last {
+    fn bake(&self, _cx: &super::bake::BakeCx) -> Result<super::bake::Baking, String> {
+        Err(super::bake::not_yet(
+            "last",
+            "it reads the sequences of `rnn`, `gru` and `lstm`, which cannot be baked yet",
+        ))
+    }
+
     fn text(&self) -> String {
         "last".into()
     }

@@ -1,9 +1,10 @@
 //! `leaky_relu(ALPHA)` or `leaky_relu`: `x`, or `ALPHA · x` below zero (default 0.01).
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use syn::Expr;
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, optional_scalar};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, optional_scalar};
 use crate::ast::tokens_text;
 
 pub const KIND: Kind = Kind {
@@ -30,14 +31,16 @@ impl Spec for LeakyRelu {
         }
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "leaky_relu",
-            alpha: match &self.alpha {
-                Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
-                None => Alpha::Default("LEAKY_RELU_ALPHA"),
-            },
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let alpha = match &self.alpha {
+            Some(alpha) => Alpha::Given(Box::new(alpha.clone())),
+            None => Alpha::Default("LEAKY_RELU_ALPHA"),
+        };
+        bake::elementwise("leaky_relu", &alpha, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -6,6 +6,7 @@
 
 mod args;
 mod avg_pool;
+pub mod bake;
 mod batch_norm;
 mod conv2d;
 mod dense;
@@ -39,6 +40,7 @@ use syn::parse::ParseStream;
 use crate::ast::{Dim, Layer};
 use crate::ctxt::{ConstCheck, Ctxt, Message};
 use crate::shape::{Dims, MAX_RANK, MAX_SAMPLE, MAX_SIZE, SampleShape, Width};
+use bake::{BakeCx, BakeIo, Baking};
 
 /// Every layer kind, by keyword. The order is the order of the syntax table in the docs.
 pub const KINDS: &[Kind] = &[
@@ -118,37 +120,20 @@ pub trait Spec {
     /// code, or `None` after reporting why through `cx`.
     fn build(&self, cx: &LayerCx) -> Option<Built>;
 
-    /// How the layer runs in a baked network (`#[weights = ".."]`); most kinds cannot yet.
-    fn bake(&self) -> Bake {
-        Bake::Unsupported
+    /// How the layer runs in a baked network (`#[weights = ".."]`): the parameters it reads
+    /// from the file, its scratch and how it uses its buffers; or why it cannot be baked.
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Err(bake::not_yet(
+            &self.text(),
+            "`nn::baked` has no kernel for this kind",
+        ))
     }
-}
 
-/// What a layer is in a baked network: which `nn::baked` kernel runs it.
-pub enum Bake {
-    /// `baked::dense`, with the parameters `weight (OUT, IN)` and `bias (OUT)` from the file.
-    Dense,
-    /// An activation in place: the `baked` function and its one hyperparameter, if it has one.
-    Elementwise {
-        function: &'static str,
-        alpha: Alpha,
-    },
-    /// `baked::softmax`, from one half of the work buffer into the other.
-    Softmax,
-    /// The same values, in another shape (`flatten`, `reshape`) or unchanged at inference
-    /// (`dropout`).
-    Identity,
-    /// Not supported yet: a compile error on the layer.
-    Unsupported,
-}
-
-/// The hyperparameter of an elementwise kind in a baked network.
-pub enum Alpha {
-    None,
-    /// Left out: the constant of `nn::baked` that the heap layer's default is.
-    Default(&'static str),
-    /// Given, e.g. the `0.2` of `leaky_relu(0.2)`.
-    Given(Box<Expr>),
+    /// The baked layer's code: the call of its `nn::baked` kernel on `io` (nothing for a
+    /// [`Run::Identity`](bake::Run::Identity)).
+    fn bake_code(&self, _cx: &BakeCx, _io: &BakeIo) -> TokenStream {
+        TokenStream::new()
+    }
 }
 
 /// What a kind builds: the layer type, and the shape it gives.

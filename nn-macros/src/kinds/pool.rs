@@ -1,9 +1,11 @@
 //! What `max_pool` and `avg_pool` share: `(K)` with optional `stride = S` (default: the
 //! kernel) and `floor`, on `(C, H, W)` images.
 
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote_spanned};
 
 use super::args::{Arg, once, parse_args, unexpected, usize_tokens, whole_number};
+use super::bake::{BakeCx, BakeIo, Baking, Run, usize_lit};
 use super::image::Window;
 use super::{Args, Built, LayerCx, Spec};
 use crate::shape::SampleShape;
@@ -94,6 +96,26 @@ impl Pool {
 impl Spec for Pool {
     fn text(&self) -> String {
         self.written(self.floor)
+    }
+
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (&[_, h, w], &[_, oh, ow]) = (cx.input, cx.output) else {
+            return TokenStream::new();
+        };
+        let [h, w, oh, ow, k, stride] = [h, w, oh, ow, self.kernel, self.stride()].map(usize_lit);
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        // `max_pool` runs `baked::max_pool`, `avg_pool` `baked::avg_pool`.
+        let kernel = format_ident!("{}", self.keyword);
+        quote_spanned!(io.span=> {
+            const SHAPE: #nn::baked::PoolShape = #nn::baked::PoolShape {
+                h: #h, w: #w, oh: #oh, ow: #ow, k: #k, stride: #stride,
+            };
+            #nn::baked::#kernel(&SHAPE, #x, #y);
+        })
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -107,6 +107,13 @@ impl Spec for Recurrent {
         vec![&self.input, &self.hidden]
     }
 
+    fn bake(&self, _cx: &super::bake::BakeCx) -> Result<super::bake::Baking, String> {
+        Err(super::bake::not_yet(
+            &self.keyword,
+            "the recurrent kernels keep their state and packed weights in the heap layer's workspaces, which `nn::baked` does not carve from the work arena yet; bake the layers after it, or run this network on the heap",
+        ))
+    }
+
     fn build(&self, cx: &LayerCx) -> Option<Built> {
         let sequence = cx.sequence_input()?;
         let (keyword, hidden, relu) = (&self.keyword, self.hidden.text(), self.relu);

@@ -1,8 +1,9 @@
 //! `relu`: `max(0, x)`, elementwise on any shape.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "relu",
@@ -22,11 +23,12 @@ impl Spec for Relu {
         "relu".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "relu",
-            alpha: Alpha::None,
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        bake::elementwise("relu", &Alpha::None, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -3,7 +3,8 @@
 use proc_macro2::Ident;
 use quote::{quote, quote_spanned};
 
-use super::{ANY_RANK, Args, Bake, Built, Kind, LayerCx, Spec, named};
+use super::bake::{BakeCx, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, named};
 use crate::ast::{Dim, dims_text};
 use crate::ctxt::{ConstCheck, Message};
 use crate::parse::dim_list;
@@ -33,8 +34,8 @@ impl Spec for Reshape {
         self.dims.iter().collect()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Identity
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Identity))
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

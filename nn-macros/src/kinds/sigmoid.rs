@@ -1,8 +1,9 @@
 //! `sigmoid`: `1 / (1 + e⁻ˣ)`, elementwise on any shape.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "sigmoid",
@@ -22,11 +23,12 @@ impl Spec for Sigmoid {
         "sigmoid".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "sigmoid",
-            alpha: Alpha::None,
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        bake::elementwise("sigmoid", &Alpha::None, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

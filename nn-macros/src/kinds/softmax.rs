@@ -1,9 +1,10 @@
 //! `softmax`: probabilities over the features of a flat sample.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
-use super::{Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{BakeCx, BakeIo, Baking, Run, usize_lit};
+use super::{Args, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::Dims;
 
 pub const KIND: Kind = Kind {
@@ -24,8 +25,14 @@ impl Spec for Softmax {
         "softmax".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Softmax
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        let features = usize_lit(cx.output.iter().product());
+        quote_spanned!(io.span=> #nn::baked::softmax(#x, #y, #features);)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

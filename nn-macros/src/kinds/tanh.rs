@@ -1,8 +1,9 @@
 //! `tanh`: the hyperbolic tangent, elementwise on any shape.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 
-use super::{ANY_RANK, Alpha, Args, Bake, Built, Kind, LayerCx, Spec, no_args};
+use super::bake::{self, Alpha, BakeCx, BakeIo, Baking, Run};
+use super::{ANY_RANK, Args, Built, Kind, LayerCx, Spec, no_args};
 
 pub const KIND: Kind = Kind {
     keyword: "tanh",
@@ -22,11 +23,12 @@ impl Spec for Tanh {
         "tanh".into()
     }
 
-    fn bake(&self) -> Bake {
-        Bake::Elementwise {
-            function: "tanh",
-            alpha: Alpha::None,
-        }
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::InPlace))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        bake::elementwise("tanh", &Alpha::None, io)
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -2,10 +2,11 @@
 //! repeating pixels (`nearest`, the default) or by bilinear interpolation (PyTorch's
 //! `align_corners=False`).
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
 use super::args::{Arg, once, parse_args, unexpected, whole_number, word_of};
+use super::bake::{BakeCx, BakeIo, Baking, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::shape::{SampleShape, Width};
 
@@ -77,6 +78,24 @@ impl Spec for Upsample {
         } else {
             format!("upsample({})", self.scale)
         }
+    }
+
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (&[_, h, w], &[_, oh, ow]) = (cx.input, cx.output) else {
+            return TokenStream::new();
+        };
+        let [h, w, oh, ow, factor] = [h, w, oh, ow, self.scale].map(usize_lit);
+        let (nn, x, y, bilinear) = (io.nn, &io.x, &io.y, self.bilinear);
+        quote_spanned!(io.span=> {
+            const SHAPE: #nn::baked::UpsampleShape = #nn::baked::UpsampleShape {
+                h: #h, w: #w, oh: #oh, ow: #ow, factor: #factor,
+            };
+            #nn::baked::upsample(&SHAPE, #bilinear, #x, #y);
+        })
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -280,7 +280,7 @@ impl Builder<'_> {
 /// sequences and the only axis of a vector, so an inception, U-Net or DenseNet block joins its
 /// channels without an explicit axis, and a fix for a channel mismatch never lays feature maps
 /// side by side.
-pub(super) fn feature_axis(rank: usize) -> usize {
+pub(crate) fn feature_axis(rank: usize) -> usize {
     match rank {
         3 => 0,
         rank => rank.saturating_sub(1),

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
+pub(crate) use merge::feature_axis;
 pub use plan::{LayerStep, Plan, PlanInput, Step, StepKind};
 use plan::{Node, Point};
 

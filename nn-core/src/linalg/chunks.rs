@@ -1,5 +1,6 @@
 //! Slice-level concat and split of per-sample chunks, and sums: the helpers `network!` calls
-//! for its merges.
+//! for its merges, in heap and baked networks alike (no `alloc` needed; re-exported by
+//! `nn_core::ops`).
 
 /// Interleaves chunks: for each of `outer` blocks, copies block `o` of every part, in order,
 /// into `out`. Part `p` has `p.len() / outer` elements per block.

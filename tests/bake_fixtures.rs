@@ -1,0 +1,175 @@
+//! The weights files of `tests/baked.rs`: seeded heap networks, their batch norms given
+//! statistics of their own, saved with `nn::weights::save`. `#[weights = ".."]` reads a file
+//! while the macro expands, so the files are committed (`tests/fixtures/baked_*.safetensors`);
+//! this test checks that they are what the seeds give, and rewrites them with
+//! `NN_WRITE_FIXTURES=1 cargo test -p nn --test bake_fixtures`.
+//!
+//! The declarations are those of `tests/baked.rs`, without `#[weights]` (which would need the
+//! files to exist before they are written).
+
+use nn::prelude::*;
+
+network! {
+    /// LeNet with batch norm (README's figures).
+    pub struct Lenet<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 6, kernel = 5), bn1: batch_norm, relu, max_pool(2),
+        conv2: conv2d(6 -> 16, kernel = 5), bn2: batch_norm, relu, max_pool(2),
+        flatten, fc1: dense(256 -> 120), relu, dropout(0.5), fc2: dense(120 -> 10),
+    >
+
+    /// Every vision kind, with batch norms that have no layer to fold into.
+    pub struct Vision<
+        input(2, 9, 9),
+        c1: conv2d(2 -> 4, kernel = 3, padding = 1), relu, max_pool(2, floor), bn1: batch_norm,
+        c2: conv2d(4 -> 4, kernel = 3, stride = 2, padding = 1, floor), upsample(2), avg_pool(2),
+        upsample(2, bilinear), c3: conv2d(4 -> 2, kernel = 1), tanh, global_avg_pool,
+        bn2: batch_norm, fc: dense(2 -> 3), softmax,
+    >
+
+    /// Forks: add with a skip, concat, stack, and an activation on a value a skip also reads.
+    pub struct Forks<
+        input(6), fc1: dense(6 -> 8), relu,
+        fork { a: [dense(8 -> 8), tanh], shortcut: skip } => add,
+        fork { p: [dense(8 -> 4)], q: [dense(8 -> 4), sigmoid] } => concat,
+        fork { u: [dense(8 -> 3)], v: [dense(8 -> 3), elu] } => stack,
+        flatten,
+        fork { r: [leaky_relu(0.1)], s: skip } => add,
+        out: dense(6 -> 2),
+    >
+
+    /// A dense layer on every step of a sequence.
+    pub struct Steps< input(4, 3), step: dense(3 -> 5), gelu, flatten, out: dense(20 -> 2) >
+
+    /// The mixed network: conv, batch norm, a residual fork, pooling, a channel concat, dense.
+    pub struct Mixed<
+        input(1, 12, 12),
+        c1: conv2d(1 -> 4, kernel = 3, padding = same), bn1: batch_norm, relu,
+        res: fork { body: [c2: conv2d(4 -> 4, kernel = 3, padding = 1), bn2: batch_norm, relu], shortcut: skip } => add,
+        max_pool(2),
+        fork { a: [c3: conv2d(4 -> 2, kernel = 1)], b: [c4: conv2d(4 -> 2, kernel = 3, padding = 1), bn4: batch_norm] } => concat,
+        flatten, fc: dense(144 -> 10),
+    >
+}
+
+/// Gives every batch norm of `net` statistics and an affine part of its own (a fresh one has
+/// mean 0, variance 1, γ 1, β 0, which would hide a folding mistake).
+pub fn with_statistics<N: HasParams>(net: &mut N) {
+    let value = |i: usize, salt: usize| ((i * 37 + salt * 11) % 17) as f32 / 17.0;
+    net.visit_buffers(
+        &nn::param::ParamPath::root(),
+        &mut |path: &nn::param::ParamPath<'_>, buffer: &mut [f32]| {
+            let var = path.to_string().ends_with("running_var");
+            for (i, v) in buffer.iter_mut().enumerate() {
+                *v = if var {
+                    0.25 + 2.0 * value(i, 3)
+                } else {
+                    value(i, 5) - 0.5
+                };
+            }
+        },
+    );
+    net.visit_params(
+        &nn::param::ParamPath::root(),
+        &mut |path: &nn::param::ParamPath<'_>, param: nn::param::Param<'_>| {
+            let path = path.to_string();
+            if path.contains("bn") && param.shape.len() == 1 {
+                let gamma = path.ends_with("weight");
+                for (i, v) in param.value.iter_mut().enumerate() {
+                    *v = if gamma {
+                        0.5 + value(i, 7)
+                    } else {
+                        value(i, 9) - 0.5
+                    };
+                }
+            }
+        },
+    );
+}
+
+/// The bytes of every fixture, by file name.
+fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    fn bytes<N: HasParams>(mut net: N) -> Vec<u8> {
+        with_statistics(&mut net);
+        nn::weights::to_bytes(&net).unwrap()
+    }
+    vec![
+        ("baked_lenet.safetensors", bytes(Lenet::seeded(1))),
+        ("baked_vision.safetensors", bytes(Vision::seeded(2))),
+        ("baked_forks.safetensors", bytes(Forks::seeded(3))),
+        ("baked_steps.safetensors", bytes(Steps::seeded(4))),
+        ("baked_mixed_cnn.safetensors", bytes(Mixed::seeded(5))),
+    ]
+}
+
+/// A safetensors file of F32 `tensors`, written by hand: the format is an 8-byte header length,
+/// a JSON header and the data.
+fn safetensors(tensors: &[(&str, &[usize])]) -> Vec<u8> {
+    let (mut header, mut data) = (Vec::new(), Vec::new());
+    for (i, (name, shape)) in tensors.iter().enumerate() {
+        let count: usize = shape.iter().product();
+        let start = data.len();
+        for k in 0..count {
+            data.extend_from_slice(&(((i + k) % 7) as f32 * 0.25 - 0.5).to_le_bytes());
+        }
+        let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{start},{}]}}",
+            dims.join(","),
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", header.join(",")).into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header);
+    bytes.extend(data);
+    bytes
+}
+
+/// The UI cases' files (`tests/ui/baked_weights/`): a dense layer and a batch norm whose
+/// running variance is missing, as a file of parameters without buffers has it.
+fn ui_fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let no_var = safetensors(&[
+        ("fc1.weight", &[3, 4]),
+        ("fc1.bias", &[3]),
+        ("bn.weight", &[3]),
+        ("bn.bias", &[3]),
+        ("bn.running_mean", &[3]),
+    ]);
+    vec![("bn_no_running_var.safetensors", no_var)]
+}
+
+#[test]
+fn the_ui_fixtures_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/baked_weights");
+    for (name, bytes) in ui_fixtures() {
+        let path = dir.join(name);
+        if std::env::var_os("NN_WRITE_FIXTURES").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == bytes,
+            "{name} is stale: rewrite it with NN_WRITE_FIXTURES=1"
+        );
+    }
+}
+
+#[test]
+fn the_fixtures_are_the_seeded_networks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let write = std::env::var_os("NN_WRITE_FIXTURES").is_some();
+    for (name, bytes) in fixtures() {
+        let path = dir.join(name);
+        if write {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap();
+        assert!(
+            committed == bytes,
+            "{name} is not what its seed gives: rewrite it with NN_WRITE_FIXTURES=1"
+        );
+    }
+}
