@@ -56,6 +56,19 @@ pub fn scaled(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
     }
 }
 
+/// MNIST's training-set pixel mean and standard deviation after dividing by 255, the
+/// constants the examples standardize with (`nn::data::MNIST_MEAN`, `MNIST_STD`).
+pub const MNIST_MEAN: f32 = 0.1307;
+pub const MNIST_STD: f32 = 0.3081;
+
+/// `image`'s pixels divided by 255 and standardized, as the convolutional examples train on
+/// them.
+pub fn standardized(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
+    for (value, &pixel) in out.iter_mut().zip(image) {
+        *value = (f32::from(pixel) / 255.0 - MNIST_MEAN) / MNIST_STD;
+    }
+}
+
 /// The index of the largest value: the predicted class of a row of logits.
 pub fn argmax(logits: &[f32]) -> u8 {
     let mut best = 0;

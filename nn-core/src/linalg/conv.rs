@@ -207,15 +207,20 @@ pub fn conv2d_forward(
         .chunks_exact(s.input_len())
         .zip(y.chunks_exact_mut(s.output_len()));
     for (x_b, y_b) in samples {
-        for (row, &b) in y_b.chunks_exact_mut(positions).zip(bias) {
-            row.fill(b);
-        }
         let col: &[f32] = if s.is_pointwise() {
             x_b
         } else {
             mover.im2col(s, x_b, workspace);
             workspace
         };
+        // A Cortex-M FPU: blocks of four channels by four positions, one `VFMA` per product.
+        if cfg!(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")) {
+            super::fpu::conv(weight, col, bias, y_b, positions);
+            continue;
+        }
+        for (row, &b) in y_b.chunks_exact_mut(positions).zip(bias) {
+            row.fill(b);
+        }
         gemm(
             1.0,
             MatRef::new(weight, s.c_out, taps),
