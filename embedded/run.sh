@@ -8,15 +8,18 @@
 # Flash is .text plus .rodata; RAM is the statics (.data, .bss, .uninit) plus the stack's
 # measured peak. The instruction counts are a regression gate: the run fails when a count
 # grows by more than 2 % over embedded/expected.toml; `embedded/run.sh --update` writes the
-# new counts there (commit them when they drop). MNIST is fetched first when it is missing.
+# new counts there (commit them when they drop). `--layers` adds each baked layer's instructions
+# and multiply-accumulates (from a second, probed pass). MNIST is fetched first when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 update=false
+layers=false
 for arg in "$@"; do
     case "$arg" in
         --update) update=true ;;
-        *) echo "usage: embedded/run.sh [--update]" >&2; exit 2 ;;
+        --layers) layers=true ;;
+        *) echo "usage: embedded/run.sh [--update] [--layers]" >&2; exit 2 ;;
     esac
 done
 
@@ -80,6 +83,10 @@ for manifest in embedded/*/Cargo.toml; do
     flash=$(($(section "$sizes" .text) + $(section "$sizes" .rodata)))
     ram=$(($(section "$sizes" .data) + $(section "$sizes" .bss) + $(section "$sizes" .uninit) + stack))
     echo "$firmware: $equal/$total predictions equal the host, $instructions instructions per inference, flash $flash B, ram $ram B"
+    if $layers; then
+        sed -n "s/^$firmware: layer \(.*\): \([0-9]*\) instructions, \([0-9]*\) multiply-accumulates$/\1|\2|\3/p" <<<"$device" |
+            awk -F'|' '{ per = $3 > 0 ? sprintf(", %.2f per multiply-accumulate", $2 / $3) : ""; printf "    %-45s %9d instructions, %8d multiply-accumulates%s\n", $1, $2, $3, per }'
+    fi
     if [ "$total" -eq 0 ] || [ "$equal" -ne "$total" ] || [ "${#device_predictions}" -ne "$total" ]; then
         echo "error: $firmware's device predictions differ from the host's" >&2
         failed=1

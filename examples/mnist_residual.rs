@@ -37,8 +37,8 @@ use nn_examples::cli;
 use nn_examples::mnist_fetch;
 
 use cli::{Defaults, Options};
-use nn::data::{LastBatch, Standardize};
 use nn::data::mnist::Mnist;
+use nn::data::{LastBatch, Standardize};
 use nn::prelude::*;
 use nn::train::{Accuracy, CrossEntropy, Fit, LearningRateSchedule};
 

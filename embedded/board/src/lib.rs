@@ -107,18 +107,75 @@ impl Tally {
     }
 }
 
+/// The most steps a network may report through a [`Probe`].
+pub const MAX_LAYERS: usize = 64;
+
+/// Per-layer instruction counts: a baked network's `infer_probed` calls [`Probe::mark`] after
+/// each step, and the probe gives the instructions since the last mark to that step. On the
+/// host it counts nothing.
+pub struct Probe {
+    layers: [(&'static str, u64, usize); MAX_LAYERS],
+    count: usize,
+    next: usize,
+    last: u32,
+}
+
+impl Probe {
+    #[cfg(target_os = "none")]
+    fn new() -> Self {
+        Probe {
+            layers: [("", 0, 0); MAX_LAYERS],
+            count: 0,
+            next: 0,
+            last: 0,
+        }
+    }
+
+    /// Before an inference: the clock starts at the first step.
+    #[cfg(target_os = "none")]
+    fn start(&mut self) {
+        self.next = 0;
+        self.last = now();
+    }
+
+    /// After a step: `layer` ran `multiply_accumulates` products since the last mark.
+    pub fn mark(&mut self, layer: &'static str, multiply_accumulates: usize) {
+        let time = now();
+        let ticks = u64::from(self.last.wrapping_sub(time));
+        if let Some(entry) = self.layers.get_mut(self.next) {
+            if self.next == self.count {
+                *entry = (layer, 0, multiply_accumulates);
+                self.count += 1;
+            }
+            entry.1 += ticks;
+        }
+        self.next += 1;
+        self.last = now();
+    }
+}
+
+/// The board timer's count (down), or 0 on the host.
+fn now() -> u32 {
+    #[cfg(target_os = "none")]
+    return device::timer();
+    #[cfg(not(target_os = "none"))]
+    0
+}
+
 const NO_IMAGES: &str = "no MNIST test images are embedded: fetch MNIST first (`embedded/run.sh` does) or point MNIST_DIR at it, then rebuild";
 
 /// Classifies every embedded image: `prepare` turns it into the network's input (in `input`,
-/// untimed), `classify` runs the network on that and gives the class (timed). Then reports
-/// on the device: predictions, accuracy, instructions per inference and the stack's peak; and
-/// exits QEMU.
+/// untimed), `classify` runs the network on that and gives the class (timed); with a
+/// [`Probe`] it runs `infer_probed` instead of `infer`. Then reports on the device:
+/// predictions, accuracy, instructions per inference, the stack's peak, and each layer's
+/// instructions and multiply-accumulates (from a second, probed pass, whose marks cost a few
+/// instructions each); and exits QEMU.
 #[cfg(target_os = "none")]
 pub fn run<I>(
     name: &str,
     input: &mut I,
     mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
-    mut classify: impl FnMut(&I) -> u8,
+    mut classify: impl FnMut(&I, Option<&mut Probe>) -> u8,
 ) -> ! {
     use cortex_m_semihosting::{debug, hprintln};
 
@@ -129,13 +186,19 @@ pub fn run<I>(
     for (image, label) in test_images() {
         prepare(image, input);
         let before = device::timer();
-        let predicted = classify(core::hint::black_box(&*input));
+        let predicted = classify(core::hint::black_box(&*input), None);
         let after = device::timer();
         // A down-counter: the ticks between the reads, across a wrap too.
         ticks += u64::from(before.wrapping_sub(after));
         tally.add(predicted, label);
     }
     let stack = device::stack_peak();
+    let mut probe = Probe::new();
+    for (image, _) in test_images() {
+        prepare(image, input);
+        probe.start();
+        classify(core::hint::black_box(&*input), Some(&mut probe));
+    }
     if tally.count == 0 {
         hprintln!("{}: {}", name, NO_IMAGES);
         debug::exit(debug::EXIT_FAILURE);
@@ -145,6 +208,16 @@ pub fn run<I>(
         hprintln!("{}: {}/{} correct", name, tally.correct, tally.count);
         hprintln!("{}: {} instructions per inference", name, instructions);
         hprintln!("{}: stack peak {} B", name, stack);
+        for &(layer, ticks, macs) in &probe.layers[..probe.count] {
+            let instructions = ticks * device::INSTRUCTIONS_PER_TICK / tally.count as u64;
+            hprintln!(
+                "{}: layer {}: {} instructions, {} multiply-accumulates",
+                name,
+                layer,
+                instructions,
+                macs
+            );
+        }
         debug::exit(debug::EXIT_SUCCESS);
     }
     loop {
@@ -159,12 +232,12 @@ pub fn run<I>(
     name: &str,
     input: &mut I,
     mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
-    mut classify: impl FnMut(&I) -> u8,
+    mut classify: impl FnMut(&I, Option<&mut Probe>) -> u8,
 ) -> ! {
     let mut tally = Tally::new();
     for (image, label) in test_images() {
         prepare(image, input);
-        tally.add(classify(input), label);
+        tally.add(classify(input, None), label);
     }
     if tally.count == 0 {
         std::eprintln!("{name}: {NO_IMAGES}");

@@ -30,9 +30,19 @@ network! {
 fn run() -> ! {
     let mut pixels = [0.0f32; board::PIXELS];
     let mut work = [0.0f32; CnnBaked::WORK_LEN];
-    board::run("mnist-cnn", &mut pixels, board::standardized, |pixels| {
-        board::argmax(CnnBaked::infer(pixels, &mut work))
-    })
+    board::run(
+        "mnist-cnn",
+        &mut pixels,
+        board::standardized,
+        |pixels, probe| {
+            board::argmax(match probe {
+                None => CnnBaked::infer(pixels, &mut work),
+                Some(probe) => CnnBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
+                    probe.mark(layer, macs)
+                }),
+            })
+        },
+    )
 }
 
 #[cfg(target_os = "none")]

@@ -35,8 +35,14 @@ pub extern "C" fn classify(pixels: &[f32; MlpBaked::INPUTS]) -> u32 {
 /// Every embedded test image through [`classify`], on the device or the host.
 fn run() -> ! {
     let mut pixels = [0.0f32; board::PIXELS];
-    board::run("mnist-mlp", &mut pixels, board::scaled, |pixels| {
-        classify(pixels) as u8
+    let mut work = [0.0f32; MlpBaked::WORK_LEN];
+    board::run("mnist-mlp", &mut pixels, board::scaled, |pixels, probe| {
+        board::argmax(match probe {
+            None => MlpBaked::infer(pixels, &mut work),
+            Some(probe) => MlpBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
+                probe.mark(layer, macs)
+            }),
+        })
     })
 }
 

@@ -37,9 +37,21 @@ network! {
 fn run() -> ! {
     let mut pixels = [0.0f32; board::PIXELS];
     let mut work = [0.0f32; ResidualBaked::WORK_LEN];
-    board::run("mnist-residual", &mut pixels, board::standardized, |pixels| {
-        board::argmax(ResidualBaked::infer(pixels, &mut work))
-    })
+    board::run(
+        "mnist-residual",
+        &mut pixels,
+        board::standardized,
+        |pixels, probe| {
+            board::argmax(match probe {
+                None => ResidualBaked::infer(pixels, &mut work),
+                Some(probe) => {
+                    ResidualBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
+                        probe.mark(layer, macs)
+                    })
+                }
+            })
+        },
+    )
 }
 
 #[cfg(target_os = "none")]

@@ -138,8 +138,15 @@ pub(super) fn emit(
     let mut param_count = 0usize;
     for (step, at) in steps.iter().zip(&memory.steps) {
         let mut regions = Regions::new();
+        // What `infer_probed` reports after the step: its name, and its multiply-accumulates.
+        let mut probe: (String, usize) = (String::new(), 0);
         let code = match step {
             Baked::Merge { kind, outer } => {
+                probe.0 = match kind {
+                    MergeKind::Add => "add".to_string(),
+                    MergeKind::Stack => "stack".to_string(),
+                    _ => "concat".to_string(),
+                };
                 let parts: Vec<TokenStream> = at
                     .inputs
                     .iter()
@@ -160,7 +167,13 @@ pub(super) fn emit(
                     continue;
                 }
                 let mut params = Vec::new();
+                let (mut weights, mut biases) = (0, 0);
                 for (name, values) in baked_params(layer, tensors) {
+                    if name.ends_with(".weight") {
+                        weights = values.len();
+                    } else if name.ends_with(".bias") {
+                        biases = values.len();
+                    }
                     let ident = static_ident(&name, &mut used);
                     let count = values.len();
                     param_count += count;
@@ -173,6 +186,19 @@ pub(super) fn emit(
                     params.push(quote!(&#ident.0[..]));
                 }
                 let Loc::Buf(out) = at.output else { continue };
+                // A weight shared by every output position (a conv's, a per-step dense's) is
+                // used once per position: weights × outputs / channels.
+                let macs = (weights * memory.buffers[out].len)
+                    .checked_div(biases)
+                    .unwrap_or(0);
+                probe = (
+                    layer
+                        .layer
+                        .name
+                        .as_ref()
+                        .map_or_else(|| layer.layer.text(), ToString::to_string),
+                    macs,
+                );
                 let input = at.inputs.first().copied().unwrap_or(Loc::Input);
                 let (x, y, copy) = if layer.baking.run == Run::InPlace {
                     let y = regions.of(memory, out);
@@ -205,6 +231,8 @@ pub(super) fn emit(
             }
         };
         body.push(regions.wrap(nn, code));
+        let (label, macs) = probe;
+        body.push(quote!(probe(#label, #macs);));
     }
     let output = &memory.buffers[memory.output];
     if memory.copy_output {
@@ -255,7 +283,21 @@ pub(super) fn emit(
 
             /// Runs one sample through the baked network and returns its output, which lives
             /// in `work`. Allocates nothing.
+            #[inline]
             pub fn infer<'w>(x: &[f32; #inputs], work: &'w mut [f32; #work_len]) -> &'w [f32; #outputs] {
+                Self::infer_probed(x, work, &mut |_, _| {})
+            }
+
+            /// [`infer`](Self::infer), calling `probe(layer, multiply_accumulates)` after each
+            /// step that runs code: the layer's name (or its text when unnamed, `add`/`concat`
+            /// for a merge) and its multiply-accumulates (0 for the steps without weights). A
+            /// profiler reads a clock there; `infer` passes a probe that does nothing, which
+            /// compiles away.
+            pub fn infer_probed<'w>(
+                x: &[f32; #inputs],
+                work: &'w mut [f32; #work_len],
+                probe: &mut impl FnMut(&'static str, usize),
+            ) -> &'w [f32; #outputs] {
                 #(#statics)*
                 #(#body)*
                 let work: &'w [f32] = work;
