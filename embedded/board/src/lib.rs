@@ -154,6 +154,27 @@ impl Probe {
     }
 }
 
+/// The class a baked network `$net` gives `$input` (its `argmax`), through `infer`, or through
+/// `infer_probed` marking each layer on `$probe` when it is `Some`: the `classify` closure of
+/// [`run`].
+///
+/// ```ignore
+/// board::run("mnist-cnn", &mut pixels, board::standardized, |pixels, probe| {
+///     board::classify!(CnnBaked, pixels, &mut work, probe)
+/// })
+/// ```
+#[macro_export]
+macro_rules! classify {
+    ($net:ty, $input:expr, $work:expr, $probe:expr) => {
+        $crate::argmax(match $probe {
+            ::core::option::Option::None => <$net>::infer($input, $work),
+            ::core::option::Option::Some(probe) => {
+                <$net>::infer_probed($input, $work, &mut |layer, macs| probe.mark(layer, macs))
+            }
+        })
+    };
+}
+
 /// The board timer's count (down), or 0 on the host.
 fn now() -> u32 {
     #[cfg(target_os = "none")]

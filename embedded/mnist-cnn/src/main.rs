@@ -34,14 +34,7 @@ fn run() -> ! {
         "mnist-cnn",
         &mut pixels,
         board::standardized,
-        |pixels, probe| {
-            board::argmax(match probe {
-                None => CnnBaked::infer(pixels, &mut work),
-                Some(probe) => CnnBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
-                    probe.mark(layer, macs)
-                }),
-            })
-        },
+        |pixels, probe| board::classify!(CnnBaked, pixels, &mut work, probe),
     )
 }
 

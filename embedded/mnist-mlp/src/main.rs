@@ -37,12 +37,7 @@ fn run() -> ! {
     let mut pixels = [0.0f32; board::PIXELS];
     let mut work = [0.0f32; MlpBaked::WORK_LEN];
     board::run("mnist-mlp", &mut pixels, board::scaled, |pixels, probe| {
-        board::argmax(match probe {
-            None => MlpBaked::infer(pixels, &mut work),
-            Some(probe) => MlpBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
-                probe.mark(layer, macs)
-            }),
-        })
+        board::classify!(MlpBaked, pixels, &mut work, probe)
     })
 }
 

@@ -41,16 +41,7 @@ fn run() -> ! {
         "mnist-residual",
         &mut pixels,
         board::standardized,
-        |pixels, probe| {
-            board::argmax(match probe {
-                None => ResidualBaked::infer(pixels, &mut work),
-                Some(probe) => {
-                    ResidualBaked::infer_probed(pixels, &mut work, &mut |layer, macs| {
-                        probe.mark(layer, macs)
-                    })
-                }
-            })
-        },
+        |pixels, probe| board::classify!(ResidualBaked, pixels, &mut work, probe),
     )
 }
 
