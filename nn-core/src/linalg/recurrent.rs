@@ -129,9 +129,19 @@ pub fn sum_biases(bias_ih: &[f32], bias_hh: &[f32], bias: &mut [f32]) {
 }
 
 /// `c += h · W_hhᵀ` for one state `h` (`hidden` values), with `weight_hh` of `c.len() ×
-/// hidden` as stored: a batch-1 step's recurrent product.
+/// hidden` as stored: a batch-1 step's recurrent product. On a Cortex-M FPU, the
+/// register-blocked loop of `fpu` (as [`affine`](super::affine) runs there); elsewhere
+/// [`gemm`](super::gemm).
 pub fn add_recurrent_row(h: &[f32], weight_hh: &[f32], c: &mut [f32]) {
     let (width, hidden) = (c.len(), h.len());
+    if cfg!(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_abi = "eabihf"
+    )) {
+        assert_eq!(weight_hh.len(), width * hidden, "a {width}x{hidden} weight");
+        return super::fpu::add_gemv(weight_hh, h, c);
+    }
     super::gemm(
         1.0,
         super::MatRef::new(h, 1, hidden),
