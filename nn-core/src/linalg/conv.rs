@@ -214,11 +214,7 @@ pub fn conv2d_forward(
             workspace
         };
         // A Cortex-M FPU: blocks of four channels by four positions, one `VFMA` per product.
-        if cfg!(all(
-            target_arch = "arm",
-            target_os = "none",
-            target_abi = "eabihf"
-        )) {
+        if cfg!(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")) {
             super::fpu::conv(weight, col, bias, y_b, positions);
             continue;
         }
