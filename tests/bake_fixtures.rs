@@ -50,6 +50,24 @@ network! {
         fork { a: [c3: conv2d(4 -> 2, kernel = 1)], b: [c4: conv2d(4 -> 2, kernel = 3, padding = 1), bn4: batch_norm] } => concat,
         flatten, fc: dense(144 -> 10),
     >
+
+    /// An Elman RNN (tanh), its final state and a dense head.
+    pub struct RnnTanh< input(5, 3), rnn: rnn(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// An Elman RNN with relu, its final state and a dense head.
+    pub struct RnnRelu< input(5, 3), rnn: rnn(3 -> 4, relu), last, head: dense(4 -> 2) >
+
+    /// A GRU, its final state and a dense head.
+    pub struct GruLast< input(5, 3), gru: gru(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// An LSTM, its final state and a dense head.
+    pub struct LstmLast< input(5, 3), lstm: lstm(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// Recurrent layers stacked, with a dense layer on every step between them.
+    pub struct RecurrentSteps<
+        input(6, 2), gru: gru(2 -> 5), step: dense(5 -> 3), relu,
+        lstm: lstm(3 -> 4), rnn: rnn(4 -> 3), last, out: dense(3 -> 2),
+    >
 }
 
 /// Gives every batch norm of `net` statistics and an affine part of its own (a fresh one has
@@ -99,6 +117,14 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("baked_forks.safetensors", bytes(Forks::seeded(3))),
         ("baked_steps.safetensors", bytes(Steps::seeded(4))),
         ("baked_mixed_cnn.safetensors", bytes(Mixed::seeded(5))),
+        ("baked_rnn_tanh.safetensors", bytes(RnnTanh::seeded(6))),
+        ("baked_rnn_relu.safetensors", bytes(RnnRelu::seeded(7))),
+        ("baked_gru.safetensors", bytes(GruLast::seeded(8))),
+        ("baked_lstm.safetensors", bytes(LstmLast::seeded(9))),
+        (
+            "baked_recurrent_steps.safetensors",
+            bytes(RecurrentSteps::seeded(10)),
+        ),
     ]
 }
 

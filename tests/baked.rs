@@ -69,6 +69,33 @@ network! {
         fork { a: [c3: conv2d(4 -> 2, kernel = 1)], b: [c4: conv2d(4 -> 2, kernel = 3, padding = 1), bn4: batch_norm] } => concat,
         flatten, fc: dense(144 -> 10),
     >
+
+    /// An Elman RNN (tanh), its final state and a dense head.
+    #[weights = "tests/fixtures/baked_rnn_tanh.safetensors"]
+    struct RnnTanh< input(5, 3), rnn: rnn(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// An Elman RNN with relu, its final state and a dense head.
+    #[weights = "tests/fixtures/baked_rnn_relu.safetensors"]
+    struct RnnRelu< input(5, 3), rnn: rnn(3 -> 4, relu), last, head: dense(4 -> 2) >
+
+    /// A GRU, its final state and a dense head.
+    #[weights = "tests/fixtures/baked_gru.safetensors"]
+    struct GruLast< input(5, 3), gru: gru(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// An LSTM, its final state and a dense head.
+    #[weights = "tests/fixtures/baked_lstm.safetensors"]
+    struct LstmLast< input(5, 3), lstm: lstm(3 -> 4), last, head: dense(4 -> 2) >
+
+    /// Recurrent layers stacked, with a dense layer on every step between them.
+    #[weights = "tests/fixtures/baked_recurrent_steps.safetensors"]
+    struct RecurrentSteps<
+        input(6, 2), gru: gru(2 -> 5), step: dense(5 -> 3), relu,
+        lstm: lstm(3 -> 4), rnn: rnn(4 -> 3), last, out: dense(3 -> 2),
+    >
+
+    /// The sequential-MNIST LSTM of `models/mnist_lstm.safetensors` (`examples/mnist_lstm`).
+    #[weights = "models/mnist_lstm.safetensors"]
+    struct MnistLstm< input(28, 28), lstm: lstm(28 -> 128), last, head: dense(128 -> 10) >
 }
 
 /// Deterministic inputs in about [-1, 2].
@@ -218,4 +245,36 @@ fn lenet_memory_plan() {
     // Folding leaves the batch norms' 4 x (6 + 16) values out.
     assert_eq!(LenetBaked::PARAM_COUNT, Lenet::PARAM_COUNT - 2 * (6 + 16));
     assert_eq!(LenetBaked::WEIGHT_BYTES, 4 * LenetBaked::PARAM_COUNT);
+}
+
+#[test]
+fn recurrent_layers_match_the_heap_network_bit_for_bit() {
+    compare!(RnnTanh, RnnTanhBaked, RnnTanhTape, Tensor3<1, 5, 3>, 15, exact = true);
+    compare!(RnnRelu, RnnReluBaked, RnnReluTape, Tensor3<1, 5, 3>, 15, exact = true);
+    compare!(GruLast, GruLastBaked, GruLastTape, Tensor3<1, 5, 3>, 15, exact = true);
+    compare!(LstmLast, LstmLastBaked, LstmLastTape, Tensor3<1, 5, 3>, 15, exact = true);
+}
+
+#[test]
+fn stacked_recurrent_layers_and_a_dense_layer_per_step_match_bit_for_bit() {
+    compare!(
+        RecurrentSteps,
+        RecurrentStepsBaked,
+        RecurrentStepsTape,
+        Tensor3<1, 6, 2>,
+        12,
+        exact = true
+    );
+}
+
+#[test]
+fn the_mnist_lstm_matches_the_heap_network_bit_for_bit() {
+    compare!(MnistLstm, MnistLstmBaked, MnistLstmTape, Tensor3<1, 28, 28>, 784, exact = true);
+    assert_eq!(MnistLstmBaked::PARAM_COUNT, MnistLstm::PARAM_COUNT);
+    println!(
+        "MNIST LSTM: WORK_LEN {} ({} bytes), WEIGHT_BYTES {}",
+        MnistLstmBaked::WORK_LEN,
+        MnistLstmBaked::WORK_LEN * 4,
+        MnistLstmBaked::WEIGHT_BYTES
+    );
 }

@@ -7,8 +7,9 @@
 //! activation and every kernel's scratch lives (see the README's section on baked weights): a
 //! buffer is kept only while a later step reads it, an activation works in place, and a
 //! reshape is free. The kernels are the ones the heap layers run ([`linalg::affine`], the conv,
-//! pool, upsample and batch-norm kernels of [`linalg`], the scalar functions of the
-//! activations, the merges of [`linalg::chunks`]), so a baked network gives the same bits as
+//! pool, upsample and batch-norm kernels of [`linalg`], the recurrent layers' batch-1 kernels of
+//! [`linalg::recurrent`], the scalar functions of the activations, the merges of
+//! [`linalg::chunks`]), so a baked network gives the same bits as
 //! the heap network with the same weights at batch 1, except where the macro folded a
 //! `batch_norm` into the convolution or dense layer before it (the README's section on baked
 //! weights gives the tolerance).
@@ -27,6 +28,7 @@
 use crate::linalg;
 pub use crate::linalg::conv::ConvShape;
 pub use crate::linalg::pool::PoolShape;
+pub use crate::linalg::recurrent::{Nonlinearity, RecurrentParams};
 pub use crate::linalg::upsample::UpsampleShape;
 use crate::math;
 
@@ -153,6 +155,80 @@ pub fn batch_norm(
     y: &mut [f32],
 ) {
     linalg::norm::batch_norm_inference(weight, bias, mean, var, BATCH_NORM_EPS, spatial, x, y);
+}
+
+/// An `rnn` layer on one sequence `x` (`T × F`), every step's state into `y` (`T × H`): the
+/// heap [`Rnn`](crate::layers::Rnn)'s batch-1 kernel, [`linalg::recurrent::rnn`]. `scratch`
+/// is [`rnn_scratch_len`] values of the work arena.
+///
+/// # Panics
+/// When a length disagrees with another; generated code passes arrays the macro sized.
+pub fn rnn(
+    params: &RecurrentParams<'_>,
+    nonlinearity: Nonlinearity,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    linalg::recurrent::rnn(params, nonlinearity, x, y, scratch);
+}
+
+/// The scratch of [`rnn`]: the summed biases, `hidden` values.
+pub const fn rnn_scratch_len(hidden: usize) -> usize {
+    hidden
+}
+
+/// A `gru` layer on one sequence `x` (`T × F`), every step's state into `y` (`T × H`): the
+/// heap [`Gru`](crate::layers::Gru)'s batch-1 kernel, [`linalg::recurrent::gru`]. `scratch`
+/// is [`gru_scratch_len`] values of the work arena: every step's gates, and one step's
+/// recurrent product.
+///
+/// # Panics
+/// When a length disagrees with another; generated code passes arrays the macro sized.
+pub fn gru(params: &RecurrentParams<'_>, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    let width = params.bias_ih.len();
+    let (gates, hh) = scratch.split_at_mut(scratch.len() - width);
+    linalg::recurrent::gru(params, x, y, gates, hh);
+}
+
+/// The scratch of [`gru`] over `steps` steps: `(steps + 1) · 3 · hidden` values.
+pub const fn gru_scratch_len(steps: usize, hidden: usize) -> usize {
+    (steps + 1) * 3 * hidden
+}
+
+/// An `lstm` layer on one sequence `x` (`T × F`), every step's `h` into `y` (`T × H`): the
+/// heap [`Lstm`](crate::layers::Lstm)'s batch-1 kernel, [`linalg::recurrent::lstm`].
+/// `scratch` is [`lstm_scratch_len`] values of the work arena: every step's gates, two steps'
+/// cell state, one step's `tanh c` and the summed biases.
+///
+/// # Panics
+/// When a length disagrees with another; generated code passes arrays the macro sized.
+pub fn lstm(params: &RecurrentParams<'_>, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    let width = params.bias_ih.len();
+    let hidden = width / 4;
+    let (gates, rest) = scratch.split_at_mut(scratch.len() - width - 3 * hidden);
+    let (cs, rest) = rest.split_at_mut(2 * hidden);
+    let (tanh_cs, bias) = rest.split_at_mut(hidden);
+    let buffers = linalg::recurrent::LstmBuffers {
+        gates,
+        cs,
+        tanh_cs,
+        bias,
+    };
+    linalg::recurrent::lstm(params, x, y, buffers);
+}
+
+/// The scratch of [`lstm`] over `steps` steps: `(4 · steps + 7) · hidden` values.
+pub const fn lstm_scratch_len(steps: usize, hidden: usize) -> usize {
+    (4 * steps + 7) * hidden
+}
+
+/// `last`: the final step of a sequence `x` of `y.len()` features per step.
+///
+/// # Panics
+/// When `x` is shorter than `y`.
+pub fn last(x: &[f32], y: &mut [f32]) {
+    y.copy_from_slice(&x[x.len() - y.len()..]);
 }
 
 /// A fork's `add`: `out` = the sum of `parts` ([`linalg::chunks::sum_into`], as the heap

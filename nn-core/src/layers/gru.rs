@@ -7,11 +7,11 @@ use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
     pack_recurrent_weight, packed_recurrent_len, project_inputs, times, to_batch_first,
-    to_time_major,
+    to_time_major, transposed_len,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::recurrent::{self, RecurrentParams};
 use crate::linalg::{Vectorize, vectorized};
-use crate::math::{sigmoid_fast, tanh_fast};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
 
@@ -115,7 +115,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             gates: buffer(T * B * 3 * H),
             hh: buffer(T * B * 3 * H),
             hs: buffer(T * B * H),
-            weight_ih_t: buffer(2 * F * 3 * H),
+            weight_ih_t: buffer(transposed_len(B, F, 3 * H)),
             weight_hh_packed: buffer(packed_recurrent_len(B, 3 * H, H)),
         }
     }
@@ -213,6 +213,12 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
     /// into `y` (batch-first).
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut GruScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
+        if B == 1 {
+            // The kernel a baked network runs, on the weights as stored.
+            recurrent::gru(&self.params(), x, &mut s.hs, &mut s.gates, &mut s.hh);
+            y.copy_from_slice(&s.hs);
+            return;
+        }
         let (w_ih, b_ih) = (self.weight_ih.as_slice(), self.bias_ih.as_slice());
         project_inputs(
             &s.xt,
@@ -241,67 +247,18 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
             } else {
                 None
             };
-            vectorized(GruCellForward {
-                gates,
-                hh,
-                hs,
-                previous,
-                hidden: H,
-            });
+            recurrent::gru_cell(gates, hh, hs, previous, H);
         }
         to_batch_first(&s.hs, y, B, T, H);
     }
-}
 
-/// One step's gates and new state, for every sample: `gates` (`batch × 3·hidden`, the input
-/// parts) become `r, z, n`, given `hh` (the recurrent products with `b_hh`), and `hs`
-/// receives `h_t`. `previous` is `h_{t−1}`, `None` at the first step.
-struct GruCellForward<'a> {
-    gates: &'a mut [f32],
-    hh: &'a [f32],
-    hs: &'a mut [f32],
-    previous: Option<&'a [f32]>,
-    hidden: usize,
-}
-
-impl Vectorize for GruCellForward<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let Self {
-            gates,
-            hh,
-            hs,
-            previous,
-            hidden,
-        } = self;
-        let h_len = hidden;
-        for (b, row) in gates.chunks_exact_mut(3 * h_len).enumerate() {
-            let h_row = &hh[b * 3 * h_len..][..3 * h_len];
-            // r and z together, over contiguous slices, so the loops vectorize.
-            let (rz, n) = row.split_at_mut(2 * h_len);
-            for (v, &h) in rz.iter_mut().zip(&h_row[..2 * h_len]) {
-                *v = sigmoid_fast(*v + h);
-            }
-            let (r, z) = rz.split_at(h_len);
-            let (n, hn) = (&mut n[..h_len], &h_row[2 * h_len..]);
-            for j in 0..h_len {
-                n[j] = tanh_fast(n[j] + r[j] * hn[j]);
-            }
-            let h = &mut hs[b * h_len..][..h_len];
-            match previous {
-                Some(previous) => {
-                    let previous = &previous[b * h_len..][..h_len];
-                    for j in 0..h_len {
-                        h[j] = (1.0 - z[j]) * n[j] + z[j] * previous[j];
-                    }
-                }
-                None => {
-                    for j in 0..h_len {
-                        h[j] = (1.0 - z[j]) * n[j];
-                    }
-                }
-            }
+    /// The parameters as the shared kernels take them.
+    fn params(&self) -> RecurrentParams<'_> {
+        RecurrentParams {
+            weight_ih: self.weight_ih.as_slice(),
+            weight_hh: self.weight_hh.as_slice(),
+            bias_ih: self.bias_ih.as_slice(),
+            bias_hh: self.bias_hh.as_slice(),
         }
     }
 }

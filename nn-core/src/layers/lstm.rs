@@ -7,11 +7,11 @@ use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, buffer, init_uniform,
     pack_backward_weight, pack_recurrent_weight, packed_backward_len, packed_recurrent_len,
-    project_inputs, recurrent_state_grad, times, to_batch_first, to_time_major,
+    project_inputs, recurrent_state_grad, times, to_batch_first, to_time_major, transposed_len,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::recurrent::{self, LstmBuffers, RecurrentParams};
 use crate::linalg::{Vectorize, vectorized};
-use crate::math::{sigmoid_fast, tanh_fast};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
 
@@ -123,7 +123,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             tanh_cs: buffer(T * B * H),
             hs: buffer(T * B * H),
             bias: buffer(4 * H),
-            weight_ih_t: buffer(2 * F * 4 * H),
+            weight_ih_t: buffer(transposed_len(B, F, 4 * H)),
             weight_hh_packed: buffer(packed_recurrent_len(B, 4 * H, H)),
         }
     }
@@ -223,6 +223,18 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
     /// (batch-first).
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut LstmScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
+        if B == 1 {
+            // The kernel a baked network runs, on the weights as stored.
+            let buffers = LstmBuffers {
+                gates: &mut s.gates,
+                cs: &mut s.cs,
+                tanh_cs: &mut s.tanh_cs,
+                bias: &mut s.bias,
+            };
+            recurrent::lstm(&self.params(), x, &mut s.hs, buffers);
+            y.copy_from_slice(&s.hs);
+            return;
+        }
         let bias = self.bias_ih.iter().zip(self.bias_hh.iter());
         for (sum, (&a, &b)) in s.bias.iter_mut().zip(bias) {
             *sum = a + b;
@@ -253,86 +265,18 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             } else {
                 None
             };
-            vectorized(CellForward {
-                gates,
-                previous_c,
-                cs,
-                tanh_cs,
-                hs,
-                hidden: H,
-            });
+            recurrent::lstm_cell(gates, previous_c, cs, tanh_cs, hs, H);
         }
         to_batch_first(&s.hs, y, B, T, H);
     }
-}
 
-/// One step's gate nonlinearities and state update, for every sample: `gates` (`batch ×
-/// 4·hidden`, the pre-activations, with the recurrent product added) become the gates
-/// `i, f, g, o`, and `cs`, `tanh_cs`, `hs` (`batch × hidden`) receive `c_t`, `tanh c_t` and
-/// `h_t`. `previous_c` is `c_{t−1}`, `None` at the first step.
-struct CellForward<'a> {
-    gates: &'a mut [f32],
-    previous_c: Option<&'a [f32]>,
-    cs: &'a mut [f32],
-    tanh_cs: &'a mut [f32],
-    hs: &'a mut [f32],
-    hidden: usize,
-}
-
-impl Vectorize for CellForward<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let Self {
-            gates,
-            previous_c,
-            cs,
-            tanh_cs,
-            hs,
-            hidden,
-        } = self;
-        cell_forward(gates, previous_c, cs, tanh_cs, hs, hidden);
-    }
-}
-
-#[inline(always)]
-fn cell_forward(
-    gates: &mut [f32],
-    previous_c: Option<&[f32]>,
-    cs: &mut [f32],
-    tanh_cs: &mut [f32],
-    hs: &mut [f32],
-    hidden: usize,
-) {
-    let h_len = hidden;
-    for (b, row) in gates.chunks_exact_mut(4 * h_len).enumerate() {
-        // Gate by gate over contiguous slices, so each loop vectorizes.
-        let (ifg, o) = row.split_at_mut(3 * h_len);
-        let (i_f, g) = ifg.split_at_mut(2 * h_len);
-        i_f.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
-        g.iter_mut().for_each(|v| *v = tanh_fast(*v));
-        o.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
-        let (i, f) = i_f.split_at(h_len);
-        let (g, o) = (&g[..h_len], &o[..h_len]);
-        let c = &mut cs[b * h_len..][..h_len];
-        let tc = &mut tanh_cs[b * h_len..][..h_len];
-        let h = &mut hs[b * h_len..][..h_len];
-        match previous_c {
-            Some(previous) => {
-                let previous = &previous[b * h_len..][..h_len];
-                for j in 0..h_len {
-                    c[j] = f[j] * previous[j] + i[j] * g[j];
-                }
-            }
-            None => {
-                for j in 0..h_len {
-                    c[j] = i[j] * g[j];
-                }
-            }
-        }
-        for j in 0..h_len {
-            tc[j] = tanh_fast(c[j]);
-            h[j] = o[j] * tc[j];
+    /// The parameters as the shared kernels take them.
+    fn params(&self) -> RecurrentParams<'_> {
+        RecurrentParams {
+            weight_ih: self.weight_ih.as_slice(),
+            weight_hh: self.weight_hh.as_slice(),
+            bias_ih: self.bias_ih.as_slice(),
+            bias_hh: self.bias_hh.as_slice(),
         }
     }
 }

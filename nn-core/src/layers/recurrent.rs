@@ -11,9 +11,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use crate::init::{Rng, uniform};
-use crate::linalg::{
-    MatRef, Op, gemm, gemm_packed, gemv_rows_packed, pack, pack_rows, packed_len, packed_rows_len,
-};
+use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len};
 
 /// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
 pub(crate) fn buffer(len: usize) -> Box<[f32]> {
@@ -75,21 +73,29 @@ pub(crate) fn project_inputs(
     times(xt, weight_ih_t, 1.0, gates, rows, inputs, width);
 }
 
-/// Below this many rows, a step's recurrent product is a dot product per output (`h · W_hhᵀ`):
-/// over `W_hh` packed once per sequence at one row ([`pack_recurrent_weight`]), as stored at
-/// two or three; from it up, it reads `W_hhᵀ` packed once per sequence (the broadcast kernel).
+/// Below this many rows, a step's recurrent product is a dot product per output (`h · W_hhᵀ`)
+/// over `W_hh` as stored; from it up, it reads `W_hhᵀ` packed once per sequence (the broadcast
+/// kernel). A batch of one runs the shared kernels of [`linalg::recurrent`], which read every
+/// weight as stored, as a baked network does.
+///
+/// [`linalg::recurrent`]: crate::linalg::recurrent
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 
 /// The length of the packed `W_hh` that a batch of `rows` reads (see
-/// [`pack_recurrent_weight`]): none at two or three rows.
+/// [`pack_recurrent_weight`]): none below [`PLAIN_FROM_ROWS`].
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
     if rows >= PLAIN_FROM_ROWS {
         packed_len(hidden, width)
-    } else if rows == 1 {
-        packed_rows_len(width, hidden)
     } else {
         0
     }
+}
+
+/// The length of the `W_ihᵀ` buffer of [`project_inputs`] for a batch of `rows` (`inputs ×
+/// width` and the `W_ih` it was made from): none for a batch of one, which reads `W_ih` as
+/// stored.
+pub(crate) fn transposed_len(rows: usize, inputs: usize, width: usize) -> usize {
+    if rows == 1 { 0 } else { 2 * inputs * width }
 }
 
 /// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
@@ -126,9 +132,7 @@ pub(crate) fn add_recurrent_product(
     hidden: usize,
     width: usize,
 ) {
-    if rows == 1 {
-        gemv_rows_packed(h, w_packed, c);
-    } else if rows < PLAIN_FROM_ROWS {
+    if rows < PLAIN_FROM_ROWS {
         times_transposed(h, w, 1.0, c, rows, hidden, width);
     } else {
         gemm_packed(1.0, MatRef::new(h, rows, hidden), w_packed, 1.0, c, width);
@@ -136,10 +140,9 @@ pub(crate) fn add_recurrent_product(
 }
 
 /// Packs `W_hh` (`width × hidden`) into `w_packed` for the batch of `rows` that will read it:
-/// `W_hhᵀ` in panels from [`PLAIN_FROM_ROWS`] rows up, and by [`pack_rows`] at one row. Read
-/// in place by every step, the rows of `W_hhᵀ` are `width` floats apart and the panel a step
-/// walks fell into a few L1 sets, coming from L2 for every block of 8 rows; at one row, each
-/// row of `W_hh` was too short a stream for the prefetchers.
+/// `W_hhᵀ` in panels from [`PLAIN_FROM_ROWS`] rows up. Read in place by every step, the rows
+/// of `W_hhᵀ` are `width` floats apart and the panel a step walks fell into a few L1 sets,
+/// coming from L2 for every block of 8 rows.
 pub(crate) fn pack_recurrent_weight(
     w: &[f32],
     w_packed: &mut [f32],
@@ -149,8 +152,6 @@ pub(crate) fn pack_recurrent_weight(
 ) {
     if rows >= PLAIN_FROM_ROWS {
         pack(MatRef::new(w, width, hidden), Op::Transposed, w_packed);
-    } else if rows == 1 {
-        pack_rows(MatRef::new(w, width, hidden), w_packed);
     }
 }
 

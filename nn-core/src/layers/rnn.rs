@@ -10,9 +10,10 @@ use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
     pack_recurrent_weight, packed_recurrent_len, project_inputs, times, to_batch_first,
-    to_time_major,
+    to_time_major, transposed_len,
 };
 use crate::layers::{Composable, Layer};
+use crate::linalg::recurrent::{self, Nonlinearity, RecurrentParams};
 use crate::linalg::{Vectorize, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor2, Tensor3, Zeroed};
@@ -22,6 +23,8 @@ use crate::tensor::{Tensor1, Tensor2, Tensor3, Zeroed};
 pub trait RnnActivation: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// PyTorch's name for it (`nonlinearity=`).
     const NAME: &'static str;
+    /// The same function as the shared kernels name it.
+    const KIND: Nonlinearity;
     /// The activation of a pre-activation `x`.
     fn apply(x: f32) -> f32;
     /// Its derivative, written in terms of the output `y = apply(x)`.
@@ -38,9 +41,10 @@ pub struct RnnRelu;
 
 impl RnnActivation for RnnTanh {
     const NAME: &'static str = "tanh";
+    const KIND: Nonlinearity = Nonlinearity::Tanh;
     #[inline(always)]
     fn apply(x: f32) -> f32 {
-        crate::math::tanh_fast(x)
+        Self::KIND.apply(x)
     }
     #[inline(always)]
     fn derivative(y: f32) -> f32 {
@@ -50,10 +54,10 @@ impl RnnActivation for RnnTanh {
 
 impl RnnActivation for RnnRelu {
     const NAME: &'static str = "relu";
+    const KIND: Nonlinearity = Nonlinearity::Relu;
     #[inline(always)]
     fn apply(x: f32) -> f32 {
-        // Not `x.max(0.0)`, which maps NaN to 0: NaN must reach the loss.
-        if x < 0.0 { 0.0 } else { x }
+        Self::KIND.apply(x)
     }
     #[inline(always)]
     fn derivative(y: f32) -> f32 {
@@ -146,7 +150,7 @@ impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
             xt: buffer(T * B * F),
             hs: buffer(T * B * H),
             bias: buffer(H),
-            weight_ih_t: buffer(2 * F * H),
+            weight_ih_t: buffer(transposed_len(B, F, H)),
             weight_hh_packed: buffer(packed_recurrent_len(B, H, H)),
         }
     }
@@ -244,6 +248,12 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
     /// Both forwards: every step's state into `s.hs` (time-major) and `y` (batch-first).
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut RnnScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
+        if B == 1 {
+            // The kernel a baked network runs, on the weights as stored.
+            recurrent::rnn(&self.params(), A::KIND, x, &mut s.hs, &mut s.bias);
+            y.copy_from_slice(&s.hs);
+            return;
+        }
         let bias = self.bias_ih.iter().zip(self.bias_hh.iter());
         for (sum, (&a, &b)) in s.bias.iter_mut().zip(bias) {
             *sum = a + b;
@@ -268,21 +278,18 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
                 let previous = &earlier[(t - 1) * step..][..step];
                 add_recurrent_product(previous, w_hh, &s.weight_hh_packed, current, B, H, H);
             }
-            vectorized(Activate::<A>(current, PhantomData));
+            recurrent::activate(current, A::KIND);
         }
         to_batch_first(&s.hs, y, B, T, H);
     }
-}
 
-/// `x = A(x)` over a slice, in [`vectorized`].
-struct Activate<'a, A>(&'a mut [f32], PhantomData<A>);
-
-impl<A: RnnActivation> Vectorize for Activate<'_, A> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        for v in self.0.iter_mut() {
-            *v = A::apply(*v);
+    /// The parameters as the shared kernels take them.
+    fn params(&self) -> RecurrentParams<'_> {
+        RecurrentParams {
+            weight_ih: self.weight_ih.as_slice(),
+            weight_hh: self.weight_hh.as_slice(),
+            bias_ih: self.bias_ih.as_slice(),
+            bias_hh: self.bias_hh.as_slice(),
         }
     }
 }

@@ -37,19 +37,38 @@ pub(super) fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], inp
     }
 }
 
-/// `y = W · x + b` for one sample `x`. The last block of rows, when fewer than four are left,
-/// re-reads the last row for the missing ones and keeps only the real sums.
+/// `y = W · x + b` for one sample `x`.
 fn gemv(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
+    dots(weight, x, bias.len(), |o, sum| y[o] = bias[o] + sum);
+}
+
+/// `y += W · x` for one sample `x`, with `weight` of `y.len() × x.len()`, row-major: a
+/// recurrent step's `h · W_hhᵀ` added to its gates ([`add_recurrent_row`]). The callers check
+/// the lengths.
+///
+/// [`add_recurrent_row`]: super::recurrent::add_recurrent_row
+pub(super) fn add_gemv(weight: &[f32], x: &[f32], y: &mut [f32]) {
+    let out = y.len();
+    if out == 0 {
+        return;
+    }
+    dots(weight, x, out, |o, sum| y[o] += sum);
+}
+
+/// The dot product of each of the `out` rows of `weight` with `x`, given to `store` with its
+/// row, four rows at a time. The last block of rows, when fewer than four are left, re-reads
+/// the last row for the missing ones and keeps only the real sums.
+#[inline(always)]
+fn dots(weight: &[f32], x: &[f32], out: usize, mut store: impl FnMut(usize, f32)) {
     let k = x.len();
-    let out = bias.len();
     for first in (0..out).step_by(ROWS) {
         let rows: [&[f32]; ROWS] = core::array::from_fn(|r| {
             let row = (first + r).min(out - 1);
             &weight[row * k..(row + 1) * k]
         });
         let sums = dot4(rows, x);
-        for (r, sum) in sums.iter().enumerate().take(out - first) {
-            y[first + r] = bias[first + r] + sum;
+        for (r, &sum) in sums.iter().enumerate().take(out - first) {
+            store(first + r, sum);
         }
     }
 }
@@ -389,6 +408,27 @@ mod tests {
                         "{c_out}x{taps}x{positions} at ({o}, {p}): {got} vs {want}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn added_products_match_the_naive_product() {
+        for (out, inputs) in [(512, 128), (7, 5), (1, 1), (13, 31)] {
+            let values = |n: usize, seed: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let (weight, x, start) = (values(out * inputs, 1), values(inputs, 2), values(out, 3));
+            let mut y = start.clone();
+            add_gemv(&weight, &x, &mut y);
+            for (got, want) in y.iter().zip(naive(&weight, &start, &x, inputs)) {
+                let tolerance = 1e-5 * (1.0 + inputs as f64);
+                assert!(
+                    (f64::from(*got) - want).abs() < tolerance,
+                    "{out}x{inputs}: {got} vs {want}"
+                );
             }
         }
     }

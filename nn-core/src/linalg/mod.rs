@@ -31,6 +31,7 @@ mod fpu;
 mod kernels;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 mod simd;
 #[cfg(feature = "threading")]
 mod threads;

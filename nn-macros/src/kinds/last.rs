@@ -1,9 +1,10 @@
 //! `last`: the final step of a sequence, `(T, H)` → `(H)`, as Keras's
 //! `return_sequences=False`.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
+use super::bake::{BakeCx, BakeIo, Baking, Run};
 use super::{Args, Built, Kind, LayerCx, Spec, no_args};
 use crate::shape::SampleShape;
 
@@ -21,11 +22,14 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 }
 
 impl Spec for Last {
-    fn bake(&self, _cx: &super::bake::BakeCx) -> Result<super::bake::Baking, String> {
-        Err(super::bake::not_yet(
-            "last",
-            "it reads the sequences of `rnn`, `gru` and `lstm`, which cannot be baked yet",
-        ))
+    /// A copy of the last step into a buffer of its own.
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        quote_spanned!(io.span=> #nn::baked::last(#x, #y);)
     }
 
     fn text(&self) -> String {

@@ -1,12 +1,13 @@
 //! What `rnn`, `gru` and `lstm` share: `(F -> H)` on `(T, F)` sequences, giving every step's
 //! hidden state `(T, H)`.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote_spanned};
 use syn::Token;
 use syn::parse::ParseStream;
 
 use super::args::{Arg, parse_args, unexpected};
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run};
 use super::{Args, Built, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
@@ -92,6 +93,17 @@ fn sizes(input: ParseStream, usage: &str) -> syn::Result<(Dim, Dim)> {
     Ok((features, hidden))
 }
 
+impl Recurrent {
+    /// The gates whose weights are stacked along the rows: 1, 3 (`r, z, n`) or 4 (`i, f, g, o`).
+    fn gates(&self) -> usize {
+        match self.ty {
+            "Gru" => 3,
+            "Lstm" => 4,
+            _ => 1,
+        }
+    }
+}
+
 impl Spec for Recurrent {
     fn text(&self) -> String {
         let relu = if self.relu { ", relu" } else { "" };
@@ -107,11 +119,54 @@ impl Spec for Recurrent {
         vec![&self.input, &self.hidden]
     }
 
-    fn bake(&self, _cx: &super::bake::BakeCx) -> Result<super::bake::Baking, String> {
-        Err(super::bake::not_yet(
-            &self.keyword,
-            "the recurrent kernels keep their state and packed weights in the heap layer's workspaces, which `nn::baked` does not carve from the work arena yet; bake the layers after it, or run this network on the heap",
-        ))
+    /// PyTorch's `weight_ih_l0 (G·H, F)`, `weight_hh_l0 (G·H, H)`, `bias_ih_l0` and
+    /// `bias_hh_l0 (G·H)`, `G` the number of gates; the scratch is what the kernel of
+    /// `nn::baked` keeps besides its output (every step's gates, one or two steps' states).
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let ([steps, features], [_, hidden]) = (cx.input, cx.output) else {
+            return Err(format!("`{}` needs a sequence input (T, F)", self.text()));
+        };
+        let (steps, features, hidden) = (*steps as usize, *features as usize, *hidden as usize);
+        let gates = self.gates();
+        let width = gates * hidden;
+        let scratch = match gates {
+            1 => hidden,
+            3 => (steps + 1) * 3 * hidden,
+            _ => (4 * steps + 7) * hidden,
+        };
+        let param = |name, shape| Param { name, shape };
+        Ok(Baking {
+            params: vec![
+                param("weight_ih_l0", vec![width, features]),
+                param("weight_hh_l0", vec![width, hidden]),
+                param("bias_ih_l0", vec![width]),
+                param("bias_hh_l0", vec![width]),
+            ],
+            scratch,
+            run: Run::Fresh,
+            fold: Fold::None,
+        })
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
+        let [weight_ih, weight_hh, bias_ih, bias_hh] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let params = quote_spanned!(io.span=> &#nn::baked::RecurrentParams {
+            weight_ih: #weight_ih,
+            weight_hh: #weight_hh,
+            bias_ih: #bias_ih,
+            bias_hh: #bias_hh,
+        });
+        match self.gates() {
+            1 => {
+                let nonlinearity = format_ident!("{}", if self.relu { "Relu" } else { "Tanh" });
+                quote_spanned!(io.span=> #nn::baked::rnn(#params, #nn::baked::Nonlinearity::#nonlinearity, #x, #y, #scratch);)
+            }
+            3 => quote_spanned!(io.span=> #nn::baked::gru(#params, #x, #y, #scratch);),
+            _ => quote_spanned!(io.span=> #nn::baked::lstm(#params, #x, #y, #scratch);),
+        }
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

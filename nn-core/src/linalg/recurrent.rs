@@ -1,0 +1,458 @@
+//! The recurrent layers' cells and their batch-1 sequence kernels, on plain slices.
+//!
+//! [`rnn`], [`gru`] and [`lstm`] run one sequence through a layer whose parameters are
+//! PyTorch's, as stored (`weight_ih_l0` `G·H × F`, `weight_hh_l0` `G·H × H`, `bias_ih_l0` and
+//! `bias_hh_l0` `G·H`, with `G` the number of gates): the heap layers
+//! ([`Rnn`](crate::layers::Rnn), [`Gru`](crate::layers::Gru), [`Lstm`](crate::layers::Lstm))
+//! run them for a batch of one, into their workspaces, and a baked network
+//! ([`baked`](crate::baked)) runs them over `static` weights, into its work arena: the same
+//! code, so the same bits. Nothing here allocates.
+//!
+//! The input part of every step's gates is one product for the whole sequence, `x · W_ihᵀ +
+//! bias` ([`affine`](super::affine), the dense layers' kernel); each step then adds its
+//! recurrent product `h_{t−1} · W_hhᵀ` ([`add_recurrent_row`]) and runs the cell. The cells
+//! ([`activate`], [`gru_cell`], [`lstm_cell`]) work on a batch of rows, and the heap layers'
+//! batched forwards run them too.
+//!
+//! Per-step buffers that only the next step reads (an LSTM's cell state, a GRU's recurrent
+//! product) may hold every step or fewer: step `t` uses block `t mod blocks`. The heap layers
+//! keep every step, for their backward; a baked network keeps two cell states and one
+//! recurrent product.
+
+use super::{Vectorize, vectorized};
+use crate::math::{sigmoid_fast, tanh_fast};
+
+/// The nonlinearity of an Elman cell ([`rnn`]): PyTorch's `nonlinearity=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nonlinearity {
+    /// `tanh`, the default.
+    Tanh,
+    /// `max(x, 0)`, with NaN kept.
+    Relu,
+}
+
+impl Nonlinearity {
+    /// The nonlinearity of a pre-activation `x`.
+    #[inline(always)]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Nonlinearity::Tanh => tanh_fast(x),
+            // Not `x.max(0.0)`, which maps NaN to 0: NaN must reach the loss.
+            Nonlinearity::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
+        }
+    }
+}
+
+/// A recurrent layer's parameters, in PyTorch's names and layouts (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct RecurrentParams<'a> {
+    /// `weight_ih_l0`, `G·H × F`.
+    pub weight_ih: &'a [f32],
+    /// `weight_hh_l0`, `G·H × H`.
+    pub weight_hh: &'a [f32],
+    /// `bias_ih_l0`, `G·H`.
+    pub bias_ih: &'a [f32],
+    /// `bias_hh_l0`, `G·H`.
+    pub bias_hh: &'a [f32],
+}
+
+impl RecurrentParams<'_> {
+    /// `(features, hidden)` of a layer of `gates` gates, checked against every length.
+    fn sizes(&self, gates: usize) -> (usize, usize) {
+        let width = self.bias_ih.len();
+        let hidden = width / gates;
+        assert!(
+            hidden >= 1 && width == gates * hidden,
+            "a recurrent layer of {gates} gates needs a bias of a multiple of {gates} values"
+        );
+        let features = self.weight_ih.len() / width;
+        assert_eq!(
+            self.weight_ih.len(),
+            width * features,
+            "weight_ih is G·H × F"
+        );
+        assert_eq!(self.weight_hh.len(), width * hidden, "weight_hh is G·H × H");
+        assert_eq!(self.bias_hh.len(), width, "bias_hh has G·H values");
+        (features, hidden)
+    }
+}
+
+/// The number of steps of `x`, a sequence of `features` values per step.
+fn steps_of(x: &[f32], features: usize) -> usize {
+    let steps = x.len() / features.max(1);
+    assert_eq!(
+        x.len(),
+        steps * features,
+        "a sequence of {features} features per step"
+    );
+    steps
+}
+
+/// Step `t`'s block of `len` values in `buffer`, which holds one or more blocks; with
+/// `previous`, also step `t − 1`'s (another block: `buffer` holds two or more).
+fn blocks(
+    buffer: &mut [f32],
+    len: usize,
+    t: usize,
+    previous: bool,
+) -> (Option<&[f32]>, &mut [f32]) {
+    let count = buffer.len() / len.max(1);
+    assert!(count >= 1, "a per-step buffer holds at least one step");
+    let current = t % count;
+    if !previous {
+        return (None, &mut buffer[current * len..][..len]);
+    }
+    assert!(count >= 2, "a buffer read by the next step holds two steps");
+    let before = (t + count - 1) % count;
+    let (low, high) = (current.min(before), current.max(before));
+    let (head, tail) = buffer.split_at_mut(high * len);
+    let (low, high) = (&mut head[low * len..][..len], &mut tail[..len]);
+    if current < before {
+        (Some(high), low)
+    } else {
+        (Some(low), high)
+    }
+}
+
+/// `bias = b_ih + b_hh`: the bias of the input projection when both biases enter the gates
+/// unchanged (the Elman cell and the LSTM).
+pub fn sum_biases(bias_ih: &[f32], bias_hh: &[f32], bias: &mut [f32]) {
+    for (sum, (&a, &b)) in bias.iter_mut().zip(bias_ih.iter().zip(bias_hh)) {
+        *sum = a + b;
+    }
+}
+
+/// `c += h · W_hhᵀ` for one state `h` (`hidden` values), with `weight_hh` of `c.len() ×
+/// hidden` as stored: a batch-1 step's recurrent product. On a Cortex-M FPU, the
+/// register-blocked loop of `fpu` (as [`affine`](super::affine) runs there); elsewhere
+/// [`gemm`](super::gemm).
+pub fn add_recurrent_row(h: &[f32], weight_hh: &[f32], c: &mut [f32]) {
+    let (width, hidden) = (c.len(), h.len());
+    if cfg!(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_abi = "eabihf"
+    )) {
+        assert_eq!(weight_hh.len(), width * hidden, "a {width}x{hidden} weight");
+        return super::fpu::add_gemv(weight_hh, h, c);
+    }
+    super::gemm(
+        1.0,
+        super::MatRef::new(h, 1, hidden),
+        super::Op::Plain,
+        super::MatRef::new(weight_hh, width, hidden),
+        super::Op::Transposed,
+        1.0,
+        c,
+        width,
+    );
+}
+
+/// An Elman layer on one sequence `x` (`T × F`): every step's state into `hs` (`T × H`),
+/// `h_t = act(x_t · W_ihᵀ + b_ih + b_hh + h_{t−1} · W_hhᵀ)` from `h_{−1} = 0`. `bias` (`H`
+/// values) receives `b_ih + b_hh`.
+///
+/// # Panics
+/// When the lengths do not line up.
+pub fn rnn(
+    params: &RecurrentParams<'_>,
+    nonlinearity: Nonlinearity,
+    x: &[f32],
+    hs: &mut [f32],
+    bias: &mut [f32],
+) {
+    let (features, hidden) = params.sizes(1);
+    let steps = steps_of(x, features);
+    assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
+    sum_biases(params.bias_ih, params.bias_hh, bias);
+    super::affine(params.weight_ih, bias, x, hs, steps, features);
+    for t in 0..steps {
+        let (earlier, rest) = hs.split_at_mut(t * hidden);
+        let current = &mut rest[..hidden];
+        if t > 0 {
+            add_recurrent_row(&earlier[(t - 1) * hidden..], params.weight_hh, current);
+        }
+        activate(current, nonlinearity);
+    }
+}
+
+/// `v = act(v)` over a slice: the Elman cell, on any number of rows.
+pub fn activate(values: &mut [f32], nonlinearity: Nonlinearity) {
+    struct Activate<'a>(&'a mut [f32], Nonlinearity);
+    impl Vectorize for Activate<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn run(self) {
+            match self.1 {
+                Nonlinearity::Tanh => {
+                    self.0
+                        .iter_mut()
+                        .for_each(|v| *v = Nonlinearity::Tanh.apply(*v));
+                }
+                Nonlinearity::Relu => {
+                    self.0
+                        .iter_mut()
+                        .for_each(|v| *v = Nonlinearity::Relu.apply(*v));
+                }
+            }
+        }
+    }
+    vectorized(Activate(values, nonlinearity));
+}
+
+/// A GRU on one sequence `x` (`T × F`), PyTorch's formulation and gate order (`r, z, n`):
+/// every step's state into `hs` (`T × H`). `gates` (`T × 3·H`) receives the gates of every
+/// step; `hh` (a multiple of `3·H`, one step or more) each step's `h_{t−1} · W_hhᵀ + b_hh`.
+///
+/// # Panics
+/// When the lengths do not line up.
+pub fn gru(
+    params: &RecurrentParams<'_>,
+    x: &[f32],
+    hs: &mut [f32],
+    gates: &mut [f32],
+    hh: &mut [f32],
+) {
+    let (features, hidden) = params.sizes(3);
+    let steps = steps_of(x, features);
+    let width = 3 * hidden;
+    assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
+    assert_eq!(gates.len(), steps * width, "every step's gates, T × 3·H");
+    super::affine(params.weight_ih, params.bias_ih, x, gates, steps, features);
+    for t in 0..steps {
+        let step_gates = &mut gates[t * width..][..width];
+        let (_, step_hh) = blocks(hh, width, t, false);
+        step_hh.copy_from_slice(params.bias_hh);
+        let (earlier, rest) = hs.split_at_mut(t * hidden);
+        let h = &mut rest[..hidden];
+        let previous = if t > 0 {
+            let previous = &earlier[(t - 1) * hidden..];
+            add_recurrent_row(previous, params.weight_hh, step_hh);
+            Some(previous)
+        } else {
+            None
+        };
+        gru_cell(step_gates, step_hh, h, previous, hidden);
+    }
+}
+
+/// One GRU step for every row of a batch: `gates` (`rows × 3·hidden`, the input parts) become
+/// `r, z, n`, given `hh` (the recurrent products with `b_hh`), and `hs` (`rows × hidden`)
+/// receives `h_t`. `previous` is `h_{t−1}`, `None` at the first step.
+pub fn gru_cell(
+    gates: &mut [f32],
+    hh: &[f32],
+    hs: &mut [f32],
+    previous: Option<&[f32]>,
+    hidden: usize,
+) {
+    vectorized(GruCell {
+        gates,
+        hh,
+        hs,
+        previous,
+        hidden,
+    });
+}
+
+struct GruCell<'a> {
+    gates: &'a mut [f32],
+    hh: &'a [f32],
+    hs: &'a mut [f32],
+    previous: Option<&'a [f32]>,
+    hidden: usize,
+}
+
+impl Vectorize for GruCell<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            gates,
+            hh,
+            hs,
+            previous,
+            hidden,
+        } = self;
+        let h_len = hidden;
+        for (b, row) in gates.chunks_exact_mut((3 * h_len).max(1)).enumerate() {
+            let h_row = &hh[b * 3 * h_len..][..3 * h_len];
+            // r and z together, over contiguous slices, so the loops vectorize.
+            let (rz, n) = row.split_at_mut(2 * h_len);
+            for (v, &h) in rz.iter_mut().zip(&h_row[..2 * h_len]) {
+                *v = sigmoid_fast(*v + h);
+            }
+            let (r, z) = rz.split_at(h_len);
+            let (n, hn) = (&mut n[..h_len], &h_row[2 * h_len..]);
+            for j in 0..h_len {
+                n[j] = tanh_fast(n[j] + r[j] * hn[j]);
+            }
+            let h = &mut hs[b * h_len..][..h_len];
+            match previous {
+                Some(previous) => {
+                    let previous = &previous[b * h_len..][..h_len];
+                    for j in 0..h_len {
+                        h[j] = (1.0 - z[j]) * n[j] + z[j] * previous[j];
+                    }
+                }
+                None => {
+                    for j in 0..h_len {
+                        h[j] = (1.0 - z[j]) * n[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The buffers of [`lstm`] besides its output.
+#[derive(Debug)]
+pub struct LstmBuffers<'a> {
+    /// `T × 4·H`: every step's gates `i, f, g, o`.
+    pub gates: &'a mut [f32],
+    /// A multiple of `H`, two steps or more: `c_t`.
+    pub cs: &'a mut [f32],
+    /// A multiple of `H`, one step or more: `tanh c_t`.
+    pub tanh_cs: &'a mut [f32],
+    /// `4·H`: `b_ih + b_hh`.
+    pub bias: &'a mut [f32],
+}
+
+/// An LSTM on one sequence `x` (`T × F`), PyTorch's gate order (`i, f, g, o`): every step's
+/// `h` into `hs` (`T × H`), from `h = c = 0`.
+///
+/// # Panics
+/// When the lengths do not line up.
+pub fn lstm(params: &RecurrentParams<'_>, x: &[f32], hs: &mut [f32], buffers: LstmBuffers<'_>) {
+    let LstmBuffers {
+        gates,
+        cs,
+        tanh_cs,
+        bias,
+    } = buffers;
+    let (features, hidden) = params.sizes(4);
+    let steps = steps_of(x, features);
+    let width = 4 * hidden;
+    assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
+    assert_eq!(gates.len(), steps * width, "every step's gates, T × 4·H");
+    sum_biases(params.bias_ih, params.bias_hh, bias);
+    super::affine(params.weight_ih, bias, x, gates, steps, features);
+    for t in 0..steps {
+        let step_gates = &mut gates[t * width..][..width];
+        let (earlier, rest) = hs.split_at_mut(t * hidden);
+        if t > 0 {
+            add_recurrent_row(&earlier[(t - 1) * hidden..], params.weight_hh, step_gates);
+        }
+        let (previous_c, c) = blocks(cs, hidden, t, t > 0);
+        let (_, tanh_c) = blocks(tanh_cs, hidden, t, false);
+        lstm_cell(
+            step_gates,
+            previous_c,
+            c,
+            tanh_c,
+            &mut rest[..hidden],
+            hidden,
+        );
+    }
+}
+
+/// One LSTM step for every row of a batch: `gates` (`rows × 4·hidden`, the pre-activations
+/// with the recurrent product added) become the gates `i, f, g, o`, and `cs`, `tanh_cs`, `hs`
+/// (`rows × hidden`) receive `c_t`, `tanh c_t` and `h_t`. `previous_c` is `c_{t−1}`, `None` at
+/// the first step.
+pub fn lstm_cell(
+    gates: &mut [f32],
+    previous_c: Option<&[f32]>,
+    cs: &mut [f32],
+    tanh_cs: &mut [f32],
+    hs: &mut [f32],
+    hidden: usize,
+) {
+    vectorized(LstmCell {
+        gates,
+        previous_c,
+        cs,
+        tanh_cs,
+        hs,
+        hidden,
+    });
+}
+
+struct LstmCell<'a> {
+    gates: &'a mut [f32],
+    previous_c: Option<&'a [f32]>,
+    cs: &'a mut [f32],
+    tanh_cs: &'a mut [f32],
+    hs: &'a mut [f32],
+    hidden: usize,
+}
+
+impl Vectorize for LstmCell<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            gates,
+            previous_c,
+            cs,
+            tanh_cs,
+            hs,
+            hidden,
+        } = self;
+        let h_len = hidden;
+        for (b, row) in gates.chunks_exact_mut((4 * h_len).max(1)).enumerate() {
+            // Gate by gate over contiguous slices, so each loop vectorizes.
+            let (ifg, o) = row.split_at_mut(3 * h_len);
+            let (i_f, g) = ifg.split_at_mut(2 * h_len);
+            i_f.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+            g.iter_mut().for_each(|v| *v = tanh_fast(*v));
+            o.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+            let (i, f) = i_f.split_at(h_len);
+            let (g, o) = (&g[..h_len], &o[..h_len]);
+            let c = &mut cs[b * h_len..][..h_len];
+            let tc = &mut tanh_cs[b * h_len..][..h_len];
+            let h = &mut hs[b * h_len..][..h_len];
+            match previous_c {
+                Some(previous) => {
+                    let previous = &previous[b * h_len..][..h_len];
+                    for j in 0..h_len {
+                        c[j] = f[j] * previous[j] + i[j] * g[j];
+                    }
+                }
+                None => {
+                    for j in 0..h_len {
+                        c[j] = i[j] * g[j];
+                    }
+                }
+            }
+            for j in 0..h_len {
+                tc[j] = tanh_fast(c[j]);
+                h[j] = o[j] * tc[j];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_alternate_and_keep_the_previous_step() {
+        let mut buffer = [0.0, 0.0, 1.0, 1.0];
+        let (previous, current) = blocks(&mut buffer, 2, 3, true);
+        assert_eq!(previous, Some(&[0.0, 0.0][..]));
+        current.fill(2.0);
+        assert_eq!(buffer, [0.0, 0.0, 2.0, 2.0]);
+        let (previous, current) = blocks(&mut buffer, 2, 4, true);
+        assert_eq!(previous, Some(&[2.0, 2.0][..]));
+        current.fill(3.0);
+        assert_eq!(buffer, [3.0, 3.0, 2.0, 2.0]);
+    }
+}
