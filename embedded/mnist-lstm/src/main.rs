@@ -32,9 +32,12 @@ network! {
 fn run() -> ! {
     let mut pixels = [0.0f32; board::PIXELS];
     let mut work = [0.0f32; SequentialBaked::WORK_LEN];
-    board::run("mnist-lstm", &mut pixels, board::standardized, |pixels| {
-        board::argmax(SequentialBaked::infer(pixels, &mut work))
-    })
+    board::run(
+        "mnist-lstm",
+        &mut pixels,
+        board::standardized,
+        |pixels, probe| board::classify!(SequentialBaked, pixels, &mut work, probe),
+    )
 }
 
 #[cfg(target_os = "none")]

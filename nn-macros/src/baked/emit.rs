@@ -167,13 +167,7 @@ pub(super) fn emit(
                     continue;
                 }
                 let mut params = Vec::new();
-                let (mut weights, mut biases) = (0, 0);
                 for (name, values) in baked_params(layer, tensors) {
-                    if name.ends_with(".weight") {
-                        weights = values.len();
-                    } else if name.ends_with(".bias") {
-                        biases = values.len();
-                    }
                     let ident = static_ident(&name, &mut used);
                     let count = values.len();
                     param_count += count;
@@ -186,11 +180,7 @@ pub(super) fn emit(
                     params.push(quote!(&#ident.0[..]));
                 }
                 let Loc::Buf(out) = at.output else { continue };
-                // A weight shared by every output position (a conv's, a per-step dense's) is
-                // used once per position: weights × outputs / channels.
-                let macs = (weights * memory.buffers[out].len)
-                    .checked_div(biases)
-                    .unwrap_or(0);
+                let macs = layer.baking.multiply_accumulates;
                 probe = (
                     layer
                         .layer

@@ -55,6 +55,9 @@ pub struct Baking {
     pub scratch: usize,
     pub run: Run,
     pub fold: Fold,
+    /// The products it sums per sample, for `infer_probed`'s report (0 for the kinds without
+    /// weights).
+    pub multiply_accumulates: usize,
 }
 
 impl Baking {
@@ -65,6 +68,7 @@ impl Baking {
             scratch: 0,
             run,
             fold: Fold::None,
+            multiply_accumulates: 0,
         }
     }
 }

@@ -43,6 +43,7 @@ impl Spec for BatchNorm {
             scratch: 0,
             run: Run::Fresh,
             fold: Fold::Folds,
+            multiply_accumulates: 0,
         })
     }
 

@@ -208,6 +208,7 @@ impl Spec for Conv2d {
             scratch: scratch as usize,
             run: Run::Fresh,
             fold: Fold::Target,
+            multiply_accumulates: c_out * c_in * k * k * (oh * ow) as usize,
         })
     }
 

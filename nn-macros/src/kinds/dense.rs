@@ -88,6 +88,8 @@ impl Spec for Dense {
             } else {
                 Fold::None
             },
+            // Every step of a sequence runs the whole product.
+            multiply_accumulates: (cx.input.iter().product::<u64>() * outputs) as usize,
         })
     }
 

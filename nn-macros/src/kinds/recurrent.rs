@@ -145,6 +145,8 @@ impl Spec for Recurrent {
             scratch,
             run: Run::Fresh,
             fold: Fold::None,
+            // Every step: the input's and the state's products for every gate.
+            multiply_accumulates: steps * width * (features + hidden),
         })
     }
 
