@@ -15,6 +15,13 @@
 //! The column matrices are one sample's worth, in a workspace the caller allocates once
 //! ([`ConvShape::forward_workspace_len`], [`ConvShape::backward_workspace_len`]): nothing here
 //! allocates. Positions that no window reaches (the floor rule) get zero gradient.
+//!
+//! The forward also runs in a smaller workspace, [`ConvShape::forward_tiled_workspace_len`]
+//! (what a baked network carves from its work arena): the column matrix is then built
+//! [`TILE`] output positions at a time, each tile's product lands in a `c_out × TILE` block of
+//! the workspace and is copied into `y`. Every output is the same sum over the taps in the same
+//! order either way (the kernels' sums do not depend on which columns are computed with it), so
+//! both give the same bits.
 
 use core::marker::PhantomData;
 
@@ -24,6 +31,11 @@ use super::x86::Avx2;
 #[cfg(target_arch = "x86_64")]
 use super::{InstructionSet, supports};
 use super::{MatRef, Op, gemm};
+
+/// Output positions (columns of the column matrix) per tile of a forward run in
+/// [`ConvShape::forward_tiled_workspace_len`]: a multiple of the 4 positions a block of the
+/// Cortex-M product covers.
+pub const TILE: usize = 16;
 
 /// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
 /// `oh × ow` out, a square `k × k` kernel moved by `stride`, and `pad` zeros on every side.
@@ -120,6 +132,15 @@ impl ConvShape {
         }
     }
 
+    /// The smallest workspace [`conv2d_forward`] takes: the column matrix of [`TILE`] output
+    /// positions and their product, `(c_in · k · k + c_out) · TILE` values, or the
+    /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
+    pub const fn forward_tiled_workspace_len(&self) -> usize {
+        let whole = self.forward_workspace_len();
+        let tiled = (self.taps() + self.c_out) * TILE;
+        if tiled < whole { tiled } else { whole }
+    }
+
     /// The workspace [`conv2d_backward`] needs: one sample's column matrix (maybe transposed)
     /// and its gradient (none for a pointwise kernel).
     pub const fn backward_workspace_len(&self) -> usize {
@@ -160,7 +181,9 @@ pub struct ConvGrads<'a> {
 ///
 /// `x` holds `B · c_in · h · w` values, `y` `B · c_out · oh · ow`, `weight`
 /// `c_out × c_in × k × k` (PyTorch's layout), `bias` `c_out`, and `workspace`
-/// [`ConvShape::forward_workspace_len`] values (overwritten).
+/// [`ConvShape::forward_workspace_len`] values (the whole column matrix) or
+/// [`ConvShape::forward_tiled_workspace_len`] (a tile of it at a time; the same bits), which
+/// it overwrites.
 ///
 /// # Panics
 /// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
@@ -185,7 +208,7 @@ pub fn conv2d_forward(
 ) {
     let batch = shape.batch_of(x.len());
     let s = shape;
-    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    let positions = s.oh * s.ow;
     assert_eq!(
         y.len(),
         batch * s.output_len(),
@@ -197,42 +220,100 @@ pub fn conv2d_forward(
         "the weight is not c_out × c_in × k × k"
     );
     assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
-    assert_eq!(
-        workspace.len(),
-        s.forward_workspace_len(),
+    let whole = s.forward_workspace_len();
+    assert!(
+        workspace.len() == whole || workspace.len() == s.forward_tiled_workspace_len(),
         "wrong workspace length"
     );
+    let product: Product = if DEVICE { device_product } else { host_product };
+    let tiled = workspace.len() != whole;
     let mover = Mover::here();
     let samples = x
         .chunks_exact(s.input_len())
         .zip(y.chunks_exact_mut(s.output_len()));
     for (x_b, y_b) in samples {
-        let col: &[f32] = if s.is_pointwise() {
-            x_b
+        if tiled {
+            forward_tiled(s, x_b, weight, bias, y_b, workspace, product);
+        } else if s.is_pointwise() {
+            product(weight, x_b, bias, y_b, positions);
         } else {
             mover.im2col(s, x_b, workspace);
-            workspace
-        };
-        // A Cortex-M FPU: blocks of four channels by four positions, one `VFMA` per product.
-        if cfg!(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")) {
-            super::fpu::conv(weight, col, bias, y_b, positions);
-            continue;
+            product(weight, workspace, bias, y_b, positions);
         }
-        for (row, &b) in y_b.chunks_exact_mut(positions).zip(bias) {
-            row.fill(b);
-        }
-        gemm(
-            1.0,
-            MatRef::new(weight, s.c_out, taps),
-            Op::Plain,
-            MatRef::new(col, taps, positions),
-            Op::Plain,
-            1.0,
-            y_b,
-            positions,
-        );
     }
 }
+
+/// Whether this is a Cortex-M FPU, where the products are [`super::fpu::conv`]'s.
+const DEVICE: bool = cfg!(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_abi = "eabihf"
+));
+
+/// `y = W · col + b` (`c_out × taps` by `taps × positions`) with [`gemm`]: every row of `y`
+/// starts at its bias and the product is added on top.
+fn host_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+    let (c_out, taps) = (bias.len(), weight.len() / bias.len().max(1));
+    for (row, &b) in y.chunks_exact_mut(positions).zip(bias) {
+        row.fill(b);
+    }
+    gemm(
+        1.0,
+        MatRef::new(weight, c_out, taps),
+        Op::Plain,
+        MatRef::new(col, taps, positions),
+        Op::Plain,
+        1.0,
+        y,
+        positions,
+    );
+}
+
+/// A Cortex-M FPU's product: blocks of four channels by four positions, one `VFMA` per
+/// multiply-accumulate.
+fn device_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+    super::fpu::conv(weight, col, bias, y, positions);
+}
+
+/// The product of a convolution, [`host_product`] or [`device_product`].
+type Product = fn(&[f32], &[f32], &[f32], &mut [f32], usize);
+
+/// One sample's forward in a [tiled](ConvShape::forward_tiled_workspace_len) `workspace`: the
+/// column matrix of [`TILE`] positions at a time, whose product goes to the workspace's last
+/// `c_out × TILE` values and is then copied into `y_b`'s rows. The tiles are `TILE` wide but
+/// the last, which is narrower, and at least 4 wide (it starts earlier and recomputes a few
+/// outputs, to the same bits), so that the device product's blocks stay whole.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a sample's operands, its workspace and the product"
+)]
+fn forward_tiled(
+    s: &ConvShape,
+    x_b: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y_b: &mut [f32],
+    workspace: &mut [f32],
+    product: Product,
+) {
+    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    let (col, out) = workspace.split_at_mut(taps * TILE);
+    let mut start = 0;
+    while start < positions {
+        let first = start.min(positions.saturating_sub(MIN_TILE));
+        let width = TILE.min(positions - first);
+        let (col, out) = (&mut col[..taps * width], &mut out[..s.c_out * width]);
+        im2col_tile(s, x_b, first, col);
+        product(weight, col, bias, out, width);
+        for (y_row, out_row) in y_b.chunks_exact_mut(positions).zip(out.chunks_exact(width)) {
+            y_row[first..][..width].copy_from_slice(out_row);
+        }
+        start = first + width;
+    }
+}
+
+/// The narrowest tile [`forward_tiled`] runs: a block of the device product.
+const MIN_TILE: usize = 4;
 
 /// The backward pass of [`conv2d_forward`]: adds the weight and bias gradients to `grads` and,
 /// when `dx` is given, overwrites it with the input gradient.
@@ -408,6 +489,54 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
                 r.zero(&mut row_out[..oh_lo * ow]);
                 r.zero(&mut row_out[oh_hi * ow..]);
                 row += row_len;
+            }
+        }
+    }
+}
+
+/// Fills `col` (`c_in·k·k × width`, `width = col.len() / (c_in·k·k)`) with columns
+/// `first..first + width` of [`im2col`]'s matrix: the output positions of a tile, in runs along
+/// the output rows they cross.
+fn im2col_tile(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
+    let width = col.len() / s.taps();
+    let mut rows = col.chunks_exact_mut(width);
+    for x_c in x.chunks_exact(s.h * s.w) {
+        for kh in 0..s.k {
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            for kw in 0..s.k {
+                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, s.ow);
+                let Some(row) = rows.next() else {
+                    return;
+                };
+                // The run of output row `o_h` from column `a`, at `done` in the tile.
+                let (mut o_h, mut a, mut done) = (first / s.ow, first % s.ow, 0);
+                while done < width {
+                    let b = s.ow.min(a + width - done);
+                    let run = &mut row[done..][..b - a];
+                    if (oh_lo..oh_hi).contains(&o_h) {
+                        // Columns `lo..hi` of the run read the input; the rest is padding.
+                        let (lo, hi) = (ow_lo.clamp(a, b), ow_hi.clamp(a, b));
+                        run[..lo - a].fill(0.0);
+                        run[hi - a..].fill(0.0);
+                        if hi > lo {
+                            let ih = o_h * s.stride + kh - s.pad;
+                            let iw = lo * s.stride + kw - s.pad;
+                            let input = &x_c[ih * s.w + iw..];
+                            let dst = &mut run[lo - a..hi - a];
+                            if s.stride == 1 {
+                                dst.copy_from_slice(&input[..hi - lo]);
+                            } else {
+                                for (d, &v) in dst.iter_mut().zip(input.iter().step_by(s.stride)) {
+                                    *d = v;
+                                }
+                            }
+                        }
+                    } else {
+                        run.fill(0.0);
+                    }
+                    done += b - a;
+                    (o_h, a) = (o_h + 1, 0);
+                }
             }
         }
     }
@@ -952,6 +1081,87 @@ mod tests {
             conv2d_backward(&s, &x, &w, &dy, grads, None, &mut work);
             assert_eq!((dw2, db2), (dw, db));
         }
+    }
+
+    /// A tiled forward gives the whole column matrix's bits, with this machine's product and
+    /// with the Cortex-M one (its plain-Rust twin here), on shapes whose last tile is whole,
+    /// narrower, or narrower than a device block; with more than 96 channels (the packed
+    /// product) and more than 256 taps (two depth blocks).
+    #[test]
+    fn tiles_give_the_whole_matrix_bits() {
+        let mut rng = crate::init::seeded(23);
+        let cases = [
+            // (c_in, c_out, (h, w), k, stride, pad, batch)
+            (1, 6, (28, 28), 5, 1, 0, 2),
+            (6, 16, (12, 12), 5, 1, 0, 2),
+            (1, 16, (28, 28), 5, 1, 2, 1),
+            (16, 32, (14, 14), 5, 1, 2, 1),
+            (2, 3, (13, 11), 3, 2, 1, 2),
+            (3, 5, (15, 15), 4, 3, 2, 1),
+            (7, 9, (10, 14), 3, 2, 0, 2),
+            (1, 2, (15, 1), 1, 1, 1, 1),
+            (1, 2, (5, 13), 3, 1, 0, 2),
+            (1, 2, (4, 19), 3, 1, 0, 1),
+            (1, 3, (6, 7), 2, 1, 1, 1),
+            (3, 100, (9, 9), 3, 1, 1, 1),
+            (12, 8, (10, 10), 5, 1, 2, 1),
+            (2, 3, (9, 8), 3, 1, 0, 2),
+        ];
+        for (c_in, c_out, hw, k, stride, pad, batch) in cases {
+            let s = shape(c_in, c_out, hw, k, stride, pad);
+            let tiled_len = s.forward_tiled_workspace_len();
+            assert!(tiled_len < s.forward_workspace_len(), "{s:?} is not tiled");
+            let x = random(&mut rng, batch * s.input_len());
+            let w = random(&mut rng, s.weight_len());
+            let bias = random(&mut rng, c_out);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let run = |len: usize| {
+                let mut y = vec![f32::NAN; batch * s.output_len()];
+                let mut work = vec![f32::NAN; len];
+                conv2d_forward(&s, &x, &w, &bias, &mut y, &mut work);
+                y
+            };
+            let whole = run(s.forward_workspace_len());
+            assert_eq!(bits(&run(tiled_len)), bits(&whole), "{s:?}");
+
+            // The device's product, whole and tiled.
+            // SAFETY: portable Rust runs everywhere.
+            let portable = unsafe { InRegisters::<Portable>::new() };
+            for x_b in x.chunks_exact(s.input_len()) {
+                let mut col = vec![f32::NAN; s.col_len()];
+                im2col(portable, &s, x_b, &mut col);
+                let mut y_whole = vec![f32::NAN; s.output_len()];
+                device_product(&w, &col, &bias, &mut y_whole, s.oh * s.ow);
+                let mut y_tiled = vec![f32::NAN; s.output_len()];
+                let mut work = vec![f32::NAN; tiled_len];
+                forward_tiled(&s, x_b, &w, &bias, &mut y_tiled, &mut work, device_product);
+                assert_eq!(
+                    bits(&y_tiled),
+                    bits(&y_whole),
+                    "{s:?} on the device product"
+                );
+            }
+        }
+    }
+
+    /// LeNet's tiled workspaces: the column matrix of 16 positions and their product.
+    #[test]
+    fn lenet_tiled_workspaces() {
+        let conv1 = shape(1, 6, (28, 28), 5, 1, 0);
+        let conv2 = shape(6, 16, (12, 12), 5, 1, 0);
+        assert_eq!(conv1.forward_workspace_len(), 25 * 576);
+        assert_eq!(conv1.forward_tiled_workspace_len(), (25 + 6) * TILE);
+        assert_eq!(conv2.forward_tiled_workspace_len(), (150 + 16) * TILE);
+        // A pointwise kernel needs no column matrix, tiled or not; a small one is not tiled.
+        assert_eq!(
+            shape(3, 2, (6, 9), 1, 1, 0).forward_tiled_workspace_len(),
+            0
+        );
+        let small = shape(2, 3, (7, 5), 3, 2, 1);
+        assert_eq!(
+            small.forward_tiled_workspace_len(),
+            small.forward_workspace_len()
+        );
     }
 
     /// The portable movers (what non-x86 targets run) agree with the ones this CPU uses.
