@@ -17,11 +17,11 @@
 //! allocates. Positions that no window reaches (the floor rule) get zero gradient.
 //!
 //! The forward also runs in a smaller workspace, [`ConvShape::forward_tiled_workspace_len`]
-//! (what a baked network carves from its work arena): the column matrix is then built
-//! [`TILE`] output positions at a time, each tile's product lands in a `c_out × TILE` block of
-//! the workspace and is copied into `y`. Every output is the same sum over the taps in the same
-//! order either way (the kernels' sums do not depend on which columns are computed with it), so
-//! both give the same bits.
+//! (what a baked network carves from its work arena): the column matrix is then built a tile of
+//! whole output rows at a time ([`ConvShape::tile_rows`], about [`TILE`] positions), each
+//! tile's product lands in a block of the workspace and is copied into `y`. Every output is the
+//! same sum over the taps in the same order either way (the kernels' sums do not depend on
+//! which columns are computed with it), so both give the same bits.
 
 use core::marker::PhantomData;
 
@@ -32,9 +32,9 @@ use super::x86::Avx2;
 use super::{InstructionSet, supports};
 use super::{MatRef, Op, gemm};
 
-/// Output positions (columns of the column matrix) per tile of a forward run in
-/// [`ConvShape::forward_tiled_workspace_len`]: a multiple of the 4 positions a block of the
-/// Cortex-M product covers.
+/// The fewest output positions (columns of the column matrix) per tile of a forward run in
+/// [`ConvShape::forward_tiled_workspace_len`]; a tile is whole output rows
+/// ([`ConvShape::tile_rows`]).
 pub const TILE: usize = 16;
 
 /// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
@@ -132,12 +132,26 @@ impl ConvShape {
         }
     }
 
-    /// The smallest workspace [`conv2d_forward`] takes: the column matrix of [`TILE`] output
-    /// positions and their product, `(c_in · k · k + c_out) · TILE` values, or the
+    /// Output rows per tile of a tiled forward: the fewest whole rows of `ow` positions that
+    /// hold [`TILE`] positions and a multiple of 4 (the blocks of the Cortex-M product).
+    pub const fn tile_rows(&self) -> usize {
+        if self.ow == 0 {
+            return 1;
+        }
+        let mut rows = TILE.div_ceil(self.ow);
+        while !(rows * self.ow).is_multiple_of(4) {
+            rows += 1;
+        }
+        rows
+    }
+
+    /// The smallest workspace [`conv2d_forward`] takes: the column matrix of a tile of
+    /// [`tile_rows`](Self::tile_rows) output rows and its product,
+    /// `(c_in · k · k + c_out) · tile_rows · ow` values, or the
     /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
     pub const fn forward_tiled_workspace_len(&self) -> usize {
         let whole = self.forward_workspace_len();
-        let tiled = (self.taps() + self.c_out) * TILE;
+        let tiled = (self.taps() + self.c_out) * self.tile_rows() * self.ow;
         if tiled < whole { tiled } else { whole }
     }
 
@@ -233,11 +247,11 @@ pub fn conv2d_forward(
         .zip(y.chunks_exact_mut(s.output_len()));
     for (x_b, y_b) in samples {
         if tiled {
-            forward_tiled(s, x_b, weight, bias, y_b, workspace, product);
+            forward_tiled(s, x_b, weight, bias, y_b, workspace, mover, product);
         } else if s.is_pointwise() {
             product(weight, x_b, bias, y_b, positions);
         } else {
-            mover.im2col(s, x_b, workspace);
+            mover.im2col(s, x_b, 0, workspace);
             product(weight, workspace, bias, y_b, positions);
         }
     }
@@ -279,13 +293,13 @@ fn device_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], posi
 type Product = fn(&[f32], &[f32], &[f32], &mut [f32], usize);
 
 /// One sample's forward in a [tiled](ConvShape::forward_tiled_workspace_len) `workspace`: the
-/// column matrix of [`TILE`] positions at a time, whose product goes to the workspace's last
-/// `c_out × TILE` values and is then copied into `y_b`'s rows. The tiles are `TILE` wide but
-/// the last, which is narrower, and at least 4 wide (it starts earlier and recomputes a few
-/// outputs, to the same bits), so that the device product's blocks stay whole.
+/// column matrix of [`ConvShape::tile_rows`] output rows at a time, whose product goes to the
+/// rest of the workspace and is then copied into `y_b`'s rows. The last tile may be shorter, but
+/// holds at least 4 positions (it starts earlier and recomputes a few outputs, to the same bits),
+/// so that the device product's blocks stay whole.
 #[allow(
     clippy::too_many_arguments,
-    reason = "a sample's operands, its workspace and the product"
+    reason = "a sample's operands, its workspace, the data mover and the product"
 )]
 fn forward_tiled(
     s: &ConvShape,
@@ -294,25 +308,29 @@ fn forward_tiled(
     bias: &[f32],
     y_b: &mut [f32],
     workspace: &mut [f32],
+    mover: Mover,
     product: Product,
 ) {
-    let (taps, positions) = (s.taps(), s.oh * s.ow);
-    let (col, out) = workspace.split_at_mut(taps * TILE);
+    let (taps, positions, rows) = (s.taps(), s.oh * s.ow, s.tile_rows());
+    let (col, out) = workspace.split_at_mut(taps * rows * s.ow);
+    let fewest_rows = MIN_TILE.div_ceil(s.ow);
     let mut start = 0;
-    while start < positions {
-        let first = start.min(positions.saturating_sub(MIN_TILE));
-        let width = TILE.min(positions - first);
+    while start < s.oh {
+        let first = start.min(s.oh.saturating_sub(fewest_rows));
+        let count = rows.min(s.oh - first);
+        let width = count * s.ow;
         let (col, out) = (&mut col[..taps * width], &mut out[..s.c_out * width]);
-        im2col_tile(s, x_b, first, col);
+        mover.im2col(s, x_b, first, col);
         product(weight, col, bias, out, width);
-        for (y_row, out_row) in y_b.chunks_exact_mut(positions).zip(out.chunks_exact(width)) {
-            y_row[first..][..width].copy_from_slice(out_row);
+        let y_rows = y_b.chunks_exact_mut(positions);
+        for (y_row, out_row) in y_rows.zip(out.chunks_exact(width)) {
+            y_row[first * s.ow..][..width].copy_from_slice(out_row);
         }
-        start = first + width;
+        start = first + count;
     }
 }
 
-/// The narrowest tile [`forward_tiled`] runs: a block of the device product.
+/// The fewest positions in a tile of [`forward_tiled`]: a block of the device product.
 const MIN_TILE: usize = 4;
 
 /// The backward pass of [`conv2d_forward`]: adds the weight and bias gradients to `grads` and,
@@ -374,7 +392,7 @@ pub fn conv2d_backward(
         } else if s.transposes_col() {
             None
         } else {
-            mover.im2col(s, x_b, col_t);
+            mover.im2col(s, x_b, 0, col_t);
             Some(col_t)
         };
         match col_plain {
@@ -432,11 +450,13 @@ pub fn conv2d_backward(
 // afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
 // never survives.
 
-/// Fills `col` (`c_in·k·k × oh·ow`) with one sample `x` (`c_in × h × w`) under every kernel
-/// tap; padding reads as zero.
+/// Fills `col` (`c_in·k·k × rows·ow`) with one sample `x` (`c_in × h × w`) under every kernel
+/// tap, for the `rows = col.len() / (c_in·k·k·ow)` output rows from `first` (all `oh` of them
+/// for the whole column matrix, fewer for a tile); padding reads as zero.
 #[inline(always)]
-fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
-    let (oh, ow) = (s.oh, s.ow);
+fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
+    let ow = s.ow;
+    let oh = col.len() / (s.taps() * ow).max(1);
     let row_len = oh * ow;
     let plane = s.h * s.w;
     if s.stride == 1 && s.pad == 0 {
@@ -446,7 +466,7 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
         for c in 0..s.c_in {
             for kh in 0..s.k {
                 for kw in 0..s.k {
-                    let input = &x[c * plane + kh * s.w + kw..];
+                    let input = &x[c * plane + (first + kh) * s.w + kw..];
                     r.copy_rows(&mut col[row..], ow, input, s.w, oh, ow);
                     row += row_len;
                 }
@@ -457,13 +477,18 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
     let mut row = 0;
     for x_c in x.chunks_exact(s.h * s.w) {
         for kh in 0..s.k {
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
+            // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            let (oh_lo, oh_hi) = (
+                oh_lo.clamp(first, first + oh) - first,
+                oh_hi.clamp(first, first + oh) - first,
+            );
             for kw in 0..s.k {
                 let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
                 let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
                 if rows > 0 && len > 0 {
                     // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
-                    let ih = oh_lo * s.stride + kh - s.pad;
+                    let ih = (first + oh_lo) * s.stride + kh - s.pad;
                     let iw = ow_lo * s.stride + kw - s.pad;
                     let out = &mut col[row + oh_lo * ow + ow_lo..];
                     let input = &x_c[ih * s.w + iw..];
@@ -489,54 +514,6 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
                 r.zero(&mut row_out[..oh_lo * ow]);
                 r.zero(&mut row_out[oh_hi * ow..]);
                 row += row_len;
-            }
-        }
-    }
-}
-
-/// Fills `col` (`c_in·k·k × width`, `width = col.len() / (c_in·k·k)`) with columns
-/// `first..first + width` of [`im2col`]'s matrix: the output positions of a tile, in runs along
-/// the output rows they cross.
-fn im2col_tile(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
-    let width = col.len() / s.taps();
-    let mut rows = col.chunks_exact_mut(width);
-    for x_c in x.chunks_exact(s.h * s.w) {
-        for kh in 0..s.k {
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
-            for kw in 0..s.k {
-                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, s.ow);
-                let Some(row) = rows.next() else {
-                    return;
-                };
-                // The run of output row `o_h` from column `a`, at `done` in the tile.
-                let (mut o_h, mut a, mut done) = (first / s.ow, first % s.ow, 0);
-                while done < width {
-                    let b = s.ow.min(a + width - done);
-                    let run = &mut row[done..][..b - a];
-                    if (oh_lo..oh_hi).contains(&o_h) {
-                        // Columns `lo..hi` of the run read the input; the rest is padding.
-                        let (lo, hi) = (ow_lo.clamp(a, b), ow_hi.clamp(a, b));
-                        run[..lo - a].fill(0.0);
-                        run[hi - a..].fill(0.0);
-                        if hi > lo {
-                            let ih = o_h * s.stride + kh - s.pad;
-                            let iw = lo * s.stride + kw - s.pad;
-                            let input = &x_c[ih * s.w + iw..];
-                            let dst = &mut run[lo - a..hi - a];
-                            if s.stride == 1 {
-                                dst.copy_from_slice(&input[..hi - lo]);
-                            } else {
-                                for (d, &v) in dst.iter_mut().zip(input.iter().step_by(s.stride)) {
-                                    *d = v;
-                                }
-                            }
-                        }
-                    } else {
-                        run.fill(0.0);
-                    }
-                    done += b - a;
-                    (o_h, a) = (o_h + 1, 0);
-                }
             }
         }
     }
@@ -870,8 +847,14 @@ mod avx2 {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn im2col(r: InRegisters<Avx2>, s: &ConvShape, x: &[f32], col: &mut [f32]) {
-        super::im2col(r, s, x, col)
+    pub(super) fn im2col(
+        r: InRegisters<Avx2>,
+        s: &ConvShape,
+        x: &[f32],
+        first: usize,
+        col: &mut [f32],
+    ) {
+        super::im2col(r, s, x, first, col)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -905,11 +888,11 @@ impl Mover {
     // SAFETY (the `unsafe` calls below): a `Mover::Avx2` holds an `InRegisters<Avx2>`, which
     // exists only where the CPU has AVX2 and FMA, all the entry points require.
 
-    fn im2col(self, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+    fn im2col(self, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, col) },
-            Mover::Portable(r) => im2col(r, s, x, col),
+            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, first, col) },
+            Mover::Portable(r) => im2col(r, s, x, first, col),
         }
     }
 
@@ -1085,7 +1068,7 @@ mod tests {
 
     /// A tiled forward gives the whole column matrix's bits, with this machine's product and
     /// with the Cortex-M one (its plain-Rust twin here), on shapes whose last tile is whole,
-    /// narrower, or narrower than a device block; with more than 96 channels (the packed
+    /// shorter, or short of a device block (17 rows of 1, tiles of 16); with more than 96 channels (the packed
     /// product) and more than 256 taps (two depth blocks).
     #[test]
     fn tiles_give_the_whole_matrix_bits() {
@@ -1098,12 +1081,12 @@ mod tests {
             (16, 32, (14, 14), 5, 1, 2, 1),
             (2, 3, (13, 11), 3, 2, 1, 2),
             (3, 5, (15, 15), 4, 3, 2, 1),
-            (7, 9, (10, 14), 3, 2, 0, 2),
-            (1, 2, (15, 1), 1, 1, 1, 1),
-            (1, 2, (5, 13), 3, 1, 0, 2),
-            (1, 2, (4, 19), 3, 1, 0, 1),
+            (7, 9, (20, 14), 3, 2, 0, 2),
+            (3, 1, (19, 3), 3, 1, 0, 1),
+            (1, 2, (20, 13), 3, 1, 0, 2),
+            (1, 2, (9, 5), 3, 1, 1, 1),
             (1, 3, (6, 7), 2, 1, 1, 1),
-            (3, 100, (9, 9), 3, 1, 1, 1),
+            (3, 100, (30, 30), 3, 1, 1, 1),
             (12, 8, (10, 10), 5, 1, 2, 1),
             (2, 3, (9, 8), 3, 1, 0, 2),
         ];
@@ -1129,12 +1112,22 @@ mod tests {
             let portable = unsafe { InRegisters::<Portable>::new() };
             for x_b in x.chunks_exact(s.input_len()) {
                 let mut col = vec![f32::NAN; s.col_len()];
-                im2col(portable, &s, x_b, &mut col);
+                im2col(portable, &s, x_b, 0, &mut col);
                 let mut y_whole = vec![f32::NAN; s.output_len()];
                 device_product(&w, &col, &bias, &mut y_whole, s.oh * s.ow);
                 let mut y_tiled = vec![f32::NAN; s.output_len()];
                 let mut work = vec![f32::NAN; tiled_len];
-                forward_tiled(&s, x_b, &w, &bias, &mut y_tiled, &mut work, device_product);
+                let mover = Mover::Portable(portable);
+                forward_tiled(
+                    &s,
+                    x_b,
+                    &w,
+                    &bias,
+                    &mut y_tiled,
+                    &mut work,
+                    mover,
+                    device_product,
+                );
                 assert_eq!(
                     bits(&y_tiled),
                     bits(&y_whole),
@@ -1144,14 +1137,20 @@ mod tests {
         }
     }
 
-    /// LeNet's tiled workspaces: the column matrix of 16 positions and their product.
+    /// LeNet's tiled workspaces: the column matrix of one output row of 24 (conv1) or two of 8
+    /// (conv2) and their product.
     #[test]
     fn lenet_tiled_workspaces() {
         let conv1 = shape(1, 6, (28, 28), 5, 1, 0);
         let conv2 = shape(6, 16, (12, 12), 5, 1, 0);
         assert_eq!(conv1.forward_workspace_len(), 25 * 576);
-        assert_eq!(conv1.forward_tiled_workspace_len(), (25 + 6) * TILE);
-        assert_eq!(conv2.forward_tiled_workspace_len(), (150 + 16) * TILE);
+        assert_eq!((conv1.tile_rows(), conv2.tile_rows()), (1, 2));
+        assert_eq!(conv1.forward_tiled_workspace_len(), (25 + 6) * 24);
+        assert_eq!(conv2.forward_tiled_workspace_len(), (150 + 16) * 16);
+        // Rows of 14 come in pairs (28 positions), rows of 3 in fours (12) then eights (24).
+        assert_eq!(shape(16, 32, (14, 14), 5, 1, 2).tile_rows(), 2);
+        assert_eq!(shape(1, 2, (15, 1), 1, 1, 1).tile_rows(), 8);
+        assert_eq!(shape(3, 1, (19, 3), 3, 1, 0).tile_rows(), 16);
         // A pointwise kernel needs no column matrix, tiled or not; a small one is not tiled.
         assert_eq!(
             shape(3, 2, (6, 9), 1, 1, 0).forward_tiled_workspace_len(),
@@ -1186,8 +1185,8 @@ mod tests {
             };
             let col = |m: &dyn Fn(&[f32], &mut [f32])| run(&|out| m(&x, out), s.col_len());
             assert_eq!(
-                col(&|x, out| im2col(portable, &s, x, out)),
-                col(&|x, out| here.im2col(&s, x, out))
+                col(&|x, out| im2col(portable, &s, x, 0, out)),
+                col(&|x, out| here.im2col(&s, x, 0, out))
             );
             assert_eq!(
                 col(&|x, out| im2col_transposed(portable, &s, x, out)),

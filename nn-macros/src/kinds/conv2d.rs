@@ -144,16 +144,16 @@ fn read(input: ParseStream) -> syn::Result<Option<Conv2d>> {
     }))
 }
 
-/// Output positions per tile of the column matrix in a baked network: `nn-core`'s
-/// `linalg::conv::TILE` (the generated code asserts that the two agree).
+/// The fewest output positions per tile of the column matrix in a baked network: `nn-core`'s
+/// `linalg::conv::TILE` (the generated code asserts that the scratch agrees with `nn-core`'s).
 const TILE: u64 = 16;
 
 impl Conv2d {
     /// The scratch of a baked convolution, what `ConvShape::forward_tiled_workspace_len` gives:
-    /// the column matrix of [`TILE`] output positions and their product,
-    /// `(IN · K · K + OUT) · TILE` values, or the whole column matrix (`IN · K · K · OH · OW`)
-    /// when that is no larger; none for a 1 × 1 kernel with stride 1 and no padding. `None`
-    /// when the shapes are not `(C, H, W)`.
+    /// the column matrix of a tile of whole output rows (the fewest that hold [`TILE`]
+    /// positions and a multiple of 4) and its product, `(IN · K · K + OUT) · rows · OW` values,
+    /// or the whole column matrix (`IN · K · K · OH · OW`) when that is no larger; none for a
+    /// 1 × 1 kernel with stride 1 and no padding. `None` when the shapes are not `(C, H, W)`.
     fn scratch(&self, cx: &BakeCx) -> Option<u64> {
         let (&[c_in, _, _], &[c_out, oh, ow]) = (cx.input, cx.output) else {
             return None;
@@ -163,7 +163,11 @@ impl Conv2d {
             return Some(0);
         }
         let taps = c_in * k * k;
-        Some((taps * oh * ow).min((taps + c_out) * TILE))
+        let mut rows = TILE.div_ceil(ow.max(1));
+        while !(rows * ow).is_multiple_of(4) {
+            rows += 1;
+        }
+        Some((taps * oh * ow).min((taps + c_out) * rows * ow))
     }
 
     fn padding(&self) -> u64 {
