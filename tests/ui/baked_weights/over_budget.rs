@@ -1,6 +1,5 @@
-// LeNet with batch norm, baked: its work arena is 18 176 bytes (conv2's input and output and its
-// tiled column matrix and product), over a 16 KiB RAM budget; its weights (138 488 bytes) fit
-// flash.
+// LeNet with batch norm, baked: its work arena is 18 176 bytes (at conv2, with a tile of its
+// column matrix), over a 16 KiB RAM budget; its weights (138 488 bytes) fit flash.
 use nn::prelude::*;
 
 network! {
