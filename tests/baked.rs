@@ -218,7 +218,7 @@ fn lenet_memory_plan() {
     // The arena: conv2's input and output (864 + 1024) and its tiled scratch, two output rows
     // of 8 positions under 150 taps and their product, (150 + 16) x 16: within 10 % of 4320.
     assert_eq!(LenetBaked::WORK_LEN, 864 + 1024 + (150 + 16) * 16);
-    assert!(LenetBaked::WORK_LEN * 10 <= 4320 * 11);
+    const { assert!(LenetBaked::WORK_LEN * 10 <= 4320 * 11) };
     // Folding leaves the batch norms' 4 x (6 + 16) values out.
     assert_eq!(LenetBaked::PARAM_COUNT, Lenet::PARAM_COUNT - 2 * (6 + 16));
     assert_eq!(LenetBaked::WEIGHT_BYTES, 4 * LenetBaked::PARAM_COUNT);
