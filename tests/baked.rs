@@ -242,6 +242,10 @@ fn lenet_memory_plan() {
     // The largest pair of live activations: conv1's output (6 x 24 x 24) and the first
     // pool's (6 x 12 x 12).
     assert_eq!(LenetBaked::PEAK_ACTIVATION_BYTES, 4 * (3456 + 864));
+    // The arena: conv2's input and output (864 + 1024) and its tiled scratch, two output rows
+    // of 8 positions under 150 taps and their product, (150 + 16) x 16: within 10 % of 4320.
+    assert_eq!(LenetBaked::WORK_LEN, 864 + 1024 + (150 + 16) * 16);
+    const { assert!(LenetBaked::WORK_LEN * 10 <= 4320 * 11) };
     // Folding leaves the batch norms' 4 x (6 + 16) values out.
     assert_eq!(LenetBaked::PARAM_COUNT, Lenet::PARAM_COUNT - 2 * (6 + 16));
     assert_eq!(LenetBaked::WEIGHT_BYTES, 4 * LenetBaked::PARAM_COUNT);

@@ -15,6 +15,13 @@
 //! The column matrices are one sample's worth, in a workspace the caller allocates once
 //! ([`ConvShape::forward_workspace_len`], [`ConvShape::backward_workspace_len`]): nothing here
 //! allocates. Positions that no window reaches (the floor rule) get zero gradient.
+//!
+//! The forward also runs in a smaller workspace, [`ConvShape::forward_tiled_workspace_len`]
+//! (what a baked network carves from its work arena): the column matrix is then built a tile of
+//! whole output rows at a time ([`ConvShape::tile_rows`], about [`TILE`] positions), each
+//! tile's product lands in a block of the workspace and is copied into `y`. Every output is the
+//! same sum over the taps in the same order either way (the kernels' sums do not depend on
+//! which columns are computed with it), so both give the same bits.
 
 use core::marker::PhantomData;
 
@@ -24,6 +31,11 @@ use super::x86::Avx2;
 #[cfg(target_arch = "x86_64")]
 use super::{InstructionSet, supports};
 use super::{MatRef, Op, gemm};
+
+/// The fewest output positions (columns of the column matrix) per tile of a forward run in
+/// [`ConvShape::forward_tiled_workspace_len`]; a tile is whole output rows
+/// ([`ConvShape::tile_rows`]).
+pub const TILE: usize = 16;
 
 /// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
 /// `oh × ow` out, a square `k × k` kernel moved by `stride`, and `pad` zeros on every side.
@@ -120,6 +132,29 @@ impl ConvShape {
         }
     }
 
+    /// Output rows per tile of a tiled forward: the fewest whole rows of `ow` positions that
+    /// hold [`TILE`] positions and a multiple of 4 (the blocks of the Cortex-M product).
+    pub const fn tile_rows(&self) -> usize {
+        if self.ow == 0 {
+            return 1;
+        }
+        let mut rows = TILE.div_ceil(self.ow);
+        while !(rows * self.ow).is_multiple_of(4) {
+            rows += 1;
+        }
+        rows
+    }
+
+    /// The smallest workspace [`conv2d_forward`] takes: the column matrix of a tile of
+    /// [`tile_rows`](Self::tile_rows) output rows and its product,
+    /// `(c_in · k · k + c_out) · tile_rows · ow` values, or the
+    /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
+    pub const fn forward_tiled_workspace_len(&self) -> usize {
+        let whole = self.forward_workspace_len();
+        let tiled = (self.taps() + self.c_out) * self.tile_rows() * self.ow;
+        if tiled < whole { tiled } else { whole }
+    }
+
     /// The workspace [`conv2d_backward`] needs: one sample's column matrix (maybe transposed)
     /// and its gradient (none for a pointwise kernel).
     pub const fn backward_workspace_len(&self) -> usize {
@@ -160,7 +195,9 @@ pub struct ConvGrads<'a> {
 ///
 /// `x` holds `B · c_in · h · w` values, `y` `B · c_out · oh · ow`, `weight`
 /// `c_out × c_in × k × k` (PyTorch's layout), `bias` `c_out`, and `workspace`
-/// [`ConvShape::forward_workspace_len`] values (overwritten).
+/// [`ConvShape::forward_workspace_len`] values (the whole column matrix) or
+/// [`ConvShape::forward_tiled_workspace_len`] (a tile of it at a time; the same bits), which
+/// it overwrites.
 ///
 /// # Panics
 /// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
@@ -185,7 +222,7 @@ pub fn conv2d_forward(
 ) {
     let batch = shape.batch_of(x.len());
     let s = shape;
-    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    let positions = s.oh * s.ow;
     assert_eq!(
         y.len(),
         batch * s.output_len(),
@@ -197,46 +234,104 @@ pub fn conv2d_forward(
         "the weight is not c_out × c_in × k × k"
     );
     assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
-    assert_eq!(
-        workspace.len(),
-        s.forward_workspace_len(),
+    let whole = s.forward_workspace_len();
+    assert!(
+        workspace.len() == whole || workspace.len() == s.forward_tiled_workspace_len(),
         "wrong workspace length"
     );
+    let product: Product = if DEVICE { device_product } else { host_product };
+    let tiled = workspace.len() != whole;
     let mover = Mover::here();
     let samples = x
         .chunks_exact(s.input_len())
         .zip(y.chunks_exact_mut(s.output_len()));
     for (x_b, y_b) in samples {
-        let col: &[f32] = if s.is_pointwise() {
-            x_b
+        if tiled {
+            forward_tiled(s, x_b, weight, bias, y_b, workspace, mover, product);
+        } else if s.is_pointwise() {
+            product(weight, x_b, bias, y_b, positions);
         } else {
-            mover.im2col(s, x_b, workspace);
-            workspace
-        };
-        // A Cortex-M FPU: blocks of four channels by four positions, one `VFMA` per product.
-        if cfg!(all(
-            target_arch = "arm",
-            target_os = "none",
-            target_abi = "eabihf"
-        )) {
-            super::fpu::conv(weight, col, bias, y_b, positions);
-            continue;
+            mover.im2col(s, x_b, 0, workspace);
+            product(weight, workspace, bias, y_b, positions);
         }
-        for (row, &b) in y_b.chunks_exact_mut(positions).zip(bias) {
-            row.fill(b);
-        }
-        gemm(
-            1.0,
-            MatRef::new(weight, s.c_out, taps),
-            Op::Plain,
-            MatRef::new(col, taps, positions),
-            Op::Plain,
-            1.0,
-            y_b,
-            positions,
-        );
     }
 }
+
+/// Whether this is a Cortex-M FPU, where the products are [`super::fpu::conv`]'s.
+const DEVICE: bool = cfg!(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_abi = "eabihf"
+));
+
+/// `y = W · col + b` (`c_out × taps` by `taps × positions`) with [`gemm`]: every row of `y`
+/// starts at its bias and the product is added on top.
+fn host_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+    let (c_out, taps) = (bias.len(), weight.len() / bias.len().max(1));
+    for (row, &b) in y.chunks_exact_mut(positions).zip(bias) {
+        row.fill(b);
+    }
+    gemm(
+        1.0,
+        MatRef::new(weight, c_out, taps),
+        Op::Plain,
+        MatRef::new(col, taps, positions),
+        Op::Plain,
+        1.0,
+        y,
+        positions,
+    );
+}
+
+/// A Cortex-M FPU's product: blocks of four channels by four positions, one `VFMA` per
+/// multiply-accumulate.
+fn device_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+    super::fpu::conv(weight, col, bias, y, positions);
+}
+
+/// The product of a convolution, [`host_product`] or [`device_product`].
+type Product = fn(&[f32], &[f32], &[f32], &mut [f32], usize);
+
+/// One sample's forward in a [tiled](ConvShape::forward_tiled_workspace_len) `workspace`: the
+/// column matrix of [`ConvShape::tile_rows`] output rows at a time, whose product goes to the
+/// rest of the workspace and is then copied into `y_b`'s rows. The last tile may be shorter, but
+/// holds at least 4 positions (it starts earlier and recomputes a few outputs, to the same bits),
+/// so that the device product's blocks stay whole.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a sample's operands, its workspace, the data mover and the product"
+)]
+fn forward_tiled(
+    s: &ConvShape,
+    x_b: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y_b: &mut [f32],
+    workspace: &mut [f32],
+    mover: Mover,
+    product: Product,
+) {
+    let (taps, positions, rows) = (s.taps(), s.oh * s.ow, s.tile_rows());
+    let (col, out) = workspace.split_at_mut(taps * rows * s.ow);
+    let fewest_rows = MIN_TILE.div_ceil(s.ow);
+    let mut start = 0;
+    while start < s.oh {
+        let first = start.min(s.oh.saturating_sub(fewest_rows));
+        let count = rows.min(s.oh - first);
+        let width = count * s.ow;
+        let (col, out) = (&mut col[..taps * width], &mut out[..s.c_out * width]);
+        mover.im2col(s, x_b, first, col);
+        product(weight, col, bias, out, width);
+        let y_rows = y_b.chunks_exact_mut(positions);
+        for (y_row, out_row) in y_rows.zip(out.chunks_exact(width)) {
+            y_row[first * s.ow..][..width].copy_from_slice(out_row);
+        }
+        start = first + count;
+    }
+}
+
+/// The fewest positions in a tile of [`forward_tiled`]: a block of the device product.
+const MIN_TILE: usize = 4;
 
 /// The backward pass of [`conv2d_forward`]: adds the weight and bias gradients to `grads` and,
 /// when `dx` is given, overwrites it with the input gradient.
@@ -297,7 +392,7 @@ pub fn conv2d_backward(
         } else if s.transposes_col() {
             None
         } else {
-            mover.im2col(s, x_b, col_t);
+            mover.im2col(s, x_b, 0, col_t);
             Some(col_t)
         };
         match col_plain {
@@ -355,11 +450,13 @@ pub fn conv2d_backward(
 // afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
 // never survives.
 
-/// Fills `col` (`c_in·k·k × oh·ow`) with one sample `x` (`c_in × h × w`) under every kernel
-/// tap; padding reads as zero.
+/// Fills `col` (`c_in·k·k × rows·ow`) with one sample `x` (`c_in × h × w`) under every kernel
+/// tap, for the `rows = col.len() / (c_in·k·k·ow)` output rows from `first` (all `oh` of them
+/// for the whole column matrix, fewer for a tile); padding reads as zero.
 #[inline(always)]
-fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
-    let (oh, ow) = (s.oh, s.ow);
+fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
+    let ow = s.ow;
+    let oh = col.len() / (s.taps() * ow).max(1);
     let row_len = oh * ow;
     let plane = s.h * s.w;
     if s.stride == 1 && s.pad == 0 {
@@ -369,7 +466,7 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
         for c in 0..s.c_in {
             for kh in 0..s.k {
                 for kw in 0..s.k {
-                    let input = &x[c * plane + kh * s.w + kw..];
+                    let input = &x[c * plane + (first + kh) * s.w + kw..];
                     r.copy_rows(&mut col[row..], ow, input, s.w, oh, ow);
                     row += row_len;
                 }
@@ -380,13 +477,18 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], col: &mut [f32]) {
     let mut row = 0;
     for x_c in x.chunks_exact(s.h * s.w) {
         for kh in 0..s.k {
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
+            // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            let (oh_lo, oh_hi) = (
+                oh_lo.clamp(first, first + oh) - first,
+                oh_hi.clamp(first, first + oh) - first,
+            );
             for kw in 0..s.k {
                 let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
                 let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
                 if rows > 0 && len > 0 {
                     // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
-                    let ih = oh_lo * s.stride + kh - s.pad;
+                    let ih = (first + oh_lo) * s.stride + kh - s.pad;
                     let iw = ow_lo * s.stride + kw - s.pad;
                     let out = &mut col[row + oh_lo * ow + ow_lo..];
                     let input = &x_c[ih * s.w + iw..];
@@ -745,8 +847,14 @@ mod avx2 {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn im2col(r: InRegisters<Avx2>, s: &ConvShape, x: &[f32], col: &mut [f32]) {
-        super::im2col(r, s, x, col)
+    pub(super) fn im2col(
+        r: InRegisters<Avx2>,
+        s: &ConvShape,
+        x: &[f32],
+        first: usize,
+        col: &mut [f32],
+    ) {
+        super::im2col(r, s, x, first, col)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -780,11 +888,11 @@ impl Mover {
     // SAFETY (the `unsafe` calls below): a `Mover::Avx2` holds an `InRegisters<Avx2>`, which
     // exists only where the CPU has AVX2 and FMA, all the entry points require.
 
-    fn im2col(self, s: &ConvShape, x: &[f32], col: &mut [f32]) {
+    fn im2col(self, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, col) },
-            Mover::Portable(r) => im2col(r, s, x, col),
+            Mover::Avx2(r) => unsafe { avx2::im2col(r, s, x, first, col) },
+            Mover::Portable(r) => im2col(r, s, x, first, col),
         }
     }
 
@@ -958,6 +1066,103 @@ mod tests {
         }
     }
 
+    /// A tiled forward gives the whole column matrix's bits, with this machine's product and
+    /// with the Cortex-M one (its plain-Rust twin here), on shapes whose last tile is whole,
+    /// shorter, or short of a device block (17 rows of 1, tiles of 16); with more than 96 channels (the packed
+    /// product) and more than 256 taps (two depth blocks).
+    #[test]
+    fn tiles_give_the_whole_matrix_bits() {
+        let mut rng = crate::init::seeded(23);
+        let cases = [
+            // (c_in, c_out, (h, w), k, stride, pad, batch)
+            (1, 6, (28, 28), 5, 1, 0, 2),
+            (6, 16, (12, 12), 5, 1, 0, 2),
+            (1, 16, (28, 28), 5, 1, 2, 1),
+            (16, 32, (14, 14), 5, 1, 2, 1),
+            (2, 3, (13, 11), 3, 2, 1, 2),
+            (3, 5, (15, 15), 4, 3, 2, 1),
+            (7, 9, (20, 14), 3, 2, 0, 2),
+            (3, 1, (19, 3), 3, 1, 0, 1),
+            (1, 2, (20, 13), 3, 1, 0, 2),
+            (1, 2, (9, 5), 3, 1, 1, 1),
+            (1, 3, (6, 7), 2, 1, 1, 1),
+            (3, 100, (30, 30), 3, 1, 1, 1),
+            (12, 8, (10, 10), 5, 1, 2, 1),
+            (2, 3, (9, 8), 3, 1, 0, 2),
+        ];
+        for (c_in, c_out, hw, k, stride, pad, batch) in cases {
+            let s = shape(c_in, c_out, hw, k, stride, pad);
+            let tiled_len = s.forward_tiled_workspace_len();
+            assert!(tiled_len < s.forward_workspace_len(), "{s:?} is not tiled");
+            let x = random(&mut rng, batch * s.input_len());
+            let w = random(&mut rng, s.weight_len());
+            let bias = random(&mut rng, c_out);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let run = |len: usize| {
+                let mut y = vec![f32::NAN; batch * s.output_len()];
+                let mut work = vec![f32::NAN; len];
+                conv2d_forward(&s, &x, &w, &bias, &mut y, &mut work);
+                y
+            };
+            let whole = run(s.forward_workspace_len());
+            assert_eq!(bits(&run(tiled_len)), bits(&whole), "{s:?}");
+
+            // The device's product, whole and tiled.
+            // SAFETY: portable Rust runs everywhere.
+            let portable = unsafe { InRegisters::<Portable>::new() };
+            for x_b in x.chunks_exact(s.input_len()) {
+                let mut col = vec![f32::NAN; s.col_len()];
+                im2col(portable, &s, x_b, 0, &mut col);
+                let mut y_whole = vec![f32::NAN; s.output_len()];
+                device_product(&w, &col, &bias, &mut y_whole, s.oh * s.ow);
+                let mut y_tiled = vec![f32::NAN; s.output_len()];
+                let mut work = vec![f32::NAN; tiled_len];
+                let mover = Mover::Portable(portable);
+                forward_tiled(
+                    &s,
+                    x_b,
+                    &w,
+                    &bias,
+                    &mut y_tiled,
+                    &mut work,
+                    mover,
+                    device_product,
+                );
+                assert_eq!(
+                    bits(&y_tiled),
+                    bits(&y_whole),
+                    "{s:?} on the device product"
+                );
+            }
+        }
+    }
+
+    /// LeNet's tiled workspaces: the column matrix of one output row of 24 (conv1) or two of 8
+    /// (conv2) and their product.
+    #[test]
+    fn lenet_tiled_workspaces() {
+        let conv1 = shape(1, 6, (28, 28), 5, 1, 0);
+        let conv2 = shape(6, 16, (12, 12), 5, 1, 0);
+        assert_eq!(conv1.forward_workspace_len(), 25 * 576);
+        assert_eq!((conv1.tile_rows(), conv2.tile_rows()), (1, 2));
+        assert_eq!(conv1.forward_tiled_workspace_len(), (25 + 6) * 24);
+        assert_eq!(conv2.forward_tiled_workspace_len(), (150 + 16) * 16);
+        // Rows of 14 come in pairs (28 positions), rows of 3 in fours (12) then eights (24).
+        assert_eq!(shape(16, 32, (14, 14), 5, 1, 2).tile_rows(), 2);
+        assert_eq!(shape(1, 2, (15, 1), 1, 1, 1).tile_rows(), 8);
+        assert_eq!(shape(3, 1, (19, 3), 3, 1, 0).tile_rows(), 16);
+        // A pointwise kernel needs no column matrix, tiled or not; a small one is not tiled.
+        assert_eq!(
+            shape(3, 2, (6, 9), 1, 1, 0).forward_tiled_workspace_len(),
+            0
+        );
+        let small = shape(2, 3, (7, 5), 3, 2, 1);
+        assert_eq!(
+            small.forward_tiled_workspace_len(),
+            small.forward_workspace_len()
+        );
+    }
+
     /// The portable movers (what non-x86 targets run) agree with the ones this CPU uses.
     #[test]
     fn portable_movers_agree_with_this_cpus() {
@@ -980,8 +1185,8 @@ mod tests {
             };
             let col = |m: &dyn Fn(&[f32], &mut [f32])| run(&|out| m(&x, out), s.col_len());
             assert_eq!(
-                col(&|x, out| im2col(portable, &s, x, out)),
-                col(&|x, out| here.im2col(&s, x, out))
+                col(&|x, out| im2col(portable, &s, x, 0, out)),
+                col(&|x, out| here.im2col(&s, x, 0, out))
             );
             assert_eq!(
                 col(&|x, out| im2col_transposed(portable, &s, x, out)),

@@ -9,7 +9,8 @@
 //! - an activation works in place, unless another step still reads its input (a fork's other
 //!   branch, a `skip`) or its input is the network's: then on a copy;
 //! - every other step writes a buffer of its own, and a kernel's scratch (a convolution's
-//!   column matrix) is a buffer that lives for that step alone;
+//!   column matrix, a tile of it at a time with its product) is a buffer that lives for that
+//!   step alone;
 //! - a buffer lives from the step that writes it to the last step that reads it (the
 //!   network's output to the end), and two buffers whose lives overlap never share a value;
 //! - the buffers are placed largest first, each at the lowest offset that does not collide

@@ -540,6 +540,150 @@ mod tests {
             );
         }
 
+        /// [`declaration`]'s network, without its attribute.
+        const TINY: &str = "struct Tiny< fc1: dense(4 -> 3), relu, fc2: dense(3 -> 2) >";
+
+        /// A small network with a convolution and a batch norm folded into it, and a valid
+        /// file for it (values of `seed`).
+        const SMALL: &str = "struct Small< input(1, 4, 4), c1: conv2d(1 -> 2, kernel = 3), bn: batch_norm, relu, flatten, fc: dense(8 -> 2) >";
+
+        fn small_file() -> Vec<u8> {
+            let tensors: [(&str, Vec<usize>); 8] = [
+                ("c1.weight", vec![2, 1, 3, 3]),
+                ("c1.bias", vec![2]),
+                ("bn.weight", vec![2]),
+                ("bn.bias", vec![2]),
+                ("bn.running_mean", vec![2]),
+                ("bn.running_var", vec![2]),
+                ("fc.weight", vec![2, 8]),
+                ("fc.bias", vec![2]),
+            ];
+            let data: Vec<Vec<u8>> = tensors
+                .iter()
+                .map(|(_, shape)| {
+                    let n: usize = shape.iter().product();
+                    (0..n)
+                        .flat_map(|i| (0.25 + i as f32 / 8.0).to_le_bytes())
+                        .collect()
+                })
+                .collect();
+            let views: Vec<_> = tensors
+                .iter()
+                .zip(&data)
+                .map(|((name, shape), data)| {
+                    let view = safetensors::tensor::TensorView::new(
+                        safetensors::Dtype::F32,
+                        shape.clone(),
+                        data,
+                    );
+                    (name.to_string(), view.expect("a valid view"))
+                })
+                .collect();
+            safetensors::serialize(views, None).expect("serializes")
+        }
+
+        /// What an edit does to the byte it lands on.
+        #[derive(Clone, Copy, Debug)]
+        enum Edit {
+            /// Flips one bit.
+            Flip(u8),
+            /// Overwrites it.
+            Byte(u8),
+            /// Overwrites it with a character of JSON, so that the header stays near-JSON
+            /// (digits make sizes and offsets huge, brackets and quotes move fields).
+            Json(u8),
+        }
+
+        const JSON: &[u8] = b"0123456789999[]{},:\"-.eE";
+
+        fn edit() -> impl proptest::strategy::Strategy<Value = Edit> {
+            use proptest::prelude::*;
+            prop_oneof![
+                (0u8..8).prop_map(Edit::Flip),
+                any::<u8>().prop_map(Edit::Byte),
+                (0..JSON.len() as u8).prop_map(Edit::Json),
+            ]
+        }
+
+        /// `bytes` cut at `cut` of its length, then edited at each `(where, edit)`.
+        fn damage(
+            bytes: &[u8],
+            cut: proptest::sample::Index,
+            edits: &[(proptest::sample::Index, Edit)],
+        ) -> Vec<u8> {
+            let mut bytes = bytes[..cut.index(bytes.len() + 1)].to_vec();
+            for (at, edit) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = at.index(bytes.len());
+                bytes[at] = match *edit {
+                    Edit::Flip(bit) => bytes[at] ^ (1 << bit),
+                    Edit::Byte(byte) => byte,
+                    Edit::Json(i) => JSON[usize::from(i)],
+                };
+            }
+            bytes
+        }
+
+        /// The errors for `bytes` as the weights file of `declaration` (a network without its
+        /// attribute); a panic anywhere in reading, checking, folding or emitting fails the
+        /// property.
+        fn errors_for(declaration: &str, bytes: &[u8]) -> String {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static CASE: AtomicUsize = AtomicUsize::new(0);
+            let case = CASE.fetch_add(1, Ordering::Relaxed);
+            let path = temp_file(&format!("damaged-{case}"), bytes);
+            let message = errors(&format!(
+                "#[weights = {:?}] {declaration}",
+                path.to_str().unwrap()
+            ));
+            let _ = std::fs::remove_file(path);
+            message
+        }
+
+        #[test]
+        fn the_undamaged_files_bake() {
+            assert_eq!(errors_for(TINY, &tiny_file(&[0.5; 12])), "");
+            assert_eq!(errors_for(SMALL, &small_file()), "");
+        }
+
+        proptest::proptest! {
+            // Each case expands the macro twice (about half a millisecond each): 400 cases
+            // take well under a second in a debug build.
+            #![proptest_config(proptest::test_runner::Config {
+                cases: 400,
+                failure_persistence: None,
+                ..proptest::test_runner::Config::default()
+            })]
+
+            /// The macro never panics on a weights file: a valid file cut anywhere and with
+            /// up to 8 bytes flipped or overwritten (its header included) gives errors or a
+            /// network. Cut short and left unedited, it is always an error.
+            #[test]
+            fn damaged_files_are_errors_never_panics(
+                cut in proptest::prelude::any::<proptest::sample::Index>(),
+                edits in proptest::collection::vec(
+                    (proptest::prelude::any::<proptest::sample::Index>(), edit()),
+                    0..8,
+                ),
+            ) {
+                for (declaration, good) in [
+                    (TINY, tiny_file(&[0.5; 12])),
+                    (SMALL, small_file()),
+                ] {
+                    let bytes = damage(&good, cut, &edits);
+                    let message = errors_for(declaration, &bytes);
+                    if edits.is_empty() && bytes.len() < good.len() {
+                        proptest::prop_assert!(
+                            message.contains("is not a valid safetensors file"),
+                            "cut at {} of {}: {message}", bytes.len(), good.len()
+                        );
+                    }
+                }
+            }
+        }
+
         #[test]
         fn half_precision_widens_exactly() {
             assert_eq!(crate::baked::file::f16_to_f32(0x3c00), 1.0);

@@ -144,7 +144,32 @@ fn read(input: ParseStream) -> syn::Result<Option<Conv2d>> {
     }))
 }
 
+/// The fewest output positions per tile of the column matrix in a baked network: `nn-core`'s
+/// `linalg::conv::TILE` (the generated code asserts that the scratch agrees with `nn-core`'s).
+const TILE: u64 = 16;
+
 impl Conv2d {
+    /// The scratch of a baked convolution, what `ConvShape::forward_tiled_workspace_len` gives:
+    /// the column matrix of a tile of whole output rows (the fewest that hold [`TILE`]
+    /// positions and a multiple of 4) and its product, `(IN · K · K + OUT) · rows · OW` values,
+    /// or the whole column matrix (`IN · K · K · OH · OW`) when that is no larger; none for a
+    /// 1 × 1 kernel with stride 1 and no padding. `None` when the shapes are not `(C, H, W)`.
+    fn scratch(&self, cx: &BakeCx) -> Option<u64> {
+        let (&[c_in, _, _], &[c_out, oh, ow]) = (cx.input, cx.output) else {
+            return None;
+        };
+        let k = self.kernel;
+        if k == 1 && self.stride == 1 && self.padding() == 0 {
+            return Some(0);
+        }
+        let taps = c_in * k * k;
+        let mut rows = TILE.div_ceil(ow.max(1));
+        while !(rows * ow).is_multiple_of(4) {
+            rows += 1;
+        }
+        Some((taps * oh * ow).min((taps + c_out) * rows * ow))
+    }
+
     fn padding(&self) -> u64 {
         match self.padding {
             Padding::Zeros(p) => p,
@@ -183,17 +208,14 @@ impl Spec for Conv2d {
         vec![&self.input, &self.output]
     }
 
-    /// `weight (OUT, IN, K, K)` and `bias (OUT)`; the scratch is the heap layer's column
-    /// matrix, `IN · K · K · OH · OW` values (none for a 1 × 1 kernel with stride 1 and no
-    /// padding).
+    /// `weight (OUT, IN, K, K)` and `bias (OUT)`; the scratch is the shared kernel's tiled
+    /// workspace (`ConvShape::forward_tiled_workspace_len`, see [`Conv2d::scratch`]).
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
-        let (&[c_in, ..], &[c_out, oh, ow]) = (cx.input, cx.output) else {
+        let (&[c_in, ..], &[c_out, ..]) = (cx.input, cx.output) else {
             return Err("`conv2d` needs a (C, H, W) input".into());
         };
-        let k = self.kernel;
-        let pointwise = k == 1 && self.stride == 1 && self.padding() == 0;
-        let scratch = if pointwise { 0 } else { c_in * k * k * oh * ow };
-        let (c_in, c_out, k) = (c_in as usize, c_out as usize, k as usize);
+        let scratch = self.scratch(cx).ok_or("`conv2d` needs a (C, H, W) input")?;
+        let (c_in, c_out, k) = (c_in as usize, c_out as usize, self.kernel as usize);
         Ok(Baking {
             params: vec![
                 Param {
@@ -219,6 +241,7 @@ impl Spec for Conv2d {
         let [weight, bias] = io.params.as_slice() else {
             return TokenStream::new();
         };
+        let scratch_len = usize_lit(self.scratch(cx).unwrap_or(0));
         let [c_in, c_out, h, w, oh, ow] = [c_in, c_out, h, w, oh, ow].map(usize_lit);
         let [k, stride, pad] = [self.kernel, self.stride, self.padding()].map(usize_lit);
         let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
@@ -227,6 +250,10 @@ impl Spec for Conv2d {
                 c_in: #c_in, c_out: #c_out, h: #h, w: #w, oh: #oh, ow: #ow,
                 k: #k, stride: #stride, pad: #pad,
             };
+            const _: () = ::core::assert!(
+                SHAPE.forward_tiled_workspace_len() == #scratch_len,
+                "the macro's scratch for a convolution is not nn's tiled workspace"
+            );
             #nn::baked::conv2d(&SHAPE, #weight, #bias, #x, #y, #scratch);
         })
     }
