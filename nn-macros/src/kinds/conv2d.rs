@@ -211,7 +211,7 @@ impl Spec for Conv2d {
     /// `weight (OUT, IN, K, K)` and `bias (OUT)`; the scratch is the shared kernel's tiled
     /// workspace (`ConvShape::forward_tiled_workspace_len`, see [`Conv2d::scratch`]).
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
-        let (&[c_in, ..], &[c_out, ..]) = (cx.input, cx.output) else {
+        let (&[c_in, ..], &[c_out, oh, ow]) = (cx.input, cx.output) else {
             return Err("`conv2d` needs a (C, H, W) input".into());
         };
         let scratch = self.scratch(cx).ok_or("`conv2d` needs a (C, H, W) input")?;
