@@ -97,8 +97,12 @@ for manifest in embedded/*/Cargo.toml; do
     if [ -z "$before" ]; then
         $update || { echo "error: $expected has no count for $firmware; run embedded/run.sh --update" >&2; failed=1; }
     elif [ $((instructions * 100)) -gt $((before * (100 + tolerance_percent))) ]; then
-        echo "error: $firmware takes $instructions instructions per inference, more than 2 % over the $before of $expected" >&2
-        failed=1
+        if $update; then
+            echo "note: $firmware grows from $before to $instructions instructions per inference; say why in the commit"
+        else
+            echo "error: $firmware takes $instructions instructions per inference, more than 2 % over the $before of $expected" >&2
+            failed=1
+        fi
     elif [ "$instructions" -lt "$before" ] && ! $update; then
         echo "note: $firmware is down from $before; run embedded/run.sh --update and commit $expected"
     fi
