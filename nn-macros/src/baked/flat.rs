@@ -8,7 +8,8 @@ use syn::Ident;
 
 use crate::ast::{Layer, LayerKind, MergeKind, Network};
 use crate::ctxt::Ctxt;
-use crate::shape::Dims;
+use crate::kinds::LayerCx;
+use crate::shape::{Dims, SampleShape, Width};
 use crate::validate::{Plan, StepKind};
 
 /// How deep nested networks may go: deeper is a cycle (`A` nests `B`, which nests `A`), which
@@ -71,6 +72,15 @@ pub fn sibling<'a>(path: &syn::Path, siblings: &'a [Network]) -> Option<&'a Netw
 pub fn known_dims(dims: &Dims) -> Option<Vec<u64>> {
     match dims {
         Dims::Known(widths) => widths.iter().map(|w| w.value).collect(),
+        Dims::Of { .. } => None,
+    }
+}
+
+/// The sizes of a shape the plan knows; `None` for one only the compiler knows (a nested
+/// network's output, a layer after it), which the flat plan works out itself.
+fn flat_dims(dims: &Dims) -> Option<Vec<u64>> {
+    match dims {
+        Dims::Known(_) => known_dims(dims),
         Dims::Of { .. } => None,
     }
 }
@@ -159,7 +169,10 @@ impl<'a> Builder<'a, '_> {
                 StepKind::Bridge => inputs.first().copied()?,
                 StepKind::Unchecked => return None,
                 StepKind::Merge { kind, .. } => {
-                    let dims = self.dims_of(network, plan, step.output)?;
+                    let dims = match flat_dims(&plan.nodes[step.output].shape.dims) {
+                        Some(dims) => dims,
+                        None => self.merged(network, *kind, &inputs)?,
+                    };
                     let output = self.node(dims);
                     self.push(inputs, output, FlatKind::Merge(*kind));
                     output
@@ -168,8 +181,11 @@ impl<'a> Builder<'a, '_> {
                     let layer = layers.next()?;
                     let path = format!("{prefix}{}", layer_step.path.join("."));
                     match &layer.kind {
-                        LayerKind::Spec(_) => {
-                            let dims = self.dims_of(network, plan, step.output)?;
+                        LayerKind::Spec(spec) => {
+                            let dims = match flat_dims(&plan.nodes[step.output].shape.dims) {
+                                Some(dims) => dims,
+                                None => self.built(network, layer, spec.as_ref(), &inputs)?,
+                            };
                             let output = self.node(dims);
                             self.push(inputs, output, FlatKind::Layer { layer, path });
                             output
@@ -228,19 +244,75 @@ impl<'a> Builder<'a, '_> {
         self.add(inner, &plan, &format!("{path}."), Some(from), depth + 1)
     }
 
+    /// The output sizes of `layer` on the flat input (after a nested network, whose output
+    /// the plan only knows as a type).
+    fn built(
+        &mut self,
+        network: &Network,
+        layer: &Layer,
+        spec: &dyn crate::kinds::Spec,
+        inputs: &[usize],
+    ) -> Option<Vec<u64>> {
+        let dims = &self.flat.dims[*inputs.first()?];
+        let widths = dims.iter().map(|&d| Width::known(d)).collect();
+        let shape = SampleShape::known(widths, layer.reference());
+        let muted = Ctxt::default();
+        let cx = LayerCx {
+            layer,
+            input: Some(&shape),
+            nn: self.nn,
+            ctxt: &muted,
+            network: &network.name,
+        };
+        let built = spec
+            .build(&cx)
+            .and_then(|built| flat_dims(&built.output.dims));
+        if built.is_none() {
+            self.unknown(network);
+        }
+        built
+    }
+
+    /// The output sizes of a merge of the flat `inputs`.
+    fn merged(&mut self, network: &Network, kind: MergeKind, inputs: &[usize]) -> Option<Vec<u64>> {
+        let first = self.flat.dims[*inputs.first()?].clone();
+        match kind {
+            MergeKind::Add => Some(first),
+            MergeKind::Stack => Some(std::iter::once(inputs.len() as u64).chain(first).collect()),
+            MergeKind::Concat(axis) => {
+                let axis = axis.unwrap_or_else(|| crate::validate::feature_axis(first.len()));
+                let mut dims = first;
+                let total = inputs
+                    .iter()
+                    .map(|&node| self.flat.dims[node].get(axis).copied().unwrap_or(0))
+                    .sum();
+                *dims.get_mut(axis)? = total;
+                Some(dims)
+            }
+            MergeKind::Invalid => {
+                self.unknown(network);
+                None
+            }
+        }
+    }
+
+    fn unknown(&mut self, network: &Network) {
+        self.ctxt.error(
+            &network.list_tokens,
+            format!(
+                "`{}` has a size the macro cannot work out, and a baked network's buffers are sized by the macro; write its sizes as literals",
+                network.name
+            ),
+        );
+        self.ok = false;
+    }
+
     /// The sizes of `plan`'s `node`, or an error on `network` when one is not known (only when
     /// the named sizes were not all resolved, which `resolve` reports first).
     fn dims_of(&mut self, network: &Network, plan: &Plan, node: usize) -> Option<Vec<u64>> {
         let dims = known_dims(&plan.nodes[node].shape.dims);
         if dims.is_none() {
-            self.ctxt.error(
-                &network.list_tokens,
-                format!(
-                    "`{}` has a size the macro cannot work out, and a baked network's buffers are sized by the macro; write its sizes as literals",
-                    network.name
-                ),
-            );
-            self.ok = false;
+            self.unknown(network);
         }
         dims
     }
