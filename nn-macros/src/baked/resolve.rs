@@ -39,8 +39,9 @@ struct Source<'a> {
     shape: Vec<usize>,
 }
 
-/// A parameter's shape as the declaration gives it, and its layer.
-type Shapes<'a> = BTreeMap<String, (Vec<usize>, &'a Layer)>;
+/// Every parameter's name, shape as the declaration gives it, and layer, in plan order (a
+/// layer's weight before its bias, so a size is traced to the weight when both give it).
+type Shapes<'a> = Vec<(String, Vec<usize>, &'a Layer)>;
 
 /// Every named size of `network` (and of the networks of the call it nests), once each.
 fn unknowns<'a>(network: &'a Network, siblings: &'a [Network]) -> Vec<Unknown<'a>> {
@@ -107,7 +108,7 @@ fn shapes<'a>(
         let plan = plan.filter(|plan| !plan.has_unchecked())?;
         let muted = Ctxt::default();
         let flat = flat::build(network, siblings, &plan, nn, &muted)?;
-        let mut out = BTreeMap::new();
+        let mut out = Vec::new();
         for step in &flat.steps {
             let FlatKind::Layer { layer, path } = &step.kind else {
                 continue;
@@ -120,7 +121,7 @@ fn shapes<'a>(
                 output: &flat.dims[step.output],
             };
             for param in spec.bake(&cx).map(|b| b.params).unwrap_or_default() {
-                out.insert(format!("{path}.{}", param.name), (param.shape, *layer));
+                out.push((format!("{path}.{}", param.name), param.shape, *layer));
             }
         }
         Some(out)
@@ -215,7 +216,7 @@ fn round<'a>(
         .map(|i| shapes(network, siblings, nn, &values(Some(i))))
         .collect();
     let mut found: Vec<(usize, Source)> = Vec::new();
-    for (name, (shape, layer)) in &base {
+    for (name, shape, layer) in &base {
         let Some(in_file) = file.get(name).filter(|s| s.len() == shape.len()) else {
             continue;
         };
@@ -225,7 +226,9 @@ fn round<'a>(
                 .iter()
                 .enumerate()
                 .filter_map(|(i, run)| {
-                    let b = run.as_ref()?.get(name)?.0.get(axis).copied()?;
+                    let run = run.as_ref()?;
+                    let (_, shape, _) = run.iter().find(|(other, _, _)| other == name)?;
+                    let b = shape.get(axis).copied()?;
                     (b != a).then_some((i, b))
                 })
                 .collect();
@@ -269,7 +272,7 @@ fn check(unknown: &Unknown, source: &Source) -> ConstCheck {
         ))
         .value(expr.clone())
         .text(format!(
-            "; set `{name}` to {value}, or bake a weights file made for `{name}` = its value"
+            "; set `{name}` to {value}, or bake a weights file that matches it"
         ));
     ConstCheck {
         span: source.layer.span(),
