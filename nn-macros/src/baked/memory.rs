@@ -272,4 +272,21 @@ mod tests {
         assert_eq!(memory.work_len, 40);
         assert_eq!(memory.peak_activations, 12);
     }
+
+    #[test]
+    fn several_inputs_stay_in_the_callers_arrays() {
+        // input 0 (4) -> dense -> 2 (3); input 1 (2) -> relu -> 3 (2); concat(2, 3) -> 4 (5)
+        let lens = [4, 2, 3, 2, 5];
+        let steps = [
+            step(&[0], 2, Run::Fresh, 0),
+            step(&[1], 3, Run::InPlace, 0),
+            step(&[2, 3], 4, Run::Fresh, 0),
+        ];
+        let memory = plan(&lens, &[0, 1], 4, &steps);
+        assert_eq!(memory.steps[0].inputs, [Loc::Input(0)]);
+        assert_eq!(memory.steps[1].inputs, [Loc::Input(1)]);
+        // An activation on an input works on a copy: the caller's array is read only.
+        assert!(memory.steps[1].copy_first);
+        assert_eq!(memory.work_len, 3 + 2 + 5);
+    }
 }

@@ -133,7 +133,10 @@ fn probes(count: usize) -> Vec<u64> {
     let mut primes = Vec::with_capacity(count);
     let mut n = 211u64;
     while primes.len() < count {
-        if (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0) {
+        if (2..n)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
+        {
             primes.push(n);
         }
         n += 2;
@@ -234,12 +237,15 @@ fn round<'a>(
                 .collect();
             let [(i, b)] = changed[..] else { continue };
             let p = probes[i] as usize;
-            if b != a.saturating_mul(2) || a % p != 0 || found.iter().any(|(u, _)| *u == i) {
+            if b != a.saturating_mul(2)
+                || !a.is_multiple_of(p)
+                || found.iter().any(|(u, _)| *u == i)
+            {
                 continue;
             }
             let c = a / p;
             let f = in_file[axis];
-            if c == 0 || f % c != 0 || f / c == 0 || (f / c) as u64 > MAX_SIZE {
+            if c == 0 || !f.is_multiple_of(c) || f / c == 0 || (f / c) as u64 > MAX_SIZE {
                 continue;
             }
             found.push((
