@@ -259,9 +259,11 @@
 //!   has no `alloc`: it cannot build the heap `Mlp`, so it adds `#[baked_only]` after
 //!   `#[weights = ..]` and gets only `MlpBaked`. `embedded/mnist-mlp` is such a crate, built for a Cortex-M4F with no
 //!   allocator.
-//! - **Which layers.** `dense`, the elementwise activations, `softmax`, `flatten`, `reshape` and
-//!   `dropout` (the identity at inference), in a chain with literal sizes; any other kind, a
-//!   fork or a nested network is an error on that layer ("`conv2d` cannot be baked yet").
+//! - **Which layers.** Every kind, forks and several named inputs (`infer` then takes one array
+//!   per input); a nested network declared in the same `network!` call bakes inline (one from
+//!   elsewhere is an error on its layer). A size written as a named constant takes the value
+//!   the file's shapes give it, and a `const` assert checks that the constant has it. The
+//!   README's "What bakes, and how" has the table.
 //!
 //! # Features
 //! - `std` (default): file I/O and datasets ([`data`]); implies `alloc`.

@@ -68,7 +68,34 @@ network! {
         input(6, 2), gru: gru(2 -> 5), step: dense(5 -> 3), relu,
         lstm: lstm(3 -> 4), rnn: rnn(4 -> 3), last, out: dense(3 -> 2),
     >
+
+    /// Sizes written as named constants, a residual fork among them.
+    pub struct NamedSizes<
+        input(IN), fc1: dense(IN -> HIDDEN), relu,
+        fork { a: [dense(HIDDEN -> HIDDEN), tanh], b: skip } => add,
+        fc2: dense(HIDDEN -> OUT),
+    >
+
+    /// Two named inputs, an activation on one of them before its dense layer.
+    pub struct TwoInputs<
+        input(image: 12), input(meta: 3),
+        fork { i: image => [fc_i: dense(12 -> 6), relu], m: meta => [sigmoid, fc_m: dense(3 -> 2)] } => concat,
+        out: dense(8 -> 4),
+    >
+
+    /// The network nested in [`WithEncoder`].
+    pub struct Encoder< fc1: dense(6 -> 5), relu, fc2: dense(5 -> 4) >
+
+    /// A nested network of the same call, an activation after it and a dense head.
+    pub struct WithEncoder< input(6), encoder: Encoder, tanh, head: dense(4 -> 2) >
 }
+
+/// [`NamedSizes`]'s sizes.
+pub const IN: usize = 5;
+/// [`NamedSizes`]'s sizes.
+pub const HIDDEN: usize = 7;
+/// [`NamedSizes`]'s sizes.
+pub const OUT: usize = 3;
 
 /// Gives every batch norm of `net` statistics and an affine part of its own (a fresh one has
 /// mean 0, variance 1, γ 1, β 0, which would hide a folding mistake).
@@ -124,6 +151,15 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         (
             "baked_recurrent_steps.safetensors",
             bytes(RecurrentSteps::seeded(10)),
+        ),
+        (
+            "baked_named_sizes.safetensors",
+            bytes(NamedSizes::seeded(11)),
+        ),
+        ("baked_two_inputs.safetensors", bytes(TwoInputs::seeded(12))),
+        (
+            "baked_with_encoder.safetensors",
+            bytes(WithEncoder::seeded(13)),
         ),
     ]
 }

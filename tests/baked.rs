@@ -96,7 +96,34 @@ network! {
     /// The sequential-MNIST LSTM of `models/mnist_lstm.safetensors` (`examples/mnist_lstm`).
     #[weights = "models/mnist_lstm.safetensors"]
     struct MnistLstm< input(28, 28), lstm: lstm(28 -> 128), last, head: dense(128 -> 10) >
+
+    /// Sizes written as named constants: the macro takes them from the file's shapes.
+    #[weights = "tests/fixtures/baked_named_sizes.safetensors"]
+    struct NamedSizes<
+        input(IN), fc1: dense(IN -> HIDDEN), relu,
+        fork { a: [dense(HIDDEN -> HIDDEN), tanh], b: skip } => add,
+        fc2: dense(HIDDEN -> OUT),
+    >
+
+    /// Two named inputs: `infer` takes one array per input.
+    #[weights = "tests/fixtures/baked_two_inputs.safetensors"]
+    struct TwoInputs<
+        input(image: 12), input(meta: 3),
+        fork { i: image => [fc_i: dense(12 -> 6), relu], m: meta => [sigmoid, fc_m: dense(3 -> 2)] } => concat,
+        out: dense(8 -> 4),
+    >
+
+    /// Nested in `WithEncoder`, which bakes it inline.
+    struct Encoder< fc1: dense(6 -> 5), relu, fc2: dense(5 -> 4) >
+
+    /// A nested network of the same call: its parameters are `encoder.fc1.weight`, ...
+    #[weights = "tests/fixtures/baked_with_encoder.safetensors"]
+    struct WithEncoder< input(6), encoder: Encoder, tanh, head: dense(4 -> 2) >
 }
+
+const IN: usize = 5;
+const HIDDEN: usize = 7;
+const OUT: usize = 3;
 
 /// Deterministic inputs in about [-1, 2].
 fn input(len: usize, seed: usize) -> Vec<f32> {
@@ -280,5 +307,57 @@ fn the_mnist_lstm_matches_the_heap_network_bit_for_bit() {
         MnistLstmBaked::WORK_LEN,
         MnistLstmBaked::WORK_LEN * 4,
         MnistLstmBaked::WEIGHT_BYTES
+    );
+}
+
+#[test]
+fn named_sizes_bake_with_the_files_values_bit_for_bit() {
+    compare!(NamedSizes, NamedSizesBaked, NamedSizesTape, Tensor2<1, IN>, IN, exact = true);
+    assert_eq!(
+        (NamedSizesBaked::INPUTS, NamedSizesBaked::OUTPUTS),
+        (IN, OUT)
+    );
+    assert_eq!(NamedSizesBaked::PARAM_COUNT, NamedSizes::PARAM_COUNT);
+}
+
+#[test]
+fn several_inputs_match_the_heap_network_bit_for_bit() {
+    let mut heap = TwoInputs::seeded(99);
+    nn::weights::load(&mut heap, TwoInputsBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = TwoInputsTape::<1, Eval>::new();
+    let mut work = [0.0; TwoInputsBaked::WORK_LEN];
+    for seed in 0..20 {
+        let image: [f32; 12] = input(12, seed).try_into().unwrap();
+        let meta: [f32; 3] = input(3, seed + 100).try_into().unwrap();
+        let heap_out = heap.infer(
+            &Tensor2::<1, 12>::from_slice(&image).unwrap(),
+            &Tensor2::<1, 3>::from_slice(&meta).unwrap(),
+            &mut tape,
+        );
+        let mut steps = Vec::new();
+        let baked_out =
+            TwoInputsBaked::infer_probed(&image, &meta, &mut work, &mut |name, _| steps.push(name));
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+        assert_eq!(steps, ["fc_i", "relu", "sigmoid", "fc_m", "concat", "out"]);
+        assert_eq!(
+            meta,
+            <[f32; 3]>::try_from(input(3, seed + 100)).unwrap(),
+            "the sigmoid on `meta` works on a copy"
+        );
+    }
+    assert_eq!(
+        (TwoInputsBaked::INPUTS_IMAGE, TwoInputsBaked::INPUTS_META),
+        (TwoInputs::INPUTS_IMAGE, TwoInputs::INPUTS_META)
+    );
+    assert_eq!(TwoInputsBaked::OUTPUTS, 4);
+}
+
+#[test]
+fn a_nested_network_of_the_same_call_bakes_inline_bit_for_bit() {
+    compare!(WithEncoder, WithEncoderBaked, WithEncoderTape, Tensor2<1, 6>, 6, exact = true);
+    assert_eq!(WithEncoderBaked::PARAM_COUNT, WithEncoder::PARAM_COUNT);
+    assert_eq!(
+        (WithEncoderBaked::INPUTS, WithEncoderBaked::OUTPUTS),
+        (6, 2)
     );
 }

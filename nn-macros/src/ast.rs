@@ -170,12 +170,41 @@ impl Dim {
         }
     }
 
+    /// The size when the macro knows it: a literal, or a named size whose value a weights
+    /// file gave while the macro bakes (see [`with_resolved`]).
     pub fn literal(&self) -> Option<u64> {
         match self {
             Dim::Literal { value, .. } => Some(*value),
-            Dim::Named(_) => None,
+            Dim::Named(expr) => RESOLVED.with(|resolved| {
+                let resolved = resolved.borrow();
+                if resolved.is_empty() {
+                    return None;
+                }
+                let text = tokens_text(expr);
+                resolved
+                    .iter()
+                    .find(|(name, _)| *name == text)
+                    .map(|&(_, value)| value)
+            }),
         }
     }
+}
+
+thread_local! {
+    /// The named sizes the macro reads as numbers while it bakes, by their text (`HIDDEN`).
+    static RESOLVED: std::cell::RefCell<Vec<(String, u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with every named size of `values` known to the macro: a size written as a named
+/// constant then validates and bakes as the number a weights file gave it (`baked::resolve`,
+/// which also emits the `const` asserts that the constant has that value). Outside `f` a named
+/// size is unknown again.
+pub fn with_resolved<R>(values: &[(String, u64)], f: impl FnOnce() -> R) -> R {
+    let previous = RESOLVED.with(|resolved| resolved.replace(values.to_vec()));
+    let result = f();
+    RESOLVED.with(|resolved| resolved.replace(previous));
+    result
 }
 
 impl ToTokens for Dim {

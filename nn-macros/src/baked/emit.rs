@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashSet};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
+use super::flat::Flat;
 use super::memory::{Loc, Memory};
 use super::{Baked, BakedLayer, static_ident};
 use crate::ast::{MergeKind, Network, Weights};
 use crate::kinds::bake::{BakeIo, Run};
-use crate::validate::Plan;
 
 /// A float literal that gives back exactly `value` (finite): `1.5e-3f32`, negated with a `-`.
 fn literal(value: f32) -> TokenStream {
@@ -59,16 +59,19 @@ pub(super) fn weight_bytes(steps: &[Baked], tensors: &BTreeMap<String, Vec<f32>>
 
 /// Reads and writes of one step: the distinct buffers it touches, as one `regions` call, and
 /// the expression of each location.
-struct Regions {
+struct Regions<'a> {
     at: Vec<(usize, usize)>,
     idents: Vec<Ident>,
+    /// The parameters that hold the network's inputs, in order.
+    inputs: &'a [Ident],
 }
 
-impl Regions {
-    fn new() -> Self {
+impl<'a> Regions<'a> {
+    fn new(inputs: &'a [Ident]) -> Self {
         Regions {
             at: Vec::new(),
             idents: Vec::new(),
+            inputs,
         }
     }
 
@@ -88,7 +91,10 @@ impl Regions {
     /// `&[f32]` of a location.
     fn read(&mut self, memory: &Memory, loc: Loc) -> TokenStream {
         match loc {
-            Loc::Input => quote!(&x[..]),
+            Loc::Input(i) => {
+                let x = &self.inputs[i.min(self.inputs.len().saturating_sub(1))];
+                quote!(&#x[..])
+            }
             Loc::Buf(b) => {
                 let r = self.of(memory, b);
                 quote!(&*#r)
@@ -114,7 +120,7 @@ impl Regions {
 pub(super) fn emit(
     network: &Network,
     weights: &Weights,
-    plan: &Plan,
+    flat: &Flat,
     nn: &TokenStream,
     steps: &[Baked],
     memory: &Memory,
@@ -124,12 +130,15 @@ pub(super) fn emit(
     let name = &network.name;
     let vis = &network.vis;
     let baked = format_ident!("{}Baked", name);
-    let len = |node: usize| {
-        super::known_dims(&plan.nodes[node].shape.dims)
-            .map_or(0, |d| d.iter().product::<u64>() as usize)
-    };
-    let input_node = plan.inputs.first().map_or(0, |input| input.node);
-    let (inputs, outputs) = (len(input_node), len(plan.output));
+    let len = |node: usize| flat.dims[node].iter().product::<u64>() as usize;
+    let inputs: Vec<(Option<Ident>, usize)> = flat
+        .inputs
+        .iter()
+        .map(|(name, node)| (name.clone(), len(*node)))
+        .collect();
+    let (params, input_consts) = inputs_api(&inputs);
+    let names = input_names(&inputs);
+    let outputs = len(flat.output);
     let work_len = memory.work_len;
 
     let mut statics = Vec::new();
@@ -137,7 +146,7 @@ pub(super) fn emit(
     let mut body = Vec::new();
     let mut param_count = 0usize;
     for (step, at) in steps.iter().zip(&memory.steps) {
-        let mut regions = Regions::new();
+        let mut regions = Regions::new(&names);
         // What `infer_probed` reports after the step: its name, and its multiply-accumulates.
         let mut probe: (String, usize) = (String::new(), 0);
         let code = match step {
@@ -189,7 +198,7 @@ pub(super) fn emit(
                         .map_or_else(|| layer.layer.text(), ToString::to_string),
                     macs,
                 );
-                let input = at.inputs.first().copied().unwrap_or(Loc::Input);
+                let input = at.inputs.first().copied().unwrap_or(Loc::Input(0));
                 let (x, y, copy) = if layer.baking.run == Run::InPlace {
                     let y = regions.of(memory, out);
                     let copy = at.copy_first.then(|| {
@@ -225,9 +234,10 @@ pub(super) fn emit(
         body.push(quote!(probe(#label, #macs);));
     }
     let output = &memory.buffers[memory.output];
-    if memory.copy_output {
+    if let Some(i) = memory.copy_output {
         let (offset, end) = (output.offset, output.offset + output.len);
-        body.push(quote!(work[#offset..#end].copy_from_slice(&x[..]);));
+        let x = &names[i.min(names.len().saturating_sub(1))];
+        body.push(quote!(work[#offset..#end].copy_from_slice(&#x[..]);));
     }
     let output_at = output.offset;
     let weight_bytes = param_count * 4;
@@ -249,8 +259,7 @@ pub(super) fn emit(
 
         #[allow(dead_code, reason = "generated API: a program may use only part of it")]
         impl #baked {
-            /// Values per input sample.
-            pub const INPUTS: usize = #inputs;
+            #input_consts
             /// Values per output sample.
             pub const OUTPUTS: usize = #outputs;
             /// The length, in `f32`, of the work arena [`infer`](Self::infer) takes: every
@@ -274,8 +283,8 @@ pub(super) fn emit(
             /// Runs one sample through the baked network and returns its output, which lives
             /// in `work`. Allocates nothing.
             #[inline]
-            pub fn infer<'w>(x: &[f32; #inputs], work: &'w mut [f32; #work_len]) -> &'w [f32; #outputs] {
-                Self::infer_probed(x, work, &mut |_, _| {})
+            pub fn infer<'w>(#params work: &'w mut [f32; #work_len]) -> &'w [f32; #outputs] {
+                Self::infer_probed(#(#names,)* work, &mut |_, _| {})
             }
 
             /// [`infer`](Self::infer), calling `probe(layer, multiply_accumulates)` after each
@@ -284,7 +293,7 @@ pub(super) fn emit(
             /// profiler reads a clock there; `infer` passes a probe that does nothing, which
             /// compiles away.
             pub fn infer_probed<'w>(
-                x: &[f32; #inputs],
+                #params
                 work: &'w mut [f32; #work_len],
                 probe: &mut impl FnMut(&'static str, usize),
             ) -> &'w [f32; #outputs] {
@@ -295,6 +304,40 @@ pub(super) fn emit(
             }
         }
     }
+}
+
+/// The parameters that hold the inputs: `x` for one, the inputs' names for several.
+fn input_names(inputs: &[(Option<Ident>, usize)]) -> Vec<Ident> {
+    inputs
+        .iter()
+        .map(|(name, _)| name.clone().unwrap_or_else(|| format_ident!("x")))
+        .collect()
+}
+
+/// The input parameters of `infer` (`x: &[f32; 784],` or one per named input, in order) and
+/// the constants of their lengths: `INPUTS` for one input, `INPUTS_IMAGE` for an input
+/// `image` of several, as the heap network has them.
+pub(super) fn inputs_api(inputs: &[(Option<Ident>, usize)]) -> (TokenStream, TokenStream) {
+    let names = input_names(inputs);
+    let lens = inputs.iter().map(|&(_, len)| len);
+    let params = quote!(#(#names: &[f32; #lens],)*);
+    let consts = match inputs {
+        [(None, len)] => quote! {
+            /// Values per input sample.
+            pub const INPUTS: usize = #len;
+        },
+        _ => inputs
+            .iter()
+            .zip(&names)
+            .enumerate()
+            .map(|(i, ((_, len), name))| {
+                let konst = crate::expand::input_const(name, i);
+                let doc = format!("Values per sample of the input `{name}`.");
+                quote!(#[doc = #doc] pub const #konst: usize = #len;)
+            })
+            .collect(),
+    };
+    (params, consts)
 }
 
 /// The memory plan as a Markdown list, for the struct's docs.

@@ -43,13 +43,19 @@ pub fn shape_text(shape: &[usize]) -> String {
     format!("({})", parts.join(", "))
 }
 
+/// The weights file's bytes, and its absolute path.
+pub struct Opened {
+    pub full: String,
+    #[cfg_attr(
+        not(feature = "baked"),
+        allow(dead_code, reason = "without the reader, nothing opens a file")
+    )]
+    bytes: Vec<u8>,
+}
+
 /// Without the `baked` feature there is no reader: the attribute is an error that says so.
 #[cfg(not(feature = "baked"))]
-pub fn read_file(
-    weights: &Weights,
-    _wanted: &[Wanted],
-    ctxt: &Ctxt,
-) -> Option<(String, BTreeMap<String, Vec<f32>>)> {
+pub fn open(weights: &Weights, ctxt: &Ctxt) -> Option<Opened> {
     ctxt.error(
         &weights.attr,
         "`#[weights = ..]` needs the `baked` feature of `nn` (on by default): turn it on, as in \
@@ -58,14 +64,26 @@ pub fn read_file(
     None
 }
 
-/// Reads and checks the file against `wanted`; returns its absolute path and every
-/// parameter's values, by name.
-#[cfg(feature = "baked")]
+/// Without the `baked` feature no file is opened.
+#[cfg(not(feature = "baked"))]
+pub fn shapes(_opened: &Opened) -> BTreeMap<String, Vec<usize>> {
+    BTreeMap::new()
+}
+
+/// Without the `baked` feature no file is opened.
+#[cfg(not(feature = "baked"))]
 pub fn read_file(
-    weights: &Weights,
-    wanted: &[Wanted],
-    ctxt: &Ctxt,
-) -> Option<(String, BTreeMap<String, Vec<f32>>)> {
+    _weights: &Weights,
+    _opened: &Opened,
+    _wanted: &[Wanted],
+    _ctxt: &Ctxt,
+) -> Option<BTreeMap<String, Vec<f32>>> {
+    None
+}
+
+/// Reads the file (relative to `CARGO_MANIFEST_DIR`).
+#[cfg(feature = "baked")]
+pub fn open(weights: &Weights, ctxt: &Ctxt) -> Option<Opened> {
     let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
         ctxt.error(
             &weights.attr,
@@ -78,36 +96,63 @@ pub fn read_file(
     // form, and the read below reports it.
     let full = std::fs::canonicalize(&full).unwrap_or(full);
     let full_text = full.display().to_string();
-    let bytes = match std::fs::read(&full) {
-        Ok(bytes) => bytes,
+    match std::fs::read(&full) {
+        Ok(bytes) => Some(Opened {
+            full: full_text,
+            bytes,
+        }),
         Err(e) => {
             ctxt.error(
                 &weights.attr,
                 format!("cannot read the weights file `{full_text}`: {e}"),
             );
-            return None;
+            None
         }
+    }
+}
+
+/// The file parsed; `catch_unwind` keeps a bug in the crate from becoming an ICE-like panic of
+/// the macro.
+#[cfg(feature = "baked")]
+fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, Option<String>> {
+    match std::panic::catch_unwind(|| SafeTensors::deserialize(bytes).map_err(|e| e.to_string())) {
+        Ok(Ok(file)) => Ok(file),
+        Ok(Err(e)) => Err(Some(e)),
+        Err(_) => Err(None),
+    }
+}
+
+/// Every tensor's shape, by name (none when the file is not valid: [`read_file`] reports
+/// that).
+#[cfg(feature = "baked")]
+pub fn shapes(opened: &Opened) -> BTreeMap<String, Vec<usize>> {
+    let Ok(file) = parse(&opened.bytes) else {
+        return BTreeMap::new();
     };
-    // The crate reports bad files as errors; `catch_unwind` keeps a bug in it from becoming an
-    // ICE-like panic of the macro.
-    let parsed =
-        std::panic::catch_unwind(|| SafeTensors::deserialize(&bytes).map_err(|e| e.to_string()));
-    let file = match parsed {
-        Ok(Ok(file)) => file,
-        Ok(Err(e)) => {
+    file.names()
+        .into_iter()
+        .filter_map(|name| Some((name.to_string(), file.tensor(name).ok()?.shape().to_vec())))
+        .collect()
+}
+
+/// Checks the file against `wanted`; returns every parameter's values, by name.
+#[cfg(feature = "baked")]
+pub fn read_file(
+    weights: &Weights,
+    opened: &Opened,
+    wanted: &[Wanted],
+    ctxt: &Ctxt,
+) -> Option<BTreeMap<String, Vec<f32>>> {
+    let file = match parse(&opened.bytes) {
+        Ok(file) => file,
+        Err(e) => {
+            let why = e.map(|e| format!(": {e}")).unwrap_or_default();
             ctxt.error(
                 &weights.attr,
                 format!(
-                    "`{}` is not a valid safetensors file: {e}",
+                    "`{}` is not a valid safetensors file{why}",
                     weights.path.value()
                 ),
-            );
-            return None;
-        }
-        Err(_) => {
-            ctxt.error(
-                &weights.attr,
-                format!("`{}` is not a valid safetensors file", weights.path.value()),
             );
             return None;
         }
@@ -188,7 +233,7 @@ pub fn read_file(
         );
         ok = false;
     }
-    ok.then_some((full_text, tensors))
+    ok.then_some(tensors)
 }
 
 /// Little-endian F32 as it is, F16 and BF16 widened (exactly); `None` for other dtypes.

@@ -2,12 +2,12 @@
 //! arena each activation and each kernel's scratch lives.
 //!
 //! The rule:
-//! - the network's input stays in the caller's array (read only); every other value lives in
+//! - the network's inputs stay in the caller's arrays (read only); every other value lives in
 //!   a buffer of the arena;
 //! - a reshape (`flatten`, `reshape`), `dropout` and a folded `batch_norm` are free: their
 //!   output is their input's buffer;
 //! - an activation works in place, unless another step still reads its input (a fork's other
-//!   branch, a `skip`) or its input is the network's: then on a copy;
+//!   branch, a `skip`) or its input is one of the network's: then on a copy;
 //! - every other step writes a buffer of its own, and a kernel's scratch (a convolution's
 //!   column matrix, a tile of it at a time with its product) is a buffer that lives for that
 //!   step alone;
@@ -25,8 +25,8 @@ use crate::kinds::bake::Run;
 /// Where a value is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Loc {
-    /// The network's input, in the caller's array.
-    Input,
+    /// One of the network's inputs (by index, in declaration order), in the caller's array.
+    Input(usize),
     /// A buffer of the arena.
     Buf(usize),
 }
@@ -67,19 +67,21 @@ pub struct StepMem {
 pub struct Memory {
     pub buffers: Vec<Buffer>,
     pub steps: Vec<StepMem>,
-    /// The output's buffer; `copy_output` when the output is the network's input unchanged
-    /// (a network of reshapes), copied into it at the end.
+    /// The output's buffer; `copy_output` names the input the output is, unchanged (a
+    /// network of reshapes), copied into it at the end.
     pub output: usize,
-    pub copy_output: bool,
+    pub copy_output: Option<usize>,
     pub work_len: usize,
     pub peak_activations: usize,
 }
 
-/// Plans `steps` over nodes of `lens` values, the network's input being `input` and its
-/// output `output`.
-pub fn plan(lens: &[usize], input: usize, output: usize, steps: &[StepUse]) -> Memory {
+/// Plans `steps` over nodes of `lens` values, the network's inputs being `inputs` (in
+/// declaration order) and its output `output`.
+pub fn plan(lens: &[usize], inputs: &[usize], output: usize, steps: &[StepUse]) -> Memory {
     let mut loc: Vec<Option<Loc>> = vec![None; lens.len()];
-    loc[input] = Some(Loc::Input);
+    for (i, &input) in inputs.iter().enumerate() {
+        loc[input] = Some(Loc::Input(i));
+    }
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); lens.len()];
     for (t, step) in steps.iter().enumerate() {
         for &node in &step.inputs {
@@ -105,7 +107,7 @@ pub fn plan(lens: &[usize], input: usize, output: usize, steps: &[StepUse]) -> M
         let inputs: Vec<Loc> = step
             .inputs
             .iter()
-            .map(|&node| loc[node].unwrap_or(Loc::Input))
+            .map(|&node| loc[node].unwrap_or(Loc::Input(0)))
             .collect();
         let (output, copy_first) = match (step.run, inputs.first().copied()) {
             (Run::Identity, Some(from)) => (from, false),
@@ -153,10 +155,13 @@ pub fn plan(lens: &[usize], input: usize, output: usize, steps: &[StepUse]) -> M
     }
     let end = steps.len();
     let (output_buffer, copy_output) = match loc[output] {
-        Some(Loc::Buf(b)) => (b, false),
-        _ => (
+        Some(Loc::Buf(b)) => (b, None),
+        other => (
             new_buffer(&mut buffers, lens[output], end, false, "the output".into()),
-            true,
+            Some(match other {
+                Some(Loc::Input(i)) => i,
+                _ => 0,
+            }),
         ),
     };
     buffers[output_buffer].last = end;
@@ -234,7 +239,7 @@ mod tests {
             step(&[3], 4, Run::InPlace, 0),
             step(&[4], 5, Run::Fresh, 0),
         ];
-        let memory = plan(&lens, 0, 5, &steps);
+        let memory = plan(&lens, &[0], 5, &steps);
         assert_eq!(memory.buffers.len(), 3);
         assert_eq!(memory.work_len, 10);
         assert_eq!(memory.peak_activations, 10);
@@ -250,7 +255,7 @@ mod tests {
             step(&[1], 2, Run::InPlace, 0),
             step(&[2, 1], 3, Run::Fresh, 0),
         ];
-        let memory = plan(&lens, 0, 3, &steps);
+        let memory = plan(&lens, &[0], 3, &steps);
         assert!(memory.steps[1].copy_first);
         assert_eq!(memory.work_len, 12);
     }
@@ -263,8 +268,25 @@ mod tests {
             step(&[1], 2, Run::Fresh, 0),
             step(&[2], 3, Run::Fresh, 20),
         ];
-        let memory = plan(&lens, 0, 3, &steps);
+        let memory = plan(&lens, &[0], 3, &steps);
         assert_eq!(memory.work_len, 40);
         assert_eq!(memory.peak_activations, 12);
+    }
+
+    #[test]
+    fn several_inputs_stay_in_the_callers_arrays() {
+        // input 0 (4) -> dense -> 2 (3); input 1 (2) -> relu -> 3 (2); concat(2, 3) -> 4 (5)
+        let lens = [4, 2, 3, 2, 5];
+        let steps = [
+            step(&[0], 2, Run::Fresh, 0),
+            step(&[1], 3, Run::InPlace, 0),
+            step(&[2, 3], 4, Run::Fresh, 0),
+        ];
+        let memory = plan(&lens, &[0, 1], 4, &steps);
+        assert_eq!(memory.steps[0].inputs, [Loc::Input(0)]);
+        assert_eq!(memory.steps[1].inputs, [Loc::Input(1)]);
+        // An activation on an input works on a copy: the caller's array is read only.
+        assert!(memory.steps[1].copy_first);
+        assert_eq!(memory.work_len, 3 + 2 + 5);
     }
 }

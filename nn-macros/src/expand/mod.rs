@@ -59,7 +59,7 @@ fn expand_one(network: &Network, siblings: &[Network], nn: &TokenStream) -> Toke
     // without `alloc` cannot build the heap network).
     // A plan resumed after an error has no weights to bake in the skipped layers.
     let complete = plan.as_ref().filter(|plan| !plan.has_unchecked());
-    let (baked, baked_error) = crate::baked::expand(network, weights, complete, nn);
+    let (baked, baked_error) = crate::baked::expand(network, siblings, weights, complete, nn);
     let baked_error = baked_error.map(syn::Error::into_compile_error);
     if weights.baked_only {
         let error = error.map(syn::Error::into_compile_error);
@@ -258,7 +258,7 @@ impl<'a> Generator<'a> {
 /// `INPUTS_IMAGE` for the input `image`: its elements per sample. A name with no upper-case
 /// identifier (`r#type` unraws to `TYPE`; a rare Unicode letter may not map) falls back to
 /// `INPUTS_<index>`, so the macro never builds an invalid identifier.
-fn input_const(name: &Ident, index: usize) -> Ident {
+pub(crate) fn input_const(name: &Ident, index: usize) -> Ident {
     use syn::ext::IdentExt;
     let wanted = format!("INPUTS_{}", name.unraw().to_string().to_uppercase());
     match syn::parse_str::<Ident>(&wanted) {
