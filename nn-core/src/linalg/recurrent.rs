@@ -1,18 +1,30 @@
 //! The recurrent layers' cells and their batch-1 sequence kernels, on plain slices.
 //!
 //! [`rnn`], [`gru`] and [`lstm`] run one sequence through a layer whose parameters are
-//! PyTorch's, as stored (`weight_ih_l0` `G·H × F`, `weight_hh_l0` `G·H × H`, `bias_ih_l0` and
-//! `bias_hh_l0` `G·H`, with `G` the number of gates): the heap layers
+//! PyTorch's (`weight_ih_l0` `G·H × F`, `weight_hh_l0` `G·H × H`, `bias_ih_l0` and
+//! `bias_hh_l0` `G·H`, with `G` the number of gates), the two weights laid out for this target
+//! ([`prepare_weight_ih`], [`prepare_weight_hh`]): the heap layers
 //! ([`Rnn`](crate::layers::Rnn), [`Gru`](crate::layers::Gru), [`Lstm`](crate::layers::Lstm))
-//! run them for a batch of one, into their workspaces, and a baked network
-//! ([`baked`](crate::baked)) runs them over `static` weights, into its work arena: the same
-//! code, so the same bits. Nothing here allocates.
+//! prepare them in their workspaces and run them for a batch of one, and a baked network
+//! ([`baked`](crate::baked)) runs them over `static` weights that `network!` laid out the same
+//! way when it baked them, into its work arena: the same code on the same layout, so the same
+//! bits. Nothing here allocates.
+//!
+//! # Layouts
+//! On a Cortex-M FPU (`target_arch = "arm"`, `target_os = "none"`, `target_abi = "eabihf"`)
+//! both weights stay as stored: `fpu`'s loops read rows of a weight. Everywhere else
+//! ([`PREPARED`]), `W_ih` is transposed (`F × G·H`), so that the input projection is a plain
+//! product (with a depth of a few dozen inputs, dot products over `W_ih` as stored ran the
+//! MNIST LSTM's projection at a fifth of the speed), and `W_hh` is packed by rows
+//! ([`pack_rows`](super::pack_rows)), so that a step's recurrent product reads it as one
+//! sequential stream ([`gemv_rows_packed`](super::gemv_rows_packed)); read in place, each row
+//! of `W_hh` is too short a stream for the prefetchers. `network!` emits both layouts of a
+//! baked weight under the same `cfg` (`nn-macros`' `kinds/recurrent.rs`).
 //!
 //! The input part of every step's gates is one product for the whole sequence, `x · W_ihᵀ +
-//! bias` ([`affine`](super::affine), the dense layers' kernel); each step then adds its
-//! recurrent product `h_{t−1} · W_hhᵀ` ([`add_recurrent_row`]) and runs the cell. The cells
-//! ([`activate`], [`gru_cell`], [`lstm_cell`]) work on a batch of rows, and the heap layers'
-//! batched forwards run them too.
+//! bias`; each step then adds its recurrent product `h_{t−1} · W_hhᵀ` ([`add_recurrent_row`])
+//! and runs the cell. The cells ([`activate`], [`gru_cell`], [`lstm_cell`]) work on a batch of
+//! rows, and the heap layers' batched forwards run them too.
 //!
 //! Per-step buffers that only the next step reads (an LSTM's cell state, a GRU's recurrent
 //! product) may hold every step or fewer: step `t` uses block `t mod blocks`. The heap layers
@@ -49,12 +61,60 @@ impl Nonlinearity {
     }
 }
 
-/// A recurrent layer's parameters, in PyTorch's names and layouts (see the module docs).
+/// Whether the batch-1 kernels read their weights prepared: `W_ih` transposed and `W_hh`
+/// packed by rows (see the module docs). Everywhere but on a Cortex-M FPU, which reads them
+/// as stored.
+pub const PREPARED: bool = !cfg!(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_abi = "eabihf"
+));
+
+/// How many values `W_hh` (`width × hidden`) takes as [`prepare_weight_hh`] lays it out on
+/// this target: `width · hidden`, or (when [`PREPARED`]) both rounded up to 16.
+pub const fn weight_hh_len(width: usize, hidden: usize) -> usize {
+    if PREPARED {
+        super::packed_rows_len(width, hidden)
+    } else {
+        width * hidden
+    }
+}
+
+/// Lays out `W_ih` (`width × features`, PyTorch's `weight_ih_l0`) in `prepared` (as many
+/// values) as the kernels read it on this target: transposed when [`PREPARED`], else as is.
+///
+/// # Panics
+/// When a length is not `width · features`.
+pub fn prepare_weight_ih(stored: &[f32], prepared: &mut [f32], width: usize, features: usize) {
+    if PREPARED {
+        super::transpose(stored, prepared, width, features);
+    } else {
+        prepared.copy_from_slice(stored);
+    }
+}
+
+/// Lays out `W_hh` (`width × hidden`, PyTorch's `weight_hh_l0`) in `prepared` (of
+/// [`weight_hh_len`] values) as the kernels read it on this target: packed by rows
+/// ([`pack_rows`](super::pack_rows)) when [`PREPARED`], else as is. A `prepared` that starts
+/// on a 64-byte boundary runs faster (a baked weight is [`Aligned`](crate::baked::Aligned)).
+///
+/// # Panics
+/// When `stored` is not `width · hidden` values or `prepared` not [`weight_hh_len`].
+pub fn prepare_weight_hh(stored: &[f32], prepared: &mut [f32], width: usize, hidden: usize) {
+    if PREPARED {
+        super::pack_rows(super::MatRef::new(stored, width, hidden), prepared);
+    } else {
+        prepared.copy_from_slice(stored);
+    }
+}
+
+/// A recurrent layer's parameters, in PyTorch's names, the weights laid out for this target
+/// (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct RecurrentParams<'a> {
-    /// `weight_ih_l0`, `G·H × F`.
+    /// `weight_ih_l0` (`G·H × F`), as [`prepare_weight_ih`] lays it out.
     pub weight_ih: &'a [f32],
-    /// `weight_hh_l0`, `G·H × H`.
+    /// `weight_hh_l0` (`G·H × H`), as [`prepare_weight_hh`] lays it out.
     pub weight_hh: &'a [f32],
     /// `bias_ih_l0`, `G·H`.
     pub bias_ih: &'a [f32],
@@ -77,9 +137,36 @@ impl RecurrentParams<'_> {
             width * features,
             "weight_ih is G·H × F"
         );
-        assert_eq!(self.weight_hh.len(), width * hidden, "weight_hh is G·H × H");
+        assert_eq!(
+            self.weight_hh.len(),
+            weight_hh_len(width, hidden),
+            "weight_hh is G·H × H, laid out by prepare_weight_hh"
+        );
         assert_eq!(self.bias_hh.len(), width, "bias_hh has G·H values");
         (features, hidden)
+    }
+
+    /// `gates = x · W_ihᵀ + bias` for `steps` rows of `features` inputs: the input part of
+    /// every step's gates. Where [`PREPARED`], a plain product by `W_ihᵀ` on top of the bias (as
+    /// [`affine`](super::affine) adds its product); else [`affine`](super::affine) itself.
+    fn project(&self, bias: &[f32], x: &[f32], gates: &mut [f32], steps: usize, features: usize) {
+        if !PREPARED {
+            return super::affine(self.weight_ih, bias, x, gates, steps, features);
+        }
+        let width = bias.len();
+        for row in gates.chunks_exact_mut(width) {
+            row.copy_from_slice(bias);
+        }
+        super::gemm(
+            1.0,
+            super::MatRef::new(x, steps, features),
+            super::Op::Plain,
+            super::MatRef::new(self.weight_ih, features, width),
+            super::Op::Plain,
+            1.0,
+            gates,
+            width,
+        );
     }
 }
 
@@ -128,30 +215,17 @@ pub fn sum_biases(bias_ih: &[f32], bias_hh: &[f32], bias: &mut [f32]) {
     }
 }
 
-/// `c += h · W_hhᵀ` for one state `h` (`hidden` values), with `weight_hh` of `c.len() ×
-/// hidden` as stored: a batch-1 step's recurrent product. On a Cortex-M FPU, the
-/// register-blocked loop of `fpu` (as [`affine`](super::affine) runs there); elsewhere
-/// [`gemm`](super::gemm).
+/// `c += h · W_hhᵀ` for one state `h` (`hidden` values), with `weight_hh` (`c.len() ×
+/// hidden`) as [`prepare_weight_hh`] laid it out: a batch-1 step's recurrent product. On a
+/// Cortex-M FPU, the register-blocked loop of `fpu` (as [`affine`](super::affine) runs there)
+/// over `W_hh` as stored; elsewhere [`gemv_rows_packed`](super::gemv_rows_packed).
 pub fn add_recurrent_row(h: &[f32], weight_hh: &[f32], c: &mut [f32]) {
     let (width, hidden) = (c.len(), h.len());
-    if cfg!(all(
-        target_arch = "arm",
-        target_os = "none",
-        target_abi = "eabihf"
-    )) {
+    if !PREPARED {
         assert_eq!(weight_hh.len(), width * hidden, "a {width}x{hidden} weight");
         return super::fpu::add_gemv(weight_hh, h, c);
     }
-    super::gemm(
-        1.0,
-        super::MatRef::new(h, 1, hidden),
-        super::Op::Plain,
-        super::MatRef::new(weight_hh, width, hidden),
-        super::Op::Transposed,
-        1.0,
-        c,
-        width,
-    );
+    super::gemv_rows_packed(h, weight_hh, c);
 }
 
 /// An Elman layer on one sequence `x` (`T × F`): every step's state into `hs` (`T × H`),
@@ -171,7 +245,7 @@ pub fn rnn(
     let steps = steps_of(x, features);
     assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
     sum_biases(params.bias_ih, params.bias_hh, bias);
-    super::affine(params.weight_ih, bias, x, hs, steps, features);
+    params.project(bias, x, hs, steps, features);
     for t in 0..steps {
         let (earlier, rest) = hs.split_at_mut(t * hidden);
         let current = &mut rest[..hidden];
@@ -224,7 +298,7 @@ pub fn gru(
     let width = 3 * hidden;
     assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
     assert_eq!(gates.len(), steps * width, "every step's gates, T × 3·H");
-    super::affine(params.weight_ih, params.bias_ih, x, gates, steps, features);
+    params.project(params.bias_ih, x, gates, steps, features);
     for t in 0..steps {
         let step_gates = &mut gates[t * width..][..width];
         let (_, step_hh) = blocks(hh, width, t, false);
@@ -342,7 +416,7 @@ pub fn lstm(params: &RecurrentParams<'_>, x: &[f32], hs: &mut [f32], buffers: Ls
     assert_eq!(hs.len(), steps * hidden, "every step's state, T × H");
     assert_eq!(gates.len(), steps * width, "every step's gates, T × 4·H");
     sum_biases(params.bias_ih, params.bias_hh, bias);
-    super::affine(params.weight_ih, bias, x, gates, steps, features);
+    params.project(bias, x, gates, steps, features);
     for t in 0..steps {
         let step_gates = &mut gates[t * width..][..width];
         let (earlier, rest) = hs.split_at_mut(t * hidden);

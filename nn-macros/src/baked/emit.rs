@@ -28,7 +28,7 @@ fn literal(value: f32) -> TokenStream {
 fn baked_params<'a>(
     layer: &'a BakedLayer,
     tensors: &'a BTreeMap<String, Vec<f32>>,
-) -> impl Iterator<Item = (String, &'a Vec<f32>)> + 'a {
+) -> impl Iterator<Item = (String, &'static str, &'a Vec<f32>)> + 'a {
     layer
         .baking
         .params
@@ -37,7 +37,7 @@ fn baked_params<'a>(
         .filter_map(|param| {
             let name = layer.param_name(param.name);
             let values = tensors.get(&name)?;
-            Some((name, values))
+            Some((name, param.name, values))
         })
 }
 
@@ -48,7 +48,7 @@ pub(super) fn weight_bytes(steps: &[Baked], tensors: &BTreeMap<String, Vec<f32>>
         .filter_map(|step| match step {
             Baked::Layer(layer) => Some(
                 baked_params(layer, tensors)
-                    .map(|(_, v)| v.len())
+                    .map(|(_, _, v)| v.len())
                     .sum::<usize>(),
             ),
             Baked::Merge { .. } => None,
@@ -167,16 +167,32 @@ pub(super) fn emit(
                     continue;
                 }
                 let mut params = Vec::new();
-                for (name, values) in baked_params(layer, tensors) {
+                for (name, param, values) in baked_params(layer, tensors) {
                     let ident = static_ident(&name, &mut used);
                     let count = values.len();
                     param_count += count;
                     let literals = values.iter().map(|&v| literal(v));
                     let doc = format!("`{name}`");
-                    statics.push(quote! {
-                        #[doc = #doc]
-                        static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
-                    });
+                    match layer.spec.host_layout(&layer.cx(), param, values) {
+                        None => statics.push(quote! {
+                            #[doc = #doc]
+                            static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
+                        }),
+                        // As stored on a Cortex-M FPU, in the kernel's layout elsewhere: the
+                        // `cfg` of `nn_core::linalg::recurrent::PREPARED`.
+                        Some(host) => {
+                            let host_count = host.len();
+                            let host_literals = host.iter().map(|&v| literal(v));
+                            statics.push(quote! {
+                                #[doc = #doc]
+                                #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+                                static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
+                                #[doc = #doc]
+                                #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+                                static #ident: #nn::baked::Aligned<#host_count> = #nn::baked::Aligned([#(#host_literals),*]);
+                            });
+                        }
+                    }
                     params.push(quote!(&#ident.0[..]));
                 }
                 let Loc::Buf(out) = at.output else { continue };
@@ -258,7 +274,9 @@ pub(super) fn emit(
             pub const WORK_LEN: usize = #work_len;
             /// The number of scalar parameters baked in (after folding batch norms).
             pub const PARAM_COUNT: usize = #param_count;
-            /// The bytes of read-only data the weights take.
+            /// The bytes of read-only data the weights take, as the file stores them (as a
+            /// Cortex-M FPU reads them; elsewhere a recurrent layer's `W_hh` is padded to
+            /// blocks of 16 × 16).
             pub const WEIGHT_BYTES: usize = #weight_bytes;
             /// The same as [`WEIGHT_BYTES`](Self::WEIGHT_BYTES) (its earlier name).
             pub const WEIGHTS_BYTES: usize = #weight_bytes;

@@ -134,6 +134,14 @@ pub trait Spec {
     fn bake_code(&self, _cx: &BakeCx, _io: &BakeIo) -> TokenStream {
         TokenStream::new()
     }
+
+    /// The values of the parameter `param` (one of [`Baking::params`](bake::Baking::params),
+    /// `values` as the file stores them) laid out as the layer's `nn::baked` kernel reads them
+    /// off a Cortex-M FPU, when that is not as stored; `None` when it is. On the FPU every kernel
+    /// reads the file's layout. The baked network then holds both, each under its `cfg`.
+    fn host_layout(&self, _cx: &BakeCx, _param: &str, _values: &[f32]) -> Option<Vec<f32>> {
+        None
+    }
 }
 
 /// What a kind builds: the layer type, and the shape it gives.

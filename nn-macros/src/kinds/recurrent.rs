@@ -150,6 +150,18 @@ impl Spec for Recurrent {
         })
     }
 
+    /// Off a Cortex-M FPU, the batch-1 kernels read `W_ih` transposed and `W_hh` packed by
+    /// rows (`nn_core::linalg::recurrent`'s layouts, made by the same functions as the heap
+    /// layers' at run time).
+    fn host_layout(&self, cx: &BakeCx, param: &str, values: &[f32]) -> Option<Vec<f32>> {
+        let ([_, features], [_, hidden]) = (cx.input, cx.output) else {
+            return None;
+        };
+        let (features, hidden) = (*features as usize, *hidden as usize);
+        let width = self.gates() * hidden;
+        layout(param, values, width, features, hidden)
+    }
+
     fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
         let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
         let [weight_ih, weight_hh, bias_ih, bias_hh] = io.params.as_slice() else {
@@ -204,4 +216,36 @@ impl Spec for Recurrent {
         );
         Some(Built::new(ty, output))
     }
+}
+
+/// `W_ih` (`width × features`) transposed, `W_hh` (`width × hidden`) packed by rows; `None`
+/// for the biases (and for values of the wrong length, which the file checks reported).
+#[cfg(feature = "baked")]
+fn layout(
+    param: &str,
+    values: &[f32],
+    width: usize,
+    features: usize,
+    hidden: usize,
+) -> Option<Vec<f32>> {
+    use nn_core::linalg::{MatRef, pack_rows, packed_rows_len, transpose};
+    match param {
+        "weight_ih_l0" if values.len() == width * features => {
+            let mut t = vec![0.0; values.len()];
+            transpose(values, &mut t, width, features);
+            Some(t)
+        }
+        "weight_hh_l0" if values.len() == width * hidden => {
+            let mut packed = vec![0.0; packed_rows_len(width, hidden)];
+            pack_rows(MatRef::new(values, width, hidden), &mut packed);
+            Some(packed)
+        }
+        _ => None,
+    }
+}
+
+/// Without the `baked` feature no weights are read, so nothing is laid out.
+#[cfg(not(feature = "baked"))]
+fn layout(_: &str, _: &[f32], _: usize, _: usize, _: usize) -> Option<Vec<f32>> {
+    None
 }
