@@ -516,6 +516,117 @@ impl Vectorize for LstmCell<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 1000.0 - 0.5)
+            .collect()
+    }
+
+    /// `W · v` for `W` of `rows × v.len()`, in f64.
+    fn times(w: &[f32], v: &[f64], rows: usize) -> Vec<f64> {
+        (0..rows)
+            .map(|r| {
+                let row = &w[r * v.len()..][..v.len()];
+                row.iter().zip(v).map(|(&w, &v)| f64::from(w) * v).sum()
+            })
+            .collect()
+    }
+
+    /// The three kernels over weights laid out by `prepare_weight_ih` and `prepare_weight_hh`
+    /// against the cells in f64 over the stored weights: sizes that fill no 16-row block, and
+    /// ones that straddle two, so the packing's padding is read.
+    #[test]
+    fn kernels_on_prepared_weights_match_the_cells_in_f64() {
+        let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+        for (steps, features, hidden) in [(4, 3, 5), (3, 28, 20), (2, 17, 33)] {
+            for gates in [1, 3, 4] {
+                let width = gates * hidden;
+                let (w_ih, w_hh) = (values(width * features, 1), values(width * hidden, 2));
+                let (b_ih, b_hh) = (values(width, 3), values(width, 4));
+                let x = values(steps * features, 5);
+                let mut prepared_ih = vec![f32::NAN; width * features];
+                prepare_weight_ih(&w_ih, &mut prepared_ih, width, features);
+                let mut prepared_hh = vec![f32::NAN; weight_hh_len(width, hidden)];
+                prepare_weight_hh(&w_hh, &mut prepared_hh, width, hidden);
+                let params = RecurrentParams {
+                    weight_ih: &prepared_ih,
+                    weight_hh: &prepared_hh,
+                    bias_ih: &b_ih,
+                    bias_hh: &b_hh,
+                };
+                let mut hs = vec![f32::NAN; steps * hidden];
+                match gates {
+                    1 => rnn(
+                        &params,
+                        Nonlinearity::Tanh,
+                        &x,
+                        &mut hs,
+                        &mut vec![0.0; hidden],
+                    ),
+                    3 => gru(
+                        &params,
+                        &x,
+                        &mut hs,
+                        &mut vec![0.0; steps * width],
+                        &mut vec![0.0; width],
+                    ),
+                    _ => {
+                        let buffers = LstmBuffers {
+                            gates: &mut vec![0.0; steps * width],
+                            cs: &mut vec![0.0; 2 * hidden],
+                            tanh_cs: &mut vec![0.0; hidden],
+                            bias: &mut vec![0.0; width],
+                        };
+                        lstm(&params, &x, &mut hs, buffers);
+                    }
+                }
+                let (mut h, mut c) = (vec![0.0f64; hidden], vec![0.0f64; hidden]);
+                for t in 0..steps {
+                    let xt: Vec<f64> = x[t * features..][..features]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .collect();
+                    let (ih, hh) = (times(&w_ih, &xt, width), times(&w_hh, &h, width));
+                    let pre = |g: usize, j: usize| {
+                        let o = g * hidden + j;
+                        (ih[o] + f64::from(b_ih[o]), hh[o] + f64::from(b_hh[o]))
+                    };
+                    h = (0..hidden)
+                        .map(|j| match gates {
+                            1 => {
+                                let (a, b) = pre(0, j);
+                                (a + b).tanh()
+                            }
+                            3 => {
+                                let r = sigmoid(pre(0, j).0 + pre(0, j).1);
+                                let z = sigmoid(pre(1, j).0 + pre(1, j).1);
+                                let n = (pre(2, j).0 + r * pre(2, j).1).tanh();
+                                (1.0 - z) * n + z * h[j]
+                            }
+                            _ => {
+                                let gate = |g| pre(g, j).0 + pre(g, j).1;
+                                let (i, f) = (sigmoid(gate(0)), sigmoid(gate(1)));
+                                let (g, o) = (gate(2).tanh(), sigmoid(gate(3)));
+                                c[j] = f * c[j] + i * g;
+                                o * c[j].tanh()
+                            }
+                        })
+                        .collect();
+                    for (j, (&got, &want)) in hs[t * hidden..][..hidden].iter().zip(&h).enumerate()
+                    {
+                        assert!(
+                            (f64::from(got) - want).abs() < 1e-4,
+                            "{gates} gates, {steps}x{features}->{hidden}, step {t}[{j}]: \
+                             {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn blocks_alternate_and_keep_the_previous_step() {
