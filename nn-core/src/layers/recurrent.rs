@@ -87,7 +87,7 @@ pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
     if rows >= PLAIN_FROM_ROWS {
         packed_len(hidden, width)
-    } else if rows == 1 && recurrent::PREPARED {
+    } else if rows == 1 && recurrent::PACKED_W_HH {
         // And up to a cache line more, to start the packed rows on one.
         recurrent::weight_hh_len(width, hidden) + LINE - 1
     } else {
@@ -102,7 +102,7 @@ const LINE: usize = 16;
 /// of `rows` (`inputs × width` and the `W_ih` it was made from): none for a batch of one on a
 /// target whose batch-1 kernels read `W_ih` as stored.
 pub(crate) fn transposed_len(rows: usize, inputs: usize, width: usize) -> usize {
-    if rows == 1 && !recurrent::PREPARED {
+    if rows == 1 && !recurrent::TRANSPOSED_W_IH {
         0
     } else {
         2 * inputs * width
@@ -110,13 +110,15 @@ pub(crate) fn transposed_len(rows: usize, inputs: usize, width: usize) -> usize 
 }
 
 /// The parameters of a layer (`stored`, PyTorch's layouts) as the batch-1 kernels of
-/// [`linalg::recurrent`] read them on this target: the weights as stored where they read them
-/// so, else `W_ih` laid out in `weight_ih_t` (of [`transposed_len`]) and `W_hh` in
-/// `weight_hh_packed` (of [`packed_recurrent_len`] at one row), from its first cache line.
+/// [`linalg::recurrent`] read them on this target: `W_ih` laid out in `weight_ih_t` (of
+/// [`transposed_len`]) and `W_hh` in `weight_hh_packed` (of [`packed_recurrent_len`] at one
+/// row; from its first cache line) where they take a layout of their own there, else as
+/// stored.
 ///
 /// `W_ih` is laid out again only when it changed since the last call (the second half of
 /// `weight_ih_t` keeps the one it was made from, as in [`project_inputs`]); `W_hh` at every
-/// call.
+/// call, which costs about 8 % of the MNIST LSTM's batch-1 forward (comparing it with the last
+/// one would save only a third of that: it reads as much).
 ///
 /// [`linalg::recurrent`]: crate::linalg::recurrent
 pub(crate) fn batch1_params<'a>(
@@ -125,32 +127,32 @@ pub(crate) fn batch1_params<'a>(
     weight_hh_packed: &'a mut [f32],
     hidden: usize,
 ) -> RecurrentParams<'a> {
-    if !recurrent::PREPARED {
-        return stored;
-    }
     let width = stored.bias_ih.len();
-    let inputs = stored.weight_ih.len() / width.max(1);
-    let (prepared_ih, seen) = weight_ih_t.split_at_mut(inputs * width);
-    // Without an early exit, so the comparison vectorizes.
-    let unchanged = stored
-        .weight_ih
-        .iter()
-        .zip(seen.iter())
-        .fold(true, |same, (w, s)| same & (w.to_bits() == s.to_bits()));
-    // Both halves start zeroed, and a zero matrix is its own transpose.
-    if !unchanged {
-        recurrent::prepare_weight_ih(stored.weight_ih, prepared_ih, width, inputs);
-        seen.copy_from_slice(stored.weight_ih);
+    let mut params = stored;
+    if recurrent::TRANSPOSED_W_IH {
+        let inputs = stored.weight_ih.len() / width.max(1);
+        let (prepared, seen) = weight_ih_t.split_at_mut(inputs * width);
+        // Without an early exit, so the comparison vectorizes.
+        let unchanged = stored
+            .weight_ih
+            .iter()
+            .zip(seen.iter())
+            .fold(true, |same, (w, s)| same & (w.to_bits() == s.to_bits()));
+        // Both halves start zeroed, and a zero matrix is its own transpose.
+        if !unchanged {
+            recurrent::prepare_weight_ih(stored.weight_ih, prepared, width, inputs);
+            seen.copy_from_slice(stored.weight_ih);
+        }
+        params.weight_ih = prepared;
     }
-    let len = recurrent::weight_hh_len(width, hidden);
-    let start = weight_hh_packed.as_ptr().align_offset(64).min(LINE - 1);
-    let prepared_hh = &mut weight_hh_packed[start..][..len];
-    recurrent::prepare_weight_hh(stored.weight_hh, prepared_hh, width, hidden);
-    RecurrentParams {
-        weight_ih: prepared_ih,
-        weight_hh: prepared_hh,
-        ..stored
+    if recurrent::PACKED_W_HH {
+        let len = recurrent::weight_hh_len(width, hidden);
+        let start = weight_hh_packed.as_ptr().align_offset(64).min(LINE - 1);
+        let prepared = &mut weight_hh_packed[start..][..len];
+        recurrent::prepare_weight_hh(stored.weight_hh, prepared, width, hidden);
+        params.weight_hh = prepared;
     }
+    params
 }
 
 /// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is

@@ -11,15 +11,21 @@
 //! bits. Nothing here allocates.
 //!
 //! # Layouts
-//! On a Cortex-M FPU (`target_arch = "arm"`, `target_os = "none"`, `target_abi = "eabihf"`)
-//! both weights stay as stored: `fpu`'s loops read rows of a weight. Everywhere else
-//! ([`PREPARED`]), `W_ih` is transposed (`F × G·H`), so that the input projection is a plain
-//! product (with a depth of a few dozen inputs, dot products over `W_ih` as stored ran the
-//! MNIST LSTM's projection at a fifth of the speed), and `W_hh` is packed by rows
-//! ([`pack_rows`](super::pack_rows)), so that a step's recurrent product reads it as one
-//! sequential stream ([`gemv_rows_packed`](super::gemv_rows_packed)); read in place, each row
-//! of `W_hh` is too short a stream for the prefetchers. `network!` emits both layouts of a
-//! baked weight under the same `cfg` (`nn-macros`' `kinds/recurrent.rs`).
+//! Each weight is laid out where that pays, the same way for the heap layers and the baked
+//! networks of one target:
+//! - `W_ih` is transposed (`F × G·H`) everywhere but on a Cortex-M FPU
+//!   ([`TRANSPOSED_W_IH`]): the input projection is then a plain product. With a depth of a
+//!   few dozen inputs, dot products over `W_ih` as stored ran the MNIST LSTM's projection
+//!   (`28 × 28 → 512`) 3.3 times slower with AVX2, 4.8 times with the portable kernels.
+//! - `W_hh` is packed by rows ([`pack_rows`](super::pack_rows)) on x86-64 ([`PACKED_W_HH`]):
+//!   a step's recurrent product ([`gemv_rows_packed`](super::gemv_rows_packed), AVX-512 or
+//!   AVX2) then reads it as one sequential stream, 15 % faster than in place, where each row
+//!   of `W_hh` is too short a stream for the prefetchers. Elsewhere it stays as stored: the
+//!   portable row-packed loop ran three times slower than [`gemm`](super::gemm)'s dot
+//!   kernel, and a Cortex-M FPU's loop (`fpu`) reads rows of a weight.
+//!
+//! `network!` bakes each weight in both layouts, each under its target's `cfg` (`nn-macros`'
+//! `kinds/recurrent.rs`), with the functions below.
 //!
 //! The input part of every step's gates is one product for the whole sequence, `x · W_ihᵀ +
 //! bias`; each step then adds its recurrent product `h_{t−1} · W_hhᵀ` ([`add_recurrent_row`])
@@ -61,19 +67,21 @@ impl Nonlinearity {
     }
 }
 
-/// Whether the batch-1 kernels read their weights prepared: `W_ih` transposed and `W_hh`
-/// packed by rows (see the module docs). Everywhere but on a Cortex-M FPU, which reads them
-/// as stored.
-pub const PREPARED: bool = !cfg!(all(
+/// Whether the batch-1 kernels read `W_ih` transposed (see the module docs): everywhere but
+/// on a Cortex-M FPU.
+pub const TRANSPOSED_W_IH: bool = !cfg!(all(
     target_arch = "arm",
     target_os = "none",
     target_abi = "eabihf"
 ));
 
+/// Whether the batch-1 kernels read `W_hh` packed by rows (see the module docs): on x86-64.
+pub const PACKED_W_HH: bool = cfg!(target_arch = "x86_64");
+
 /// How many values `W_hh` (`width × hidden`) takes as [`prepare_weight_hh`] lays it out on
-/// this target: `width · hidden`, or (when [`PREPARED`]) both rounded up to 16.
+/// this target: `width · hidden`, or (when [`PACKED_W_HH`]) both rounded up to 16.
 pub const fn weight_hh_len(width: usize, hidden: usize) -> usize {
-    if PREPARED {
+    if PACKED_W_HH {
         super::packed_rows_len(width, hidden)
     } else {
         width * hidden
@@ -81,12 +89,13 @@ pub const fn weight_hh_len(width: usize, hidden: usize) -> usize {
 }
 
 /// Lays out `W_ih` (`width × features`, PyTorch's `weight_ih_l0`) in `prepared` (as many
-/// values) as the kernels read it on this target: transposed when [`PREPARED`], else as is.
+/// values) as the kernels read it on this target: transposed when [`TRANSPOSED_W_IH`], else
+/// as is.
 ///
 /// # Panics
 /// When a length is not `width · features`.
 pub fn prepare_weight_ih(stored: &[f32], prepared: &mut [f32], width: usize, features: usize) {
-    if PREPARED {
+    if TRANSPOSED_W_IH {
         super::transpose(stored, prepared, width, features);
     } else {
         prepared.copy_from_slice(stored);
@@ -95,13 +104,14 @@ pub fn prepare_weight_ih(stored: &[f32], prepared: &mut [f32], width: usize, fea
 
 /// Lays out `W_hh` (`width × hidden`, PyTorch's `weight_hh_l0`) in `prepared` (of
 /// [`weight_hh_len`] values) as the kernels read it on this target: packed by rows
-/// ([`pack_rows`](super::pack_rows)) when [`PREPARED`], else as is. A `prepared` that starts
-/// on a 64-byte boundary runs faster (a baked weight is [`Aligned`](crate::baked::Aligned)).
+/// ([`pack_rows`](super::pack_rows)) when [`PACKED_W_HH`], else as is. A `prepared` that
+/// starts on a 64-byte boundary runs faster (a baked weight is
+/// [`Aligned`](crate::baked::Aligned)).
 ///
 /// # Panics
 /// When `stored` is not `width · hidden` values or `prepared` not [`weight_hh_len`].
 pub fn prepare_weight_hh(stored: &[f32], prepared: &mut [f32], width: usize, hidden: usize) {
-    if PREPARED {
+    if PACKED_W_HH {
         super::pack_rows(super::MatRef::new(stored, width, hidden), prepared);
     } else {
         prepared.copy_from_slice(stored);
@@ -147,10 +157,11 @@ impl RecurrentParams<'_> {
     }
 
     /// `gates = x · W_ihᵀ + bias` for `steps` rows of `features` inputs: the input part of
-    /// every step's gates. Where [`PREPARED`], a plain product by `W_ihᵀ` on top of the bias (as
-    /// [`affine`](super::affine) adds its product); else [`affine`](super::affine) itself.
+    /// every step's gates. Where [`TRANSPOSED_W_IH`], a plain product by `W_ihᵀ` on top of the
+    /// bias (as [`affine`](super::affine) adds its product); else [`affine`](super::affine)
+    /// itself.
     fn project(&self, bias: &[f32], x: &[f32], gates: &mut [f32], steps: usize, features: usize) {
-        if !PREPARED {
+        if !TRANSPOSED_W_IH {
             return super::affine(self.weight_ih, bias, x, gates, steps, features);
         }
         let width = bias.len();
@@ -216,16 +227,33 @@ pub fn sum_biases(bias_ih: &[f32], bias_hh: &[f32], bias: &mut [f32]) {
 }
 
 /// `c += h · W_hhᵀ` for one state `h` (`hidden` values), with `weight_hh` (`c.len() ×
-/// hidden`) as [`prepare_weight_hh`] laid it out: a batch-1 step's recurrent product. On a
-/// Cortex-M FPU, the register-blocked loop of `fpu` (as [`affine`](super::affine) runs there)
-/// over `W_hh` as stored; elsewhere [`gemv_rows_packed`](super::gemv_rows_packed).
+/// hidden`) as [`prepare_weight_hh`] laid it out: a batch-1 step's recurrent product. Packed
+/// by rows, [`gemv_rows_packed`](super::gemv_rows_packed); as stored, on a Cortex-M FPU the
+/// register-blocked loop of `fpu` (as [`affine`](super::affine) runs there), elsewhere
+/// [`gemm`](super::gemm).
 pub fn add_recurrent_row(h: &[f32], weight_hh: &[f32], c: &mut [f32]) {
     let (width, hidden) = (c.len(), h.len());
-    if !PREPARED {
+    if PACKED_W_HH {
+        return super::gemv_rows_packed(h, weight_hh, c);
+    }
+    if cfg!(all(
+        target_arch = "arm",
+        target_os = "none",
+        target_abi = "eabihf"
+    )) {
         assert_eq!(weight_hh.len(), width * hidden, "a {width}x{hidden} weight");
         return super::fpu::add_gemv(weight_hh, h, c);
     }
-    super::gemv_rows_packed(h, weight_hh, c);
+    super::gemm(
+        1.0,
+        super::MatRef::new(h, 1, hidden),
+        super::Op::Plain,
+        super::MatRef::new(weight_hh, width, hidden),
+        super::Op::Transposed,
+        1.0,
+        c,
+        width,
+    );
 }
 
 /// An Elman layer on one sequence `x` (`T × F`): every step's state into `hs` (`T × H`),

@@ -173,23 +173,23 @@ pub(super) fn emit(
                     param_count += count;
                     let literals = values.iter().map(|&v| literal(v));
                     let doc = format!("`{name}`");
-                    match layer.spec.host_layout(&layer.cx(), param, values) {
+                    match layer.spec.target_layout(&layer.cx(), param, values) {
                         None => statics.push(quote! {
                             #[doc = #doc]
                             static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
                         }),
-                        // As stored on a Cortex-M FPU, in the kernel's layout elsewhere: the
-                        // `cfg` of `nn_core::linalg::recurrent::PREPARED`.
-                        Some(host) => {
-                            let host_count = host.len();
-                            let host_literals = host.iter().map(|&v| literal(v));
+                        // The kind's layout on the targets `cfg(#targets)` selects, as stored
+                        // on the others.
+                        Some((targets, laid_out)) => {
+                            let laid_out_count = laid_out.len();
+                            let laid_out = laid_out.iter().map(|&v| literal(v));
                             statics.push(quote! {
                                 #[doc = #doc]
-                                #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
-                                static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
+                                #[cfg(#targets)]
+                                static #ident: #nn::baked::Aligned<#laid_out_count> = #nn::baked::Aligned([#(#laid_out),*]);
                                 #[doc = #doc]
-                                #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
-                                static #ident: #nn::baked::Aligned<#host_count> = #nn::baked::Aligned([#(#host_literals),*]);
+                                #[cfg(not(#targets))]
+                                static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
                             });
                         }
                     }
@@ -275,7 +275,7 @@ pub(super) fn emit(
             /// The number of scalar parameters baked in (after folding batch norms).
             pub const PARAM_COUNT: usize = #param_count;
             /// The bytes of read-only data the weights take, as the file stores them (as a
-            /// Cortex-M FPU reads them; elsewhere a recurrent layer's `W_hh` is padded to
+            /// Cortex-M FPU reads them; on x86-64 a recurrent layer's `W_hh` is padded to
             /// blocks of 16 × 16).
             pub const WEIGHT_BYTES: usize = #weight_bytes;
             /// The same as [`WEIGHT_BYTES`](Self::WEIGHT_BYTES) (its earlier name).

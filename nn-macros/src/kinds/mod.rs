@@ -137,9 +137,15 @@ pub trait Spec {
 
     /// The values of the parameter `param` (one of [`Baking::params`](bake::Baking::params),
     /// `values` as the file stores them) laid out as the layer's `nn::baked` kernel reads them
-    /// off a Cortex-M FPU, when that is not as stored; `None` when it is. On the FPU every kernel
-    /// reads the file's layout. The baked network then holds both, each under its `cfg`.
-    fn host_layout(&self, _cx: &BakeCx, _param: &str, _values: &[f32]) -> Option<Vec<f32>> {
+    /// on the targets where that is not as stored, with the `cfg` predicate of those targets;
+    /// `None` when every target reads them as stored. The baked network then holds both
+    /// layouts, each under its `cfg`.
+    fn target_layout(
+        &self,
+        _cx: &BakeCx,
+        _param: &str,
+        _values: &[f32],
+    ) -> Option<(TokenStream, Vec<f32>)> {
         None
     }
 }

@@ -150,16 +150,30 @@ impl Spec for Recurrent {
         })
     }
 
-    /// Off a Cortex-M FPU, the batch-1 kernels read `W_ih` transposed and `W_hh` packed by
-    /// rows (`nn_core::linalg::recurrent`'s layouts, made by the same functions as the heap
-    /// layers' at run time).
-    fn host_layout(&self, cx: &BakeCx, param: &str, values: &[f32]) -> Option<Vec<f32>> {
+    /// The layouts of `nn_core::linalg::recurrent` (`TRANSPOSED_W_IH`, `PACKED_W_HH`, whose
+    /// `cfg`s these are), made by the functions the heap layers lay the weights out with at
+    /// run time: `W_ih` transposed off a Cortex-M FPU, `W_hh` packed by rows on x86-64.
+    fn target_layout(
+        &self,
+        cx: &BakeCx,
+        param: &str,
+        values: &[f32],
+    ) -> Option<(TokenStream, Vec<f32>)> {
         let ([_, features], [_, hidden]) = (cx.input, cx.output) else {
             return None;
         };
         let (features, hidden) = (*features as usize, *hidden as usize);
         let width = self.gates() * hidden;
-        layout(param, values, width, features, hidden)
+        let targets = match param {
+            "weight_ih_l0" => quote::quote!(not(all(
+                target_arch = "arm",
+                target_os = "none",
+                target_abi = "eabihf"
+            ))),
+            "weight_hh_l0" => quote::quote!(target_arch = "x86_64"),
+            _ => return None,
+        };
+        Some((targets, layout(param, values, width, features, hidden)?))
     }
 
     fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
@@ -219,7 +233,7 @@ impl Spec for Recurrent {
 }
 
 /// `W_ih` (`width × features`) transposed, `W_hh` (`width × hidden`) packed by rows; `None`
-/// for the biases (and for values of the wrong length, which the file checks reported).
+/// for the biases (and for values of the wrong length, which the file's checks report).
 #[cfg(feature = "baked")]
 fn layout(
     param: &str,
