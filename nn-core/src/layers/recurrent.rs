@@ -406,8 +406,9 @@ pub(crate) mod tests_support {
     }
 
     /// Checks that a batch of 5 (whose recurrent products read the transposed `W_hh`, see
-    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (which reads `W_hh` as stored)
-    /// does, through both forwards, within `1e-5`.
+    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (the kernels of
+    /// `linalg::recurrent`, over the weights laid out by `batch1_params`) does, through both
+    /// forwards, within `1e-5`.
     #[track_caller]
     pub(crate) fn check_batch_paths_agree<L: Layer + Clone>(layer: &L) {
         let mut rng = seeded(98);
