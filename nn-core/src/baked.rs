@@ -162,6 +162,10 @@ pub fn batch_norm(
 /// heap [`Rnn`](crate::layers::Rnn)'s batch-1 kernel, [`linalg::recurrent::rnn`]. `scratch`
 /// is [`rnn_scratch_len`] values of the work arena.
 ///
+/// As for [`gru`] and [`lstm`], the weights of `params` are laid out for the target
+/// ([`linalg::recurrent::prepare_weight_ih`], [`linalg::recurrent::prepare_weight_hh`]), as
+/// `network!` bakes them.
+///
 /// # Panics
 /// When a length disagrees with another; generated code passes arrays the macro sized.
 pub fn rnn(

@@ -5,9 +5,10 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, buffer, init_uniform,
-    pack_backward_weight, pack_recurrent_weight, packed_backward_len, packed_recurrent_len,
-    project_inputs, recurrent_state_grad, times, to_batch_first, to_time_major, transposed_len,
+    add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, batch1_params, buffer,
+    init_uniform, pack_backward_weight, pack_recurrent_weight, packed_backward_len,
+    packed_recurrent_len, project_inputs, recurrent_state_grad, times, to_batch_first,
+    to_time_major, transposed_len,
 };
 use crate::layers::{Composable, Layer};
 use crate::linalg::recurrent::{self, LstmBuffers, RecurrentParams};
@@ -224,14 +225,20 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut LstmScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
         if B == 1 {
-            // The kernel a baked network runs, on the weights as stored.
+            // The kernel a baked network runs, on the weights laid out as a baked network's.
             let buffers = LstmBuffers {
                 gates: &mut s.gates,
                 cs: &mut s.cs,
                 tanh_cs: &mut s.tanh_cs,
                 bias: &mut s.bias,
             };
-            recurrent::lstm(&self.params(), x, &mut s.hs, buffers);
+            let params = batch1_params(
+                self.params(),
+                &mut s.weight_ih_t,
+                &mut s.weight_hh_packed,
+                H,
+            );
+            recurrent::lstm(&params, x, &mut s.hs, buffers);
             y.copy_from_slice(&s.hs);
             return;
         }

@@ -11,7 +11,8 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use crate::init::{Rng, uniform};
-use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len};
+use crate::linalg::recurrent::{self, RecurrentParams};
+use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len, transpose};
 
 /// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
 pub(crate) fn buffer(len: usize) -> Box<[f32]> {
@@ -75,49 +76,83 @@ pub(crate) fn project_inputs(
 
 /// Below this many rows, a step's recurrent product is a dot product per output (`h · W_hhᵀ`)
 /// over `W_hh` as stored; from it up, it reads `W_hhᵀ` packed once per sequence (the broadcast
-/// kernel). A batch of one runs the shared kernels of [`linalg::recurrent`], which read every
-/// weight as stored, as a baked network does.
+/// kernel). A batch of one runs the shared kernels of [`linalg::recurrent`] over the weights
+/// laid out as a baked network's are ([`batch1_params`]).
 ///
 /// [`linalg::recurrent`]: crate::linalg::recurrent
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 
 /// The length of the packed `W_hh` that a batch of `rows` reads (see
-/// [`pack_recurrent_weight`]): none below [`PLAIN_FROM_ROWS`].
+/// [`pack_recurrent_weight`], and [`batch1_params`] at one row): none at two or three rows.
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
     if rows >= PLAIN_FROM_ROWS {
         packed_len(hidden, width)
+    } else if rows == 1 && recurrent::PACKED_W_HH {
+        // And up to a cache line more, to start the packed rows on one.
+        recurrent::weight_hh_len(width, hidden) + LINE - 1
     } else {
         0
     }
 }
 
-/// The length of the `W_ihᵀ` buffer of [`project_inputs`] for a batch of `rows` (`inputs ×
-/// width` and the `W_ih` it was made from): none for a batch of one, which reads `W_ih` as
-/// stored.
+/// `f32`s in a 64-byte cache line.
+const LINE: usize = 16;
+
+/// The length of the `W_ihᵀ` buffer of [`project_inputs`] and [`batch1_params`] for a batch
+/// of `rows` (`inputs × width` and the `W_ih` it was made from): none for a batch of one on a
+/// target whose batch-1 kernels read `W_ih` as stored.
 pub(crate) fn transposed_len(rows: usize, inputs: usize, width: usize) -> usize {
-    if rows == 1 { 0 } else { 2 * inputs * width }
+    if rows == 1 && !recurrent::TRANSPOSED_W_IH {
+        0
+    } else {
+        2 * inputs * width
+    }
 }
 
-/// `w_t = wᵀ`: `w` is `rows × cols`, `w_t` is `cols × rows`.
+/// The parameters of a layer (`stored`, PyTorch's layouts) as the batch-1 kernels of
+/// [`linalg::recurrent`] read them on this target: `W_ih` laid out in `weight_ih_t` (of
+/// [`transposed_len`]) and `W_hh` in `weight_hh_packed` (of [`packed_recurrent_len`] at one
+/// row; from its first cache line) where they take a layout of their own there, else as
+/// stored.
 ///
-/// By blocks of 16 rows: each output row then receives 16 contiguous values, and the 16 input
-/// rows being read stay in L1. Row by row, every value went to a different line of `w_t`
-/// (`rows` apart), and transposing `W_ih` took a fifth of a batch-1 forward.
-pub(crate) fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
-    const BLOCK: usize = 16;
-    if cols == 0 {
-        return;
-    }
-    for start in (0..rows).step_by(BLOCK) {
-        let block = BLOCK.min(rows - start);
-        let src = &w[start * cols..][..block * cols];
-        for c in 0..cols {
-            let dst = &mut w_t[c * rows + start..][..block];
-            for (r, d) in dst.iter_mut().enumerate() {
-                *d = src[r * cols + c];
-            }
+/// `W_ih` is laid out again only when it changed since the last call (the second half of
+/// `weight_ih_t` keeps the one it was made from, as in [`project_inputs`]); `W_hh` at every
+/// call, which costs about 8 % of the MNIST LSTM's batch-1 forward (comparing it with the last
+/// one would save only a third of that: it reads as much).
+///
+/// [`linalg::recurrent`]: crate::linalg::recurrent
+pub(crate) fn batch1_params<'a>(
+    stored: RecurrentParams<'a>,
+    weight_ih_t: &'a mut [f32],
+    weight_hh_packed: &'a mut [f32],
+    hidden: usize,
+) -> RecurrentParams<'a> {
+    let width = stored.bias_ih.len();
+    let mut params = stored;
+    if recurrent::TRANSPOSED_W_IH {
+        let inputs = stored.weight_ih.len() / width.max(1);
+        let (prepared, seen) = weight_ih_t.split_at_mut(inputs * width);
+        // Without an early exit, so the comparison vectorizes.
+        let unchanged = stored
+            .weight_ih
+            .iter()
+            .zip(seen.iter())
+            .fold(true, |same, (w, s)| same & (w.to_bits() == s.to_bits()));
+        // Both halves start zeroed, and a zero matrix is its own transpose.
+        if !unchanged {
+            recurrent::prepare_weight_ih(stored.weight_ih, prepared, width, inputs);
+            seen.copy_from_slice(stored.weight_ih);
         }
+        params.weight_ih = prepared;
     }
+    if recurrent::PACKED_W_HH {
+        let len = recurrent::weight_hh_len(width, hidden);
+        let start = weight_hh_packed.as_ptr().align_offset(64).min(LINE - 1);
+        let prepared = &mut weight_hh_packed[start..][..len];
+        recurrent::prepare_weight_hh(stored.weight_hh, prepared, width, hidden);
+        params.weight_hh = prepared;
+    }
+    params
 }
 
 /// One step's recurrent product, `c += h · W_hhᵀ`: `h` is `rows × hidden`, `w` is
@@ -371,8 +406,9 @@ pub(crate) mod tests_support {
     }
 
     /// Checks that a batch of 5 (whose recurrent products read the transposed `W_hh`, see
-    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (which reads `W_hh` as stored)
-    /// does, through both forwards, within `1e-5`.
+    /// `PLAIN_FROM_ROWS`) gives each sample what a batch of 1 (the kernels of
+    /// `linalg::recurrent`, over the weights laid out by `batch1_params`) does, through both
+    /// forwards, within `1e-5`.
     #[track_caller]
     pub(crate) fn check_batch_paths_agree<L: Layer + Clone>(layer: &L) {
         let mut rng = seeded(98);

@@ -8,7 +8,7 @@ use alloc::boxed::Box;
 
 use crate::init::Rng;
 use crate::layers::recurrent::{
-    add_bias_grad, add_recurrent_product, add_weight_grad, buffer, init_uniform,
+    add_bias_grad, add_recurrent_product, add_weight_grad, batch1_params, buffer, init_uniform,
     pack_recurrent_weight, packed_recurrent_len, project_inputs, times, to_batch_first,
     to_time_major, transposed_len,
 };
@@ -249,8 +249,14 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
     fn run<const B: usize>(&self, x: &[f32], y: &mut [f32], s: &mut RnnScratch<B, T, F, H>) {
         to_time_major(x, &mut s.xt, B, T, F);
         if B == 1 {
-            // The kernel a baked network runs, on the weights as stored.
-            recurrent::rnn(&self.params(), A::KIND, x, &mut s.hs, &mut s.bias);
+            // The kernel a baked network runs, on the weights laid out as a baked network's.
+            let params = batch1_params(
+                self.params(),
+                &mut s.weight_ih_t,
+                &mut s.weight_hh_packed,
+                H,
+            );
+            recurrent::rnn(&params, A::KIND, x, &mut s.hs, &mut s.bias);
             y.copy_from_slice(&s.hs);
             return;
         }

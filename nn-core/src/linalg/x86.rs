@@ -246,7 +246,7 @@ unsafe fn gemv_avx512(gemm: &mut Gemm<'_>) {
 }
 
 /// `c += a · bᵀ` for a single row `a` (`k` values) and `b` (`n × k`) as
-/// [`super::pack_rows`] left it (from its first cache line on): blocks of sixteen rows, each a run of 16-value pieces, the
+/// [`super::pack_rows`] left it: blocks of sixteen rows, each a run of 16-value pieces, the
 /// sixteen rows' first pieces, then their second, and so on. The loads are then one
 /// sequential stream, which the prefetchers follow; read in place, each row of a recurrent
 /// `W_hh` is only eight cache lines, too short a stream for them.

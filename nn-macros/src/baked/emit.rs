@@ -28,7 +28,7 @@ fn literal(value: f32) -> TokenStream {
 fn baked_params<'a>(
     layer: &'a BakedLayer,
     tensors: &'a BTreeMap<String, Vec<f32>>,
-) -> impl Iterator<Item = (String, &'a Vec<f32>)> + 'a {
+) -> impl Iterator<Item = (String, &'static str, &'a Vec<f32>)> + 'a {
     layer
         .baking
         .params
@@ -37,7 +37,7 @@ fn baked_params<'a>(
         .filter_map(|param| {
             let name = layer.param_name(param.name);
             let values = tensors.get(&name)?;
-            Some((name, values))
+            Some((name, param.name, values))
         })
 }
 
@@ -48,7 +48,7 @@ pub(super) fn weight_bytes(steps: &[Baked], tensors: &BTreeMap<String, Vec<f32>>
         .filter_map(|step| match step {
             Baked::Layer(layer) => Some(
                 baked_params(layer, tensors)
-                    .map(|(_, v)| v.len())
+                    .map(|(_, _, v)| v.len())
                     .sum::<usize>(),
             ),
             Baked::Merge { .. } => None,
@@ -176,16 +176,32 @@ pub(super) fn emit(
                     continue;
                 }
                 let mut params = Vec::new();
-                for (name, values) in baked_params(layer, tensors) {
+                for (name, param, values) in baked_params(layer, tensors) {
                     let ident = static_ident(&name, &mut used);
                     let count = values.len();
                     param_count += count;
                     let literals = values.iter().map(|&v| literal(v));
                     let doc = format!("`{name}`");
-                    statics.push(quote! {
-                        #[doc = #doc]
-                        static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
-                    });
+                    match layer.spec.target_layout(&layer.cx(), param, values) {
+                        None => statics.push(quote! {
+                            #[doc = #doc]
+                            static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
+                        }),
+                        // The kind's layout on the targets `cfg(#targets)` selects, as stored
+                        // on the others.
+                        Some((targets, laid_out)) => {
+                            let laid_out_count = laid_out.len();
+                            let laid_out = laid_out.iter().map(|&v| literal(v));
+                            statics.push(quote! {
+                                #[doc = #doc]
+                                #[cfg(#targets)]
+                                static #ident: #nn::baked::Aligned<#laid_out_count> = #nn::baked::Aligned([#(#laid_out),*]);
+                                #[doc = #doc]
+                                #[cfg(not(#targets))]
+                                static #ident: #nn::baked::Aligned<#count> = #nn::baked::Aligned([#(#literals),*]);
+                            });
+                        }
+                    }
                     params.push(quote!(&#ident.0[..]));
                 }
                 let Loc::Buf(out) = at.output else { continue };
@@ -267,7 +283,9 @@ pub(super) fn emit(
             pub const WORK_LEN: usize = #work_len;
             /// The number of scalar parameters baked in (after folding batch norms).
             pub const PARAM_COUNT: usize = #param_count;
-            /// The bytes of read-only data the weights take.
+            /// The bytes of read-only data the weights take, as the file stores them (as a
+            /// Cortex-M FPU reads them; on x86-64 a recurrent layer's `W_hh` is padded to
+            /// blocks of 16 × 16).
             pub const WEIGHT_BYTES: usize = #weight_bytes;
             /// The same as [`WEIGHT_BYTES`](Self::WEIGHT_BYTES) (its earlier name).
             pub const WEIGHTS_BYTES: usize = #weight_bytes;

@@ -134,6 +134,20 @@ pub trait Spec {
     fn bake_code(&self, _cx: &BakeCx, _io: &BakeIo) -> TokenStream {
         TokenStream::new()
     }
+
+    /// The values of the parameter `param` (one of [`Baking::params`](bake::Baking::params),
+    /// `values` as the file stores them) laid out as the layer's `nn::baked` kernel reads them
+    /// on the targets where that is not as stored, with the `cfg` predicate of those targets;
+    /// `None` when every target reads them as stored. The baked network then holds both
+    /// layouts, each under its `cfg`.
+    fn target_layout(
+        &self,
+        _cx: &BakeCx,
+        _param: &str,
+        _values: &[f32],
+    ) -> Option<(TokenStream, Vec<f32>)> {
+        None
+    }
 }
 
 /// What a kind builds: the layer type, and the shape it gives.

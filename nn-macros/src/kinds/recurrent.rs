@@ -150,6 +150,32 @@ impl Spec for Recurrent {
         })
     }
 
+    /// The layouts of `nn_core::linalg::recurrent` (`TRANSPOSED_W_IH`, `PACKED_W_HH`, whose
+    /// `cfg`s these are), made by the functions the heap layers lay the weights out with at
+    /// run time: `W_ih` transposed off a Cortex-M FPU, `W_hh` packed by rows on x86-64.
+    fn target_layout(
+        &self,
+        cx: &BakeCx,
+        param: &str,
+        values: &[f32],
+    ) -> Option<(TokenStream, Vec<f32>)> {
+        let ([_, features], [_, hidden]) = (cx.input, cx.output) else {
+            return None;
+        };
+        let (features, hidden) = (*features as usize, *hidden as usize);
+        let width = self.gates() * hidden;
+        let targets = match param {
+            "weight_ih_l0" => quote::quote!(not(all(
+                target_arch = "arm",
+                target_os = "none",
+                target_abi = "eabihf"
+            ))),
+            "weight_hh_l0" => quote::quote!(target_arch = "x86_64"),
+            _ => return None,
+        };
+        Some((targets, layout(param, values, width, features, hidden)?))
+    }
+
     fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
         let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
         let [weight_ih, weight_hh, bias_ih, bias_hh] = io.params.as_slice() else {
@@ -204,4 +230,36 @@ impl Spec for Recurrent {
         );
         Some(Built::new(ty, output))
     }
+}
+
+/// `W_ih` (`width × features`) transposed, `W_hh` (`width × hidden`) packed by rows; `None`
+/// for the biases (and for values of the wrong length, which the file's checks report).
+#[cfg(feature = "baked")]
+fn layout(
+    param: &str,
+    values: &[f32],
+    width: usize,
+    features: usize,
+    hidden: usize,
+) -> Option<Vec<f32>> {
+    use nn_core::linalg::{MatRef, pack_rows, packed_rows_len, transpose};
+    match param {
+        "weight_ih_l0" if values.len() == width * features => {
+            let mut t = vec![0.0; values.len()];
+            transpose(values, &mut t, width, features);
+            Some(t)
+        }
+        "weight_hh_l0" if values.len() == width * hidden => {
+            let mut packed = vec![0.0; packed_rows_len(width, hidden)];
+            pack_rows(MatRef::new(values, width, hidden), &mut packed);
+            Some(packed)
+        }
+        _ => None,
+    }
+}
+
+/// Without the `baked` feature no weights are read, so nothing is laid out.
+#[cfg(not(feature = "baked"))]
+fn layout(_: &str, _: &[f32], _: usize, _: usize, _: usize) -> Option<Vec<f32>> {
+    None
 }
