@@ -176,23 +176,35 @@ const POSITIONS: usize = 4;
 
 /// `y = W · col + b` for a convolution lowered to a product: `weight` is
 /// `c_out × taps` (PyTorch's `(OUT, IN, KH, KW)` flattened), `col` is `taps × positions`
-/// (`im2col`'s layout: one row per tap, across the output positions), `y` is
-/// `c_out × positions`.
+/// (`im2col`'s layout: one row per tap, across the output positions), and output channel `o`
+/// goes to `y[o · y_stride..][..positions]`: `y_stride = positions` for a whole
+/// `c_out × positions` output, the output's full row length for a tile of positions written
+/// straight into its place (nothing else in `y` changes).
 ///
 /// Blocks of four channels by four positions: per tap, four weights (one per channel) and four
 /// consecutive values of `col` are loaded, and sixteen `VFMA`s run. A last block of fewer than
 /// four channels re-reads the last channel's weights, and a last block of positions starts four
 /// before the end (overlapping the block before it, whose sums it recomputes exactly), so every
 /// block is whole. Fewer than four positions take the plain loop.
-pub(super) fn conv(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+pub(super) fn conv(
+    weight: &[f32],
+    col: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    positions: usize,
+    y_stride: usize,
+) {
     let c_out = bias.len();
     let taps = col.len() / positions.max(1);
     assert_eq!(weight.len(), c_out * taps, "a c_out × taps weight");
     assert_eq!(col.len(), taps * positions, "a taps × positions col");
-    assert_eq!(y.len(), c_out * positions, "a c_out × positions output");
+    assert!(
+        y_stride >= positions && c_out > 0 && y.len() >= (c_out - 1) * y_stride + positions,
+        "c_out rows of positions, y_stride apart"
+    );
     if positions < POSITIONS || taps == 0 {
-        for (o, (y, &b)) in y.chunks_exact_mut(positions.max(1)).zip(bias).enumerate() {
-            for (p, y) in y.iter_mut().enumerate() {
+        for (o, &b) in bias.iter().enumerate() {
+            for (p, y) in y[o * y_stride..][..positions].iter_mut().enumerate() {
                 let sum = (0..taps).fold(0.0, |acc, t| {
                     acc + weight[o * taps + t] * col[t * positions + p]
                 });
@@ -210,8 +222,9 @@ pub(super) fn conv(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], pos
             let sums = conv_block(rows, &col[p..], positions, taps);
             for (c, sums) in sums.iter().enumerate().take(c_out - first) {
                 let o = first + c;
-                for (q, sum) in sums.iter().enumerate() {
-                    y[o * positions + p + q] = bias[o] + sum;
+                let out = &mut y[o * y_stride + p..][..POSITIONS];
+                for (y, sum) in out.iter_mut().zip(sums) {
+                    *y = bias[o] + sum;
                 }
             }
             start += POSITIONS;
@@ -392,7 +405,7 @@ mod tests {
             let col = values(taps * positions, 2);
             let bias = values(c_out, 3);
             let mut y = vec![f32::NAN; c_out * positions];
-            conv(&weight, &col, &bias, &mut y, positions);
+            conv(&weight, &col, &bias, &mut y, positions, positions);
             for o in 0..c_out {
                 for p in 0..positions {
                     let want: f64 = f64::from(bias[o])
