@@ -577,13 +577,13 @@ fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
                 let Some(tap) = taps.next() else { return };
                 let (ow_lo, ow_hi) = s.valid_range(kw, w, ow);
                 let (top, valid, bottom) = split3(tap, oh_lo * ow, oh_hi * ow);
-                top.fill(0.0);
-                bottom.fill(0.0);
+                zero_run(top);
+                zero_run(bottom);
                 if oh_hi == oh_lo {
                     continue;
                 }
                 if ow_hi == ow_lo {
-                    valid.fill(0.0);
+                    zero_run(valid);
                     continue;
                 }
                 let len = ow_hi - ow_lo;
@@ -593,28 +593,32 @@ fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
                 // Every run's source, `(oh_hi − oh_lo − 1) · stride` rows down, is in `source`.
                 let reach = (oh_hi - oh_lo - 1) * stride * w + (len - 1) * stride + 1;
                 let source = &x_c[ih * w + iw..][..reach];
-                let runs = valid.chunks_exact_mut(ow);
                 if stride == 1 {
-                    for (out, src) in runs.zip(source.chunks(w)) {
-                        let (left, rest) = out.split_at_mut(ow_lo);
-                        let (run, right) = rest.split_at_mut(len);
-                        left.fill(0.0);
-                        run.copy_from_slice(&src[..len]);
-                        right.fill(0.0);
-                    }
+                    let trail = ow - ow_hi;
+                    let rows = oh_hi - oh_lo;
+                    super::fpu::padded_rows(valid, source, w, rows, [ow_lo, len, trail]);
                 } else {
+                    let runs = valid.chunks_exact_mut(ow);
                     for (out, src) in runs.zip(source.chunks(stride * w)) {
                         let (left, rest) = out.split_at_mut(ow_lo);
                         let (run, right) = rest.split_at_mut(len);
-                        left.fill(0.0);
+                        zero_run(left);
                         for (o, &v) in run.iter_mut().zip(src.iter().step_by(stride)) {
                             *o = v;
                         }
-                        right.fill(0.0);
+                        zero_run(right);
                     }
                 }
             }
         }
+    }
+}
+
+/// `dst = 0` for the short runs of [`im2col_plain`]'s padding (a value or two), inline.
+#[inline(always)]
+fn zero_run(dst: &mut [f32]) {
+    for d in dst {
+        *d = 0.0;
     }
 }
 

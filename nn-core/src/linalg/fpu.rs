@@ -333,6 +333,127 @@ fn conv_block(
     sums
 }
 
+/// `rows` output rows of `lead + len + trail` values each, one after another in `dst`: each is
+/// `lead` zeros, `len` values of `src` (row `i` from `src[i · src_stride..]`), then `trail`
+/// zeros. The padded runs of a convolution's column matrix
+/// ([`im2col_plain`](super::conv)), a few dozen values each.
+///
+/// # Panics
+/// When `dst` is not `rows · (lead + len + trail)` long or a run lies outside `src`.
+pub(super) fn padded_rows(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    assert_eq!(
+        dst.len(),
+        rows * (lead + len + trail),
+        "rows of lead + len + trail"
+    );
+    if rows == 0 {
+        return;
+    }
+    assert!(
+        src_stride >= len && src.len() >= (rows - 1) * src_stride + len,
+        "a run lies outside src"
+    );
+    padded_rows_unchecked(dst, src, src_stride, rows, [lead, len, trail]);
+}
+
+/// [`padded_rows`] after its checks, in assembly: the zeros are single-register `VSTM`s of a
+/// zeroed register, the values four at a time through one `VLDM` and one `VSTM`, so a row of
+/// 28 costs about 40 instructions, where a `memcpy` call and the fills around it cost several
+/// times that. `s0`–`s4` are pushed first and popped last.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline(always)]
+fn padded_rows_unchecked(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    // SAFETY: `padded_rows` checked that `rows ≥ 1`, that `dst` holds exactly `rows` rows of
+    // `lead + len + trail` values, which the loop writes in order through `dst` (advanced by
+    // each store), and that run `i` of `src`, `src[i · src_stride..][..len]`, is in bounds: the
+    // loop reads `len` values from `src`, then skips `src_stride − len` to the next run. It
+    // writes nothing else; the FPU registers it uses (s0–s4) are pushed first and popped last;
+    // the pointers and counts it changes are `inout` or `out` operands, and the flags it sets
+    // are not marked preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s4}}",
+            "movs {n}, #0",
+            "vmov s4, {n}",
+            "2:",
+            "subs {n}, {lead}, #0",
+            "beq 4f",
+            "3:",
+            "vstmia {dst}!, {{s4}}",
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
+            "lsrs {n}, {len}, #2",
+            "beq 6f",
+            "5:",
+            "vldmia {src}!, {{s0-s3}}",
+            "vstmia {dst}!, {{s0-s3}}",
+            "subs {n}, {n}, #1",
+            "bne 5b",
+            "6:",
+            "ands {n}, {len}, #3",
+            "beq 8f",
+            "7:",
+            "vldmia {src}!, {{s0}}",
+            "vstmia {dst}!, {{s0}}",
+            "subs {n}, {n}, #1",
+            "bne 7b",
+            "8:",
+            "subs {n}, {trail}, #0",
+            "beq 10f",
+            "9:",
+            "vstmia {dst}!, {{s4}}",
+            "subs {n}, {n}, #1",
+            "bne 9b",
+            "10:",
+            "add {src}, {src}, {skip}",
+            "subs {rows}, {rows}, #1",
+            "bne 2b",
+            "vpop {{s0-s4}}",
+            dst = inout(reg) dst.as_mut_ptr() => _,
+            src = inout(reg) src.as_ptr() => _,
+            skip = in(reg) (src_stride - len) * core::mem::size_of::<f32>(),
+            rows = inout(reg) rows => _,
+            lead = in(reg) lead,
+            len = in(reg) len,
+            trail = in(reg) trail,
+            n = out(reg) _,
+        );
+    }
+}
+
+/// [`padded_rows`] after its checks, in plain Rust: how it runs, and is tested, off the device.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline(always)]
+fn padded_rows_unchecked(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    let width = lead + len + trail;
+    for (i, row) in dst.chunks_exact_mut(width).take(rows).enumerate() {
+        let (zeros, rest) = row.split_at_mut(lead);
+        let (run, more_zeros) = rest.split_at_mut(len);
+        zeros.fill(0.0);
+        run.copy_from_slice(&src[i * src_stride..][..len]);
+        more_zeros.fill(0.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
