@@ -219,6 +219,14 @@ pub(super) fn conv(
         let mut start = 0;
         while start < positions {
             let p = start.min(positions - POSITIONS);
+            if first + CHANNELS <= c_out {
+                // A whole block of channels: the sums go to `y` with their biases directly.
+                let bias = &bias[first..first + CHANNELS];
+                let out = &mut y[first * y_stride + p..];
+                conv_block_store(rows, &col[p..], positions, taps, bias, out, y_stride);
+                start += POSITIONS;
+                continue;
+            }
             let sums = conv_block(rows, &col[p..], positions, taps);
             for (c, sums) in sums.iter().enumerate().take(c_out - first) {
                 let o = first + c;
@@ -310,6 +318,136 @@ fn conv_block(
         );
     }
     sums
+}
+
+/// Sixteen zeros, the accumulators' start in [`conv_block_store`] (one `VLDM` instead of
+/// sixteen moves).
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+static ZEROS: [f32; CHANNELS * POSITIONS] = [0.0; CHANNELS * POSITIONS];
+
+/// [`conv_block`] for four whole channels, then `out[c · y_stride + q] = bias[c] + sums[c][q]`
+/// for the four channels `c` and positions `q`, in the assembly: the block's sums never leave
+/// the registers. The same additions as [`conv`]'s (`bias + sum`), so the same bits.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline(always)]
+fn conv_block_store(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    y_stride: usize,
+) {
+    assert!(taps >= 1 && rows.iter().all(|row| row.len() >= taps));
+    assert!(col.len() >= (taps - 1) * stride + POSITIONS);
+    assert!(bias.len() >= CHANNELS && y_stride >= POSITIONS);
+    assert!(out.len() >= (CHANNELS - 1) * y_stride + POSITIONS);
+    let [w0, w1, w2, w3] = rows.map(<[f32]>::as_ptr);
+    // Read by the assembly after the loop, when the weight pointers are free again.
+    let tail = [
+        bias.as_ptr() as usize,
+        out.as_mut_ptr() as usize,
+        y_stride * core::mem::size_of::<f32>(),
+        ZEROS.as_ptr() as usize,
+    ];
+    // SAFETY: per tap the loop reads one weight of each row (`taps` in all, in bounds by the
+    // first assert) and four values of `col` at `t · stride` (in bounds by the second); it
+    // reads the four words of `tail`, the sixteen `ZEROS`, four values of `bias` (the third
+    // assert) and writes four values at `out`, `out + y_stride`, `out + 2 · y_stride` and
+    // `out + 3 · y_stride` (in bounds by the fourth; `out` is borrowed mutably, so nothing else
+    // sees them). Every FPU register (s0–s31) is pushed first and popped last, so the
+    // compiler's values survive; the pointers and the count it advances are `inout` operands,
+    // and the flags it sets are not marked preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s31}}",
+            "ldr {tmp}, [{tail}, #12]",
+            "vldmia {tmp}, {{s16-s31}}",
+            "2:",
+            "vldmia {col}, {{s0-s3}}",
+            "add {col}, {col}, {stride}",
+            "vldmia {w0}!, {{s4}}",
+            "vfma.f32 s16, s4, s0",
+            "vfma.f32 s17, s4, s1",
+            "vfma.f32 s18, s4, s2",
+            "vfma.f32 s19, s4, s3",
+            "vldmia {w1}!, {{s5}}",
+            "vfma.f32 s20, s5, s0",
+            "vfma.f32 s21, s5, s1",
+            "vfma.f32 s22, s5, s2",
+            "vfma.f32 s23, s5, s3",
+            "vldmia {w2}!, {{s6}}",
+            "vfma.f32 s24, s6, s0",
+            "vfma.f32 s25, s6, s1",
+            "vfma.f32 s26, s6, s2",
+            "vfma.f32 s27, s6, s3",
+            "vldmia {w3}!, {{s7}}",
+            "vfma.f32 s28, s7, s0",
+            "vfma.f32 s29, s7, s1",
+            "vfma.f32 s30, s7, s2",
+            "vfma.f32 s31, s7, s3",
+            "subs {taps}, {taps}, #1",
+            "bne 2b",
+            "ldr {w0}, [{tail}]",
+            "ldr {w1}, [{tail}, #4]",
+            "ldr {w2}, [{tail}, #8]",
+            "vldmia {w0}, {{s0-s3}}",
+            "vadd.f32 s16, s0, s16",
+            "vadd.f32 s17, s0, s17",
+            "vadd.f32 s18, s0, s18",
+            "vadd.f32 s19, s0, s19",
+            "vadd.f32 s20, s1, s20",
+            "vadd.f32 s21, s1, s21",
+            "vadd.f32 s22, s1, s22",
+            "vadd.f32 s23, s1, s23",
+            "vadd.f32 s24, s2, s24",
+            "vadd.f32 s25, s2, s25",
+            "vadd.f32 s26, s2, s26",
+            "vadd.f32 s27, s2, s27",
+            "vadd.f32 s28, s3, s28",
+            "vadd.f32 s29, s3, s29",
+            "vadd.f32 s30, s3, s30",
+            "vadd.f32 s31, s3, s31",
+            "vstmia {w1}, {{s16-s19}}",
+            "add {w1}, {w1}, {w2}",
+            "vstmia {w1}, {{s20-s23}}",
+            "add {w1}, {w1}, {w2}",
+            "vstmia {w1}, {{s24-s27}}",
+            "add {w1}, {w1}, {w2}",
+            "vstmia {w1}, {{s28-s31}}",
+            "vpop {{s0-s31}}",
+            col = inout(reg) col.as_ptr() => _,
+            stride = in(reg) stride * core::mem::size_of::<f32>(),
+            w0 = inout(reg) w0 => _,
+            w1 = inout(reg) w1 => _,
+            w2 = inout(reg) w2 => _,
+            w3 = inout(reg) w3 => _,
+            taps = inout(reg) taps => _,
+            tail = in(reg) tail.as_ptr(),
+            tmp = out(reg) _,
+        );
+    }
+}
+
+/// [`conv_block_store`] in plain Rust: [`conv_block`]'s sums, then `bias + sum` stored.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline(always)]
+fn conv_block_store(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    y_stride: usize,
+) {
+    let sums = conv_block(rows, col, stride, taps);
+    for (c, sums) in sums.iter().enumerate() {
+        for (y, sum) in out[c * y_stride..][..POSITIONS].iter_mut().zip(sums) {
+            *y = bias[c] + sum;
+        }
+    }
 }
 
 /// [`conv_block`] in plain Rust, in the same order with an unfused multiply and add.
