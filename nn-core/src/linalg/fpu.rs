@@ -684,6 +684,36 @@ mod tests {
         }
     }
 
+    /// With a row stride wider than the positions, each channel's outputs land at their row's
+    /// start and the values between rows are left alone; the same bits as the contiguous output.
+    #[test]
+    fn convolution_products_write_rows_a_stride_apart() {
+        for (c_out, taps, positions, stride) in [(8, 72, 28, 196), (6, 25, 4, 24), (5, 9, 3, 7)] {
+            let values = |n: usize, seed: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let (weight, col, bias) = (
+                values(c_out * taps, 1),
+                values(taps * positions, 2),
+                values(c_out, 3),
+            );
+            let mut want = vec![f32::NAN; c_out * positions];
+            conv(&weight, &col, &bias, &mut want, positions, positions);
+            let mut y = vec![f32::NAN; (c_out - 1) * stride + positions];
+            conv(&weight, &col, &bias, &mut y, positions, stride);
+            for (i, v) in y.iter().enumerate() {
+                let (o, p) = (i / stride, i % stride);
+                if p < positions {
+                    assert_eq!(v.to_bits(), want[o * positions + p].to_bits(), "at {i}");
+                } else {
+                    assert!(v.is_nan(), "{i}, between rows, changed");
+                }
+            }
+        }
+    }
+
     #[test]
     fn added_products_match_the_naive_product() {
         for (out, inputs) in [(512, 128), (7, 5), (1, 1), (13, 31)] {

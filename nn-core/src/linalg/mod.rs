@@ -877,6 +877,53 @@ mod tests {
         }
     }
 
+    /// A block of columns of a wider `c` gets `gemm`'s bits (both the plain and the packed
+    /// broadcast kernel: 5 and 100 rows), and the columns beside it are left alone.
+    #[test]
+    fn adding_into_rows_of_a_wider_c_matches_gemm() {
+        for (m, k, n, stride) in [(5, 27, 12, 19), (100, 30, 28, 196), (1, 300, 4, 4)] {
+            let values = |len: usize, seed: usize| -> alloc::vec::Vec<f32> {
+                (0..len)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let (a, b, start) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+            let mut want = start.clone();
+            gemm(
+                1.0,
+                MatRef::new(&a, m, k),
+                Op::Plain,
+                MatRef::new(&b, k, n),
+                Op::Plain,
+                1.0,
+                &mut want,
+                n,
+            );
+            let mut wide = alloc::vec![f32::NAN; (m - 1) * stride + n + 3];
+            for (i, row) in start.chunks_exact(n).enumerate() {
+                wide[i * stride..][..n].copy_from_slice(row);
+            }
+            gemm_add_into_rows(
+                MatRef::new(&a, m, k),
+                MatRef::new(&b, k, n),
+                &mut wide,
+                stride,
+            );
+            for (i, v) in wide.iter().enumerate() {
+                let (row, col) = (i / stride, i % stride);
+                if row < m && col < n {
+                    assert_eq!(
+                        v.to_bits(),
+                        want[row * n + col].to_bits(),
+                        "{m}x{k}x{n} at {i}"
+                    );
+                } else {
+                    assert!(v.is_nan(), "{m}x{k}x{n}: {i} outside the block changed");
+                }
+            }
+        }
+    }
+
     #[test]
     fn beta_one_accumulates() {
         let a = [1.0, 2.0];
