@@ -216,17 +216,23 @@ pub(super) fn conv(
     for first in (0..c_out).step_by(CHANNELS) {
         let channels: [usize; CHANNELS] = core::array::from_fn(|c| (first + c).min(c_out - 1));
         let rows = channels.map(|o| &weight[o * taps..(o + 1) * taps]);
+        if first + CHANNELS <= c_out {
+            // A whole block of channels: every block of positions in one call, the sums stored
+            // with their biases straight into `y`; a last partial block overlaps the one before.
+            let bias = &bias[first..first + CHANNELS];
+            let out = &mut y[first * y_stride..];
+            let blocks = positions / POSITIONS;
+            conv_blocks_store(rows, col, positions, taps, blocks, bias, out, y_stride);
+            if !positions.is_multiple_of(POSITIONS) {
+                let p = positions - POSITIONS;
+                let out = &mut out[p..];
+                conv_blocks_store(rows, &col[p..], positions, taps, 1, bias, out, y_stride);
+            }
+            continue;
+        }
         let mut start = 0;
         while start < positions {
             let p = start.min(positions - POSITIONS);
-            if first + CHANNELS <= c_out {
-                // A whole block of channels: the sums go to `y` with their biases directly.
-                let bias = &bias[first..first + CHANNELS];
-                let out = &mut y[first * y_stride + p..];
-                conv_block_store(rows, &col[p..], positions, taps, bias, out, y_stride);
-                start += POSITIONS;
-                continue;
-            }
             let sums = conv_block(rows, &col[p..], positions, taps);
             for (c, sums) in sums.iter().enumerate().take(c_out - first) {
                 let o = first + c;
@@ -320,50 +326,72 @@ fn conv_block(
     sums
 }
 
-/// Sixteen zeros, the accumulators' start in [`conv_block_store`] (one `VLDM` instead of
+/// Sixteen zeros, the accumulators' start in [`conv_blocks_store`] (one `VLDM` instead of
 /// sixteen moves).
 #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 static ZEROS: [f32; CHANNELS * POSITIONS] = [0.0; CHANNELS * POSITIONS];
 
-/// [`conv_block`] for four whole channels, then `out[c · y_stride + q] = bias[c] + sums[c][q]`
-/// for the four channels `c` and positions `q`, in the assembly: the block's sums never leave
-/// the registers. The same additions as [`conv`]'s (`bias + sum`), so the same bits.
+/// [`conv_block`] for four whole channels and `blocks` consecutive blocks of four positions
+/// (block `b` at `col[4b..]`), each followed by
+/// `out[c · y_stride + 4b + q] = bias[c] + sums[c][q]` for the four channels `c` and positions
+/// `q`, all in the assembly: the sums never leave the registers, and a block costs its taps
+/// and about fifty instructions. The same additions as [`conv`]'s (`bias + sum`), so the same
+/// bits.
 #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 #[inline(always)]
-fn conv_block_store(
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a block's operands, its count, and where and how its sums are stored"
+)]
+fn conv_blocks_store(
     rows: [&[f32]; CHANNELS],
     col: &[f32],
     stride: usize,
     taps: usize,
+    blocks: usize,
     bias: &[f32],
     out: &mut [f32],
     y_stride: usize,
 ) {
+    if blocks == 0 {
+        return;
+    }
+    let span = blocks * POSITIONS;
     assert!(taps >= 1 && rows.iter().all(|row| row.len() >= taps));
-    assert!(col.len() >= (taps - 1) * stride + POSITIONS);
-    assert!(bias.len() >= CHANNELS && y_stride >= POSITIONS);
-    assert!(out.len() >= (CHANNELS - 1) * y_stride + POSITIONS);
+    assert!(col.len() >= (taps - 1) * stride + span);
+    assert!(bias.len() >= CHANNELS && y_stride >= span);
+    assert!(out.len() >= (CHANNELS - 1) * y_stride + span);
     let [w0, w1, w2, w3] = rows.map(<[f32]>::as_ptr);
-    // Read by the assembly after the loop, when the weight pointers are free again.
-    let tail = [
+    let word = core::mem::size_of::<f32>();
+    // What the assembly keeps in memory, out of its nine registers: read at every block, and
+    // the block's `out` and `col` pointers and the count of blocks left, advanced there.
+    let mut state = [
         bias.as_ptr() as usize,
         out.as_mut_ptr() as usize,
-        y_stride * core::mem::size_of::<f32>(),
+        y_stride * word,
         ZEROS.as_ptr() as usize,
+        taps,
+        col.as_ptr() as usize,
+        taps * word,
+        blocks,
     ];
-    // SAFETY: per tap the loop reads one weight of each row (`taps` in all, in bounds by the
-    // first assert) and four values of `col` at `t · stride` (in bounds by the second); it
-    // reads the four words of `tail`, the sixteen `ZEROS`, four values of `bias` (the third
-    // assert) and writes four values at `out`, `out + y_stride`, `out + 2 · y_stride` and
-    // `out + 3 · y_stride` (in bounds by the fourth; `out` is borrowed mutably, so nothing else
-    // sees them). Every FPU register (s0–s31) is pushed first and popped last, so the
-    // compiler's values survive; the pointers and the count it advances are `inout` operands,
-    // and the flags it sets are not marked preserved.
+    // SAFETY: block `b < blocks` reads, per tap `t`, one weight of each row (`taps` in all, in
+    // bounds by the first assert; the weight pointers are rewound by `taps` after each block)
+    // and four values of `col` at `t · stride + 4b` (in bounds by the second). It then reads
+    // the sixteen `ZEROS`, four values of `bias` (the third assert) and writes four values at
+    // `out + 4b + c · y_stride` for `c < 4` (in bounds by the fourth; `out` is borrowed
+    // mutably, so nothing else sees them). It reads and writes the eight words of `state`,
+    // a local array. Every FPU register (s0–s31) is pushed first and popped last, so the
+    // compiler's values survive; the registers it changes are `inout` or `out` operands, and
+    // the flags it sets are not marked preserved.
     unsafe {
         core::arch::asm!(
             "vpush {{s0-s31}}",
-            "ldr {tmp}, [{tail}, #12]",
+            "3:",
+            "ldr {tmp}, [{state}, #12]",
             "vldmia {tmp}, {{s16-s31}}",
+            "ldr {taps}, [{state}, #16]",
+            "ldr {col}, [{state}, #20]",
             "2:",
             "vldmia {col}, {{s0-s3}}",
             "add {col}, {col}, {stride}",
@@ -389,10 +417,13 @@ fn conv_block_store(
             "vfma.f32 s31, s7, s3",
             "subs {taps}, {taps}, #1",
             "bne 2b",
-            "ldr {w0}, [{tail}]",
-            "ldr {w1}, [{tail}, #4]",
-            "ldr {w2}, [{tail}, #8]",
-            "vldmia {w0}, {{s0-s3}}",
+            "ldr {tmp}, [{state}, #24]",
+            "sub {w0}, {w0}, {tmp}",
+            "sub {w1}, {w1}, {tmp}",
+            "sub {w2}, {w2}, {tmp}",
+            "sub {w3}, {w3}, {tmp}",
+            "ldr {tmp}, [{state}]",
+            "vldmia {tmp}, {{s0-s3}}",
             "vadd.f32 s16, s0, s16",
             "vadd.f32 s17, s0, s17",
             "vadd.f32 s18, s0, s18",
@@ -409,43 +440,64 @@ fn conv_block_store(
             "vadd.f32 s29, s3, s29",
             "vadd.f32 s30, s3, s30",
             "vadd.f32 s31, s3, s31",
-            "vstmia {w1}, {{s16-s19}}",
-            "add {w1}, {w1}, {w2}",
-            "vstmia {w1}, {{s20-s23}}",
-            "add {w1}, {w1}, {w2}",
-            "vstmia {w1}, {{s24-s27}}",
-            "add {w1}, {w1}, {w2}",
-            "vstmia {w1}, {{s28-s31}}",
+            "ldr {col}, [{state}, #4]",
+            "ldr {tmp}, [{state}, #8]",
+            "vstmia {col}, {{s16-s19}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s20-s23}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s24-s27}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s28-s31}}",
+            "ldr {col}, [{state}, #4]",
+            "adds {col}, {col}, #16",
+            "str {col}, [{state}, #4]",
+            "ldr {col}, [{state}, #20]",
+            "adds {col}, {col}, #16",
+            "str {col}, [{state}, #20]",
+            "ldr {tmp}, [{state}, #28]",
+            "subs {tmp}, {tmp}, #1",
+            "str {tmp}, [{state}, #28]",
+            "bne 3b",
             "vpop {{s0-s31}}",
-            col = inout(reg) col.as_ptr() => _,
-            stride = in(reg) stride * core::mem::size_of::<f32>(),
+            stride = in(reg) stride * word,
             w0 = inout(reg) w0 => _,
             w1 = inout(reg) w1 => _,
             w2 = inout(reg) w2 => _,
             w3 = inout(reg) w3 => _,
-            taps = inout(reg) taps => _,
-            tail = in(reg) tail.as_ptr(),
+            state = in(reg) state.as_mut_ptr(),
+            col = out(reg) _,
+            taps = out(reg) _,
             tmp = out(reg) _,
         );
     }
 }
 
-/// [`conv_block_store`] in plain Rust: [`conv_block`]'s sums, then `bias + sum` stored.
+/// [`conv_blocks_store`] in plain Rust: [`conv_block`]'s sums per block, then `bias + sum`
+/// stored.
 #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 #[inline(always)]
-fn conv_block_store(
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a block's operands, its count, and where and how its sums are stored"
+)]
+fn conv_blocks_store(
     rows: [&[f32]; CHANNELS],
     col: &[f32],
     stride: usize,
     taps: usize,
+    blocks: usize,
     bias: &[f32],
     out: &mut [f32],
     y_stride: usize,
 ) {
-    let sums = conv_block(rows, col, stride, taps);
-    for (c, sums) in sums.iter().enumerate() {
-        for (y, sum) in out[c * y_stride..][..POSITIONS].iter_mut().zip(sums) {
-            *y = bias[c] + sum;
+    for b in 0..blocks {
+        let p = b * POSITIONS;
+        let sums = conv_block(rows, &col[p..], stride, taps);
+        for (c, sums) in sums.iter().enumerate() {
+            for (y, sum) in out[c * y_stride + p..][..POSITIONS].iter_mut().zip(sums) {
+                *y = bias[c] + sum;
+            }
         }
     }
 }
