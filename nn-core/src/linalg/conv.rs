@@ -23,9 +23,10 @@
 //! output is the same sum over the taps in the same order either way (the kernels' sums do not
 //! depend on which columns are computed with it), so both give the same bits.
 //!
-//! On a Cortex-M FPU ([`DEVICE`]) the forward's column matrix is built by [`im2col_plain`]
-//! (plain slice copies, short runs cost little) and multiplied by [`super::fpu::conv`]; the
-//! host keeps the SIMD movers and [`gemm`].
+//! On a Cortex-M FPU (`thumbv7em-none-eabihf` and the like) the forward's column matrix is
+//! built by `im2col_plain` (each tap's padded runs in one short loop, which costs little on
+//! runs of a few dozen values) and multiplied by `fpu::conv`; the host keeps the SIMD movers
+//! and [`gemm`].
 
 use core::marker::PhantomData;
 
@@ -550,11 +551,12 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
     }
 }
 
-/// [`im2col`] with plain slice copies, for a Cortex-M FPU ([`DEVICE`]): the same matrix, each
+/// [`im2col`] without the SIMD movers, for a Cortex-M FPU ([`DEVICE`]): the same matrix, each
 /// value written once. There a run is an output row of a few dozen values, too short for
-/// [`Runs::copy_rows`]' register loop and checks to pay off: each tap row of the tile costs
-/// one bounds check of its rows and one of its source, then per output row a zero fill of the
-/// left and right padding and a `copy_from_slice` (a word copy) of the rest.
+/// [`Runs::copy_rows`]' register loop and checks to pay off: each tap row of the tile costs a
+/// few bounds checks, then (stride 1) one [`super::fpu::padded_rows`] call writes all its
+/// output rows, left padding, copied run and right padding (an assembly loop on the device,
+/// plain Rust elsewhere, which is what the tests run); other strides copy in plain loops.
 fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
     let (k, w, ow, stride) = (s.k, s.w, s.ow, s.stride);
     let rows = col.len() / (s.taps() * ow).max(1);
