@@ -104,7 +104,7 @@ pub const BATCH_NORM_EPS: f32 = 1e-5;
 /// A 2-D convolution of one NCHW sample (the heap [`Conv2d`](crate::layers::Conv2d)'s
 /// kernel, [`linalg::conv::conv2d_forward`]): `scratch` is its tiled workspace,
 /// [`ConvShape::forward_tiled_workspace_len`] values carved from the work arena (a tile of the
-/// column matrix and its product; the heap layer's bits).
+/// column matrix, whose product goes straight into `y`; the heap layer's bits).
 ///
 /// # Panics
 /// When a length disagrees with `shape`; generated code passes arrays the macro sized.

@@ -18,10 +18,15 @@
 //!
 //! The forward also runs in a smaller workspace, [`ConvShape::forward_tiled_workspace_len`]
 //! (what a baked network carves from its work arena): the column matrix is then built a tile of
-//! whole output rows at a time ([`ConvShape::tile_rows`], about [`TILE`] positions), each
-//! tile's product lands in a block of the workspace and is copied into `y`. Every output is the
-//! same sum over the taps in the same order either way (the kernels' sums do not depend on
-//! which columns are computed with it), so both give the same bits.
+//! whole output rows at a time ([`ConvShape::tile_rows`], about [`TILE`] positions), and each
+//! tile's product is written straight into its columns of `y` (rows `oh · ow` apart). Every
+//! output is the same sum over the taps in the same order either way (the kernels' sums do not
+//! depend on which columns are computed with it), so both give the same bits.
+//!
+//! On a Cortex-M FPU (`thumbv7em-none-eabihf` and the like) the forward's column matrix is
+//! built by `im2col_plain` (each tap's padded runs in one short loop, which costs little on
+//! runs of a few dozen values) and multiplied by `fpu::conv`; the host keeps the SIMD movers
+//! and [`gemm`].
 
 use core::marker::PhantomData;
 
@@ -30,7 +35,7 @@ use super::simd::{Portable, Simd};
 use super::x86::Avx2;
 #[cfg(target_arch = "x86_64")]
 use super::{InstructionSet, supports};
-use super::{MatRef, Op, gemm};
+use super::{MatRef, Op, gemm, gemm_add_into_rows};
 
 /// The fewest output positions (columns of the column matrix) per tile of a forward run in
 /// [`ConvShape::forward_tiled_workspace_len`]; a tile is whole output rows
@@ -146,12 +151,12 @@ impl ConvShape {
     }
 
     /// The smallest workspace [`conv2d_forward`] takes: the column matrix of a tile of
-    /// [`tile_rows`](Self::tile_rows) output rows and its product,
-    /// `(c_in · k · k + c_out) · tile_rows · ow` values, or the
+    /// [`tile_rows`](Self::tile_rows) output rows, `c_in · k · k · tile_rows · ow` values (the
+    /// tile's product goes straight into the output), or the
     /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
     pub const fn forward_tiled_workspace_len(&self) -> usize {
         let whole = self.forward_workspace_len();
-        let tiled = (self.taps() + self.c_out) * self.tile_rows() * self.ow;
+        let tiled = self.taps() * self.tile_rows() * self.ow;
         if tiled < whole { tiled } else { whole }
     }
 
@@ -239,20 +244,58 @@ pub fn conv2d_forward(
         workspace.len() == whole || workspace.len() == s.forward_tiled_workspace_len(),
         "wrong workspace length"
     );
-    let product: Product = if DEVICE { device_product } else { host_product };
     let tiled = workspace.len() != whole;
-    let mover = Mover::here();
+    let kernels = if DEVICE {
+        Kernels::Device
+    } else {
+        Kernels::Host(Mover::here())
+    };
     let samples = x
         .chunks_exact(s.input_len())
         .zip(y.chunks_exact_mut(s.output_len()));
     for (x_b, y_b) in samples {
         if tiled {
-            forward_tiled(s, x_b, weight, bias, y_b, workspace, mover, product);
+            forward_tiled(s, x_b, weight, bias, y_b, workspace, kernels);
         } else if s.is_pointwise() {
-            product(weight, x_b, bias, y_b, positions);
+            kernels.product(weight, x_b, bias, y_b, positions, positions);
         } else {
-            mover.im2col(s, x_b, 0, workspace);
-            product(weight, workspace, bias, y_b, positions);
+            kernels.im2col(s, x_b, 0, workspace);
+            kernels.product(weight, workspace, bias, y_b, positions, positions);
+        }
+    }
+}
+
+/// The column builder and product of a forward: the host's ([`Mover`] and [`gemm`]) or a
+/// Cortex-M FPU's ([`im2col_plain`] and [`super::fpu::conv`]). Both run everywhere (the
+/// device's in plain Rust off the device), so the host tests both.
+#[derive(Clone, Copy)]
+enum Kernels {
+    Host(Mover),
+    Device,
+}
+
+impl Kernels {
+    /// Fills `col` as [`im2col`] does.
+    fn im2col(self, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
+        match self {
+            Kernels::Host(mover) => mover.im2col(s, x, first, col),
+            Kernels::Device => im2col_plain(s, x, first, col),
+        }
+    }
+
+    /// `y = W · col + b`, channel `o` of `y` at `y[o · y_stride..][..positions]`.
+    fn product(
+        self,
+        weight: &[f32],
+        col: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+        positions: usize,
+        y_stride: usize,
+    ) {
+        match self {
+            Kernels::Host(_) => host_product(weight, col, bias, y, positions, y_stride),
+            Kernels::Device => super::fpu::conv(weight, col, bias, y, positions, y_stride),
         }
     }
 }
@@ -265,42 +308,35 @@ const DEVICE: bool = cfg!(all(
 ));
 
 /// `y = W · col + b` (`c_out × taps` by `taps × positions`) with [`gemm`]: every row of `y`
-/// starts at its bias and the product is added on top.
-fn host_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+/// (`y_stride` apart) starts at its bias and the product is added on top.
+fn host_product(
+    weight: &[f32],
+    col: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    positions: usize,
+    y_stride: usize,
+) {
     let (c_out, taps) = (bias.len(), weight.len() / bias.len().max(1));
-    for (row, &b) in y.chunks_exact_mut(positions).zip(bias) {
-        row.fill(b);
+    for (o, &b) in bias.iter().enumerate() {
+        y[o * y_stride..][..positions].fill(b);
     }
-    gemm(
-        1.0,
+    let (weight, col) = (
         MatRef::new(weight, c_out, taps),
-        Op::Plain,
         MatRef::new(col, taps, positions),
-        Op::Plain,
-        1.0,
-        y,
-        positions,
     );
+    if y_stride == positions {
+        gemm(1.0, weight, Op::Plain, col, Op::Plain, 1.0, y, positions);
+    } else {
+        gemm_add_into_rows(weight, col, y, y_stride);
+    }
 }
-
-/// A Cortex-M FPU's product: blocks of four channels by four positions, one `VFMA` per
-/// multiply-accumulate.
-fn device_product(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
-    super::fpu::conv(weight, col, bias, y, positions);
-}
-
-/// The product of a convolution, [`host_product`] or [`device_product`].
-type Product = fn(&[f32], &[f32], &[f32], &mut [f32], usize);
 
 /// One sample's forward in a [tiled](ConvShape::forward_tiled_workspace_len) `workspace`: the
-/// column matrix of [`ConvShape::tile_rows`] output rows at a time, whose product goes to the
-/// rest of the workspace and is then copied into `y_b`'s rows. The last tile may be shorter, but
-/// holds at least 4 positions (it starts earlier and recomputes a few outputs, to the same bits),
-/// so that the device product's blocks stay whole.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "a sample's operands, its workspace, the data mover and the product"
-)]
+/// column matrix of [`ConvShape::tile_rows`] output rows at a time, whose product is written
+/// straight into those columns of `y_b` (channel rows `oh · ow` apart). The last tile may be
+/// shorter, but holds at least 4 positions (it starts earlier and recomputes a few outputs, to
+/// the same bits), so that the device product's blocks stay whole.
 fn forward_tiled(
     s: &ConvShape,
     x_b: &[f32],
@@ -308,24 +344,20 @@ fn forward_tiled(
     bias: &[f32],
     y_b: &mut [f32],
     workspace: &mut [f32],
-    mover: Mover,
-    product: Product,
+    kernels: Kernels,
 ) {
     let (taps, positions, rows) = (s.taps(), s.oh * s.ow, s.tile_rows());
-    let (col, out) = workspace.split_at_mut(taps * rows * s.ow);
+    let col = &mut workspace[..taps * rows * s.ow];
     let fewest_rows = MIN_TILE.div_ceil(s.ow);
     let mut start = 0;
     while start < s.oh {
         let first = start.min(s.oh.saturating_sub(fewest_rows));
         let count = rows.min(s.oh - first);
         let width = count * s.ow;
-        let (col, out) = (&mut col[..taps * width], &mut out[..s.c_out * width]);
-        mover.im2col(s, x_b, first, col);
-        product(weight, col, bias, out, width);
-        let y_rows = y_b.chunks_exact_mut(positions);
-        for (y_row, out_row) in y_rows.zip(out.chunks_exact(width)) {
-            y_row[first * s.ow..][..width].copy_from_slice(out_row);
-        }
+        let col = &mut col[..taps * width];
+        kernels.im2col(s, x_b, first, col);
+        let out = &mut y_b[first * s.ow..];
+        kernels.product(weight, col, bias, out, width, positions);
         start = first + count;
     }
 }
@@ -517,6 +549,86 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
             }
         }
     }
+}
+
+/// [`im2col`] without the SIMD movers, for a Cortex-M FPU ([`DEVICE`]): the same matrix, each
+/// value written once. There a run is an output row of a few dozen values, too short for
+/// [`Runs::copy_rows`]' register loop and checks to pay off: each tap row of the tile costs a
+/// few bounds checks, then (stride 1) one [`super::fpu::padded_rows`] call writes all its
+/// output rows, left padding, copied run and right padding (an assembly loop on the device,
+/// plain Rust elsewhere, which is what the tests run); other strides copy in plain loops.
+fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
+    let (k, w, ow, stride) = (s.k, s.w, s.ow, s.stride);
+    let rows = col.len() / (s.taps() * ow).max(1);
+    let row_len = rows * ow;
+    assert!(
+        x.len() == s.input_len() && col.len() == s.taps() * row_len && first + rows <= s.oh,
+        "im2col_plain: lengths disagree with the shape"
+    );
+    if row_len == 0 {
+        return;
+    }
+    let mut taps = col.chunks_exact_mut(row_len);
+    for x_c in x.chunks_exact(s.h * w) {
+        for kh in 0..k {
+            // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
+            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            let oh_lo = oh_lo.clamp(first, first + rows) - first;
+            let oh_hi = oh_hi.clamp(first, first + rows) - first;
+            for kw in 0..k {
+                let Some(tap) = taps.next() else { return };
+                let (ow_lo, ow_hi) = s.valid_range(kw, w, ow);
+                let (top, valid, bottom) = split3(tap, oh_lo * ow, oh_hi * ow);
+                zero_run(top);
+                zero_run(bottom);
+                if oh_hi == oh_lo {
+                    continue;
+                }
+                if ow_hi == ow_lo {
+                    zero_run(valid);
+                    continue;
+                }
+                let len = ow_hi - ow_lo;
+                // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
+                let ih = (first + oh_lo) * stride + kh - s.pad;
+                let iw = ow_lo * stride + kw - s.pad;
+                // Every run's source, `(oh_hi − oh_lo − 1) · stride` rows down, is in `source`.
+                let reach = (oh_hi - oh_lo - 1) * stride * w + (len - 1) * stride + 1;
+                let source = &x_c[ih * w + iw..][..reach];
+                if stride == 1 {
+                    let trail = ow - ow_hi;
+                    let rows = oh_hi - oh_lo;
+                    super::fpu::padded_rows(valid, source, w, rows, [ow_lo, len, trail]);
+                } else {
+                    let runs = valid.chunks_exact_mut(ow);
+                    for (out, src) in runs.zip(source.chunks(stride * w)) {
+                        let (left, rest) = out.split_at_mut(ow_lo);
+                        let (run, right) = rest.split_at_mut(len);
+                        zero_run(left);
+                        for (o, &v) in run.iter_mut().zip(src.iter().step_by(stride)) {
+                            *o = v;
+                        }
+                        zero_run(right);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst = 0` for the short runs of [`im2col_plain`]'s padding (a value or two), inline.
+#[inline(always)]
+fn zero_run(dst: &mut [f32]) {
+    for d in dst {
+        *d = 0.0;
+    }
+}
+
+/// `v[..a]`, `v[a..b]` and `v[b..]`, for `a ≤ b ≤ v.len()`.
+fn split3(v: &mut [f32], a: usize, b: usize) -> (&mut [f32], &mut [f32], &mut [f32]) {
+    let (head, tail) = v.split_at_mut(b);
+    let (top, valid) = head.split_at_mut(a);
+    (top, valid, tail)
 }
 
 /// Fills `col_t` (`oh·ow × c_in·k·k`, the transpose of [`im2col`]'s matrix) with one sample.
@@ -1107,46 +1219,45 @@ mod tests {
             let whole = run(s.forward_workspace_len());
             assert_eq!(bits(&run(tiled_len)), bits(&whole), "{s:?}");
 
-            // The device's product, whole and tiled.
+            // The device's kernels, whole and tiled, and the host's, tiled with the portable
+            // mover.
             // SAFETY: portable Rust runs everywhere.
-            let portable = unsafe { InRegisters::<Portable>::new() };
-            for x_b in x.chunks_exact(s.input_len()) {
+            let portable = Kernels::Host(Mover::Portable(unsafe { InRegisters::new() }));
+            for (x_b, whole_b) in x
+                .chunks_exact(s.input_len())
+                .zip(whole.chunks_exact(s.output_len()))
+            {
                 let mut col = vec![f32::NAN; s.col_len()];
-                im2col(portable, &s, x_b, 0, &mut col);
+                im2col_plain(&s, x_b, 0, &mut col);
                 let mut y_whole = vec![f32::NAN; s.output_len()];
-                device_product(&w, &col, &bias, &mut y_whole, s.oh * s.ow);
-                let mut y_tiled = vec![f32::NAN; s.output_len()];
-                let mut work = vec![f32::NAN; tiled_len];
-                let mover = Mover::Portable(portable);
-                forward_tiled(
-                    &s,
-                    x_b,
-                    &w,
-                    &bias,
-                    &mut y_tiled,
-                    &mut work,
-                    mover,
-                    device_product,
-                );
+                let positions = s.oh * s.ow;
+                Kernels::Device.product(&w, &col, &bias, &mut y_whole, positions, positions);
+                let tiled = |kernels: Kernels| {
+                    let mut y_tiled = vec![f32::NAN; s.output_len()];
+                    let mut work = vec![f32::NAN; tiled_len];
+                    forward_tiled(&s, x_b, &w, &bias, &mut y_tiled, &mut work, kernels);
+                    y_tiled
+                };
                 assert_eq!(
-                    bits(&y_tiled),
+                    bits(&tiled(Kernels::Device)),
                     bits(&y_whole),
                     "{s:?} on the device product"
                 );
+                assert_eq!(bits(&tiled(portable)), bits(whole_b), "{s:?} portable");
             }
         }
     }
 
     /// LeNet's tiled workspaces: the column matrix of one output row of 24 (conv1) or two of 8
-    /// (conv2) and their product.
+    /// (conv2); their products go straight into the output.
     #[test]
     fn lenet_tiled_workspaces() {
         let conv1 = shape(1, 6, (28, 28), 5, 1, 0);
         let conv2 = shape(6, 16, (12, 12), 5, 1, 0);
         assert_eq!(conv1.forward_workspace_len(), 25 * 576);
         assert_eq!((conv1.tile_rows(), conv2.tile_rows()), (1, 2));
-        assert_eq!(conv1.forward_tiled_workspace_len(), (25 + 6) * 24);
-        assert_eq!(conv2.forward_tiled_workspace_len(), (150 + 16) * 16);
+        assert_eq!(conv1.forward_tiled_workspace_len(), 25 * 24);
+        assert_eq!(conv2.forward_tiled_workspace_len(), 150 * 16);
         // Rows of 14 come in pairs (28 positions), rows of 3 in fours (12) then eights (24).
         assert_eq!(shape(16, 32, (14, 14), 5, 1, 2).tile_rows(), 2);
         assert_eq!(shape(1, 2, (15, 1), 1, 1, 1).tile_rows(), 8);
@@ -1161,6 +1272,45 @@ mod tests {
             small.forward_tiled_workspace_len(),
             small.forward_workspace_len()
         );
+    }
+
+    /// The device's column builder (plain Rust, run here) gives the portable mover's matrix,
+    /// whole and for every tile, on strides, paddings wider than the kernel, windows that
+    /// miss the input, and kernels of one.
+    #[test]
+    fn plain_im2col_matches_the_movers() {
+        let mut rng = crate::init::seeded(24);
+        // SAFETY: portable Rust runs everywhere.
+        let portable = unsafe { InRegisters::<Portable>::new() };
+        for s in [
+            shape(1, 1, (28, 28), 5, 1, 2),
+            shape(16, 1, (14, 14), 5, 1, 2),
+            shape(8, 1, (14, 14), 3, 1, 1),
+            shape(6, 1, (12, 12), 5, 1, 0),
+            shape(3, 1, (7, 5), 3, 2, 1),
+            shape(2, 1, (4, 4), 3, 1, 2),
+            shape(2, 1, (2, 3), 5, 1, 2),
+            shape(3, 1, (15, 15), 4, 3, 2),
+            shape(7, 1, (20, 14), 3, 2, 0),
+            shape(2, 1, (8, 7), 3, 3, 0),
+            shape(2, 1, (5, 4), 1, 1, 2),
+            shape(3, 1, (6, 9), 1, 2, 0),
+            shape(1, 1, (1, 1), 3, 1, 1),
+            shape(1, 1, (9, 1), 3, 1, 4),
+        ] {
+            let x = random(&mut rng, s.input_len());
+            for rows in 1..=s.oh {
+                for first in 0..=s.oh - rows {
+                    let len = s.taps() * rows * s.ow;
+                    let mut want = vec![f32::NAN; len];
+                    im2col(portable, &s, &x, first, &mut want);
+                    let mut got = vec![f32::NAN; len];
+                    im2col_plain(&s, &x, first, &mut got);
+                    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{s:?}, rows {first}..+{rows}");
+                }
+            }
+        }
     }
 
     /// The portable movers (what non-x86 targets run) agree with the ones this CPU uses.

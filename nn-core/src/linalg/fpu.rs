@@ -176,23 +176,35 @@ const POSITIONS: usize = 4;
 
 /// `y = W · col + b` for a convolution lowered to a product: `weight` is
 /// `c_out × taps` (PyTorch's `(OUT, IN, KH, KW)` flattened), `col` is `taps × positions`
-/// (`im2col`'s layout: one row per tap, across the output positions), `y` is
-/// `c_out × positions`.
+/// (`im2col`'s layout: one row per tap, across the output positions), and output channel `o`
+/// goes to `y[o · y_stride..][..positions]`: `y_stride = positions` for a whole
+/// `c_out × positions` output, the output's full row length for a tile of positions written
+/// straight into its place (nothing else in `y` changes).
 ///
 /// Blocks of four channels by four positions: per tap, four weights (one per channel) and four
 /// consecutive values of `col` are loaded, and sixteen `VFMA`s run. A last block of fewer than
 /// four channels re-reads the last channel's weights, and a last block of positions starts four
 /// before the end (overlapping the block before it, whose sums it recomputes exactly), so every
 /// block is whole. Fewer than four positions take the plain loop.
-pub(super) fn conv(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], positions: usize) {
+pub(super) fn conv(
+    weight: &[f32],
+    col: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    positions: usize,
+    y_stride: usize,
+) {
     let c_out = bias.len();
     let taps = col.len() / positions.max(1);
     assert_eq!(weight.len(), c_out * taps, "a c_out × taps weight");
     assert_eq!(col.len(), taps * positions, "a taps × positions col");
-    assert_eq!(y.len(), c_out * positions, "a c_out × positions output");
+    assert!(
+        y_stride >= positions && c_out > 0 && y.len() >= (c_out - 1) * y_stride + positions,
+        "c_out rows of positions, y_stride apart"
+    );
     if positions < POSITIONS || taps == 0 {
-        for (o, (y, &b)) in y.chunks_exact_mut(positions.max(1)).zip(bias).enumerate() {
-            for (p, y) in y.iter_mut().enumerate() {
+        for (o, &b) in bias.iter().enumerate() {
+            for (p, y) in y[o * y_stride..][..positions].iter_mut().enumerate() {
                 let sum = (0..taps).fold(0.0, |acc, t| {
                     acc + weight[o * taps + t] * col[t * positions + p]
                 });
@@ -204,14 +216,29 @@ pub(super) fn conv(weight: &[f32], col: &[f32], bias: &[f32], y: &mut [f32], pos
     for first in (0..c_out).step_by(CHANNELS) {
         let channels: [usize; CHANNELS] = core::array::from_fn(|c| (first + c).min(c_out - 1));
         let rows = channels.map(|o| &weight[o * taps..(o + 1) * taps]);
+        if first + CHANNELS <= c_out {
+            // A whole block of channels: every block of positions in one call, the sums stored
+            // with their biases straight into `y`; a last partial block overlaps the one before.
+            let bias = &bias[first..first + CHANNELS];
+            let out = &mut y[first * y_stride..];
+            let blocks = positions / POSITIONS;
+            conv_blocks_store(rows, col, positions, taps, blocks, bias, out, y_stride);
+            if !positions.is_multiple_of(POSITIONS) {
+                let p = positions - POSITIONS;
+                let out = &mut out[p..];
+                conv_blocks_store(rows, &col[p..], positions, taps, 1, bias, out, y_stride);
+            }
+            continue;
+        }
         let mut start = 0;
         while start < positions {
             let p = start.min(positions - POSITIONS);
             let sums = conv_block(rows, &col[p..], positions, taps);
             for (c, sums) in sums.iter().enumerate().take(c_out - first) {
                 let o = first + c;
-                for (q, sum) in sums.iter().enumerate() {
-                    y[o * positions + p + q] = bias[o] + sum;
+                let out = &mut y[o * y_stride + p..][..POSITIONS];
+                for (y, sum) in out.iter_mut().zip(sums) {
+                    *y = bias[o] + sum;
                 }
             }
             start += POSITIONS;
@@ -299,6 +326,182 @@ fn conv_block(
     sums
 }
 
+/// Sixteen zeros, the accumulators' start in [`conv_blocks_store`] (one `VLDM` instead of
+/// sixteen moves).
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+static ZEROS: [f32; CHANNELS * POSITIONS] = [0.0; CHANNELS * POSITIONS];
+
+/// [`conv_block`] for four whole channels and `blocks` consecutive blocks of four positions
+/// (block `b` at `col[4b..]`), each followed by
+/// `out[c · y_stride + 4b + q] = bias[c] + sums[c][q]` for the four channels `c` and positions
+/// `q`, all in the assembly: the sums never leave the registers, and a block costs its taps
+/// and about fifty instructions. The same additions as [`conv`]'s (`bias + sum`), so the same
+/// bits.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline(always)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a block's operands, its count, and where and how its sums are stored"
+)]
+fn conv_blocks_store(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+    blocks: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    y_stride: usize,
+) {
+    if blocks == 0 {
+        return;
+    }
+    let span = blocks * POSITIONS;
+    assert!(taps >= 1 && rows.iter().all(|row| row.len() >= taps));
+    assert!(col.len() >= (taps - 1) * stride + span);
+    assert!(bias.len() >= CHANNELS && y_stride >= span);
+    assert!(out.len() >= (CHANNELS - 1) * y_stride + span);
+    let [w0, w1, w2, w3] = rows.map(<[f32]>::as_ptr);
+    let word = core::mem::size_of::<f32>();
+    // What the assembly keeps in memory, out of its nine registers: read at every block, and
+    // the block's `out` and `col` pointers and the count of blocks left, advanced there.
+    let mut state = [
+        bias.as_ptr() as usize,
+        out.as_mut_ptr() as usize,
+        y_stride * word,
+        ZEROS.as_ptr() as usize,
+        taps,
+        col.as_ptr() as usize,
+        taps * word,
+        blocks,
+    ];
+    // SAFETY: block `b < blocks` reads, per tap `t`, one weight of each row (`taps` in all, in
+    // bounds by the first assert; the weight pointers are rewound by `taps` after each block)
+    // and four values of `col` at `t · stride + 4b` (in bounds by the second). It then reads
+    // the sixteen `ZEROS`, four values of `bias` (the third assert) and writes four values at
+    // `out + 4b + c · y_stride` for `c < 4` (in bounds by the fourth; `out` is borrowed
+    // mutably, so nothing else sees them). It reads and writes the eight words of `state`,
+    // a local array. Every FPU register (s0–s31) is pushed first and popped last, so the
+    // compiler's values survive; the registers it changes are `inout` or `out` operands, and
+    // the flags it sets are not marked preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s31}}",
+            "3:",
+            "ldr {tmp}, [{state}, #12]",
+            "vldmia {tmp}, {{s16-s31}}",
+            "ldr {taps}, [{state}, #16]",
+            "ldr {col}, [{state}, #20]",
+            "2:",
+            "vldmia {col}, {{s0-s3}}",
+            "add {col}, {col}, {stride}",
+            "vldmia {w0}!, {{s4}}",
+            "vfma.f32 s16, s4, s0",
+            "vfma.f32 s17, s4, s1",
+            "vfma.f32 s18, s4, s2",
+            "vfma.f32 s19, s4, s3",
+            "vldmia {w1}!, {{s5}}",
+            "vfma.f32 s20, s5, s0",
+            "vfma.f32 s21, s5, s1",
+            "vfma.f32 s22, s5, s2",
+            "vfma.f32 s23, s5, s3",
+            "vldmia {w2}!, {{s6}}",
+            "vfma.f32 s24, s6, s0",
+            "vfma.f32 s25, s6, s1",
+            "vfma.f32 s26, s6, s2",
+            "vfma.f32 s27, s6, s3",
+            "vldmia {w3}!, {{s7}}",
+            "vfma.f32 s28, s7, s0",
+            "vfma.f32 s29, s7, s1",
+            "vfma.f32 s30, s7, s2",
+            "vfma.f32 s31, s7, s3",
+            "subs {taps}, {taps}, #1",
+            "bne 2b",
+            "ldr {tmp}, [{state}, #24]",
+            "sub {w0}, {w0}, {tmp}",
+            "sub {w1}, {w1}, {tmp}",
+            "sub {w2}, {w2}, {tmp}",
+            "sub {w3}, {w3}, {tmp}",
+            "ldr {tmp}, [{state}]",
+            "vldmia {tmp}, {{s0-s3}}",
+            "vadd.f32 s16, s0, s16",
+            "vadd.f32 s17, s0, s17",
+            "vadd.f32 s18, s0, s18",
+            "vadd.f32 s19, s0, s19",
+            "vadd.f32 s20, s1, s20",
+            "vadd.f32 s21, s1, s21",
+            "vadd.f32 s22, s1, s22",
+            "vadd.f32 s23, s1, s23",
+            "vadd.f32 s24, s2, s24",
+            "vadd.f32 s25, s2, s25",
+            "vadd.f32 s26, s2, s26",
+            "vadd.f32 s27, s2, s27",
+            "vadd.f32 s28, s3, s28",
+            "vadd.f32 s29, s3, s29",
+            "vadd.f32 s30, s3, s30",
+            "vadd.f32 s31, s3, s31",
+            "ldr {col}, [{state}, #4]",
+            "ldr {tmp}, [{state}, #8]",
+            "vstmia {col}, {{s16-s19}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s20-s23}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s24-s27}}",
+            "add {col}, {col}, {tmp}",
+            "vstmia {col}, {{s28-s31}}",
+            "ldr {col}, [{state}, #4]",
+            "adds {col}, {col}, #16",
+            "str {col}, [{state}, #4]",
+            "ldr {col}, [{state}, #20]",
+            "adds {col}, {col}, #16",
+            "str {col}, [{state}, #20]",
+            "ldr {tmp}, [{state}, #28]",
+            "subs {tmp}, {tmp}, #1",
+            "str {tmp}, [{state}, #28]",
+            "bne 3b",
+            "vpop {{s0-s31}}",
+            stride = in(reg) stride * word,
+            w0 = inout(reg) w0 => _,
+            w1 = inout(reg) w1 => _,
+            w2 = inout(reg) w2 => _,
+            w3 = inout(reg) w3 => _,
+            state = in(reg) state.as_mut_ptr(),
+            col = out(reg) _,
+            taps = out(reg) _,
+            tmp = out(reg) _,
+        );
+    }
+}
+
+/// [`conv_blocks_store`] in plain Rust: [`conv_block`]'s sums per block, then `bias + sum`
+/// stored.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline(always)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a block's operands, its count, and where and how its sums are stored"
+)]
+fn conv_blocks_store(
+    rows: [&[f32]; CHANNELS],
+    col: &[f32],
+    stride: usize,
+    taps: usize,
+    blocks: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    y_stride: usize,
+) {
+    for b in 0..blocks {
+        let p = b * POSITIONS;
+        let sums = conv_block(rows, &col[p..], stride, taps);
+        for (c, sums) in sums.iter().enumerate() {
+            for (y, sum) in out[c * y_stride + p..][..POSITIONS].iter_mut().zip(sums) {
+                *y = bias[c] + sum;
+            }
+        }
+    }
+}
+
 /// [`conv_block`] in plain Rust, in the same order with an unfused multiply and add.
 #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 #[inline(always)]
@@ -318,6 +521,127 @@ fn conv_block(
         }
     }
     sums
+}
+
+/// `rows` output rows of `lead + len + trail` values each, one after another in `dst`: each is
+/// `lead` zeros, `len` values of `src` (row `i` from `src[i · src_stride..]`), then `trail`
+/// zeros. The padded runs of a convolution's column matrix
+/// ([`im2col_plain`](super::conv)), a few dozen values each.
+///
+/// # Panics
+/// When `dst` is not `rows · (lead + len + trail)` long or a run lies outside `src`.
+pub(super) fn padded_rows(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    assert_eq!(
+        dst.len(),
+        rows * (lead + len + trail),
+        "rows of lead + len + trail"
+    );
+    if rows == 0 {
+        return;
+    }
+    assert!(
+        src_stride >= len && src.len() >= (rows - 1) * src_stride + len,
+        "a run lies outside src"
+    );
+    padded_rows_unchecked(dst, src, src_stride, rows, [lead, len, trail]);
+}
+
+/// [`padded_rows`] after its checks, in assembly: the zeros are single-register `VSTM`s of a
+/// zeroed register, the values four at a time through one `VLDM` and one `VSTM`, so a row of
+/// 28 costs about 40 instructions, where a `memcpy` call and the fills around it cost several
+/// times that. `s0`–`s4` are pushed first and popped last.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline(always)]
+fn padded_rows_unchecked(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    // SAFETY: `padded_rows` checked that `rows ≥ 1`, that `dst` holds exactly `rows` rows of
+    // `lead + len + trail` values, which the loop writes in order through `dst` (advanced by
+    // each store), and that run `i` of `src`, `src[i · src_stride..][..len]`, is in bounds: the
+    // loop reads `len` values from `src`, then skips `src_stride − len` to the next run. It
+    // writes nothing else; the FPU registers it uses (s0–s4) are pushed first and popped last;
+    // the pointers and counts it changes are `inout` or `out` operands, and the flags it sets
+    // are not marked preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s4}}",
+            "movs {n}, #0",
+            "vmov s4, {n}",
+            "2:",
+            "subs {n}, {lead}, #0",
+            "beq 4f",
+            "3:",
+            "vstmia {dst}!, {{s4}}",
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
+            "lsrs {n}, {len}, #2",
+            "beq 6f",
+            "5:",
+            "vldmia {src}!, {{s0-s3}}",
+            "vstmia {dst}!, {{s0-s3}}",
+            "subs {n}, {n}, #1",
+            "bne 5b",
+            "6:",
+            "ands {n}, {len}, #3",
+            "beq 8f",
+            "7:",
+            "vldmia {src}!, {{s0}}",
+            "vstmia {dst}!, {{s0}}",
+            "subs {n}, {n}, #1",
+            "bne 7b",
+            "8:",
+            "subs {n}, {trail}, #0",
+            "beq 10f",
+            "9:",
+            "vstmia {dst}!, {{s4}}",
+            "subs {n}, {n}, #1",
+            "bne 9b",
+            "10:",
+            "add {src}, {src}, {skip}",
+            "subs {rows}, {rows}, #1",
+            "bne 2b",
+            "vpop {{s0-s4}}",
+            dst = inout(reg) dst.as_mut_ptr() => _,
+            src = inout(reg) src.as_ptr() => _,
+            skip = in(reg) (src_stride - len) * core::mem::size_of::<f32>(),
+            rows = inout(reg) rows => _,
+            lead = in(reg) lead,
+            len = in(reg) len,
+            trail = in(reg) trail,
+            n = out(reg) _,
+        );
+    }
+}
+
+/// [`padded_rows`] after its checks, in plain Rust: how it runs, and is tested, off the device.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline(always)]
+fn padded_rows_unchecked(
+    dst: &mut [f32],
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    [lead, len, trail]: [usize; 3],
+) {
+    let width = lead + len + trail;
+    for (i, row) in dst.chunks_exact_mut(width).take(rows).enumerate() {
+        let (zeros, rest) = row.split_at_mut(lead);
+        let (run, more_zeros) = rest.split_at_mut(len);
+        zeros.fill(0.0);
+        run.copy_from_slice(&src[i * src_stride..][..len]);
+        more_zeros.fill(0.0);
+    }
 }
 
 #[cfg(test)]
@@ -392,7 +716,7 @@ mod tests {
             let col = values(taps * positions, 2);
             let bias = values(c_out, 3);
             let mut y = vec![f32::NAN; c_out * positions];
-            conv(&weight, &col, &bias, &mut y, positions);
+            conv(&weight, &col, &bias, &mut y, positions, positions);
             for o in 0..c_out {
                 for p in 0..positions {
                     let want: f64 = f64::from(bias[o])
@@ -407,6 +731,36 @@ mod tests {
                         (got - want).abs() < tolerance,
                         "{c_out}x{taps}x{positions} at ({o}, {p}): {got} vs {want}"
                     );
+                }
+            }
+        }
+    }
+
+    /// With a row stride wider than the positions, each channel's outputs land at their row's
+    /// start and the values between rows are left alone; the same bits as the contiguous output.
+    #[test]
+    fn convolution_products_write_rows_a_stride_apart() {
+        for (c_out, taps, positions, stride) in [(8, 72, 28, 196), (6, 25, 4, 24), (5, 9, 3, 7)] {
+            let values = |n: usize, seed: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let (weight, col, bias) = (
+                values(c_out * taps, 1),
+                values(taps * positions, 2),
+                values(c_out, 3),
+            );
+            let mut want = vec![f32::NAN; c_out * positions];
+            conv(&weight, &col, &bias, &mut want, positions, positions);
+            let mut y = vec![f32::NAN; (c_out - 1) * stride + positions];
+            conv(&weight, &col, &bias, &mut y, positions, stride);
+            for (i, v) in y.iter().enumerate() {
+                let (o, p) = (i / stride, i % stride);
+                if p < positions {
+                    assert_eq!(v.to_bits(), want[o * positions + p].to_bits(), "at {i}");
+                } else {
+                    assert!(v.is_nan(), "{i}, between rows, changed");
                 }
             }
         }

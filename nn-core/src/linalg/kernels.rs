@@ -34,11 +34,14 @@ const PACK_WIDTH: usize = 32;
 const PACK_FROM_ROWS: usize = 96;
 
 /// One product `c = alpha · op(a) · op(b) + beta · c`, with `op(a)` of `m × k` and `op(b)` of
-/// `k × n` given by strides into their storage, and `c` row-major `m × n`.
+/// `k × n` given by strides into their storage, and `c` row-major `m × n` with its rows
+/// `c_row_stride` apart (`n` for a contiguous `c`; more for a block of columns of a wider
+/// matrix, whose other columns no kernel touches).
 ///
 /// Invariants (checked by [`super::gemm`] before any kernel runs): `m, n, k ≥ 1`; for every
 /// `i < m, p < k`, `i · a_row_stride + p · a_col_stride < a.len()`; for every `p < k, j < n`,
-/// `p · b_row_stride + j · b_col_stride < b.len()`; `c.len() == m · n`.
+/// `p · b_row_stride + j · b_col_stride < b.len()`; `c_row_stride ≥ n` and
+/// `c.len() == (m − 1) · c_row_stride + n`.
 pub(super) struct Gemm<'a> {
     pub m: usize,
     pub n: usize,
@@ -52,6 +55,7 @@ pub(super) struct Gemm<'a> {
     pub b_row_stride: usize,
     pub b_col_stride: usize,
     pub c: &'a mut [f32],
+    pub c_row_stride: usize,
 }
 
 /// Which kernel fits a product's layout.
@@ -139,8 +143,8 @@ unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         a_col_stride: gemm.a_col_stride,
                         b: b.add(depth_start * gemm.b_row_stride + col),
                         b_row_stride: gemm.b_row_stride,
-                        c: c.add(row * n + col),
-                        c_row_stride: n,
+                        c: c.add(row * gemm.c_row_stride + col),
+                        c_row_stride: gemm.c_row_stride,
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -222,8 +226,8 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         a_col_stride: gemm.a_col_stride,
                         b: packed,
                         b_row_stride: width,
-                        c: c.add(row * n + col),
-                        c_row_stride: n,
+                        c: c.add(row * gemm.c_row_stride + col),
+                        c_row_stride: gemm.c_row_stride,
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -275,8 +279,8 @@ pub(super) unsafe fn broadcast_prepacked<S: Simd, const MR: usize>(gemm: &mut Ge
                         a_col_stride: gemm.a_col_stride,
                         b: b.add((panel * k + depth_start) * width),
                         b_row_stride: width,
-                        c: c.add(row * n + col),
-                        c_row_stride: n,
+                        c: c.add(row * gemm.c_row_stride + col),
+                        c_row_stride: gemm.c_row_stride,
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -433,7 +437,7 @@ unsafe fn dot<S: Simd, const MR: usize, const NR: usize>(gemm: &mut Gemm<'_>) {
                 }
                 for (r, sums) in acc.iter().enumerate().take(rows) {
                     for (q, &sum) in sums.iter().enumerate().take(cols) {
-                        let out = c.add((row + r) * n + col + q);
+                        let out = c.add((row + r) * gemm.c_row_stride + col + q);
                         let value = gemm.alpha * S::sum(sum);
                         // beta == 0 ignores `c`, so stale NaNs in it cannot leak through.
                         *out = if gemm.beta == 0.0 {
@@ -459,7 +463,7 @@ fn strided(gemm: &mut Gemm<'_>) {
                         * gemm.b[p * gemm.b_row_stride + j * gemm.b_col_stride]
                 })
                 .sum();
-            let out = &mut gemm.c[i * gemm.n + j];
+            let out = &mut gemm.c[i * gemm.c_row_stride + j];
             let value = gemm.alpha * sum;
             *out = if gemm.beta == 0.0 {
                 value

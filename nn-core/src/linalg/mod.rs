@@ -146,10 +146,54 @@ pub fn gemm(
         b_row_stride,
         b_col_stride,
         c,
+        c_row_stride: n,
     };
     #[cfg(feature = "threading")]
     threads::run_split(instruction_set(), &mut product, run_on);
     #[cfg(not(feature = "threading"))]
+    run_on(instruction_set(), &mut product);
+}
+
+/// `c = a · b + c` on a block of `b.cols` columns of a wider matrix: `a` is `m × k`, `b`
+/// `k × n`, and row `i` of the product adds onto `c[i · c_row_stride..][..n]`; nothing else in
+/// `c` changes. The same kernels as [`gemm`] with the same operands, so every value gets the
+/// same bits as there. Single-threaded: the convolution's tiles (its caller) are small.
+///
+/// # Panics
+/// When the operands disagree, `c_row_stride < n`, or `c` is shorter than its last row's end.
+pub(crate) fn gemm_add_into_rows(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], c_row_stride: usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(
+        k, b.rows,
+        "gemm inner dims differ: {m}x{k} times {}x{n}",
+        b.rows
+    );
+    assert!(c_row_stride >= n, "the rows of c overlap");
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let c_len = (m - 1) * c_row_stride + n;
+    assert!(
+        c.len() >= c_len,
+        "c is shorter than {m} rows {c_row_stride} apart"
+    );
+    // `MatRef::new` checked that `a` holds `m · k` values and `b` `k · n`, read as plain
+    // row-major blocks, and `c` is cut to `(m − 1) · c_row_stride + n`: `Gemm`'s invariants hold.
+    let mut product = Gemm {
+        m,
+        n,
+        k,
+        alpha: 1.0,
+        beta: 1.0,
+        a: a.data,
+        a_row_stride: k,
+        a_col_stride: 1,
+        b: b.data,
+        b_row_stride: n,
+        b_col_stride: 1,
+        c: &mut c[..c_len],
+        c_row_stride,
+    };
     run_on(instruction_set(), &mut product);
 }
 
@@ -273,6 +317,7 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
         b_row_stride: panel_width(isa),
         b_col_stride: 1,
         c,
+        c_row_stride: n,
     };
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -800,6 +845,7 @@ mod tests {
                                 b_row_stride: if op_b == Op::Plain { n } else { 1 },
                                 b_col_stride: if op_b == Op::Plain { 1 } else { k },
                                 c: &mut got,
+                                c_row_stride: n,
                             };
                             let strides_a = (m, k, product.a_row_stride, product.a_col_stride);
                             let strides_b = (n, product.b_row_stride, product.b_col_stride);
@@ -842,9 +888,57 @@ mod tests {
                     b_row_stride: if op_b == Op::Plain { 5 } else { 1 },
                     b_col_stride: if op_b == Op::Plain { 1 } else { 20 },
                     c: &mut c,
+                    c_row_stride: 5,
                 };
                 run_on(isa, &mut product);
                 assert!(c.iter().all(|&v| v == 40.0), "{isa:?} {op_b:?}: {c:?}");
+            }
+        }
+    }
+
+    /// A block of columns of a wider `c` gets `gemm`'s bits (both the plain and the packed
+    /// broadcast kernel: 5 and 100 rows), and the columns beside it are left alone.
+    #[test]
+    fn adding_into_rows_of_a_wider_c_matches_gemm() {
+        for (m, k, n, stride) in [(5, 27, 12, 19), (100, 30, 28, 196), (1, 300, 4, 4)] {
+            let values = |len: usize, seed: usize| -> alloc::vec::Vec<f32> {
+                (0..len)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                    .collect()
+            };
+            let (a, b, start) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+            let mut want = start.clone();
+            gemm(
+                1.0,
+                MatRef::new(&a, m, k),
+                Op::Plain,
+                MatRef::new(&b, k, n),
+                Op::Plain,
+                1.0,
+                &mut want,
+                n,
+            );
+            let mut wide = alloc::vec![f32::NAN; (m - 1) * stride + n + 3];
+            for (i, row) in start.chunks_exact(n).enumerate() {
+                wide[i * stride..][..n].copy_from_slice(row);
+            }
+            gemm_add_into_rows(
+                MatRef::new(&a, m, k),
+                MatRef::new(&b, k, n),
+                &mut wide,
+                stride,
+            );
+            for (i, v) in wide.iter().enumerate() {
+                let (row, col) = (i / stride, i % stride);
+                if row < m && col < n {
+                    assert_eq!(
+                        v.to_bits(),
+                        want[row * n + col].to_bits(),
+                        "{m}x{k}x{n} at {i}"
+                    );
+                } else {
+                    assert!(v.is_nan(), "{m}x{k}x{n}: {i} outside the block changed");
+                }
             }
         }
     }

@@ -41,6 +41,8 @@ pub(super) fn run_split(
     if threads < 2 || flops < MIN_FLOPS {
         return run(isa, product);
     }
+    // `gemm`, the only caller, gives a contiguous `c`: bands of whole rows.
+    debug_assert_eq!(product.c_row_stride, product.n);
     let rows_per_band = product.m.div_ceil(threads);
     let (n, a_row_stride) = (product.n, product.a_row_stride);
     std::thread::scope(|scope| {
@@ -115,6 +117,7 @@ mod tests {
                 b_row_stride: 1,
                 b_col_stride: k,
                 c: &mut whole,
+                c_row_stride: n,
             };
             crate::linalg::run_on(instruction_set(), &mut product);
             assert_eq!(split, whole, "{op_a:?}");

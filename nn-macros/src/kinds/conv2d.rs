@@ -149,13 +149,14 @@ fn read(input: ParseStream) -> syn::Result<Option<Conv2d>> {
 const TILE: u64 = 16;
 
 impl Conv2d {
-    /// The scratch of a baked convolution, what `ConvShape::forward_tiled_workspace_len` gives:
-    /// the column matrix of a tile of whole output rows (the fewest that hold [`TILE`]
-    /// positions and a multiple of 4) and its product, `(IN · K · K + OUT) · rows · OW` values,
-    /// or the whole column matrix (`IN · K · K · OH · OW`) when that is no larger; none for a
-    /// 1 × 1 kernel with stride 1 and no padding. `None` when the shapes are not `(C, H, W)`.
+    /// The scratch of a baked convolution, what `ConvShape::forward_tiled_workspace_len` gives
+    /// (on every target: the tile's product goes straight into the output, on the host and on
+    /// a Cortex-M alike): the column matrix of a tile of whole output rows (the fewest that
+    /// hold [`TILE`] positions and a multiple of 4), `IN · K · K · rows · OW` values, or the
+    /// whole column matrix (`IN · K · K · OH · OW`) when that is no larger; none for a 1 × 1
+    /// kernel with stride 1 and no padding. `None` when the shapes are not `(C, H, W)`.
     fn scratch(&self, cx: &BakeCx) -> Option<u64> {
-        let (&[c_in, _, _], &[c_out, oh, ow]) = (cx.input, cx.output) else {
+        let (&[c_in, _, _], &[_, oh, ow]) = (cx.input, cx.output) else {
             return None;
         };
         let k = self.kernel;
@@ -167,7 +168,7 @@ impl Conv2d {
         while !(rows * ow).is_multiple_of(4) {
             rows += 1;
         }
-        Some((taps * oh * ow).min((taps + c_out) * rows * ow))
+        Some(taps * ow * rows.min(oh))
     }
 
     fn padding(&self) -> u64 {
