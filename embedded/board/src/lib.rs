@@ -175,6 +175,39 @@ macro_rules! classify {
     };
 }
 
+/// A firmware's entry point: `main` (through cortex-m-rt on the device, a plain `main` on the
+/// host) runs [`run`] over the embedded images with the baked network `$net`, each image
+/// turned into its input by `$prepare` ([`scaled`] or [`standardized`]). The firmware crate
+/// depends on `cortex-m-rt` for the device target.
+///
+/// ```ignore
+/// board::firmware!("mnist-cnn", CnnBaked, board::standardized);
+/// ```
+#[macro_export]
+macro_rules! firmware {
+    ($name:literal, $net:ty, $prepare:path) => {
+        /// Every embedded test image through the network, on the device or the host.
+        fn run() -> ! {
+            let mut pixels = [0.0f32; $crate::PIXELS];
+            let mut work = [0.0f32; <$net>::WORK_LEN];
+            $crate::run($name, &mut pixels, $prepare, |pixels, probe| {
+                $crate::classify!($net, pixels, &mut work, probe)
+            })
+        }
+
+        #[cfg(target_os = "none")]
+        #[cortex_m_rt::entry]
+        fn main() -> ! {
+            run()
+        }
+
+        #[cfg(not(target_os = "none"))]
+        fn main() {
+            run()
+        }
+    };
+}
+
 /// The board timer's count (down), or 0 on the host.
 fn now() -> u32 {
     #[cfg(target_os = "none")]

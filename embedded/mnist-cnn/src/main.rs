@@ -26,25 +26,4 @@ network! {
     >
 }
 
-/// Every embedded test image through the network, on the device or the host.
-fn run() -> ! {
-    let mut pixels = [0.0f32; board::PIXELS];
-    let mut work = [0.0f32; CnnBaked::WORK_LEN];
-    board::run(
-        "mnist-cnn",
-        &mut pixels,
-        board::standardized,
-        |pixels, probe| board::classify!(CnnBaked, pixels, &mut work, probe),
-    )
-}
-
-#[cfg(target_os = "none")]
-#[cortex_m_rt::entry]
-fn main() -> ! {
-    run()
-}
-
-#[cfg(not(target_os = "none"))]
-fn main() {
-    run()
-}
+board::firmware!("mnist-cnn", CnnBaked, board::standardized);

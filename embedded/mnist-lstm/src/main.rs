@@ -27,26 +27,6 @@ network! {
     >
 }
 
-/// Every embedded test image through the network, on the device or the host. The example
-/// standardises the pixels (`/ 255`, then the training set's mean and standard deviation).
-fn run() -> ! {
-    let mut pixels = [0.0f32; board::PIXELS];
-    let mut work = [0.0f32; SequentialBaked::WORK_LEN];
-    board::run(
-        "mnist-lstm",
-        &mut pixels,
-        board::standardized,
-        |pixels, probe| board::classify!(SequentialBaked, pixels, &mut work, probe),
-    )
-}
-
-#[cfg(target_os = "none")]
-#[cortex_m_rt::entry]
-fn main() -> ! {
-    run()
-}
-
-#[cfg(not(target_os = "none"))]
-fn main() {
-    run()
-}
+// The example standardises the pixels (`/ 255`, then the training set's mean and standard
+// deviation), as the firmware must.
+board::firmware!("mnist-lstm", SequentialBaked, board::standardized);

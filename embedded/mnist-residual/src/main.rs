@@ -33,25 +33,4 @@ network! {
     >
 }
 
-/// Every embedded test image through the network, on the device or the host.
-fn run() -> ! {
-    let mut pixels = [0.0f32; board::PIXELS];
-    let mut work = [0.0f32; ResidualBaked::WORK_LEN];
-    board::run(
-        "mnist-residual",
-        &mut pixels,
-        board::standardized,
-        |pixels, probe| board::classify!(ResidualBaked, pixels, &mut work, probe),
-    )
-}
-
-#[cfg(target_os = "none")]
-#[cortex_m_rt::entry]
-fn main() -> ! {
-    run()
-}
-
-#[cfg(not(target_os = "none"))]
-fn main() {
-    run()
-}
+board::firmware!("mnist-residual", ResidualBaked, board::standardized);
