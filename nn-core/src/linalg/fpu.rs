@@ -230,100 +230,33 @@ pub(super) fn conv(
             }
             continue;
         }
+        // The last, partial block of channels (its missing rows re-read the last channel): one
+        // block of positions at a time into a 4 × 4 scratch, whose real rows are copied out.
+        let bias: [f32; CHANNELS] = channels.map(|o| bias[o]);
+        let mut block = [0.0f32; CHANNELS * POSITIONS];
         let mut start = 0;
         while start < positions {
             let p = start.min(positions - POSITIONS);
-            let sums = conv_block(rows, &col[p..], positions, taps);
-            for (c, sums) in sums.iter().enumerate().take(c_out - first) {
-                let o = first + c;
-                let out = &mut y[o * y_stride + p..][..POSITIONS];
-                for (y, sum) in out.iter_mut().zip(sums) {
-                    *y = bias[o] + sum;
-                }
+            conv_blocks_store(
+                rows,
+                &col[p..],
+                positions,
+                taps,
+                1,
+                &bias,
+                &mut block,
+                POSITIONS,
+            );
+            for (c, sums) in block
+                .chunks_exact(POSITIONS)
+                .enumerate()
+                .take(c_out - first)
+            {
+                y[(first + c) * y_stride + p..][..POSITIONS].copy_from_slice(sums);
             }
             start += POSITIONS;
         }
     }
-}
-
-/// The sums over all taps of four channels' weights times four consecutive positions of `col`
-/// (whose rows are `stride` apart), each over the taps in order.
-#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
-#[inline(always)]
-fn conv_block(
-    rows: [&[f32]; CHANNELS],
-    col: &[f32],
-    stride: usize,
-    taps: usize,
-) -> [[f32; POSITIONS]; CHANNELS] {
-    let mut sums = [[0.0f32; POSITIONS]; CHANNELS];
-    assert!(taps >= 1 && rows.iter().all(|row| row.len() >= taps));
-    assert!(col.len() >= (taps - 1) * stride + POSITIONS);
-    let [w0, w1, w2, w3] = rows.map(<[f32]>::as_ptr);
-    // SAFETY: per tap the loop reads one weight of each row (`taps` in all, in bounds by the
-    // first assert) and four values of `col` at `t · stride` (in bounds by the second), and
-    // it writes the sixteen sums to `sums`. Every FPU register (s0–s31) is pushed first and
-    // popped last, so the compiler's values survive; the pointers and the count it advances
-    // are `inout` operands, and the flags it sets are not marked preserved.
-    unsafe {
-        core::arch::asm!(
-            "vpush {{s0-s31}}",
-            "movs {zero}, #0",
-            "vmov s16, {zero}",
-            "vmov s17, {zero}",
-            "vmov s18, {zero}",
-            "vmov s19, {zero}",
-            "vmov s20, {zero}",
-            "vmov s21, {zero}",
-            "vmov s22, {zero}",
-            "vmov s23, {zero}",
-            "vmov s24, {zero}",
-            "vmov s25, {zero}",
-            "vmov s26, {zero}",
-            "vmov s27, {zero}",
-            "vmov s28, {zero}",
-            "vmov s29, {zero}",
-            "vmov s30, {zero}",
-            "vmov s31, {zero}",
-            "2:",
-            "vldmia {col}, {{s0-s3}}",
-            "add {col}, {col}, {stride}",
-            "vldmia {w0}!, {{s4}}",
-            "vfma.f32 s16, s4, s0",
-            "vfma.f32 s17, s4, s1",
-            "vfma.f32 s18, s4, s2",
-            "vfma.f32 s19, s4, s3",
-            "vldmia {w1}!, {{s5}}",
-            "vfma.f32 s20, s5, s0",
-            "vfma.f32 s21, s5, s1",
-            "vfma.f32 s22, s5, s2",
-            "vfma.f32 s23, s5, s3",
-            "vldmia {w2}!, {{s6}}",
-            "vfma.f32 s24, s6, s0",
-            "vfma.f32 s25, s6, s1",
-            "vfma.f32 s26, s6, s2",
-            "vfma.f32 s27, s6, s3",
-            "vldmia {w3}!, {{s7}}",
-            "vfma.f32 s28, s7, s0",
-            "vfma.f32 s29, s7, s1",
-            "vfma.f32 s30, s7, s2",
-            "vfma.f32 s31, s7, s3",
-            "subs {taps}, {taps}, #1",
-            "bne 2b",
-            "vstmia {out}, {{s16-s31}}",
-            "vpop {{s0-s31}}",
-            col = inout(reg) col.as_ptr() => _,
-            stride = in(reg) stride * core::mem::size_of::<f32>(),
-            w0 = inout(reg) w0 => _,
-            w1 = inout(reg) w1 => _,
-            w2 = inout(reg) w2 => _,
-            w3 = inout(reg) w3 => _,
-            taps = inout(reg) taps => _,
-            out = in(reg) sums.as_mut_ptr(),
-            zero = out(reg) _,
-        );
-    }
-    sums
 }
 
 /// Sixteen zeros, the accumulators' start in [`conv_blocks_store`] (one `VLDM` instead of
@@ -331,7 +264,9 @@ fn conv_block(
 #[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
 static ZEROS: [f32; CHANNELS * POSITIONS] = [0.0; CHANNELS * POSITIONS];
 
-/// [`conv_block`] for four whole channels and `blocks` consecutive blocks of four positions
+/// The sums over all taps of four channels' weights (`rows`) times four consecutive positions
+/// of `col` (whose rows are `stride` apart), each over the taps in order, for `blocks`
+/// consecutive blocks of four positions
 /// (block `b` at `col[4b..]`), each followed by
 /// `out[c · y_stride + 4b + q] = bias[c] + sums[c][q]` for the four channels `c` and positions
 /// `q`, all in the assembly: the sums never leave the registers, and a block costs its taps
@@ -473,8 +408,7 @@ fn conv_blocks_store(
     }
 }
 
-/// [`conv_blocks_store`] in plain Rust: [`conv_block`]'s sums per block, then `bias + sum`
-/// stored.
+/// [`conv_blocks_store`] in plain Rust, in the same order with an unfused multiply and add.
 #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
 #[inline(always)]
 #[allow(
@@ -493,34 +427,21 @@ fn conv_blocks_store(
 ) {
     for b in 0..blocks {
         let p = b * POSITIONS;
-        let sums = conv_block(rows, &col[p..], stride, taps);
+        let mut sums = [[0.0f32; POSITIONS]; CHANNELS];
+        for t in 0..taps {
+            let values = &col[p + t * stride..][..POSITIONS];
+            for (sums, row) in sums.iter_mut().zip(rows) {
+                for (sum, &value) in sums.iter_mut().zip(values) {
+                    *sum += row[t] * value;
+                }
+            }
+        }
         for (c, sums) in sums.iter().enumerate() {
             for (y, sum) in out[c * y_stride + p..][..POSITIONS].iter_mut().zip(sums) {
                 *y = bias[c] + sum;
             }
         }
     }
-}
-
-/// [`conv_block`] in plain Rust, in the same order with an unfused multiply and add.
-#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
-#[inline(always)]
-fn conv_block(
-    rows: [&[f32]; CHANNELS],
-    col: &[f32],
-    stride: usize,
-    taps: usize,
-) -> [[f32; POSITIONS]; CHANNELS] {
-    let mut sums = [[0.0f32; POSITIONS]; CHANNELS];
-    for t in 0..taps {
-        let values = &col[t * stride..t * stride + POSITIONS];
-        for (sums, row) in sums.iter_mut().zip(rows) {
-            for (sum, &value) in sums.iter_mut().zip(values) {
-                *sum += row[t] * value;
-            }
-        }
-    }
-    sums
 }
 
 /// `rows` output rows of `lead + len + trail` values each, one after another in `dst`: each is
