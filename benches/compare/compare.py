@@ -117,7 +117,7 @@ def parse(text):
 
 
 def run_ours(exe, figures):
-    env = dict(os.environ, MATMUL_NUM_THREADS="1")
+    env = dict(os.environ, NN_THREADS="1")
     out = subprocess.run([exe, *figures], check=True, stdout=subprocess.PIPE, text=True, env=env)
     return parse(out.stdout)
 

@@ -17,9 +17,11 @@
 
 use super::simd::Simd;
 
-/// Depth (the `k` extent) of one pass of the broadcast kernel: 256 rows of a 32-wide panel of
-/// `b` are 32 KiB, what an L1 data cache holds.
-const DEPTH_BLOCK: usize = 256;
+/// Depth (the `k` extent) of one pass of the broadcast kernel, read in place: the packed
+/// kernel's, so that a product gives the same bits whether it packs or not. Which one runs
+/// depends on `m`, and a product split into bands of rows across threads has a smaller `m` in
+/// each band (see `threads`).
+const DEPTH_BLOCK: usize = PACK_DEPTH;
 
 /// Depth of one packed panel of `b` (see [`broadcast_packed`]): 128 rows of 32 columns are
 /// 16 KiB, half an L1 data cache, leaving the other half to the rows of `a` streaming past.

@@ -16,11 +16,12 @@
 //! packed first, into a buffer the caller owns: [`pack`] and [`gemm_packed`], and for one row
 //! [`pack_rows`] and [`gemv_rows_packed`].
 //!
-//! # Threading
-//! With the `threading` feature, products of at least 32 M floating-point operations (the MNIST
-//! MLP's first layer from batch 256) are split by rows across `MATMUL_NUM_THREADS` threads
-//! (default: every core). Smaller ones stay on the calling thread, where the single-threaded
-//! kernels are faster than the cost of spawning.
+//! # Threads
+//! With the `threading` feature, [`gemm`] and [`gemm_packed`] split a product of at least
+//! [`SPLIT_FROM_FLOPS`] into bands of rows of `c`, one per thread of the persistent pool in
+//! [`threads`] (how many: [`threads::current`]). Every value of `c` is the same sum in the same
+//! order either way, so the bits do not depend on the thread count. Smaller products stay on the
+//! calling thread, where waking a worker would cost more than it saves.
 //!
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
@@ -33,16 +34,13 @@ pub mod norm;
 pub mod pool;
 pub mod recurrent;
 mod simd;
-#[cfg(feature = "threading")]
-mod threads;
+pub mod threads;
 pub mod upsample;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use kernels::Gemm;
 use simd::Portable;
-#[cfg(feature = "threading")]
-pub use threads::thread_count;
 
 /// Whether an operand is read as stored or as its transpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +79,8 @@ impl<'a> MatRef<'a> {
 /// `c = alpha · op(a) · op(b) + beta · c`, where `c` is row-major `m × n`.
 ///
 /// When `beta == 0`, `c`'s old contents are ignored (NaNs in it do not leak through).
-/// Allocates nothing, unless the `threading` feature splits a large product across threads
-/// (see [the module docs](self#threading)).
+/// Allocates nothing. With the `threading` feature a large product is split across threads
+/// (see [the module docs](self#threads)), to the same bits.
 ///
 /// # Panics
 /// When the operand shapes do not line up with each other or with `c`'s length.
@@ -148,10 +146,65 @@ pub fn gemm(
         c,
         c_row_stride: n,
     };
-    #[cfg(feature = "threading")]
-    threads::run_split(instruction_set(), &mut product, run_on);
-    #[cfg(not(feature = "threading"))]
-    run_on(instruction_set(), &mut product);
+    split_rows(instruction_set(), &mut product, run_on);
+}
+
+/// The smallest product [`gemm`] and [`gemm_packed`] split across threads, in floating-point
+/// operations: below it (about 10 µs of one core's work), waking a worker costs more than
+/// sharing the work saves.
+pub const SPLIT_FROM_FLOPS: usize = 1 << 21;
+
+/// The fewest rows of `c` in one band of a split product.
+const MIN_ROWS_PER_BAND: usize = 8;
+
+/// Runs `product` with `run`, split into bands of rows of `c` across [`threads`] when it is
+/// large enough. A band is the same product on fewer rows: `op(a)` starts `first_row` rows later,
+/// `b` is shared, so each value of `c` gets the same bits as unsplit.
+fn split_rows(isa: InstructionSet, product: &mut Gemm<'_>, run: fn(InstructionSet, &mut Gemm<'_>)) {
+    let flops = 2 * product.m * product.n * product.k;
+    let parts = threads::parts().min(product.m / MIN_ROWS_PER_BAND);
+    if parts < 2 || flops < SPLIT_FROM_FLOPS {
+        return run(isa, product);
+    }
+    let rows_per_band = threads::band_rows(product.m, parts, 1, MIN_ROWS_PER_BAND);
+    let Gemm {
+        m,
+        n,
+        k,
+        alpha,
+        beta,
+        a,
+        a_row_stride,
+        a_col_stride,
+        b,
+        b_row_stride,
+        b_col_stride,
+        ref mut c,
+        c_row_stride,
+    } = *product;
+    // Bands of whole rows of `c`; the last row of a band ends at `n` past its start, so each
+    // band after the first starts on a row boundary of the `(m − 1) · c_row_stride + n` slice.
+    let bands = c.chunks_mut(rows_per_band * c_row_stride);
+    threads::for_each(bands, |band, c| {
+        let first_row = band * rows_per_band;
+        let rows = rows_per_band.min(m - first_row);
+        let mut part = Gemm {
+            m: rows,
+            n,
+            k,
+            alpha,
+            beta,
+            a: &a[first_row * a_row_stride..],
+            a_row_stride,
+            a_col_stride,
+            b,
+            b_row_stride,
+            b_col_stride,
+            c: &mut c[..(rows - 1) * c_row_stride + n],
+            c_row_stride,
+        };
+        run(isa, &mut part);
+    });
 }
 
 /// `c = a · b + c` on a block of `b.cols` columns of a wider matrix: `a` is `m × k`, `b`
@@ -265,7 +318,7 @@ pub fn pack(b: MatRef<'_>, op: Op, packed: &mut [f32]) {
 }
 
 /// `c = alpha · a · b + beta · c`, where `a` is row-major `m × k`, `b` (`k × n`) is what
-/// [`pack`] wrote, and `c` is row-major `m × n`. Runs on the calling thread.
+/// [`pack`] wrote, and `c` is row-major `m × n`. Split across threads as [`gemm`] is.
 ///
 /// When `beta == 0`, `c`'s old contents are ignored (NaNs in it do not leak through).
 ///
@@ -319,22 +372,27 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
         c,
         c_row_stride: n,
     };
+    split_rows(isa, &mut product, run_prepacked);
+}
+
+/// Runs a [`gemm_packed`] product (`b` in panels of [`panel_width`]) with `isa`'s kernels.
+fn run_prepacked(isa: InstructionSet, product: &mut Gemm<'_>) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         InstructionSet::Avx512 => {
             assert!(supports(isa), "this CPU lacks AVX-512F");
             // SAFETY: the CPU has AVX-512F (asserted); the layout is as stated above.
-            unsafe { x86::gemm_prepacked_avx512(&mut product) }
+            unsafe { x86::gemm_prepacked_avx512(product) }
         }
         #[cfg(target_arch = "x86_64")]
         InstructionSet::Avx2 => {
             assert!(supports(isa), "this CPU lacks AVX2 or FMA");
             // SAFETY: the CPU has AVX2 and FMA (asserted); the layout is as stated above.
-            unsafe { x86::gemm_prepacked_avx2(&mut product) }
+            unsafe { x86::gemm_prepacked_avx2(product) }
         }
         InstructionSet::Portable => {
             // SAFETY: plain Rust, valid on every CPU; the layout is as stated above.
-            unsafe { kernels::broadcast_prepacked::<Portable, 3>(&mut product) }
+            unsafe { kernels::broadcast_prepacked::<Portable, 3>(product) }
         }
     }
 }
@@ -646,6 +704,82 @@ pub fn transpose(w: &[f32], w_t: &mut [f32], rows: usize, cols: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A product cut into bands of rows at any row gives the bits of the whole product, with
+    /// every kernel (broadcast, its packed form from `PACK_FROM_ROWS` rows, dot, prepacked) and
+    /// every instruction set here: what makes the thread count invisible in the results.
+    #[test]
+    fn bands_of_rows_give_the_bits_of_the_whole_product() {
+        let mut rng = crate::init::seeded(3);
+        let mut random = |len: usize| -> alloc::vec::Vec<f32> {
+            (0..len)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect()
+        };
+        for isa in runnable_instruction_sets() {
+            for (m, k, n) in [(200, 300, 37), (64, 784, 128), (130, 33, 70)] {
+                let (a, b) = (random(m * k), random(k * n));
+                let width = panel_width(isa);
+                let mut packed = alloc::vec![0.0; k * n.div_ceil(width) * width];
+                for (j, panel) in packed.chunks_exact_mut(k * width).enumerate() {
+                    for p in 0..k {
+                        for q in 0..width {
+                            let col = j * width + q;
+                            panel[p * width + q] = if col < n { b[p * n + col] } else { 0.0 };
+                        }
+                    }
+                }
+                // (op(a) strides, op(b) strides and storage, runner) for each kernel.
+                let layouts: [(
+                    usize,
+                    usize,
+                    &[f32],
+                    usize,
+                    usize,
+                    fn(InstructionSet, &mut Gemm<'_>),
+                ); 4] = [
+                    (k, 1, &b, n, 1, run_on), // a · b: broadcast
+                    (1, m, &b, n, 1, run_on), // aᵀ · b (a read as k × m storage)
+                    (k, 1, &b, 1, k, run_on), // a · bᵀ (b read as n × k storage): dot
+                    (k, 1, &packed, width, 1, run_prepacked),
+                ];
+                for (layout, &(a_row, a_col, b_data, b_row, b_col, run)) in
+                    layouts.iter().enumerate()
+                {
+                    let product = |c: &mut [f32], first: usize, rows: usize| {
+                        let mut part = Gemm {
+                            m: rows,
+                            n,
+                            k,
+                            alpha: 0.5,
+                            beta: 1.0,
+                            a: &a[first * a_row..],
+                            a_row_stride: a_row,
+                            a_col_stride: a_col,
+                            b: b_data,
+                            b_row_stride: b_row,
+                            b_col_stride: b_col,
+                            c: &mut c[first * n..][..rows * n],
+                            c_row_stride: n,
+                        };
+                        run(isa, &mut part);
+                    };
+                    let start: alloc::vec::Vec<f32> = (0..m * n).map(|i| i as f32 * 1e-3).collect();
+                    let mut whole = start.clone();
+                    product(&mut whole, 0, m);
+                    for cut in [1, 7, 8, 13, 32, m / 2, m - 3] {
+                        let mut bands = start.clone();
+                        product(&mut bands, 0, cut);
+                        product(&mut bands, cut, m - cut);
+                        assert_eq!(
+                            bands, whole,
+                            "{isa:?}, {m}x{k}x{n}, layout {layout}, cut at {cut}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> alloc::vec::Vec<f32> {
         let mut c = alloc::vec![0.0; m * n];
