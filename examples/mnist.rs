@@ -37,6 +37,7 @@
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 when the final test accuracy is below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
 //! | `--save PATH` | | none | write the trained weights as safetensors (PyTorch's names and layouts), e.g. `models/mnist_mlp.safetensors` |
+//! | `--threads N` | `NN_THREADS` | every core | threads per step; any count gives the same bits |
 //!
 //! A progress bar is drawn when stderr is a terminal; otherwise only plain lines are printed.
 //!
@@ -181,10 +182,11 @@ fn run(options: &Options) -> Result<f64> {
     let mut net = Mlp::seeded(options.seed);
     let mut adam = Adam::new(LEARNING_RATE);
     println!(
-        "Mlp 784-128-10 ({} parameters), Adam lr {LEARNING_RATE}, batch {BATCH}, {} epochs, seed {}",
+        "Mlp 784-128-10 ({} parameters), Adam lr {LEARNING_RATE}, batch {BATCH}, {} epochs, seed {}, {} threads",
         Mlp::PARAM_COUNT,
         options.epochs,
-        options.seed
+        options.seed,
+        nn::linalg::threads::current()
     );
     // `val_` is the test set: each epoch's line shows its loss and accuracy.
     let history = Fit::new(&mut net, &mut adam, CrossEntropy)

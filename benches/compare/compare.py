@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Times the same workloads in `nn` and (when it is installed) PyTorch, one thread each.
+"""Times the same workloads in `nn` and (when it is installed) PyTorch, with the same number of
+threads each (one unless told otherwise).
 
 Run from anywhere:
 
-    python3 benches/compare/compare.py [--reps N] [--figures epoch,infer_b1,...]
+    python3 benches/compare/compare.py [--reps N] [--figures epoch,infer_b1,...] [--threads N]
 
 Our side is the `perf_probe` bench target (benches/compare/perf_probe.rs), built here with
-`cargo bench -p nn --no-run --bench perf_probe` (the bench profile: release plus line tables) and run
-with MATMUL_NUM_THREADS=1. The PyTorch side runs in this process after
-torch.set_num_threads(1). PyTorch is optional: without it only our figures are printed.
+`cargo bench -p nn --no-run --bench perf_probe` (the bench profile: release plus line tables; the
+`threading` feature is on by default) and run with NN_THREADS=N, the size of `nn`'s thread pool.
+The PyTorch side runs in this process after torch.set_num_threads(N), with OMP_NUM_THREADS and
+MKL_NUM_THREADS set to N before torch is imported. N is `--threads`, 1 by default.
+PyTorch is optional: without it only our figures are printed.
 
 Both sides measure each figure the same way, and the repetitions interleave (ours, PyTorch,
 PyTorch, ours, ...) so that drift in the machine's speed hits both alike. Each side reports the
@@ -35,10 +38,15 @@ Figures (synthetic data of MNIST's shape; real MNIST is not needed to time an ep
     conv2_gflops   the same for conv2, Conv2d(6, 16, 5) on 64x6x12x12
     fma_peak_gflops  this core's single-thread f32 FMA peak, measured in the same run by our
                    probe (independent chains of AVX-512 or AVX2 FMAs, the faster); no PyTorch
-                   twin. With it, conv<N>_peak_fraction lines give each side's conv GFLOP/s as a
-                   fraction of that peak
+                   twin. With it, sgemm_peak_fraction and conv<N>_peak_fraction lines give each
+                   side's GFLOP/s as a fraction of the peak of the cores in use: N * fma_peak
+                   with --threads N (the probe measures one core; more threads than cores make
+                   the fraction meaningless)
+    dispatch_us    (not in the default set) one empty split across our thread pool: the fixed
+                   cost of going parallel; no PyTorch twin
 
-Output: `nn_<figure>: value`, `torch_<figure>: value` and `ratio_<figure>: x` lines. The ratio
+Output: a `# cpu:` line (model name, L1d size per core, logical CPUs), a header naming the thread
+count, then `nn_<figure>: value`, `torch_<figure>: value` and `ratio_<figure>: x` lines. The ratio
 is ours / PyTorch for times and PyTorch / ours for throughputs, so below 1 means we are ahead.
 """
 
@@ -49,10 +57,6 @@ import statistics
 import subprocess
 import sys
 import time
-
-# One thread for PyTorch's OpenMP/MKL pools too; must be set before torch is imported.
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIGURES = ["epoch", "infer_b1", "infer_b64", "celsius", "sgemm", "lenet_epoch", "cnn_infer_b1", "conv1", "conv2", "fma_peak",
@@ -71,9 +75,12 @@ KEYS = {
     "conv1": ("conv1_gflops", True),
     "conv2": ("conv2_gflops", True),
     "fma_peak": ("fma_peak_gflops", True),
+    "dispatch": ("dispatch_us", False),
 }
 # Figures that only our probe measures.
-OURS_ONLY = {"fma_peak"}
+OURS_ONLY = {"fma_peak", "dispatch"}
+# Throughput figures that are compared with the FMA peak.
+PEAK_FIGURES = ["sgemm", "conv1", "conv2"]
 # Conv figure -> (input shape, output channels, kernel): LeNet's two convolutions at batch 64.
 CONVS = {
     "conv1": ((64, 1, 28, 28), 6, 5),
@@ -104,6 +111,52 @@ def build_probe(features=()):
     sys.exit("compare.py: cargo did not report a perf_probe executable")
 
 
+def cpu_description():
+    """`<model name>, L1d <size> per core, <n> logical CPUs`, from /proc/cpuinfo and sysfs, with
+    lscpu as the fallback; unknown parts are left out."""
+    model = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                name, sep, value = line.partition(":")
+                if sep and name.strip() == "model name":
+                    model = value.strip()
+                    break
+    except OSError:
+        pass
+    l1d = None
+    try:
+        base = "/sys/devices/system/cpu/cpu0/cache"
+        for index in sorted(os.listdir(base)):
+            def read(name):
+                with open(os.path.join(base, index, name)) as f:
+                    return f.read().strip()
+            if read("level") == "1" and read("type") in ("Data", "Unified"):
+                size = read("size")
+                l1d = size[:-1] + " KiB" if size.endswith("K") else size
+                break
+    except OSError:
+        pass
+    if model is None or l1d is None:
+        try:
+            out = subprocess.run(["lscpu"], check=True, stdout=subprocess.PIPE, text=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            out = ""
+        info = {}
+        for line in out.splitlines():
+            name, sep, value = line.partition(":")
+            if sep:
+                info[name.strip()] = value.strip()
+        model = model or info.get("Model name")
+        # lscpu gives the total over all cores, e.g. "64 KiB (2 instances)".
+        l1d = l1d or (info.get("L1d cache") and info["L1d cache"] + " in all")
+    parts = [model or "unknown CPU"]
+    if l1d:
+        parts.append(f"L1d {l1d}" + ("" if l1d.endswith("in all") else " per core"))
+    parts.append(f"{os.cpu_count()} logical CPUs")
+    return ", ".join(parts)
+
+
 def parse(text):
     values = {}
     for line in text.splitlines():
@@ -116,19 +169,19 @@ def parse(text):
     return values
 
 
-def run_ours(exe, figures):
-    env = dict(os.environ, NN_THREADS="1")
+def run_ours(exe, figures, threads=1):
+    env = dict(os.environ, NN_THREADS=str(threads))
     out = subprocess.run([exe, *figures], check=True, stdout=subprocess.PIPE, text=True, env=env)
     return parse(out.stdout)
 
 
 class Torch:
-    """The same workloads in PyTorch, float32, one thread."""
+    """The same workloads in PyTorch, float32, `threads` threads."""
 
-    def __init__(self, torch):
+    def __init__(self, torch, threads=1):
         self.torch = torch
         self.F = torch.nn.functional
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
         torch.manual_seed(0)
         self.pixels = torch.rand(EPOCH_SAMPLES, 784)
         self.labels = torch.randint(0, 10, (EPOCH_SAMPLES,))
@@ -321,29 +374,43 @@ def fmt(v):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="repetitions per side (default 5)")
-    parser.add_argument("--figures", default=",".join(FIGURES), help="comma-separated subset of " + ",".join(FIGURES))
+    parser.add_argument("--figures", default=",".join(FIGURES),
+                        help="comma-separated subset of " + ",".join(FIGURES) + " (also: dispatch)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads on each side: NN_THREADS for ours, torch.set_num_threads for PyTorch (default 1)")
     args = parser.parse_args()
     figures = [f for f in args.figures.split(",") if f]
     for f in figures:
         if f not in KEYS:
-            sys.exit(f"compare.py: unknown figure `{f}` (known: {', '.join(FIGURES)})")
+            sys.exit(f"compare.py: unknown figure `{f}` (known: {', '.join(KEYS)})")
+    if args.threads < 1:
+        sys.exit("compare.py: --threads must be a positive integer")
+    if args.threads > (os.cpu_count() or 1):
+        print(f"compare.py: warning: --threads {args.threads} is more than the {os.cpu_count()} logical CPUs",
+              file=sys.stderr)
+
+    # PyTorch's OpenMP/MKL pools get the same count; must be set before torch is imported.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
 
     exe = build_probe()
     try:
         import torch
     except Exception:  # not installed, or broken: our figures alone
         torch = None
-    side = Torch(torch) if torch is not None else None
+    side = Torch(torch, args.threads) if torch is not None else None
 
+    threads = "one thread each" if args.threads == 1 else f"{args.threads} threads each"
+    print(f"# cpu: {cpu_description()}")
     print(f"# nn perf_probe vs {'PyTorch ' + torch.__version__ if torch else 'no PyTorch (import torch failed)'}"
-          f"; one thread each; median of {args.reps} interleaved repetitions", flush=True)
+          f"; {threads}; median of {args.reps} interleaved repetitions", flush=True)
     ours, theirs = [], []
     for rep in range(args.reps):
         # Alternate who goes first, so neither side always runs on a cooler (or hotter) core.
         order = [0, 1] if rep % 2 == 0 else [1, 0]
         for who in order:
             if who == 0:
-                ours.append(run_ours(exe, figures))
+                ours.append(run_ours(exe, figures, args.threads))
             elif side is not None:
                 theirs.append(side.run(figures))
         print(f"# repetition {rep + 1}/{args.reps} done", file=sys.stderr, flush=True)
@@ -361,11 +428,15 @@ def main():
             ratio = ref / mine if higher_is_better else mine / ref
             print(f"ratio_{key}: {ratio:.3f}")
 
-    # Conv throughput as a fraction of the FMA peak measured in the same run.
+    # GEMM and conv throughput as a fraction of the FMA peak measured in the same run. The probe
+    # measures one core, so with N threads the peak of the cores in use is N times that.
     peak = medians.get(("nn", "fma_peak"))
     if peak:
+        peak *= args.threads
+        if args.threads > 1 and any(f in PEAK_FIGURES for f in figures):
+            print(f"# peak fractions below are of {args.threads} x fma_peak_gflops = {fmt(peak)} GFLOP/s")
         for f in figures:
-            if f in CONVS:
+            if f in PEAK_FIGURES:
                 for who in ("nn", "torch"):
                     if (who, f) in medians:
                         print(f"{who}_{f}_peak_fraction: {medians[(who, f)] / peak:.3f}")

@@ -29,6 +29,8 @@
 //!   28 pixels, `lstm(28 -> 128)`, `last`, `dense(128 -> 10)`) over the same 60 000 synthetic
 //!   samples, 937 batches of 64, Adam 1e-3, no clipping.
 //! - `lstm_infer_b1_us`: one batch-1 inference of it, 28 steps, the median over blocks of calls.
+//! - `dispatch_us`: one empty split across the pool's threads (`NN_THREADS`), the cost a
+//!   split pays before any work.
 //! - `fma_peak_gflops`: this core's single-thread f32 FMA peak, measured: independent chains of
 //!   AVX-512 (or AVX2) FMAs, the faster of the two the CPU supports; 0 off x86-64.
 
@@ -273,6 +275,17 @@ fn sgemm_gflops() -> f64 {
     (2 * m * n * k) as f64 / seconds / 1e9
 }
 
+/// One empty split over the pool's threads (`NN_THREADS`): waking the workers, each taking
+/// one part, and waiting for every one of them; the cost a split pays before any work.
+fn dispatch(calls: usize) -> f64 {
+    let threads = nn::linalg::threads::current();
+    time_per_call(calls, || {
+        nn::linalg::threads::for_each(0..threads, |_, part| {
+            black_box(part);
+        });
+    })
+}
+
 fn main() {
     let figures: Vec<String> = std::env::args()
         .skip(1)
@@ -282,7 +295,7 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak lstm_epoch lstm_infer_b1)"
+             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak lstm_epoch lstm_infer_b1 dispatch)"
         );
         return;
     }
@@ -318,6 +331,7 @@ fn main() {
             "fma_peak" => println!("fma_peak_gflops: {:.3}", fma_peak_gflops()),
             "lstm_epoch" => println!("lstm_epoch_s: {:.6}", lstm_epoch()),
             "lstm_infer_b1" => println!("lstm_infer_b1_us: {:.4}", lstm_infer_b1(2_000) * 1e6),
+            "dispatch" => println!("dispatch_us: {:.4}", dispatch(100_000) * 1e6),
             other => {
                 eprintln!("perf_probe: unknown figure `{other}`");
                 std::process::exit(2);

@@ -1,14 +1,19 @@
 //! Command-line flags for the examples: every flag takes a value, written `--flag value` or
 //! `--flag=value`.
 
+/// What every example accepts besides its own flags.
+const COMMON_USAGE: &str = "[--threads N] (or NN_THREADS): threads per training step and \
+inference call, default every core; any count gives the same results";
+
 /// The `(flag, value)` pairs on the command line, in order. `--help` or `-h` prints `usage` and
-/// exits; a flag without its value is an error.
+/// exits; a flag without its value is an error. `--threads N`, which every example takes, is
+/// applied here and not returned.
 pub fn flags(usage: &str) -> Result<Vec<(String, String)>, String> {
     let mut pairs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
-            println!("{usage}");
+            println!("{usage}\n{COMMON_USAGE}");
             std::process::exit(0);
         }
         let pair = match arg.split_once('=') {
@@ -18,6 +23,13 @@ pub fn flags(usage: &str) -> Result<Vec<(String, String)>, String> {
                 (arg, value)
             }
         };
+        if pair.0 == "--threads" {
+            let threads = nn::linalg::threads::parse_threads(&pair.1)
+                .map_err(|error| format!("`--threads`: {error}"))?;
+            nn::linalg::threads::set_default_threads(threads)
+                .map_err(|error| format!("`--threads`: {error}"))?;
+            continue;
+        }
         pairs.push(pair);
     }
     Ok(pairs)

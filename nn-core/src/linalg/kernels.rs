@@ -46,6 +46,10 @@ const PACK_FROM_ROWS: usize = 96;
 /// `c.len() == (m − 1) · c_row_stride + n`.
 pub(super) struct Gemm<'a> {
     pub m: usize,
+    /// The rows of the whole product this one is a band of (`m` when it is not a band): the
+    /// broadcast kernel packs `b` or not by it, so that every band runs the whole product's
+    /// kernel.
+    pub whole_m: usize,
     pub n: usize,
     pub k: usize,
     pub alpha: f32,
@@ -115,7 +119,7 @@ pub(super) unsafe fn run<
 #[inline(always)]
 unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
     let width = 2 * S::LANES;
-    if gemm.m >= PACK_FROM_ROWS && width <= PACK_WIDTH && gemm.b_row_stride != width {
+    if gemm.whole_m >= PACK_FROM_ROWS && width <= PACK_WIDTH && gemm.b_row_stride != width {
         // The packed kernel's 16 KiB panel would otherwise be reserved in the frame of every
         // product, the batch-1 ones included: on a microcontroller that is most of the stack
         // of an inference. Outlined, only the products that pack pay for it.

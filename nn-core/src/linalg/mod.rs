@@ -133,6 +133,7 @@ pub fn gemm(
     // address exactly those row-major blocks, plain or transposed: `Gemm`'s invariants hold.
     let mut product = Gemm {
         m,
+        whole_m: m,
         n,
         k,
         alpha,
@@ -169,6 +170,7 @@ fn split_rows(isa: InstructionSet, product: &mut Gemm<'_>, run: fn(InstructionSe
     let rows_per_band = threads::band_rows(product.m, parts, 1, MIN_ROWS_PER_BAND);
     let Gemm {
         m,
+        whole_m,
         n,
         k,
         alpha,
@@ -190,6 +192,7 @@ fn split_rows(isa: InstructionSet, product: &mut Gemm<'_>, run: fn(InstructionSe
         let rows = rows_per_band.min(m - first_row);
         let mut part = Gemm {
             m: rows,
+            whole_m,
             n,
             k,
             alpha,
@@ -234,6 +237,7 @@ pub(crate) fn gemm_add_into_rows(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], c_
     // row-major blocks, and `c` is cut to `(m − 1) · c_row_stride + n`: `Gemm`'s invariants hold.
     let mut product = Gemm {
         m,
+        whole_m: m,
         n,
         k,
         alpha: 1.0,
@@ -359,6 +363,7 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
     // `packed` has the panels of `panel_width(isa)` that `broadcast_prepacked` needs.
     let mut product = Gemm {
         m,
+        whole_m: m,
         n,
         k,
         alpha,
@@ -749,6 +754,7 @@ mod tests {
                     let product = |c: &mut [f32], first: usize, rows: usize| {
                         let mut part = Gemm {
                             m: rows,
+                            whole_m: m,
                             n,
                             k,
                             alpha: 0.5,
@@ -968,6 +974,7 @@ mod tests {
                             let mut got = c0.clone();
                             let mut product = Gemm {
                                 m,
+                                whole_m: m,
                                 n,
                                 k,
                                 alpha,
@@ -1011,6 +1018,7 @@ mod tests {
                 let mut c = [f32::NAN; 6 * 5];
                 let mut product = Gemm {
                     m: 6,
+                    whole_m: 6,
                     n: 5,
                     k: 20,
                     alpha: 1.0,

@@ -30,7 +30,7 @@
 //! feature every split runs on the calling thread.
 
 #[cfg(feature = "threading")]
-pub use pool::{available, current, default_threads, with_threads};
+pub use pool::{available, current, default_threads, set_default_threads, with_threads};
 
 /// Runs `f` on every part, each part once; with the `threading` feature, parts may run on other
 /// threads at once (see [the module docs](self)). `f` sees a part's index and the part.
@@ -124,12 +124,33 @@ mod pool {
         *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    /// The thread count when no [`with_threads`] is in force: `NN_THREADS` (clamped to
-    /// [`available`]), else every core. Read once.
+    /// What [`set_default_threads`] set, or 0.
+    static SET_DEFAULT: AtomicUsize = AtomicUsize::new(0);
+
+    /// Makes `threads` (clamped to [`available`]) the count of every thread that has no
+    /// [`with_threads`] in force, over `NN_THREADS`: what a program's `--threads` flag calls.
+    ///
+    /// # Errors
+    /// [`ThreadsError::Zero`](super::ThreadsError::Zero) for 0.
+    pub fn set_default_threads(threads: usize) -> Result<(), super::ThreadsError> {
+        if threads == 0 {
+            return Err(super::ThreadsError::Zero);
+        }
+        SET_DEFAULT.store(threads.min(available()), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The thread count when no [`with_threads`] is in force: what [`set_default_threads`]
+    /// set, else `NN_THREADS` (clamped to [`available`]), else every core. `NN_THREADS` is read
+    /// once.
     ///
     /// # Panics
     /// When `NN_THREADS` is set to `0` or to something other than a whole number.
     pub fn default_threads() -> usize {
+        let set = SET_DEFAULT.load(Ordering::Relaxed);
+        if set > 0 {
+            return set;
+        }
         static DEFAULT: OnceLock<Result<usize, std::string::String>> = OnceLock::new();
         let read = DEFAULT.get_or_init(|| match std::env::var("NN_THREADS") {
             Ok(text) => parse_threads(&text)

@@ -227,6 +227,10 @@ fn adam_step<M: HasParams>(
     Ok(())
 }
 
+/// The smallest parameter whose update is split across threads: below it (a few
+/// microseconds of work) waking a worker costs more than it saves.
+const SPLIT_FROM_PARAMS: usize = 16_384;
+
 /// One Adam update's constants, applied to a parameter's values with [`Update::apply`].
 #[derive(Clone, Copy)]
 struct Update {
@@ -244,7 +248,29 @@ impl Update {
     /// An index loop over slices cut to one length, which the compiler vectorizes (`sqrtps`,
     /// `divps`). The update reads and writes 28 bytes per parameter, so for models larger than
     /// the L2 cache it runs at memory speed either way.
+    ///
+    /// A large parameter is cut into bands across [`threads`](crate::linalg::threads); each
+    /// value's update reads only its own slot, so the bits do not depend on the cut.
     fn apply(self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let n = w.len().min(g.len()).min(m.len()).min(v.len());
+        let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
+        let threads = crate::linalg::threads::parts();
+        if threads > 1 && n >= SPLIT_FROM_PARAMS {
+            let band = crate::linalg::threads::band_rows(n, threads, 16, SPLIT_FROM_PARAMS / 2);
+            let bands = w
+                .chunks_mut(band)
+                .zip(g.chunks(band))
+                .zip(m.chunks_mut(band).zip(v.chunks_mut(band)));
+            crate::linalg::threads::for_each(bands, |_, ((w, g), (m, v))| {
+                self.apply_here(w, g, m, v);
+            });
+        } else {
+            self.apply_here(w, g, m, v);
+        }
+    }
+
+    /// [`Update::apply`] on the calling thread.
+    fn apply_here(self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         let n = w.len().min(g.len()).min(m.len()).min(v.len());
         let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
         if self.decay != 1.0 {

@@ -86,6 +86,8 @@ pub struct Fit<'a, N, O, L, T: Targets, V = NoValidation> {
     check_finite: bool,
     clip_grad_norm: Option<f32>,
     progress: Progress,
+    #[cfg(feature = "threading")]
+    threads: Option<usize>,
     validation: V,
 }
 
@@ -123,6 +125,8 @@ where
             check_finite: true,
             clip_grad_norm: None,
             progress: Progress::Auto,
+            #[cfg(feature = "threading")]
+            threads: None,
             validation: NoValidation,
         }
     }
@@ -151,6 +155,8 @@ where
             check_finite: self.check_finite,
             clip_grad_norm: self.clip_grad_norm,
             progress: self.progress,
+            #[cfg(feature = "threading")]
+            threads: self.threads,
             validation: Validation {
                 batches,
                 runner: Runner::new(),
@@ -233,6 +239,17 @@ where
         self
     }
 
+    /// Runs every step on up to `threads` threads of the process's pool (clamped to the
+    /// cores); by default `NN_THREADS`, else every core (see
+    /// [`threads`](crate::linalg::threads)). The results are bit for bit the same on any count.
+    /// [`Fit::run`] refuses 0 with [`TrainError::Threads`].
+    #[cfg(feature = "threading")]
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
     /// How progress is shown.
     #[must_use]
     pub fn progress(mut self, progress: Progress) -> Self {
@@ -251,6 +268,28 @@ where
     /// the output, an optimizer error, or a callback's error. The network keeps the weights of
     /// the last step taken.
     pub fn run<const B: usize, S: Shape>(
+        self,
+        train: Batches<'_, B, S, T>,
+    ) -> Result<History, TrainError>
+    where
+        N: LayerShapes,
+        S::Batch<B>: InputBatch<N, S, N::Input<B>>,
+        T: TargetsFor<N, N::OutputShape>,
+    {
+        #[cfg(feature = "threading")]
+        if let Some(threads) = self.threads {
+            if threads == 0 {
+                return Err(TrainError::Threads(
+                    crate::linalg::threads::ThreadsError::Zero,
+                ));
+            }
+            return crate::linalg::threads::with_threads(threads, || self.run_here(train));
+        }
+        self.run_here(train)
+    }
+
+    /// [`Fit::run`] with the thread count in force.
+    fn run_here<const B: usize, S: Shape>(
         mut self,
         mut train: Batches<'_, B, S, T>,
     ) -> Result<History, TrainError>

@@ -141,6 +141,10 @@ use crate::optim::OptimError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainError {
+    /// `Fit::threads` was given 0.
+    #[cfg(feature = "threading")]
+    #[error("Fit::threads: {0}")]
+    Threads(crate::linalg::threads::ThreadsError),
     /// A step's loss was NaN or infinite: the data, the learning rate or the model diverged.
     #[error(
         "epoch {epoch}, step {step}: the loss is {loss}; training stopped before the bad step could \
