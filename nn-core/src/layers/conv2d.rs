@@ -6,7 +6,7 @@ use alloc::vec;
 
 use crate::init::{Rng, uniform};
 use crate::layers::{Composable, Layer};
-use crate::linalg::conv::{ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
+use crate::linalg::conv::{self, ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor4, Zeroed};
 
@@ -75,39 +75,63 @@ pub struct Conv2d<
     bias_grad: Tensor1<C_OUT>,
 }
 
-/// The working space of [`Conv2d`]'s inference forward: one sample's column matrix,
-/// `C_IN · K · K × OH · OW`. Allocated by [`Zeroed::zeroed`] (once, with the tape); the
+/// The working space of [`Conv2d`]'s inference forward: a column matrix,
+/// `C_IN · K · K × OH · OW`, for each group of samples that may run on its own thread
+/// ([`conv::groups`]). Allocated by [`Zeroed::zeroed`] (once, with the tape); the
 /// forward itself allocates nothing.
 #[derive(Clone, Debug)]
-pub struct ConvWorkspace<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> {
+pub struct ConvWorkspace<
+    const B: usize,
+    const C_IN: usize,
+    const K: usize,
+    const OH: usize,
+    const OW: usize,
+> {
     buffer: Box<[f32]>,
 }
 
-/// The cache of [`Conv2d`]'s training forward, which `backward` uses as working space: one
-/// sample's column matrix and its gradient, `2 · C_IN · K · K · OH · OW` values. The column
-/// matrix is rebuilt per sample in `backward` rather than kept for the whole batch, so the
-/// cache stays the size of one sample's.
+/// The cache of [`Conv2d`]'s training forward, which `backward` uses as working space: for
+/// each group of samples ([`conv::groups`], at most 8) a column matrix and its gradient, and
+/// the group's sums of the parameter gradients. The column matrix is rebuilt per sample in
+/// `backward` rather than kept for the whole batch, so the cache stays the size of a few
+/// samples'.
 #[derive(Clone, Debug)]
-pub struct ConvTrainWorkspace<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> {
+pub struct ConvTrainWorkspace<
+    const B: usize,
+    const C_IN: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const OH: usize,
+    const OW: usize,
+> {
     buffer: Box<[f32]>,
 }
 
-impl<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
-    for ConvWorkspace<C_IN, K, OH, OW>
+impl<const B: usize, const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
+    for ConvWorkspace<B, C_IN, K, OH, OW>
 {
     fn zeroed() -> Self {
         Self {
-            buffer: vec![0.0; C_IN * K * K * OH * OW].into_boxed_slice(),
+            buffer: vec![0.0; conv::groups(B) * C_IN * K * K * OH * OW].into_boxed_slice(),
         }
     }
 }
 
-impl<const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
-    for ConvTrainWorkspace<C_IN, K, OH, OW>
+impl<
+    const B: usize,
+    const C_IN: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const OH: usize,
+    const OW: usize,
+> Zeroed for ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>
 {
     fn zeroed() -> Self {
+        // Per group of samples (`conv::groups`): a column matrix, its gradient, and the
+        // group's sums of the weight and bias gradients.
+        let group = 2 * C_IN * K * K * OH * OW + C_OUT * C_IN * K * K + C_OUT;
         Self {
-            buffer: vec![0.0; 2 * C_IN * K * K * OH * OW].into_boxed_slice(),
+            buffer: vec![0.0; conv::groups(B) * group].into_boxed_slice(),
         }
     }
 }
@@ -255,17 +279,17 @@ impl<
 {
     type Input<const B: usize> = Tensor4<B, C_IN, H, W>;
     type Output<const B: usize> = Tensor4<B, C_OUT, OH, OW>;
-    type Scratch<const B: usize> = ConvWorkspace<C_IN, K, OH, OW>;
-    type Cache<const B: usize> = ConvTrainWorkspace<C_IN, K, OH, OW>;
+    type Scratch<const B: usize> = ConvWorkspace<B, C_IN, K, OH, OW>;
+    type Cache<const B: usize> = ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>;
 
     fn forward<const B: usize>(
         &self,
         x: &Tensor4<B, C_IN, H, W>,
         y: &mut Tensor4<B, C_OUT, OH, OW>,
-        scratch: &mut ConvWorkspace<C_IN, K, OH, OW>,
+        scratch: &mut ConvWorkspace<B, C_IN, K, OH, OW>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut scratch.buffer[..Self::SHAPE.forward_workspace_len()];
+        let workspace = &mut scratch.buffer[..];
         conv2d_forward(
             &Self::SHAPE,
             x.as_slice(),
@@ -280,10 +304,10 @@ impl<
         &mut self,
         x: &Tensor4<B, C_IN, H, W>,
         y: &mut Tensor4<B, C_OUT, OH, OW>,
-        cache: &mut ConvTrainWorkspace<C_IN, K, OH, OW>,
+        cache: &mut ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut cache.buffer[..Self::SHAPE.forward_workspace_len()];
+        let workspace = &mut cache.buffer[..conv::groups(B) * Self::SHAPE.forward_workspace_len()];
         conv2d_forward(
             &Self::SHAPE,
             x.as_slice(),
@@ -298,12 +322,12 @@ impl<
         &mut self,
         x: &Tensor4<B, C_IN, H, W>,
         _y: &Tensor4<B, C_OUT, OH, OW>,
-        cache: &mut ConvTrainWorkspace<C_IN, K, OH, OW>,
+        cache: &mut ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>,
         dy: &Tensor4<B, C_OUT, OH, OW>,
         dx: Option<&mut Tensor4<B, C_IN, H, W>>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut cache.buffer[..Self::SHAPE.backward_workspace_len()];
+        let workspace = &mut cache.buffer[..Self::SHAPE.backward_workspace_len(B)];
         let grads = ConvGrads {
             weight: self.weight_grad.as_mut_slice(),
             bias: self.bias_grad.as_mut_slice(),

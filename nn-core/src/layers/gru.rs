@@ -248,7 +248,7 @@ impl<const T: usize, const F: usize, const H: usize> Gru<T, F, H> {
             }
             let previous = if t > 0 {
                 let previous = &earlier[(t - 1) * step..][..step];
-                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, hh, B, H, 3 * H);
+                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, hh, (B, B), H, 3 * H);
                 Some(previous)
             } else {
                 None

@@ -12,7 +12,7 @@ use crate::layers::recurrent::{
 };
 use crate::layers::{Composable, Layer};
 use crate::linalg::recurrent::{self, LstmBuffers, RecurrentParams};
-use crate::linalg::{Vectorize, vectorized};
+use crate::linalg::{Vectorize, threads, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor2, Tensor3, Zeroed};
 
@@ -259,20 +259,36 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
         let w_hh = self.weight_hh.as_slice();
         pack_recurrent_weight(w_hh, &mut s.weight_hh_packed, B, 4 * H, H);
         let step = B * H;
+        // Each step's batch rows are independent: bands of them run on the pool's threads,
+        // product and cell together, to the same bits (see `threads`).
+        let rows = band_rows::<B>();
+        let packed = &s.weight_hh_packed;
         for t in 0..T {
             let gates = &mut s.gates[t * 4 * step..][..4 * step];
             let (earlier_h, rest_h) = s.hs.split_at_mut(t * step);
             let (earlier_c, rest_c) = s.cs.split_at_mut(t * step);
             let (hs, cs) = (&mut rest_h[..step], &mut rest_c[..step]);
             let tanh_cs = &mut s.tanh_cs[t * step..][..step];
-            let previous_c = if t > 0 {
-                let previous_h = &earlier_h[(t - 1) * step..][..step];
-                add_recurrent_product(previous_h, w_hh, &s.weight_hh_packed, gates, B, H, 4 * H);
-                Some(&earlier_c[(t - 1) * step..][..step])
-            } else {
-                None
-            };
-            recurrent::lstm_cell(gates, previous_c, cs, tanh_cs, hs, H);
+            let previous = (t > 0).then(|| {
+                (
+                    &earlier_h[(t - 1) * step..][..step],
+                    &earlier_c[(t - 1) * step..][..step],
+                )
+            });
+            let bands = gates
+                .chunks_mut((rows * 4 * H).max(1))
+                .zip(hs.chunks_mut((rows * H).max(1)))
+                .zip(cs.chunks_mut((rows * H).max(1)))
+                .zip(tanh_cs.chunks_mut((rows * H).max(1)));
+            threads::for_each(bands, |band, (((gates, hs), cs), tanh_cs)| {
+                let (first, count) = (band * rows, gates.len() / (4 * H).max(1));
+                let previous_c = previous.map(|(previous_h, previous_c)| {
+                    let previous_h = &previous_h[first * H..][..count * H];
+                    add_recurrent_product(previous_h, w_hh, packed, gates, (count, B), H, 4 * H);
+                    &previous_c[first * H..][..count * H]
+                });
+                recurrent::lstm_cell(gates, previous_c, cs, tanh_cs, hs, H);
+            });
         }
         to_batch_first(&s.hs, y, B, T, H);
     }
@@ -286,6 +302,16 @@ impl<const T: usize, const F: usize, const H: usize> Lstm<T, F, H> {
             bias_hh: self.bias_hh.as_slice(),
         }
     }
+}
+
+/// The batch rows of one band of a step run across threads.
+fn band_rows<const B: usize>() -> usize {
+    threads::band_rows(
+        B,
+        threads::parts(),
+        1,
+        crate::layers::recurrent::MIN_BAND_ROWS,
+    )
 }
 
 /// One step of backpropagation through the cell, for every sample: the gates of step `t` in
@@ -473,23 +499,33 @@ impl<const T: usize, const F: usize, const H: usize> Layer for Lstm<T, F, H> {
         dc.fill(0.0);
         let w_hh = self.weight_hh.as_slice();
         pack_backward_weight(w_hh, weight_hh_packed, B, 4 * H, H);
+        let rows = band_rows::<B>();
+        let packed = &*weight_hh_packed;
         for t in (0..T).rev() {
-            // The gates of step t become their pre-activation gradients.
+            // The gates of step t become their pre-activation gradients; bands of the batch's
+            // rows run on the pool's threads, as in the forward.
             let dgates = &mut gates[t * 4 * step..][..4 * step];
             let tanh_c = &tanh_cs[t * step..][..step];
             let previous_c = (t > 0).then(|| &cs[(t - 1) * step..][..step]);
-            vectorized(CellBackward {
-                dgates,
-                tanh_c,
-                previous_c,
-                dy: (dy, t, T),
-                dh,
-                dc,
-                hidden: H,
+            let bands = dgates
+                .chunks_mut((rows * 4 * H).max(1))
+                .zip(dh.chunks_mut((rows * H).max(1)))
+                .zip(dc.chunks_mut((rows * H).max(1)));
+            threads::for_each(bands, |band, ((dgates, dh), dc)| {
+                let (first, count) = (band * rows, dh.len() / H.max(1));
+                vectorized(CellBackward {
+                    dgates,
+                    tanh_c: &tanh_c[first * H..][..count * H],
+                    previous_c: previous_c.map(|c| &c[first * H..][..count * H]),
+                    dy: (&dy[first * T * H..], t, T),
+                    dh,
+                    dc,
+                    hidden: H,
+                });
+                if t > 0 {
+                    recurrent_state_grad(dgates, w_hh, packed, dh, (count, B), 4 * H, H);
+                }
             });
-            if t > 0 {
-                recurrent_state_grad(dgates, w_hh, weight_hh_packed, dh, B, 4 * H, H);
-            }
         }
         let dgates = &gates[..];
         let later = T.saturating_sub(1) * B;

@@ -82,6 +82,9 @@ pub(crate) fn project_inputs(
 /// [`linalg::recurrent`]: crate::linalg::recurrent
 pub(crate) const PLAIN_FROM_ROWS: usize = 4;
 
+/// The fewest batch rows in a band of a recurrent step run across threads.
+pub(crate) const MIN_BAND_ROWS: usize = 8;
+
 /// The length of the packed `W_hh` that a batch of `rows` reads (see
 /// [`pack_recurrent_weight`], and [`batch1_params`] at one row): none at two or three rows.
 pub(crate) fn packed_recurrent_len(rows: usize, width: usize, hidden: usize) -> usize {
@@ -163,11 +166,12 @@ pub(crate) fn add_recurrent_product(
     w: &[f32],
     w_packed: &[f32],
     c: &mut [f32],
-    rows: usize,
+    (rows, whole_rows): (usize, usize),
     hidden: usize,
     width: usize,
 ) {
-    if rows < PLAIN_FROM_ROWS {
+    // `whole_rows`: the batch this is a band of decides, so that every band gets its bits.
+    if whole_rows < PLAIN_FROM_ROWS {
         times_transposed(h, w, 1.0, c, rows, hidden, width);
     } else {
         gemm_packed(1.0, MatRef::new(h, rows, hidden), w_packed, 1.0, c, width);
@@ -223,11 +227,11 @@ pub(crate) fn recurrent_state_grad(
     w: &[f32],
     w_packed: &[f32],
     dh: &mut [f32],
-    rows: usize,
+    (rows, whole_rows): (usize, usize),
     width: usize,
     hidden: usize,
 ) {
-    if rows < PLAIN_FROM_ROWS {
+    if whole_rows < PLAIN_FROM_ROWS {
         times(dgates, w, 0.0, dh, rows, width, hidden);
     } else {
         gemm_packed(

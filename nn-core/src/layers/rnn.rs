@@ -282,7 +282,7 @@ impl<const T: usize, const F: usize, const H: usize, A: RnnActivation> Rnn<T, F,
             let current = &mut rest[..step];
             if t > 0 {
                 let previous = &earlier[(t - 1) * step..][..step];
-                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, current, B, H, H);
+                add_recurrent_product(previous, w_hh, &s.weight_hh_packed, current, (B, B), H, H);
             }
             recurrent::activate(current, A::KIND);
         }

@@ -160,10 +160,16 @@ impl ConvShape {
         if tiled < whole { tiled } else { whole }
     }
 
-    /// The workspace [`conv2d_backward`] needs: one sample's column matrix (maybe transposed)
-    /// and its gradient (none for a pointwise kernel).
-    pub const fn backward_workspace_len(&self) -> usize {
-        2 * self.forward_workspace_len()
+    /// The workspace [`conv2d_backward`] needs for `batch` samples: for each of their
+    /// [`groups`] a column matrix (maybe transposed) and its gradient (none for a pointwise
+    /// kernel), and the group's sums of the weight and bias gradients.
+    pub const fn backward_workspace_len(&self, batch: usize) -> usize {
+        groups(batch) * self.group_backward_len()
+    }
+
+    /// One group's part of [`ConvShape::backward_workspace_len`].
+    const fn group_backward_len(&self) -> usize {
+        2 * self.forward_workspace_len() + self.weight_len() + self.c_out
     }
 
     /// The number of samples in a batch slice of `len` input elements.
@@ -187,6 +193,27 @@ impl ConvShape {
     }
 }
 
+/// The most groups a batch's samples are cut into, so that groups run on different threads.
+pub const GROUPS: usize = 8;
+
+/// How many groups of consecutive samples a batch of `batch` is cut into: [`GROUPS`], or one
+/// per sample in a smaller batch. It depends on the batch alone, never on the thread count:
+/// the weight gradient is summed within each group, sample by sample, and then across the
+/// groups in order, so it has the same bits on any number of threads.
+pub const fn groups(batch: usize) -> usize {
+    if batch < GROUPS {
+        if batch == 0 { 1 } else { batch }
+    } else {
+        GROUPS
+    }
+}
+
+/// The samples in each group of [`groups`] (the last may have fewer).
+const fn group_samples(batch: usize) -> usize {
+    let per = batch.div_ceil(groups(batch));
+    if per == 0 { 1 } else { per }
+}
+
 /// The gradients of a convolution's parameters, accumulated into by [`conv2d_backward`].
 #[derive(Debug)]
 pub struct ConvGrads<'a> {
@@ -200,9 +227,10 @@ pub struct ConvGrads<'a> {
 ///
 /// `x` holds `B · c_in · h · w` values, `y` `B · c_out · oh · ow`, `weight`
 /// `c_out × c_in × k × k` (PyTorch's layout), `bias` `c_out`, and `workspace`
-/// [`ConvShape::forward_workspace_len`] values (the whole column matrix) or
-/// [`ConvShape::forward_tiled_workspace_len`] (a tile of it at a time; the same bits), which
-/// it overwrites.
+/// [`ConvShape::forward_workspace_len`] values (the whole column matrix), a multiple of it
+/// (that many groups of samples run at once on the pool's [`threads`](super::threads)), or
+/// [`ConvShape::forward_tiled_workspace_len`] (a tile of it at a time), which it overwrites.
+/// All three give the same bits.
 ///
 /// # Panics
 /// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
@@ -240,29 +268,48 @@ pub fn conv2d_forward(
     );
     assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
     let whole = s.forward_workspace_len();
+    let tiled = workspace.len() != whole && workspace.len() == s.forward_tiled_workspace_len();
     assert!(
-        workspace.len() == whole || workspace.len() == s.forward_tiled_workspace_len(),
+        tiled || workspace.len() % whole.max(1) == 0,
         "wrong workspace length"
     );
-    let tiled = workspace.len() != whole;
     let kernels = if DEVICE {
         Kernels::Device
     } else {
         Kernels::Host(Mover::here())
     };
-    let samples = x
-        .chunks_exact(s.input_len())
-        .zip(y.chunks_exact_mut(s.output_len()));
-    for (x_b, y_b) in samples {
-        if tiled {
-            forward_tiled(s, x_b, weight, bias, y_b, workspace, kernels);
-        } else if s.is_pointwise() {
-            kernels.product(weight, x_b, bias, y_b, positions, positions);
-        } else {
-            kernels.im2col(s, x_b, 0, workspace);
-            kernels.product(weight, workspace, bias, y_b, positions, positions);
+    let run = |x: &[f32], y: &mut [f32], workspace: &mut [f32]| {
+        let samples = x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.output_len()));
+        for (x_b, y_b) in samples {
+            if tiled {
+                forward_tiled(s, x_b, weight, bias, y_b, workspace, kernels);
+            } else if s.is_pointwise() {
+                kernels.product(weight, x_b, bias, y_b, positions, positions);
+            } else {
+                kernels.im2col(s, x_b, 0, workspace);
+                kernels.product(weight, workspace, bias, y_b, positions, positions);
+            }
         }
+    };
+    // A workspace of several column matrices runs that many groups of samples at once, on the
+    // pool's threads (`threads`); every output is the same sum either way.
+    let spaces = if tiled || whole == 0 {
+        1
+    } else {
+        workspace.len() / whole
+    };
+    let per = batch.div_ceil(spaces.min(batch).max(1)).max(1);
+    if spaces < 2 || batch < 2 {
+        let used = if tiled { workspace.len() } else { whole };
+        return run(x, y, &mut workspace[..used]);
     }
+    let parts = x
+        .chunks(per * s.input_len())
+        .zip(y.chunks_mut(per * s.output_len()))
+        .zip(workspace.chunks_mut(whole));
+    super::threads::for_each(parts, |_, ((x, y), workspace)| run(x, y, workspace));
 }
 
 /// The column builder and product of a forward: the host's ([`Mover`] and [`gemm`]) or a
@@ -368,8 +415,8 @@ const MIN_TILE: usize = 4;
 /// The backward pass of [`conv2d_forward`]: adds the weight and bias gradients to `grads` and,
 /// when `dx` is given, overwrites it with the input gradient.
 ///
-/// `dy` has `y`'s length and `workspace` [`ConvShape::backward_workspace_len`] values
-/// (overwritten).
+/// `dy` has `y`'s length and `workspace` [`ConvShape::backward_workspace_len`]`(batch)`
+/// values (overwritten). The batch's [`groups`] run on the pool's threads.
 ///
 /// # Panics
 /// When `shape` is not [valid](ConvShape::is_valid) or a length disagrees with it.
@@ -384,7 +431,6 @@ pub fn conv2d_backward(
 ) {
     let batch = shape.batch_of(x.len());
     let s = shape;
-    let (taps, positions) = (s.taps(), s.oh * s.ow);
     assert_eq!(dy.len(), batch * s.output_len(), "dy is not the batch's");
     assert_eq!(
         weight.len(),
@@ -403,12 +449,64 @@ pub fn conv2d_backward(
     );
     assert_eq!(
         workspace.len(),
-        s.backward_workspace_len(),
+        s.backward_workspace_len(batch),
         "wrong workspace length"
     );
     if let Some(dx) = dx.as_deref() {
         assert_eq!(dx.len(), x.len(), "dx is not x's length");
     }
+    if batch == 0 {
+        return;
+    }
+    let per = group_samples(batch);
+    let weight_len = s.weight_len();
+    // Each group sums its samples' parameter gradients into its own part of the workspace, on
+    // the pool's threads; then the groups' sums are added to `grads` in order: the same bits on
+    // any thread count (see `groups`).
+    let mut dx_groups = dx
+        .as_deref_mut()
+        .map(|dx| dx.chunks_mut(per * s.input_len()));
+    let parts = x
+        .chunks(per * s.input_len())
+        .zip(dy.chunks(per * s.output_len()))
+        .zip(workspace.chunks_mut(s.group_backward_len()))
+        .map(|(samples, space)| (samples, space, dx_groups.as_mut().and_then(Iterator::next)));
+    super::threads::for_each(parts, |_, ((x, dy), space, dx)| {
+        let (work, sums) = space.split_at_mut(2 * s.forward_workspace_len());
+        let (weight_sum, bias_sum) = sums.split_at_mut(weight_len);
+        weight_sum.fill(0.0);
+        bias_sum.fill(0.0);
+        let sums = ConvGrads {
+            weight: weight_sum,
+            bias: bias_sum,
+        };
+        backward_samples(s, x, weight, dy, sums, dx, work);
+    });
+    for space in workspace.chunks(s.group_backward_len()).take(groups(batch)) {
+        let (weight_sum, bias_sum) = space[2 * s.forward_workspace_len()..].split_at(weight_len);
+        for (g, v) in grads.weight.iter_mut().zip(weight_sum) {
+            *g += v;
+        }
+        for (g, v) in grads.bias.iter_mut().zip(bias_sum) {
+            *g += v;
+        }
+    }
+}
+
+/// [`conv2d_backward`] for consecutive samples `x` on the calling thread: adds their parameter
+/// gradients to `grads`, sample by sample, and overwrites `dx` when it is given. `workspace`
+/// holds one column matrix and its gradient.
+fn backward_samples(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    grads: ConvGrads<'_>,
+    mut dx: Option<&mut [f32]>,
+    workspace: &mut [f32],
+) {
+    let batch = s.batch_of(x.len());
+    let (taps, positions) = (s.taps(), s.oh * s.ow);
     let mover = Mover::here();
     let (col_t, dcol) = workspace.split_at_mut(s.forward_workspace_len());
     for b in 0..batch {
@@ -1156,7 +1254,7 @@ mod tests {
             let mut dw = vec![1.0; s.weight_len()];
             let mut db = vec![1.0; c_out];
             let mut dx = vec![f32::NAN; x.len()];
-            let mut work = vec![f32::NAN; s.backward_workspace_len()];
+            let mut work = vec![f32::NAN; s.backward_workspace_len(x.len() / s.input_len())];
             let grads = ConvGrads {
                 weight: &mut dw,
                 bias: &mut db,
@@ -1393,7 +1491,7 @@ mod tests {
             let mut dx = vec![0.0; x.len()];
             let (mut dw, mut db) = (vec![0.0; s.weight_len()], vec![0.0; s.c_out]);
             let mut fwork = vec![0.0; s.forward_workspace_len()];
-            let mut bwork = vec![0.0; s.backward_workspace_len()];
+            let mut bwork = vec![0.0; s.backward_workspace_len(BATCH)];
             let flops = (2 * BATCH * s.output_len() * s.taps()) as f64;
             fn median(mut f: impl FnMut()) -> f64 {
                 let mut times: Vec<f64> = (0..31)

@@ -94,12 +94,12 @@ pub fn parse_threads(text: &str) -> Result<usize, ThreadsError> {
     }
 }
 
-/// Cuts `rows` rows into at most `parts` bands of whole multiples of `align` rows (the last band
-/// takes the rest), each at least `min_rows` long: the band length to `chunks_mut` by.
+/// Cuts `rows` rows into at most `parts` bands of about equal length, each at least
+/// `min_rows` long unless `rows` is shorter, and a multiple of `align` (the last band takes the
+/// rest): the band length to `chunks_mut` by.
 pub fn band_rows(rows: usize, parts: usize, align: usize, min_rows: usize) -> usize {
-    let parts = parts.clamp(1, MAX_PARTS);
-    let per_part = rows.div_ceil(parts).max(min_rows).max(1);
-    per_part.div_ceil(align) * align
+    let bands = parts.min(MAX_PARTS).min(rows / min_rows.max(1)).max(1);
+    rows.div_ceil(bands).div_ceil(align.max(1)) * align.max(1)
 }
 
 #[cfg(feature = "threading")]
@@ -440,7 +440,8 @@ mod tests {
     fn bands_are_aligned_and_cover_the_rows() {
         assert_eq!(band_rows(64, 2, 8, 1), 32);
         assert_eq!(band_rows(100, 3, 16, 1), 48);
-        assert_eq!(band_rows(10, 4, 1, 8), 8);
+        assert_eq!(band_rows(10, 4, 1, 8), 10, "too short to cut");
+        assert_eq!(band_rows(17, 4, 1, 8), 9, "two bands of at least 8");
         assert_eq!(band_rows(5, 1, 4, 1), 8);
     }
 }
