@@ -270,7 +270,7 @@ pub fn conv2d_forward(
     let whole = s.forward_workspace_len();
     let tiled = workspace.len() != whole && workspace.len() == s.forward_tiled_workspace_len();
     assert!(
-        tiled || workspace.len() % whole.max(1) == 0,
+        tiled || workspace.len().is_multiple_of(whole.max(1)),
         "wrong workspace length"
     );
     let kernels = if DEVICE {
@@ -426,7 +426,7 @@ pub fn conv2d_backward(
     weight: &[f32],
     dy: &[f32],
     grads: ConvGrads<'_>,
-    mut dx: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
     workspace: &mut [f32],
 ) {
     let batch = shape.batch_of(x.len());
@@ -463,9 +463,7 @@ pub fn conv2d_backward(
     // Each group sums its samples' parameter gradients into its own part of the workspace, on
     // the pool's threads; then the groups' sums are added to `grads` in order: the same bits on
     // any thread count (see `groups`).
-    let mut dx_groups = dx
-        .as_deref_mut()
-        .map(|dx| dx.chunks_mut(per * s.input_len()));
+    let mut dx_groups = dx.map(|dx| dx.chunks_mut(per * s.input_len()));
     let parts = x
         .chunks(per * s.input_len())
         .zip(dy.chunks(per * s.output_len()))

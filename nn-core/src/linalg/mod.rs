@@ -735,14 +735,9 @@ mod tests {
                     }
                 }
                 // (op(a) strides, op(b) strides and storage, runner) for each kernel.
-                let layouts: [(
-                    usize,
-                    usize,
-                    &[f32],
-                    usize,
-                    usize,
-                    fn(InstructionSet, &mut Gemm<'_>),
-                ); 4] = [
+                type Layout<'b> = (usize, usize, &'b [f32], usize, usize, Runner);
+                type Runner = fn(InstructionSet, &mut Gemm<'_>);
+                let layouts: [Layout<'_>; 4] = [
                     (k, 1, &b, n, 1, run_on), // a · b: broadcast
                     (1, m, &b, n, 1, run_on), // aᵀ · b (a read as k × m storage)
                     (k, 1, &b, 1, k, run_on), // a · bᵀ (b read as n × k storage): dot
