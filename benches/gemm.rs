@@ -15,8 +15,8 @@
 //! Each case also runs `matrixmultiply::sgemm`, which `gemm` replaced (see `nn::linalg`'s docs),
 //! on the same operands in the same run, as `matrixmultiply/<case>`.
 //!
-//! Run with `cargo bench -p nn --bench gemm`. Single-threaded unless the `threading` feature is on:
-//! compare `MATMUL_NUM_THREADS=1` and `=2 cargo bench -p nn --features threading --bench gemm -- nn/`
+//! Run with `cargo bench -p nn --bench gemm`. Products large enough are split across the pool's
+//! threads: compare `NN_THREADS=1` and `NN_THREADS=2 cargo bench -p nn --bench gemm -- nn/`
 //! (matrixmultiply stays single-threaded here either way).
 
 use std::hint::black_box;

@@ -270,7 +270,9 @@
 //! - `alloc`: heap tensors and everything built on them (layers, losses, optimizers, ops). With
 //!   neither, `nn` holds [`network!`] (for `#[baked_only]` declarations), [`baked`], [`linalg`]
 //!   and [`Error`].
-//! - `threading`: splits large matmuls across threads (see [`linalg`]).
+//! - `threading` (default): a persistent pool of worker threads that splits products,
+//!   convolutions, recurrent steps and optimizer updates across cores, to the same bits on any
+//!   thread count (`NN_THREADS`, `Fit::threads`; see [`linalg::threads`]).
 //!
 //! # What it generates, for `struct Mlp< ... >`
 //! - `struct Mlp` with one public field per layer, e.g. `mlp.fc1: Dense<784, 128>`;

@@ -16,9 +16,10 @@
 //! - `infer_b1_us`, `infer_b64_us`: one inference call, the median over blocks of calls.
 //! - `celsius_ms`: the whole celsius tutorial (fresh network, 500 Adam steps).
 //! - `sgemm_gflops`: `64×784 · (128×784)ᵀ`, the MLP's forward product, in GFLOP/s.
-//! - `train_b256_us`: one MLP training step at batch 256, the median over blocks of steps; with
-//!   the `threading` feature, `MATMUL_NUM_THREADS` decides how many threads it uses
-//!   (`benches/compare/thread_scaling.py` compares 1 and 2).
+//! - `train_b256_us`: one MLP training step at batch 256, the median over blocks of steps.
+//!
+//! Every figure runs on `NN_THREADS` threads (default: every core); `compare.py` and
+//! `thread_scaling.py` set it.
 //! - `lenet_epoch_s`: one LeNet-5 training epoch (`workloads::LeNet`: conv 1→6 k5, relu,
 //!   max pool 2, conv 6→16 k5, relu, max pool 2, 256-120-84-10) over 60 000 synthetic samples,
 //!   937 full batches of 64, Adam 1e-3, softmax cross-entropy, no shuffling.
