@@ -43,7 +43,8 @@ const PACK_FROM_ROWS: usize = 96;
 /// Invariants (checked by [`super::gemm`] before any kernel runs): `m, n, k ≥ 1`; for every
 /// `i < m, p < k`, `i · a_row_stride + p · a_col_stride < a.len()`; for every `p < k, j < n`,
 /// `p · b_row_stride + j · b_col_stride < b.len()`; `c_row_stride ≥ n` and
-/// `c.len() == (m − 1) · c_row_stride + n`.
+/// `c` is valid for `(m − 1) · c_row_stride + n` values, of which columns `0..n` of each row are
+/// this product's alone while it runs.
 pub(super) struct Gemm<'a> {
     pub m: usize,
     /// The rows of the whole product this one is a band of (`m` when it is not a band): the
@@ -60,8 +61,44 @@ pub(super) struct Gemm<'a> {
     pub b: &'a [f32],
     pub b_row_stride: usize,
     pub b_col_stride: usize,
-    pub c: &'a mut [f32],
+    pub c: Out<'a>,
     pub c_row_stride: usize,
+}
+
+/// Where a product writes: `c`'s first value. A pointer and not a `&mut [f32]`, because the
+/// column bands of a product split across threads interleave in memory: each band's rows lie
+/// between the other bands' rows, and two `&mut` slices may not overlap even where neither
+/// writes.
+#[derive(Clone, Copy)]
+pub(super) struct Out<'a> {
+    first: *mut f32,
+    _c: core::marker::PhantomData<&'a mut [f32]>,
+}
+
+impl<'a> Out<'a> {
+    /// All of `c`.
+    pub fn new(c: &'a mut [f32]) -> Self {
+        Self {
+            first: c.as_mut_ptr(),
+            _c: core::marker::PhantomData,
+        }
+    }
+
+    /// From a pointer to the first value.
+    ///
+    /// # Safety
+    /// `first` is valid for every value the product writes, for `'a`, and nothing else reads or
+    /// writes those values meanwhile.
+    pub unsafe fn from_raw(first: *mut f32) -> Self {
+        Self {
+            first,
+            _c: core::marker::PhantomData,
+        }
+    }
+
+    pub fn as_mut_ptr(&mut self) -> *mut f32 {
+        self.first
+    }
 }
 
 /// Which kernel fits a product's layout.
@@ -106,7 +143,7 @@ pub(super) unsafe fn run<
         Kernel::Broadcast => unsafe { broadcast::<S, BROADCAST_ROWS>(gemm) },
         // A single row (batch-1 inference) would waste most of a multi-row tile: give it twice
         // the columns instead, so each load of `a` feeds more products.
-        Kernel::Dot if gemm.m < DOT_ROWS => unsafe { dot::<S, 1, SINGLE_ROW_COLS>(gemm) },
+        Kernel::Dot if gemm.whole_m < DOT_ROWS => unsafe { dot::<S, 1, SINGLE_ROW_COLS>(gemm) },
         Kernel::Dot => unsafe { dot::<S, DOT_ROWS, DOT_COLS>(gemm) },
         Kernel::Strided => strided(gemm),
     }
@@ -469,7 +506,8 @@ fn strided(gemm: &mut Gemm<'_>) {
                         * gemm.b[p * gemm.b_row_stride + j * gemm.b_col_stride]
                 })
                 .sum();
-            let out = &mut gemm.c[i * gemm.c_row_stride + j];
+            // SAFETY: `i < m` and `j < n`, inside `c` by `Gemm`'s invariants.
+            let out = unsafe { &mut *gemm.c.as_mut_ptr().add(i * gemm.c_row_stride + j) };
             let value = gemm.alpha * sum;
             *out = if gemm.beta == 0.0 {
                 value

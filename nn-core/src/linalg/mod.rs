@@ -39,7 +39,7 @@ pub mod upsample;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use kernels::Gemm;
+use kernels::{Gemm, Out};
 use simd::Portable;
 
 /// Whether an operand is read as stored or as its transpose.
@@ -144,10 +144,10 @@ pub fn gemm(
         b: b.data,
         b_row_stride,
         b_col_stride,
-        c,
+        c: Out::new(c),
         c_row_stride: n,
     };
-    split_rows(instruction_set(), &mut product, run_on);
+    split(instruction_set(), &mut product, run_on, None);
 }
 
 /// The smallest product [`gemm`] and [`gemm_packed`] split across threads, in floating-point
@@ -155,24 +155,49 @@ pub fn gemm(
 /// sharing the work saves.
 pub const SPLIT_FROM_FLOPS: usize = 1 << 21;
 
-/// The fewest rows of `c` in one band of a split product.
+/// Bands per thread of a split product: the threads take bands as they finish, so one that
+/// started late or runs slower (its operands in another core's cache) takes fewer.
+const BANDS_PER_THREAD: usize = 2;
+
+/// The fewest rows of `c` in one band of rows of a split product.
 const MIN_ROWS_PER_BAND: usize = 8;
 
-/// Runs `product` with `run`, split into bands of rows of `c` across [`threads`] when it is
-/// large enough. A band is the same product on fewer rows: `op(a)` starts `first_row` rows later,
-/// `b` is shared, so each value of `c` gets the same bits as unsplit.
-fn split_rows(isa: InstructionSet, product: &mut Gemm<'_>, run: fn(InstructionSet, &mut Gemm<'_>)) {
-    let flops = 2 * product.m * product.n * product.k;
-    let parts = threads::parts().min(product.m / MIN_ROWS_PER_BAND);
-    if parts < 2 || flops < SPLIT_FROM_FLOPS {
+/// Where the output pointer of a split product is shared from: each band writes only its own
+/// values of `c` (disjoint rows, or disjoint columns of every row).
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+
+// SAFETY: the bands that share the pointer write disjoint values, and `threads::for_each`
+// returns only after every band is done, while the caller's `&mut` to `c` is still held.
+unsafe impl Sync for SharedOut {}
+// SAFETY: as for `Sync`.
+unsafe impl Send for SharedOut {}
+
+/// Runs `product` with `run`, split into bands across [`threads`] when it is large enough:
+/// bands of columns when `op(b)` is the larger operand (a layer's weight, against a batch of a
+/// few dozen rows: each thread then reads only its part of the weight, which fits its own L2),
+/// else bands of rows. A band is the same product on fewer rows or columns, with every kernel
+/// decision (pack or not, depth blocks) the whole product's, so each value of `c` gets the same
+/// bits as unsplit. `packed_width` is the panel width of a `b` that [`pack`] laid out.
+fn split(
+    isa: InstructionSet,
+    product: &mut Gemm<'_>,
+    run: fn(InstructionSet, &mut Gemm<'_>),
+    packed_width: Option<usize>,
+) {
+    let (m, n, k) = (product.m, product.n, product.k);
+    let threads = threads::parts();
+    if threads < 2 || 2 * m * n * k < SPLIT_FROM_FLOPS {
         return run(isa, product);
     }
-    let rows_per_band = threads::band_rows(product.m, parts, 1, MIN_ROWS_PER_BAND);
+    let align = panel_width(isa);
+    let parts = BANDS_PER_THREAD * threads;
+    let by_columns = n >= 2 * align && (n >= m || m < 2 * MIN_ROWS_PER_BAND);
+    if !by_columns && m < 2 * MIN_ROWS_PER_BAND {
+        return run(isa, product);
+    }
     let Gemm {
-        m,
         whole_m,
-        n,
-        k,
         alpha,
         beta,
         a,
@@ -181,29 +206,46 @@ fn split_rows(isa: InstructionSet, product: &mut Gemm<'_>, run: fn(InstructionSe
         b,
         b_row_stride,
         b_col_stride,
-        ref mut c,
         c_row_stride,
+        ..
     } = *product;
-    // Bands of whole rows of `c`; the last row of a band ends at `n` past its start, so each
-    // band after the first starts on a row boundary of the `(m − 1) · c_row_stride + n` slice.
-    let bands = c.chunks_mut(rows_per_band * c_row_stride);
-    threads::for_each(bands, |band, c| {
-        let first_row = band * rows_per_band;
-        let rows = rows_per_band.min(m - first_row);
+    let out = SharedOut(product.c.as_mut_ptr());
+    let (band, extent) = if by_columns {
+        (threads::band_rows(n, parts, align, align), n)
+    } else {
+        (threads::band_rows(m, parts, 1, MIN_ROWS_PER_BAND), m)
+    };
+    threads::for_each(0..extent.div_ceil(band), |index, _| {
+        let first = index * band;
+        let len = band.min(extent - first);
+        let out = out;
+        let (rows, cols, a_offset, b_offset, c_offset) = if by_columns {
+            let b_offset = match packed_width {
+                // Panels of `width` columns, `k` rows each; `first` is a multiple of `width`.
+                Some(width) => first / width * k * width,
+                None => first * b_col_stride,
+            };
+            (m, len, 0, b_offset, first)
+        } else {
+            (len, n, first * a_row_stride, 0, first * c_row_stride)
+        };
         let mut part = Gemm {
             m: rows,
             whole_m,
-            n,
+            n: cols,
             k,
             alpha,
             beta,
-            a: &a[first_row * a_row_stride..],
+            a: &a[a_offset..],
             a_row_stride,
             a_col_stride,
-            b,
+            b: &b[b_offset..],
             b_row_stride,
             b_col_stride,
-            c: &mut c[..(rows - 1) * c_row_stride + n],
+            // SAFETY: `c_offset` is the band's first value, inside `c`; the band writes only
+            // its rows or columns (disjoint from every other band's) of `c`, which the caller
+            // holds by `&mut` until `for_each` has returned.
+            c: unsafe { Out::from_raw(out.0.add(c_offset)) },
             c_row_stride,
         };
         run(isa, &mut part);
@@ -248,7 +290,7 @@ pub(crate) fn gemm_add_into_rows(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], c_
         b: b.data,
         b_row_stride: n,
         b_col_stride: 1,
-        c: &mut c[..c_len],
+        c: Out::new(&mut c[..c_len]),
         c_row_stride,
     };
     run_on(instruction_set(), &mut product);
@@ -374,10 +416,10 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
         b: packed,
         b_row_stride: panel_width(isa),
         b_col_stride: 1,
-        c,
+        c: Out::new(c),
         c_row_stride: n,
     };
-    split_rows(isa, &mut product, run_prepacked);
+    split(isa, &mut product, run_prepacked, Some(panel_width(isa)));
 }
 
 /// Runs a [`gemm_packed`] product (`b` in panels of [`panel_width`]) with `isa`'s kernels.
@@ -760,7 +802,7 @@ mod tests {
                             b: b_data,
                             b_row_stride: b_row,
                             b_col_stride: b_col,
-                            c: &mut c[first * n..][..rows * n],
+                            c: Out::new(&mut c[first * n..][..rows * n]),
                             c_row_stride: n,
                         };
                         run(isa, &mut part);
@@ -777,7 +819,88 @@ mod tests {
                             "{isa:?}, {m}x{k}x{n}, layout {layout}, cut at {cut}"
                         );
                     }
+                    // Bands of columns, cut where `split` may cut them: at whole panels.
+                    let columns = |c: &mut [f32], first: usize, cols: usize| {
+                        let b_offset = if layout == 3 {
+                            first / width * k * width
+                        } else {
+                            first * b_col
+                        };
+                        let mut part = Gemm {
+                            m,
+                            whole_m: m,
+                            n: cols,
+                            k,
+                            alpha: 0.5,
+                            beta: 1.0,
+                            a: &a,
+                            a_row_stride: a_row,
+                            a_col_stride: a_col,
+                            b: &b_data[b_offset..],
+                            b_row_stride: b_row,
+                            b_col_stride: b_col,
+                            c: Out::new(&mut c[first..][..(m - 1) * n + cols]),
+                            c_row_stride: n,
+                        };
+                        run(isa, &mut part);
+                    };
+                    for cut in (width..n).step_by(width) {
+                        let mut bands = start.clone();
+                        columns(&mut bands, 0, cut);
+                        columns(&mut bands, cut, n - cut);
+                        assert_eq!(
+                            bands, whole,
+                            "{isa:?}, {m}x{k}x{n}, layout {layout}, columns cut at {cut}"
+                        );
+                    }
                 }
+            }
+        }
+    }
+
+    /// The pool's splits, by rows or by columns, give the single thread's bits.
+    #[cfg(feature = "threading")]
+    #[test]
+    fn products_on_every_thread_count_give_the_same_bits() {
+        let mut rng = crate::init::seeded(4);
+        let mut random = |len: usize| -> alloc::vec::Vec<f32> {
+            (0..len)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect()
+        };
+        for (m, k, n) in [
+            (64, 784, 128),
+            (128, 64, 784),
+            (300, 200, 40),
+            (64, 128, 512),
+        ] {
+            let (a, b) = (random(m * k), random(n * k));
+            let product = |op_b: Op| {
+                let b_view = match op_b {
+                    Op::Plain => MatRef::new(&b, k, n),
+                    Op::Transposed => MatRef::new(&b, n, k),
+                };
+                let mut c = alloc::vec![0.25; m * n];
+                gemm(
+                    0.5,
+                    MatRef::new(&a, m, k),
+                    Op::Plain,
+                    b_view,
+                    op_b,
+                    1.0,
+                    &mut c,
+                    n,
+                );
+                let mut packed = alloc::vec![0.0; packed_len(k, n)];
+                pack(b_view, op_b, &mut packed);
+                let mut d = alloc::vec![0.25; m * n];
+                gemm_packed(0.5, MatRef::new(&a, m, k), &packed, 1.0, &mut d, n);
+                (c, d)
+            };
+            for op_b in [Op::Plain, Op::Transposed] {
+                let one = threads::with_threads(1, || product(op_b));
+                let all = threads::with_threads(threads::available(), || product(op_b));
+                assert_eq!(one, all, "{m}x{k}x{n}, {op_b:?}");
             }
         }
     }
@@ -980,7 +1103,7 @@ mod tests {
                                 b: &b,
                                 b_row_stride: if op_b == Op::Plain { n } else { 1 },
                                 b_col_stride: if op_b == Op::Plain { 1 } else { k },
-                                c: &mut got,
+                                c: Out::new(&mut got),
                                 c_row_stride: n,
                             };
                             let strides_a = (m, k, product.a_row_stride, product.a_col_stride);
@@ -1024,7 +1147,7 @@ mod tests {
                     b: &b,
                     b_row_stride: if op_b == Op::Plain { 5 } else { 1 },
                     b_col_stride: if op_b == Op::Plain { 1 } else { 20 },
-                    c: &mut c,
+                    c: Out::new(&mut c),
                     c_row_stride: 5,
                 };
                 run_on(isa, &mut product);
