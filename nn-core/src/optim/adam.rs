@@ -256,7 +256,7 @@ impl Update {
         let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
         let threads = crate::linalg::threads::parts();
         if threads > 1 && n >= SPLIT_FROM_PARAMS {
-            let band = crate::linalg::threads::band_rows(n, threads, 16, SPLIT_FROM_PARAMS / 2);
+            let band = crate::linalg::threads::band_rows(n, 4 * threads, 16, SPLIT_FROM_PARAMS / 4);
             let bands = w
                 .chunks_mut(band)
                 .zip(g.chunks(band))
