@@ -90,7 +90,29 @@ fn later_max(a: f32, b: f32) -> f32 {
 /// ```
 pub fn max_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
     let s = shape;
-    s.planes(x.len(), y.len());
+    let per = planes_per_band(s.planes(x.len(), y.len()), x.len());
+    let bands = x
+        .chunks((per * s.h * s.w).max(1))
+        .zip(y.chunks_mut((per * s.oh * s.ow).max(1)));
+    super::threads::for_each(bands, |_, (x, y)| max_pool_forward_here(s, x, y));
+}
+
+/// The fewest values of a pooling's input worth splitting across threads, in bands of whole
+/// planes: about 10 µs of one core's work. Each plane is pooled alone, so any cut gives the
+/// same bits.
+const SPLIT_FROM_VALUES: usize = 1 << 16;
+
+/// Planes per band of a split pooling: all of them when the input is small.
+fn planes_per_band(planes: usize, values: usize) -> usize {
+    let threads = super::threads::parts();
+    if threads < 2 || values < SPLIT_FROM_VALUES {
+        return planes.max(1);
+    }
+    super::threads::band_rows(planes, 2 * threads, 1, 1)
+}
+
+/// [`max_pool_forward`] on the calling thread.
+fn max_pool_forward_here(s: &PoolShape, x: &[f32], y: &mut [f32]) {
     let planes = x
         .chunks_exact(s.h * s.w)
         .zip(y.chunks_exact_mut(s.oh * s.ow));
@@ -123,9 +145,22 @@ pub fn max_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
 /// When `shape` is not valid or the lengths disagree.
 pub fn max_pool_backward(shape: &PoolShape, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let s = shape;
-    s.planes(x.len(), dy.len());
+    let per = planes_per_band(s.planes(x.len(), dy.len()), x.len());
     assert_eq!(dx.len(), x.len(), "dx is not x's length");
     assert_eq!(y.len(), dy.len(), "y is not dy's length");
+    let (plane_in, plane_out) = ((per * s.h * s.w).max(1), (per * s.oh * s.ow).max(1));
+    let bands = x
+        .chunks(plane_in)
+        .zip(y.chunks(plane_out))
+        .zip(dy.chunks(plane_out))
+        .zip(dx.chunks_mut(plane_in));
+    super::threads::for_each(bands, |_, (((x, y), dy), dx)| {
+        max_pool_backward_here(s, x, y, dy, dx);
+    });
+}
+
+/// [`max_pool_backward`] on the calling thread, for whole planes.
+fn max_pool_backward_here(s: &PoolShape, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     // Windows of 2 × 2 at stride 2 write every element of `dx` themselves.
     if !(s.k == 2 && s.stride == 2) {
         dx.fill(0.0);
