@@ -18,10 +18,14 @@
 //!
 //! # Threads
 //! With the `threading` feature, [`gemm`] and [`gemm_packed`] split a product of at least
-//! [`SPLIT_FROM_FLOPS`] into bands of rows of `c`, one per thread of the persistent pool in
-//! [`threads`] (how many: [`threads::current`]). Every value of `c` is the same sum in the same
-//! order either way, so the bits do not depend on the thread count. Smaller products stay on the
-//! calling thread, where waking a worker would cost more than it saves.
+//! [`SPLIT_FROM_FLOPS`] into bands of `c` (two per thread of the persistent pool in [`threads`],
+//! taken as the threads come free; how many threads: [`threads::current`]). The bands are
+//! columns when `op(b)` is the larger operand, as a layer's weight is against a batch of a few
+//! dozen rows: each thread then reads only its part of the weight, which stays in its own L2
+//! (split by rows, the MLP's products gained 1.2 to 1.5 times on 2 threads; by columns, 1.7 to
+//! 1.85). Otherwise they are rows. Every value of `c` is the same sum in the same order either
+//! way, so the bits do not depend on the thread count. Smaller products stay on the calling
+//! thread, where waking a worker would cost more than it saves.
 //!
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
