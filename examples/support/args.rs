@@ -9,6 +9,10 @@ inference call, default every core; any count gives the same results";
 /// exits; a flag without its value is an error. `--threads N`, which every example takes, is
 /// applied here and not returned.
 pub fn flags(usage: &str) -> Result<Vec<(String, String)>, String> {
+    if let Ok(text) = std::env::var("NN_THREADS") {
+        nn::linalg::threads::parse_threads(&text)
+            .map_err(|error| format!("`NN_THREADS`: {error}"))?;
+    }
     let mut pairs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
