@@ -177,6 +177,14 @@ unsafe impl Sync for SharedOut {}
 // SAFETY: as for `Sync`.
 unsafe impl Send for SharedOut {}
 
+impl SharedOut {
+    /// The pointer. A method, so that a closure captures the whole `SharedOut` (which is `Sync`)
+    /// and not its field (which is not).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Runs `product` with `run`, split into bands across [`threads`] when it is large enough:
 /// bands of columns when `op(b)` is the larger operand (a layer's weight, against a batch of a
 /// few dozen rows: each thread then reads only its part of the weight, which fits its own L2),
@@ -222,7 +230,6 @@ fn split(
     threads::for_each(0..extent.div_ceil(band), |index, _| {
         let first = index * band;
         let len = band.min(extent - first);
-        let out = out;
         let (rows, cols, a_offset, b_offset, c_offset) = if by_columns {
             let b_offset = match packed_width {
                 // Panels of `width` columns, `k` rows each; `first` is a multiple of `width`.
@@ -249,7 +256,7 @@ fn split(
             // SAFETY: `c_offset` is the band's first value, inside `c`; the band writes only
             // its rows or columns (disjoint from every other band's) of `c`, which the caller
             // holds by `&mut` until `for_each` has returned.
-            c: unsafe { Out::from_raw(out.0.add(c_offset)) },
+            c: unsafe { Out::from_raw(out.get().add(c_offset)) },
             c_row_stride,
         };
         run(isa, &mut part);
