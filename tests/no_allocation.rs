@@ -2,6 +2,10 @@
 //! inference call and filling a batch from a dataset allocate nothing, not even temporarily:
 //! the matmul kernels read their operands in place and need no packing buffer.
 //! `allocation-counter` installs a counting global allocator and counts per thread.
+//!
+//! The steps run on every core (the `threading` feature is on by default): the pool's workers
+//! start during warm-up, and a split after that allocates nothing on the calling thread. The
+//! workers themselves only run the kernels a split hands them, on the caller's buffers.
 
 use nn::prelude::*;
 
@@ -61,7 +65,11 @@ fn mlp_training_step_and_inference_allocate_nothing() {
     let mut eval_tape = MlpTape::<64, Eval>::new();
     let one = Tensor2::<1, 784>::full(0.5);
 
-    // Warm-up: Adam allocates its moments on the first step.
+    // Every core, whatever NN_THREADS says.
+    nn::linalg::threads::set_default_threads(nn::linalg::threads::available())
+        .expect("at least one core");
+    // Warm-up: Adam allocates its moments on the first step, and the first split starts the
+    // pool's workers.
     let first = train_step(&mut net, &mut adam, &x, &labels, &mut tape, &mut grad);
 
     let steps = 3;
