@@ -1,7 +1,7 @@
 //! Const-generic tensors of rank 1 to 4.
 //!
-//! Every tensor owns a flat, row-major `Box<[f32]>` of exactly the product of its dims, and is
-//! created zeroed on the heap. The dims live only in the type, so `Tensor2<64, 784>` and
+//! Every tensor owns a flat, row-major run of exactly the product of its dims, created zeroed on
+//! the heap and starting on a 64-byte boundary ([`Aligned`]). The dims live only in the type, so `Tensor2<64, 784>` and
 //! `Tensor2<64, 100>` are different types and a mix-up fails under `cargo check`:
 //!
 //! ```compile_fail,E0308
@@ -76,8 +76,104 @@ fn check_len(expected: usize, found: usize) -> Result<(), Error> {
     }
 }
 
-fn zeroed_storage(len: usize) -> Box<[f32]> {
-    vec![0.0f32; len].into_boxed_slice()
+/// Values that start on a 64-byte boundary: a cache line, and a whole AVX-512 register.
+///
+/// The matmul kernels load whole registers along a row. A row that starts inside a cache line
+/// makes every other 32-byte load (AVX2) or every 64-byte load (AVX-512) touch two lines; where a
+/// tensor lands is the allocator's choice (glibc puts a large block 16 bytes past a page
+/// boundary), so the same product ran 10 to 40 % slower from one allocation to the next.
+/// The heap gives no alignment beyond `f32`'s without `unsafe`, so the storage has up to 15
+/// values of slack before the first one, found from the buffer's address when it is made (a
+/// boxed slice never moves its values).
+#[derive(Debug)]
+pub(crate) struct Aligned {
+    buffer: Box<[f32]>,
+    start: usize,
+    len: usize,
+}
+
+/// Values of slack an [`Aligned`] needs at most.
+const SLACK: usize = 15;
+
+impl Aligned {
+    /// `len` copies of `value`.
+    pub(crate) fn filled(len: usize, value: f32) -> Self {
+        let buffer = vec![value; len + SLACK].into_boxed_slice();
+        Self::within(buffer, len)
+    }
+
+    /// A copy of `values`.
+    fn copied(values: &[f32]) -> Self {
+        let mut aligned = Self::filled(values.len(), 0.0);
+        aligned.as_mut_slice().copy_from_slice(values);
+        aligned
+    }
+
+    /// `values` itself when it starts on a boundary, else an aligned copy.
+    fn from_vec(values: Vec<f32>) -> Self {
+        if values.as_ptr() as usize % 64 == 0 {
+            let len = values.len();
+            Self {
+                buffer: values.into_boxed_slice(),
+                start: 0,
+                len,
+            }
+        } else {
+            Self::copied(&values)
+        }
+    }
+
+    /// The first `len` values of `buffer` from its first 64-byte boundary.
+    fn within(buffer: Box<[f32]>, len: usize) -> Self {
+        let misalignment = buffer.as_ptr() as usize % 64;
+        let start = (64 - misalignment) % 64 / core::mem::size_of::<f32>();
+        Self { buffer, start, len }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        &self.buffer[self.start..][..self.len]
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buffer[self.start..][..self.len]
+    }
+
+    fn into_vec(self) -> Vec<f32> {
+        if self.start == 0 && self.buffer.len() == self.len {
+            self.buffer.into_vec()
+        } else {
+            self.as_slice().to_vec()
+        }
+    }
+}
+
+impl core::ops::Deref for Aligned {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        self.as_slice()
+    }
+}
+
+impl core::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        self.as_mut_slice()
+    }
+}
+
+impl Clone for Aligned {
+    fn clone(&self) -> Self {
+        Self::copied(self.as_slice())
+    }
+}
+
+impl PartialEq for Aligned {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+fn zeroed_storage(len: usize) -> Aligned {
+    Aligned::filled(len, 0.0)
 }
 
 macro_rules! define_tensor {
@@ -88,7 +184,7 @@ macro_rules! define_tensor {
         $(#[$doc])*
         #[derive(Clone, PartialEq)]
         pub struct $name<$(const $dim: usize),+> {
-            data: Box<[f32]>,
+            data: Aligned,
         }
 
         impl<$(const $dim: usize),+> $name<$($dim),+> {
@@ -104,7 +200,7 @@ macro_rules! define_tensor {
 
             /// A tensor with every element set to `value`.
             pub fn full(value: f32) -> Self {
-                Self { data: vec![value; Self::LEN].into_boxed_slice() }
+                Self { data: Aligned::filled(Self::LEN, value) }
             }
 
             /// Builds a tensor from a slice of exactly `LEN` elements, in row-major order.
@@ -115,19 +211,20 @@ macro_rules! define_tensor {
                 <Self as Tensor>::try_from_slice(values)
             }
 
-            /// Takes ownership of a `Vec` of exactly `LEN` elements without copying.
+            /// Takes a `Vec` of exactly `LEN` elements: without copying when it starts on a
+            /// 64-byte boundary, else copied once to one ([`Aligned`] says why).
             ///
             /// # Errors
             /// [`Error::LengthMismatch`] when the `Vec` has another length.
             pub fn from_vec(values: Vec<f32>) -> Result<Self, Error> {
                 check_len(Self::LEN, values.len())?;
-                Ok(Self { data: values.into_boxed_slice() })
+                Ok(Self { data: Aligned::from_vec(values) })
             }
 
             /// Builds a tensor by calling `f` with each index, in row-major order.
             pub fn from_fn(mut f: impl FnMut([usize; $rank]) -> f32) -> Self {
                 let mut t = Self::zeros();
-                for (flat, value) in t.data.iter_mut().enumerate() {
+                for (flat, value) in t.data.as_mut_slice().iter_mut().enumerate() {
                     *value = f(Self::unravel(flat));
                 }
                 t
@@ -140,32 +237,33 @@ macro_rules! define_tensor {
 
             /// The elements in row-major order.
             pub fn as_slice(&self) -> &[f32] {
-                &self.data
+                self.data.as_slice()
             }
 
             /// The elements in row-major order, mutably.
             pub fn as_mut_slice(&mut self) -> &mut [f32] {
-                &mut self.data
+                self.data.as_mut_slice()
             }
 
             /// Iterates over the elements in row-major order.
             pub fn iter(&self) -> core::slice::Iter<'_, f32> {
-                self.data.iter()
+                self.data.as_slice().iter()
             }
 
             /// Iterates mutably over the elements in row-major order.
             pub fn iter_mut(&mut self) -> core::slice::IterMut<'_, f32> {
-                self.data.iter_mut()
+                self.data.as_mut_slice().iter_mut()
             }
 
-            /// The storage, consumed into a `Vec` without copying.
+            /// The values, as a `Vec` (the storage itself when it holds nothing else, else a
+            /// copy).
             pub fn into_vec(self) -> Vec<f32> {
                 self.data.into_vec()
             }
 
             /// The element at `index`, or `None` when any coordinate is out of range.
             pub fn get(&self, index: [usize; $rank]) -> Option<f32> {
-                Self::ravel(index).map(|flat| self.data[flat])
+                Self::ravel(index).map(|flat| self.data.as_slice()[flat])
             }
 
             fn ravel(index: [usize; $rank]) -> Option<usize> {
@@ -202,10 +300,10 @@ macro_rules! define_tensor {
                 Self { data: zeroed_storage(Self::LEN) }
             }
             fn as_slice(&self) -> &[f32] {
-                &self.data
+                self.data.as_slice()
             }
             fn as_mut_slice(&mut self) -> &mut [f32] {
-                &mut self.data
+                self.data.as_mut_slice()
             }
         }
 
@@ -225,7 +323,7 @@ macro_rules! define_tensor {
             type Output = f32;
             fn index(&self, index: [usize; $rank]) -> &f32 {
                 match Self::ravel(index) {
-                    Some(flat) => &self.data[flat],
+                    Some(flat) => &self.data.as_slice()[flat],
                     None => panic!(
                         "index {:?} is out of range for a tensor of shape {:?}",
                         index,
@@ -238,7 +336,7 @@ macro_rules! define_tensor {
         impl<$(const $dim: usize),+> IndexMut<[usize; $rank]> for $name<$($dim),+> {
             fn index_mut(&mut self, index: [usize; $rank]) -> &mut f32 {
                 match Self::ravel(index) {
-                    Some(flat) => &mut self.data[flat],
+                    Some(flat) => &mut self.data.as_mut_slice()[flat],
                     None => panic!(
                         "index {:?} is out of range for a tensor of shape {:?}",
                         index,
@@ -252,7 +350,7 @@ macro_rules! define_tensor {
             type Item = &'a f32;
             type IntoIter = core::slice::Iter<'a, f32>;
             fn into_iter(self) -> Self::IntoIter {
-                self.data.iter()
+                self.data.as_slice().iter()
             }
         }
 
@@ -260,7 +358,7 @@ macro_rules! define_tensor {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 const PREVIEW: usize = 8;
                 write!(f, "{}{:?} [", stringify!($name), Self::DIMS)?;
-                for (i, v) in self.data.iter().take(PREVIEW).enumerate() {
+                for (i, v) in self.data.as_slice().iter().take(PREVIEW).enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
@@ -325,7 +423,7 @@ impl<const R: usize, const C: usize> Tensor2<R, C> {
     /// # Panics
     /// When `r >= R`.
     pub fn row(&self, r: usize) -> &[f32] {
-        &self.data[r * C..(r + 1) * C]
+        &self.data.as_slice()[r * C..(r + 1) * C]
     }
 
     /// Row `r` as a mutable slice of `C` elements.
@@ -333,18 +431,33 @@ impl<const R: usize, const C: usize> Tensor2<R, C> {
     /// # Panics
     /// When `r >= R`.
     pub fn row_mut(&mut self, r: usize) -> &mut [f32] {
-        &mut self.data[r * C..(r + 1) * C]
+        &mut self.data.as_mut_slice()[r * C..(r + 1) * C]
     }
 
     /// Iterates over the rows.
     pub fn rows(&self) -> core::slice::ChunksExact<'_, f32> {
-        self.data.chunks_exact(C.max(1))
+        self.data.as_slice().chunks_exact(C.max(1))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tensor_starts_on_a_cache_line() {
+        let starts = |t: &[f32]| t.as_ptr() as usize % 64;
+        for _ in 0..20 {
+            assert_eq!(starts(Tensor2::<3, 5>::zeros().as_slice()), 0);
+            assert_eq!(starts(Tensor2::<64, 784>::full(1.0).as_slice()), 0);
+            let t = Tensor1::<7>::from_vec((0..7).map(|i| i as f32).collect()).unwrap();
+            assert_eq!(starts(t.as_slice()), 0);
+            assert_eq!(t.as_slice(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+            let copy = t.clone();
+            assert_eq!((starts(copy.as_slice()), &copy), (0, &t));
+            assert_eq!(copy.into_vec(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        }
+    }
 
     #[test]
     fn zeros_and_len() {

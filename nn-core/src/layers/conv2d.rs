@@ -1,14 +1,11 @@
 //! `Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>`: a 2-D convolution over NCHW batches;
 //! `conv2d(..)` in `network!`.
 
-use alloc::boxed::Box;
-use alloc::vec;
-
 use crate::init::{Rng, uniform};
 use crate::layers::{Composable, Layer};
 use crate::linalg::conv::{self, ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
-use crate::tensor::{Tensor1, Tensor4, Zeroed};
+use crate::tensor::{Aligned, Tensor1, Tensor4, Zeroed};
 
 /// A 2-D convolution from `C_IN` channels of `H × W` to `C_OUT` channels of `OH × OW`, with a
 /// square `K × K` kernel moved by `STRIDE` over the input padded with `PAD` zeros on each side:
@@ -87,7 +84,7 @@ pub struct ConvWorkspace<
     const OH: usize,
     const OW: usize,
 > {
-    buffer: Box<[f32]>,
+    buffer: Aligned,
 }
 
 /// The cache of [`Conv2d`]'s training forward, which `backward` uses as working space: for
@@ -104,7 +101,7 @@ pub struct ConvTrainWorkspace<
     const OH: usize,
     const OW: usize,
 > {
-    buffer: Box<[f32]>,
+    buffer: Aligned,
 }
 
 impl<const B: usize, const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
@@ -112,7 +109,7 @@ impl<const B: usize, const C_IN: usize, const K: usize, const OH: usize, const O
 {
     fn zeroed() -> Self {
         Self {
-            buffer: vec![0.0; conv::groups(B) * C_IN * K * K * OH * OW].into_boxed_slice(),
+            buffer: Aligned::filled(conv::groups(B) * C_IN * K * K * OH * OW, 0.0),
         }
     }
 }
@@ -131,7 +128,7 @@ impl<
         // group's sums of the weight and bias gradients.
         let group = 2 * C_IN * K * K * OH * OW + C_OUT * C_IN * K * K + C_OUT;
         Self {
-            buffer: vec![0.0; conv::groups(B) * group].into_boxed_slice(),
+            buffer: Aligned::filled(conv::groups(B) * group, 0.0),
         }
     }
 }

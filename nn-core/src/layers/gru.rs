@@ -1,8 +1,6 @@
 //! `Gru<T, F, H>`: a gated recurrent unit layer over batch-first sequences; `gru(..)` in
 //! `network!`.
 
-use alloc::boxed::Box;
-
 use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad, batch1_params, buffer, init_uniform,
@@ -13,7 +11,7 @@ use crate::layers::{Composable, Layer};
 use crate::linalg::recurrent::{self, RecurrentParams};
 use crate::linalg::{Vectorize, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
-use crate::tensor::{Tensor2, Tensor3, Zeroed};
+use crate::tensor::{Aligned, Tensor2, Tensor3, Zeroed};
 
 /// A gated recurrent unit layer: `T` steps of `F` features in, every step's hidden state of
 /// `H` features out. PyTorch's `nn.GRU(F, H, batch_first=True)` (one layer, one direction),
@@ -78,17 +76,17 @@ pub struct Gru<const T: usize, const F: usize, const H: usize> {
 #[derive(Clone, Debug)]
 pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: usize> {
     /// `(T, B, F)`.
-    xt: Box<[f32]>,
+    xt: Aligned,
     /// `(T, B, 3·H)`: `x W_ihᵀ + b_ih`, then (in place) the gates `r, z, n`.
-    gates: Box<[f32]>,
+    gates: Aligned,
     /// `(T, B, 3·H)`: `h_{t−1} W_hhᵀ + b_hh`.
-    hh: Box<[f32]>,
+    hh: Aligned,
     /// `(T, B, H)`: `h_t`.
-    hs: Box<[f32]>,
+    hs: Aligned,
     /// `W_ihᵀ` (`F × 3·H`), then the `W_ih` it was made from (see `project_inputs`).
-    weight_ih_t: Box<[f32]>,
+    weight_ih_t: Aligned,
     /// `W_hh` (`3·H × H`), packed for this batch size (see `pack_recurrent_weight`).
-    weight_hh_packed: Box<[f32]>,
+    weight_hh_packed: Aligned,
 }
 
 /// The cache of [`Gru`]'s training forward: its [`GruScratch`] (every step's gates and
@@ -99,11 +97,11 @@ pub struct GruScratch<const B: usize, const T: usize, const F: usize, const H: u
 pub struct GruCache<const B: usize, const T: usize, const F: usize, const H: usize> {
     forward: GruScratch<B, T, F, H>,
     /// `(T, B, F)`.
-    dxt: Box<[f32]>,
+    dxt: Aligned,
     /// `(B, H)`: the gradient reaching `h_t` from step `t + 1`.
-    dh: Box<[f32]>,
+    dh: Aligned,
     /// `(B, H)`: the gradient reaching `h_{t−1}` from step `t`, being summed.
-    dh_previous: Box<[f32]>,
+    dh_previous: Aligned,
 }
 
 impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed

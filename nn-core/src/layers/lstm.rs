@@ -1,8 +1,6 @@
 //! `Lstm<T, F, H>`: a long short-term memory layer over batch-first sequences; `lstm(..)` in
 //! `network!`.
 
-use alloc::boxed::Box;
-
 use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad_via_transpose, batch1_params, buffer,
@@ -14,7 +12,7 @@ use crate::layers::{Composable, Layer};
 use crate::linalg::recurrent::{self, LstmBuffers, RecurrentParams};
 use crate::linalg::{Vectorize, threads, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
-use crate::tensor::{Tensor2, Tensor3, Zeroed};
+use crate::tensor::{Aligned, Tensor2, Tensor3, Zeroed};
 
 /// A long short-term memory layer: `T` steps of `F` features in, every step's hidden state of
 /// `H` features out. PyTorch's `nn.LSTM(F, H, batch_first=True)` (one layer, one direction),
@@ -78,21 +76,21 @@ pub struct Lstm<const T: usize, const F: usize, const H: usize> {
 #[derive(Clone, Debug)]
 pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: usize> {
     /// `(T, B, F)`.
-    xt: Box<[f32]>,
+    xt: Aligned,
     /// `(T, B, 4·H)`: pre-activations, then (in place) the gates `i, f, g, o`.
-    gates: Box<[f32]>,
+    gates: Aligned,
     /// `(T, B, H)`: `c_t`.
-    cs: Box<[f32]>,
+    cs: Aligned,
     /// `(T, B, H)`: `tanh(c_t)`.
-    tanh_cs: Box<[f32]>,
+    tanh_cs: Aligned,
     /// `(T, B, H)`: `h_t`.
-    hs: Box<[f32]>,
+    hs: Aligned,
     /// `b_ih + b_hh`.
-    bias: Box<[f32]>,
+    bias: Aligned,
     /// `W_ihᵀ` (`F × 4·H`), then the `W_ih` it was made from (see `project_inputs`).
-    weight_ih_t: Box<[f32]>,
+    weight_ih_t: Aligned,
     /// `W_hh` (`4·H × H`), packed for this batch size (see `pack_recurrent_weight`).
-    weight_hh_packed: Box<[f32]>,
+    weight_hh_packed: Aligned,
 }
 
 /// The cache of [`Lstm`]'s training forward: its [`LstmScratch`] (every step's gates and
@@ -102,15 +100,15 @@ pub struct LstmScratch<const B: usize, const T: usize, const F: usize, const H: 
 pub struct LstmCache<const B: usize, const T: usize, const F: usize, const H: usize> {
     forward: LstmScratch<B, T, F, H>,
     /// `(T, B, F)`.
-    dxt: Box<[f32]>,
+    dxt: Aligned,
     /// `(B, H)`: the gradient reaching `h_t` from step `t + 1`.
-    dh: Box<[f32]>,
+    dh: Aligned,
     /// `(B, H)`: the gradient reaching `c_t` from step `t + 1`.
-    dc: Box<[f32]>,
+    dc: Aligned,
     /// `dW_ihᵀ` and `dW_hhᵀ` of one backward, `(F + H) × 4·H`.
-    grad_t: Box<[f32]>,
+    grad_t: Aligned,
     /// `W_hh`, packed, for batches of 4 and more (see `recurrent_state_grad`).
-    weight_hh_packed: Box<[f32]>,
+    weight_hh_packed: Aligned,
 }
 
 impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed

@@ -7,16 +7,15 @@
 //! time-major, `(T, B, ·)`: the input is copied once per sequence (`B · T · F` values) and step
 //! `t`'s gates, states and gate gradients are each one contiguous `B × ·` block.
 
-use alloc::boxed::Box;
-use alloc::vec;
-
 use crate::init::{Rng, uniform};
 use crate::linalg::recurrent::{self, RecurrentParams};
 use crate::linalg::{MatRef, Op, gemm, gemm_packed, pack, packed_len, transpose};
+use crate::tensor::Aligned;
 
-/// A zeroed buffer of `len` values: workspaces call it once, in `Zeroed::zeroed`.
-pub(crate) fn buffer(len: usize) -> Box<[f32]> {
-    vec![0.0; len].into_boxed_slice()
+/// A zeroed buffer of `len` values on a 64-byte boundary: workspaces call it once, in
+/// `Zeroed::zeroed`.
+pub(crate) fn buffer(len: usize) -> Aligned {
+    Aligned::filled(len, 0.0)
 }
 
 /// Copies batch-first `x` `(batch, steps, width)` into time-major `out` `(steps, batch, width)`.
@@ -372,6 +371,7 @@ pub(crate) fn init_uniform(params: [&mut [f32]; 4], hidden: usize, rng: &mut Rng
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn layout_moves_are_inverse() {

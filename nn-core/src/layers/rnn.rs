@@ -4,8 +4,6 @@
 use core::fmt::Debug;
 use core::marker::PhantomData;
 
-use alloc::boxed::Box;
-
 use crate::init::Rng;
 use crate::layers::recurrent::{
     add_bias_grad, add_recurrent_product, add_weight_grad, batch1_params, buffer, init_uniform,
@@ -16,7 +14,7 @@ use crate::layers::{Composable, Layer};
 use crate::linalg::recurrent::{self, Nonlinearity, RecurrentParams};
 use crate::linalg::{Vectorize, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
-use crate::tensor::{Tensor1, Tensor2, Tensor3, Zeroed};
+use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 
 /// The nonlinearity of an [`Rnn`]: [`RnnTanh`] (the default, as in PyTorch and Keras) or
 /// [`RnnRelu`] (PyTorch's `nonlinearity='relu'`).
@@ -117,15 +115,15 @@ pub struct Rnn<const T: usize, const F: usize, const H: usize, A: RnnActivation 
 #[derive(Clone, Debug)]
 pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: usize> {
     /// `(T, B, F)`.
-    xt: Box<[f32]>,
+    xt: Aligned,
     /// `(T, B, H)`: pre-activations, then (in place) the states.
-    hs: Box<[f32]>,
+    hs: Aligned,
     /// `b_ih + b_hh`.
-    bias: Box<[f32]>,
+    bias: Aligned,
     /// `W_ihᵀ` (`F × H`), then the `W_ih` it was made from (see `project_inputs`).
-    weight_ih_t: Box<[f32]>,
+    weight_ih_t: Aligned,
     /// `W_hh` (`H × H`), packed for this batch size (see `pack_recurrent_weight`).
-    weight_hh_packed: Box<[f32]>,
+    weight_hh_packed: Aligned,
 }
 
 /// The cache of [`Rnn`]'s training forward: its [`RnnScratch`] (every step's state), and the
@@ -135,11 +133,11 @@ pub struct RnnScratch<const B: usize, const T: usize, const F: usize, const H: u
 pub struct RnnCache<const B: usize, const T: usize, const F: usize, const H: usize> {
     forward: RnnScratch<B, T, F, H>,
     /// `(T, B, H)`.
-    dgates: Box<[f32]>,
+    dgates: Aligned,
     /// `(T, B, F)`.
-    dxt: Box<[f32]>,
+    dxt: Aligned,
     /// `(B, H)`: the gradient reaching `h_t` from step `t + 1`.
-    dh: Box<[f32]>,
+    dh: Aligned,
 }
 
 impl<const B: usize, const T: usize, const F: usize, const H: usize> Zeroed
