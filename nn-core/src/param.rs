@@ -284,7 +284,7 @@ pub trait HasParams {
     fn zero_grad(&mut self) {
         self.visit_params(
             &ParamPath::root(),
-            &mut |_: &ParamPath<'_>, p: Param<'_>| p.grad.fill(0.0),
+            &mut |_: &ParamPath<'_>, p: Param<'_>| crate::linalg::threads::fill(p.grad, 0.0),
         );
     }
 
