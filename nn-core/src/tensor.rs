@@ -111,7 +111,7 @@ impl Aligned {
 
     /// `values` itself when it starts on a boundary, else an aligned copy.
     fn from_vec(values: Vec<f32>) -> Self {
-        if values.as_ptr() as usize % 64 == 0 {
+        if (values.as_ptr() as usize).is_multiple_of(64) {
             let len = values.len();
             Self {
                 buffer: values.into_boxed_slice(),
