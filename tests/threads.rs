@@ -10,7 +10,6 @@ use std::sync::Arc;
 use nn::data::{Batches, Dataset, Labels, LastBatch};
 use nn::layers::{Features, Shape2, Shape3};
 use nn::linalg::threads;
-use nn::param::{ParamPath, ParamRef};
 use nn::prelude::*;
 use nn::train::{CrossEntropy, Fit, Progress, TrainError};
 
@@ -36,23 +35,7 @@ network! {
 
 /// Every parameter and buffer (batch norm's running statistics), as bits.
 fn bits<M: HasParams>(net: &M) -> Vec<(String, Vec<u32>)> {
-    let mut out = Vec::new();
-    net.visit_params_ref(
-        &ParamPath::root(),
-        &mut |path: &ParamPath<'_>, p: ParamRef<'_>| {
-            out.push((
-                path.to_string(),
-                p.value.iter().map(|v| v.to_bits()).collect(),
-            ));
-        },
-    );
-    net.visit_buffers_ref(
-        &ParamPath::root(),
-        &mut |path: &ParamPath<'_>, b: &[f32]| {
-            out.push((path.to_string(), b.iter().map(|v| v.to_bits()).collect()));
-        },
-    );
-    out
+    nn::testing::state_bits(net)
 }
 
 /// 256 samples of 784 pixels in [0, 1) with labels 0..10, from a fixed stream.

@@ -122,23 +122,7 @@ fn every_network_kind_round_trips_through_a_file() {
 
 /// Every parameter and buffer with its name, as bits, read through `&self`.
 fn snapshot_ref<M: HasParams>(net: &M) -> Vec<(String, Vec<u32>)> {
-    let mut out = Vec::new();
-    net.visit_params_ref(
-        &ParamPath::root(),
-        &mut |path: &ParamPath<'_>, p: ParamRef<'_>| {
-            out.push((
-                path.to_string(),
-                p.value.iter().map(|v| v.to_bits()).collect(),
-            ));
-        },
-    );
-    net.visit_buffers_ref(
-        &ParamPath::root(),
-        &mut |path: &ParamPath<'_>, b: &[f32]| {
-            out.push((path.to_string(), b.iter().map(|v| v.to_bits()).collect()));
-        },
-    );
-    out
+    nn::testing::state_bits(net)
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Gradient checking: compares a layer's `backward` with central differences.
+//! Gradient checking: compares a layer's `backward` with central differences; and
+//! [`state_bits`], for tests that compare two trainings bit for bit.
 //!
 //! The check uses the scalar loss `L = Σ y ⊙ r` for a fixed random `r`, so `dL/dy = r`. It
 //! compares every input-gradient element and every parameter-gradient element against
@@ -15,7 +16,7 @@ use alloc::vec::Vec;
 
 use crate::init::{Rng, seeded, uniform};
 use crate::layers::Layer;
-use crate::param::{HasParams, Param, ParamPath};
+use crate::param::{HasParams, Param, ParamPath, ParamRef};
 use crate::tensor::{Tensor, Zeroed};
 
 /// The finite-difference step.
@@ -262,4 +263,26 @@ pub(crate) fn check_activation<L: Layer, const B: usize>(
     if let Err(e) = check_gradients::<L, B>(layer, &batch, seed + 1) {
         panic!("{e}");
     }
+}
+
+/// Every parameter and buffer of `net` with its name, as bits, read through `&self`: two
+/// trainings that should agree exactly compare equal.
+pub fn state_bits<M: HasParams>(net: &M) -> Vec<(String, Vec<u32>)> {
+    let mut out = Vec::new();
+    net.visit_params_ref(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: ParamRef<'_>| {
+            out.push((
+                format!("{path}"),
+                p.value.iter().map(|v| v.to_bits()).collect(),
+            ));
+        },
+    );
+    net.visit_buffers_ref(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, b: &[f32]| {
+            out.push((format!("{path}"), b.iter().map(|v| v.to_bits()).collect()));
+        },
+    );
+    out
 }
