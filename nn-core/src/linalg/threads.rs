@@ -2,8 +2,9 @@
 //! kernel hands it independent parts of a step.
 //!
 //! # What is split, and why the bits do not change
-//! Only work whose parts are independent: the row bands of a product's output, the samples of
-//! a convolution's batch, the batch rows of a recurrent step. Each output value is then computed
+//! Only work whose parts are independent: bands of a product's output (rows, or columns when
+//! the weight is the larger operand), the samples of a convolution's batch, the batch rows of a
+//! recurrent step, the planes of a pooling, slices of an optimizer's update. Each output value is then computed
 //! by the same instructions in the same order whichever thread runs it, so a network gives the
 //! same bits on any number of threads. A sum across parts (a convolution's weight gradient over
 //! its samples) is cut into parts fixed by the shape alone, never by the thread count, and the
