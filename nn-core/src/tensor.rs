@@ -1,8 +1,10 @@
 //! Const-generic tensors of rank 1 to 4.
 //!
 //! Every tensor owns a flat, row-major run of exactly the product of its dims, created zeroed on
-//! the heap and starting on a 64-byte boundary ([`Aligned`]). The dims live only in the type, so `Tensor2<64, 784>` and
-//! `Tensor2<64, 100>` are different types and a mix-up fails under `cargo check`:
+//! the heap and starting on a 64-byte boundary: a cache line, so that no row load of the matmul
+//! kernels straddles two lines because of where the allocator put a tensor. The dims live only
+//! in the type, so `Tensor2<64, 784>` and `Tensor2<64, 100>` are different types and a mix-up
+//! fails under `cargo check`:
 //!
 //! ```compile_fail,E0308
 //! use nn_core::tensor::Tensor2;
@@ -212,7 +214,7 @@ macro_rules! define_tensor {
             }
 
             /// Takes a `Vec` of exactly `LEN` elements: without copying when it starts on a
-            /// 64-byte boundary, else copied once to one ([`Aligned`] says why).
+            /// 64-byte boundary, else copied once to one (see [the module docs](self)).
             ///
             /// # Errors
             /// [`Error::LengthMismatch`] when the `Vec` has another length.
