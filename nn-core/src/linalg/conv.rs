@@ -196,8 +196,9 @@ impl ConvShape {
 /// The most groups a batch's samples are cut into, so that groups run on different threads.
 pub const GROUPS: usize = 8;
 
-/// How many groups of consecutive samples a batch of `batch` is cut into: [`GROUPS`], or one
-/// per sample in a smaller batch. It depends on the batch alone, never on the thread count:
+/// The most groups of consecutive samples a batch of `batch` is cut into: [`GROUPS`], or one
+/// per sample in a smaller batch (each group holds the same number of samples, the last maybe
+/// fewer, so a batch of 10 makes 5 groups of 2). It depends on the batch alone, never on the thread count:
 /// the weight gradient is summed within each group, sample by sample, and then across the
 /// groups in order, so it has the same bits on any number of threads.
 pub const fn groups(batch: usize) -> usize {
@@ -480,7 +481,8 @@ pub fn conv2d_backward(
         };
         backward_samples(s, x, weight, dy, sums, dx, work);
     });
-    for space in workspace.chunks(s.group_backward_len()).take(groups(batch)) {
+    // Only the groups the samples filled: `per` samples each, so maybe fewer than `groups`.
+    for space in workspace.chunks(s.group_backward_len()).take(batch.div_ceil(per)) {
         let (weight_sum, bias_sum) = space[2 * s.forward_workspace_len()..].split_at(weight_len);
         for (g, v) in grads.weight.iter_mut().zip(weight_sum) {
             *g += v;
@@ -1234,6 +1236,9 @@ mod tests {
             (2, 2, (2, 3), 5, 1, 2, 2),
             (3, 5, (9, 9), 4, 3, 2, 1),
             (7, 9, (10, 6), 3, 2, 0, 2),
+            // Batches cut into groups of several samples, fewer groups than `GROUPS`.
+            (2, 3, (7, 5), 3, 2, 1, 10),
+            (1, 2, (6, 6), 3, 1, 1, 17),
         ];
         for (c_in, c_out, hw, k, stride, pad, batch) in cases {
             let s = shape(c_in, c_out, hw, k, stride, pad);
@@ -1247,6 +1252,11 @@ mod tests {
             let mut work = vec![f32::NAN; s.forward_workspace_len()];
             conv2d_forward(&s, &x, &w, &bias, &mut y, &mut work);
             assert_close("y", &s, &y, &y_want);
+            // A column matrix per group of samples (what runs on threads): the same bits.
+            let mut y_groups = vec![f32::NAN; y_want.len()];
+            let mut work = vec![f32::NAN; groups(batch) * s.forward_workspace_len()];
+            conv2d_forward(&s, &x, &w, &bias, &mut y_groups, &mut work);
+            assert_eq!(y_groups, y, "{s:?}, batch {batch}");
 
             // Gradients accumulate onto what is there; dx is overwritten.
             let mut dw = vec![1.0; s.weight_len()];
