@@ -482,7 +482,10 @@ pub fn conv2d_backward(
         backward_samples(s, x, weight, dy, sums, dx, work);
     });
     // Only the groups the samples filled: `per` samples each, so maybe fewer than `groups`.
-    for space in workspace.chunks(s.group_backward_len()).take(batch.div_ceil(per)) {
+    for space in workspace
+        .chunks(s.group_backward_len())
+        .take(batch.div_ceil(per))
+    {
         let (weight_sum, bias_sum) = space[2 * s.forward_workspace_len()..].split_at(weight_len);
         for (g, v) in grads.weight.iter_mut().zip(weight_sum) {
             *g += v;
