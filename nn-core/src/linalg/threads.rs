@@ -233,6 +233,7 @@ mod pool {
         /// after that.
         job: core::sync::atomic::AtomicPtr<Job<'static>>,
         parked: AtomicBool,
+        /// Set by the worker itself, first thing: whoever sees `parked` finds it set.
         thread: OnceLock<Thread>,
     }
 
@@ -251,11 +252,10 @@ mod pool {
                         parked: AtomicBool::new(false),
                         thread: OnceLock::new(),
                     }));
-                    let handle = thread::Builder::new()
+                    thread::Builder::new()
                         .name(std::format!("nn-worker-{index}"))
                         .spawn(move || serve(worker))
                         .expect("nn: could not start a worker thread");
-                    let _ = worker.thread.set(handle.thread().clone());
                     worker
                 })
                 .collect();
@@ -268,6 +268,8 @@ mod pool {
 
     /// A worker's life: wait for a job, help with it, let go of it.
     fn serve(worker: &'static Worker) {
+        // Before it can ever park, so that a caller who sees it parked can always wake it.
+        let _ = worker.thread.set(thread::current());
         loop {
             let mut spins = 0;
             let job = loop {
@@ -436,6 +438,31 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    fn parked_workers_wake_for_the_next_split() {
+        let helped = AtomicUsize::new(0);
+        let caller = std::thread::current().id();
+        for _ in 0..20 {
+            // Long enough for an idle worker to stop spinning and park.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            with_threads(available(), || {
+                for_each(0..8, |_, _| {
+                    if std::thread::current().id() != caller {
+                        helped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Long enough that a worker wakes before the caller took every part.
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                });
+            });
+        }
+        if available() > 1 {
+            assert!(
+                helped.load(Ordering::Relaxed) > 0,
+                "a woken worker took a part"
+            );
+        }
     }
 
     #[test]
