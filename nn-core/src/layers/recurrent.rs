@@ -343,7 +343,7 @@ pub(crate) fn add_weight_grad_via_transpose(
     );
     // Rows of `grad` in bands across threads; each value is one addition, so any cut gives
     // the same bits.
-    let per = band(width, width * depth);
+    let per = threads::lanes_per_band(width, width * depth, 16);
     let bands = grad
         .chunks_mut((per * depth).max(1))
         .take(width.div_ceil(per));
@@ -357,24 +357,12 @@ pub(crate) fn add_weight_grad_via_transpose(
     });
 }
 
-/// How many of `lanes` independent rows or columns go in one band of work split across
-/// threads: all of them when the work (`values` touched) is too small to split.
-fn band(lanes: usize, values: usize) -> usize {
-    /// About 10 µs of one core's additions.
-    const SPLIT_FROM_VALUES: usize = 1 << 16;
-    let parts = threads::parts();
-    if parts < 2 || values < SPLIT_FROM_VALUES {
-        return lanes.max(1);
-    }
-    threads::band_rows(lanes, 2 * parts, 16, 16)
-}
-
 /// `grad += column sums of dgates` (`rows × grad.len()`): a bias gradient.
 ///
 /// Bands of columns run across threads; each column is summed in row order either way.
 pub(crate) fn add_bias_grad(grad: &mut [f32], dgates: &[f32]) {
     let width = grad.len();
-    let per = band(width, dgates.len());
+    let per = threads::lanes_per_band(width, dgates.len(), 16);
     threads::for_each(grad.chunks_mut(per), |band, grad| {
         let first = band * per;
         for row in dgates.chunks_exact(width.max(1)) {

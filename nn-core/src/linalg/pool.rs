@@ -97,18 +97,10 @@ pub fn max_pool_forward(shape: &PoolShape, x: &[f32], y: &mut [f32]) {
     super::threads::for_each(bands, |_, (x, y)| max_pool_forward_here(s, x, y));
 }
 
-/// The fewest values of a pooling's input worth splitting across threads, in bands of whole
-/// planes: about 10 µs of one core's work. Each plane is pooled alone, so any cut gives the
-/// same bits.
-const SPLIT_FROM_VALUES: usize = 1 << 16;
-
-/// Planes per band of a split pooling: all of them when the input is small.
+/// Planes per band of a pooling split across threads (each plane is pooled alone, so any cut
+/// gives the same bits): all of them when the input is small.
 fn planes_per_band(planes: usize, values: usize) -> usize {
-    let threads = super::threads::parts();
-    if threads < 2 || values < SPLIT_FROM_VALUES {
-        return planes.max(1);
-    }
-    super::threads::band_rows(planes, 2 * threads, 1, 1)
+    super::threads::lanes_per_band(planes, values, 1)
 }
 
 /// [`max_pool_forward`] on the calling thread.

@@ -57,15 +57,24 @@ pub fn parts() -> usize {
     1
 }
 
+/// The work, in values read or written, below which a split does not pay: about 10 µs of one
+/// core's streaming loads, adds or stores.
+pub const SPLIT_FROM_VALUES: usize = 1 << 16;
+
+/// The band length when `lanes` independent rows, columns or planes, touching `values` values
+/// in all, are split across threads: two bands per thread, each a multiple of `align` lanes;
+/// all the lanes in one band on one thread or below [`SPLIT_FROM_VALUES`].
+pub fn lanes_per_band(lanes: usize, values: usize, align: usize) -> usize {
+    let threads = parts();
+    if threads < 2 || values < SPLIT_FROM_VALUES {
+        return lanes.max(1);
+    }
+    band_rows(lanes, 2 * threads, align, align)
+}
+
 /// Sets every value of `values` to `value`; a large slice in bands across threads.
 pub fn fill(values: &mut [f32], value: f32) {
-    /// About 10 µs of one core's stores.
-    const SPLIT_FROM: usize = 1 << 16;
-    let threads = parts();
-    if threads < 2 || values.len() < SPLIT_FROM {
-        return values.fill(value);
-    }
-    let band = band_rows(values.len(), 2 * threads, 16, SPLIT_FROM / 4);
+    let band = lanes_per_band(values.len(), values.len(), 16);
     for_each(values.chunks_mut(band), |_, band| band.fill(value));
 }
 

@@ -51,8 +51,18 @@ mod file {
             ("fc2.weight", vec![2, 3], bytes(&[0.0; 6])),
             ("fc2.bias", vec![2], bytes(&[0.0; 2])),
         ];
+        serialize(
+            tensors
+                .iter()
+                .map(|(name, shape, data)| (*name, shape, &data[..])),
+        )
+    }
+
+    /// A safetensors file of `(name, shape, little-endian f32 bytes)`.
+    fn serialize<'a>(
+        tensors: impl Iterator<Item = (&'a str, &'a Vec<usize>, &'a [u8])>,
+    ) -> Vec<u8> {
         let views: Vec<_> = tensors
-            .iter()
             .map(|(name, shape, data)| {
                 let view = safetensors::tensor::TensorView::new(
                     safetensors::Dtype::F32,
@@ -152,19 +162,12 @@ mod file {
                     .collect()
             })
             .collect();
-        let views: Vec<_> = tensors
-            .iter()
-            .zip(&data)
-            .map(|((name, shape), data)| {
-                let view = safetensors::tensor::TensorView::new(
-                    safetensors::Dtype::F32,
-                    shape.clone(),
-                    data,
-                );
-                (name.to_string(), view.expect("a valid view"))
-            })
-            .collect();
-        safetensors::serialize(views, None).expect("serializes")
+        serialize(
+            tensors
+                .iter()
+                .zip(&data)
+                .map(|((name, shape), data)| (*name, shape, &data[..])),
+        )
     }
 
     /// What an edit does to the byte it lands on.
