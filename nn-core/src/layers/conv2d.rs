@@ -1,56 +1,72 @@
-//! `Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>`: a 2-D convolution over NCHW batches;
-//! `conv2d(..)` in `network!`.
+//! `Conv2d<..>`: a 2-D convolution over NCHW batches, with rectangular windows, strides,
+//! paddings and dilations per axis, and channel groups (depthwise among them); `conv2d(..)`
+//! and `depthwise(..)` in `network!`. [`SquareConv2d`] names the common square case.
+
+use core::marker::PhantomData;
 
 use crate::init::{Rng, uniform};
 use crate::layers::{Composable, Layer};
-use crate::linalg::conv::{self, ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
+use crate::linalg::conv::{self, ConvAxis, ConvGrads, ConvShape, conv2d_backward, conv2d_forward};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor4, Zeroed};
 
-/// A 2-D convolution from `C_IN` channels of `H × W` to `C_OUT` channels of `OH × OW`, with a
-/// square `K × K` kernel moved by `STRIDE` over the input padded with `PAD` zeros on each side:
-/// PyTorch's `nn.Conv2d(C_IN, C_OUT, K, stride=STRIDE, padding=PAD)`.
+/// A 2-D convolution from `C_IN` channels of `H × W` to `C_OUT` channels of `OH × OW`:
+/// PyTorch's `nn.Conv2d(C_IN, C_OUT, (KH, KW), stride=(SH, SW), padding=.., dilation=(DH, DW),
+/// groups=C_IN / GROUP_IN)`.
+///
+/// | parameter | meaning |
+/// |---|---|
+/// | `KH`, `KW` | the kernel's height and width |
+/// | `SH`, `SW` | the strides down and across |
+/// | `PT`, `PB`, `PL`, `PR` | zeros padded on top, bottom, left and right (PyTorch pads both sides alike; TensorFlow's `same` at stride 2 and causal padding do not) |
+/// | `DH`, `DW` | the dilations: taps `DH` rows and `DW` columns apart |
+/// | `GROUP_IN` | input channels per group: `C_IN` for a plain convolution, 1 for a depthwise one |
 ///
 /// Batches are NCHW: `Tensor4<B, C_IN, H, W>` in, `Tensor4<B, C_OUT, OH, OW>` out. The weight
-/// is `C_OUT × C_IN × K × K` (PyTorch's `(out, in, kh, kw)`), so weights are exchanged with
-/// PyTorch as they are; parameters are visited as `weight`, then `bias`.
+/// is `C_OUT × GROUP_IN × KH × KW` (PyTorch's `(out, in / groups, kh, kw)`), so weights are
+/// exchanged with PyTorch as they are; parameters are visited as `weight`, then `bias`.
+/// Output channel `o` reads the input channels of its group, `o / (C_OUT / groups)`.
 ///
-/// `OH` must be `(H + 2·PAD − K) / STRIDE + 1` rounded down (PyTorch's rule), likewise `OW`,
-/// with `H + 2·PAD ≥ K` and `STRIDE ≥ 1`: an inline const assert checks it when the layer's
-/// forward or backward is instantiated (`network!` computes the sizes and reports a mismatch
-/// on the layer first). Input rows and columns that no window reaches get zero gradient.
+/// `OH` must be `(H + PT + PB − DH·(KH − 1) − 1) / SH + 1` rounded down (PyTorch's rule),
+/// likewise `OW`, the groups must divide both channel counts, and every size must be at least
+/// 1: an inline const assert checks it when the layer's forward or backward is instantiated
+/// (`network!` computes the sizes and reports a mismatch on the layer first). Input rows and
+/// columns that no window reaches get zero gradient.
 ///
 /// Initialised as PyTorch does: weight and bias both `U(−1/√fan_in, 1/√fan_in)` with
-/// `fan_in = C_IN · K · K`.
+/// `fan_in = GROUP_IN · KH · KW`.
 ///
-/// The work is im2col and [`gemm`](crate::linalg::gemm) in
-/// [`linalg::conv`](crate::linalg::conv), on one sample's column matrix at a time; that
-/// matrix lives in the scratch ([`ConvWorkspace`]) and cache ([`ConvTrainWorkspace`]), made
-/// once with the tape.
+/// The work is im2col and [`gemm`](crate::linalg::gemm) in [`linalg::conv`](crate::linalg::conv),
+/// one product per group, on one sample's column matrix at a time; that matrix lives in the
+/// scratch ([`ConvWorkspace`]) and cache ([`ConvTrainWorkspace`]), made once with the tape. A
+/// depthwise convolution has a direct kernel of its own and needs no column matrix.
 ///
 /// ```
 /// use nn_core::layers::{Conv2d, Layer};
-/// use nn_core::tensor::Tensor4;
+/// use nn_core::tensor::{Tensor4, Zeroed};
 ///
-/// // One channel of 3×3 in, two of 2×2 out: a 2×2 kernel, stride 1, no padding.
-/// let mut conv = Conv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut nn_core::init::seeded(0));
-/// conv.weight_mut().as_mut_slice().copy_from_slice(&[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
-/// conv.bias_mut().as_mut_slice().copy_from_slice(&[0.5, 0.0]);
+/// // Depthwise: two channels of 3×4, each with its own 1×2 kernel (one group per channel),
+/// // stride 1, no padding, no dilation.
+/// type Depthwise = Conv2d<2, 2, 3, 4, 3, 3, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1>;
+/// let mut conv = Depthwise::new(&mut nn_core::init::seeded(0));
+/// conv.weight_mut().as_mut_slice().copy_from_slice(&[1.0, 1.0, 0.0, 2.0]);
+/// conv.bias_mut().as_mut_slice().copy_from_slice(&[0.0, 0.5]);
 ///
-/// let x = Tensor4::<1, 1, 3, 3>::from_fn(|[_, _, h, w]| (3 * h + w + 1) as f32);
-/// let mut y = Tensor4::<1, 2, 2, 2>::zeros();
-/// conv.forward(&x, &mut y, &mut nn_core::tensor::Zeroed::zeroed());
-/// // Channel 0 sums each window (plus 0.5); channel 1 picks its bottom-right value.
-/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5, 5.0, 6.0, 8.0, 9.0]);
+/// let x = Tensor4::<1, 2, 3, 4>::from_fn(|[_, c, h, w]| (c * 12 + 4 * h + w) as f32);
+/// let mut y = Tensor4::<1, 2, 3, 3>::zeros();
+/// conv.forward(&x, &mut y, &mut Zeroed::zeroed());
+/// // Channel 0 adds neighbours in a row; channel 1 doubles the right one and adds 0.5.
+/// assert_eq!(&y.as_slice()[..3], &[1.0, 3.0, 5.0]);
+/// assert_eq!(&y.as_slice()[9..12], &[26.5, 28.5, 30.5]);
 /// ```
 ///
 /// Sizes that disagree fail to build:
 ///
 /// ```compile_fail,E0080
-/// use nn_core::layers::{Conv2d, Layer};
+/// use nn_core::layers::{Layer, SquareConv2d};
 /// use nn_core::tensor::{Tensor4, Zeroed};
 /// // A 5×5 kernel on 28×28 gives 24×24, not 26×26.
-/// let conv = Conv2d::<1, 6, 28, 28, 26, 26, 5, 1, 0>::new(&mut nn_core::init::seeded(0));
+/// let conv = SquareConv2d::<1, 6, 28, 28, 26, 26, 5, 1, 0>::new(&mut nn_core::init::seeded(0));
 /// let x = Tensor4::<1, 1, 28, 28>::zeros();
 /// conv.forward(&x, &mut Tensor4::zeros(), &mut Zeroed::zeroed());
 /// ```
@@ -62,78 +78,44 @@ pub struct Conv2d<
     const W: usize,
     const OH: usize,
     const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-    const PAD: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PT: usize,
+    const PB: usize,
+    const PL: usize,
+    const PR: usize,
+    const DH: usize,
+    const DW: usize,
+    const GROUP_IN: usize,
 > {
-    weight: Tensor4<C_OUT, C_IN, K, K>,
+    weight: Tensor4<C_OUT, GROUP_IN, KH, KW>,
     bias: Tensor1<C_OUT>,
-    weight_grad: Tensor4<C_OUT, C_IN, K, K>,
+    weight_grad: Tensor4<C_OUT, GROUP_IN, KH, KW>,
     bias_grad: Tensor1<C_OUT>,
 }
 
-/// The working space of [`Conv2d`]'s inference forward: a column matrix,
-/// `C_IN · K · K × OH · OW`, for each group of samples that may run on its own thread
-/// ([`conv::groups`]). Allocated by [`Zeroed::zeroed`] (once, with the tape); the
-/// forward itself allocates nothing.
-#[derive(Clone, Debug)]
-pub struct ConvWorkspace<
-    const B: usize,
-    const C_IN: usize,
-    const K: usize,
-    const OH: usize,
-    const OW: usize,
-> {
-    buffer: Aligned,
-}
-
-/// The cache of [`Conv2d`]'s training forward, which `backward` uses as working space: for
-/// each group of samples ([`conv::groups`], at most 8) a column matrix and its gradient, and
-/// the group's sums of the parameter gradients. The column matrix is rebuilt per sample in
-/// `backward` rather than kept for the whole batch, so the cache stays the size of a few
-/// samples'.
-#[derive(Clone, Debug)]
-pub struct ConvTrainWorkspace<
-    const B: usize,
-    const C_IN: usize,
-    const C_OUT: usize,
-    const K: usize,
-    const OH: usize,
-    const OW: usize,
-> {
-    buffer: Aligned,
-}
-
-impl<const B: usize, const C_IN: usize, const K: usize, const OH: usize, const OW: usize> Zeroed
-    for ConvWorkspace<B, C_IN, K, OH, OW>
-{
-    fn zeroed() -> Self {
-        Self {
-            buffer: Aligned::filled(conv::groups(B) * C_IN * K * K * OH * OW, 0.0),
-        }
-    }
-}
-
-impl<
-    const B: usize,
-    const C_IN: usize,
-    const C_OUT: usize,
-    const K: usize,
-    const OH: usize,
-    const OW: usize,
-> Zeroed for ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>
-{
-    fn zeroed() -> Self {
-        // Per group of samples (`conv::groups`): a column matrix, its gradient, and the
-        // group's sums of the weight and bias gradients.
-        let group = 2 * C_IN * K * K * OH * OW + C_OUT * C_IN * K * K + C_OUT;
-        Self {
-            buffer: Aligned::filled(conv::groups(B) * group, 0.0),
-        }
-    }
-}
-
-impl<
+/// PyTorch's `nn.Conv2d(C_IN, C_OUT, K, stride=STRIDE, padding=PAD)`: a square `K × K` kernel,
+/// one stride and padding on both axes, no dilation, no groups. `OH` and `OW` as in
+/// [`Conv2d`].
+///
+/// ```
+/// use nn_core::layers::{Layer, SquareConv2d};
+/// use nn_core::tensor::{Tensor4, Zeroed};
+///
+/// // One channel of 3×3 in, two of 2×2 out: a 2×2 kernel, stride 1, no padding.
+/// let mut conv = SquareConv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut nn_core::init::seeded(0));
+/// conv.weight_mut().as_mut_slice().copy_from_slice(&[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+/// conv.bias_mut().as_mut_slice().copy_from_slice(&[0.5, 0.0]);
+///
+/// let x = Tensor4::<1, 1, 3, 3>::from_fn(|[_, _, h, w]| (3 * h + w + 1) as f32);
+/// let mut y = Tensor4::<1, 2, 2, 2>::zeros();
+/// conv.forward(&x, &mut y, &mut Zeroed::zeroed());
+/// // Channel 0 sums each window (plus 0.5); channel 1 picks its bottom-right value.
+/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5, 5.0, 6.0, 8.0, 9.0]);
+/// ```
+pub type SquareConv2d<
     const C_IN: usize,
     const C_OUT: usize,
     const H: usize,
@@ -143,56 +125,194 @@ impl<
     const K: usize,
     const STRIDE: usize,
     const PAD: usize,
-> Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
-{
-    /// The number of scalar parameters: `C_OUT · C_IN · K · K + C_OUT`.
-    pub const PARAM_COUNT: usize = C_OUT * C_IN * K * K + C_OUT;
+> = Conv2d<C_IN, C_OUT, H, W, OH, OW, K, K, STRIDE, STRIDE, PAD, PAD, PAD, PAD, 1, 1, C_IN>;
 
-    /// The sizes, as the kernels take them.
+/// A convolution layer's sizes, as the kernels take them: what its workspaces are sized by.
+pub trait ConvLayer {
+    /// The sizes.
+    const SHAPE: ConvShape;
+}
+
+/// The working space of a convolution's inference forward ([`Conv2d`], [`Conv1d`]): a column
+/// matrix, `C_IN · KH · KW × OH · OW`, for each group of samples that may run on its own
+/// thread ([`conv::groups`]); none for a pointwise or depthwise kernel. Allocated by
+/// [`Zeroed::zeroed`] (once, with the tape); the forward itself allocates nothing.
+///
+/// [`Conv1d`]: crate::layers::Conv1d
+pub struct ConvWorkspace<const B: usize, L> {
+    buffer: Aligned,
+    layer: PhantomData<fn() -> L>,
+}
+
+/// The cache of a convolution's training forward ([`Conv2d`], [`Conv1d`]), which `backward`
+/// uses as working space: for each group of samples ([`conv::groups`], at most 8) a column
+/// matrix and its gradient, and the group's sums of the parameter gradients. The column
+/// matrix is rebuilt per sample in `backward` rather than kept for the whole batch, so the
+/// cache stays the size of a few samples'.
+///
+/// [`Conv1d`]: crate::layers::Conv1d
+pub struct ConvTrainWorkspace<const B: usize, L> {
+    buffer: Aligned,
+    layer: PhantomData<fn() -> L>,
+}
+
+impl<const B: usize, L: ConvLayer> Zeroed for ConvWorkspace<B, L> {
+    fn zeroed() -> Self {
+        Self {
+            buffer: Aligned::filled(conv::groups(B) * L::SHAPE.forward_workspace_len(), 0.0),
+            layer: PhantomData,
+        }
+    }
+}
+
+impl<const B: usize, L: ConvLayer> Zeroed for ConvTrainWorkspace<B, L> {
+    fn zeroed() -> Self {
+        let shape = L::SHAPE;
+        // The backward's workspace, whose first column matrices the training forward uses.
+        let len = shape
+            .backward_workspace_len(B)
+            .max(conv::groups(B) * shape.forward_workspace_len());
+        Self {
+            buffer: Aligned::filled(len, 0.0),
+            layer: PhantomData,
+        }
+    }
+}
+
+macro_rules! workspace_traits {
+    ($($name:ident),*) => {$(
+        impl<const B: usize, L> Clone for $name<B, L> {
+            fn clone(&self) -> Self {
+                Self { buffer: self.buffer.clone(), layer: PhantomData }
+            }
+        }
+        impl<const B: usize, L> core::fmt::Debug for $name<B, L> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($name)).field("len", &self.buffer.len()).finish()
+            }
+        }
+    )*};
+}
+workspace_traits!(ConvWorkspace, ConvTrainWorkspace);
+
+/// The forward of a convolution layer of shape `L::SHAPE` at inference.
+pub(crate) fn layer_forward<const B: usize, L: ConvLayer>(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    scratch: &mut ConvWorkspace<B, L>,
+) {
+    conv2d_forward(&L::SHAPE, x, weight, bias, y, &mut scratch.buffer[..]);
+}
+
+/// The training forward: its column matrices are the cache's first.
+pub(crate) fn layer_forward_train<const B: usize, L: ConvLayer>(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    cache: &mut ConvTrainWorkspace<B, L>,
+) {
+    let len = conv::groups(B) * L::SHAPE.forward_workspace_len();
+    conv2d_forward(&L::SHAPE, x, weight, bias, y, &mut cache.buffer[..len]);
+}
+
+/// The backward pass.
+pub(crate) fn layer_backward<const B: usize, L: ConvLayer>(
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    grads: ConvGrads<'_>,
+    dx: Option<&mut [f32]>,
+    cache: &mut ConvTrainWorkspace<B, L>,
+) {
+    let workspace = &mut cache.buffer[..L::SHAPE.backward_workspace_len(B)];
+    conv2d_backward(&L::SHAPE, x, weight, dy, grads, dx, workspace);
+}
+
+/// The message of a convolution's const check.
+const INVALID: &str = "conv: needs every size >= 1, groups dividing both channel counts, and \
+    each output size == (input + padding - dilation * (kernel - 1) - 1) / stride + 1";
+
+/// PyTorch's default initialisation: `U(−l, l)` with `l = 1/√fan_in`.
+pub(crate) fn init(rng: &mut Rng, fan_in: usize, weight: &mut [f32], bias: &mut [f32]) {
+    let limit = 1.0 / crate::math::sqrt(fan_in.max(1) as f32);
+    for w in weight.iter_mut().chain(bias.iter_mut()) {
+        *w = uniform(rng, -limit, limit);
+    }
+}
+
+macro_rules! conv2d_impl {
+    ($($body:tt)*) => {
+        impl<
+            const C_IN: usize,
+            const C_OUT: usize,
+            const H: usize,
+            const W: usize,
+            const OH: usize,
+            const OW: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
+            const PT: usize,
+            const PB: usize,
+            const PL: usize,
+            const PR: usize,
+            const DH: usize,
+            const DW: usize,
+            const GROUP_IN: usize,
+        > $($body)*
+    };
+}
+
+conv2d_impl! {
+ConvLayer for Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, GROUP_IN>
+{
     const SHAPE: ConvShape = ConvShape {
         c_in: C_IN,
         c_out: C_OUT,
-        h: H,
-        w: W,
-        oh: OH,
-        ow: OW,
-        k: K,
-        stride: STRIDE,
-        pad: PAD,
+        groups: if GROUP_IN == 0 { 0 } else { C_IN / GROUP_IN },
+        height: ConvAxis { size: H, out: OH, kernel: KH, stride: SH, dilation: DH, pad_before: PT, pad_after: PB },
+        width: ConvAxis { size: W, out: OW, kernel: KW, stride: SW, dilation: DW, pad_before: PL, pad_after: PR },
     };
+}
+}
+
+conv2d_impl! {
+Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, GROUP_IN>
+{
+    /// The number of scalar parameters: `C_OUT · GROUP_IN · KH · KW + C_OUT`.
+    pub const PARAM_COUNT: usize = C_OUT * GROUP_IN * KH * KW + C_OUT;
 
     /// Evaluated where forward and backward are instantiated: the sizes agree.
     const CHECK: () = assert!(
-        Self::SHAPE.is_valid(),
-        "conv2d: needs H + 2·PAD >= K, STRIDE >= 1, C_IN, C_OUT >= 1 and \
-         OH == (H + 2·PAD - K) / STRIDE + 1, OW == (W + 2·PAD - K) / STRIDE + 1"
+        <Self as ConvLayer>::SHAPE.is_valid() && GROUP_IN * <Self as ConvLayer>::SHAPE.groups == C_IN,
+        "{}",
+        INVALID
     );
 
     /// A layer with PyTorch's default initialisation: weight and bias `U(−l, l)` with
-    /// `l = 1/√(C_IN · K · K)`.
+    /// `l = 1/√(GROUP_IN · KH · KW)`.
     pub fn new(rng: &mut Rng) -> Self {
-        let limit = 1.0 / crate::math::sqrt((C_IN * K * K).max(1) as f32);
         let mut layer = Self {
             weight: Tensor4::zeros(),
             bias: Tensor1::zeros(),
             weight_grad: Tensor4::zeros(),
             bias_grad: Tensor1::zeros(),
         };
-        for w in layer.weight.iter_mut() {
-            *w = uniform(rng, -limit, limit);
-        }
-        for b in layer.bias.iter_mut() {
-            *b = uniform(rng, -limit, limit);
-        }
+        let fan_in = GROUP_IN * KH * KW;
+        init(rng, fan_in, layer.weight.as_mut_slice(), layer.bias.as_mut_slice());
         layer
     }
 
-    /// The weight, `C_OUT × C_IN × K × K`.
-    pub fn weight(&self) -> &Tensor4<C_OUT, C_IN, K, K> {
+    /// The weight, `C_OUT × GROUP_IN × KH × KW`.
+    pub fn weight(&self) -> &Tensor4<C_OUT, GROUP_IN, KH, KW> {
         &self.weight
     }
     /// The weight, mutably.
-    pub fn weight_mut(&mut self) -> &mut Tensor4<C_OUT, C_IN, K, K> {
+    pub fn weight_mut(&mut self) -> &mut Tensor4<C_OUT, GROUP_IN, KH, KW> {
         &mut self.weight
     }
     /// The bias, one per output channel.
@@ -204,7 +324,7 @@ impl<
         &mut self.bias
     }
     /// The accumulated weight gradient.
-    pub fn weight_grad(&self) -> &Tensor4<C_OUT, C_IN, K, K> {
+    pub fn weight_grad(&self) -> &Tensor4<C_OUT, GROUP_IN, KH, KW> {
         &self.weight_grad
     }
     /// The accumulated bias gradient.
@@ -212,24 +332,16 @@ impl<
         &self.bias_grad
     }
 }
+}
 
-impl<
-    const C_IN: usize,
-    const C_OUT: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-    const PAD: usize,
-> HasParams for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+conv2d_impl! {
+HasParams for Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, GROUP_IN>
 {
     fn visit_params<V: ParamVisitor>(&mut self, path: &ParamPath<'_>, visitor: &mut V) {
         let weight = Param {
             value: self.weight.as_mut_slice(),
             grad: self.weight_grad.as_mut_slice(),
-            shape: &[C_OUT, C_IN, K, K],
+            shape: &[C_OUT, GROUP_IN, KH, KW],
         };
         visitor.visit(&path.child("weight"), weight);
         let bias = Param {
@@ -247,7 +359,7 @@ impl<
     ) {
         let weight = crate::param::ParamRef {
             value: self.weight.as_slice(),
-            shape: &[C_OUT, C_IN, K, K],
+            shape: &[C_OUT, GROUP_IN, KH, KW],
         };
         visitor.visit(&path.child("weight"), weight);
         let bias = crate::param::ParamRef {
@@ -261,103 +373,66 @@ impl<
         Self::PARAM_COUNT
     }
 }
+}
 
-impl<
-    const C_IN: usize,
-    const C_OUT: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-    const PAD: usize,
-> Layer for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+conv2d_impl! {
+Layer for Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, GROUP_IN>
 {
     type Input<const B: usize> = Tensor4<B, C_IN, H, W>;
     type Output<const B: usize> = Tensor4<B, C_OUT, OH, OW>;
-    type Scratch<const B: usize> = ConvWorkspace<B, C_IN, K, OH, OW>;
-    type Cache<const B: usize> = ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>;
+    type Scratch<const B: usize> = ConvWorkspace<B, Self>;
+    type Cache<const B: usize> = ConvTrainWorkspace<B, Self>;
 
     fn forward<const B: usize>(
         &self,
         x: &Tensor4<B, C_IN, H, W>,
         y: &mut Tensor4<B, C_OUT, OH, OW>,
-        scratch: &mut ConvWorkspace<B, C_IN, K, OH, OW>,
+        scratch: &mut ConvWorkspace<B, Self>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut scratch.buffer[..];
-        conv2d_forward(
-            &Self::SHAPE,
-            x.as_slice(),
-            self.weight.as_slice(),
-            self.bias.as_slice(),
-            y.as_mut_slice(),
-            workspace,
-        );
+        let (weight, bias) = (self.weight.as_slice(), self.bias.as_slice());
+        layer_forward(x.as_slice(), weight, bias, y.as_mut_slice(), scratch);
     }
 
     fn forward_train<const B: usize>(
         &mut self,
         x: &Tensor4<B, C_IN, H, W>,
         y: &mut Tensor4<B, C_OUT, OH, OW>,
-        cache: &mut ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>,
+        cache: &mut ConvTrainWorkspace<B, Self>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut cache.buffer[..conv::groups(B) * Self::SHAPE.forward_workspace_len()];
-        conv2d_forward(
-            &Self::SHAPE,
-            x.as_slice(),
-            self.weight.as_slice(),
-            self.bias.as_slice(),
-            y.as_mut_slice(),
-            workspace,
-        );
+        let (weight, bias) = (self.weight.as_slice(), self.bias.as_slice());
+        layer_forward_train(x.as_slice(), weight, bias, y.as_mut_slice(), cache);
     }
 
     fn backward<const B: usize>(
         &mut self,
         x: &Tensor4<B, C_IN, H, W>,
         _y: &Tensor4<B, C_OUT, OH, OW>,
-        cache: &mut ConvTrainWorkspace<B, C_IN, C_OUT, K, OH, OW>,
+        cache: &mut ConvTrainWorkspace<B, Self>,
         dy: &Tensor4<B, C_OUT, OH, OW>,
         dx: Option<&mut Tensor4<B, C_IN, H, W>>,
     ) {
         const { Self::CHECK };
-        let workspace = &mut cache.buffer[..Self::SHAPE.backward_workspace_len(B)];
         let grads = ConvGrads {
             weight: self.weight_grad.as_mut_slice(),
             bias: self.bias_grad.as_mut_slice(),
         };
-        conv2d_backward(
-            &Self::SHAPE,
-            x.as_slice(),
-            self.weight.as_slice(),
-            dy.as_slice(),
-            grads,
-            dx.map(|dx| dx.as_mut_slice()),
-            workspace,
-        );
+        let (x, weight, dy) = (x.as_slice(), self.weight.as_slice(), dy.as_slice());
+        layer_backward(x, weight, dy, grads, dx.map(|dx| dx.as_mut_slice()), cache);
     }
 }
+}
 
-impl<
-    const C_IN: usize,
-    const C_OUT: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-    const PAD: usize,
-> Composable for Conv2d<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>
+conv2d_impl! {
+Composable for Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, GROUP_IN>
 {
     const PARAM_COUNT: usize = Self::PARAM_COUNT;
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
     }
+}
 }
 
 #[cfg(test)]
@@ -381,7 +456,7 @@ mod tests {
         seed: u64,
     ) {
         let mut rng = crate::init::seeded(seed);
-        let conv = Conv2d::<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>::new(&mut rng);
+        let conv = SquareConv2d::<C_IN, C_OUT, H, W, OH, OW, K, STRIDE, PAD>::new(&mut rng);
         let x = random_tensor::<Tensor4<B, C_IN, H, W>>(&mut rng);
         let mut y = Tensor4::<B, C_OUT, OH, OW>::full(f32::NAN);
         conv.forward(&x, &mut y, &mut Zeroed::zeroed());
@@ -419,29 +494,53 @@ mod tests {
     #[test]
     fn gradients_match_central_differences() {
         let mut rng = crate::init::seeded(7);
-        let mut conv = Conv2d::<2, 3, 5, 4, 3, 2, 3, 2, 1>::new(&mut rng);
+        let mut conv = SquareConv2d::<2, 3, 5, 4, 3, 2, 3, 2, 1>::new(&mut rng);
         let x = random_tensor::<Tensor4<2, 2, 5, 4>>(&mut rng);
         let checked = check_gradients::<_, 2>(&mut conv, &x, 8).unwrap();
         assert_eq!(checked, 80 + 3 * 2 * 9 + 3);
 
-        let mut square = Conv2d::<3, 3, 3, 3, 3, 3, 3, 1, 1>::new(&mut rng);
+        let mut square = SquareConv2d::<3, 3, 3, 3, 3, 3, 3, 1, 1>::new(&mut rng);
         let x = random_tensor::<Tensor4<1, 3, 3, 3>>(&mut rng);
         check_gradients::<_, 1>(&mut square, &x, 9).unwrap();
 
-        let mut pointwise = Conv2d::<3, 2, 2, 3, 2, 3, 1, 1, 0>::new(&mut rng);
+        let mut pointwise = SquareConv2d::<3, 2, 2, 3, 2, 3, 1, 1, 0>::new(&mut rng);
         let x = random_tensor::<Tensor4<2, 3, 2, 3>>(&mut rng);
         check_gradients::<_, 2>(&mut pointwise, &x, 10).unwrap();
 
         // Floor rule: the last input row and column are read by no window.
-        let mut floor = Conv2d::<1, 2, 6, 6, 2, 2, 2, 3, 0>::new(&mut rng);
+        let mut floor = SquareConv2d::<1, 2, 6, 6, 2, 2, 2, 3, 0>::new(&mut rng);
         let x = random_tensor::<Tensor4<1, 1, 6, 6>>(&mut rng);
         check_gradients::<_, 1>(&mut floor, &x, 11).unwrap();
+    }
+
+    /// Groups, depthwise kernels with a multiplier, dilations, rectangular windows, and
+    /// TensorFlow's `same` padding at stride 2 (the extra row and column at the bottom and
+    /// right).
+    #[test]
+    fn general_windows_match_central_differences() {
+        let mut rng = crate::init::seeded(17);
+        // Two groups of 2 → 3, 3×2 kernel, dilation (2, 1).
+        let mut grouped = Conv2d::<4, 6, 7, 5, 3, 4, 3, 2, 1, 1, 0, 0, 0, 0, 2, 1, 2>::new(&mut rng);
+        let x = random_tensor::<Tensor4<2, 4, 7, 5>>(&mut rng);
+        check_gradients::<_, 2>(&mut grouped, &x, 18).unwrap();
+        // Depthwise, multiplier 2, 3×3, padding 1.
+        let mut depthwise = Conv2d::<3, 6, 5, 4, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>::new(&mut rng);
+        let x = random_tensor::<Tensor4<2, 3, 5, 4>>(&mut rng);
+        check_gradients::<_, 2>(&mut depthwise, &x, 19).unwrap();
+        // TF `same` at stride 2 on 6×5: padding 0 on top and 1 below, 1 left and 1 right.
+        let mut same = Conv2d::<2, 3, 6, 5, 3, 3, 3, 3, 2, 2, 0, 1, 1, 1, 1, 1, 2>::new(&mut rng);
+        let x = random_tensor::<Tensor4<1, 2, 6, 5>>(&mut rng);
+        check_gradients::<_, 1>(&mut same, &x, 20).unwrap();
+        // Depthwise with stride 2 and dilation 2.
+        let mut strided = Conv2d::<2, 2, 9, 9, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 1>::new(&mut rng);
+        let x = random_tensor::<Tensor4<2, 2, 9, 9>>(&mut rng);
+        check_gradients::<_, 2>(&mut strided, &x, 21).unwrap();
     }
 
     #[test]
     fn unreached_inputs_get_zero_gradient() {
         let mut rng = crate::init::seeded(12);
-        let mut conv = Conv2d::<1, 1, 5, 5, 2, 2, 2, 2, 0>::new(&mut rng);
+        let mut conv = SquareConv2d::<1, 1, 5, 5, 2, 2, 2, 2, 0>::new(&mut rng);
         let x = random_tensor::<Tensor4<1, 1, 5, 5>>(&mut rng);
         let mut y = Tensor4::<1, 1, 2, 2>::zeros();
         let mut cache = Zeroed::zeroed();
@@ -458,19 +557,19 @@ mod tests {
     #[test]
     fn init_is_pytorchs_default() {
         let mut rng = crate::init::seeded(13);
-        let conv = Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
+        let conv = SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
         let limit = 1.0 / 150f32.sqrt();
         let all = || conv.weight().iter().chain(conv.bias().iter());
         assert!(all().all(|v| v.abs() <= limit));
         assert!(conv.weight().iter().any(|&v| v > 0.9 * limit));
         assert!(conv.bias().iter().any(|&v| v != 0.0));
-        assert_eq!(Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::PARAM_COUNT, 2416);
+        assert_eq!(SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::PARAM_COUNT, 2416);
     }
 
     #[test]
     fn backward_accumulates_and_visits_weight_then_bias() {
         let mut rng = crate::init::seeded(14);
-        let mut conv = Conv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut rng);
+        let mut conv = SquareConv2d::<1, 2, 3, 3, 2, 2, 2, 1, 0>::new(&mut rng);
         let x = Tensor4::<1, 1, 3, 3>::full(1.0);
         let y = Tensor4::<1, 2, 2, 2>::zeros();
         let dy = Tensor4::<1, 2, 2, 2>::full(1.0);
@@ -504,10 +603,10 @@ mod tests {
         use std::time::Instant;
         const B: usize = 64;
         let mut rng = crate::init::seeded(1);
-        let mut conv1 = Conv2d::<1, 6, 28, 28, 24, 24, 5, 1, 0>::new(&mut rng);
+        let mut conv1 = SquareConv2d::<1, 6, 28, 28, 24, 24, 5, 1, 0>::new(&mut rng);
         let mut relu1 = Relu::<Shape3<6, 24, 24>>::default();
         let mut pool1 = MaxPool2d::<6, 24, 24, 12, 12, 2, 2>;
-        let mut conv2 = Conv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
+        let mut conv2 = SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
         let mut relu2 = Relu::<Shape3<16, 8, 8>>::default();
         let mut pool2 = MaxPool2d::<16, 8, 8, 4, 4, 2, 2>;
         let mut flat = Reshape::<Shape3<16, 4, 4>, Features<256>>::default();

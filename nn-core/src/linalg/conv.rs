@@ -42,95 +42,262 @@ use super::{MatRef, Op, gemm, gemm_add_into_rows};
 /// ([`ConvShape::tile_rows`]).
 pub const TILE: usize = 16;
 
-/// The sizes of a 2-D convolution: `c_in` channels of `h × w` in, `c_out` channels of
-/// `oh × ow` out, a square `k × k` kernel moved by `stride`, and `pad` zeros on every side.
+/// One spatial axis of a convolution: `size` positions in, `out` windows of `kernel` taps
+/// `dilation` apart, each `stride` after the last, over the input padded with `pad_before`
+/// zeros in front and `pad_after` behind. Window `o` reads input `o·stride + t·dilation −
+/// pad_before` at tap `t`.
 ///
-/// Valid when `h + 2·pad ≥ k`, `stride ≥ 1` and `oh = (h + 2·pad − k) / stride + 1` (rounded
-/// down, as PyTorch does), likewise for `w` ([`ConvShape::is_valid`]).
+/// Valid when `kernel`, `stride` and `dilation` are at least 1, the dilated window
+/// ([`span`](Self::span)) fits the padded input, and `out` is PyTorch's floor rule
+/// ([`ConvAxis::count`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvAxis {
+    /// Input positions.
+    pub size: usize,
+    /// Output positions (windows).
+    pub out: usize,
+    /// Taps of the window.
+    pub kernel: usize,
+    /// Step between windows.
+    pub stride: usize,
+    /// Step between a window's taps (1: adjacent).
+    pub dilation: usize,
+    /// Zeros in front of the input (top, left).
+    pub pad_before: usize,
+    /// Zeros behind the input (bottom, right).
+    pub pad_after: usize,
+}
+
+impl ConvAxis {
+    /// An axis with `pad` zeros on each side and no dilation, its output by the floor rule (0
+    /// when no window fits, which [`is_valid`](Self::is_valid) rejects).
+    pub const fn new(size: usize, kernel: usize, stride: usize, pad: usize) -> Self {
+        Self::general(size, kernel, stride, 1, pad, pad)
+    }
+
+    /// Any axis, its output by the floor rule (0 when no window fits).
+    pub const fn general(
+        size: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        pad_before: usize,
+        pad_after: usize,
+    ) -> Self {
+        let mut axis = Self {
+            size,
+            out: 0,
+            kernel,
+            stride,
+            dilation,
+            pad_before,
+            pad_after,
+        };
+        if let Some(out) = axis.count() {
+            axis.out = out;
+        }
+        axis
+    }
+
+    /// The height of a 1-D convolution: one position, one tap.
+    pub const fn unit() -> Self {
+        Self::new(1, 1, 1, 0)
+    }
+
+    /// The input positions a window covers: `dilation · (kernel − 1) + 1`.
+    pub const fn span(&self) -> usize {
+        self.dilation * self.kernel.saturating_sub(1) + 1
+    }
+
+    /// The windows that fit, rounded down (PyTorch's rule); `None` when none fits or a step
+    /// is zero.
+    pub const fn count(&self) -> Option<usize> {
+        let padded = self.size + self.pad_before + self.pad_after;
+        if self.stride == 0 || self.dilation == 0 || self.kernel == 0 || padded < self.span() {
+            None
+        } else {
+            Some((padded - self.span()) / self.stride + 1)
+        }
+    }
+
+    /// Whether the sizes agree (see the type docs).
+    pub const fn is_valid(&self) -> bool {
+        matches!(self.count(), Some(n) if n == self.out)
+    }
+
+    /// Stride 1 and no padding: every tap reads one whole block of the input.
+    const fn is_plain(&self) -> bool {
+        self.stride == 1 && self.pad_before == 0 && self.pad_after == 0
+    }
+
+    /// The windows `lo..hi` whose tap `t` falls inside the input.
+    pub(super) fn valid_range(&self, t: usize) -> (usize, usize) {
+        let offset = t * self.dilation;
+        let lo = self
+            .pad_before
+            .saturating_sub(offset)
+            .div_ceil(self.stride)
+            .min(self.out);
+        let hi = (self.size + self.pad_before)
+            .saturating_sub(offset)
+            .div_ceil(self.stride)
+            .min(self.out);
+        (lo, hi.max(lo))
+    }
+
+    /// The taps `lo..hi` of window `o` that fall inside the input, and the input position of
+    /// tap `lo` (meaningless when the range is empty).
+    fn window_taps(&self, o: usize) -> (usize, usize, usize) {
+        let start = o * self.stride;
+        let lo = self
+            .pad_before
+            .saturating_sub(start)
+            .div_ceil(self.dilation)
+            .min(self.kernel);
+        let hi = (self.size + self.pad_before)
+            .saturating_sub(start)
+            .div_ceil(self.dilation)
+            .min(self.kernel)
+            .max(lo);
+        let first = (start + lo * self.dilation).saturating_sub(self.pad_before);
+        (lo, hi, first)
+    }
+}
+
+/// The sizes of a 2-D convolution: `c_in` channels of `height.size × width.size` in, `c_out`
+/// channels of `height.out × width.out` out, the window of each axis ([`ConvAxis`]), and
+/// `groups`: input channel `c` only meets the output channels of its group, `c / (c_in /
+/// groups)` (PyTorch's `groups`; `groups == c_in` is a depthwise convolution). A 1-D
+/// convolution is one with a [unit](ConvAxis::unit) height.
+///
+/// Valid when both axes are, `groups` divides both channel counts, and neither is zero
+/// ([`ConvShape::is_valid`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
     /// Input channels.
     pub c_in: usize,
     /// Output channels.
     pub c_out: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-    /// Kernel height and width.
-    pub k: usize,
-    /// Step between windows, both axes.
-    pub stride: usize,
-    /// Zeros added on each side, both axes.
-    pub pad: usize,
+    /// Channel groups.
+    pub groups: usize,
+    /// The rows.
+    pub height: ConvAxis,
+    /// The columns.
+    pub width: ConvAxis,
 }
 
 /// The output size of a window of `k` moved by `stride` over `n + 2·pad` positions, rounded
 /// down (PyTorch's rule); `None` when no window fits or `stride` is zero.
 pub const fn window_count(n: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
-    if stride == 0 || n + 2 * pad < k {
-        None
-    } else {
-        Some((n + 2 * pad - k) / stride + 1)
-    }
+    ConvAxis::new(n, k, stride, pad).count()
 }
 
 impl ConvShape {
+    /// A square `k × k` kernel with one stride and padding on both axes, no groups: PyTorch's
+    /// `Conv2d(c_in, c_out, k, stride, pad)` on `h × w` (output sizes by the floor rule).
+    pub const fn square(
+        c_in: usize,
+        c_out: usize,
+        (h, w): (usize, usize),
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        Self {
+            c_in,
+            c_out,
+            groups: 1,
+            height: ConvAxis::new(h, k, stride, pad),
+            width: ConvAxis::new(w, k, stride, pad),
+        }
+    }
+
     /// Whether the sizes agree with each other (see the type docs).
     pub const fn is_valid(&self) -> bool {
-        matches!(window_count(self.h, self.k, self.stride, self.pad), Some(n) if n == self.oh)
-            && matches!(window_count(self.w, self.k, self.stride, self.pad), Some(n) if n == self.ow)
+        self.height.is_valid()
+            && self.width.is_valid()
             && self.c_in > 0
             && self.c_out > 0
+            && self.groups > 0
+            && self.c_in.is_multiple_of(self.groups)
+            && self.c_out.is_multiple_of(self.groups)
     }
 
     /// The elements of one input sample, `c_in · h · w`.
     pub const fn input_len(&self) -> usize {
-        self.c_in * self.h * self.w
+        self.c_in * self.height.size * self.width.size
     }
 
     /// The elements of one output sample, `c_out · oh · ow`.
     pub const fn output_len(&self) -> usize {
-        self.c_out * self.oh * self.ow
+        self.c_out * self.positions()
     }
 
-    /// The elements of the weight, `c_out · c_in · k · k`.
+    /// The elements of the weight, `c_out · (c_in / groups) · kh · kw`.
     pub const fn weight_len(&self) -> usize {
         self.c_out * self.taps()
     }
 
-    /// Rows of the column matrix: `c_in · k · k`.
-    const fn taps(&self) -> usize {
-        self.c_in * self.k * self.k
+    /// Output positions per channel, `oh · ow`.
+    const fn positions(&self) -> usize {
+        self.height.out * self.width.out
     }
 
-    /// The column matrix of one sample, `c_in · k · k · oh · ow`.
+    /// Input channels per group.
+    const fn group_in(&self) -> usize {
+        self.c_in / self.groups
+    }
+
+    /// Output channels per group.
+    const fn group_out(&self) -> usize {
+        self.c_out / self.groups
+    }
+
+    /// Taps of one kernel, `kh · kw`.
+    const fn window(&self) -> usize {
+        self.height.kernel * self.width.kernel
+    }
+
+    /// A row of the weight, and the rows of one group's column matrix: `(c_in / groups) · kh · kw`.
+    const fn taps(&self) -> usize {
+        self.group_in() * self.window()
+    }
+
+    /// Rows of the column matrix: `c_in · kh · kw` (every group's).
+    const fn col_rows(&self) -> usize {
+        self.c_in * self.window()
+    }
+
+    /// The column matrix of one sample, `c_in · kh · kw · oh · ow`.
     const fn col_len(&self) -> usize {
-        self.taps() * self.oh * self.ow
+        self.col_rows() * self.positions()
     }
 
     /// A 1×1 kernel with stride 1 and no padding: the input is its own column matrix.
     const fn is_pointwise(&self) -> bool {
-        self.k == 1 && self.stride == 1 && self.pad == 0
+        self.window() == 1 && self.height.is_plain() && self.width.is_plain()
+    }
+
+    /// One input channel per group (and more than one group): a depthwise convolution, which
+    /// runs on its own direct kernel ([`super::depthwise`]) with no column matrix.
+    pub const fn is_depthwise(&self) -> bool {
+        self.groups == self.c_in && self.groups > 1
     }
 
     /// Whether the weight gradient goes through the transposed column matrix: when a sample
-    /// has fewer output positions (the product's depth) than taps. The dot kernel sums each
-    /// output across lanes once, which a long depth amortizes (LeNet's first convolution, 576
-    /// positions per 25 taps, is 2× faster this way); a short one is better served by the
-    /// broadcast kernel, for the price of transposing (the second, 64 per 150).
+    /// has fewer output positions (the product's depth) than taps, and there is one group.
+    /// The dot kernel sums each output across lanes once, which a long depth amortizes
+    /// (LeNet's first convolution, 576 positions per 25 taps, is 2× faster this way); a short
+    /// one is better served by the broadcast kernel, for the price of transposing (the
+    /// second, 64 per 150).
     const fn transposes_col(&self) -> bool {
-        self.oh * self.ow < self.taps()
+        self.groups == 1 && self.positions() < self.taps()
     }
 
     /// The workspace [`conv2d_forward`] needs: one sample's column matrix (none for a
-    /// pointwise kernel).
+    /// pointwise or depthwise kernel).
     pub const fn forward_workspace_len(&self) -> usize {
-        if self.is_pointwise() {
+        if self.is_pointwise() || self.is_depthwise() {
             0
         } else {
             self.col_len()
@@ -140,31 +307,37 @@ impl ConvShape {
     /// Output rows per tile of a tiled forward: the fewest whole rows of `ow` positions that
     /// hold [`TILE`] positions and a multiple of 4 (the blocks of the Cortex-M product).
     pub const fn tile_rows(&self) -> usize {
-        if self.ow == 0 {
+        let ow = self.width.out;
+        if ow == 0 {
             return 1;
         }
-        let mut rows = TILE.div_ceil(self.ow);
-        while !(rows * self.ow).is_multiple_of(4) {
+        let mut rows = TILE.div_ceil(ow);
+        while !(rows * ow).is_multiple_of(4) {
             rows += 1;
         }
         rows
     }
 
     /// The smallest workspace [`conv2d_forward`] takes: the column matrix of a tile of
-    /// [`tile_rows`](Self::tile_rows) output rows, `c_in · k · k · tile_rows · ow` values (the
-    /// tile's product goes straight into the output), or the
+    /// [`tile_rows`](Self::tile_rows) output rows, `c_in · kh · kw · tile_rows · ow` values
+    /// (the tile's product goes straight into the output), or the
     /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
     pub const fn forward_tiled_workspace_len(&self) -> usize {
         let whole = self.forward_workspace_len();
-        let tiled = self.taps() * self.tile_rows() * self.ow;
+        let tiled = self.col_rows() * self.tile_rows() * self.width.out;
         if tiled < whole { tiled } else { whole }
     }
 
     /// The workspace [`conv2d_backward`] needs for `batch` samples: for each of their
     /// [`groups`] a column matrix (maybe transposed) and its gradient (none for a pointwise
-    /// kernel), and the group's sums of the weight and bias gradients.
+    /// kernel), and the group's sums of the weight and bias gradients; none for a depthwise
+    /// kernel.
     pub const fn backward_workspace_len(&self, batch: usize) -> usize {
-        groups(batch) * self.group_backward_len()
+        if self.is_depthwise() {
+            0
+        } else {
+            groups(batch) * self.group_backward_len()
+        }
     }
 
     /// One group's part of [`ConvShape::backward_workspace_len`].
@@ -179,20 +352,7 @@ impl ConvShape {
         assert_eq!(len % per_sample, 0, "the input is not a whole batch");
         len / per_sample
     }
-
-    /// The output positions `lo..hi` along an axis of `out` windows whose tap `t` falls inside
-    /// `0..n` of the input.
-    fn valid_range(&self, t: usize, n: usize, out: usize) -> (usize, usize) {
-        // Position `o` reads input `o · stride + t − pad`.
-        let lo = self.pad.saturating_sub(t).div_ceil(self.stride).min(out);
-        let hi = (n + self.pad)
-            .saturating_sub(t)
-            .div_ceil(self.stride)
-            .min(out);
-        (lo, hi.max(lo))
-    }
 }
-
 /// The most groups a batch's samples are cut into, so that groups run on different threads.
 pub const GROUPS: usize = 8;
 
@@ -227,7 +387,7 @@ pub struct ConvGrads<'a> {
 /// `y = conv(x, weight) + bias` for a batch of NCHW samples.
 ///
 /// `x` holds `B · c_in · h · w` values, `y` `B · c_out · oh · ow`, `weight`
-/// `c_out × c_in × k × k` (PyTorch's layout), `bias` `c_out`, and `workspace`
+/// `c_out × (c_in / groups) × kh × kw` (PyTorch's layout), `bias` `c_out`, and `workspace`
 /// [`ConvShape::forward_workspace_len`] values (the whole column matrix), a multiple of it
 /// (that many groups of samples run at once on the pool's [`threads`](super::threads)), or
 /// [`ConvShape::forward_tiled_workspace_len`] (a tile of it at a time), which it overwrites.
@@ -239,7 +399,7 @@ pub struct ConvGrads<'a> {
 /// ```
 /// use nn_core::linalg::conv::{ConvShape, conv2d_forward};
 /// // One 3×3 input, a 2×2 kernel of ones: each output sums a window.
-/// let shape = ConvShape { c_in: 1, c_out: 1, h: 3, w: 3, oh: 2, ow: 2, k: 2, stride: 1, pad: 0 };
+/// let shape = ConvShape::square(1, 1, (3, 3), 2, 1, 0);
 /// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
 /// let mut y = [0.0; 4];
 /// let mut workspace = vec![0.0; shape.forward_workspace_len()];
@@ -256,7 +416,7 @@ pub fn conv2d_forward(
 ) {
     let batch = shape.batch_of(x.len());
     let s = shape;
-    let positions = s.oh * s.ow;
+    let positions = s.positions();
     assert_eq!(
         y.len(),
         batch * s.output_len(),
@@ -265,9 +425,12 @@ pub fn conv2d_forward(
     assert_eq!(
         weight.len(),
         s.weight_len(),
-        "the weight is not c_out × c_in × k × k"
+        "the weight is not c_out × (c_in / groups) × kh × kw"
     );
     assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
+    if s.is_depthwise() {
+        return super::depthwise::forward(s, x, weight, bias, y);
+    }
     let whole = s.forward_workspace_len();
     let tiled = workspace.len() != whole && workspace.len() == s.forward_tiled_workspace_len();
     assert!(
@@ -287,10 +450,10 @@ pub fn conv2d_forward(
             if tiled {
                 forward_tiled(s, x_b, weight, bias, y_b, workspace, kernels);
             } else if s.is_pointwise() {
-                kernels.product(weight, x_b, bias, y_b, positions, positions);
+                kernels.product(s, weight, x_b, bias, y_b, positions, positions);
             } else {
                 kernels.im2col(s, x_b, 0, workspace);
-                kernels.product(weight, workspace, bias, y_b, positions, positions);
+                kernels.product(s, weight, workspace, bias, y_b, positions, positions);
             }
         }
     };
@@ -331,9 +494,13 @@ impl Kernels {
         }
     }
 
-    /// `y = W · col + b`, channel `o` of `y` at `y[o · y_stride..][..positions]`.
+    /// `y = W · col + b`, channel `o` of `y` at `y[o · y_stride..][..positions]`, one product
+    /// per group of channels: group `g`'s weight rows and output channels with its rows of
+    /// `col` (`taps × positions` each).
+    #[allow(clippy::too_many_arguments, reason = "a product's operands and layout")]
     fn product(
         self,
+        s: &ConvShape,
         weight: &[f32],
         col: &[f32],
         bias: &[f32],
@@ -341,9 +508,16 @@ impl Kernels {
         positions: usize,
         y_stride: usize,
     ) {
-        match self {
-            Kernels::Host(_) => host_product(weight, col, bias, y, positions, y_stride),
-            Kernels::Device => super::fpu::conv(weight, col, bias, y, positions, y_stride),
+        let (taps, group_out) = (s.taps(), s.group_out());
+        for g in 0..s.groups {
+            let weight = &weight[g * group_out * taps..][..group_out * taps];
+            let col = &col[g * taps * positions..][..taps * positions];
+            let bias = &bias[g * group_out..][..group_out];
+            let y = &mut y[g * group_out * y_stride..];
+            match self {
+                Kernels::Host(_) => host_product(weight, col, bias, y, positions, y_stride),
+                Kernels::Device => super::fpu::conv(weight, col, bias, y, positions, y_stride),
+            }
         }
     }
 }
@@ -374,6 +548,7 @@ fn host_product(
         MatRef::new(col, taps, positions),
     );
     if y_stride == positions {
+        let y = &mut y[..c_out * positions];
         gemm(1.0, weight, Op::Plain, col, Op::Plain, 1.0, y, positions);
     } else {
         gemm_add_into_rows(weight, col, y, y_stride);
@@ -394,18 +569,19 @@ fn forward_tiled(
     workspace: &mut [f32],
     kernels: Kernels,
 ) {
-    let (taps, positions, rows) = (s.taps(), s.oh * s.ow, s.tile_rows());
-    let col = &mut workspace[..taps * rows * s.ow];
-    let fewest_rows = MIN_TILE.div_ceil(s.ow);
+    let (oh, ow) = (s.height.out, s.width.out);
+    let (col_rows, positions, rows) = (s.col_rows(), s.positions(), s.tile_rows());
+    let col = &mut workspace[..col_rows * rows * ow];
+    let fewest_rows = MIN_TILE.div_ceil(ow);
     let mut start = 0;
-    while start < s.oh {
-        let first = start.min(s.oh.saturating_sub(fewest_rows));
-        let count = rows.min(s.oh - first);
-        let width = count * s.ow;
-        let col = &mut col[..taps * width];
+    while start < oh {
+        let first = start.min(oh.saturating_sub(fewest_rows));
+        let count = rows.min(oh - first);
+        let width = count * ow;
+        let col = &mut col[..col_rows * width];
         kernels.im2col(s, x_b, first, col);
-        let out = &mut y_b[first * s.ow..];
-        kernels.product(weight, col, bias, out, width, positions);
+        let out = &mut y_b[first * ow..];
+        kernels.product(s, weight, col, bias, out, width, positions);
         start = first + count;
     }
 }
@@ -436,7 +612,7 @@ pub fn conv2d_backward(
     assert_eq!(
         weight.len(),
         s.weight_len(),
-        "the weight is not c_out × c_in × k × k"
+        "the weight is not c_out × (c_in / groups) × kh × kw"
     );
     assert_eq!(
         grads.weight.len(),
@@ -458,6 +634,9 @@ pub fn conv2d_backward(
     }
     if batch == 0 {
         return;
+    }
+    if s.is_depthwise() {
+        return super::depthwise::backward(s, x, weight, dy, grads, dx);
     }
     let per = group_samples(batch);
     let weight_len = s.weight_len();
@@ -509,7 +688,8 @@ fn backward_samples(
     workspace: &mut [f32],
 ) {
     let batch = s.batch_of(x.len());
-    let (taps, positions) = (s.taps(), s.oh * s.ow);
+    let (taps, positions) = (s.taps(), s.positions());
+    let (group_out, group_col) = (s.group_out(), s.taps() * s.positions());
     let mover = Mover::here();
     let (col_t, dcol) = workspace.split_at_mut(s.forward_workspace_len());
     for b in 0..batch {
@@ -518,8 +698,9 @@ fn backward_samples(
         for (g, row) in grads.bias.iter_mut().zip(dy_b.chunks_exact(positions)) {
             *g += row.iter().sum::<f32>();
         }
-        // dW += dy_b · col_bᵀ. With many positions per tap the dot kernel reads `col_b` as
-        // it is; with few, the broadcast kernel reads `colᵀ_b` (see `transposes_col`).
+        // dW += dy_b · col_bᵀ, group by group. With many positions per tap the dot kernel
+        // reads `col_b` as it is; with few, the broadcast kernel reads `colᵀ_b` (see
+        // `transposes_col`).
         let col_plain: Option<&[f32]> = if s.is_pointwise() {
             Some(x_b)
         } else if s.transposes_col() {
@@ -529,16 +710,22 @@ fn backward_samples(
             Some(col_t)
         };
         match col_plain {
-            Some(col) => gemm(
-                1.0,
-                MatRef::new(dy_b, s.c_out, positions),
-                Op::Plain,
-                MatRef::new(col, taps, positions),
-                Op::Transposed,
-                1.0,
-                grads.weight,
-                taps,
-            ),
+            Some(col) => {
+                let dw_groups = grads.weight.chunks_exact_mut(group_out * taps);
+                let dy_groups = dy_b.chunks_exact(group_out * positions);
+                for ((dw, dy), col) in dw_groups.zip(dy_groups).zip(col.chunks_exact(group_col)) {
+                    gemm(
+                        1.0,
+                        MatRef::new(dy, group_out, positions),
+                        Op::Plain,
+                        MatRef::new(col, taps, positions),
+                        Op::Transposed,
+                        1.0,
+                        dw,
+                        taps,
+                    );
+                }
+            }
             None => {
                 mover.im2col_transposed(s, x_b, col_t);
                 gemm(
@@ -553,20 +740,26 @@ fn backward_samples(
                 );
             }
         }
-        // dcol = Wᵀ · dy_b, then col2im (a pointwise kernel's dcol is dx_b itself).
+        // dcol = Wᵀ · dy_b, group by group, then col2im (a pointwise kernel's dcol is dx_b
+        // itself).
         if let Some(dx) = dx.as_deref_mut() {
             let dx_b = &mut dx[b * s.input_len()..][..s.input_len()];
             let weight_t_dy = |out: &mut [f32]| {
-                gemm(
-                    1.0,
-                    MatRef::new(weight, s.c_out, taps),
-                    Op::Transposed,
-                    MatRef::new(dy_b, s.c_out, positions),
-                    Op::Plain,
-                    0.0,
-                    out,
-                    positions,
-                );
+                let out_groups = out.chunks_exact_mut(group_col);
+                let w_groups = weight.chunks_exact(group_out * taps);
+                let dy_groups = dy_b.chunks_exact(group_out * positions);
+                for ((out, w), dy) in out_groups.zip(w_groups).zip(dy_groups) {
+                    gemm(
+                        1.0,
+                        MatRef::new(w, group_out, taps),
+                        Op::Transposed,
+                        MatRef::new(dy, group_out, positions),
+                        Op::Plain,
+                        0.0,
+                        out,
+                        positions,
+                    );
+                }
             };
             if s.is_pointwise() {
                 weight_t_dy(dx_b);
@@ -583,24 +776,25 @@ fn backward_samples(
 // afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
 // never survives.
 
-/// Fills `col` (`c_in·k·k × rows·ow`) with one sample `x` (`c_in × h × w`) under every kernel
-/// tap, for the `rows = col.len() / (c_in·k·k·ow)` output rows from `first` (all `oh` of them
-/// for the whole column matrix, fewer for a tile); padding reads as zero.
+/// Fills `col` (`c_in·kh·kw × rows·ow`) with one sample `x` (`c_in × h × w`) under every
+/// kernel tap, for the `rows = col.len() / (c_in·kh·kw·ow)` output rows from `first` (all `oh`
+/// of them for the whole column matrix, fewer for a tile); padding reads as zero.
 #[inline(always)]
 fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
-    let ow = s.ow;
-    let oh = col.len() / (s.taps() * ow).max(1);
+    let (ax_h, ax_w) = (&s.height, &s.width);
+    let (w, ow) = (ax_w.size, ax_w.out);
+    let oh = col.len() / (s.col_rows() * ow).max(1);
     let row_len = oh * ow;
-    let plane = s.h * s.w;
-    if s.stride == 1 && s.pad == 0 {
+    let plane = ax_h.size * w;
+    if ax_h.is_plain() && ax_w.is_plain() {
         // Every tap reads an `oh × ow` block of its channel. The source slice runs on to the
         // sample's end, so that most runs have room for a whole register.
         let mut row = 0;
         for c in 0..s.c_in {
-            for kh in 0..s.k {
-                for kw in 0..s.k {
-                    let input = &x[c * plane + (first + kh) * s.w + kw..];
-                    r.copy_rows(&mut col[row..], ow, input, s.w, oh, ow);
+            for kh in 0..ax_h.kernel {
+                for kw in 0..ax_w.kernel {
+                    let at = (first + kh * ax_h.dilation) * w + kw * ax_w.dilation;
+                    r.copy_rows(&mut col[row..], ow, &x[c * plane + at..], w, oh, ow);
                     row += row_len;
                 }
             }
@@ -608,28 +802,30 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
         return;
     }
     let mut row = 0;
-    for x_c in x.chunks_exact(s.h * s.w) {
-        for kh in 0..s.k {
+    for x_c in x.chunks_exact(plane) {
+        for kh in 0..ax_h.kernel {
             // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            let (oh_lo, oh_hi) = ax_h.valid_range(kh);
             let (oh_lo, oh_hi) = (
                 oh_lo.clamp(first, first + oh) - first,
                 oh_hi.clamp(first, first + oh) - first,
             );
-            for kw in 0..s.k {
-                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
+            for kw in 0..ax_w.kernel {
+                let (ow_lo, ow_hi) = ax_w.valid_range(kw);
                 let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
                 if rows > 0 && len > 0 {
-                    // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
-                    let ih = (first + oh_lo) * s.stride + kh - s.pad;
-                    let iw = ow_lo * s.stride + kw - s.pad;
+                    // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by the
+                    // strides.
+                    let ih = (first + oh_lo) * ax_h.stride + kh * ax_h.dilation - ax_h.pad_before;
+                    let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
                     let out = &mut col[row + oh_lo * ow + ow_lo..];
-                    let input = &x_c[ih * s.w + iw..];
-                    if s.stride == 1 {
-                        r.copy_rows(out, ow, input, s.w, rows, len);
+                    let input = &x_c[ih * w + iw..];
+                    let row_step = ax_h.stride * w;
+                    if ax_w.stride == 1 {
+                        r.copy_rows(out, ow, input, row_step, rows, len);
                     } else {
                         for o_h in 0..rows {
-                            let inputs = input[o_h * s.stride * s.w..].iter().step_by(s.stride);
+                            let inputs = input[o_h * row_step..].iter().step_by(ax_w.stride);
                             for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
                                 *o = v;
                             }
@@ -655,30 +851,33 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
 /// [`im2col`] without the SIMD movers, for a Cortex-M FPU ([`DEVICE`]): the same matrix, each
 /// value written once. There a run is an output row of a few dozen values, too short for
 /// [`Runs::copy_rows`]' register loop and checks to pay off: each tap row of the tile costs a
-/// few bounds checks, then (stride 1) one [`super::fpu::padded_rows`] call writes all its
-/// output rows, left padding, copied run and right padding (an assembly loop on the device,
-/// plain Rust elsewhere, which is what the tests run); other strides copy in plain loops.
+/// few bounds checks, then (column stride 1) one [`super::fpu::padded_rows`] call writes all
+/// its output rows, left padding, copied run and right padding (an assembly loop on the
+/// device, plain Rust elsewhere, which is what the tests run); other strides copy in plain
+/// loops.
 fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
-    let (k, w, ow, stride) = (s.k, s.w, s.ow, s.stride);
-    let rows = col.len() / (s.taps() * ow).max(1);
+    let (ax_h, ax_w) = (&s.height, &s.width);
+    let (w, ow) = (ax_w.size, ax_w.out);
+    let rows = col.len() / (s.col_rows() * ow).max(1);
     let row_len = rows * ow;
     assert!(
-        x.len() == s.input_len() && col.len() == s.taps() * row_len && first + rows <= s.oh,
+        x.len() == s.input_len() && col.len() == s.col_rows() * row_len && first + rows <= ax_h.out,
         "im2col_plain: lengths disagree with the shape"
     );
     if row_len == 0 {
         return;
     }
+    let row_step = ax_h.stride * w;
     let mut taps = col.chunks_exact_mut(row_len);
-    for x_c in x.chunks_exact(s.h * w) {
-        for kh in 0..k {
+    for x_c in x.chunks_exact(ax_h.size * w) {
+        for kh in 0..ax_h.kernel {
             // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, s.oh);
+            let (oh_lo, oh_hi) = ax_h.valid_range(kh);
             let oh_lo = oh_lo.clamp(first, first + rows) - first;
             let oh_hi = oh_hi.clamp(first, first + rows) - first;
-            for kw in 0..k {
+            for kw in 0..ax_w.kernel {
                 let Some(tap) = taps.next() else { return };
-                let (ow_lo, ow_hi) = s.valid_range(kw, w, ow);
+                let (ow_lo, ow_hi) = ax_w.valid_range(kw);
                 let (top, valid, bottom) = split3(tap, oh_lo * ow, oh_hi * ow);
                 zero_run(top);
                 zero_run(bottom);
@@ -690,23 +889,24 @@ fn im2col_plain(s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
                     continue;
                 }
                 let len = ow_hi - ow_lo;
-                // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by `stride`.
-                let ih = (first + oh_lo) * stride + kh - s.pad;
-                let iw = ow_lo * stride + kw - s.pad;
-                // Every run's source, `(oh_hi − oh_lo − 1) · stride` rows down, is in `source`.
-                let reach = (oh_hi - oh_lo - 1) * stride * w + (len - 1) * stride + 1;
+                // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by the
+                // strides.
+                let ih = (first + oh_lo) * ax_h.stride + kh * ax_h.dilation - ax_h.pad_before;
+                let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
+                // Every run's source, `oh_hi − oh_lo − 1` row steps down, is in `source`.
+                let reach = (oh_hi - oh_lo - 1) * row_step + (len - 1) * ax_w.stride + 1;
                 let source = &x_c[ih * w + iw..][..reach];
-                if stride == 1 {
+                if ax_w.stride == 1 {
                     let trail = ow - ow_hi;
                     let rows = oh_hi - oh_lo;
-                    super::fpu::padded_rows(valid, source, w, rows, [ow_lo, len, trail]);
+                    super::fpu::padded_rows(valid, source, row_step, rows, [ow_lo, len, trail]);
                 } else {
                     let runs = valid.chunks_exact_mut(ow);
-                    for (out, src) in runs.zip(source.chunks(stride * w)) {
+                    for (out, src) in runs.zip(source.chunks(row_step)) {
                         let (left, rest) = out.split_at_mut(ow_lo);
                         let (run, right) = rest.split_at_mut(len);
                         zero_run(left);
-                        for (o, &v) in run.iter_mut().zip(src.iter().step_by(stride)) {
+                        for (o, &v) in run.iter_mut().zip(src.iter().step_by(ax_w.stride)) {
                             *o = v;
                         }
                         zero_run(right);
@@ -732,59 +932,61 @@ fn split3(v: &mut [f32], a: usize, b: usize) -> (&mut [f32], &mut [f32], &mut [f
     (top, valid, tail)
 }
 
-/// Fills `col_t` (`oh·ow × c_in·k·k`, the transpose of [`im2col`]'s matrix) with one sample.
+/// Fills `col_t` (`oh·ow × c_in·kh·kw`, the transpose of [`im2col`]'s matrix) with one sample.
 #[inline(always)]
 fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32]) {
-    let k = s.k;
+    let (ax_h, ax_w) = (&s.height, &s.width);
+    let (kh_n, kw_n, w) = (ax_h.kernel, ax_w.kernel, ax_w.size);
+    let window = kh_n * kw_n;
     let mut out = 0;
-    let plane = s.h * s.w;
-    if s.stride == 1 && s.pad == 0 {
-        // Every window is a `k × k` block of each channel (source slices as in `im2col`).
-        for o_h in 0..s.oh {
-            for o_w in 0..s.ow {
+    let plane = ax_h.size * w;
+    if ax_h.is_plain() && ax_w.is_plain() && ax_w.dilation == 1 {
+        // Every window is a `kh × kw` block of each channel (its rows `dilation` apart),
+        // source slices as in `im2col`.
+        for o_h in 0..ax_h.out {
+            for o_w in 0..ax_w.out {
                 for c in 0..s.c_in {
-                    let input = &x[c * plane + o_h * s.w + o_w..];
-                    r.copy_rows(&mut col_t[out..], k, input, s.w, k, k);
-                    out += k * k;
+                    let input = &x[c * plane + o_h * w + o_w..];
+                    let step = ax_h.dilation * w;
+                    r.copy_rows(&mut col_t[out..], kw_n, input, step, kh_n, kw_n);
+                    out += window;
                 }
             }
         }
         return;
     }
-    for o_h in 0..s.oh {
+    for o_h in 0..ax_h.out {
         // Taps `kh_lo..kh_hi` of this window fall inside the input height.
-        let top = (o_h * s.stride) as isize - s.pad as isize;
-        let kh_lo = (-top).clamp(0, k as isize) as usize;
-        let kh_hi = (s.h as isize - top).clamp(kh_lo as isize, k as isize) as usize;
-        for o_w in 0..s.ow {
-            let left = (o_w * s.stride) as isize - s.pad as isize;
-            let kw_lo = (-left).clamp(0, k as isize) as usize;
-            let kw_hi = (s.w as isize - left).clamp(kw_lo as isize, k as isize) as usize;
+        let (kh_lo, kh_hi, ih) = ax_h.window_taps(o_h);
+        for o_w in 0..ax_w.out {
+            let (kw_lo, kw_hi, iw) = ax_w.window_taps(o_w);
             let (rows, len) = (kh_hi - kh_lo, kw_hi - kw_lo);
-            for x_c in x.chunks_exact(s.h * s.w) {
+            for x_c in x.chunks_exact(plane) {
                 if rows > 0 && len > 0 {
-                    // In range, so `top + kh_lo` and `left + kw_lo` are not negative.
-                    let start =
-                        (top + kh_lo as isize) as usize * s.w + (left + kw_lo as isize) as usize;
-                    r.copy_rows(
-                        &mut col_t[out + kh_lo * k + kw_lo..],
-                        k,
-                        &x_c[start..],
-                        s.w,
-                        rows,
-                        len,
-                    );
-                }
-                let block = &mut col_t[out..][..k * k];
-                if kw_lo > 0 || kw_hi < k {
-                    for kh in kh_lo..kh_hi {
-                        r.zero(&mut block[kh * k..][..kw_lo]);
-                        r.zero(&mut block[kh * k + kw_hi..][..k - kw_hi]);
+                    let dst = &mut col_t[out + kh_lo * kw_n + kw_lo..];
+                    let src = &x_c[ih * w + iw..];
+                    let step = ax_h.dilation * w;
+                    if ax_w.dilation == 1 {
+                        r.copy_rows(dst, kw_n, src, step, rows, len);
+                    } else {
+                        for t_h in 0..rows {
+                            let inputs = src[t_h * step..].iter().step_by(ax_w.dilation);
+                            for (d, &v) in dst[t_h * kw_n..][..len].iter_mut().zip(inputs) {
+                                *d = v;
+                            }
+                        }
                     }
                 }
-                r.zero(&mut block[..kh_lo * k]);
-                r.zero(&mut block[kh_hi * k..]);
-                out += k * k;
+                let block = &mut col_t[out..][..window];
+                if kw_lo > 0 || kw_hi < kw_n {
+                    for kh in kh_lo..kh_hi {
+                        r.zero(&mut block[kh * kw_n..][..kw_lo]);
+                        r.zero(&mut block[kh * kw_n + kw_hi..][..kw_n - kw_hi]);
+                    }
+                }
+                r.zero(&mut block[..kh_lo * kw_n]);
+                r.zero(&mut block[kh_hi * kw_n..]);
+                out += window;
             }
         }
     }
@@ -795,30 +997,31 @@ fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32])
 #[inline(always)]
 fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
     r.zero(dx);
-    let (oh, ow) = (s.oh, s.ow);
-    let plane = s.h * s.w;
-    if s.stride == 1 && s.pad == 0 {
+    let (ax_h, ax_w) = (&s.height, &s.width);
+    let (w, oh, ow) = (ax_w.size, ax_h.out, ax_w.out);
+    let plane = ax_h.size * w;
+    let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
+    if ax_h.is_plain() && ax_w.is_plain() {
         // Every tap's gradient adds onto an `oh × ow` block of its channel (the destination
         // slice runs on to the sample's end, as the sources of `im2col` do).
-        let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
         for c in 0..s.c_in {
-            for kh in 0..s.k {
-                for kw in 0..s.k {
+            for kh in 0..ax_h.kernel {
+                for kw in 0..ax_w.kernel {
                     let Some(row) = rows_of_dcol.next() else {
                         return;
                     };
-                    r.add_rows(&mut dx[c * plane + kh * s.w + kw..], s.w, row, ow, oh, ow);
+                    let at = c * plane + kh * ax_h.dilation * w + kw * ax_w.dilation;
+                    r.add_rows(&mut dx[at..], w, row, ow, oh, ow);
                 }
             }
         }
         return;
     }
-    let mut rows_of_dcol = dcol.chunks_exact(oh * ow);
-    for dx_c in dx.chunks_exact_mut(s.h * s.w) {
-        for kh in 0..s.k {
-            let (oh_lo, oh_hi) = s.valid_range(kh, s.h, oh);
-            for kw in 0..s.k {
-                let (ow_lo, ow_hi) = s.valid_range(kw, s.w, ow);
+    for dx_c in dx.chunks_exact_mut(plane) {
+        for kh in 0..ax_h.kernel {
+            let (oh_lo, oh_hi) = ax_h.valid_range(kh);
+            for kw in 0..ax_w.kernel {
+                let (ow_lo, ow_hi) = ax_w.valid_range(kw);
                 let Some(row) = rows_of_dcol.next() else {
                     return;
                 };
@@ -826,17 +1029,18 @@ fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
                 if rows == 0 || len == 0 {
                     continue;
                 }
-                let ih = oh_lo * s.stride + kh - s.pad;
-                let iw = ow_lo * s.stride + kw - s.pad;
+                let ih = oh_lo * ax_h.stride + kh * ax_h.dilation - ax_h.pad_before;
+                let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
                 let grads = &row[oh_lo * ow + ow_lo..];
-                let dx_start = &mut dx_c[ih * s.w + iw..];
-                if s.stride == 1 {
-                    r.add_rows(dx_start, s.w, grads, ow, rows, len);
+                let dx_start = &mut dx_c[ih * w + iw..];
+                let row_step = ax_h.stride * w;
+                if ax_w.stride == 1 {
+                    r.add_rows(dx_start, row_step, grads, ow, rows, len);
                 } else {
                     for o_h in 0..rows {
-                        let dx_row = dx_start[o_h * s.stride * s.w..]
+                        let dx_row = dx_start[o_h * row_step..]
                             .iter_mut()
-                            .step_by(s.stride);
+                            .step_by(ax_w.stride);
                         for (d, &g) in dx_row.zip(&grads[o_h * ow..][..len]) {
                             *d += g;
                         }
@@ -1139,9 +1343,9 @@ mod tests {
     }
 
     /// The input value a window tap reads, or `None` in the padding.
-    fn tap(s: &ConvShape, o: usize, t: usize, n: usize) -> Option<usize> {
-        let i = (o * s.stride + t) as isize - s.pad as isize;
-        (0..n as isize).contains(&i).then_some(i as usize)
+    fn tap(ax: &ConvAxis, o: usize, t: usize) -> Option<usize> {
+        let i = (o * ax.stride + t * ax.dilation) as isize - ax.pad_before as isize;
+        (0..ax.size as isize).contains(&i).then_some(i as usize)
     }
 
     /// Plain nested loops: `y`, then `dW`, `db`, `dx` for the upstream gradient `dy`.
@@ -1153,27 +1357,33 @@ mod tests {
         bias: &[f32],
         dy: &[f32],
     ) -> [Vec<f32>; 4] {
+        let (ax_h, ax_w) = (&s.height, &s.width);
+        let (h, wd, oh_n, ow_n) = (ax_h.size, ax_w.size, ax_h.out, ax_w.out);
+        let (kh_n, kw_n) = (ax_h.kernel, ax_w.kernel);
+        let (group_in, group_out) = (s.group_in(), s.group_out());
         let mut y = vec![0.0; batch * s.output_len()];
         let mut dw = vec![0.0; s.weight_len()];
         let mut db = vec![0.0; s.c_out];
         let mut dx = vec![0.0; x.len()];
         for b in 0..batch {
             for co in 0..s.c_out {
-                for oh in 0..s.oh {
-                    for ow in 0..s.ow {
-                        let out = ((b * s.c_out + co) * s.oh + oh) * s.ow + ow;
+                let g = co / group_out;
+                for oh in 0..oh_n {
+                    for ow in 0..ow_n {
+                        let out = ((b * s.c_out + co) * oh_n + oh) * ow_n + ow;
                         let mut sum = bias[co];
                         db[co] += dy[out];
-                        for c in 0..s.c_in {
-                            for kh in 0..s.k {
-                                for kw in 0..s.k {
+                        for ci in 0..group_in {
+                            let c = g * group_in + ci;
+                            for kh in 0..kh_n {
+                                for kw in 0..kw_n {
                                     let (Some(ih), Some(iw)) =
-                                        (tap(s, oh, kh, s.h), tap(s, ow, kw, s.w))
+                                        (tap(ax_h, oh, kh), tap(ax_w, ow, kw))
                                     else {
                                         continue;
                                     };
-                                    let xi = ((b * s.c_in + c) * s.h + ih) * s.w + iw;
-                                    let wi = ((co * s.c_in + c) * s.k + kh) * s.k + kw;
+                                    let xi = ((b * s.c_in + c) * h + ih) * wd + iw;
+                                    let wi = ((co * group_in + ci) * kh_n + kh) * kw_n + kw;
                                     sum += w[wi] * x[xi];
                                     dw[wi] += dy[out] * x[xi];
                                     dx[xi] += dy[out] * w[wi];
@@ -1196,18 +1406,29 @@ mod tests {
         stride: usize,
         pad: usize,
     ) -> ConvShape {
-        let (h, w) = hw;
-        ConvShape {
+        let s = ConvShape::square(c_in, c_out, hw, k, stride, pad);
+        assert!(s.is_valid(), "{s:?}");
+        s
+    }
+
+    /// A shape with `groups`, and each axis `(size, kernel, stride, dilation, pad_before,
+    /// pad_after)`.
+    fn general(
+        c_in: usize,
+        c_out: usize,
+        groups: usize,
+        [h, w]: [(usize, usize, usize, usize, usize, usize); 2],
+    ) -> ConvShape {
+        let axis = |(n, k, s, d, before, after)| ConvAxis::general(n, k, s, d, before, after);
+        let s = ConvShape {
             c_in,
             c_out,
-            h,
-            w,
-            oh: window_count(h, k, stride, pad).unwrap(),
-            ow: window_count(w, k, stride, pad).unwrap(),
-            k,
-            stride,
-            pad,
-        }
+            groups,
+            height: axis(h),
+            width: axis(w),
+        };
+        assert!(s.is_valid(), "{s:?}");
+        s
     }
 
     fn assert_close(what: &str, s: &ConvShape, got: &[f32], want: &[f32]) {
@@ -1243,8 +1464,24 @@ mod tests {
             (2, 3, (7, 5), 3, 2, 1, 10),
             (1, 2, (6, 6), 3, 1, 1, 17),
         ];
-        for (c_in, c_out, hw, k, stride, pad, batch) in cases {
-            let s = shape(c_in, c_out, hw, k, stride, pad);
+        let square = cases
+            .map(|(c_in, c_out, hw, k, stride, pad, batch)| (shape(c_in, c_out, hw, k, stride, pad), batch));
+        let unit = (1, 1, 1, 1, 0, 0);
+        let others = [
+            // Groups, dilations, rectangular windows, padding on one side, and 1-D.
+            (general(4, 6, 2, [(7, 3, 1, 1, 1, 1), (6, 3, 1, 1, 1, 1)]), 2),
+            (general(4, 4, 4, [(6, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]), 3),
+            (general(3, 6, 3, [(9, 3, 2, 1, 0, 1), (8, 3, 2, 1, 0, 1)]), 2),
+            (general(2, 3, 1, [(10, 3, 1, 2, 0, 0), (9, 2, 2, 3, 1, 2)]), 2),
+            (general(2, 4, 1, [(9, 5, 2, 1, 2, 2), (6, 3, 1, 1, 1, 1)]), 2),
+            (general(3, 5, 1, [unit, (20, 3, 1, 4, 8, 0)]), 3),
+            (general(4, 4, 4, [unit, (19, 3, 2, 2, 4, 0)]), 2),
+            (general(6, 4, 2, [unit, (12, 1, 1, 1, 0, 0)]), 2),
+            (general(3, 3, 3, [(25, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]), 10),
+            (general(2, 2, 2, [(4, 5, 1, 1, 2, 2), (3, 3, 1, 2, 2, 2)]), 1),
+        ];
+        for (s, batch) in square.into_iter().chain(others) {
+            let c_out = s.c_out;
             let x = random(&mut rng, batch * s.input_len());
             let w = random(&mut rng, s.weight_len());
             let bias = random(&mut rng, c_out);
@@ -1311,8 +1548,16 @@ mod tests {
             (12, 8, (10, 10), 5, 1, 2, 1),
             (2, 3, (9, 8), 3, 1, 0, 2),
         ];
-        for (c_in, c_out, hw, k, stride, pad, batch) in cases {
-            let s = shape(c_in, c_out, hw, k, stride, pad);
+        let square = cases.map(|(c_in, c_out, hw, k, stride, pad, batch)| {
+            (shape(c_in, c_out, hw, k, stride, pad), batch)
+        });
+        let others = [
+            (general(2, 3, 1, [(20, 3, 1, 2, 2, 2), (13, 3, 2, 1, 1, 2)]), 2),
+            (general(4, 6, 2, [(20, 3, 1, 1, 1, 1), (12, 3, 1, 1, 1, 1)]), 1),
+            (general(3, 2, 1, [(6, 1, 1, 1, 0, 0), (40, 3, 1, 4, 8, 0)]), 2),
+        ];
+        for (s, batch) in square.into_iter().chain(others) {
+            let c_out = s.c_out;
             let tiled_len = s.forward_tiled_workspace_len();
             assert!(tiled_len < s.forward_workspace_len(), "{s:?} is not tiled");
             let x = random(&mut rng, batch * s.input_len());
@@ -1339,8 +1584,8 @@ mod tests {
                 let mut col = vec![f32::NAN; s.col_len()];
                 im2col_plain(&s, x_b, 0, &mut col);
                 let mut y_whole = vec![f32::NAN; s.output_len()];
-                let positions = s.oh * s.ow;
-                Kernels::Device.product(&w, &col, &bias, &mut y_whole, positions, positions);
+                let positions = s.positions();
+                Kernels::Device.product(&s, &w, &col, &bias, &mut y_whole, positions, positions);
                 let tiled = |kernels: Kernels| {
                     let mut y_tiled = vec![f32::NAN; s.output_len()];
                     let mut work = vec![f32::NAN; tiled_len];
@@ -1406,11 +1651,15 @@ mod tests {
             shape(3, 1, (6, 9), 1, 2, 0),
             shape(1, 1, (1, 1), 3, 1, 1),
             shape(1, 1, (9, 1), 3, 1, 4),
+            general(2, 1, 1, [(10, 3, 1, 2, 0, 0), (9, 2, 2, 3, 1, 2)]),
+            general(3, 1, 1, [(1, 1, 1, 1, 0, 0), (20, 3, 1, 4, 8, 0)]),
+            general(2, 1, 1, [(9, 5, 2, 1, 2, 3), (6, 3, 1, 1, 1, 1)]),
+            general(2, 1, 1, [(9, 3, 1, 2, 0, 0), (8, 3, 1, 2, 0, 0)]),
         ] {
             let x = random(&mut rng, s.input_len());
-            for rows in 1..=s.oh {
-                for first in 0..=s.oh - rows {
-                    let len = s.taps() * rows * s.ow;
+            for rows in 1..=s.height.out {
+                for first in 0..=s.height.out - rows {
+                    let len = s.col_rows() * rows * s.width.out;
                     let mut want = vec![f32::NAN; len];
                     im2col(portable, &s, &x, first, &mut want);
                     let mut got = vec![f32::NAN; len];
@@ -1434,6 +1683,9 @@ mod tests {
             shape(3, 1, (7, 5), 3, 2, 1),
             shape(2, 1, (4, 4), 3, 1, 2),
             shape(1, 1, (28, 28), 5, 1, 0),
+            general(2, 1, 1, [(10, 3, 1, 2, 0, 0), (9, 2, 2, 3, 1, 2)]),
+            general(3, 1, 1, [(1, 1, 1, 1, 0, 0), (20, 3, 1, 4, 8, 0)]),
+            general(2, 1, 1, [(9, 3, 1, 2, 0, 0), (8, 3, 1, 2, 0, 0)]),
         ] {
             let x = random(&mut rng, s.input_len());
             let dcol = random(&mut rng, s.col_len());
@@ -1471,7 +1723,7 @@ mod tests {
     #[should_panic(expected = "inconsistent convolution sizes")]
     fn an_inconsistent_shape_panics() {
         let mut s = shape(1, 1, (4, 4), 3, 1, 0);
-        s.oh = 3;
+        s.height.out = 3;
         conv2d_forward(
             &s,
             &[0.0; 16],

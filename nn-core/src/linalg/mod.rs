@@ -32,6 +32,7 @@
 
 pub mod chunks;
 pub mod conv;
+mod depthwise;
 mod fpu;
 mod kernels;
 pub mod norm;
