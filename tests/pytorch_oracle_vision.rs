@@ -453,27 +453,90 @@ fn batch_norm_eval_case<const C: usize, S: PerChannel, const B: usize>(name: &st
 
 #[test]
 fn conv2d_stride_1_padding_0_matches_pytorch() {
-    stateless_case::<Conv2d<3, 4, 7, 6, 5, 4, 3, 1, 0>, 2>("conv_s1_p0");
+    stateless_case::<SquareConv2d<3, 4, 7, 6, 5, 4, 3, 1, 0>, 2>("conv_s1_p0");
 }
 
 #[test]
 fn conv2d_stride_2_padding_1_matches_pytorch() {
-    stateless_case::<Conv2d<2, 3, 7, 7, 4, 4, 3, 2, 1>, 3>("conv_s2_p1");
+    stateless_case::<SquareConv2d<2, 3, 7, 7, 4, 4, 3, 2, 1>, 3>("conv_s2_p1");
 }
 
 #[test]
 fn conv2d_with_channels_height_and_width_equal_matches_pytorch() {
-    stateless_case::<Conv2d<4, 4, 4, 4, 4, 4, 3, 1, 1>, 2>("conv_c_eq_h_eq_w");
+    stateless_case::<SquareConv2d<4, 4, 4, 4, 4, 4, 3, 1, 1>, 2>("conv_c_eq_h_eq_w");
 }
 
 #[test]
 fn conv2d_1x1_kernel_matches_pytorch() {
-    stateless_case::<Conv2d<6, 3, 5, 5, 5, 5, 1, 1, 0>, 2>("conv_1x1");
+    stateless_case::<SquareConv2d<6, 3, 5, 5, 5, 5, 1, 1, 0>, 2>("conv_1x1");
 }
 
 #[test]
 fn conv2d_stride_2_with_unreached_edge_matches_pytorch() {
-    stateless_case::<Conv2d<2, 3, 8, 7, 3, 3, 3, 2, 0>, 2>("conv_s2_floor");
+    stateless_case::<SquareConv2d<2, 3, 8, 7, 3, 3, 3, 2, 0>, 2>("conv_s2_floor");
+}
+
+// The general convolutions: `Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR,
+// DH, DW, GROUP_IN>` and `Conv1d<C_IN, C_OUT, L, OL, K, S, PL, PR, D, GROUP_IN>`.
+
+#[test]
+fn conv2d_groups_with_a_dilated_rectangular_kernel_match_pytorch() {
+    stateless_case::<Conv2d<4, 6, 7, 6, 5, 5, 3, 2, 1, 1, 1, 1, 0, 0, 2, 1, 2>, 2>(
+        "conv_groups_dilated",
+    );
+}
+
+#[test]
+fn depthwise_conv2d_matches_pytorch() {
+    stateless_case::<Conv2d<3, 3, 6, 5, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>, 2>(
+        "conv_depthwise",
+    );
+}
+
+#[test]
+fn depthwise_conv2d_with_a_multiplier_and_stride_2_matches_pytorch() {
+    stateless_case::<Conv2d<2, 4, 7, 7, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1>, 2>(
+        "conv_depthwise_multiplier_s2",
+    );
+}
+
+#[test]
+fn conv2d_with_tensorflow_same_padding_at_stride_2_matches_pytorch() {
+    stateless_case::<Conv2d<1, 4, 9, 6, 5, 3, 4, 3, 2, 2, 1, 2, 0, 1, 1, 1, 1>, 2>(
+        "conv_tf_same_s2",
+    );
+}
+
+#[test]
+fn dilated_depthwise_conv2d_matches_pytorch() {
+    stateless_case::<Conv2d<3, 3, 9, 8, 9, 4, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2, 1>, 2>(
+        "conv_depthwise_dilated",
+    );
+}
+
+#[test]
+fn conv1d_matches_pytorch() {
+    stateless_case::<Conv1d<3, 4, 11, 9, 3, 1, 0, 0, 1, 3>, 2>("conv1d_plain");
+}
+
+#[test]
+fn causal_dilated_conv1d_matches_pytorch() {
+    stateless_case::<Conv1d<3, 4, 12, 12, 3, 1, 8, 0, 4, 3>, 2>("conv1d_causal_dilated");
+}
+
+#[test]
+fn grouped_conv1d_with_stride_2_matches_pytorch() {
+    stateless_case::<Conv1d<4, 6, 13, 7, 3, 2, 1, 1, 1, 2>, 3>("conv1d_groups_stride");
+}
+
+#[test]
+fn causal_depthwise_conv1d_matches_pytorch() {
+    stateless_case::<Conv1d<4, 4, 10, 10, 3, 1, 4, 0, 2, 1>, 2>("conv1d_depthwise_causal");
+}
+
+#[test]
+fn conv1d_with_same_padding_and_an_even_kernel_matches_pytorch() {
+    stateless_case::<Conv1d<2, 3, 9, 9, 4, 1, 1, 2, 1, 2>, 2>("conv1d_same_even");
 }
 
 #[test]

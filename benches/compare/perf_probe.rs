@@ -319,14 +319,14 @@ fn main() {
             "cnn_infer_b1" => println!("cnn_infer_b1_us: {:.4}", cnn_infer_b1(2_000) * 1e6),
             "conv1" => println!(
                 "conv1_gflops: {:.3}",
-                conv_gflops::<Conv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>, BATCH>(
+                conv_gflops::<SquareConv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>, BATCH>(
                     BATCH * 6 * 24 * 24 * 25,
                     200
                 )
             ),
             "conv2" => println!(
                 "conv2_gflops: {:.3}",
-                conv_gflops::<Conv2d<6, 16, 12, 12, 8, 8, 5, 1, 0>, BATCH>(
+                conv_gflops::<SquareConv2d<6, 16, 12, 12, 8, 8, 5, 1, 0>, BATCH>(
                     BATCH * 16 * 8 * 8 * 6 * 25,
                     200
                 )

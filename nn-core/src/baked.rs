@@ -26,7 +26,7 @@
 //! ```
 
 use crate::linalg;
-pub use crate::linalg::conv::ConvShape;
+pub use crate::linalg::conv::{ConvAxis, ConvShape};
 pub use crate::linalg::pool::PoolShape;
 pub use crate::linalg::recurrent::{Nonlinearity, RecurrentParams};
 pub use crate::linalg::upsample::UpsampleShape;

@@ -102,7 +102,7 @@ impl Width {
     }
 
     /// The output size of a sliding window (convolution, pooling) over this size:
-    /// `(size + 2·padding − kernel) / stride + 1`.
+    /// `(size + padding − span) / stride + 1` ([`AxisWindow::span`]).
     ///
     /// For a known size, [`WindowError`] says why there is no whole output. For a named size
     /// the result is a const expression, and the returned condition (a `bool` expression) must
@@ -112,34 +112,38 @@ impl Width {
     /// down and the last rows are left out, as PyTorch does.
     pub fn window(
         &self,
-        kernel: u64,
-        stride: u64,
-        padding: u64,
+        window: &AxisWindow,
         floor: bool,
     ) -> Result<(Width, Option<TokenStream>), WindowError> {
-        let stride = stride.max(1);
+        let stride = window.stride.max(1);
+        let (span, padding) = (window.span(), window.padding());
         match self.value {
             Some(size) => {
-                let padded = size.saturating_add(padding.saturating_mul(2));
-                if padded < kernel {
+                let padded = size.saturating_add(padding);
+                if padded < span {
                     return Err(WindowError::TooSmall { padded });
                 }
-                let span = padded - kernel;
-                if !floor && !span.is_multiple_of(stride) {
+                let left = padded - span;
+                if !floor && !left.is_multiple_of(stride) {
                     return Err(WindowError::NotWhole {
                         padded,
-                        remainder: span % stride,
+                        remainder: left % stride,
                     });
                 }
-                Ok((Width::known(span / stride + 1), None))
+                Ok((Width::known(left / stride + 1), None))
             }
             None => {
                 let size = &self.value_tokens;
-                let (k, s, p) = (kernel as usize, stride as usize, padding as usize);
-                let padded = quote!((#size + 2 * #p));
+                let (k, s, p) = (span as usize, stride as usize, padding as usize);
+                let padded = quote!((#size + #p));
+                let padding_text = if window.pad_before == window.pad_after {
+                    format!("2·{}", window.pad_before)
+                } else {
+                    padding.to_string()
+                };
                 let output = Width::computed(
                     quote!((#padded - #k) / #s + 1),
-                    format!("({} + 2·{p} − {k}) / {s} + 1", self.text),
+                    format!("({} + {padding_text} − {k}) / {s} + 1", self.text),
                 );
                 let fits = if floor {
                     quote!(#padded >= #k)
@@ -149,6 +153,42 @@ impl Width {
                 Ok((output, Some(fits)))
             }
         }
+    }
+}
+
+/// A window sliding along one axis: `kernel` taps `dilation` apart, moved by `stride` over the
+/// input padded with `pad_before` and `pad_after` zeros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AxisWindow {
+    pub kernel: u64,
+    pub stride: u64,
+    pub dilation: u64,
+    pub pad_before: u64,
+    pub pad_after: u64,
+}
+
+impl AxisWindow {
+    /// `kernel` taps side by side, `padding` on each side.
+    pub fn plain(kernel: u64, stride: u64, padding: u64) -> Self {
+        Self {
+            kernel,
+            stride,
+            dilation: 1,
+            pad_before: padding,
+            pad_after: padding,
+        }
+    }
+
+    /// The input positions one window covers: `dilation · (kernel − 1) + 1`.
+    pub fn span(&self) -> u64 {
+        self.dilation
+            .saturating_mul(self.kernel.saturating_sub(1))
+            .saturating_add(1)
+    }
+
+    /// The zeros added on both sides together.
+    pub fn padding(&self) -> u64 {
+        self.pad_before.saturating_add(self.pad_after)
     }
 }
 
@@ -296,7 +336,7 @@ mod tests {
 
     fn out(size: u64, kernel: u64, stride: u64, padding: u64) -> Result<u64, WindowError> {
         Width::known(size)
-            .window(kernel, stride, padding, false)
+            .window(&AxisWindow::plain(kernel, stride, padding), false)
             .map(|(w, _)| w.value.unwrap_or(0))
     }
 
@@ -333,7 +373,7 @@ mod tests {
     fn floor_rounds_down_like_pytorch() {
         let floor = |size: u64, k, s, p| {
             Width::known(size)
-                .window(k, s, p, true)
+                .window(&AxisWindow::plain(k, s, p), true)
                 .map(|(w, _)| w.value.unwrap_or(0))
         };
         assert_eq!(floor(25, 2, 2, 0), Ok(12));
@@ -350,7 +390,7 @@ mod tests {
             text: "H".into(),
         };
         let (width, fits) = named
-            .window(3, 1, 1, false)
+            .window(&AxisWindow::plain(3, 1, 1), false)
             .unwrap_or_else(|_| unreachable!());
         assert!(width.value.is_none() && fits.is_some());
         assert_eq!(width.text, "(H + 2·1 − 3) / 1 + 1");

@@ -15,7 +15,11 @@ What it records, in the style of tests/oracle/generate.py:
   for `BatchNorm1d`), the parameters, an upstream gradient `dy`, the output, the input gradient
   `dx = (∂y/∂x)ᵀ dy` and every parameter gradient. The cases: `Conv2d` with stride 1 / padding 0,
   stride 2 / padding 1, a shape with C == H == W (4 input and output channels on 4×4 images,
-  padding 1), a 1×1 kernel and stride 2 with an unused last row (`floor`); `MaxPool2d` 2 and 3
+  padding 1), a 1×1 kernel and stride 2 with an unused last row (`floor`); general `Conv2d`s
+  (groups with a dilated rectangular kernel, depthwise with and without a multiplier, stride 2
+  and dilation 2, TensorFlow's `same` at stride 2 with the odd zero after) and `Conv1d`s
+  (plain, causal and dilated, grouped with stride 2, depthwise causal, `same` with an even
+  kernel), each padded with `F.pad` first so that one-sided padding is exact; `MaxPool2d` 2 and 3
   (stride 2, overlapping windows) on inputs without ties; `AvgPool2d` 2 and 3 (stride 1);
   `Upsample` nearest ×2 and bilinear ×2 and ×3 (`align_corners=False`); `GlobalAvgPool`;
   `BatchNorm1d` / `BatchNorm2d` in training mode (batch statistics; the running statistics
@@ -147,6 +151,46 @@ def conv_case(name, seed, batch, c_in, c_out, h, w, k, stride, pad):
         x,
         [("weight", weight), ("bias", bias)],
         lambda x, w_, b_: F.conv2d(x, w_, b_, stride=stride, padding=pad),
+    )
+
+
+def conv_general_case(name, seed, batch, c_in, c_out, hw, kernel, stride, pads, dilation, groups):
+    """A 2-D convolution with a rectangular kernel, per-axis strides and dilations, padding
+    `(top, bottom, left, right)` (TensorFlow's `same` at stride 2 pads one more after) and
+    `groups`."""
+    torch.manual_seed(seed)
+    x = draw_f32(batch, c_in, *hw)
+    weight = draw_f32(c_out, c_in // groups, *kernel, low=-0.5, high=0.5)
+    bias = draw_f32(c_out, low=-0.5, high=0.5)
+    top, bottom, left, right = pads
+    return layer_case(
+        name,
+        "conv2d",
+        {"c_in": c_in, "c_out": c_out, "kernel": list(kernel), "stride": list(stride),
+         "padding": list(pads), "dilation": list(dilation), "groups": groups},
+        x,
+        [("weight", weight), ("bias", bias)],
+        lambda x, w_, b_: F.conv2d(F.pad(x, (left, right, top, bottom)), w_, b_,
+                                   stride=stride, dilation=dilation, groups=groups),
+    )
+
+
+def conv1d_case(name, seed, batch, c_in, c_out, length, k, stride, pads, dilation, groups):
+    """A 1-D convolution over `(B, C, L)`, padded `(before, after)`: causal padding is
+    `(dilation·(k − 1), 0)`."""
+    torch.manual_seed(seed)
+    x = draw_f32(batch, c_in, length)
+    weight = draw_f32(c_out, c_in // groups, k, low=-0.5, high=0.5)
+    bias = draw_f32(c_out, low=-0.5, high=0.5)
+    return layer_case(
+        name,
+        "conv1d",
+        {"c_in": c_in, "c_out": c_out, "kernel": k, "stride": stride, "padding": list(pads),
+         "dilation": dilation, "groups": groups},
+        x,
+        [("weight", weight), ("bias", bias)],
+        lambda x, w_, b_: F.conv1d(F.pad(x, pads), w_, b_, stride=stride, dilation=dilation,
+                                   groups=groups),
     )
 
 
@@ -368,6 +412,24 @@ def main():
         conv_case("conv_c_eq_h_eq_w", 103, 2, 4, 4, 4, 4, 3, 1, 1),
         conv_case("conv_1x1", 104, 2, 6, 3, 5, 5, 1, 1, 0),
         conv_case("conv_s2_floor", 105, 2, 2, 3, 8, 7, 3, 2, 0),
+        # name, seed, batch, c_in, c_out, (h, w), (kh, kw), (sh, sw), (top, bottom, left,
+        # right), (dh, dw), groups
+        conv_general_case("conv_groups_dilated", 111, 2, 4, 6, (7, 6), (3, 2), (1, 1),
+                          (1, 1, 0, 0), (2, 1), 2),
+        conv_general_case("conv_depthwise", 112, 2, 3, 3, (6, 5), (3, 3), (1, 1),
+                          (1, 1, 1, 1), (1, 1), 3),
+        conv_general_case("conv_depthwise_multiplier_s2", 113, 2, 2, 4, (7, 7), (3, 3), (2, 2),
+                          (1, 1, 1, 1), (1, 1), 2),
+        conv_general_case("conv_tf_same_s2", 114, 2, 1, 4, (9, 6), (4, 3), (2, 2),
+                          (1, 2, 0, 1), (1, 1), 1),
+        conv_general_case("conv_depthwise_dilated", 115, 2, 3, 3, (9, 8), (3, 3), (1, 2),
+                          (2, 2, 2, 2), (2, 2), 3),
+        # name, seed, batch, c_in, c_out, length, k, stride, (before, after), dilation, groups
+        conv1d_case("conv1d_plain", 121, 2, 3, 4, 11, 3, 1, (0, 0), 1, 1),
+        conv1d_case("conv1d_causal_dilated", 122, 2, 3, 4, 12, 3, 1, (8, 0), 4, 1),
+        conv1d_case("conv1d_groups_stride", 123, 3, 4, 6, 13, 3, 2, (1, 1), 1, 2),
+        conv1d_case("conv1d_depthwise_causal", 124, 2, 4, 4, 10, 3, 1, (4, 0), 2, 4),
+        conv1d_case("conv1d_same_even", 125, 2, 2, 3, 9, 4, 1, (1, 2), 1, 1),
         # name, seed, kind, batch, c, h, w, k, stride
         pool_case("max_pool_2", 201, "max_pool", 2, 3, 6, 8, 2, 2),
         pool_case("max_pool_3_s2", 202, "max_pool", 2, 2, 7, 9, 3, 2),

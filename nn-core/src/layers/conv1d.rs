@@ -84,7 +84,10 @@ ConvLayer for Conv1d<C_IN, C_OUT, L, OL, K, S, PL, PR, D, GROUP_IN> {
     const SHAPE: ConvShape = ConvShape {
         c_in: C_IN,
         c_out: C_OUT,
-        groups: if GROUP_IN == 0 { 0 } else { C_IN / GROUP_IN },
+        groups: match C_IN.checked_div(GROUP_IN) {
+            Some(groups) => groups,
+            None => 0,
+        },
         height: ConvAxis::unit(),
         width: ConvAxis { size: L, out: OL, kernel: K, stride: S, dilation: D, pad_before: PL, pad_after: PR },
     };
@@ -244,8 +247,8 @@ Composable for Conv1d<C_IN, C_OUT, L, OL, K, S, PL, PR, D, GROUP_IN> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_gradients, random_tensor};
     use crate::tensor::Zeroed;
+    use crate::testing::{check_gradients, random_tensor};
 
     /// The layer on a random batch against plain loops over the same weights.
     fn matches_loops<

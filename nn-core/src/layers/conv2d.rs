@@ -273,7 +273,10 @@ ConvLayer for Conv2d<C_IN, C_OUT, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR, 
     const SHAPE: ConvShape = ConvShape {
         c_in: C_IN,
         c_out: C_OUT,
-        groups: if GROUP_IN == 0 { 0 } else { C_IN / GROUP_IN },
+        groups: match C_IN.checked_div(GROUP_IN) {
+            Some(groups) => groups,
+            None => 0,
+        },
         height: ConvAxis { size: H, out: OH, kernel: KH, stride: SH, dilation: DH, pad_before: PT, pad_after: PB },
         width: ConvAxis { size: W, out: OW, kernel: KW, stride: SW, dilation: DW, pad_before: PL, pad_after: PR },
     };
@@ -520,11 +523,13 @@ mod tests {
     fn general_windows_match_central_differences() {
         let mut rng = crate::init::seeded(17);
         // Two groups of 2 → 3, 3×2 kernel, dilation (2, 1).
-        let mut grouped = Conv2d::<4, 6, 7, 5, 3, 4, 3, 2, 1, 1, 0, 0, 0, 0, 2, 1, 2>::new(&mut rng);
+        let mut grouped =
+            Conv2d::<4, 6, 7, 5, 3, 4, 3, 2, 1, 1, 0, 0, 0, 0, 2, 1, 2>::new(&mut rng);
         let x = random_tensor::<Tensor4<2, 4, 7, 5>>(&mut rng);
         check_gradients::<_, 2>(&mut grouped, &x, 18).unwrap();
         // Depthwise, multiplier 2, 3×3, padding 1.
-        let mut depthwise = Conv2d::<3, 6, 5, 4, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>::new(&mut rng);
+        let mut depthwise =
+            Conv2d::<3, 6, 5, 4, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>::new(&mut rng);
         let x = random_tensor::<Tensor4<2, 3, 5, 4>>(&mut rng);
         check_gradients::<_, 2>(&mut depthwise, &x, 19).unwrap();
         // TF `same` at stride 2 on 6×5: padding 0 on top and 1 below, 1 left and 1 right.
@@ -532,7 +537,8 @@ mod tests {
         let x = random_tensor::<Tensor4<1, 2, 6, 5>>(&mut rng);
         check_gradients::<_, 1>(&mut same, &x, 20).unwrap();
         // Depthwise with stride 2 and dilation 2.
-        let mut strided = Conv2d::<2, 2, 9, 9, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 1>::new(&mut rng);
+        let mut strided =
+            Conv2d::<2, 2, 9, 9, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 1>::new(&mut rng);
         let x = random_tensor::<Tensor4<2, 2, 9, 9>>(&mut rng);
         check_gradients::<_, 2>(&mut strided, &x, 21).unwrap();
     }
@@ -563,7 +569,10 @@ mod tests {
         assert!(all().all(|v| v.abs() <= limit));
         assert!(conv.weight().iter().any(|&v| v > 0.9 * limit));
         assert!(conv.bias().iter().any(|&v| v != 0.0));
-        assert_eq!(SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::PARAM_COUNT, 2416);
+        assert_eq!(
+            SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::PARAM_COUNT,
+            2416
+        );
     }
 
     #[test]

@@ -340,7 +340,10 @@ mod tests {
         assert_eq!(built_param_count::<Dropout<Shape3<2, 3, 3>>>(), 0);
         assert_eq!(built_param_count::<BatchNorm1d<3>>(), 6);
         assert_eq!(built_param_count::<BatchNorm2d<4, 2, 2>>(), 8);
-        assert_eq!(built_param_count::<SquareConv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(), 57);
+        assert_eq!(
+            built_param_count::<SquareConv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(),
+            57
+        );
         assert_eq!(built_param_count::<MaxPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
         assert_eq!(built_param_count::<AvgPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
         assert_eq!(built_param_count::<GlobalAvgPool<2, 3, 3>>(), 0);

@@ -1038,9 +1038,7 @@ fn col2im<R: Runs>(r: R, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
                     r.add_rows(dx_start, row_step, grads, ow, rows, len);
                 } else {
                     for o_h in 0..rows {
-                        let dx_row = dx_start[o_h * row_step..]
-                            .iter_mut()
-                            .step_by(ax_w.stride);
+                        let dx_row = dx_start[o_h * row_step..].iter_mut().step_by(ax_w.stride);
                         for (d, &g) in dx_row.zip(&grads[o_h * ow..][..len]) {
                             *d += g;
                         }
@@ -1464,21 +1462,43 @@ mod tests {
             (2, 3, (7, 5), 3, 2, 1, 10),
             (1, 2, (6, 6), 3, 1, 1, 17),
         ];
-        let square = cases
-            .map(|(c_in, c_out, hw, k, stride, pad, batch)| (shape(c_in, c_out, hw, k, stride, pad), batch));
+        let square = cases.map(|(c_in, c_out, hw, k, stride, pad, batch)| {
+            (shape(c_in, c_out, hw, k, stride, pad), batch)
+        });
         let unit = (1, 1, 1, 1, 0, 0);
         let others = [
             // Groups, dilations, rectangular windows, padding on one side, and 1-D.
-            (general(4, 6, 2, [(7, 3, 1, 1, 1, 1), (6, 3, 1, 1, 1, 1)]), 2),
-            (general(4, 4, 4, [(6, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]), 3),
-            (general(3, 6, 3, [(9, 3, 2, 1, 0, 1), (8, 3, 2, 1, 0, 1)]), 2),
-            (general(2, 3, 1, [(10, 3, 1, 2, 0, 0), (9, 2, 2, 3, 1, 2)]), 2),
-            (general(2, 4, 1, [(9, 5, 2, 1, 2, 2), (6, 3, 1, 1, 1, 1)]), 2),
+            (
+                general(4, 6, 2, [(7, 3, 1, 1, 1, 1), (6, 3, 1, 1, 1, 1)]),
+                2,
+            ),
+            (
+                general(4, 4, 4, [(6, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]),
+                3,
+            ),
+            (
+                general(3, 6, 3, [(9, 3, 2, 1, 0, 1), (8, 3, 2, 1, 0, 1)]),
+                2,
+            ),
+            (
+                general(2, 3, 1, [(10, 3, 1, 2, 0, 0), (9, 2, 2, 3, 1, 2)]),
+                2,
+            ),
+            (
+                general(2, 4, 1, [(9, 5, 2, 1, 2, 2), (6, 3, 1, 1, 1, 1)]),
+                2,
+            ),
             (general(3, 5, 1, [unit, (20, 3, 1, 4, 8, 0)]), 3),
             (general(4, 4, 4, [unit, (19, 3, 2, 2, 4, 0)]), 2),
             (general(6, 4, 2, [unit, (12, 1, 1, 1, 0, 0)]), 2),
-            (general(3, 3, 3, [(25, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]), 10),
-            (general(2, 2, 2, [(4, 5, 1, 1, 2, 2), (3, 3, 1, 2, 2, 2)]), 1),
+            (
+                general(3, 3, 3, [(25, 3, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1)]),
+                10,
+            ),
+            (
+                general(2, 2, 2, [(4, 5, 1, 1, 2, 2), (3, 3, 1, 2, 2, 2)]),
+                1,
+            ),
         ];
         for (s, batch) in square.into_iter().chain(others) {
             let c_out = s.c_out;
@@ -1552,9 +1572,18 @@ mod tests {
             (shape(c_in, c_out, hw, k, stride, pad), batch)
         });
         let others = [
-            (general(2, 3, 1, [(20, 3, 1, 2, 2, 2), (13, 3, 2, 1, 1, 2)]), 2),
-            (general(4, 6, 2, [(20, 3, 1, 1, 1, 1), (12, 3, 1, 1, 1, 1)]), 1),
-            (general(3, 2, 1, [(6, 1, 1, 1, 0, 0), (40, 3, 1, 4, 8, 0)]), 2),
+            (
+                general(2, 3, 1, [(20, 3, 1, 2, 2, 2), (13, 3, 2, 1, 1, 2)]),
+                2,
+            ),
+            (
+                general(4, 6, 2, [(20, 3, 1, 1, 1, 1), (12, 3, 1, 1, 1, 1)]),
+                1,
+            ),
+            (
+                general(3, 2, 1, [(6, 1, 1, 1, 0, 0), (40, 3, 1, 4, 8, 0)]),
+                2,
+            ),
         ];
         for (s, batch) in square.into_iter().chain(others) {
             let c_out = s.c_out;

@@ -7,7 +7,9 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
-use crate::layers::{BatchNorm1d, Conv2d, Dense, Gru, Layer, Lstm, Rnn, RnnRelu, SequenceDense};
+use crate::layers::{
+    BatchNorm1d, Dense, Gru, Layer, Lstm, Rnn, RnnRelu, SequenceDense, SquareConv2d,
+};
 use crate::optim::{Adam, AdamW, Optimizer, OptimizerState, Sgd};
 use crate::tensor::{Tensor2, Zeroed};
 
@@ -59,7 +61,7 @@ fn problems(err: LoadError) -> Vec<Problem> {
 fn layers_round_trip_bit_identically() {
     let mut rng = rng();
     let mut dense = Dense::<5, 3>::new(&mut rng);
-    let mut conv = Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng);
+    let mut conv = SquareConv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng);
     let mut lstm = Lstm::<4, 3, 5>::new(&mut rng);
     let mut bn = BatchNorm1d::<3>::new();
     // Move the running statistics away from their initial values.
@@ -78,7 +80,7 @@ fn layers_round_trip_bit_identically() {
         assert_eq!(bits(original), bits(fresh));
     }
     check(&mut dense, &mut Dense::new(&mut rng));
-    check(&mut conv, &mut Conv2d::new(&mut rng));
+    check(&mut conv, &mut SquareConv2d::new(&mut rng));
     check(&mut lstm, &mut Lstm::new(&mut rng));
     check(&mut Gru::<4, 3, 5>::new(&mut rng), &mut Gru::new(&mut rng));
     check(
@@ -106,7 +108,7 @@ fn files_name_and_shape_tensors_as_pytorch_does() {
     let bytes = to_bytes(&Gru::<4, 3, 5>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight_hh_l0").unwrap().shape(), [15, 5]);
-    let bytes = to_bytes(&Conv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
+    let bytes = to_bytes(&SquareConv2d::<2, 3, 6, 6, 4, 4, 3, 1, 0>::new(&mut rng)).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("weight").unwrap().shape(), [3, 2, 3, 3]);
     assert_eq!(file.tensor("weight").unwrap().dtype(), Dtype::F32);

@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::{LayerCx, named};
 use crate::ctxt::{ConstCheck, Message};
-use crate::shape::{Dims, SampleShape, Width, WindowError};
+use crate::shape::{AxisWindow, Dims, SampleShape, Width, WindowError};
 
 /// An image sample `(C, H, W)` that a vision layer reads.
 pub struct Image {
@@ -15,20 +15,57 @@ pub struct Image {
     pub shape: SampleShape,
 }
 
-/// A square window: its size, stride and zero padding on each side, and whether a stride that
-/// does not end on the edge rounds down (PyTorch's rule) instead of being an error.
+/// A window over an image: its kernel, stride, dilation and padding along each axis, and
+/// whether a stride that does not end on the edge rounds down (PyTorch's rule) instead of
+/// being an error.
 pub struct Window {
-    pub kernel: u64,
-    pub stride: u64,
-    pub padding: u64,
+    pub height: AxisWindow,
+    pub width: AxisWindow,
     pub floor: bool,
 }
 
-/// The two axes a window slides along.
+impl Window {
+    /// A square window with no dilation (the pools').
+    pub fn square(kernel: u64, stride: u64, padding: u64, floor: bool) -> Self {
+        let axis = AxisWindow::plain(kernel, stride, padding);
+        Self {
+            height: axis,
+            width: axis,
+            floor,
+        }
+    }
+
+    /// How the kernel reads in a message: `3 x 3 window`, `3 x 3 window dilated by 2 (5 x 5)`.
+    fn kernel_text(&self) -> String {
+        let (h, w) = (&self.height, &self.width);
+        let mut text = format!("{} x {} window", h.kernel, w.kernel);
+        if h.dilation != 1 || w.dilation != 1 {
+            let by = if h.dilation == w.dilation {
+                h.dilation.to_string()
+            } else {
+                format!("{} x {}", h.dilation, w.dilation)
+            };
+            text += &format!(" dilated by {by} ({} x {})", h.span(), w.span());
+        }
+        text
+    }
+}
+
+/// How a 1-D window reads in a message: `3-tap window`, `3-tap window dilated by 4 (9 wide)`.
+fn taps_text(axis: &AxisWindow) -> String {
+    let mut text = format!("{}-tap window", axis.kernel);
+    if axis.dilation != 1 {
+        text += &format!(" dilated by {} ({} wide)", axis.dilation, axis.span());
+    }
+    text
+}
+
+/// The axes a window slides along: an image's two, or a sequence's length.
 #[derive(Clone, Copy)]
 pub enum Axis {
     Height,
     Width,
+    Length,
 }
 
 impl Axis {
@@ -36,6 +73,7 @@ impl Axis {
         match self {
             Axis::Height => "height",
             Axis::Width => "width",
+            Axis::Length => "length",
         }
     }
 
@@ -43,6 +81,7 @@ impl Axis {
         let unit = match self {
             Axis::Height => "row",
             Axis::Width => "column",
+            Axis::Length => "position",
         };
         if count == 1 {
             format!("1 {unit}")
@@ -101,40 +140,82 @@ impl LayerCx<'_> {
         }
     }
 
-    /// Rule: `window` fits both spatial sizes of `image`: the kernel is no larger than the
-    /// padded size, and the strides tile it exactly unless the window rounds down. Returns the
-    /// output height and width. A window that fails both axes the same way gives one error
-    /// about both. `floor_example` is this layer written with `floor`, for the hint.
+    /// Rule: `window` fits both spatial sizes of `image`: the (dilated) kernel is no larger
+    /// than the padded size, and the strides tile it exactly unless the window rounds down.
+    /// Returns the output height and width. A window that fails both axes the same way gives
+    /// one error about both. `floor_example` is this layer written with `floor`, for the hint.
     pub fn window(
         &self,
         image: &Image,
         window: &Window,
         floor_example: &str,
     ) -> Option<(Width, Width)> {
-        let axes = [(Axis::Height, &image.height), (Axis::Width, &image.width)];
+        let axes = [
+            (Axis::Height, &image.height, &window.height),
+            (Axis::Width, &image.width, &window.width),
+        ];
+        let kernel = window.kernel_text();
+        let mut outputs = self.fit(
+            &axes,
+            &image.shape.source,
+            window.floor,
+            &kernel,
+            floor_example,
+        )?;
+        let width = outputs.pop()?;
+        let height = outputs.pop()?;
+        Some((height, width))
+    }
+
+    /// Rule: `window` fits the length of a `(C, L)` sequence, as [`LayerCx::window`] does an
+    /// image. Returns the output length.
+    pub fn window_1d(
+        &self,
+        length: &Width,
+        source: &str,
+        window: &AxisWindow,
+        floor: bool,
+        floor_example: &str,
+    ) -> Option<Width> {
+        let axes = [(Axis::Length, length, window)];
+        self.fit(&axes, source, floor, &taps_text(window), floor_example)?
+            .pop()
+    }
+
+    /// The outputs of `axes`, each `(axis, size, window)`, or the errors about them.
+    fn fit(
+        &self,
+        axes: &[(Axis, &Width, &AxisWindow)],
+        source: &str,
+        floor: bool,
+        kernel: &str,
+        floor_example: &str,
+    ) -> Option<Vec<Width>> {
         let mut outputs = Vec::new();
-        let mut problems: Vec<(Axis, &Width, WindowError)> = Vec::new();
-        for (axis, given) in axes {
-            let fitted = given.window(window.kernel, window.stride, window.padding, window.floor);
-            match fitted {
+        let mut problems: Vec<(Axis, &Width, &AxisWindow, WindowError)> = Vec::new();
+        for &(axis, given, window) in axes {
+            match given.window(window, floor) {
                 Ok((output, fits)) => {
                     if let Some(fits) = fits {
-                        self.check_fit(axis, given, window, &image.shape.source, fits);
+                        self.check_fit(axis, given, window, floor, source, fits);
                     }
                     outputs.push(output);
                 }
-                Err(error) => problems.push((axis, given, error)),
+                Err(error) => problems.push((axis, given, window, error)),
             }
         }
         let layer = self.layer.text();
-        let source = &image.shape.source;
+        let problem = |noun: &str, given: &str, window: &AxisWindow, error: &WindowError, axis| {
+            let fix = Fix {
+                floor,
+                floor_example,
+                kernel,
+            };
+            problem(&layer, noun, given, source, error, window, &fix, axis)
+        };
         match problems.as_slice() {
-            [] => {
-                let width = outputs.pop()?;
-                let height = outputs.pop()?;
-                return Some((height, width));
-            }
-            [(_, h, a), (_, w, b)] if same_kind(a, b) => {
+            [] => return Some(outputs),
+            [(_, h, hw, a), (_, w, ww, b)] if same_kind(a, b) && hw == ww => {
                 let both = format!("{} x {}", h.text, w.text);
                 // Different leftovers along the two axes are named together, without a count.
                 let error = match (a, b) {
@@ -147,31 +228,13 @@ impl LayerCx<'_> {
                     },
                     _ => a,
                 };
-                self.error(problem(
-                    &layer,
-                    "height and width",
-                    &both,
-                    source,
-                    error,
-                    window,
-                    floor_example,
-                    Axis::Height,
-                ));
+                self.error(problem("height and width", &both, hw, error, Axis::Height));
             }
             _ => {
                 let sentences: Vec<String> = problems
                     .iter()
-                    .map(|(axis, given, error)| {
-                        problem(
-                            &layer,
-                            axis.noun(),
-                            &given.text,
-                            source,
-                            error,
-                            window,
-                            floor_example,
-                            *axis,
-                        )
+                    .map(|(axis, given, window, error)| {
+                        problem(axis.noun(), &given.text, window, error, *axis)
                     })
                     .collect();
                 self.error(sentences.join("; and "));
@@ -185,12 +248,13 @@ impl LayerCx<'_> {
         &self,
         axis: Axis,
         given: &Width,
-        window: &Window,
+        window: &AxisWindow,
+        floor: bool,
         source: &str,
         fits: proc_macro2::TokenStream,
     ) {
         let layer = self.layer.text();
-        let needs = requirement(axis.noun(), window);
+        let needs = requirement(axis.noun(), window, floor);
         let message = Message::default()
             .text(format!("`{layer}` needs {needs} but {source} gives "))
             .value(given.value_tokens.clone())
@@ -203,6 +267,14 @@ impl LayerCx<'_> {
     }
 }
 
+/// What a window error's message offers: the `floor` spelling of the layer, and how its
+/// kernel reads.
+struct Fix<'a> {
+    floor: bool,
+    floor_example: &'a str,
+    kernel: &'a str,
+}
+
 /// The error for a window that does not fit `given` along `noun` ("height", or "height and
 /// width").
 #[allow(clippy::too_many_arguments, reason = "one message from its parts")]
@@ -212,25 +284,27 @@ fn problem(
     given: &str,
     source: &str,
     error: &WindowError,
-    window: &Window,
-    floor_example: &str,
+    window: &AxisWindow,
+    fix: &Fix,
     axis: Axis,
 ) -> String {
-    let kernel = window.kernel;
+    let span = window.span();
     match error {
         WindowError::TooSmall { padded } => {
-            let padded = if window.padding > 0 {
+            let padded = if window.padding() > 0 {
                 format!(" ({padded} with the padding)")
             } else {
                 String::new()
             };
             format!(
-                "`{layer}` needs a {noun} of at least {kernel} for its {kernel} x {kernel} window but {source} gives {given}{padded}"
+                "`{layer}` needs a {noun} of at least {span} for its {} but {source} gives {given}{padded}",
+                fix.kernel
             )
         }
         WindowError::NotWhole { remainder, .. } => format!(
-            "`{layer}` needs {} but {source} gives {given}; change the sizes, or write `{floor_example}` to leave out the last {} as PyTorch does",
-            requirement(noun, window),
+            "`{layer}` needs {} but {source} gives {given}; change the sizes, or write `{}` to leave out the last {} as PyTorch does",
+            requirement(noun, window, fix.floor),
+            fix.floor_example,
             if *remainder == 0 {
                 "rows and columns".to_string()
             } else if noun.contains(" and ") {
@@ -256,27 +330,28 @@ fn same_kind(a: &WindowError, b: &WindowError) -> bool {
 }
 
 /// What a window asks of a size, in words: "an even height", "a width of 3 plus a multiple of 2".
-fn requirement(noun: &str, window: &Window) -> String {
-    let Window {
-        kernel,
-        stride,
-        padding,
-        floor,
-    } = *window;
+fn requirement(noun: &str, window: &AxisWindow, floor: bool) -> String {
+    let (span, stride, padding) = (window.span(), window.stride, window.padding());
     if floor || stride == 1 {
         return if padding > 0 {
-            format!("a {noun} of at least {kernel} with the padding")
+            format!("a {noun} of at least {span} with the padding")
         } else {
-            format!("a {noun} of at least {kernel}")
+            format!("a {noun} of at least {span}")
         };
     }
-    match (padding, kernel == stride) {
-        (0, true) if kernel == 2 => format!("an even {noun}"),
-        (0, true) => format!("a {noun} divisible by {kernel}"),
-        (0, false) => format!("a {noun} of {kernel} plus a multiple of {stride}"),
-        _ => format!(
-            "a {noun} that, padded by {padding} on each side, is {kernel} plus a multiple of {stride}"
-        ),
+    let padded = if window.pad_before == window.pad_after {
+        format!("padded by {} on each side", window.pad_before)
+    } else {
+        format!(
+            "padded by {} before and {} after",
+            window.pad_before, window.pad_after
+        )
+    };
+    match (padding, span == stride) {
+        (0, true) if span == 2 => format!("an even {noun}"),
+        (0, true) => format!("a {noun} divisible by {span}"),
+        (0, false) => format!("a {noun} of {span} plus a multiple of {stride}"),
+        _ => format!("a {noun} that, {padded}, is {span} plus a multiple of {stride}"),
     }
 }
 

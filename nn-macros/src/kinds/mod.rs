@@ -8,8 +8,11 @@ mod args;
 mod avg_pool;
 pub mod bake;
 mod batch_norm;
+mod conv;
+mod conv1d;
 mod conv2d;
 mod dense;
+mod depthwise;
 mod dropout;
 mod elu;
 mod flatten;
@@ -54,7 +57,9 @@ pub const KINDS: &[Kind] = &[
     softmax::KIND,
     flatten::KIND,
     reshape::KIND,
+    conv1d::KIND,
     conv2d::KIND,
+    depthwise::KIND,
     max_pool::KIND,
     avg_pool::KIND,
     global_avg_pool::KIND,

@@ -120,12 +120,7 @@ impl Spec for Pool {
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {
         let image = cx.image_input()?;
-        let window = Window {
-            kernel: self.kernel,
-            stride: self.stride(),
-            padding: 0,
-            floor: self.floor,
-        };
+        let window = Window::square(self.kernel, self.stride(), 0, self.floor);
         let example = self.written(true);
         let (height, width) = cx.window(&image, &window, &example)?;
         let nn = cx.nn;
