@@ -36,6 +36,14 @@ Figures (synthetic data of MNIST's shape; real MNIST is not needed to time an ep
     conv1_gflops   the forward of LeNet's conv1, Conv2d(1, 6, 5) on 64x1x28x28, in GFLOP/s
                    (2 * multiply-adds / time; the bias is not counted)
     conv2_gflops   the same for conv2, Conv2d(6, 16, 5) on 64x6x12x12
+    conv1_wgrad_gflops, conv2_wgrad_gflops  (not in the default set) their weight gradients;
+                   PyTorch's through torch.autograd.grad on the weight alone
+    tcn784_gflops, tcn28_gflops  (not in the default set) a TCN block: four causal
+                   Conv1d(64, 64, 3) with dilations 1, 2, 4, 8 (input padded on the left by
+                   F.pad), forward, over 784 steps at batch 8 and 28 steps at batch 64
+    depthwise_gflops, depthwise_wgrad_gflops  (not in the default set) DS-CNN's depthwise
+                   Conv2d(64, 64, 3, padding=1, groups=64) on 64x64x25x5, forward and weight
+                   gradient
     fma_peak_gflops  this core's single-thread f32 FMA peak, measured in the same run by our
                    probe (independent chains of AVX-512 or AVX2 FMAs, the faster); no PyTorch
                    twin. With it, sgemm_peak_fraction and conv<N>_peak_fraction lines give each
@@ -74,6 +82,12 @@ KEYS = {
     "cnn_infer_b1": ("cnn_infer_b1_us", False),
     "conv1": ("conv1_gflops", True),
     "conv2": ("conv2_gflops", True),
+    "conv1_wgrad": ("conv1_wgrad_gflops", True),
+    "conv2_wgrad": ("conv2_wgrad_gflops", True),
+    "tcn784": ("tcn784_gflops", True),
+    "tcn28": ("tcn28_gflops", True),
+    "depthwise": ("depthwise_gflops", True),
+    "depthwise_wgrad": ("depthwise_wgrad_gflops", True),
     "fma_peak": ("fma_peak_gflops", True),
     "dispatch": ("dispatch_us", False),
 }
@@ -282,6 +296,43 @@ class Torch:
             seconds = self.time_per_call(200, lambda: conv(x))
         return 2 * macs / seconds / 1e9
 
+    def conv_wgrad_gflops(self, figure):
+        shape, c_out, k = CONVS[figure.removesuffix("_wgrad")]
+        conv = self.torch.nn.Conv2d(shape[1], c_out, k)
+        x = self.torch.rand(*shape) * 2 - 1
+        b, _, h, w = shape
+        macs = b * c_out * (h - k + 1) * (w - k + 1) * shape[1] * k * k
+        y = conv(x)
+        dy = self.torch.rand_like(y)
+        grad = lambda: self.torch.autograd.grad(y, conv.weight, dy, retain_graph=True)  # noqa: E731
+        return 2 * macs / self.time_per_call(100, grad) / 1e9
+
+    def tcn_gflops(self, length, batch, calls):
+        F = self.torch.nn.functional
+        x = self.torch.rand(batch, 64, length) * 2 - 1
+        total = 0.0
+        with self.torch.no_grad():
+            for d in (1, 2, 4, 8):
+                w = (self.torch.rand(64, 64, 3) - 0.5) * 0.2
+                bias = self.torch.zeros(64)
+                total += self.time_per_call(
+                    calls, lambda: F.conv1d(F.pad(x, (2 * d, 0)), w, bias, dilation=d))
+        return 4 * 2 * batch * 64 * length * 64 * 3 / total / 1e9
+
+    def depthwise_gflops(self, wgrad):
+        conv = self.torch.nn.Conv2d(64, 64, 3, padding=1, groups=64)
+        x = self.torch.rand(BATCH, 64, 25, 5) * 2 - 1
+        macs = BATCH * 64 * 25 * 5 * 9
+        if wgrad:
+            y = conv(x)
+            dy = self.torch.rand_like(y)
+            seconds = self.time_per_call(
+                500, lambda: self.torch.autograd.grad(y, conv.weight, dy, retain_graph=True))
+        else:
+            with self.torch.no_grad():
+                seconds = self.time_per_call(500, lambda: conv(x))
+        return 2 * macs / seconds / 1e9
+
     def epoch(self):
         model = self.mlp()
         opt = self.torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -361,6 +412,14 @@ class Torch:
             return self.cnn_infer_b1() * 1e6
         if figure in CONVS:
             return self.conv_gflops(figure)
+        if figure in ("conv1_wgrad", "conv2_wgrad"):
+            return self.conv_wgrad_gflops(figure)
+        if figure == "tcn784":
+            return self.tcn_gflops(784, 8, 50)
+        if figure == "tcn28":
+            return self.tcn_gflops(28, BATCH, 200)
+        if figure in ("depthwise", "depthwise_wgrad"):
+            return self.depthwise_gflops(figure == "depthwise_wgrad")
         raise ValueError(figure)
 
     def run(self, figures):

@@ -26,6 +26,12 @@
 //! - `cnn_infer_b1_us`: one batch-1 LeNet inference call, the median over blocks of calls.
 //! - `conv1_gflops`, `conv2_gflops`: the forward of LeNet's conv1 (`Conv2d(1, 6, 5)` on
 //!   64×1×28×28) and conv2 (`Conv2d(6, 16, 5)` on 64×6×12×12), in GFLOP/s (2 · MACs / time).
+//! - `conv1_wgrad_gflops`, `conv2_wgrad_gflops`: their weight gradients (`backward` without
+//!   the input gradient), in GFLOP/s.
+//! - `tcn784_gflops`, `tcn28_gflops`: a TCN block's four causal `conv1d(64 -> 64, kernel = 3)`
+//!   with dilations 1, 2, 4 and 8, forward, over 784 steps at batch 8 and 28 steps at batch 64.
+//! - `depthwise_gflops`, `depthwise_wgrad_gflops`: DS-CNN's depthwise 3 × 3 (`padding = same`)
+//!   on 64 × 25 × 5 at batch 64, forward and weight gradient.
 //! - `lstm_epoch_s`: one epoch of the sequential-MNIST LSTM (`workloads::SeqLstm`: 28 steps of
 //!   28 pixels, `lstm(28 -> 128)`, `last`, `dense(128 -> 10)`) over the same 60 000 synthetic
 //!   samples, 937 batches of 64, Adam 1e-3, no clipping.
@@ -168,6 +174,39 @@ fn conv_gflops<L: Composable, const B: usize>(macs: usize, calls: usize) -> f64 
     (2 * macs) as f64 / seconds / 1e9
 }
 
+/// The weight gradient of `L` at batch `B` (its `backward` without an input gradient), in
+/// GFLOP/s: `2 · macs` per call.
+fn conv_weight_grad_gflops<L: Composable, const B: usize>(macs: usize, calls: usize) -> f64 {
+    let mut conv = L::build(&mut nn::init::seeded(7));
+    let mut rng = nn::init::seeded(8);
+    let mut x = L::Input::<B>::zeros();
+    for v in x.as_mut_slice() {
+        *v = nn::init::uniform(&mut rng, -1.0, 1.0);
+    }
+    let mut y = L::Output::<B>::zeros();
+    let mut cache = L::Cache::<B>::zeroed();
+    conv.forward_train(&x, &mut y, &mut cache);
+    let mut dy = L::Output::<B>::zeros();
+    dy.as_mut_slice().copy_from_slice(y.as_slice());
+    let seconds = time_per_call(calls, || {
+        conv.backward(black_box(&x), &y, &mut cache, black_box(&dy), None);
+    });
+    (2 * macs) as f64 / seconds / 1e9
+}
+
+/// A TCN block's four causal dilated `conv1d(64 -> 64, kernel = 3)` (dilations 1, 2, 4, 8)
+/// over `L` steps at batch `B`, forward, in GFLOP/s over the four.
+fn tcn_gflops<const L: usize, const B: usize>(calls: usize) -> f64 {
+    let macs = B * 64 * L * 64 * 3;
+    let seconds = [
+        macs as f64 / conv_gflops::<Conv1d<64, 64, L, L, 3, 1, 2, 0, 1, 64>, B>(macs, calls),
+        macs as f64 / conv_gflops::<Conv1d<64, 64, L, L, 3, 1, 4, 0, 2, 64>, B>(macs, calls),
+        macs as f64 / conv_gflops::<Conv1d<64, 64, L, L, 3, 1, 8, 0, 4, 64>, B>(macs, calls),
+        macs as f64 / conv_gflops::<Conv1d<64, 64, L, L, 3, 1, 16, 0, 8, 64>, B>(macs, calls),
+    ];
+    4.0 * macs as f64 / seconds.iter().sum::<f64>()
+}
+
 /// This core's single-thread f32 FMA peak in GFLOP/s: independent FMA chains, enough of them
 /// to cover the FMA latency on every port, in the widest vectors the CPU has.
 fn fma_peak_gflops() -> f64 {
@@ -298,7 +337,8 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 conv1 conv2 fma_peak lstm_epoch lstm_infer_b1 dispatch)"
+             lenet_epoch cnn_infer_b1 conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
+             depthwise depthwise_wgrad fma_peak lstm_epoch lstm_infer_b1 dispatch)"
         );
         return;
     }
@@ -330,6 +370,36 @@ fn main() {
                     BATCH * 16 * 8 * 8 * 6 * 25,
                     200
                 )
+            ),
+            "conv1_wgrad" => println!(
+                "conv1_wgrad_gflops: {:.3}",
+                conv_weight_grad_gflops::<SquareConv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>, BATCH>(
+                    BATCH * 6 * 24 * 24 * 25,
+                    100
+                )
+            ),
+            "conv2_wgrad" => println!(
+                "conv2_wgrad_gflops: {:.3}",
+                conv_weight_grad_gflops::<SquareConv2d<6, 16, 12, 12, 8, 8, 5, 1, 0>, BATCH>(
+                    BATCH * 16 * 8 * 8 * 6 * 25,
+                    100
+                )
+            ),
+            "tcn784" => println!("tcn784_gflops: {:.3}", tcn_gflops::<784, 8>(50)),
+            "tcn28" => println!("tcn28_gflops: {:.3}", tcn_gflops::<28, BATCH>(200)),
+            "depthwise" => println!(
+                "depthwise_gflops: {:.3}",
+                conv_gflops::<Conv2d<64, 64, 25, 5, 25, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>, BATCH>(
+                    BATCH * 64 * 25 * 5 * 9,
+                    500
+                )
+            ),
+            "depthwise_wgrad" => println!(
+                "depthwise_wgrad_gflops: {:.3}",
+                conv_weight_grad_gflops::<
+                    Conv2d<64, 64, 25, 5, 25, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1>,
+                    BATCH,
+                >(BATCH * 64 * 25 * 5 * 9, 500)
             ),
             "fma_peak" => println!("fma_peak_gflops: {:.3}", fma_peak_gflops()),
             "lstm_epoch" => println!("lstm_epoch_s: {:.6}", lstm_epoch()),

@@ -297,7 +297,9 @@ impl ConvShape {
     /// The workspace [`conv2d_forward`] needs: one sample's column matrix (none for a
     /// pointwise or depthwise kernel).
     pub const fn forward_workspace_len(&self) -> usize {
-        if self.is_pointwise() || self.is_depthwise() {
+        if self.is_depthwise() {
+            super::depthwise::forward_len(self)
+        } else if self.is_pointwise() {
             0
         } else {
             self.col_len()
@@ -325,7 +327,11 @@ impl ConvShape {
     pub const fn forward_tiled_workspace_len(&self) -> usize {
         let whole = self.forward_workspace_len();
         let tiled = self.col_rows() * self.tile_rows() * self.width.out;
-        if tiled < whole { tiled } else { whole }
+        if tiled < whole && !self.is_depthwise() {
+            tiled
+        } else {
+            whole
+        }
     }
 
     /// The workspace [`conv2d_backward`] needs for `batch` samples: for each of their
@@ -334,7 +340,7 @@ impl ConvShape {
     /// kernel.
     pub const fn backward_workspace_len(&self, batch: usize) -> usize {
         if self.is_depthwise() {
-            0
+            groups(batch) * super::depthwise::backward_len(self)
         } else {
             groups(batch) * self.group_backward_len()
         }
@@ -429,7 +435,7 @@ pub fn conv2d_forward(
     );
     assert_eq!(bias.len(), s.c_out, "the bias is not c_out long");
     if s.is_depthwise() {
-        return super::depthwise::forward(s, x, weight, bias, y);
+        return super::depthwise::forward(s, x, weight, bias, y, workspace);
     }
     let whole = s.forward_workspace_len();
     let tiled = workspace.len() != whole && workspace.len() == s.forward_tiled_workspace_len();
@@ -636,7 +642,7 @@ pub fn conv2d_backward(
         return;
     }
     if s.is_depthwise() {
-        return super::depthwise::backward(s, x, weight, dy, grads, dx);
+        return super::depthwise::backward(s, x, weight, dy, grads, dx, workspace);
     }
     let per = group_samples(batch);
     let weight_len = s.weight_len();
@@ -1085,7 +1091,7 @@ trait Runs: Copy {
 
 /// [`Runs`] in registers of `S`. A value exists only where the CPU supports `S` (see
 /// [`InRegisters::new`]), which is what makes its safe methods sound.
-struct InRegisters<S>(PhantomData<S>);
+pub(super) struct InRegisters<S>(PhantomData<S>);
 
 impl<S> Clone for InRegisters<S> {
     fn clone(&self) -> Self {
@@ -1249,7 +1255,7 @@ impl<S: Simd> Runs for InRegisters<S> {
 /// Runs are short (a kernel's width, an output row), so eight lanes beat sixteen even where
 /// AVX-512 is available: AVX2 is used on every x86-64 CPU that has it.
 #[derive(Clone, Copy)]
-enum Mover {
+pub(super) enum Mover {
     #[cfg(target_arch = "x86_64")]
     Avx2(InRegisters<Avx2>),
     Portable(InRegisters<Portable>),
@@ -1286,11 +1292,24 @@ mod avx2 {
     pub(super) fn col2im(r: InRegisters<Avx2>, s: &ConvShape, dcol: &[f32], dx: &mut [f32]) {
         super::col2im(r, s, dcol, dx)
     }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn copy_rows(
+        r: InRegisters<Avx2>,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        r.copy_rows(dst, dst_stride, src, src_stride, rows, len)
+    }
 }
 
 impl Mover {
     /// AVX2 where the CPU has it, else portable code.
-    fn here() -> Self {
+    pub(super) fn here() -> Self {
         #[cfg(target_arch = "x86_64")]
         if supports(InstructionSet::Avx2) {
             // SAFETY: `supports` just confirmed AVX2 and FMA on this CPU.
@@ -1316,6 +1335,26 @@ impl Mover {
             #[cfg(target_arch = "x86_64")]
             Mover::Avx2(r) => unsafe { avx2::im2col_transposed(r, s, x, col_t) },
             Mover::Portable(r) => im2col_transposed(r, s, x, col_t),
+        }
+    }
+
+    /// [`Runs::copy_rows`]: `rows` runs of `len` from `src` (`src_stride` apart) to `dst`
+    /// (`dst_stride` apart), each maybe spilling up to a register past its end in `dst`.
+    pub(super) fn copy_rows(
+        self,
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        len: usize,
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Mover::Avx2(r) => unsafe {
+                avx2::copy_rows(r, dst, dst_stride, src, src_stride, rows, len)
+            },
+            Mover::Portable(r) => r.copy_rows(dst, dst_stride, src, src_stride, rows, len),
         }
     }
 

@@ -2,7 +2,9 @@
 //! `o / m` alone, `m = c_out / c_in` being the depth multiplier. Run as im2col and a product
 //! per group, each product would be `m × kh·kw` by `kh·kw × positions`, far too small to pay for
 //! its column matrix; here every tap instead adds `weight · input` straight onto the output
-//! plane, a run of output columns at a time, with no workspace at all.
+//! plane. At stride 1 the plane is first copied into a zero-padded plane (a few hundred values
+//! of workspace), so that each tap is one long run ([`is_padded`]); other strides go a run of
+//! output columns at a time, with no workspace.
 //!
 //! Each output is its bias plus the taps in order (`kh`, then `kw`), whatever the thread count,
 //! batch or instruction set: the loops are plain Rust (no fused multiply-add, which Rust never
@@ -12,7 +14,8 @@
 //! by channels over the whole batch (the weight and bias gradients, so each is summed over the
 //! samples in order), and by input planes (the input gradient).
 
-use super::conv::{ConvAxis, ConvGrads, ConvShape};
+use super::conv::{ConvAxis, ConvGrads, ConvShape, Mover};
+use super::simd::{Portable, Simd};
 use super::threads;
 #[cfg(target_arch = "x86_64")]
 use super::{InstructionSet, supports};
@@ -20,30 +23,103 @@ use super::{InstructionSet, supports};
 /// Partial sums of a dot product, one per lane, added together in order at the end.
 const LANES: usize = 8;
 
+/// Whether the padded-plane kernels run: stride 1 along both axes. Each tap is then one long
+/// run over a zero-padded copy of the input plane, with the outputs laid out `padded width`
+/// apart (a few unused values at the end of each row): a plane of 25 × 5 costs nine runs of
+/// 173 values instead of 225 runs of at most five.
+const fn is_padded(s: &ConvShape) -> bool {
+    s.height.stride == 1 && s.width.stride == 1
+}
+
+/// `(rows, columns)` of the zero-padded input plane.
+const fn padded_size(s: &ConvShape) -> (usize, usize) {
+    let (h, w) = (&s.height, &s.width);
+    (
+        h.size + h.pad_before + h.pad_after,
+        w.size + w.pad_before + w.pad_after,
+    )
+}
+
+/// The outputs of a plane laid out `padded width` apart, up to the last output, rounded up to
+/// whole registers: what one tap's run covers (the values past the last output are computed
+/// and never read).
+const fn run_len(s: &ConvShape) -> usize {
+    let (_, padded_w) = padded_size(s);
+    ((s.height.out - 1) * padded_w + s.width.out).div_ceil(LANES) * LANES
+}
+
+/// A padded plane and a register of zeros after it, which the last tap's rounded-up run
+/// reads.
+const fn plane_len(s: &ConvShape) -> usize {
+    let (padded_h, padded_w) = padded_size(s);
+    padded_h * padded_w + LANES
+}
+
+/// The forward's workspace for one band of planes: the padded input plane and the padded-width
+/// output (none off the padded kernels).
+pub(super) const fn forward_len(s: &ConvShape) -> usize {
+    if !is_padded(s) || s.height.out == 0 || s.width.out == 0 {
+        return 0;
+    }
+    plane_len(s) + run_len(s)
+}
+
+/// The backward's workspace for one band: a padded input plane, a padded input gradient, and
+/// the padded-width output gradient.
+pub(super) const fn backward_len(s: &ConvShape) -> usize {
+    if !is_padded(s) || s.height.out == 0 || s.width.out == 0 {
+        return 0;
+    }
+    2 * plane_len(s) + run_len(s)
+}
+
 /// `y = depthwise(x, weight) + bias` for a batch (see [`super::conv::conv2d_forward`], which
-/// checks the lengths and calls this when [`ConvShape::is_depthwise`]).
-pub(super) fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: &[f32], y: &mut [f32]) {
+/// checks the lengths and calls this when [`ConvShape::is_depthwise`]). `workspace` holds one
+/// or more [`forward_len`] parts: that many bands of planes may run on the pool's threads.
+pub(super) fn forward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    workspace: &mut [f32],
+) {
     let (plane_in, plane_out) = (s.input_len() / s.c_in, s.output_len() / s.c_out);
     let window = s.height.kernel * s.width.kernel;
     let planes = y.len() / plane_out.max(1);
-    let work = y.len() * window;
-    let band = threads::lanes_per_band(planes, work, 1);
+    let part = forward_len(s);
+    // Without a workspace (strides above 1), any number of bands.
+    let spaces = workspace.len().checked_div(part).unwrap_or(planes);
+    assert!(spaces >= 1, "the depthwise workspace is too short");
+    let band =
+        threads::lanes_per_band(planes, y.len() * window, 1).max(planes.div_ceil(spaces.max(1)));
     let multiplier = s.c_out / s.c_in;
     let avx2 = has_avx2();
-    threads::for_each(y.chunks_mut(band * plane_out), |index, y| {
+    let bands = y.chunks_mut(band * plane_out);
+    let mut spaces = workspace.chunks_mut(part.max(1));
+    let parts = bands.map(|y| (y, spaces.next().unwrap_or_default()));
+    threads::for_each(parts, |index, (y, space)| {
+        // The padding and the zeros after the plane, written once: the planes' copies go
+        // between them.
+        space.fill(0.0);
         for (i, y_o) in y.chunks_exact_mut(plane_out).enumerate() {
             // Output plane `(b, o)` reads input plane `(b, o / m)`.
             let plane = index * band + i;
             let (b, o) = (plane / s.c_out, plane % s.c_out);
             let x_c = &x[(b * s.c_in + o / multiplier) * plane_in..][..plane_in];
             let w_o = &weight[o * window..][..window];
-            run(avx2, || forward_plane(s, x_c, w_o, bias[o], y_o));
+            if part == 0 {
+                on_cpu!(avx2, forward_plane(s, x_c, w_o, bias[o], y_o));
+            } else {
+                on_cpu!(avx2, forward_padded(s, x_c, w_o, bias[o], y_o, space));
+            }
         }
     });
 }
 
 /// The backward pass of [`forward`]: adds the weight and bias gradients to `grads` and, when
-/// `dx` is given, overwrites it with the input gradient.
+/// `dx` is given, overwrites it with the input gradient. `workspace` holds one or more
+/// [`backward_len`] parts, as [`forward`]'s does.
 pub(super) fn backward(
     s: &ConvShape,
     x: &[f32],
@@ -51,42 +127,67 @@ pub(super) fn backward(
     dy: &[f32],
     grads: ConvGrads<'_>,
     dx: Option<&mut [f32]>,
+    workspace: &mut [f32],
 ) {
     let (plane_in, plane_out) = (s.input_len() / s.c_in, s.output_len() / s.c_out);
     let window = s.height.kernel * s.width.kernel;
     let batch = x.len() / s.input_len();
     let multiplier = s.c_out / s.c_in;
     let avx2 = has_avx2();
+    let part = backward_len(s);
+    let spaces = workspace.len().checked_div(part).unwrap_or(usize::MAX);
+    assert!(spaces >= 1, "the depthwise workspace is too short");
     // The parameter gradients, by bands of output channels, each summed over the batch in
     // order.
-    let band = threads::lanes_per_band(s.c_out, dy.len() * window, 1);
+    let band = threads::lanes_per_band(s.c_out, dy.len() * window, 1).max(s.c_out.div_ceil(spaces));
+    let mut parts_space = workspace.chunks_mut(part.max(1));
     let parts = grads
         .weight
         .chunks_mut(band * window)
-        .zip(grads.bias.chunks_mut(band));
-    threads::for_each(parts, |index, (dw, db)| {
+        .zip(grads.bias.chunks_mut(band))
+        .map(|grads| (grads, parts_space.next().unwrap_or_default()));
+    threads::for_each(parts, |index, ((dw, db), space)| {
+        space.fill(0.0);
         for (i, (dw_o, db_o)) in dw.chunks_exact_mut(window).zip(db).enumerate() {
             let o = index * band + i;
             for b in 0..batch {
                 let dy_o = &dy[(b * s.c_out + o) * plane_out..][..plane_out];
                 let x_c = &x[(b * s.c_in + o / multiplier) * plane_in..][..plane_in];
-                *db_o += dy_o.iter().sum::<f32>();
-                run(avx2, || add_weight_grad(s, x_c, dy_o, dw_o));
+                if part == 0 {
+                    *db_o += dy_o.iter().sum::<f32>();
+                    on_cpu!(avx2, add_weight_grad(s, x_c, dy_o, dw_o));
+                } else {
+                    on_cpu!(
+                        avx2,
+                        add_weight_grad_padded(s, x_c, dy_o, dw_o, db_o, space)
+                    );
+                }
             }
         }
     });
     // The input gradient, by bands of input planes: plane `(b, c)` gathers its `m` outputs'.
     let Some(dx) = dx else { return };
-    let band = threads::lanes_per_band(batch * s.c_in, dy.len() * window, 1);
-    threads::for_each(dx.chunks_mut(band * plane_in), |index, dx| {
+    let planes = batch * s.c_in;
+    let band = threads::lanes_per_band(planes, dy.len() * window, 1).max(planes.div_ceil(spaces));
+    let mut parts_space = workspace.chunks_mut(part.max(1));
+    let parts = dx
+        .chunks_mut(band * plane_in)
+        .map(|dx| (dx, parts_space.next().unwrap_or_default()));
+    threads::for_each(parts, |index, (dx, space)| {
+        space.fill(0.0);
         for (i, dx_c) in dx.chunks_exact_mut(plane_in).enumerate() {
             let plane = index * band + i;
             let (b, c) = (plane / s.c_in, plane % s.c_in);
-            dx_c.fill(0.0);
-            for o in c * multiplier..(c + 1) * multiplier {
-                let dy_o = &dy[(b * s.c_out + o) * plane_out..][..plane_out];
-                let w_o = &weight[o * window..][..window];
-                run(avx2, || add_input_grad(s, w_o, dy_o, dx_c));
+            let outputs = c * multiplier..(c + 1) * multiplier;
+            let dy_c = &dy[(b * s.c_out + outputs.start) * plane_out..][..multiplier * plane_out];
+            let w_c = &weight[outputs.start * window..][..multiplier * window];
+            if part == 0 {
+                dx_c.fill(0.0);
+                for (dy_o, w_o) in dy_c.chunks_exact(plane_out).zip(w_c.chunks_exact(window)) {
+                    on_cpu!(avx2, add_input_grad(s, w_o, dy_o, dx_c));
+                }
+            } else {
+                on_cpu!(avx2, input_grad_padded(s, w_c, dy_c, dx_c, space));
             }
         }
     });
@@ -100,23 +201,70 @@ fn has_avx2() -> bool {
     false
 }
 
-/// Runs `f`, compiled with AVX2 enabled when `avx2` (which [`has_avx2`] gave).
-#[inline(always)]
-fn run(avx2: bool, f: impl FnOnce()) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` comes from `has_avx2`, which asked the CPU.
-        return unsafe { with_avx2(f) };
+/// Calls a plane kernel: its AVX2 build (from [`avx2`]) when `avx2`, which [`has_avx2`]
+/// gave, else the portable one.
+macro_rules! on_cpu {
+    ($avx2:expr, $kernel:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        if $avx2 {
+            // SAFETY: `$avx2` comes from `has_avx2`, which asked the CPU for AVX2 and FMA.
+            unsafe { avx2::$kernel($($arg),*) }
+        } else {
+            portable::$kernel($($arg),*)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = $avx2;
+            portable::$kernel($($arg),*)
+        }
+    }};
+}
+use on_cpu;
+
+/// The plane kernels in plain Rust (and [`Portable`] registers), for every CPU.
+mod portable {
+    use super::{ConvShape, Portable};
+    pub(super) use super::{
+        add_input_grad, add_weight_grad, forward_padded, forward_plane, input_grad_padded,
+    };
+
+    #[inline(always)]
+    pub(super) fn add_weight_grad_padded(
+        s: &ConvShape,
+        x_c: &[f32],
+        dy_o: &[f32],
+        dw_o: &mut [f32],
+        db_o: &mut f32,
+        space: &mut [f32],
+    ) {
+        super::add_weight_grad_padded::<Portable>(s, x_c, dy_o, dw_o, db_o, space)
     }
-    let _ = avx2;
-    f()
 }
 
-/// `f`, with AVX2 and FMA enabled for the code inlined into it.
+/// The plane kernels compiled with AVX2 and FMA enabled (the bodies are inlined here, so that
+/// their loops vectorize in 8 lanes).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn with_avx2(f: impl FnOnce()) {
-    f()
+mod avx2 {
+    use super::ConvShape;
+    use crate::linalg::x86::Avx2;
+
+    macro_rules! avx2_builds {
+        ($($kernel:ident $(::<$simd:ty>)? ($($arg:ident: $ty:ty),*);)*) => {$(
+            #[target_feature(enable = "avx2,fma")]
+            pub(super) fn $kernel($($arg: $ty),*) {
+                super::$kernel $(::<$simd>)? ($($arg),*)
+            }
+        )*};
+    }
+
+    avx2_builds! {
+        forward_plane(s: &ConvShape, x_c: &[f32], w_o: &[f32], bias: f32, y_o: &mut [f32]);
+        forward_padded(s: &ConvShape, x_c: &[f32], w_o: &[f32], bias: f32, y_o: &mut [f32], space: &mut [f32]);
+        add_weight_grad(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32]);
+        add_weight_grad_padded::<Avx2>(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32], db_o: &mut f32, space: &mut [f32]);
+        add_input_grad(s: &ConvShape, w_o: &[f32], dy_o: &[f32], dx_c: &mut [f32]);
+        input_grad_padded(s: &ConvShape, w_c: &[f32], dy_c: &[f32], dx_c: &mut [f32], space: &mut [f32]);
+    }
 }
 
 /// The runs one tap moves: for each output row in `rows`, `len` outputs from column `ow_lo`,
@@ -192,7 +340,9 @@ fn add_weight_grad(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32]) {
                 let grads = &dy_o[o_h * ow + t.ow_lo..][..t.len];
                 let src = &x_c[t.start + r * row_step..];
                 if ax_w.stride == 1 {
-                    add_products(&mut sums, grads, &src[..t.len]);
+                    for (j, (&g, &v)) in grads.iter().zip(&src[..t.len]).enumerate() {
+                        sums[j % LANES] += g * v;
+                    }
                 } else {
                     let inputs = src.iter().step_by(ax_w.stride);
                     for (j, (&g, &v)) in grads.iter().zip(inputs).enumerate() {
@@ -205,17 +355,75 @@ fn add_weight_grad(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32]) {
     }
 }
 
-/// `sums[j % LANES] += a[j] · b[j]`, in whole registers where the lengths allow.
+/// `Σ v`, in [`BLOCK`] partial sums added in order at the end.
 #[inline(always)]
-fn add_products(sums: &mut [f32; LANES], a: &[f32], b: &[f32]) {
-    let (mut a, mut b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    for (a, b) in (&mut a).zip(&mut b) {
-        for j in 0..LANES {
-            sums[j] += a[j] * b[j];
+fn lane_sum(v: &[f32]) -> f32 {
+    let mut sums = [0.0f32; BLOCK];
+    let mut chunks = v.chunks_exact(BLOCK);
+    for chunk in &mut chunks {
+        for (sum, &x) in sums.iter_mut().zip(chunk) {
+            *sum += x;
         }
     }
-    for (j, (a, b)) in a.remainder().iter().zip(b.remainder()).enumerate() {
-        sums[j] += a * b;
+    for (sum, &x) in sums.iter_mut().zip(chunks.remainder()) {
+        *sum += x;
+    }
+    halves(sums)
+}
+
+/// The sum of `N` partial sums (`N` a power of two), the upper half added onto the lower
+/// until one is left: a few register adds, where a sum in order would be `N` dependent ones.
+#[inline(always)]
+fn halves<const N: usize>(mut sums: [f32; N]) -> f32 {
+    let mut n = N;
+    while n > 1 {
+        n /= 2;
+        for j in 0..n {
+            sums[j] += sums[j + n];
+        }
+    }
+    sums[0]
+}
+
+/// `Σ a[j] · b[j]` over the shorter length, in four registers of `S` (fused where `S` has
+/// it), summed at the end in a fixed order.
+///
+/// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
+#[inline(always)]
+fn dot<S: Simd>(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let lanes = S::LANES;
+    let whole = len - len % (4 * lanes);
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    // SAFETY: the CPU supports `S` (see above). Every whole load reads `start..start + lanes`
+    // with `start + lanes ≤ len`, and the partial one `start..len`: inside both slices.
+    // `1 · x + y` is exactly `x + y`.
+    unsafe {
+        let mut acc = [S::zero(); 4];
+        let mut start = 0;
+        while start < whole {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let at = start + r * lanes;
+                *acc = S::mul_add(S::load(pa.add(at)), S::load(pb.add(at)), *acc);
+            }
+            start += 4 * lanes;
+        }
+        while start + lanes <= len {
+            acc[0] = S::mul_add(S::load(pa.add(start)), S::load(pb.add(start)), acc[0]);
+            start += lanes;
+        }
+        if start < len {
+            let n = len - start;
+            let (x, y) = (
+                S::load_first(pa.add(start), n),
+                S::load_first(pb.add(start), n),
+            );
+            acc[1] = S::mul_add(x, y, acc[1]);
+        }
+        let one = S::splat(1.0);
+        let low = S::mul_add(one, acc[0], acc[1]);
+        let high = S::mul_add(one, acc[2], acc[3]);
+        S::sum(S::mul_add(one, low, high))
     }
 }
 
@@ -245,4 +453,186 @@ fn add_input_grad(s: &ConvShape, w_o: &[f32], dy_o: &[f32], dx_c: &mut [f32]) {
             }
         }
     }
+}
+
+/// Copies `rows` runs of `len` from `src` (`src_stride` apart) into `dst` (`dst_stride`
+/// apart), and zeros between the runs and for a register after the last. The runs go in whole
+/// registers ([`Mover::copy_rows`]: a `memcpy` call, or a masked store, per run of a few
+/// values would cost more than the copy), and the zeros after them, over what they spilled,
+/// column by column.
+#[inline(always)]
+fn copy_between_zeros(
+    mover: Mover,
+    dst: &mut [f32],
+    dst_stride: usize,
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    len: usize,
+) {
+    if rows == 0 {
+        return;
+    }
+    mover.copy_rows(dst, dst_stride, src, src_stride, rows, len);
+    for column in len..dst_stride {
+        for row in 0..rows - 1 {
+            dst[row * dst_stride + column] = 0.0;
+        }
+    }
+    let end = (rows - 1) * dst_stride + len;
+    let after = dst.len().min(end + LANES);
+    dst[end..after].fill(0.0);
+}
+
+/// Copies plane `src` (`h × w`) into the middle of `padded` (its rows `padded_w` apart): the
+/// padding around it is zero, as the caller left it for the first plane of its band.
+#[inline(always)]
+fn pad_plane(s: &ConvShape, mover: Mover, src: &[f32], padded: &mut [f32]) {
+    let (h, w) = (&s.height, &s.width);
+    let (_, padded_w) = padded_size(s);
+    let first = h.pad_before * padded_w + w.pad_before;
+    copy_between_zeros(
+        mover,
+        &mut padded[first..],
+        padded_w,
+        src,
+        w.size,
+        h.size,
+        w.size,
+    );
+}
+
+/// The padded-width offset where tap `(kh, kw)` of output 0 reads.
+#[inline(always)]
+fn tap_offset(s: &ConvShape, kh: usize, kw: usize) -> usize {
+    let (_, padded_w) = padded_size(s);
+    kh * s.height.dilation * padded_w + kw * s.width.dilation
+}
+
+/// Outputs summed at once by [`forward_padded`]: four registers, so that four chains of adds
+/// overlap.
+const BLOCK: usize = 4 * LANES;
+
+/// `out[i] = bias + Σ_taps w_o[tap] · padded[offset(tap) + i]` for the `N` outputs from
+/// `start`, every tap summed in registers before the store.
+#[inline(always)]
+fn tap_sums<const N: usize>(
+    s: &ConvShape,
+    padded: &[f32],
+    w_o: &[f32],
+    bias: f32,
+    out: &mut [f32],
+    start: usize,
+) {
+    let kw_n = s.width.kernel;
+    let mut sums = [bias; N];
+    for kh in 0..s.height.kernel {
+        for kw in 0..kw_n {
+            let wv = w_o[kh * kw_n + kw];
+            let src: &[f32; N] = padded[tap_offset(s, kh, kw) + start..][..N]
+                .try_into()
+                .unwrap_or(&[0.0; N]);
+            for (sum, &v) in sums.iter_mut().zip(src) {
+                *sum += wv * v;
+            }
+        }
+    }
+    out[start..][..N].copy_from_slice(&sums);
+}
+
+/// [`forward_plane`] through a padded copy of the plane: the outputs are one run of
+/// [`run_len`] values, taken [`BLOCK`] at a time. The same sums in the same order (bias, then
+/// the taps), the padding read as the zeros it is.
+#[inline(always)]
+fn forward_padded(
+    s: &ConvShape,
+    x_c: &[f32],
+    w_o: &[f32],
+    bias: f32,
+    y_o: &mut [f32],
+    space: &mut [f32],
+) {
+    let mover = Mover::here();
+    let (_, padded_w) = padded_size(s);
+    let (padded, out) = space.split_at_mut(plane_len(s));
+    let len = run_len(s);
+    let out = &mut out[..len];
+    pad_plane(s, mover, x_c, padded);
+    let blocks = len - len % BLOCK;
+    for start in (0..blocks).step_by(BLOCK) {
+        tap_sums::<BLOCK>(s, padded, w_o, bias, out, start);
+    }
+    for start in (blocks..len).step_by(LANES) {
+        tap_sums::<LANES>(s, padded, w_o, bias, out, start);
+    }
+    let (oh, ow) = (s.height.out, s.width.out);
+    mover.copy_rows(y_o, ow, out, padded_w, oh, ow);
+}
+
+/// Lays `dy_o` out `padded width` apart in `dy_p`, zeros between the rows and after them.
+#[inline(always)]
+fn spread_rows(s: &ConvShape, mover: Mover, dy_o: &[f32], dy_p: &mut [f32]) {
+    let (_, padded_w) = padded_size(s);
+    let (oh, ow) = (s.height.out, s.width.out);
+    copy_between_zeros(mover, dy_p, padded_w, dy_o, ow, oh, ow);
+}
+
+/// [`add_weight_grad`] through a padded plane, and the bias gradient: each tap's sum is one
+/// dot product of [`run_len`] values (the zeros between the output rows add nothing), each in
+/// [`BLOCK`] partial sums.
+#[inline(always)]
+fn add_weight_grad_padded<S: Simd>(
+    s: &ConvShape,
+    x_c: &[f32],
+    dy_o: &[f32],
+    dw_o: &mut [f32],
+    db_o: &mut f32,
+    space: &mut [f32],
+) {
+    let mover = Mover::here();
+    let (padded, rest) = space.split_at_mut(plane_len(s));
+    let dy_p = &mut rest[plane_len(s)..][..run_len(s)];
+    pad_plane(s, mover, x_c, padded);
+    spread_rows(s, mover, dy_o, dy_p);
+    *db_o += lane_sum(dy_p);
+    for kh in 0..s.height.kernel {
+        for kw in 0..s.width.kernel {
+            let src = &padded[tap_offset(s, kh, kw)..][..dy_p.len()];
+            dw_o[kh * s.width.kernel + kw] += dot::<S>(dy_p, src);
+        }
+    }
+}
+
+/// The input gradient of plane `dx_c` from its outputs' gradients `dy_c` and weights `w_c`
+/// (one plane and one kernel per output of its group), through a padded plane.
+#[inline(always)]
+fn input_grad_padded(
+    s: &ConvShape,
+    w_c: &[f32],
+    dy_c: &[f32],
+    dx_c: &mut [f32],
+    space: &mut [f32],
+) {
+    let (_, padded_w) = padded_size(s);
+    let (_, rest) = space.split_at_mut(plane_len(s));
+    let (dx_p, dy_p) = rest.split_at_mut(plane_len(s));
+    let dy_p = &mut dy_p[..run_len(s)];
+    let (plane_out, window) = (s.output_len() / s.c_out, s.height.kernel * s.width.kernel);
+    let mover = Mover::here();
+    dx_p.fill(0.0);
+    for (dy_o, w_o) in dy_c.chunks_exact(plane_out).zip(w_c.chunks_exact(window)) {
+        spread_rows(s, mover, dy_o, dy_p);
+        for kh in 0..s.height.kernel {
+            for kw in 0..s.width.kernel {
+                let wv = w_o[kh * s.width.kernel + kw];
+                let dst = &mut dx_p[tap_offset(s, kh, kw)..][..dy_p.len()];
+                for (d, &g) in dst.iter_mut().zip(dy_p.iter()) {
+                    *d += wv * g;
+                }
+            }
+        }
+    }
+    let (h, w) = (&s.height, &s.width);
+    let interior = &dx_p[h.pad_before * padded_w + w.pad_before..];
+    mover.copy_rows(dx_c, w.size, interior, padded_w, h.size, w.size);
 }

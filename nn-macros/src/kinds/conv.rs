@@ -420,15 +420,25 @@ impl KernelShape {
     /// The scratch of a baked convolution, what `ConvShape::forward_tiled_workspace_len`
     /// gives: the column matrix of a tile of whole output rows (the fewest that hold [`TILE`]
     /// positions and a multiple of 4), `IN · KH · KW · rows · OW` values, or the whole column
-    /// matrix when that is no larger; none for a depthwise kernel, or a 1 × 1 one with stride
-    /// 1 and no padding.
+    /// matrix when that is no larger; none for a 1 × 1 kernel with stride 1 and no padding. A
+    /// depthwise kernel's is its padded plane (see below).
     fn scratch(&self) -> u64 {
-        let [(_, oh), (_, ow)] = self.sizes;
+        let [(h, oh), (w, ow)] = self.sizes;
         let [ah, aw] = self.axes();
         let plain = |a: &AxisWindow| a.stride == 1 && a.padding() == 0;
         let pointwise = ah.kernel * aw.kernel == 1 && plain(ah) && plain(aw);
         let depthwise = self.groups == self.c_in && self.groups > 1;
-        if pointwise || depthwise {
+        if depthwise {
+            // `linalg::depthwise::forward_len`: at stride 1, the zero-padded input plane and
+            // the outputs laid out that plane's width apart.
+            if ah.stride != 1 || aw.stride != 1 {
+                return 0;
+            }
+            // (A register of 8 zeros after the plane; the outputs rounded up to registers.)
+            let (padded_h, padded_w) = (h + ah.padding(), w + aw.padding());
+            return padded_h * padded_w + 8 + ((oh - 1) * padded_w + ow).div_ceil(8) * 8;
+        }
+        if pointwise {
             return 0;
         }
         let col_rows = self.c_in * ah.kernel * aw.kernel;
