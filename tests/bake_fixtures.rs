@@ -51,6 +51,28 @@ network! {
         flatten, fc: dense(144 -> 10),
     >
 
+    /// conv1d: causal, dilated, grouped, depthwise and strided.
+    pub struct Temporal<
+        input(4, 12),
+        t1: conv1d(4 -> 8, kernel = 3, padding = causal), relu,
+        t2: conv1d(8 -> 8, kernel = 3, dilation = 2, padding = causal, groups = 2), relu,
+        t3: conv1d(8 -> 8, kernel = 3, dilation = 4, padding = causal, groups = 8),
+        t4: conv1d(8 -> 4, kernel = 2, stride = 2), tanh,
+        flatten, fc: dense(24 -> 3),
+    >
+
+    /// Depthwise-separable blocks: TensorFlow's `same` at stride 2 on a rectangular kernel,
+    /// batch norms folded into a conv and a depthwise conv, and a strided dilated depthwise
+    /// conv with a multiplier.
+    pub struct Separable<
+        input(1, 10, 7),
+        c1: conv2d(1 -> 6, kernel = (4, 3), stride = 2, padding = same), bn1: batch_norm, relu,
+        dw: depthwise(6, kernel = 3, padding = same), bn2: batch_norm, relu,
+        pw: conv2d(6 -> 8, kernel = 1), relu,
+        dw2: depthwise(8 -> 16, kernel = (3, 2), dilation = (2, 1), stride = (1, 2)),
+        global_avg_pool, fc: dense(16 -> 4),
+    >
+
     /// An Elman RNN (tanh), its final state and a dense head.
     pub struct RnnTanh< input(5, 3), rnn: rnn(3 -> 4), last, head: dense(4 -> 2) >
 
@@ -161,6 +183,8 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             "baked_with_encoder.safetensors",
             bytes(WithEncoder::seeded(13)),
         ),
+        ("baked_temporal.safetensors", bytes(Temporal::seeded(14))),
+        ("baked_separable.safetensors", bytes(Separable::seeded(15))),
     ]
 }
 

@@ -43,6 +43,30 @@ network! {
         bn2: batch_norm, fc: dense(2 -> 3), softmax,
     >
 
+    /// conv1d: causal, dilated, grouped, depthwise and strided.
+    #[weights = "tests/fixtures/baked_temporal.safetensors"]
+    struct Temporal<
+        input(4, 12),
+        t1: conv1d(4 -> 8, kernel = 3, padding = causal), relu,
+        t2: conv1d(8 -> 8, kernel = 3, dilation = 2, padding = causal, groups = 2), relu,
+        t3: conv1d(8 -> 8, kernel = 3, dilation = 4, padding = causal, groups = 8),
+        t4: conv1d(8 -> 4, kernel = 2, stride = 2), tanh,
+        flatten, fc: dense(24 -> 3),
+    >
+
+    /// Depthwise-separable blocks: TensorFlow's `same` at stride 2 on a rectangular kernel,
+    /// batch norms folded into a conv and a depthwise conv, and a strided dilated depthwise
+    /// conv with a multiplier.
+    #[weights = "tests/fixtures/baked_separable.safetensors"]
+    struct Separable<
+        input(1, 10, 7),
+        c1: conv2d(1 -> 6, kernel = (4, 3), stride = 2, padding = same), bn1: batch_norm, relu,
+        dw: depthwise(6, kernel = 3, padding = same), bn2: batch_norm, relu,
+        pw: conv2d(6 -> 8, kernel = 1), relu,
+        dw2: depthwise(8 -> 16, kernel = (3, 2), dilation = (2, 1), stride = (1, 2)),
+        global_avg_pool, fc: dense(16 -> 4),
+    >
+
     /// Forks: add with a skip, concat, stack, and an activation on a value a skip also reads.
     #[weights = "tests/fixtures/baked_forks.safetensors"]
     struct Forks<
@@ -229,6 +253,20 @@ macro_rules! compare {
 #[test]
 fn every_vision_kind_matches_the_heap_network_bit_for_bit() {
     compare!(Vision, VisionBaked, VisionTape, Tensor4<1, 2, 9, 9>, 162, exact = true);
+}
+
+#[test]
+fn conv1d_matches_the_heap_network_bit_for_bit() {
+    compare!(Temporal, TemporalBaked, TemporalTape, Tensor3<1, 4, 12>, 48, exact = true);
+}
+
+/// Depthwise and strided convolutions with TensorFlow's padding; the folded batch norms round
+/// differently, within the stated tolerance.
+#[test]
+fn depthwise_separable_blocks_match_the_heap_network() {
+    let worst =
+        compare!(Separable, SeparableBaked, SeparableTape, Tensor4<1, 1, 10, 7>, 70, exact = false);
+    assert!(worst < 1e-5, "{worst:e}");
 }
 
 #[test]

@@ -158,6 +158,48 @@ fn sequence_network_passes_gradient_check() {
     assert_eq!(checked, 2 * 5 * 3 + Sequences::PARAM_COUNT);
 }
 
+network! {
+    /// conv1d (causal, dilated, grouped, depthwise, strided) into a residual block.
+    pub struct Temporal<
+        input(3, 10),
+        conv1d(3 -> 4, kernel = 3, padding = causal), tanh,
+        res: fork {
+            body: [conv1d(4 -> 4, kernel = 3, dilation = 2, padding = causal, groups = 4), tanh],
+            shortcut: skip,
+        } => add,
+        conv1d(4 -> 2, kernel = 2, stride = 2, groups = 2), flatten,
+        head: dense(10 -> 2),
+    >
+
+    /// Depthwise-separable: TensorFlow's `same` at stride 2 on a rectangular kernel, depthwise
+    /// with a multiplier and a dilation.
+    pub struct Separable<
+        input(2, 7, 6),
+        conv2d(2 -> 4, kernel = (3, 2), stride = 2, padding = same), tanh,
+        depthwise(4 -> 8, kernel = 3, dilation = (1, 2), padding = (1, 2)), tanh,
+        conv2d(8 -> 3, kernel = 1), global_avg_pool,
+        head: dense(3 -> 2),
+    >
+}
+
+#[test]
+fn conv1d_network_passes_gradient_check() {
+    let mut rng = seeded(14);
+    let mut net = Temporal::new(&mut rng);
+    let x = random_tensor::<Tensor3<2, 3, 10>>(&mut rng);
+    let checked = check_gradients::<_, 2>(&mut net, &x, 15).unwrap();
+    assert_eq!(checked, 2 * 3 * 10 + Temporal::PARAM_COUNT);
+}
+
+#[test]
+fn depthwise_separable_network_passes_gradient_check() {
+    let mut rng = seeded(16);
+    let mut net = Separable::new(&mut rng);
+    let x = random_tensor::<Tensor4<2, 2, 7, 6>>(&mut rng);
+    let checked = check_gradients::<_, 2>(&mut net, &x, 17).unwrap();
+    assert_eq!(checked, 2 * 2 * 7 * 6 + Separable::PARAM_COUNT);
+}
+
 #[test]
 fn named_const_network_passes_gradient_check() {
     // Fixed seed: a finite-difference step that straddles a leaky-ReLU kink in a hidden layer
