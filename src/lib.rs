@@ -59,7 +59,9 @@
 //! | `softmax` | probabilities over the features | `(N)` → `(N)` |
 //! | `flatten` | one feature vector per sample | `(C, H, W)` → `(C·H·W)` |
 //! | `reshape(D1, ...)` | same elements, another shape | same element count |
-//! | `conv2d(IN -> OUT, kernel = K)` | 2-D convolution with bias; options `stride = S` (default 1), `padding = P` (default 0) or `padding = same`, `floor`; PyTorch's init and weight layout `(OUT, IN, K, K)` | `(IN, H, W)` → `(OUT, H', W')`, `H' = (H + 2P − K)/S + 1` |
+//! | `conv2d(IN -> OUT, kernel = K)` | 2-D convolution with bias; options, each one number or `(height, width)`: `stride = S` (default 1), `padding = P` (default 0) or `padding = same` (TensorFlow's rule at any stride: `ceil(H / S)` outputs, the odd zero at the bottom/right), `dilation = D`; and `groups = G` (dividing `IN` and `OUT`), `floor`; PyTorch's init and weight layout `(OUT, IN / G, KH, KW)` | `(IN, H, W)` → `(OUT, H', W')`, `H' = (H + 2P − D·(KH − 1) − 1)/S + 1` |
+//! | `depthwise(C, kernel = K)`, `depthwise(C -> OUT, kernel = K)` | depthwise 2-D convolution (`conv2d` with `groups = C`, `OUT / C` filters per channel), on a direct kernel of its own; the options of `conv2d` but `groups`; weight `(OUT, 1, KH, KW)` | `(C, H, W)` → `(OUT, H', W')` |
+//! | `conv1d(IN -> OUT, kernel = K)` | 1-D convolution with bias over `C` channels of `L` steps (PyTorch's `Conv1d` layout); options `stride = S`, `dilation = D`, `padding = P`, `padding = same` or `padding = causal` (`D·(K − 1)` zeros in front only), `groups = G`, `floor`; weight `(OUT, IN / G, K)` | `(IN, L)` → `(OUT, L')`, `L' = (L + 2P − D·(K − 1) − 1)/S + 1` |
 //! | `max_pool(K)`, `avg_pool(K)` | the max or mean of each `K x K` window; options `stride = S` (default `K`), `floor`; `K` defaults to 2 | `(C, H, W)` → `(C, H', W')`, `H' = (H − K)/S + 1` |
 //! | `global_avg_pool` | the mean of each channel | `(C, H, W)` → `(C)` |
 //! | `upsample(S)`, `upsample(S, bilinear)` | `S` times larger: repeated pixels (`nearest`, the default) or bilinear, PyTorch's `align_corners=False` | `(C, H, W)` → `(C, S·H, S·W)` |
