@@ -294,15 +294,53 @@ impl ConvShape {
         self.groups == 1 && self.positions() < self.taps()
     }
 
-    /// The workspace [`conv2d_forward`] needs: one sample's column matrix (none for a
-    /// pointwise or depthwise kernel).
-    pub const fn forward_workspace_len(&self) -> usize {
-        if self.is_depthwise() {
-            super::depthwise::forward_len(self)
-        } else if self.is_pointwise() {
+    /// The samples whose column matrices sit side by side for one product in a forward: a
+    /// sample with few output positions makes a narrow product, which runs far below the
+    /// kernels' speed (a `conv1d` over 28 steps, 28 columns), so up to [`WIDE_SAMPLES`] samples
+    /// share one of about [`WIDE_COLUMNS`] columns. One on a Cortex-M and for pointwise and
+    /// depthwise kernels. The products' sums do not depend on their width, so the bits are the
+    /// same either way.
+    pub const fn samples_per_product(&self) -> usize {
+        if DEVICE || self.is_pointwise() || self.is_depthwise() {
+            return 1;
+        }
+        let positions = self.positions();
+        if positions == 0 {
+            return 1;
+        }
+        let samples = WIDE_COLUMNS / positions;
+        if samples < 1 {
+            1
+        } else if samples > WIDE_SAMPLES {
+            WIDE_SAMPLES
+        } else {
+            samples
+        }
+    }
+
+    /// One sample's column matrix (none for a pointwise or depthwise kernel): what the
+    /// backward builds, a sample at a time.
+    const fn sample_workspace_len(&self) -> usize {
+        if self.is_pointwise() || self.is_depthwise() {
             0
         } else {
             self.col_len()
+        }
+    }
+
+    /// The workspace [`conv2d_forward`] needs: the column matrices of
+    /// [`samples_per_product`](Self::samples_per_product) samples, and when that is more than
+    /// one, the product of them (`c_out × samples · oh · ow`) before it goes to each sample's
+    /// output; none for a pointwise kernel; a padded plane for a depthwise one.
+    pub const fn forward_workspace_len(&self) -> usize {
+        if self.is_depthwise() {
+            return super::depthwise::forward_len(self);
+        }
+        let samples = self.samples_per_product();
+        if samples == 1 {
+            self.sample_workspace_len()
+        } else {
+            samples * (self.col_len() + self.c_out * self.positions())
         }
     }
 
@@ -325,13 +363,12 @@ impl ConvShape {
     /// (the tile's product goes straight into the output), or the
     /// [whole](Self::forward_workspace_len) column matrix when that is no larger.
     pub const fn forward_tiled_workspace_len(&self) -> usize {
-        let whole = self.forward_workspace_len();
-        let tiled = self.col_rows() * self.tile_rows() * self.width.out;
-        if tiled < whole && !self.is_depthwise() {
-            tiled
-        } else {
-            whole
+        if self.is_depthwise() {
+            return self.forward_workspace_len();
         }
+        let whole = self.sample_workspace_len();
+        let tiled = self.col_rows() * self.tile_rows() * self.width.out;
+        if tiled < whole { tiled } else { whole }
     }
 
     /// The workspace [`conv2d_backward`] needs for `batch` samples: for each of their
@@ -348,7 +385,7 @@ impl ConvShape {
 
     /// One group's part of [`ConvShape::backward_workspace_len`].
     const fn group_backward_len(&self) -> usize {
-        2 * self.forward_workspace_len() + self.weight_len() + self.c_out
+        2 * self.sample_workspace_len() + self.weight_len() + self.c_out
     }
 
     /// The number of samples in a batch slice of `len` input elements.
@@ -359,6 +396,13 @@ impl ConvShape {
         len / per_sample
     }
 }
+/// The columns a forward's product aims for when samples have few output positions
+/// ([`ConvShape::samples_per_product`]).
+pub const WIDE_COLUMNS: usize = 256;
+
+/// The most samples in one forward product.
+pub const WIDE_SAMPLES: usize = 8;
+
 /// The most groups a batch's samples are cut into, so that groups run on different threads.
 pub const GROUPS: usize = 8;
 
@@ -448,7 +492,11 @@ pub fn conv2d_forward(
     } else {
         Kernels::Host(Mover::here())
     };
+    let wide = s.samples_per_product();
     let run = |x: &[f32], y: &mut [f32], workspace: &mut [f32]| {
+        if !tiled && wide > 1 {
+            return forward_wide(s, x, weight, bias, y, workspace, kernels);
+        }
         let samples = x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.output_len()));
@@ -561,6 +609,41 @@ fn host_product(
     }
 }
 
+/// The forward of consecutive samples `x`, [`ConvShape::samples_per_product`] at a time: their
+/// column matrices side by side in `workspace`, one product into the rest of it, then each
+/// sample's columns of the product to its output.
+fn forward_wide(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    workspace: &mut [f32],
+    kernels: Kernels,
+) {
+    let (positions, wide) = (s.positions(), s.samples_per_product());
+    let (col, product) = workspace.split_at_mut(wide * s.col_len());
+    let parts = x
+        .chunks(wide * s.input_len())
+        .zip(y.chunks_mut(wide * s.output_len()));
+    for (x, y) in parts {
+        let samples = x.len() / s.input_len();
+        let width = samples * positions;
+        let col = &mut col[..samples * s.col_len()];
+        kernels.im2col(s, x, 0, col);
+        let product = &mut product[..s.c_out * width];
+        kernels.product(s, weight, col, bias, product, width, width);
+        for (o, row) in product.chunks_exact(width).enumerate() {
+            for (y_b, run) in y
+                .chunks_exact_mut(s.output_len())
+                .zip(row.chunks_exact(positions))
+            {
+                y_b[o * positions..][..positions].copy_from_slice(run);
+            }
+        }
+    }
+}
+
 /// One sample's forward in a [tiled](ConvShape::forward_tiled_workspace_len) `workspace`: the
 /// column matrix of [`ConvShape::tile_rows`] output rows at a time, whose product is written
 /// straight into those columns of `y_b` (channel rows `oh · ow` apart). The last tile may be
@@ -576,7 +659,8 @@ fn forward_tiled(
     kernels: Kernels,
 ) {
     let (oh, ow) = (s.height.out, s.width.out);
-    let (col_rows, positions, rows) = (s.col_rows(), s.positions(), s.tile_rows());
+    let (col_rows, positions) = (s.col_rows(), s.positions());
+    let rows = s.tile_rows().min(oh);
     let col = &mut workspace[..col_rows * rows * ow];
     let fewest_rows = MIN_TILE.div_ceil(ow);
     let mut start = 0;
@@ -656,7 +740,7 @@ pub fn conv2d_backward(
         .zip(workspace.chunks_mut(s.group_backward_len()))
         .map(|(samples, space)| (samples, space, dx_groups.as_mut().and_then(Iterator::next)));
     super::threads::for_each(parts, |_, ((x, dy), space, dx)| {
-        let (work, sums) = space.split_at_mut(2 * s.forward_workspace_len());
+        let (work, sums) = space.split_at_mut(2 * s.sample_workspace_len());
         let (weight_sum, bias_sum) = sums.split_at_mut(weight_len);
         weight_sum.fill(0.0);
         bias_sum.fill(0.0);
@@ -671,7 +755,7 @@ pub fn conv2d_backward(
         .chunks(s.group_backward_len())
         .take(batch.div_ceil(per))
     {
-        let (weight_sum, bias_sum) = space[2 * s.forward_workspace_len()..].split_at(weight_len);
+        let (weight_sum, bias_sum) = space[2 * s.sample_workspace_len()..].split_at(weight_len);
         for (g, v) in grads.weight.iter_mut().zip(weight_sum) {
             *g += v;
         }
@@ -697,7 +781,7 @@ fn backward_samples(
     let (taps, positions) = (s.taps(), s.positions());
     let (group_out, group_col) = (s.group_out(), s.taps() * s.positions());
     let mover = Mover::here();
-    let (col_t, dcol) = workspace.split_at_mut(s.forward_workspace_len());
+    let (col_t, dcol) = workspace.split_at_mut(s.sample_workspace_len());
     for b in 0..batch {
         let x_b = &x[b * s.input_len()..][..s.input_len()];
         let dy_b = &dy[b * s.output_len()..][..s.output_len()];
@@ -782,33 +866,40 @@ fn backward_samples(
 // afterwards (later runs, or the zeros of the padding, filled after the copies), so a spill
 // never survives.
 
-/// Fills `col` (`c_in·kh·kw × rows·ow`) with one sample `x` (`c_in × h × w`) under every
-/// kernel tap, for the `rows = col.len() / (c_in·kh·kw·ow)` output rows from `first` (all `oh`
-/// of them for the whole column matrix, fewer for a tile); padding reads as zero.
+/// Fills `col` (`c_in·kh·kw × samples·rows·ow`) with the `samples` samples of `x` (each
+/// `c_in × h × w`) under every kernel tap, for the `rows = col.len() / (c_in·kh·kw·samples·ow)`
+/// output rows from `first` (all `oh` of them for the whole column matrix, fewer for a tile);
+/// padding reads as zero. Each row of `col` holds the samples' runs side by side, so that one
+/// product serves them all ([`ConvShape::samples_per_product`]); the runs are written in
+/// increasing address order, tap row by tap row, sample by sample.
 #[inline(always)]
 fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]) {
     let (ax_h, ax_w) = (&s.height, &s.width);
     let (w, ow) = (ax_w.size, ax_w.out);
-    let oh = col.len() / (s.col_rows() * ow).max(1);
+    let samples = x.len() / s.input_len().max(1);
+    let oh = col.len() / (s.col_rows() * ow * samples).max(1);
     let row_len = oh * ow;
     let plane = ax_h.size * w;
+    let sample = |i: usize| &x[i * s.input_len()..];
     if ax_h.is_plain() && ax_w.is_plain() {
         // Every tap reads an `oh × ow` block of its channel. The source slice runs on to the
-        // sample's end, so that most runs have room for a whole register.
+        // samples' end, so that most runs have room for a whole register.
         let mut row = 0;
         for c in 0..s.c_in {
             for kh in 0..ax_h.kernel {
                 for kw in 0..ax_w.kernel {
-                    let at = (first + kh * ax_h.dilation) * w + kw * ax_w.dilation;
-                    r.copy_rows(&mut col[row..], ow, &x[c * plane + at..], w, oh, ow);
-                    row += row_len;
+                    let at = c * plane + (first + kh * ax_h.dilation) * w + kw * ax_w.dilation;
+                    for i in 0..samples {
+                        r.copy_rows(&mut col[row..], ow, &sample(i)[at..], w, oh, ow);
+                        row += row_len;
+                    }
                 }
             }
         }
         return;
     }
     let mut row = 0;
-    for x_c in x.chunks_exact(plane) {
+    for c in 0..s.c_in {
         for kh in 0..ax_h.kernel {
             // The rows of the tile whose tap `kh` falls inside the input, counted in the tile.
             let (oh_lo, oh_hi) = ax_h.valid_range(kh);
@@ -819,36 +910,40 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
             for kw in 0..ax_w.kernel {
                 let (ow_lo, ow_hi) = ax_w.valid_range(kw);
                 let (rows, len) = (oh_hi - oh_lo, ow_hi - ow_lo);
-                if rows > 0 && len > 0 {
-                    // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by the
-                    // strides.
-                    let ih = (first + oh_lo) * ax_h.stride + kh * ax_h.dilation - ax_h.pad_before;
-                    let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
-                    let out = &mut col[row + oh_lo * ow + ow_lo..];
-                    let input = &x_c[ih * w + iw..];
-                    let row_step = ax_h.stride * w;
-                    if ax_w.stride == 1 {
-                        r.copy_rows(out, ow, input, row_step, rows, len);
-                    } else {
-                        for o_h in 0..rows {
-                            let inputs = input[o_h * row_step..].iter().step_by(ax_w.stride);
-                            for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
-                                *o = v;
+                for i in 0..samples {
+                    let x_c = &sample(i)[c * plane..][..plane];
+                    if rows > 0 && len > 0 {
+                        // Output `(oh_lo, ow_lo)` reads input `(ih, iw)`; later ones step by
+                        // the strides.
+                        let ih =
+                            (first + oh_lo) * ax_h.stride + kh * ax_h.dilation - ax_h.pad_before;
+                        let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
+                        let out = &mut col[row + oh_lo * ow + ow_lo..];
+                        let input = &x_c[ih * w + iw..];
+                        let row_step = ax_h.stride * w;
+                        if ax_w.stride == 1 {
+                            r.copy_rows(out, ow, input, row_step, rows, len);
+                        } else {
+                            for o_h in 0..rows {
+                                let inputs = input[o_h * row_step..].iter().step_by(ax_w.stride);
+                                for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
+                                    *o = v;
+                                }
                             }
                         }
                     }
-                }
-                // The padding, after the copies that may have spilled into it.
-                let row_out = &mut col[row..][..row_len];
-                if ow_lo > 0 || ow_hi < ow {
-                    for o_h in oh_lo..oh_hi {
-                        r.zero(&mut row_out[o_h * ow..][..ow_lo]);
-                        r.zero(&mut row_out[o_h * ow + ow_hi..][..ow - ow_hi]);
+                    // The padding, after the copies that may have spilled into it.
+                    let row_out = &mut col[row..][..row_len];
+                    if ow_lo > 0 || ow_hi < ow {
+                        for o_h in oh_lo..oh_hi {
+                            r.zero(&mut row_out[o_h * ow..][..ow_lo]);
+                            r.zero(&mut row_out[o_h * ow + ow_hi..][..ow - ow_hi]);
+                        }
                     }
+                    r.zero(&mut row_out[..oh_lo * ow]);
+                    r.zero(&mut row_out[oh_hi * ow..]);
+                    row += row_len;
                 }
-                r.zero(&mut row_out[..oh_lo * ow]);
-                r.zero(&mut row_out[oh_hi * ow..]);
-                row += row_len;
             }
         }
     }
@@ -1690,9 +1785,17 @@ mod tests {
             0
         );
         let small = shape(2, 3, (7, 5), 3, 2, 1);
+        assert_eq!(small.forward_tiled_workspace_len(), small.col_len());
+        // Its 12 output positions make narrow products: the forward sets 8 samples side by
+        // side (21 would reach 256 columns), LeNet's conv2 (64 positions) 4, conv1 (576) 1.
+        assert_eq!(small.samples_per_product(), WIDE_SAMPLES);
         assert_eq!(
-            small.forward_tiled_workspace_len(),
-            small.forward_workspace_len()
+            small.forward_workspace_len(),
+            8 * (small.col_len() + 3 * 12)
+        );
+        assert_eq!(
+            (conv2.samples_per_product(), conv1.samples_per_product()),
+            (4, 1)
         );
     }
 
