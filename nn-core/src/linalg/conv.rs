@@ -785,9 +785,7 @@ fn backward_samples(
     for b in 0..batch {
         let x_b = &x[b * s.input_len()..][..s.input_len()];
         let dy_b = &dy[b * s.output_len()..][..s.output_len()];
-        for (g, row) in grads.bias.iter_mut().zip(dy_b.chunks_exact(positions)) {
-            *g += row.iter().sum::<f32>();
-        }
+        super::depthwise::add_row_sums(dy_b, positions, grads.bias);
         // dW += dy_b · col_bᵀ, group by group. With many positions per tap the dot kernel
         // reads `col_b` as it is; with few, the broadcast kernel reads `colᵀ_b` (see
         // `transposes_col`).

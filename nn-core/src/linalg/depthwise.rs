@@ -193,6 +193,21 @@ pub(super) fn backward(
     });
 }
 
+/// `sums[o] += Σ rows[o]` for the rows of `len` values in `rows` (a convolution's bias
+/// gradient for one sample), each row's sum in [`BLOCK`] partial sums: a sum in order would be
+/// one chain of dependent adds as long as the row.
+pub(super) fn add_row_sums(rows: &[f32], len: usize, sums: &mut [f32]) {
+    on_cpu!(has_avx2(), row_sums(rows, len, sums));
+}
+
+/// [`add_row_sums`]' body.
+#[inline(always)]
+fn row_sums(rows: &[f32], len: usize, sums: &mut [f32]) {
+    for (sum, row) in sums.iter_mut().zip(rows.chunks_exact(len.max(1))) {
+        *sum += lane_sum(row);
+    }
+}
+
 /// Whether this CPU runs the AVX2 build of the loops.
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -225,7 +240,7 @@ use on_cpu;
 mod portable {
     use super::{ConvShape, Portable};
     pub(super) use super::{
-        add_input_grad, add_weight_grad, forward_padded, forward_plane, input_grad_padded,
+        add_input_grad, add_weight_grad, forward_padded, forward_plane, input_grad_padded, row_sums,
     };
 
     #[inline(always)]
@@ -263,6 +278,7 @@ mod avx2 {
         add_weight_grad(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32]);
         add_weight_grad_padded::<Avx2>(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32], db_o: &mut f32, space: &mut [f32]);
         add_input_grad(s: &ConvShape, w_o: &[f32], dy_o: &[f32], dx_c: &mut [f32]);
+        row_sums(rows: &[f32], len: usize, sums: &mut [f32]);
         input_grad_padded(s: &ConvShape, w_c: &[f32], dy_c: &[f32], dx_c: &mut [f32], space: &mut [f32]);
     }
 }
