@@ -84,6 +84,19 @@ pub(super) fn forward(
     y: &mut [f32],
     workspace: &mut [f32],
 ) {
+    forward_on(has_avx2(), s, x, weight, bias, y, workspace);
+}
+
+/// [`forward`] with the AVX2 build of the plane kernels or not: the tests run both.
+fn forward_on(
+    avx2: bool,
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    workspace: &mut [f32],
+) {
     let (plane_in, plane_out) = (s.input_len() / s.c_in, s.output_len() / s.c_out);
     let window = s.height.kernel * s.width.kernel;
     let planes = y.len() / plane_out.max(1);
@@ -94,7 +107,6 @@ pub(super) fn forward(
     let band =
         threads::lanes_per_band(planes, y.len() * window, 1).max(planes.div_ceil(spaces.max(1)));
     let multiplier = s.c_out / s.c_in;
-    let avx2 = has_avx2();
     let bands = y.chunks_mut(band * plane_out);
     let mut spaces = workspace.chunks_mut(part.max(1));
     let parts = bands.map(|y| (y, spaces.next().unwrap_or_default()));
@@ -129,11 +141,28 @@ pub(super) fn backward(
     dx: Option<&mut [f32]>,
     workspace: &mut [f32],
 ) {
+    backward_on(has_avx2(), s, x, weight, dy, grads, dx, workspace);
+}
+
+/// [`backward`] with the AVX2 build of the plane kernels or not: the tests run both.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "backward's operands, and the build to run"
+)]
+fn backward_on(
+    avx2: bool,
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    grads: ConvGrads<'_>,
+    dx: Option<&mut [f32]>,
+    workspace: &mut [f32],
+) {
     let (plane_in, plane_out) = (s.input_len() / s.c_in, s.output_len() / s.c_out);
     let window = s.height.kernel * s.width.kernel;
     let batch = x.len() / s.input_len();
     let multiplier = s.c_out / s.c_in;
-    let avx2 = has_avx2();
     let part = backward_len(s);
     let spaces = workspace.len().checked_div(part).unwrap_or(usize::MAX);
     assert!(spaces >= 1, "the depthwise workspace is too short");
@@ -651,4 +680,69 @@ fn input_grad_padded(
     let (h, w) = (&s.height, &s.width);
     let interior = &dx_p[h.pad_before * padded_w + w.pad_before..];
     mover.copy_rows(dx_c, w.size, interior, padded_w, h.size, w.size);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use crate::linalg::conv::{ConvAxis, groups};
+
+    /// The portable kernels (what non-x86 targets run) against this CPU's: the forward and the
+    /// input gradient have the same bits (plain multiplies and adds, in the same order); the
+    /// weight gradient's dot products are fused where the CPU has FMA, so those agree to
+    /// rounding. With and without the padded planes (stride 1 and 2).
+    #[test]
+    fn portable_kernels_agree_with_this_cpus() {
+        let mut rng = crate::init::seeded(31);
+        let axis = |n, k, stride, pad| ConvAxis::general(n, k, stride, 1, pad, pad);
+        for (c_out, height, width) in [
+            (4, axis(25, 3, 1, 1), axis(5, 3, 1, 1)),
+            (8, axis(9, 3, 2, 1), axis(8, 3, 2, 1)),
+            (4, axis(1, 1, 1, 0), axis(30, 5, 1, 2)),
+        ] {
+            let s = ConvShape {
+                c_in: 4,
+                c_out,
+                groups: 4,
+                height,
+                width,
+            };
+            assert!(s.is_valid() && s.is_depthwise(), "{s:?}");
+            let batch = 3;
+            let mut random = |len: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                    .collect()
+            };
+            let (x, w, b) = (
+                random(batch * s.input_len()),
+                random(s.weight_len()),
+                random(c_out),
+            );
+            let dy = random(batch * s.output_len());
+            let run = |avx2: bool| {
+                let mut y = vec![f32::NAN; dy.len()];
+                let mut work = vec![f32::NAN; groups(batch) * s.forward_workspace_len()];
+                forward_on(avx2, &s, &x, &w, &b, &mut y, &mut work);
+                let (mut dw, mut db, mut dx) =
+                    (vec![0.0; w.len()], vec![0.0; c_out], vec![0.0; x.len()]);
+                let mut work = vec![f32::NAN; s.backward_workspace_len(batch)];
+                let grads = ConvGrads {
+                    weight: &mut dw,
+                    bias: &mut db,
+                };
+                backward_on(avx2, &s, &x, &w, &dy, grads, Some(&mut dx), &mut work);
+                [y, dx, dw, db]
+            };
+            let ([y, dx, dw, db], [y_p, dx_p, dw_p, db_p]) = (run(has_avx2()), run(false));
+            assert_eq!(y, y_p, "{s:?}: forward");
+            assert_eq!(dx, dx_p, "{s:?}: input gradient");
+            for (a, b) in dw.iter().chain(&db).zip(dw_p.iter().chain(&db_p)) {
+                assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            }
+        }
+    }
 }
