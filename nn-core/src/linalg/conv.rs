@@ -1,27 +1,35 @@
 //! 2-D convolution as im2col plus [`gemm`]: the kernels behind
-//! [`Conv2d`](crate::layers::Conv2d), written once for runtime sizes ([`ConvShape`]) so that
-//! twenty conv layers share one compiled kernel.
+//! [`Conv2d`](crate::layers::Conv2d) and [`Conv1d`](crate::layers::Conv1d), written once for
+//! runtime sizes ([`ConvShape`]) so that twenty conv layers share one compiled kernel.
 //!
-//! Tensors are NCHW and row-major. For each sample `b`:
-//! - forward: `col_b` (`C_IN·K·K × OH·OW`, row `(c, kh, kw)`, column `(oh, ow)`) holds the input
-//!   under every kernel tap, and `y_b (C_OUT × OH·OW) = W (C_OUT × C_IN·K·K) · col_b + bias`
-//!   lands directly in NCHW order;
+//! Each spatial axis has its own window ([`ConvAxis`]: kernel, stride, dilation, and padding
+//! before and after, which differ for TensorFlow's `same` at stride 2 and for causal padding);
+//! a 1-D convolution is one of height 1. Tensors are NCHW and row-major. For each sample `b`:
+//! - forward: `col_b` (`C_IN·KH·KW × OH·OW`, row `(c, kh, kw)`, column `(oh, ow)`) holds the
+//!   input under every kernel tap, and `y_b (C_OUT × OH·OW) = W (C_OUT × C_IN·KH·KW) · col_b +
+//!   bias` lands directly in NCHW order. With `groups`, group `g`'s output channels are the
+//!   product of its weight rows (`C_OUT / G × C_IN / G · KH·KW`) with its rows of `col_b`;
 //! - backward: `dW += dy_b · col_bᵀ` (for a sample with fewer output positions than taps,
 //!   through the transposed column matrix `colᵀ_b`, whose rows are contiguous along the
-//!   product's depth, so the product takes the broadcast kernel), `db += Σ dy_b`, and `dcol = Wᵀ · dy_b`, scattered back by col2im.
+//!   product's depth, so the product takes the broadcast kernel), `db += Σ dy_b`, and
+//!   `dcol = Wᵀ · dy_b`, scattered back by col2im; group by group likewise.
 //!
 //! A 1×1 kernel with stride 1 and no padding needs no column matrix: `col_b` is `x_b` itself.
+//! A depthwise convolution (`groups == c_in`) runs on a direct kernel of its own
+//! (`linalg/depthwise.rs`).
 //!
-//! The column matrices are one sample's worth, in a workspace the caller allocates once
+//! The column matrices live in a workspace the caller allocates once
 //! ([`ConvShape::forward_workspace_len`], [`ConvShape::backward_workspace_len`]): nothing here
-//! allocates. Positions that no window reaches (the floor rule) get zero gradient.
+//! allocates. A forward sets the column matrices of a few samples with small outputs side by
+//! side for one wider product ([`ConvShape::samples_per_product`]). Positions that no window
+//! reaches (the floor rule) get zero gradient.
 //!
 //! The forward also runs in a smaller workspace, [`ConvShape::forward_tiled_workspace_len`]
 //! (what a baked network carves from its work arena): the column matrix is then built a tile of
 //! whole output rows at a time ([`ConvShape::tile_rows`], about [`TILE`] positions), and each
 //! tile's product is written straight into its columns of `y` (rows `oh · ow` apart). Every
 //! output is the same sum over the taps in the same order either way (the kernels' sums do not
-//! depend on which columns are computed with it), so both give the same bits.
+//! depend on which columns are computed with it), so all three give the same bits.
 //!
 //! On a Cortex-M FPU (`thumbv7em-none-eabihf` and the like) the forward's column matrix is
 //! built by `im2col_plain` (each tap's padded runs in one short loop, which costs little on
@@ -279,7 +287,7 @@ impl ConvShape {
     }
 
     /// One input channel per group (and more than one group): a depthwise convolution, which
-    /// runs on its own direct kernel ([`super::depthwise`]) with no column matrix.
+    /// runs on its own direct kernel (`linalg/depthwise.rs`) with no column matrix.
     pub const fn is_depthwise(&self) -> bool {
         self.groups == self.c_in && self.groups > 1
     }
@@ -428,7 +436,7 @@ const fn group_samples(batch: usize) -> usize {
 /// The gradients of a convolution's parameters, accumulated into by [`conv2d_backward`].
 #[derive(Debug)]
 pub struct ConvGrads<'a> {
-    /// `c_out × c_in × k × k`.
+    /// `c_out × (c_in / groups) × kh × kw`.
     pub weight: &'a mut [f32],
     /// `c_out`.
     pub bias: &'a mut [f32],
