@@ -585,7 +585,7 @@ impl Kernels {
 }
 
 /// Whether this is a Cortex-M FPU, where the products are [`super::fpu::conv`]'s.
-const DEVICE: bool = cfg!(all(
+pub(super) const DEVICE: bool = cfg!(all(
     target_arch = "arm",
     target_os = "none",
     target_abi = "eabihf"

@@ -14,7 +14,7 @@
 //! by channels over the whole batch (the weight and bias gradients, so each is summed over the
 //! samples in order), and by input planes (the input gradient).
 
-use super::conv::{ConvAxis, ConvGrads, ConvShape, Mover};
+use super::conv::{ConvAxis, ConvGrads, ConvShape, DEVICE, Mover};
 use super::simd::{Portable, Simd};
 use super::threads;
 #[cfg(target_arch = "x86_64")]
@@ -554,9 +554,10 @@ fn tap_offset(s: &ConvShape, kh: usize, kw: usize) -> usize {
     kh * s.height.dilation * padded_w + kw * s.width.dilation
 }
 
-/// Outputs summed at once by [`forward_padded`]: four registers, so that four chains of adds
-/// overlap.
-const BLOCK: usize = 4 * LANES;
+/// Outputs summed at once by [`forward_padded`]: four registers on the host, so that four
+/// chains of adds overlap; eight values on a Cortex-M FPU, whose 32 registers would not hold
+/// 32 sums beside the operands.
+const BLOCK: usize = if DEVICE { LANES } else { 4 * LANES };
 
 /// `out[i] = bias + Σ_taps w_o[tap] · padded[offset(tap) + i]` for the `N` outputs from
 /// `start`, every tap summed in registers before the store.
