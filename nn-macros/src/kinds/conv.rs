@@ -336,9 +336,9 @@ impl Conv {
         for (i, axis) in axes.iter_mut().enumerate() {
             let (before, after) = match self.padding {
                 Padding::Zeros(p) => (p.values[i], p.values[i]),
-                Padding::Causal => (axis.span() - 1, 0),
+                Padding::Causal => (axis.span().saturating_sub(1), 0),
                 Padding::Same if axis.stride == 1 => {
-                    let total = axis.span() - 1;
+                    let total = axis.span().saturating_sub(1);
                     (total / 2, total - total / 2)
                 }
                 Padding::Same => {
@@ -353,7 +353,11 @@ impl Conv {
                     // TensorFlow's rule: enough for `ceil(size / stride)` outputs, the odd
                     // zero after.
                     let outputs = size.div_ceil(axis.stride);
-                    let total = ((outputs - 1) * axis.stride + axis.span()).saturating_sub(size);
+                    let reach = outputs
+                        .saturating_sub(1)
+                        .saturating_mul(axis.stride)
+                        .saturating_add(axis.span());
+                    let total = reach.saturating_sub(size);
                     (total / 2, total - total / 2)
                 }
             };
@@ -436,7 +440,9 @@ impl KernelShape {
             }
             // (A register of 8 zeros after the plane; the outputs rounded up to registers.)
             let (padded_h, padded_w) = (h + ah.padding(), w + aw.padding());
-            return padded_h * padded_w + 8 + ((oh - 1) * padded_w + ow).div_ceil(8) * 8;
+            return padded_h * padded_w
+                + 8
+                + (oh.saturating_sub(1) * padded_w + ow).div_ceil(8) * 8;
         }
         if pointwise {
             return 0;
