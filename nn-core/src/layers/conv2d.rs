@@ -133,10 +133,12 @@ pub trait ConvLayer {
     const SHAPE: ConvShape;
 }
 
-/// The working space of a convolution's inference forward ([`Conv2d`], [`Conv1d`]): a column
-/// matrix, `C_IN · KH · KW × OH · OW`, for each group of samples that may run on its own
-/// thread ([`conv::groups`]); none for a pointwise or depthwise kernel. Allocated by
-/// [`Zeroed::zeroed`] (once, with the tape); the forward itself allocates nothing.
+/// The working space of a convolution's inference forward ([`Conv2d`], [`Conv1d`]): the column
+/// matrices (`C_IN · KH · KW × OH · OW` each) of the samples one product takes
+/// ([`ConvShape::samples_per_product`]), for each group of samples that may run on its own
+/// thread ([`conv::groups`]); none for a pointwise kernel, a padded plane for a depthwise
+/// one. Allocated by [`Zeroed::zeroed`] (once, with the tape); the forward itself allocates
+/// nothing.
 ///
 /// [`Conv1d`]: crate::layers::Conv1d
 pub struct ConvWorkspace<const B: usize, L> {

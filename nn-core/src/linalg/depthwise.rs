@@ -8,7 +8,9 @@
 //!
 //! Each output is its bias plus the taps in order (`kh`, then `kw`), whatever the thread count,
 //! batch or instruction set: the loops are plain Rust (no fused multiply-add, which Rust never
-//! contracts to), compiled once more with AVX2 enabled so that they vectorize there.
+//! contracts to), compiled once more with AVX2 enabled so that they vectorize there. The
+//! weight gradient's dot products run in registers of [`Simd`] (fused where the CPU has FMA),
+//! so there the portable build and the AVX2 one agree to rounding, not bit for bit.
 //!
 //! Work is split across the pool's [`threads`](super::threads) by output planes (forward),
 //! by channels over the whole batch (the weight and bias gradients, so each is summed over the
