@@ -643,11 +643,61 @@ fn add_weight_grad_padded<S: Simd>(
     pad_plane(s, mover, x_c, padded);
     spread_rows(s, mover, dy_o, dy_p);
     *db_o += lane_sum(dy_p);
+    if s.height.kernel * s.width.kernel == 9 {
+        // 3 × 3 (or 9 × 1, 1 × 9): every tap's sum at once, each register of `dy_p` loaded once.
+        let offsets: [usize; 9] =
+            core::array::from_fn(|t| tap_offset(s, t / s.width.kernel, t % s.width.kernel));
+        let sums = tap_dots::<S, 9>(dy_p, padded, &offsets);
+        for (dw, sum) in dw_o.iter_mut().zip(sums) {
+            *dw += sum;
+        }
+        return;
+    }
     for kh in 0..s.height.kernel {
         for kw in 0..s.width.kernel {
             let src = &padded[tap_offset(s, kh, kw)..][..dy_p.len()];
             dw_o[kh * s.width.kernel + kw] += dot::<S>(dy_p, src);
         }
+    }
+}
+
+/// `Σ_i dy[i] · padded[offsets[t] + i]` for each of the `N` taps `t`, one register of `S`
+/// per tap, every register of `dy` loaded once for all of them.
+///
+/// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
+///
+/// # Panics
+/// When a tap's run `offsets[t]..offsets[t] + dy.len()` is not inside `padded`.
+#[inline(always)]
+fn tap_dots<S: Simd, const N: usize>(dy: &[f32], padded: &[f32], offsets: &[usize; N]) -> [f32; N] {
+    let len = dy.len();
+    assert!(
+        offsets.iter().all(|&at| at + len <= padded.len()),
+        "a tap's run lies outside the padded plane"
+    );
+    let lanes = S::LANES;
+    let (pd, pp) = (dy.as_ptr(), padded.as_ptr());
+    // SAFETY: the CPU supports `S` (see above). Every load of `dy` reads `i..i + lanes` with
+    // `i + lanes ≤ len`, or `i..len` (partial); every load of `padded` reads the same span from
+    // `offsets[t]`, inside `padded` by the assert.
+    unsafe {
+        let mut acc = [S::zero(); N];
+        let mut i = 0;
+        while i + lanes <= len {
+            let d = S::load(pd.add(i));
+            for (acc, &at) in acc.iter_mut().zip(offsets) {
+                *acc = S::mul_add(d, S::load(pp.add(at + i)), *acc);
+            }
+            i += lanes;
+        }
+        if i < len {
+            let n = len - i;
+            let d = S::load_first(pd.add(i), n);
+            for (acc, &at) in acc.iter_mut().zip(offsets) {
+                *acc = S::mul_add(d, S::load_first(pp.add(at + i), n), *acc);
+            }
+        }
+        acc.map(|v| S::sum(v))
     }
 }
 
