@@ -926,33 +926,63 @@ fn im2col<R: Runs>(r: R, s: &ConvShape, x: &[f32], first: usize, col: &mut [f32]
                         let iw = ow_lo * ax_w.stride + kw * ax_w.dilation - ax_w.pad_before;
                         let out = &mut col[row + oh_lo * ow + ow_lo..];
                         let input = &x_c[ih * w + iw..];
-                        let row_step = ax_h.stride * w;
-                        if ax_w.stride == 1 {
-                            r.copy_rows(out, ow, input, row_step, rows, len);
-                        } else {
-                            for o_h in 0..rows {
-                                let inputs = input[o_h * row_step..].iter().step_by(ax_w.stride);
-                                for (o, &v) in out[o_h * ow..][..len].iter_mut().zip(inputs) {
-                                    *o = v;
-                                }
-                            }
-                        }
+                        let steps = (ax_h.stride * w, ax_w.stride);
+                        copy_block(r, out, ow, input, steps, rows, len);
                     }
                     // The padding, after the copies that may have spilled into it.
                     let row_out = &mut col[row..][..row_len];
-                    if ow_lo > 0 || ow_hi < ow {
-                        for o_h in oh_lo..oh_hi {
-                            r.zero(&mut row_out[o_h * ow..][..ow_lo]);
-                            r.zero(&mut row_out[o_h * ow + ow_hi..][..ow - ow_hi]);
-                        }
-                    }
-                    r.zero(&mut row_out[..oh_lo * ow]);
-                    r.zero(&mut row_out[oh_hi * ow..]);
+                    zero_around(r, row_out, ow, (oh_lo, oh_hi), (ow_lo, ow_hi));
                     row += row_len;
                 }
             }
         }
     }
+}
+
+/// `rows` runs of `len` values into `dst` (`dst_stride` apart) from `src`, whose runs start
+/// `steps.0` apart and take every `steps.1`-th value: [`Runs::copy_rows`] when they are
+/// contiguous (it may spill past each run, as it says), a plain loop otherwise.
+#[inline(always)]
+fn copy_block<R: Runs>(
+    r: R,
+    dst: &mut [f32],
+    dst_stride: usize,
+    src: &[f32],
+    steps: (usize, usize),
+    rows: usize,
+    len: usize,
+) {
+    let (row_step, step) = steps;
+    if step == 1 {
+        return r.copy_rows(dst, dst_stride, src, row_step, rows, len);
+    }
+    for i in 0..rows {
+        let inputs = src[i * row_step..].iter().step_by(step);
+        for (d, &v) in dst[i * dst_stride..][..len].iter_mut().zip(inputs) {
+            *d = v;
+        }
+    }
+}
+
+/// Zeros everything of `block` (rows of `width`) outside rows `rows.0..rows.1` and columns
+/// `columns.0..columns.1`: the padding around a [`copy_block`], after it (over its spills).
+#[inline(always)]
+fn zero_around<R: Runs>(
+    r: R,
+    block: &mut [f32],
+    width: usize,
+    rows: (usize, usize),
+    columns: (usize, usize),
+) {
+    let ((top, bottom), (left, right)) = (rows, columns);
+    if left > 0 || right < width {
+        for row in top..bottom {
+            r.zero(&mut block[row * width..][..left]);
+            r.zero(&mut block[row * width + right..][..width - right]);
+        }
+    }
+    r.zero(&mut block[..top * width]);
+    r.zero(&mut block[bottom * width..]);
 }
 
 /// [`im2col`] without the SIMD movers, for a Cortex-M FPU ([`DEVICE`]): the same matrix, each
@@ -1072,27 +1102,11 @@ fn im2col_transposed<R: Runs>(r: R, s: &ConvShape, x: &[f32], col_t: &mut [f32])
                 if rows > 0 && len > 0 {
                     let dst = &mut col_t[out + kh_lo * kw_n + kw_lo..];
                     let src = &x_c[ih * w + iw..];
-                    let step = ax_h.dilation * w;
-                    if ax_w.dilation == 1 {
-                        r.copy_rows(dst, kw_n, src, step, rows, len);
-                    } else {
-                        for t_h in 0..rows {
-                            let inputs = src[t_h * step..].iter().step_by(ax_w.dilation);
-                            for (d, &v) in dst[t_h * kw_n..][..len].iter_mut().zip(inputs) {
-                                *d = v;
-                            }
-                        }
-                    }
+                    let steps = (ax_h.dilation * w, ax_w.dilation);
+                    copy_block(r, dst, kw_n, src, steps, rows, len);
                 }
                 let block = &mut col_t[out..][..window];
-                if kw_lo > 0 || kw_hi < kw_n {
-                    for kh in kh_lo..kh_hi {
-                        r.zero(&mut block[kh * kw_n..][..kw_lo]);
-                        r.zero(&mut block[kh * kw_n + kw_hi..][..kw_n - kw_hi]);
-                    }
-                }
-                r.zero(&mut block[..kh_lo * kw_n]);
-                r.zero(&mut block[kh_hi * kw_n..]);
+                zero_around(r, block, kw_n, (kh_lo, kh_hi), (kw_lo, kw_hi));
                 out += window;
             }
         }
