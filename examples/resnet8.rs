@@ -63,19 +63,18 @@
 //! ## Options
 //! | flag | env var | default | |
 //! |---|---|---|---|
-//! | `--epochs N` | | 5 | passes over the training set |
-//! | `--seed N` | | 0 | weight init and shuffling |
+//! | `--epochs N` | `MNIST_EPOCHS` | 5 | passes over the training set |
+//! | `--seed N` | `MNIST_SEED` | 0 | weight init and shuffling |
 //! | `--lr X` | | 2e-3 | Adam's learning rate in the first epoch |
 //! | `--lr-decay X` | | 0.6 | the learning rate's factor from one epoch to the next |
-//! | `--min-accuracy X` | | none | exit with status 1 below `X` |
+//! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 below `X` |
 //! | `--data-dir DIR` | `FASHION_MNIST_DIR` | `data/fashion-mnist` | where the IDX files are (or are fetched to) |
 //! | `--save PATH` | | none | write the trained weights as safetensors (feature `weights`) |
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nn_examples::args::{self, parse_value};
+use nn_examples::cli::{self, Defaults, Options};
 use nn_examples::fashion_fetch;
 
 use nn::data::mnist::Mnist;
@@ -131,77 +130,13 @@ const EVAL_BATCH: usize = 500;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: cargo run --release --example resnet8 -- \
-[--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR] [--save PATH]
-(or the env var FASHION_MNIST_DIR for the data folder)";
-
-/// Command-line options.
-struct Options {
-    epochs: usize,
-    seed: u64,
-    lr: f32,
-    lr_decay: f32,
-    min_accuracy: Option<f64>,
-    data_dir: PathBuf,
-    save: Option<PathBuf>,
-}
-
-impl Options {
-    fn parse() -> Result<Self, String> {
-        let mut options = Self {
-            epochs: 5,
-            seed: 0,
-            lr: 2e-3,
-            lr_decay: 0.6,
-            min_accuracy: None,
-            data_dir: std::env::var_os("FASHION_MNIST_DIR")
-                .filter(|d| !d.is_empty())
-                .map_or_else(fashion_fetch::default_dir, PathBuf::from),
-            save: None,
-        };
-        for (flag, value) in args::flags(USAGE)? {
-            match flag.as_str() {
-                "--epochs" => options.epochs = parse_value(&flag, &value)?,
-                "--seed" => options.seed = parse_value(&flag, &value)?,
-                "--lr" => options.lr = parse_value(&flag, &value)?,
-                "--lr-decay" => options.lr_decay = parse_value(&flag, &value)?,
-                "--min-accuracy" => options.min_accuracy = Some(parse_value(&flag, &value)?),
-                "--data-dir" => options.data_dir = PathBuf::from(value),
-                "--save" if cfg!(feature = "weights") => options.save = Some(PathBuf::from(value)),
-                "--save" => {
-                    return Err(
-                        "`--save` writes a safetensors file, which needs this package's `weights` feature: add `--features weights`"
-                            .to_string(),
-                    );
-                }
-                _ => return Err(format!("unknown argument `{flag}`")),
-            }
-        }
-        Ok(options)
-    }
-}
-
 fn main() -> ExitCode {
-    let options = match Options::parse() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let defaults = Defaults {
+        epochs: 5,
+        lr: 2e-3,
+        lr_decay: 0.6,
     };
-    match run(&options) {
-        Ok(accuracy) => match options.min_accuracy {
-            Some(min) if accuracy < min => {
-                eprintln!("error: test accuracy {accuracy:.4} is below the required {min}");
-                ExitCode::FAILURE
-            }
-            _ => ExitCode::SUCCESS,
-        },
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main_with("resnet8", defaults, &cli::FASHION_MNIST, run)
 }
 
 /// Fetches the data if needed, trains, and returns the final test accuracy.
@@ -243,23 +178,7 @@ fn run(options: &Options) -> Result<f64> {
         )?;
     let accuracy = history.last().and_then(|log| log.get("val_accuracy"));
     let accuracy = accuracy.unwrap_or(0.0);
-    save_weights(&net, options)?;
+    cli::save_weights(&net, options)?;
     println!("test_accuracy: {accuracy:.4}");
     Ok(accuracy)
-}
-
-/// Writes `net`'s weights where `--save` says, if it says anywhere.
-#[cfg(feature = "weights")]
-fn save_weights(net: &ResNet8, options: &Options) -> Result<()> {
-    if let Some(path) = &options.save {
-        nn::weights::save(net, path)?;
-        println!("saved the weights to {}", path.display());
-    }
-    Ok(())
-}
-
-/// Without the `weights` feature, `--save` is refused when the flags are read.
-#[cfg(not(feature = "weights"))]
-fn save_weights(_: &ResNet8, _: &Options) -> Result<()> {
-    Ok(())
 }

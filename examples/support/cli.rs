@@ -1,12 +1,32 @@
-//! What the MNIST classifier examples (`mnist_cnn`, `mnist_lstm`) share: their flags and env
-//! vars, and the exit status.
+//! What the classifier examples (`mnist_cnn`, `mnist_lstm`, `resnet8`, ...) share: their flags
+//! and env vars, and the exit status. MNIST is the default data set; [`main_with`] takes
+//! another folder ([`Data`]).
 
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::args::{self, parse_value};
-use crate::mnist_fetch;
+use crate::{fashion_fetch, mnist_fetch};
+
+/// Where an example's data set lives: the env var that names its folder, and the folder
+/// otherwise.
+pub struct Data {
+    pub env: &'static str,
+    pub default_dir: fn() -> PathBuf,
+}
+
+/// MNIST, in `MNIST_DIR` or `data/mnist`.
+pub const MNIST: Data = Data {
+    env: "MNIST_DIR",
+    default_dir: mnist_fetch::default_dir,
+};
+
+/// Fashion-MNIST, in `FASHION_MNIST_DIR` or `data/fashion-mnist`.
+pub const FASHION_MNIST: Data = Data {
+    env: "FASHION_MNIST_DIR",
+    default_dir: fashion_fetch::default_dir,
+};
 
 /// An example's defaults for the flags that differ between examples.
 pub struct Defaults {
@@ -30,21 +50,22 @@ pub struct Options {
 }
 
 /// The usage line for `example`, listing the flags [`Options::parse`] reads.
-pub fn usage(example: &str) -> String {
+pub fn usage(example: &str, data: &Data) -> String {
     format!(
         "usage: cargo run --release --example {example} -- \
 [--epochs N] [--seed N] [--lr X] [--lr-decay X] [--min-accuracy X] [--data-dir DIR] [--save PATH]
-(or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, MNIST_DIR)"
+(or the env vars MNIST_EPOCHS, MNIST_SEED, MNIST_MIN_ACCURACY, {})",
+        data.env
     )
 }
 
 impl Options {
-    pub fn parse(usage: &str, defaults: Defaults) -> Result<Self, String> {
+    pub fn parse(usage: &str, defaults: Defaults, data: &Data) -> Result<Self, String> {
         let mut epochs = env_value("MNIST_EPOCHS")?;
         let mut seed = env_value("MNIST_SEED")?;
         let mut min_accuracy = env_value("MNIST_MIN_ACCURACY")?;
         let (mut lr, mut lr_decay, mut save) = (None, None, None);
-        let mut data_dir = std::env::var_os("MNIST_DIR")
+        let mut data_dir = std::env::var_os(data.env)
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
         for (flag, value) in args::flags(usage)? {
@@ -71,7 +92,7 @@ impl Options {
             lr: lr.unwrap_or(defaults.lr),
             lr_decay: lr_decay.unwrap_or(defaults.lr_decay),
             min_accuracy,
-            data_dir: data_dir.unwrap_or_else(mnist_fetch::default_dir),
+            data_dir: data_dir.unwrap_or_else(data.default_dir),
             save,
         })
     }
@@ -85,14 +106,24 @@ fn env_value<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
 }
 
 /// Parses the options, runs `run`, and turns its test accuracy into the exit status: 2 for a
-/// bad flag, 1 for an error or an accuracy below `--min-accuracy`.
+/// bad flag, 1 for an error or an accuracy below `--min-accuracy`. The data is MNIST.
 pub fn main(
     example: &str,
     defaults: Defaults,
     run: impl FnOnce(&Options) -> Result<f64, Box<dyn Error>>,
 ) -> ExitCode {
-    let usage = usage(example);
-    let options = match Options::parse(&usage, defaults) {
+    main_with(example, defaults, &MNIST, run)
+}
+
+/// [`main`] for an example whose data set is `data`.
+pub fn main_with(
+    example: &str,
+    defaults: Defaults,
+    data: &Data,
+    run: impl FnOnce(&Options) -> Result<f64, Box<dyn Error>>,
+) -> ExitCode {
+    let usage = usage(example, data);
+    let options = match Options::parse(&usage, defaults, data) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("error: {message}\n\n{usage}");
