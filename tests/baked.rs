@@ -33,24 +33,30 @@ network! {
         flatten, fc1: dense(256 -> 120), relu, dropout(0.5), fc2: dense(120 -> 10),
     >
 
-    /// Every vision kind, with batch norms that have no layer to fold into.
+    /// Every vision kind, with batch norms that have no layer to fold into, and padded,
+    /// rectangular and TensorFlow-`same` pools.
     #[weights = "tests/fixtures/baked_vision.safetensors"]
     struct Vision<
         input(2, 9, 9),
         c1: conv2d(2 -> 4, kernel = 3, padding = 1), relu, max_pool(2, floor), bn1: batch_norm,
+        max_pool(3, stride = 1, padding = 1),
         c2: conv2d(4 -> 4, kernel = 3, stride = 2, padding = 1, floor), upsample(2), avg_pool(2),
-        upsample(2, bilinear), c3: conv2d(4 -> 2, kernel = 1), tanh, global_avg_pool,
+        upsample(2, bilinear), avg_pool((3, 1), stride = 1, padding = (1, 0)),
+        c3: conv2d(4 -> 2, kernel = 1), avg_pool(3, stride = 2, padding = same), tanh,
+        global_avg_pool,
         bn2: batch_norm, fc: dense(2 -> 3), softmax,
     >
 
-    /// conv1d: causal, dilated, grouped, depthwise and strided.
+    /// conv1d: causal, dilated, grouped, depthwise and strided; padded 1-D pools.
     #[weights = "tests/fixtures/baked_temporal.safetensors"]
     struct Temporal<
         input(4, 12),
         t1: conv1d(4 -> 8, kernel = 3, padding = causal), relu,
+        max_pool1d(3, stride = 1, padding = 1),
         t2: conv1d(8 -> 8, kernel = 3, dilation = 2, padding = causal, groups = 2), relu,
         t3: conv1d(8 -> 8, kernel = 3, dilation = 4, padding = causal, groups = 8),
         t4: conv1d(8 -> 4, kernel = 2, stride = 2), tanh,
+        avg_pool1d(3, stride = 1, padding = 1, count_include_pad = false),
         flatten, fc: dense(24 -> 3),
     >
 

@@ -159,10 +159,12 @@ fn sequence_network_passes_gradient_check() {
 }
 
 network! {
-    /// conv1d (causal, dilated, grouped, depthwise, strided) into a residual block.
+    /// conv1d (causal, dilated, grouped, depthwise, strided) and a padded 1-D pool into a
+    /// residual block.
     pub struct Temporal<
         input(3, 10),
         conv1d(3 -> 4, kernel = 3, padding = causal), tanh,
+        avg_pool1d(3, stride = 1, padding = 1, count_include_pad = false),
         res: fork {
             body: [conv1d(4 -> 4, kernel = 3, dilation = 2, padding = causal, groups = 4), tanh],
             shortcut: skip,
@@ -172,11 +174,13 @@ network! {
     >
 
     /// Depthwise-separable: TensorFlow's `same` at stride 2 on a rectangular kernel, depthwise
-    /// with a multiplier and a dilation.
+    /// with a multiplier and a dilation, and `same` pools (an average that leaves the padding
+    /// out, a rectangular max).
     pub struct Separable<
         input(2, 7, 6),
         conv2d(2 -> 4, kernel = (3, 2), stride = 2, padding = same), tanh,
         depthwise(4 -> 8, kernel = 3, dilation = (1, 2), padding = (1, 2)), tanh,
+        avg_pool(3, stride = 1, padding = same), max_pool((2, 1), padding = same),
         conv2d(8 -> 3, kernel = 1), global_avg_pool,
         head: dense(3 -> 2),
     >

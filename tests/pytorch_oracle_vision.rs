@@ -3,8 +3,8 @@
 //!
 //! `tests/oracle/vision_generate.py` draws float32 inputs, parameters, upstream gradients and
 //! running statistics from fixed seeds, runs PyTorch's `conv2d`, `max_pool2d`, `avg_pool2d`,
-//! `interpolate` (nearest, and bilinear with `align_corners=False`), the global mean and
-//! `batch_norm` in float64, and records each output, input gradient and parameter gradient. This
+//! `max_pool1d`, `avg_pool1d`, `interpolate` (nearest, and bilinear with
+//! `align_corners=False`), the global mean and `batch_norm` in float64, and records each output, input gradient and parameter gradient. This
 //! test loads the same numbers into our layers and checks that our float32 code lands on
 //! PyTorch's. The cases:
 //!
@@ -13,6 +13,15 @@
 //!   column no window reaches (`floor`). Batch 2 or 3.
 //! - `MaxPool2d` 2, and 3 with stride 2 (overlapping windows), on inputs without ties;
 //!   `AvgPool2d` 2, and 3 with stride 1.
+//! - Padded pools: `MaxPool2d` and `AvgPool2d` (counting the padding and not) 3 with stride 2
+//!   and padding 1; a `MaxPool2d` with a 3 × 2 window, strides (1, 2) and padding (1, 0);
+//!   TensorFlow's `same` at stride 2, for `MaxPool2d` (one −∞ row and column after) and for
+//!   `AvgPool2d` without counting the padding (split evenly, and one zero after). PyTorch has
+//!   no one-sided padding, so those references are written out: `F.pad` with −∞ and a max
+//!   pool, and the window sums of the zero-padded input over its counts of input places.
+//!   `MaxPool1d` 3 with stride 2 and padding 1, and 2 unpadded; `AvgPool1d` 3 with stride 1
+//!   and padding 1, counting the padding and not. Max pool inputs are mostly negative, so
+//!   −∞ padding and zeros give different outputs.
 //! - `Upsample`: nearest ×2, bilinear ×2 and ×3.
 //! - `GlobalAvgPool`.
 //! - `BatchNorm1d` / `BatchNorm2d` in training mode (output, input gradient, γ and β gradients,
@@ -541,22 +550,89 @@ fn conv1d_with_same_padding_and_an_even_kernel_matches_pytorch() {
 
 #[test]
 fn max_pool_2_matches_pytorch() {
-    stateless_case::<MaxPool2d<3, 6, 8, 3, 4, 2, 2>, 2>("max_pool_2");
+    stateless_case::<SquareMaxPool2d<3, 6, 8, 3, 4, 2, 2>, 2>("max_pool_2");
 }
 
 #[test]
 fn max_pool_3_stride_2_matches_pytorch() {
-    stateless_case::<MaxPool2d<2, 7, 9, 3, 4, 3, 2>, 2>("max_pool_3_s2");
+    stateless_case::<SquareMaxPool2d<2, 7, 9, 3, 4, 3, 2>, 2>("max_pool_3_s2");
 }
 
 #[test]
 fn avg_pool_2_matches_pytorch() {
-    stateless_case::<AvgPool2d<3, 6, 8, 3, 4, 2, 2>, 2>("avg_pool_2");
+    stateless_case::<SquareAvgPool2d<3, 6, 8, 3, 4, 2, 2>, 2>("avg_pool_2");
 }
 
 #[test]
 fn avg_pool_3_stride_1_matches_pytorch() {
-    stateless_case::<AvgPool2d<2, 5, 6, 3, 4, 3, 1>, 2>("avg_pool_3_s1");
+    stateless_case::<SquareAvgPool2d<2, 5, 6, 3, 4, 3, 1>, 2>("avg_pool_3_s1");
+}
+
+// The padded pools: `MaxPool2d<C, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR>`,
+// `AvgPool2d<.., COUNT_PAD>`, `MaxPool1d<C, L, OL, K, S, PL, PR>` and
+// `AvgPool1d<.., COUNT_PAD>`.
+
+#[test]
+fn max_pool_3_stride_2_padding_1_matches_pytorch() {
+    stateless_case::<MaxPool2d<3, 7, 8, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1>, 2>("max_pool_3_s2_p1");
+}
+
+#[test]
+fn avg_pool_3_stride_2_padding_1_counting_the_padding_matches_pytorch() {
+    stateless_case::<AvgPool2d<3, 7, 8, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, true>, 2>(
+        "avg_pool_3_s2_p1_count",
+    );
+}
+
+#[test]
+fn avg_pool_3_stride_2_padding_1_excluding_the_padding_matches_pytorch() {
+    stateless_case::<AvgPool2d<3, 7, 8, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, false>, 2>(
+        "avg_pool_3_s2_p1_exclude",
+    );
+}
+
+#[test]
+fn max_pool_with_a_rectangular_window_and_per_axis_strides_matches_pytorch() {
+    stateless_case::<MaxPool2d<2, 5, 6, 5, 3, 3, 2, 1, 2, 1, 1, 0, 0>, 2>("max_pool_rect");
+}
+
+#[test]
+fn max_pool_with_tensorflow_same_padding_at_stride_2_matches_pytorch() {
+    stateless_case::<MaxPool2d<3, 5, 7, 3, 4, 2, 2, 2, 2, 0, 1, 0, 1>, 2>("max_pool_tf_same_s2");
+}
+
+#[test]
+fn avg_pool_with_tensorflow_same_padding_at_stride_2_matches_pytorch() {
+    stateless_case::<AvgPool2d<2, 5, 5, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, false>, 2>(
+        "avg_pool_tf_same_s2",
+    );
+}
+
+#[test]
+fn avg_pool_with_tensorflow_same_padding_only_after_matches_pytorch() {
+    stateless_case::<AvgPool2d<3, 5, 7, 3, 4, 2, 2, 2, 2, 0, 1, 0, 1, false>, 2>(
+        "avg_pool_tf_same_s2_odd",
+    );
+}
+
+#[test]
+fn max_pool1d_3_stride_2_padding_1_matches_pytorch() {
+    stateless_case::<MaxPool1d<4, 11, 6, 3, 2, 1, 1>, 2>("max_pool1d_3_s2_p1");
+}
+
+#[test]
+fn avg_pool1d_3_stride_1_padding_1_counting_the_padding_matches_pytorch() {
+    stateless_case::<AvgPool1d<3, 9, 9, 3, 1, 1, 1, true>, 2>("avg_pool1d_3_s1_p1_count");
+}
+
+#[test]
+fn avg_pool1d_3_stride_1_padding_1_excluding_the_padding_matches_pytorch() {
+    stateless_case::<AvgPool1d<3, 9, 9, 3, 1, 1, 1, false>, 2>("avg_pool1d_3_s1_p1_exclude");
+}
+
+#[test]
+fn max_pool1d_2_matches_pytorch() {
+    stateless_case::<MaxPool1d<2, 10, 5, 2, 2, 0, 0>, 2>("max_pool1d_2");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! in the data must reach the loss (where `fit` reports it), never turn silently into a number.
 
 use nn_core::layers::{
-    AvgPool2d, Elu, Features, Gelu, Layer, LeakyRelu, MaxPool2d, Relu, Rnn, RnnRelu, Shape, Shape3,
-    Sigmoid, Softmax, Tanh,
+    Elu, Features, Gelu, Layer, LeakyRelu, Relu, Rnn, RnnRelu, Shape, Shape3, Sigmoid, Softmax,
+    SquareAvgPool2d, SquareMaxPool2d, Tanh,
 };
 use nn_core::tensor::{Tensor2, Tensor3, Tensor4};
 
@@ -72,7 +72,7 @@ fn pools_propagate_nan() {
     let mut x = Tensor4::<1, 1, 2, 2>::full(1.0);
     x.as_mut_slice()[3] = f32::NAN;
     let mut y = Tensor4::<1, 1, 1, 1>::zeros();
-    let mut max = MaxPool2d::<1, 2, 2, 1, 1, 2, 2>;
+    let mut max = SquareMaxPool2d::<1, 2, 2, 1, 1, 2, 2>::default();
     max.forward(&x, &mut y, &mut ());
     assert!(y.as_slice()[0].is_nan(), "max_pool gave {:?}", y.as_slice());
     max.forward_train(&x, &mut y, &mut ());
@@ -81,7 +81,7 @@ fn pools_propagate_nan() {
         "max_pool (train) gave {:?}",
         y.as_slice()
     );
-    let avg = AvgPool2d::<1, 2, 2, 1, 1, 2, 2>;
+    let avg = SquareAvgPool2d::<1, 2, 2, 1, 1, 2, 2>::default();
     avg.forward(&x, &mut y, &mut ());
     assert!(y.as_slice()[0].is_nan());
     let _ = Shape3::<1, 2, 2>::SIZE;

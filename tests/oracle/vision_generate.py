@@ -21,6 +21,12 @@ What it records, in the style of tests/oracle/generate.py:
   (plain, causal and dilated, grouped with stride 2, depthwise causal, `same` with an even
   kernel), each padded with `F.pad` first so that one-sided padding is exact; `MaxPool2d` 2 and 3
   (stride 2, overlapping windows) on inputs without ties; `AvgPool2d` 2 and 3 (stride 1);
+  padded pools: `MaxPool2d` and `AvgPool2d` (counting the padding and not) 3 at stride 2
+  with padding 1, a rectangular `MaxPool2d` with per-axis strides, TensorFlow's `same` at
+  stride 2 (`MaxPool2d`, and `AvgPool2d` without the padding in the count, with the padding
+  split evenly and with the odd one after); `MaxPool1d` 3 at stride 2 with padding 1 and 2
+  unpadded, `AvgPool1d` 3 at stride 1 with padding 1, counting the padding and not. Max pool
+  inputs are mostly negative, so −∞ padding differs from zeros;
   `Upsample` nearest ×2 and bilinear ×2 and ×3 (`align_corners=False`); `GlobalAvgPool`;
   `BatchNorm1d` / `BatchNorm2d` in training mode (batch statistics; the running statistics
   before and after the step) and in eval mode (the given running statistics).
@@ -65,15 +71,17 @@ def draw_f32(*shape, low=-1.0, high=1.0):
     return t.to(torch.float64)
 
 
-def distinct_f32(*shape):
-    """Float32 values in [-1, 1) without ties (so max pooling has one winner per window):
-    a random permutation of n evenly spaced values, plus a jitter smaller than their spacing."""
+def distinct_f32(*shape, shift=0.0):
+    """Float32 values in [-1 + shift, 1 + shift) without ties (so max pooling has one winner
+    per window): a random permutation of n evenly spaced values, plus a jitter smaller than
+    their spacing. A negative `shift` makes most values negative, so that a window of negative
+    values and padding tells −∞ padding from zeros."""
     n = 1
     for s in shape:
         n *= s
     perm = torch.randperm(n).to(torch.float64)
     jitter = torch.rand(n, dtype=torch.float64) * 0.5
-    t = ((perm + jitter) / n * 2.0 - 1.0).to(torch.float32)
+    t = ((perm + jitter) / n * 2.0 - 1.0 + shift).to(torch.float32)
     assert torch.unique(t).numel() == n, "ties in a max-pool input"
     return t.reshape(*shape).to(torch.float64)
 
@@ -203,6 +211,89 @@ def pool_case(name, seed, kind, batch, c, h, w, k, stride):
         x = draw_f32(batch, c, h, w)
         fn = lambda x: F.avg_pool2d(x, k, stride=stride)  # noqa: E731
     return layer_case(name, kind, {"kernel": k, "stride": stride}, x, [], fn)
+
+
+def padded_pool_case(name, seed, kind, batch, c, hw, kernel, stride, pads, count_include_pad=True):
+    """`MaxPool2d` / `AvgPool2d` with a rectangular kernel, per-axis strides and padding
+    `(top, bottom, left, right)`.
+
+    Symmetric padding goes to PyTorch's own `padding=` (−∞ for max, zeros for avg with
+    `count_include_pad`). One more after (TensorFlow's `same` at stride 2) has no PyTorch
+    argument, so the reference is written out: max pools the input padded with −∞ by `F.pad`;
+    avg without `count_include_pad` is the sum over each window of the zero-padded input
+    divided by the number of its places inside the input (the same sum over ones padded with
+    zeros). Where PyTorch has an equivalent (its own `padding=`, or `ceil_mode=True` for one
+    window hanging off the end), the script checks the written-out reference against it."""
+    torch.manual_seed(seed)
+    (kh, kw), (sh, sw) = kernel, stride
+    top, bottom, left, right = pads
+    symmetric = top == bottom and left == right
+    if kind == "max_pool":
+        x = distinct_f32(batch, c, *hw, shift=-0.8)
+        if symmetric:
+            def fn(x):
+                return F.max_pool2d(x, kernel, stride=stride, padding=(top, left))
+        else:
+            def fn(x):
+                return F.max_pool2d(F.pad(x, (left, right, top, bottom), value=-float("inf")),
+                                    kernel, stride=stride)
+        if any(pads):
+            # The padding matters: zeros in its place would change the output.
+            zero_padded = F.max_pool2d(F.pad(x, (left, right, top, bottom)), kernel, stride=stride)
+            assert not torch.equal(fn(x), zero_padded), f"{name}: padding never wins or loses"
+    else:
+        x = draw_f32(batch, c, *hw)
+        if symmetric and count_include_pad:
+            def fn(x):
+                return F.avg_pool2d(x, kernel, stride=stride, padding=(top, left),
+                                    count_include_pad=True)
+        else:
+            assert not count_include_pad, "one-sided padding counted in: not a PyTorch layer"
+
+            def fn(x):
+                padded = F.pad(x, (left, right, top, bottom))
+                ones = F.pad(torch.ones_like(x), (left, right, top, bottom))
+                window_sum = F.avg_pool2d(padded, kernel, stride=stride, divisor_override=1)
+                inside = F.avg_pool2d(ones, kernel, stride=stride, divisor_override=1)
+                return window_sum / inside
+    y = fn(x)
+    # Cross-checks of the written-out references against PyTorch's own layers.
+    if kind == "avg_pool" and not count_include_pad and symmetric:
+        torch.testing.assert_close(y, F.avg_pool2d(x, kernel, stride=stride, padding=(top, left),
+                                                   count_include_pad=False), rtol=1e-12, atol=0)
+    if not symmetric and top == left == 0 and bottom <= 1 and right <= 1:
+        # One window hanging off the bottom / right edge by one place: ceil mode.
+        ceil = (F.max_pool2d if kind == "max_pool" else F.avg_pool2d)(x, kernel, stride=stride,
+                                                                     ceil_mode=True)
+        torch.testing.assert_close(y, ceil, rtol=1e-12, atol=0)
+    config = {"kernel": list(kernel), "stride": list(stride), "padding": list(pads)}
+    if kind == "avg_pool":
+        config["count_include_pad"] = count_include_pad
+    return layer_case(name, kind, config, x, [], fn)
+
+
+def pool1d_case(name, seed, kind, batch, c, length, k, stride, pad, count_include_pad=True):
+    """`MaxPool1d` / `AvgPool1d` over `(B, C, L)` with `pad` on both ends: PyTorch's own
+    `F.max_pool1d` / `F.avg_pool1d`."""
+    torch.manual_seed(seed)
+    if kind == "max_pool1d":
+        x = distinct_f32(batch, c, length, shift=-0.8)
+
+        def fn(x):
+            return F.max_pool1d(x, k, stride=stride, padding=pad)
+        if pad:
+            zero_padded = F.max_pool1d(F.pad(x, (pad, pad)), k, stride=stride)
+            assert not torch.equal(fn(x), zero_padded), f"{name}: padding never wins or loses"
+    else:
+        x = draw_f32(batch, c, length)
+
+        def fn(x):
+            return F.avg_pool1d(x, k, stride=stride, padding=pad,
+                                count_include_pad=count_include_pad)
+    config = {"kernel": k, "stride": stride, "padding": [pad, pad]}
+    if kind == "avg_pool1d":
+        config["count_include_pad"] = count_include_pad
+    return layer_case(name, kind, config, x, [], fn)
 
 
 def upsample_case(name, seed, mode, batch, c, h, w, scale):
@@ -435,6 +526,27 @@ def main():
         pool_case("max_pool_3_s2", 202, "max_pool", 2, 2, 7, 9, 3, 2),
         pool_case("avg_pool_2", 203, "avg_pool", 2, 3, 6, 8, 2, 2),
         pool_case("avg_pool_3_s1", 204, "avg_pool", 2, 2, 5, 6, 3, 1),
+        # name, seed, kind, batch, c, (h, w), (kh, kw), (sh, sw), (top, bottom, left, right),
+        # count_include_pad
+        padded_pool_case("max_pool_3_s2_p1", 205, "max_pool", 2, 3, (7, 8), (3, 3), (2, 2),
+                         (1, 1, 1, 1)),
+        padded_pool_case("avg_pool_3_s2_p1_count", 206, "avg_pool", 2, 3, (7, 8), (3, 3),
+                         (2, 2), (1, 1, 1, 1), True),
+        padded_pool_case("avg_pool_3_s2_p1_exclude", 207, "avg_pool", 2, 3, (7, 8), (3, 3),
+                         (2, 2), (1, 1, 1, 1), False),
+        padded_pool_case("max_pool_rect", 208, "max_pool", 2, 2, (5, 6), (3, 2), (1, 2),
+                         (1, 1, 0, 0)),
+        padded_pool_case("max_pool_tf_same_s2", 209, "max_pool", 2, 3, (5, 7), (2, 2), (2, 2),
+                         (0, 1, 0, 1)),
+        padded_pool_case("avg_pool_tf_same_s2", 210, "avg_pool", 2, 2, (5, 5), (3, 3), (2, 2),
+                         (1, 1, 1, 1), False),
+        padded_pool_case("avg_pool_tf_same_s2_odd", 211, "avg_pool", 2, 3, (5, 7), (2, 2),
+                         (2, 2), (0, 1, 0, 1), False),
+        # name, seed, kind, batch, c, length, k, stride, padding (both ends), count_include_pad
+        pool1d_case("max_pool1d_3_s2_p1", 221, "max_pool1d", 2, 4, 11, 3, 2, 1),
+        pool1d_case("avg_pool1d_3_s1_p1_count", 222, "avg_pool1d", 2, 3, 9, 3, 1, 1, True),
+        pool1d_case("avg_pool1d_3_s1_p1_exclude", 223, "avg_pool1d", 2, 3, 9, 3, 1, 1, False),
+        pool1d_case("max_pool1d_2", 224, "max_pool1d", 2, 2, 10, 2, 2, 0),
         upsample_case("upsample_nearest_2", 301, "nearest", 2, 2, 3, 4, 2),
         upsample_case("upsample_bilinear_2", 302, "bilinear", 2, 2, 3, 4, 2),
         upsample_case("upsample_bilinear_3", 303, "bilinear", 2, 2, 3, 4, 3),

@@ -608,7 +608,7 @@ mod tests {
     #[ignore = "a measurement; run in release mode"]
     fn lenet_step_time() {
         extern crate std;
-        use crate::layers::{Dense, Features, MaxPool2d, Relu, Reshape, Shape3};
+        use crate::layers::{Dense, Features, Relu, Reshape, Shape3, SquareMaxPool2d};
         use crate::optim::{Adam, Optimizer};
         use crate::tensor::Tensor2;
         use std::time::Instant;
@@ -616,10 +616,10 @@ mod tests {
         let mut rng = crate::init::seeded(1);
         let mut conv1 = SquareConv2d::<1, 6, 28, 28, 24, 24, 5, 1, 0>::new(&mut rng);
         let mut relu1 = Relu::<Shape3<6, 24, 24>>::default();
-        let mut pool1 = MaxPool2d::<6, 24, 24, 12, 12, 2, 2>;
+        let mut pool1 = SquareMaxPool2d::<6, 24, 24, 12, 12, 2, 2>::default();
         let mut conv2 = SquareConv2d::<6, 16, 12, 12, 8, 8, 5, 1, 0>::new(&mut rng);
         let mut relu2 = Relu::<Shape3<16, 8, 8>>::default();
-        let mut pool2 = MaxPool2d::<16, 8, 8, 4, 4, 2, 2>;
+        let mut pool2 = SquareMaxPool2d::<16, 8, 8, 4, 4, 2, 2>::default();
         let mut flat = Reshape::<Shape3<16, 4, 4>, Features<256>>::default();
         let mut fc1 = Dense::<256, 120>::new(&mut rng);
         let mut relu3 = Relu::<Features<120>>::default();

@@ -1,18 +1,29 @@
-//! `MaxPool2d<C, H, W, OH, OW, K, STRIDE>`: the maximum of each window of each channel;
-//! `max_pool(..)` in `network!`.
+//! `MaxPool2d<..>`: the maximum of each window of each channel, with rectangular windows,
+//! strides and padding per axis; `max_pool(..)` in `network!`. [`SquareMaxPool2d`] names the
+//! common unpadded square case.
 
 use crate::init::Rng;
 use crate::layers::{Composable, Layer};
+use crate::linalg::conv::ConvAxis;
 use crate::linalg::pool::{PoolShape, max_pool_backward, max_pool_forward};
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::Tensor4;
 
-/// Max pooling of `C` channels of `H × W` to `OH × OW` with `K × K` windows moved by `STRIDE`,
-/// no padding: PyTorch's `nn.MaxPool2d(K, stride=STRIDE)`. No parameters.
+/// Max pooling of `C` channels of `H × W` to `OH × OW` with `KH × KW` windows moved by
+/// `(SH, SW)`: PyTorch's `nn.MaxPool2d((KH, KW), stride=(SH, SW), padding=..)`. No
+/// parameters.
 ///
-/// `OH` must be `(H − K) / STRIDE + 1` rounded down (PyTorch's rule), likewise `OW`, with
-/// `H, W ≥ K ≥ 1` and `STRIDE ≥ 1`: an inline const assert checks it where forward or backward
-/// is instantiated. Windows may overlap (`STRIDE < K`); their gradients add up.
+/// | parameter | meaning |
+/// |---|---|
+/// | `KH`, `KW` | the window's height and width |
+/// | `SH`, `SW` | the strides down and across |
+/// | `PT`, `PB`, `PL`, `PR` | padding on top, bottom, left and right (PyTorch pads both sides alike; TensorFlow's `same` at stride 2 may put one more after) |
+///
+/// The padding is −∞: it is never a window's maximum. No padding may exceed half its window
+/// (PyTorch's rule: every window keeps an input value). `OH` must be
+/// `(H + PT + PB − KH) / SH + 1` rounded down (PyTorch's rule), likewise `OW`: an inline const
+/// assert checks it where forward or backward is instantiated. Windows may overlap
+/// (`SH < KH`); their gradients add up.
 ///
 /// Backward routes each window's gradient to its first maximal element in row-major order
 /// (PyTorch's rule for ties; a NaN counts as maximal), found again by comparing the input with
@@ -22,11 +33,13 @@ use crate::tensor::Tensor4;
 /// use nn_core::layers::{Layer, MaxPool2d};
 /// use nn_core::tensor::Tensor4;
 ///
-/// let pool = MaxPool2d::<1, 2, 4, 1, 2, 2, 2>::default();
-/// let x = Tensor4::<1, 1, 2, 4>::from_slice(&[1.0, 5.0, 2.0, 0.0, 3.0, 4.0, -1.0, 1.5])?;
+/// // 3 × 3 windows at stride 2 over a 2 × 4 plane padded by 1 on every side.
+/// let pool = MaxPool2d::<1, 2, 4, 1, 2, 3, 3, 2, 2, 1, 1, 1, 1>;
+/// let x = Tensor4::<1, 1, 2, 4>::from_slice(&[-1.0, -5.0, -2.0, -0.5, -3.0, -4.0, -1.5, -2.5])?;
 /// let mut y = Tensor4::<1, 1, 1, 2>::zeros();
 /// pool.forward(&x, &mut y, &mut ());
-/// assert_eq!(y.as_slice(), &[5.0, 2.0]);
+/// // The padding never wins, even over negative values.
+/// assert_eq!(y.as_slice(), &[-1.0, -0.5]);
 /// # Ok::<(), nn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,11 +49,41 @@ pub struct MaxPool2d<
     const W: usize,
     const OH: usize,
     const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PT: usize,
+    const PB: usize,
+    const PL: usize,
+    const PR: usize,
 >;
 
-impl<
+/// PyTorch's `nn.MaxPool2d(K, stride=STRIDE)`: square `K × K` windows, one stride on both axes,
+/// no padding. `OH` and `OW` as in [`MaxPool2d`].
+///
+/// ```
+/// use nn_core::layers::{Layer, SquareMaxPool2d};
+/// use nn_core::tensor::Tensor4;
+///
+/// let pool = SquareMaxPool2d::<1, 2, 4, 1, 2, 2, 2>::default();
+/// let x = Tensor4::<1, 1, 2, 4>::from_slice(&[1.0, 5.0, 2.0, 0.0, 3.0, 4.0, -1.0, 1.5])?;
+/// let mut y = Tensor4::<1, 1, 1, 2>::zeros();
+/// pool.forward(&x, &mut y, &mut ());
+/// assert_eq!(y.as_slice(), &[5.0, 2.0]);
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+///
+/// Sizes that disagree fail to build:
+///
+/// ```compile_fail,E0080
+/// use nn_core::layers::{Layer, SquareMaxPool2d};
+/// use nn_core::tensor::Tensor4;
+/// // 2 × 2 windows at stride 2 halve 24 × 24 to 12 × 12, not 11 × 11.
+/// let pool = SquareMaxPool2d::<1, 24, 24, 11, 11, 2, 2>::default();
+/// pool.forward(&Tensor4::<1, 1, 24, 24>::zeros(), &mut Tensor4::zeros(), &mut ());
+/// ```
+pub type SquareMaxPool2d<
     const C: usize,
     const H: usize,
     const W: usize,
@@ -48,35 +91,48 @@ impl<
     const OW: usize,
     const K: usize,
     const STRIDE: usize,
-> MaxPool2d<C, H, W, OH, OW, K, STRIDE>
-{
-    const SHAPE: PoolShape = PoolShape {
-        h: H,
-        w: W,
-        oh: OH,
-        ow: OW,
-        k: K,
-        stride: STRIDE,
+> = MaxPool2d<C, H, W, OH, OW, K, K, STRIDE, STRIDE, 0, 0, 0, 0>;
+
+macro_rules! max_pool_impl {
+    ($($body:tt)*) => {
+        impl<
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const OH: usize,
+            const OW: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
+            const PT: usize,
+            const PB: usize,
+            const PL: usize,
+            const PR: usize,
+        > $($body)*
+    };
+}
+
+max_pool_impl! {
+MaxPool2d<C, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR> {
+    /// The sizes, as the kernels take them.
+    pub const SHAPE: PoolShape = PoolShape {
+        height: ConvAxis { size: H, out: OH, kernel: KH, stride: SH, dilation: 1, pad_before: PT, pad_after: PB },
+        width: ConvAxis { size: W, out: OW, kernel: KW, stride: SW, dilation: 1, pad_before: PL, pad_after: PR },
+        count_include_pad: true,
     };
 
     /// Evaluated where forward and backward are instantiated: the sizes agree.
     const CHECK: () = assert!(
         Self::SHAPE.is_valid(),
-        "max_pool: needs H, W >= K >= 1, STRIDE >= 1, \
-         OH == (H - K) / STRIDE + 1 and OW == (W - K) / STRIDE + 1"
+        "max_pool: needs H, W >= 1, KH, KW, SH, SW >= 1, padding at most half the window, \
+         OH == (H + PT + PB - KH) / SH + 1 and OW == (W + PL + PR - KW) / SW + 1"
     );
 }
+}
 
-impl<
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-> HasParams for MaxPool2d<C, H, W, OH, OW, K, STRIDE>
-{
+max_pool_impl! {
+HasParams for MaxPool2d<C, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR> {
     fn visit_params<V: ParamVisitor>(&mut self, _path: &ParamPath<'_>, _visitor: &mut V) {}
 
     fn visit_params_ref<V: crate::param::ParamRefVisitor>(
@@ -86,17 +142,10 @@ impl<
     ) {
     }
 }
+}
 
-impl<
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-> Layer for MaxPool2d<C, H, W, OH, OW, K, STRIDE>
-{
+max_pool_impl! {
+Layer for MaxPool2d<C, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR> {
     type Input<const B: usize> = Tensor4<B, C, H, W>;
     type Output<const B: usize> = Tensor4<B, C, OH, OW>;
     type Scratch<const B: usize> = ();
@@ -141,39 +190,33 @@ impl<
         }
     }
 }
+}
 
-impl<
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
-    const K: usize,
-    const STRIDE: usize,
-> Composable for MaxPool2d<C, H, W, OH, OW, K, STRIDE>
-{
+max_pool_impl! {
+Composable for MaxPool2d<C, H, W, OH, OW, KH, KW, SH, SW, PT, PB, PL, PR> {
     const PARAM_COUNT: usize = 0;
 
     fn build(_rng: &mut Rng) -> Self {
         Self
     }
 }
+}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::tensor::Tensor;
     use crate::testing::check_gradients;
 
     /// A shuffled ramp: values a window compares differ by far more than the check's step, so
     /// no step moves the maximum.
-    fn shuffled_ramp<const B: usize, const C: usize, const H: usize, const W: usize>(
-        seed: u64,
-    ) -> Tensor4<B, C, H, W> {
-        let mut x = Tensor4::<B, C, H, W>::from_fn(|[b, c, h, w]| {
-            ((((b * C + c) * H + h) * W + w) as f32) * 0.1
-        });
-        let mut rng = crate::init::seeded(seed);
+    pub(crate) fn shuffled_ramp<T: Tensor>(seed: u64) -> T {
+        let mut x = T::zeros();
         let values = x.as_mut_slice();
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = i as f32 * 0.1 - 1.0;
+        }
+        let mut rng = crate::init::seeded(seed);
         for i in (1..values.len()).rev() {
             let j = (crate::init::uniform(&mut rng, 0.0, 1.0) * (i + 1) as f32) as usize;
             values.swap(i, j.min(i));
@@ -184,7 +227,7 @@ mod tests {
     #[test]
     fn forward_picks_each_window_maximum() {
         // C == H == W, stride 1, overlapping windows.
-        let pool = MaxPool2d::<3, 3, 3, 2, 2, 2, 1>;
+        let pool = SquareMaxPool2d::<3, 3, 3, 2, 2, 2, 1>::default();
         let x = Tensor4::<1, 3, 3, 3>::from_fn(|[_, c, h, w]| (c * 9 + h * 3 + w) as f32);
         let mut y = Tensor4::<1, 3, 2, 2>::zeros();
         pool.forward(&x, &mut y, &mut ());
@@ -194,20 +237,27 @@ mod tests {
 
     #[test]
     fn gradients_match_central_differences() {
-        let mut pool = MaxPool2d::<2, 4, 6, 2, 3, 2, 2>;
+        let mut pool = SquareMaxPool2d::<2, 4, 6, 2, 3, 2, 2>::default();
         check_gradients::<_, 2>(&mut pool, &shuffled_ramp(1), 2).unwrap();
         // Overlapping windows accumulate; floor rule leaves the last row and column out.
-        let mut overlapping = MaxPool2d::<3, 6, 5, 2, 2, 3, 2>;
+        let mut overlapping = SquareMaxPool2d::<3, 6, 5, 2, 2, 3, 2>::default();
         check_gradients::<_, 2>(&mut overlapping, &shuffled_ramp(3), 4).unwrap();
-        let mut square = MaxPool2d::<3, 3, 3, 1, 1, 3, 1>;
+        let mut square = SquareMaxPool2d::<3, 3, 3, 1, 1, 3, 1>::default();
         check_gradients::<_, 1>(&mut square, &shuffled_ramp(5), 6).unwrap();
-        let mut unit = MaxPool2d::<2, 3, 4, 3, 4, 1, 1>;
+        let mut unit = SquareMaxPool2d::<2, 3, 4, 3, 4, 1, 1>::default();
         check_gradients::<_, 2>(&mut unit, &shuffled_ramp(7), 8).unwrap();
+        // Padded (PyTorch's `padding=1`), rectangular, and TensorFlow's `same` at stride 2.
+        let mut padded = MaxPool2d::<2, 5, 5, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1>;
+        check_gradients::<_, 2>(&mut padded, &shuffled_ramp(9), 10).unwrap();
+        let mut rectangular = MaxPool2d::<2, 4, 6, 4, 3, 3, 2, 1, 2, 1, 1, 0, 0>;
+        check_gradients::<_, 2>(&mut rectangular, &shuffled_ramp(11), 12).unwrap();
+        let mut same = MaxPool2d::<2, 5, 5, 3, 3, 2, 2, 2, 2, 0, 1, 0, 1>;
+        check_gradients::<_, 2>(&mut same, &shuffled_ramp(13), 14).unwrap();
     }
 
     #[test]
     fn overlapping_windows_add_up() {
-        let mut pool = MaxPool2d::<1, 3, 3, 2, 2, 2, 1>;
+        let mut pool = SquareMaxPool2d::<1, 3, 3, 2, 2, 2, 1>::default();
         let mut x = Tensor4::<1, 1, 3, 3>::zeros();
         x[[0, 0, 1, 1]] = 1.0; // the centre is the maximum of all four windows
         let (y, dy) = (Tensor4::full(1.0), Tensor4::<1, 1, 2, 2>::full(1.0));

@@ -163,6 +163,7 @@
 
 mod activation;
 mod avg_pool;
+mod avg_pool1d;
 mod batch_norm;
 mod composite;
 mod conv1d;
@@ -177,6 +178,7 @@ mod last;
 mod leaky_relu;
 mod lstm;
 mod max_pool;
+mod max_pool1d;
 mod mode;
 mod recurrent;
 mod relu;
@@ -189,7 +191,8 @@ mod tanh;
 mod upsample;
 
 pub use activation::{Features, SampleShape, Shape, Shape2, Shape3};
-pub use avg_pool::AvgPool2d;
+pub use avg_pool::{AvgPool2d, SquareAvgPool2d};
+pub use avg_pool1d::AvgPool1d;
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerChannel};
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
 pub use conv1d::Conv1d;
@@ -203,7 +206,8 @@ pub use gru::{Gru, GruCache, GruScratch};
 pub use last::Last;
 pub use leaky_relu::LeakyRelu;
 pub use lstm::{Lstm, LstmCache, LstmScratch};
-pub use max_pool::MaxPool2d;
+pub use max_pool::{MaxPool2d, SquareMaxPool2d};
+pub use max_pool1d::MaxPool1d;
 pub use mode::{Eval, Mode, Train};
 pub use relu::Relu;
 pub use reshape::Reshape;
@@ -311,8 +315,8 @@ mod tests {
         serves_threads::<BatchNorm1d<3>>();
         serves_threads::<BatchNorm2d<3, 2, 2>>();
         serves_threads::<SquareConv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>>();
-        serves_threads::<MaxPool2d<6, 24, 24, 12, 12, 2, 2>>();
-        serves_threads::<AvgPool2d<6, 24, 24, 12, 12, 2, 2>>();
+        serves_threads::<SquareMaxPool2d<6, 24, 24, 12, 12, 2, 2>>();
+        serves_threads::<SquareAvgPool2d<6, 24, 24, 12, 12, 2, 2>>();
         serves_threads::<GlobalAvgPool<16, 4, 4>>();
         serves_threads::<Upsample<3, 4, 4, 8, 8>>();
         serves_threads::<Upsample<3, 4, 4, 8, 8, Bilinear>>();
@@ -344,8 +348,14 @@ mod tests {
             built_param_count::<SquareConv2d<2, 3, 5, 5, 3, 3, 3, 1, 0>>(),
             57
         );
-        assert_eq!(built_param_count::<MaxPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
-        assert_eq!(built_param_count::<AvgPool2d<2, 4, 4, 2, 2, 2, 2>>(), 0);
+        assert_eq!(
+            built_param_count::<SquareMaxPool2d<2, 4, 4, 2, 2, 2, 2>>(),
+            0
+        );
+        assert_eq!(
+            built_param_count::<SquareAvgPool2d<2, 4, 4, 2, 2, 2, 2>>(),
+            0
+        );
         assert_eq!(built_param_count::<GlobalAvgPool<2, 3, 3>>(), 0);
         assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6>>(), 0);
         assert_eq!(built_param_count::<Upsample<2, 2, 3, 4, 6, Bilinear>>(), 0);

@@ -155,7 +155,7 @@ impl ConvAxis {
 
     /// The taps `lo..hi` of window `o` that fall inside the input, and the input position of
     /// tap `lo` (meaningless when the range is empty).
-    fn window_taps(&self, o: usize) -> (usize, usize, usize) {
+    pub(super) fn window_taps(&self, o: usize) -> (usize, usize, usize) {
         let start = o * self.stride;
         let lo = self
             .pad_before

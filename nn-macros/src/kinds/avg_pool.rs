@@ -1,9 +1,11 @@
-//! `avg_pool(K)`, optional `stride = S` (default K) and `floor`: the mean of each K x K window
-//! of every channel.
+//! `avg_pool(K)` (or `(KH, KW)`), optional `stride` (default the window), `padding = P | (PH, PW)
+//! | same`, `count_include_pad` and `floor`: the mean of each window of every channel of
+//! `(C, H, W)` images, PyTorch's `AvgPool2d`. The rules the pools share are in [`super::pool`].
 
 use proc_macro2::Ident;
 
-use super::{Args, Kind, Spec, pool};
+use super::pool::{self, Statistic};
+use super::{Args, Kind, Spec};
 
 pub const KIND: Kind = Kind {
     keyword: "avg_pool",
@@ -12,5 +14,5 @@ pub const KIND: Kind = Kind {
 };
 
 fn parse(_keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
-    pool::parse("avg_pool", "AvgPool2d", args)
+    pool::parse(Statistic::Mean, false, args)
 }

@@ -66,14 +66,14 @@ pub struct PerAxis {
 }
 
 impl PerAxis {
-    fn one(value: u64) -> Self {
+    pub fn one(value: u64) -> Self {
         Self {
             values: [value, value],
             pair: false,
         }
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         if self.pair {
             format!("({}, {})", self.values[0], self.values[1])
         } else {
@@ -93,6 +93,31 @@ pub enum Padding {
     /// `conv1d` only: `dilation · (kernel − 1)` zeros in front, none behind, so that output `t`
     /// sees inputs up to `t · stride` alone.
     Causal,
+}
+
+impl Padding {
+    /// The padding before and after axis `i` (0: height, 1: width) of `axis` (its kernel,
+    /// stride and dilation) over `size` positions; `None` when `same` at a stride above 1
+    /// meets a size the macro does not know.
+    pub fn around(self, i: usize, axis: &AxisWindow, size: Option<u64>) -> Option<(u64, u64)> {
+        let total = match self {
+            Padding::Zeros(p) => return Some((p.values[i], p.values[i])),
+            Padding::Causal => return Some((axis.span().saturating_sub(1), 0)),
+            Padding::Same if axis.stride == 1 => axis.span().saturating_sub(1),
+            Padding::Same => {
+                // TensorFlow's rule: enough for `ceil(size / stride)` outputs, the odd zero
+                // after.
+                let size = size?;
+                let outputs = size.div_ceil(axis.stride);
+                let reach = outputs
+                    .saturating_sub(1)
+                    .saturating_mul(axis.stride)
+                    .saturating_add(axis.span());
+                reach.saturating_sub(size)
+            }
+        };
+        Some((total / 2, total - total / 2))
+    }
 }
 
 /// A parsed `conv1d`, `conv2d` or `depthwise`.
@@ -157,18 +182,24 @@ fn read(input: ParseStream, flavor: Flavor, group: Span) -> syn::Result<Conv> {
     for arg in parse_args(input, usage)? {
         match &arg {
             Arg::Keyed { key, value } if key == "kernel" || key == "kernel_size" => {
-                let k = per_axis(value, axes, "the kernel size", "kernel = 3")?;
+                let k = per_axis(value, keyword, axes, "the kernel size", "kernel = 3")?;
                 once(&mut kernel, k, &arg, "the kernel size")?;
             }
             Arg::Positional(value) if kernel.is_none() => {
-                kernel = Some(per_axis(value, axes, "the kernel size", "kernel = 3")?);
+                kernel = Some(per_axis(
+                    value,
+                    keyword,
+                    axes,
+                    "the kernel size",
+                    "kernel = 3",
+                )?);
             }
             Arg::Keyed { key, value } if key == "stride" => {
-                let s = per_axis(value, axes, "the stride", "stride = 2")?;
+                let s = per_axis(value, keyword, axes, "the stride", "stride = 2")?;
                 once(&mut stride, s, &arg, "the stride")?;
             }
             Arg::Keyed { key, value } if key == "dilation" => {
-                let d = per_axis(value, axes, "the dilation", "dilation = 2")?;
+                let d = per_axis(value, keyword, axes, "the dilation", "dilation = 2")?;
                 once(&mut dilation, d, &arg, "the dilation")?;
             }
             Arg::Keyed { key, value } if key == "padding" => {
@@ -241,11 +272,17 @@ fn read(input: ParseStream, flavor: Flavor, group: Span) -> syn::Result<Conv> {
 }
 
 /// A size for every axis: one number, or (2-D only) `(height, width)`.
-fn per_axis(value: &syn::Expr, axes: usize, what: &str, example: &str) -> syn::Result<PerAxis> {
+pub fn per_axis(
+    value: &syn::Expr,
+    keyword: &str,
+    axes: usize,
+    what: &str,
+    example: &str,
+) -> syn::Result<PerAxis> {
     if let syn::Expr::Tuple(tuple) = value {
         if axes == 1 || tuple.elems.len() != 2 {
             let expected = if axes == 1 {
-                format!("{what} of a `conv1d` is one number, e.g. `{example}`")
+                format!("{what} of a `{keyword}` is one number, e.g. `{example}`")
             } else {
                 format!(
                     "{what} is one number or `(height, width)`, e.g. `{example}` or `{}`",
@@ -265,7 +302,7 @@ fn per_axis(value: &syn::Expr, axes: usize, what: &str, example: &str) -> syn::R
 }
 
 /// A padding for every axis, which may be 0.
-fn padding_per_axis(value: &syn::Expr, axes: usize) -> syn::Result<PerAxis> {
+pub fn padding_per_axis(value: &syn::Expr, axes: usize) -> syn::Result<PerAxis> {
     let number = |value: &syn::Expr| super::args::padding_number(value, "padding = 1");
     if let syn::Expr::Tuple(tuple) = value
         && axes == 2
@@ -334,32 +371,13 @@ impl Conv {
         });
         let mut floor = self.floor;
         for (i, axis) in axes.iter_mut().enumerate() {
-            let (before, after) = match self.padding {
-                Padding::Zeros(p) => (p.values[i], p.values[i]),
-                Padding::Causal => (axis.span().saturating_sub(1), 0),
-                Padding::Same if axis.stride == 1 => {
-                    let total = axis.span().saturating_sub(1);
-                    (total / 2, total - total / 2)
-                }
-                Padding::Same => {
-                    let Some(size) = sizes[i] else {
-                        let noun = ["height", "width"][i];
-                        return Err(format!(
-                            "`{}` pads `same` at stride {}, which needs the input's {noun} written out: the padding depends on it",
-                            self.written(self.floor),
-                            axis.stride
-                        ));
-                    };
-                    // TensorFlow's rule: enough for `ceil(size / stride)` outputs, the odd
-                    // zero after.
-                    let outputs = size.div_ceil(axis.stride);
-                    let reach = outputs
-                        .saturating_sub(1)
-                        .saturating_mul(axis.stride)
-                        .saturating_add(axis.span());
-                    let total = reach.saturating_sub(size);
-                    (total / 2, total - total / 2)
-                }
+            let Some((before, after)) = self.padding.around(i, axis, sizes[i]) else {
+                let noun = ["height", "width"][i];
+                return Err(format!(
+                    "`{}` pads `same` at stride {}, which needs the input's {noun} written out: the padding depends on it",
+                    self.written(self.floor),
+                    axis.stride
+                ));
             };
             axis.pad_before = before;
             axis.pad_after = after;
@@ -600,7 +618,7 @@ impl Conv {
     }
 
     fn build_1d(&self, cx: &LayerCx) -> Option<Built> {
-        let (channels, length, shape) = sequence_of_channels(cx)?;
+        let (channels, length, shape) = sequence_of_channels(cx, "Conv1d", "conv2d")?;
         self.check_channels(cx, &channels, &shape);
         let window = match self.windows([Some(1), length.value]) {
             Ok(window) => window,
@@ -742,9 +760,13 @@ fn divides(
     }
 }
 
-/// Rule: a `conv1d` needs `(C, L)` samples; a flat one, an image or a shape the macro cannot
-/// see is told what to write.
-fn sequence_of_channels(cx: &LayerCx) -> Option<(Width, Width, SampleShape)> {
+/// Rule: a 1-D layer (`conv1d`, the 1-D pools; PyTorch's `pytorch`) needs `(C, L)` samples; a flat one, an image or a shape the macro cannot
+/// see is told what to write (`on_images`: the 2-D layer to use instead).
+pub fn sequence_of_channels(
+    cx: &LayerCx,
+    pytorch: &str,
+    on_images: &str,
+) -> Option<(Width, Width, SampleShape)> {
     let shape = cx.input()?;
     let layer = cx.layer.text();
     let problem = match &shape.dims {
@@ -769,7 +791,7 @@ fn sequence_of_channels(cx: &LayerCx) -> Option<(Width, Width, SampleShape)> {
                     String::new()
                 };
                 format!(
-                    "(C, H, W) images {}; use `conv2d` on images, or add `reshape({}, {pixels})` before it to read each channel's pixels as one sequence{rows}",
+                    "(C, H, W) images {}; use `{on_images}` on images, or add `reshape({}, {pixels})` before it to read each channel's pixels as one sequence{rows}",
                     shape.text(),
                     c.text,
                 )
@@ -779,7 +801,7 @@ fn sequence_of_channels(cx: &LayerCx) -> Option<(Width, Width, SampleShape)> {
         Dims::Of { .. } => "a shape `network!` cannot see; add `reshape(C, L)` before it".into(),
     };
     cx.error(format!(
-        "`{layer}` needs sequences (C, L) of C channels over L steps, as PyTorch's `Conv1d` does, but {} gives {problem}",
+        "`{layer}` needs sequences (C, L) of C channels over L steps, as PyTorch's `{pytorch}` does, but {} gives {problem}",
         shape.source
     ));
     None

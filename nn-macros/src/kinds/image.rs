@@ -25,16 +25,6 @@ pub struct Window {
 }
 
 impl Window {
-    /// A square window with no dilation (the pools').
-    pub fn square(kernel: u64, stride: u64, padding: u64, floor: bool) -> Self {
-        let axis = AxisWindow::plain(kernel, stride, padding);
-        Self {
-            height: axis,
-            width: axis,
-            floor,
-        }
-    }
-
     /// How the kernel reads in a message: `3 x 3 window`, `3 x 3 window dilated by 2 (5 x 5)`.
     fn kernel_text(&self) -> String {
         let (h, w) = (&self.height, &self.width);

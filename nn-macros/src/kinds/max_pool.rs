@@ -1,9 +1,12 @@
-//! `max_pool(K)`, optional `stride = S` (default K) and `floor`: the maximum of each K x K
-//! window of every channel.
+//! `max_pool(K)` (or `(KH, KW)`), optional `stride` (default the window), `padding = P | (PH, PW)
+//! | same` and `floor`: the maximum of each window of every channel of `(C, H, W)` images,
+//! PyTorch's `MaxPool2d` (the padding is never the maximum). The rules the pools share are in
+//! [`super::pool`].
 
 use proc_macro2::Ident;
 
-use super::{Args, Kind, Spec, pool};
+use super::pool::{self, Statistic};
+use super::{Args, Kind, Spec};
 
 pub const KIND: Kind = Kind {
     keyword: "max_pool",
@@ -12,5 +15,5 @@ pub const KIND: Kind = Kind {
 };
 
 fn parse(_keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
-    pool::parse("max_pool", "MaxPool2d", args)
+    pool::parse(Statistic::Max, false, args)
 }

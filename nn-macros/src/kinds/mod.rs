@@ -6,6 +6,7 @@
 
 mod args;
 mod avg_pool;
+mod avg_pool1d;
 pub mod bake;
 mod batch_norm;
 mod conv;
@@ -24,6 +25,7 @@ mod last;
 mod leaky_relu;
 mod lstm;
 mod max_pool;
+mod max_pool1d;
 mod pool;
 mod recurrent;
 mod relu;
@@ -62,6 +64,8 @@ pub const KINDS: &[Kind] = &[
     depthwise::KIND,
     max_pool::KIND,
     avg_pool::KIND,
+    max_pool1d::KIND,
+    avg_pool1d::KIND,
     global_avg_pool::KIND,
     upsample::KIND,
     batch_norm::KIND,
