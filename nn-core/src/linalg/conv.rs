@@ -1653,6 +1653,21 @@ mod tests {
                 general(2, 2, 2, [(4, 5, 1, 1, 2, 2), (3, 3, 1, 2, 2, 2)]),
                 1,
             ),
+            // Depthwise at stride 1: output rows narrower than the input's (no padding), wider
+            // (more padding than `same`), causal 1 × 3 and 3 × 1 kernels.
+            (
+                general(3, 6, 3, [(7, 3, 1, 1, 0, 0), (6, 3, 1, 1, 0, 0)]),
+                3,
+            ),
+            (
+                general(2, 2, 2, [(5, 3, 1, 1, 2, 2), (4, 3, 1, 1, 2, 2)]),
+                2,
+            ),
+            (general(4, 4, 4, [unit, (16, 3, 1, 2, 4, 0)]), 3),
+            (
+                general(2, 2, 2, [(8, 3, 1, 1, 1, 1), (5, 1, 1, 1, 0, 0)]),
+                2,
+            ),
         ];
         for (s, batch) in square.into_iter().chain(others) {
             let c_out = s.c_out;

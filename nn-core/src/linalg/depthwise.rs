@@ -66,14 +66,79 @@ pub(super) const fn forward_len(s: &ConvShape) -> usize {
     plane_len(s) + run_len(s)
 }
 
-/// The backward's workspace for one band: a padded input plane, a padded input gradient, and
-/// the padded-width output gradient.
+/// The backward's workspace for one band: for the input gradient, a padded input plane, a
+/// padded input gradient and the padded-width output gradient; for the weight gradient, what
+/// [`RowLayout`] lays out. The larger of the two.
 pub(super) const fn backward_len(s: &ConvShape) -> usize {
     if !is_padded(s) || s.height.out == 0 || s.width.out == 0 {
         return 0;
     }
-    2 * plane_len(s) + run_len(s)
+    let input_grad = 2 * plane_len(s) + run_len(s);
+    let weight_grad = RowLayout::of(s).len();
+    if input_grad > weight_grad {
+        input_grad
+    } else {
+        weight_grad
+    }
 }
+
+/// How the stride-1 weight gradient lays a plane out: input and output rows `width` apart
+/// (the input's width, or the output's when wider), so that tap `(kh, kw)` of output `i` reads
+/// input `i + offset(kh, kw)` of a plane with zero rows above and below. With `same` padding
+/// both are the tensors' own rows: the input is one contiguous copy, the output gradient is
+/// read in place. An output whose tap falls off the left or right edge of its row would read
+/// the neighbouring row there: a mask per kernel column zeroes its gradient instead.
+///
+/// The workspace holds, in order: that input plane (`plane` values), the output gradient laid
+/// out `width` apart (`run` values, when it is not already), and the masks (`run` values per
+/// kernel column, 1 or 0).
+#[derive(Clone, Copy)]
+struct RowLayout {
+    width: usize,
+    /// Outputs in the layout, up to the last: `(oh − 1) · width + ow`.
+    outputs: usize,
+    /// [`Self::outputs`] rounded up to whole registers.
+    run: usize,
+    /// Where the input plane's first value sits: `pad_top · width + pad_left`.
+    first: usize,
+    plane: usize,
+}
+
+impl RowLayout {
+    const fn of(s: &ConvShape) -> Self {
+        let (h, w) = (&s.height, &s.width);
+        let width = if w.out > w.size { w.out } else { w.size };
+        let outputs = h.out.saturating_sub(1) * width + w.out;
+        let run = outputs.div_ceil(LANES) * LANES;
+        let first = h.pad_before * width + w.pad_before;
+        let reach = h.dilation * h.kernel.saturating_sub(1) * width
+            + w.dilation * w.kernel.saturating_sub(1)
+            + run;
+        let input_end = first + (h.size.saturating_sub(1)) * width + w.size;
+        let plane = if reach > input_end { reach } else { input_end } + LANES;
+        Self {
+            width,
+            outputs,
+            run,
+            first,
+            plane,
+        }
+    }
+
+    const fn len(&self) -> usize {
+        self.plane + self.run + self.run * MAX_ROW_KERNEL
+    }
+
+    /// Where tap `(kh, kw)` of output 0 reads.
+    #[inline(always)]
+    fn offset(&self, s: &ConvShape, kh: usize, kw: usize) -> usize {
+        kh * s.height.dilation * self.width + kw * s.width.dilation
+    }
+}
+
+/// The widest kernel row the stride-1 weight gradient masks (one mask per column); wider
+/// kernels, rare in a depthwise convolution, go through the general path.
+const MAX_ROW_KERNEL: usize = 8;
 
 /// `y = depthwise(x, weight) + bias` for a batch (see [`super::conv::conv2d_forward`], which
 /// checks the lengths and calls this when [`ConvShape::is_depthwise`]). `workspace` holds one
@@ -177,22 +242,23 @@ fn backward_on(
         .chunks_mut(band * window)
         .zip(grads.bias.chunks_mut(band))
         .map(|grads| (grads, parts_space.next().unwrap_or_default()));
+    let rows = part != 0 && s.width.kernel <= MAX_ROW_KERNEL && window <= MAX_TAPS;
     threads::for_each(parts, |index, ((dw, db), space)| {
         space.fill(0.0);
         for (i, (dw_o, db_o)) in dw.chunks_exact_mut(window).zip(db).enumerate() {
             let o = index * band + i;
+            if rows {
+                on_cpu!(
+                    avx2,
+                    channel_weight_grad(s, x, dy, o, dw_o, db_o, space)
+                );
+                continue;
+            }
             for b in 0..batch {
                 let dy_o = &dy[(b * s.c_out + o) * plane_out..][..plane_out];
                 let x_c = &x[(b * s.c_in + o / multiplier) * plane_in..][..plane_in];
-                if part == 0 {
-                    *db_o += dy_o.iter().sum::<f32>();
-                    on_cpu!(avx2, add_weight_grad(s, x_c, dy_o, dw_o));
-                } else {
-                    on_cpu!(
-                        avx2,
-                        add_weight_grad_padded(s, x_c, dy_o, dw_o, db_o, space)
-                    );
-                }
+                *db_o += dy_o.iter().sum::<f32>();
+                on_cpu!(avx2, add_weight_grad(s, x_c, dy_o, dw_o));
             }
         }
     });
@@ -275,15 +341,16 @@ mod portable {
     };
 
     #[inline(always)]
-    pub(super) fn add_weight_grad_padded(
+    pub(super) fn channel_weight_grad(
         s: &ConvShape,
-        x_c: &[f32],
-        dy_o: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        o: usize,
         dw_o: &mut [f32],
         db_o: &mut f32,
         space: &mut [f32],
     ) {
-        super::add_weight_grad_padded::<Portable>(s, x_c, dy_o, dw_o, db_o, space)
+        super::channel_weight_grad::<Portable>(s, x, dy, o, dw_o, db_o, space)
     }
 }
 
@@ -307,7 +374,7 @@ mod avx2 {
         forward_plane(s: &ConvShape, x_c: &[f32], w_o: &[f32], bias: f32, y_o: &mut [f32]);
         forward_padded(s: &ConvShape, x_c: &[f32], w_o: &[f32], bias: f32, y_o: &mut [f32], space: &mut [f32]);
         add_weight_grad(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32]);
-        add_weight_grad_padded::<Avx2>(s: &ConvShape, x_c: &[f32], dy_o: &[f32], dw_o: &mut [f32], db_o: &mut f32, space: &mut [f32]);
+        channel_weight_grad::<Avx2>(s: &ConvShape, x: &[f32], dy: &[f32], o: usize, dw_o: &mut [f32], db_o: &mut f32, space: &mut [f32]);
         add_input_grad(s: &ConvShape, w_o: &[f32], dy_o: &[f32], dx_c: &mut [f32]);
         row_sums(rows: &[f32], len: usize, sums: &mut [f32]);
         input_grad_padded(s: &ConvShape, w_c: &[f32], dy_c: &[f32], dx_c: &mut [f32], space: &mut [f32]);
@@ -430,48 +497,6 @@ fn halves<const N: usize>(mut sums: [f32; N]) -> f32 {
         }
     }
     sums[0]
-}
-
-/// `Σ a[j] · b[j]` over the shorter length, in four registers of `S` (fused where `S` has
-/// it), summed at the end in a fixed order.
-///
-/// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
-#[inline(always)]
-fn dot<S: Simd>(a: &[f32], b: &[f32]) -> f32 {
-    let len = a.len().min(b.len());
-    let lanes = S::LANES;
-    let whole = len - len % (4 * lanes);
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    // SAFETY: the CPU supports `S` (see above). Every whole load reads `start..start + lanes`
-    // with `start + lanes ≤ len`, and the partial one `start..len`: inside both slices.
-    // `1 · x + y` is exactly `x + y`.
-    unsafe {
-        let mut acc = [S::zero(); 4];
-        let mut start = 0;
-        while start < whole {
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let at = start + r * lanes;
-                *acc = S::mul_add(S::load(pa.add(at)), S::load(pb.add(at)), *acc);
-            }
-            start += 4 * lanes;
-        }
-        while start + lanes <= len {
-            acc[0] = S::mul_add(S::load(pa.add(start)), S::load(pb.add(start)), acc[0]);
-            start += lanes;
-        }
-        if start < len {
-            let n = len - start;
-            let (x, y) = (
-                S::load_first(pa.add(start), n),
-                S::load_first(pb.add(start), n),
-            );
-            acc[1] = S::mul_add(x, y, acc[1]);
-        }
-        let one = S::splat(1.0);
-        let low = S::mul_add(one, acc[0], acc[1]);
-        let high = S::mul_add(one, acc[2], acc[3]);
-        S::sum(S::mul_add(one, low, high))
-    }
 }
 
 /// `dx_c += Σ_taps w_o[tap] · dy_o`, scattered back under each tap.
@@ -625,79 +650,180 @@ fn spread_rows(s: &ConvShape, mover: Mover, dy_o: &[f32], dy_p: &mut [f32]) {
     copy_between_zeros(mover, dy_p, padded_w, dy_o, ow, oh, ow);
 }
 
-/// [`add_weight_grad`] through a padded plane, and the bias gradient: each tap's sum is one
-/// dot product of [`run_len`] values (the zeros between the output rows add nothing), each in
-/// [`BLOCK`] partial sums.
+/// The weight and bias gradients of output channel `o` (`dw_o`, `db_o`), summed over the
+/// whole batch, at stride 1, through a [`RowLayout`] in `space` (zero where the layout has
+/// gaps, as the caller left it): each tap's sum, and the bias's, is one register of `S` kept
+/// across the samples and added up once at the end. A 3 × 3 kernel (and a 1 × 3 or 3 × 1 one)
+/// sums all its taps at once, each register of the output gradient loaded once for them all.
+///
+/// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
 #[inline(always)]
-fn add_weight_grad_padded<S: Simd>(
+#[allow(clippy::too_many_arguments, reason = "the batch, the channel and its gradients")]
+fn channel_weight_grad<S: Simd>(
     s: &ConvShape,
-    x_c: &[f32],
-    dy_o: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    o: usize,
     dw_o: &mut [f32],
     db_o: &mut f32,
     space: &mut [f32],
 ) {
-    let mover = Mover::here();
-    let (padded, rest) = space.split_at_mut(plane_len(s));
-    let dy_p = &mut rest[plane_len(s)..][..run_len(s)];
-    pad_plane(s, mover, x_c, padded);
-    spread_rows(s, mover, dy_o, dy_p);
-    *db_o += lane_sum(dy_p);
-    if s.height.kernel * s.width.kernel == 9 {
-        // 3 × 3 (or 9 × 1, 1 × 9): every tap's sum at once, each register of `dy_p` loaded once.
-        let offsets: [usize; 9] =
-            core::array::from_fn(|t| tap_offset(s, t / s.width.kernel, t % s.width.kernel));
-        let sums = tap_dots::<S, 9>(dy_p, padded, &offsets);
-        for (dw, sum) in dw_o.iter_mut().zip(sums) {
-            *dw += sum;
+    let lay = RowLayout::of(s);
+    let (h, w) = (&s.height, &s.width);
+    let (plane, rest) = space.split_at_mut(lay.plane);
+    let (dy_buffer, masks) = rest.split_at_mut(lay.run);
+    let masks = &mut masks[..w.kernel * lay.run];
+    // Mask `kw`: 1 where tap column `kw` of the output there reads inside the input row.
+    for (kw, mask) in masks.chunks_exact_mut(lay.run).enumerate() {
+        for (i, m) in mask.iter_mut().enumerate() {
+            let column = i % lay.width;
+            let read = column + kw * w.dilation;
+            let inside = i < lay.outputs
+                && column < w.out
+                && read >= w.pad_before
+                && read < w.pad_before + w.size;
+            *m = if inside { 1.0 } else { 0.0 };
         }
-        return;
     }
-    for kh in 0..s.height.kernel {
-        for kw in 0..s.width.kernel {
-            let src = &padded[tap_offset(s, kh, kw)..][..dy_p.len()];
-            dw_o[kh * s.width.kernel + kw] += dot::<S>(dy_p, src);
+    let (plane_in, plane_out) = (s.input_len() / s.c_in, s.output_len() / s.c_out);
+    let batch = x.len() / s.input_len();
+    let channel = o / (s.c_out / s.c_in);
+    // SAFETY (of `S::zero`): the CPU supports `S` (see above).
+    let mut sums = unsafe { TapSums::<S>::new() };
+    for b in 0..batch {
+        let x_c = &x[(b * s.c_in + channel) * plane_in..][..plane_in];
+        let dy_o = &dy[(b * s.c_out + o) * plane_out..][..plane_out];
+        // The plane's rows `width` apart; the gaps stay the zeros they were.
+        if lay.width == w.size {
+            plane[lay.first..][..plane_in].copy_from_slice(x_c);
+        } else {
+            for (r, row) in x_c.chunks_exact(w.size).enumerate() {
+                plane[lay.first + r * lay.width..][..w.size].copy_from_slice(row);
+            }
         }
+        let dy_rows: &[f32] = if lay.width == w.out {
+            dy_o
+        } else {
+            for (r, row) in dy_o.chunks_exact(w.out).enumerate() {
+                dy_buffer[r * lay.width..][..w.out].copy_from_slice(row);
+            }
+            &dy_buffer[..lay.outputs]
+        };
+        let rows = RowInputs {
+            dy: dy_rows,
+            plane,
+            masks,
+            run: lay.run,
+        };
+        match (h.kernel, w.kernel) {
+            (3, 3) => sums.add::<9, 3>(&rows, core::array::from_fn(|t| lay.offset(s, t / 3, t % 3)), 0),
+            (1, 3) => sums.add::<3, 3>(&rows, core::array::from_fn(|t| lay.offset(s, 0, t)), 0),
+            (3, 1) => sums.add::<3, 1>(&rows, core::array::from_fn(|t| lay.offset(s, t, 0)), 0),
+            _ => {
+                // A tap at a time, each with its column's mask.
+                for kh in 0..h.kernel {
+                    for kw in 0..w.kernel {
+                        let column = RowInputs {
+                            masks: &masks[kw * lay.run..],
+                            ..rows
+                        };
+                        let tap = kh * w.kernel + kw;
+                        sums.add::<1, 1>(&column, [lay.offset(s, kh, kw)], tap);
+                    }
+                }
+            }
+        }
+    }
+    // SAFETY (of `S::sum`): as above.
+    unsafe {
+        for (dw, &sum) in dw_o.iter_mut().zip(&sums.taps[..h.kernel * w.kernel]) {
+            *dw += S::sum(sum);
+        }
+        *db_o += S::sum(sums.bias);
     }
 }
 
-/// `Σ_i dy[i] · padded[offsets[t] + i]` for each of the `N` taps `t`, one register of `S`
-/// per tap, every register of `dy` loaded once for all of them.
-///
-/// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
-///
-/// # Panics
-/// When a tap's run `offsets[t]..offsets[t] + dy.len()` is not inside `padded`.
-#[inline(always)]
-fn tap_dots<S: Simd, const N: usize>(dy: &[f32], padded: &[f32], offsets: &[usize; N]) -> [f32; N] {
-    let len = dy.len();
-    assert!(
-        offsets.iter().all(|&at| at + len <= padded.len()),
-        "a tap's run lies outside the padded plane"
-    );
-    let lanes = S::LANES;
-    let (pd, pp) = (dy.as_ptr(), padded.as_ptr());
-    // SAFETY: the CPU supports `S` (see above). Every load of `dy` reads `i..i + lanes` with
-    // `i + lanes ≤ len`, or `i..len` (partial); every load of `padded` reads the same span from
-    // `offsets[t]`, inside `padded` by the assert.
-    unsafe {
-        let mut acc = [S::zero(); N];
-        let mut i = 0;
-        while i + lanes <= len {
-            let d = S::load(pd.add(i));
-            for (acc, &at) in acc.iter_mut().zip(offsets) {
-                *acc = S::mul_add(d, S::load(pp.add(at + i)), *acc);
-            }
-            i += lanes;
+/// One sample's operands of [`TapSums::add`]: its output gradient laid out by a
+/// [`RowLayout`] (`dy`, up to the last output), the input plane, and the column masks (`run`
+/// values each).
+#[derive(Clone, Copy)]
+struct RowInputs<'a> {
+    dy: &'a [f32],
+    plane: &'a [f32],
+    masks: &'a [f32],
+    run: usize,
+}
+
+/// Running sums of [`channel_weight_grad`]: a register of `S` per tap (up to 9 at once, the
+/// largest kernel summed in one pass), and one for the bias.
+struct TapSums<S: Simd> {
+    taps: [S::V; MAX_TAPS],
+    bias: S::V,
+}
+
+/// Taps with a running sum of their own in [`TapSums`]: 25, for a 5 × 5 kernel taken a tap at
+/// a time; a 3 × 3 kernel's nine are summed at once.
+const MAX_TAPS: usize = 25;
+
+impl<S: Simd> TapSums<S> {
+    /// # Safety
+    /// The CPU supports `S`.
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        // SAFETY: the caller's.
+        let zero = unsafe { S::zero() };
+        Self {
+            taps: [zero; MAX_TAPS],
+            bias: zero,
         }
-        if i < len {
-            let n = len - i;
-            let d = S::load_first(pd.add(i), n);
-            for (acc, &at) in acc.iter_mut().zip(offsets) {
-                *acc = S::mul_add(d, S::load_first(pp.add(at + i), n), *acc);
+    }
+
+    /// Adds `Σ_i dy[i] · mask_kw[i] · plane[offsets[t] + i]` onto tap `first + t`'s sum, for
+    /// each of the `N` taps `t` of a kernel `KW` wide (tap `t` in column `t % KW`), and, when
+    /// `first == 0`, `Σ dy` onto the bias's.
+    ///
+    /// # Panics
+    /// When the taps read past `plane` or the masks, or the taps past [`MAX_TAPS`].
+    #[inline(always)]
+    fn add<const N: usize, const KW: usize>(
+        &mut self,
+        rows: &RowInputs<'_>,
+        offsets: [usize; N],
+        first: usize,
+    ) {
+        const { assert!(LANES % S::LANES == 0, "the layout's runs are whole registers") };
+        let (len, lanes, run) = (rows.dy.len(), S::LANES, rows.run);
+        let reach = len.div_ceil(lanes) * lanes;
+        assert!(reach <= run && KW * run <= rows.masks.len() && first + N <= MAX_TAPS);
+        assert!(
+            offsets.iter().all(|&at| at + reach <= rows.plane.len()),
+            "a tap's run lies outside the plane"
+        );
+        let (pd, pp, pm) = (rows.dy.as_ptr(), rows.plane.as_ptr(), rows.masks.as_ptr());
+        let taps = &mut self.taps[first..first + N];
+        // SAFETY: the CPU supports `S` (the caller's, through `channel_weight_grad`). Loads of
+        // `dy` read `i..i + lanes` inside it, or its last `len − i` values; those of the masks
+        // and the plane read whole registers below `reach`, inside them by the asserts.
+        unsafe {
+            let one = S::splat(1.0);
+            let mut i = 0;
+            while i < len {
+                let d = if i + lanes <= len {
+                    S::load(pd.add(i))
+                } else {
+                    S::load_first(pd.add(i), len - i)
+                };
+                if first == 0 {
+                    self.bias = S::mul_add(d, one, self.bias);
+                }
+                let masked: [S::V; KW] =
+                    core::array::from_fn(|kw| S::mul(d, S::load(pm.add(kw * run + i))));
+                for (t, (sum, &at)) in taps.iter_mut().zip(&offsets).enumerate() {
+                    *sum = S::mul_add(masked[t % KW], S::load(pp.add(at + i)), *sum);
+                }
+                i += lanes;
             }
         }
-        acc.map(|v| S::sum(v))
     }
 }
 
@@ -755,6 +881,8 @@ mod tests {
             (4, axis(25, 3, 1, 1), axis(5, 3, 1, 1)),
             (8, axis(9, 3, 2, 1), axis(8, 3, 2, 1)),
             (4, axis(1, 1, 1, 0), axis(30, 5, 1, 2)),
+            (8, axis(7, 3, 1, 0), axis(6, 3, 1, 0)),
+            (4, axis(5, 3, 1, 2), axis(4, 3, 1, 2)),
         ] {
             let s = ConvShape {
                 c_in: 4,
