@@ -452,15 +452,24 @@ impl KernelShape {
         let depthwise = self.groups == self.c_in && self.groups > 1;
         if depthwise {
             // `linalg::depthwise::forward_len`: at stride 1, the zero-padded input plane and
-            // the outputs laid out that plane's width apart.
+            // the outputs laid out that plane's width apart (the device's kernel), ..
             if ah.stride != 1 || aw.stride != 1 {
                 return 0;
             }
             // (A register of 8 zeros after the plane; the outputs rounded up to registers.)
             let (padded_h, padded_w) = (h + ah.padding(), w + aw.padding());
-            return padded_h * padded_w
-                + 8
-                + (oh.saturating_sub(1) * padded_w + ow).div_ceil(8) * 8;
+            let padded =
+                padded_h * padded_w + 8 + (oh.saturating_sub(1) * padded_w + ow).div_ceil(8) * 8;
+            // Or its `RowLayout`, the host's, when longer: rows `width` apart, the input plane
+            // between zero rows, an output run, and a mask per kernel column.
+            let width = w.max(ow);
+            let run = (oh.saturating_sub(1) * width + ow).div_ceil(8) * 8;
+            let reach = ah.dilation * ah.kernel.saturating_sub(1) * width
+                + aw.dilation * aw.kernel.saturating_sub(1)
+                + run;
+            let input_end = ah.pad_before * width + aw.pad_before + h.saturating_sub(1) * width + w;
+            let rows = reach.max(input_end) + 8 + run + run * aw.kernel;
+            return padded.max(rows);
         }
         if pointwise {
             return 0;
