@@ -308,6 +308,76 @@ pub(crate) fn gemm_add_into_rows(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], c_
     run_on(instruction_set(), &mut product);
 }
 
+/// A matrix read in place from `data`: `rows × cols`, its rows `row_stride` apart and its
+/// columns `col_stride` apart (a window of a wider matrix, or every `col_stride`-th column).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl View<'_> {
+    /// Whether every value of the view is inside `data`.
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
+                < self.data.len()
+    }
+}
+
+/// `c = a · b + c` on views of both operands (`b`'s columns adjacent): row `i` of the product
+/// adds onto `c[i · c_row_stride..][..n]`, nothing else in `c` changes. The kernels of
+/// [`gemm`], split across threads as there, so every value gets the bits it would get from
+/// `gemm` on copies of the views. A convolution's shifted products
+/// ([`conv`]'s `forward_shifted`): one tap's column of the weight by a window of the padded
+/// input, neither copied.
+///
+/// # Panics
+/// When the views do not fit their data, the inner sizes differ, `b`'s columns are not
+/// adjacent, `c_row_stride < n`, or `c` is shorter than its last row's end.
+pub(crate) fn gemm_add_views(a: View<'_>, b: View<'_>, c: &mut [f32], c_row_stride: usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(
+        k, b.rows,
+        "gemm inner dims differ: {m}x{k} times {}x{n}",
+        b.rows
+    );
+    assert!(a.fits() && b.fits(), "a view reaches past its data");
+    assert_eq!(b.col_stride, 1, "b's columns are not adjacent");
+    assert!(c_row_stride >= n, "the rows of c overlap");
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let c_len = (m - 1) * c_row_stride + n;
+    assert!(
+        c.len() >= c_len,
+        "c is shorter than {m} rows {c_row_stride} apart"
+    );
+    // The asserts above are `Gemm`'s invariants: every value of both views is inside its
+    // data, and `c` is cut to `(m − 1) · c_row_stride + n`.
+    let mut product = Gemm {
+        m,
+        whole_m: m,
+        n,
+        k,
+        alpha: 1.0,
+        beta: 1.0,
+        a: a.data,
+        a_row_stride: a.row_stride,
+        a_col_stride: a.col_stride,
+        b: b.data,
+        b_row_stride: b.row_stride,
+        b_col_stride: 1,
+        c: Out::new(&mut c[..c_len]),
+        c_row_stride,
+    };
+    split(instruction_set(), &mut product, run_on, None);
+}
+
 /// The width of one column panel of a [`pack`]ed matrix with `isa`'s kernels: two registers.
 fn panel_width(isa: InstructionSet) -> usize {
     use simd::Simd;
