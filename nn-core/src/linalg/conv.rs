@@ -846,9 +846,12 @@ fn transpose_block(
         "a block reaches past its slice"
     );
     let (whole_rows, whole_cols) = (rows - rows % 8, cols - cols % 8);
-    let mut tiled = false;
     #[cfg(target_arch = "x86_64")]
-    if supports(InstructionSet::Avx2) {
+    let tiled = supports(InstructionSet::Avx2);
+    #[cfg(not(target_arch = "x86_64"))]
+    let tiled = false;
+    #[cfg(target_arch = "x86_64")]
+    if tiled {
         for r in (0..whole_rows).step_by(8) {
             for c in (0..whole_cols).step_by(8) {
                 // SAFETY: AVX2 is there (just checked). The tile reads rows `r..r + 8`, columns
@@ -864,7 +867,6 @@ fn transpose_block(
                 }
             }
         }
-        tiled = true;
     }
     let (done_rows, done_cols) = if tiled {
         (whole_rows, whole_cols)

@@ -230,11 +230,16 @@ fn forward_on(
     let bands = y.chunks_mut(band * plane_out);
     let mut spaces = workspace.chunks_mut(part.max(1));
     let parts = bands.map(|y| (y, spaces.next().unwrap_or_default()));
-    let rows = part != 0 && !DEVICE && RowLayout::fits(s);
+    // The host's row layout; a Cortex-M keeps the padded plane, and its build leaves the row
+    // kernels out altogether (compiled in beside the padded loop, even unreached, they cost
+    // that loop about 600 instructions per plane there).
+    #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+    let rows = part != 0 && RowLayout::fits(s);
     threads::for_each(parts, |index, (y, space)| {
         // The padding and the zeros after the plane, written once: the planes' copies go
         // between them.
         space.fill(0.0);
+        #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
         if rows {
             RowLayout::of(s).write_masks(s, space);
         }
@@ -246,11 +251,14 @@ fn forward_on(
             let w_o = &weight[o * window..][..window];
             if part == 0 {
                 on_cpu!(avx2, forward_plane(s, x_c, w_o, bias[o], y_o));
-            } else if rows {
-                on_cpu!(avx2, forward_rows(s, x_c, w_o, bias[o], y_o, space));
-            } else {
-                on_cpu!(avx2, forward_padded(s, x_c, w_o, bias[o], y_o, space));
+                continue;
             }
+            #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+            if rows {
+                on_cpu!(avx2, forward_rows(s, x_c, w_o, bias[o], y_o, space));
+                continue;
+            }
+            on_cpu!(avx2, forward_padded(s, x_c, w_o, bias[o], y_o, space));
         }
     });
 }
@@ -399,6 +407,10 @@ mod portable {
         add_input_grad, add_weight_grad, forward_padded, forward_plane, input_grad_padded, row_sums,
     };
 
+    #[cfg_attr(
+        all(target_arch = "arm", target_os = "none", target_abi = "eabihf"),
+        allow(dead_code, reason = "the host's kernel")
+    )]
     #[inline(always)]
     pub(super) fn forward_rows(
         s: &ConvShape,
@@ -693,6 +705,13 @@ fn tap_sums<const N: usize>(
 /// masked tap (`0 · ∞`); it is in its own outputs already.
 ///
 /// Only called where the CPU supports `S` (the plane kernels run from [`on_cpu!`]).
+#[cfg_attr(
+    all(target_arch = "arm", target_os = "none", target_abi = "eabihf"),
+    allow(
+        dead_code,
+        reason = "the host's kernels; a Cortex-M runs the padded plane"
+    )
+)]
 #[inline(always)]
 fn forward_rows<S: Simd>(
     s: &ConvShape,
@@ -734,6 +753,13 @@ fn forward_rows<S: Simd>(
 }
 
 /// One plane's operands of [`forward_rows`].
+#[cfg_attr(
+    all(target_arch = "arm", target_os = "none", target_abi = "eabihf"),
+    allow(
+        dead_code,
+        reason = "the host's kernels; a Cortex-M runs the padded plane"
+    )
+)]
 struct RowSums<'a> {
     plane: &'a [f32],
     masks: &'a [f32],
@@ -742,6 +768,13 @@ struct RowSums<'a> {
     bias: f32,
 }
 
+#[cfg_attr(
+    all(target_arch = "arm", target_os = "none", target_abi = "eabihf"),
+    allow(
+        dead_code,
+        reason = "the host's kernels; a Cortex-M runs the padded plane"
+    )
+)]
 impl RowSums<'_> {
     /// The outputs `out` of a `KH × KW` kernel, its weights in registers.
     ///
