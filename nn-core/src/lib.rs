@@ -45,6 +45,7 @@ pub mod ops;
 pub mod optim;
 #[cfg(feature = "alloc")]
 pub mod param;
+pub mod quant;
 #[cfg(feature = "alloc")]
 pub mod tensor;
 #[cfg(feature = "alloc")]

@@ -303,7 +303,7 @@ impl ConvShape {
     }
 
     /// Whether the host's forward sums one product per tap over shifted windows of the input
-    /// instead of building the column matrix ([`forward_shifted`]): a 1-D convolution at
+    /// instead of building the column matrix (`forward_shifted`): a 1-D convolution at
     /// stride 1, of two taps or more, with at least [`SHIFTED_FROM`] input channels per group
     /// (each product's depth). The column matrix copies each input value once per tap, which
     /// at a TCN block's sizes (64 channels, 3 taps) cost a sixth of the forward at 784 steps
