@@ -48,8 +48,8 @@
 //! with another training job).
 //!
 //! On the emulated Cortex-M4F (`embedded/run.sh`, f32, batch norms folded) it takes
-//! 10 622 138 instructions per inference, 234 332 B of flash (with the 78 400 B of embedded
-//! test images) and 109 352 B of RAM.
+//! 10 625 714 instructions per inference, 234 384 B of flash (with the 78 400 B of embedded
+//! test images) and 111 568 B of RAM.
 //!
 //! ## Options
 //! | flag | env var | default | |
