@@ -351,7 +351,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub use nn_core::{Error, baked, linalg};
+pub use nn_core::{Error, baked, linalg, quant};
 #[cfg(feature = "alloc")]
 pub use nn_core::{init, layers, loss, metrics, ops, optim, param, tensor, testing};
 

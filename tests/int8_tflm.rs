@@ -1,0 +1,130 @@
+//! Our int8 arithmetic against TensorFlow Lite Micro's reference kernels, bit for bit: the
+//! MNIST MLP of `models/mnist_mlp.safetensors`, quantized by TensorFlow Lite's converter
+//! (post-training, per-channel weights), run by TFLM's interpreter on the first 100 MNIST test
+//! images. `tests/oracle/int8_generate.py` made the fixture (outside CI: it needs TensorFlow);
+//! this test needs no Python.
+//!
+//! The layers run on `nn::quant::DenseInt8`, with each output channel's multiplier made from
+//! the scales as TFLM makes it: `input_scale · weight_scale` in single precision, widened, then
+//! divided by the output scale in double precision (its `PopulateConvolutionQuantizationParams`).
+
+use nn::quant::{DenseInt8, Multiplier};
+use safetensors::{Dtype, SafeTensors};
+
+const FIXTURE: &str = "tests/fixtures/int8/mnist_mlp_tflm.safetensors";
+
+fn bytes<'a>(file: &'a SafeTensors<'a>, name: &str, dtype: Dtype) -> &'a [u8] {
+    let tensor = file.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(tensor.dtype(), dtype, "{name}");
+    tensor.data()
+}
+
+fn i8s(file: &SafeTensors<'_>, name: &str) -> Vec<i8> {
+    bytes(file, name, Dtype::I8)
+        .iter()
+        .map(|&b| b as i8)
+        .collect()
+}
+
+fn i32s(file: &SafeTensors<'_>, name: &str) -> Vec<i32> {
+    let raw = bytes(file, name, Dtype::I32);
+    raw.chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn f32s(file: &SafeTensors<'_>, name: &str) -> Vec<f32> {
+    let raw = bytes(file, name, Dtype::F32);
+    raw.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// One quantized fully-connected layer of the fixture.
+struct Layer {
+    weight: Vec<i8>,
+    bias: Vec<i32>,
+    multipliers: Vec<Multiplier>,
+    output_scale: f32,
+    output_zero_point: i32,
+}
+
+impl Layer {
+    fn read(file: &SafeTensors<'_>, name: &str, input_scale: f32) -> Self {
+        let weight_scale = f32s(file, &format!("{name}.weight_scale"));
+        let output_scale = f32s(file, &format!("{name}.output_scale"))[0];
+        let multipliers = weight_scale
+            .iter()
+            .map(|&w| Multiplier::from_real(f64::from(input_scale * w) / f64::from(output_scale)))
+            .collect();
+        Self {
+            weight: i8s(file, &format!("{name}.weight")),
+            bias: i32s(file, &format!("{name}.bias")),
+            multipliers,
+            output_scale,
+            output_zero_point: i32s(file, &format!("{name}.output_zero_point"))[0],
+        }
+    }
+
+    fn kernel(&self, input_zero_point: i32, relu: bool) -> DenseInt8<'_> {
+        let low = if relu {
+            self.output_zero_point.clamp(-128, 127) as i8
+        } else {
+            i8::MIN
+        };
+        DenseInt8 {
+            weight: &self.weight,
+            bias: &self.bias,
+            multipliers: &self.multipliers,
+            input_zero_point,
+            output_zero_point: self.output_zero_point,
+            activation: (low, i8::MAX),
+        }
+    }
+}
+
+#[test]
+fn mnist_mlp_matches_tflm_bit_for_bit() {
+    let data = std::fs::read(FIXTURE).expect("the int8 fixture is committed");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    let input_scale = f32s(&file, "input.scale")[0];
+    let input_zero_point = i32s(&file, "input.zero_point")[0];
+    let fc1 = Layer::read(&file, "fc1", input_scale);
+    let fc2 = Layer::read(&file, "fc2", fc1.output_scale);
+    let inputs = i8s(&file, "test.inputs");
+    let want = i8s(&file, "test.tflm_outputs");
+    let tflite = i8s(&file, "test.tflite_outputs");
+    let labels = bytes(&file, "test.labels", Dtype::U8);
+    let cases = labels.len();
+    assert_eq!(inputs.len(), cases * 784);
+
+    let mut hidden = vec![0i8; cases * 128];
+    fc1.kernel(input_zero_point, true)
+        .forward(&inputs, &mut hidden);
+    let mut got = vec![0i8; cases * 10];
+    fc2.kernel(fc1.output_zero_point, false)
+        .forward(&hidden, &mut got);
+
+    let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} output bytes differ from TFLM's",
+        want.len()
+    );
+    // The fixture can tell the two roundings apart: TensorFlow Lite's own interpreter rounds
+    // the requantization once and differs from TFLM somewhere, so matching TFLM means
+    // something.
+    assert!(got.iter().zip(&tflite).any(|(a, b)| a != b));
+    let correct = got
+        .chunks_exact(10)
+        .zip(labels)
+        .filter(|(logits, label)| {
+            let best = (0..10)
+                .max_by_key(|&i| (logits[i], std::cmp::Reverse(i)))
+                .unwrap();
+            best == usize::from(**label)
+        })
+        .count();
+    assert!(correct >= 95, "{correct} of {cases} correct");
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Makes the int8 fixtures that `tests/int8_tflm.rs` checks our int8 kernels against: TensorFlow
+Lite Micro's reference kernels, run on a PC through the PyPI package `tflite-micro`.
+
+Not run by CI (TensorFlow is kept out of it). In a venv outside the repository:
+
+    python3 -m venv /tmp/venv-tf
+    /tmp/venv-tf/bin/pip install tensorflow-cpu tflite-micro
+    /tmp/venv-tf/bin/python tests/oracle/int8_generate.py
+
+It needs MNIST in data/mnist (any example fetches it). For the MNIST MLP it:
+1. builds the float network of `models/mnist_mlp.safetensors` (784-128-10, ReLU; inputs are the
+   pixels divided by 255) in Keras, with those weights;
+2. converts it to a full-integer int8 `.tflite` with TensorFlow Lite's converter, calibrated on
+   500 training images (post-training quantization), inputs and outputs int8;
+3. runs the first 100 test images through TFLM's interpreter (the reference kernels, whose
+   requantization rounds twice, gemmlowp's way) and through TensorFlow Lite's own interpreter
+   (which rounds once: the two differ in a few output bytes, by 1);
+4. writes `tests/fixtures/int8/mnist_mlp.tflite` and `tests/fixtures/int8/mnist_mlp_tflm.safetensors`.
+
+The safetensors file holds the quantized network under these names (each layer's `weight` int8
+`(out, in)`, `bias` int32, `weight_scale` f32 per output channel, `output_scale` f32 and
+`output_zero_point` i32 scalars as 1-element tensors), the input's `input.scale` and
+`input.zero_point`, and the data: `test.inputs` int8 `(100, 784)`, `test.labels` u8 `(100)`,
+`test.tflm_outputs` and `test.tflite_outputs` int8 `(100, 10)`.
+"""
+
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fixtures", "int8")
+CASES = 100
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    body = data[8 + header_len:]
+    tensors = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        assert meta["dtype"] == "F32", name
+        start, end = meta["data_offsets"]
+        tensors[name] = np.frombuffer(body[start:end], dtype="<f4").reshape(meta["shape"])
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    dtypes = {np.dtype("int8"): "I8", np.dtype("uint8"): "U8", np.dtype("int32"): "I32",
+              np.dtype("float32"): "F32"}
+    header, chunks, offset = {}, [], 0
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dtypes[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data[4 + 4 * dims:], dtype=np.uint8).reshape(shape)
+
+
+def main():
+    import tensorflow as tf
+    from tflite_micro.python.tflite_micro import runtime
+
+    mnist = os.environ.get("MNIST_DIR", os.path.join(ROOT, "data", "mnist"))
+    train = read_idx(os.path.join(mnist, "train-images-idx3-ubyte")).reshape(-1, 784) / 255.0
+    test = read_idx(os.path.join(mnist, "t10k-images-idx3-ubyte")).reshape(-1, 784) / 255.0
+    labels = read_idx(os.path.join(mnist, "t10k-labels-idx1-ubyte"))
+    weights = read_safetensors(os.path.join(ROOT, "models", "mnist_mlp.safetensors"))
+
+    model = tf.keras.Sequential([
+        tf.keras.Input((784,)),
+        tf.keras.layers.Dense(128, activation="relu"),
+        tf.keras.layers.Dense(10),
+    ])
+    model.layers[0].set_weights([weights["fc1.weight"].T, weights["fc1.bias"]])
+    model.layers[1].set_weights([weights["fc2.weight"].T, weights["fc2.bias"]])
+
+    def representative():
+        for i in range(500):
+            yield [train[i:i + 1].astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    flatbuffer = converter.convert()
+    os.makedirs(OUT, exist_ok=True)
+    tflite_path = os.path.join(OUT, "mnist_mlp.tflite")
+    with open(tflite_path, "wb") as f:
+        f.write(flatbuffer)
+
+    lite = tf.lite.Interpreter(model_path=tflite_path, experimental_preserve_all_tensors=True)
+    lite.allocate_tensors()
+    details = lite.get_tensor_details()
+    (input_detail,) = lite.get_input_details()
+    (output_detail,) = lite.get_output_details()
+    in_scale, in_zero = input_detail["quantization"]
+    inputs = np.clip(np.round(test[:CASES] / in_scale) + in_zero, -128, 127).astype(np.int8)
+
+    tflite_outputs = []
+    for x in inputs:
+        lite.set_tensor(input_detail["index"], x[None])
+        lite.invoke()
+        tflite_outputs.append(lite.get_tensor(output_detail["index"])[0])
+    tflite_outputs = np.array(tflite_outputs, dtype=np.int8)
+
+    micro = runtime.Interpreter.from_file(tflite_path)
+    tflm_outputs = []
+    for x in inputs:
+        micro.set_input(x[None], 0)
+        micro.invoke()
+        tflm_outputs.append(micro.get_output(0)[0])
+    tflm_outputs = np.array(tflm_outputs, dtype=np.int8)
+
+    # The constant tensors, told apart by shape and type; the activations by shape.
+    def find(shape, dtype):
+        found = [d for d in details if tuple(d["shape"]) == shape and d["dtype"] == dtype]
+        assert len(found) >= 1, (shape, dtype, [(d["name"], d["shape"], d["dtype"]) for d in details])
+        return found
+
+    tensors = {
+        "input.scale": np.array([in_scale], np.float32),
+        "input.zero_point": np.array([in_zero], np.int32),
+        "test.inputs": inputs,
+        "test.labels": labels[:CASES].astype(np.uint8),
+        "test.tflm_outputs": tflm_outputs,
+        "test.tflite_outputs": tflite_outputs,
+    }
+    hidden = [d for d in find((1, 128), np.int8)]
+    assert len(hidden) == 1, hidden
+    layers = [("fc1", (128, 784), hidden[0]), ("fc2", (10, 128), output_detail)]
+    for name, shape, out in layers:
+        (w,) = find(shape, np.int8)
+        (b,) = find((shape[0],), np.int32)
+        scales = np.asarray(w["quantization_parameters"]["scales"], np.float32)
+        if scales.size == 1:
+            scales = np.repeat(scales, shape[0])
+        assert not np.any(w["quantization_parameters"]["zero_points"]), "weights are symmetric"
+        out_scale, out_zero = out["quantization"]
+        tensors[f"{name}.weight"] = lite.get_tensor(w["index"]).astype(np.int8)
+        tensors[f"{name}.weight_scale"] = scales
+        tensors[f"{name}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
+        tensors[f"{name}.output_scale"] = np.array([out_scale], np.float32)
+        tensors[f"{name}.output_zero_point"] = np.array([out_zero], np.int32)
+        tensors[f"{name}.per_channel"] = np.array(
+            [len(w["quantization_parameters"]["scales"]) > 1], np.uint8)
+    write_safetensors(os.path.join(OUT, "mnist_mlp_tflm.safetensors"), tensors)
+
+    accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
+    differ = int(np.sum(tflm_outputs != tflite_outputs))
+    print(f"input scale {in_scale} zero point {in_zero}; fc1 per channel: "
+          f"{bool(tensors['fc1.per_channel'][0])}; TFLM accuracy on {CASES}: {accuracy}; "
+          f"TFLM vs TFLite interpreter: {differ} of {tflm_outputs.size} output bytes differ",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
