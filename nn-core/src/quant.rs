@@ -336,6 +336,144 @@ impl DenseInt8<'_> {
     }
 }
 
+/// An int8 2-D convolution as TensorFlow Lite's reference kernel computes it (`CONV_2D`, and
+/// `DEPTHWISE_CONV_2D` as one group per input channel), on NCHW samples: for output `(o, r, c)`,
+///
+/// `acc = bias[o] + Σ (x[ch, r', c'] − input_zero_point) · weight[o, ch', kh, kw]`
+///
+/// over the taps inside the input (the padding stands for the input's zero point, so it adds
+/// nothing), then requantized and clamped as in [`DenseInt8`]. The weight is PyTorch's layout,
+/// `c_out × (c_in / groups) × kh × kw`; TensorFlow Lite's `OHWI` (and depthwise `1HWO`) must be
+/// reordered into it.
+#[derive(Debug, Clone, Copy)]
+pub struct Conv2dInt8<'a> {
+    /// The sizes, windows and groups.
+    pub shape: &'a crate::linalg::conv::ConvShape,
+    /// `c_out × (c_in / groups) × kh × kw`.
+    pub weight: &'a [i8],
+    /// One int32 per output channel, at `input_scale · weight_scale[o]`.
+    pub bias: &'a [i32],
+    /// One per output channel.
+    pub multipliers: &'a [Multiplier],
+    /// The input's zero point.
+    pub input_zero_point: i32,
+    /// The output's zero point.
+    pub output_zero_point: i32,
+    /// The clamp of the fused activation, `(min, max)`.
+    pub activation: (i8, i8),
+}
+
+impl Conv2dInt8<'_> {
+    /// `y` from `x`, whole samples of the shape's input and output lengths.
+    ///
+    /// # Panics
+    /// When the shape is not valid or a length disagrees with it.
+    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+        let s = self.shape;
+        assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
+        assert_eq!(
+            self.weight.len(),
+            s.weight_len(),
+            "the weight is not c_out × c_in / groups × kh × kw"
+        );
+        assert_eq!(self.bias.len(), s.c_out, "one bias per output channel");
+        assert_eq!(
+            self.multipliers.len(),
+            s.c_out,
+            "one multiplier per output channel"
+        );
+        assert_eq!(x.len() % s.input_len(), 0, "the input is not whole samples");
+        assert_eq!(
+            y.len(),
+            x.len() / s.input_len() * s.output_len(),
+            "the output is not the input's samples"
+        );
+        let (ah, aw) = (&s.height, &s.width);
+        let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
+        let window = ah.kernel * aw.kernel;
+        let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
+        // The input position of tap `k` of output `o` along `axis`, if inside.
+        let at = |axis: &crate::linalg::conv::ConvAxis, o: usize, k: usize| {
+            (o * axis.stride + k * axis.dilation)
+                .checked_sub(axis.pad_before)
+                .filter(|&i| i < axis.size)
+        };
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.output_len()))
+        {
+            for (o, y_o) in y_b.chunks_exact_mut(ah.out * aw.out).enumerate() {
+                let first_in = o / group_out * group_in;
+                let w_o = &self.weight[o * group_in * window..][..group_in * window];
+                for (r, y_row) in y_o.chunks_exact_mut(aw.out).enumerate() {
+                    for (c, out) in y_row.iter_mut().enumerate() {
+                        let mut acc = self.bias[o];
+                        for (ch, w_ch) in w_o.chunks_exact(window).enumerate() {
+                            let plane = &x_b[(first_in + ch) * ah.size * aw.size..];
+                            for kh in 0..ah.kernel {
+                                let Some(ih) = at(ah, r, kh) else { continue };
+                                for kw in 0..aw.kernel {
+                                    let Some(iw) = at(aw, c, kw) else { continue };
+                                    let v =
+                                        i32::from(plane[ih * aw.size + iw]) - self.input_zero_point;
+                                    acc =
+                                        acc.wrapping_add(v * i32::from(w_ch[kh * aw.kernel + kw]));
+                                }
+                            }
+                        }
+                        let m = &self.multipliers[o];
+                        let q = self.output_zero_point.saturating_add(m.apply(acc));
+                        *out = q.clamp(low, high) as i8;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// int8 max pooling (TensorFlow Lite's `MAX_POOL_2D`): the largest value of each window's part
+/// inside the input, clamped to the fused activation's `(min, max)`; the scale and zero point
+/// pass through unchanged.
+///
+/// # Panics
+/// When the shape is not valid or the lengths are not whole planes.
+pub fn max_pool_int8(
+    shape: &crate::linalg::pool::PoolShape,
+    activation: (i8, i8),
+    x: &[i8],
+    y: &mut [i8],
+) {
+    assert!(shape.is_valid(), "inconsistent pooling sizes: {shape:?}");
+    let (ah, aw) = (&shape.height, &shape.width);
+    let (plane_in, plane_out) = (ah.size * aw.size, ah.out * aw.out);
+    assert_eq!(x.len() % plane_in, 0, "the input is not whole planes");
+    assert_eq!(
+        y.len(),
+        x.len() / plane_in * plane_out,
+        "the output is not the input's planes"
+    );
+    let range = |axis: &crate::linalg::conv::ConvAxis, o: usize| {
+        let start = (o * axis.stride).saturating_sub(axis.pad_before);
+        let end = (o * axis.stride + axis.kernel)
+            .saturating_sub(axis.pad_before)
+            .min(axis.size);
+        start..end
+    };
+    for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
+        for (r, y_row) in y_p.chunks_exact_mut(aw.out).enumerate() {
+            for (c, out) in y_row.iter_mut().enumerate() {
+                let mut best = i8::MIN;
+                for ih in range(ah, r) {
+                    for iw in range(aw, c) {
+                        best = best.max(x_p[ih * aw.size + iw]);
+                    }
+                }
+                *out = best.clamp(activation.0, activation.1);
+            }
+        }
+    }
+}
+
 /// `x` rounded to the nearest integer, halves away from zero (C's `round`), without `std`.
 fn round_half_away(x: f64) -> f64 {
     let truncated = x as i64 as f64;

@@ -18,6 +18,11 @@ It needs MNIST in data/mnist (any example fetches it). For the MNIST MLP it:
    (which rounds once: the two differ in a few output bytes, by 1);
 4. writes `tests/fixtures/int8/mnist_mlp.tflite` and `tests/fixtures/int8/mnist_mlp_tflm.safetensors`.
 
+It does the same for a LeNet it trains for one epoch (`conv2d 5x5 relu, max_pool 2, conv2d 5x5
+same relu, max_pool 2, dense 64 relu, dense 10`, NHWC as TensorFlow Lite has it):
+`mnist_lenet.tflite` and `mnist_lenet_tflm.safetensors`, with `conv1` and `conv2` beside `fc1`
+and `fc2` (conv weights in TensorFlow Lite's `OHWI` layout, inputs `(100, 28, 28, 1)`).
+
 The safetensors file holds the quantized network under these names (each layer's `weight` int8
 `(out, in)`, `bias` int32, `weight_scale` f32 per output channel, `output_scale` f32 and
 `output_zero_point` i32 scalars as 1-element tensors), the input's `input.scale` and
@@ -100,6 +105,49 @@ def main():
         for i in range(500):
             yield [train[i:i + 1].astype(np.float32)]
 
+    write_fixture(tf, runtime, model, train, test, labels, "mnist_mlp", (784,), [
+        ("fc1", (128, 784), (1, 128)),
+        ("fc2", (10, 128), None),
+    ])
+
+    # A LeNet with a `same` conv, trained here for one epoch: the fixture checks the int8
+    # arithmetic, not the float network.
+    tf.keras.utils.set_random_seed(0)
+    images = train.reshape(-1, 28, 28, 1).astype(np.float32)
+    train_labels = read_idx(os.path.join(mnist, "train-images-idx3-ubyte").replace(
+        "images-idx3", "labels-idx1"))
+    lenet = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)),
+        tf.keras.layers.Conv2D(6, 5, activation="relu"),
+        tf.keras.layers.MaxPooling2D(2),
+        tf.keras.layers.Conv2D(16, 5, padding="same", activation="relu"),
+        tf.keras.layers.MaxPooling2D(2),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(64, activation="relu"),
+        tf.keras.layers.Dense(10),
+    ])
+    lenet.compile(optimizer="adam",
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    lenet.fit(images[:20000], train_labels[:20000], epochs=1, batch_size=64, verbose=0)
+    write_fixture(tf, runtime, lenet, images, test.reshape(-1, 28, 28, 1), labels, "mnist_lenet",
+                  (28, 28, 1), [
+                      ("conv1", (6, 5, 5, 1), (1, 24, 24, 6)),
+                      ("conv2", (16, 5, 5, 6), (1, 12, 12, 16)),
+                      ("fc1", (64, 576), (1, 64)),
+                      ("fc2", (10, 64), None),
+                  ])
+
+
+def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers):
+    """Quantizes `model`, runs both interpreters on the first CASES test samples, and writes
+    `<name>.tflite` and `<name>_tflm.safetensors`. `layers` names each weighted layer with its
+    weight's shape (TensorFlow Lite's layout) and its output activation's shape (None: the
+    model's output)."""
+
+    def representative():
+        for i in range(500):
+            yield [train[i:i + 1].astype(np.float32)]
+
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
@@ -108,7 +156,7 @@ def main():
     converter.inference_output_type = tf.int8
     flatbuffer = converter.convert()
     os.makedirs(OUT, exist_ok=True)
-    tflite_path = os.path.join(OUT, "mnist_mlp.tflite")
+    tflite_path = os.path.join(OUT, f"{name}.tflite")
     with open(tflite_path, "wb") as f:
         f.write(flatbuffer)
 
@@ -119,6 +167,7 @@ def main():
     (output_detail,) = lite.get_output_details()
     in_scale, in_zero = input_detail["quantization"]
     inputs = np.clip(np.round(test[:CASES] / in_scale) + in_zero, -128, 127).astype(np.int8)
+    inputs = inputs.reshape((CASES,) + sample)
 
     tflite_outputs = []
     for x in inputs:
@@ -135,11 +184,11 @@ def main():
         tflm_outputs.append(micro.get_output(0)[0])
     tflm_outputs = np.array(tflm_outputs, dtype=np.int8)
 
-    # The constant tensors, told apart by shape and type; the activations by shape.
+    # The tensors, told apart by shape and type.
     def find(shape, dtype):
         found = [d for d in details if tuple(d["shape"]) == shape and d["dtype"] == dtype]
-        assert len(found) >= 1, (shape, dtype, [(d["name"], d["shape"], d["dtype"]) for d in details])
-        return found
+        assert len(found) == 1, (shape, dtype, [(d["name"], d["shape"], d["dtype"]) for d in details])
+        return found[0]
 
     tensors = {
         "input.scale": np.array([in_scale], np.float32),
@@ -149,32 +198,29 @@ def main():
         "test.tflm_outputs": tflm_outputs,
         "test.tflite_outputs": tflite_outputs,
     }
-    hidden = [d for d in find((1, 128), np.int8)]
-    assert len(hidden) == 1, hidden
-    layers = [("fc1", (128, 784), hidden[0]), ("fc2", (10, 128), output_detail)]
-    for name, shape, out in layers:
-        (w,) = find(shape, np.int8)
-        (b,) = find((shape[0],), np.int32)
+    for layer, shape, out_shape in layers:
+        w = find(shape, np.int8)
+        b = find((shape[0],), np.int32)
+        out = output_detail if out_shape is None else find(out_shape, np.int8)
         scales = np.asarray(w["quantization_parameters"]["scales"], np.float32)
-        if scales.size == 1:
+        per_channel = scales.size > 1
+        if not per_channel:
             scales = np.repeat(scales, shape[0])
         assert not np.any(w["quantization_parameters"]["zero_points"]), "weights are symmetric"
         out_scale, out_zero = out["quantization"]
-        tensors[f"{name}.weight"] = lite.get_tensor(w["index"]).astype(np.int8)
-        tensors[f"{name}.weight_scale"] = scales
-        tensors[f"{name}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
-        tensors[f"{name}.output_scale"] = np.array([out_scale], np.float32)
-        tensors[f"{name}.output_zero_point"] = np.array([out_zero], np.int32)
-        tensors[f"{name}.per_channel"] = np.array(
-            [len(w["quantization_parameters"]["scales"]) > 1], np.uint8)
-    write_safetensors(os.path.join(OUT, "mnist_mlp_tflm.safetensors"), tensors)
+        tensors[f"{layer}.weight"] = lite.get_tensor(w["index"]).astype(np.int8)
+        tensors[f"{layer}.weight_scale"] = scales
+        tensors[f"{layer}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
+        tensors[f"{layer}.output_scale"] = np.array([out_scale], np.float32)
+        tensors[f"{layer}.output_zero_point"] = np.array([out_zero], np.int32)
+        tensors[f"{layer}.per_channel"] = np.array([per_channel], np.uint8)
+    write_safetensors(os.path.join(OUT, f"{name}_tflm.safetensors"), tensors)
 
     accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
     differ = int(np.sum(tflm_outputs != tflite_outputs))
-    print(f"input scale {in_scale} zero point {in_zero}; fc1 per channel: "
-          f"{bool(tensors['fc1.per_channel'][0])}; TFLM accuracy on {CASES}: {accuracy}; "
-          f"TFLM vs TFLite interpreter: {differ} of {tflm_outputs.size} output bytes differ",
-          file=sys.stderr)
+    print(f"{name}: input scale {in_scale} zero point {in_zero}; TFLM accuracy on {CASES}: "
+          f"{accuracy}; TFLM vs TFLite interpreter: {differ} of {tflm_outputs.size} output "
+          f"bytes differ", file=sys.stderr)
 
 
 if __name__ == "__main__":
