@@ -15,7 +15,9 @@
 //!
 //! Nothing here is a float kernel's approximation: every function is integer arithmetic that
 //! gives TensorFlow Lite Micro's reference results, and the tests pin the rounding cases.
-//! Only the choice of scales (from a float range) is float.
+//! Only the choice of scales (from a float range) is float. The reference kernels
+//! ([`DenseInt8`], [`Conv2dInt8`], [`max_pool_int8`]) are plain loops, checked bit for bit
+//! against TFLM on converter-quantized networks by the `nn` crate's `tests/int8_tflm.rs`.
 
 /// Why a quantization could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
@@ -336,8 +338,9 @@ impl DenseInt8<'_> {
     }
 }
 
-/// An int8 2-D convolution as TensorFlow Lite's reference kernel computes it (`CONV_2D`, and
-/// `DEPTHWISE_CONV_2D` as one group per input channel), on NCHW samples: for output `(o, r, c)`,
+/// An int8 2-D convolution as TensorFlow Lite's reference kernel computes it (`CONV_2D`; with
+/// one group per input channel it is the arithmetic of `DEPTHWISE_CONV_2D`, not yet checked
+/// against TFLM), on NCHW samples: for output `(o, r, c)`,
 ///
 /// `acc = bias[o] + Σ (x[ch, r', c'] − input_zero_point) · weight[o, ch', kh, kw]`
 ///
