@@ -455,20 +455,15 @@ pub fn max_pool_int8(
         x.len() / plane_in * plane_out,
         "the output is not the input's planes"
     );
-    let range = |axis: &crate::linalg::conv::ConvAxis, o: usize| {
-        let start = (o * axis.stride).saturating_sub(axis.pad_before);
-        let end = (o * axis.stride + axis.kernel)
-            .saturating_sub(axis.pad_before)
-            .min(axis.size);
-        start..end
-    };
     for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
         for (r, y_row) in y_p.chunks_exact_mut(aw.out).enumerate() {
+            let (top, rows) = shape.rows(r);
             for (c, out) in y_row.iter_mut().enumerate() {
+                let (left, columns) = shape.columns(c);
                 let mut best = i8::MIN;
-                for ih in range(ah, r) {
-                    for iw in range(aw, c) {
-                        best = best.max(x_p[ih * aw.size + iw]);
+                for ih in top..top + rows {
+                    for &v in &x_p[ih * aw.size + left..][..columns] {
+                        best = best.max(v);
                     }
                 }
                 *out = best.clamp(activation.0, activation.1);

@@ -72,13 +72,13 @@ impl PoolShape {
 
     /// The input rows `first..first + n` of output row `o_h` (clipped to the plane), as
     /// `(first, n)`; likewise [`columns`](Self::columns).
-    fn rows(&self, o_h: usize) -> (usize, usize) {
+    pub(crate) fn rows(&self, o_h: usize) -> (usize, usize) {
         let (lo, hi, first) = self.height.window_taps(o_h);
         (first, hi - lo)
     }
 
     /// The input columns of output column `o_w`, as [`rows`](Self::rows).
-    fn columns(&self, o_w: usize) -> (usize, usize) {
+    pub(crate) fn columns(&self, o_w: usize) -> (usize, usize) {
         let (lo, hi, first) = self.width.window_taps(o_w);
         (first, hi - lo)
     }
