@@ -37,11 +37,9 @@ pub struct FlatStep<'a> {
 
 pub enum FlatKind<'a> {
     /// A layer of a kind, with its dotted parameter prefix (`encoder.fc1`).
-    Layer {
-        layer: &'a Layer,
-        path: String,
-    },
-    Merge(MergeKind),
+    Layer { layer: &'a Layer, path: String },
+    /// A fork's merge, with its path (`block`, `merge_3`).
+    Merge { kind: MergeKind, path: String },
 }
 
 /// The layers of `layers` that are plan steps, in the order validation made them: a fork's
@@ -168,13 +166,14 @@ impl<'a> Builder<'a, '_> {
             let output = match &step.kind {
                 StepKind::Bridge => inputs.first().copied()?,
                 StepKind::Unchecked => return None,
-                StepKind::Merge { kind, .. } => {
+                StepKind::Merge { kind, path, .. } => {
                     let dims = match flat_dims(&plan.nodes[step.output].shape.dims) {
                         Some(dims) => dims,
                         None => self.merged(network, *kind, &inputs)?,
                     };
                     let output = self.node(dims);
-                    self.push(inputs, output, FlatKind::Merge(*kind));
+                    let path = format!("{prefix}{}", path.join("."));
+                    self.push(inputs, output, FlatKind::Merge { kind: *kind, path });
                     output
                 }
                 StepKind::Layer(layer_step) => {

@@ -26,6 +26,7 @@ mod emit;
 mod file;
 mod flat;
 mod memory;
+mod quant;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ use crate::validate::Plan;
 use file::Wanted;
 use flat::{Flat, FlatKind};
 use memory::StepUse;
+pub use quant::quantize_impl;
 
 /// One step of the plan, as it bakes.
 enum Baked<'a> {
@@ -235,7 +237,7 @@ fn steps<'a>(network: &Network, flat: &Flat<'a>, ctxt: &Ctxt) -> Option<Vec<Bake
         let input = flat.dims[*step.inputs.first()?].clone();
         let output = flat.dims[step.output].clone();
         let (layer, path) = match &step.kind {
-            FlatKind::Merge(kind) => {
+            FlatKind::Merge { kind, .. } => {
                 let outer = match kind {
                     MergeKind::Concat(axis) => {
                         let axis =

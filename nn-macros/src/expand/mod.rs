@@ -53,7 +53,7 @@ fn core_path(krate: Option<&syn::Path>) -> TokenStream {
 fn expand_one(network: &Network, siblings: &[Network], nn: &TokenStream) -> TokenStream {
     let (plan, error) = validate(network, siblings, nn);
     let Some(weights) = &network.weights else {
-        return expand_heap(network, plan, error, nn);
+        return expand_heap(network, siblings, plan, error, nn);
     };
     // `#[weights = ..]`: the baked network, and the heap one unless `#[baked_only]` (a crate
     // without `alloc` cannot build the heap network).
@@ -65,12 +65,13 @@ fn expand_one(network: &Network, siblings: &[Network], nn: &TokenStream) -> Toke
         let error = error.map(syn::Error::into_compile_error);
         return quote!(#error #baked_error #baked);
     }
-    let heap = expand_heap(network, plan, error, nn);
+    let heap = expand_heap(network, siblings, plan, error, nn);
     quote!(#heap #baked_error #baked)
 }
 
 fn expand_heap(
     network: &Network,
+    siblings: &[Network],
     plan: Option<Plan>,
     error: Option<syn::Error>,
     nn: &TokenStream,
@@ -79,7 +80,13 @@ fn expand_heap(
     match plan {
         Some(plan) => {
             let code = Generator::new(network, &plan, nn).generate();
-            quote!(#error #code)
+            // Only a network that compiles gets the int8 plan: one error stays one error.
+            let quantize = if error.is_none() {
+                crate::baked::quantize_impl(network, siblings, &plan, nn)
+            } else {
+                TokenStream::new()
+            };
+            quote!(#error #code #quantize)
         }
         // Still declare the struct and its API, so that one mistake stays one error.
         None => {

@@ -42,7 +42,7 @@ impl Generator<'_> {
                             ),
                         }
                     }
-                    StepKind::Merge { kind, outer } => {
+                    StepKind::Merge { kind, outer, .. } => {
                         let parts = step.inputs.iter().map(|&k| {
                             let r = self.read(k, span);
                             quote!(#nn::tensor::Tensor::as_slice(#r))

@@ -30,6 +30,11 @@ impl Spec for BatchNorm {
     /// PyTorch's four tensors, one value per channel: `weight` (γ), `bias` (β), and the
     /// buffers `running_mean` and `running_var`, with `eps` = 1e-5 (the heap layer's).
     /// Folded into a `conv2d` or `dense` right before it; otherwise the heap layer's kernel.
+    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        let channels = usize_lit(*cx.input.first()?);
+        Some(quote::quote!(#nn::quant::Op::BatchNorm { channels: #channels }))
+    }
+
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
         let channels = cx.input.first().copied().unwrap_or(1) as usize;
         let params = ["weight", "bias", "running_mean", "running_var"]

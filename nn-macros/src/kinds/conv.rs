@@ -526,6 +526,11 @@ impl Spec for Conv {
 
     /// `weight (OUT, IN / groups, KH, KW)` (`(OUT, IN / groups, K)` for a `conv1d`) and
     /// `bias (OUT)`; the scratch is the shared kernel's tiled workspace.
+    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        let shape = self.kernel_shape(cx.input, cx.output)?.tokens(nn);
+        Some(quote!(#nn::quant::Op::Conv(#shape)))
+    }
+
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
         let keyword = self.flavor.keyword();
         let shape = self

@@ -65,6 +65,10 @@ impl Spec for Dense {
 
     /// `weight (OUT, IN)` and `bias (OUT)`; on a `(T, IN)` sequence, every step in turn (the
     /// rows of one product, as the heap `SequenceDense` runs it).
+    fn quant_op(&self, _cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        Some(quote::quote!(#nn::quant::Op::Dense))
+    }
+
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
         let (inputs, outputs) = (cx.input.last(), cx.output.last());
         let (Some(&inputs), Some(&outputs)) = (inputs, outputs) else {

@@ -25,6 +25,11 @@ impl Spec for GlobalAvgPool {
         "global_avg_pool".into()
     }
 
+    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        let plane = usize_lit(cx.input.iter().skip(1).product());
+        Some(quote::quote!(#nn::quant::Op::GlobalAvgPool { plane: #plane }))
+    }
+
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
         Ok(Baking::plain(Run::Fresh))
     }

@@ -157,6 +157,13 @@ pub trait Spec {
     ) -> Option<(TokenStream, Vec<f32>)> {
         None
     }
+
+    /// The layer's int8 step, an `nn::quant::Op` expression; `None` for a kind with no int8
+    /// form yet (the network then has no `nn::quant::Quantize`, and a quantized file does not
+    /// bake it).
+    fn quant_op(&self, _cx: &BakeCx, _nn: &TokenStream) -> Option<TokenStream> {
+        None
+    }
 }
 
 /// What a kind builds: the layer type, and the shape it gives.

@@ -351,25 +351,15 @@ impl Pool {
     }
 }
 
-impl Spec for Pool {
-    fn text(&self) -> String {
-        self.written(self.floor)
-    }
-
-    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
-        Ok(Baking::plain(Run::Fresh))
-    }
-
-    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+impl Pool {
+    /// The `nn::baked::PoolShape` literal of the layer on `cx`'s sizes (a 1-D pool is one row).
+    fn shape_tokens(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
         let ((h, w), (oh, ow)) = match (cx.input, cx.output) {
             (&[_, l], &[_, ol]) if self.one_d => ((1, l), (1, ol)),
             (&[_, h, w], &[_, oh, ow]) if !self.one_d => ((h, w), (oh, ow)),
-            _ => return TokenStream::new(),
+            _ => return None,
         };
-        let Ok(window) = self.windows([Some(h), Some(w)]) else {
-            return TokenStream::new();
-        };
-        let nn = io.nn;
+        let window = self.windows([Some(h), Some(w)]).ok()?;
         let axis = |a: &AxisWindow, size: u64, out: u64| {
             let [size, out, kernel, stride, before, after] =
                 [size, out, a.kernel, a.stride, a.pad_before, a.pad_after].map(usize_lit);
@@ -381,17 +371,42 @@ impl Spec for Pool {
         let height = axis(&window.height, h, oh);
         let width = axis(&window.width, w, ow);
         let counts = self.counts_padding();
-        let (x, y) = (&io.x, &io.y);
+        Some(quote!(#nn::baked::PoolShape {
+            height: #height, width: #width, count_include_pad: #counts,
+        }))
+    }
+}
+
+impl Spec for Pool {
+    fn text(&self) -> String {
+        self.written(self.floor)
+    }
+
+    fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        Ok(Baking::plain(Run::Fresh))
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let Some(shape) = self.shape_tokens(cx, io.nn) else {
+            return TokenStream::new();
+        };
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
         // `max_pool` and `max_pool1d` run `baked::max_pool`, the averages `baked::avg_pool`.
         let kernel = match self.statistic {
             Statistic::Max => format_ident!("max_pool"),
             Statistic::Mean => format_ident!("avg_pool"),
         };
         quote_spanned!(io.span=> {
-            const SHAPE: #nn::baked::PoolShape = #nn::baked::PoolShape {
-                height: #height, width: #width, count_include_pad: #counts,
-            };
+            const SHAPE: #nn::baked::PoolShape = #shape;
             #nn::baked::#kernel(&SHAPE, #x, #y);
+        })
+    }
+
+    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        let shape = self.shape_tokens(cx, nn)?;
+        Some(match self.statistic {
+            Statistic::Max => quote!(#nn::quant::Op::MaxPool(#shape)),
+            Statistic::Mean => quote!(#nn::quant::Op::AvgPool(#shape)),
         })
     }
 

@@ -23,6 +23,10 @@ impl Spec for Relu {
         "relu".into()
     }
 
+    fn quant_op(&self, _cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
+        Some(quote::quote!(#nn::quant::Op::Relu))
+    }
+
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
         Ok(Baking::plain(Run::InPlace))
     }

@@ -104,10 +104,16 @@ impl Builder<'_> {
             let name = self.claim(name.clone(), layer, prefix.is_empty());
             self.points.push(Point { name, node: output });
         }
+        let mut path = prefix.to_vec();
+        path.push(match &layer.name {
+            Some(name) => name.to_string(),
+            None => format!("merge_{}", layer.position),
+        });
         self.steps.push(Step {
             kind: StepKind::Merge {
                 kind: fork.merge.kind,
                 outer,
+                path,
             },
             inputs: ends.iter().map(|&(_, node)| node).collect(),
             output,

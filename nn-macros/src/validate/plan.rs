@@ -34,6 +34,9 @@ pub enum StepKind {
     Merge {
         kind: MergeKind,
         outer: TokenStream,
+        /// The dotted path of the merge's quantization: the fork's name (`block`), or
+        /// `merge_<position>` for an unnamed fork.
+        path: Vec<String>,
     },
     /// The same values under the type a layer type takes (a nested network's input, or a
     /// layer after one): the shapes are checked equal by a `ConstCheck`, so a mismatch at the

@@ -19,6 +19,25 @@
 //! ([`DenseInt8`], [`Conv2dInt8`], [`max_pool_int8`]) are plain loops, checked bit for bit
 //! against TFLM on converter-quantized networks by the `nn` crate's `tests/int8_tflm.rs`.
 
+pub mod ops;
+pub mod plan;
+
+#[cfg(feature = "alloc")]
+mod calibrate;
+#[cfg(feature = "safetensors")]
+mod file;
+#[cfg(feature = "alloc")]
+mod model;
+
+#[cfg(feature = "alloc")]
+pub use calibrate::{
+    Calibration, FloatTensors, Ranges, calibrate, calibrate_plan, float_tensors, post_training,
+};
+#[cfg(feature = "alloc")]
+pub use model::{Activations, QuantModel, QuantStep, QuantizeError, requantization};
+pub use ops::{AddInt8, Requantize, avg_pool_int8, global_avg_pool_int8, relu_int8};
+pub use plan::{Op, Plan, Quantize, Step};
+
 /// Why a quantization could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum QuantError {

@@ -1,0 +1,406 @@
+//! A quantized network: the int8 weights, int32 biases, scales and zero points of every step
+//! of a [`Plan`], and its int8 inference on the reference kernels.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::calibrate::{FloatTensors, Ranges};
+use super::ops::{AddInt8, Requantize, avg_pool_int8, global_avg_pool_int8, relu_int8};
+use super::plan::{Op, Plan, Step};
+use super::{
+    Conv2dInt8, DenseInt8, Multiplier, QuantError, QuantParams, max_pool_int8, quantize_bias,
+};
+
+/// Why a network could not be quantized, or a quantized one not read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QuantizeError {
+    /// A scale or range that int8 cannot hold.
+    #[error(transparent)]
+    Quant(#[from] QuantError),
+    /// A parameter the plan reads is not among the tensors.
+    #[error("no tensor `{0}`")]
+    MissingTensor(String),
+    /// A tensor of the wrong length, type or shape.
+    #[error("tensor `{name}`: {why}")]
+    BadTensor {
+        /// Its name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Calibration over no samples, or over values that are not whole samples.
+    #[error(
+        "calibration needs at least one whole sample of {per_sample} values; got {values} values"
+    )]
+    NoSamples {
+        /// The values given.
+        values: usize,
+        /// Values per sample.
+        per_sample: usize,
+    },
+    /// A NaN or an infinity in calibration.
+    #[error("calibration sample {sample} gives a value that is not finite at node {node}")]
+    NotFinite {
+        /// The sample's index.
+        sample: usize,
+        /// The node (0 is the input).
+        node: usize,
+    },
+    /// A calibration rule with a parameter out of its range.
+    #[error("{0}")]
+    BadCalibration(String),
+    /// A file that could not be read or written.
+    #[error("{path}: {why}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        why: String,
+    },
+    /// A step with no int8 form where it stands.
+    #[error("`{path}` cannot be quantized: {why}")]
+    Unsupported {
+        /// The step's path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The int8 form of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantStep {
+    /// The scale and zero point of its output. A step that passes them through (pools,
+    /// `relu`, `flatten`, a folded `batch_norm`) has its input's.
+    pub output: QuantParams,
+    /// `dense` and convolutions: the int8 weights, in the float layer's layout (batch norm
+    /// folded in), symmetric per output channel.
+    pub weight: Vec<i8>,
+    /// One scale per output channel of `weight`.
+    pub weight_scale: Vec<f32>,
+    /// One int32 per output channel, at `input_scale · weight_scale`.
+    pub bias: Vec<i32>,
+}
+
+impl QuantStep {
+    fn passing(output: QuantParams) -> Self {
+        Self {
+            output,
+            weight: Vec::new(),
+            weight_scale: Vec::new(),
+            bias: Vec::new(),
+        }
+    }
+}
+
+/// A network in int8: the plan, the input's scale and zero point, and each step's
+/// [`QuantStep`]. Made by [`QuantModel::quantize`] (or [`post_training`](super::post_training)),
+/// saved and read as a quantized safetensors file (`save`, `load`), and baked by `network!`
+/// from that file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantModel {
+    /// The network.
+    pub plan: Plan,
+    /// The input's scale and zero point.
+    pub input: QuantParams,
+    /// One per step of the plan, in its order.
+    pub steps: Vec<QuantStep>,
+}
+
+/// The step a node's quantization comes from: following `relu` (fused) and a folded
+/// `batch_norm` from a step that makes new values, its last node.
+fn chain_end(plan: &Plan, node: usize) -> usize {
+    let mut end = node;
+    loop {
+        let mut consumers = plan.consumers(end);
+        let (Some(next), None) = (consumers.next(), consumers.next()) else {
+            return end;
+        };
+        if end == plan.output || !matches!(next.op, Op::Relu | Op::BatchNorm { .. }) {
+            return end;
+        }
+        end = next.output;
+    }
+}
+
+/// `batch_norm` right after `step` (its only reader), folded into it.
+fn folded_norm<'p>(plan: &'p Plan, step: &Step) -> Option<&'p Step> {
+    let mut consumers = plan.consumers(step.output);
+    match (consumers.next(), consumers.next()) {
+        (Some(next), None) if matches!(next.op, Op::BatchNorm { .. }) => Some(next),
+        _ => None,
+    }
+}
+
+fn tensor<'t>(
+    tensors: &'t FloatTensors,
+    path: &str,
+    name: &str,
+) -> Result<&'t [f32], QuantizeError> {
+    let full = alloc::format!("{path}.{name}");
+    tensors
+        .get(&full)
+        .map(Vec::as_slice)
+        .ok_or(QuantizeError::MissingTensor(full))
+}
+
+/// The int8 clamp of a step whose output a fused `relu` reads.
+fn activation(plan: &Plan, step: &Step, output: QuantParams) -> (i8, i8) {
+    let mut node = step.output;
+    loop {
+        let mut consumers = plan.consumers(node);
+        match (consumers.next(), consumers.next()) {
+            (Some(next), None) if matches!(next.op, Op::BatchNorm { .. }) => node = next.output,
+            (Some(next), None) if next.op == Op::Relu => {
+                return (output.zero_point.clamp(-128, 127) as i8, i8::MAX);
+            }
+            _ => return (i8::MIN, i8::MAX),
+        }
+    }
+}
+
+impl QuantModel {
+    /// Quantizes the float network of `plan` (its parameters in `tensors`) with the
+    /// activation `ranges` calibration found:
+    /// - a `dense` or convolution, a fork's `add` or `concat` gets the scale and zero point of
+    ///   the range after the `batch_norm` and `relu` that follow it (they fuse into it:
+    ///   TensorFlow Lite's fused activation);
+    /// - a `batch_norm` right after a `dense` or convolution is folded into its weights and
+    ///   bias (`w · γ / √(var + eps)`, in `f64`, rounded once);
+    /// - weights are symmetric per output channel, biases int32 at
+    ///   `input_scale · weight_scale`;
+    /// - the pools, `relu`, `flatten`, `reshape` and `dropout` keep their input's scale.
+    ///
+    /// # Errors
+    /// - [`QuantizeError::Quant`] for a range that is not finite;
+    /// - [`QuantizeError::MissingTensor`] for a parameter not in `tensors`;
+    /// - [`QuantizeError::Unsupported`] for a `batch_norm` that nothing folds into.
+    pub fn quantize(
+        plan: &Plan,
+        tensors: &FloatTensors,
+        ranges: &Ranges,
+    ) -> Result<Self, QuantizeError> {
+        let params_of = |node: usize| -> Result<QuantParams, QuantizeError> {
+            let (lo, hi) = ranges.nodes[chain_end(plan, node)];
+            Ok(QuantParams::from_range(lo, hi)?)
+        };
+        let input = params_of(plan.input)?;
+        let mut node_params = vec![input; plan.nodes.len()];
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        for step in plan.steps {
+            let input_params = node_params[step.inputs[0]];
+            let quant = match step.op {
+                Op::Dense | Op::Conv(_) => {
+                    let output = params_of(step.output)?;
+                    weighted(plan, step, tensors, input_params, output)?
+                }
+                Op::Add | Op::Concat { .. } => QuantStep::passing(params_of(step.output)?),
+                Op::BatchNorm { .. } => {
+                    let folded = plan
+                        .producer(step.inputs[0])
+                        .is_some_and(|p| p.op.has_weights() && folded_norm(plan, p).is_some());
+                    if !folded {
+                        return Err(QuantizeError::Unsupported {
+                            path: step.path.into(),
+                            why: "int8 folds a batch_norm into the dense or convolution right before it, and this one has none (or that layer's output has other readers)".into(),
+                        });
+                    }
+                    QuantStep::passing(input_params)
+                }
+                Op::Relu
+                | Op::MaxPool(_)
+                | Op::AvgPool(_)
+                | Op::GlobalAvgPool { .. }
+                | Op::Identity => QuantStep::passing(input_params),
+            };
+            node_params[step.output] = quant.output;
+            steps.push(quant);
+        }
+        Ok(Self {
+            plan: *plan,
+            input,
+            steps,
+        })
+    }
+
+    /// The scale and zero point of `node`.
+    pub fn node_params(&self, node: usize) -> QuantParams {
+        match self.plan.steps.iter().position(|s| s.output == node) {
+            Some(s) => self.steps[s].output,
+            None => self.input,
+        }
+    }
+
+    /// The output's scale and zero point.
+    pub fn output_params(&self) -> QuantParams {
+        self.node_params(self.plan.output)
+    }
+
+    /// Activations for [`QuantModel::infer`]: one buffer per node.
+    pub fn activations(&self) -> Activations {
+        Activations {
+            nodes: self.plan.nodes.iter().map(|&len| vec![0; len]).collect(),
+        }
+    }
+
+    /// Runs one int8 sample (`plan.inputs()` values, quantized with [`QuantModel::input`]) and
+    /// returns the output, which lives in `activations`.
+    ///
+    /// # Panics
+    /// When `x` is not one sample, or `activations` are another model's.
+    pub fn infer<'a>(&self, x: &[i8], activations: &'a mut Activations) -> &'a [i8] {
+        let nodes = &mut activations.nodes;
+        assert_eq!(x.len(), self.plan.inputs(), "one input sample");
+        nodes[self.plan.input].copy_from_slice(x);
+        for (s, (step, quant)) in self.plan.steps.iter().zip(&self.steps).enumerate() {
+            let mut y = core::mem::take(&mut nodes[step.output]);
+            let x = &nodes[step.inputs[0]];
+            let input = self.node_params(step.inputs[0]);
+            let clamp = activation(&self.plan, step, quant.output);
+            let multipliers = || -> Vec<Multiplier> {
+                quant
+                    .weight_scale
+                    .iter()
+                    .map(|&w| {
+                        Multiplier::from_real(requantization(input.scale, w, quant.output.scale))
+                    })
+                    .collect()
+            };
+            match step.op {
+                Op::Dense => DenseInt8 {
+                    weight: &quant.weight,
+                    bias: &quant.bias,
+                    multipliers: &multipliers(),
+                    input_zero_point: input.zero_point,
+                    output_zero_point: quant.output.zero_point,
+                    activation: clamp,
+                }
+                .forward(x, &mut y),
+                Op::Conv(shape) => Conv2dInt8 {
+                    shape: &shape,
+                    weight: &quant.weight,
+                    bias: &quant.bias,
+                    multipliers: &multipliers(),
+                    input_zero_point: input.zero_point,
+                    output_zero_point: quant.output.zero_point,
+                    activation: clamp,
+                }
+                .forward(x, &mut y),
+                Op::Relu => {
+                    y.copy_from_slice(x);
+                    relu_int8(quant.output.zero_point, &mut y);
+                }
+                Op::MaxPool(shape) => max_pool_int8(&shape, (i8::MIN, i8::MAX), x, &mut y),
+                Op::AvgPool(shape) => avg_pool_int8(&shape, input.zero_point, x, &mut y),
+                Op::GlobalAvgPool { plane } => global_avg_pool_int8(plane, x, &mut y),
+                Op::BatchNorm { .. } | Op::Identity => y.copy_from_slice(x),
+                Op::Add => {
+                    let [a, b] = step.inputs else {
+                        panic!("step {s}: int8 `add` takes two parts");
+                    };
+                    let add =
+                        AddInt8::new([self.node_params(*a), self.node_params(*b)], quant.output);
+                    add.forward([&nodes[*a], &nodes[*b]], clamp, &mut y);
+                }
+                Op::Concat { outer } => {
+                    let mut at = 0;
+                    for block in 0..outer {
+                        for &part in step.inputs {
+                            let values = &nodes[part];
+                            let len = values.len() / outer;
+                            let requantize = Requantize::new(self.node_params(part), quant.output);
+                            requantize.forward(&values[block * len..][..len], &mut y[at..at + len]);
+                            at += len;
+                        }
+                    }
+                    relu_int8(i32::from(clamp.0), &mut y);
+                }
+            }
+            nodes[step.output] = y;
+        }
+        &nodes[self.plan.output]
+    }
+
+    /// The float input quantized with [`QuantModel::input`]: values outside the int8 range
+    /// saturate at −128 and 127.
+    pub fn quantize_input(&self, x: &[f32]) -> Vec<i8> {
+        x.iter().map(|&v| self.input.quantize(v)).collect()
+    }
+
+    /// One float sample through the int8 network: quantized in, dequantized out. Inputs
+    /// outside the range calibration saw saturate.
+    pub fn predict(&self, x: &[f32], activations: &mut Activations) -> Vec<f32> {
+        let q = self.quantize_input(x);
+        let out = self.output_params();
+        self.infer(&q, activations)
+            .iter()
+            .map(|&v| out.dequantize(v))
+            .collect()
+    }
+}
+
+/// The real factor from an accumulator at `input_scale · weight_scale` to the output's scale,
+/// as TensorFlow Lite Micro forms it: the product in single precision, widened, then divided
+/// in double precision.
+pub fn requantization(input_scale: f32, weight_scale: f32, output_scale: f32) -> f64 {
+    f64::from(input_scale * weight_scale) / f64::from(output_scale)
+}
+
+/// The int8 buffers of every node, for [`QuantModel::infer`].
+#[derive(Debug, Clone)]
+pub struct Activations {
+    nodes: Vec<Vec<i8>>,
+}
+
+/// The weighted step's int8 weights and bias, batch norm folded in.
+fn weighted(
+    plan: &Plan,
+    step: &Step,
+    tensors: &FloatTensors,
+    input: QuantParams,
+    output: QuantParams,
+) -> Result<QuantStep, QuantizeError> {
+    let weight = tensor(tensors, step.path, "weight")?;
+    let mut bias = tensor(tensors, step.path, "bias")?.to_vec();
+    let channels = bias.len();
+    if channels == 0 || weight.len() % channels != 0 {
+        return Err(QuantizeError::BadTensor {
+            name: alloc::format!("{}.weight", step.path),
+            why: alloc::format!("{} values are not {channels} channels", weight.len()),
+        });
+    }
+    let run = weight.len() / channels;
+    let mut scale = vec![1.0f64; channels];
+    if let Some(norm) = folded_norm(plan, step) {
+        let [gamma, beta, mean, var] = ["weight", "bias", "running_mean", "running_var"]
+            .map(|n| tensor(tensors, norm.path, n));
+        let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
+        for c in 0..channels {
+            scale[c] = f64::from(gamma[c])
+                / libm::sqrt(f64::from(var[c]) + f64::from(crate::baked::BATCH_NORM_EPS));
+            bias[c] =
+                ((f64::from(bias[c]) - f64::from(mean[c])) * scale[c] + f64::from(beta[c])) as f32;
+        }
+    }
+    let mut q = Vec::with_capacity(weight.len());
+    let mut weight_scale = Vec::with_capacity(channels);
+    let mut q_bias = Vec::with_capacity(channels);
+    for (c, row) in weight.chunks_exact(run).enumerate() {
+        let folded: Vec<f32> = row
+            .iter()
+            .map(|&w| (f64::from(w) * scale[c]) as f32)
+            .collect();
+        let max_abs = folded.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let params = QuantParams::symmetric(max_abs)?;
+        q.extend(folded.iter().map(|&w| params.quantize(w)));
+        weight_scale.push(params.scale);
+        q_bias.push(quantize_bias(bias[c], input.scale, params.scale)?);
+    }
+    Ok(QuantStep {
+        output,
+        weight: q,
+        weight_scale,
+        bias: q_bias,
+    })
+}

@@ -1,0 +1,262 @@
+//! The int8 kernels of the steps without weights: ReLU, average pooling, the global average,
+//! and the merges (add, concat), with TensorFlow Lite's arithmetic where it has the operator.
+
+use super::{I8_MAX, I8_MIN, Multiplier, QuantParams};
+use crate::linalg::pool::PoolShape;
+
+/// `relu` on int8 values: those below the zero point (real 0) become it.
+pub fn relu_int8(zero_point: i32, values: &mut [i8]) {
+    let floor = zero_point.clamp(I8_MIN, I8_MAX) as i8;
+    for v in values {
+        *v = (*v).max(floor);
+    }
+}
+
+/// `a / b` rounded half away from zero, for `b > 0` (TensorFlow Lite's average pool rounding).
+fn divide_rounding(a: i32, b: i32) -> i32 {
+    if a >= 0 {
+        (a + b / 2) / b
+    } else {
+        (a - b / 2) / b
+    }
+}
+
+/// int8 average pooling (TensorFlow Lite's `AVERAGE_POOL_2D`, whose scale and zero point pass
+/// through): each window's sum over its part inside the input, divided, rounded half away from
+/// zero, by that part's size; with `count_include_pad`, by the whole window, the padding
+/// standing for real 0 (the zero point).
+///
+/// # Panics
+/// When the shape is not valid or the lengths are not whole planes.
+pub fn avg_pool_int8(shape: &PoolShape, zero_point: i32, x: &[i8], y: &mut [i8]) {
+    assert!(shape.is_valid(), "inconsistent pooling sizes: {shape:?}");
+    let (ah, aw) = (&shape.height, &shape.width);
+    let (plane_in, plane_out) = (ah.size * aw.size, ah.out * aw.out);
+    assert_eq!(x.len() % plane_in, 0, "the input is not whole planes");
+    assert_eq!(
+        y.len(),
+        x.len() / plane_in * plane_out,
+        "the output is not the input's planes"
+    );
+    let window = (ah.kernel * aw.kernel) as i32;
+    for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
+        for (r, y_row) in y_p.chunks_exact_mut(aw.out).enumerate() {
+            let (top, rows) = shape.rows(r);
+            for (c, out) in y_row.iter_mut().enumerate() {
+                let (left, columns) = shape.columns(c);
+                let mut sum = 0i32;
+                for ih in top..top + rows {
+                    for &v in &x_p[ih * aw.size + left..][..columns] {
+                        sum += i32::from(v);
+                    }
+                }
+                let inside = (rows * columns) as i32;
+                let average = if shape.count_include_pad {
+                    // The padding adds real zeros: average the offsets from the zero point.
+                    divide_rounding(sum - inside * zero_point, window) + zero_point
+                } else {
+                    divide_rounding(sum, inside)
+                };
+                *out = average.clamp(I8_MIN, I8_MAX) as i8;
+            }
+        }
+    }
+}
+
+/// int8 global average pooling: the mean of each plane of `plane` values, rounded half away
+/// from zero; the scale and zero point pass through.
+///
+/// # Panics
+/// When `x` is not `y.len()` planes.
+pub fn global_avg_pool_int8(plane: usize, x: &[i8], y: &mut [i8]) {
+    assert!(plane > 0, "a plane needs a value");
+    assert_eq!(
+        x.len(),
+        y.len() * plane,
+        "the input is not one plane per output"
+    );
+    for (x_p, out) in x.chunks_exact(plane).zip(y) {
+        let sum: i32 = x_p.iter().map(|&v| i32::from(v)).sum();
+        *out = divide_rounding(sum, plane as i32).clamp(I8_MIN, I8_MAX) as i8;
+    }
+}
+
+/// The left shift TensorFlow Lite's int8 `ADD` gives its inputs before rescaling them.
+pub const ADD_LEFT_SHIFT: u32 = 20;
+
+/// An int8 `add` of parts of different scales (TensorFlow Lite's `ADD`, generalised to more
+/// than two parts): each part `(q − zero_point) · 2^20` is rescaled to half the largest input
+/// scale, the parts summed, and the sum requantized to the output.
+#[derive(Debug, Clone)]
+pub struct AddInt8<const N: usize> {
+    inputs: [(Multiplier, i32); N],
+    output: Multiplier,
+    output_zero_point: i32,
+}
+
+impl<const N: usize> AddInt8<N> {
+    /// The multipliers of TensorFlow Lite's `ADD` for parts of `inputs` summed into `output`.
+    pub fn new(inputs: [QuantParams; N], output: QuantParams) -> Self {
+        let largest = inputs.iter().fold(0.0f32, |m, p| m.max(p.scale));
+        let twice_max = 2.0 * f64::from(largest);
+        Self {
+            inputs: inputs.map(|p| {
+                (
+                    Multiplier::from_real(f64::from(p.scale) / twice_max),
+                    p.zero_point,
+                )
+            }),
+            output: Multiplier::from_real(
+                twice_max / (f64::from(1u32 << ADD_LEFT_SHIFT) * f64::from(output.scale)),
+            ),
+            output_zero_point: output.zero_point,
+        }
+    }
+
+    /// `out` = the parts' sum, clamped to `activation`.
+    ///
+    /// # Panics
+    /// When a part's length is not `out`'s.
+    pub fn forward(&self, parts: [&[i8]; N], activation: (i8, i8), out: &mut [i8]) {
+        for part in parts {
+            assert_eq!(
+                part.len(),
+                out.len(),
+                "an added part is not the output's length"
+            );
+        }
+        let (low, high) = (i32::from(activation.0), i32::from(activation.1));
+        for (i, y) in out.iter_mut().enumerate() {
+            let mut sum = 0i32;
+            for (part, &(m, zero_point)) in parts.iter().zip(&self.inputs) {
+                let shifted = (i32::from(part[i]) - zero_point) * (1 << ADD_LEFT_SHIFT);
+                sum = sum.saturating_add(m.apply(shifted));
+            }
+            let q = self
+                .output_zero_point
+                .saturating_add(self.output.apply(sum));
+            *y = q.clamp(low, high) as i8;
+        }
+    }
+}
+
+/// Requantization of one tensor to another's scale and zero point:
+/// `out = output_zero_point + round((q − input_zero_point) · input_scale / output_scale)`,
+/// the factor a fixed-point [`Multiplier`]; the identity when the two agree.
+#[derive(Debug, Clone, Copy)]
+pub struct Requantize {
+    multiplier: Multiplier,
+    input_zero_point: i32,
+    output_zero_point: i32,
+    identity: bool,
+}
+
+impl Requantize {
+    /// From `input`'s values to `output`'s.
+    pub fn new(input: QuantParams, output: QuantParams) -> Self {
+        Self {
+            multiplier: Multiplier::from_real(f64::from(input.scale) / f64::from(output.scale)),
+            input_zero_point: input.zero_point,
+            output_zero_point: output.zero_point,
+            identity: input == output,
+        }
+    }
+
+    /// `x` in the output's terms, into `y`.
+    ///
+    /// # Panics
+    /// When the lengths differ.
+    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+        if self.identity {
+            y.copy_from_slice(x);
+            return;
+        }
+        assert_eq!(x.len(), y.len(), "requantized lengths differ");
+        for (&q, out) in x.iter().zip(y) {
+            let v = self
+                .output_zero_point
+                .saturating_add(self.multiplier.apply(i32::from(q) - self.input_zero_point));
+            *out = v.clamp(I8_MIN, I8_MAX) as i8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(scale: f32, zero_point: i32) -> QuantParams {
+        QuantParams { scale, zero_point }
+    }
+
+    #[test]
+    fn relu_lifts_values_below_the_zero_point() {
+        let mut v = [-128i8, -5, -3, 0, 100];
+        relu_int8(-3, &mut v);
+        assert_eq!(v, [-3, -3, -3, 0, 100]);
+    }
+
+    #[test]
+    fn average_rounds_half_away_from_zero() {
+        let shape = PoolShape::square(2, 2, 2, 2, 0);
+        let mut y = [0i8];
+        avg_pool_int8(&shape, 0, &[1, 2, 3, 4], &mut y);
+        assert_eq!(y, [3]); // 2.5
+        avg_pool_int8(&shape, 0, &[-1, -2, -3, -4], &mut y);
+        assert_eq!(y, [-3]);
+        global_avg_pool_int8(4, &[-1, -2, -3, -4], &mut y);
+        assert_eq!(y, [-3]);
+    }
+
+    #[test]
+    fn padded_average_counts_padding_as_the_zero_point() {
+        // A 2 × 2 window at stride 2 over a 1 × 1 input padded by 1 below and right.
+        let mut shape = PoolShape::square(1, 1, 2, 2, 0);
+        shape.height.pad_after = 1;
+        shape.width.pad_after = 1;
+        shape.height.out = 1;
+        shape.width.out = 1;
+        let mut y = [0i8];
+        shape.count_include_pad = false;
+        avg_pool_int8(&shape, 10, &[50], &mut y);
+        assert_eq!(y, [50]);
+        shape.count_include_pad = true;
+        // Reals: (50 − 10) and three zeros: mean 10, so 10 + 10.
+        avg_pool_int8(&shape, 10, &[50], &mut y);
+        assert_eq!(y, [20]);
+    }
+
+    #[test]
+    fn add_matches_the_real_sum_within_a_step() {
+        let (a, b, out) = (params(0.05, -10), params(0.02, 3), params(0.06, 1));
+        let add = AddInt8::new([a, b], out);
+        for qa in (-128..=127).step_by(7) {
+            for qb in (-128..=127).step_by(11) {
+                let mut y = [0i8];
+                add.forward([&[qa as i8], &[qb as i8]], (i8::MIN, i8::MAX), &mut y);
+                let real = a.dequantize(qa as i8) + b.dequantize(qb as i8);
+                let expected = out.quantize(real);
+                assert!(
+                    (i32::from(y[0]) - i32::from(expected)).abs() <= 1,
+                    "{qa} + {qb}: {} vs {expected}",
+                    y[0]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn requantize_is_exact_between_equal_params_and_close_otherwise() {
+        let p = params(0.1, 4);
+        let same = Requantize::new(p, p);
+        let x = [-128i8, 0, 127];
+        let mut y = [0i8; 3];
+        same.forward(&x, &mut y);
+        assert_eq!(y, x);
+        let to = params(0.2, -2);
+        Requantize::new(p, to).forward(&x, &mut y);
+        for (&q, &r) in x.iter().zip(&y) {
+            assert_eq!(r, to.quantize(p.dequantize(q)));
+        }
+    }
+}
