@@ -155,6 +155,25 @@ impl<'a> FloatRun<'a> {
     }
 }
 
+/// The float network of `plan` on one sample `x`, as calibration runs it (on `nn::baked`'s
+/// kernels, one step at a time): its output.
+///
+/// # Errors
+/// [`QuantizeError::MissingTensor`] when a parameter is not in `tensors`.
+///
+/// # Panics
+/// When `x` is not one sample.
+pub fn float_outputs(
+    plan: &Plan,
+    tensors: &FloatTensors,
+    x: &[f32],
+) -> Result<Vec<f32>, QuantizeError> {
+    assert_eq!(x.len(), plan.inputs(), "one input sample");
+    let mut run = FloatRun::new(plan, tensors)?;
+    run.run(x);
+    Ok(core::mem::take(&mut run.nodes[plan.output]))
+}
+
 /// A histogram of one node's values over `[min, max]`.
 struct Histogram {
     min: f32,

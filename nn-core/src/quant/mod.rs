@@ -31,7 +31,8 @@ mod model;
 
 #[cfg(feature = "alloc")]
 pub use calibrate::{
-    Calibration, FloatTensors, Ranges, calibrate, calibrate_plan, float_tensors, post_training,
+    Calibration, FloatTensors, Ranges, calibrate, calibrate_plan, float_outputs, float_tensors,
+    post_training,
 };
 #[cfg(feature = "alloc")]
 pub use model::{Activations, QuantModel, QuantStep, QuantizeError, requantization};
@@ -420,6 +421,20 @@ impl Conv2dInt8<'_> {
                 .checked_sub(axis.pad_before)
                 .filter(|&i| i < axis.size)
         };
+        // The taps of output column `c` inside the input along the width: the first tap, the
+        // count, and the first input column. Sums are exact in int32 (wrapping, as the
+        // reference's), so visiting only those taps changes no bit.
+        let columns = |c: usize| -> (usize, usize, usize) {
+            let start = c * aw.stride;
+            let d = aw.dilation;
+            let first = aw.pad_before.saturating_sub(start).div_ceil(d);
+            let end = (aw.pad_before + aw.size)
+                .checked_sub(start)
+                .map_or(0, |reach| reach.div_ceil(d).min(aw.kernel));
+            let taps = end.saturating_sub(first);
+            let column = (start + first * d).saturating_sub(aw.pad_before);
+            (first, taps, column)
+        };
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.output_len()))
@@ -429,17 +444,18 @@ impl Conv2dInt8<'_> {
                 let w_o = &self.weight[o * group_in * window..][..group_in * window];
                 for (r, y_row) in y_o.chunks_exact_mut(aw.out).enumerate() {
                     for (c, out) in y_row.iter_mut().enumerate() {
+                        let (k0, taps, i0) = columns(c);
                         let mut acc = self.bias[o];
                         for (ch, w_ch) in w_o.chunks_exact(window).enumerate() {
                             let plane = &x_b[(first_in + ch) * ah.size * aw.size..];
                             for kh in 0..ah.kernel {
                                 let Some(ih) = at(ah, r, kh) else { continue };
-                                for kw in 0..aw.kernel {
-                                    let Some(iw) = at(aw, c, kw) else { continue };
-                                    let v =
-                                        i32::from(plane[ih * aw.size + iw]) - self.input_zero_point;
-                                    acc =
-                                        acc.wrapping_add(v * i32::from(w_ch[kh * aw.kernel + kw]));
+                                let row = &plane[ih * aw.size..];
+                                let w_row = &w_ch[kh * aw.kernel..];
+                                for t in 0..taps {
+                                    let v = i32::from(row[i0 + t * aw.dilation])
+                                        - self.input_zero_point;
+                                    acc = acc.wrapping_add(v * i32::from(w_row[k0 + t]));
                                 }
                             }
                         }
