@@ -220,3 +220,15 @@ fn percentile_and_mse_clip_an_outlier_that_min_max_keeps() {
         mse.nodes[input]
     );
 }
+
+/// Writes `tests/fixtures/int8/vision.q.safetensors`, which `tests/baked_int8.rs` bakes:
+/// `Vision` seeded with 3, calibrated on 64 samples (`cargo test --test quant_ptq -- --ignored`).
+#[test]
+#[ignore = "regenerates a committed fixture"]
+fn write_the_vision_fixture() {
+    let net = Vision::seeded(3);
+    let model = quantized(&net, Calibration::MinMax);
+    model
+        .save("tests/fixtures/int8/vision.q.safetensors")
+        .expect("writes the fixture");
+}

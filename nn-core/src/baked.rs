@@ -263,10 +263,10 @@ pub fn concat(outer: usize, parts: &[&[f32]], out: &mut [f32]) {
 /// y.copy_from_slice(&x[..2]);
 /// assert_eq!(work, [1.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
 /// ```
-pub fn regions<const N: usize>(work: &mut [f32], at: [(usize, usize); N]) -> [&mut [f32]; N] {
+pub fn regions<T, const N: usize>(work: &mut [T], at: [(usize, usize); N]) -> [&mut [T]; N] {
     let mut order: [usize; N] = core::array::from_fn(|i| i);
     order.sort_unstable_by_key(|&i| at[i].0);
-    let mut found: [Option<&mut [f32]>; N] = core::array::from_fn(|_| None);
+    let mut found: [Option<&mut [T]>; N] = core::array::from_fn(|_| None);
     let (mut rest, mut cursor) = (work, 0);
     for i in order {
         let (offset, len) = at[i];
@@ -289,6 +289,17 @@ pub fn regions<const N: usize>(work: &mut [f32], at: [(usize, usize); N]) -> [&m
 /// # Panics
 /// When `values` is shorter than `N`; generated code sizes the buffer so that it never is.
 pub fn output<const N: usize>(values: &[f32]) -> &[f32; N] {
+    match values.first_chunk::<N>() {
+        Some(out) => out,
+        None => panic!("a baked network's work buffer is shorter than its output"),
+    }
+}
+
+/// [`output`] of an int8 network.
+///
+/// # Panics
+/// When `values` is shorter than `N`; generated code sizes the buffer so that it never is.
+pub fn output_i8<const N: usize>(values: &[i8]) -> &[i8; N] {
     match values.first_chunk::<N>() {
         Some(out) => out,
         None => panic!("a baked network's work buffer is shorter than its output"),

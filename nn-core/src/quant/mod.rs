@@ -36,7 +36,7 @@ pub use calibrate::{
 };
 #[cfg(feature = "alloc")]
 pub use model::{Activations, QuantModel, QuantStep, QuantizeError, requantization};
-pub use ops::{AddInt8, Requantize, avg_pool_int8, global_avg_pool_int8, relu_int8};
+pub use ops::{AddInt8, Requantize, avg_pool_int8, concat_int8, global_avg_pool_int8, relu_int8};
 pub use plan::{Op, Plan, Quantize, Step};
 
 /// Why a quantization could not be made.

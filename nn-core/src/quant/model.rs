@@ -6,7 +6,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::calibrate::{FloatTensors, Ranges};
-use super::ops::{AddInt8, Requantize, avg_pool_int8, global_avg_pool_int8, relu_int8};
+use super::ops::{
+    AddInt8, Requantize, avg_pool_int8, concat_int8, global_avg_pool_int8, relu_int8,
+};
 use super::plan::{Op, Plan, Step};
 use super::{
     Conv2dInt8, DenseInt8, Multiplier, QuantError, QuantParams, max_pool_int8, quantize_bias,
@@ -244,6 +246,53 @@ impl QuantModel {
         }
     }
 
+    /// The scale and zero point of step `s`'s first input.
+    pub fn input_params(&self, s: usize) -> QuantParams {
+        self.node_params(self.plan.steps[s].inputs[0])
+    }
+
+    /// The int8 clamp of step `s`'s output: from its zero point up when a `relu` (after a
+    /// folded `batch_norm`, if any) is its only reader, as TensorFlow Lite fuses it; the whole
+    /// int8 range otherwise.
+    pub fn activation(&self, s: usize) -> (i8, i8) {
+        activation(&self.plan, &self.plan.steps[s], self.steps[s].output)
+    }
+
+    /// The requantization multipliers of weighted step `s`, one per output channel (none for
+    /// a step without weights).
+    pub fn multipliers(&self, s: usize) -> Vec<Multiplier> {
+        let (input, quant) = (self.input_params(s), &self.steps[s]);
+        quant
+            .weight_scale
+            .iter()
+            .map(|&w| Multiplier::from_real(requantization(input.scale, w, quant.output.scale)))
+            .collect()
+    }
+
+    /// The `add` of merge step `s`.
+    ///
+    /// # Panics
+    /// When step `s` does not have two inputs.
+    pub fn add(&self, s: usize) -> AddInt8<2> {
+        let [a, b] = self.plan.steps[s].inputs else {
+            panic!("step {s}: int8 `add` takes two parts");
+        };
+        AddInt8::new(
+            [self.node_params(*a), self.node_params(*b)],
+            self.steps[s].output,
+        )
+    }
+
+    /// The requantization of each part of concat step `s`.
+    pub fn concat_parts(&self, s: usize) -> Vec<Requantize> {
+        let output = self.steps[s].output;
+        self.plan.steps[s]
+            .inputs
+            .iter()
+            .map(|&part| Requantize::new(self.node_params(part), output))
+            .collect()
+    }
+
     /// Runs one int8 sample (`plan.inputs()` values, quantized with [`QuantModel::input`]) and
     /// returns the output, which lives in `activations`.
     ///
@@ -256,22 +305,13 @@ impl QuantModel {
         for (s, (step, quant)) in self.plan.steps.iter().zip(&self.steps).enumerate() {
             let mut y = core::mem::take(&mut nodes[step.output]);
             let x = &nodes[step.inputs[0]];
-            let input = self.node_params(step.inputs[0]);
-            let clamp = activation(&self.plan, step, quant.output);
-            let multipliers = || -> Vec<Multiplier> {
-                quant
-                    .weight_scale
-                    .iter()
-                    .map(|&w| {
-                        Multiplier::from_real(requantization(input.scale, w, quant.output.scale))
-                    })
-                    .collect()
-            };
+            let input = self.input_params(s);
+            let clamp = self.activation(s);
             match step.op {
                 Op::Dense => DenseInt8 {
                     weight: &quant.weight,
                     bias: &quant.bias,
-                    multipliers: &multipliers(),
+                    multipliers: &self.multipliers(s),
                     input_zero_point: input.zero_point,
                     output_zero_point: quant.output.zero_point,
                     activation: clamp,
@@ -281,7 +321,7 @@ impl QuantModel {
                     shape: &shape,
                     weight: &quant.weight,
                     bias: &quant.bias,
-                    multipliers: &multipliers(),
+                    multipliers: &self.multipliers(s),
                     input_zero_point: input.zero_point,
                     output_zero_point: quant.output.zero_point,
                     activation: clamp,
@@ -299,22 +339,12 @@ impl QuantModel {
                     let [a, b] = step.inputs else {
                         panic!("step {s}: int8 `add` takes two parts");
                     };
-                    let add =
-                        AddInt8::new([self.node_params(*a), self.node_params(*b)], quant.output);
-                    add.forward([&nodes[*a], &nodes[*b]], clamp, &mut y);
+                    self.add(s).forward([&nodes[*a], &nodes[*b]], clamp, &mut y);
                 }
                 Op::Concat { outer } => {
-                    let mut at = 0;
-                    for block in 0..outer {
-                        for &part in step.inputs {
-                            let values = &nodes[part];
-                            let len = values.len() / outer;
-                            let requantize = Requantize::new(self.node_params(part), quant.output);
-                            requantize.forward(&values[block * len..][..len], &mut y[at..at + len]);
-                            at += len;
-                        }
-                    }
-                    relu_int8(i32::from(clamp.0), &mut y);
+                    let parts: Vec<&[i8]> =
+                        step.inputs.iter().map(|&n| nodes[n].as_slice()).collect();
+                    concat_int8(outer, &parts, &self.concat_parts(s), clamp.0, &mut y);
                 }
             }
             nodes[step.output] = y;

@@ -89,9 +89,12 @@ pub const ADD_LEFT_SHIFT: u32 = 20;
 /// scale, the parts summed, and the sum requantized to the output.
 #[derive(Debug, Clone)]
 pub struct AddInt8<const N: usize> {
-    inputs: [(Multiplier, i32); N],
-    output: Multiplier,
-    output_zero_point: i32,
+    /// Each part's multiplier (its scale over twice the largest) and zero point.
+    pub inputs: [(Multiplier, i32); N],
+    /// From the rescaled sum to the output.
+    pub output: Multiplier,
+    /// The output's zero point.
+    pub output_zero_point: i32,
 }
 
 impl<const N: usize> AddInt8<N> {
@@ -145,10 +148,14 @@ impl<const N: usize> AddInt8<N> {
 /// the factor a fixed-point [`Multiplier`]; the identity when the two agree.
 #[derive(Debug, Clone, Copy)]
 pub struct Requantize {
-    multiplier: Multiplier,
-    input_zero_point: i32,
-    output_zero_point: i32,
-    identity: bool,
+    /// `input_scale / output_scale`.
+    pub multiplier: Multiplier,
+    /// The input's zero point.
+    pub input_zero_point: i32,
+    /// The output's zero point.
+    pub output_zero_point: i32,
+    /// Whether the two agree, so that the values are copied.
+    pub identity: bool,
 }
 
 impl Requantize {
@@ -178,6 +185,35 @@ impl Requantize {
                 .saturating_add(self.multiplier.apply(i32::from(q) - self.input_zero_point));
             *out = v.clamp(I8_MIN, I8_MAX) as i8;
         }
+    }
+}
+
+/// int8 `concat`: `outer` blocks of each part in turn (the parts in order), each requantized
+/// to the output by its [`Requantize`], then clamped below at `floor` (a fused `relu`'s zero
+/// point, or −128).
+///
+/// # Panics
+/// When the lengths do not add up, or the requantizations are not one per part.
+pub fn concat_int8(
+    outer: usize,
+    parts: &[&[i8]],
+    requantize: &[Requantize],
+    floor: i8,
+    out: &mut [i8],
+) {
+    assert_eq!(parts.len(), requantize.len(), "one requantization per part");
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    assert_eq!(total, out.len(), "the parts do not fill the output");
+    let mut at = 0;
+    for block in 0..outer {
+        for (part, r) in parts.iter().zip(requantize) {
+            let len = part.len() / outer;
+            r.forward(&part[block * len..][..len], &mut out[at..at + len]);
+            at += len;
+        }
+    }
+    for v in out.iter_mut() {
+        *v = (*v).max(floor);
     }
 }
 

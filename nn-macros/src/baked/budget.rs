@@ -112,17 +112,22 @@ pub fn check(
     memory: &Memory,
     weight_bytes: usize,
     weights: &[(String, usize)],
+    value_bytes: usize,
     ctxt: &Ctxt,
 ) -> Option<()> {
     let name = &network.name;
     let mut ok = true;
-    let ram = (memory.work_len * 4) as u64;
+    let ram = (memory.work_len * value_bytes) as u64;
     if let Some(limit) = &budget.ram
         && ram > limit.bytes
     {
         let largest = memory.buffers.iter().max_by_key(|b| b.len);
         let largest = largest.map_or(String::new(), |b| {
-            format!("; the largest buffer is {}, {} bytes", b.label, b.len * 4)
+            format!(
+                "; the largest buffer is {}, {} bytes",
+                b.label,
+                b.len * value_bytes
+            )
         });
         ctxt.error(
             &budget.attr,

@@ -59,7 +59,7 @@ pub(super) fn weight_bytes(steps: &[Baked], tensors: &BTreeMap<String, Vec<f32>>
 
 /// Reads and writes of one step: the distinct buffers it touches, as one `regions` call, and
 /// the expression of each location.
-struct Regions<'a> {
+pub(super) struct Regions<'a> {
     at: Vec<(usize, usize)>,
     idents: Vec<Ident>,
     /// The parameters that hold the network's inputs, in order.
@@ -67,7 +67,7 @@ struct Regions<'a> {
 }
 
 impl<'a> Regions<'a> {
-    fn new(inputs: &'a [Ident]) -> Self {
+    pub(super) fn new(inputs: &'a [Ident]) -> Self {
         Regions {
             at: Vec::new(),
             idents: Vec::new(),
@@ -76,7 +76,7 @@ impl<'a> Regions<'a> {
     }
 
     /// The region of buffer `b`'s place, added once.
-    fn of(&mut self, memory: &Memory, b: usize) -> Ident {
+    pub(super) fn of(&mut self, memory: &Memory, b: usize) -> Ident {
         let buffer = &memory.buffers[b];
         let at = (buffer.offset, buffer.len);
         if let Some(i) = self.at.iter().position(|&a| a == at) {
@@ -89,7 +89,7 @@ impl<'a> Regions<'a> {
     }
 
     /// `&[f32]` of a location.
-    fn read(&mut self, memory: &Memory, loc: Loc) -> TokenStream {
+    pub(super) fn read(&mut self, memory: &Memory, loc: Loc) -> TokenStream {
         match loc {
             Loc::Input(i) => {
                 let x = &self.inputs[i.min(self.inputs.len().saturating_sub(1))];
@@ -103,7 +103,7 @@ impl<'a> Regions<'a> {
     }
 
     /// `let [..] = regions(work, [..]);` then `body`.
-    fn wrap(&self, nn: &TokenStream, body: TokenStream) -> TokenStream {
+    pub(super) fn wrap(&self, nn: &TokenStream, body: TokenStream) -> TokenStream {
         let idents = &self.idents;
         let at = self.at.iter().map(|&(offset, len)| quote!((#offset, #len)));
         quote! {{
@@ -359,7 +359,7 @@ pub(super) fn inputs_api(inputs: &[(Option<Ident>, usize)]) -> (TokenStream, Tok
 }
 
 /// The memory plan as a Markdown list, for the struct's docs.
-fn plan_doc(memory: &Memory) -> String {
+pub(super) fn plan_doc(memory: &Memory) -> String {
     let mut buffers: Vec<_> = memory.buffers.iter().collect();
     buffers.sort_by_key(|b| (b.first, b.offset));
     buffers

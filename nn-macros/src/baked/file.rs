@@ -53,6 +53,14 @@ pub struct Opened {
     bytes: Vec<u8>,
 }
 
+impl Opened {
+    /// The file's bytes.
+    #[cfg(feature = "baked")]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Without the `baked` feature there is no reader: the attribute is an error that says so.
 #[cfg(not(feature = "baked"))]
 pub fn open(weights: &Weights, ctxt: &Ctxt) -> Option<Opened> {

@@ -25,6 +25,8 @@ pub mod budget;
 mod emit;
 mod file;
 mod flat;
+#[cfg(feature = "baked")]
+mod int8;
 mod memory;
 mod quant;
 mod resolve;
@@ -115,6 +117,22 @@ fn bake(
         return None;
     }
     let opened = file::open(weights, ctxt)?;
+    #[cfg(feature = "baked")]
+    {
+        let names = file::shapes(&opened).into_keys().collect();
+        if int8::is_quantized(&names) {
+            return int8::bake(
+                network,
+                siblings,
+                weights,
+                plan,
+                opened.bytes(),
+                &opened.full,
+                nn,
+                ctxt,
+            );
+        }
+    }
     // Sizes written as named constants take their values from the file's shapes.
     let resolved = if resolve::has_named_sizes(network, siblings) {
         let (resolved, found) =
@@ -177,6 +195,7 @@ fn bake_flat(
             &memory,
             weight_bytes,
             &steps_weights(&steps, &tensors),
+            4,
             ctxt,
         )?;
     }

@@ -9,11 +9,124 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::flat::{self, FlatKind};
-use crate::ast::{LayerKind, MergeKind, Network};
+use nn_core::linalg::conv::{ConvAxis, ConvShape};
+use nn_core::linalg::pool::PoolShape;
+use nn_core::quant::Op;
+
+use super::flat::{self, Flat, FlatKind, FlatStep};
+use crate::ast::{Layer, LayerKind, MergeKind, Network};
 use crate::ctxt::Ctxt;
-use crate::kinds::bake::{BakeCx, usize_lit};
+use crate::kinds::bake::BakeCx;
 use crate::validate::Plan;
+
+/// Each flat step's int8 operation and path; `None` when one has no int8 form.
+pub fn flat_ops(flat: &Flat) -> Option<Vec<(Op, String)>> {
+    flat.steps
+        .iter()
+        .map(|step| step_op(flat, step).ok())
+        .collect()
+}
+
+/// A flat step's int8 operation and path, or the step's layer when it has no int8 form (`None`
+/// for a merge that has none).
+pub fn step_op<'a>(
+    flat: &Flat<'a>,
+    step: &FlatStep<'a>,
+) -> Result<(Op, String), Option<&'a Layer>> {
+    let first = *step.inputs.first().ok_or(None)?;
+    let cx = BakeCx {
+        input: &flat.dims[first],
+        output: &flat.dims[step.output],
+    };
+    match &step.kind {
+        FlatKind::Merge { kind, path } => {
+            let op = match kind {
+                MergeKind::Add if step.inputs.len() == 2 => Op::Add,
+                MergeKind::Concat(axis) => {
+                    let axis =
+                        axis.unwrap_or_else(|| crate::validate::feature_axis(cx.input.len()));
+                    Op::Concat {
+                        outer: cx.input.iter().take(axis).product::<u64>() as usize,
+                    }
+                }
+                MergeKind::Stack => Op::Concat { outer: 1 },
+                _ => return Err(None),
+            };
+            Ok((op, path.clone()))
+        }
+        FlatKind::Layer { layer, path } => {
+            let LayerKind::Spec(spec) = &layer.kind else {
+                return Err(Some(layer));
+            };
+            let op = spec.quant_op(&cx).ok_or(Some(*layer))?;
+            Ok((op, path.clone()))
+        }
+    }
+}
+
+/// `nn::baked::ConvAxis { .. }` of `axis`.
+fn axis_tokens(axis: &ConvAxis, nn: &TokenStream) -> TokenStream {
+    let ConvAxis {
+        size,
+        out,
+        kernel,
+        stride,
+        dilation,
+        pad_before,
+        pad_after,
+    } = *axis;
+    quote!(#nn::baked::ConvAxis {
+        size: #size, out: #out, kernel: #kernel, stride: #stride,
+        dilation: #dilation, pad_before: #pad_before, pad_after: #pad_after,
+    })
+}
+
+/// `nn::baked::ConvShape { .. }` of `shape`.
+pub fn conv_tokens(shape: &ConvShape, nn: &TokenStream) -> TokenStream {
+    let (c_in, c_out, groups) = (shape.c_in, shape.c_out, shape.groups);
+    let (height, width) = (
+        axis_tokens(&shape.height, nn),
+        axis_tokens(&shape.width, nn),
+    );
+    quote!(#nn::baked::ConvShape {
+        c_in: #c_in, c_out: #c_out, groups: #groups, height: #height, width: #width,
+    })
+}
+
+/// `nn::baked::PoolShape { .. }` of `shape`.
+pub fn pool_tokens(shape: &PoolShape, nn: &TokenStream) -> TokenStream {
+    let (height, width) = (
+        axis_tokens(&shape.height, nn),
+        axis_tokens(&shape.width, nn),
+    );
+    let counts = shape.count_include_pad;
+    quote!(#nn::baked::PoolShape { height: #height, width: #width, count_include_pad: #counts })
+}
+
+/// The `nn::quant::Op` expression of `op`.
+fn op_tokens(op: &Op, nn: &TokenStream) -> TokenStream {
+    match op {
+        Op::Dense => quote!(#nn::quant::Op::Dense),
+        Op::Conv(shape) => {
+            let shape = conv_tokens(shape, nn);
+            quote!(#nn::quant::Op::Conv(#shape))
+        }
+        Op::BatchNorm { channels } => quote!(#nn::quant::Op::BatchNorm { channels: #channels }),
+        Op::Relu => quote!(#nn::quant::Op::Relu),
+        Op::MaxPool(shape) => {
+            let shape = pool_tokens(shape, nn);
+            quote!(#nn::quant::Op::MaxPool(#shape))
+        }
+        Op::AvgPool(shape) => {
+            let shape = pool_tokens(shape, nn);
+            quote!(#nn::quant::Op::AvgPool(#shape))
+        }
+        Op::GlobalAvgPool { plane } => quote!(#nn::quant::Op::GlobalAvgPool { plane: #plane }),
+        Op::Identity => quote!(#nn::quant::Op::Identity),
+        Op::Add => quote!(#nn::quant::Op::Add),
+        Op::Concat { outer } => quote!(#nn::quant::Op::Concat { outer: #outer }),
+    }
+}
 
 /// The `impl Quantize`, or nothing.
 pub fn quantize_impl(
@@ -35,46 +148,17 @@ pub fn quantize_impl(
     let [(_, input)] = flat.inputs.as_slice() else {
         return TokenStream::new();
     };
-    let mut steps = Vec::new();
-    for step in &flat.steps {
-        let Some(first) = step.inputs.first() else {
-            return TokenStream::new();
-        };
-        let cx = BakeCx {
-            input: &flat.dims[*first],
-            output: &flat.dims[step.output],
-        };
-        let (op, path) = match &step.kind {
-            FlatKind::Merge { kind, path } => {
-                let op = match kind {
-                    MergeKind::Add if step.inputs.len() == 2 => quote!(#nn::quant::Op::Add),
-                    MergeKind::Concat(axis) => {
-                        let axis =
-                            axis.unwrap_or_else(|| crate::validate::feature_axis(cx.input.len()));
-                        let outer = usize_lit(cx.input.iter().take(axis).product());
-                        quote!(#nn::quant::Op::Concat { outer: #outer })
-                    }
-                    MergeKind::Stack => quote!(#nn::quant::Op::Concat { outer: 1 }),
-                    _ => return TokenStream::new(),
-                };
-                (op, path.clone())
-            }
-            FlatKind::Layer { layer, path } => {
-                let LayerKind::Spec(spec) = &layer.kind else {
-                    return TokenStream::new();
-                };
-                let Some(op) = spec.quant_op(&cx, nn) else {
-                    return TokenStream::new();
-                };
-                (op, path.clone())
-            }
-        };
+    let Some(steps) = flat_ops(&flat) else {
+        return TokenStream::new();
+    };
+    let steps = flat.steps.iter().zip(&steps).map(|(step, (op, path))| {
+        let op = op_tokens(op, nn);
         let inputs = &step.inputs;
         let output = step.output;
-        steps.push(quote! {
+        quote! {
             #nn::quant::Step { op: #op, inputs: &[#(#inputs),*], output: #output, path: #path }
-        });
-    }
+        }
+    });
     let nodes = flat
         .dims
         .iter()

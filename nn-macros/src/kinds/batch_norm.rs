@@ -30,9 +30,9 @@ impl Spec for BatchNorm {
     /// PyTorch's four tensors, one value per channel: `weight` (γ), `bias` (β), and the
     /// buffers `running_mean` and `running_var`, with `eps` = 1e-5 (the heap layer's).
     /// Folded into a `conv2d` or `dense` right before it; otherwise the heap layer's kernel.
-    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        let channels = usize_lit(*cx.input.first()?);
-        Some(quote::quote!(#nn::quant::Op::BatchNorm { channels: #channels }))
+    fn quant_op(&self, cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        let channels = *cx.input.first()? as usize;
+        Some(nn_core::quant::Op::BatchNorm { channels })
     }
 
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {

@@ -482,6 +482,29 @@ impl KernelShape {
         col_rows * ow * rows.min(oh)
     }
 
+    /// The shape as `nn-core` holds it.
+    fn value(&self) -> nn_core::linalg::conv::ConvShape {
+        let [height, width] = [0, 1].map(|i| {
+            let (a, (size, out)) = (self.axes()[i], self.sizes[i]);
+            nn_core::linalg::conv::ConvAxis {
+                size: size as usize,
+                out: out as usize,
+                kernel: a.kernel as usize,
+                stride: a.stride as usize,
+                dilation: a.dilation as usize,
+                pad_before: a.pad_before as usize,
+                pad_after: a.pad_after as usize,
+            }
+        });
+        nn_core::linalg::conv::ConvShape {
+            c_in: self.c_in as usize,
+            c_out: self.c_out as usize,
+            groups: self.groups as usize,
+            height,
+            width,
+        }
+    }
+
     /// `nn::baked::ConvShape { .. }`.
     fn tokens(&self, nn: &TokenStream) -> TokenStream {
         let [c_in, c_out, groups] = [self.c_in, self.c_out, self.groups].map(usize_lit);
@@ -526,9 +549,10 @@ impl Spec for Conv {
 
     /// `weight (OUT, IN / groups, KH, KW)` (`(OUT, IN / groups, K)` for a `conv1d`) and
     /// `bias (OUT)`; the scratch is the shared kernel's tiled workspace.
-    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        let shape = self.kernel_shape(cx.input, cx.output)?.tokens(nn);
-        Some(quote!(#nn::quant::Op::Conv(#shape)))
+    fn quant_op(&self, cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        Some(nn_core::quant::Op::Conv(
+            self.kernel_shape(cx.input, cx.output)?.value(),
+        ))
     }
 
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {

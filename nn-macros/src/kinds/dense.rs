@@ -65,8 +65,8 @@ impl Spec for Dense {
 
     /// `weight (OUT, IN)` and `bias (OUT)`; on a `(T, IN)` sequence, every step in turn (the
     /// rows of one product, as the heap `SequenceDense` runs it).
-    fn quant_op(&self, _cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        Some(quote::quote!(#nn::quant::Op::Dense))
+    fn quant_op(&self, _cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        Some(nn_core::quant::Op::Dense)
     }
 
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {

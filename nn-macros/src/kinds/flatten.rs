@@ -25,12 +25,8 @@ impl Spec for Flatten {
         "flatten".into()
     }
 
-    fn quant_op(
-        &self,
-        _cx: &BakeCx,
-        nn: &proc_macro2::TokenStream,
-    ) -> Option<proc_macro2::TokenStream> {
-        Some(quote::quote!(#nn::quant::Op::Identity))
+    fn quant_op(&self, _cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        Some(nn_core::quant::Op::Identity)
     }
 
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {

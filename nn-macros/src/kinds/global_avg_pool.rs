@@ -25,9 +25,9 @@ impl Spec for GlobalAvgPool {
         "global_avg_pool".into()
     }
 
-    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        let plane = usize_lit(cx.input.iter().skip(1).product());
-        Some(quote::quote!(#nn::quant::Op::GlobalAvgPool { plane: #plane }))
+    fn quant_op(&self, cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        let plane = cx.input.iter().skip(1).product::<u64>() as usize;
+        Some(nn_core::quant::Op::GlobalAvgPool { plane })
     }
 
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {

@@ -158,10 +158,10 @@ pub trait Spec {
         None
     }
 
-    /// The layer's int8 step, an `nn::quant::Op` expression; `None` for a kind with no int8
+    /// The layer's int8 step; `None` for a kind with no int8
     /// form yet (the network then has no `nn::quant::Quantize`, and a quantized file does not
     /// bake it).
-    fn quant_op(&self, _cx: &BakeCx, _nn: &TokenStream) -> Option<TokenStream> {
+    fn quant_op(&self, _cx: &BakeCx) -> Option<nn_core::quant::Op> {
         None
     }
 }

@@ -402,11 +402,30 @@ impl Spec for Pool {
         })
     }
 
-    fn quant_op(&self, cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        let shape = self.shape_tokens(cx, nn)?;
+    fn quant_op(&self, cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        let ((h, w), (oh, ow)) = match (cx.input, cx.output) {
+            (&[_, l], &[_, ol]) if self.one_d => ((1, l), (1, ol)),
+            (&[_, h, w], &[_, oh, ow]) if !self.one_d => ((h, w), (oh, ow)),
+            _ => return None,
+        };
+        let window = self.windows([Some(h), Some(w)]).ok()?;
+        let axis = |a: &AxisWindow, size: u64, out: u64| nn_core::linalg::conv::ConvAxis {
+            size: size as usize,
+            out: out as usize,
+            kernel: a.kernel as usize,
+            stride: a.stride as usize,
+            dilation: 1,
+            pad_before: a.pad_before as usize,
+            pad_after: a.pad_after as usize,
+        };
+        let shape = nn_core::linalg::pool::PoolShape {
+            height: axis(&window.height, h, oh),
+            width: axis(&window.width, w, ow),
+            count_include_pad: self.counts_padding(),
+        };
         Some(match self.statistic {
-            Statistic::Max => quote!(#nn::quant::Op::MaxPool(#shape)),
-            Statistic::Mean => quote!(#nn::quant::Op::AvgPool(#shape)),
+            Statistic::Max => nn_core::quant::Op::MaxPool(shape),
+            Statistic::Mean => nn_core::quant::Op::AvgPool(shape),
         })
     }
 

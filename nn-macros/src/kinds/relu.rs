@@ -23,8 +23,8 @@ impl Spec for Relu {
         "relu".into()
     }
 
-    fn quant_op(&self, _cx: &BakeCx, nn: &TokenStream) -> Option<TokenStream> {
-        Some(quote::quote!(#nn::quant::Op::Relu))
+    fn quant_op(&self, _cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        Some(nn_core::quant::Op::Relu)
     }
 
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {

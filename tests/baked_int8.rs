@@ -1,0 +1,117 @@
+//! Baked int8 networks (`#[weights = "model.q.safetensors"]`) against the runtime
+//! `nn::quant::QuantModel` of the same file: the same bytes on every input, for the MNIST MLP
+//! and CNN of `examples/quantize` and for a network with a residual add, a concat, average
+//! pooling, a depthwise convolution and a global average.
+
+use nn::prelude::*;
+use nn::quant::{QuantModel, Quantize};
+
+network! {
+    #[weights = "models/mnist_mlp.q.safetensors"]
+    pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+
+    #[weights = "models/mnist_cnn.q.safetensors"]
+    pub struct Cnn<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 16, kernel = 5, padding = 2), batch_norm, relu, max_pool(2),
+        conv2: conv2d(16 -> 32, kernel = 5, padding = 2), batch_norm, relu, max_pool(2),
+        flatten,
+        fc1: dense(1568 -> 128), relu, dropout(0.3),
+        fc2: dense(128 -> 10),
+    >
+
+    /// `tests/quant_ptq.rs`'s `Vision`.
+    #[weights = "tests/fixtures/int8/vision.q.safetensors"]
+    pub struct Vision<
+        input(2, 8, 8),
+        conv1: conv2d(2 -> 4, kernel = 3, padding = 1), batch_norm, relu,
+        block: fork {
+            body: [conv2d(4 -> 4, kernel = 3, padding = 1), relu],
+            shortcut: skip,
+        } => add,
+        relu,
+        wide: fork {
+            pooled: [max_pool(2)],
+            averaged: [avg_pool(2)],
+        } => concat,
+        dw: depthwise(8, kernel = 3, padding = same), relu,
+        global_avg_pool,
+        head: dense(8 -> 3),
+    >
+}
+
+/// `n` int8 samples of `len` values from a fixed stream, every value of the range likely.
+fn samples(n: usize, len: usize) -> Vec<i8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n * len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8 as i8
+        })
+        .collect()
+}
+
+/// The baked network gives the runtime model's bytes on `n` samples.
+macro_rules! same_bytes {
+    ($net:ident, $baked:ident, $file:expr, $n:expr) => {{
+        let model = QuantModel::load(&$net::PLAN, $file).expect("reads the file");
+        let mut activations = model.activations();
+        let mut work = vec![0i8; $baked::WORK_LEN];
+        let work: &mut [i8; $baked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+        let mut outputs = std::collections::BTreeSet::new();
+        for x in samples($n, $baked::INPUTS).chunks_exact($baked::INPUTS) {
+            let expected = model.infer(x, &mut activations).to_vec();
+            let got = $baked::infer(x.try_into().unwrap(), work);
+            assert_eq!(&got[..], &expected[..]);
+            outputs.insert(got.to_vec());
+        }
+        // Distinct inputs give distinct outputs: the test compares something.
+        assert!(outputs.len() > $n / 2, "{} distinct outputs", outputs.len());
+    }};
+}
+
+#[test]
+fn the_baked_mlp_is_the_runtime_model() {
+    same_bytes!(Mlp, MlpBaked, "models/mnist_mlp.q.safetensors", 50);
+}
+
+#[test]
+fn the_baked_cnn_is_the_runtime_model() {
+    same_bytes!(Cnn, CnnBaked, "models/mnist_cnn.q.safetensors", 10);
+}
+
+#[test]
+fn the_baked_residual_and_concat_network_is_the_runtime_model() {
+    same_bytes!(
+        Vision,
+        VisionBaked,
+        "tests/fixtures/int8/vision.q.safetensors",
+        200
+    );
+}
+
+#[test]
+fn the_int8_network_is_a_quarter_of_the_float_one() {
+    // int8 weights, int32 biases and an 8-byte multiplier per output channel.
+    let float_weight_bytes = 4 * (784 * 128 + 128 + 128 * 10 + 10);
+    let ratio = MlpBaked::WEIGHT_BYTES as f64 / float_weight_bytes as f64;
+    assert!(ratio < 0.27, "{ratio}");
+    assert_eq!(MlpBaked::WORK_LEN, 128 + 10);
+}
+
+#[test]
+fn the_float_wrapper_quantizes_and_saturates() {
+    let mut work = [0i8; MlpBaked::WORK_LEN];
+    let mut out = [0.0f32; 10];
+    // Far outside the calibrated range: saturates, and still gives finite outputs.
+    MlpBaked::infer_f32(&[1e9; 784], &mut work, &mut out);
+    assert!(out.iter().all(|v| v.is_finite()));
+    let q = [127i8; 784];
+    let expected: Vec<f32> = MlpBaked::infer(&q, &mut work)
+        .iter()
+        .map(|&v| MlpBaked::OUTPUT_SCALE * (i32::from(v) - MlpBaked::OUTPUT_ZERO_POINT) as f32)
+        .collect();
+    assert_eq!(out.to_vec(), expected);
+}
