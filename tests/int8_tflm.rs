@@ -173,7 +173,7 @@ fn lenet_matches_tflm_bit_for_bit() {
     let conv = |layer: &Layer, shape: &ConvShape, zero: i32, x: &[i8]| {
         let kernel = layer.kernel(zero, true);
         let mut y = vec![0i8; x.len() / shape.input_len() * shape.output_len()];
-        Conv2dInt8 {
+        let conv = Conv2dInt8 {
             shape,
             weight: kernel.weight,
             bias: kernel.bias,
@@ -181,8 +181,12 @@ fn lenet_matches_tflm_bit_for_bit() {
             input_zero_point: kernel.input_zero_point,
             output_zero_point: kernel.output_zero_point,
             activation: kernel.activation,
-        }
-        .forward(x, &mut y);
+        };
+        conv.forward(x, &mut y);
+        // The kernel networks run (`nn::quant::QuantModel`, baked int8) gives the same bytes.
+        let mut widened = vec![0i8; y.len()];
+        conv.forward_with(x, &mut widened, &mut vec![0; conv.column_len()]);
+        assert_eq!(widened, y);
         y
     };
     let pool = |shape: &PoolShape, x: &[i8]| {

@@ -69,8 +69,29 @@ pub fn standardized(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
     }
 }
 
-/// The index of the largest value: the predicted class of a row of logits.
-pub fn argmax(logits: &[f32]) -> u8 {
+/// `image` prepared by `prepare` ([`scaled`] or [`standardized`]), then quantized to int8
+/// with an int8 network's input `scale` and `zero_point`: `round(x / scale) + zero_point`,
+/// halves away from zero, saturated (TensorFlow Lite's quantize, as `nn::quant` does it).
+pub fn quantized(
+    image: &[u8; PIXELS],
+    prepare: impl Fn(&[u8; PIXELS], &mut [f32; PIXELS]),
+    scale: f32,
+    zero_point: i32,
+    out: &mut [i8; PIXELS],
+) {
+    let mut real = [0.0f32; PIXELS];
+    prepare(image, &mut real);
+    for (q, &x) in out.iter_mut().zip(&real) {
+        let scaled = f64::from(x) / f64::from(scale);
+        let truncated = scaled as i64;
+        let fraction = scaled - truncated as f64;
+        let rounded = truncated + i64::from(fraction >= 0.5) - i64::from(fraction <= -0.5);
+        *q = (rounded + i64::from(zero_point)).clamp(-128, 127) as i8;
+    }
+}
+
+/// The index of the largest value: the predicted class of a row of logits (float or int8).
+pub fn argmax<T: PartialOrd + Copy>(logits: &[T]) -> u8 {
     let mut best = 0;
     for (class, &logit) in logits.iter().enumerate() {
         if logit > logits[best] {
@@ -191,6 +212,47 @@ macro_rules! firmware {
             let mut pixels = [0.0f32; $crate::PIXELS];
             let mut work = [0.0f32; <$net>::WORK_LEN];
             $crate::run($name, &mut pixels, $prepare, |pixels, probe| {
+                $crate::classify!($net, pixels, &mut work, probe)
+            })
+        }
+
+        #[cfg(target_os = "none")]
+        #[cortex_m_rt::entry]
+        fn main() -> ! {
+            run()
+        }
+
+        #[cfg(not(target_os = "none"))]
+        fn main() {
+            run()
+        }
+    };
+}
+
+/// [`firmware!`] for an int8 network baked from a quantized file: each image prepared by
+/// `$prepare`, then quantized with the network's input scale and zero point (untimed, as the
+/// float firmwares' preparation is), and classified by `argmax` over the int8 output.
+///
+/// ```ignore
+/// board::firmware_int8!("mnist-cnn-int8", CnnBaked, board::standardized);
+/// ```
+#[macro_export]
+macro_rules! firmware_int8 {
+    ($name:literal, $net:ty, $prepare:path) => {
+        /// Every embedded test image through the network, on the device or the host.
+        fn run() -> ! {
+            let mut pixels = [0i8; $crate::PIXELS];
+            let mut work = [0i8; <$net>::WORK_LEN];
+            let prepare = |image: &[u8; $crate::PIXELS], q: &mut [i8; $crate::PIXELS]| {
+                $crate::quantized(
+                    image,
+                    $prepare,
+                    <$net>::INPUT_SCALE,
+                    <$net>::INPUT_ZERO_POINT,
+                    q,
+                )
+            };
+            $crate::run($name, &mut pixels, prepare, |pixels, probe| {
                 $crate::classify!($net, pixels, &mut work, probe)
             })
         }

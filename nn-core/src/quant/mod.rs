@@ -21,6 +21,7 @@
 
 pub mod ops;
 pub mod plan;
+mod widened;
 
 #[cfg(feature = "alloc")]
 mod calibrate;

@@ -316,7 +316,7 @@ impl QuantModel {
                     output_zero_point: quant.output.zero_point,
                     activation: clamp,
                 }
-                .forward(x, &mut y),
+                .forward_with(x, &mut y, &mut vec![0; x.len()]),
                 Op::Conv(shape) => Conv2dInt8 {
                     shape: &shape,
                     weight: &quant.weight,
@@ -326,7 +326,14 @@ impl QuantModel {
                     output_zero_point: quant.output.zero_point,
                     activation: clamp,
                 }
-                .forward(x, &mut y),
+                .forward_with(
+                    x,
+                    &mut y,
+                    &mut vec![
+                        0;
+                        shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel
+                    ],
+                ),
                 Op::Relu => {
                     y.copy_from_slice(x);
                     relu_int8(quant.output.zero_point, &mut y);

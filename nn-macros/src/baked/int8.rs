@@ -320,24 +320,30 @@ fn emit(
                 });
                 let x = regions.read(memory, input);
                 let y = regions.of(memory, out);
+                let row = plan.nodes[step.inputs[0]];
                 match step.op {
                     Op::Conv(shape) => {
+                        let column =
+                            shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel;
                         let shape = conv_tokens(&shape, nn);
                         quote_spanned!(span=> {
                             const SHAPE: #nn::baked::ConvShape = #shape;
-                            #nn::quant::Conv2dInt8 {
+                            let conv = #nn::quant::Conv2dInt8 {
                                 shape: &SHAPE, weight: &#w, bias: &#b, multipliers: &#m,
                                 input_zero_point: #in_zp, output_zero_point: #out_zp,
                                 activation: (#lo, #hi),
-                            }.forward(#x, #y);
+                            };
+                            let mut column = [0i16; #column];
+                            conv.forward_with(#x, #y, &mut column);
                         })
                     }
                     _ => quote_spanned!(span=> {
+                        let mut widened = [0i16; #row];
                         #nn::quant::DenseInt8 {
                             weight: &#w, bias: &#b, multipliers: &#m,
                             input_zero_point: #in_zp, output_zero_point: #out_zp,
                             activation: (#lo, #hi),
-                        }.forward(#x, #y);
+                        }.forward_with(#x, #y, &mut widened);
                     }),
                 }
             }
