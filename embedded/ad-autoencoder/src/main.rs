@@ -81,6 +81,7 @@ fn run() -> ! {
             };
             level(pixels, reconstruction)
         },
+        || None,
     )
 }
 

@@ -90,6 +90,18 @@ pub fn quantized(
     }
 }
 
+/// Where an output digest starts (FNV-1a's offset basis).
+pub const DIGEST_START: u32 = 0x811c_9dc5;
+
+/// `hash` with the bytes of `values` folded in (FNV-1a): how the int8 firmwares show that the
+/// device's outputs are the host's, byte for byte.
+pub fn digest(mut hash: u32, values: &[i8]) -> u32 {
+    for &v in values {
+        hash = (hash ^ u32::from(v as u8)).wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
 /// The index of the largest value: the predicted class of a row of logits (float or int8).
 pub fn argmax<T: PartialOrd + Copy>(logits: &[T]) -> u8 {
     let mut best = 0;
@@ -182,7 +194,7 @@ impl Probe {
 /// ```ignore
 /// board::run("mnist-cnn", &mut pixels, board::standardized, |pixels, probe| {
 ///     board::classify!(CnnBaked, pixels, &mut work, probe)
-/// })
+/// }, || None)
 /// ```
 #[macro_export]
 macro_rules! classify {
@@ -211,9 +223,13 @@ macro_rules! firmware {
         fn run() -> ! {
             let mut pixels = [0.0f32; $crate::PIXELS];
             let mut work = [0.0f32; <$net>::WORK_LEN];
-            $crate::run($name, &mut pixels, $prepare, |pixels, probe| {
-                $crate::classify!($net, pixels, &mut work, probe)
-            })
+            $crate::run(
+                $name,
+                &mut pixels,
+                $prepare,
+                |pixels, probe| $crate::classify!($net, pixels, &mut work, probe),
+                || None,
+            )
         }
 
         #[cfg(target_os = "none")]
@@ -252,9 +268,22 @@ macro_rules! firmware_int8 {
                     q,
                 )
             };
-            $crate::run($name, &mut pixels, prepare, |pixels, probe| {
-                $crate::classify!($net, pixels, &mut work, probe)
-            })
+            // Every output byte of the timed pass, hashed: the device's must be the host's.
+            let digest = ::core::cell::Cell::new($crate::DIGEST_START);
+            $crate::run(
+                $name,
+                &mut pixels,
+                prepare,
+                |pixels, probe| match probe {
+                    ::core::option::Option::None => {
+                        let out = <$net>::infer(pixels, &mut work);
+                        digest.set($crate::digest(digest.get(), out));
+                        $crate::argmax(out)
+                    }
+                    probe => $crate::classify!($net, pixels, &mut work, probe),
+                },
+                || ::core::option::Option::Some(digest.get()),
+            )
         }
 
         #[cfg(target_os = "none")]
@@ -292,6 +321,7 @@ pub fn run<I>(
     input: &mut I,
     mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
     mut classify: impl FnMut(&I, Option<&mut Probe>) -> u8,
+    digest: impl Fn() -> Option<u32>,
 ) -> ! {
     use cortex_m_semihosting::{debug, hprintln};
 
@@ -324,6 +354,9 @@ pub fn run<I>(
         hprintln!("{}: {}/{} correct", name, tally.correct, tally.count);
         hprintln!("{}: {} instructions per inference", name, instructions);
         hprintln!("{}: stack peak {} B", name, stack);
+        if let Some(digest) = digest() {
+            hprintln!("{}: output digest {:08x}", name, digest);
+        }
         for &(layer, ticks, macs) in &probe.layers[..probe.count] {
             let instructions = ticks * device::INSTRUCTIONS_PER_TICK / tally.count as u64;
             hprintln!(
@@ -349,6 +382,7 @@ pub fn run<I>(
     input: &mut I,
     mut prepare: impl FnMut(&[u8; PIXELS], &mut I),
     mut classify: impl FnMut(&I, Option<&mut Probe>) -> u8,
+    digest: impl Fn() -> Option<u32>,
 ) -> ! {
     let mut tally = Tally::new();
     for (image, label) in test_images() {
@@ -361,6 +395,9 @@ pub fn run<I>(
     }
     std::println!("{name}: predictions {}", tally.predictions());
     std::println!("{name}: {}/{} correct", tally.correct, tally.count);
+    if let Some(digest) = digest() {
+        std::println!("{name}: output digest {digest:08x}");
+    }
     std::process::exit(0)
 }
 

@@ -47,6 +47,7 @@ fn run() -> ! {
             None => classify(pixels) as u8,
             probe => board::classify!(MlpBaked, pixels, &mut work, probe),
         },
+        || None,
     )
 }
 

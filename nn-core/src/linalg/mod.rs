@@ -34,6 +34,7 @@ pub mod chunks;
 pub mod conv;
 mod depthwise;
 mod fpu;
+pub mod int8;
 mod kernels;
 pub mod norm;
 pub mod pool;

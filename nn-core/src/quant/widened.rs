@@ -6,28 +6,7 @@
 //! wraps, so its order changes no bit), and the tests compare the two on every window shape.
 
 use super::{Conv2dInt8, DenseInt8};
-
-/// `bias + Σ a[i] · w[i]`, wrapping as the reference kernels' int32 sums do.
-#[inline]
-fn dot(bias: i32, a: &[i16], w: &[i8]) -> i32 {
-    // Four partial sums, so that the products do not wait on one another.
-    let mut sums = [0i32; 4];
-    let (a4, a_rest) = a.split_at(a.len() / 4 * 4);
-    let (w4, w_rest) = w.split_at(a4.len());
-    for (a, w) in a4.chunks_exact(4).zip(w4.chunks_exact(4)) {
-        for k in 0..4 {
-            sums[k] = sums[k].wrapping_add(i32::from(a[k]) * i32::from(w[k]));
-        }
-    }
-    let mut acc = bias;
-    for s in sums {
-        acc = acc.wrapping_add(s);
-    }
-    for (&a, &w) in a_rest.iter().zip(w_rest) {
-        acc = acc.wrapping_add(i32::from(a) * i32::from(w));
-    }
-    acc
-}
+use crate::linalg::int8::{dot, dot2, interleave};
 
 impl DenseInt8<'_> {
     /// [`DenseInt8::forward`], each input row widened once into `widened` (one row: the
@@ -58,17 +37,25 @@ impl DenseInt8<'_> {
             for (w, &v) in widened.iter_mut().zip(x_row) {
                 *w = (i32::from(v) - self.input_zero_point) as i16;
             }
-            let rows = self.weight.chunks_exact(inputs);
-            for ((out, w_row), (&bias, m)) in y_row
-                .iter_mut()
-                .zip(rows)
-                .zip(self.bias.iter().zip(self.multipliers))
-            {
-                let acc = dot(bias, widened, w_row);
-                *out = self
+            interleave(widened);
+            let requantize = |o: usize, acc: i32| {
+                let q = self
                     .output_zero_point
-                    .saturating_add(m.apply(acc))
-                    .clamp(low, high) as i8;
+                    .saturating_add(self.multipliers[o].apply(acc));
+                q.clamp(low, high) as i8
+            };
+            // Two outputs at a time share each load of the inputs.
+            let mut o = 0;
+            while o + 2 <= outputs {
+                let rows = [0, 1].map(|k| &self.weight[(o + k) * inputs..][..inputs]);
+                let acc = dot2([self.bias[o], self.bias[o + 1]], widened, rows);
+                y_row[o] = requantize(o, acc[0]);
+                y_row[o + 1] = requantize(o + 1, acc[1]);
+                o += 2;
+            }
+            if o < outputs {
+                let acc = dot(self.bias[o], widened, &self.weight[o * inputs..][..inputs]);
+                y_row[o] = requantize(o, acc);
             }
         }
     }
@@ -149,14 +136,27 @@ impl Conv2dInt8<'_> {
                                 }
                             }
                         }
+                        interleave(column);
                         let position = r * aw.out + c;
-                        for o in g * group_out..(g + 1) * group_out {
-                            let w = &self.weight[o * column.len()..][..column.len()];
-                            let acc = dot(self.bias[o], column, w);
+                        let len = column.len();
+                        let mut store = |o: usize, acc: i32| {
                             let q = self
                                 .output_zero_point
                                 .saturating_add(self.multipliers[o].apply(acc));
                             y_b[o * plane_out + position] = q.clamp(low, high) as i8;
+                        };
+                        let (mut o, end) = (g * group_out, (g + 1) * group_out);
+                        // Two output channels at a time share each load of the column.
+                        while o + 2 <= end {
+                            let rows = [0, 1].map(|k| &self.weight[(o + k) * len..][..len]);
+                            let acc = dot2([self.bias[o], self.bias[o + 1]], column, rows);
+                            store(o, acc[0]);
+                            store(o + 1, acc[1]);
+                            o += 2;
+                        }
+                        if o < end {
+                            let acc = dot(self.bias[o], column, &self.weight[o * len..][..len]);
+                            store(o, acc);
                         }
                     }
                 }
