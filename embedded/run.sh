@@ -9,7 +9,8 @@
 # measured peak. The instruction counts are a regression gate: the run fails when a count
 # grows by more than 2 % over embedded/expected.toml; `embedded/run.sh --update` writes the
 # new counts there (commit them when they drop). `--layers` adds each baked layer's instructions
-# and multiply-accumulates (from a second, probed pass). MNIST is fetched first when missing.
+# and multiply-accumulates (from a second, probed pass). An int8 firmware also prints a digest of
+# every output byte, which must be the host's. MNIST is fetched first when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,6 +91,16 @@ for manifest in embedded/*/Cargo.toml; do
     if [ "$total" -eq 0 ] || [ "$equal" -ne "$total" ] || [ "${#device_predictions}" -ne "$total" ]; then
         echo "error: $firmware's device predictions differ from the host's" >&2
         failed=1
+    fi
+    # An int8 firmware hashes every output byte: integer arithmetic, so the device's bytes
+    # must be the host's, not only its classes.
+    host_digest=$(sed -n "s/^$firmware: output digest //p" <<<"$host")
+    device_digest=$(sed -n "s/^$firmware: output digest //p" <<<"$device")
+    if [ "$host_digest" != "$device_digest" ]; then
+        echo "error: $firmware's device output bytes differ from the host's (digest $device_digest, host $host_digest)" >&2
+        failed=1
+    elif [ -n "$host_digest" ]; then
+        echo "    every output byte equals the host's (digest $host_digest)"
     fi
 
     new_counts+="$firmware = $instructions"$'\n'
