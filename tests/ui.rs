@@ -39,8 +39,13 @@ fn copy_weights_fixtures() {
     let target = metadata["target_directory"]
         .as_str()
         .expect("cargo metadata names the target directory");
-    // `tests/fixtures` too: the budget cases bake the LeNet of `tests/baked.rs`.
-    for fixtures in ["tests/ui/baked_weights", "tests/fixtures"] {
+    // `tests/fixtures` too: the budget cases bake the LeNet of `tests/baked.rs`, and the int8
+    // cases a quantized file.
+    for fixtures in [
+        "tests/ui/baked_weights",
+        "tests/fixtures",
+        "tests/fixtures/int8",
+    ] {
         let fixtures = std::path::Path::new(fixtures);
         let into = std::path::Path::new(target)
             .join("tests/trybuild/nn")

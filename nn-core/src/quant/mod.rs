@@ -1,6 +1,6 @@
-//! The int8 scheme of TensorFlow Lite, as its quantization specification states it, and the
-//! fixed-point arithmetic its reference kernels (TensorFlow Lite Micro's, after gemmlowp) run
-//! on: what an int8 network computes, to the bit.
+//! int8 networks: the int8 scheme of TensorFlow Lite, as its quantization specification
+//! states it, the fixed-point arithmetic its reference kernels (TensorFlow Lite Micro's, after
+//! gemmlowp) run on, post-training quantization, and the quantized file `network!` bakes.
 //!
 //! - A real value `r` is stored as `q` with `r = scale · (q − zero_point)` ([`QuantParams`]).
 //!   Activations are asymmetric int8, one scale and zero point per tensor
@@ -13,11 +13,18 @@
 //!   a saturating rounding doubling high multiply ([`saturating_rounding_doubling_high_mul`]),
 //!   then a rounding right shift ([`rounding_divide_by_pot`]).
 //!
-//! Nothing here is a float kernel's approximation: every function is integer arithmetic that
-//! gives TensorFlow Lite Micro's reference results, and the tests pin the rounding cases.
-//! Only the choice of scales (from a float range) is float. The reference kernels
-//! ([`DenseInt8`], [`Conv2dInt8`], [`max_pool_int8`]) are plain loops, checked bit for bit
-//! against TFLM on converter-quantized networks by the `nn` crate's `tests/int8_tflm.rs`.
+//! Every kernel is integer arithmetic that gives TensorFlow Lite Micro's reference results;
+//! only the choice of scales (from a float range) is float. [`DenseInt8`], [`Conv2dInt8`] and
+//! [`max_pool_int8`] are checked bit for bit against TFLM on converter-quantized networks by
+//! the `nn` crate's `tests/int8_tflm.rs`, in their reference form (`forward`) and in the form
+//! networks run (`forward_with`: inputs widened once, `SMLAD` on the Cortex-M4F).
+//!
+//! **The path** (with `alloc`): `network!` implements [`Quantize`] (a [`Plan`]) for networks
+//! whose layers all have an int8 form; [`calibrate`] observes every activation's range over a
+//! dataset ([`Calibration`]); [`QuantModel::quantize`] folds batch norms, fuses ReLUs and
+//! quantizes ([`post_training`] does both); [`QuantModel::save`] writes the quantized
+//! safetensors file (feature `safetensors`; its names are in the README's int8 section), and
+//! `#[weights = "model.q.safetensors"]` bakes it into an int8 network.
 
 pub mod ops;
 pub mod plan;

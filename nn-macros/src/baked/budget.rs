@@ -132,8 +132,11 @@ pub fn check(
         ctxt.error(
             &budget.attr,
             format!(
-                "`{name}`'s baked work arena is {ram} bytes (`WORK_LEN` = {} f32), over its budget `{}` ({} bytes){largest}",
-                memory.work_len, limit.text, limit.bytes
+                "`{name}`'s baked work arena is {ram} bytes (`WORK_LEN` = {} {}), over its budget `{}` ({} bytes){largest}",
+                memory.work_len,
+                if value_bytes == 1 { "i8" } else { "f32" },
+                limit.text,
+                limit.bytes
             ),
         );
         ok = false;

@@ -132,7 +132,13 @@ pub fn bake(
                 }
                 _ => None,
             };
-            let message = format!("`{file}`: {error}");
+            let message = match (&error, tensor.as_deref().and_then(|t| layer_of(&flat, t))) {
+                (QuantizeError::MissingTensor(name), Some(layer)) => format!(
+                    "the quantized file `{file}` has no `{name}`, which `{}` reads: is it another network's file? (`examples/quantize` shows how to write one)",
+                    layer.text()
+                ),
+                _ => format!("the quantized file `{file}`: {error}"),
+            };
             match tensor.as_deref().and_then(|t| layer_of(&flat, t)) {
                 Some(layer) => ctxt.error(&layer.tokens, message),
                 None => ctxt.error(&weights.attr, message),
