@@ -228,3 +228,55 @@ fn lenet_matches_tflm_bit_for_bit() {
     let tflite = i8s(&file, "test.tflite_outputs");
     check_against_tflm(&got, &want, &tflite, labels);
 }
+
+nn::network! {
+    /// The network of `mnist_dsres.tflite`: a depthwise-separable residual block, an add with a
+    /// fused ReLU, average pooling, a strided `same` convolution.
+    pub struct Dsres<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 8, kernel = 3, padding = 1), relu,
+        block: fork {
+            body: [dw: depthwise(8, kernel = 3, padding = 1), relu, pw: conv2d(8 -> 8, kernel = 1)],
+            shortcut: skip,
+        } => add,
+        relu, avg_pool(2),
+        conv2: conv2d(8 -> 16, kernel = 3, stride = 2, padding = same), relu,
+        flatten,
+        fc: dense(784 -> 10),
+    >
+}
+
+/// The whole int8 path of `nn` (`QuantModel`, as a baked network runs it: depthwise, `add`
+/// with its rescaling and fused ReLU, average pooling) on a network TensorFlow Lite's converter
+/// quantized, read from the fixture in `nn`'s quantized-file names: TFLM's bytes.
+#[test]
+fn a_depthwise_separable_residual_net_matches_tflm_bit_for_bit() {
+    use nn::quant::{QuantModel, Quantize};
+    let data = std::fs::read("tests/fixtures/int8/mnist_dsres_tflm.safetensors")
+        .expect("the int8 fixture is committed");
+    let model = QuantModel::from_bytes(&Dsres::PLAN, &data).expect("reads as a quantized file");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    let inputs = i8s(&file, "test.inputs");
+    let want = i8s(&file, "test.tflm_outputs");
+    let labels = bytes(&file, "test.labels", Dtype::U8);
+    let mut activations = model.activations();
+    let mut got = Vec::new();
+    for x in inputs.chunks_exact(784) {
+        got.extend_from_slice(model.infer(x, &mut activations));
+    }
+    let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} output bytes differ from TFLM's",
+        want.len()
+    );
+    let correct = got
+        .chunks_exact(10)
+        .zip(labels)
+        .filter(|(logits, label)| {
+            (0..10).max_by_key(|&i| (logits[i], std::cmp::Reverse(i))) == Some(usize::from(**label))
+        })
+        .count();
+    assert!(correct >= 80, "{correct} of {} correct", labels.len());
+}

@@ -137,6 +137,120 @@ def main():
                       ("fc2", (10, 64), None),
                   ])
 
+    residual_fixture(tf, runtime, images, train_labels, test.reshape(-1, 28, 28, 1), labels)
+
+
+def residual_fixture(tf, runtime, images, train_labels, test, labels):
+    """A net with a depthwise-separable residual block, an ADD with a fused ReLU, average
+    pooling and a strided `same` convolution, trained for one epoch, quantized, and written as
+    an `nn` quantized file (`mnist_dsres_tflm.safetensors`: our names and layouts, so that
+    `nn::quant::QuantModel` reads it for the declaration in `tests/int8_tflm.rs`), with the
+    test data and TFLM's outputs beside it. The tensors of each operator come from the
+    interpreter's operator list, in order."""
+    tf.keras.utils.set_random_seed(1)
+    inp = tf.keras.Input((28, 28, 1))
+    c1 = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    dw = tf.keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(c1)
+    pw = tf.keras.layers.Conv2D(8, 1)(dw)
+    s = tf.keras.layers.ReLU()(tf.keras.layers.Add()([c1, pw]))
+    p = tf.keras.layers.AveragePooling2D(2)(s)
+    c2 = tf.keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(p)
+    out = tf.keras.layers.Dense(10)(tf.keras.layers.Flatten()(c2))
+    model = tf.keras.Model(inp, out)
+    model.compile(optimizer="adam",
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images[:20000], train_labels[:20000], epochs=1, batch_size=64, verbose=0)
+
+    def representative():
+        for i in range(500):
+            yield [images[i:i + 1]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    flatbuffer = converter.convert()
+    path = os.path.join(OUT, "mnist_dsres.tflite")
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+
+    lite = tf.lite.Interpreter(model_path=path, experimental_preserve_all_tensors=True)
+    lite.allocate_tensors()
+    ops = lite._get_ops_details()
+    print("mnist_dsres ops:", [op["op_name"] for op in ops], file=sys.stderr)
+    (input_detail,) = lite.get_input_details()
+    (output_detail,) = lite.get_output_details()
+    in_scale, in_zero = input_detail["quantization"]
+    inputs = np.clip(np.round(test[:CASES] / in_scale) + in_zero, -128, 127).astype(np.int8)
+
+    micro = runtime.Interpreter.from_file(path)
+    tflm_outputs = []
+    for x in inputs:
+        micro.set_input(x[None], 0)
+        micro.invoke()
+        tflm_outputs.append(micro.get_output(0)[0])
+    tflm_outputs = np.array(tflm_outputs, dtype=np.int8)
+    tflite_outputs = []
+    for x in inputs:
+        lite.set_tensor(input_detail["index"], x[None])
+        lite.invoke()
+        tflite_outputs.append(lite.get_tensor(output_detail["index"])[0])
+    tflite_outputs = np.array(tflite_outputs, dtype=np.int8)
+
+    details = {d["index"]: d for d in lite.get_tensor_details()}
+    tensors = {
+        "input.scale": np.array([in_scale], np.float32),
+        "input.zero_point": np.array([in_zero], np.int32),
+        "test.inputs": inputs.reshape(CASES, 1, 28, 28),
+        "test.labels": labels[:CASES].astype(np.uint8),
+        "test.tflm_outputs": tflm_outputs,
+        "test.tflite_outputs": tflite_outputs,
+    }
+
+    def output_pair(path, index):
+        scale, zero = details[index]["quantization"]
+        tensors[f"{path}.output_scale"] = np.array([scale], np.float32)
+        tensors[f"{path}.output_zero_point"] = np.array([zero], np.int32)
+
+    def weighted(path, op, layout):
+        w = details[op["inputs"][1]]
+        b = details[op["inputs"][2]]
+        scales = np.asarray(w["quantization_parameters"]["scales"], np.float32)
+        weight = layout(lite.get_tensor(w["index"]).astype(np.int8))
+        if scales.size == 1:
+            scales = np.repeat(scales, weight.shape[0])
+        assert not np.any(w["quantization_parameters"]["zero_points"]), "weights are symmetric"
+        tensors[f"{path}.weight"] = np.ascontiguousarray(weight)
+        tensors[f"{path}.weight_scale"] = scales
+        tensors[f"{path}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
+        output_pair(path, op["outputs"][0])
+
+    convs = iter(["conv1", "block.body.dw", "block.body.pw", "conv2"])
+    for op in ops:
+        name = op["op_name"]
+        if name == "CONV_2D":
+            weighted(next(convs), op, lambda w: w.transpose(0, 3, 1, 2))  # OHWI -> OIHW
+        elif name == "DEPTHWISE_CONV_2D":
+            weighted(next(convs), op, lambda w: w[0].transpose(2, 0, 1)[:, None])  # 1HWO -> O1HW
+        elif name == "ADD":
+            output_pair("block", op["outputs"][0])
+        elif name == "FULLY_CONNECTED":
+            # TensorFlow Lite flattens (7, 7, 16) channels last; `nn` flattens (16, 7, 7).
+            weighted("fc", op, lambda w: w.reshape(10, 49, 16).transpose(0, 2, 1).reshape(10, -1))
+        elif name in ("AVERAGE_POOL_2D",):
+            a = details[op["inputs"][0]]["quantization"]
+            b = details[op["outputs"][0]]["quantization"]
+            assert a == b, "AVERAGE_POOL_2D keeps its input's scale and zero point"
+        elif name not in ("RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK", "DELEGATE"):
+            raise SystemExit(f"unexpected operator {name}")
+    write_safetensors(os.path.join(OUT, "mnist_dsres_tflm.safetensors"), tensors)
+    differ = int(np.sum(tflm_outputs != tflite_outputs))
+    accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
+    print(f"mnist_dsres: TFLM accuracy on {CASES}: {accuracy}; TFLM vs TFLite interpreter: "
+          f"{differ} of {tflm_outputs.size} output bytes differ", file=sys.stderr)
+
 
 def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers):
     """Quantizes `model`, runs both interpreters on the first CASES test samples, and writes

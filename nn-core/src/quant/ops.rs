@@ -22,9 +22,9 @@ fn divide_rounding(a: i32, b: i32) -> i32 {
 }
 
 /// int8 average pooling (TensorFlow Lite's `AVERAGE_POOL_2D`, whose scale and zero point pass
-/// through): each window's sum over its part inside the input, divided, rounded half away from
-/// zero, by that part's size; with `count_include_pad`, by the whole window, the padding
-/// standing for real 0 (the zero point).
+/// through): each window's sum of stored values over its part inside the input, divided,
+/// rounded half away from zero, by that part's size; with `count_include_pad`, by the whole
+/// window, each padding value standing for real 0 (the zero point).
 ///
 /// # Panics
 /// When the shape is not valid or the lengths are not whole planes.
@@ -51,9 +51,11 @@ pub fn avg_pool_int8(shape: &PoolShape, zero_point: i32, x: &[i8], y: &mut [i8])
                     }
                 }
                 let inside = (rows * columns) as i32;
+                // TensorFlow Lite rounds the average of the stored values (not of their
+                // offsets from the zero point: the two differ at ties). Counted padding is
+                // real 0, stored as the zero point.
                 let average = if shape.count_include_pad {
-                    // The padding adds real zeros: average the offsets from the zero point.
-                    divide_rounding(sum - inside * zero_point, window) + zero_point
+                    divide_rounding(sum + (window - inside) * zero_point, window)
                 } else {
                     divide_rounding(sum, inside)
                 };
