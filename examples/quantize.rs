@@ -1,8 +1,8 @@
 //! int8 post-training quantization of the MNIST MLP and CNN, on the real test set.
 //!
 //! ```text
-//! cargo run --release --example quantize --features weights
-//! cargo run --release --example quantize --features weights -- --save models   # rewrite the .q files
+//! cargo run --release --example quantize --features baked
+//! cargo run --release --example quantize --features baked -- --save models   # rewrite the .q files
 //! ```
 //!
 //! The float networks are the committed `models/mnist_mlp.safetensors` (the `mnist` example's
@@ -13,6 +13,11 @@
 //! with the best accuracy on the last 5 000 training images, which calibration did not see
 //! (the test set never chooses); every rule's test accuracy is printed beside it. The int8 networks run on `nn::quant`'s
 //! reference kernels, TensorFlow Lite Micro's arithmetic to the bit (`tests/int8_tflm.rs`).
+//!
+//! Then it bakes: `models/mnist_mlp.q.safetensors` and `models/mnist_cnn.q.safetensors` (this
+//! example's kept models, written with `--save models`) are baked into `MlpInt8Baked` and
+//! `CnnInt8Baked` by `network!` at compile time, and each must give the runtime model's bytes
+//! on every test image.
 //!
 //! With `--save DIR`, the kept models are written as `DIR/mnist_mlp.q.safetensors` and
 //! `DIR/mnist_cnn.q.safetensors` (the names are in `nn::quant`'s docs). The last four lines
@@ -43,11 +48,28 @@ network! {
         fc1: dense(1568 -> 128), relu, dropout(0.3),
         fc2: dense(128 -> 10),
     >
+
+    /// The MLP baked in int8 from the committed quantized file (what `--save models` writes).
+    #[weights = "../models/mnist_mlp.q.safetensors"]
+    #[baked_only]
+    pub struct MlpInt8< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+
+    /// The CNN baked in int8 from the committed quantized file.
+    #[weights = "../models/mnist_cnn.q.safetensors"]
+    #[baked_only]
+    pub struct CnnInt8<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 16, kernel = 5, padding = 2), batch_norm, relu, max_pool(2),
+        conv2: conv2d(16 -> 32, kernel = 5, padding = 2), batch_norm, relu, max_pool(2),
+        flatten,
+        fc1: dense(1568 -> 128), relu, dropout(0.3),
+        fc2: dense(128 -> 10),
+    >
 }
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: cargo run --release --example quantize --features weights -- [--data-dir DIR] [--save DIR]";
+const USAGE: &str = "usage: cargo run --release --example quantize --features baked -- [--data-dir DIR] [--save DIR]";
 
 /// Training images calibration observes.
 const CALIBRATION_IMAGES: usize = 1000;
@@ -92,6 +114,40 @@ fn main() -> Result<()> {
     let mut cnn = Cnn::seeded(0);
     nn::weights::load(&mut cnn, models.join("mnist_cnn.safetensors"))?;
     let (cnn_float, cnn_int8) = study("cnn", &cnn, &images.train, &images.test, &save)?;
+
+    // The bake: the committed files, baked by `network!`, against the runtime model of the
+    // same files, on every test image.
+    let baked_mlp = QuantModel::load(&Mlp::PLAN, models.join("mnist_mlp.q.safetensors"))?;
+    let same = baked_matches(
+        &baked_mlp,
+        &flat.test,
+        |x, work: &mut Vec<i8>| {
+            let work: &mut [i8; MlpInt8Baked::WORK_LEN] = work.as_mut_slice().try_into().ok()?;
+            Some(MlpInt8Baked::infer(x.try_into().ok()?, work).to_vec())
+        },
+        MlpInt8Baked::WORK_LEN,
+    );
+    println!(
+        "mlp: baked int8 (models/mnist_mlp.q.safetensors) gives the runtime model's bytes on {same}/{} test images",
+        flat.test.len()
+    );
+    let baked_cnn = QuantModel::load(&Cnn::PLAN, models.join("mnist_cnn.q.safetensors"))?;
+    let same_cnn = baked_matches(
+        &baked_cnn,
+        &images.test,
+        |x, work: &mut Vec<i8>| {
+            let work: &mut [i8; CnnInt8Baked::WORK_LEN] = work.as_mut_slice().try_into().ok()?;
+            Some(CnnInt8Baked::infer(x.try_into().ok()?, work).to_vec())
+        },
+        CnnInt8Baked::WORK_LEN,
+    );
+    println!(
+        "cnn: baked int8 (models/mnist_cnn.q.safetensors) gives the runtime model's bytes on {same_cnn}/{} test images",
+        images.test.len()
+    );
+    if same != flat.test.len() || same_cnn != images.test.len() {
+        return Err("a baked int8 network differs from its runtime model".into());
+    }
 
     println!("mlp_float_accuracy: {mlp_float:.4}");
     println!("mlp_int8_accuracy: {mlp_int8:.4}");
@@ -192,6 +248,25 @@ fn accuracy<S: nn::layers::Shape>(
         handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     correct as f64 / total.max(1) as f64
+}
+
+/// How many test images the baked network `infer` classifies into the bytes of `model`.
+fn baked_matches<S: nn::layers::Shape>(
+    model: &QuantModel,
+    data: &nn::data::Dataset<S>,
+    infer: impl Fn(&[i8], &mut Vec<i8>) -> Option<Vec<i8>>,
+    work_len: usize,
+) -> usize {
+    let mut activations = model.activations();
+    let mut work = vec![0i8; work_len];
+    (0..data.len())
+        .filter_map(|i| data.sample(i))
+        .filter(|(x, _)| {
+            let q = model.quantize_input(x);
+            let expected = model.infer(&q, &mut activations).to_vec();
+            infer(&q, &mut work).is_some_and(|got| got == expected)
+        })
+        .count()
 }
 
 fn argmax(values: &[f32]) -> usize {

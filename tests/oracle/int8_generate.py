@@ -109,6 +109,12 @@ def main():
         ("fc1", (128, 784), (1, 128)),
         ("fc2", (10, 128), None),
     ])
+    # The same MLP with one weight scale per tensor, which the `microflow` crate (0.1.3) needs:
+    # the `.tflite` both run on the device, and `nn`'s quantized file of the same numbers.
+    write_fixture(tf, runtime, model, train, test, labels, "mnist_mlp_per_tensor", (784,), [
+        ("fc1", (128, 784), (1, 128)),
+        ("fc2", (10, 128), None),
+    ], per_channel=False)
 
     # A LeNet with a `same` conv, trained here for one epoch: the fixture checks the int8
     # arithmetic, not the float network.
@@ -252,7 +258,8 @@ def residual_fixture(tf, runtime, images, train_labels, test, labels):
           f"{differ} of {tflm_outputs.size} output bytes differ", file=sys.stderr)
 
 
-def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers):
+def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers,
+                  per_channel=True):
     """Quantizes `model`, runs both interpreters on the first CASES test samples, and writes
     `<name>.tflite` and `<name>_tflm.safetensors`. `layers` names each weighted layer with its
     weight's shape (TensorFlow Lite's layout) and its output activation's shape (None: the
@@ -268,6 +275,8 @@ def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    if not per_channel:
+        converter._experimental_disable_per_channel = True
     flatbuffer = converter.convert()
     os.makedirs(OUT, exist_ok=True)
     tflite_path = os.path.join(OUT, f"{name}.tflite")
@@ -329,6 +338,11 @@ def write_fixture(tf, runtime, model, train, test, labels, name, sample, layers)
         tensors[f"{layer}.output_zero_point"] = np.array([out_zero], np.int32)
         tensors[f"{layer}.per_channel"] = np.array([per_channel], np.uint8)
     write_safetensors(os.path.join(OUT, f"{name}_tflm.safetensors"), tensors)
+    if not per_channel:
+        # `nn`'s quantized file of the same numbers, for a firmware to bake.
+        quantized = {k: v for k, v in tensors.items()
+                     if not k.startswith("test.") and not k.endswith(".per_channel")}
+        write_safetensors(os.path.join(OUT, f"{name}.q.safetensors"), quantized)
 
     accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
     differ = int(np.sum(tflm_outputs != tflite_outputs))
