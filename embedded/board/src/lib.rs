@@ -70,8 +70,9 @@ pub fn standardized(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
 }
 
 /// `image` prepared by `prepare` ([`scaled`] or [`standardized`]), then quantized to int8
-/// with an int8 network's input `scale` and `zero_point`: `round(x / scale) + zero_point`,
-/// halves away from zero, saturated (TensorFlow Lite's quantize, as `nn::quant` does it).
+/// with an int8 network's input `scale` and `zero_point`: `round(x / scale) + zero_point`, the
+/// division in single precision, halves away from zero, saturated (TensorFlow Lite's quantize,
+/// as `nn::quant::QuantParams::quantize` does it).
 pub fn quantized(
     image: &[u8; PIXELS],
     prepare: impl Fn(&[u8; PIXELS], &mut [f32; PIXELS]),
@@ -82,11 +83,13 @@ pub fn quantized(
     let mut real = [0.0f32; PIXELS];
     prepare(image, &mut real);
     for (q, &x) in out.iter_mut().zip(&real) {
-        let scaled = f64::from(x) / f64::from(scale);
-        let truncated = scaled as i64;
-        let fraction = scaled - truncated as f64;
-        let rounded = truncated + i64::from(fraction >= 0.5) - i64::from(fraction <= -0.5);
-        *q = (rounded + i64::from(zero_point)).clamp(-128, 127) as i8;
+        let scaled = x / scale;
+        // Half away from zero, without `std`: the truncation, and one step out when the
+        // fraction is at least a half.
+        let truncated = scaled as i32;
+        let fraction = scaled - truncated as f32;
+        let rounded = truncated + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+        *q = rounded.saturating_add(zero_point).clamp(-128, 127) as i8;
     }
 }
 
