@@ -1,17 +1,6 @@
 //! The quantized safetensors file (`model.q.safetensors`): what [`QuantModel::save`] writes,
 //! [`QuantModel::load`] reads, and `network!` bakes with `#[weights = "model.q.safetensors"]`.
-//!
-//! | name | dtype | shape | what |
-//! |---|---|---|---|
-//! | `input.scale`, `input.zero_point` | F32, I32 | `(1)` | the input's quantization |
-//! | `<layer>.weight` | I8 | the float layer's (`(out, in)`, `(c_out, c_in / groups, kh, kw)`) | symmetric per output channel, batch norm folded in |
-//! | `<layer>.weight_scale` | F32 | `(out)` | one scale per output channel |
-//! | `<layer>.bias` | I32 | `(out)` | at `input_scale · weight_scale` |
-//! | `<layer>.output_scale`, `<layer>.output_zero_point` | F32, I32 | `(1)` | the output's quantization |
-//!
-//! `<layer>` is a `dense` or convolution's path (`fc1`, `encoder.conv1`); a fork's `add` or
-//! `concat` has only the output pair, under the fork's path. The other steps (pools, `relu`,
-//! `flatten`, a folded `batch_norm`) keep their input's quantization and have no tensor.
+//! Its names are in [the module docs](crate::quant#the-quantized-file).
 
 use std::path::Path;
 use std::string::{String, ToString};
@@ -44,7 +33,7 @@ fn stores_output(op: &Op) -> bool {
 }
 
 impl QuantModel {
-    /// The file's bytes (see the [module docs](self) for the names).
+    /// The file's bytes (the names are in [the module docs](crate::quant#the-quantized-file)).
     ///
     /// # Errors
     /// When safetensors cannot serialize (it does not fail on these tensors).

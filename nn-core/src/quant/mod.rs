@@ -25,6 +25,20 @@
 //! quantizes ([`post_training`] does both); [`QuantModel::save`] writes the quantized
 //! safetensors file (feature `safetensors`; its names are in the README's int8 section), and
 //! `#[weights = "model.q.safetensors"]` bakes it into an int8 network.
+//!
+//! # The quantized file
+//!
+//! | name | dtype | shape | what |
+//! |---|---|---|---|
+//! | `input.scale`, `input.zero_point` | F32, I32 | `(1)` | the input's quantization |
+//! | `<layer>.weight` | I8 | the float layer's (`(out, in)`, `(c_out, c_in / groups, kh, kw)`) | symmetric per output channel, batch norm folded in |
+//! | `<layer>.weight_scale` | F32 | `(out)` | one scale per output channel |
+//! | `<layer>.bias` | I32 | `(out)` | at `input_scale · weight_scale` |
+//! | `<layer>.output_scale`, `<layer>.output_zero_point` | F32, I32 | `(1)` | the output's quantization |
+//!
+//! `<layer>` is a `dense` or convolution's path (`fc1`, `encoder.conv1`); a fork's `add` or
+//! `concat` has only the output pair, under the fork's path. The other steps (pools, `relu`,
+//! `flatten`, a folded `batch_norm`) keep their input's quantization and have no tensor.
 
 pub mod ops;
 pub mod plan;
