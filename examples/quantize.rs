@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example quantize --features baked
-//! cargo run --release --example quantize --features baked -- --save models   # rewrite the .q files
+//! cargo run --release --example quantize --features baked -- --save models   # rewrite the .q files (then rebuild: they are baked in)
 //! ```
 //!
 //! The float networks are the committed `models/mnist_mlp.safetensors` (the `mnist` example's
@@ -116,8 +116,9 @@ fn main() -> Result<()> {
     let (cnn_float, cnn_int8) = study("cnn", &cnn, &images.train, &images.test, &save)?;
 
     // The bake: the committed files, baked by `network!`, against the runtime model of the
-    // same files, on every test image.
-    let baked_mlp = QuantModel::load(&Mlp::PLAN, models.join("mnist_mlp.q.safetensors"))?;
+    // same bytes (as compiled in: `--save` may have rewritten the files since), on every test
+    // image.
+    let baked_mlp = QuantModel::from_bytes(&Mlp::PLAN, MlpInt8Baked::WEIGHTS_FILE_BYTES)?;
     let same = baked_matches(
         &baked_mlp,
         &flat.test,
@@ -131,7 +132,7 @@ fn main() -> Result<()> {
         "mlp: baked int8 (models/mnist_mlp.q.safetensors) gives the runtime model's bytes on {same}/{} test images",
         flat.test.len()
     );
-    let baked_cnn = QuantModel::load(&Cnn::PLAN, models.join("mnist_cnn.q.safetensors"))?;
+    let baked_cnn = QuantModel::from_bytes(&Cnn::PLAN, CnnInt8Baked::WEIGHTS_FILE_BYTES)?;
     let same_cnn = baked_matches(
         &baked_cnn,
         &images.test,
