@@ -23,6 +23,13 @@ same relu, max_pool 2, dense 64 relu, dense 10`, NHWC as TensorFlow Lite has it)
 `mnist_lenet.tflite` and `mnist_lenet_tflm.safetensors`, with `conv1` and `conv2` beside `fc1`
 and `fc2` (conv weights in TensorFlow Lite's `OHWI` layout, inputs `(100, 28, 28, 1)`).
 
+It also writes `mnist_mlp_per_tensor.*` (the MLP with one weight scale per tensor, which the
+`microflow` crate needs, and `nn`'s quantized file of the same numbers, which
+`embedded/mnist-mlp-tflite` bakes), and `mnist_dsres.*`: a net with a depthwise-separable
+residual block (depthwise, pointwise, ADD with a fused ReLU), average pooling and a stride-2
+`same` conv, trained here for one epoch, written in `nn`'s quantized-file names and layouts so
+that `nn::quant::QuantModel` reads it.
+
 The safetensors file holds the quantized network under these names (each layer's `weight` int8
 `(out, in)`, `bias` int32, `weight_scale` f32 per output channel, `output_scale` f32 and
 `output_zero_point` i32 scalars as 1-element tensors), the input's `input.scale` and
