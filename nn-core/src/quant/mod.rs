@@ -266,11 +266,15 @@ impl Multiplier {
     /// (wrapping, as their int32 multiply does), a saturating rounding doubling high multiply
     /// by the mantissa, then a rounding right shift.
     pub fn apply(&self, x: i32) -> i32 {
-        let left = self.shift.max(0);
-        let right = (-self.shift).max(0);
-        let high =
-            saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), self.multiplier);
-        rounding_divide_by_pot(high, right)
+        let left = self.shift.clamp(0, 31) as u32;
+        // `from_real` keeps the shift in −31..=30; a hand-made one is clamped rather than
+        // checked, as this runs once per output value.
+        let right = (-self.shift).clamp(0, 31) as u32;
+        let high = saturating_rounding_doubling_high_mul(x.wrapping_shl(left), self.multiplier);
+        let mask = ((1u64 << right) - 1) as i32;
+        let remainder = high & mask;
+        let threshold = (mask >> 1) + i32::from(high < 0);
+        (high >> right) + i32::from(remainder > threshold)
     }
 }
 

@@ -119,19 +119,37 @@ impl Conv2dInt8<'_> {
                 let x_g = &x_b[g * group_in * ah.size * aw.size..][..group_in * ah.size * aw.size];
                 for r in 0..ah.out {
                     for c in 0..aw.out {
-                        let mut taps = column.iter_mut();
+                        // The kernel columns inside the input: from tap `first`, `inside` of
+                        // them, the first at input column `from`; the same for every row.
+                        let start = c * aw.stride;
+                        let first = aw.pad_before.saturating_sub(start).div_ceil(aw.dilation);
+                        let end = (aw.pad_before + aw.size)
+                            .checked_sub(start)
+                            .map_or(0, |reach| reach.div_ceil(aw.dilation).min(aw.kernel));
+                        let inside = end.saturating_sub(first);
+                        let from = (start + first * aw.dilation).saturating_sub(aw.pad_before);
+                        let mut windows = column.chunks_exact_mut(aw.kernel);
                         for plane in x_g.chunks_exact(ah.size * aw.size) {
                             for kh in 0..ah.kernel {
-                                let row = at(ah, r, kh).map(|ih| &plane[ih * aw.size..][..aw.size]);
-                                for kw in 0..aw.kernel {
-                                    let value = match (row, at(aw, c, kw)) {
-                                        (Some(row), Some(iw)) => {
-                                            (i32::from(row[iw]) - zero_point) as i16
-                                        }
-                                        _ => 0,
-                                    };
-                                    if let Some(tap) = taps.next() {
-                                        *tap = value;
+                                let Some(taps) = windows.next() else { break };
+                                let ih = at(ah, r, kh).filter(|_| inside > 0);
+                                let Some(row) = ih.map(|ih| &plane[ih * aw.size + from..]) else {
+                                    taps.fill(0);
+                                    continue;
+                                };
+                                let (before, rest) = taps.split_at_mut(first);
+                                let (within, after) = rest.split_at_mut(inside);
+                                before.fill(0);
+                                after.fill(0);
+                                if aw.dilation == 1 {
+                                    // Contiguous: a plain loop the compiler unrolls.
+                                    for (tap, &v) in within.iter_mut().zip(&row[..inside]) {
+                                        *tap = (i32::from(v) - zero_point) as i16;
+                                    }
+                                } else {
+                                    for (t, tap) in within.iter_mut().enumerate() {
+                                        let v = row[t * aw.dilation];
+                                        *tap = (i32::from(v) - zero_point) as i16;
                                     }
                                 }
                             }
