@@ -280,3 +280,39 @@ fn a_depthwise_separable_residual_net_matches_tflm_bit_for_bit() {
         .count();
     assert!(correct >= 80, "{correct} of {} correct", labels.len());
 }
+
+nn::network! {
+    /// The MNIST MLP, for the fixture quantized with one weight scale per tensor.
+    pub struct PerTensorMlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+}
+
+/// The MLP quantized with one weight scale per tensor (what the `microflow` crate reads, and
+/// `embedded/mnist-mlp-tflite` bakes): `nn`'s quantized file of it, read by `QuantModel`,
+/// gives TFLM's bytes on the `.tflite`.
+#[test]
+fn a_per_tensor_mlp_matches_tflm_bit_for_bit() {
+    use nn::quant::{QuantModel, Quantize};
+    let quantized = std::fs::read("tests/fixtures/int8/mnist_mlp_per_tensor.q.safetensors")
+        .expect("the quantized file is committed");
+    let model = QuantModel::from_bytes(&PerTensorMlp::PLAN, &quantized).expect("reads");
+    assert!(
+        model.steps[0].weight_scale.windows(2).all(|w| w[0] == w[1]),
+        "one scale per tensor"
+    );
+    let data = std::fs::read("tests/fixtures/int8/mnist_mlp_per_tensor_tflm.safetensors")
+        .expect("the int8 fixture is committed");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    let want = i8s(&file, "test.tflm_outputs");
+    let mut activations = model.activations();
+    let mut got = Vec::new();
+    for x in i8s(&file, "test.inputs").chunks_exact(784) {
+        got.extend_from_slice(model.infer(x, &mut activations));
+    }
+    let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} output bytes differ from TFLM's",
+        want.len()
+    );
+}
