@@ -24,6 +24,8 @@
 //!   max pool 2, conv 6→16 k5, relu, max pool 2, 256-120-84-10) over 60 000 synthetic samples,
 //!   937 full batches of 64, Adam 1e-3, softmax cross-entropy, no shuffling.
 //! - `cnn_infer_b1_us`: one batch-1 LeNet inference call, the median over blocks of calls.
+//! - `lenet_f32_b64_us`, `lenet_int8_b64_us` (figure `lenet_int8_b64`): 64 LeNet images, f32
+//!   (one batch-64 call) and int8 (`nn::quant::QuantModel`, one image at a time).
 //! - `conv1_gflops`, `conv2_gflops`: the forward of LeNet's conv1 (`Conv2d(1, 6, 5)` on
 //!   64×1×28×28) and conv2 (`Conv2d(6, 16, 5)` on 64×6×12×12), in GFLOP/s (2 · MACs / time).
 //! - `conv1_wgrad_gflops`, `conv2_wgrad_gflops`: their weight gradients (`backward` without
@@ -154,6 +156,30 @@ fn cnn_infer_b1(calls: usize) -> f64 {
     time_per_call(calls, || {
         black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
     })
+}
+
+/// Microseconds per 64 LeNet images, f32 (one batch-64 `infer`) and int8 (`nn::quant`'s
+/// `QuantModel`, post-training quantized on 256 synthetic images, one image at a time: the
+/// int8 path has no batched kernel yet).
+fn lenet_b64(calls: usize) -> (f64, f64) {
+    let net = LeNet::seeded(0);
+    let (pixels, _) = workloads::synthetic(256, 7);
+    let model = nn::quant::post_training(&net, &pixels, nn::quant::Calibration::MinMax)
+        .expect("LeNet quantizes");
+    let batch = &pixels[..64 * 784];
+    let x = Tensor4::<64, 1, 28, 28>::from_slice(batch).expect("64 images");
+    let mut tape = LeNetTape::<64, Eval>::new();
+    let f32_time = time_per_call(calls, || {
+        black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
+    });
+    let q: Vec<i8> = model.quantize_input(batch);
+    let mut activations = model.activations();
+    let int8_time = time_per_call(calls, || {
+        for image in q.chunks_exact(784) {
+            black_box(model.infer(black_box(image), &mut activations)[0]);
+        }
+    });
+    (f32_time, int8_time)
 }
 
 /// GFLOP/s of the inference forward of `L` (a conv) on a seeded batch of `B`, counting
@@ -337,7 +363,7 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
+             lenet_epoch cnn_infer_b1 lenet_int8_b64 conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
              depthwise depthwise_wgrad fma_peak lstm_epoch lstm_infer_b1 dispatch)"
         );
         return;
@@ -357,6 +383,11 @@ fn main() {
             "train_b256" => println!("train_b256_us: {:.2}", train_step::<256>(200) * 1e6),
             "lenet_epoch" => println!("lenet_epoch_s: {:.6}", lenet_epoch()),
             "cnn_infer_b1" => println!("cnn_infer_b1_us: {:.4}", cnn_infer_b1(2_000) * 1e6),
+            "lenet_int8_b64" => {
+                let (f32_time, int8_time) = lenet_b64(20);
+                println!("lenet_f32_b64_us: {:.2}", f32_time * 1e6);
+                println!("lenet_int8_b64_us: {:.2}", int8_time * 1e6);
+            }
             "conv1" => println!(
                 "conv1_gflops: {:.3}",
                 conv_gflops::<SquareConv2d<1, 6, 28, 28, 24, 24, 5, 1, 0>, BATCH>(
