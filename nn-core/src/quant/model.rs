@@ -1,5 +1,5 @@
 //! A quantized network: the int8 weights, int32 biases, scales and zero points of every step
-//! of a [`Plan`], and its int8 inference on the reference kernels.
+//! of a [`Plan`], and its int8 inference on the kernels a baked network runs.
 
 use alloc::string::String;
 use alloc::vec;
