@@ -186,11 +186,13 @@ impl QuantModel {
             node_params[step.output] = quant.output;
             steps.push(quant);
         }
-        Ok(Self {
+        let model = Self {
             plan: *plan,
             input,
             steps,
-        })
+        };
+        model.check_factors()?;
+        Ok(model)
     }
 }
 

@@ -219,11 +219,48 @@ impl QuantModel {
             node_params[step.output] = quant.output;
             steps.push(quant);
         }
-        Ok(Self {
+        let model = Self {
             plan: *plan,
             input,
             steps,
-        })
+        };
+        model.check_factors()?;
+        Ok(model)
+    }
+
+    /// Every requantization factor the kernels will form from the scales is finite: two
+    /// positive finite scales can still multiply or divide past `f32`'s range.
+    ///
+    /// # Errors
+    /// [`QuantizeError::BadTensor`] naming the step's output scale.
+    pub(crate) fn check_factors(&self) -> Result<(), QuantizeError> {
+        for (s, step) in self.plan.steps.iter().enumerate() {
+            let output = f64::from(self.steps[s].output.scale);
+            let input = self.input_params(s).scale;
+            let mut factors: Vec<f64> = self.steps[s]
+                .weight_scale
+                .iter()
+                .map(|&w| requantization(input, w, self.steps[s].output.scale))
+                .collect();
+            if matches!(step.op, Op::Add | Op::Concat { .. }) {
+                for &part in step.inputs {
+                    let scale = f64::from(self.node_params(part).scale);
+                    factors.push(scale / output);
+                    factors.push(
+                        2.0 * scale / (f64::from(1u32 << super::ops::ADD_LEFT_SHIFT) * output),
+                    );
+                }
+            }
+            if let Some(bad) = factors.iter().find(|f| !f.is_finite()) {
+                return Err(QuantizeError::BadTensor {
+                    name: alloc::format!("{}.output_scale", step.path),
+                    why: alloc::format!(
+                        "its scales give a requantization factor of {bad}: a scale is too large or too small for int8"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The scale and zero point of `node`.
