@@ -80,6 +80,7 @@ KEYS = {
     "lstm_epoch": ("lstm_epoch_s", False),
     "lstm_infer_b1": ("lstm_infer_b1_us", False),
     "cnn_infer_b1": ("cnn_infer_b1_us", False),
+    "lenet_int8_b64": ("lenet_int8_b64_us", False),
     "conv1": ("conv1_gflops", True),
     "conv2": ("conv2_gflops", True),
     "conv1_wgrad": ("conv1_wgrad_gflops", True),
@@ -214,6 +215,40 @@ class Torch:
             nn.Linear(120, 84), nn.ReLU(),
             nn.Linear(84, 10),
         )
+
+    def lenet_int8_b64(self):
+        """64 LeNet images through PyTorch's int8 LeNet: eager-mode post-training quantization
+        with the fbgemm engine (conv+ReLU and linear+ReLU fused, per-channel weights),
+        calibrated on 256 images."""
+        torch = self.torch
+        nn = torch.nn
+        q = torch.ao.quantization
+
+        class Quantized(nn.Module):
+            def __init__(self, body):
+                super().__init__()
+                self.quant = q.QuantStub()
+                self.body = body
+                self.dequant = q.DeQuantStub()
+
+            def forward(self, x):
+                return self.dequant(self.body(self.quant(x)))
+
+        torch.backends.quantized.engine = "fbgemm"
+        model = Quantized(self.lenet()).eval()
+        model.qconfig = q.get_default_qconfig("fbgemm")
+        q.fuse_modules(model.body, [["0", "1"], ["3", "4"], ["7", "8"], ["9", "10"]], inplace=True)
+        q.prepare(model, inplace=True)
+        with torch.no_grad():
+            model(self.pixels[:256].view(256, 1, 28, 28))
+        q.convert(model, inplace=True)
+        x = self.pixels[:BATCH].view(BATCH, 1, 28, 28)
+
+        def call():
+            with torch.no_grad():
+                model(x)
+
+        return self.time_per_call(200, call)
 
     def lenet_epoch(self):
         model = self.lenet()
@@ -410,6 +445,8 @@ class Torch:
             return self.lstm_infer_b1() * 1e6
         if figure == "cnn_infer_b1":
             return self.cnn_infer_b1() * 1e6
+        if figure == "lenet_int8_b64":
+            return self.lenet_int8_b64() * 1e6
         if figure in CONVS:
             return self.conv_gflops(figure)
         if figure in ("conv1_wgrad", "conv2_wgrad"):
