@@ -354,23 +354,21 @@ impl QuantModel {
                     activation: clamp,
                 }
                 .forward_with(x, &mut y, &mut vec![0; x.len()]),
-                Op::Conv(shape) => Conv2dInt8 {
-                    shape: &shape,
-                    weight: &quant.weight,
-                    bias: &quant.bias,
-                    multipliers: &self.multipliers(s),
-                    input_zero_point: input.zero_point,
-                    output_zero_point: quant.output.zero_point,
-                    activation: clamp,
+                Op::Conv(shape) => {
+                    let conv = Conv2dInt8 {
+                        shape: &shape,
+                        weight: &quant.weight,
+                        bias: &quant.bias,
+                        multipliers: &self.multipliers(s),
+                        input_zero_point: input.zero_point,
+                        output_zero_point: quant.output.zero_point,
+                        activation: clamp,
+                    };
+                    // Every position at once: the same bits as the baked network's
+                    // window-at-a-time kernel, faster with wide vectors.
+                    let (pairs, sums) = conv.gemm_scratch_len();
+                    conv.forward_gemm(x, &mut y, &mut vec![0; pairs], &mut vec![0; sums]);
                 }
-                .forward_with(
-                    x,
-                    &mut y,
-                    &mut vec![
-                        0;
-                        shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel
-                    ],
-                ),
                 Op::Relu => {
                     y.copy_from_slice(x);
                     relu_int8(quant.output.zero_point, &mut y);

@@ -7,6 +7,7 @@
 
 use super::{Conv2dInt8, DenseInt8};
 use crate::linalg::int8::{dot, dot2, interleave};
+use crate::linalg::{Vectorize, vectorized};
 
 impl DenseInt8<'_> {
     /// [`DenseInt8::forward`], each input row widened once into `widened` (one row: the
@@ -183,6 +184,154 @@ impl Conv2dInt8<'_> {
     }
 }
 
+/// [`Conv2dInt8::forward_gemm`]'s loops, for [`vectorized`]: compiled for the widest SIMD of
+/// the CPU, where the compiler turns the pairs of 16-bit products into `vpmaddwd`.
+struct GemmRun<'a, 'w> {
+    conv: &'a Conv2dInt8<'w>,
+    x: &'a [i8],
+    y: &'a mut [i8],
+    pairs: &'a mut [i16],
+    sums: &'a mut [i32],
+}
+
+impl Vectorize for GemmRun<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.conv.gemm_body(self.x, self.y, self.pairs, self.sums);
+    }
+}
+
+impl Conv2dInt8<'_> {
+    /// The lengths of the two buffers [`Conv2dInt8::forward_gemm`] takes: the window offsets
+    /// of every output position of one group, two taps to a pair (`i16`), and one sum per
+    /// position (`i32`).
+    pub const fn gemm_scratch_len(&self) -> (usize, usize) {
+        let positions = self.shape.height.out * self.shape.width.out;
+        (self.column_len().div_ceil(2) * 2 * positions, positions)
+    }
+
+    /// [`Conv2dInt8::forward`] as a product over every output position at once, for a CPU
+    /// with wide vectors: each group's windows are laid out tap pair by tap pair, positions
+    /// innermost, and each output channel's sums run along the positions, two taps per step.
+    /// The same bits as [`Conv2dInt8::forward`].
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward`], and when a buffer is not [`Conv2dInt8::gemm_scratch_len`]
+    /// long.
+    pub fn forward_gemm(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], sums: &mut [i32]) {
+        vectorized(GemmRun {
+            conv: self,
+            x,
+            y,
+            pairs,
+            sums,
+        });
+    }
+
+    #[inline(always)]
+    fn gemm_body(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], sums: &mut [i32]) {
+        let s = self.shape;
+        assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
+        assert_eq!(
+            self.weight.len(),
+            s.weight_len(),
+            "the weight is not c_out × c_in / groups × kh × kw"
+        );
+        assert_eq!(self.bias.len(), s.c_out, "one bias per output channel");
+        assert_eq!(
+            self.multipliers.len(),
+            s.c_out,
+            "one multiplier per output channel"
+        );
+        assert_eq!(
+            (pairs.len(), sums.len()),
+            self.gemm_scratch_len(),
+            "the scratch lengths"
+        );
+        assert_eq!(x.len() % s.input_len(), 0, "the input is not whole samples");
+        assert_eq!(
+            y.len(),
+            x.len() / s.input_len() * s.output_len(),
+            "the output is not the input's samples"
+        );
+        let (ah, aw) = (&s.height, &s.width);
+        let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
+        let window = ah.kernel * aw.kernel;
+        let taps = group_in * window;
+        let positions = ah.out * aw.out;
+        let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
+        let at = |axis: &crate::linalg::conv::ConvAxis, o: usize, k: usize| {
+            (o * axis.stride + k * axis.dilation)
+                .checked_sub(axis.pad_before)
+                .filter(|&i| i < axis.size)
+        };
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.output_len()))
+        {
+            for g in 0..s.groups {
+                let plane = ah.size * aw.size;
+                let x_g = &x_b[g * group_in * plane..][..group_in * plane];
+                // Tap `t` of position `p` at `pairs[(t / 2) · 2P + 2p + t % 2]`; a missing last
+                // tap of an odd count stays 0.
+                pairs.fill(0);
+                for t in 0..taps {
+                    let (ch, kh, kw) = (t / window, t % window / aw.kernel, t % aw.kernel);
+                    let row = &mut pairs[(t / 2) * 2 * positions..][..2 * positions];
+                    let lane = t % 2;
+                    // The output columns whose tap `kw` falls inside the input: `first..end`,
+                    // reading input column `c · stride + shift`.
+                    let offset = kw * aw.dilation;
+                    let first = aw.pad_before.saturating_sub(offset).div_ceil(aw.stride);
+                    let end = (aw.pad_before + aw.size)
+                        .checked_sub(offset)
+                        .map_or(0, |reach| reach.div_ceil(aw.stride).min(aw.out));
+                    if first >= end {
+                        continue;
+                    }
+                    let source = &x_g[ch * plane..][..plane];
+                    for r in 0..ah.out {
+                        let Some(ih) = at(ah, r, kh) else { continue };
+                        let input_row = &source[ih * aw.size..][..aw.size];
+                        let out_row = &mut row[2 * r * aw.out..][..2 * aw.out];
+                        for c in first..end {
+                            let iw = c * aw.stride + offset - aw.pad_before;
+                            let v = i32::from(input_row[iw]) - self.input_zero_point;
+                            out_row[2 * c + lane] = v as i16;
+                        }
+                    }
+                }
+                for o in g * group_out..(g + 1) * group_out {
+                    let w = &self.weight[o * taps..][..taps];
+                    sums.fill(self.bias[o]);
+                    for (j, row) in pairs.chunks_exact(2 * positions).enumerate() {
+                        // 16-bit factors, so that the compiler can pair the products
+                        // (`vpmaddwd`).
+                        let w0 = i16::from(w[2 * j]);
+                        let w1 = w.get(2 * j + 1).map_or(0, |&w| i16::from(w));
+                        for (sum, pair) in sums.iter_mut().zip(row.chunks_exact(2)) {
+                            let term = i32::from(w0) * i32::from(pair[0])
+                                + i32::from(w1) * i32::from(pair[1]);
+                            *sum = sum.wrapping_add(term);
+                        }
+                    }
+                    let m = &self.multipliers[o];
+                    for (out, &acc) in y_b[o * positions..][..positions]
+                        .iter_mut()
+                        .zip(sums.iter())
+                    {
+                        *out = self
+                            .output_zero_point
+                            .saturating_add(m.apply(acc))
+                            .clamp(low, high) as i8;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use alloc::vec;
@@ -264,6 +413,10 @@ mod tests {
             conv.forward(&x, &mut reference);
             conv.forward_with(&x, &mut widened, &mut vec![0i16; conv.column_len()]);
             assert_eq!(widened, reference, "{shape:?}");
+            let (pairs, sums) = conv.gemm_scratch_len();
+            let mut gemm = vec![0i8; 2 * shape.output_len()];
+            conv.forward_gemm(&x, &mut gemm, &mut vec![0; pairs], &mut vec![0; sums]);
+            assert_eq!(gemm, reference, "{shape:?}");
             assert!(
                 reference.iter().any(|&v| v != reference[0]),
                 "a constant output tests little"
