@@ -219,7 +219,7 @@ fn int8_class(model: &QuantModel, x: &[f32]) -> usize {
     ACTIVATIONS.with(|cell| {
         let mut cell = cell.borrow_mut();
         let activations = cell.get_or_insert_with(|| model.activations());
-        argmax(&model.predict(x, activations))
+        argmax(model.predict(x, activations))
     })
 }
 

@@ -77,6 +77,19 @@ fn scales_whose_product_overflows_are_an_error() {
     assert!(error.to_string().contains("fc1.output_scale"), "{error}");
 }
 
+/// An int8 inference call allocates nothing once its activations exist.
+#[test]
+fn inference_allocates_nothing() {
+    let model = QuantModel::from_bytes(&PLAN, &valid()).expect("reads");
+    let mut activations = model.activations();
+    let (x, real) = ([3i8, -7, 100, -128], [0.25f32, -0.5, 0.75, 1.0]);
+    let info = allocation_counter::measure(|| {
+        let _ = model.infer(&x, &mut activations);
+        let _ = model.predict(&real, &mut activations);
+    });
+    assert_eq!(info.count_total, 0, "allocations in an inference call");
+}
+
 #[test]
 fn the_valid_file_reads_back() {
     let model = QuantModel::from_bytes(&PLAN, &valid()).expect("reads");

@@ -69,30 +69,6 @@ pub fn standardized(image: &[u8; PIXELS], out: &mut [f32; PIXELS]) {
     }
 }
 
-/// `image` prepared by `prepare` ([`scaled`] or [`standardized`]), then quantized to int8
-/// with an int8 network's input `scale` and `zero_point`: `round(x / scale) + zero_point`, the
-/// division in single precision, halves away from zero, saturated (TensorFlow Lite's quantize,
-/// as `nn::quant::QuantParams::quantize` does it).
-pub fn quantized(
-    image: &[u8; PIXELS],
-    prepare: impl Fn(&[u8; PIXELS], &mut [f32; PIXELS]),
-    scale: f32,
-    zero_point: i32,
-    out: &mut [i8; PIXELS],
-) {
-    let mut real = [0.0f32; PIXELS];
-    prepare(image, &mut real);
-    for (q, &x) in out.iter_mut().zip(&real) {
-        let scaled = x / scale;
-        // Half away from zero, without `std`: the truncation, and one step out when the
-        // fraction is at least a half.
-        let truncated = scaled as i32;
-        let fraction = scaled - truncated as f32;
-        let rounded = truncated + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
-        *q = rounded.saturating_add(zero_point).clamp(-128, 127) as i8;
-    }
-}
-
 /// Where an output digest starts (FNV-1a's offset basis).
 pub const DIGEST_START: u32 = 0x811c_9dc5;
 
@@ -250,7 +226,8 @@ macro_rules! firmware {
 
 /// [`firmware!`] for an int8 network baked from a quantized file: each image prepared by
 /// `$prepare`, then quantized with the network's input scale and zero point (untimed, as the
-/// float firmwares' preparation is), and classified by `argmax` over the int8 output.
+/// float firmwares' preparation is), and classified by `argmax` over the int8 output. The
+/// firmware crate names `nn` as `nn`.
 ///
 /// ```ignore
 /// board::firmware_int8!("mnist-cnn-int8", CnnBaked, board::standardized);
@@ -262,14 +239,18 @@ macro_rules! firmware_int8 {
         fn run() -> ! {
             let mut pixels = [0i8; $crate::PIXELS];
             let mut work = [0i8; <$net>::WORK_LEN];
+            // The network's own quantization of its input (`nn::quant::QuantParams`), in
+            // the firmware crate, which depends on `nn`.
+            let input = ::nn::quant::QuantParams {
+                scale: <$net>::INPUT_SCALE,
+                zero_point: <$net>::INPUT_ZERO_POINT,
+            };
             let prepare = |image: &[u8; $crate::PIXELS], q: &mut [i8; $crate::PIXELS]| {
-                $crate::quantized(
-                    image,
-                    $prepare,
-                    <$net>::INPUT_SCALE,
-                    <$net>::INPUT_ZERO_POINT,
-                    q,
-                )
+                let mut real = [0.0f32; $crate::PIXELS];
+                $prepare(image, &mut real);
+                for (q, &x) in q.iter_mut().zip(&real) {
+                    *q = input.quantize(x);
+                }
             };
             // Every output byte of the timed pass, hashed: the device's must be the host's.
             let digest = ::core::cell::Cell::new($crate::DIGEST_START);

@@ -58,7 +58,10 @@ pub use calibrate::{
 };
 #[cfg(feature = "alloc")]
 pub use model::{Activations, QuantModel, QuantStep, QuantizeError, requantization};
-pub use ops::{AddInt8, Requantize, avg_pool_int8, concat_int8, global_avg_pool_int8, relu_int8};
+pub use ops::{
+    AddInt8, Requantize, avg_pool_int8, concat_int8, concat_part_int8, global_avg_pool_int8,
+    relu_int8,
+};
 pub use plan::{Op, Plan, Quantize, Step};
 
 /// Why a quantization could not be made.
@@ -300,7 +303,13 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
         (0..=31).contains(&exponent),
         "a shift of {exponent} is outside 0..=31"
     );
-    let mask = ((1i64 << exponent) - 1) as i32;
+    rounding_shift_right(x, exponent as u32)
+}
+
+/// [`rounding_divide_by_pot`] for an `exponent` known to be in `0..=31`.
+#[inline(always)]
+fn rounding_shift_right(x: i32, exponent: u32) -> i32 {
+    let mask = ((1u64 << exponent) - 1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> exponent) + i32::from(remainder > threshold)
@@ -331,6 +340,29 @@ pub struct DenseInt8<'a> {
 }
 
 impl DenseInt8<'_> {
+    /// What every form of the kernel needs; `(inputs, outputs)`. Inlined, as the
+    /// convolution's.
+    #[inline(always)]
+    fn check(&self, x: &[i8], y: &[i8]) -> (usize, usize) {
+        let outputs = self.bias.len();
+        assert!(outputs > 0, "a dense layer needs an output");
+        assert_eq!(self.multipliers.len(), outputs, "one multiplier per output");
+        assert_eq!(
+            self.weight.len() % outputs,
+            0,
+            "the weight is not outputs × inputs"
+        );
+        let inputs = self.weight.len() / outputs;
+        assert!(inputs > 0, "a dense layer needs an input");
+        assert_eq!(x.len() % inputs, 0, "the input is not whole rows");
+        assert_eq!(
+            y.len(),
+            x.len() / inputs * outputs,
+            "the output is not the input's rows"
+        );
+        (inputs, outputs)
+    }
+
     /// `y` (`rows × outputs`) from `x` (`rows × inputs`), `outputs` being the bias's length.
     ///
     /// ```
@@ -353,22 +385,7 @@ impl DenseInt8<'_> {
     /// When the lengths disagree: `weight` is not `outputs × inputs`, a multiplier is
     /// missing, or `x` and `y` are not whole rows of the same count.
     pub fn forward(&self, x: &[i8], y: &mut [i8]) {
-        let outputs = self.bias.len();
-        assert!(outputs > 0, "a dense layer needs an output");
-        assert_eq!(self.multipliers.len(), outputs, "one multiplier per output");
-        assert_eq!(
-            self.weight.len() % outputs,
-            0,
-            "the weight is not outputs × inputs"
-        );
-        let inputs = self.weight.len() / outputs;
-        assert!(inputs > 0, "a dense layer needs an input");
-        assert_eq!(x.len() % inputs, 0, "the input is not whole rows");
-        assert_eq!(
-            y.len(),
-            x.len() / inputs * outputs,
-            "the output is not the input's rows"
-        );
+        let (inputs, outputs) = self.check(x, y);
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
         for (x_row, y_row) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
             let rows = self.weight.chunks_exact(inputs);
@@ -415,11 +432,10 @@ pub struct Conv2dInt8<'a> {
 }
 
 impl Conv2dInt8<'_> {
-    /// `y` from `x`, whole samples of the shape's input and output lengths.
-    ///
-    /// # Panics
-    /// When the shape is not valid or a length disagrees with it.
-    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+    /// What every form of the kernel needs: a valid shape, parameters of its sizes, and whole
+    /// samples in and out. Inlined, so that the loops after it know the lengths it checked.
+    #[inline(always)]
+    fn check(&self, x: &[i8], y: &[i8]) {
         let s = self.shape;
         assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
         assert_eq!(
@@ -439,6 +455,15 @@ impl Conv2dInt8<'_> {
             x.len() / s.input_len() * s.output_len(),
             "the output is not the input's samples"
         );
+    }
+
+    /// `y` from `x`, whole samples of the shape's input and output lengths.
+    ///
+    /// # Panics
+    /// When the shape is not valid or a length disagrees with it.
+    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+        self.check(x, y);
+        let s = self.shape;
         let (ah, aw) = (&s.height, &s.width);
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
         let window = ah.kernel * aw.kernel;

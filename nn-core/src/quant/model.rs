@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::calibrate::{FloatTensors, Ranges};
 use super::ops::{
-    AddInt8, Requantize, avg_pool_int8, concat_int8, global_avg_pool_int8, relu_int8,
+    AddInt8, Requantize, avg_pool_int8, concat_part_int8, global_avg_pool_int8, relu_int8,
 };
 use super::plan::{Op, Plan, Step};
 use super::{
@@ -278,8 +278,50 @@ impl QuantModel {
 
     /// Activations for [`QuantModel::infer`]: one buffer per node.
     pub fn activations(&self) -> Activations {
+        // The scratch of the widest step, so that no call allocates.
+        let (mut widened, mut pairs, mut sums, mut channels) = (0, 0, 0, 0);
+        for (step, quant) in self.plan.steps.iter().zip(&self.steps) {
+            channels = channels.max(quant.weight_scale.len());
+            match step.op {
+                Op::Dense => widened = widened.max(self.plan.nodes[step.inputs[0]]),
+                Op::Conv(shape) => {
+                    let (p, s) = conv_gemm_scratch(&shape);
+                    (pairs, sums) = (pairs.max(p), sums.max(s));
+                }
+                _ => {}
+            }
+        }
         Activations {
             nodes: self.plan.nodes.iter().map(|&len| vec![0; len]).collect(),
+            widened: vec![0; widened],
+            pairs: vec![0; pairs],
+            sums: vec![0; sums],
+            multipliers: Vec::with_capacity(channels),
+            input: vec![0; self.plan.inputs()],
+            output: vec![0.0; self.plan.outputs()],
+        }
+    }
+
+    /// Whether step `s` is a `relu` whose input is already clamped at its zero point: the
+    /// output of a layer it fuses into (through a folded `batch_norm`), which clamps itself.
+    /// Such a `relu` changes nothing, and a baked network runs no code for it.
+    pub fn relu_is_fused(&self, s: usize) -> bool {
+        if self.plan.steps[s].op != Op::Relu {
+            return false;
+        }
+        let mut node = self.plan.steps[s].inputs[0];
+        loop {
+            let Some(p) = self.plan.steps.iter().position(|step| step.output == node) else {
+                return false;
+            };
+            match self.plan.steps[p].op {
+                Op::BatchNorm { .. } => node = self.plan.steps[p].inputs[0],
+                Op::Dense | Op::Conv(_) | Op::Add | Op::Concat { .. } => {
+                    let zero_point = self.steps[s].output.zero_point.clamp(-128, 127);
+                    return i32::from(self.activation(p).0) == zero_point;
+                }
+                _ => return false,
+            }
         }
     }
 
@@ -298,12 +340,20 @@ impl QuantModel {
     /// The requantization multipliers of weighted step `s`, one per output channel (none for
     /// a step without weights).
     pub fn multipliers(&self, s: usize) -> Vec<Multiplier> {
+        let mut multipliers = Vec::new();
+        self.fill_multipliers(s, &mut multipliers);
+        multipliers
+    }
+
+    /// [`QuantModel::multipliers`] into `out`, which keeps its allocation.
+    fn fill_multipliers(&self, s: usize, out: &mut Vec<Multiplier>) {
         let (input, quant) = (self.input_params(s), &self.steps[s]);
-        quant
-            .weight_scale
-            .iter()
-            .map(|&w| Multiplier::from_real(requantization(input.scale, w, quant.output.scale)))
-            .collect()
+        out.clear();
+        out.extend(
+            quant.weight_scale.iter().map(|&w| {
+                Multiplier::from_real(requantization(input.scale, w, quant.output.scale))
+            }),
+        );
     }
 
     /// The `add` of merge step `s`.
@@ -336,7 +386,14 @@ impl QuantModel {
     /// # Panics
     /// When `x` is not one sample, or `activations` are another model's.
     pub fn infer<'a>(&self, x: &[i8], activations: &'a mut Activations) -> &'a [i8] {
-        let nodes = &mut activations.nodes;
+        let Activations {
+            nodes,
+            widened,
+            pairs,
+            sums,
+            multipliers,
+            ..
+        } = activations;
         assert_eq!(x.len(), self.plan.inputs(), "one input sample");
         nodes[self.plan.input].copy_from_slice(x);
         for (s, (step, quant)) in self.plan.steps.iter().zip(&self.steps).enumerate() {
@@ -344,34 +401,37 @@ impl QuantModel {
             let x = &nodes[step.inputs[0]];
             let input = self.input_params(s);
             let clamp = self.activation(s);
+            self.fill_multipliers(s, multipliers);
             match step.op {
                 Op::Dense => DenseInt8 {
                     weight: &quant.weight,
                     bias: &quant.bias,
-                    multipliers: &self.multipliers(s),
+                    multipliers,
                     input_zero_point: input.zero_point,
                     output_zero_point: quant.output.zero_point,
                     activation: clamp,
                 }
-                .forward_with(x, &mut y, &mut vec![0; x.len()]),
+                .forward_with(x, &mut y, &mut widened[..x.len()]),
                 Op::Conv(shape) => {
                     let conv = Conv2dInt8 {
                         shape: &shape,
                         weight: &quant.weight,
                         bias: &quant.bias,
-                        multipliers: &self.multipliers(s),
+                        multipliers,
                         input_zero_point: input.zero_point,
                         output_zero_point: quant.output.zero_point,
                         activation: clamp,
                     };
                     // Every position at once: the same bits as the baked network's
                     // window-at-a-time kernel, faster with wide vectors.
-                    let (pairs, sums) = conv.gemm_scratch_len();
-                    conv.forward_gemm(x, &mut y, &mut vec![0; pairs], &mut vec![0; sums]);
+                    let (p, q) = conv.gemm_scratch_len();
+                    conv.forward_gemm(x, &mut y, &mut pairs[..p], &mut sums[..q]);
                 }
                 Op::Relu => {
                     y.copy_from_slice(x);
-                    relu_int8(quant.output.zero_point, &mut y);
+                    if !self.relu_is_fused(s) {
+                        relu_int8(quant.output.zero_point, &mut y);
+                    }
                 }
                 Op::MaxPool(shape) => max_pool_int8(&shape, (i8::MIN, i8::MAX), x, &mut y),
                 Op::AvgPool(shape) => avg_pool_int8(&shape, input.zero_point, x, &mut y),
@@ -384,9 +444,14 @@ impl QuantModel {
                     self.add(s).forward([&nodes[*a], &nodes[*b]], clamp, &mut y);
                 }
                 Op::Concat { outer } => {
-                    let parts: Vec<&[i8]> =
-                        step.inputs.iter().map(|&n| nodes[n].as_slice()).collect();
-                    concat_int8(outer, &parts, &self.concat_parts(s), clamp.0, &mut y);
+                    // `concat_int8` part by part, with no list of the parts to allocate.
+                    let mut before = 0;
+                    for &part in step.inputs {
+                        let requantize = Requantize::new(self.node_params(part), quant.output);
+                        concat_part_int8(outer, &nodes[part], &requantize, before, &mut y);
+                        before += nodes[part].len() / outer;
+                    }
+                    relu_int8(i32::from(clamp.0), &mut y);
                 }
             }
             nodes[step.output] = y;
@@ -400,15 +465,26 @@ impl QuantModel {
         x.iter().map(|&v| self.input.quantize(v)).collect()
     }
 
-    /// One float sample through the int8 network: quantized in, dequantized out. Inputs
-    /// outside the range calibration saw saturate.
-    pub fn predict(&self, x: &[f32], activations: &mut Activations) -> Vec<f32> {
-        let q = self.quantize_input(x);
-        let out = self.output_params();
-        self.infer(&q, activations)
-            .iter()
-            .map(|&v| out.dequantize(v))
-            .collect()
+    /// One float sample through the int8 network: quantized in, dequantized out, the output
+    /// living in `activations` (nothing is allocated). Inputs outside the range calibration
+    /// saw saturate.
+    ///
+    /// # Panics
+    /// When `x` is not one sample.
+    pub fn predict<'a>(&self, x: &[f32], activations: &'a mut Activations) -> &'a [f32] {
+        assert_eq!(x.len(), self.plan.inputs(), "one input sample");
+        let mut q = core::mem::take(&mut activations.input);
+        for (q, &v) in q.iter_mut().zip(x) {
+            *q = self.input.quantize(v);
+        }
+        let mut output = core::mem::take(&mut activations.output);
+        let params = self.output_params();
+        for (o, &v) in output.iter_mut().zip(self.infer(&q, activations)) {
+            *o = params.dequantize(v);
+        }
+        activations.input = q;
+        activations.output = output;
+        &activations.output
     }
 }
 
@@ -419,10 +495,28 @@ pub fn requantization(input_scale: f32, weight_scale: f32, output_scale: f32) ->
     f64::from(input_scale * weight_scale) / f64::from(output_scale)
 }
 
-/// The int8 buffers of every node, for [`QuantModel::infer`].
+/// The int8 buffers of every node and the kernels' scratch, for [`QuantModel::infer`] and
+/// [`QuantModel::predict`], sized by [`QuantModel::activations`] so that no call allocates.
 #[derive(Debug, Clone)]
 pub struct Activations {
     nodes: Vec<Vec<i8>>,
+    /// A dense layer's input row, off its zero point.
+    widened: Vec<i16>,
+    /// A convolution's windows and sums ([`Conv2dInt8::forward_gemm`]).
+    pairs: Vec<i16>,
+    sums: Vec<i32>,
+    /// The requantization of each output channel of the step running.
+    multipliers: Vec<Multiplier>,
+    /// [`QuantModel::predict`]'s quantized input and dequantized output.
+    input: Vec<i8>,
+    output: Vec<f32>,
+}
+
+/// [`Conv2dInt8::gemm_scratch_len`] of a shape, before its parameters exist.
+fn conv_gemm_scratch(shape: &crate::linalg::conv::ConvShape) -> (usize, usize) {
+    let taps = shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel;
+    let positions = shape.height.out * shape.width.out;
+    (taps.div_ceil(2) * 2 * positions, positions)
 }
 
 /// The weighted step's int8 weights and bias, batch norm folded in.

@@ -206,16 +206,36 @@ pub fn concat_int8(
     assert_eq!(parts.len(), requantize.len(), "one requantization per part");
     let total: usize = parts.iter().map(|p| p.len()).sum();
     assert_eq!(total, out.len(), "the parts do not fill the output");
-    let mut at = 0;
-    for block in 0..outer {
-        for (part, r) in parts.iter().zip(requantize) {
-            let len = part.len() / outer;
-            r.forward(&part[block * len..][..len], &mut out[at..at + len]);
-            at += len;
-        }
+    let mut before = 0;
+    for (part, r) in parts.iter().zip(requantize) {
+        concat_part_int8(outer, part, r, before, out);
+        before += part.len() / outer;
     }
-    for v in out.iter_mut() {
-        *v = (*v).max(floor);
+    relu_int8(i32::from(floor), out);
+}
+
+/// One part of [`concat_int8`], without its floor: each of its `outer` blocks requantized into
+/// the same block of `out`, after the `before` values the earlier parts put there.
+///
+/// # Panics
+/// When the part is not `outer` whole blocks, or does not fit in `out`'s blocks.
+pub fn concat_part_int8(
+    outer: usize,
+    part: &[i8],
+    requantize: &Requantize,
+    before: usize,
+    out: &mut [i8],
+) {
+    assert!(
+        outer > 0 && part.len().is_multiple_of(outer),
+        "the part is not whole blocks"
+    );
+    let (len, block) = (part.len() / outer, out.len() / outer);
+    for b in 0..outer {
+        requantize.forward(
+            &part[b * len..][..len],
+            &mut out[b * block + before..][..len],
+        );
     }
 }
 

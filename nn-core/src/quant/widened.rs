@@ -16,23 +16,8 @@ impl DenseInt8<'_> {
     /// # Panics
     /// As [`DenseInt8::forward`], and when `widened` is not one row.
     pub fn forward_with(&self, x: &[i8], y: &mut [i8], widened: &mut [i16]) {
-        let outputs = self.bias.len();
-        assert!(outputs > 0, "a dense layer needs an output");
-        assert_eq!(self.multipliers.len(), outputs, "one multiplier per output");
-        let inputs = self.weight.len() / outputs;
-        assert_eq!(
-            inputs * outputs,
-            self.weight.len(),
-            "the weight is not outputs × inputs"
-        );
-        assert!(inputs > 0, "a dense layer needs an input");
+        let (inputs, outputs) = self.check(x, y);
         assert_eq!(widened.len(), inputs, "the widened buffer is one input row");
-        assert_eq!(x.len() % inputs, 0, "the input is not whole rows");
-        assert_eq!(
-            y.len(),
-            x.len() / inputs * outputs,
-            "the output is not the input's rows"
-        );
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
         for (x_row, y_row) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
             for (w, &v) in widened.iter_mut().zip(x_row) {
@@ -77,29 +62,12 @@ impl Conv2dInt8<'_> {
     /// # Panics
     /// As [`Conv2dInt8::forward`], and when `column` is not [`Conv2dInt8::column_len`] long.
     pub fn forward_with(&self, x: &[i8], y: &mut [i8], column: &mut [i16]) {
+        self.check(x, y);
         let s = self.shape;
-        assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
-        assert_eq!(
-            self.weight.len(),
-            s.weight_len(),
-            "the weight is not c_out × c_in / groups × kh × kw"
-        );
-        assert_eq!(self.bias.len(), s.c_out, "one bias per output channel");
-        assert_eq!(
-            self.multipliers.len(),
-            s.c_out,
-            "one multiplier per output channel"
-        );
         assert_eq!(
             column.len(),
             self.column_len(),
             "the column is one window of one group"
-        );
-        assert_eq!(x.len() % s.input_len(), 0, "the input is not whole samples");
-        assert_eq!(
-            y.len(),
-            x.len() / s.input_len() * s.output_len(),
-            "the output is not the input's samples"
         );
         let (ah, aw) = (&s.height, &s.width);
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
@@ -231,29 +199,12 @@ impl Conv2dInt8<'_> {
 
     #[inline(always)]
     fn gemm_body(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], sums: &mut [i32]) {
+        self.check(x, y);
         let s = self.shape;
-        assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
-        assert_eq!(
-            self.weight.len(),
-            s.weight_len(),
-            "the weight is not c_out × c_in / groups × kh × kw"
-        );
-        assert_eq!(self.bias.len(), s.c_out, "one bias per output channel");
-        assert_eq!(
-            self.multipliers.len(),
-            s.c_out,
-            "one multiplier per output channel"
-        );
         assert_eq!(
             (pairs.len(), sums.len()),
             self.gemm_scratch_len(),
             "the scratch lengths"
-        );
-        assert_eq!(x.len() % s.input_len(), 0, "the input is not whole samples");
-        assert_eq!(
-            y.len(),
-            x.len() / s.input_len() * s.output_len(),
-            "the output is not the input's samples"
         );
         let (ah, aw) = (&s.height, &s.width);
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);

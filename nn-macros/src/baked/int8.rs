@@ -219,7 +219,7 @@ fn plan_memory(flat: &Flat, model: &QuantModel) -> memory::Memory {
         .map(|(s, (step, flat_step))| StepUse {
             inputs: step.inputs.to_vec(),
             output: step.output,
-            run: run_of(&step.op, fused_relu(model, s)),
+            run: run_of(&step.op, model.relu_is_fused(s)),
             scratch: 0,
             label: match &flat_step.kind {
                 FlatKind::Layer { layer, .. } => layer.reference(),
@@ -236,30 +236,6 @@ fn run_of(op: &Op, fused: bool) -> Run {
         Op::Relu => Run::InPlace,
         Op::BatchNorm { .. } | Op::Identity => Run::Identity,
         _ => Run::Fresh,
-    }
-}
-
-/// Whether step `s` is a `relu` whose input is already clamped at its zero point: the output
-/// of a layer it fuses into (through a folded `batch_norm`), which clamps itself. Such a
-/// `relu` runs no code.
-fn fused_relu(model: &QuantModel, s: usize) -> bool {
-    let plan = &model.plan;
-    if plan.steps[s].op != Op::Relu {
-        return false;
-    }
-    let mut node = plan.steps[s].inputs[0];
-    loop {
-        let Some(p) = plan.steps.iter().position(|step| step.output == node) else {
-            return false;
-        };
-        match plan.steps[p].op {
-            Op::BatchNorm { .. } => node = plan.steps[p].inputs[0],
-            Op::Dense | Op::Conv(_) | Op::Add | Op::Concat { .. } => {
-                let zero_point = model.steps[s].output.zero_point;
-                return i32::from(model.activation(p).0) == zero_point.clamp(-128, 127);
-            }
-            _ => return false,
-        }
     }
 }
 
@@ -303,7 +279,7 @@ fn emit(
         .zip(&memory.steps)
         .enumerate()
     {
-        if run_of(&step.op, fused_relu(model, s)) == Run::Identity {
+        if run_of(&step.op, model.relu_is_fused(s)) == Run::Identity {
             continue;
         }
         let span = match &flat.steps[s].kind {
