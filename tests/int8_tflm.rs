@@ -185,7 +185,8 @@ fn lenet_matches_tflm_bit_for_bit() {
         conv.forward(x, &mut y);
         // The kernel networks run (`nn::quant::QuantModel`, baked int8) gives the same bytes.
         let mut widened = vec![0i8; y.len()];
-        conv.forward_with(x, &mut widened, &mut vec![0; conv.column_len()]);
+        let (scratch, padded) = conv.scratch_len();
+        conv.forward_with(x, &mut widened, &mut vec![0; scratch], &mut vec![0; padded]);
         assert_eq!(widened, y);
         y
     };

@@ -66,6 +66,222 @@ pub fn dot2(bias: [i32; 2], a: &[i16], w: [&[i8]; 2]) -> [i32; 2] {
     acc
 }
 
+/// The `i16` values a block of four columns of `len` taps takes ([`pack_column`], [`dot4`]):
+/// each column rounded up to whole groups of four.
+pub const fn block_len(len: usize) -> usize {
+    len.div_ceil(4) * 4 * 4
+}
+
+/// Where [`interleave`] puts value `e` of a group of four on this target.
+const fn slot(e: usize) -> usize {
+    if DSP { [0, 2, 1, 3][e] } else { e }
+}
+
+/// Stores `column` (the natural order) as column `c` of a block of four that [`dot4`] reads:
+/// group by group, the four columns' groups side by side (`block[(4·j + c)·4 + e]` is value
+/// `e` of group `j` of column `c`), each whole group laid out by [`interleave`], the last
+/// partial one in order and padded with zeros.
+///
+/// # Panics
+/// When `c` is not below 4 or `block` is not [`block_len`]`(column.len())` long.
+#[inline]
+pub fn pack_column(block: &mut [i16], c: usize, column: &[i16]) {
+    assert!(
+        c < 4 && block.len() == block_len(column.len()),
+        "a block holds four columns of the column's length"
+    );
+    let groups = column.chunks_exact(4);
+    let tail = groups.remainder();
+    let whole = column.len() / 4;
+    for (j, group) in groups.enumerate() {
+        let to = &mut block[(4 * j + c) * 4..][..4];
+        for (e, to) in to.iter_mut().enumerate() {
+            *to = group[slot(e)];
+        }
+    }
+    if !tail.is_empty() {
+        let to = &mut block[(4 * whole + c) * 4..][..4];
+        to.fill(0);
+        to[..tail.len()].copy_from_slice(tail);
+    }
+}
+
+/// The windows of four output positions, widened to offsets from `zero_point`, straight into a
+/// block of four as [`pack_column`] lays it out: tap `t` of window `k` is
+/// `source[corners[k] + offsets[t]]`. `offsets` (one per tap, `u16` bits in `i16` storage, so
+/// that it can share the caller's scratch) is the same for every window, so each tap costs one
+/// table load for four values.
+///
+/// # Panics
+/// When `block` is not [`block_len`]`(offsets.len())` long, or a window reaches past `source`.
+pub fn gather4(
+    source: &[i8],
+    corners: [usize; 4],
+    offsets: &[i16],
+    zero_point: i32,
+    block: &mut [i16],
+) {
+    assert_eq!(
+        block.len(),
+        block_len(offsets.len()),
+        "a block of four windows of the offsets' length"
+    );
+    let reach = offsets.iter().map(|&o| usize::from(o as u16)).max();
+    let Some(reach) = reach else { return };
+    assert!(
+        corners.iter().all(|&c| c + reach < source.len()),
+        "a window reaches past its source"
+    );
+    let whole = offsets.len() / 4;
+    let widen = |corner: usize, offset: i16| {
+        // SAFETY: `offset <= reach` and `corner + reach < source.len()`, asserted above for
+        // every corner and offset.
+        let v = unsafe { *source.get_unchecked(corner + usize::from(offset as u16)) };
+        (i32::from(v) - zero_point) as i16
+    };
+    for (group, taps) in block.chunks_exact_mut(16).zip(offsets.chunks_exact(4)) {
+        for (e, &offset) in taps.iter().enumerate() {
+            let at = [0, 2, 1, 3][e];
+            let at = if DSP { at } else { e };
+            for (k, &corner) in corners.iter().enumerate() {
+                group[4 * k + at] = widen(corner, offset);
+            }
+        }
+    }
+    let tail = &offsets[whole * 4..];
+    if !tail.is_empty() {
+        let group = &mut block[whole * 16..];
+        group.fill(0);
+        for (e, &offset) in tail.iter().enumerate() {
+            for (k, &corner) in corners.iter().enumerate() {
+                group[4 * k + e] = widen(corner, offset);
+            }
+        }
+    }
+}
+
+/// `bias + Σ column_c[i] · w[i]` for each of the four columns of `block` ([`pack_column`]):
+/// each word of weights loads once for four outputs. On the Cortex-M4F, eight `SMLAD` per
+/// group of four taps, under one instruction a multiply-accumulate.
+///
+/// # Panics
+/// When `block` is not [`block_len`]`(w.len())` long.
+#[inline]
+pub fn dot4(bias: i32, block: &[i16], w: &[i8]) -> [i32; 4] {
+    assert_eq!(
+        block.len(),
+        block_len(w.len()),
+        "a block of four columns as long as the weight row"
+    );
+    let whole = w.len() / 4;
+    let mut acc = dot4_groups([bias; 4], &block[..whole * 16], &w[..whole * 4]);
+    let tail = &w[whole * 4..];
+    if tail.is_empty() {
+        return acc;
+    }
+    for (c, acc) in acc.iter_mut().enumerate() {
+        let values = &block[(4 * whole + c) * 4..][..tail.len()];
+        for (&a, &w) in values.iter().zip(tail) {
+            *acc = acc.wrapping_add(i32::from(a) * i32::from(w));
+        }
+    }
+    acc
+}
+
+/// Whole groups of four of [`dot4`], off the device.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline]
+fn dot4_groups(mut acc: [i32; 4], block: &[i16], w: &[i8]) -> [i32; 4] {
+    for (columns, w) in block.chunks_exact(16).zip(w.chunks_exact(4)) {
+        for (acc, a) in acc.iter_mut().zip(columns.chunks_exact(4)) {
+            for e in 0..4 {
+                *acc = acc.wrapping_add(i32::from(a[e]) * i32::from(w[slot(e)]));
+            }
+        }
+    }
+    acc
+}
+
+/// Whole groups of four of [`dot4`] on the Cortex-M4F. Per group: one word of weights and
+/// `SXTB16` of its even and odd bytes, two `LDM` of two columns' interleaved pairs each, eight
+/// `SMLAD`. Two groups per pass; an odd count enters at the second. The registers are fixed,
+/// because `LDM` fills them in ascending order, and the end of the weights waits on the stack:
+/// every register Rust lets `asm!` use is taken.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline]
+fn dot4_groups(acc: [i32; 4], block: &[i16], w: &[i8]) -> [i32; 4] {
+    let groups = w.len() / 4;
+    if groups == 0 {
+        return acc;
+    }
+    assert!(w.len() == groups * 4 && block.len() == groups * 16);
+    let [mut acc0, mut acc1, mut acc2, mut acc3] = acc;
+    let end = w.as_ptr().wrapping_add(w.len());
+    // SAFETY: the loop reads `groups · 4` bytes of `w` and `groups · 32` of `block`, their
+    // whole lengths as asserted above (`LDR` and `LDM`, the latter word-aligned: `block` is
+    // `i16` and the kernel is entered only at a multiple of 16 values, so its start must be
+    // aligned to 4, which the assert below checks). It writes only registers it declares, and
+    // four bytes of stack below `sp` that it pops before it ends. `groups >= 1`, so the loop
+    // meets `end`. The flags are not marked preserved.
+    assert!(
+        block.as_ptr().cast::<u32>().is_aligned(),
+        "LDM reads whole words"
+    );
+    unsafe {
+        core::arch::asm!(
+            "push {{r8}}",
+            "tst r9, #1",
+            "bne 3f",
+            "2:",
+            "ldr r4, [r12], #4",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "sxtb16 r5, r4",
+            "sxtb16 r4, r4, ror #8",
+            "smlad r0, r8, r5, r0",
+            "smlad r0, r9, r4, r0",
+            "smlad r1, r10, r5, r1",
+            "smlad r1, r11, r4, r1",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "smlad r2, r8, r5, r2",
+            "smlad r2, r9, r4, r2",
+            "smlad r3, r10, r5, r3",
+            "smlad r3, r11, r4, r3",
+            "3:",
+            "ldr r4, [r12], #4",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "sxtb16 r5, r4",
+            "sxtb16 r4, r4, ror #8",
+            "smlad r0, r8, r5, r0",
+            "smlad r0, r9, r4, r0",
+            "smlad r1, r10, r5, r1",
+            "smlad r1, r11, r4, r1",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "smlad r2, r8, r5, r2",
+            "smlad r2, r9, r4, r2",
+            "smlad r3, r10, r5, r3",
+            "smlad r3, r11, r4, r3",
+            "ldr r8, [sp]",
+            "cmp r12, r8",
+            "bne 2b",
+            "add sp, sp, #4",
+            inout("r0") acc0,
+            inout("r1") acc1,
+            inout("r2") acc2,
+            inout("r3") acc3,
+            out("r4") _,
+            out("r5") _,
+            inout("r8") end => _,
+            inout("r9") groups => _,
+            out("r10") _,
+            out("r11") _,
+            inout("r12") w.as_ptr() => _,
+            inout("lr") block.as_ptr() => _,
+            options(readonly),
+        );
+    }
+    [acc0, acc1, acc2, acc3]
+}
+
 /// Whole groups of four, off the device: four partial sums, so that the products do not wait
 /// on one another.
 #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
@@ -177,9 +393,61 @@ fn dot2_groups(bias: [i32; 2], a: &[i16], w: [&[i8]; 2]) -> [i32; 2] {
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec;
     use alloc::vec::Vec;
 
     use super::*;
+
+    #[test]
+    fn four_columns_are_four_dot_products() {
+        for len in [0usize, 1, 3, 4, 5, 8, 12, 25, 400] {
+            let columns: Vec<Vec<i16>> = (0..4)
+                .map(|c| {
+                    (0..len)
+                        .map(|i| ((i * 31 + c * 97) % 511) as i16 - 255)
+                        .collect()
+                })
+                .collect();
+            let w: Vec<i8> = (0..len)
+                .map(|i| (i as i32 * 53 % 255 - 127) as i8)
+                .collect();
+            let mut block = vec![1i16; block_len(len)];
+            for (c, column) in columns.iter().enumerate() {
+                pack_column(&mut block, c, column);
+            }
+            let expected = columns.iter().map(|column| {
+                column
+                    .iter()
+                    .zip(&w)
+                    .fold(-9i32, |acc, (&a, &w)| acc + i32::from(a) * i32::from(w))
+            });
+            assert_eq!(
+                dot4(-9, &block, &w).to_vec(),
+                expected.collect::<Vec<_>>(),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn gathered_blocks_are_packed_columns() {
+        let source: Vec<i8> = (0..200).map(|i| (i * 37 % 256) as u8 as i8).collect();
+        for len in [1usize, 4, 6, 9, 25] {
+            let offsets: Vec<i16> = (0..len).map(|t| (t * 7 % 50 + t / 3) as i16).collect();
+            let corners = [0, 3, 60, 120];
+            let mut expected = vec![5i16; block_len(len)];
+            for (k, &corner) in corners.iter().enumerate() {
+                let column: Vec<i16> = offsets
+                    .iter()
+                    .map(|&o| i16::from(source[corner + o as usize]) + 3)
+                    .collect();
+                pack_column(&mut expected, k, &column);
+            }
+            let mut block = vec![5i16; block_len(len)];
+            gather4(&source, corners, &offsets, -3, &mut block);
+            assert_eq!(block, expected, "{len}");
+        }
+    }
 
     #[test]
     fn dot_products_are_exact_in_the_interleaved_layout() {

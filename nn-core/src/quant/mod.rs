@@ -274,10 +274,7 @@ impl Multiplier {
         // checked, as this runs once per output value.
         let right = (-self.shift).clamp(0, 31) as u32;
         let high = saturating_rounding_doubling_high_mul(x.wrapping_shl(left), self.multiplier);
-        let mask = ((1u64 << right) - 1) as i32;
-        let remainder = high & mask;
-        let threshold = (mask >> 1) + i32::from(high < 0);
-        (high >> right) + i32::from(remainder > threshold)
+        rounding_shift_right(high, right)
     }
 }
 
@@ -287,10 +284,10 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = i64::from(a) * i64::from(b);
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division truncates toward zero, as C++'s does.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp nudges by 2^30 (1 − 2^30 below zero) and divides truncating toward zero; for
+    // every product that is floor((ab + 2^30) / 2^31), which a small CPU computes without a
+    // branch or a division (a test compares the two forms).
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent`, rounded to nearest with ties away
@@ -309,7 +306,8 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 /// [`rounding_divide_by_pot`] for an `exponent` known to be in `0..=31`.
 #[inline(always)]
 fn rounding_shift_right(x: i32, exponent: u32) -> i32 {
-    let mask = ((1u64 << exponent) - 1) as i32;
+    // `exponent <= 31`, so the shift stays inside 32 bits (no 64-bit shift on a small CPU).
+    let mask = ((1u32 << exponent) - 1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> exponent) + i32::from(remainder > threshold)
@@ -545,6 +543,47 @@ pub fn max_pool_int8(
     );
     // Without padding every window is whole: no clipping to work out per output.
     let unpadded = ah.pad_before + ah.pad_after + aw.pad_before + aw.pad_after == 0;
+    if unpadded && (ah.kernel, ah.stride, aw.kernel, aw.stride) == (2, 2, 2, 2) {
+        // 2×2 at stride 2, the pool of most small CNNs: two input rows per output row, the
+        // four values of each window in registers.
+        for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
+            for (rows, y_row) in x_p
+                .chunks_exact(2 * aw.size)
+                .zip(y_p.chunks_exact_mut(aw.out))
+            {
+                let (top, bottom) = rows.split_at(aw.size);
+                for ((out, t), b) in y_row
+                    .iter_mut()
+                    .zip(top.chunks_exact(2))
+                    .zip(bottom.chunks_exact(2))
+                {
+                    let best = t[0].max(t[1]).max(b[0].max(b[1]));
+                    *out = best.clamp(activation.0, activation.1);
+                }
+            }
+        }
+        return;
+    }
+    if unpadded && aw.kernel == aw.stride && aw.dilation == 1 {
+        // Windows that tile each row (2×2 stride 2, the common case): an output row is the
+        // running maximum of its kernel rows, each cut into whole windows.
+        for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
+            for (r, y_row) in y_p.chunks_exact_mut(aw.out).enumerate() {
+                y_row.fill(i8::MIN);
+                for kh in 0..ah.kernel {
+                    let ih = r * ah.stride + kh * ah.dilation;
+                    let row = &x_p[ih * aw.size..][..aw.out * aw.kernel];
+                    for (out, window) in y_row.iter_mut().zip(row.chunks_exact(aw.kernel)) {
+                        *out = window.iter().fold(*out, |best, &v| best.max(v));
+                    }
+                }
+                for out in y_row.iter_mut() {
+                    *out = (*out).clamp(activation.0, activation.1);
+                }
+            }
+        }
+        return;
+    }
     for (x_p, y_p) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
         for (r, y_row) in y_p.chunks_exact_mut(aw.out).enumerate() {
             let (top, rows) = if unpadded {
@@ -648,6 +687,110 @@ mod tests {
         ] {
             assert_eq!(rounding_divide_by_pot(x, e), want, "{x} >> {e}");
         }
+    }
+
+    #[test]
+    fn int8_max_pools_take_each_windows_largest_value() {
+        use crate::linalg::conv::ConvAxis;
+        use crate::linalg::pool::PoolShape;
+        let shapes = [
+            // Tiling windows (the fast path), a cut-off last column, rectangular ones, and
+            // overlapping and padded ones (the general path).
+            (ConvAxis::new(6, 2, 2, 0), ConvAxis::new(8, 2, 2, 0)),
+            (ConvAxis::new(7, 2, 2, 0), ConvAxis::new(5, 2, 2, 0)),
+            (ConvAxis::new(7, 3, 3, 0), ConvAxis::new(7, 3, 3, 0)),
+            (ConvAxis::new(5, 2, 1, 0), ConvAxis::new(9, 3, 3, 0)),
+            (ConvAxis::new(7, 3, 2, 1), ConvAxis::new(7, 3, 2, 1)),
+            (ConvAxis::new(7, 2, 1, 0), ConvAxis::new(8, 3, 2, 0)),
+        ];
+        for (height, width) in shapes {
+            let shape = PoolShape {
+                height,
+                width,
+                count_include_pad: true,
+            };
+            assert!(shape.is_valid(), "{shape:?}");
+            let planes = 3;
+            let x: alloc::vec::Vec<i8> = (0..planes * height.size * width.size)
+                .map(|i| (i * 73 % 256) as u8 as i8)
+                .collect();
+            let mut y = alloc::vec![0i8; planes * height.out * width.out];
+            max_pool_int8(&shape, (-100, 90), &x, &mut y);
+            let at = |axis: &ConvAxis, o: usize, k: usize| {
+                (o * axis.stride + k * axis.dilation)
+                    .checked_sub(axis.pad_before)
+                    .filter(|&i| i < axis.size)
+            };
+            for p in 0..planes {
+                for r in 0..height.out {
+                    for c in 0..width.out {
+                        let mut best = i8::MIN;
+                        for kh in 0..height.kernel {
+                            for kw in 0..width.kernel {
+                                if let (Some(i), Some(j)) = (at(&height, r, kh), at(&width, c, kw))
+                                {
+                                    best = best.max(x[(p * height.size + i) * width.size + j]);
+                                }
+                            }
+                        }
+                        let got = y[(p * height.out + r) * width.out + c];
+                        assert_eq!(got, best.clamp(-100, 90), "{shape:?} at {p}, {r}, {c}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_high_multiply_is_gemmlowps() {
+        // gemmlowp's own form: a signed nudge, then a division that truncates toward zero.
+        let gemmlowp = |a: i32, b: i32| -> i32 {
+            if a == i32::MIN && b == i32::MIN {
+                return i32::MAX;
+            }
+            let ab = i64::from(a) * i64::from(b);
+            let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+            ((ab + nudge) / (1i64 << 31)) as i32
+        };
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30) - 1,
+            -(1 << 30),
+            -3,
+            -1,
+            0,
+            1,
+            3,
+            1 << 30,
+            (1 << 30) + 1,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        let mut rng = crate::init::seeded(8);
+        let random = (0..4000).map(|_| {
+            let bits = crate::init::uniform(&mut rng, 0.0, 32.0);
+            let magnitude = f64::from(bits).exp2().min(f64::from(i32::MAX)) as i32;
+            if crate::init::uniform(&mut rng, 0.0, 1.0) < 0.5 {
+                magnitude
+            } else {
+                -magnitude
+            }
+        });
+        let values: alloc::vec::Vec<i32> = edges.into_iter().chain(random).collect();
+        for (i, &a) in values.iter().enumerate() {
+            // Every edge against every value, and random pairs.
+            for &b in values.iter().skip(i % 97).step_by(97).chain(&edges) {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    gemmlowp(a, b),
+                    "{a} · {b}"
+                );
+            }
+        }
+        // Ties: 2·a·b/2^32 exactly halfway rounds up on both sides of zero.
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2);
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! wraps, so its order changes no bit), and the tests compare the two on every window shape.
 
 use super::{Conv2dInt8, DenseInt8};
-use crate::linalg::int8::{dot, dot2, interleave};
+use crate::linalg::conv::ConvShape;
+use crate::linalg::int8::{block_len, dot, dot2, dot4, gather4, interleave, pack_column};
 use crate::linalg::{Vectorize, vectorized};
 
 impl DenseInt8<'_> {
@@ -48,108 +49,193 @@ impl DenseInt8<'_> {
 }
 
 impl Conv2dInt8<'_> {
-    /// The length of the column [`Conv2dInt8::forward_with`] takes: one window of one group,
-    /// `c_in / groups × kh × kw`.
+    /// The length of one window of one group: `c_in / groups × kh × kw`.
     pub const fn column_len(&self) -> usize {
-        let s = self.shape;
-        s.c_in / s.groups * s.height.kernel * s.width.kernel
+        window_len(self.shape)
     }
 
-    /// [`Conv2dInt8::forward`], each output position's window (per group) gathered once into
-    /// `column` ([`Conv2dInt8::column_len`] values, the padding as 0), then one dot product
-    /// per output channel.
+    /// The lengths of the two buffers [`Conv2dInt8::forward_with`] takes:
+    /// [`Conv2dInt8::scratch_len_of`] of its shape.
+    pub const fn scratch_len(&self) -> (usize, usize) {
+        Self::scratch_len_of(self.shape)
+    }
+
+    /// The lengths of the two buffers [`Conv2dInt8::forward_with`] takes for `shape`, before
+    /// its parameters exist (a baked network sizes its stack buffers with it):
+    /// - `i16`: one window, the offset of each of its taps, and a block of four
+    ///   ([`block_len`]) with a value to spare to start it on a whole word;
+    /// - `i8`: one group's input planes with their padding.
+    pub const fn scratch_len_of(shape: &ConvShape) -> (usize, usize) {
+        let (h, w) = (&shape.height, &shape.width);
+        (
+            2 * window_len(shape) + block_len(window_len(shape)) + 1,
+            shape.c_in / shape.groups
+                * (h.pad_before + h.size + h.pad_after)
+                * (w.pad_before + w.size + w.pad_after),
+        )
+    }
+
+    /// [`Conv2dInt8::forward`] in the order a small CPU runs it fastest:
+    /// 1. each group's input is copied into `padded`, its padding written as the input zero
+    ///    point, so that no window needs a bounds check;
+    /// 2. each output position's window is gathered once into `scratch`, widened to offsets
+    ///    from the zero point (the padding becomes 0);
+    /// 3. four positions at a time go side by side into a block, so that each word of weights
+    ///    serves four outputs ([`dot4`]); the last `positions % 4` take one dot product per
+    ///    output channel.
     ///
     /// # Panics
-    /// As [`Conv2dInt8::forward`], and when `column` is not [`Conv2dInt8::column_len`] long.
-    pub fn forward_with(&self, x: &[i8], y: &mut [i8], column: &mut [i16]) {
+    /// As [`Conv2dInt8::forward`]; when a buffer is not [`Conv2dInt8::scratch_len`] long; when
+    /// the input zero point is not an int8.
+    pub fn forward_with(&self, x: &[i8], y: &mut [i8], scratch: &mut [i16], padded: &mut [i8]) {
         self.check(x, y);
         let s = self.shape;
         assert_eq!(
-            column.len(),
-            self.column_len(),
-            "the column is one window of one group"
+            (scratch.len(), padded.len()),
+            self.scratch_len(),
+            "the buffers are a window and a block of four, and a padded group"
         );
+        let zero_point =
+            i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
+        let (column, rest) = scratch.split_at_mut(self.column_len());
+        let (offsets, rest) = rest.split_at_mut(column.len());
+        // The block starts on a whole word, for the Cortex-M4F's `LDM`.
+        let skip = rest.as_ptr().align_offset(4).min(1);
+        let block = &mut rest[skip..][..block_len(column.len())];
         let (ah, aw) = (&s.height, &s.width);
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
-        let plane_out = ah.out * aw.out;
+        let positions = ah.out * aw.out;
+        let len = column.len();
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
-        let zero_point = self.input_zero_point;
-        // The input index of tap `k` of output `o` along `axis`, if inside.
-        let at = |axis: &crate::linalg::conv::ConvAxis, o: usize, k: usize| {
-            (o * axis.stride + k * axis.dilation)
-                .checked_sub(axis.pad_before)
-                .filter(|&i| i < axis.size)
+        let requantize = |o: usize, acc: i32| {
+            let q = self
+                .output_zero_point
+                .saturating_add(self.multipliers[o].apply(acc));
+            q.clamp(low, high) as i8
         };
-        for (x_b, y_b) in x
-            .chunks_exact(s.input_len())
-            .zip(y.chunks_exact_mut(s.output_len()))
-        {
-            for g in 0..s.groups {
-                let x_g = &x_b[g * group_in * ah.size * aw.size..][..group_in * ah.size * aw.size];
-                for r in 0..ah.out {
-                    for c in 0..aw.out {
-                        // The kernel columns inside the input: from tap `first`, `inside` of
-                        // them, the first at input column `from`; the same for every row.
-                        let start = c * aw.stride;
-                        let first = aw.pad_before.saturating_sub(start).div_ceil(aw.dilation);
-                        let end = (aw.pad_before + aw.size)
-                            .checked_sub(start)
-                            .map_or(0, |reach| reach.div_ceil(aw.dilation).min(aw.kernel));
-                        let inside = end.saturating_sub(first);
-                        let from = (start + first * aw.dilation).saturating_sub(aw.pad_before);
-                        let mut windows = column.chunks_exact_mut(aw.kernel);
-                        for plane in x_g.chunks_exact(ah.size * aw.size) {
-                            for kh in 0..ah.kernel {
-                                let Some(taps) = windows.next() else { break };
-                                let ih = at(ah, r, kh).filter(|_| inside > 0);
-                                let Some(row) = ih.map(|ih| &plane[ih * aw.size + from..]) else {
-                                    taps.fill(0);
-                                    continue;
-                                };
-                                let (before, rest) = taps.split_at_mut(first);
-                                let (within, after) = rest.split_at_mut(inside);
-                                before.fill(0);
-                                after.fill(0);
-                                if aw.dilation == 1 {
-                                    // Contiguous: a plain loop the compiler unrolls.
-                                    for (tap, &v) in within.iter_mut().zip(&row[..inside]) {
-                                        *tap = (i32::from(v) - zero_point) as i16;
-                                    }
-                                } else {
-                                    for (t, tap) in within.iter_mut().enumerate() {
-                                        let v = row[t * aw.dilation];
-                                        *tap = (i32::from(v) - zero_point) as i16;
-                                    }
-                                }
-                            }
-                        }
-                        interleave(column);
-                        let position = r * aw.out + c;
-                        let len = column.len();
-                        let mut store = |o: usize, acc: i32| {
-                            let q = self
-                                .output_zero_point
-                                .saturating_add(self.multipliers[o].apply(acc));
-                            y_b[o * plane_out + position] = q.clamp(low, high) as i8;
-                        };
-                        let (mut o, end) = (g * group_out, (g + 1) * group_out);
-                        // Two output channels at a time share each load of the column.
-                        while o + 2 <= end {
-                            let rows = [0, 1].map(|k| &self.weight[(o + k) * len..][..len]);
-                            let acc = dot2([self.bias[o], self.bias[o + 1]], column, rows);
-                            store(o, acc[0]);
-                            store(o + 1, acc[1]);
-                            o += 2;
-                        }
-                        if o < end {
-                            let acc = dot(self.bias[o], column, &self.weight[o * len..][..len]);
-                            store(o, acc);
+        let plane = ah.size * aw.size;
+        let padded_width = aw.pad_before + aw.size + aw.pad_after;
+        let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
+        // Where each tap of a window sits from its corner, when `u16` holds every offset (one
+        // table load then serves four windows); else each window is gathered on its own.
+        let tabled = padded.len() <= 1 << 16;
+        if tabled {
+            let mut taps = offsets.iter_mut();
+            for ch in 0..group_in {
+                for kh in 0..ah.kernel {
+                    for kw in 0..aw.kernel {
+                        if let Some(tap) = taps.next() {
+                            let at = ch * padded_plane
+                                + kh * ah.dilation * padded_width
+                                + kw * aw.dilation;
+                            *tap = at as u16 as i16;
                         }
                     }
                 }
             }
         }
+        let corner = |p: usize| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride;
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.output_len()))
+        {
+            for g in 0..s.groups {
+                let x_g = &x_b[g * group_in * plane..][..group_in * plane];
+                padded.fill(zero_point);
+                for (from, to) in x_g
+                    .chunks_exact(plane)
+                    .zip(padded.chunks_exact_mut(padded_plane))
+                {
+                    for (from, to) in from
+                        .chunks_exact(aw.size)
+                        .zip(to[ah.pad_before * padded_width..].chunks_exact_mut(padded_width))
+                    {
+                        to[aw.pad_before..][..aw.size].copy_from_slice(from);
+                    }
+                }
+                let padded = &*padded;
+                let channels = g * group_out..(g + 1) * group_out;
+                let mut p = 0;
+                while p + 4 <= positions {
+                    if tabled {
+                        let corners = [0, 1, 2, 3].map(|k| corner(p + k));
+                        gather4(padded, corners, offsets, self.input_zero_point, block);
+                    } else {
+                        for k in 0..4 {
+                            self.gather(padded, p + k, column);
+                            pack_column(block, k, column);
+                        }
+                    }
+                    for o in channels.clone() {
+                        let acc = dot4(self.bias[o], block, &self.weight[o * len..][..len]);
+                        let out = &mut y_b[o * positions + p..][..4];
+                        for (out, acc) in out.iter_mut().zip(acc) {
+                            *out = requantize(o, acc);
+                        }
+                    }
+                    p += 4;
+                }
+                for p in p..positions {
+                    self.gather(padded, p, column);
+                    interleave(column);
+                    let mut o = channels.start;
+                    // Two output channels at a time share each load of the column.
+                    while o + 2 <= channels.end {
+                        let rows = [0, 1].map(|k| &self.weight[(o + k) * len..][..len]);
+                        let acc = dot2([self.bias[o], self.bias[o + 1]], column, rows);
+                        y_b[o * positions + p] = requantize(o, acc[0]);
+                        y_b[(o + 1) * positions + p] = requantize(o + 1, acc[1]);
+                        o += 2;
+                    }
+                    if o < channels.end {
+                        let acc = dot(self.bias[o], column, &self.weight[o * len..][..len]);
+                        y_b[o * positions + p] = requantize(o, acc);
+                    }
+                }
+            }
+        }
     }
+
+    /// The window of output position `position` over one group's padded input planes, as
+    /// offsets from the input zero point in their natural order (channel, kernel row, kernel
+    /// column).
+    #[inline]
+    fn gather(&self, padded: &[i8], position: usize, column: &mut [i16]) {
+        let s = self.shape;
+        let (ah, aw) = (&s.height, &s.width);
+        let (r, c) = (position / aw.out, position % aw.out);
+        let zero_point = self.input_zero_point;
+        let padded_width = aw.pad_before + aw.size + aw.pad_after;
+        let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
+        let corner = r * ah.stride * padded_width + c * aw.stride;
+        let span = (aw.kernel - 1) * aw.dilation + 1;
+        let mut rows = column.chunks_exact_mut(aw.kernel);
+        for plane in padded.chunks_exact(padded_plane) {
+            for kh in 0..ah.kernel {
+                let (Some(taps), Some(from)) = (
+                    rows.next(),
+                    plane.get(corner + kh * ah.dilation * padded_width..),
+                ) else {
+                    return;
+                };
+                let from = &from[..span];
+                if aw.dilation == 1 {
+                    for (tap, &v) in taps.iter_mut().zip(from) {
+                        *tap = (i32::from(v) - zero_point) as i16;
+                    }
+                } else {
+                    for (tap, &v) in taps.iter_mut().zip(from.iter().step_by(aw.dilation)) {
+                        *tap = (i32::from(v) - zero_point) as i16;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One window of one group of `shape`: `c_in / groups × kh × kw`.
+const fn window_len(shape: &ConvShape) -> usize {
+    shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel
 }
 
 /// [`Conv2dInt8::forward_gemm`]'s loops, for [`vectorized`]: compiled for the widest SIMD of
@@ -290,7 +376,7 @@ mod tests {
 
     use super::super::Multiplier;
     use super::*;
-    use crate::linalg::conv::{ConvAxis, ConvShape};
+    use crate::linalg::conv::ConvAxis;
 
     /// A stream of int8 values covering the range.
     fn bytes(n: usize, seed: u64) -> Vec<i8> {
@@ -362,7 +448,13 @@ mod tests {
                 vec![0i8; 2 * shape.output_len()],
             );
             conv.forward(&x, &mut reference);
-            conv.forward_with(&x, &mut widened, &mut vec![0i16; conv.column_len()]);
+            let (scratch, padded) = conv.scratch_len();
+            conv.forward_with(
+                &x,
+                &mut widened,
+                &mut vec![0; scratch],
+                &mut vec![0; padded],
+            );
             assert_eq!(widened, reference, "{shape:?}");
             let (pairs, sums) = conv.gemm_scratch_len();
             let mut gemm = vec![0i8; 2 * shape.output_len()];

@@ -332,8 +332,7 @@ fn emit(
                 let row = plan.nodes[step.inputs[0]];
                 match step.op {
                     Op::Conv(shape) => {
-                        let column =
-                            shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel;
+                        let (scratch, padded) = nn_core::quant::Conv2dInt8::scratch_len_of(&shape);
                         let shape = conv_tokens(&shape, nn);
                         quote_spanned!(span=> {
                             const SHAPE: #nn::baked::ConvShape = #shape;
@@ -342,8 +341,8 @@ fn emit(
                                 input_zero_point: #in_zp, output_zero_point: #out_zp,
                                 activation: (#lo, #hi),
                             };
-                            let mut column = [0i16; #column];
-                            conv.forward_with(#x, #y, &mut column);
+                            let (mut scratch, mut padded) = ([0i16; #scratch], [0i8; #padded]);
+                            conv.forward_with(#x, #y, &mut scratch, &mut padded);
                         })
                     }
                     _ => quote_spanned!(span=> {
