@@ -91,6 +91,7 @@ def read_idx(path):
 
 
 def main():
+    only = sys.argv[1:]  # fixture groups to write, all by default: mlp, lenet, dsres, activations
     import tensorflow as tf
     from tflite_micro.python.tflite_micro import runtime
 
@@ -100,6 +101,25 @@ def main():
     labels = read_idx(os.path.join(mnist, "t10k-labels-idx1-ubyte"))
     weights = read_safetensors(os.path.join(ROOT, "models", "mnist_mlp.safetensors"))
 
+    def wanted(group):
+        return not only or group in only
+
+    tf.keras.utils.set_random_seed(0)
+    images = train.reshape(-1, 28, 28, 1).astype(np.float32)
+    train_labels = read_idx(os.path.join(mnist, "train-images-idx3-ubyte").replace(
+        "images-idx3", "labels-idx1"))
+    if wanted("mlp"):
+        mlp_fixtures(tf, runtime, weights, train, test, labels)
+    if wanted("lenet"):
+        lenet_fixture(tf, runtime, images, train_labels, test, labels)
+    if wanted("dsres"):
+        residual_fixture(tf, runtime, images, train_labels, test.reshape(-1, 28, 28, 1), labels)
+    if wanted("activations"):
+        activations_fixture(tf, runtime)
+        activation_mlp_fixture(tf, runtime, train, train_labels, test, labels)
+
+
+def mlp_fixtures(tf, runtime, weights, train, test, labels):
     model = tf.keras.Sequential([
         tf.keras.Input((784,)),
         tf.keras.layers.Dense(128, activation="relu"),
@@ -107,10 +127,6 @@ def main():
     ])
     model.layers[0].set_weights([weights["fc1.weight"].T, weights["fc1.bias"]])
     model.layers[1].set_weights([weights["fc2.weight"].T, weights["fc2.bias"]])
-
-    def representative():
-        for i in range(500):
-            yield [train[i:i + 1].astype(np.float32)]
 
     write_fixture(tf, runtime, model, train, test, labels, "mnist_mlp", (784,), [
         ("fc1", (128, 784), (1, 128)),
@@ -123,12 +139,10 @@ def main():
         ("fc2", (10, 128), None),
     ], per_channel=False)
 
+
+def lenet_fixture(tf, runtime, images, train_labels, test, labels):
     # A LeNet with a `same` conv, trained here for one epoch: the fixture checks the int8
     # arithmetic, not the float network.
-    tf.keras.utils.set_random_seed(0)
-    images = train.reshape(-1, 28, 28, 1).astype(np.float32)
-    train_labels = read_idx(os.path.join(mnist, "train-images-idx3-ubyte").replace(
-        "images-idx3", "labels-idx1"))
     lenet = tf.keras.Sequential([
         tf.keras.Input((28, 28, 1)),
         tf.keras.layers.Conv2D(6, 5, activation="relu"),
@@ -150,7 +164,132 @@ def main():
                       ("fc2", (10, 64), None),
                   ])
 
-    residual_fixture(tf, runtime, images, train_labels, test.reshape(-1, 28, 28, 1), labels)
+
+def convert_int8(tf, model, representative):
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def run_tflm(runtime, flatbuffer, inputs):
+    micro = runtime.Interpreter.from_bytes(flatbuffer)
+    outputs = []
+    for x in inputs:
+        micro.set_input(x[None], 0)
+        micro.invoke()
+        outputs.append(micro.get_output(0)[0])
+    return np.array(outputs, dtype=np.int8)
+
+
+def activations_fixture(tf, runtime):
+    """SOFTMAX, LOGISTIC and TANH alone, each at two input scales, through TFLM: sigmoid and
+    tanh on every int8 value (one sample of 256), softmax on 200 random rows of 10. Written to
+    `int8_activations.safetensors` as `<op>.<case>.{input_scale, input_zero_point, inputs,
+    tflm_outputs, output_scale, output_zero_point}`."""
+    rng = np.random.default_rng(5)
+    tensors = {}
+    cases = [("sigmoid", "sigmoid", 256, 1), ("tanh", "tanh", 256, 1), ("softmax", "softmax", 10, 200)]
+    for name, activation, width, rows in cases:
+        for case, spread in (("narrow", 3.0), ("wide", 12.0)):
+            model = tf.keras.Sequential([
+                tf.keras.Input((width,)),
+                tf.keras.layers.Activation(activation),
+            ])
+
+            def representative():
+                for _ in range(200):
+                    yield [rng.uniform(-spread, spread * 0.7, (1, width)).astype(np.float32)]
+
+            flatbuffer = convert_int8(tf, model, representative)
+            lite = tf.lite.Interpreter(model_content=flatbuffer)
+            lite.allocate_tensors()
+            ops = [op["op_name"] for op in lite._get_ops_details()]
+            assert ops == [activation.upper() if activation != "sigmoid" else "LOGISTIC"], ops
+            (input_detail,) = lite.get_input_details()
+            (output_detail,) = lite.get_output_details()
+            in_scale, in_zero = input_detail["quantization"]
+            out_scale, out_zero = output_detail["quantization"]
+            if rows == 1:
+                inputs = np.arange(-128, 128, dtype=np.int8)[None]
+            else:
+                inputs = rng.integers(-128, 128, (rows, width)).astype(np.int8)
+            key = f"{name}.{case}"
+            tensors[f"{key}.input_scale"] = np.array([in_scale], np.float32)
+            tensors[f"{key}.input_zero_point"] = np.array([in_zero], np.int32)
+            tensors[f"{key}.output_scale"] = np.array([out_scale], np.float32)
+            tensors[f"{key}.output_zero_point"] = np.array([out_zero], np.int32)
+            tensors[f"{key}.inputs"] = inputs
+            tensors[f"{key}.tflm_outputs"] = run_tflm(runtime, flatbuffer, inputs)
+            print(f"{key}: input scale {in_scale} zero point {in_zero}, output scale {out_scale} "
+                  f"zero point {out_zero}", file=sys.stderr)
+    write_safetensors(os.path.join(OUT, "int8_activations.safetensors"), tensors)
+
+
+def activation_mlp_fixture(tf, runtime, train, train_labels, test, labels):
+    """An MLP through tanh, sigmoid and softmax (784-64 tanh-32 sigmoid-10 softmax), trained
+    here for one epoch, quantized, and written in `nn`'s quantized-file names
+    (`mnist_mlp_act_tflm.safetensors`) with TFLM's outputs for the first CASES test images."""
+    tf.keras.utils.set_random_seed(2)
+    model = tf.keras.Sequential([
+        tf.keras.Input((784,)),
+        tf.keras.layers.Dense(64, activation="tanh"),
+        tf.keras.layers.Dense(32, activation="sigmoid"),
+        tf.keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(train[:20000].astype(np.float32), train_labels[:20000], epochs=1, batch_size=64,
+              verbose=0)
+
+    def representative():
+        for i in range(500):
+            yield [train[i:i + 1].astype(np.float32)]
+
+    flatbuffer = convert_int8(tf, model, representative)
+    path = os.path.join(OUT, "mnist_mlp_act.tflite")
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    lite = tf.lite.Interpreter(model_path=path, experimental_preserve_all_tensors=True)
+    lite.allocate_tensors()
+    ops = lite._get_ops_details()
+    print("mnist_mlp_act ops:", [op["op_name"] for op in ops], file=sys.stderr)
+    (input_detail,) = lite.get_input_details()
+    in_scale, in_zero = input_detail["quantization"]
+    inputs = np.clip(np.round(test[:CASES] / in_scale) + in_zero, -128, 127).astype(np.int8)
+    tflm_outputs = run_tflm(runtime, flatbuffer, inputs)
+    details = {d["index"]: d for d in lite.get_tensor_details()}
+    tensors = {
+        "input.scale": np.array([in_scale], np.float32),
+        "input.zero_point": np.array([in_zero], np.int32),
+        "test.inputs": inputs,
+        "test.labels": labels[:CASES].astype(np.uint8),
+        "test.tflm_outputs": tflm_outputs,
+    }
+    layers = iter(["fc1", "fc2", "fc3"])
+    for op in ops:
+        name = op["op_name"]
+        if name == "FULLY_CONNECTED":
+            path = next(layers)
+            w = details[op["inputs"][1]]
+            b = details[op["inputs"][2]]
+            scales = np.asarray(w["quantization_parameters"]["scales"], np.float32)
+            weight = lite.get_tensor(w["index"]).astype(np.int8)
+            if scales.size == 1:
+                scales = np.repeat(scales, weight.shape[0])
+            scale, zero = details[op["outputs"][0]]["quantization"]
+            tensors[f"{path}.weight"] = weight
+            tensors[f"{path}.weight_scale"] = scales
+            tensors[f"{path}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
+            tensors[f"{path}.output_scale"] = np.array([scale], np.float32)
+            tensors[f"{path}.output_zero_point"] = np.array([zero], np.int32)
+        elif name not in ("TANH", "LOGISTIC", "SOFTMAX"):
+            raise SystemExit(f"unexpected operator {name}")
+    write_safetensors(os.path.join(OUT, "mnist_mlp_act_tflm.safetensors"), tensors)
+    accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
+    print(f"mnist_mlp_act: TFLM accuracy on {CASES}: {accuracy}", file=sys.stderr)
 
 
 def residual_fixture(tf, runtime, images, train_labels, test, labels):

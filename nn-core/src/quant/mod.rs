@@ -40,6 +40,7 @@
 //! `concat` has only the output pair, under the fork's path. The other steps (pools, `relu`,
 //! `flatten`, a folded `batch_norm`) keep their input's quantization and have no tensor.
 
+mod fixed_point;
 pub mod ops;
 pub mod plan;
 mod widened;
@@ -59,8 +60,8 @@ pub use calibrate::{
 #[cfg(feature = "alloc")]
 pub use model::{Activations, QuantModel, QuantStep, QuantizeError, requantization};
 pub use ops::{
-    AddInt8, Requantize, avg_pool_int8, concat_int8, concat_part_int8, global_avg_pool_int8,
-    relu_int8,
+    AddInt8, PROBABILITY_OUTPUT, Requantize, SigmoidInt8, SoftmaxInt8, TANH_OUTPUT, avg_pool_int8,
+    concat_int8, concat_part_int8, global_avg_pool_int8, relu_int8,
 };
 pub use plan::{Op, Plan, Quantize, Step};
 

@@ -1,7 +1,12 @@
 //! The int8 kernels of the steps without weights: ReLU, average pooling, the global average,
-//! and the merges (add, concat), with TensorFlow Lite's arithmetic where it has the operator.
+//! the merges (add, concat), and softmax, sigmoid and tanh, with TensorFlow Lite's arithmetic
+//! where it has the operator.
 
-use super::{I8_MAX, I8_MIN, Multiplier, QuantParams};
+use super::fixed_point::{exp_on_negative_values, logistic, multiply_by_pot, reciprocal, tanh};
+use super::{
+    I8_MAX, I8_MIN, Multiplier, QuantError, QuantParams, frexp, round_half_away,
+    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+};
 use crate::linalg::pool::PoolShape;
 
 /// `relu` on int8 values: those below the zero point (real 0) become it.
@@ -315,6 +320,204 @@ mod tests {
         Requantize::new(p, to).forward(&x, &mut y);
         for (&q, &r) in x.iter().zip(&y) {
             assert_eq!(r, to.quantize(p.dequantize(q)));
+        }
+    }
+}
+
+/// The output quantization TensorFlow Lite fixes for int8 `SOFTMAX` and `LOGISTIC`: `[0, 1)`
+/// in steps of 1/256.
+pub const PROBABILITY_OUTPUT: QuantParams = QuantParams {
+    scale: 1.0 / 256.0,
+    zero_point: -128,
+};
+
+/// The output quantization TensorFlow Lite fixes for int8 `TANH`: `[−1, 1)` in steps of 1/128.
+pub const TANH_OUTPUT: QuantParams = QuantParams {
+    scale: 1.0 / 128.0,
+    zero_point: 0,
+};
+
+/// TensorFlow Lite's `QuantizeMultiplier`, without [`Multiplier::from_real`]'s clamp of large
+/// factors (softmax and the sigmoids form theirs from `scale · 2^27` and up).
+fn tflite_multiplier(real: f64) -> (i32, i32) {
+    if real == 0.0 {
+        return (0, 0);
+    }
+    let (mantissa, mut shift) = frexp(real);
+    let mut q = round_half_away(mantissa * f64::from(1u32 << 31)) as i64;
+    if q == 1 << 31 {
+        q /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        return (0, 0);
+    }
+    (q as i32, shift)
+}
+
+/// TensorFlow Lite's `CalculateInputRadius`: the largest input offset whose rescaled value
+/// still fits `integer_bits` integer bits.
+fn input_radius(integer_bits: i32, left_shift: i32) -> i32 {
+    let max = f64::from((1 << integer_bits) - 1) * f64::from(1u32 << (31 - integer_bits))
+        / 2f64.powi(left_shift);
+    max.floor() as i32
+}
+
+/// int8 softmax over rows of `depth` values (TensorFlow Lite's `SOFTMAX` with β = 1, TFLM's
+/// reference kernel): each value's difference from its row's maximum is rescaled into a
+/// fixed-point number with 5 integer bits, exponentiated, summed, and each exponential
+/// divided by the sum through a fixed-point reciprocal. The output is
+/// [`PROBABILITY_OUTPUT`]; a difference below `diff_min` (an exponential under 2^−31 of the
+/// maximum's) gives probability 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftmaxInt8 {
+    /// The input scale as a Q31 multiplier with 5 integer bits.
+    pub multiplier: i32,
+    /// Its left shift.
+    pub left_shift: i32,
+    /// The smallest difference from the maximum that counts.
+    pub diff_min: i32,
+}
+
+impl SoftmaxInt8 {
+    /// The constants for an input of scale `input_scale` (β = 1).
+    ///
+    /// # Errors
+    /// [`QuantError::BadScale`] for a scale that is not positive and finite, or below
+    /// `2^−27`, where TensorFlow Lite's kernel has no form either.
+    pub fn new(input_scale: f32) -> Result<Self, QuantError> {
+        let scale = f64::from(input_scale);
+        if !(scale > 0.0 && scale.is_finite()) {
+            return Err(QuantError::BadScale(input_scale));
+        }
+        let real = (scale * f64::from(1u32 << 26)).min(f64::from(i32::MAX));
+        let (multiplier, left_shift) = tflite_multiplier(real);
+        if left_shift < 0 {
+            return Err(QuantError::BadScale(input_scale));
+        }
+        Ok(Self {
+            multiplier,
+            left_shift,
+            diff_min: -input_radius(5, left_shift),
+        })
+    }
+
+    /// The exponential of `diff`, with 0 integer bits, or `None` below `diff_min`.
+    #[inline]
+    fn exp(&self, diff: i32) -> Option<i32> {
+        (diff >= self.diff_min).then(|| {
+            let rescaled = saturating_rounding_doubling_high_mul(
+                diff.wrapping_shl(self.left_shift as u32),
+                self.multiplier,
+            );
+            exp_on_negative_values(rescaled, 5)
+        })
+    }
+
+    /// Softmax of each row of `depth` values of `x` into `y`.
+    ///
+    /// # Panics
+    /// When `depth` is 0 or the lengths are not whole rows of it.
+    pub fn forward(&self, depth: usize, x: &[i8], y: &mut [i8]) {
+        assert!(
+            depth > 0 && x.len() % depth == 0 && y.len() == x.len(),
+            "softmax takes whole rows of {depth} values"
+        );
+        for (row, out) in x.chunks_exact(depth).zip(y.chunks_exact_mut(depth)) {
+            let max = i32::from(row.iter().copied().max().unwrap_or(i8::MIN));
+            // The sum has 12 integer bits: up to 4096 terms of at most one.
+            let mut sum = 0i32;
+            for &v in row {
+                if let Some(e) = self.exp(i32::from(v) - max) {
+                    sum = sum.wrapping_add(multiply_by_pot(e, -12));
+                }
+            }
+            let (scale, bits_over_unit) = reciprocal(sum, 12);
+            // TFLM requires 0..=31; past 31 (rows of more than about 512 values) every
+            // probability is below half a step anyway.
+            let exponent = (bits_over_unit + 31 - 8).clamp(0, 31);
+            for (&v, out) in row.iter().zip(out.iter_mut()) {
+                *out = match self.exp(i32::from(v) - max) {
+                    Some(e) => {
+                        let p = rounding_divide_by_pot(
+                            saturating_rounding_doubling_high_mul(scale, e),
+                            exponent,
+                        );
+                        (p + PROBABILITY_OUTPUT.zero_point).clamp(I8_MIN, I8_MAX) as i8
+                    }
+                    None => i8::MIN,
+                };
+            }
+        }
+    }
+}
+
+/// The input side of int8 `LOGISTIC` and `TANH`: the offset from the zero point rescaled into
+/// a fixed-point number with 4 integer bits, saturating beyond `range_radius`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigmoidInt8 {
+    /// The input's zero point.
+    pub input_zero_point: i32,
+    /// Offsets at or beyond it saturate the output.
+    pub range_radius: i32,
+    /// The input scale times `2^27`.
+    pub multiplier: Multiplier,
+    /// `tanh` rather than the logistic sigmoid.
+    pub tanh: bool,
+}
+
+impl SigmoidInt8 {
+    /// The constants for an input quantized with `input` (TFLM's `Prepare` of `LOGISTIC`, or
+    /// of `TANH` when `tanh`).
+    ///
+    /// # Errors
+    /// [`QuantError::BadScale`] for a scale that is not positive and finite.
+    pub fn new(input: QuantParams, tanh: bool) -> Result<Self, QuantError> {
+        let scale = f64::from(input.scale);
+        if !(scale > 0.0 && scale.is_finite()) {
+            return Err(QuantError::BadScale(input.scale));
+        }
+        let (mantissa, shift) = frexp(scale * f64::from(1u32 << 27));
+        // TFLM rounds the mantissa without renormalising; the cast wraps as theirs does.
+        let multiplier = round_half_away(mantissa * f64::from(1u32 << 31)) as i64 as i32;
+        Ok(Self {
+            input_zero_point: input.zero_point,
+            range_radius: input_radius(4, shift),
+            multiplier: Multiplier { multiplier, shift },
+            tanh,
+        })
+    }
+
+    /// The output's scale and zero point, fixed by TensorFlow Lite.
+    pub const fn output(&self) -> QuantParams {
+        if self.tanh {
+            TANH_OUTPUT
+        } else {
+            PROBABILITY_OUTPUT
+        }
+    }
+
+    /// The function of every value of `x` into `y`.
+    ///
+    /// # Panics
+    /// When the lengths differ.
+    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+        assert_eq!(x.len(), y.len(), "one output per input");
+        for (&v, out) in x.iter().zip(y.iter_mut()) {
+            let offset = i32::from(v) - self.input_zero_point;
+            *out = if offset <= -self.range_radius {
+                i8::MIN
+            } else if offset >= self.range_radius {
+                i8::MAX
+            } else {
+                let q4 = self.multiplier.apply(offset);
+                let value = if self.tanh {
+                    rounding_divide_by_pot(tanh(q4, 4), 24)
+                } else {
+                    rounding_divide_by_pot(logistic(q4, 4), 23) + PROBABILITY_OUTPUT.zero_point
+                };
+                value.clamp(I8_MIN, I8_MAX) as i8
+            };
         }
     }
 }
