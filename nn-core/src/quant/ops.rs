@@ -420,7 +420,7 @@ impl SoftmaxInt8 {
     /// When `depth` is 0 or the lengths are not whole rows of it.
     pub fn forward(&self, depth: usize, x: &[i8], y: &mut [i8]) {
         assert!(
-            depth > 0 && x.len() % depth == 0 && y.len() == x.len(),
+            depth > 0 && x.len().is_multiple_of(depth) && y.len() == x.len(),
             "softmax takes whole rows of {depth} values"
         );
         for (row, out) in x.chunks_exact(depth).zip(y.chunks_exact_mut(depth)) {
