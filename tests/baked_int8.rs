@@ -1,7 +1,8 @@
 //! Baked int8 networks (`#[weights = "model.q.safetensors"]`) against the runtime
 //! `nn::quant::QuantModel` of the same file: the same bytes on every input, for the MNIST MLP
-//! and CNN of `examples/quantize` and for a network with a residual add, a concat, average
-//! pooling, a depthwise convolution and a global average.
+//! and CNN of `examples/quantize`, for a network with a residual add, a concat, average
+//! pooling, a depthwise convolution and a global average, and for an MLP through tanh, sigmoid
+//! and softmax.
 
 use nn::prelude::*;
 use nn::quant::{QuantModel, Quantize};
@@ -37,6 +38,15 @@ network! {
         dw: depthwise(8, kernel = 3, padding = same), relu,
         global_avg_pool,
         head: dense(8 -> 3),
+    >
+
+    /// `tests/oracle/int8_generate.py`'s MLP through tanh, sigmoid and softmax, as TensorFlow
+    /// Lite's converter quantized it.
+    #[weights = "tests/fixtures/int8/mnist_mlp_act.q.safetensors"]
+    pub struct ActivationMlp<
+        fc1: dense(784 -> 64), tanh,
+        fc2: dense(64 -> 32), sigmoid,
+        fc3: dense(32 -> 10), softmax,
     >
 }
 
@@ -89,6 +99,24 @@ fn the_baked_residual_and_concat_network_is_the_runtime_model() {
         VisionBaked,
         "tests/fixtures/int8/vision.q.safetensors",
         200
+    );
+}
+
+#[test]
+fn the_baked_tanh_sigmoid_and_softmax_network_is_the_runtime_model() {
+    same_bytes!(
+        ActivationMlp,
+        ActivationMlpBaked,
+        "tests/fixtures/int8/mnist_mlp_act.q.safetensors",
+        100
+    );
+    // The softmax's output is TensorFlow Lite's: probabilities in steps of 1/256 from −128.
+    assert_eq!(
+        (
+            ActivationMlpBaked::OUTPUT_SCALE,
+            ActivationMlpBaked::OUTPUT_ZERO_POINT
+        ),
+        (1.0 / 256.0, -128)
     );
 }
 

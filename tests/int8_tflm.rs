@@ -317,3 +317,108 @@ fn a_per_tensor_mlp_matches_tflm_bit_for_bit() {
         want.len()
     );
 }
+
+/// Softmax, sigmoid and tanh alone, at two input scales each, against TFLM's kernels: the
+/// sigmoids on every int8 value, softmax on 200 random rows of 10.
+#[test]
+fn softmax_sigmoid_and_tanh_match_tflm_on_every_input() {
+    use nn::quant::{QuantParams, SigmoidInt8, SoftmaxInt8};
+    let data = std::fs::read("tests/fixtures/int8/int8_activations.safetensors")
+        .expect("the int8 fixture is committed");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    for op in ["sigmoid", "tanh", "softmax"] {
+        for case in ["narrow", "wide"] {
+            let key = format!("{op}.{case}");
+            let input = QuantParams {
+                scale: f32s(&file, &format!("{key}.input_scale"))[0],
+                zero_point: i32s(&file, &format!("{key}.input_zero_point"))[0],
+            };
+            let x = i8s(&file, &format!("{key}.inputs"));
+            let want = i8s(&file, &format!("{key}.tflm_outputs"));
+            let mut got = vec![0i8; x.len()];
+            let expected_output = match op {
+                "softmax" => {
+                    SoftmaxInt8::new(input.scale)
+                        .expect("a softmax")
+                        .forward(10, &x, &mut got);
+                    nn::quant::PROBABILITY_OUTPUT
+                }
+                _ => {
+                    let kernel = SigmoidInt8::new(input, op == "tanh").expect("a sigmoid");
+                    kernel.forward(&x, &mut got);
+                    kernel.output()
+                }
+            };
+            assert_eq!(
+                (expected_output.scale, expected_output.zero_point),
+                (
+                    f32s(&file, &format!("{key}.output_scale"))[0],
+                    i32s(&file, &format!("{key}.output_zero_point"))[0]
+                ),
+                "{key}: TensorFlow Lite's fixed output quantization"
+            );
+            let differing: Vec<(i8, i8, i8)> = x
+                .iter()
+                .zip(&got)
+                .zip(&want)
+                .filter(|((_, g), w)| g != w)
+                .map(|((&x, &g), &w)| (x, g, w))
+                .collect();
+            assert!(
+                differing.is_empty(),
+                "{key}: {} of {} bytes differ from TFLM's; (input, ours, TFLM): {:?}",
+                differing.len(),
+                want.len(),
+                &differing[..differing.len().min(8)]
+            );
+            // Not a constant: the fixture covers much of the function's range.
+            let distinct: std::collections::BTreeSet<i8> = want.iter().copied().collect();
+            assert!(
+                distinct.len() > 40,
+                "{key}: {} distinct outputs",
+                distinct.len()
+            );
+        }
+    }
+}
+
+nn::network! {
+    /// The network of `mnist_mlp_act.tflite`: tanh, sigmoid and softmax between dense layers.
+    pub struct ActivationMlp<
+        fc1: dense(784 -> 64), tanh,
+        fc2: dense(64 -> 32), sigmoid,
+        fc3: dense(32 -> 10), softmax,
+    >
+}
+
+/// The int8 path of `nn` on an MLP through tanh, sigmoid and softmax that TensorFlow Lite's
+/// converter quantized: TFLM's bytes.
+#[test]
+fn an_mlp_through_tanh_sigmoid_and_softmax_matches_tflm_bit_for_bit() {
+    use nn::quant::{QuantModel, Quantize};
+    let data = std::fs::read("tests/fixtures/int8/mnist_mlp_act_tflm.safetensors")
+        .expect("the int8 fixture is committed");
+    let model =
+        QuantModel::from_bytes(&ActivationMlp::PLAN, &data).expect("reads as a quantized file");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    let want = i8s(&file, "test.tflm_outputs");
+    let mut activations = model.activations();
+    let mut got = Vec::new();
+    for x in i8s(&file, "test.inputs").chunks_exact(784) {
+        got.extend_from_slice(model.infer(x, &mut activations));
+    }
+    let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} output bytes differ from TFLM's",
+        want.len()
+    );
+    let labels = bytes(&file, "test.labels", Dtype::U8);
+    let correct = got
+        .chunks_exact(10)
+        .zip(labels)
+        .filter(|(p, label)| (0..10).max_by_key(|&i| p[i]) == Some(usize::from(**label)))
+        .count();
+    assert!(correct >= 80, "{correct} of {} correct", labels.len());
+}

@@ -207,7 +207,7 @@ def activations_fixture(tf, runtime):
             flatbuffer = convert_int8(tf, model, representative)
             lite = tf.lite.Interpreter(model_content=flatbuffer)
             lite.allocate_tensors()
-            ops = [op["op_name"] for op in lite._get_ops_details()]
+            ops = [op["op_name"] for op in lite._get_ops_details() if op["op_name"] != "DELEGATE"]
             assert ops == [activation.upper() if activation != "sigmoid" else "LOGISTIC"], ops
             (input_detail,) = lite.get_input_details()
             (output_detail,) = lite.get_output_details()
@@ -232,7 +232,8 @@ def activations_fixture(tf, runtime):
 def activation_mlp_fixture(tf, runtime, train, train_labels, test, labels):
     """An MLP through tanh, sigmoid and softmax (784-64 tanh-32 sigmoid-10 softmax), trained
     here for one epoch, quantized, and written in `nn`'s quantized-file names
-    (`mnist_mlp_act_tflm.safetensors`) with TFLM's outputs for the first CASES test images."""
+    (`mnist_mlp_act_tflm.safetensors`) with TFLM's outputs for the first CASES test images, and
+    alone (`mnist_mlp_act.q.safetensors`) for `network!` to bake."""
     tf.keras.utils.set_random_seed(2)
     model = tf.keras.Sequential([
         tf.keras.Input((784,)),
@@ -285,9 +286,12 @@ def activation_mlp_fixture(tf, runtime, train, train_labels, test, labels):
             tensors[f"{path}.bias"] = lite.get_tensor(b["index"]).astype(np.int32)
             tensors[f"{path}.output_scale"] = np.array([scale], np.float32)
             tensors[f"{path}.output_zero_point"] = np.array([zero], np.int32)
-        elif name not in ("TANH", "LOGISTIC", "SOFTMAX"):
+        elif name not in ("TANH", "LOGISTIC", "SOFTMAX", "DELEGATE"):
             raise SystemExit(f"unexpected operator {name}")
     write_safetensors(os.path.join(OUT, "mnist_mlp_act_tflm.safetensors"), tensors)
+    # `nn`'s quantized file alone, for `network!` to bake.
+    write_safetensors(os.path.join(OUT, "mnist_mlp_act.q.safetensors"),
+                      {k: v for k, v in tensors.items() if not k.startswith("test.")})
     accuracy = float(np.mean(np.argmax(tflm_outputs, 1) == labels[:CASES]))
     print(f"mnist_mlp_act: TFLM accuracy on {CASES}: {accuracy}", file=sys.stderr)
 

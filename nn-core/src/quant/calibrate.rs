@@ -138,6 +138,15 @@ impl<'a> FloatRun<'a> {
                 Op::AvgPool(shape) => baked::avg_pool(&shape, x, &mut y),
                 Op::GlobalAvgPool { plane } => baked::global_avg_pool(plane, x, &mut y),
                 Op::Identity => y.copy_from_slice(x),
+                Op::Softmax { depth } => baked::softmax(x, &mut y, depth),
+                Op::Sigmoid => {
+                    y.copy_from_slice(x);
+                    baked::sigmoid(&mut y);
+                }
+                Op::Tanh => {
+                    y.copy_from_slice(x);
+                    baked::tanh(&mut y);
+                }
                 Op::Add | Op::Concat { .. } => {
                     let parts: Vec<&[f32]> = step
                         .inputs

@@ -154,7 +154,7 @@ impl QuantModel {
         let mut steps = Vec::new();
         for (s, step) in plan.steps.iter().enumerate() {
             let mut quant = QuantStep {
-                output: node_params[step.inputs[0]],
+                output: super::model::fixed_output(&step.op).unwrap_or(node_params[step.inputs[0]]),
                 weight: Vec::new(),
                 weight_scale: Vec::new(),
                 bias: Vec::new(),

@@ -13,11 +13,19 @@
 //!   a saturating rounding doubling high multiply ([`saturating_rounding_doubling_high_mul`]),
 //!   then a rounding right shift ([`rounding_divide_by_pot`]).
 //!
+//! - Softmax, sigmoid and tanh ([`SoftmaxInt8`], [`SigmoidInt8`]) run TensorFlow Lite's
+//!   fixed-point forms (gemmlowp's exponential, reciprocal, logistic and tanh on 32-bit
+//!   fixed-point numbers), and their outputs are quantized as TensorFlow Lite fixes them:
+//!   [`PROBABILITY_OUTPUT`] (scale 1/256, zero point −128) for softmax and sigmoid,
+//!   [`TANH_OUTPUT`] (1/128, 0) for tanh.
+//!
 //! Every kernel is integer arithmetic that gives TensorFlow Lite Micro's reference results;
-//! only the choice of scales (from a float range) is float. [`DenseInt8`], [`Conv2dInt8`] and
-//! [`max_pool_int8`] are checked bit for bit against TFLM on converter-quantized networks by
-//! the `nn` crate's `tests/int8_tflm.rs`, in their reference form (`forward`) and in the form
-//! networks run (`forward_with`: inputs widened once, `SMLAD` on the Cortex-M4F).
+//! only the choice of scales (from a float range) is float. [`DenseInt8`], [`Conv2dInt8`],
+//! [`max_pool_int8`], the average pools, `add`, softmax, sigmoid and tanh are checked bit for
+//! bit against TFLM on converter-quantized networks by the `nn` crate's `tests/int8_tflm.rs`
+//! (softmax, sigmoid and tanh on every int8 input too), in their reference form (`forward`)
+//! and in the form networks run (`forward_with`: four output positions at a time, `SMLAD` on
+//! the Cortex-M4F).
 //!
 //! **The path** (with `alloc`): `network!` implements [`Quantize`] (a [`Plan`]) for networks
 //! whose layers all have an int8 form; [`calibrate`] observes every activation's range over a
@@ -38,7 +46,9 @@
 //!
 //! `<layer>` is a `dense` or convolution's path (`fc1`, `encoder.conv1`); a fork's `add` or
 //! `concat` has only the output pair, under the fork's path. The other steps (pools, `relu`,
-//! `flatten`, a folded `batch_norm`) keep their input's quantization and have no tensor.
+//! `flatten`, a folded `batch_norm`) keep their input's quantization and have no tensor;
+//! `softmax`, `sigmoid` and `tanh` have TensorFlow Lite's fixed output quantization and no
+//! tensor either.
 
 mod fixed_point;
 pub mod ops;

@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 
 use super::calibrate::{FloatTensors, Ranges};
 use super::ops::{
-    AddInt8, Requantize, avg_pool_int8, concat_part_int8, global_avg_pool_int8, relu_int8,
+    AddInt8, PROBABILITY_OUTPUT, Requantize, SigmoidInt8, SoftmaxInt8, TANH_OUTPUT, avg_pool_int8,
+    concat_part_int8, global_avg_pool_int8, relu_int8,
 };
 use super::plan::{Op, Plan, Step};
 use super::{
@@ -147,6 +148,16 @@ fn tensor<'t>(
         .ok_or(QuantizeError::MissingTensor(full))
 }
 
+/// The output quantization TensorFlow Lite fixes for `op`, if it does (softmax, sigmoid,
+/// tanh).
+pub(crate) fn fixed_output(op: &Op) -> Option<QuantParams> {
+    match op {
+        Op::Softmax { .. } | Op::Sigmoid => Some(PROBABILITY_OUTPUT),
+        Op::Tanh => Some(TANH_OUTPUT),
+        _ => None,
+    }
+}
+
 /// The int8 clamp of a step whose output a fused `relu` reads.
 fn activation(plan: &Plan, step: &Step, output: QuantParams) -> (i8, i8) {
     let mut node = step.output;
@@ -215,6 +226,9 @@ impl QuantModel {
                 | Op::AvgPool(_)
                 | Op::GlobalAvgPool { .. }
                 | Op::Identity => QuantStep::passing(input_params),
+                Op::Softmax { .. } | Op::Sigmoid | Op::Tanh => {
+                    QuantStep::passing(fixed_output(&step.op).unwrap_or(input_params))
+                }
             };
             node_params[step.output] = quant.output;
             steps.push(quant);
@@ -250,6 +264,23 @@ impl QuantModel {
                         2.0 * scale / (f64::from(1u32 << super::ops::ADD_LEFT_SHIFT) * output),
                     );
                 }
+            }
+            let input_params = self.input_params(s);
+            let kernel = match step.op {
+                Op::Softmax { .. } => SoftmaxInt8::new(input_params.scale).map(drop),
+                Op::Sigmoid | Op::Tanh => {
+                    SigmoidInt8::new(input_params, step.op == Op::Tanh).map(drop)
+                }
+                _ => Ok(()),
+            };
+            if kernel.is_err() {
+                return Err(QuantizeError::Unsupported {
+                    path: step.path.into(),
+                    why: alloc::format!(
+                        "TensorFlow Lite's int8 kernel has no form for an input scale of {}",
+                        input_params.scale
+                    ),
+                });
             }
             if let Some(bad) = factors.iter().find(|f| !f.is_finite()) {
                 return Err(QuantizeError::BadTensor {
@@ -453,6 +484,13 @@ impl QuantModel {
                     }
                     relu_int8(i32::from(clamp.0), &mut y);
                 }
+                // The constants are checked when the model is made (`check_factors`).
+                Op::Softmax { depth } => SoftmaxInt8::new(input.scale)
+                    .expect("a checked softmax")
+                    .forward(depth, x, &mut y),
+                Op::Sigmoid | Op::Tanh => SigmoidInt8::new(input, step.op == Op::Tanh)
+                    .expect("a checked sigmoid")
+                    .forward(x, &mut y),
             }
             nodes[step.output] = y;
         }

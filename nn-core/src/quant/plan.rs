@@ -43,6 +43,16 @@ pub enum Op {
         /// joined one).
         outer: usize,
     },
+    /// `softmax` over rows of `depth` values (TensorFlow Lite's `SOFTMAX`, β = 1): its output
+    /// is quantized as TensorFlow Lite fixes it, scale 1/256 and zero point −128.
+    Softmax {
+        /// Values per row.
+        depth: usize,
+    },
+    /// `sigmoid` (TensorFlow Lite's `LOGISTIC`): output scale 1/256, zero point −128.
+    Sigmoid,
+    /// `tanh` (TensorFlow Lite's `TANH`): output scale 1/128, zero point 0.
+    Tanh,
 }
 
 impl Op {
@@ -110,7 +120,7 @@ impl Plan {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no int8 form",
     label = "not quantizable",
-    note = "`network!` implements `Quantize` for a network of one input whose layers all have an int8 form: dense, conv2d, depthwise, conv1d, batch_norm (after one of those), relu, the pools, global_avg_pool, flatten, reshape, dropout, and forks that add, concat or stack; the other kinds (the recurrent ones, sigmoid, tanh, softmax, ...) have none yet"
+    note = "`network!` implements `Quantize` for a network of one input whose layers all have an int8 form: dense, conv2d, depthwise, conv1d, batch_norm (after one of those), relu, sigmoid, tanh, softmax, the pools, global_avg_pool, flatten, reshape, dropout, and forks that add, concat or stack; the other kinds (the recurrent ones, gelu, elu, leaky_relu, upsample, ...) have none yet"
 )]
 pub trait Quantize {
     /// The network, step by step.

@@ -424,6 +424,48 @@ fn emit(
                     #nn::quant::concat_int8(#outer, &[#(#parts),*], &PARTS, #lo, #y);
                 })
             }
+            Op::Softmax { depth } => {
+                let x = regions.read(memory, input);
+                let y = regions.of(memory, out);
+                let input_scale = model.input_params(s).scale;
+                let Ok(softmax) = nn_core::quant::SoftmaxInt8::new(input_scale) else {
+                    unreachable!("QuantModel::from_bytes checks the softmax's scale")
+                };
+                let nn_core::quant::SoftmaxInt8 {
+                    multiplier,
+                    left_shift,
+                    diff_min,
+                } = softmax;
+                quote_spanned!(span=> {
+                    const SOFTMAX: #nn::quant::SoftmaxInt8 = #nn::quant::SoftmaxInt8 {
+                        multiplier: #multiplier, left_shift: #left_shift, diff_min: #diff_min,
+                    };
+                    SOFTMAX.forward(#depth, #x, #y);
+                })
+            }
+            Op::Sigmoid | Op::Tanh => {
+                let x = regions.read(memory, input);
+                let y = regions.of(memory, out);
+                let tanh = step.op == Op::Tanh;
+                let Ok(sigmoid) = nn_core::quant::SigmoidInt8::new(model.input_params(s), tanh)
+                else {
+                    unreachable!("QuantModel::from_bytes checks the sigmoid's scale")
+                };
+                let nn_core::quant::SigmoidInt8 {
+                    input_zero_point,
+                    range_radius,
+                    multiplier,
+                    ..
+                } = sigmoid;
+                let multiplier = multiplier_tokens(&multiplier, nn);
+                quote_spanned!(span=> {
+                    const SIGMOID: #nn::quant::SigmoidInt8 = #nn::quant::SigmoidInt8 {
+                        input_zero_point: #input_zero_point, range_radius: #range_radius,
+                        multiplier: #multiplier, tanh: #tanh,
+                    };
+                    SIGMOID.forward(#x, #y);
+                })
+            }
             Op::BatchNorm { .. } | Op::Identity => continue,
         };
         body.push(regions.wrap(nn, code));

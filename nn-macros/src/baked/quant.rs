@@ -125,6 +125,9 @@ fn op_tokens(op: &Op, nn: &TokenStream) -> TokenStream {
         Op::Identity => quote!(#nn::quant::Op::Identity),
         Op::Add => quote!(#nn::quant::Op::Add),
         Op::Concat { outer } => quote!(#nn::quant::Op::Concat { outer: #outer }),
+        Op::Softmax { depth } => quote!(#nn::quant::Op::Softmax { depth: #depth }),
+        Op::Sigmoid => quote!(#nn::quant::Op::Sigmoid),
+        Op::Tanh => quote!(#nn::quant::Op::Tanh),
     }
 }
 

@@ -25,6 +25,11 @@ impl Spec for Softmax {
         "softmax".into()
     }
 
+    fn quant_op(&self, cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        let depth = usize::try_from(cx.output.iter().product::<u64>()).ok()?;
+        Some(nn_core::quant::Op::Softmax { depth })
+    }
+
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
         Ok(Baking::plain(Run::Fresh))
     }

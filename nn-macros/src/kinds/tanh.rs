@@ -23,6 +23,10 @@ impl Spec for Tanh {
         "tanh".into()
     }
 
+    fn quant_op(&self, _cx: &BakeCx) -> Option<nn_core::quant::Op> {
+        Some(nn_core::quant::Op::Tanh)
+    }
+
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
         Ok(Baking::plain(Run::InPlace))
     }
