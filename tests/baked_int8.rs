@@ -40,6 +40,18 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// The LeNet of `tests/fixtures/int8/mnist_lenet.tflite`, baked from TensorFlow Lite's
+    /// file itself.
+    #[weights = "tests/fixtures/int8/mnist_lenet.tflite"]
+    pub struct TfliteLenet<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 6, kernel = 5), relu, max_pool(2),
+        conv2: conv2d(6 -> 16, kernel = 5, padding = same), relu, max_pool(2),
+        flatten,
+        fc1: dense(576 -> 64), relu,
+        fc2: dense(64 -> 10),
+    >
+
     /// `tests/oracle/int8_generate.py`'s MLP through tanh, sigmoid and softmax, as TensorFlow
     /// Lite's converter quantized it.
     #[weights = "tests/fixtures/int8/mnist_mlp_act.q.safetensors"]
@@ -118,6 +130,46 @@ fn the_baked_tanh_sigmoid_and_softmax_network_is_the_runtime_model() {
         ),
         (1.0 / 256.0, -128)
     );
+}
+
+/// `#[weights = "model.tflite"]` bakes TensorFlow Lite's file: the runtime model read from it
+/// gives the same bytes, and those are TFLM's on the fixture's images.
+#[test]
+fn a_baked_tflite_file_is_the_runtime_model_and_tflm() {
+    let path = "tests/fixtures/int8/mnist_lenet.tflite";
+    let model = QuantModel::from_tflite(&TfliteLenet::PLAN, &std::fs::read(path).unwrap())
+        .expect("the .tflite reads as the declaration");
+    let mut activations = model.activations();
+    let mut work = vec![0i8; TfliteLenetBaked::WORK_LEN];
+    let work: &mut [i8; TfliteLenetBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    for x in samples(20, 784).chunks_exact(784) {
+        let expected = model.infer(x, &mut activations).to_vec();
+        assert_eq!(
+            &TfliteLenetBaked::infer(x.try_into().unwrap(), work)[..],
+            &expected[..]
+        );
+    }
+    let data = std::fs::read("tests/fixtures/int8/mnist_lenet_tflm.safetensors").unwrap();
+    let file = safetensors::SafeTensors::deserialize(&data).unwrap();
+    let inputs: Vec<i8> = file
+        .tensor("test.inputs")
+        .unwrap()
+        .data()
+        .iter()
+        .map(|&b| b as i8)
+        .collect();
+    let want: Vec<i8> = file
+        .tensor("test.tflm_outputs")
+        .unwrap()
+        .data()
+        .iter()
+        .map(|&b| b as i8)
+        .collect();
+    let mut got = Vec::new();
+    for x in inputs.chunks_exact(784) {
+        got.extend_from_slice(TfliteLenetBaked::infer(x.try_into().unwrap(), work));
+    }
+    assert_eq!(got, want, "TFLM's bytes");
 }
 
 #[test]

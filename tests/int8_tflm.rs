@@ -422,3 +422,80 @@ fn an_mlp_through_tanh_sigmoid_and_softmax_matches_tflm_bit_for_bit() {
         .count();
     assert!(correct >= 80, "{correct} of {} correct", labels.len());
 }
+
+nn::network! {
+    /// The MNIST MLP of `mnist_mlp.tflite`.
+    pub struct TfliteMlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
+
+    /// The LeNet of `mnist_lenet.tflite`.
+    pub struct TfliteLenet<
+        input(1, 28, 28),
+        conv1: conv2d(1 -> 6, kernel = 5), relu, max_pool(2),
+        conv2: conv2d(6 -> 16, kernel = 5, padding = same), relu, max_pool(2),
+        flatten,
+        fc1: dense(576 -> 64), relu,
+        fc2: dense(64 -> 10),
+    >
+}
+
+/// A `.tflite` read by `QuantModel::from_tflite` against the declaration gives TFLM's bytes on
+/// the fixture's inputs.
+fn tflite_matches(plan: &nn::quant::Plan, tflite: &str, fixture: &str, input_len: usize) {
+    use nn::quant::QuantModel;
+    let bytes = std::fs::read(tflite).expect("the .tflite fixture is committed");
+    let model = QuantModel::from_tflite(plan, &bytes)
+        .unwrap_or_else(|e| panic!("{tflite} reads as the declaration: {e}"));
+    let data = std::fs::read(fixture).expect("the int8 fixture is committed");
+    let file = SafeTensors::deserialize(&data).expect("a safetensors file");
+    let want = i8s(&file, "test.tflm_outputs");
+    let mut activations = model.activations();
+    let mut got = Vec::new();
+    for x in i8s(&file, "test.inputs").chunks_exact(input_len) {
+        got.extend_from_slice(model.infer(x, &mut activations));
+    }
+    let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing,
+        0,
+        "{tflite}: {differing} of {} output bytes differ from TFLM's",
+        want.len()
+    );
+}
+
+/// Every `.tflite` fixture, read straight from TensorFlow Lite's file (weights reordered from
+/// NHWC, the flattened image's columns too), gives TFLM's bytes.
+#[test]
+fn tflite_files_read_as_their_declarations_give_tflm_bytes() {
+    use nn::quant::Quantize;
+    let dir = "tests/fixtures/int8";
+    tflite_matches(
+        &TfliteMlp::PLAN,
+        &format!("{dir}/mnist_mlp.tflite"),
+        &format!("{dir}/mnist_mlp_tflm.safetensors"),
+        784,
+    );
+    tflite_matches(
+        &PerTensorMlp::PLAN,
+        &format!("{dir}/mnist_mlp_per_tensor.tflite"),
+        &format!("{dir}/mnist_mlp_per_tensor_tflm.safetensors"),
+        784,
+    );
+    tflite_matches(
+        &TfliteLenet::PLAN,
+        &format!("{dir}/mnist_lenet.tflite"),
+        &format!("{dir}/mnist_lenet_tflm.safetensors"),
+        784,
+    );
+    tflite_matches(
+        &Dsres::PLAN,
+        &format!("{dir}/mnist_dsres.tflite"),
+        &format!("{dir}/mnist_dsres_tflm.safetensors"),
+        784,
+    );
+    tflite_matches(
+        &ActivationMlp::PLAN,
+        &format!("{dir}/mnist_mlp_act.tflite"),
+        &format!("{dir}/mnist_mlp_act_tflm.safetensors"),
+        784,
+    );
+}

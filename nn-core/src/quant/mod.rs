@@ -61,6 +61,8 @@ mod calibrate;
 mod file;
 #[cfg(feature = "alloc")]
 mod model;
+#[cfg(feature = "tflite")]
+mod tflite;
 
 #[cfg(feature = "alloc")]
 pub use calibrate::{

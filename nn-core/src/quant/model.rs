@@ -61,6 +61,17 @@ pub enum QuantizeError {
         /// The operating system's error.
         why: String,
     },
+    /// A TensorFlow Lite model that is not valid, or not the declaration's: at step `step`
+    /// (the layer at `path`) when the mismatch is there.
+    #[error("{}{why}", path.as_ref().map(|p| alloc::format!("`{p}`: ")).unwrap_or_default())]
+    Tflite {
+        /// The plan's step, when the mismatch is at one.
+        step: Option<usize>,
+        /// Its path.
+        path: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
     /// A step with no int8 form where it stands.
     #[error("`{path}` cannot be quantized: {why}")]
     Unsupported {

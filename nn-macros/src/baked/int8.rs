@@ -27,6 +27,11 @@ pub fn is_quantized(names: &BTreeSet<String>) -> bool {
     names.contains("input.scale")
 }
 
+/// Whether `bytes` are a TensorFlow Lite model: its identifier, `TFL3`, at bytes 4..8.
+pub fn is_tflite(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(b"TFL3".as_slice())
+}
+
 /// The layer of the flat step whose path `tensor` is under, for an error's span.
 fn layer_of<'a>(flat: &Flat<'a>, tensor: &str) -> Option<&'a Layer> {
     flat.steps.iter().find_map(|step| match &step.kind {
@@ -123,6 +128,46 @@ pub fn bake(
         return None;
     }
     let quant_plan = leaked_plan(&flat, &ops);
+    let tflite = is_tflite(bytes);
+    if tflite {
+        return match QuantModel::from_tflite(&quant_plan, bytes) {
+            Ok(model) => finish(
+                network,
+                weights,
+                &flat,
+                &quant_plan,
+                &model,
+                full_path,
+                nn,
+                ctxt,
+            ),
+            Err(error) => {
+                let step = match &error {
+                    QuantizeError::Tflite { step, .. } => *step,
+                    _ => None,
+                };
+                let why = match &error {
+                    QuantizeError::Tflite { why, .. } => why.clone(),
+                    other => other.to_string(),
+                };
+                match step.map(|s| &flat.steps[s].kind) {
+                    Some(FlatKind::Layer { layer, .. }) => ctxt.error(
+                        &layer.tokens,
+                        format!("`{}` does not match the TensorFlow Lite model `{file}`: {why}", layer.text()),
+                    ),
+                    Some(FlatKind::Merge { .. }) => ctxt.error(
+                        &network.list_tokens,
+                        format!("a merge of `{}` does not match the TensorFlow Lite model `{file}`: {why}", network.name),
+                    ),
+                    None => ctxt.error(
+                        &weights.attr,
+                        format!("the TensorFlow Lite model `{file}`: {why}"),
+                    ),
+                }
+                None
+            }
+        };
+    }
     let model = match QuantModel::from_bytes(&quant_plan, bytes) {
         Ok(model) => model,
         Err(error) => {
@@ -172,7 +217,35 @@ pub fn bake(
             return None;
         }
     }
-    let memory = plan_memory(&flat, &model);
+    finish(
+        network,
+        weights,
+        &flat,
+        &quant_plan,
+        &model,
+        full_path,
+        nn,
+        ctxt,
+    )
+}
+
+/// The memory plan, the budget check and the code of a quantized model read from either kind
+/// of file.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of one expansion, gathered by `bake`"
+)]
+fn finish(
+    network: &Network,
+    weights: &Weights,
+    flat: &Flat,
+    quant_plan: &Plan,
+    model: &QuantModel,
+    full_path: &str,
+    nn: &TokenStream,
+    ctxt: &Ctxt,
+) -> Option<TokenStream> {
+    let memory = plan_memory(flat, model);
     let weight_bytes: usize = model
         .steps
         .iter()
@@ -196,9 +269,9 @@ pub fn bake(
     Some(emit(
         network,
         weights,
-        &flat,
-        &quant_plan,
-        &model,
+        flat,
+        quant_plan,
+        model,
         &memory,
         weight_bytes,
         full_path,

@@ -120,7 +120,7 @@ fn bake(
     #[cfg(feature = "baked")]
     {
         let names = file::shapes(&opened).into_keys().collect();
-        if int8::is_quantized(&names) {
+        if int8::is_quantized(&names) || int8::is_tflite(opened.bytes()) {
             return int8::bake(
                 network,
                 siblings,
