@@ -153,7 +153,7 @@ pub(crate) fn reciprocal(x: i32, integer_bits: i32) -> (i32, i32) {
     (one_over_one_plus_x(shifted_minus_one), bits_over_unit)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -359,8 +359,8 @@ fn tflite_multiplier(real: f64) -> (i32, i32) {
 /// still fits `integer_bits` integer bits.
 fn input_radius(integer_bits: i32, left_shift: i32) -> i32 {
     let max = f64::from((1 << integer_bits) - 1) * f64::from(1u32 << (31 - integer_bits))
-        / 2f64.powi(left_shift);
-    max.floor() as i32
+        / libm::exp2(f64::from(left_shift));
+    libm::floor(max) as i32
 }
 
 /// int8 softmax over rows of `depth` values (TensorFlow Lite's `SOFTMAX` with β = 1, TFLM's
