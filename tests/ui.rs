@@ -40,11 +40,12 @@ fn copy_weights_fixtures() {
         .as_str()
         .expect("cargo metadata names the target directory");
     // `tests/fixtures` too: the budget cases bake the LeNet of `tests/baked.rs`, and the int8
-    // cases a quantized file.
+    // cases a quantized file or a `.tflite`.
     for fixtures in [
         "tests/ui/baked_weights",
         "tests/fixtures",
         "tests/fixtures/int8",
+        "tests/fixtures/int8/broken",
     ] {
         let fixtures = std::path::Path::new(fixtures);
         let into = std::path::Path::new(target)
@@ -53,7 +54,10 @@ fn copy_weights_fixtures() {
         std::fs::create_dir_all(&into).expect("the target directory is writable");
         for entry in std::fs::read_dir(fixtures).expect("the fixtures directory exists") {
             let path = entry.expect("readable fixture entry").path();
-            if path.extension().is_some_and(|e| e == "safetensors") {
+            if path
+                .extension()
+                .is_some_and(|e| e == "safetensors" || e == "tflite")
+            {
                 let name = path.file_name().expect("a file name");
                 std::fs::copy(&path, into.join(name)).expect("the fixture copies");
             }

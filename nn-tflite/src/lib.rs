@@ -262,7 +262,9 @@ impl OpCode {
     /// TensorFlow Lite's name of it (`CONV_2D`), for messages.
     pub fn name(&self) -> String {
         match self {
-            Self::Other(code) => format!("builtin operator {code}"),
+            Self::Other(code) => fb::BuiltinOperator(*code)
+                .variant_name()
+                .map_or_else(|| format!("builtin operator {code}"), ToString::to_string),
             Self::Custom(name) => format!("custom operator `{name}`"),
             known => {
                 let code = match known {
@@ -516,7 +518,17 @@ pub fn read(bytes: &[u8]) -> Result<Model, ReadError> {
     if bytes.get(4..8) != Some(b"TFL3".as_slice()) {
         return Err(ReadError::NotTflite);
     }
-    let model = fb::root_as_model(bytes).map_err(|e| ReadError::Invalid(e.to_string()))?;
+    let model = fb::root_as_model(bytes).map_err(|e| {
+        // The verifier's message spans lines (the error, then its trace); one line reads better
+        // in a compile error.
+        let lines: Vec<String> = e
+            .to_string()
+            .lines()
+            .map(|l| l.trim().trim_end_matches('.').to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        ReadError::Invalid(lines.join(", "))
+    })?;
     let subgraphs = model.subgraphs().map_or(0, |s| s.len());
     let graph = match model.subgraphs() {
         Some(s) if s.len() == 1 => s.get(0),

@@ -200,28 +200,61 @@ pub struct QuantizationDetailsUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_BUILTIN_OPERATOR: i32 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BUILTIN_OPERATOR: i32 = 114;
+pub const ENUM_MAX_BUILTIN_OPERATOR: i32 = 150;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BUILTIN_OPERATOR: [BuiltinOperator; 18] = [
+pub const ENUM_VALUES_BUILTIN_OPERATOR: [BuiltinOperator; 51] = [
   BuiltinOperator::ADD,
   BuiltinOperator::AVERAGE_POOL_2D,
   BuiltinOperator::CONCATENATION,
   BuiltinOperator::CONV_2D,
   BuiltinOperator::DEPTHWISE_CONV_2D,
   BuiltinOperator::DEQUANTIZE,
+  BuiltinOperator::EMBEDDING_LOOKUP,
   BuiltinOperator::FULLY_CONNECTED,
+  BuiltinOperator::L2_POOL_2D,
   BuiltinOperator::LOGISTIC,
+  BuiltinOperator::LSTM,
   BuiltinOperator::MAX_POOL_2D,
+  BuiltinOperator::MUL,
   BuiltinOperator::RELU,
+  BuiltinOperator::RELU6,
   BuiltinOperator::RESHAPE,
+  BuiltinOperator::RESIZE_BILINEAR,
+  BuiltinOperator::RNN,
   BuiltinOperator::SOFTMAX,
+  BuiltinOperator::SVDF,
   BuiltinOperator::TANH,
+  BuiltinOperator::CUSTOM,
+  BuiltinOperator::PAD,
+  BuiltinOperator::GATHER,
+  BuiltinOperator::TRANSPOSE,
   BuiltinOperator::MEAN,
+  BuiltinOperator::SUB,
+  BuiltinOperator::DIV,
+  BuiltinOperator::SQUEEZE,
+  BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM,
   BuiltinOperator::STRIDED_SLICE,
+  BuiltinOperator::SPLIT,
+  BuiltinOperator::CAST,
+  BuiltinOperator::PRELU,
+  BuiltinOperator::MAXIMUM,
+  BuiltinOperator::MINIMUM,
+  BuiltinOperator::TRANSPOSE_CONV,
+  BuiltinOperator::EXPAND_DIMS,
+  BuiltinOperator::SUM,
+  BuiltinOperator::RSQRT,
   BuiltinOperator::SHAPE,
+  BuiltinOperator::REDUCE_MAX,
   BuiltinOperator::PACK,
+  BuiltinOperator::RESIZE_NEAREST_NEIGHBOR,
+  BuiltinOperator::LEAKY_RELU,
+  BuiltinOperator::SQUARED_DIFFERENCE,
+  BuiltinOperator::ELU,
   BuiltinOperator::QUANTIZE,
+  BuiltinOperator::HARD_SWISH,
+  BuiltinOperator::BATCH_MATMUL,
+  BuiltinOperator::GELU,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -235,21 +268,54 @@ impl BuiltinOperator {
   pub const CONV_2D: Self = Self(3);
   pub const DEPTHWISE_CONV_2D: Self = Self(4);
   pub const DEQUANTIZE: Self = Self(6);
+  pub const EMBEDDING_LOOKUP: Self = Self(7);
   pub const FULLY_CONNECTED: Self = Self(9);
+  pub const L2_POOL_2D: Self = Self(12);
   pub const LOGISTIC: Self = Self(14);
+  pub const LSTM: Self = Self(16);
   pub const MAX_POOL_2D: Self = Self(17);
+  pub const MUL: Self = Self(18);
   pub const RELU: Self = Self(19);
+  pub const RELU6: Self = Self(21);
   pub const RESHAPE: Self = Self(22);
+  pub const RESIZE_BILINEAR: Self = Self(23);
+  pub const RNN: Self = Self(24);
   pub const SOFTMAX: Self = Self(25);
+  pub const SVDF: Self = Self(27);
   pub const TANH: Self = Self(28);
+  pub const CUSTOM: Self = Self(32);
+  pub const PAD: Self = Self(34);
+  pub const GATHER: Self = Self(36);
+  pub const TRANSPOSE: Self = Self(39);
   pub const MEAN: Self = Self(40);
+  pub const SUB: Self = Self(41);
+  pub const DIV: Self = Self(42);
+  pub const SQUEEZE: Self = Self(43);
+  pub const UNIDIRECTIONAL_SEQUENCE_LSTM: Self = Self(44);
   pub const STRIDED_SLICE: Self = Self(45);
+  pub const SPLIT: Self = Self(49);
+  pub const CAST: Self = Self(53);
+  pub const PRELU: Self = Self(54);
+  pub const MAXIMUM: Self = Self(55);
+  pub const MINIMUM: Self = Self(57);
+  pub const TRANSPOSE_CONV: Self = Self(67);
+  pub const EXPAND_DIMS: Self = Self(70);
+  pub const SUM: Self = Self(74);
+  pub const RSQRT: Self = Self(76);
   pub const SHAPE: Self = Self(77);
+  pub const REDUCE_MAX: Self = Self(82);
   pub const PACK: Self = Self(83);
+  pub const RESIZE_NEAREST_NEIGHBOR: Self = Self(97);
+  pub const LEAKY_RELU: Self = Self(98);
+  pub const SQUARED_DIFFERENCE: Self = Self(99);
+  pub const ELU: Self = Self(111);
   pub const QUANTIZE: Self = Self(114);
+  pub const HARD_SWISH: Self = Self(117);
+  pub const BATCH_MATMUL: Self = Self(126);
+  pub const GELU: Self = Self(150);
 
   pub const ENUM_MIN: i32 = 0;
-  pub const ENUM_MAX: i32 = 114;
+  pub const ENUM_MAX: i32 = 150;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::ADD,
     Self::AVERAGE_POOL_2D,
@@ -257,18 +323,51 @@ impl BuiltinOperator {
     Self::CONV_2D,
     Self::DEPTHWISE_CONV_2D,
     Self::DEQUANTIZE,
+    Self::EMBEDDING_LOOKUP,
     Self::FULLY_CONNECTED,
+    Self::L2_POOL_2D,
     Self::LOGISTIC,
+    Self::LSTM,
     Self::MAX_POOL_2D,
+    Self::MUL,
     Self::RELU,
+    Self::RELU6,
     Self::RESHAPE,
+    Self::RESIZE_BILINEAR,
+    Self::RNN,
     Self::SOFTMAX,
+    Self::SVDF,
     Self::TANH,
+    Self::CUSTOM,
+    Self::PAD,
+    Self::GATHER,
+    Self::TRANSPOSE,
     Self::MEAN,
+    Self::SUB,
+    Self::DIV,
+    Self::SQUEEZE,
+    Self::UNIDIRECTIONAL_SEQUENCE_LSTM,
     Self::STRIDED_SLICE,
+    Self::SPLIT,
+    Self::CAST,
+    Self::PRELU,
+    Self::MAXIMUM,
+    Self::MINIMUM,
+    Self::TRANSPOSE_CONV,
+    Self::EXPAND_DIMS,
+    Self::SUM,
+    Self::RSQRT,
     Self::SHAPE,
+    Self::REDUCE_MAX,
     Self::PACK,
+    Self::RESIZE_NEAREST_NEIGHBOR,
+    Self::LEAKY_RELU,
+    Self::SQUARED_DIFFERENCE,
+    Self::ELU,
     Self::QUANTIZE,
+    Self::HARD_SWISH,
+    Self::BATCH_MATMUL,
+    Self::GELU,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -279,18 +378,51 @@ impl BuiltinOperator {
       Self::CONV_2D => Some("CONV_2D"),
       Self::DEPTHWISE_CONV_2D => Some("DEPTHWISE_CONV_2D"),
       Self::DEQUANTIZE => Some("DEQUANTIZE"),
+      Self::EMBEDDING_LOOKUP => Some("EMBEDDING_LOOKUP"),
       Self::FULLY_CONNECTED => Some("FULLY_CONNECTED"),
+      Self::L2_POOL_2D => Some("L2_POOL_2D"),
       Self::LOGISTIC => Some("LOGISTIC"),
+      Self::LSTM => Some("LSTM"),
       Self::MAX_POOL_2D => Some("MAX_POOL_2D"),
+      Self::MUL => Some("MUL"),
       Self::RELU => Some("RELU"),
+      Self::RELU6 => Some("RELU6"),
       Self::RESHAPE => Some("RESHAPE"),
+      Self::RESIZE_BILINEAR => Some("RESIZE_BILINEAR"),
+      Self::RNN => Some("RNN"),
       Self::SOFTMAX => Some("SOFTMAX"),
+      Self::SVDF => Some("SVDF"),
       Self::TANH => Some("TANH"),
+      Self::CUSTOM => Some("CUSTOM"),
+      Self::PAD => Some("PAD"),
+      Self::GATHER => Some("GATHER"),
+      Self::TRANSPOSE => Some("TRANSPOSE"),
       Self::MEAN => Some("MEAN"),
+      Self::SUB => Some("SUB"),
+      Self::DIV => Some("DIV"),
+      Self::SQUEEZE => Some("SQUEEZE"),
+      Self::UNIDIRECTIONAL_SEQUENCE_LSTM => Some("UNIDIRECTIONAL_SEQUENCE_LSTM"),
       Self::STRIDED_SLICE => Some("STRIDED_SLICE"),
+      Self::SPLIT => Some("SPLIT"),
+      Self::CAST => Some("CAST"),
+      Self::PRELU => Some("PRELU"),
+      Self::MAXIMUM => Some("MAXIMUM"),
+      Self::MINIMUM => Some("MINIMUM"),
+      Self::TRANSPOSE_CONV => Some("TRANSPOSE_CONV"),
+      Self::EXPAND_DIMS => Some("EXPAND_DIMS"),
+      Self::SUM => Some("SUM"),
+      Self::RSQRT => Some("RSQRT"),
       Self::SHAPE => Some("SHAPE"),
+      Self::REDUCE_MAX => Some("REDUCE_MAX"),
       Self::PACK => Some("PACK"),
+      Self::RESIZE_NEAREST_NEIGHBOR => Some("RESIZE_NEAREST_NEIGHBOR"),
+      Self::LEAKY_RELU => Some("LEAKY_RELU"),
+      Self::SQUARED_DIFFERENCE => Some("SQUARED_DIFFERENCE"),
+      Self::ELU => Some("ELU"),
       Self::QUANTIZE => Some("QUANTIZE"),
+      Self::HARD_SWISH => Some("HARD_SWISH"),
+      Self::BATCH_MATMUL => Some("BATCH_MATMUL"),
+      Self::GELU => Some("GELU"),
       _ => None,
     }
   }

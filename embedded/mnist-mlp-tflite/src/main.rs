@@ -1,9 +1,8 @@
 //! The MNIST MLP as TensorFlow Lite's converter quantized it with one weight scale per tensor
-//! (`tests/fixtures/int8/mnist_mlp_per_tensor.tflite`), baked by `network!` from the quantized
-//! file of the same numbers (`mnist_mlp_per_tensor.q.safetensors`, which
-//! `tests/oracle/int8_generate.py` writes beside the `.tflite`). `embedded/mnist-mlp-microflow`
-//! runs the `.tflite` itself through the `microflow` crate; both time the same work: a float
-//! image in (quantized inside), float logits out (dequantized inside).
+//! (`tests/fixtures/int8/mnist_mlp_per_tensor.tflite`), baked by `network!` from that `.tflite`
+//! file itself. `embedded/mnist-mlp-microflow` runs the same file through the `microflow`
+//! crate; both time the same work: a float image in (quantized inside), float logits out
+//! (dequantized inside).
 //!
 //! ```text
 //! embedded/run.sh
@@ -15,7 +14,7 @@ use nn_embedded_board as board;
 
 network! {
     /// The per-tensor int8 MLP of the `.tflite` fixture.
-    #[weights = "../../tests/fixtures/int8/mnist_mlp_per_tensor.q.safetensors"]
+    #[weights = "../../tests/fixtures/int8/mnist_mlp_per_tensor.tflite"]
     #[baked_only]
     pub struct Mlp< fc1: dense(784 -> 128), relu, fc2: dense(128 -> 10) >
 }

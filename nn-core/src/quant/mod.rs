@@ -61,6 +61,8 @@ mod calibrate;
 mod file;
 #[cfg(feature = "alloc")]
 mod model;
+#[cfg(feature = "alloc")]
+mod qat;
 #[cfg(feature = "tflite")]
 mod tflite;
 
@@ -76,6 +78,8 @@ pub use ops::{
     concat_int8, concat_part_int8, global_avg_pool_int8, relu_int8,
 };
 pub use plan::{Op, Plan, Quantize, Step};
+#[cfg(feature = "alloc")]
+pub use qat::{FakeQuant, Qat, QuantizeAware, fake_quant_points};
 
 /// Why a quantization could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]

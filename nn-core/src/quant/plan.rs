@@ -114,6 +114,33 @@ impl Plan {
     pub fn producer(&self, node: usize) -> Option<&Step> {
         self.steps.iter().find(|step| step.output == node)
     }
+
+    /// The node where the int8 model quantizes `step`'s result anew, if it does: the output
+    /// of a `dense`, convolution, `add` or `concat` after the `batch_norm` and `relu` that fuse
+    /// into it, and the output of `softmax`, `sigmoid` and `tanh`. Pools, a `relu` elsewhere
+    /// and reshapes keep their input's quantization. Quantization-aware training
+    /// fake-quantizes these nodes.
+    pub fn quantized_node(&self, step: &Step) -> Option<usize> {
+        match step.op {
+            Op::Dense | Op::Conv(_) | Op::Add | Op::Concat { .. } => {
+                let mut end = step.output;
+                loop {
+                    let mut readers = self.consumers(end);
+                    match (readers.next(), readers.next()) {
+                        (Some(next), None)
+                            if end != self.output
+                                && matches!(next.op, Op::Relu | Op::BatchNorm { .. }) =>
+                        {
+                            end = next.output;
+                        }
+                        _ => return Some(end),
+                    }
+                }
+            }
+            Op::Softmax { .. } | Op::Sigmoid | Op::Tanh => Some(step.output),
+            _ => None,
+        }
+    }
 }
 
 /// A network whose every layer has an int8 form: `network!` implements it, with the plan.

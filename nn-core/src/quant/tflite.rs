@@ -331,10 +331,26 @@ fn ohwi_to_oihw(w: &[i8], o: usize, h: usize, wd: usize, i: usize) -> Vec<i8> {
 
 impl QuantModel {
     /// Reads a TensorFlow Lite int8 model (a `.tflite` file's bytes) as the int8 network of
-    /// `plan`, checking every operator against the declaration (see [the module
-    /// docs](self)): weights symmetric int8, per tensor or per output channel; activations
-    /// int8 with one scale and zero point; the converter's `inference_input_type = tf.int8`
-    /// (a float input or output behind `QUANTIZE` / `DEQUANTIZE` is read too).
+    /// `plan`, checking every operator against the declaration: weights symmetric int8, per
+    /// tensor or per output channel; activations int8 with one scale and zero point; the
+    /// converter's `inference_input_type = tf.int8` (a float input or output behind
+    /// `QUANTIZE` / `DEQUANTIZE` is read too). `network!` calls it at compile time for
+    /// `#[weights = "model.tflite"]` (feature `tflite`).
+    ///
+    /// The model's operators are matched to the plan's steps by data flow, not by position:
+    /// from the input tensor, each step looks for the operator of its kind that reads the
+    /// tensor its input maps to, checks the operator's shapes, windows, fused activation and
+    /// quantization against the declaration, and maps its output to the operator's output. A
+    /// `batch_norm` (which TensorFlow Lite folds), `dropout` and a `relu` its layer fuses have
+    /// no operator; `flatten` and `reshape` follow a `RESHAPE` when there is one. Every
+    /// operator must be matched, except the shape arithmetic that feeds a `RESHAPE` (`SHAPE`,
+    /// `STRIDED_SLICE`, `PACK`) and a `QUANTIZE` / `DEQUANTIZE` around a float input or
+    /// output.
+    ///
+    /// TensorFlow Lite lays images out channels last (NHWC) and `nn` channels first, so
+    /// weights are reordered: a convolution's `OHWI` to `OIHW`, a depthwise one's `1HWO` to
+    /// `O1HW`, and the columns of a `dense` that reads a flattened image from
+    /// height-width-channel order to channel-height-width.
     ///
     /// # Errors
     /// [`QuantizeError::Tflite`], naming the step when the mismatch is at one: a file that is
@@ -397,7 +413,7 @@ impl QuantModel {
                     error(
                         at,
                         format!(
-                            "the model has no {} reading {}: {}",
+                            "the model has no {} reading `{}`: {}",
                             code.name(),
                             model.tensors[inputs[0]].name,
                             m.readers(inputs[0])
@@ -696,15 +712,6 @@ impl QuantModel {
             m.used[o] = true;
             last = model.outputs[0];
         }
-        if last != model.outputs[0] {
-            return Err(error(
-                None,
-                format!(
-                    "the declaration ends at tensor `{}`, the model at `{}`",
-                    model.tensors[last].name, model.tensors[model.outputs[0]].name
-                ),
-            ));
-        }
         let shape_arithmetic = [OpCode::Shape, OpCode::StridedSlice, OpCode::Pack];
         let left: Vec<String> = model
             .operators
@@ -719,6 +726,15 @@ impl QuantModel {
                 format!(
                     "the model has operators the declaration does not: {}",
                     left.join(", ")
+                ),
+            ));
+        }
+        if last != model.outputs[0] {
+            return Err(error(
+                None,
+                format!(
+                    "the declaration ends at tensor `{}`, the model at `{}`",
+                    model.tensors[last].name, model.tensors[model.outputs[0]].name
                 ),
             ));
         }

@@ -44,7 +44,7 @@ use crate::validate::Plan;
 use file::Wanted;
 use flat::{Flat, FlatKind};
 use memory::StepUse;
-pub use quant::quantize_impl;
+pub use quant::{fake_quant_hooks, quantize_impl};
 
 /// One step of the plan, as it bakes.
 enum Baked<'a> {

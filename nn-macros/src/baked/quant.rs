@@ -184,3 +184,69 @@ pub fn quantize_impl(
         }
     }
 }
+
+/// For each step of `plan`, the fake-quantization point its output is (the order of
+/// `nn::quant::fake_quant_points`), when the network gets a `Quantize` plan and has no nested
+/// network (its flat plan is its plan, step for step); `None` otherwise.
+pub fn fake_quant_hooks(
+    network: &Network,
+    siblings: &[Network],
+    plan: &Plan,
+    nn: &TokenStream,
+) -> Option<Vec<Option<usize>>> {
+    if plan.has_unchecked() {
+        return None;
+    }
+    let muted = Ctxt::default();
+    let flat = flat::build(network, siblings, plan, nn, &muted);
+    let _ = muted.finish();
+    let flat = flat?;
+    if flat.inputs.len() != 1
+        || flat.steps.len() != plan.steps.len()
+        || flat.dims.len() != plan.nodes.len()
+        || flat
+            .steps
+            .iter()
+            .zip(&plan.steps)
+            .any(|(f, p)| f.output != p.output || f.inputs != p.inputs)
+    {
+        return None;
+    }
+    let ops = flat_ops(&flat)?;
+    let steps: Vec<nn_core::quant::Step> = flat
+        .steps
+        .iter()
+        .zip(&ops)
+        .map(|(step, (op, _))| nn_core::quant::Step {
+            op: *op,
+            inputs: Vec::leak(step.inputs.clone()),
+            output: step.output,
+            path: "",
+        })
+        .collect();
+    let nodes: Vec<usize> = flat
+        .dims
+        .iter()
+        .map(|d| d.iter().product::<u64>() as usize)
+        .collect();
+    let quant_plan = nn_core::quant::Plan {
+        nodes: Vec::leak(nodes),
+        input: flat.inputs[0].1,
+        output: flat.output,
+        steps: Vec::leak(steps),
+    };
+    let mut points: Vec<usize> = Vec::new();
+    for step in quant_plan.steps {
+        if let Some(node) = quant_plan.quantized_node(step)
+            && !points.contains(&node)
+        {
+            points.push(node);
+        }
+    }
+    Some(
+        plan.steps
+            .iter()
+            .map(|step| points.iter().position(|&node| node == step.output))
+            .collect(),
+    )
+}

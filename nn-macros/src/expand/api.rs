@@ -50,9 +50,10 @@ impl Generator<'_> {
         });
         let param_counts = self.plan.layer_steps().map(|(_, l)| &l.param_count);
         let layer_names = self.plan.layer_steps().map(|(_, l)| l.field.to_string());
-        let eval_body = self.forward_body(Pass::Eval);
-        let train_body = self.forward_body(Pass::Train);
-        let backward_body = self.backward_body();
+        let eval_body = self.forward_body(Pass::Eval, false);
+        let train_body = self.forward_body(Pass::Train, false);
+        let backward_body = self.backward_body(false);
+        let fake_quant = self.fake_quant_passes();
         let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
         let indices = 0..self.plan.inputs.len();
         // The inputs as the passes take them: `x: &In`, or `x_0: &In0, x_1: &In1, ..`.
@@ -140,6 +141,53 @@ impl Generator<'_> {
                     // Networks without named points or a forked input use neither; this keeps
                     // them free of unused-variable and needless-`mut` warnings.
                     let _ = (#(&mut #grad_vars,)* inject);
+                    #backward_body
+                }
+            }
+
+            #fake_quant
+        }
+    }
+
+    /// `nn::quant::QuantizeAware` (the passes with fake quantization, for quantization-aware
+    /// training), for a network with fake-quantization points; nothing otherwise.
+    fn fake_quant_passes(&self) -> TokenStream {
+        if self.fake_quant.is_none() || self.several_inputs() {
+            return TokenStream::new();
+        }
+        let nn = self.nn;
+        let name = &self.network.name;
+        let (tape, inject) = (&self.tape, &self.inject);
+        let (input, output) = (self.input_type(0), self.output_type());
+        let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
+        let eval_body = self.forward_body(Pass::Eval, true);
+        let train_body = self.forward_body(Pass::Train, true);
+        let backward_body = self.backward_body(true);
+        quote! {
+            #[allow(unused_variables, unused_mut, reason = "a network may have no inner point")]
+            impl #nn::quant::QuantizeAware for #name {
+                fn forward_fake_quant<const __B: usize>(&self, x: &#input, y: &mut #output, scratch: &mut #tape<__B, #eval>, fake: &#nn::quant::FakeQuant) {
+                    let t = &mut scratch.buffers;
+                    #eval_body
+                }
+
+                fn forward_train_fake_quant<const __B: usize>(&mut self, x: &#input, y: &mut #output, cache: &mut #tape<__B, #train>, fake: &mut #nn::quant::FakeQuant) {
+                    let t = &mut cache.buffers;
+                    #train_body
+                }
+
+                fn backward_fake_quant<const __B: usize>(
+                    &mut self,
+                    x: &#input,
+                    y: &#output,
+                    cache: &mut #tape<__B, #train>,
+                    dy: &#output,
+                    mut dx: ::core::option::Option<&mut #input>,
+                    fake: &#nn::quant::FakeQuant,
+                ) {
+                    let t = &mut cache.buffers;
+                    let inject: &#inject<'_, __B> = &::core::default::Default::default();
+                    let _ = (&mut dx, inject);
                     #backward_body
                 }
             }

@@ -79,13 +79,15 @@ fn expand_heap(
     let error = error.map(syn::Error::into_compile_error);
     match plan {
         Some(plan) => {
-            let code = Generator::new(network, &plan, nn).generate();
+            let mut generator = Generator::new(network, &plan, nn);
             // Only a network that compiles gets the int8 plan: one error stays one error.
             let quantize = if error.is_none() {
+                generator.fake_quant = crate::baked::fake_quant_hooks(network, siblings, &plan, nn);
                 crate::baked::quantize_impl(network, siblings, &plan, nn)
             } else {
                 TokenStream::new()
             };
+            let code = generator.generate();
             quote!(#error #code #quantize)
         }
         // Still declare the struct and its API, so that one mistake stays one error.
@@ -114,6 +116,9 @@ struct Generator<'a> {
     /// `<Name>InputGrads`, the gradients of several inputs.
     input_grads: Ident,
     batch: Ident,
+    /// For quantization-aware training: the fake-quantization point each step's output is,
+    /// when the network has an int8 plan (`nn::quant::fake_quant_points`); `None` otherwise.
+    fake_quant: Option<Vec<Option<usize>>>,
 }
 
 impl<'a> Generator<'a> {
@@ -129,6 +134,7 @@ impl<'a> Generator<'a> {
             inject: format_ident!("{}Inject", name),
             input_grads: format_ident!("{}InputGrads", name),
             batch: format_ident!("__B"),
+            fake_quant: None,
         }
     }
 

@@ -17,14 +17,40 @@ impl Generator<'_> {
         respan_tokens(self.nn.clone(), span)
     }
 
-    /// The body of a forward pass: every step, first to last.
-    pub(super) fn forward_body(&self, pass: Pass) -> TokenStream {
+    /// The body of a forward pass: every step, first to last; with `fake_quant`, each
+    /// fake-quantization point is fake-quantized (`fake.observe` in training, `fake.apply` at
+    /// inference) right after the step that writes it.
+    pub(super) fn forward_body(&self, pass: Pass, fake_quant: bool) -> TokenStream {
         let nn = self.nn;
         self.plan
             .steps
             .iter()
             .enumerate()
             .map(|(s, step)| {
+                let step_code = self.forward_step(pass, s, step);
+                let point = self
+                    .fake_quant
+                    .as_ref()
+                    .filter(|_| fake_quant)
+                    .and_then(|points| points[s]);
+                let Some(k) = point else { return step_code };
+                let out = self.write(step.output, step.span);
+                let hook = match pass {
+                    Pass::Train => {
+                        quote!(fake.observe(#k, #nn::tensor::Tensor::as_mut_slice(#out));)
+                    }
+                    Pass::Eval => quote!(fake.apply(#k, #nn::tensor::Tensor::as_mut_slice(#out));),
+                };
+                quote!(#step_code #hook)
+            })
+            .collect()
+    }
+
+    /// One step of a forward pass.
+    fn forward_step(&self, pass: Pass, s: usize, step: &crate::validate::Step) -> TokenStream {
+        let nn = self.nn;
+        {
+            {
                 let out = self.write(step.output, step.span);
                 let span = step.span;
                 match &step.kind {
@@ -70,15 +96,16 @@ impl Generator<'_> {
                         quote!(let _ = (#(#reads,)* #out);)
                     }
                 }
-            })
-            .collect()
+            }
+        }
     }
 
     /// The body of `__backward`: every step, last to first, summing the gradients of nodes
     /// that feed several steps and adding injected gradients before a node's producer runs.
-    pub(super) fn backward_body(&self) -> TokenStream {
+    pub(super) fn backward_body(&self, fake_quant: bool) -> TokenStream {
         let nn = self.nn;
         let mut code = Vec::new();
+        let hooks = self.fake_quant.as_ref().filter(|_| fake_quant);
         let point_at = |node: usize| {
             self.plan
                 .points
@@ -106,6 +133,16 @@ impl Generator<'_> {
                     if let ::core::option::Option::Some(extra) = inject.#name {
                         #nn::ops::accumulate(#nn::tensor::Tensor::as_mut_slice(&mut t.#g), #nn::tensor::Tensor::as_slice(extra));
                     }
+                });
+            }
+            // The straight-through gradient of a fake-quantized inner node: stopped where its
+            // value was clamped. (The output's gradient is the caller's, and passes as it is.)
+            if let Some(k) = hooks.and_then(|points| points[s])
+                && self.is_inner(step.output)
+            {
+                let (a, g) = (Self::act(step.output), Self::grad(step.output));
+                code.push(quote! {
+                    fake.mask(#k, #nn::tensor::Tensor::as_slice(&t.#a), #nn::tensor::Tensor::as_mut_slice(&mut t.#g));
                 });
             }
             let dy = self.grad_of(step.output, span);
