@@ -1,4 +1,5 @@
-//! int8 post-training quantization of the MNIST MLP and CNN, on the real test set.
+//! int8 MNIST: post-training quantization, quantization-aware training, and the bake, on the
+//! real test set.
 //!
 //! ```text
 //! cargo run --release --example quantize --features baked
@@ -6,18 +7,22 @@
 //! ```
 //!
 //! The float networks are the committed `models/mnist_mlp.safetensors` (the `mnist` example's
-//! run) and `models/mnist_cnn.safetensors` (`mnist_cnn`'s). For each, `nn::quant` calibrates
-//! every activation's range over 1 000 training images with each of its four rules (min/max,
-//! a moving average, the 99.99th percentile, least squared error), folds the CNN's batch norms
-//! into its convolutions, and quantizes weights per output channel. The rule kept is the one
-//! with the best accuracy on the last 5 000 training images, which calibration did not see
-//! (the test set never chooses); every rule's test accuracy is printed beside it. The int8 networks run on `nn::quant`'s
-//! reference kernels, TensorFlow Lite Micro's arithmetic to the bit (`tests/int8_tflm.rs`).
+//! run) and `models/mnist_cnn.safetensors` (`mnist_cnn`'s). For each:
+//! 1. **post-training**: `nn::quant` calibrates every activation's range over 1 000 training
+//!    images with each of its four rules (min/max, a moving average, the 99.99th percentile,
+//!    least squared error), folds the CNN's batch norms into its convolutions, and quantizes
+//!    weights per output channel; the rule kept is the one with the best accuracy on the last
+//!    5 000 training images, which calibration did not see (the test set never chooses);
+//! 2. **quantization-aware training**: `nn::quant::Qat` trains the float network for one epoch
+//!    through fake quantization, from the kept rule's ranges, over the training images but
+//!    those 5 000; beside it, the float network trains the same epoch without, as a control;
+//! 3. the int8 model kept is whichever of the two does better on the 5 000.
 //!
-//! Then it bakes: `models/mnist_mlp.q.safetensors` and `models/mnist_cnn.q.safetensors` (this
-//! example's kept models, written with `--save models`) are baked into `MlpInt8Baked` and
-//! `CnnInt8Baked` by `network!` at compile time, and each must give the runtime model's bytes
-//! on every test image.
+//! The int8 networks run on `nn::quant`'s kernels, TensorFlow Lite Micro's arithmetic to the
+//! bit (`tests/int8_tflm.rs`). Then it bakes: `models/mnist_mlp.q.safetensors` and
+//! `models/mnist_cnn.q.safetensors` (this example's kept models, written with `--save models`)
+//! are baked into `MlpInt8Baked` and `CnnInt8Baked` by `network!` at compile time, and each
+//! must give the runtime model's bytes on every test image.
 //!
 //! With `--save DIR`, the kept models are written as `DIR/mnist_mlp.q.safetensors` and
 //! `DIR/mnist_cnn.q.safetensors` (the names are in `nn::quant`'s docs). The last four lines
@@ -30,10 +35,11 @@ use std::time::Instant;
 
 use nn_examples::{args, mnist_fetch};
 
-use nn::data::Standardize;
 use nn::data::mnist::Mnist;
+use nn::data::{LastBatch, Standardize};
 use nn::prelude::*;
-use nn::quant::{Calibration, QuantModel, Quantize, calibrate, float_tensors};
+use nn::quant::{Calibration, Qat, QuantModel, Quantize, calibrate, float_tensors};
+use nn::train::{CrossEntropy, Fit, Progress};
 
 network! {
     /// `examples/mnist.rs`'s MLP.
@@ -75,6 +81,8 @@ const USAGE: &str = "usage: cargo run --release --example quantize --features ba
 const CALIBRATION_IMAGES: usize = 1000;
 /// Training images calibration does not see (the last of the set), which pick the rule.
 const VALIDATION_IMAGES: usize = 5000;
+/// Epochs of quantization-aware training, from the trained float network.
+const QAT_EPOCHS: usize = 1;
 
 const RULES: [(&str, Calibration); 4] = [
     ("min/max", Calibration::MinMax),
@@ -106,14 +114,18 @@ fn main() -> Result<()> {
     let flat = Mnist::load(&data_dir)?;
     let mut mlp = Mlp::seeded(0);
     nn::weights::load(&mut mlp, models.join("mnist_mlp.safetensors"))?;
-    let (mlp_float, mlp_int8) = study("mlp", &mlp, &flat.train, &flat.test, &save)?;
+    let ptq = study("mlp", &mlp, &flat.train, &flat.test)?;
+    let qat = quantization_aware!(Mlp, "mlp", mlp, ptq, &flat.train, &flat.test, 1e-4);
+    let (mlp_float, mlp_int8) = keep("mlp", ptq, qat, &save)?;
 
     let mut images = Mnist::load_images(&data_dir)?;
     Standardize::MNIST.apply_dataset(&mut images.train);
     Standardize::MNIST.apply_dataset(&mut images.test);
     let mut cnn = Cnn::seeded(0);
     nn::weights::load(&mut cnn, models.join("mnist_cnn.safetensors"))?;
-    let (cnn_float, cnn_int8) = study("cnn", &cnn, &images.train, &images.test, &save)?;
+    let ptq = study("cnn", &cnn, &images.train, &images.test)?;
+    let qat = quantization_aware!(Cnn, "cnn", cnn, ptq, &images.train, &images.test, 1e-4);
+    let (cnn_float, cnn_int8) = keep("cnn", ptq, qat, &save)?;
 
     // The bake: the committed files, baked by `network!`, against the runtime model of the
     // same bytes (as compiled in: `--save` may have rewritten the files since), on every test
@@ -157,15 +169,93 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Calibrates `net` with each rule, keeps the best on held-out images, and returns the float
-/// and kept int8 test accuracies.
+/// What post-training quantization of one network gave: the float test accuracy, the kept
+/// rule, its held-out and test accuracies, and its model.
+struct Quantized {
+    float_accuracy: f64,
+    rule: Calibration,
+    held_out: f64,
+    tested: f64,
+    model: QuantModel,
+}
+
+/// Quantization-aware training of `$net` (a `$ty`) for one epoch over the training images
+/// calibration's rule and the held-out ones did not pick from, from the kept rule's ranges:
+/// `(held-out accuracy, test accuracy, model)`.
+macro_rules! quantization_aware {
+    ($ty:ty, $name:expr, $net:expr, $ptq:expr, $train:expr, $test:expr, $lr:expr) => {{
+        let started = Instant::now();
+        let train = $train;
+        let per_sample = <$ty as Quantize>::PLAN.inputs();
+        let calibration_set = &train.inputs()[..CALIBRATION_IMAGES * per_sample];
+        let mut qat = Qat::new($net.clone(), calibration_set, $ptq.rule)?;
+        let fitted = train.first(train.len() - VALIDATION_IMAGES);
+        Fit::new(&mut qat, &mut Adam::new($lr), CrossEntropy)
+            .epochs(QAT_EPOCHS)
+            .progress(Progress::Silent)
+            .run(fitted.shuffled_batches::<64>(LastBatch::Drop, 7)?)?;
+        let model = qat.model()?;
+        // The control: the float network trained the same epoch without fake quantization,
+        // so that the gain of the extra training shows apart from quantization's.
+        let mut control = $net.clone();
+        Fit::new(&mut control, &mut Adam::new($lr), CrossEntropy)
+            .epochs(QAT_EPOCHS)
+            .progress(Progress::Silent)
+            .run(fitted.shuffled_batches::<64>(LastBatch::Drop, 7)?)?;
+        let control_tensors = float_tensors(&control);
+        let control_accuracy = accuracy($test, 0..$test.len(), |x| {
+            float_class::<$ty>(&control_tensors, x)
+        });
+        println!(
+            "{}: {:<20} test {control_accuracy:.4} (the same epoch in float, for comparison)",
+            $name, "float, 1 more epoch"
+        );
+        let validation = train.len() - VALIDATION_IMAGES..train.len();
+        let held_out = accuracy(train, validation, |x| int8_class(&model, x));
+        let tested = accuracy($test, 0..$test.len(), |x| int8_class(&model, x));
+        println!(
+            "{}: {:<20} held-out {held_out:.4}  test {tested:.4}  ({:.1} s)",
+            $name,
+            "QAT, 1 epoch",
+            started.elapsed().as_secs_f64()
+        );
+        (held_out, tested, model)
+    }};
+}
+use quantization_aware;
+
+/// Keeps post-training or quantization-aware int8, whichever does better on the held-out
+/// images, writes it under `--save`, and returns the float and kept int8 test accuracies.
+fn keep(
+    name: &str,
+    ptq: Quantized,
+    (qat_held_out, qat_tested, qat_model): (f64, f64, QuantModel),
+    save: &Option<PathBuf>,
+) -> Result<(f64, f64)> {
+    let (how, tested, model) = if qat_held_out > ptq.held_out {
+        ("quantization-aware training", qat_tested, qat_model)
+    } else {
+        ("post-training quantization", ptq.tested, ptq.model)
+    };
+    println!(
+        "{name}: kept {how}: int8 test accuracy {tested:.4} ({:+.2} points from float)",
+        100.0 * (tested - ptq.float_accuracy)
+    );
+    if let Some(dir) = save {
+        let path = dir.join(format!("mnist_{name}.q.safetensors"));
+        model.save(&path)?;
+        println!("{name}: wrote {}", path.display());
+    }
+    Ok((ptq.float_accuracy, tested))
+}
+
+/// Calibrates `net` with each rule and keeps the best on held-out images.
 fn study<N, S>(
     name: &str,
     net: &N,
     train: &nn::data::Dataset<S>,
     test: &nn::data::Dataset<S>,
-    save: &Option<PathBuf>,
-) -> Result<(f64, f64)>
+) -> Result<Quantized>
 where
     N: Quantize + HasParams,
     S: nn::layers::Shape,
@@ -177,7 +267,7 @@ where
     let float_accuracy = accuracy(test, 0..test.len(), |x| float_class::<N>(&tensors, x));
     println!("{name}: float test accuracy {float_accuracy:.4}");
 
-    let mut kept: Option<(f64, f64, &str, QuantModel)> = None;
+    let mut kept: Option<(f64, f64, &str, Calibration, QuantModel)> = None;
     for (rule, calibration) in RULES {
         let started = Instant::now();
         let ranges = calibrate::<N>(&tensors, calibration_set, calibration)?;
@@ -189,20 +279,21 @@ where
             started.elapsed().as_secs_f64()
         );
         if kept.as_ref().is_none_or(|(best, ..)| held_out > *best) {
-            kept = Some((held_out, tested, rule, model));
+            kept = Some((held_out, tested, rule, calibration, model));
         }
     }
-    let (_, int8_accuracy, rule, model) = kept.ok_or("no calibration rule")?;
+    let (held_out, tested, rule, calibration, model) = kept.ok_or("no calibration rule")?;
     println!(
-        "{name}: kept {rule}: int8 test accuracy {int8_accuracy:.4} ({:+.2} points)",
-        100.0 * (int8_accuracy - float_accuracy)
+        "{name}: post-training: kept {rule}: int8 test accuracy {tested:.4} ({:+.2} points)",
+        100.0 * (tested - float_accuracy)
     );
-    if let Some(dir) = save {
-        let path = dir.join(format!("mnist_{name}.q.safetensors"));
-        model.save(&path)?;
-        println!("{name}: wrote {}", path.display());
-    }
-    Ok((float_accuracy, int8_accuracy))
+    Ok(Quantized {
+        float_accuracy,
+        rule: calibration,
+        held_out,
+        tested,
+        model,
+    })
 }
 
 /// The class the float network (as calibration runs it) gives one sample.
