@@ -391,6 +391,221 @@ fn dot2_groups(bias: [i32; 2], a: &[i16], w: [&[i8]; 2]) -> [i32; 2] {
     [acc0, acc1]
 }
 
+/// The two weights of tap pair `j` of a row, `(w[2j], w[2j+1])`, as the one `i32` whose low
+/// and high halves [`madd8`] multiplies with a pair of inputs (a missing last tap of an odd
+/// count is 0). `out` takes one word per pair.
+///
+/// # Panics
+/// When `out` is not `w.len().div_ceil(2)` long.
+pub fn pack_pairs(w: &[i8], out: &mut [i32]) {
+    assert_eq!(
+        out.len(),
+        w.len().div_ceil(2),
+        "one word per pair of weights"
+    );
+    for (pair, out) in w.chunks(2).zip(out) {
+        let low = i32::from(pair[0]) as u16;
+        let high = pair.get(1).map_or(0, |&w| i32::from(w) as u16);
+        *out = (u32::from(low) | (u32::from(high) << 16)) as i32;
+    }
+}
+
+/// For `C` weight rows (each packed by [`pack_pairs`]) and eight positions `p0..p0 + 8`:
+/// `bias[c] + Σ_j (pairs[j·stride + 2p] · low(packed[c][j]) + pairs[j·stride + 2p + 1] ·
+/// high(packed[c][j]))`, wrapping. `pairs` holds the inputs of two taps side by side for every
+/// position, tap pair `j` at offset `j · stride`. With AVX2 each step is one `vpmaddwd` per row
+/// on eight positions.
+///
+/// # Panics
+/// When a row is longer than `pairs` has pairs for, or the eight positions run past it.
+#[inline]
+pub fn madd8<const C: usize>(
+    pairs: &[i16],
+    stride: usize,
+    p0: usize,
+    packed: [&[i32]; C],
+    bias: [i32; C],
+) -> [[i32; 8]; C] {
+    let count = packed.first().map_or(0, |p| p.len());
+    assert!(
+        packed.iter().all(|p| p.len() == count),
+        "rows of one length"
+    );
+    if count > 0 {
+        let last = (count - 1) * stride + 2 * p0 + 16;
+        assert!(last <= pairs.len(), "the positions run past the pairs");
+    }
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    if super::supports(super::InstructionSet::Avx2) {
+        // SAFETY: the CPU has AVX2 (checked), and every load is inside `pairs` and `packed`
+        // (asserted above).
+        return unsafe { x86::madd8_avx2(pairs, stride, p0, packed, bias) };
+    }
+    madd8_portable(pairs, stride, p0, packed, bias)
+}
+
+/// [`madd8`] in plain Rust.
+fn madd8_portable<const C: usize>(
+    pairs: &[i16],
+    stride: usize,
+    p0: usize,
+    packed: [&[i32]; C],
+    bias: [i32; C],
+) -> [[i32; 8]; C] {
+    let mut acc: [[i32; 8]; C] = core::array::from_fn(|c| [bias[c]; 8]);
+    for (acc, row) in acc.iter_mut().zip(packed) {
+        for (j, &w) in row.iter().enumerate() {
+            let (w0, w1) = (i32::from(w as i16), i32::from((w >> 16) as i16));
+            let inputs = &pairs[j * stride + 2 * p0..][..16];
+            for (acc, pair) in acc.iter_mut().zip(inputs.chunks_exact(2)) {
+                let term = w0 * i32::from(pair[0]) + w1 * i32::from(pair[1]);
+                *acc = acc.wrapping_add(term);
+            }
+        }
+    }
+    acc
+}
+
+/// Eight sums of one channel back to int8: TensorFlow Lite's double-rounding requantization
+/// by `(multiplier, shift)` (gemmlowp's saturating rounding doubling high multiply, then a
+/// rounding right shift), plus `zero_point`, clamped to `(low, high)`. With AVX2, eight lanes
+/// at once. `quant::Multiplier::apply` is the scalar form; the tests compare them.
+///
+/// # Panics
+/// When `out` is not eight values.
+#[inline]
+pub fn requantize8(
+    (multiplier, shift): (i32, i32),
+    zero_point: i32,
+    (low, high): (i32, i32),
+    acc: &[i32; 8],
+    out: &mut [i8],
+) {
+    assert_eq!(out.len(), 8, "eight outputs");
+    // The one multiplier the high multiply saturates for, and zero points outside int8 (which
+    // the lane form's clamp does not cover), go the scalar way.
+    let lane_form = multiplier != i32::MIN && (-128..=127).contains(&zero_point);
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    if lane_form && super::supports(super::InstructionSet::Avx2) {
+        // SAFETY: the CPU has AVX2 (checked); `out` is eight bytes (asserted).
+        unsafe { x86::requantize8_avx2((multiplier, shift), zero_point, (low, high), acc, out) };
+        return;
+    }
+    let _ = lane_form;
+    for (out, &a) in out.iter_mut().zip(acc) {
+        *out = requantize_scalar((multiplier, shift), zero_point, (low, high), a);
+    }
+}
+
+/// One value of [`requantize8`], in plain Rust.
+fn requantize_scalar(
+    (multiplier, shift): (i32, i32),
+    zero_point: i32,
+    (low, high): (i32, i32),
+    acc: i32,
+) -> i8 {
+    let left = shift.clamp(0, 31) as u32;
+    let right = (-shift).clamp(0, 31) as u32;
+    let x = acc.wrapping_shl(left);
+    let high_part = if x == i32::MIN && multiplier == i32::MIN {
+        i32::MAX
+    } else {
+        ((i64::from(x) * i64::from(multiplier) + (1 << 30)) >> 31) as i32
+    };
+    let mask = ((1u32 << right) - 1) as i32;
+    let threshold = (mask >> 1) + i32::from(high_part < 0);
+    let q = (high_part >> right) + i32::from((high_part & mask) > threshold);
+    zero_point.saturating_add(q).clamp(low, high) as i8
+}
+
+/// The AVX2 forms of [`madd8`] and [`requantize8`].
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    /// [`super::madd8`] with `vpmaddwd`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; for every row `j < packed[c].len()`, `pairs[j·stride + 2·p0 ..][..16]`
+    /// is inside `pairs`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn madd8_avx2<const C: usize>(
+        pairs: &[i16],
+        stride: usize,
+        p0: usize,
+        packed: [&[i32]; C],
+        bias: [i32; C],
+    ) -> [[i32; 8]; C] {
+        let mut acc: [__m256i; C] = core::array::from_fn(|c| _mm256_set1_epi32(bias[c]));
+        let count = packed.first().map_or(0, |p| p.len());
+        let base = pairs.as_ptr().wrapping_add(2 * p0);
+        for j in 0..count {
+            // SAFETY: the caller guarantees these 16 values are inside `pairs`; `loadu`
+            // takes any alignment.
+            let inputs = unsafe { _mm256_loadu_si256(base.add(j * stride).cast()) };
+            for (acc, row) in acc.iter_mut().zip(&packed) {
+                let w = _mm256_set1_epi32(row[j]);
+                *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(inputs, w));
+            }
+        }
+        let mut out = [[0i32; 8]; C];
+        for (out, acc) in out.iter_mut().zip(acc) {
+            // SAFETY: `out` is eight `i32`s, 32 bytes; `storeu` takes any alignment.
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), acc) };
+        }
+        out
+    }
+
+    /// [`super::requantize8`] on eight lanes.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `multiplier != i32::MIN`; `zero_point` is an int8; `out` is eight
+    /// bytes.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn requantize8_avx2(
+        (multiplier, shift): (i32, i32),
+        zero_point: i32,
+        (low, high): (i32, i32),
+        acc: &[i32; 8],
+        out: &mut [i8],
+    ) {
+        let left = shift.clamp(0, 31);
+        let right = (-shift).clamp(0, 31);
+        // SAFETY: `acc` is eight `i32`s; `loadu` takes any alignment.
+        let x = unsafe { _mm256_loadu_si256(acc.as_ptr().cast()) };
+        let x = _mm256_sll_epi32(x, _mm_cvtsi32_si128(left));
+        // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even lanes,
+        // then of the odd ones moved down; bits 31..62 of each sum are the result (the
+        // saturating case, m = i32::MIN, is the caller's to avoid).
+        let m = _mm256_set1_epi32(multiplier);
+        let nudge = _mm256_set1_epi64x(1 << 30);
+        let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge));
+        let odd_x = _mm256_srli_epi64::<32>(x);
+        let odd = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(odd_x, m), nudge));
+        let product = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+        // The rounding right shift: ties away from zero.
+        let mask = ((1u32 << right) - 1) as i32;
+        let remainder = _mm256_and_si256(product, _mm256_set1_epi32(mask));
+        let negative = _mm256_srli_epi32::<31>(product);
+        let threshold = _mm256_add_epi32(_mm256_set1_epi32(mask >> 1), negative);
+        let shifted = _mm256_sra_epi32(product, _mm_cvtsi32_si128(right));
+        // `cmpgt` is −1 where the remainder passes the threshold: subtracting adds one.
+        let rounded = _mm256_sub_epi32(shifted, _mm256_cmpgt_epi32(remainder, threshold));
+        // zero_point + rounded, clamped: with an int8 zero point, clamping before the add to
+        // the bounds less the zero point cannot overflow and gives the saturating sum's clamp.
+        let low_less = _mm256_set1_epi32(low.saturating_sub(zero_point));
+        let high_less = _mm256_set1_epi32(high.saturating_sub(zero_point));
+        let clamped = _mm256_min_epi32(_mm256_max_epi32(rounded, low_less), high_less);
+        let q = _mm256_add_epi32(clamped, _mm256_set1_epi32(zero_point));
+        let mut lanes = [0i32; 8];
+        // SAFETY: `lanes` is eight `i32`s; `storeu` takes any alignment.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), q) };
+        for (out, q) in out.iter_mut().zip(lanes) {
+            *out = q as i8;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use alloc::vec;
@@ -446,6 +661,87 @@ mod tests {
             let mut block = vec![5i16; block_len(len)];
             gather4(&source, corners, &offsets, -3, &mut block);
             assert_eq!(block, expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn paired_products_are_the_same_on_every_instruction_set() {
+        let stride = 2 * 24;
+        let pairs: Vec<i16> = (0..7 * stride)
+            .map(|i| ((i * 73 % 511) as i16) - 255)
+            .collect();
+        let rows: Vec<Vec<i8>> = (0..3)
+            .map(|c| (0..13).map(|t| ((t * 31 + c * 17) % 255) as i8).collect())
+            .collect();
+        let packed: Vec<Vec<i32>> = rows
+            .iter()
+            .map(|w| {
+                let mut p = vec![0; w.len().div_ceil(2)];
+                pack_pairs(w, &mut p);
+                p
+            })
+            .collect();
+        for p0 in [0, 5, 16] {
+            let got = madd8(
+                &pairs,
+                stride,
+                p0,
+                [&packed[0], &packed[1], &packed[2]],
+                [1, -2, 3],
+            );
+            let portable = madd8_portable(
+                &pairs,
+                stride,
+                p0,
+                [&packed[0], &packed[1], &packed[2]],
+                [1, -2, 3],
+            );
+            assert_eq!(got, portable);
+            for (c, w) in rows.iter().enumerate() {
+                for i in 0..8 {
+                    let expected = w
+                        .iter()
+                        .enumerate()
+                        .fold([1, -2, 3][c], |acc: i32, (t, &w)| {
+                            acc + i32::from(w)
+                                * i32::from(pairs[t / 2 * stride + 2 * (p0 + i) + t % 2])
+                        });
+                    assert_eq!(got[c][i], expected, "channel {c}, position {}", p0 + i);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn requantization_is_the_same_on_every_instruction_set() {
+        let sums = [
+            [0, 1, -1, 1000, -1000, i32::MAX, i32::MIN, 12345],
+            [77, -77, 1 << 20, -(1 << 20), 3, -3, 65535, -65536],
+        ];
+        for (multiplier, shift) in [
+            (1 << 30, 0),
+            (1_395_864_371, -7),
+            (2_147_000_000, -31),
+            (1_073_741_825, 3),
+            (1_500_000_000, 30),
+            (i32::MIN, -1),
+        ] {
+            for zero_point in [-128, -5, 0, 127] {
+                for (low, high) in [(-128, 127), (zero_point.max(-128), 127)] {
+                    for acc in &sums {
+                        let mut got = [0i8; 8];
+                        requantize8((multiplier, shift), zero_point, (low, high), acc, &mut got);
+                        for (i, &a) in acc.iter().enumerate() {
+                            let want =
+                                requantize_scalar((multiplier, shift), zero_point, (low, high), a);
+                            assert_eq!(
+                                got[i], want,
+                                "{a} by ({multiplier}, {shift}) + {zero_point}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 

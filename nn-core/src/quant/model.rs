@@ -563,9 +563,7 @@ pub struct Activations {
 
 /// [`Conv2dInt8::gemm_scratch_len`] of a shape, before its parameters exist.
 fn conv_gemm_scratch(shape: &crate::linalg::conv::ConvShape) -> (usize, usize) {
-    let taps = shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel;
-    let positions = shape.height.out * shape.width.out;
-    (taps.div_ceil(2) * 2 * positions, positions)
+    Conv2dInt8::gemm_scratch_len_of(shape)
 }
 
 /// The weighted step's int8 weights and bias, batch norm folded in.

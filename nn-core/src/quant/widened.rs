@@ -7,7 +7,9 @@
 
 use super::{Conv2dInt8, DenseInt8};
 use crate::linalg::conv::ConvShape;
-use crate::linalg::int8::{block_len, dot, dot2, dot4, gather4, interleave, pack_column};
+use crate::linalg::int8::{
+    block_len, dot, dot2, dot4, gather4, interleave, madd8, pack_column, pack_pairs, requantize8,
+};
 use crate::linalg::{Vectorize, vectorized};
 
 impl DenseInt8<'_> {
@@ -233,6 +235,10 @@ impl Conv2dInt8<'_> {
     }
 }
 
+/// A tap's input row for one output row, its column offset, and the output columns it reads
+/// inside the input (`first..end`).
+type LaneRow<'a> = (&'a [i8], usize, usize, usize);
+
 /// One window of one group of `shape`: `c_in / groups × kh × kw`.
 const fn window_len(shape: &ConvShape) -> usize {
     shape.c_in / shape.groups * shape.height.kernel * shape.width.kernel
@@ -261,8 +267,15 @@ impl Conv2dInt8<'_> {
     /// of every output position of one group, two taps to a pair (`i16`), and one sum per
     /// position (`i32`).
     pub const fn gemm_scratch_len(&self) -> (usize, usize) {
-        let positions = self.shape.height.out * self.shape.width.out;
-        (self.column_len().div_ceil(2) * 2 * positions, positions)
+        Self::gemm_scratch_len_of(self.shape)
+    }
+
+    /// [`Conv2dInt8::gemm_scratch_len`] of a shape, before its parameters exist: the pairs of
+    /// one group's windows, and every output channel's weights packed two to a word.
+    pub const fn gemm_scratch_len_of(shape: &ConvShape) -> (usize, usize) {
+        let positions = shape.height.out * shape.width.out;
+        let pairs = window_len(shape).div_ceil(2);
+        (pairs * 2 * positions, shape.c_out * pairs)
     }
 
     /// [`Conv2dInt8::forward`] as a product over every output position at once, for a CPU
@@ -303,6 +316,17 @@ impl Conv2dInt8<'_> {
                 .checked_sub(axis.pad_before)
                 .filter(|&i| i < axis.size)
         };
+        // Every channel's weights two to a word, as `madd8` reads them.
+        let pair_count = taps.div_ceil(2);
+        let packed = sums;
+        for (w, out) in self
+            .weight
+            .chunks_exact(taps)
+            .zip(packed.chunks_exact_mut(pair_count))
+        {
+            pack_pairs(w, out);
+        }
+        let packed = &*packed;
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.output_len()))
@@ -311,59 +335,132 @@ impl Conv2dInt8<'_> {
                 let plane = ah.size * aw.size;
                 let x_g = &x_b[g * group_in * plane..][..group_in * plane];
                 // Tap `t` of position `p` at `pairs[(t / 2) · 2P + 2p + t % 2]`; a missing last
-                // tap of an odd count stays 0.
-                pairs.fill(0);
-                for t in 0..taps {
-                    let (ch, kh, kw) = (t / window, t % window / aw.kernel, t % aw.kernel);
-                    let row = &mut pairs[(t / 2) * 2 * positions..][..2 * positions];
-                    let lane = t % 2;
-                    // The output columns whose tap `kw` falls inside the input: `first..end`,
-                    // reading input column `c · stride + shift`.
-                    let offset = kw * aw.dilation;
-                    let first = aw.pad_before.saturating_sub(offset).div_ceil(aw.stride);
-                    let end = (aw.pad_before + aw.size)
-                        .checked_sub(offset)
-                        .map_or(0, |reach| reach.div_ceil(aw.stride).min(aw.out));
-                    if first >= end {
-                        continue;
-                    }
-                    let source = &x_g[ch * plane..][..plane];
-                    for r in 0..ah.out {
-                        let Some(ih) = at(ah, r, kh) else { continue };
-                        let input_row = &source[ih * aw.size..][..aw.size];
-                        let out_row = &mut row[2 * r * aw.out..][..2 * aw.out];
-                        for c in first..end {
-                            let iw = c * aw.stride + offset - aw.pad_before;
-                            let v = i32::from(input_row[iw]) - self.input_zero_point;
-                            out_row[2 * c + lane] = v as i16;
+                // tap of an odd count, and the padding, are 0.
+                for j in 0..pair_count {
+                    let row = &mut pairs[j * 2 * positions..][..2 * positions];
+                    // Each lane's tap: its input plane, kernel row and column offset, and
+                    // the output columns it reads inside the input (`first..end`).
+                    let lane = |t: usize| {
+                        (t < taps).then(|| {
+                            let (ch, kh, kw) = (t / window, t % window / aw.kernel, t % aw.kernel);
+                            let offset = kw * aw.dilation;
+                            let first = aw.pad_before.saturating_sub(offset).div_ceil(aw.stride);
+                            let end = (aw.pad_before + aw.size)
+                                .checked_sub(offset)
+                                .map_or(0, |reach| reach.div_ceil(aw.stride).min(aw.out));
+                            (ch, kh, offset, first, end.max(first))
+                        })
+                    };
+                    let lanes = [lane(2 * j), lane(2 * j + 1)];
+                    for (r, out_row) in row.chunks_exact_mut(2 * aw.out).enumerate() {
+                        // The input row each lane reads for output row `r`, if inside.
+                        let mut source: [Option<LaneRow<'_>>; 2] = [None; 2];
+                        for (source, lane) in source.iter_mut().zip(&lanes) {
+                            if let &Some((ch, kh, offset, first, end)) = lane
+                                && let Some(ih) = at(ah, r, kh)
+                            {
+                                let input_row = &x_g[ch * plane + ih * aw.size..][..aw.size];
+                                *source = Some((input_row, offset, first, end));
+                            }
+                        }
+                        let (lo, hi) = match source {
+                            [Some(a), Some(b)] => (a.2.max(b.2), a.3.min(b.3).max(a.2.max(b.2))),
+                            _ => (0, 0),
+                        };
+                        // Both lanes inside, stride 1: two contiguous runs, interleaved.
+                        if let [Some(a), Some(b)] = source
+                            && aw.stride == 1
+                            && lo < hi
+                        {
+                            let n = hi - lo;
+                            let run_a = &a.0[lo + a.1 - aw.pad_before..][..n];
+                            let run_b = &b.0[lo + b.1 - aw.pad_before..][..n];
+                            let zp = self.input_zero_point;
+                            for ((out, &va), &vb) in out_row[2 * lo..2 * hi]
+                                .chunks_exact_mut(2)
+                                .zip(run_a)
+                                .zip(run_b)
+                            {
+                                out[0] = (i32::from(va) - zp) as i16;
+                                out[1] = (i32::from(vb) - zp) as i16;
+                            }
+                        }
+                        let (lo, hi) = if aw.stride == 1 { (lo, hi) } else { (0, 0) };
+                        for (k, source) in source.iter().enumerate() {
+                            for c in (0..lo).chain(hi..aw.out) {
+                                out_row[2 * c + k] = match source {
+                                    Some((input_row, offset, first, end))
+                                        if (*first..*end).contains(&c) =>
+                                    {
+                                        let iw = c * aw.stride + offset - aw.pad_before;
+                                        (i32::from(input_row[iw]) - self.input_zero_point) as i16
+                                    }
+                                    _ => 0,
+                                };
+                            }
                         }
                     }
                 }
-                for o in g * group_out..(g + 1) * group_out {
-                    let w = &self.weight[o * taps..][..taps];
-                    sums.fill(self.bias[o]);
-                    for (j, row) in pairs.chunks_exact(2 * positions).enumerate() {
-                        // 16-bit factors, so that the compiler can pair the products
-                        // (`vpmaddwd`).
-                        let w0 = i16::from(w[2 * j]);
-                        let w1 = w.get(2 * j + 1).map_or(0, |&w| i16::from(w));
-                        for (sum, pair) in sums.iter_mut().zip(row.chunks_exact(2)) {
-                            let term = i32::from(w0) * i32::from(pair[0])
-                                + i32::from(w1) * i32::from(pair[1]);
-                            *sum = sum.wrapping_add(term);
-                        }
-                    }
-                    let m = &self.multipliers[o];
-                    for (out, &acc) in y_b[o * positions..][..positions]
-                        .iter_mut()
-                        .zip(sums.iter())
-                    {
-                        *out = self
-                            .output_zero_point
-                            .saturating_add(m.apply(acc))
-                            .clamp(low, high) as i8;
-                    }
+                let channels = g * group_out..(g + 1) * group_out;
+                let mut o = channels.start;
+                // Four output channels share each load of the pairs.
+                while o + 4 <= channels.end {
+                    self.gemm_channels::<4>(o, positions, pairs, packed, y_b, (low, high));
+                    o += 4;
                 }
+                while o < channels.end {
+                    self.gemm_channels::<1>(o, positions, pairs, packed, y_b, (low, high));
+                    o += 1;
+                }
+            }
+        }
+    }
+
+    /// Output channels `first..first + C` over every position: eight positions at a time,
+    /// their sums in registers across all the tap pairs ([`madd8`]: one `vpmaddwd` per channel
+    /// and pair with AVX2), then requantized eight at a time ([`requantize8`]). The positions
+    /// past the last whole eight take the same sums one by one.
+    #[inline(always)]
+    fn gemm_channels<const C: usize>(
+        &self,
+        first: usize,
+        positions: usize,
+        pairs: &[i16],
+        packed: &[i32],
+        y_b: &mut [i8],
+        clamp: (i32, i32),
+    ) {
+        let pair_count = packed.len() / self.shape.c_out;
+        let rows: [&[i32]; C] =
+            core::array::from_fn(|c| &packed[(first + c) * pair_count..][..pair_count]);
+        let bias: [i32; C] = core::array::from_fn(|c| self.bias[first + c]);
+        let factor = |o: usize| {
+            let m = &self.multipliers[o];
+            (m.multiplier, m.shift)
+        };
+        let whole = positions / 8 * 8;
+        for p0 in (0..whole).step_by(8) {
+            let acc = madd8(pairs, 2 * positions, p0, rows, bias);
+            for (c, acc) in acc.iter().enumerate() {
+                let o = first + c;
+                let out = &mut y_b[o * positions + p0..][..8];
+                requantize8(factor(o), self.output_zero_point, clamp, acc, out);
+            }
+        }
+        for p in whole..positions {
+            for (c, row) in rows.iter().enumerate() {
+                let o = first + c;
+                let mut acc = bias[c];
+                for (j, &w) in row.iter().enumerate() {
+                    let pair = &pairs[j * 2 * positions + 2 * p..][..2];
+                    let term = i32::from(w as i16) * i32::from(pair[0])
+                        + i32::from((w >> 16) as i16) * i32::from(pair[1]);
+                    acc = acc.wrapping_add(term);
+                }
+                let q = self
+                    .output_zero_point
+                    .saturating_add(self.multipliers[o].apply(acc));
+                y_b[o * positions + p] = q.clamp(clamp.0, clamp.1) as i8;
             }
         }
     }
