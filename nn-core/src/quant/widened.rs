@@ -19,6 +19,16 @@ impl DenseInt8<'_> {
     /// # Panics
     /// As [`DenseInt8::forward`], and when `widened` is not one row.
     pub fn forward_with(&self, x: &[i8], y: &mut [i8], widened: &mut [i16]) {
+        vectorized(DenseRun {
+            dense: self,
+            x,
+            y,
+            widened,
+        });
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, x: &[i8], y: &mut [i8], widened: &mut [i16]) {
         let (inputs, outputs) = self.check(x, y);
         assert_eq!(widened.len(), inputs, "the widened buffer is one input row");
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
@@ -47,6 +57,23 @@ impl DenseInt8<'_> {
                 y_row[o] = requantize(o, acc);
             }
         }
+    }
+}
+
+/// [`DenseInt8::forward_with`]'s loops, for [`vectorized`]: compiled for the widest SIMD of
+/// the CPU (on the Cortex-M4F, the `SMLAD` loop as it is).
+struct DenseRun<'a, 'w> {
+    dense: &'a DenseInt8<'w>,
+    x: &'a [i8],
+    y: &'a mut [i8],
+    widened: &'a mut [i16],
+}
+
+impl Vectorize for DenseRun<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.dense.forward_body(self.x, self.y, self.widened);
     }
 }
 
