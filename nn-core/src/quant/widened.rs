@@ -8,7 +8,8 @@
 use super::{Conv2dInt8, DenseInt8};
 use crate::linalg::conv::ConvShape;
 use crate::linalg::int8::{
-    block_len, dot, dot2, dot4, gather4, interleave, madd8, pack_column, pack_pairs, requantize8,
+    block_len, dot, dot2, dot3, dot4, gather4, interleave, madd8, pack_column, pack_pairs,
+    requantize8,
 };
 use crate::linalg::{Vectorize, vectorized};
 
@@ -43,8 +44,17 @@ impl DenseInt8<'_> {
                     .saturating_add(self.multipliers[o].apply(acc));
                 q.clamp(low, high) as i8
             };
-            // Two outputs at a time share each load of the inputs.
+            // Three, then two outputs at a time share each load of the inputs.
             let mut o = 0;
+            while o + 3 <= outputs {
+                let rows = [0, 1, 2].map(|k| &self.weight[(o + k) * inputs..][..inputs]);
+                let bias = [0, 1, 2].map(|k| self.bias[o + k]);
+                let acc = dot3(bias, widened, rows);
+                for (k, acc) in acc.into_iter().enumerate() {
+                    y_row[o + k] = requantize(o + k, acc);
+                }
+                o += 3;
+            }
             while o + 2 <= outputs {
                 let rows = [0, 1].map(|k| &self.weight[(o + k) * inputs..][..inputs]);
                 let acc = dot2([self.bias[o], self.bias[o + 1]], widened, rows);
