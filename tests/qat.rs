@@ -185,3 +185,22 @@ fn fit_trains_through_fake_quantization() {
     let accuracy = correct as f32 / labels.len() as f32;
     assert!(accuracy > 0.85, "int8 accuracy after QAT: {accuracy}");
 }
+
+/// A training step through fake quantization allocates nothing after the first: the weights'
+/// float copies reuse their buffer, and no parameter name is formatted per step.
+#[test]
+fn a_quantization_aware_training_step_allocates_nothing() {
+    let data = samples(64, 36, 11);
+    let mut qat = Qat::new(Residual::seeded(2), &data, Calibration::MinMax).unwrap();
+    let x = Tensor4::<4, 1, 6, 6>::from_slice(&data[..4 * 36]).unwrap();
+    let mut tape = ResidualTape::<4>::new();
+    let mut y = Tensor2::<4, 2>::zeros();
+    let dy = Tensor2::<4, 2>::full(0.1);
+    let mut step = |qat: &mut Qat<Residual>| {
+        nn::layers::Layer::forward_train(qat, &x, &mut y, &mut tape);
+        nn::layers::Layer::backward(qat, &x, &y, &mut tape, &dy, None);
+    };
+    step(&mut qat);
+    let counted = allocation_counter::measure(|| step(&mut qat));
+    assert_eq!(counted.count_total, 0, "{counted:?}");
+}

@@ -548,7 +548,7 @@ fn madd8_portable<const C: usize>(
 /// Eight sums of one channel back to int8: TensorFlow Lite's double-rounding requantization
 /// by `(multiplier, shift)` (gemmlowp's saturating rounding doubling high multiply, then a
 /// rounding right shift), plus `zero_point`, clamped to `(low, high)`. With AVX2, eight lanes
-/// at once. `quant::Multiplier::apply` is the scalar form; the tests compare them.
+/// at once. [`crate::quant::Multiplier::apply`] is the scalar form; the tests compare them.
 ///
 /// # Panics
 /// When `out` is not eight values.
@@ -576,25 +576,15 @@ pub fn requantize8(
     }
 }
 
-/// One value of [`requantize8`], in plain Rust.
+/// One value of [`requantize8`]: `quant::Multiplier::apply`, the zero point, the clamp.
 fn requantize_scalar(
     (multiplier, shift): (i32, i32),
     zero_point: i32,
     (low, high): (i32, i32),
     acc: i32,
 ) -> i8 {
-    let left = shift.clamp(0, 31) as u32;
-    let right = (-shift).clamp(0, 31) as u32;
-    let x = acc.wrapping_shl(left);
-    let high_part = if x == i32::MIN && multiplier == i32::MIN {
-        i32::MAX
-    } else {
-        ((i64::from(x) * i64::from(multiplier) + (1 << 30)) >> 31) as i32
-    };
-    let mask = ((1u32 << right) - 1) as i32;
-    let threshold = (mask >> 1) + i32::from(high_part < 0);
-    let q = (high_part >> right) + i32::from((high_part & mask) > threshold);
-    zero_point.saturating_add(q).clamp(low, high) as i8
+    let m = crate::quant::Multiplier { multiplier, shift };
+    zero_point.saturating_add(m.apply(acc)).clamp(low, high) as i8
 }
 
 /// The AVX2 forms of [`madd8`] and [`requantize8`].

@@ -171,16 +171,10 @@ pub(crate) fn fixed_output(op: &Op) -> Option<QuantParams> {
 
 /// The int8 clamp of a step whose output a fused `relu` reads.
 fn activation(plan: &Plan, step: &Step, output: QuantParams) -> (i8, i8) {
-    let mut node = step.output;
-    loop {
-        let mut consumers = plan.consumers(node);
-        match (consumers.next(), consumers.next()) {
-            (Some(next), None) if matches!(next.op, Op::BatchNorm { .. }) => node = next.output,
-            (Some(next), None) if next.op == Op::Relu => {
-                return (output.zero_point.clamp(-128, 127) as i8, i8::MAX);
-            }
-            _ => return (i8::MIN, i8::MAX),
-        }
+    if plan.fuses_relu(step) {
+        (output.zero_point.clamp(-128, 127) as i8, i8::MAX)
+    } else {
+        (i8::MIN, i8::MAX)
     }
 }
 

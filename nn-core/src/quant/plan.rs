@@ -115,6 +115,22 @@ impl Plan {
         self.steps.iter().find(|step| step.output == node)
     }
 
+    /// Whether a `relu` fuses into `step`: its output's only reader (through a `batch_norm`
+    /// that folds into it) is a `relu`, which TensorFlow Lite fuses as the step's activation.
+    pub fn fuses_relu(&self, step: &Step) -> bool {
+        let mut node = step.output;
+        loop {
+            let mut readers = self.consumers(node);
+            match (readers.next(), readers.next()) {
+                (Some(next), None) if matches!(next.op, Op::BatchNorm { .. }) => {
+                    node = next.output;
+                }
+                (Some(next), None) => return next.op == Op::Relu,
+                _ => return false,
+            }
+        }
+    }
+
     /// The node where the int8 model quantizes `step`'s result anew, if it does: the output
     /// of a `dense`, convolution, `add` or `concat` after the `batch_norm` and `relu` that fuse
     /// into it, and the output of `softmax`, `sigmoid` and `tanh`. Pools, a `relu` elsewhere

@@ -211,8 +211,9 @@ pub struct Qat<N: QuantizeAware> {
     calibrated: Ranges,
     /// The weights' float values while the quantized ones are in the network.
     masters: Vec<f32>,
-    /// The paths and output channels of the weights that fake-quantize.
-    weights: Vec<(String, usize)>,
+    /// For each parameter in visiting order, the output channels of a weight that
+    /// fake-quantizes (`None` for the others): found once, so a step formats no name.
+    weights: Vec<Option<usize>>,
 }
 
 impl<N: QuantizeAware> Qat<N> {
@@ -226,7 +227,7 @@ impl<N: QuantizeAware> Qat<N> {
         let tensors = float_tensors(&net);
         let calibrated = calibrate::<N>(&tensors, inputs, calibration)?;
         let plan = &N::PLAN;
-        let weights = plan
+        let named: Vec<(String, usize)> = plan
             .steps
             .iter()
             .filter_map(|step| {
@@ -238,6 +239,14 @@ impl<N: QuantizeAware> Qat<N> {
                 Some((alloc::format!("{}.weight", step.path), channels))
             })
             .collect();
+        let mut weights = Vec::new();
+        net.visit_params_ref(
+            &ParamPath::root(),
+            &mut |path: &ParamPath<'_>, _: crate::param::ParamRef<'_>| {
+                let name = alloc::format!("{path}");
+                weights.push(named.iter().find(|(w, _)| *w == name).map(|&(_, c)| c));
+            },
+        );
         Ok(Self {
             fake: FakeQuant::new(plan, &calibrated),
             net,
@@ -273,19 +282,20 @@ impl<N: QuantizeAware> Qat<N> {
         QuantModel::quantize(&N::PLAN, &tensors, &ranges)
     }
 
-    /// Swaps each fake-quantized weight for its int8 value, keeping the float one.
+    /// Swaps each fake-quantized weight for its int8 value, keeping the float one (in
+    /// `masters`, whose allocation the steps reuse).
     fn quantize_weights(&mut self) {
         if !self.masters.is_empty() {
             return;
         }
         let (weights, masters) = (&self.weights, &mut self.masters);
+        let mut index = 0;
         self.net.visit_params(
             &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, param: Param<'_>| {
-                let name = alloc::format!("{path}");
-                let Some(&(_, channels)) = weights.iter().find(|(w, _)| *w == name) else {
-                    return;
-                };
+            &mut |_: &ParamPath<'_>, param: Param<'_>| {
+                let channels = weights.get(index).copied().flatten();
+                index += 1;
+                let Some(channels) = channels else { return };
                 masters.extend_from_slice(param.value);
                 let row = param.value.len() / channels.max(1);
                 for w in param.value.chunks_exact_mut(row.max(1)) {
@@ -307,12 +317,13 @@ impl<N: QuantizeAware> Qat<N> {
             return;
         }
         let (weights, masters) = (&self.weights, &self.masters);
-        let mut at = 0;
+        let (mut index, mut at) = (0, 0);
         self.net.visit_params(
             &ParamPath::root(),
-            &mut |path: &ParamPath<'_>, param: Param<'_>| {
-                let name = alloc::format!("{path}");
-                if weights.iter().any(|(w, _)| *w == name) {
+            &mut |_: &ParamPath<'_>, param: Param<'_>| {
+                let quantized = weights.get(index).is_some_and(Option::is_some);
+                index += 1;
+                if quantized {
                     let len = param.value.len();
                     param.value.copy_from_slice(&masters[at..at + len]);
                     at += len;

@@ -284,19 +284,6 @@ fn check_activation(activation: Activation, relu: bool) -> Result<(), String> {
     }
 }
 
-/// Whether a `relu` fuses into step `s` (through a folded `batch_norm`): its only reader.
-fn fuses_relu(plan: &Plan, step: &Step) -> bool {
-    let mut node = step.output;
-    loop {
-        let mut readers = plan.consumers(node);
-        match (readers.next(), readers.next()) {
-            (Some(next), None) if matches!(next.op, Op::BatchNorm { .. }) => node = next.output,
-            (Some(next), None) => return next.op == Op::Relu,
-            _ => return false,
-        }
-    }
-}
-
 /// Whether the `relu` step `relu` is fused into the layer before it.
 fn relu_fused(plan: &Plan, relu: &Step) -> bool {
     let mut node = relu.inputs[0];
@@ -307,7 +294,7 @@ fn relu_fused(plan: &Plan, relu: &Step) -> bool {
         match producer.op {
             Op::BatchNorm { .. } => node = producer.inputs[0],
             Op::Dense | Op::Conv(_) | Op::Add | Op::Concat { .. } => {
-                return fuses_relu(plan, producer);
+                return plan.fuses_relu(producer);
             }
             _ => return false,
         }
@@ -462,7 +449,7 @@ impl QuantModel {
                             "its weights are shuffled; `nn` reads the default layout",
                         ));
                     }
-                    check_activation(activation, fuses_relu(plan, step))
+                    check_activation(activation, plan.fuses_relu(step))
                         .map_err(|why| error(at, why))?;
                     let w = op
                         .inputs
@@ -540,7 +527,7 @@ impl QuantModel {
                     };
                     check_window(&window, &shape.height, &shape.width, None)
                         .map_err(|why| error(at, why))?;
-                    check_activation(activation, fuses_relu(plan, step))
+                    check_activation(activation, plan.fuses_relu(step))
                         .map_err(|why| error(at, why))?;
                     let w = op
                         .inputs
@@ -651,7 +638,7 @@ impl QuantModel {
                         }
                         _ => Activation::None,
                     };
-                    check_activation(activation, fuses_relu(plan, step))
+                    check_activation(activation, plan.fuses_relu(step))
                         .map_err(|why| error(at, why))?;
                     op.outputs[0]
                 }

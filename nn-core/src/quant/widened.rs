@@ -288,21 +288,21 @@ struct GemmRun<'a, 'w> {
     x: &'a [i8],
     y: &'a mut [i8],
     pairs: &'a mut [i16],
-    sums: &'a mut [i32],
+    packed: &'a mut [i32],
 }
 
 impl Vectorize for GemmRun<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        self.conv.gemm_body(self.x, self.y, self.pairs, self.sums);
+        self.conv.gemm_body(self.x, self.y, self.pairs, self.packed);
     }
 }
 
 impl Conv2dInt8<'_> {
     /// The lengths of the two buffers [`Conv2dInt8::forward_gemm`] takes: the window offsets
-    /// of every output position of one group, two taps to a pair (`i16`), and one sum per
-    /// position (`i32`).
+    /// of every output position of one group, two taps to a pair (`i16`), and every output
+    /// channel's weights packed two to a word (`i32`).
     pub const fn gemm_scratch_len(&self) -> (usize, usize) {
         Self::gemm_scratch_len_of(self.shape)
     }
@@ -317,28 +317,29 @@ impl Conv2dInt8<'_> {
 
     /// [`Conv2dInt8::forward`] as a product over every output position at once, for a CPU
     /// with wide vectors: each group's windows are laid out tap pair by tap pair, positions
-    /// innermost, and each output channel's sums run along the positions, two taps per step.
+    /// innermost, and four output channels by eight positions are summed in registers, two
+    /// taps per step.
     /// The same bits as [`Conv2dInt8::forward`].
     ///
     /// # Panics
     /// As [`Conv2dInt8::forward`], and when a buffer is not [`Conv2dInt8::gemm_scratch_len`]
     /// long.
-    pub fn forward_gemm(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], sums: &mut [i32]) {
+    pub fn forward_gemm(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], packed: &mut [i32]) {
         vectorized(GemmRun {
             conv: self,
             x,
             y,
             pairs,
-            sums,
+            packed,
         });
     }
 
     #[inline(always)]
-    fn gemm_body(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], sums: &mut [i32]) {
+    fn gemm_body(&self, x: &[i8], y: &mut [i8], pairs: &mut [i16], packed: &mut [i32]) {
         self.check(x, y);
         let s = self.shape;
         assert_eq!(
-            (pairs.len(), sums.len()),
+            (pairs.len(), packed.len()),
             self.gemm_scratch_len(),
             "the scratch lengths"
         );
@@ -355,7 +356,6 @@ impl Conv2dInt8<'_> {
         };
         // Every channel's weights two to a word, as `madd8` reads them.
         let pair_count = taps.div_ceil(2);
-        let packed = sums;
         for (w, out) in self
             .weight
             .chunks_exact(taps)
