@@ -49,6 +49,7 @@
 //! | item | meaning | per-sample shape |
 //! |---|---|---|
 //! | `input(D1, ...)` | declares the input shape (first item only; up to 3 dims) | — → `(D1, ...)` |
+//! | `input(T) tokens` | declares an input of `T` token ids per sample (a `Tensor2<B, T>` of whole numbers held as `f32`, exact below 2²⁴), which only `embedding` reads | — → `(T)` ids |
 //! | `input(NAME: D1, ...), input(NAME: ..)` | **several named inputs**, first; the next item is a fork that reads them (see [Several inputs](#several-inputs)) | — → `(D1, ...)` each |
 //! | `dense(IN -> OUT)` | fully connected, `y = x·Wᵀ + b`, Glorot-uniform init; on a sequence, the same layer at every step (PyTorch's `Linear` on the last axis) | `(IN)` → `(OUT)`, `(T, IN)` → `(T, OUT)` |
 //! | `relu` | `max(0, x)` | unchanged, any rank |
@@ -71,6 +72,13 @@
 //! | `gru(F -> H)` | GRU, PyTorch's formulation and gate order (r, z, n) | `(T, F)` → `(T, H)` |
 //! | `lstm(F -> H)` | LSTM, PyTorch's gate order (i, f, g, o) | `(T, F)` → `(T, H)` |
 //! | `last` | the final step, Keras's `return_sequences=False` | `(T, H)` → `(H)` |
+//! | `mean_pool` | the mean over the steps (`x.mean(dim=1)`, Keras's `GlobalAveragePooling1D`) | `(T, F)` → `(F)` |
+//! | `embedding(VOCAB -> D)` | a learned vector per token id, PyTorch's `Embedding`: weight `(VOCAB, D)`, N(0, 1) init; an id that is not a whole number below `VOCAB` gives a NaN row, never a read out of bounds, and `Embedding::check` names its sample and position | `(T)` ids → `(T, D)` |
+//! | `positional(sinusoidal)`, `positional(T, D)` | adds the sine/cosine position code of *Attention Is All You Need*, or a learned table (parameter `weight (T, D)`, N(0, 0.02²) init) | unchanged, `(T, D)` |
+//! | `layer_norm`, `layer_norm(eps = E)` | PyTorch's `LayerNorm(D)` over the last axis: weight and bias `(D)`; eps 1e-5 | unchanged, `(D)` or `(T, D)` |
+//! | `rms_norm`, `rms_norm(eps = E)` | PyTorch's `RMSNorm(D)`: `x / √(mean(x²) + eps) · weight`; eps `f32::EPSILON` | unchanged, `(D)` or `(T, D)` |
+//! | `multi_head_attention(D, heads = H)`, `.., causal)` | self-attention, PyTorch's `MultiheadAttention(D, H, batch_first=True)` and its parameters `in_proj_weight (3D, D)`, `in_proj_bias`, `out_proj.weight`, `out_proj.bias`; `H` must divide `D`; `causal` lets step `t` see steps `≤ t` only | `(T, D)` → `(T, D)` |
+//! | `patches(P)` | cuts an image into `P × P` patches in reading order, each one step of `C·P·P` features (a ViT's input; with `dense` it is PyTorch's `Conv2d(C, D, P, stride=P)`) | `(C, H, W)` → `(H/P · W/P, C·P·P)` |
 //! | `dropout(P)`, `dropout` | in training zeroes each value with probability `P` (default 0.5) and scales the rest by `1/(1 − P)`; at inference the identity | unchanged, any rank |
 //! | `fork { a: [items], b: [items], c: skip } => MERGE` | branches that read the same input, then merge | see below |
 //! | `fork { image => [items], m: meta => [items], meta => skip } => MERGE` | after several inputs: each branch reads the input it names (`image => ..` names the branch after it) | see below |

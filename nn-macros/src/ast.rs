@@ -60,8 +60,13 @@ pub enum LayerKind {
     /// A layer kind with its arguments, e.g. `dense(784 -> 128)`.
     Spec(Box<dyn Spec>),
     /// `input(d1, d2, ...)`: the per-sample input shape, before the first layer; or
-    /// `input(name: d1, ...)`, one of several named inputs.
-    Input { name: Option<Ident>, dims: Vec<Dim> },
+    /// `input(name: d1, ...)`, one of several named inputs. `input(T) tokens` holds token ids,
+    /// which only an `embedding` reads.
+    Input {
+        name: Option<Ident>,
+        dims: Vec<Dim>,
+        tokens: bool,
+    },
     /// `fork { name: [layers], name: skip, ... } => merge`.
     Fork(Fork),
     /// A layer type the macro did not make, e.g. another `network!` struct: `encoder: Encoder`.
@@ -235,11 +240,11 @@ impl Layer {
     pub fn text(&self) -> String {
         match &self.kind {
             LayerKind::Spec(spec) => spec.text(),
-            LayerKind::Input { name: None, dims } => format!("input({})", dims_text(dims)),
-            LayerKind::Input {
-                name: Some(name),
-                dims,
-            } => format!("input({name}: {})", dims_text(dims)),
+            LayerKind::Input { name, dims, tokens } => {
+                let name = name.as_ref().map(|n| format!("{n}: ")).unwrap_or_default();
+                let tokens = if *tokens { " tokens" } else { "" };
+                format!("input({name}{}){tokens}", dims_text(dims))
+            }
             LayerKind::Fork(fork) => format!("fork => {}", fork.merge.text()),
             LayerKind::Custom { path } => tokens_text(path),
             LayerKind::Unknown | LayerKind::Invalid => self.keyword.to_string(),

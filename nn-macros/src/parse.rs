@@ -6,7 +6,7 @@
 //! layer    := (IDENT ":")? (IDENT ("(" args ")")? | TypePath | fork)
 //! fork     := "fork" "{" ((IDENT ":" (IDENT "=>")? | IDENT "=>") ("[" layer ("," layer)* ","? "]" | "skip") ","?)* "}"
 //!             "=>" ("concat" ("(" INT ")")? | "stack" | "add")
-//! input    := "input" "(" (IDENT ":")? size ("," size)* ","? ")"
+//! input    := "input" "(" (IDENT ":")? size ("," size)* ","? ")" "tokens"?
 //! ```
 //!
 //! `input(image: 784)` is one of several named inputs; `img: image => [..]` is a branch that
@@ -273,10 +273,24 @@ fn parse_layer(
     } else {
         read_kind(&keyword, None)
     };
-    let kind = kind.unwrap_or_else(|error| {
+    let mut kind = kind.unwrap_or_else(|error| {
         errors.push(error);
         LayerKind::Invalid
     });
+    // `input(T) tokens`: the word after the parentheses says the values are token ids.
+    if let LayerKind::Input {
+        tokens: token_ids, ..
+    } = &mut kind
+        && input.peek(Ident)
+        && input
+            .fork()
+            .parse::<Ident>()
+            .is_ok_and(|word| word == "tokens")
+    {
+        let word: Ident = input.parse()?;
+        word.to_tokens(&mut tokens);
+        *token_ids = true;
+    }
     Ok(Layer {
         name,
         keyword,
@@ -503,6 +517,7 @@ fn read_kind(keyword: &Ident, args: Option<Args>) -> syn::Result<LayerKind> {
         return Ok(LayerKind::Input {
             name,
             dims: dim_list(keyword, args)?,
+            tokens: false,
         });
     }
     match kinds::find(&word) {

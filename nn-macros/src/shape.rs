@@ -227,6 +227,8 @@ pub struct SampleShape {
     pub source: String,
     /// How a computed size came about, e.g. `(16 x 4 x 4)` after a flatten.
     pub note: Option<String>,
+    /// Token ids (`input(T) tokens`), which only an `embedding` reads.
+    pub tokens: bool,
 }
 
 impl SampleShape {
@@ -235,6 +237,7 @@ impl SampleShape {
             dims: Dims::Known(dims),
             source,
             note: None,
+            tokens: false,
         }
     }
 
@@ -243,6 +246,7 @@ impl SampleShape {
             dims: Dims::Of { ty, side },
             source,
             note: None,
+            tokens: false,
         }
     }
 

@@ -5,6 +5,7 @@
 //! be flat, a size must match what the previous layer gives) are the methods of [`LayerCx`].
 
 mod args;
+mod attention;
 mod avg_pool;
 mod avg_pool1d;
 pub mod bake;
@@ -16,20 +17,26 @@ mod dense;
 mod depthwise;
 mod dropout;
 mod elu;
+mod embedding;
 mod flatten;
 mod gelu;
 mod global_avg_pool;
 mod gru;
 mod image;
 mod last;
+mod layer_norm;
 mod leaky_relu;
 mod lstm;
 mod max_pool;
 mod max_pool1d;
+mod mean_pool;
+mod patches;
 mod pool;
+mod positional;
 mod recurrent;
 mod relu;
 mod reshape;
+mod rms_norm;
 mod rnn;
 mod sequence;
 mod sigmoid;
@@ -68,12 +75,19 @@ pub const KINDS: &[Kind] = &[
     avg_pool1d::KIND,
     global_avg_pool::KIND,
     upsample::KIND,
+    patches::KIND,
     batch_norm::KIND,
     dropout::KIND,
     rnn::KIND,
     gru::KIND,
     lstm::KIND,
     last::KIND,
+    mean_pool::KIND,
+    embedding::KIND,
+    positional::KIND,
+    layer_norm::KIND,
+    rms_norm::KIND,
+    attention::KIND,
 ];
 
 /// Keywords that are not layer kinds but structure: they parse in `parse.rs`.
@@ -156,6 +170,12 @@ pub trait Spec {
         _values: &[f32],
     ) -> Option<(TokenStream, Vec<f32>)> {
         None
+    }
+
+    /// Whether the kind reads token ids (`input(T) tokens`); only `embedding` does, and every
+    /// other kind after token ids is an error.
+    fn reads_tokens(&self) -> bool {
+        false
     }
 
     /// The layer's int8 step; `None` for a kind with no int8

@@ -7,7 +7,8 @@ use syn::Ident;
 
 use super::plan::PlanInput;
 use super::{Builder, Flow};
-use crate::ast::{Branch, Layer, LayerKind};
+use crate::ast::{Branch, Dim, Layer, LayerKind};
+use crate::shape::SampleShape;
 use crate::suggest;
 
 /// Input names the generated methods already give to parameters of their own.
@@ -39,9 +40,26 @@ impl<'a> Builder<'a> {
         (flow, rest)
     }
 
+    /// Rule: `input(T) tokens` is a sequence of `T` token ids: one axis.
+    fn input_shape(&self, layer: &Layer, dims: &[Dim], tokens: bool) -> Option<SampleShape> {
+        if tokens && dims.len() != 1 {
+            self.ctxt.error(
+                &layer.tokens,
+                format!(
+                    "`{}` has {} sizes, but token ids come as one sequence per sample: write `input(T) tokens`, T ids each",
+                    layer.text(),
+                    dims.len()
+                ),
+            );
+            return None;
+        }
+        let shape = self.cx(layer, None).dims_shape(dims)?;
+        Some(SampleShape { tokens, ..shape })
+    }
+
     /// Rule: `input(D, ..)` alone is unnamed, and a name before it (`x: input(3)`) does nothing.
     fn single_input(&mut self, layer: &Layer) -> Flow {
-        let LayerKind::Input { name, dims } = &layer.kind else {
+        let LayerKind::Input { name, dims, tokens } = &layer.kind else {
             return self.broken();
         };
         self.unnamed_layer(layer);
@@ -61,7 +79,7 @@ impl<'a> Builder<'a> {
                 ),
             );
         }
-        match self.cx(layer, None).dims_shape(dims) {
+        match self.input_shape(layer, dims, *tokens) {
             Some(shape) => {
                 let node = self.node(shape);
                 self.plan_inputs.push(PlanInput { name: None, node });
@@ -76,11 +94,11 @@ impl<'a> Builder<'a> {
     fn several_inputs(&mut self, layers: &[Layer]) -> Flow {
         let mut whole = true;
         for layer in layers {
-            let LayerKind::Input { name, dims } = &layer.kind else {
+            let LayerKind::Input { name, dims, tokens } = &layer.kind else {
                 continue;
             };
             self.unnamed_layer(layer);
-            let shape = self.cx(layer, None).dims_shape(dims);
+            let shape = self.input_shape(layer, dims, *tokens);
             let Some(name) = name else {
                 self.ctxt.error(
                     &layer.tokens,

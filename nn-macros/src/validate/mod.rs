@@ -373,8 +373,24 @@ impl Builder<'_> {
                 flow
             }
             LayerKind::Spec(spec) => {
+                let shape = input.map(|node| &self.nodes[node].shape);
+                if let Some(shape) = shape
+                    && shape.tokens
+                    && !spec.reads_tokens()
+                {
+                    self.ctxt.error(
+                        &layer.tokens,
+                        format!(
+                            "`{}` cannot read token ids: {} gives {} ids, which only an embedding turns into features; add `embedding(VOCAB -> D)` before it",
+                            layer.text(),
+                            shape.source,
+                            shape.text()
+                        ),
+                    );
+                    return self.broken();
+                }
                 let built = {
-                    let cx = self.cx(layer, input.map(|node| &self.nodes[node].shape));
+                    let cx = self.cx(layer, shape);
                     spec.build(&cx)
                 };
                 match built {

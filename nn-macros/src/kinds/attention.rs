@@ -1,0 +1,183 @@
+//! `multi_head_attention(D, heads = H)`: self-attention over a `(T, D)` sequence, `H` heads of
+//! `D / H` features (PyTorch's `nn.MultiheadAttention(D, H, batch_first=True)` called as
+//! `mha(x, x, x)`, with its parameter names and layouts); `causal` lets step `t` see steps up
+//! to `t` only.
+
+use proc_macro2::Ident;
+use quote::{quote, quote_spanned};
+use syn::parse::ParseStream;
+use syn::{Expr, Lit, Token};
+
+use super::args::{Arg, once, parse_args, unexpected};
+use super::{Args, Built, Kind, LayerCx, Spec, named};
+use crate::ast::Dim;
+use crate::ctxt::{ConstCheck, Message};
+use crate::parse::parse_dim;
+use crate::shape::SampleShape;
+
+pub const KIND: Kind = Kind {
+    keyword: "multi_head_attention",
+    parse,
+    takes: &[2],
+};
+
+const USAGE: &str = "`multi_head_attention` takes `(D, heads = H)` and optionally `causal`, e.g. `multi_head_attention(64, heads = 4, causal)`";
+
+struct Attention {
+    features: Dim,
+    heads: Dim,
+    causal: bool,
+}
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    let Some(args) = args else {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`multi_head_attention` needs its sizes; {USAGE}"),
+        ));
+    };
+    read(args.content).map(|spec| Box::new(spec) as Box<dyn Spec>)
+}
+
+fn read(input: ParseStream) -> syn::Result<Attention> {
+    let features =
+        parse_dim(input).map_err(|e| syn::Error::new(e.span(), format!("{e}; {USAGE}")))?;
+    let mut heads = None;
+    let mut causal = None;
+    if !input.is_empty() {
+        input.parse::<Token![,]>()?;
+        for arg in parse_args(input, USAGE)? {
+            match &arg {
+                Arg::Keyed { key, value } if key == "heads" => {
+                    once(&mut heads, dim_of(value)?, &arg, "`heads`")?
+                }
+                Arg::Word(word) if word == "causal" => once(&mut causal, true, &arg, "`causal`")?,
+                _ => {
+                    return Err(unexpected(
+                        &arg,
+                        "multi_head_attention",
+                        "`heads = H` and `causal`",
+                    ));
+                }
+            }
+        }
+    }
+    let Some(heads) = heads else {
+        return Err(input.error(format!("`heads = H` is missing; {USAGE}")));
+    };
+    Ok(Attention {
+        features,
+        heads,
+        causal: causal.unwrap_or(false),
+    })
+}
+
+/// A size written as a value: `4` or `HEADS`.
+fn dim_of(value: &Expr) -> syn::Result<Dim> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "usize") => Ok(Dim::Literal {
+            value: lit.base10_parse::<u64>().unwrap_or(u64::MAX),
+            lit: lit.clone(),
+        }),
+        Expr::Path(_) | Expr::Block(_) => Ok(Dim::Named(Box::new(value.clone()))),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!("the number of heads is a whole number or a constant; {USAGE}"),
+        )),
+    }
+}
+
+impl Spec for Attention {
+    fn text(&self) -> String {
+        let causal = if self.causal { ", causal" } else { "" };
+        format!(
+            "multi_head_attention({}, heads = {}{causal})",
+            self.features.text(),
+            self.heads.text()
+        )
+    }
+
+    fn sizes(&self) -> Vec<&Dim> {
+        vec![&self.features, &self.heads]
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let sequence = cx.sequence_input()?;
+        let causal = if self.causal { ", causal" } else { "" };
+        let heads = self.heads.text();
+        cx.matching_size(
+            &self.features,
+            "features per step",
+            &sequence.features,
+            &sequence.shape,
+            |given| {
+                Some(format!(
+                    "multi_head_attention({given}, heads = {heads}{causal})"
+                ))
+            },
+        );
+        self.heads_divide(cx);
+        let nn = cx.nn;
+        let (t, d, h) = (
+            &sequence.steps.tokens,
+            self.features.as_const_arg(),
+            self.heads.as_const_arg(),
+        );
+        let causal = self.causal;
+        let ty = quote_spanned!(cx.span()=> #nn::layers::MultiHeadAttention<#t, #d, #h, #causal>);
+        let output = SampleShape::known(
+            vec![
+                sequence.steps.clone(),
+                crate::shape::Width::of(&self.features),
+            ],
+            cx.reference(),
+        );
+        Some(Built::new(ty, output))
+    }
+}
+
+impl Attention {
+    /// Rule: the heads split the features evenly, `D % H == 0`.
+    fn heads_divide(&self, cx: &LayerCx) {
+        let layer = cx.layer.text();
+        match (self.features.literal(), self.heads.literal()) {
+            (_, Some(0)) | (Some(0), _) => {} // reported with the other size rules
+            (Some(d), Some(h)) if d % h != 0 => {
+                let fits: Vec<String> = (1..=d.min(64))
+                    .filter(|k| d % k == 0 && *k != 1)
+                    .map(|k| k.to_string())
+                    .collect();
+                let nearest = fits
+                    .iter()
+                    .min_by_key(|k| k.parse::<u64>().map_or(u64::MAX, |k| k.abs_diff(h)))
+                    .cloned()
+                    .unwrap_or_else(|| "1".into());
+                cx.error(format!(
+                    "`{layer}` splits {d} features into {h} heads, but {d} is not a multiple of {h} ({d} % {h} = {}); each head takes D / H features, so pick heads that divide {d}, e.g. `heads = {nearest}`",
+                    d % h
+                ));
+            }
+            (Some(_), Some(_)) => {}
+            _ => {
+                let (d, h) = (self.features.as_value(), self.heads.as_value());
+                let message = Message::default()
+                    .text(format!("`{layer}` splits "))
+                    .value(d.clone())
+                    .text(named(&self.features.text(), self.features.literal()))
+                    .text(" features into ")
+                    .value(h.clone())
+                    .text(named(&self.heads.text(), self.heads.literal()))
+                    .text(" heads, but the features are not a multiple of the heads (remainder ")
+                    .value(quote!(#d % #h))
+                    .text("); pick heads that divide the features");
+                cx.ctxt.check(ConstCheck {
+                    span: cx.span(),
+                    condition: quote!(#h != 0 && #d % #h == 0),
+                    message,
+                });
+            }
+        }
+    }
+}

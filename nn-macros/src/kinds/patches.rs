@@ -1,0 +1,99 @@
+//! `patches(P)`: a `(C, H, W)` image cut into `P × P` patches in reading order, each one step
+//! of `C · P · P` features: `(C, H, W)` → `((H / P) · (W / P), C · P · P)`, the sequence a vision
+//! transformer reads.
+
+use proc_macro2::Ident;
+use quote::quote_spanned;
+
+use super::args::whole_number;
+use super::{Args, Built, Kind, LayerCx, Spec};
+use crate::shape::{SampleShape, Width};
+
+pub const KIND: Kind = Kind {
+    keyword: "patches",
+    parse,
+    takes: &[3],
+};
+
+struct Patches {
+    size: u64,
+}
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    let example = "patches(7)";
+    let Some(args) = args else {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`patches` needs the patch size, e.g. `{example}`"),
+        ));
+    };
+    let value: syn::Expr = args.content.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{e}; `patches` takes one size, e.g. `{example}`"),
+        )
+    })?;
+    if !args.content.is_empty() {
+        return Err(args
+            .content
+            .error(format!("`patches` takes one size, e.g. `{example}`")));
+    }
+    Ok(Box::new(Patches {
+        size: whole_number(&value, "the patch size", example)?,
+    }))
+}
+
+impl Spec for Patches {
+    fn text(&self) -> String {
+        format!("patches({})", self.size)
+    }
+
+    /// Rule: the patch size divides the image's height and width.
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let image = cx.image_input()?;
+        let layer = cx.layer.text();
+        let p = self.size;
+        let (Some(c), Some(h), Some(w)) =
+            (image.channels.value, image.height.value, image.width.value)
+        else {
+            cx.error(format!(
+                "`{layer}` needs the image's sizes as numbers to count its patches, but {} gives {}",
+                image.shape.source,
+                image.shape.text()
+            ));
+            return None;
+        };
+        let misfits: Vec<String> = [("height", h), ("width", w)]
+            .iter()
+            .filter(|(_, size)| size % p != 0)
+            .map(|(axis, size)| format!("{axis} {size} ({size} % {p} = {})", size % p))
+            .collect();
+        if !misfits.is_empty() {
+            cx.error(format!(
+                "`{layer}` cuts {p} x {p} patches, but the {} of {} {} is not a multiple of {p}; pick a patch size that divides both, or pad the image",
+                misfits.join(" and the "),
+                image.shape.source,
+                image.shape.text(),
+            ));
+            return None;
+        }
+        let (steps, features) = (Width::known((h / p) * (w / p)), Width::known(c * p * p));
+        let nn = cx.nn;
+        let (cc, hh, ww) = (
+            &image.channels.tokens,
+            &image.height.tokens,
+            &image.width.tokens,
+        );
+        let (pp, n, f) = (p as usize, &steps.tokens, &features.tokens);
+        let ty = quote_spanned!(cx.span()=> #nn::layers::Patches<#cc, #hh, #ww, #pp, #n, #f>);
+        let output = SampleShape {
+            note: Some(format!(
+                "({} x {} patches of {c} x {p} x {p})",
+                h / p,
+                w / p
+            )),
+            ..SampleShape::known(vec![steps, features], cx.reference())
+        };
+        Some(Built::new(ty, output))
+    }
+}

@@ -1,0 +1,110 @@
+//! `positional(sinusoidal)` adds the fixed sine/cosine position code of Vaswani et al. to a
+//! `(T, D)` sequence; `positional(T, D)` adds a learned `(T, D)` table (parameter `weight`).
+
+use proc_macro2::Ident;
+use quote::quote_spanned;
+use syn::Token;
+use syn::parse::ParseStream;
+
+use super::{Args, Built, Kind, LayerCx, Spec};
+use crate::ast::Dim;
+use crate::parse::parse_dim;
+
+pub const KIND: Kind = Kind {
+    keyword: "positional",
+    parse,
+    takes: &[2],
+};
+
+const USAGE: &str =
+    "`positional` takes `(sinusoidal)` or the learned table's `(T, D)`, e.g. `positional(16, 64)`";
+
+enum Positional {
+    Sinusoidal,
+    Learned { steps: Dim, features: Dim },
+}
+
+fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
+    let Some(args) = args else {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`positional` needs to know which code; {USAGE}"),
+        ));
+    };
+    read(args.content)
+        .map(|spec| Box::new(spec) as Box<dyn Spec>)
+        .map_err(|e| syn::Error::new(e.span(), format!("{e}; {USAGE}")))
+}
+
+fn read(input: ParseStream) -> syn::Result<Positional> {
+    let fork = input.fork();
+    if let Ok(word) = fork.parse::<Ident>()
+        && fork.is_empty()
+    {
+        if word == "sinusoidal" {
+            input.parse::<Ident>()?;
+            return Ok(Positional::Sinusoidal);
+        }
+        if word.to_string().starts_with(char::is_lowercase) {
+            return Err(syn::Error::new(
+                word.span(),
+                format!("unknown position code `{word}`"),
+            ));
+        }
+    }
+    let steps = parse_dim(input)?;
+    if !input.peek(Token![,]) {
+        return Err(input.error("expected `,` between the steps and the features"));
+    }
+    input.parse::<Token![,]>()?;
+    let features = parse_dim(input)?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the features"));
+    }
+    Ok(Positional::Learned { steps, features })
+}
+
+impl Spec for Positional {
+    fn text(&self) -> String {
+        match self {
+            Positional::Sinusoidal => "positional(sinusoidal)".into(),
+            Positional::Learned { steps, features } => {
+                format!("positional({}, {})", steps.text(), features.text())
+            }
+        }
+    }
+
+    fn sizes(&self) -> Vec<&Dim> {
+        match self {
+            Positional::Sinusoidal => Vec::new(),
+            Positional::Learned { steps, features } => vec![steps, features],
+        }
+    }
+
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        let sequence = cx.sequence_input()?;
+        let nn = cx.nn;
+        let (t, d) = (&sequence.steps.tokens, &sequence.features.tokens);
+        let ty = match self {
+            Positional::Sinusoidal => {
+                quote_spanned!(cx.span()=> #nn::layers::SinusoidalPositional<#t, #d>)
+            }
+            Positional::Learned { steps, features } => {
+                let shape = &sequence.shape;
+                let (ts, fs) = (steps.text(), features.text());
+                cx.matching_size(steps, "steps", &sequence.steps, shape, |given| {
+                    Some(format!("positional({given}, {fs})"))
+                });
+                cx.matching_size(
+                    features,
+                    "features per step",
+                    &sequence.features,
+                    shape,
+                    |given| Some(format!("positional({ts}, {given})")),
+                );
+                quote_spanned!(cx.span()=> #nn::layers::LearnedPositional<#t, #d>)
+            }
+        };
+        Some(Built::new(ty, sequence.shape))
+    }
+}
