@@ -55,20 +55,23 @@ network! {
         patches(7),
         embed: dense(49 -> 64),
         pos: positional(16, 64),
-        attn1: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
-        mlp1: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dense(128 -> 64)], skip: skip } => add,
-        attn2: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
-        mlp2: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dense(128 -> 64)], skip: skip } => add,
-        attn3: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
-        mlp3: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dense(128 -> 64)], skip: skip } => add,
-        attn4: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
-        mlp4: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dense(128 -> 64)], skip: skip } => add,
+        attn1: fork { attn: [layer_norm, multi_head_attention(64, heads = 4), dropout(0.1)], skip: skip } => add,
+        mlp1: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dropout(0.1), dense(128 -> 64), dropout(0.1)], skip: skip } => add,
+        attn2: fork { attn: [layer_norm, multi_head_attention(64, heads = 4), dropout(0.1)], skip: skip } => add,
+        mlp2: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dropout(0.1), dense(128 -> 64), dropout(0.1)], skip: skip } => add,
+        attn3: fork { attn: [layer_norm, multi_head_attention(64, heads = 4), dropout(0.1)], skip: skip } => add,
+        mlp3: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dropout(0.1), dense(128 -> 64), dropout(0.1)], skip: skip } => add,
+        attn4: fork { attn: [layer_norm, multi_head_attention(64, heads = 4), dropout(0.1)], skip: skip } => add,
+        mlp4: fork { mlp: [layer_norm, dense(64 -> 128), gelu, dropout(0.1), dense(128 -> 64), dropout(0.1)], skip: skip } => add,
         norm: layer_norm,
         mean_pool,
         head: dense(64 -> 10),
     >
 }
 
+/// AdamW's decoupled weight decay: with dropout, what keeps this small transformer from
+/// memorising MNIST's training set (without both, test accuracy stops near 97.8 %).
+const WEIGHT_DECAY: f32 = 0.05;
 /// Training batch size.
 const BATCH: usize = 64;
 /// Evaluation batch size; divides the 10 000 test images.
@@ -78,9 +81,9 @@ type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
     let defaults = Defaults {
-        epochs: 6,
+        epochs: 10,
         lr: 1e-3,
-        lr_decay: 0.7,
+        lr_decay: 0.8,
     };
     cli::main("vit_mnist", defaults, run)
 }
@@ -100,9 +103,9 @@ fn run(options: &Options) -> Result<f64> {
     );
 
     let mut net = Vit::seeded(options.seed);
-    let mut adam = Adam::new(options.lr);
+    let mut adam = AdamW::with_weight_decay(options.lr, WEIGHT_DECAY);
     println!(
-        "Vit ({} parameters), Adam lr {} (x{} per epoch), batch {BATCH}, {} epochs, seed {}",
+        "Vit ({} parameters), AdamW lr {} (x{} per epoch), weight decay {WEIGHT_DECAY}, batch {BATCH}, {} epochs, seed {}",
         Vit::PARAM_COUNT,
         options.lr,
         options.lr_decay,

@@ -91,6 +91,8 @@ KEYS = {
     "depthwise_wgrad": ("depthwise_wgrad_gflops", True),
     "fma_peak": ("fma_peak_gflops", True),
     "dispatch": ("dispatch_us", False),
+    "transformer": ("transformer_fwd_us", False),
+    "transformer_train": ("transformer_train_us", False),
 }
 # Figures that only our probe measures.
 OURS_ONLY = {"fma_peak", "dispatch"}
@@ -249,6 +251,31 @@ class Torch:
                 model(x)
 
         return self.time_per_call(200, call)
+
+    def transformer(self, train):
+        """One pre-norm encoder layer (T = 64, D = 64, 4 heads, feed-forward 256, ReLU) at batch
+        32: eval mode under no_grad (PyTorch may take its fused fast path), or a forward and
+        backward in train mode."""
+        torch = self.torch
+        torch.manual_seed(0)
+        layer = torch.nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                                 activation="relu", batch_first=True,
+                                                 norm_first=True)
+        x = torch.rand(32, 64, 64) * 2 - 1
+        dy = torch.full((32, 64, 64), 0.01)
+        if not train:
+            layer.eval()
+
+            def call():
+                with torch.no_grad():
+                    layer(x)
+        else:
+            layer.train()
+
+            def call():
+                layer.zero_grad(set_to_none=False)
+                layer(x).backward(dy)
+        return self.time_per_call(20, call)
 
     def lenet_epoch(self):
         model = self.lenet()
@@ -447,6 +474,8 @@ class Torch:
             return self.cnn_infer_b1() * 1e6
         if figure == "lenet_int8_b64":
             return self.lenet_int8_b64() * 1e6
+        if figure in ("transformer", "transformer_train"):
+            return self.transformer(train=figure == "transformer_train") * 1e6
         if figure in CONVS:
             return self.conv_gflops(figure)
         if figure in ("conv1_wgrad", "conv2_wgrad"):

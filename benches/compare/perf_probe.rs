@@ -38,6 +38,9 @@
 //!   28 pixels, `lstm(28 -> 128)`, `last`, `dense(128 -> 10)`) over the same 60 000 synthetic
 //!   samples, 937 batches of 64, Adam 1e-3, no clipping.
 //! - `lstm_infer_b1_us`: one batch-1 inference of it, 28 steps, the median over blocks of calls.
+//! - `transformer_fwd_us`, `transformer_train_us`: one pre-norm transformer encoder layer
+//!   (`workloads::EncoderLayer`: T = 64, D = 64, 4 heads, feed-forward 256, ReLU) at batch 32:
+//!   an inference call, and a training step's forward and backward (no optimizer).
 //! - `dispatch_us`: one empty split across the pool's threads (`NN_THREADS`), the cost a
 //!   split pays before any work.
 //! - `fma_peak_gflops`: this core's single-thread f32 FMA peak, measured: independent chains of
@@ -53,8 +56,8 @@ use nn::prelude::*;
 mod workloads;
 
 use workloads::{
-    BATCH, EPOCH_SAMPLES, LeNet, LeNetTape, LeNetTrainer, LstmTrainer, Mlp, MlpTape, SeqLstm,
-    SeqLstmTape, Trainer,
+    BATCH, EPOCH_SAMPLES, EncoderLayer, EncoderLayerTape, LeNet, LeNetTape, LeNetTrainer,
+    LstmTrainer, Mlp, MlpTape, SeqLstm, SeqLstmTape, Trainer,
 };
 
 /// Blocks per timed figure; the reported value is the median block.
@@ -146,6 +149,26 @@ fn lstm_infer_b1(calls: usize) -> f64 {
     time_per_call(calls, || {
         black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
     })
+}
+
+/// Seconds per batch-32 call of the encoder layer: inference, or forward plus backward.
+fn transformer(calls: usize, train: bool) -> f64 {
+    let mut net = EncoderLayer::seeded(0);
+    let mut rng = nn::init::seeded(8);
+    let x = Tensor3::<32, 64, 64>::from_fn(|_| nn::init::uniform(&mut rng, -1.0, 1.0));
+    let dy = Tensor3::<32, 64, 64>::full(0.01);
+    if train {
+        let mut tape = EncoderLayerTape::<32>::new();
+        time_per_call(calls, || {
+            net.forward_train(black_box(&x), &mut tape);
+            net.backward_params(&mut tape, &dy);
+        })
+    } else {
+        let mut eval = EncoderLayerTape::<32, Eval>::new();
+        time_per_call(calls, || {
+            black_box(net.infer(black_box(&x), &mut eval).as_slice()[0]);
+        })
+    }
 }
 
 fn cnn_infer_b1(calls: usize) -> f64 {
@@ -363,7 +386,7 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 lenet_int8_b64 conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
+             lenet_epoch cnn_infer_b1 lenet_int8_b64 transformer transformer_train conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
              depthwise depthwise_wgrad fma_peak lstm_epoch lstm_infer_b1 dispatch)"
         );
         return;
@@ -432,6 +455,10 @@ fn main() {
                     BATCH,
                 >(BATCH * 64 * 25 * 5 * 9, 500)
             ),
+            "transformer" => println!("transformer_fwd_us: {:.2}", transformer(20, false) * 1e6),
+            "transformer_train" => {
+                println!("transformer_train_us: {:.2}", transformer(20, true) * 1e6)
+            }
             "fma_peak" => println!("fma_peak_gflops: {:.3}", fma_peak_gflops()),
             "lstm_epoch" => println!("lstm_epoch_s: {:.6}", lstm_epoch()),
             "lstm_infer_b1" => println!("lstm_infer_b1_us: {:.4}", lstm_infer_b1(2_000) * 1e6),

@@ -45,6 +45,17 @@ network! {
     >
 }
 
+network! {
+    /// One pre-norm transformer encoder layer: PyTorch's
+    /// `TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0, activation="relu",
+    /// batch_first=True, norm_first=True)`, on sequences of 64 steps.
+    pub struct EncoderLayer<
+        input(64, 64),
+        attn: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
+        ff: fork { ff: [layer_norm, dense(64 -> 256), relu, dense(256 -> 64)], skip: skip } => add,
+    >
+}
+
 /// The training batch size.
 pub const BATCH: usize = 64;
 /// Samples in one synthetic epoch (MNIST's training-set size).

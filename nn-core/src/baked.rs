@@ -8,7 +8,9 @@
 //! buffer is kept only while a later step reads it, an activation works in place, and a
 //! reshape is free. The kernels are the ones the heap layers run ([`linalg::affine`], the conv,
 //! pool, upsample and batch-norm kernels of [`linalg`], the recurrent layers' batch-1 kernels of
-//! [`linalg::recurrent`], the scalar functions of the activations, the merges of
+//! [`linalg::recurrent`], the layer and RMS norms of [`linalg::norm`], the attention kernel of
+//! [`linalg::attention`], the embedding, position codes, patches and mean over steps of
+//! [`linalg::sequence`], the scalar functions of the activations, the merges of
 //! [`linalg::chunks`]), so a baked network gives the same bits as
 //! the heap network with the same weights at batch 1, except where the macro folded a
 //! `batch_norm` into the convolution or dense layer before it (the README's section on baked
@@ -26,6 +28,7 @@
 //! ```
 
 use crate::linalg;
+pub use crate::linalg::attention::AttentionParams;
 pub use crate::linalg::conv::{ConvAxis, ConvShape};
 pub use crate::linalg::pool::PoolShape;
 pub use crate::linalg::recurrent::{Nonlinearity, RecurrentParams};
@@ -246,6 +249,113 @@ pub fn add(parts: &[&[f32]], out: &mut [f32]) {
 /// ([`linalg::chunks::concat_chunks`], as the heap network's merge).
 pub fn concat(outer: usize, parts: &[&[f32]], out: &mut [f32]) {
     linalg::chunks::concat_chunks(outer, parts, out);
+}
+
+/// `embedding`: row `id` of `table` (`VOCAB × features`, PyTorch's `nn.Embedding` weight) for
+/// every token id of `ids` (`f32`s, as the network's input holds them), into `y`
+/// ([`linalg::sequence::embedding`], the heap [`Embedding`](crate::layers::Embedding)'s
+/// kernel). An id that is not an integer in `0..VOCAB` gives a row of NaN, and nothing outside
+/// the table is read.
+///
+/// # Panics
+/// When `features` is 0; generated code passes the layer's width.
+pub fn embedding(table: &[f32], features: usize, ids: &[f32], y: &mut [f32]) {
+    linalg::sequence::embedding(table, features, ids, y);
+}
+
+/// `positional(T, D)`: `y = x + table`, a learned position embedding (`T × D`) added to the
+/// sequence `x` ([`linalg::sequence::add_positions`], as the heap
+/// [`LearnedPositional`](crate::layers::LearnedPositional)).
+pub fn positional(table: &[f32], x: &[f32], y: &mut [f32]) {
+    linalg::sequence::add_positions(table, x, y);
+}
+
+/// `positional(sinusoidal)`: `y = x + PE` on a sequence of steps of `features` values, the
+/// sinusoidal code computed value by value in `f64` as the heap
+/// [`SinusoidalPositional`](crate::layers::SinusoidalPositional) computes its table
+/// ([`linalg::sequence::add_sinusoidal`]): no table is baked, and the bits are the heap
+/// layer's. Each value costs a sine or cosine in `f64`.
+///
+/// # Panics
+/// When `features` is 0 or `x` and `y` differ in length.
+pub fn sinusoidal_positional(features: usize, x: &[f32], y: &mut [f32]) {
+    linalg::sequence::add_sinusoidal(features, x, y);
+}
+
+/// `layer_norm`'s `eps` when the declaration gives none: PyTorch's default, the heap
+/// `LayerNorm::DEFAULT_EPS`.
+pub const LAYER_NORM_EPS: f32 = linalg::norm::LAYER_NORM_EPS;
+
+/// `rms_norm`'s `eps` when the declaration gives none: `f32::EPSILON`, PyTorch's for
+/// `float32` and the heap `RmsNorm::DEFAULT_EPS`.
+pub const RMS_NORM_EPS: f32 = linalg::norm::RMS_NORM_EPS;
+
+/// `layer_norm`: every row of `weight.len()` values of `x` normalised into `y`, then scaled
+/// and shifted ([`linalg::norm::layer_norm`], the heap [`LayerNorm`](crate::layers::LayerNorm)'s
+/// kernel).
+///
+/// # Panics
+/// When a length disagrees with another; generated code passes arrays the macro sized.
+pub fn layer_norm(weight: &[f32], bias: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
+    linalg::norm::layer_norm(weight, bias, eps, x, y);
+}
+
+/// `rms_norm`: every row of `weight.len()` values of `x` divided by its root mean square, then
+/// scaled, into `y` ([`linalg::norm::rms_norm`], the heap [`RmsNorm`](crate::layers::RmsNorm)'s
+/// kernel).
+///
+/// # Panics
+/// When a length disagrees with another; generated code passes arrays the macro sized.
+pub fn rms_norm(weight: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
+    linalg::norm::rms_norm(weight, eps, x, y);
+}
+
+/// `multi_head_attention(D, heads = H)`, causal or not, on one sequence `x` (`T × D`) into `y`:
+/// the heap [`MultiHeadAttention`](crate::layers::MultiHeadAttention)'s flash-style inference
+/// kernel, [`linalg::attention::multi_head_attention`]. `scratch` is
+/// [`multi_head_attention_scratch_len`] values of the work arena.
+///
+/// # Panics
+/// When `heads` does not divide `D` or a length disagrees with another; generated code passes
+/// arrays the macro sized.
+pub fn multi_head_attention(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    causal: bool,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    linalg::attention::multi_head_attention(params, heads, causal, x, y, scratch);
+}
+
+/// The scratch of [`multi_head_attention`] on `steps` steps of `features` values with `heads`
+/// heads: `4·T·D + T·D/H + min(T, 64)² + 2·min(T, 64)` values (Q, K and V, the heads' output,
+/// one head's `Kᵀ`, one tile of scores and a query block's running maximum and sum), the heap
+/// layer's scratch at batch 1.
+pub const fn multi_head_attention_scratch_len(
+    steps: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    linalg::attention::scratch_len(steps, features, heads)
+}
+
+/// `patches(P)`: one `(C, H, W)` image (`image` its sizes) cut into `patch × patch` patches,
+/// each one step of `C · patch · patch` features ([`linalg::sequence::patches`], the heap
+/// [`Patches`](crate::layers::Patches)'s kernel).
+///
+/// # Panics
+/// When `x` or `y` is shorter than the image.
+pub fn patches(image: [usize; 3], patch: usize, x: &[f32], y: &mut [f32]) {
+    linalg::sequence::patches(image, patch, x, y);
+}
+
+/// `mean_pool`: the mean over the steps of a sequence `x` of `y.len()` features per step
+/// ([`linalg::sequence::mean_over_steps`], the heap [`MeanPool`](crate::layers::MeanPool)'s
+/// kernel).
+pub fn mean_pool(x: &[f32], y: &mut [f32]) {
+    linalg::sequence::mean_over_steps(x, y);
 }
 
 /// `N` disjoint regions of the work arena, each `(offset, length)`, as mutable slices in the

@@ -289,6 +289,24 @@ impl<S: Shape, T: Targets> Dataset<S, T> {
         &mut self.inputs
     }
 
+    /// Checks that every input is a token id of a vocabulary of `vocab`: a whole number in
+    /// `0..vocab`. The error names the first bad id's sample and position. Run it on the
+    /// datasets of a network that starts with `embedding(VOCAB -> D)` before training: at run
+    /// time a bad id only turns its position's output to NaN.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// use nn_core::layers::Features;
+    /// let ids = Dataset::<Features<3>>::new(vec![0.0, 4.0, 2.0, 1.0, 5.0, 0.0], vec![0, 1], 2)?;
+    /// let error = ids.check_tokens(5).unwrap_err();
+    /// assert_eq!(error.to_string(), "token 5 at sample 1, position 1 is not below the vocabulary size 5");
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn check_tokens(&self, vocab: usize) -> Result<(), DataError> {
+        crate::layers::check_tokens(&self.inputs, S::SIZE, vocab)?;
+        Ok(())
+    }
+
     /// The targets, one per sample.
     pub fn targets(&self) -> &T {
         &self.targets

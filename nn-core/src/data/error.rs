@@ -262,6 +262,12 @@ pub enum DataError {
         /// The last-batch policy.
         policy: super::LastBatch,
     },
+
+    /// A sample holds a token id that no embedding row has (see [`Dataset::check_tokens`]).
+    ///
+    /// [`Dataset::check_tokens`]: super::Dataset::check_tokens
+    #[error(transparent)]
+    Token(#[from] crate::layers::TokenError),
 }
 
 impl DataError {
@@ -283,7 +289,8 @@ impl DataError {
             | DataError::NonFinite { .. }
             | DataError::BadSplit { .. }
             | DataError::StepLabelCount { .. }
-            | DataError::TooFewSamples { .. } => None,
+            | DataError::TooFewSamples { .. }
+            | DataError::Token(_) => None,
         }
     }
 

@@ -3,17 +3,13 @@
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
+use crate::linalg::attention::{
+    self, AttentionBuffers, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, block, exp_row, row_max,
+    transpose_into, visible,
+};
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
-use crate::math::exp_fast;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
-
-/// Query rows of one block of the inference kernel.
-const QUERY_BLOCK: usize = 64;
-/// Keys of one tile of the inference kernel: a `64 × 64` tile of scores is 16 KiB, half an L1.
-const KEY_TILE: usize = 64;
-/// Partial sums of the row reductions, so that their loops vectorize.
-const LANES: usize = 16;
 
 /// Multi-head self-attention on `T` steps of `D` features with `H` heads, causal or not:
 /// `Tensor3<B, T, D>` in, `Tensor3<B, T, D>` out.
@@ -44,7 +40,9 @@ const LANES: usize = 16;
 /// 64, keeping a running maximum, a running sum and an unnormalised output (the online
 /// softmax), so no `T × T` matrix exists. Its scratch ([`AttentionScratch`]) holds
 /// `4·B·T·D + T·D/H + min(T, 64)² + 2·min(T, 64)` floats: Q, K and V, the heads' output, one
-/// head's `Kᵀ`, one tile of scores and the running statistics of a query block.
+/// head's `Kᵀ`, one tile of scores and the running statistics of a query block. The kernel is
+/// [`linalg::attention`](crate::linalg::attention)'s, which a baked network's
+/// `multi_head_attention` runs too, with that scratch at `B = 1` carved from its work arena.
 ///
 /// The training forward keeps the probabilities for `backward`, as PyTorch's non-fused path
 /// does, so its cache ([`AttentionCache`]) holds `8·B·T·D + B·H·T² + T² + T·D/H` floats: Q, K
@@ -256,7 +254,17 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool>
 
     /// `1/√(D/H)`, the scale of the scores.
     fn scale() -> f32 {
-        1.0 / crate::math::sqrt(head_dim::<D, H>().max(1) as f32)
+        attention::scale(head_dim::<D, H>())
+    }
+
+    /// The parameters as the inference kernel reads them.
+    fn params(&self) -> AttentionParams<'_> {
+        AttentionParams {
+            in_proj_weight: self.in_proj_weight.as_slice(),
+            in_proj_bias: self.in_proj_bias.as_slice(),
+            out_proj_weight: self.out_proj_weight.as_slice(),
+            out_proj_bias: self.out_proj_bias.as_slice(),
+        }
     }
 
     /// `[Q K V] = x · in_proj_weightᵀ + in_proj_bias` over all `B·T` rows.
@@ -284,25 +292,6 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool>
     }
 }
 
-/// Columns `first..first + cols` of rows `first_row..first_row + rows` of a row-major matrix
-/// `row_stride` wide, read in place.
-fn block(
-    data: &[f32],
-    row_stride: usize,
-    first_row: usize,
-    rows: usize,
-    first: usize,
-    cols: usize,
-) -> View<'_> {
-    View {
-        data: &data[first_row * row_stride + first..],
-        rows,
-        cols,
-        row_stride,
-        col_stride: 1,
-    }
-}
-
 /// The transpose of a `rows × cols` row-major matrix, read in place.
 fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
     View {
@@ -311,107 +300,6 @@ fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
         cols: rows,
         row_stride: 1,
         col_stride: cols,
-    }
-}
-
-/// Copies the `rows × cols` block of `src` (rows `row_stride` apart, from `src[0]`) into `dst`
-/// transposed, `cols × rows`.
-fn transpose_into(src: &[f32], row_stride: usize, rows: usize, cols: usize, dst: &mut [f32]) {
-    for (r, row) in src.chunks(row_stride.max(1)).take(rows).enumerate() {
-        for (c, &v) in row[..cols].iter().enumerate() {
-            dst[c * rows + r] = v;
-        }
-    }
-}
-
-/// How many of the keys `first_key..first_key + cols` query `query` may see.
-fn visible<const CAUSAL: bool>(query: usize, first_key: usize, cols: usize) -> usize {
-    if CAUSAL {
-        (query + 1).saturating_sub(first_key).min(cols)
-    } else {
-        cols
-    }
-}
-
-/// The maximum of a row, over `LANES` partial maxima so that the loop vectorizes.
-#[inline(always)]
-fn row_max(row: &[f32]) -> f32 {
-    let mut partial = [f32::NEG_INFINITY; LANES];
-    let chunks = row.chunks_exact(LANES);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    for chunk in chunks {
-        for (m, &v) in partial.iter_mut().zip(chunk) {
-            *m = m.max(v);
-        }
-    }
-    partial.iter().fold(tail, |m, &v| m.max(v))
-}
-
-/// Replaces each score `s` of `row` with `e^{scale·(s − max)}` and returns their sum.
-#[inline(always)]
-fn exp_row(row: &mut [f32], max: f32, scale: f32) -> f32 {
-    let mut partial = [0.0f32; LANES];
-    let mut chunks = row.chunks_exact_mut(LANES);
-    for chunk in &mut chunks {
-        for (s, v) in partial.iter_mut().zip(chunk) {
-            *v = exp_fast(scale * (*v - max));
-            *s += *v;
-        }
-    }
-    let mut tail = 0.0;
-    for v in chunks.into_remainder() {
-        *v = exp_fast(scale * (*v - max));
-        tail += *v;
-    }
-    partial.iter().sum::<f32>() + tail
-}
-
-/// One tile of the online softmax: turns a `rows × cols` tile of scores into unnormalised
-/// probabilities against each row's running maximum, updating that maximum and the running
-/// sum, and rescales the rows of the output accumulator by how much the maximum grew.
-struct OnlineTile<'a, const CAUSAL: bool> {
-    tile: &'a mut [f32],
-    cols: usize,
-    first_query: usize,
-    first_key: usize,
-    scale: f32,
-    max: &'a mut [f32],
-    sum: &'a mut [f32],
-    /// The block's first output row, with its next rows `out_stride` further each.
-    out: &'a mut [f32],
-    out_stride: usize,
-    head_dim: usize,
-}
-
-impl<const CAUSAL: bool> Vectorize for OnlineTile<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let rows = self.tile.chunks_exact_mut(self.cols).enumerate();
-        for ((r, row), (max, sum)) in rows.zip(self.max.iter_mut().zip(self.sum.iter_mut())) {
-            let seen = visible::<CAUSAL>(self.first_query + r, self.first_key, self.cols);
-            let (keys, masked) = row.split_at_mut(seen);
-            // Masked keys weigh exactly 0, not e^{−large}.
-            masked.fill(0.0);
-            if seen == 0 {
-                continue;
-            }
-            let new_max = max.max(row_max(keys));
-            let tile_sum = exp_row(keys, new_max, self.scale);
-            if *max == f32::NEG_INFINITY {
-                // The first tile this row sees: nothing to rescale.
-                *sum = tile_sum;
-            } else {
-                let shrink = exp_fast(self.scale * (*max - new_max));
-                *sum = *sum * shrink + tile_sum;
-                let out = &mut self.out[r * self.out_stride..][..self.head_dim];
-                out.iter_mut().for_each(|o| *o *= shrink);
-            }
-            *max = new_max;
-        }
     }
 }
 
@@ -551,11 +439,7 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
         y: &mut Tensor3<B, T, D>,
         scratch: &mut AttentionScratch<B, T, D, H>,
     ) {
-        if T == 0 {
-            return; // no steps, no output
-        }
-        let dh = head_dim::<D, H>();
-        let scale = Self::scale();
+        let _ = head_dim::<D, H>();
         let AttentionScratch {
             qkv,
             heads,
@@ -564,53 +448,23 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
             max,
             sum,
         } = scratch;
-        self.project_in(x, qkv);
-        heads.fill(0.0);
-        for b in 0..B {
-            let qkv = &qkv[b * T * 3 * D..][..T * 3 * D];
-            let heads = &mut heads[b * T * D..][..T * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, D + h * dh, 2 * D + h * dh);
-                transpose_into(&qkv[k..], 3 * D, T, dh, kt);
-                for i0 in (0..T).step_by(QUERY_BLOCK) {
-                    let rows = QUERY_BLOCK.min(T - i0);
-                    let (max, sum) = (&mut max[..rows], &mut sum[..rows]);
-                    max.fill(f32::NEG_INFINITY);
-                    sum.fill(0.0);
-                    // Causal: the block's last query sees no key past itself.
-                    let keys = if CAUSAL { i0 + rows } else { T };
-                    for j0 in (0..keys).step_by(KEY_TILE) {
-                        let cols = KEY_TILE.min(keys - j0);
-                        let tile = &mut tile[..rows * cols];
-                        tile.fill(0.0);
-                        let queries = block(qkv, 3 * D, i0, rows, q, dh);
-                        gemm_add_views(queries, block(kt, T, 0, dh, j0, cols), tile, cols);
-                        let out = &mut heads[i0 * D + q..];
-                        vectorized(OnlineTile::<CAUSAL> {
-                            tile: &mut *tile,
-                            cols,
-                            first_query: i0,
-                            first_key: j0,
-                            scale,
-                            max: &mut *max,
-                            sum: &mut *sum,
-                            out,
-                            out_stride: D,
-                            head_dim: dh,
-                        });
-                        let probs = block(tile, cols, 0, rows, 0, cols);
-                        let values = block(qkv, 3 * D, j0, cols, v, dh);
-                        gemm_add_views(probs, values, &mut heads[i0 * D + q..], D);
-                    }
-                    for (r, &s) in sum.iter().enumerate() {
-                        let inv = 1.0 / s;
-                        let out = &mut heads[(i0 + r) * D + q..][..dh];
-                        out.iter_mut().for_each(|o| *o *= inv);
-                    }
-                }
-            }
-        }
-        self.project_out(heads, y);
+        let buffers = AttentionBuffers {
+            qkv,
+            heads,
+            kt,
+            tile,
+            max,
+            sum,
+        };
+        // The kernel of a baked network's `multi_head_attention`.
+        attention::forward::<CAUSAL>(
+            &self.params(),
+            T,
+            H,
+            x.as_slice(),
+            y.as_mut_slice(),
+            buffers,
+        );
     }
 
     fn forward_train<const B: usize>(

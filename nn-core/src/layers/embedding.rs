@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::init::{Rng, standard_normal};
 use crate::layers::{Composable, Layer};
+use crate::linalg::sequence::{self, token};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
 
@@ -105,14 +106,6 @@ impl fmt::Display for TokenError {
 
 impl core::error::Error for TokenError {}
 
-/// The row of the table for `id`, or `None` unless `id` is an integer in `0..vocab`.
-fn token(id: f32, vocab: usize) -> Option<usize> {
-    // `as` saturates (NaN to 0), so the round trip rejects fractions, NaN, infinities and ids
-    // too large for usize; the comparisons reject the rest.
-    let index = id as usize;
-    (id >= 0.0 && index as f32 == id && index < vocab).then_some(index)
-}
-
 /// Checks that every id of `ids`, a batch of samples of `steps` ids each (row-major, as in a
 /// `Tensor2<B, steps>`), is an integer in `0..vocab`.
 ///
@@ -210,12 +203,8 @@ impl<const T: usize, const V: usize, const D: usize> Layer for Embedding<T, V, D
         _scratch: &mut (),
     ) {
         const { assert!(D > 0, "Embedding<T, V, D>: D must not be 0") };
-        for (&id, out) in ids.iter().zip(y.as_mut_slice().chunks_exact_mut(D)) {
-            match token(id, V) {
-                Some(row) => out.copy_from_slice(self.weight.row(row)),
-                None => out.fill(f32::NAN),
-            }
-        }
+        // The kernel of a baked network's `embedding`.
+        sequence::embedding(self.weight.as_slice(), D, ids.as_slice(), y.as_mut_slice());
     }
 
     fn forward_train<const B: usize>(

@@ -7,6 +7,7 @@ use core::marker::PhantomData;
 
 use crate::init::Rng;
 use crate::layers::{Composable, Layer, Shape};
+use crate::linalg::norm;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor1, Zeroed};
 
@@ -118,20 +119,11 @@ pub(super) const fn last_axis_is<S: Shape>(d: usize) -> bool {
     d > 0 && shape[shape.len() - 1] == d && S::SIZE.is_multiple_of(d)
 }
 
-/// The mean and `1 / sqrt(var + eps)` of `row`, with the biased variance, in two passes (a
-/// row far from zero keeps its variance).
-fn mean_and_inv_std(row: &[f32], eps: f32) -> (f32, f32) {
-    let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;
-    (mean, 1.0 / crate::math::sqrt(var + eps))
-}
-
 impl<S: Shape, const D: usize> LayerNorm<S, D> {
     /// The number of scalar parameters: `2 · D` (weight and bias).
     pub const PARAM_COUNT: usize = 2 * D;
     /// PyTorch's default `eps`, added to the variance before the square root.
-    pub const DEFAULT_EPS: f32 = 1e-5;
+    pub const DEFAULT_EPS: f32 = norm::LAYER_NORM_EPS;
 
     /// Evaluated where the layer is built or run.
     const CHECK: () = assert!(
@@ -193,12 +185,16 @@ impl<S: Shape, const D: usize> LayerNorm<S, D> {
         &self.bias_grad
     }
 
-    /// `y = (x − mean) · inv_std · weight + bias` over one row.
+    /// `y = (x − mean) · inv_std · weight + bias` over one row ([`norm::layer_norm_row`]).
     fn normalise_row(&self, x: &[f32], y: &mut [f32], mean: f32, inv_std: f32) {
-        let affine = self.weight.iter().zip(self.bias.iter());
-        for ((y, &x), (&w, &b)) in y.iter_mut().zip(x).zip(affine) {
-            *y = (x - mean) * inv_std * w + b;
-        }
+        norm::layer_norm_row(
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            x,
+            y,
+            mean,
+            inv_std,
+        );
     }
 }
 
@@ -250,11 +246,14 @@ impl<S: Shape, const D: usize> Layer for LayerNorm<S, D> {
 
     fn forward<const B: usize>(&self, x: &S::Batch<B>, y: &mut S::Batch<B>, _scratch: &mut ()) {
         const { Self::CHECK };
-        let rows = x.as_slice().chunks_exact(D);
-        for (x, y) in rows.zip(y.as_mut_slice().chunks_exact_mut(D)) {
-            let (mean, inv_std) = mean_and_inv_std(x, self.eps);
-            self.normalise_row(x, y, mean, inv_std);
-        }
+        // The kernel of a baked network's `layer_norm`.
+        norm::layer_norm(
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            self.eps,
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
     }
 
     fn forward_train<const B: usize>(
@@ -268,7 +267,7 @@ impl<S: Shape, const D: usize> Layer for LayerNorm<S, D> {
         let rows = rows.zip(y.as_mut_slice().chunks_exact_mut(D));
         let stats = cache.mean.iter_mut().zip(cache.inv_std.iter_mut());
         for ((x, y), (cached_mean, cached_inv_std)) in rows.zip(stats) {
-            let (mean, inv_std) = mean_and_inv_std(x, self.eps);
+            let (mean, inv_std) = norm::layer_norm_stats(x, self.eps);
             (*cached_mean, *cached_inv_std) = (mean, inv_std);
             self.normalise_row(x, y, mean, inv_std);
         }

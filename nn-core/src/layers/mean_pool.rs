@@ -47,16 +47,10 @@ impl<const T: usize, const F: usize> Layer for MeanPool<T, F> {
 
     fn forward<const B: usize>(&self, x: &Tensor3<B, T, F>, y: &mut Tensor2<B, F>, _: &mut ()) {
         const { Self::CHECK };
-        let scale = 1.0 / T as f32;
         let samples = x.as_slice().chunks_exact((T * F).max(1));
         for (out, sample) in y.as_mut_slice().chunks_exact_mut(F.max(1)).zip(samples) {
-            out.fill(0.0);
-            for step in sample.chunks_exact(F.max(1)) {
-                for (o, &v) in out.iter_mut().zip(step) {
-                    *o += v;
-                }
-            }
-            out.iter_mut().for_each(|o| *o *= scale);
+            // The kernel of a baked network's `mean_pool`.
+            crate::linalg::sequence::mean_over_steps(sample, out);
         }
     }
 

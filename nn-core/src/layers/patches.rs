@@ -3,6 +3,7 @@
 
 use crate::init::Rng;
 use crate::layers::{Composable, Layer};
+use crate::linalg::sequence;
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor3, Tensor4};
 
@@ -40,23 +41,18 @@ impl<const C: usize, const H: usize, const W: usize, const P: usize, const N: us
     Patches<C, H, W, P, N, F>
 {
     const CHECK: () = assert!(
-        P >= 1 && H.is_multiple_of(P) && W.is_multiple_of(P) && N == (H / P) * (W / P) && F == C * P * P,
+        P >= 1
+            && H.is_multiple_of(P)
+            && W.is_multiple_of(P)
+            && N == (H / P) * (W / P)
+            && F == C * P * P,
         "patches: P must divide H and W, with N = (H / P)(W / P) patches of F = C·P·P features"
     );
 
     /// Calls `visit(pixel, feature)` for every pixel of one image, with its index in the
-    /// image and in the patch sequence.
-    fn each_pixel(mut visit: impl FnMut(usize, usize)) {
-        let across = W / P;
-        for c in 0..C {
-            for row in 0..H {
-                for col in 0..W {
-                    let patch = (row / P) * across + col / P;
-                    let feature = (c * P + row % P) * P + col % P;
-                    visit((c * H + row) * W + col, patch * F + feature);
-                }
-            }
-        }
+    /// image and in the patch sequence ([`sequence::patch_pixels`]).
+    fn each_pixel(visit: impl FnMut(usize, usize)) {
+        sequence::patch_pixels([C, H, W], P, visit);
     }
 }
 
@@ -90,7 +86,8 @@ impl<const C: usize, const H: usize, const W: usize, const P: usize, const N: us
         const { Self::CHECK };
         let images = x.as_slice().chunks_exact((C * H * W).max(1));
         for (image, out) in images.zip(y.as_mut_slice().chunks_exact_mut((N * F).max(1))) {
-            Self::each_pixel(|pixel, feature| out[feature] = image[pixel]);
+            // The kernel of a baked network's `patches`.
+            sequence::patches([C, H, W], P, image, out);
         }
     }
 

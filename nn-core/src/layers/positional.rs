@@ -3,6 +3,7 @@
 
 use crate::init::{Rng, standard_normal};
 use crate::layers::{Composable, Layer};
+use crate::linalg::sequence;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
 
@@ -42,16 +43,9 @@ pub struct SinusoidalPositional<const T: usize, const D: usize> {
 impl<const T: usize, const D: usize> SinusoidalPositional<T, D> {
     /// The layer, with its table computed.
     pub fn new() -> Self {
+        // The values a baked network's `positional(sinusoidal)` computes.
         let table = Tensor2::from_fn(|[t, j]| {
-            // Columns 2i and 2i + 1 share the exponent 2i / D.
-            let pair = (j / 2 * 2) as f64;
-            let angle = t as f64 / libm::pow(10_000.0, pair / D as f64);
-            let value = if j % 2 == 0 {
-                libm::sin(angle)
-            } else {
-                libm::cos(angle)
-            };
-            value as f32
+            sequence::sinusoidal(t, j, sequence::sinusoidal_divisor(j, D))
         });
         Self { table }
     }
@@ -74,16 +68,6 @@ impl<const T: usize, const D: usize> HasParams for SinusoidalPositional<T, D> {
     fn visit_params_ref<V: ParamRefVisitor>(&self, _path: &ParamPath<'_>, _visitor: &mut V) {}
 }
 
-/// `y = x + table` for each sample of the batch `x`.
-fn add_to_each_sample(table: &[f32], x: &[f32], y: &mut [f32]) {
-    let samples = x.chunks_exact(table.len().max(1));
-    for (x, y) in samples.zip(y.chunks_exact_mut(table.len().max(1))) {
-        for ((y, &x), &p) in y.iter_mut().zip(x).zip(table) {
-            *y = x + p;
-        }
-    }
-}
-
 impl<const T: usize, const D: usize> Layer for SinusoidalPositional<T, D> {
     type Input<const B: usize> = Tensor3<B, T, D>;
     type Output<const B: usize> = Tensor3<B, T, D>;
@@ -96,7 +80,7 @@ impl<const T: usize, const D: usize> Layer for SinusoidalPositional<T, D> {
         y: &mut Tensor3<B, T, D>,
         _scratch: &mut (),
     ) {
-        add_to_each_sample(self.table.as_slice(), x.as_slice(), y.as_mut_slice());
+        sequence::add_positions(self.table.as_slice(), x.as_slice(), y.as_mut_slice());
     }
 
     fn forward_train<const B: usize>(
@@ -221,7 +205,7 @@ impl<const T: usize, const D: usize> Layer for LearnedPositional<T, D> {
         y: &mut Tensor3<B, T, D>,
         _scratch: &mut (),
     ) {
-        add_to_each_sample(self.weight.as_slice(), x.as_slice(), y.as_mut_slice());
+        sequence::add_positions(self.weight.as_slice(), x.as_slice(), y.as_mut_slice());
     }
 
     fn forward_train<const B: usize>(

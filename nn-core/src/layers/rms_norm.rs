@@ -8,6 +8,7 @@ use core::marker::PhantomData;
 use crate::init::Rng;
 use crate::layers::layer_norm::{last_axis_is, rows_per_batch};
 use crate::layers::{Composable, Layer, Shape};
+use crate::linalg::norm;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor1, Zeroed};
 
@@ -86,17 +87,11 @@ impl<const B: usize, S: Shape, const D: usize> core::fmt::Debug for RmsNormCache
     }
 }
 
-/// `1 / sqrt(mean(x²) + eps)` of `row`.
-fn inv_rms(row: &[f32], eps: f32) -> f32 {
-    let mean_square = row.iter().map(|&v| v * v).sum::<f32>() / row.len() as f32;
-    1.0 / crate::math::sqrt(mean_square + eps)
-}
-
 impl<S: Shape, const D: usize> RmsNorm<S, D> {
     /// The number of scalar parameters: `D` (the weight).
     pub const PARAM_COUNT: usize = D;
     /// PyTorch's `eps` for `float32` when none is given: the machine epsilon.
-    pub const DEFAULT_EPS: f32 = f32::EPSILON;
+    pub const DEFAULT_EPS: f32 = norm::RMS_NORM_EPS;
 
     /// Evaluated where the layer is built or run.
     const CHECK: () = assert!(
@@ -144,11 +139,9 @@ impl<S: Shape, const D: usize> RmsNorm<S, D> {
         &self.weight_grad
     }
 
-    /// `y = x · inv_rms · weight` over one row.
+    /// `y = x · inv_rms · weight` over one row ([`norm::rms_norm_row`]).
     fn scale_row(&self, x: &[f32], y: &mut [f32], inv_rms: f32) {
-        for ((y, &x), &w) in y.iter_mut().zip(x).zip(self.weight.iter()) {
-            *y = x * inv_rms * w;
-        }
+        norm::rms_norm_row(self.weight.as_slice(), x, y, inv_rms);
     }
 }
 
@@ -189,10 +182,13 @@ impl<S: Shape, const D: usize> Layer for RmsNorm<S, D> {
 
     fn forward<const B: usize>(&self, x: &S::Batch<B>, y: &mut S::Batch<B>, _scratch: &mut ()) {
         const { Self::CHECK };
-        let rows = x.as_slice().chunks_exact(D);
-        for (x, y) in rows.zip(y.as_mut_slice().chunks_exact_mut(D)) {
-            self.scale_row(x, y, inv_rms(x, self.eps));
-        }
+        // The kernel of a baked network's `rms_norm`.
+        norm::rms_norm(
+            self.weight.as_slice(),
+            self.eps,
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
     }
 
     fn forward_train<const B: usize>(
@@ -205,7 +201,7 @@ impl<S: Shape, const D: usize> Layer for RmsNorm<S, D> {
         let rows = x.as_slice().chunks_exact(D);
         let rows = rows.zip(y.as_mut_slice().chunks_exact_mut(D));
         for ((x, y), cached) in rows.zip(cache.inv_rms.iter_mut()) {
-            *cached = inv_rms(x, self.eps);
+            *cached = norm::rms_norm_inv(x, self.eps);
             self.scale_row(x, y, *cached);
         }
     }

@@ -30,6 +30,7 @@
 //! Every `unsafe` block carries a `// SAFETY:` comment; [`gemm`] checks every length first, so
 //! the kernels' pointer arithmetic stays inside the operands.
 
+pub mod attention;
 pub mod chunks;
 pub mod conv;
 mod depthwise;
@@ -39,6 +40,7 @@ mod kernels;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
+pub mod sequence;
 mod simd;
 pub mod threads;
 pub mod upsample;

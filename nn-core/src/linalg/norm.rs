@@ -1,6 +1,8 @@
-//! Batch normalisation at inference, on slices: the kernel of
+//! Normalisation at inference, on slices: the kernel of
 //! [`BatchNorm`](crate::layers::BatchNorm)'s inference forward, and of a baked network's
-//! `batch_norm` that has no layer before it to fold into.
+//! `batch_norm` that has no layer before it to fold into; the rows of
+//! [`LayerNorm`](crate::layers::LayerNorm) and [`RmsNorm`](crate::layers::RmsNorm), which
+//! their heap layers (both forwards) and a baked network's `layer_norm` and `rms_norm` run.
 
 /// `y = γ · (x − mean) / √(var + eps) + β` for every channel of a `(B, C, SPATIAL)` batch: `x`
 /// and `y` hold whole samples of `weight.len()` channels of `spatial` values each; `weight`
@@ -54,5 +56,99 @@ pub fn batch_norm_inference(
                 *y = x * scale + shift;
             }
         }
+    }
+}
+
+/// `layer_norm`'s `eps` when none is given: PyTorch's default, the heap
+/// [`LayerNorm::DEFAULT_EPS`](crate::layers::LayerNorm::DEFAULT_EPS).
+pub const LAYER_NORM_EPS: f32 = 1e-5;
+
+/// `rms_norm`'s `eps` when none is given: PyTorch's for `float32`, the machine epsilon (the
+/// heap [`RmsNorm::DEFAULT_EPS`](crate::layers::RmsNorm::DEFAULT_EPS)).
+pub const RMS_NORM_EPS: f32 = f32::EPSILON;
+
+/// The mean and `1 / √(var + eps)` of `row`, with the biased variance, in two passes (a row
+/// far from zero keeps its variance).
+pub fn layer_norm_stats(row: &[f32], eps: f32) -> (f32, f32) {
+    let n = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / n;
+    let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, 1.0 / crate::math::sqrt(var + eps))
+}
+
+/// `y = (x − mean) · inv_std · weight + bias` over one row.
+pub fn layer_norm_row(
+    weight: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    mean: f32,
+    inv_std: f32,
+) {
+    let affine = weight.iter().zip(bias);
+    for ((y, &x), (&w, &b)) in y.iter_mut().zip(x).zip(affine) {
+        *y = (x - mean) * inv_std * w + b;
+    }
+}
+
+/// Layer normalisation of every row of `weight.len()` values of `x` into `y`
+/// ([`layer_norm_stats`], then [`layer_norm_row`]).
+///
+/// # Panics
+/// When `weight` is empty, `bias` is not as long, or `x` and `y` differ in length.
+///
+/// ```
+/// use nn_core::linalg::norm::layer_norm;
+/// let mut y = [0.0; 4];
+/// // Two rows of two; the first has mean 2 and variance 1, the second is constant.
+/// layer_norm(&[1.0, 1.0], &[0.0, 0.5], 0.0, &[1.0, 3.0, 10.0, 10.0], &mut y);
+/// assert_eq!(y, [-1.0, 1.5, 0.0, 0.5]);
+/// ```
+pub fn layer_norm(weight: &[f32], bias: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
+    let d = weight.len();
+    assert!(
+        d > 0 && bias.len() == d,
+        "layer norm has a weight and a bias per feature"
+    );
+    assert_eq!(x.len(), y.len(), "layer norm keeps the shape");
+    for (x, y) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        let (mean, inv_std) = layer_norm_stats(x, eps);
+        layer_norm_row(weight, bias, x, y, mean, inv_std);
+    }
+}
+
+/// `1 / √(mean(x²) + eps)` of `row`.
+pub fn rms_norm_inv(row: &[f32], eps: f32) -> f32 {
+    let mean_square = row.iter().map(|&v| v * v).sum::<f32>() / row.len() as f32;
+    1.0 / crate::math::sqrt(mean_square + eps)
+}
+
+/// `y = x · inv_rms · weight` over one row.
+pub fn rms_norm_row(weight: &[f32], x: &[f32], y: &mut [f32], inv_rms: f32) {
+    for ((y, &x), &w) in y.iter_mut().zip(x).zip(weight) {
+        *y = x * inv_rms * w;
+    }
+}
+
+/// Root-mean-square normalisation of every row of `weight.len()` values of `x` into `y`
+/// ([`rms_norm_inv`], then [`rms_norm_row`]).
+///
+/// # Panics
+/// When `weight` is empty or `x` and `y` differ in length.
+///
+/// ```
+/// use nn_core::linalg::norm::rms_norm;
+/// let mut y = [0.0; 2];
+/// // mean(x²) = 25 / 2, with eps 0.
+/// rms_norm(&[1.0, 2.0], 0.0, &[3.0, 4.0], &mut y);
+/// let r = (12.5f32).sqrt();
+/// assert_eq!(y, [3.0 * (1.0 / r), 4.0 * (1.0 / r) * 2.0]);
+/// ```
+pub fn rms_norm(weight: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
+    let d = weight.len();
+    assert!(d > 0, "rms norm has a weight per feature");
+    assert_eq!(x.len(), y.len(), "rms norm keeps the shape");
+    for (x, y) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        rms_norm_row(weight, x, y, rms_norm_inv(x, eps));
     }
 }

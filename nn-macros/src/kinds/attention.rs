@@ -120,18 +120,17 @@ impl Spec for Attention {
         );
         self.heads_divide(cx);
         let nn = cx.nn;
+        // Typed by the features that came, so that a mismatch (already reported) does not
+        // cascade into type errors.
         let (t, d, h) = (
             &sequence.steps.tokens,
-            self.features.as_const_arg(),
+            &sequence.features.tokens,
             self.heads.as_const_arg(),
         );
         let causal = self.causal;
         let ty = quote_spanned!(cx.span()=> #nn::layers::MultiHeadAttention<#t, #d, #h, #causal>);
         let output = SampleShape::known(
-            vec![
-                sequence.steps.clone(),
-                crate::shape::Width::of(&self.features),
-            ],
+            vec![sequence.steps.clone(), sequence.features.clone()],
             cx.reference(),
         );
         Some(Built::new(ty, output))

@@ -69,11 +69,27 @@ impl Spec for Patches {
             .map(|(axis, size)| format!("{axis} {size} ({size} % {p} = {})", size % p))
             .collect();
         if !misfits.is_empty() {
+            let fits: Vec<String> = (2..=h.min(w))
+                .filter(|k| h % k == 0 && w % k == 0)
+                .map(|k| k.to_string())
+                .collect();
+            let fix = match fits.as_slice() {
+                [] => "pad the image".to_string(),
+                fits => format!(
+                    "pick a patch size that divides both ({} for {h} x {w}), or pad the image",
+                    fits.join(", ")
+                ),
+            };
+            let (verb, noun) = if misfits.len() == 1 {
+                ("is", "a multiple")
+            } else {
+                ("are", "multiples")
+            };
             cx.error(format!(
-                "`{layer}` cuts {p} x {p} patches, but the {} of {} {} is not a multiple of {p}; pick a patch size that divides both, or pad the image",
-                misfits.join(" and the "),
+                "`{layer}` cuts {p} x {p} patches, but {} gives {}, whose {} {verb} not {noun} of {p}; {fix}",
                 image.shape.source,
                 image.shape.text(),
+                misfits.join(" and "),
             ));
             return None;
         }

@@ -1,0 +1,365 @@
+//! Multi-head self-attention at inference, on slices: the flash-style kernel of
+//! [`MultiHeadAttention`](crate::layers::MultiHeadAttention)'s inference forward, which a
+//! baked network's `multi_head_attention` runs as well ([`multi_head_attention`]), so the two
+//! give the same bits. Nothing here allocates: the working space is the caller's.
+//!
+//! The projections are one product each over every row ([`affine`](super::affine)). Then, for
+//! each sample, head and block of up to [`QUERY_BLOCK`] queries, the keys are walked in tiles
+//! of up to [`KEY_TILE`], keeping each query's running maximum, running sum and unnormalised
+//! output (the online softmax), so no `T × T` matrix exists; a causal block stops at its last
+//! query, and a masked key weighs exactly 0.
+
+use super::{Vectorize, View, gemm_add_views, vectorized};
+use crate::math::exp_fast;
+
+/// Query rows of one block of the kernel.
+pub const QUERY_BLOCK: usize = 64;
+/// Keys of one tile of the kernel: a `64 × 64` tile of scores is 16 KiB, half an L1.
+pub const KEY_TILE: usize = 64;
+/// Partial sums of the row reductions, so that their loops vectorize.
+pub(crate) const LANES: usize = 16;
+
+/// The parameters of a multi-head attention layer, PyTorch's, as it stores them:
+/// `in_proj_weight` (`3·D × D`, the rows of Q, then K, then V), `in_proj_bias` (`3·D`),
+/// `out_proj.weight` (`D × D`) and `out_proj.bias` (`D`).
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionParams<'a> {
+    /// `in_proj_weight`, `3·D × D`.
+    pub in_proj_weight: &'a [f32],
+    /// `in_proj_bias`, `3·D`.
+    pub in_proj_bias: &'a [f32],
+    /// `out_proj.weight`, `D × D`.
+    pub out_proj_weight: &'a [f32],
+    /// `out_proj.bias`, `D`.
+    pub out_proj_bias: &'a [f32],
+}
+
+/// The working space of [`forward`], as the heap layer's scratch holds it.
+pub(crate) struct AttentionBuffers<'a> {
+    /// `(rows, 3·D)`: each row's Q, K and V.
+    pub qkv: &'a mut [f32],
+    /// `(rows, D)`: the heads' output, side by side.
+    pub heads: &'a mut [f32],
+    /// `(D/H, T)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
+    pub kt: &'a mut [f32],
+    /// One tile of scores, then of unnormalised probabilities: `min(T, 64)²`.
+    pub tile: &'a mut [f32],
+    /// The running maximum of each query row of a block: `min(T, 64)`.
+    pub max: &'a mut [f32],
+    /// The running sum of each query row of a block: `min(T, 64)`.
+    pub sum: &'a mut [f32],
+}
+
+/// The `f32`s of working space [`multi_head_attention`] takes for one sequence of `steps`
+/// steps of `features` values and `heads` heads:
+/// `4·T·D + T·D/H + min(T, 64)² + 2·min(T, 64)` (Q, K and V, the heads' output, one head's
+/// `Kᵀ`, one tile of scores and the running statistics of a query block), the heap layer's
+/// scratch at batch 1.
+pub const fn scratch_len(steps: usize, features: usize, heads: usize) -> usize {
+    let block = if steps < QUERY_BLOCK {
+        steps
+    } else {
+        QUERY_BLOCK
+    };
+    4 * steps * features
+        + steps * (features / if heads == 0 { 1 } else { heads })
+        + block * block
+        + 2 * block
+}
+
+/// The multiply-accumulates of [`multi_head_attention`] on one sequence: the two projections,
+/// `4·T·D²`, and the score and value products of the tiles the kernel computes (every key for
+/// every query; when causal, every key up to the last query of each block of 64).
+pub const fn multiply_accumulates(steps: usize, features: usize, causal: bool) -> usize {
+    let mut products = 0;
+    let mut first = 0;
+    while first < steps {
+        let rows = if steps - first < QUERY_BLOCK {
+            steps - first
+        } else {
+            QUERY_BLOCK
+        };
+        let keys = if causal { first + rows } else { steps };
+        products += rows * keys;
+        first += rows;
+    }
+    4 * steps * features * features + 2 * features * products
+}
+
+/// `1/√(D/H)`, the scale of the scores, for heads of `head_dim` features.
+pub(crate) fn scale(head_dim: usize) -> f32 {
+    1.0 / crate::math::sqrt(head_dim.max(1) as f32)
+}
+
+/// Columns `first..first + cols` of rows `first_row..first_row + rows` of a row-major matrix
+/// `row_stride` wide, read in place.
+pub(crate) fn block(
+    data: &[f32],
+    row_stride: usize,
+    first_row: usize,
+    rows: usize,
+    first: usize,
+    cols: usize,
+) -> View<'_> {
+    View {
+        data: &data[first_row * row_stride + first..],
+        rows,
+        cols,
+        row_stride,
+        col_stride: 1,
+    }
+}
+
+/// Copies the `rows × cols` block of `src` (rows `row_stride` apart, from `src[0]`) into `dst`
+/// transposed, `cols × rows`.
+pub(crate) fn transpose_into(
+    src: &[f32],
+    row_stride: usize,
+    rows: usize,
+    cols: usize,
+    dst: &mut [f32],
+) {
+    for (r, row) in src.chunks(row_stride.max(1)).take(rows).enumerate() {
+        for (c, &v) in row[..cols].iter().enumerate() {
+            dst[c * rows + r] = v;
+        }
+    }
+}
+
+/// How many of the keys `first_key..first_key + cols` query `query` may see.
+#[inline(always)]
+pub(crate) fn visible<const CAUSAL: bool>(query: usize, first_key: usize, cols: usize) -> usize {
+    if CAUSAL {
+        (query + 1).saturating_sub(first_key).min(cols)
+    } else {
+        cols
+    }
+}
+
+/// The maximum of a row, over `LANES` partial maxima so that the loop vectorizes.
+#[inline(always)]
+pub(crate) fn row_max(row: &[f32]) -> f32 {
+    let mut partial = [f32::NEG_INFINITY; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    for chunk in chunks {
+        for (m, &v) in partial.iter_mut().zip(chunk) {
+            *m = m.max(v);
+        }
+    }
+    partial.iter().fold(tail, |m, &v| m.max(v))
+}
+
+/// Replaces each score `s` of `row` with `e^{scale·(s − max)}` and returns their sum.
+#[inline(always)]
+pub(crate) fn exp_row(row: &mut [f32], max: f32, scale: f32) -> f32 {
+    let mut partial = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (s, v) in partial.iter_mut().zip(chunk) {
+            *v = exp_fast(scale * (*v - max));
+            *s += *v;
+        }
+    }
+    let mut tail = 0.0;
+    for v in chunks.into_remainder() {
+        *v = exp_fast(scale * (*v - max));
+        tail += *v;
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
+/// One tile of the online softmax: turns a `rows × cols` tile of scores into unnormalised
+/// probabilities against each row's running maximum, updating that maximum and the running
+/// sum, and rescales the rows of the output accumulator by how much the maximum grew.
+struct OnlineTile<'a, const CAUSAL: bool> {
+    tile: &'a mut [f32],
+    cols: usize,
+    first_query: usize,
+    first_key: usize,
+    scale: f32,
+    max: &'a mut [f32],
+    sum: &'a mut [f32],
+    /// The block's first output row, with its next rows `out_stride` further each.
+    out: &'a mut [f32],
+    out_stride: usize,
+    head_dim: usize,
+}
+
+impl<const CAUSAL: bool> Vectorize for OnlineTile<'_, CAUSAL> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let rows = self.tile.chunks_exact_mut(self.cols).enumerate();
+        for ((r, row), (max, sum)) in rows.zip(self.max.iter_mut().zip(self.sum.iter_mut())) {
+            let seen = visible::<CAUSAL>(self.first_query + r, self.first_key, self.cols);
+            let (keys, masked) = row.split_at_mut(seen);
+            // Masked keys weigh exactly 0, not e^{−large}.
+            masked.fill(0.0);
+            if seen == 0 {
+                continue;
+            }
+            let new_max = max.max(row_max(keys));
+            let tile_sum = exp_row(keys, new_max, self.scale);
+            if *max == f32::NEG_INFINITY {
+                // The first tile this row sees: nothing to rescale.
+                *sum = tile_sum;
+            } else {
+                let shrink = exp_fast(self.scale * (*max - new_max));
+                *sum = *sum * shrink + tile_sum;
+                let out = &mut self.out[r * self.out_stride..][..self.head_dim];
+                out.iter_mut().for_each(|o| *o *= shrink);
+            }
+            *max = new_max;
+        }
+    }
+}
+
+/// Self-attention over `x`, whole sequences of `steps` steps of `features` (`D`) values, with
+/// `heads` heads, into `y`: the projections over every row, then the online softmax of each
+/// sequence, head and block of queries (see the module docs). `buffers` hold at least what
+/// [`scratch_len`] counts for the whole batch of rows.
+pub(crate) fn forward<const CAUSAL: bool>(
+    params: &AttentionParams<'_>,
+    steps: usize,
+    heads: usize,
+    x: &[f32],
+    y: &mut [f32],
+    buffers: AttentionBuffers<'_>,
+) {
+    let (t, d) = (steps, params.out_proj_bias.len());
+    if t == 0 || d == 0 {
+        return; // no steps, no output
+    }
+    let dh = d / heads.max(1);
+    let scale = scale(dh);
+    let rows = x.len() / d;
+    let AttentionBuffers {
+        qkv,
+        heads: out,
+        kt,
+        tile,
+        max,
+        sum,
+    } = buffers;
+    let (qkv, out) = (&mut qkv[..rows * 3 * d], &mut out[..rows * d]);
+    super::affine(params.in_proj_weight, params.in_proj_bias, x, qkv, rows, d);
+    out.fill(0.0);
+    for b in 0..rows / t {
+        let qkv = &qkv[b * t * 3 * d..][..t * 3 * d];
+        let out = &mut out[b * t * d..][..t * d];
+        for h in 0..heads {
+            let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
+            transpose_into(&qkv[k..], 3 * d, t, dh, kt);
+            for i0 in (0..t).step_by(QUERY_BLOCK) {
+                let rows = QUERY_BLOCK.min(t - i0);
+                let (max, sum) = (&mut max[..rows], &mut sum[..rows]);
+                max.fill(f32::NEG_INFINITY);
+                sum.fill(0.0);
+                // Causal: the block's last query sees no key past itself.
+                let keys = if CAUSAL { i0 + rows } else { t };
+                for j0 in (0..keys).step_by(KEY_TILE) {
+                    let cols = KEY_TILE.min(keys - j0);
+                    let tile = &mut tile[..rows * cols];
+                    tile.fill(0.0);
+                    let queries = block(qkv, 3 * d, i0, rows, q, dh);
+                    gemm_add_views(queries, block(kt, t, 0, dh, j0, cols), tile, cols);
+                    vectorized(OnlineTile::<CAUSAL> {
+                        tile: &mut *tile,
+                        cols,
+                        first_query: i0,
+                        first_key: j0,
+                        scale,
+                        max: &mut *max,
+                        sum: &mut *sum,
+                        out: &mut out[i0 * d + q..],
+                        out_stride: d,
+                        head_dim: dh,
+                    });
+                    let probs = block(tile, cols, 0, rows, 0, cols);
+                    let values = block(qkv, 3 * d, j0, cols, v, dh);
+                    gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
+                }
+                for (r, &s) in sum.iter().enumerate() {
+                    let inv = 1.0 / s;
+                    let out = &mut out[(i0 + r) * d + q..][..dh];
+                    out.iter_mut().for_each(|o| *o *= inv);
+                }
+            }
+        }
+    }
+    super::affine(
+        params.out_proj_weight,
+        params.out_proj_bias,
+        out,
+        y,
+        rows,
+        d,
+    );
+}
+
+/// Multi-head self-attention on one sequence `x` (`T × D`, `D = params.out_proj_bias.len()`)
+/// with `heads` heads, causal or not, into `y` (`T × D`): PyTorch's
+/// `nn.MultiheadAttention(D, heads, batch_first=True)` as `mha(x, x, x)`, the heap
+/// [`MultiHeadAttention`](crate::layers::MultiHeadAttention)'s inference kernel. `scratch` is
+/// at least [`scratch_len`] values.
+///
+/// # Panics
+/// When `heads` does not divide `D`, `scratch` is too short, or a length disagrees with
+/// another.
+///
+/// ```
+/// use nn_core::linalg::attention::{AttentionParams, multi_head_attention, scratch_len};
+/// // Causal, 3 steps of 2 features, 1 head; Q = K = V = x and an identity output projection.
+/// let eye = [1.0, 0.0, 0.0, 1.0];
+/// let in_proj_weight = [eye, eye, eye].concat();
+/// let params = AttentionParams {
+///     in_proj_weight: &in_proj_weight,
+///     in_proj_bias: &[0.0; 6],
+///     out_proj_weight: &eye,
+///     out_proj_bias: &[0.0; 2],
+/// };
+/// let x = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+/// let (mut y, mut scratch) = ([0.0; 6], vec![0.0; scratch_len(3, 2, 1)]);
+/// multi_head_attention(&params, 1, true, &x, &mut y, &mut scratch);
+/// // The first step sees only itself.
+/// assert_eq!(y[..2], [1.0, 0.0]);
+/// ```
+pub fn multi_head_attention(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    causal: bool,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    assert!(
+        heads > 0 && d.is_multiple_of(heads),
+        "the heads ({heads}) must divide the features ({d})"
+    );
+    let t = x.len() / d.max(1);
+    let block = t.min(QUERY_BLOCK);
+    let (qkv, rest) = scratch.split_at_mut(3 * t * d);
+    let (out, rest) = rest.split_at_mut(t * d);
+    let (kt, rest) = rest.split_at_mut(t * (d / heads));
+    let (tile, rest) = rest.split_at_mut(block * t.min(KEY_TILE));
+    let (max, rest) = rest.split_at_mut(block);
+    let sum = &mut rest[..block];
+    let buffers = AttentionBuffers {
+        qkv,
+        heads: out,
+        kt,
+        tile,
+        max,
+        sum,
+    };
+    if causal {
+        forward::<true>(params, t, heads, x, y, buffers);
+    } else {
+        forward::<false>(params, t, heads, x, y, buffers);
+    }
+}
