@@ -21,6 +21,12 @@ It writes a throwaway crate into a temporary directory that depends on this chec
     check_2_layers_s        ... and with a 2-layer one, same program otherwise
     expansion_20_layers_s   check_20_layers_s - check_2_layers_s: what 18 more layers cost
     stripped_inference_bytes  size of a stripped release binary that only runs MLP inference
+    transformer6_check_s    `cargo check` after editing a 6-layer causal transformer language model
+                            (token ids, embedding, sinusoidal positions, 6 pre-norm blocks of
+                            layer_norm + 4-head attention and layer_norm + a 256-wide MLP, each
+                            block two residual forks; the vocabulary size)
+
+`--only transformer` measures transformer6_check_s alone.
 
 Times are medians over --reps runs (the clean build runs once per rep, each in a fresh target
 directory). Output lines are `name: value`.
@@ -180,6 +186,41 @@ fn main() {{
 """
 
 
+def transformer6(vocab):
+    """A 6-layer causal transformer language model over 64 tokens, D = 64, 4 heads."""
+    parts = ["input(64) tokens", f"embed: embedding({vocab} -> 64)", "positional(sinusoidal)"]
+    for i in range(1, 7):
+        parts.append(f"attn{i}: fork {{ attn: [layer_norm, multi_head_attention(64, heads = 4, causal)], skip: skip }} => add")
+        parts.append(f"mlp{i}: fork {{ mlp: [layer_norm, dense(64 -> 256), gelu, dense(256 -> 64)], skip: skip }} => add")
+    parts += ["norm: layer_norm", f"head: dense(64 -> {vocab})"]
+    return ",\n        ".join(parts)
+
+
+TRANSFORMER = """use nn::prelude::*;
+
+network! {{
+    pub struct Lm<
+        {layers}
+    >
+}}
+
+fn main() {{
+    let mut net = Lm::seeded(0);
+    let mut adam = Adam::new(1e-3);
+    let mut tape = LmTape::<2>::new();
+    let ids = Tensor2::<2, 64>::from_fn(|[b, t]| ((b + t) % {vocab}) as f32);
+    let logits = net.forward_train(&ids, &mut tape);
+    let grad = logits.clone();
+    net.zero_grad();
+    net.backward_params(&mut tape, &grad);
+    adam.step(&mut net);
+    let mut eval = LmTape::<1, Eval>::new();
+    let y = net.infer(&Tensor2::<1, 64>::zeros(), &mut eval);
+    println!("{{}}", y.as_slice()[0]);
+}}
+"""
+
+
 def cargo(args, cwd, target, must_rebuild=False):
     env = dict(os.environ, CARGO_TARGET_DIR=target)
     start = time.perf_counter()
@@ -200,7 +241,9 @@ def write(path, text):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=3)
-    reps = parser.parse_args().reps
+    parser.add_argument("--only", choices=["transformer"], default=None)
+    args = parser.parse_args()
+    reps = args.reps
 
     with tempfile.TemporaryDirectory(prefix="nn-cost-") as crate:
         os.makedirs(os.path.join(crate, "src"))
@@ -211,16 +254,7 @@ def main():
         subprocess.run(["cargo", "fetch"], cwd=crate, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        clean = []
-        for _ in range(reps):
-            with tempfile.TemporaryDirectory(prefix="nn-cost-target-") as target:
-                clean.append(cargo(["build", "--release", "--bin", "train"], crate, target))
-        print(f"clean_release_build_s: {statistics.median(clean):.1f}")
-
         target = os.path.join(crate, "target")
-        cargo(["build", "--release", "--bin", "infer"], crate, target)
-        size = os.path.getsize(os.path.join(target, "release", "infer"))
-        print(f"stripped_inference_bytes: {size}")
 
         def edited_check(path, texts):
             cargo(["check", "--bin", "train"], crate, target)  # warm
@@ -231,6 +265,21 @@ def main():
             return statistics.median(times)
 
         train = os.path.join(crate, "src", "train.rs")
+        if args.only == "transformer":
+            lms = [TRANSFORMER.format(layers=transformer6(v), vocab=v) for v in (96, 97, 98)]
+            print(f"transformer6_check_s: {edited_check(train, lms):.2f}")
+            return
+
+        clean = []
+        for _ in range(reps):
+            with tempfile.TemporaryDirectory(prefix="nn-cost-target-") as target:
+                clean.append(cargo(["build", "--release", "--bin", "train"], crate, target))
+        print(f"clean_release_build_s: {statistics.median(clean):.1f}")
+
+        cargo(["build", "--release", "--bin", "infer"], crate, target)
+        size = os.path.getsize(os.path.join(target, "release", "infer"))
+        print(f"stripped_inference_bytes: {size}")
+
         incremental = edited_check(train, [TRAIN.format(hidden=h) for h in (96, 128, 112)])
         print(f"incremental_check_s: {incremental:.2f}")
 
@@ -254,6 +303,9 @@ def main():
             write(train, resnet[rep % len(resnet)])
             release.append(cargo(["build", "--release", "--bin", "train"], crate, target, must_rebuild=True))
         print(f"resnet18_incremental_release_build_s: {statistics.median(release):.1f}")
+
+        lms = [TRANSFORMER.format(layers=transformer6(v), vocab=v) for v in (96, 97, 98)]
+        print(f"transformer6_check_s: {edited_check(train, lms):.2f}")
 
 
 if __name__ == "__main__":
