@@ -116,6 +116,40 @@ network! {
 
     /// A nested network of the same call, an activation after it and a dense head.
     pub struct WithEncoder< input(6), encoder: Encoder, tanh, head: dense(4 -> 2) >
+
+    /// A causal language model over 80 ids (two blocks of queries, two tiles of keys).
+    pub struct CausalLm<
+        input(80) tokens,
+        embed: embedding(13 -> 16),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(16, heads = 4, causal)],
+            skip: skip,
+        } => add,
+        rms_norm,
+        head: dense(16 -> 13),
+    >
+
+    /// A vision transformer on 1 x 8 x 8 images: 4 patches of 4 x 4.
+    pub struct TinyVit<
+        input(1, 8, 8),
+        patches(4),
+        embed: dense(16 -> 8),
+        pos: positional(4, 8),
+        fork { attn: [layer_norm, multi_head_attention(8, heads = 2)], skip: skip } => add,
+        norm: layer_norm(eps = 1e-6),
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+
+    /// Attention that is not causal over 80 steps, every query across two tiles of keys.
+    pub struct LongEncoder<
+        input(80, 8),
+        positional(sinusoidal),
+        fork { attn: [rms_norm(eps = 1e-6), multi_head_attention(8, heads = 2)], skip: skip } => add,
+        mean_pool,
+        head: dense(8 -> 3),
+    >
 }
 
 /// [`NamedSizes`]'s sizes.
@@ -160,10 +194,37 @@ pub fn with_statistics<N: HasParams>(net: &mut N) {
     );
 }
 
+/// Gives every vector parameter of `net` (biases, and the norms' weights) values of its own (a
+/// fresh norm has weight 1 and bias 0 and an attention layer zero biases, which would hide a
+/// parameter read in the wrong place).
+pub fn with_vectors<N: HasParams>(net: &mut N) {
+    net.visit_params(
+        &nn::param::ParamPath::root(),
+        &mut |path: &nn::param::ParamPath<'_>, param: nn::param::Param<'_>| {
+            if param.shape.len() != 1 {
+                return;
+            }
+            let weight = path.to_string().ends_with("weight");
+            for (i, v) in param.value.iter_mut().enumerate() {
+                let wobble = ((i * 29 + 7) % 13) as f32 / 13.0 - 0.5;
+                *v = if weight {
+                    1.0 + 0.5 * wobble
+                } else {
+                    0.2 * wobble
+                };
+            }
+        },
+    );
+}
+
 /// The bytes of every fixture, by file name.
 fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     fn bytes<N: HasParams>(mut net: N) -> Vec<u8> {
         with_statistics(&mut net);
+        nn::weights::to_bytes(&net).unwrap()
+    }
+    fn transformer<N: HasParams>(mut net: N) -> Vec<u8> {
+        with_vectors(&mut net);
         nn::weights::to_bytes(&net).unwrap()
     }
     vec![
@@ -191,6 +252,18 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("baked_temporal.safetensors", bytes(Temporal::seeded(14))),
         ("baked_separable.safetensors", bytes(Separable::seeded(15))),
+        (
+            "baked_causal_lm.safetensors",
+            transformer(CausalLm::seeded(16)),
+        ),
+        (
+            "baked_tiny_vit.safetensors",
+            transformer(TinyVit::seeded(17)),
+        ),
+        (
+            "baked_long_encoder.safetensors",
+            transformer(LongEncoder::seeded(18)),
+        ),
     ]
 }
 

@@ -100,9 +100,9 @@ pub fn layer_norm_row(
 /// ```
 /// use nn_core::linalg::norm::layer_norm;
 /// let mut y = [0.0; 4];
-/// // Two rows of two; the first has mean 2 and variance 1, the second is constant.
-/// layer_norm(&[1.0, 1.0], &[0.0, 0.5], 0.0, &[1.0, 3.0, 10.0, 10.0], &mut y);
-/// assert_eq!(y, [-1.0, 1.5, 0.0, 0.5]);
+/// // Two rows of two (eps 0): mean 2 and variance 1, then mean 2 and variance 4.
+/// layer_norm(&[1.0, 1.0], &[0.0, 0.5], 0.0, &[1.0, 3.0, 4.0, 0.0], &mut y);
+/// assert_eq!(y, [-1.0, 1.5, 1.0, -0.5]);
 /// ```
 pub fn layer_norm(weight: &[f32], bias: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
     let d = weight.len();

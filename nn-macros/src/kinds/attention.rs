@@ -1,14 +1,16 @@
 //! `multi_head_attention(D, heads = H)`: self-attention over a `(T, D)` sequence, `H` heads of
 //! `D / H` features (PyTorch's `nn.MultiheadAttention(D, H, batch_first=True)` called as
 //! `mha(x, x, x)`, with its parameter names and layouts); `causal` lets step `t` see steps up
-//! to `t` only.
+//! to `t` only. Baked, it runs `nn::baked::multi_head_attention` (`linalg::attention`, the heap
+//! layer's flash-style kernel) with the heap layer's batch-1 scratch from the work arena.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Expr, Lit, Token};
 
 use super::args::{Arg, once, parse_args, unexpected};
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec, named};
 use crate::ast::Dim;
 use crate::ctxt::{ConstCheck, Message};
@@ -101,6 +103,76 @@ impl Spec for Attention {
 
     fn sizes(&self) -> Vec<&Dim> {
         vec![&self.features, &self.heads]
+    }
+
+    /// PyTorch's `in_proj_weight (3·D, D)`, `in_proj_bias (3·D)`, `out_proj.weight (D, D)`
+    /// and `out_proj.bias (D)`; `nn::baked::multi_head_attention` runs the heap layer's
+    /// flash-style kernel with its batch-1 scratch,
+    /// `nn::baked::multi_head_attention_scratch_len(T, D, H)` values of the work arena.
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let &[steps, features] = cx.input else {
+            return Err(format!("`{}` needs a `(T, D)` sequence", self.text()));
+        };
+        let Some(heads) = self.heads.literal() else {
+            return Err(format!(
+                "`{}` bakes with its number of heads written as a number, which no weights file gives",
+                self.text()
+            ));
+        };
+        if heads == 0 || features % heads != 0 {
+            return Err(format!(
+                "`{}`: {heads} heads do not split {features} features",
+                self.text()
+            ));
+        }
+        let (t, d, h) = (steps as usize, features as usize, heads as usize);
+        let param = |name, shape| Param { name, shape };
+        Ok(Baking {
+            params: vec![
+                param("in_proj_weight", vec![3 * d, d]),
+                param("in_proj_bias", vec![3 * d]),
+                param("out_proj.weight", vec![d, d]),
+                param("out_proj.bias", vec![d]),
+            ],
+            scratch: nn_core::baked::multi_head_attention_scratch_len(t, d, h),
+            run: Run::Fresh,
+            fold: Fold::None,
+            multiply_accumulates: nn_core::linalg::attention::multiply_accumulates(
+                t,
+                d,
+                self.causal,
+            ),
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
+        let [in_w, in_b, out_w, out_b] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let (&[steps, features], Some(heads)) = (cx.input, self.heads.literal()) else {
+            return TokenStream::new();
+        };
+        let causal = self.causal;
+        let scratch_len = nn_core::baked::multi_head_attention_scratch_len(
+            steps as usize,
+            features as usize,
+            heads as usize,
+        );
+        let (t, d, h) = (usize_lit(steps), usize_lit(features), usize_lit(heads));
+        quote_spanned!(io.span=> {
+            const _: () = ::core::assert!(
+                #nn::baked::multi_head_attention_scratch_len(#t, #d, #h) == #scratch_len,
+                "the macro's scratch for an attention layer is not nn's"
+            );
+            let params = #nn::baked::AttentionParams {
+                in_proj_weight: #in_w,
+                in_proj_bias: #in_b,
+                out_proj_weight: #out_w,
+                out_proj_bias: #out_b,
+            };
+            #nn::baked::multi_head_attention(&params, #h, #causal, #x, #y, #scratch);
+        })
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {

@@ -1,11 +1,14 @@
 //! `embedding(VOCAB -> D)`: token ids `(T)` in, a `(T, D)` sequence of learned vectors out
 //! (PyTorch's `nn.Embedding(VOCAB, D)`, weight `(VOCAB, D)`). It reads `input(T) tokens`.
+//! Baked, it runs `nn::baked::embedding` (`linalg::sequence::embedding`, the heap layer's
+//! lookup): a row of NaN for an id that is not one, never a read outside the table.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
 
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
@@ -65,6 +68,37 @@ impl Spec for Embedding {
 
     fn reads_tokens(&self) -> bool {
         true
+    }
+
+    /// `weight (VOCAB, D)`; `nn::baked::embedding` copies a row per id, and gives a row of NaN
+    /// for an id that is not one (never reading outside the table), as the heap layer.
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let (Some(vocabulary), Some(&features)) = (self.vocabulary.literal(), cx.output.last())
+        else {
+            return Err(format!(
+                "`{}` needs its vocabulary size known to bake",
+                self.text()
+            ));
+        };
+        Ok(Baking {
+            params: vec![Param {
+                name: "weight",
+                shape: vec![vocabulary as usize, features as usize],
+            }],
+            scratch: 0,
+            run: Run::Fresh,
+            fold: Fold::None,
+            multiply_accumulates: 0,
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        let [weight] = io.params.as_slice() else {
+            return TokenStream::new();
+        };
+        let features = usize_lit(cx.output.last().copied().unwrap_or(1));
+        quote_spanned!(io.span=> #nn::baked::embedding(#weight, #features, #x, #y);)
     }
 
     /// Rule: an embedding reads a sequence of token ids, `input(T) tokens`.

@@ -1,12 +1,14 @@
 //! `layer_norm`: PyTorch's `nn.LayerNorm(D)` over the last axis of a `(D)` sample or of each
 //! step of a `(T, D)` sequence, weight and bias `(D)`; `layer_norm(eps = 1e-6)` sets epsilon
-//! (default 1e-5, PyTorch's).
+//! (default 1e-5, PyTorch's). Baked, it runs `nn::baked::layer_norm` (`linalg::norm`, the
+//! heap layer's rows), its eps a constant the compiler checks.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Expr;
 
 use super::args::{Arg, once, parse_args, unexpected};
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::shape::Dims;
 
@@ -80,7 +82,70 @@ pub(super) fn last_axis_norm(cx: &LayerCx, ty: &str, eps: Option<&Expr>) -> Opti
     })
 }
 
+/// How a normalization over the last axis bakes: `weight (D)`, and with `bias` a `bias (D)`,
+/// from its input into a buffer of its own.
+pub(super) fn norm_baking(cx: &BakeCx, text: &str, bias: bool) -> Result<Baking, String> {
+    let Some(&features) = cx.input.last().filter(|_| matches!(cx.input.len(), 1 | 2)) else {
+        return Err(format!("`{text}` needs a `(D)` or `(T, D)` input"));
+    };
+    let param = |name| Param {
+        name,
+        shape: vec![features as usize],
+    };
+    let mut params = vec![param("weight")];
+    if bias {
+        params.push(param("bias"));
+    }
+    Ok(Baking {
+        params,
+        scratch: 0,
+        run: Run::Fresh,
+        fold: Fold::None,
+        multiply_accumulates: 0,
+    })
+}
+
+/// The call of `nn::baked::<function>`, a normalization's kernel (`function` its keyword): its
+/// parameters, then its eps, the given one (a constant the compiler checks is positive and
+/// finite, as the heap layer's `with_eps` asserts) or the constant `default` of `nn::baked`,
+/// then `x` and `y`.
+pub(super) fn norm_code(
+    function: &str,
+    eps: Option<&Expr>,
+    default: &str,
+    io: &BakeIo,
+) -> TokenStream {
+    let (nn, x, y, params) = (io.nn, &io.x, &io.y, &io.params);
+    let function = format_ident!("{}", function);
+    match eps {
+        None => {
+            let default = format_ident!("{}", default);
+            quote_spanned!(io.span=> #nn::baked::#function(#(#params,)* #nn::baked::#default, #x, #y);)
+        }
+        Some(eps) => {
+            let message = format!("`{function}`'s eps must be positive and finite");
+            quote_spanned!(io.span=> {
+                const __NN_EPS: f32 = #eps;
+                const _: () = ::core::assert!(__NN_EPS > 0.0 && __NN_EPS.is_finite(), #message);
+                #nn::baked::#function(#(#params,)* __NN_EPS, #x, #y);
+            })
+        }
+    }
+}
+
 impl Spec for LayerNorm {
+    /// `weight (D)` and `bias (D)`, every row normalised by `nn::baked::layer_norm`.
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        norm_baking(cx, &self.text(), true)
+    }
+
+    fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        if io.params.len() != 2 {
+            return TokenStream::new();
+        }
+        norm_code("layer_norm", self.eps.as_ref(), "LAYER_NORM_EPS", io)
+    }
+
     fn text(&self) -> String {
         match &self.eps {
             Some(eps) => format!("layer_norm(eps = {})", super::args::text(eps)),

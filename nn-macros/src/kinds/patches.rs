@@ -1,11 +1,12 @@
 //! `patches(P)`: a `(C, H, W)` image cut into `P × P` patches in reading order, each one step
 //! of `C · P · P` features: `(C, H, W)` → `((H / P) · (W / P), C · P · P)`, the sequence a vision
-//! transformer reads.
+//! transformer reads. Baked, it runs `nn::baked::patches` (`linalg::sequence::patches`).
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
 use super::args::whole_number;
+use super::bake::{BakeCx, BakeIo, Baking, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::shape::{SampleShape, Width};
 
@@ -46,6 +47,28 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for Patches {
     fn text(&self) -> String {
         format!("patches({})", self.size)
+    }
+
+    /// A permutation into a buffer of its own (`nn::baked::patches`).
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        match cx.input {
+            [_, _, _] => Ok(Baking::plain(Run::Fresh)),
+            _ => Err(format!("`{}` needs a `(C, H, W)` image", self.text())),
+        }
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        let &[c, h, w] = cx.input else {
+            return TokenStream::new();
+        };
+        let (c, h, w, p) = (
+            usize_lit(c),
+            usize_lit(h),
+            usize_lit(w),
+            usize_lit(self.size),
+        );
+        quote_spanned!(io.span=> #nn::baked::patches([#c, #h, #w], #p, #x, #y);)
     }
 
     /// Rule: the patch size divides the image's height and width.

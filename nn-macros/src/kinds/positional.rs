@@ -1,11 +1,14 @@
 //! `positional(sinusoidal)` adds the fixed sine/cosine position code of Vaswani et al. to a
 //! `(T, D)` sequence; `positional(T, D)` adds a learned `(T, D)` table (parameter `weight`).
+//! Baked, `nn::baked::sinusoidal_positional` computes each value of the code as the heap layer
+//! computes its table (no table is baked), and `nn::baked::positional` adds the learned one.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 use syn::Token;
 use syn::parse::ParseStream;
 
+use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
 use crate::parse::parse_dim;
@@ -78,6 +81,42 @@ impl Spec for Positional {
         match self {
             Positional::Sinusoidal => Vec::new(),
             Positional::Learned { steps, features } => vec![steps, features],
+        }
+    }
+
+    /// Learned: `weight (T, D)`, added by `nn::baked::positional`. Sinusoidal: nothing from
+    /// the file and no table: `nn::baked::sinusoidal_positional` computes each value of the
+    /// code as the heap layer computes its table.
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let [steps, features] = cx.input else {
+            return Err(format!("`{}` needs a `(T, D)` sequence", self.text()));
+        };
+        Ok(match self {
+            Positional::Sinusoidal => Baking::plain(Run::Fresh),
+            Positional::Learned { .. } => Baking {
+                params: vec![Param {
+                    name: "weight",
+                    shape: vec![*steps as usize, *features as usize],
+                }],
+                scratch: 0,
+                run: Run::Fresh,
+                fold: Fold::None,
+                multiply_accumulates: 0,
+            },
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y) = (io.nn, &io.x, &io.y);
+        match (self, io.params.as_slice()) {
+            (Positional::Sinusoidal, _) => {
+                let features = usize_lit(cx.input.last().copied().unwrap_or(1));
+                quote_spanned!(io.span=> #nn::baked::sinusoidal_positional(#features, #x, #y);)
+            }
+            (Positional::Learned { .. }, [weight]) => {
+                quote_spanned!(io.span=> #nn::baked::positional(#weight, #x, #y);)
+            }
+            _ => TokenStream::new(),
         }
     }
 

@@ -1,0 +1,187 @@
+//! Baked transformers (`#[weights = ".."]`) against the heap network loaded from the same file:
+//! embedding, both position codes, layer and RMS norms, causal and full attention, patches
+//! and the mean over steps run the heap layers' own kernels, so the outputs are bit-identical
+//! at batch 1. The files are written by `tests/bake_fixtures.rs` from the same declarations.
+
+use nn::prelude::*;
+
+network! {
+    /// A causal language model over 80 ids: the attention's second block of queries crosses
+    /// the 64-key tile.
+    #[weights = "tests/fixtures/baked_causal_lm.safetensors"]
+    struct CausalLm<
+        input(80) tokens,
+        embed: embedding(13 -> 16),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(16, heads = 4, causal)],
+            skip: skip,
+        } => add,
+        rms_norm,
+        head: dense(16 -> 13),
+    >
+
+    /// A vision transformer on 1 x 8 x 8 images: 4 patches of 4 x 4.
+    #[weights = "tests/fixtures/baked_tiny_vit.safetensors"]
+    struct TinyVit<
+        input(1, 8, 8),
+        patches(4),
+        embed: dense(16 -> 8),
+        pos: positional(4, 8),
+        fork { attn: [layer_norm, multi_head_attention(8, heads = 2)], skip: skip } => add,
+        norm: layer_norm(eps = 1e-6),
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+
+    /// Attention that is not causal over 80 steps: every query reads two tiles of keys.
+    #[weights = "tests/fixtures/baked_long_encoder.safetensors"]
+    struct LongEncoder<
+        input(80, 8),
+        positional(sinusoidal),
+        fork { attn: [rms_norm(eps = 1e-6), multi_head_attention(8, heads = 2)], skip: skip } => add,
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+}
+
+/// Deterministic inputs in about [-1, 2].
+fn input(len: usize, seed: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 333.0) - 1.0)
+        .collect()
+}
+
+/// Deterministic token ids in `0..13`.
+fn ids(seed: usize) -> [f32; 80] {
+    core::array::from_fn(|i| ((i * 31 + seed * 17 + i * i * seed) % 13) as f32)
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn a_causal_language_model_matches_the_heap_network_bit_for_bit() {
+    let mut heap = CausalLm::seeded(99);
+    nn::weights::load(&mut heap, CausalLmBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = CausalLmTape::<1, Eval>::new();
+    let mut work = vec![0.0; CausalLmBaked::WORK_LEN];
+    let work: &mut [f32; CausalLmBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    for seed in 0..8 {
+        let x = ids(seed);
+        let heap_out = heap.infer(&Tensor2::<1, 80>::from_slice(&x).unwrap(), &mut tape);
+        let baked_out = CausalLmBaked::infer(&x, work);
+        assert!(baked_out.iter().all(|v| v.is_finite()), "input {seed}");
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+    }
+    assert_eq!(CausalLmBaked::PARAM_COUNT, CausalLm::PARAM_COUNT);
+    assert_eq!(
+        (CausalLmBaked::INPUTS, CausalLmBaked::OUTPUTS),
+        (80, 80 * 13)
+    );
+}
+
+#[test]
+fn an_id_outside_the_vocabulary_gives_nan_rows_in_the_baked_model_too() {
+    let mut heap = CausalLm::seeded(99);
+    nn::weights::load(&mut heap, CausalLmBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = CausalLmTape::<1, Eval>::new();
+    let mut work = vec![0.0; CausalLmBaked::WORK_LEN];
+    let work: &mut [f32; CausalLmBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    for (position, bad) in [
+        (64, 13.0),
+        (70, -1.0),
+        (79, 2.5),
+        (64, f32::NAN),
+        (70, 1e30),
+    ] {
+        let mut x = ids(3);
+        x[position] = bad;
+        let heap_out = heap
+            .infer(&Tensor2::<1, 80>::from_slice(&x).unwrap(), &mut tape)
+            .as_slice()
+            .to_vec();
+        let baked_out = CausalLmBaked::infer(&x, work);
+        // From the bad id on, every step attends to its NaN row: NaN. The steps of the query
+        // blocks before its block of 64 never read it: finite.
+        assert!(
+            baked_out[position * 13..].iter().all(|v| v.is_nan()),
+            "id {bad} at {position}"
+        );
+        let unseen = position / 64 * 64 * 13;
+        assert!(
+            baked_out[..unseen].iter().all(|v| v.is_finite()),
+            "id {bad} at {position}"
+        );
+        // Value for value the heap network's: the same bits, NaN where it has NaN.
+        for (i, (h, b)) in heap_out.iter().zip(baked_out).enumerate() {
+            assert!(
+                h.to_bits() == b.to_bits() || (h.is_nan() && b.is_nan()),
+                "id {bad} at {position}, value {i}: {h} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_vision_transformer_matches_the_heap_network_bit_for_bit() {
+    let mut heap = TinyVit::seeded(99);
+    nn::weights::load(&mut heap, TinyVitBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = TinyVitTape::<1, Eval>::new();
+    let mut work = [0.0; TinyVitBaked::WORK_LEN];
+    for seed in 0..20 {
+        let x: [f32; 64] = input(64, seed).try_into().unwrap();
+        let heap_out = heap.infer(&Tensor4::<1, 1, 8, 8>::from_slice(&x).unwrap(), &mut tape);
+        let baked_out = TinyVitBaked::infer(&x, &mut work);
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+    }
+    assert_eq!(TinyVitBaked::PARAM_COUNT, TinyVit::PARAM_COUNT);
+}
+
+#[test]
+fn attention_over_two_tiles_of_keys_matches_the_heap_network_bit_for_bit() {
+    let mut heap = LongEncoder::seeded(99);
+    nn::weights::load(&mut heap, LongEncoderBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = LongEncoderTape::<1, Eval>::new();
+    let mut work = vec![0.0; LongEncoderBaked::WORK_LEN];
+    let work: &mut [f32; LongEncoderBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    for seed in 0..8 {
+        let x: [f32; 640] = input(640, seed).try_into().unwrap();
+        let heap_out = heap.infer(&Tensor3::<1, 80, 8>::from_slice(&x).unwrap(), &mut tape);
+        let baked_out = LongEncoderBaked::infer(&x, work);
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+    }
+}
+
+/// Every step runs code of its own, and the attention's multiply-accumulates are the tiles its
+/// kernel computes.
+#[test]
+fn the_probe_names_every_step_and_counts_the_attention_products() {
+    let mut work = vec![0.0; CausalLmBaked::WORK_LEN];
+    let work: &mut [f32; CausalLmBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    let mut steps = Vec::new();
+    CausalLmBaked::infer_probed(&ids(0), work, &mut |name, macs| steps.push((name, macs)));
+    let names: Vec<&str> = steps.iter().map(|&(name, _)| name).collect();
+    assert_eq!(
+        names,
+        [
+            "embed",
+            "positional(sinusoidal)",
+            "layer_norm",
+            "multi_head_attention(16, heads = 4, causal)",
+            "add",
+            "rms_norm",
+            "head"
+        ]
+    );
+    // The projections, 4·T·D², and per head the score and value products of the tiles: the
+    // first block of 64 queries reads 64 keys, the second block of 16 all 80.
+    let attention = 4 * 80 * 16 * 16 + 2 * 16 * (64 * 64 + 16 * 80);
+    assert_eq!(steps[3].1, attention);
+    assert_eq!(steps[6].1, 80 * 16 * 13);
+    // The attention's scratch is the heap layer's at batch 1: 4·T·D + T·D/H + 64² + 2·64.
+    let scratch = nn::baked::multi_head_attention_scratch_len(80, 16, 4);
+    assert_eq!(scratch, 4 * 80 * 16 + 80 * 4 + 64 * 64 + 2 * 64);
+    const { assert!(CausalLmBaked::WORK_LEN >= 4 * 80 * 16 + 80 * 4 + 64 * 64 + 2 * 64) };
+}
