@@ -126,6 +126,14 @@ pub(crate) fn transpose_into(
     }
 }
 
+/// Whether every value of a view is finite.
+fn finite_rows(view: &View<'_>) -> bool {
+    view.data
+        .chunks(view.row_stride.max(1))
+        .take(view.rows)
+        .all(|row| row[..view.cols].iter().all(|v| v.is_finite()))
+}
+
 /// How many of the keys `first_key..first_key + cols` query `query` may see.
 #[inline(always)]
 pub(crate) fn visible<const CAUSAL: bool>(query: usize, first_key: usize, cols: usize) -> usize {
@@ -279,9 +287,21 @@ pub(crate) fn forward<const CAUSAL: bool>(
                         out_stride: d,
                         head_dim: dh,
                     });
-                    let probs = block(tile, cols, 0, rows, 0, cols);
                     let values = block(qkv, 3 * d, j0, cols, v, dh);
-                    gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
+                    if CAUSAL && j0 + cols > i0 + 1 && !finite_rows(&values) {
+                        // A masked weight is 0, but 0 · NaN is NaN: a non-finite value (a bad
+                        // token id's) must not reach the queries before it, so each row
+                        // multiplies only the keys it sees.
+                        for r in 0..rows {
+                            let seen = visible::<CAUSAL>(i0 + r, j0, cols);
+                            let probs = block(tile, cols, r, 1, 0, seen);
+                            let values = block(qkv, 3 * d, j0, seen, v, dh);
+                            gemm_add_views(probs, values, &mut out[(i0 + r) * d + q..], d);
+                        }
+                    } else {
+                        let probs = block(tile, cols, 0, rows, 0, cols);
+                        gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
+                    }
                 }
                 for (r, &s) in sum.iter().enumerate() {
                     let inv = 1.0 / s;
