@@ -109,3 +109,29 @@ fn a_token_outside_the_vocabulary_is_named_never_read() {
     }
     assert!(from.iter().all(|v| v.is_nan()));
 }
+
+#[test]
+fn fit_names_a_token_outside_the_vocabulary_before_training() {
+    use nn::data::{Dataset, LastBatch, StepLabels};
+    use nn::train::{CrossEntropy, Fit};
+    assert_eq!(<TinyLm as Layer>::TOKEN_VOCAB, Some(11));
+    assert_eq!(<TinyVit as Layer>::TOKEN_VOCAB, None);
+    let mut ids: Vec<f32> = ids::<4>(10).as_slice().to_vec();
+    ids[3 * 6 + 4] = 12.0;
+    let labels = vec![1; 4 * 6];
+    let data = Dataset::<Features<6>, StepLabels<6>>::per_step(ids, labels, 11).unwrap();
+    let mut net = TinyLm::seeded(0);
+    let before = nn::testing::state_bits(&net);
+    let mut adam = Adam::new(1e-3);
+    let error = Fit::new(&mut net, &mut adam, CrossEntropy)
+        .epochs(1)
+        .run(data.shuffled_batches::<2>(LastBatch::Drop, 0).unwrap())
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("token 12 at sample 3, position 4"),
+        "{message}"
+    );
+    // Nothing trained on it.
+    assert_eq!(nn::testing::state_bits(&net), before);
+}

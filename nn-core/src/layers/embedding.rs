@@ -191,6 +191,7 @@ impl<const T: usize, const V: usize, const D: usize> HasParams for Embedding<T, 
 }
 
 impl<const T: usize, const V: usize, const D: usize> Layer for Embedding<T, V, D> {
+    const TOKEN_VOCAB: Option<usize> = Some(V);
     type Input<const B: usize> = Tensor2<B, T>;
     type Output<const B: usize> = Tensor3<B, T, D>;
     type Scratch<const B: usize> = ();

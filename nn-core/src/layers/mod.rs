@@ -256,6 +256,11 @@ pub trait Layer: HasParams {
     /// output.
     type Cache<const B: usize>: Zeroed;
 
+    /// For a layer that reads token ids (an [`Embedding`], or a network whose input is
+    /// `input(T) tokens`), the vocabulary size every id must stay below; `None` for the rest.
+    /// `fit` checks its datasets against it before the first step.
+    const TOKEN_VOCAB: Option<usize> = None;
+
     /// Inference: writes the output for `x` into `y`, using `scratch` as working space (a
     /// composite layer keeps its inner activations there); simple layers take `&mut ()`.
     ///

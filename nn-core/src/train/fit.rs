@@ -263,8 +263,9 @@ where
     /// output (see [the rules](super#what-fit-checks)): both are compile errors otherwise.
     ///
     /// # Errors
-    /// [`TrainError`]: a class count that is not the network's, non-finite data (both before
-    /// the first step), a non-finite loss (with its epoch and step), a target that does not fit
+    /// [`TrainError`]: a class count that is not the network's, non-finite data, a token id
+    /// outside the vocabulary of a network that reads `input(T) tokens` (all before the first
+    /// step), a non-finite loss (with its epoch and step), a target that does not fit
     /// the output, an optimizer error, or a callback's error. The network keeps the weights of
     /// the last step taken.
     pub fn run<const B: usize, S: Shape>(
@@ -304,6 +305,11 @@ where
         }
         train.data().check_finite()?;
         self.validation.check_finite()?;
+        // A bad token id would train as a NaN row: name it now.
+        if let Some(vocab) = N::TOKEN_VOCAB {
+            train.data().check_tokens(vocab)?;
+            self.validation.check_tokens(vocab)?;
+        }
         let mut runner = Runner::<B, T, N>::new();
         let mut cache = <N::Cache<B> as Zeroed>::zeroed();
         let mut history = History::default();
@@ -642,6 +648,15 @@ pub trait ValidationSet<N: Layer, T: Targets, L: Loss<T>> {
     /// [`TrainError::Data`] naming the first bad sample.
     fn check_finite(&self) -> Result<(), TrainError>;
 
+    /// Checks that every input is a token id below `vocab` (a network that reads
+    /// `input(T) tokens`).
+    ///
+    /// # Errors
+    /// [`TrainError::Data`] naming the first bad id's sample and position.
+    fn check_tokens(&self, _vocab: usize) -> Result<(), TrainError> {
+        Ok(())
+    }
+
     /// The set's targets, for [`Fit::run`]'s class-count check; `None` (the default) skips it.
     fn targets(&self) -> Option<&T> {
         None
@@ -691,6 +706,9 @@ where
     }
     fn check_finite(&self) -> Result<(), TrainError> {
         Ok(self.batches.data().check_finite()?)
+    }
+    fn check_tokens(&self, vocab: usize) -> Result<(), TrainError> {
+        Ok(self.batches.data().check_tokens(vocab)?)
     }
     fn targets(&self) -> Option<&T> {
         Some(self.batches.data().targets())

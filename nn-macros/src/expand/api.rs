@@ -7,6 +7,7 @@ use syn::Ident;
 
 use super::{Generator, Pass};
 use crate::ast::Network;
+use crate::validate::StepKind;
 
 impl Generator<'_> {
     pub(super) fn network_struct(&self) -> TokenStream {
@@ -351,10 +352,26 @@ impl Generator<'_> {
         let tape = &self.tape;
         let (input, output) = (self.input_type(0), self.output_type());
         let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
+        // The first layer that reads the token ids of `input(T) tokens` says their vocabulary.
+        let token_reader = self.plan.steps.iter().find_map(|step| match &step.kind {
+            StepKind::Layer(layer)
+                if step
+                    .inputs
+                    .iter()
+                    .any(|&node| self.plan.nodes[node].shape.tokens) =>
+            {
+                Some(&layer.ty)
+            }
+            _ => None,
+        });
+        let token_vocab = token_reader.map(|ty| {
+            quote!(const TOKEN_VOCAB: ::core::option::Option<usize> = <#ty as #nn::layers::Layer>::TOKEN_VOCAB;)
+        });
         quote! {
             #has_params
 
             impl #nn::layers::Layer for #name {
+                #token_vocab
                 type Input<const __B: usize> = #input;
                 type Output<const __B: usize> = #output;
                 // Whole tapes, so a nested network's named points stay readable; only their
