@@ -135,3 +135,20 @@ fn fit_names_a_token_outside_the_vocabulary_before_training() {
     // Nothing trained on it.
     assert_eq!(nn::testing::state_bits(&net), before);
 }
+
+#[test]
+fn evaluate_and_predict_name_a_token_outside_the_vocabulary() {
+    use nn::data::{Dataset, LastBatch, StepLabels};
+    use nn::train::{CrossEntropy, evaluate, predict};
+    let mut ids: Vec<f32> = ids::<2>(11).as_slice().to_vec();
+    ids[6 + 1] = -1.0;
+    let data = Dataset::<Features<6>, StepLabels<6>>::per_step(ids, vec![0; 12], 11).unwrap();
+    let net = TinyLm::seeded(0);
+    let mut batches = data.sequential_batches::<2>(LastBatch::Pad).unwrap();
+    let error = predict(&net, &mut batches).unwrap_err().to_string();
+    assert!(error.contains("sample 1, position 1"), "{error}");
+    let error = evaluate(&net, &mut batches, &CrossEntropy, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("sample 1, position 1"), "{error}");
+}

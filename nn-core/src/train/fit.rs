@@ -579,6 +579,10 @@ impl<const B: usize, T: Targets, N: Layer> Runner<B, T, N> {
         if steps.is_none() {
             check_covers(batches)?;
         }
+        // `evaluate` and `predict` name a bad token id as `fit` does.
+        if let Some(vocab) = N::TOKEN_VOCAB {
+            batches.data().check_tokens(vocab)?;
+        }
         metrics.iter_mut().for_each(|m| m.reset());
         batches.reset();
         let (mut loss_sum, mut samples) = (0.0f64, 0usize);
