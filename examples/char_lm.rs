@@ -203,9 +203,8 @@ fn windows(ids: &[usize], stride: usize) -> Result<Dataset<Features<T>, StepLabe
         inputs.extend(ids[start..start + T].iter().map(|&id| id as f32));
         labels.extend_from_slice(&ids[start + 1..start + T + 1]);
     }
-    let data = Dataset::per_step(inputs, labels, VOCAB)?;
-    data.check_tokens(VOCAB)?;
-    Ok(data)
+    // `fit` checks the ids against the embedding's vocabulary before its first step.
+    Ok(Dataset::per_step(inputs, labels, VOCAB)?)
 }
 
 /// Bits per character of `ids` under the network: every character after the first predicted

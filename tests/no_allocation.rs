@@ -36,6 +36,29 @@ network! {
     pub struct Recurrent< input(7, 5), lstm: lstm(5 -> 8), gru(8 -> 6), rnn(6 -> 6, relu), dense(6 -> 6), last, head: dense(6 -> 3) >
 }
 
+network! {
+    /// A causal transformer over token ids, and a vision transformer over patches: every
+    /// attention kind, with 70 steps so that attention crosses its 64-key tile.
+    pub struct Lm<
+        input(70) tokens,
+        embed: embedding(11 -> 8),
+        positional(sinusoidal),
+        fork { attn: [layer_norm, multi_head_attention(8, heads = 2, causal)], skip: skip } => add,
+        fork { mlp: [rms_norm, dense(8 -> 16), gelu, dense(16 -> 8)], skip: skip } => add,
+        head: dense(8 -> 11),
+    >
+
+    pub struct Vit<
+        input(1, 8, 8),
+        patches(2),
+        embed: dense(4 -> 8),
+        positional(16, 8),
+        fork { attn: [layer_norm, multi_head_attention(8, heads = 4)], skip: skip } => add,
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+}
+
 fn train_step<const B: usize>(
     net: &mut Mlp,
     adam: &mut Adam,
@@ -261,4 +284,46 @@ fn filling_image_and_sequence_batches_allocates_nothing() {
     assert_eq!(info.count_total, 0, "{info:?}");
     let _: (&Tensor4<4, 1, 4, 4>, &Tensor3<4, 3, 2>) =
         (image_batch.inputs(), sequence_batch.inputs());
+}
+
+#[test]
+fn transformer_training_step_and_inference_allocate_nothing() {
+    let mut lm = Lm::seeded(3);
+    let mut vit = Vit::seeded(4);
+    let mut adam = Adam::new(1e-3);
+    let mut adam_vit = Adam::new(1e-3);
+    let ids = Tensor2::<4, 70>::from_fn(|[b, t]| ((b * 7 + t * 3) % 11) as f32);
+    let images = Tensor4::<4, 1, 8, 8>::from_fn(|[b, _, r, c]| ((b + r * c) % 5) as f32 / 5.0);
+    let (mut tape, mut eval) = (LmTape::<4>::new(), LmTape::<4, Eval>::new());
+    let (mut vit_tape, mut vit_eval) = (VitTape::<4>::new(), VitTape::<4, Eval>::new());
+    let dy = Tensor3::<4, 70, 11>::full(0.01);
+    let dy_vit = Tensor2::<4, 3>::full(0.1);
+    let mut step = |lm: &mut Lm, vit: &mut Vit| {
+        lm.forward_train(&ids, &mut tape);
+        lm.zero_grad();
+        lm.backward_params(&mut tape, &dy);
+        adam.step(lm).expect("one optimizer per model");
+        vit.forward_train(&images, &mut vit_tape);
+        vit.zero_grad();
+        vit.backward_params(&mut vit_tape, &dy_vit);
+        adam_vit.step(vit).expect("one optimizer per model");
+    };
+    step(&mut lm, &mut vit); // warm-up: Adam allocates its moments
+    let training = allocation_counter::measure(|| {
+        for _ in 0..2 {
+            step(&mut lm, &mut vit);
+        }
+    });
+    assert_eq!(
+        training.count_total, 0,
+        "a transformer training step allocated: {training:?}"
+    );
+    let inference = allocation_counter::measure(|| {
+        let _ = std::hint::black_box(lm.infer(&ids, &mut eval));
+        let _ = std::hint::black_box(vit.infer(&images, &mut vit_eval));
+    });
+    assert_eq!(
+        inference.count_total, 0,
+        "transformer inference allocated: {inference:?}"
+    );
 }
