@@ -53,23 +53,52 @@ section() {
     awk -v name="$2" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }' <<<"$1"
 }
 
-failed=0
-new_counts=""
+# Every firmware package, and its binary's name.
+packages=()
+firmwares=()
 for manifest in embedded/*/Cargo.toml; do
     grep -q '^\[\[bin\]\]' "$manifest" || continue
-    package=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -1)
-    firmware=$(awk '/^\[\[bin\]\]/ { bin = 1 } bin && /^name = / { gsub(/"/, "", $3); print $3; exit }' "$manifest")
+    packages+=("$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -1)")
+    firmwares+=("$(awk '/^\[\[bin\]\]/ { bin = 1 } bin && /^name = / { gsub(/"/, "", $3); print $3; exit }' "$manifest")")
+done
 
-    host=$(cargo run -q -p "$package" --profile "$profile")
-    cargo build -q -p "$package" --target "$target" --profile "$profile"
-    elf="${CARGO_TARGET_DIR:-target}/$target/$profile/$firmware"
-    device=$(timeout 300 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
-        -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf") || {
+# One build for the host and one for the device: cargo then compiles the packages side by side.
+# Every package asks for the same `nn` features, so building them together changes nothing.
+package_args=()
+for package in "${packages[@]}"; do package_args+=(-p "$package"); done
+cargo build -q "${package_args[@]}" --profile "$profile"
+cargo build -q "${package_args[@]}" --target "$target" --profile "$profile"
+target_dir=${CARGO_TARGET_DIR:-target}
+
+# The QEMU runs, one thread each, as many at a time as there are cores; -icount makes each
+# count the same whatever runs beside it.
+outputs=$(mktemp -d)
+trap 'rm -rf "$outputs"' EXIT
+run_on_device() {
+    local status=0
+    timeout 300 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
+        -semihosting-config enable=on,target=native -icount shift=0 -kernel "$1" >"$2" 2>&1 || status=$?
+    echo "$status" >"$2.status"
+}
+for firmware in "${firmwares[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+    run_on_device "$target_dir/$target/$profile/$firmware" "$outputs/$firmware" &
+done
+wait
+
+failed=0
+new_counts=""
+for i in "${!firmwares[@]}"; do
+    firmware=${firmwares[i]}
+    host=$("$target_dir/$profile/$firmware")
+    elf="$target_dir/$target/$profile/$firmware"
+    device=$(cat "$outputs/$firmware")
+    if [ "$(cat "$outputs/$firmware.status")" -ne 0 ]; then
         echo "$device"
         echo "error: $firmware failed on the device" >&2
         failed=1
         continue
-    }
+    fi
 
     host_predictions=$(sed -n "s/^$firmware: predictions //p" <<<"$host")
     device_predictions=$(sed -n "s/^$firmware: predictions //p" <<<"$device")

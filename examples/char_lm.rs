@@ -26,7 +26,8 @@
 //! prints the held-out cross-entropy in bits per character (every held-out character predicted
 //! once, from up to 63 characters before it) beside a unigram model's (the training text's
 //! character frequencies, add-one smoothed), then samples text from a prompt at
-//! `--temperature`, one character at a time, each from the logits of the last position read.
+//! `--temperature`, one character at a time, each from the logits of the last position read,
+//! decoding step by step with a key/value cache ([`Decoder`](nn::layers::Decoder)).
 //! The last line is `validation_bits_per_char: X`.
 //!
 //! ## Figures
@@ -56,7 +57,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nn::data::{Dataset, LastBatch, StepLabels};
-use nn::layers::Features;
+use nn::layers::{Decoder, Features};
 use nn::prelude::*;
 use nn::train::{CrossEntropy, Fit, LearningRateSchedule};
 use nn_examples::args::{self, parse_value};
@@ -256,23 +257,27 @@ fn unigram_bits(train: &[usize], held_out: &[usize]) -> f64 {
 
 /// `count` characters after `prompt`, each drawn from the softmax of the logits divided by
 /// `temperature` at the last position read.
-fn sample(net: &CharLm, prompt: &[usize], count: usize, temperature: f32, seed: u64) -> String {
+///
+/// It decodes step by step ([`Decoder`]): attention keeps the keys and values of the
+/// characters read, so each new character costs one step, not a pass over the whole window.
+/// When the window of `T` characters is full, it starts over from the last `T / 2`.
+fn sample(
+    net: &CharLm,
+    prompt: &[usize],
+    count: usize,
+    temperature: f32,
+    seed: u64,
+) -> Result<String> {
     let mut rng = nn::init::seeded(seed);
-    let mut tape = CharLmTape::<1, Eval>::new();
+    let mut decoder = Decoder::new(net);
     let mut ids = prompt.to_vec();
+    let mut logits = vec![0.0; VOCAB];
+    for &id in &ids[ids.len().saturating_sub(T)..] {
+        logits.copy_from_slice(decoder.step_token(id)?);
+    }
     for _ in 0..count {
-        // Causal attention: the positions after the context do not change those before, so a
-        // short context is read from position 0 and its last position's logits are used.
-        let context = &ids[ids.len().saturating_sub(T)..];
-        let mut x = Tensor2::<1, T>::zeros();
-        for (slot, &id) in x.as_mut_slice().iter_mut().zip(context) {
-            *slot = id as f32;
-        }
-        let logits = net.infer(&x, &mut tape);
-        let last = context.len() - 1;
-        let row = &logits.as_slice()[last * VOCAB..(last + 1) * VOCAB];
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let weights: Vec<f64> = row
+        let max = logits.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let weights: Vec<f64> = logits
             .iter()
             .map(|&v| f64::from((v - max) / temperature).exp())
             .collect();
@@ -287,8 +292,15 @@ fn sample(net: &CharLm, prompt: &[usize], count: usize, temperature: f32, seed: 
             pick -= w;
         }
         ids.push(next);
+        if decoder.position() == T {
+            decoder.reset();
+            for &id in &ids[ids.len() - T / 2..ids.len() - 1] {
+                decoder.step_token(id)?;
+            }
+        }
+        logits.copy_from_slice(decoder.step_token(next)?);
     }
-    ids.iter().map(|&id| character(id)).collect()
+    Ok(ids.iter().map(|&id| character(id)).collect())
 }
 
 fn run(options: &Options) -> Result<()> {
@@ -338,7 +350,7 @@ fn run(options: &Options) -> Result<()> {
             options.samples,
             options.temperature,
             options.seed
-        )
+        )?
     );
     let unigram = unigram_bits(train_ids, held_out);
     let bits = bits_per_char(&net, held_out);

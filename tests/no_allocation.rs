@@ -326,4 +326,19 @@ fn transformer_training_step_and_inference_allocate_nothing() {
         inference.count_total, 0,
         "transformer inference allocated: {inference:?}"
     );
+    // Decoding step by step: the key/value cache is allocated by `Decoder::new`, a step
+    // allocates nothing, nor does an error or a reset.
+    let mut decoder = nn::layers::Decoder::new(&lm);
+    let decoding = allocation_counter::measure(|| {
+        for t in 0..70 {
+            let _ = std::hint::black_box(decoder.step_token(t % 11));
+        }
+        assert!(decoder.step_token(0).is_err());
+        decoder.reset();
+        let _ = std::hint::black_box(decoder.step_token(3));
+    });
+    assert_eq!(
+        decoding.count_total, 0,
+        "a decode step allocated: {decoding:?}"
+    );
 }

@@ -93,6 +93,7 @@ KEYS = {
     "dispatch": ("dispatch_us", False),
     "transformer": ("transformer_fwd_us", False),
     "transformer_train": ("transformer_train_us", False),
+    "transformer_decode": ("transformer_decode_us", False),
 }
 # Figures that only our probe measures.
 OURS_ONLY = {"fma_peak", "dispatch"}
@@ -276,6 +277,37 @@ class Torch:
                 layer.zero_grad(set_to_none=False)
                 layer(x).backward(dy)
         return self.time_per_call(20, call)
+
+    def transformer_decode(self):
+        """One batch-1 decode step of the same layer with causal attention, the mean over the 64
+        steps of a sequence: each step projects its row, appends its key and value to a cache
+        and attends over the cache with `scaled_dot_product_attention`, the way a PyTorch
+        user writes cached decoding (the layer itself has no cache)."""
+        torch, F = self.torch, self.F
+        torch.manual_seed(0)
+        layer = torch.nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                                 activation="relu", batch_first=True,
+                                                 norm_first=True).eval()
+        attn = layer.self_attn
+        heads, head_dim = 4, 16
+        x = torch.rand(64, 64) * 2 - 1
+
+        def call():
+            with torch.no_grad():
+                keys = torch.empty(1, heads, 64, head_dim)
+                values = torch.empty(1, heads, 64, head_dim)
+                for t in range(64):
+                    row = x[t:t + 1]
+                    q, k, v = F.linear(layer.norm1(row), attn.in_proj_weight,
+                                       attn.in_proj_bias).split(64, dim=-1)
+                    keys[0, :, t] = k.view(heads, head_dim)
+                    values[0, :, t] = v.view(heads, head_dim)
+                    heads_out = F.scaled_dot_product_attention(
+                        q.view(1, heads, 1, head_dim), keys[:, :, :t + 1], values[:, :, :t + 1])
+                    row = row + attn.out_proj(heads_out.reshape(1, 64))
+                    row = row + layer.linear2(F.relu(layer.linear1(layer.norm2(row))))
+
+        return self.time_per_call(20, call) / 64
 
     def lenet_epoch(self):
         model = self.lenet()
@@ -474,6 +506,8 @@ class Torch:
             return self.cnn_infer_b1() * 1e6
         if figure == "lenet_int8_b64":
             return self.lenet_int8_b64() * 1e6
+        if figure == "transformer_decode":
+            return self.transformer_decode() * 1e6
         if figure in ("transformer", "transformer_train"):
             return self.transformer(train=figure == "transformer_train") * 1e6
         if figure in CONVS:

@@ -41,6 +41,9 @@
 //! - `transformer_fwd_us`, `transformer_train_us`: one pre-norm transformer encoder layer
 //!   (`workloads::EncoderLayer`: T = 64, D = 64, 4 heads, feed-forward 256, ReLU) at batch 32:
 //!   an inference call, and a training step's forward and backward (no optimizer).
+//! - `transformer_decode_us`: one batch-1 decode step of the causal form of that layer
+//!   (`workloads::CausalEncoderLayer`) with a key/value cache (`nn::layers::Decoder`), the mean
+//!   over the 64 steps of a whole sequence.
 //! - `dispatch_us`: one empty split across the pool's threads (`NN_THREADS`), the cost a
 //!   split pays before any work.
 //! - `fma_peak_gflops`: this core's single-thread f32 FMA peak, measured: independent chains of
@@ -56,8 +59,8 @@ use nn::prelude::*;
 mod workloads;
 
 use workloads::{
-    BATCH, EPOCH_SAMPLES, EncoderLayer, EncoderLayerTape, LeNet, LeNetTape, LeNetTrainer,
-    LstmTrainer, Mlp, MlpTape, SeqLstm, SeqLstmTape, Trainer,
+    BATCH, CausalEncoderLayer, EPOCH_SAMPLES, EncoderLayer, EncoderLayerTape, LeNet, LeNetTape,
+    LeNetTrainer, LstmTrainer, Mlp, MlpTape, SeqLstm, SeqLstmTape, Trainer,
 };
 
 /// Blocks per timed figure; the reported value is the median block.
@@ -169,6 +172,23 @@ fn transformer(calls: usize, train: bool) -> f64 {
             black_box(net.infer(black_box(&x), &mut eval).as_slice()[0]);
         })
     }
+}
+
+/// Seconds per batch-1 decode step of the causal encoder layer: a whole sequence of 64 steps
+/// per call, from a reset key/value cache.
+fn transformer_decode(calls: usize) -> f64 {
+    let net = CausalEncoderLayer::seeded(0);
+    let mut rng = nn::init::seeded(8);
+    let x: Vec<f32> = (0..64 * 64)
+        .map(|_| nn::init::uniform(&mut rng, -1.0, 1.0))
+        .collect();
+    let mut decoder = nn::layers::Decoder::new(&net);
+    time_per_call(calls, || {
+        decoder.reset();
+        for step in x.chunks(64) {
+            black_box(decoder.step(black_box(step)).expect("64 steps fit")[0]);
+        }
+    }) / 64.0
 }
 
 fn cnn_infer_b1(calls: usize) -> f64 {
@@ -386,7 +406,7 @@ fn main() {
         println!(
             "perf_probe: run `python3 benches/compare/compare.py` \
              (figures: epoch infer_b1 infer_b64 celsius sgemm train_b256 \
-             lenet_epoch cnn_infer_b1 lenet_int8_b64 transformer transformer_train conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
+             lenet_epoch cnn_infer_b1 lenet_int8_b64 transformer transformer_train transformer_decode conv1 conv2 conv1_wgrad conv2_wgrad tcn784 tcn28 \
              depthwise depthwise_wgrad fma_peak lstm_epoch lstm_infer_b1 dispatch)"
         );
         return;
@@ -456,6 +476,12 @@ fn main() {
                 >(BATCH * 64 * 25 * 5 * 9, 500)
             ),
             "transformer" => println!("transformer_fwd_us: {:.2}", transformer(20, false) * 1e6),
+            "transformer_decode" => {
+                println!(
+                    "transformer_decode_us: {:.2}",
+                    transformer_decode(200) * 1e6
+                )
+            }
             "transformer_train" => {
                 println!("transformer_train_us: {:.2}", transformer(20, true) * 1e6)
             }

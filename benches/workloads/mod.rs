@@ -54,6 +54,14 @@ network! {
         attn: fork { attn: [layer_norm, multi_head_attention(64, heads = 4)], skip: skip } => add,
         ff: fork { ff: [layer_norm, dense(64 -> 256), relu, dense(256 -> 64)], skip: skip } => add,
     >
+
+    /// The same layer with causal attention, which decodes one step at a time with a
+    /// key/value cache (`nn::layers::Decoder`).
+    pub struct CausalEncoderLayer<
+        input(64, 64),
+        attn: fork { attn: [layer_norm, multi_head_attention(64, heads = 4, causal)], skip: skip } => add,
+        ff: fork { ff: [layer_norm, dense(64 -> 256), relu, dense(256 -> 64)], skip: skip } => add,
+    >
 }
 
 /// The training batch size.

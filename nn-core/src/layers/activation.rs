@@ -74,8 +74,8 @@ impl<const B: usize, const C: usize, const H: usize, const W: usize> SampleShape
     type Sample = Shape3<C, H, W>;
 }
 
-/// Implements [`Layer`](super::Layer), [`HasParams`](crate::param::HasParams) and
-/// [`Composable`](super::Composable) for a parameter-free elementwise activation, from its
+/// Implements [`Layer`](super::Layer), [`HasParams`](crate::param::HasParams),
+/// [`Composable`](super::Composable) and, over sequences, [`Decode`](super::Decode) for a parameter-free elementwise activation, from its
 /// forward `f(x)` and its derivative written in terms of the input `x` and the output `y`.
 ///
 /// `build` is `Default::default()`; a hyperparameter given in `network!` goes through the
@@ -143,6 +143,26 @@ macro_rules! elementwise_activation {
                     {
                         *g = upstream * $derivative;
                     }
+                }
+            }
+        }
+
+        /// Elementwise, so each step on its own.
+        impl<const T: usize, const F: usize> $crate::layers::Decode
+            for $ty<$crate::layers::Shape2<T, F>>
+        {
+            const STEPS: usize = T;
+            const STEP_INPUTS: usize = F;
+            const STEP_OUTPUTS: usize = F;
+            type DecodeState = ();
+
+            fn decode_state(&self) {}
+
+            fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+                assert!(position < T, "position {position} of {T} steps");
+                let $self_ = self;
+                for (out, &$x) in y.iter_mut().zip(x) {
+                    *out = $forward;
                 }
             }
         }

@@ -1,8 +1,11 @@
 //! `MultiHeadAttention<T, D, H, CAUSAL>`: multi-head self-attention over batch-first sequences.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
-use crate::layers::{Composable, Layer};
+use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::attention::{
     self, AttentionBuffers, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, block, exp_row, row_max,
     transpose_into, visible,
@@ -596,6 +599,49 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Composa
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
+    }
+}
+
+/// What causal attention keeps between decoded steps: every step's keys and values (the
+/// key/value cache, `2·T·D` values) and the working space of one step
+/// ([`linalg::attention::decode_scratch_len`](crate::linalg::attention::decode_scratch_len)).
+#[derive(Clone, Debug)]
+pub struct AttentionDecodeState {
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+/// Causal attention decodes one step at a time: step `t` attends to the keys and values the
+/// state kept of steps `0..=t` ([`linalg::attention::decode_step`](attention::decode_step)).
+/// Non-causal attention has no step form: every step sees the later ones.
+impl<const T: usize, const D: usize, const H: usize> Decode for MultiHeadAttention<T, D, H, true> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = D;
+    const STEP_OUTPUTS: usize = D;
+    type DecodeState = AttentionDecodeState;
+
+    fn decode_state(&self) -> AttentionDecodeState {
+        AttentionDecodeState {
+            keys: vec![0.0; T * D],
+            values: vec![0.0; T * D],
+            scratch: vec![0.0; attention::decode_scratch_len(T, D)],
+        }
+    }
+
+    fn decode_step(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        state: &mut AttentionDecodeState,
+        position: usize,
+    ) {
+        let AttentionDecodeState {
+            keys,
+            values,
+            scratch,
+        } = state;
+        attention::decode_step(&self.params(), H, position, x, y, keys, values, scratch);
     }
 }
 

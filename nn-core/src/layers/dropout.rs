@@ -5,7 +5,7 @@ use core::marker::PhantomData;
 use rand::{Rng as _, RngExt as _};
 
 use crate::init::{Rng, seeded};
-use crate::layers::{Composable, Layer, Shape};
+use crate::layers::{Composable, Decode, Layer, Shape, Shape2};
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::Tensor;
 
@@ -152,6 +152,21 @@ impl<S: Shape> Composable for Dropout<S> {
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(Self::DEFAULT_P, rng)
+    }
+}
+
+/// The identity, as at inference.
+impl<const T: usize, const F: usize> Decode for Dropout<Shape2<T, F>> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = F;
+    const STEP_OUTPUTS: usize = F;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        assert!(position < T, "position {position} of {T} steps");
+        y.copy_from_slice(x);
     }
 }
 

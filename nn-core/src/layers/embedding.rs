@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::init::{Rng, standard_normal};
-use crate::layers::{Composable, Layer};
+use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::sequence::{self, token};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
@@ -245,6 +245,21 @@ impl<const T: usize, const V: usize, const D: usize> Composable for Embedding<T,
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
+    }
+}
+
+/// One id in, its row of the table out (NaN for an id that is not one, as in `forward`).
+impl<const T: usize, const V: usize, const D: usize> Decode for Embedding<T, V, D> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = 1;
+    const STEP_OUTPUTS: usize = D;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        assert!(position < T, "position {position} of {T} steps");
+        sequence::embedding(self.weight.as_slice(), D, x, y);
     }
 }
 

@@ -6,7 +6,7 @@ use alloc::vec;
 use core::marker::PhantomData;
 
 use crate::init::Rng;
-use crate::layers::{Composable, Layer, Shape};
+use crate::layers::{Composable, Decode, Layer, Shape, Shape2};
 use crate::linalg::norm;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor1, Zeroed};
@@ -323,6 +323,21 @@ impl<S: Shape, const D: usize> Composable for LayerNorm<S, D> {
 
     fn build(_rng: &mut Rng) -> Self {
         Self::new()
+    }
+}
+
+/// Each step is one row, normalised on its own.
+impl<const T: usize, const D: usize> Decode for LayerNorm<Shape2<T, D>, D> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = D;
+    const STEP_OUTPUTS: usize = D;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        assert!(position < T, "position {position} of {T} steps");
+        norm::layer_norm(self.weight.as_slice(), self.bias.as_slice(), self.eps, x, y);
     }
 }
 

@@ -2,7 +2,8 @@
 //! cosines of the Transformer, and `LearnedPositional<T, D>`, a trained table.
 
 use crate::init::{Rng, standard_normal};
-use crate::layers::{Composable, Layer};
+use crate::layers::decode::row;
+use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::sequence;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
@@ -242,6 +243,36 @@ impl<const T: usize, const D: usize> Composable for LearnedPositional<T, D> {
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
+    }
+}
+
+/// Step `t` gets row `t` of the table added.
+impl<const T: usize, const D: usize> Decode for SinusoidalPositional<T, D> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = D;
+    const STEP_OUTPUTS: usize = D;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        let table = row(self.table().as_slice(), D, position);
+        sequence::add_positions(table, x, y);
+    }
+}
+
+/// Step `t` gets row `t` of the learned table added.
+impl<const T: usize, const D: usize> Decode for LearnedPositional<T, D> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = D;
+    const STEP_OUTPUTS: usize = D;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        let table = row(self.weight().as_slice(), D, position);
+        sequence::add_positions(table, x, y);
     }
 }
 

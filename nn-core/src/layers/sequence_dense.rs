@@ -3,7 +3,7 @@
 
 use crate::init::{Init, Rng};
 use crate::layers::dense::{affine_backward, affine_forward};
-use crate::layers::{Composable, Layer};
+use crate::layers::{Composable, Decode, Layer};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor2, Tensor3};
 
@@ -180,6 +180,28 @@ impl<const T: usize, const IN: usize, const OUT: usize> Composable for SequenceD
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
+    }
+}
+
+/// Each step is one row of the product.
+impl<const T: usize, const IN: usize, const OUT: usize> Decode for SequenceDense<T, IN, OUT> {
+    const STEPS: usize = T;
+    const STEP_INPUTS: usize = IN;
+    const STEP_OUTPUTS: usize = OUT;
+    type DecodeState = ();
+
+    fn decode_state(&self) {}
+
+    fn decode_step(&self, x: &[f32], y: &mut [f32], _: &mut (), position: usize) {
+        assert!(position < T, "position {position} of {T} steps");
+        crate::linalg::affine(
+            self.weight().as_slice(),
+            self.bias().as_slice(),
+            x,
+            y,
+            1,
+            IN,
+        );
     }
 }
 

@@ -383,3 +383,71 @@ pub fn multi_head_attention(
         forward::<false>(params, t, heads, x, y, buffers);
     }
 }
+
+/// Values of working space [`decode_step`] needs for `features` (`D`) and `steps` (`T`): Q, K
+/// and V of the step, the heads' output, and one head's scores.
+pub const fn decode_scratch_len(steps: usize, features: usize) -> usize {
+    4 * features + steps
+}
+
+/// One step of causal self-attention with a key/value cache: the output (`D` values) of step
+/// `position` for its input `x` (`D`), into `y`. The step's key and value are written to row
+/// `position` of `keys` and `values` (`T × D` each), whose rows `0..position` hold the
+/// earlier steps'; each head attends to those `position + 1` rows. `scratch` is
+/// [`decode_scratch_len`] values.
+///
+/// It takes `4·D² + 2·(position + 1)·D` multiply-accumulates, where the full forward redoes
+/// every earlier step.
+///
+/// # Panics
+/// When `heads` does not divide `D`, `position` is not below `T`, or a length disagrees with
+/// another.
+#[allow(clippy::too_many_arguments)]
+pub fn decode_step(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    position: usize,
+    x: &[f32],
+    y: &mut [f32],
+    keys: &mut [f32],
+    values: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    assert!(
+        heads > 0 && d.is_multiple_of(heads),
+        "the heads ({heads}) must divide the features ({d})"
+    );
+    let steps = keys.len() / d.max(1);
+    assert!(position < steps, "position {position} of {steps} steps");
+    let (qkv, rest) = scratch.split_at_mut(3 * d);
+    let (out, rest) = rest.split_at_mut(d);
+    let scores = &mut rest[..position + 1];
+    super::affine(params.in_proj_weight, params.in_proj_bias, x, qkv, 1, d);
+    let (q, kv) = qkv.split_at(d);
+    let row = position * d..(position + 1) * d;
+    keys[row.clone()].copy_from_slice(&kv[..d]);
+    values[row].copy_from_slice(&kv[d..]);
+
+    let head_dim = d / heads;
+    let scale = scale(head_dim);
+    for h in 0..heads {
+        let columns = h * head_dim..(h + 1) * head_dim;
+        let q = &q[columns.clone()];
+        for (score, key) in scores.iter_mut().zip(keys.chunks_exact(d)) {
+            *score = super::dot(q, &key[columns.clone()]);
+        }
+        let max = row_max(scores);
+        let sum = exp_row(scores, max, scale);
+        let out = &mut out[columns.clone()];
+        out.fill(0.0);
+        for (&p, value) in scores.iter().zip(values.chunks_exact(d)) {
+            for (o, &v) in out.iter_mut().zip(&value[columns.clone()]) {
+                *o += p * v;
+            }
+        }
+        let inv = 1.0 / sum;
+        out.iter_mut().for_each(|o| *o *= inv);
+    }
+    super::affine(params.out_proj_weight, params.out_proj_bias, out, y, 1, d);
+}

@@ -9,6 +9,7 @@
 //! and the mode the type parameter `__M`: names a user's constants and types cannot take.
 
 mod api;
+mod decode;
 mod passes;
 mod stub;
 mod tape;
@@ -257,6 +258,7 @@ impl<'a> Generator<'a> {
         let points = self.point_structs();
         let inherent = self.inherent_impl();
         let traits = self.trait_impls();
+        let decode = self.decode_impl();
         quote! {
             #(#checks)*
             #network_struct
@@ -264,6 +266,7 @@ impl<'a> Generator<'a> {
             #points
             #inherent
             #traits
+            #decode
         }
     }
 }

@@ -205,7 +205,9 @@ impl Spec for Attention {
             vec![sequence.steps.clone(), sequence.features.clone()],
             cx.reference(),
         );
-        Some(Built::new(ty, output))
+        // Only causal attention has a step form: otherwise a step sees the later ones.
+        let built = Built::new(ty, output);
+        Some(if causal { built.decoding() } else { built })
     }
 }
 

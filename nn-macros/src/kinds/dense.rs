@@ -155,6 +155,6 @@ impl Dense {
         let ty = quote_spanned!(cx.span()=> #nn::layers::SequenceDense<#t, #f, #o>);
         let output =
             SampleShape::known(vec![steps.clone(), Width::of(&self.output)], cx.reference());
-        Some(Built::new(ty, output))
+        Some(Built::new(ty, output).decoding())
     }
 }

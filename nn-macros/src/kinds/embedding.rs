@@ -129,6 +129,6 @@ impl Spec for Embedding {
         );
         let ty = quote_spanned!(cx.span()=> #nn::layers::Embedding<#t, #v, #d>);
         let output = SampleShape::known(vec![steps, Width::of(&self.features)], cx.reference());
-        Some(Built::new(ty, output))
+        Some(Built::new(ty, output).decoding())
     }
 }

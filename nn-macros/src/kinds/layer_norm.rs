@@ -76,8 +76,11 @@ pub(super) fn last_axis_norm(cx: &LayerCx, ty: &str, eps: Option<&Expr>) -> Opti
     let d = &last.tokens;
     let ty = quote_spanned!(cx.span()=> #nn::layers::#ident<#marker, #d>);
     let init: Option<TokenStream> = eps.map(|eps| quote!(<#ty>::with_eps(#eps)));
+    // Over a sequence, each step is a row of its own.
+    let decodes = matches!(&shape.dims, Dims::Known(dims) if dims.len() == 2);
     Some(Built {
         init,
+        decodes,
         ..Built::new(ty, shape)
     })
 }

@@ -195,9 +195,20 @@ pub struct Built {
     pub output: SampleShape,
     /// When the layer is first and fixes the network's input shape itself (`dense(784 -> ..)`).
     pub input: Option<SampleShape>,
+    /// Whether the layer type runs one step of a sequence at a time (`nn::layers::Decode`):
+    /// a network decodes step by step when all its layers do.
+    pub decodes: bool,
 }
 
 impl Built {
+    /// The same layer, marked as one that decodes step by step (see [`Built::decodes`]).
+    pub fn decoding(self) -> Self {
+        Built {
+            decodes: true,
+            ..self
+        }
+    }
+
     /// A layer of type `ty`, made by `Composable::build`, that gives `output`.
     pub fn new(ty: TokenStream, output: SampleShape) -> Self {
         Built {
@@ -205,6 +216,7 @@ impl Built {
             init: None,
             output,
             input: None,
+            decodes: false,
         }
     }
 }
@@ -385,8 +397,11 @@ impl LayerCx<'_> {
         let ident = Ident::new(ty, Span::call_site());
         let ty = quote::quote_spanned!(self.span()=> #nn::layers::#ident<#marker>);
         let init = hyperparameter.map(|value| quote!(<#ty>::new(#value)));
+        // Over a sequence, each step on its own.
+        let decodes = matches!(&shape.dims, Dims::Known(dims) if dims.len() == 2);
         Some(Built {
             init,
+            decodes,
             ..Built::new(ty, shape)
         })
     }

@@ -144,6 +144,6 @@ impl Spec for Positional {
                 quote_spanned!(cx.span()=> #nn::layers::LearnedPositional<#t, #d>)
             }
         };
-        Some(Built::new(ty, sequence.shape))
+        Some(Built::new(ty, sequence.shape).decoding())
     }
 }

@@ -416,6 +416,7 @@ impl Builder<'_> {
                     input: Some(SampleShape::of(ty.clone(), Side::Input, layer.reference())),
                     init: None,
                     ty,
+                    decodes: false,
                 };
                 self.push_layer(layer, prefix, input, built)
             }
@@ -443,6 +444,7 @@ impl Builder<'_> {
             init,
             output,
             input: takes,
+            decodes,
         } = built;
         let nn = self.nn;
         let span = layer.span();
@@ -488,6 +490,7 @@ impl Builder<'_> {
                 init,
                 param_count,
                 text: layer.text(),
+                decodes,
             }),
             inputs: vec![input],
             output,

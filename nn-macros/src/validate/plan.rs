@@ -25,6 +25,8 @@ pub struct LayerStep {
     pub param_count: TokenStream,
     /// The layer as the user wrote it, for docs.
     pub text: String,
+    /// Whether the layer runs one step at a time (`nn::layers::Decode`).
+    pub decodes: bool,
 }
 
 pub enum StepKind {

@@ -1,0 +1,120 @@
+//! Step-by-step decoding with a key/value cache (`nn::layers::Decoder`): each step's output
+//! equals the full forward's row for the same prefix, on generated networks with every kind
+//! that decodes, across attention's 64-key tile; bad input is an error that changes nothing.
+
+use nn::layers::{Decode, DecodeError, Decoder};
+use nn::prelude::*;
+
+network! {
+    /// Two pre-norm blocks over 70 ids (past one 64-key tile of the full forward), with a
+    /// learned position table, dropout, both norms, a concat on the features and every
+    /// decoding activation.
+    pub struct LongLm<
+        input(70) tokens,
+        embed: embedding(13 -> 8),
+        positional(70, 8),
+        dropout(0.1),
+        b1: fork { attn: [layer_norm, multi_head_attention(8, heads = 2, causal)], skip: skip } => add,
+        m1: fork {
+            ff: [rms_norm(eps = 1e-6), dense(8 -> 16), gelu, dense(16 -> 8)],
+            skip: skip,
+        } => add,
+        b2: fork { attn: [rms_norm, multi_head_attention(8, heads = 4, causal)], skip: skip } => add,
+        wide: fork { a: [dense(8 -> 4), relu], b: [dense(8 -> 4), tanh], c: [dense(8 -> 4), sigmoid, leaky_relu(0.1), elu] } => concat,
+        head: dense(12 -> 13),
+    >
+
+    /// Features in rather than ids: `(T, F)` sequences decode too.
+    pub struct FeatureDecoder<
+        input(5, 3),
+        dense(3 -> 4),
+        positional(sinusoidal),
+        fork { attn: [layer_norm, multi_head_attention(4, heads = 1, causal)], skip: skip } => add,
+        dense(4 -> 2),
+    >
+}
+
+fn close(a: &[f32], b: &[f32]) -> Result<(), String> {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if (x - y).abs() > 1e-5 * (1.0 + y.abs()) {
+            return Err(format!("value {i}: step by step {x}, full forward {y}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_step_equals_the_full_forward_on_its_prefix() {
+    let net = LongLm::seeded(3);
+    let mut rng = seeded(4);
+    let ids = Tensor2::<1, 70>::from_fn(|_| {
+        (nn::init::uniform(&mut rng, 0.0, 13.0) as usize).min(12) as f32
+    });
+    let full = net.forward(&ids);
+    let mut decoder = Decoder::new(&net);
+    assert_eq!(decoder.steps(), 70);
+    for (t, &id) in ids.as_slice().iter().enumerate() {
+        let logits = decoder.step_token(id as usize).unwrap();
+        close(logits, &full.as_slice()[t * 13..(t + 1) * 13])
+            .unwrap_or_else(|e| panic!("step {t}: {e}"));
+    }
+    assert_eq!(decoder.position(), 70);
+
+    // Full: an error, and the decoder starts over after `reset`, giving the first step again.
+    assert_eq!(
+        decoder.step_token(0).unwrap_err(),
+        DecodeError::Full { steps: 70 }
+    );
+    decoder.reset();
+    let first = decoder.step_token(ids.as_slice()[0] as usize).unwrap();
+    close(first, &full.as_slice()[..13]).unwrap();
+}
+
+#[test]
+fn a_sequence_of_features_decodes_step_by_step() {
+    let net = FeatureDecoder::seeded(5);
+    let x = nn::testing::random_tensor::<Tensor3<1, 5, 3>>(&mut seeded(6));
+    let full = net.forward(&x);
+    let mut decoder = Decoder::new(&net);
+    for (t, step) in x.as_slice().chunks(3).enumerate() {
+        let y = decoder.step(step).unwrap();
+        close(y, &full.as_slice()[t * 2..(t + 1) * 2]).unwrap();
+    }
+    assert_eq!(
+        decoder.step(&[0.0; 2]).unwrap_err(),
+        DecodeError::Width {
+            expected: 3,
+            given: 2
+        }
+    );
+}
+
+#[test]
+fn a_bad_token_is_an_error_that_names_it_and_changes_nothing() {
+    let net = LongLm::seeded(3);
+    let mut decoder = Decoder::new(&net);
+    let first = decoder.step_token(5).unwrap().to_vec();
+    let error = decoder.step_token(13).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "token 13 at sample 0, position 1 is not below the vocabulary size 13"
+    );
+    for bad in [-1.0, 2.5, f32::NAN] {
+        assert!(matches!(decoder.step(&[bad]), Err(DecodeError::Token(_))));
+    }
+    assert_eq!(decoder.position(), 1);
+    // The next good token continues the same sequence.
+    let second = decoder.step_token(7).unwrap().to_vec();
+    let ids = Tensor2::<1, 70>::from_fn(|[_, t]| [5.0, 7.0].get(t).copied().unwrap_or(0.0));
+    let full = net.forward(&ids);
+    close(&first, &full.as_slice()[..13]).unwrap();
+    close(&second, &full.as_slice()[13..26]).unwrap();
+}
+
+#[test]
+fn the_network_reports_its_step_sizes() {
+    assert_eq!(<LongLm as Decode>::STEPS, 70);
+    assert_eq!(<LongLm as Decode>::STEP_INPUTS, 1);
+    assert_eq!(<LongLm as Decode>::STEP_OUTPUTS, 13);
+    assert_eq!(<FeatureDecoder as Decode>::STEP_INPUTS, 3);
+}
