@@ -93,7 +93,11 @@
 //! `(T, F)` sequences `(2, T, F)`. Images cannot be stacked (a sample has at most three axes):
 //! the error says to `concat` their channels or `flatten` them first. `add` sums the branches
 //! (the shapes must be equal). A branch written `skip` is the identity, for
-//! residual blocks. Branches may hold forks of their own.
+//! residual blocks. Branches may hold forks of their own. `multi_head_attention(D, heads = H)`
+//! as the merge is cross-attention: the first branch's `(TQ, D)` steps are the queries, the
+//! second's `(TK, D)` the keys and values (or the second's the keys and the third's the values),
+//! PyTorch's `mha(q, k, v)` with its parameters, named after the fork (`cross.in_proj_weight`);
+//! it gives `(TQ, D)`, and a `D` that differs or keys and values of different lengths are errors.
 //!
 //! Windows must fit. A kernel larger than its padded input is an error, and so is a stride that
 //! does not end on the input's edge: `max_pool(2)` after a `(6, 25, 25)` map names the layer and

@@ -1,6 +1,6 @@
 //! The attention kinds against PyTorch: embedding, the sinusoidal and learned position codes,
-//! layer and RMS norm, causal and full multi-head attention, patches and the mean over steps,
-//! in two networks declared with `network!`.
+//! layer and RMS norm, causal and full multi-head attention, cross-attention after a fork,
+//! patches and the mean over steps, in three networks declared with `network!`.
 //!
 //! `tests/oracle/attention_generate.py` runs the same networks from PyTorch's modules and
 //! functions (`nn.Embedding`, `F.layer_norm`, `F.rms_norm`, `nn.MultiheadAttention`'s
@@ -37,6 +37,18 @@ network! {
         block: fork { attn: [layer_norm, multi_head_attention(8, heads = 4)], skip: skip } => add,
         norm: layer_norm(eps = 1e-6),
         mean_pool,
+        head: dense(8 -> 3),
+    >
+
+    /// Cross-attention: 6 query steps attend to the same values read as 3 steps of 8, keys
+    /// and values from branches of their own.
+    pub struct Cross<
+        input(6, 4),
+        cross: fork {
+            q: [dense(4 -> 8)],
+            k: [reshape(3, 8), layer_norm],
+            v: [reshape(3, 8), dense(8 -> 8)],
+        } => multi_head_attention(8, heads = 2),
         head: dense(8 -> 3),
     >
 }
@@ -148,6 +160,30 @@ fn vision_transformer_matches_pytorch() {
     assert_grads(&mut net, &case["params"]);
 
     let mut eval = VitTape::<2, Eval>::new();
+    assert_close(
+        "infer",
+        net.infer(&x, &mut eval).as_slice(),
+        &case["output"],
+    );
+}
+
+#[test]
+fn cross_attention_matches_pytorch() {
+    let case = case("cross");
+    let mut net = Cross::seeded(0);
+    load(&mut net, &case["params"]);
+    let x = Tensor3::<2, 6, 4>::from_slice(&floats(&case["input"])).unwrap();
+    let dy = Tensor3::<2, 6, 3>::from_slice(&floats(&case["dy"])).unwrap();
+
+    let mut tape = CrossTape::<2>::new();
+    let y = net.forward_train(&x, &mut tape).clone();
+    assert_close("output", y.as_slice(), &case["output"]);
+    net.zero_grad();
+    let dx = net.backward(&mut tape, &dy).clone();
+    assert_close("dx", dx.as_slice(), &case["dx"]);
+    assert_grads(&mut net, &case["params"]);
+
+    let mut eval = CrossTape::<2, Eval>::new();
     assert_close(
         "infer",
         net.infer(&x, &mut eval).as_slice(),

@@ -96,12 +96,23 @@ pub struct Branch {
     pub layers: Option<Vec<Layer>>,
 }
 
-/// How a fork's branches merge: `concat`, `concat(axis)`, `stack` or `add`.
+/// How a fork's branches merge: `concat`, `concat(axis)`, `stack`, `add`, or attention of the
+/// first branch (the queries) over the others (the keys and values).
 pub struct Merge {
     pub keyword: Ident,
     pub kind: MergeKind,
     /// The merge's whole text, for spans that cover it.
     pub tokens: TokenStream,
+    /// The sizes of a `multi_head_attention(D, heads = H)` merge.
+    pub attention: Option<AttentionMerge>,
+}
+
+/// `=> multi_head_attention(D, heads = H)` after a fork: cross-attention.
+pub struct AttentionMerge {
+    pub features: Dim,
+    pub heads: Dim,
+    /// Written `causal`, which a merge rejects (the queries and keys are different sequences).
+    pub causal: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -112,6 +123,9 @@ pub enum MergeKind {
     Stack,
     /// Elementwise sum.
     Add,
+    /// Cross-attention: the first branch's steps attend to the other branches' (see
+    /// [`AttentionMerge`]).
+    Attention,
     /// A merge whose keyword or arguments were wrong; the error is already recorded.
     Invalid,
 }
@@ -120,6 +134,15 @@ impl Merge {
     pub fn text(&self) -> String {
         match self.kind {
             MergeKind::Concat(Some(axis)) => format!("concat({axis})"),
+            MergeKind::Attention => match &self.attention {
+                Some(a) => format!(
+                    "multi_head_attention({}, heads = {}{})",
+                    a.features.text(),
+                    a.heads.text(),
+                    if a.causal { ", causal" } else { "" }
+                ),
+                None => self.keyword.to_string(),
+            },
             _ => self.keyword.to_string(),
         }
     }

@@ -440,6 +440,21 @@ fn parse_fork(
         )
     })?;
     let mut merge_tokens = merge_keyword.to_token_stream();
+    if merge_keyword == "multi_head_attention" {
+        let attention =
+            crate::kinds::attention::read_merge(&merge_keyword, input, &mut merge_tokens)?;
+        merge_tokens.to_tokens(tokens);
+        return Ok(LayerKind::Fork(Fork {
+            branches,
+            merge: Merge {
+                keyword: merge_keyword,
+                kind: MergeKind::Attention,
+                tokens: merge_tokens,
+                attention: Some(attention),
+            },
+            brace_tokens,
+        }));
+    }
     let axis = if input.peek(token::Paren) {
         let args;
         let paren = parenthesized!(args in input);
@@ -481,7 +496,7 @@ fn parse_fork(
             errors.push(syn::Error::new_spanned(
                 &merge_keyword,
                 format!(
-                    "unknown merge `{word}`; expected `concat`, `concat(AXIS)`, `stack` or `add`"
+                    "unknown merge `{word}`; expected `concat`, `concat(AXIS)`, `stack`, `add` or `multi_head_attention(D, heads = H)`"
                 ),
             ));
             MergeKind::Invalid
@@ -493,6 +508,7 @@ fn parse_fork(
             keyword: merge_keyword,
             kind,
             tokens: merge_tokens,
+            attention: None,
         },
         brace_tokens,
     }))

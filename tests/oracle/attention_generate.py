@@ -9,7 +9,7 @@ Regenerate (from the workspace root, with PyTorch installed):
 `cargo test` never needs PyTorch: it reads the committed fixture. Every random draw comes from a
 fixed `torch.manual_seed` per case, so rerunning gives the same file.
 
-Two small networks, each declared the same way in the Rust test, run here from PyTorch's own
+Three small networks, each declared the same way in the Rust test, run here from PyTorch's own
 modules and functions, in float64, on float32 draws (so both sides start from the same numbers):
 
 - `lm`: a causal language model. Token ids `(B, T)` -> `nn.Embedding` -> the sinusoidal position
@@ -19,6 +19,9 @@ modules and functions, in float64, on float32 draws (so both sides start from th
 - `vit`: images `(B, 1, 6, 6)` -> 2 x 2 patches -> `Linear` -> a learned position table -> a
   residual block (`LayerNorm`, 4-head `MultiheadAttention`) -> `LayerNorm(eps=1e-6)` -> the mean
   over the steps -> `Linear`.
+- `cross`: cross-attention. `(B, 6, 4)` -> queries `Linear` (6 steps of 8); the same values read
+  as 3 steps of 8 -> keys `LayerNorm`, values `Linear` -> `nn.MultiheadAttention(8, 2)` called
+  as `mha(q, k, v)` -> `Linear`.
 
 Each case records the parameters under the Rust network's names, the input, an upstream gradient
 `dy`, the output, the input gradient (the vit; token ids have none) and every parameter gradient.
@@ -167,11 +170,50 @@ def vit_case():
     return case("vit", params, images, forward, input_grad=True)
 
 
+def cross_attention(q, k, v, params, prefix, d, heads):
+    """PyTorch's `nn.MultiheadAttention(d, heads, batch_first=True)` called as `mha(q, k, v)`:
+    queries of one sequence, keys and values of another."""
+    y, _ = F.multi_head_attention_forward(
+        q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), d, heads,
+        params[prefix + "in_proj_weight"], params[prefix + "in_proj_bias"],
+        None, None, False, 0.0,
+        params[prefix + "out_proj.weight"], params[prefix + "out_proj.bias"],
+        training=False, need_weights=False,
+    )
+    return y.transpose(0, 1)
+
+
+def cross_case():
+    torch.manual_seed(3)
+    batch, steps, d = 2, 6, 8
+    params = {"cross.q.0.weight": draw(d, 4, scale=0.5), "cross.q.0.bias": draw(d, scale=0.1)}
+    norm_params(params, "cross.k.1.")
+    params["cross.v.1.weight"] = draw(d, d, scale=0.4)
+    params["cross.v.1.bias"] = draw(d, scale=0.1)
+    mha_params(params, "cross.", d, 0.5)
+    params["head.weight"] = draw(3, d, scale=0.4)
+    params["head.bias"] = draw(3, scale=0.1)
+    x = draw(batch, steps, 4)
+    p = params
+
+    def forward(x):
+        # Queries: 6 steps; keys and values: the same values read as 3 steps of 8.
+        q = F.linear(x, p["cross.q.0.weight"], p["cross.q.0.bias"])
+        memory = x.reshape(batch, 3, d)
+        k = F.layer_norm(memory, (d,), p["cross.k.1.weight"], p["cross.k.1.bias"], eps=1e-5)
+        v = F.linear(memory, p["cross.v.1.weight"], p["cross.v.1.bias"])
+        h = cross_attention(q, k, v, p, "cross.", d, 2)
+        return F.linear(h, p["head.weight"], p["head.bias"])
+
+    return case("cross", params, x, forward, input_grad=True)
+
+
 def main():
     fixture = {
         "torch_version": torch.__version__,
         "lm": lm_case(),
         "vit": vit_case(),
+        "cross": cross_case(),
     }
     with open(OUT, "w") as f:
         json.dump(fixture, f, indent=None, separators=(",", ":"))

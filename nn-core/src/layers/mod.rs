@@ -169,6 +169,7 @@ mod batch_norm;
 mod composite;
 mod conv1d;
 mod conv2d;
+mod cross_attention;
 mod decode;
 mod dense;
 mod dropout;
@@ -206,6 +207,7 @@ pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerCha
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
 pub use conv1d::Conv1d;
 pub use conv2d::{Conv2d, ConvLayer, ConvTrainWorkspace, ConvWorkspace, SquareConv2d};
+pub use cross_attention::{CrossAttention, CrossAttentionCache, CrossAttentionScratch};
 pub use decode::{Decode, DecodeError, Decoder};
 pub use dense::Dense;
 pub use dropout::Dropout;

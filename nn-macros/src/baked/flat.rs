@@ -176,6 +176,17 @@ impl<'a> Builder<'a, '_> {
                     self.push(inputs, output, FlatKind::Merge { kind: *kind, path });
                     output
                 }
+                StepKind::Layer(layer_step) if layer_step.merge => {
+                    self.ctxt.error(
+                        &network.list_tokens,
+                        format!(
+                            "`{}` (cross-attention after a fork) does not bake yet; bake a network with self-attention, or run this one on the heap",
+                            layer_step.text
+                        ),
+                    );
+                    self.ok = false;
+                    return None;
+                }
                 StepKind::Layer(layer_step) => {
                     let layer = layers.next()?;
                     let path = format!("{prefix}{}", layer_step.path.join("."));
@@ -288,7 +299,7 @@ impl<'a> Builder<'a, '_> {
                 *dims.get_mut(axis)? = total;
                 Some(dims)
             }
-            MergeKind::Invalid => {
+            MergeKind::Invalid | MergeKind::Attention => {
                 self.unknown(network);
                 None
             }

@@ -12,7 +12,7 @@ use syn::{Expr, Lit, Token};
 use super::args::{Arg, once, parse_args, unexpected};
 use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec, named};
-use crate::ast::Dim;
+use crate::ast::{AttentionMerge, Dim};
 use crate::ctxt::{ConstCheck, Message};
 use crate::parse::parse_dim;
 use crate::shape::SampleShape;
@@ -71,6 +71,37 @@ fn read(input: ParseStream) -> syn::Result<Attention> {
         features,
         heads,
         causal: causal.unwrap_or(false),
+    })
+}
+
+/// The arguments of a `=> multi_head_attention(D, heads = H)` merge after a fork, read after
+/// its keyword; their parentheses go into `tokens`, the merge's text.
+pub(crate) fn read_merge(
+    keyword: &Ident,
+    input: ParseStream,
+    tokens: &mut TokenStream,
+) -> syn::Result<AttentionMerge> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`multi_head_attention` needs its sizes; {USAGE}"),
+        ));
+    }
+    let content;
+    let paren = syn::parenthesized!(content in input);
+    let mut group =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
+    group.set_span(paren.span.join());
+    quote::ToTokens::to_tokens(&group, tokens);
+    let Attention {
+        features,
+        heads,
+        causal,
+    } = read(&content)?;
+    Ok(AttentionMerge {
+        features,
+        heads,
+        causal,
     })
 }
 
@@ -190,7 +221,14 @@ impl Spec for Attention {
                 ))
             },
         );
-        self.heads_divide(cx);
+        heads_divide(
+            &self.features,
+            &self.heads,
+            &cx.layer.text(),
+            cx.ctxt,
+            &cx.layer.tokens,
+            cx.span(),
+        );
         let nn = cx.nn;
         // Typed by the features that came, so that a mismatch (already reported) does not
         // cascade into type errors.
@@ -211,46 +249,51 @@ impl Spec for Attention {
     }
 }
 
-impl Attention {
-    /// Rule: the heads split the features evenly, `D % H == 0`.
-    fn heads_divide(&self, cx: &LayerCx) {
-        let layer = cx.layer.text();
-        match (self.features.literal(), self.heads.literal()) {
-            (_, Some(0)) | (Some(0), _) => {} // reported with the other size rules
-            (Some(d), Some(h)) if d % h != 0 => {
-                let fits: Vec<String> = (1..=d.min(64))
-                    .filter(|k| d % k == 0 && *k != 1)
-                    .map(|k| k.to_string())
-                    .collect();
-                let nearest = fits
-                    .iter()
-                    .min_by_key(|k| k.parse::<u64>().map_or(u64::MAX, |k| k.abs_diff(h)))
-                    .cloned()
-                    .unwrap_or_else(|| "1".into());
-                cx.error(format!(
+/// Rule: the heads split the features evenly, `D % H == 0`; `layer` is the text errors quote,
+/// `tokens` and `span` where they point.
+pub(crate) fn heads_divide(
+    features: &Dim,
+    heads: &Dim,
+    layer: &str,
+    ctxt: &crate::ctxt::Ctxt,
+    tokens: &TokenStream,
+    span: proc_macro2::Span,
+) {
+    match (features.literal(), heads.literal()) {
+        (_, Some(0)) | (Some(0), _) => {} // reported with the other size rules
+        (Some(d), Some(h)) if d % h != 0 => {
+            let fits: Vec<String> = (1..=d.min(64))
+                .filter(|k| d % k == 0 && *k != 1)
+                .map(|k| k.to_string())
+                .collect();
+            let nearest = fits
+                .iter()
+                .min_by_key(|k| k.parse::<u64>().map_or(u64::MAX, |k| k.abs_diff(h)))
+                .cloned()
+                .unwrap_or_else(|| "1".into());
+            ctxt.error(tokens, format!(
                     "`{layer}` splits {d} features into {h} heads, but {d} is not a multiple of {h} ({d} % {h} = {}); each head takes D / H features, so pick heads that divide {d}, e.g. `heads = {nearest}`",
                     d % h
                 ));
-            }
-            (Some(_), Some(_)) => {}
-            _ => {
-                let (d, h) = (self.features.as_value(), self.heads.as_value());
-                let message = Message::default()
-                    .text(format!("`{layer}` splits "))
-                    .value(d.clone())
-                    .text(named(&self.features.text(), self.features.literal()))
-                    .text(" features into ")
-                    .value(h.clone())
-                    .text(named(&self.heads.text(), self.heads.literal()))
-                    .text(" heads, but the features are not a multiple of the heads (remainder ")
-                    .value(quote!(#d % #h))
-                    .text("); pick heads that divide the features");
-                cx.ctxt.check(ConstCheck {
-                    span: cx.span(),
-                    condition: quote!(#h != 0 && #d % #h == 0),
-                    message,
-                });
-            }
+        }
+        (Some(_), Some(_)) => {}
+        _ => {
+            let (d, h) = (features.as_value(), heads.as_value());
+            let message = Message::default()
+                .text(format!("`{layer}` splits "))
+                .value(d.clone())
+                .text(named(&features.text(), features.literal()))
+                .text(" features into ")
+                .value(h.clone())
+                .text(named(&heads.text(), heads.literal()))
+                .text(" heads, but the features are not a multiple of the heads (remainder ")
+                .value(quote!(#d % #h))
+                .text("); pick heads that divide the features");
+            ctxt.check(ConstCheck {
+                span,
+                condition: quote!(#h != 0 && #d % #h == 0),
+                message,
+            });
         }
     }
 }

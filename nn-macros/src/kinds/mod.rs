@@ -5,7 +5,7 @@
 //! be flat, a size must match what the previous layer gives) are the methods of [`LayerCx`].
 
 mod args;
-mod attention;
+pub(crate) mod attention;
 mod avg_pool;
 mod avg_pool1d;
 pub mod bake;

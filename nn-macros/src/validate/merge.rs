@@ -93,6 +93,9 @@ impl Builder<'_> {
         if !whole || fork.merge.kind == MergeKind::Invalid || ends.len() < 2 {
             return self.broken();
         }
+        if fork.merge.kind == MergeKind::Attention {
+            return self.attention_merge(layer, fork, &ends, prefix);
+        }
         let Some((shape, outer)) = self.merged_shape(layer, fork, &ends) else {
             return self.broken();
         };
@@ -278,6 +281,210 @@ impl Builder<'_> {
             _ => (first.clone(), quote!(1usize)),
         };
         Some((SampleShape::known(dims, source), outer))
+    }
+}
+
+impl Builder<'_> {
+    /// `fork { q: [..], kv: [..] } => multi_head_attention(D, heads = H)`: the queries of the
+    /// first branch attend to the keys and values of the second (or the keys of the second and
+    /// the values of the third). Rules: every branch gives a `(T, D)` sequence of the declared
+    /// `D`, keys and values have the same length, the heads divide `D`, and no `causal`. The
+    /// branches are packed along the steps (`concat(0)`, the values twice for two branches)
+    /// into one input of `nn::layers::CrossAttention`, a layer named after the fork.
+    fn attention_merge(
+        &mut self,
+        layer: &Layer,
+        fork: &Fork,
+        ends: &[(String, usize)],
+        prefix: &[String],
+    ) -> Flow {
+        let merge = &fork.merge;
+        let Some(attention) = &merge.attention else {
+            return self.broken();
+        };
+        let text = merge.text();
+        if attention.causal {
+            self.ctxt.error(
+                &merge.tokens,
+                format!(
+                    "`{text}` after a fork attends from one sequence to another, so it cannot be `causal`; causal attention is self-attention, `multi_head_attention(D, heads = H, causal)` in the chain"
+                ),
+            );
+            return self.broken();
+        }
+        if ends.len() > 3 {
+            self.ctxt.error(
+                &merge.tokens,
+                format!(
+                    "`{text}` after a fork takes two branches, the queries and the keys/values (or three: the queries, the keys, the values), but this fork has {}",
+                    ends.len()
+                ),
+            );
+            return self.broken();
+        }
+        // (name, steps, features) of each branch.
+        let mut sequences: Vec<(&str, Width, Width)> = Vec::new();
+        for (name, node) in ends {
+            let shape = &self.nodes[*node].shape;
+            match &shape.dims {
+                Dims::Known(dims) if dims.len() == 2 && !shape.tokens => {
+                    sequences.push((name, dims[0].clone(), dims[1].clone()));
+                }
+                _ => {
+                    self.ctxt.error(
+                        &merge.tokens,
+                        format!(
+                            "`{text}` needs a sequence (T, D) from every branch, but `{name}` gives {}",
+                            shape.text()
+                        ),
+                    );
+                    return self.broken();
+                }
+            }
+        }
+        let declared = Width::of(&attention.features);
+        let (query, steps, features) = sequences[0].clone();
+        let heads = attention.heads.text();
+        let mut ok = self.same_size(
+            merge,
+            &declared,
+            &features,
+            format!(
+                "`{text}` expects {} features per step but the queries `{query}` give {}; did you mean `multi_head_attention({}, heads = {heads})`?",
+                declared.text, features.text, features.text
+            ),
+        );
+        for (name, _, given) in &sequences[1..] {
+            ok &= self.same_size(
+                merge,
+                &features,
+                given,
+                format!(
+                    "`{text}` takes keys and values of the queries' {} features (PyTorch's packed `in_proj_weight`, 3·D x D), but `{name}` gives {}; end `{name}` with `dense({} -> {})`",
+                    features.text, given.text, given.text, features.text
+                ),
+            );
+        }
+        if let [_, (keys, key_steps, _), (values, value_steps, _)] = sequences.as_slice() {
+            ok &= self.same_size(
+                merge,
+                key_steps,
+                value_steps,
+                format!(
+                    "`{text}` needs one value per key, but the keys `{keys}` have {} steps and the values `{values}` {}",
+                    key_steps.text, value_steps.text
+                ),
+            );
+        }
+        crate::kinds::attention::heads_divide(
+            &attention.features,
+            &attention.heads,
+            &text,
+            self.ctxt,
+            &merge.tokens,
+            located(merge.keyword.span()),
+        );
+        if !ok {
+            return self.broken();
+        }
+
+        // The packed input: queries, keys, values along the steps.
+        let kv = ends[1].1;
+        let (keys, values) = (kv, ends.get(2).map_or(kv, |&(_, node)| node));
+        let key_steps = sequences[1].1.clone();
+        let packed_steps = Width::sum(&[steps.clone(), key_steps.clone(), key_steps.clone()]);
+        let packed = self.node(SampleShape::known(
+            vec![packed_steps.clone(), features.clone()],
+            layer.reference(),
+        ));
+        let inputs = vec![ends[0].1, keys, values];
+        for &node in &inputs {
+            self.nodes[node].consumers += 1;
+        }
+        let segment = match &layer.name {
+            Some(name) => name.to_string(),
+            None => format!("attention_{}", layer.position),
+        };
+        let mut path = prefix.to_vec();
+        path.push(segment.clone());
+        let span = located(merge.keyword.span());
+        self.steps.push(Step {
+            kind: StepKind::Merge {
+                kind: MergeKind::Concat(Some(0)),
+                outer: quote!(1usize),
+                path: path.clone(),
+            },
+            inputs,
+            output: packed,
+            span,
+        });
+
+        let nn = self.nn;
+        let (tq, tk, n, d, h) = (
+            &steps.tokens,
+            &key_steps.tokens,
+            &packed_steps.tokens,
+            &features.tokens,
+            attention.heads.as_const_arg(),
+        );
+        let ty = quote::quote_spanned!(span=> #nn::layers::CrossAttention<#tq, #tk, #n, #d, #h>);
+        let wanted = match &layer.name {
+            Some(name) => name.clone(),
+            None if prefix.is_empty() => quote::format_ident!("{}", segment),
+            None => quote::format_ident!("{}_{}", prefix.join("_"), segment),
+        };
+        let field = self.claim(wanted, layer, prefix.is_empty());
+        let output = self.node(SampleShape::known(vec![steps, features], layer.reference()));
+        self.nodes[packed].consumers += 1;
+        if layer.name.is_some() {
+            self.points.push(Point {
+                name: field.clone(),
+                node: output,
+            });
+        }
+        self.steps.push(Step {
+            kind: StepKind::Layer(super::plan::LayerStep {
+                field,
+                path,
+                init: quote::quote_spanned!(span=> <#ty as #nn::layers::Composable>::build(rng)),
+                param_count: quote::quote_spanned!(span=> <#ty as #nn::layers::Composable>::PARAM_COUNT),
+                ty,
+                text,
+                decodes: false,
+                merge: true,
+            }),
+            inputs: vec![packed],
+            output,
+            span,
+        });
+        Flow::At(output)
+    }
+
+    /// Rule: two sizes are equal; `mismatch` is the error when the macro sees both, and a
+    /// `const` assert (which shows the values) checks them otherwise. Returns false after an
+    /// error.
+    fn same_size(&self, merge: &crate::ast::Merge, a: &Width, b: &Width, mismatch: String) -> bool {
+        match (a.value, b.value) {
+            (Some(x), Some(y)) if x == y => true,
+            (Some(_), Some(_)) => {
+                self.ctxt.error(&merge.tokens, mismatch);
+                false
+            }
+            _ => {
+                let (x, y) = (&a.value_tokens, &b.value_tokens);
+                let message = Message::default()
+                    .text(format!("{mismatch}: "))
+                    .value(x.clone())
+                    .text(" against ")
+                    .value(y.clone());
+                self.ctxt.check(ConstCheck {
+                    span: located(merge.keyword.span()),
+                    condition: quote!(#x == #y),
+                    message,
+                });
+                true
+            }
+        }
     }
 }
 

@@ -491,6 +491,7 @@ impl Builder<'_> {
                 param_count,
                 text: layer.text(),
                 decodes,
+                merge: false,
             }),
             inputs: vec![input],
             output,

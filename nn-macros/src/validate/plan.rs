@@ -27,6 +27,9 @@ pub struct LayerStep {
     pub text: String,
     /// Whether the layer runs one step at a time (`nn::layers::Decode`).
     pub decodes: bool,
+    /// The attention of a `fork { .. } => multi_head_attention(..)`: a layer the merge adds,
+    /// with no item of its own in the declaration.
+    pub merge: bool,
 }
 
 pub enum StepKind {
