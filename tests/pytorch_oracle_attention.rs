@@ -1,6 +1,6 @@
 //! The attention kinds against PyTorch: embedding, the sinusoidal and learned position codes,
-//! layer and RMS norm, causal and full multi-head attention, cross-attention after a fork,
-//! patches and the mean over steps, in three networks declared with `network!`.
+//! layer and RMS norm, causal and full multi-head attention, a key-padding mask, cross-attention
+//! after a fork, patches and the mean over steps, in four networks declared with `network!`.
 //!
 //! `tests/oracle/attention_generate.py` runs the same networks from PyTorch's modules and
 //! functions (`nn.Embedding`, `F.layer_norm`, `F.rms_norm`, `nn.MultiheadAttention`'s
@@ -38,6 +38,18 @@ network! {
         norm: layer_norm(eps = 1e-6),
         mean_pool,
         head: dense(8 -> 3),
+    >
+
+    /// Token ids with padding (id 0), masked as keys: PyTorch's `key_padding_mask`.
+    pub struct Padded<
+        input(7) tokens,
+        embed: embedding(13 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+            skip: skip,
+        } => add,
+        head: dense(8 -> 13),
     >
 
     /// Cross-attention: 6 query steps attend to the same values read as 3 steps of 8, keys
@@ -187,6 +199,29 @@ fn cross_attention_matches_pytorch() {
     assert_close(
         "infer",
         net.infer(&x, &mut eval).as_slice(),
+        &case["output"],
+    );
+}
+
+#[test]
+fn key_padding_matches_pytorch() {
+    let case = case("padded");
+    let mut net = Padded::seeded(0);
+    load(&mut net, &case["params"]);
+    let ids = Tensor2::<3, 7>::from_slice(&floats(&case["input"])).unwrap();
+    let dy = Tensor3::<3, 7, 13>::from_slice(&floats(&case["dy"])).unwrap();
+
+    let mut tape = PaddedTape::<3>::new();
+    let y = net.forward_train(&ids, &mut tape).clone();
+    assert_close("output", y.as_slice(), &case["output"]);
+    net.zero_grad();
+    net.backward_params(&mut tape, &dy);
+    assert_grads(&mut net, &case["params"]);
+
+    let mut eval = PaddedTape::<3, Eval>::new();
+    assert_close(
+        "infer",
+        net.infer(&ids, &mut eval).as_slice(),
         &case["output"],
     );
 }

@@ -34,6 +34,32 @@ network! {
     >
 }
 
+network! {
+    /// Padding id 0: the (full, not causal) attention ignores the keys of padded steps.
+    pub struct PaddedLm<
+        input(8) tokens,
+        embed: embedding(12 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+            skip: skip,
+        } => add,
+        head: dense(8 -> 12),
+    >
+
+    /// The same network over the 3 ids that are not padding.
+    pub struct ShortLm<
+        input(3) tokens,
+        embed: embedding(12 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2)],
+            skip: skip,
+        } => add,
+        head: dense(8 -> 12),
+    >
+}
+
 fn ids<const B: usize>(seed: u64) -> Tensor2<B, 6> {
     let mut rng = seeded(seed);
     Tensor2::from_fn(|_| (nn::init::uniform(&mut rng, 0.0, 11.0) as usize).min(10) as f32)
@@ -151,4 +177,47 @@ fn evaluate_and_predict_name_a_token_outside_the_vocabulary() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("sample 1, position 1"), "{error}");
+}
+
+#[test]
+fn a_padded_model_passes_a_parameter_gradient_check() {
+    let mut net = PaddedLm::seeded(2);
+    let ids = Tensor2::<2, 8>::from_slice(&[
+        4.0, 0.0, 7.0, 2.0, 9.0, 0.0, 0.0, 0.0, //
+        0.0, 3.0, 3.0, 11.0, 1.0, 5.0, 6.0, 8.0,
+    ])
+    .unwrap();
+    let checked = check_param_gradients::<_, 2>(&mut net, &ids, 3).unwrap();
+    assert_eq!(checked, PaddedLm::PARAM_COUNT);
+}
+
+#[test]
+fn padding_ids_are_invisible_to_the_other_steps() {
+    let padded = PaddedLm::seeded(6);
+    let mut short = ShortLm::seeded(0);
+    // The same parameters, tensor by tensor.
+    let mut values = Vec::new();
+    let mut source = padded.clone();
+    source.visit_params(
+        &ParamPath::root(),
+        &mut |_: &ParamPath<'_>, p: Param<'_>| values.push(p.value.to_vec()),
+    );
+    let mut next = values.into_iter();
+    short.visit_params(
+        &ParamPath::root(),
+        &mut |_: &ParamPath<'_>, p: Param<'_>| p.value.copy_from_slice(&next.next().unwrap()),
+    );
+    // Left-aligned ids and a padded tail: the first 3 steps give the short network's logits.
+    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+    let long = padded.forward(&ids);
+    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
+    for (a, b) in long.as_slice()[..3 * 12].iter().zip(three.as_slice()) {
+        assert!((a - b).abs() < 1e-5, "{a} against {b}");
+    }
+    // Without the mask the real steps would attend to the padding: the ids after them matter.
+    let filled = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 1.0, 1.0, 1.0, 1.0, 1.0]).unwrap();
+    assert_ne!(
+        padded.forward(&filled).as_slice()[..12],
+        long.as_slice()[..12]
+    );
 }

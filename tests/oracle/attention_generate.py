@@ -9,7 +9,7 @@ Regenerate (from the workspace root, with PyTorch installed):
 `cargo test` never needs PyTorch: it reads the committed fixture. Every random draw comes from a
 fixed `torch.manual_seed` per case, so rerunning gives the same file.
 
-Three small networks, each declared the same way in the Rust test, run here from PyTorch's own
+Four small networks, each declared the same way in the Rust test, run here from PyTorch's own
 modules and functions, in float64, on float32 draws (so both sides start from the same numbers):
 
 - `lm`: a causal language model. Token ids `(B, T)` -> `nn.Embedding` -> the sinusoidal position
@@ -22,6 +22,8 @@ modules and functions, in float64, on float32 draws (so both sides start from th
 - `cross`: cross-attention. `(B, 6, 4)` -> queries `Linear` (6 steps of 8); the same values read
   as 3 steps of 8 -> keys `LayerNorm`, values `Linear` -> `nn.MultiheadAttention(8, 2)` called
   as `mha(q, k, v)` -> `Linear`.
+- `padded`: token ids with padding (id 0) -> `nn.Embedding` -> the sinusoidal code -> a residual
+  block whose attention takes `key_padding_mask=(ids == 0)` -> `Linear`.
 
 Each case records the parameters under the Rust network's names, the input, an upstream gradient
 `dy`, the output, the input gradient (the vit; token ids have none) and every parameter gradient.
@@ -208,12 +210,44 @@ def cross_case():
     return case("cross", params, x, forward, input_grad=True)
 
 
+def padded_case():
+    torch.manual_seed(4)
+    batch, steps, vocab, d = 3, 7, 13, 8
+    params = {"embed.weight": draw(vocab, d)}
+    norm_params(params, "block.attn.0.")
+    mha_params(params, "block.attn.1.", d, 0.5)
+    params["head.weight"] = draw(vocab, d, scale=0.4)
+    params["head.bias"] = draw(vocab, scale=0.1)
+    ids = torch.randint(1, vocab, (batch, steps))
+    ids[0, 4:] = 0  # a padded tail
+    ids[1, 1] = 0   # a pad inside
+    ids[2, :] = ids[2, :]  # no padding
+    p = params
+
+    def forward(ids):
+        x = p["embed.weight"][ids] + sinusoidal(steps, d)
+        h = F.layer_norm(x, (d,), p["block.attn.0.weight"], p["block.attn.0.bias"], eps=1e-5)
+        hq = h.transpose(0, 1)
+        a, _ = F.multi_head_attention_forward(
+            hq, hq, hq, d, 2,
+            p["block.attn.1.in_proj_weight"], p["block.attn.1.in_proj_bias"],
+            None, None, False, 0.0,
+            p["block.attn.1.out_proj.weight"], p["block.attn.1.out_proj.bias"],
+            training=False, need_weights=False, key_padding_mask=(ids == 0),
+        )
+        x = x + a.transpose(0, 1)
+        return F.linear(x, p["head.weight"], p["head.bias"])
+
+    return case("padded", params, ids.to(F64), lambda x: forward(x.long()), input_grad=False)
+
+
 def main():
     fixture = {
         "torch_version": torch.__version__,
         "lm": lm_case(),
         "vit": vit_case(),
         "cross": cross_case(),
+        "padded": padded_case(),
     }
     with open(OUT, "w") as f:
         json.dump(fixture, f, indent=None, separators=(",", ":"))

@@ -23,12 +23,14 @@ pub const KIND: Kind = Kind {
     takes: &[2],
 };
 
-const USAGE: &str = "`multi_head_attention` takes `(D, heads = H)` and optionally `causal`, e.g. `multi_head_attention(64, heads = 4, causal)`";
+const USAGE: &str = "`multi_head_attention` takes `(D, heads = H)` and optionally `causal` and `key_padding = PAD_ID`, e.g. `multi_head_attention(64, heads = 4, causal)`";
 
 struct Attention {
     features: Dim,
     heads: Dim,
     causal: bool,
+    /// `key_padding = PAD_ID`: the keys whose token id is `PAD_ID` are masked.
+    key_padding: Option<Dim>,
 }
 
 fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
@@ -46,6 +48,7 @@ fn read(input: ParseStream) -> syn::Result<Attention> {
         parse_dim(input).map_err(|e| syn::Error::new(e.span(), format!("{e}; {USAGE}")))?;
     let mut heads = None;
     let mut causal = None;
+    let mut key_padding = None;
     if !input.is_empty() {
         input.parse::<Token![,]>()?;
         for arg in parse_args(input, USAGE)? {
@@ -54,11 +57,14 @@ fn read(input: ParseStream) -> syn::Result<Attention> {
                     once(&mut heads, dim_of(value)?, &arg, "`heads`")?
                 }
                 Arg::Word(word) if word == "causal" => once(&mut causal, true, &arg, "`causal`")?,
+                Arg::Keyed { key, value } if key == "key_padding" => {
+                    once(&mut key_padding, dim_of(value)?, &arg, "`key_padding`")?
+                }
                 _ => {
                     return Err(unexpected(
                         &arg,
                         "multi_head_attention",
-                        "`heads = H` and `causal`",
+                        "`heads = H`, `causal` and `key_padding = PAD_ID`",
                     ));
                 }
             }
@@ -71,6 +77,7 @@ fn read(input: ParseStream) -> syn::Result<Attention> {
         features,
         heads,
         causal: causal.unwrap_or(false),
+        key_padding,
     })
 }
 
@@ -97,7 +104,14 @@ pub(crate) fn read_merge(
         features,
         heads,
         causal,
+        key_padding,
     } = read(&content)?;
+    if key_padding.is_some() {
+        return Err(syn::Error::new_spanned(
+            &group,
+            "a cross-attention merge has no `key_padding` yet: it masks by the token ids of its own sequence, which a merge's keys do not have",
+        ));
+    }
     Ok(AttentionMerge {
         features,
         heads,
@@ -125,8 +139,12 @@ fn dim_of(value: &Expr) -> syn::Result<Dim> {
 impl Spec for Attention {
     fn text(&self) -> String {
         let causal = if self.causal { ", causal" } else { "" };
+        let padding = match &self.key_padding {
+            Some(pad) => format!(", key_padding = {}", pad.text()),
+            None => String::new(),
+        };
         format!(
-            "multi_head_attention({}, heads = {}{causal})",
+            "multi_head_attention({}, heads = {}{causal}{padding})",
             self.features.text(),
             self.heads.text()
         )
@@ -141,6 +159,12 @@ impl Spec for Attention {
     /// flash-style kernel with its batch-1 scratch,
     /// `nn::baked::multi_head_attention_scratch_len(T, D, H)` values of the work arena.
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        if self.key_padding.is_some() {
+            return Err(super::bake::not_yet(
+                &self.text(),
+                "`nn::baked` has no kernel for a key-padding mask",
+            ));
+        }
         let &[steps, features] = cx.input else {
             return Err(format!("`{}` needs a `(T, D)` sequence", self.text()));
         };
@@ -238,6 +262,23 @@ impl Spec for Attention {
             self.heads.as_const_arg(),
         );
         let causal = self.causal;
+        if let Some(pad) = &self.key_padding {
+            // Its input is the sequence with each step's token id after the features.
+            let packed = crate::shape::Width::sum(&[
+                sequence.features.clone(),
+                crate::shape::Width::known(1),
+            ]);
+            let (pad, di) = (pad.as_const_arg(), &packed.tokens);
+            let ty = quote_spanned!(cx.span()=> #nn::layers::PaddedAttention<#t, #d, #h, #causal, #pad, #di>);
+            let output = SampleShape::known(
+                vec![sequence.steps.clone(), sequence.features.clone()],
+                cx.reference(),
+            );
+            return Some(Built {
+                reads_ids: true,
+                ..Built::new(ty, output)
+            });
+        }
         let ty = quote_spanned!(cx.span()=> #nn::layers::MultiHeadAttention<#t, #d, #h, #causal>);
         let output = SampleShape::known(
             vec![sequence.steps.clone(), sequence.features.clone()],

@@ -198,6 +198,9 @@ pub struct Built {
     /// Whether the layer type runs one step of a sequence at a time (`nn::layers::Decode`):
     /// a network decodes step by step when all its layers do.
     pub decodes: bool,
+    /// Whether the layer also reads the network's token ids (a key-padding mask): its input is
+    /// then its sequence with each step's id packed after the features, `(T, F + 1)`.
+    pub reads_ids: bool,
 }
 
 impl Built {
@@ -217,6 +220,7 @@ impl Built {
             output,
             input: None,
             decodes: false,
+            reads_ids: false,
         }
     }
 }

@@ -25,10 +25,10 @@ pub(crate) use merge::feature_axis;
 pub use plan::{LayerStep, Plan, PlanInput, Step, StepKind};
 use plan::{Node, Point};
 
-use crate::ast::{Layer, LayerKind, Network};
+use crate::ast::{Layer, LayerKind, MergeKind, Network};
 use crate::ctxt::{ConstCheck, Ctxt, Message};
 use crate::kinds::{self, Built, LayerCx};
-use crate::shape::{Dims, SampleShape, Side};
+use crate::shape::{Dims, SampleShape, Side, Width};
 use crate::suggest;
 
 /// Applies every rule to `network`.
@@ -417,6 +417,7 @@ impl Builder<'_> {
                     init: None,
                     ty,
                     decodes: false,
+                    reads_ids: false,
                 };
                 self.push_layer(layer, prefix, input, built)
             }
@@ -445,6 +446,7 @@ impl Builder<'_> {
             output,
             input: takes,
             decodes,
+            reads_ids,
         } = built;
         let nn = self.nn;
         let span = layer.span();
@@ -456,6 +458,14 @@ impl Builder<'_> {
             (None, None) => return self.broken(),
             (Some(node), Some(shape)) => self.bridge(layer, node, shape),
             (Some(node), None) => node,
+        };
+        let input = if reads_ids {
+            match self.pack_ids(layer, input) {
+                Some(packed) => packed,
+                None => return self.broken(),
+            }
+        } else {
+            input
         };
         let top = prefix.is_empty();
         let (wanted, segment) = match (&layer.name, top) {
@@ -498,6 +508,84 @@ impl Builder<'_> {
             span: layer.span(),
         });
         Flow::At(output)
+    }
+
+    /// Rule: a layer that masks by token ids (`key_padding = ..`) reads a sequence with one
+    /// step per id of the network's `input(T) tokens`. Adds the step that packs each step's id
+    /// after its features and returns the packed node, `(T, F + 1)`.
+    fn pack_ids(&mut self, layer: &Layer, sequence: usize) -> Option<usize> {
+        let token_inputs: Vec<usize> = (0..self.nodes.len())
+            .filter(|&k| self.nodes[k].shape.tokens && self.plan_inputs.iter().any(|i| i.node == k))
+            .collect();
+        let text = layer.text();
+        let [ids] = token_inputs.as_slice() else {
+            let why = if token_inputs.is_empty() {
+                format!("`{}` has no `input(T) tokens`", self.network.name)
+            } else {
+                format!(
+                    "`{}` has several token inputs, and the mask cannot tell which",
+                    self.network.name
+                )
+            };
+            self.ctxt.error(
+                &layer.tokens,
+                format!("`{text}` masks the keys whose token id is the padding id, but {why}"),
+            );
+            return None;
+        };
+        let ids = *ids;
+        let (Dims::Known(id_dims), Dims::Known(dims)) = (
+            &self.nodes[ids].shape.dims,
+            &self.nodes[sequence].shape.dims,
+        ) else {
+            return None;
+        };
+        let (id_steps, steps, features) = (
+            id_dims.first()?.clone(),
+            dims.first()?.clone(),
+            dims.get(1)?.clone(),
+        );
+        let source = self.nodes[ids].shape.source.clone();
+        let mismatch = format!(
+            "`{text}` masks its keys by the ids of {source}, {} per sample, but reads {} steps; the mask needs one id per step (a layer before it changed the number of steps)",
+            id_steps.text, steps.text
+        );
+        match (id_steps.value, steps.value) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), Some(_)) => {
+                self.ctxt.error(&layer.tokens, mismatch);
+                return None;
+            }
+            _ => {
+                let (a, b) = (&id_steps.value_tokens, &steps.value_tokens);
+                self.ctxt.check(ConstCheck {
+                    span: layer.span(),
+                    condition: quote!(#a == #b),
+                    message: Message::default()
+                        .text(format!("{mismatch}: "))
+                        .value(a.clone())
+                        .text(" against ")
+                        .value(b.clone()),
+                });
+            }
+        }
+        let packed = self.node(SampleShape::known(
+            vec![steps.clone(), Width::sum(&[features, Width::known(1)])],
+            layer.reference(),
+        ));
+        self.nodes[sequence].consumers += 1;
+        self.nodes[ids].consumers += 1;
+        self.steps.push(Step {
+            kind: StepKind::Merge {
+                kind: MergeKind::Concat(Some(1)),
+                outer: steps.value_tokens,
+                path: vec![format!("key_padding_{}", layer.position)],
+            },
+            inputs: vec![sequence, ids],
+            output: packed,
+            span: layer.span(),
+        });
+        Some(packed)
     }
 
     /// Rule: a layer type's input (a nested network's) has the shape the previous layer
