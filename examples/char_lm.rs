@@ -51,6 +51,7 @@
 //! | `--prompt TEXT` | `This License` | where sampling starts |
 //! | `--samples N` | 400 | characters to sample |
 //! | `--temperature X` | 0.7 | divides the logits before sampling; lower is more conservative |
+//! | `--save PATH` | none | write the trained weights as safetensors (feature `weights`); `--save models/char_lm.safetensors` wrote the weights `embedded/char-lm` bakes |
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -100,10 +101,11 @@ struct Options {
     prompt: String,
     samples: usize,
     temperature: f32,
+    save: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: cargo run --release --example char_lm -- [--epochs N] [--lr X] [--seed N] \
-[--text FILE] [--prompt TEXT] [--samples N] [--temperature X]";
+[--text FILE] [--prompt TEXT] [--samples N] [--temperature X] [--save PATH]";
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
@@ -114,6 +116,7 @@ fn options() -> Result<Options, String> {
         prompt: "This License".into(),
         samples: 400,
         temperature: 0.7,
+        save: None,
     };
     for (flag, value) in args::flags(USAGE)? {
         match flag.as_str() {
@@ -124,6 +127,12 @@ fn options() -> Result<Options, String> {
             "--prompt" => options.prompt = value,
             "--samples" => options.samples = parse_value(&flag, &value)?,
             "--temperature" => options.temperature = parse_value(&flag, &value)?,
+            "--save" if cfg!(feature = "weights") => options.save = Some(value.into()),
+            "--save" => {
+                return Err(
+                    "`--save` writes safetensors: run with `--features weights`".to_string()
+                );
+            }
             other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
         }
     }
@@ -339,6 +348,11 @@ fn run(options: &Options) -> Result<()> {
         .callback(LearningRateSchedule::step(1, 0.5))
         .validation(validation.sequential_batches::<EVAL_BATCH>(LastBatch::Pad)?)
         .run(train.shuffled_batches::<BATCH>(LastBatch::Drop, options.seed)?)?;
+    #[cfg(feature = "weights")]
+    if let Some(path) = &options.save {
+        nn::weights::save(&net, path)?;
+        println!("saved the weights to {}", path.display());
+    }
 
     let prompt: Vec<usize> = options.prompt.bytes().map(id).collect();
     println!(

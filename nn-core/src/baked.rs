@@ -270,11 +270,13 @@ pub fn positional(table: &[f32], x: &[f32], y: &mut [f32]) {
     linalg::sequence::add_positions(table, x, y);
 }
 
-/// `positional(sinusoidal)`: `y = x + PE` on a sequence of steps of `features` values, the
-/// sinusoidal code computed value by value in `f64` as the heap
+/// `positional(sinusoidal)` without a table: `y = x + PE` on a sequence of steps of `features`
+/// values, the sinusoidal code computed value by value in `f64` as the heap
 /// [`SinusoidalPositional`](crate::layers::SinusoidalPositional) computes its table
-/// ([`linalg::sequence::add_sinusoidal`]): no table is baked, and the bits are the heap
-/// layer's. Each value costs a sine or cosine in `f64`.
+/// ([`linalg::sequence::add_sinusoidal`]), with the heap layer's bits. Each value costs a sine
+/// or cosine in `f64` (about 2 600 instructions on a Cortex-M4, which has no `f64` unit), so
+/// `network!` bakes the table into flash instead and calls [`positional`]; this form is for a
+/// hand-written network short of flash.
 ///
 /// # Panics
 /// When `features` is 0 or `x` and `y` differ in length.

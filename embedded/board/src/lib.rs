@@ -385,6 +385,122 @@ pub fn run<I>(
     std::process::exit(0)
 }
 
+/// The longest text [`run_text`] reads: every window's predictions fit one line.
+pub const MAX_TEXT: usize = 2048;
+
+/// A language model over `text` on the device: the text in windows of `T` ids (`id` maps each
+/// byte), each window's next-id prediction at every position from `predict` (timed, one
+/// inference per window), checked against the id that follows. Reports as [`run`] does, the
+/// predictions as the characters `character` maps them to (a newline shown as `|`), so the
+/// host's line compares with the device's.
+#[cfg(target_os = "none")]
+pub fn run_text<const T: usize>(
+    name: &str,
+    text: &[u8],
+    id: impl Fn(u8) -> usize,
+    character: impl Fn(usize) -> u8,
+    mut predict: impl FnMut(&[f32; T], &mut [u8; T], Option<&mut Probe>),
+) -> ! {
+    use cortex_m_semihosting::{debug, hprintln};
+
+    device::paint_stack();
+    device::start_timer();
+    let mut ids = [0.0f32; T];
+    let mut predicted = [0u8; T];
+    let (mut shown, mut count, mut correct) = ([b'?'; MAX_TEXT], 0, 0);
+    let mut ticks: u64 = 0;
+    let windows = text.len().saturating_sub(1).min(MAX_TEXT) / T.max(1);
+    for w in 0..windows {
+        let start = w * T;
+        for (slot, &byte) in ids.iter_mut().zip(&text[start..start + T]) {
+            *slot = id(byte) as f32;
+        }
+        let before = device::timer();
+        predict(core::hint::black_box(&ids), &mut predicted, None);
+        let after = device::timer();
+        ticks += u64::from(before.wrapping_sub(after));
+        for (p, &next) in predicted.iter().zip(&text[start + 1..start + T + 1]) {
+            let c = character(usize::from(*p));
+            shown[count] = if c == b'\n' { b'|' } else { c };
+            correct += usize::from(usize::from(*p) == id(next));
+            count += 1;
+        }
+    }
+    let stack = device::stack_peak();
+    let mut probe = Probe::new();
+    for w in 0..windows {
+        for (slot, &byte) in ids.iter_mut().zip(&text[w * T..w * T + T]) {
+            *slot = id(byte) as f32;
+        }
+        probe.start();
+        predict(
+            core::hint::black_box(&ids),
+            &mut predicted,
+            Some(&mut probe),
+        );
+    }
+    if windows == 0 {
+        hprintln!("{}: the text is shorter than one window", name);
+        debug::exit(debug::EXIT_FAILURE);
+    } else {
+        let instructions = ticks * device::INSTRUCTIONS_PER_TICK / windows as u64;
+        let shown = core::str::from_utf8(&shown[..count]).unwrap_or("?");
+        hprintln!("{}: predictions {}", name, shown);
+        hprintln!("{}: {}/{} correct", name, correct, count);
+        hprintln!("{}: {} instructions per inference", name, instructions);
+        hprintln!("{}: stack peak {} B", name, stack);
+        for &(layer, ticks, macs) in &probe.layers[..probe.count] {
+            let instructions = ticks * device::INSTRUCTIONS_PER_TICK / windows as u64;
+            hprintln!(
+                "{}: layer {}: {} instructions, {} multiply-accumulates",
+                name,
+                layer,
+                instructions,
+                macs
+            );
+        }
+        debug::exit(debug::EXIT_SUCCESS);
+    }
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// [`run_text`] on the host: the same predictions, printed for the device's to be compared
+/// with.
+#[cfg(not(target_os = "none"))]
+pub fn run_text<const T: usize>(
+    name: &str,
+    text: &[u8],
+    id: impl Fn(u8) -> usize,
+    character: impl Fn(usize) -> u8,
+    mut predict: impl FnMut(&[f32; T], &mut [u8; T], Option<&mut Probe>),
+) -> ! {
+    let mut ids = [0.0f32; T];
+    let mut predicted = [0u8; T];
+    let (mut shown, mut correct) = (std::string::String::new(), 0);
+    let windows = text.len().saturating_sub(1).min(MAX_TEXT) / T.max(1);
+    for w in 0..windows {
+        let start = w * T;
+        for (slot, &byte) in ids.iter_mut().zip(&text[start..start + T]) {
+            *slot = id(byte) as f32;
+        }
+        predict(&ids, &mut predicted, None);
+        for (p, &next) in predicted.iter().zip(&text[start + 1..start + T + 1]) {
+            let c = character(usize::from(*p));
+            shown.push(if c == b'\n' { '|' } else { char::from(c) });
+            correct += usize::from(usize::from(*p) == id(next));
+        }
+    }
+    if windows == 0 {
+        std::eprintln!("{name}: the text is shorter than one window");
+        std::process::exit(1);
+    }
+    std::println!("{name}: predictions {shown}");
+    std::println!("{name}: {correct}/{} correct", windows * T);
+    std::process::exit(0)
+}
+
 #[cfg(target_os = "none")]
 mod device {
     use core::ptr::{read_volatile, write_volatile};

@@ -110,8 +110,28 @@ impl Spec for Positional {
         let (nn, x, y) = (io.nn, &io.x, &io.y);
         match (self, io.params.as_slice()) {
             (Positional::Sinusoidal, _) => {
-                let features = usize_lit(cx.input.last().copied().unwrap_or(1));
-                quote_spanned!(io.span=> #nn::baked::sinusoidal_positional(#features, #x, #y);)
+                // The code as a table in flash, computed here by the function the heap layer
+                // fills its table with (`libm` in `f64`, the same bits on every target): a
+                // Cortex-M4 has no `f64` unit, and computing it at run time cost 2 600
+                // instructions per value, a quarter of a small language model's inference.
+                let &[steps, features] = cx.input else {
+                    return TokenStream::new();
+                };
+                let (steps, features) = (steps as usize, features as usize);
+                let mut table = Vec::with_capacity(steps * features);
+                for step in 0..steps {
+                    for column in 0..features {
+                        let divisor =
+                            nn_core::linalg::sequence::sinusoidal_divisor(column, features);
+                        let value = nn_core::linalg::sequence::sinusoidal(step, column, divisor);
+                        table.push(proc_macro2::Literal::f32_suffixed(value));
+                    }
+                }
+                let len = usize_lit((steps * features) as u64);
+                quote_spanned!(io.span=> {
+                    static SINUSOIDAL: #nn::baked::Aligned<#len> = #nn::baked::Aligned([#(#table),*]);
+                    #nn::baked::positional(&SINUSOIDAL.0, #x, #y);
+                })
             }
             (Positional::Learned { .. }, [weight]) => {
                 quote_spanned!(io.span=> #nn::baked::positional(#weight, #x, #y);)
