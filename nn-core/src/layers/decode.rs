@@ -12,9 +12,9 @@
 //! [`SequenceDense`](super::SequenceDense), the elementwise activations and
 //! [`Dropout`](super::Dropout) (the identity, as at inference) over `(T, F)`, and causal
 //! [`MultiHeadAttention`](super::MultiHeadAttention). A network made by `network!` decodes when
-//! every layer does and its merges are `add` or `concat`; a non-causal attention, a pool over
-//! the steps or a recurrent layer has no step form, so such a network does not implement
-//! `Decode`.
+//! every layer does and its merges are `add` or `concat`; a non-causal attention, one with a
+//! key-padding mask, cross-attention, a pool over the steps or a recurrent layer has no step
+//! form, so such a network does not implement `Decode`.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -30,7 +30,7 @@ use crate::linalg::sequence::token;
 /// with the same `t + 1` steps (up to the order of floating-point sums).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run one step at a time: it does not implement `nn::layers::Decode`",
-    note = "a network decodes step by step when every layer does: embeddings, positional encodings, norms, dense layers and activations on sequences, dropout, and causal attention; an attention that is not `causal` (it sees the later steps), a pool over the steps or a recurrent layer has no step form"
+    note = "a network decodes step by step when every layer does: embeddings, positional encodings, norms, dense layers and activations on sequences, dropout, and causal attention; an attention that is not `causal` (it sees the later steps), one with `key_padding`, cross-attention, a pool over the steps or a recurrent layer has no step form"
 )]
 pub trait Decode: Layer {
     /// The longest sequence: the steps a decode state has room for.
