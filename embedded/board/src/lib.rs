@@ -151,6 +151,22 @@ impl Probe {
     }
 
     /// After a step: `layer` ran `multiply_accumulates` products since the last mark.
+    /// Prints each layer's instructions per inference over `inferences` probed passes, and its
+    /// multiply-accumulates.
+    #[cfg(target_os = "none")]
+    fn report(&self, name: &str, inferences: usize) {
+        for &(layer, ticks, macs) in &self.layers[..self.count] {
+            let instructions = ticks * device::INSTRUCTIONS_PER_TICK / inferences as u64;
+            cortex_m_semihosting::hprintln!(
+                "{}: layer {}: {} instructions, {} multiply-accumulates",
+                name,
+                layer,
+                instructions,
+                macs
+            );
+        }
+    }
+
     pub fn mark(&mut self, layer: &'static str, multiply_accumulates: usize) {
         let time = now();
         let ticks = u64::from(self.last.wrapping_sub(time));
@@ -341,16 +357,7 @@ pub fn run<I>(
         if let Some(digest) = digest() {
             hprintln!("{}: output digest {:08x}", name, digest);
         }
-        for &(layer, ticks, macs) in &probe.layers[..probe.count] {
-            let instructions = ticks * device::INSTRUCTIONS_PER_TICK / tally.count as u64;
-            hprintln!(
-                "{}: layer {}: {} instructions, {} multiply-accumulates",
-                name,
-                layer,
-                instructions,
-                macs
-            );
-        }
+        probe.report(name, tally.count);
         debug::exit(debug::EXIT_SUCCESS);
     }
     loop {
@@ -449,16 +456,7 @@ pub fn run_text<const T: usize>(
         hprintln!("{}: {}/{} correct", name, correct, count);
         hprintln!("{}: {} instructions per inference", name, instructions);
         hprintln!("{}: stack peak {} B", name, stack);
-        for &(layer, ticks, macs) in &probe.layers[..probe.count] {
-            let instructions = ticks * device::INSTRUCTIONS_PER_TICK / windows as u64;
-            hprintln!(
-                "{}: layer {}: {} instructions, {} multiply-accumulates",
-                name,
-                layer,
-                instructions,
-                macs
-            );
-        }
+        probe.report(name, windows);
         debug::exit(debug::EXIT_SUCCESS);
     }
     loop {

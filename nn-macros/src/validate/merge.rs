@@ -346,7 +346,8 @@ impl Builder<'_> {
         let (query, steps, features) = sequences[0].clone();
         let heads = attention.heads.text();
         let mut ok = self.same_size(
-            merge,
+            &merge.tokens,
+            located(merge.keyword.span()),
             &declared,
             &features,
             format!(
@@ -356,7 +357,8 @@ impl Builder<'_> {
         );
         for (name, _, given) in &sequences[1..] {
             ok &= self.same_size(
-                merge,
+                &merge.tokens,
+                located(merge.keyword.span()),
                 &features,
                 given,
                 format!(
@@ -367,7 +369,8 @@ impl Builder<'_> {
         }
         if let [_, (keys, key_steps, _), (values, value_steps, _)] = sequences.as_slice() {
             ok &= self.same_size(
-                merge,
+                &merge.tokens,
+                located(merge.keyword.span()),
                 key_steps,
                 value_steps,
                 format!(
@@ -458,33 +461,6 @@ impl Builder<'_> {
             span,
         });
         Flow::At(output)
-    }
-
-    /// Rule: two sizes are equal; `mismatch` is the error when the macro sees both, and a
-    /// `const` assert (which shows the values) checks them otherwise. Returns false after an
-    /// error.
-    fn same_size(&self, merge: &crate::ast::Merge, a: &Width, b: &Width, mismatch: String) -> bool {
-        match (a.value, b.value) {
-            (Some(x), Some(y)) if x == y => true,
-            (Some(_), Some(_)) => {
-                self.ctxt.error(&merge.tokens, mismatch);
-                false
-            }
-            _ => {
-                let (x, y) = (&a.value_tokens, &b.value_tokens);
-                let message = Message::default()
-                    .text(format!("{mismatch}: "))
-                    .value(x.clone())
-                    .text(" against ")
-                    .value(y.clone());
-                self.ctxt.check(ConstCheck {
-                    span: located(merge.keyword.span()),
-                    condition: quote!(#x == #y),
-                    message,
-                });
-                true
-            }
-        }
     }
 }
 

@@ -510,6 +510,40 @@ impl Builder<'_> {
         Flow::At(output)
     }
 
+    /// Rule: two sizes are equal; `mismatch` is the error (on `tokens`) when the macro sees
+    /// both, and a `const` assert at `span` (which shows the values) checks them otherwise.
+    /// Returns false after an error.
+    fn same_size(
+        &self,
+        tokens: &TokenStream,
+        span: proc_macro2::Span,
+        a: &Width,
+        b: &Width,
+        mismatch: String,
+    ) -> bool {
+        match (a.value, b.value) {
+            (Some(x), Some(y)) if x == y => true,
+            (Some(_), Some(_)) => {
+                self.ctxt.error(tokens, mismatch);
+                false
+            }
+            _ => {
+                let (x, y) = (&a.value_tokens, &b.value_tokens);
+                let message = Message::default()
+                    .text(format!("{mismatch}: "))
+                    .value(x.clone())
+                    .text(" against ")
+                    .value(y.clone());
+                self.ctxt.check(ConstCheck {
+                    span,
+                    condition: quote!(#x == #y),
+                    message,
+                });
+                true
+            }
+        }
+    }
+
     /// Rule: a layer that masks by token ids (`key_padding = ..`) reads a sequence with one
     /// step per id of the network's `input(T) tokens`. Adds the step that packs each step's id
     /// after its features and returns the packed node, `(T, F + 1)`.
@@ -550,24 +584,8 @@ impl Builder<'_> {
             "`{text}` masks its keys by the ids of {source}, {} per sample, but reads {} steps; the mask needs one id per step (a layer before it changed the number of steps)",
             id_steps.text, steps.text
         );
-        match (id_steps.value, steps.value) {
-            (Some(a), Some(b)) if a == b => {}
-            (Some(_), Some(_)) => {
-                self.ctxt.error(&layer.tokens, mismatch);
-                return None;
-            }
-            _ => {
-                let (a, b) = (&id_steps.value_tokens, &steps.value_tokens);
-                self.ctxt.check(ConstCheck {
-                    span: layer.span(),
-                    condition: quote!(#a == #b),
-                    message: Message::default()
-                        .text(format!("{mismatch}: "))
-                        .value(a.clone())
-                        .text(" against ")
-                        .value(b.clone()),
-                });
-            }
+        if !self.same_size(&layer.tokens, layer.span(), &id_steps, &steps, mismatch) {
+            return None;
         }
         let packed = self.node(SampleShape::known(
             vec![steps.clone(), Width::sum(&[features, Width::known(1)])],
