@@ -295,16 +295,12 @@ impl<S: Shape, const D: usize> Layer for LayerNorm<S, D> {
             .zip(dy.as_slice().chunks_exact(D));
         let stats = cache.mean.iter().zip(cache.inv_std.iter());
         for ((x, dy), (&mean, &inv_std)) in rows.zip(stats) {
-            // Σ g and Σ g · x̂ over the row, with g = dy · weight and x̂ = (x − mean) · inv_std.
-            let (mut sum_g, mut sum_g_xhat) = (0.0f32, 0.0f32);
             let grads = weight_grad.iter_mut().zip(bias_grad.iter_mut());
-            for (((&x, &dy), &w), (dw, db)) in x.iter().zip(dy).zip(weight).zip(grads) {
-                let x_hat = (x - mean) * inv_std;
+            for ((&x, &dy), (dw, db)) in x.iter().zip(dy).zip(grads) {
                 *db += dy;
-                *dw += dy * x_hat;
-                sum_g += dy * w;
-                sum_g_xhat += dy * w * x_hat;
+                *dw += dy * ((x - mean) * inv_std);
             }
+            let (sum_g, sum_g_xhat) = gradient_sums(x, dy, weight, mean, inv_std);
             // dx = inv_std · (g − mean(g) − x̂ · mean(g · x̂)): the row's mean and variance
             // depend on every x of the row, hence the two mean terms.
             if let Some(dx) = dx_rows.as_mut().and_then(Iterator::next) {
@@ -316,6 +312,31 @@ impl<S: Shape, const D: usize> Layer for LayerNorm<S, D> {
             }
         }
     }
+}
+
+/// `Σ g` and `Σ g · x̂` over one row, with `g = dy · weight` and `x̂ = (x − mean) · inv_std`,
+/// in [`norm::LANES`] partial sums so that the loop vectorizes.
+fn gradient_sums(x: &[f32], dy: &[f32], weight: &[f32], mean: f32, inv_std: f32) -> (f32, f32) {
+    const LANES: usize = norm::LANES;
+    let (mut sum_g, mut sum_g_xhat) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let chunks = x.chunks_exact(LANES).zip(dy.chunks_exact(LANES));
+    for ((x, dy), w) in chunks.zip(weight.chunks_exact(LANES)) {
+        for lane in 0..LANES {
+            let g = dy[lane] * w[lane];
+            sum_g[lane] += g;
+            sum_g_xhat[lane] += g * ((x[lane] - mean) * inv_std);
+        }
+    }
+    let (mut tail_g, mut tail_g_xhat) = (0.0f32, 0.0f32);
+    for i in x.len() / LANES * LANES..x.len() {
+        let g = dy[i] * weight[i];
+        tail_g += g;
+        tail_g_xhat += g * ((x[i] - mean) * inv_std);
+    }
+    (
+        sum_g.iter().sum::<f32>() + tail_g,
+        sum_g_xhat.iter().sum::<f32>() + tail_g_xhat,
+    )
 }
 
 impl<S: Shape, const D: usize> Composable for LayerNorm<S, D> {

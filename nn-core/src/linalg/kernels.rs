@@ -120,6 +120,13 @@ impl Gemm<'_> {
             Kernel::Strided
         }
     }
+
+    /// Whether a dot-layout product runs the broadcast kernel on a transposed copy of `b`
+    /// instead: from [`PACK_FROM_ROWS`] rows of the whole product, so that every band of it
+    /// (a thread's rows, a single row included) takes the same path and gives the same bits.
+    pub fn transposes_b(&self) -> bool {
+        self.kernel() == Kernel::Dot && self.whole_m >= PACK_FROM_ROWS
+    }
 }
 
 /// Runs the kernel that fits `gemm`'s layout with registers `S`: broadcast tiles of
@@ -144,6 +151,16 @@ pub(super) unsafe fn run<
         // A single row (batch-1 inference) would waste most of a multi-row tile: give it twice
         // the columns instead, so each load of `a` feeds more products.
         Kernel::Dot if gemm.whole_m < DOT_ROWS => unsafe { dot::<S, 1, SINGLE_ROW_COLS>(gemm) },
+        // Many rows: transposing `b` into panels once lets the broadcast tiles run, which
+        // keep every sum in a lane. The dot tiles end each output in a sum across lanes, as
+        // many instructions as the whole run of FMAs at a depth of 64 (a transformer's).
+        Kernel::Dot if gemm.transposes_b() && 2 * S::LANES <= PACK_WIDTH => {
+            if S::OUTLINE {
+                unsafe { broadcast_packed_outlined::<S, BROADCAST_ROWS>(gemm) }
+            } else {
+                unsafe { broadcast_packed::<S, BROADCAST_ROWS>(gemm) }
+            }
+        }
         Kernel::Dot => unsafe { dot::<S, DOT_ROWS, DOT_COLS>(gemm) },
         Kernel::Strided => strided(gemm),
     }
@@ -217,7 +234,8 @@ unsafe fn broadcast_packed_outlined<S: Simd, const MR: usize>(gemm: &mut Gemm<'_
 
 /// The broadcast kernel over packed panels of `b`: each `PACK_DEPTH × 2·LANES` block of
 /// `op(b)` is first copied, zero-padded past the last column, into a contiguous buffer on the
-/// stack (16 KiB), which every row block of `a` then reads. Read in place, the rows of a panel
+/// stack (16 KiB), which every row block of `a` then reads. A `b` stored the other way round
+/// (`a · bᵀ`) is transposed by the copy ([`pack_columns`]). Read in place, the rows of a panel
 /// are `b_row_stride` apart; at the recurrent layers' widths (512 or 128 floats, 2 KiB or
 /// 512 bytes) they all fall into a few L1 sets and evict each other, so the panel came from L2
 /// at every row block. Packed, it stays in L1.
@@ -237,23 +255,29 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
         let (low_cols, high_cols) = (cols.min(lanes), cols.saturating_sub(lanes));
         for depth_start in (0..k).step_by(PACK_DEPTH) {
             let depth = PACK_DEPTH.min(k - depth_start);
-            // SAFETY: the caller guarantees the instruction set. Row `depth_start + p < k` of
-            // `op(b)` holds columns `col..col + cols` in bounds (the invariants of `Gemm`, with
-            // column stride 1), read whole or through masked loads of exactly the valid
-            // columns; `p · width + width <= PACK_DEPTH · PACK_WIDTH` bounds the stores.
-            unsafe {
-                for p in 0..depth {
-                    let src = b.add((depth_start + p) * gemm.b_row_stride + col);
-                    let dst = packed.add(p * width);
-                    if cols == width {
-                        S::store(dst, S::load(src));
-                        S::store(dst.add(lanes), S::load(src.add(lanes)));
-                    } else {
-                        S::store(dst, S::load_first(src, low_cols));
-                        S::store(
-                            dst.add(lanes),
-                            S::load_first(src.wrapping_add(lanes), high_cols),
-                        );
+            if gemm.b_col_stride != 1 {
+                // SAFETY: `op(b)`'s columns `col + j < n` hold rows `depth_start + p < k` in
+                // bounds (the invariants of `Gemm`); `p · width + j < PACK_DEPTH · PACK_WIDTH`.
+                unsafe { pack_columns(gemm, depth_start, depth, col, cols, width, packed) };
+            } else {
+                // SAFETY: the caller guarantees the instruction set. Row `depth_start + p < k` of
+                // `op(b)` holds columns `col..col + cols` in bounds (the invariants of `Gemm`, with
+                // column stride 1), read whole or through masked loads of exactly the valid
+                // columns; `p · width + width <= PACK_DEPTH · PACK_WIDTH` bounds the stores.
+                unsafe {
+                    for p in 0..depth {
+                        let src = b.add((depth_start + p) * gemm.b_row_stride + col);
+                        let dst = packed.add(p * width);
+                        if cols == width {
+                            S::store(dst, S::load(src));
+                            S::store(dst.add(lanes), S::load(src.add(lanes)));
+                        } else {
+                            S::store(dst, S::load_first(src, low_cols));
+                            S::store(
+                                dst.add(lanes),
+                                S::load_first(src.wrapping_add(lanes), high_cols),
+                            );
+                        }
                     }
                 }
             }
@@ -282,6 +306,42 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                     } else {
                         broadcast_tile::<S, MR, true, false>(&tile);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Copies rows `depth_start..+depth` of `op(b)`'s columns `col..col + cols` into `packed` as a
+/// panel of `depth` rows of `width` values, zero past `cols`: the transpose, for a `b` whose
+/// columns are the contiguous runs (`a · bᵀ`, a dense layer's forward).
+///
+/// # Safety
+/// Every `op(b)[depth_start + p][col + j]` with `p < depth`, `j < cols` is inside `gemm.b` (the
+/// invariants of [`Gemm`]), and `packed` is writable for `depth · width` values.
+#[inline(always)]
+unsafe fn pack_columns(
+    gemm: &Gemm<'_>,
+    depth_start: usize,
+    depth: usize,
+    col: usize,
+    cols: usize,
+    width: usize,
+    packed: *mut f32,
+) {
+    let b = gemm.b.as_ptr();
+    for j in 0..width {
+        // SAFETY: the caller's contract bounds every read (`j < cols`) and write.
+        unsafe {
+            let dst = packed.add(j);
+            if j < cols {
+                let src = b.add(depth_start * gemm.b_row_stride + (col + j) * gemm.b_col_stride);
+                for p in 0..depth {
+                    *dst.add(p * width) = *src.add(p * gemm.b_row_stride);
+                }
+            } else {
+                for p in 0..depth {
+                    *dst.add(p * width) = 0.0;
                 }
             }
         }

@@ -67,12 +67,33 @@ pub const LAYER_NORM_EPS: f32 = 1e-5;
 /// heap [`RmsNorm::DEFAULT_EPS`](crate::layers::RmsNorm::DEFAULT_EPS)).
 pub const RMS_NORM_EPS: f32 = f32::EPSILON;
 
+/// Partial sums of a row reduction. A sum added value by value is one chain of dependent
+/// additions, 64 of them for a row of 64 features, and the compiler may not reorder it; sixteen
+/// partial sums are independent chains that it turns into vector additions. The count is
+/// fixed, not the machine's width, so every instruction set (the Cortex-M4's included) adds in
+/// the same order and gets the same bits.
+pub(crate) const LANES: usize = 16;
+
+/// `Σ term(v)` over `row`: sixteen partial sums, then the tail's, then theirs.
+#[inline(always)]
+pub(crate) fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
+    let mut partial = [0.0f32; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|&v| term(v)).sum();
+    for chunk in chunks {
+        for (s, &v) in partial.iter_mut().zip(chunk) {
+            *s += term(v);
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
 /// The mean and `1 / √(var + eps)` of `row`, with the biased variance, in two passes (a row
 /// far from zero keeps its variance).
 pub fn layer_norm_stats(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = lane_sum(row, |v| v) / n;
+    let var = lane_sum(row, |v| (v - mean) * (v - mean)) / n;
     (mean, 1.0 / crate::math::sqrt(var + eps))
 }
 
@@ -119,7 +140,7 @@ pub fn layer_norm(weight: &[f32], bias: &[f32], eps: f32, x: &[f32], y: &mut [f3
 
 /// `1 / √(mean(x²) + eps)` of `row`.
 pub fn rms_norm_inv(row: &[f32], eps: f32) -> f32 {
-    let mean_square = row.iter().map(|&v| v * v).sum::<f32>() / row.len() as f32;
+    let mean_square = lane_sum(row, |v| v * v) / row.len() as f32;
     1.0 / crate::math::sqrt(mean_square + eps)
 }
 

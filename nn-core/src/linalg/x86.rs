@@ -150,7 +150,9 @@ impl Simd for Avx2 {
 /// The CPU supports AVX-512F, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
-    if gemm.m == 1 && gemm.kernel() == kernels::Kernel::Dot {
+    // A single-row product, not a one-row band of a larger one: the tree of shuffles sums in
+    // another order than the dot tiles, and the bands must give the whole product's bits.
+    if gemm.whole_m == 1 && gemm.kernel() == kernels::Kernel::Dot {
         // SAFETY: forwarded from this function's contract; the layout is the one it needs.
         return unsafe { gemv_avx512(gemm) };
     }
