@@ -119,9 +119,20 @@ pub(crate) fn transpose_into(
     cols: usize,
     dst: &mut [f32],
 ) {
-    for (r, row) in src.chunks(row_stride.max(1)).take(rows).enumerate() {
-        for (c, &v) in row[..cols].iter().enumerate() {
-            dst[c * rows + r] = v;
+    // Blocks of eight rows: each column of a block is eight contiguous values of `dst`, and
+    // the eight rows being read stay in L1. Value by value, every write went to another line.
+    const BLOCK: usize = 8;
+    let dst = &mut dst[..rows * cols];
+    for first in (0..rows).step_by(BLOCK) {
+        let count = BLOCK.min(rows - first);
+        let block: [&[f32]; BLOCK] = core::array::from_fn(|i| {
+            let row = first + i.min(count - 1);
+            &src[row * row_stride..][..cols]
+        });
+        for (c, column) in dst.chunks_exact_mut(rows).enumerate() {
+            for (out, row) in column[first..first + count].iter_mut().zip(block) {
+                *out = row[c];
+            }
         }
     }
 }

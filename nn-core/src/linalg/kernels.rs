@@ -130,8 +130,8 @@ impl Gemm<'_> {
 }
 
 /// Runs the kernel that fits `gemm`'s layout with registers `S`: broadcast tiles of
-/// `BROADCAST_ROWS` rows, dot tiles of `DOT_ROWS × DOT_COLS`, or `1 × SINGLE_ROW_COLS` when
-/// there are fewer rows than a dot tile.
+/// `BROADCAST_ROWS` rows (`NARROW_ROWS` for a product one register wide), dot tiles of
+/// `DOT_ROWS × DOT_COLS`, or `1 × SINGLE_ROW_COLS` when there are fewer rows than a dot tile.
 ///
 /// # Safety
 /// The CPU supports `S`'s instruction set, and `gemm` satisfies [`Gemm`]'s invariants.
@@ -139,6 +139,7 @@ impl Gemm<'_> {
 pub(super) unsafe fn run<
     S: Simd,
     const BROADCAST_ROWS: usize,
+    const NARROW_ROWS: usize,
     const DOT_ROWS: usize,
     const DOT_COLS: usize,
     const SINGLE_ROW_COLS: usize,
@@ -147,7 +148,7 @@ pub(super) unsafe fn run<
 ) {
     // SAFETY (the three calls): forwarded from this function's contract.
     match gemm.kernel() {
-        Kernel::Broadcast => unsafe { broadcast::<S, BROADCAST_ROWS>(gemm) },
+        Kernel::Broadcast => unsafe { broadcast::<S, BROADCAST_ROWS, NARROW_ROWS>(gemm) },
         // A single row (batch-1 inference) would waste most of a multi-row tile: give it twice
         // the columns instead, so each load of `a` feeds more products.
         Kernel::Dot if gemm.whole_m < DOT_ROWS => unsafe { dot::<S, 1, SINGLE_ROW_COLS>(gemm) },
@@ -171,7 +172,11 @@ pub(super) unsafe fn run<
 /// # Safety
 /// As for [`run`].
 #[inline(always)]
-unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
+unsafe fn broadcast<S: Simd, const MR: usize, const NARROW_MR: usize>(gemm: &mut Gemm<'_>) {
+    if gemm.n <= S::LANES {
+        // SAFETY: forwarded from this function's contract.
+        return unsafe { broadcast_narrow::<S, NARROW_MR>(gemm) };
+    }
     let width = 2 * S::LANES;
     if gemm.whole_m >= PACK_FROM_ROWS && width <= PACK_WIDTH && gemm.b_row_stride != width {
         // The packed kernel's 16 KiB panel would otherwise be reserved in the frame of every
@@ -212,10 +217,52 @@ unsafe fn broadcast<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         beta,
                     };
                     if cols == width {
-                        broadcast_tile::<S, MR, true, true>(&tile);
+                        broadcast_tile::<S, MR, 2, true, true>(&tile);
                     } else {
-                        broadcast_tile::<S, MR, false, false>(&tile);
+                        broadcast_tile::<S, MR, 2, false, false>(&tile);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The broadcast kernel for a product no wider than one register (an attention head's
+/// `probabilities · values`, 16 columns): tiles of `NARROW_MR` rows × one register, where the
+/// two-register tiles would multiply a register of zeros for every one of data. The same
+/// depth blocks as the other forms, so the same bits.
+///
+/// # Safety
+/// As for [`run`], and `gemm.n <= S::LANES`.
+#[inline(always)]
+unsafe fn broadcast_narrow<S: Simd, const NARROW_MR: usize>(gemm: &mut Gemm<'_>) {
+    let (m, n, k) = (gemm.m, gemm.n, gemm.k);
+    let (a, b, c) = (gemm.a.as_ptr(), gemm.b.as_ptr(), gemm.c.as_mut_ptr());
+    for depth_start in (0..k).step_by(DEPTH_BLOCK) {
+        let depth = DEPTH_BLOCK.min(k - depth_start);
+        // Later depth blocks add to what the first one wrote.
+        let beta = if depth_start == 0 { gemm.beta } else { 1.0 };
+        for row in (0..m).step_by(NARROW_MR) {
+            // SAFETY: as in `broadcast`, with the one column block `0..n`, `n <= LANES`.
+            unsafe {
+                let tile = Tile {
+                    a: a.add(row * gemm.a_row_stride + depth_start * gemm.a_col_stride),
+                    a_row_stride: gemm.a_row_stride,
+                    a_col_stride: gemm.a_col_stride,
+                    b: b.add(depth_start * gemm.b_row_stride),
+                    b_row_stride: gemm.b_row_stride,
+                    c: c.add(row * gemm.c_row_stride),
+                    c_row_stride: gemm.c_row_stride,
+                    rows: NARROW_MR.min(m - row),
+                    cols: n,
+                    depth,
+                    alpha: gemm.alpha,
+                    beta,
+                };
+                if n == S::LANES {
+                    broadcast_tile::<S, NARROW_MR, 1, true, true>(&tile);
+                } else {
+                    broadcast_tile::<S, NARROW_MR, 1, false, false>(&tile);
                 }
             }
         }
@@ -302,9 +349,9 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         beta,
                     };
                     if cols == width {
-                        broadcast_tile::<S, MR, true, true>(&tile);
+                        broadcast_tile::<S, MR, 2, true, true>(&tile);
                     } else {
-                        broadcast_tile::<S, MR, true, false>(&tile);
+                        broadcast_tile::<S, MR, 2, true, false>(&tile);
                     }
                 }
             }
@@ -391,9 +438,9 @@ pub(super) unsafe fn broadcast_prepacked<S: Simd, const MR: usize>(gemm: &mut Ge
                         beta,
                     };
                     if cols == width {
-                        broadcast_tile::<S, MR, true, true>(&tile);
+                        broadcast_tile::<S, MR, 2, true, true>(&tile);
                     } else {
-                        broadcast_tile::<S, MR, true, false>(&tile);
+                        broadcast_tile::<S, MR, 2, true, false>(&tile);
                     }
                 }
             }
@@ -418,54 +465,60 @@ struct Tile {
     beta: f32,
 }
 
-/// `MR` rows × `2 · LANES` columns of `c`. `FULL` says all columns are valid (no masking);
-/// `LOAD_FULL` that `b`'s rows may be read `2 · LANES` wide even so (a zero-padded panel).
+/// `MR` rows × `REGS · LANES` columns of `c` (`REGS` is 1 or 2). `FULL` says all columns are
+/// valid (no masking); `LOAD_FULL` that `b`'s rows may be read `REGS · LANES` wide even so (a
+/// zero-padded panel).
 ///
 /// # Safety
 /// `S`'s instruction set is available; `tile` is in bounds with `1 ≤ rows ≤ MR`, `1 ≤ cols`,
-/// `cols ≤ 2 · LANES` (equal when `FULL`), `b`'s column stride 1 (its rows `2 · LANES`
+/// `cols ≤ REGS · LANES` (equal when `FULL`), `b`'s column stride 1 (its rows `REGS · LANES`
 /// readable when `LOAD_FULL`), and `c`'s rows contiguous.
 #[inline(always)]
-unsafe fn broadcast_tile<S: Simd, const MR: usize, const LOAD_FULL: bool, const FULL: bool>(
+unsafe fn broadcast_tile<
+    S: Simd,
+    const MR: usize,
+    const REGS: usize,
+    const LOAD_FULL: bool,
+    const FULL: bool,
+>(
     tile: &Tile,
 ) {
     let lanes = S::LANES;
-    let (low_cols, high_cols) = (tile.cols.min(lanes), tile.cols.saturating_sub(lanes));
+    // The valid columns of each register.
+    let counts: [usize; REGS] =
+        core::array::from_fn(|h| tile.cols.saturating_sub(h * lanes).min(lanes));
     // Rows past the edge re-read the last valid row; their sums are never stored.
     let a_rows: [*const f32; MR] = core::array::from_fn(|r| {
         // SAFETY: `r.min(rows - 1) < rows`, a valid row of the tile.
         unsafe { tile.a.add(r.min(tile.rows - 1) * tile.a_row_stride) }
     });
     // SAFETY: the caller guarantees the instruction set; every pointer below stays inside the
-    // tile: `p < depth`, rows clamped as above, and columns `lanes..` are only read (through a
-    // masked load of `high_cols` lanes, possibly none) when they exist.
+    // tile: `p < depth`, rows clamped as above, and a register's columns are only read
+    // (through a masked load of its valid lanes, possibly none) when they exist.
     unsafe {
-        let mut acc = [[S::zero(); 2]; MR];
+        let mut acc = [[S::zero(); REGS]; MR];
         for p in 0..tile.depth {
             let b_row = tile.b.add(p * tile.b_row_stride);
-            let (low, high) = if FULL || LOAD_FULL {
-                (S::load(b_row), S::load(b_row.add(lanes)))
-            } else {
-                (
-                    S::load_first(b_row, low_cols),
-                    S::load_first(b_row.wrapping_add(lanes), high_cols),
-                )
-            };
+            let row: [S::V; REGS] = core::array::from_fn(|h| {
+                if FULL || LOAD_FULL {
+                    S::load(b_row.add(h * lanes))
+                } else {
+                    S::load_first(b_row.wrapping_add(h * lanes), counts[h])
+                }
+            });
             for r in 0..MR {
                 let x = S::splat(*a_rows[r].add(p * tile.a_col_stride));
-                acc[r][0] = S::mul_add(x, low, acc[r][0]);
-                acc[r][1] = S::mul_add(x, high, acc[r][1]);
+                for h in 0..REGS {
+                    acc[r][h] = S::mul_add(x, row[h], acc[r][h]);
+                }
             }
         }
         let alpha = S::splat(tile.alpha);
         let beta = S::splat(tile.beta);
         for (r, sums) in acc.iter().enumerate().take(tile.rows) {
             let c_row = tile.c.add(r * tile.c_row_stride);
-            for (half, &sum) in sums.iter().enumerate() {
-                let (out, count) = (
-                    c_row.wrapping_add(half * lanes),
-                    [low_cols, high_cols][half],
-                );
+            for (h, &sum) in sums.iter().enumerate() {
+                let (out, count) = (c_row.wrapping_add(h * lanes), counts[h]);
                 let mut value = S::mul(alpha, sum);
                 // beta == 0 ignores `c` entirely, so stale NaNs in it cannot leak through.
                 if tile.beta != 0.0 {

@@ -640,7 +640,7 @@ fn run_on(isa: InstructionSet, product: &mut Gemm<'_>) {
         }
         InstructionSet::Portable => {
             // SAFETY: `Portable` is plain Rust, valid on every CPU; `product`'s invariants hold.
-            unsafe { kernels::run::<Portable, 3, 2, 2, 4>(product) }
+            unsafe { kernels::run::<Portable, 3, 6, 2, 2, 4>(product) }
         }
     }
 }
@@ -944,6 +944,53 @@ mod tests {
     }
 
     /// The pool's splits, by rows or by columns, give the single thread's bits.
+    /// A product one register wide (an attention head's `probabilities · values`) runs tiles
+    /// of one register; its columns are the same bits as in a wider product that takes the
+    /// two-register tiles, with and without packing.
+    #[test]
+    fn narrow_products_give_the_bits_of_wide_ones() {
+        let mut rng = crate::init::seeded(5);
+        let mut random = |len: usize| -> alloc::vec::Vec<f32> {
+            (0..len)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect()
+        };
+        for isa in runnable_instruction_sets() {
+            for (m, k) in [(64, 64), (37, 300), (200, 19)] {
+                let (wide, a) = (48, random(m * k));
+                let b = random(k * wide);
+                let product = |n: usize, b_row_stride: usize| {
+                    let mut c = alloc::vec![0.0; m * n];
+                    let mut gemm = Gemm {
+                        m,
+                        whole_m: m,
+                        n,
+                        k,
+                        alpha: 1.0,
+                        beta: 0.0,
+                        a: &a,
+                        a_row_stride: k,
+                        a_col_stride: 1,
+                        b: &b,
+                        b_row_stride,
+                        b_col_stride: 1,
+                        c: Out::new(&mut c),
+                        c_row_stride: n,
+                    };
+                    run_on(isa, &mut gemm);
+                    c
+                };
+                let whole = product(wide, wide);
+                for n in [5, 8, 16] {
+                    let narrow = product(n, wide);
+                    for (row, got) in narrow.chunks_exact(n).enumerate() {
+                        assert_eq!(got, &whole[row * wide..][..n], "{isa:?}, {m}x{k}x{n}");
+                    }
+                }
+            }
+        }
+    }
+
     #[cfg(feature = "threading")]
     #[test]
     fn products_on_every_thread_count_give_the_same_bits() {

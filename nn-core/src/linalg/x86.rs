@@ -144,7 +144,8 @@ impl Simd for Avx2 {
 }
 
 /// Runs `gemm` with 16-lane registers. Tiles: 8 × 32 for the broadcast kernel (16 accumulators
-/// of the 32 `zmm` registers), 4 × 4 dot products for the dot kernel.
+/// of the 32 `zmm` registers; 16 × 16 for a product 16 wide), 4 × 4 dot products for the dot
+/// kernel.
 ///
 /// # Safety
 /// The CPU supports AVX-512F, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
@@ -157,7 +158,7 @@ pub(super) unsafe fn gemm_avx512(gemm: &mut Gemm<'_>) {
         return unsafe { gemv_avx512(gemm) };
     }
     // SAFETY: forwarded from this function's contract.
-    unsafe { kernels::run::<Avx512, 8, 4, 4, 8>(gemm) }
+    unsafe { kernels::run::<Avx512, 8, 16, 4, 4, 8>(gemm) }
 }
 
 /// Runs a product by a [`super::pack`]ed `b` with 16-lane registers, in 8-row tiles.
@@ -403,15 +404,15 @@ unsafe fn transpose_sum16(v: &[__m512; 16]) -> __m512 {
     }
 }
 
-/// Runs `gemm` with 8-lane registers. Tiles: 6 × 16 for the broadcast kernel and 2 × 4 dot
-/// products, both leaving room in the 16 `ymm` registers.
+/// Runs `gemm` with 8-lane registers. Tiles: 6 × 16 for the broadcast kernel (12 × 8 for a
+/// product 8 wide) and 2 × 4 dot products, all leaving room in the 16 `ymm` registers.
 ///
 /// # Safety
 /// The CPU supports AVX2 and FMA, and `gemm`'s operands satisfy [`Gemm`]'s invariants.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn gemm_avx2(gemm: &mut Gemm<'_>) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { kernels::run::<Avx2, 6, 2, 4, 8>(gemm) }
+    unsafe { kernels::run::<Avx2, 6, 12, 2, 4, 8>(gemm) }
 }
 
 /// Runs `f` with AVX-512F enabled (see [`super::vectorized`]).
