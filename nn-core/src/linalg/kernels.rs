@@ -1,16 +1,19 @@
 //! The matmul kernels, written once against [`Simd`] and instantiated per instruction set.
 //!
-//! Neither kernel packs its operands: they read `a` and `b` where they lie, so a product needs no
-//! workspace and allocates nothing. That fits the layouts a dense layer produces, where one
+//! Neither kernel allocates: they read `a` and `b` where they lie, or copy a panel of `b` into
+//! a 16 KiB buffer on the stack. That fits the layouts a dense layer produces, where one
 //! operand is always contiguous along the axis the kernel walks:
 //!
 //! - **Broadcast kernel**, when `op(b)`'s rows are contiguous (`a · b` and `aᵀ · b`): a tile of
 //!   `MR` rows × two registers of `c` stays in registers while each `a` value is broadcast and
-//!   multiplied into a row of `b`. Depth is cut into blocks of [`DEPTH_BLOCK`], so the panel of
-//!   `b` a column block walks stays in L1 while every row block of `a` passes over it.
+//!   multiplied into a row of `b` (one register and more rows when `c` is one register wide).
+//!   Depth is cut into blocks of [`DEPTH_BLOCK`], so the panel of `b` a column block walks
+//!   stays in L1 while every row block of `a` passes over it.
 //! - **Dot kernel**, when `op(a)`'s rows and `op(b)`'s columns are both contiguous (`a · bᵀ`):
 //!   `MR × NR` dot products run side by side, one register of partial sums each, and are summed
-//!   across lanes once at the end.
+//!   across lanes once at the end. That sum costs as much as the products at short depths, so
+//!   from [`PACK_FROM_ROWS`] rows on `a · bᵀ` runs the broadcast kernel instead, over panels
+//!   of `b` transposed as they are copied ([`Gemm::transposes_b`]).
 //!
 //! Edge tiles re-read the last valid row or column instead of branching per element, and store
 //! only the valid part; columns past the edge are masked loads and stores.
