@@ -334,8 +334,8 @@ fn gradient_sums(x: &[f32], dy: &[f32], weight: &[f32], mean: f32, inv_std: f32)
         tail_g_xhat += g * ((x[i] - mean) * inv_std);
     }
     (
-        sum_g.iter().sum::<f32>() + tail_g,
-        sum_g_xhat.iter().sum::<f32>() + tail_g_xhat,
+        norm::tree_sum(sum_g) + tail_g,
+        norm::tree_sum(sum_g_xhat) + tail_g_xhat,
     )
 }
 

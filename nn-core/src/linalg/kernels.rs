@@ -47,7 +47,7 @@ const PACK_FROM_ROWS: usize = 96;
 /// `i < m, p < k`, `i · a_row_stride + p · a_col_stride < a.len()`; for every `p < k, j < n`,
 /// `p · b_row_stride + j · b_col_stride < b.len()`; `c_row_stride ≥ n` and
 /// `c` is valid for `(m − 1) · c_row_stride + n` values, of which columns `0..n` of each row are
-/// this product's alone while it runs.
+/// this product's alone while it runs; `c_start`, when set, holds at least `n` values.
 pub(super) struct Gemm<'a> {
     pub m: usize,
     /// The rows of the whole product this one is a band of (`m` when it is not a band): the
@@ -66,6 +66,37 @@ pub(super) struct Gemm<'a> {
     pub b_col_stride: usize,
     pub c: Out<'a>,
     pub c_row_stride: usize,
+    /// When set, the row (`n` values) every row of `c` starts from instead of its own values:
+    /// `c = alpha · op(a) · op(b) + beta · c_start` on each row. A dense layer's bias, read by
+    /// the stores rather than copied into every row of `c` before the product.
+    pub c_start: Option<&'a [f32]>,
+}
+
+impl Gemm<'_> {
+    /// Where a tile of columns `col..` whose depth block starts at `depth_start` reads its
+    /// starting values: `c_start` for the first depth block (later ones add onto what it
+    /// wrote), else null, `c` itself.
+    #[inline(always)]
+    fn tile_start(&self, depth_start: usize, col: usize) -> *const f32 {
+        match self.c_start {
+            Some(start) if depth_start == 0 => start[col..].as_ptr(),
+            _ => core::ptr::null(),
+        }
+    }
+
+    /// Column `j`'s starting value for the kernels without depth blocks: `c_start[j]`, or
+    /// `c`'s own value at `out`.
+    ///
+    /// # Safety
+    /// `out` is readable when `c_start` is `None`.
+    #[inline(always)]
+    unsafe fn start_value(&self, j: usize, out: *const f32) -> f32 {
+        match self.c_start {
+            Some(start) => start[j],
+            // SAFETY: the caller's contract.
+            None => unsafe { *out },
+        }
+    }
 }
 
 /// Where a product writes: `c`'s first value. A pointer and not a `&mut [f32]`, because the
@@ -213,6 +244,7 @@ unsafe fn broadcast<S: Simd, const MR: usize, const NARROW_MR: usize>(gemm: &mut
                         b_row_stride: gemm.b_row_stride,
                         c: c.add(row * gemm.c_row_stride + col),
                         c_row_stride: gemm.c_row_stride,
+                        start: gemm.tile_start(depth_start, col),
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -256,6 +288,7 @@ unsafe fn broadcast_narrow<S: Simd, const NARROW_MR: usize>(gemm: &mut Gemm<'_>)
                     b_row_stride: gemm.b_row_stride,
                     c: c.add(row * gemm.c_row_stride),
                     c_row_stride: gemm.c_row_stride,
+                    start: gemm.tile_start(depth_start, 0),
                     rows: NARROW_MR.min(m - row),
                     cols: n,
                     depth,
@@ -345,6 +378,7 @@ unsafe fn broadcast_packed<S: Simd, const MR: usize>(gemm: &mut Gemm<'_>) {
                         b_row_stride: width,
                         c: c.add(row * gemm.c_row_stride + col),
                         c_row_stride: gemm.c_row_stride,
+                        start: gemm.tile_start(depth_start, col),
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -434,6 +468,7 @@ pub(super) unsafe fn broadcast_prepacked<S: Simd, const MR: usize>(gemm: &mut Ge
                         b_row_stride: width,
                         c: c.add(row * gemm.c_row_stride + col),
                         c_row_stride: gemm.c_row_stride,
+                        start: gemm.tile_start(depth_start, col),
                         rows: MR.min(m - row),
                         cols,
                         depth,
@@ -461,6 +496,8 @@ struct Tile {
     b_row_stride: usize,
     c: *mut f32,
     c_row_stride: usize,
+    /// The row the tile's rows start from (its `cols` values), or null to start from `c`.
+    start: *const f32,
     rows: usize,
     cols: usize,
     depth: usize,
@@ -525,10 +562,15 @@ unsafe fn broadcast_tile<
                 let mut value = S::mul(alpha, sum);
                 // beta == 0 ignores `c` entirely, so stale NaNs in it cannot leak through.
                 if tile.beta != 0.0 {
-                    let old = if FULL {
-                        S::load(out)
+                    let from = if tile.start.is_null() {
+                        out.cast_const()
                     } else {
-                        S::load_first(out, count)
+                        tile.start.wrapping_add(h * lanes)
+                    };
+                    let old = if FULL {
+                        S::load(from)
+                    } else {
+                        S::load_first(from, count)
                     };
                     value = S::mul_add(beta, old, value);
                 }
@@ -602,7 +644,7 @@ unsafe fn dot<S: Simd, const MR: usize, const NR: usize>(gemm: &mut Gemm<'_>) {
                         *out = if gemm.beta == 0.0 {
                             value
                         } else {
-                            gemm.beta * *out + value
+                            gemm.beta * gemm.start_value(col + q, out) + value
                         };
                     }
                 }
@@ -628,7 +670,8 @@ fn strided(gemm: &mut Gemm<'_>) {
             *out = if gemm.beta == 0.0 {
                 value
             } else {
-                gemm.beta * *out + value
+                // SAFETY: `out` is inside `c`, as above.
+                gemm.beta * unsafe { gemm.start_value(j, out) } + value
             };
         }
     }

@@ -154,6 +154,7 @@ pub fn gemm(
         b_col_stride,
         c: Out::new(c),
         c_row_stride: n,
+        c_start: None,
     };
     split(instruction_set(), &mut product, run_on, None);
 }
@@ -223,6 +224,7 @@ fn split(
         b_row_stride,
         b_col_stride,
         c_row_stride,
+        c_start,
         ..
     } = *product;
     let out = SharedOut(product.c.as_mut_ptr());
@@ -262,6 +264,8 @@ fn split(
             // holds by `&mut` until `for_each` has returned.
             c: unsafe { Out::from_raw(out.get().add(c_offset)) },
             c_row_stride,
+            // A band of columns starts from its own part of the row.
+            c_start: c_start.map(|start| if by_columns { &start[first..] } else { start }),
         };
         run(isa, &mut part);
     });
@@ -307,6 +311,7 @@ pub(crate) fn gemm_add_into_rows(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], c_
         b_col_stride: 1,
         c: Out::new(&mut c[..c_len]),
         c_row_stride,
+        c_start: None,
     };
     run_on(instruction_set(), &mut product);
 }
@@ -377,6 +382,7 @@ pub(crate) fn gemm_add_views(a: View<'_>, b: View<'_>, c: &mut [f32], c_row_stri
         b_col_stride: 1,
         c: Out::new(&mut c[..c_len]),
         c_row_stride,
+        c_start: None,
     };
     split(instruction_set(), &mut product, run_on, None);
 }
@@ -503,6 +509,7 @@ pub fn gemm_packed(alpha: f32, a: MatRef<'_>, packed: &[f32], beta: f32, c: &mut
         b_col_stride: 1,
         c: Out::new(c),
         c_row_stride: n,
+        c_start: None,
     };
     split(isa, &mut product, run_prepacked, Some(panel_width(isa)));
 }
@@ -763,20 +770,41 @@ pub fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], rows: usiz
         assert_eq!(y.len(), rows * out, "{rows} rows of {out} outputs");
         return fpu::affine(weight, bias, x, y, inputs);
     }
-    // Fused bias: start every row at `b`, then accumulate `x · Wᵀ` on top (beta = 1).
-    for row in y.chunks_exact_mut(out.max(1)) {
-        row.copy_from_slice(bias);
-    }
-    gemm(
-        1.0,
+    let (x, weight) = (
         MatRef::new(x, rows, inputs),
-        Op::Plain,
         MatRef::new(weight, out, inputs),
-        Op::Transposed,
-        1.0,
-        y,
-        out,
     );
+    assert_eq!(y.len(), rows * out, "{rows} rows of {out} outputs");
+    if rows == 0 || out == 0 {
+        return;
+    }
+    if inputs == 0 {
+        // An empty product: every row is the bias.
+        for row in y.chunks_exact_mut(out) {
+            row.copy_from_slice(bias);
+        }
+        return;
+    }
+    // Fused bias: the kernels' stores start every row from `b` and add `x · Wᵀ` (beta = 1),
+    // the bits of copying `b` into each row first, without the copy.
+    let mut product = Gemm {
+        m: rows,
+        whole_m: rows,
+        n: out,
+        k: inputs,
+        alpha: 1.0,
+        beta: 1.0,
+        a: x.data,
+        a_row_stride: inputs,
+        a_col_stride: 1,
+        b: weight.data,
+        b_row_stride: 1,
+        b_col_stride: inputs,
+        c: Out::new(y),
+        c_row_stride: out,
+        c_start: Some(bias),
+    };
+    split(instruction_set(), &mut product, run_on, None);
 }
 
 /// The dot product of two equal-length slices.
@@ -889,6 +917,7 @@ mod tests {
                             b_col_stride: b_col,
                             c: Out::new(&mut c[first * n..][..rows * n]),
                             c_row_stride: n,
+                            c_start: None,
                         };
                         run(isa, &mut part);
                     };
@@ -926,6 +955,7 @@ mod tests {
                             b_col_stride: b_col,
                             c: Out::new(&mut c[first..][..(m - 1) * n + cols]),
                             c_row_stride: n,
+                            c_start: None,
                         };
                         run(isa, &mut part);
                     };
@@ -944,6 +974,76 @@ mod tests {
     }
 
     /// The pool's splits, by rows or by columns, give the single thread's bits.
+    /// A product that starts from a row (`affine`'s bias) gives the bits of one that starts
+    /// from that row copied into every row of `c`, with every kernel (dot, transposed, narrow,
+    /// broadcast, single row) and instruction set, and across threads (bands of rows or of
+    /// columns, which start from their part of the row).
+    #[test]
+    fn starting_from_a_row_gives_the_bits_of_copying_it() {
+        let mut rng = crate::init::seeded(11);
+        let mut random = |len: usize| -> alloc::vec::Vec<f32> {
+            (0..len)
+                .map(|_| crate::init::uniform(&mut rng, -1.0, 1.0))
+                .collect()
+        };
+        for isa in runnable_instruction_sets() {
+            for (m, k, n) in [
+                (1, 64, 40),
+                (7, 3, 5),
+                (100, 64, 16),
+                (200, 300, 70),
+                (64, 9, 256),
+            ] {
+                let (a, b, row) = (random(m * k), random(k * n), random(n));
+                // (op(b) row stride, column stride): a · b, then a · bᵀ.
+                for (b_row_stride, b_col_stride) in [(n, 1), (1, k)] {
+                    let product = |c: &mut [f32], c_start: Option<&[f32]>| {
+                        let mut gemm = Gemm {
+                            m,
+                            whole_m: m,
+                            n,
+                            k,
+                            alpha: 1.0,
+                            beta: 1.0,
+                            a: &a,
+                            a_row_stride: k,
+                            a_col_stride: 1,
+                            b: &b,
+                            b_row_stride,
+                            b_col_stride,
+                            c: Out::new(c),
+                            c_row_stride: n,
+                            c_start,
+                        };
+                        split(isa, &mut gemm, run_on, None);
+                    };
+                    let mut copied: alloc::vec::Vec<f32> =
+                        row.iter().copied().cycle().take(m * n).collect();
+                    product(&mut copied, None);
+                    let mut started = alloc::vec![f32::NAN; m * n];
+                    product(&mut started, Some(&row));
+                    assert_eq!(
+                        started, copied,
+                        "{isa:?}, {m}x{k}x{n}, b strides {b_row_stride}"
+                    );
+                }
+            }
+        }
+        #[cfg(feature = "threading")]
+        {
+            // Bands of columns (64 rows, 256 columns), then of rows (300 rows).
+            for (rows, inputs, out) in [(64, 64, 256), (300, 64, 256)] {
+                let (x, w, bias) = (random(rows * inputs), random(out * inputs), random(out));
+                let run = |threads: usize| {
+                    let mut y = alloc::vec![0.0; rows * out];
+                    threads::with_threads(threads, || affine(&w, &bias, &x, &mut y, rows, inputs));
+                    y
+                };
+                assert_eq!(run(1), run(threads::available().max(2)), "{rows} rows");
+            }
+        }
+    }
+
     /// A product one register wide (an attention head's `probabilities · values`) runs tiles
     /// of one register; its columns are the same bits as in a wider product that takes the
     /// two-register tiles, with and without packing.
@@ -976,6 +1076,7 @@ mod tests {
                         b_col_stride: 1,
                         c: Out::new(&mut c),
                         c_row_stride: n,
+                        c_start: None,
                     };
                     run_on(isa, &mut gemm);
                     c
@@ -1237,6 +1338,7 @@ mod tests {
                                 b_col_stride: if op_b == Op::Plain { 1 } else { k },
                                 c: Out::new(&mut got),
                                 c_row_stride: n,
+                                c_start: None,
                             };
                             let strides_a = (m, k, product.a_row_stride, product.a_col_stride);
                             let strides_b = (n, product.b_row_stride, product.b_col_stride);
@@ -1281,6 +1383,7 @@ mod tests {
                     b_col_stride: if op_b == Op::Plain { 1 } else { 20 },
                     c: Out::new(&mut c),
                     c_row_stride: 5,
+                    c_start: None,
                 };
                 run_on(isa, &mut product);
                 assert!(c.iter().all(|&v| v == 40.0), "{isa:?} {op_b:?}: {c:?}");

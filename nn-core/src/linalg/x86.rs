@@ -240,7 +240,10 @@ unsafe fn gemv_avx512(gemm: &mut Gemm<'_>) {
             let out = c.add(col);
             // beta == 0 ignores `c`, so stale NaNs in it cannot leak through.
             if gemm.beta != 0.0 {
-                let old = _mm512_maskz_loadu_ps(mask, out);
+                let from = gemm
+                    .c_start
+                    .map_or(out.cast_const(), |start| start[col..].as_ptr());
+                let old = _mm512_maskz_loadu_ps(mask, from);
                 sums = _mm512_fmadd_ps(_mm512_set1_ps(gemm.beta), old, sums);
             }
             _mm512_mask_storeu_ps(out, mask, sums);
