@@ -60,6 +60,36 @@ network! {
     >
 }
 
+network! {
+    /// A sequence classifier over padded ids: the attention and the pool leave padding out.
+    pub struct PaddedClassifier<
+        input(8) tokens,
+        embed: embedding(12 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+            skip: skip,
+        } => add,
+        norm: layer_norm,
+        mean_pool(key_padding = 0),
+        head: dense(8 -> 3),
+    >
+
+    /// The same classifier over the 3 ids that are not padding.
+    pub struct ShortClassifier<
+        input(3) tokens,
+        embed: embedding(12 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2)],
+            skip: skip,
+        } => add,
+        norm: layer_norm,
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+}
+
 fn ids<const B: usize>(seed: u64) -> Tensor2<B, 6> {
     let mut rng = seeded(seed);
     Tensor2::from_fn(|_| (nn::init::uniform(&mut rng, 0.0, 11.0) as usize).min(10) as f32)
@@ -220,4 +250,41 @@ fn padding_ids_are_invisible_to_the_other_steps() {
         padded.forward(&filled).as_slice()[..12],
         long.as_slice()[..12]
     );
+}
+
+#[test]
+fn a_padded_pool_passes_a_parameter_gradient_check() {
+    let mut net = PaddedClassifier::seeded(8);
+    let ids = Tensor2::<2, 8>::from_slice(&[
+        4.0, 0.0, 7.0, 2.0, 9.0, 0.0, 0.0, 0.0, //
+        1.0, 3.0, 3.0, 11.0, 1.0, 5.0, 6.0, 8.0,
+    ])
+    .unwrap();
+    let checked = check_param_gradients::<_, 2>(&mut net, &ids, 9).unwrap();
+    assert_eq!(checked, PaddedClassifier::PARAM_COUNT);
+}
+
+#[test]
+fn a_padded_tail_changes_no_class_score() {
+    let padded = PaddedClassifier::seeded(10);
+    let mut short = ShortClassifier::seeded(0);
+    let mut values = Vec::new();
+    let mut source = padded.clone();
+    source.visit_params(
+        &ParamPath::root(),
+        &mut |_: &ParamPath<'_>, p: Param<'_>| values.push(p.value.to_vec()),
+    );
+    let mut next = values.into_iter();
+    short.visit_params(
+        &ParamPath::root(),
+        &mut |_: &ParamPath<'_>, p: Param<'_>| p.value.copy_from_slice(&next.next().unwrap()),
+    );
+    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+    let long = padded.forward(&ids);
+    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
+    assert_eq!(long.as_slice().len(), 3);
+    for (a, b) in long.as_slice().iter().zip(three.as_slice()) {
+        assert!((a - b).abs() < 1e-5, "{a} against {b}");
+    }
+    // A plain `mean_pool` would average the five padding steps in, and the scores differ.
 }

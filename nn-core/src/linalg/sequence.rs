@@ -177,3 +177,37 @@ pub fn mean_over_steps(x: &[f32], y: &mut [f32]) {
     }
     y.iter_mut().for_each(|o| *o *= scale);
 }
+
+/// The mean over the steps of one sequence `x` that are not padding, into `y`: each step of `x`
+/// is `y.len()` features followed by its token id, and a step whose id is `pad` is left out.
+/// Returns how many steps were averaged; with none (all padding), `y` is 0. The kernel of
+/// [`PaddedMeanPool`](crate::layers::PaddedMeanPool), Keras's `GlobalAveragePooling1D` under a
+/// mask.
+///
+/// ```
+/// use nn_core::linalg::sequence::mean_over_kept_steps;
+/// let mut y = [0.0; 2];
+/// // Three steps of two features and an id; the last step is padding (id 0).
+/// let kept = mean_over_kept_steps(&[1.0, 10.0, 5.0, 3.0, 30.0, 7.0, 9.0, 9.0, 0.0], 0, &mut y);
+/// assert_eq!((kept, y), (2, [2.0, 20.0]));
+/// ```
+pub fn mean_over_kept_steps(x: &[f32], pad: usize, y: &mut [f32]) -> usize {
+    let features = y.len();
+    let pad = pad as f32;
+    y.fill(0.0);
+    let mut kept = 0;
+    for step in x.chunks_exact(features + 1) {
+        if step[features] == pad {
+            continue;
+        }
+        kept += 1;
+        for (o, &v) in y.iter_mut().zip(step) {
+            *o += v;
+        }
+    }
+    if kept > 0 {
+        let scale = 1.0 / kept as f32;
+        y.iter_mut().for_each(|o| *o *= scale);
+    }
+    kept
+}

@@ -1,13 +1,21 @@
 //! `mean_pool`: the mean over the steps of a `(T, F)` sequence, `(T, F)` → `(F)`
 //! (`x.mean(dim=1)` in PyTorch, Keras's `GlobalAveragePooling1D`); `last` takes the final
 //! step instead. Baked, it runs `nn::baked::mean_pool` (`linalg::sequence::mean_over_steps`).
+//!
+//! `mean_pool(key_padding = PAD_ID)` leaves out the steps whose token id is `PAD_ID`
+//! (`nn::layers::PaddedMeanPool`, Keras's pooling under an embedding's mask), reading the ids
+//! packed after the features as a key-padding mask does. It does not bake yet.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
+use syn::{Expr, Lit};
+
+use super::args::{Arg, once, parse_args, unexpected};
 use super::bake::{BakeCx, BakeIo, Baking, Run};
-use super::{Args, Built, Kind, LayerCx, Spec, no_args};
-use crate::shape::SampleShape;
+use super::{Args, Built, Kind, LayerCx, Spec};
+use crate::ast::Dim;
+use crate::shape::{SampleShape, Width};
 
 pub const KIND: Kind = Kind {
     keyword: "mean_pool",
@@ -15,20 +23,69 @@ pub const KIND: Kind = Kind {
     takes: &[2],
 };
 
-struct MeanPool;
+const USAGE: &str =
+    "`mean_pool` takes nothing, or `key_padding = PAD_ID` to leave out the padding steps";
+
+struct MeanPool {
+    /// `key_padding = PAD_ID`: the steps whose token id is `PAD_ID` are left out.
+    key_padding: Option<Dim>,
+}
 
 fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
-    no_args(keyword, args)?;
-    Ok(Box::new(MeanPool))
+    let Some(args) = args else {
+        return Ok(Box::new(MeanPool { key_padding: None }));
+    };
+    let mut key_padding = None;
+    for arg in parse_args(args.content, USAGE)? {
+        match &arg {
+            Arg::Keyed { key, value } if key == "key_padding" => {
+                once(&mut key_padding, padding_id(value)?, &arg, "`key_padding`")?
+            }
+            _ => return Err(unexpected(&arg, "mean_pool", "`key_padding = PAD_ID`")),
+        }
+    }
+    if key_padding.is_none() {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("empty parentheses; {USAGE}"),
+        ));
+    }
+    Ok(Box::new(MeanPool { key_padding }))
+}
+
+/// The padding id: a whole number or a constant.
+fn padding_id(value: &Expr) -> syn::Result<Dim> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "usize") => Ok(Dim::Literal {
+            value: lit.base10_parse::<u64>().unwrap_or(u64::MAX),
+            lit: lit.clone(),
+        }),
+        Expr::Path(_) | Expr::Block(_) => Ok(Dim::Named(Box::new(value.clone()))),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!("the padding id is a whole number or a constant; {USAGE}"),
+        )),
+    }
 }
 
 impl Spec for MeanPool {
     fn text(&self) -> String {
-        "mean_pool".into()
+        match &self.key_padding {
+            Some(pad) => format!("mean_pool(key_padding = {})", pad.text()),
+            None => "mean_pool".into(),
+        }
     }
 
     /// The mean over the steps into a buffer of its own (`nn::baked::mean_pool`).
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
+        if self.key_padding.is_some() {
+            return Err(super::bake::not_yet(
+                &self.text(),
+                "`nn::baked` has no kernel for a key-padding mask",
+            ));
+        }
         Ok(Baking::plain(Run::Fresh))
     }
 
@@ -41,8 +98,18 @@ impl Spec for MeanPool {
         let sequence = cx.sequence_input()?;
         let nn = cx.nn;
         let (t, f) = (&sequence.steps.tokens, &sequence.features.tokens);
-        let ty = quote_spanned!(cx.span()=> #nn::layers::MeanPool<#t, #f>);
         let output = SampleShape::known(vec![sequence.features.clone()], cx.reference());
+        if let Some(pad) = &self.key_padding {
+            // Its input is the sequence with each step's token id after the features.
+            let packed = Width::sum(&[sequence.features.clone(), Width::known(1)]);
+            let (pad, fi) = (pad.as_const_arg(), &packed.tokens);
+            let ty = quote_spanned!(cx.span()=> #nn::layers::PaddedMeanPool<#t, #f, #pad, #fi>);
+            return Some(Built {
+                reads_ids: true,
+                ..Built::new(ty, output)
+            });
+        }
+        let ty = quote_spanned!(cx.span()=> #nn::layers::MeanPool<#t, #f>);
         Some(Built::new(ty, output))
     }
 }

@@ -552,6 +552,12 @@ impl Builder<'_> {
             .filter(|&k| self.nodes[k].shape.tokens && self.plan_inputs.iter().any(|i| i.node == k))
             .collect();
         let text = layer.text();
+        // What the mask leaves out: attention's keys, a pool's steps.
+        let masked = if layer.keyword == "mean_pool" {
+            "steps"
+        } else {
+            "keys"
+        };
         let [ids] = token_inputs.as_slice() else {
             let why = if token_inputs.is_empty() {
                 format!("`{}` has no `input(T) tokens`", self.network.name)
@@ -563,7 +569,7 @@ impl Builder<'_> {
             };
             self.ctxt.error(
                 &layer.tokens,
-                format!("`{text}` masks the keys whose token id is the padding id, but {why}"),
+                format!("`{text}` masks the {masked} whose token id is the padding id, but {why}"),
             );
             return None;
         };
@@ -581,7 +587,7 @@ impl Builder<'_> {
         );
         let source = self.nodes[ids].shape.source.clone();
         let mismatch = format!(
-            "`{text}` masks its keys by the ids of {source}, {} per sample, but reads {} steps; the mask needs one id per step (a layer before it changed the number of steps)",
+            "`{text}` masks its {masked} by the ids of {source}, {} per sample, but reads {} steps; the mask needs one id per step (a layer before it changed the number of steps)",
             id_steps.text, steps.text
         );
         if !self.same_size(&layer.tokens, layer.span(), &id_steps, &steps, mismatch) {
