@@ -221,22 +221,26 @@ fn a_padded_model_passes_a_parameter_gradient_check() {
     assert_eq!(checked, PaddedLm::PARAM_COUNT);
 }
 
-#[test]
-fn padding_ids_are_invisible_to_the_other_steps() {
-    let padded = PaddedLm::seeded(6);
-    let mut short = ShortLm::seeded(0);
-    // The same parameters, tensor by tensor.
+/// Gives `to` the parameters of `from`, tensor by tensor in declaration order (two networks
+/// that differ only in their sequence length or masks).
+fn copy_params(from: &(impl HasParams + Clone), to: &mut impl HasParams) {
     let mut values = Vec::new();
-    let mut source = padded.clone();
-    source.visit_params(
+    from.clone().visit_params(
         &ParamPath::root(),
         &mut |_: &ParamPath<'_>, p: Param<'_>| values.push(p.value.to_vec()),
     );
     let mut next = values.into_iter();
-    short.visit_params(
+    to.visit_params(
         &ParamPath::root(),
         &mut |_: &ParamPath<'_>, p: Param<'_>| p.value.copy_from_slice(&next.next().unwrap()),
     );
+}
+
+#[test]
+fn padding_ids_are_invisible_to_the_other_steps() {
+    let padded = PaddedLm::seeded(6);
+    let mut short = ShortLm::seeded(0);
+    copy_params(&padded, &mut short);
     // Left-aligned ids and a padded tail: the first 3 steps give the short network's logits.
     let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
     let long = padded.forward(&ids);
@@ -268,17 +272,7 @@ fn a_padded_pool_passes_a_parameter_gradient_check() {
 fn a_padded_tail_changes_no_class_score() {
     let padded = PaddedClassifier::seeded(10);
     let mut short = ShortClassifier::seeded(0);
-    let mut values = Vec::new();
-    let mut source = padded.clone();
-    source.visit_params(
-        &ParamPath::root(),
-        &mut |_: &ParamPath<'_>, p: Param<'_>| values.push(p.value.to_vec()),
-    );
-    let mut next = values.into_iter();
-    short.visit_params(
-        &ParamPath::root(),
-        &mut |_: &ParamPath<'_>, p: Param<'_>| p.value.copy_from_slice(&next.next().unwrap()),
-    );
+    copy_params(&padded, &mut short);
     let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
     let long = padded.forward(&ids);
     let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());

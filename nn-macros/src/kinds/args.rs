@@ -147,6 +147,24 @@ pub fn once<T>(slot: &mut Option<T>, value: T, arg: &Arg, what: &str) -> syn::Re
     Ok(())
 }
 
+/// A size or id written as a value, `4` or `HEADS`; otherwise an error saying that `what`
+/// (`the number of heads`) is a whole number or a constant, then `usage`.
+pub fn whole_or_constant(value: &Expr, what: &str, usage: &str) -> syn::Result<crate::ast::Dim> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "usize") => Ok(crate::ast::Dim::Literal {
+            value: lit.base10_parse::<u64>().unwrap_or(u64::MAX),
+            lit: lit.clone(),
+        }),
+        Expr::Path(_) | Expr::Block(_) => Ok(crate::ast::Dim::Named(Box::new(value.clone()))),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!("{what} is a whole number or a constant; {usage}"),
+        )),
+    }
+}
+
 /// The tokens of a `usize` written by the macro.
 pub fn usize_tokens(value: u64) -> TokenStream {
     let value = value as usize;

@@ -6,10 +6,10 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Token;
 use syn::parse::ParseStream;
-use syn::{Expr, Lit, Token};
 
-use super::args::{Arg, once, parse_args, unexpected};
+use super::args::{Arg, once, parse_args, unexpected, whole_or_constant};
 use super::bake::{BakeCx, BakeIo, Baking, Fold, Param, Run, usize_lit};
 use super::{Args, Built, Kind, LayerCx, Spec, named};
 use crate::ast::{AttentionMerge, Dim};
@@ -54,11 +54,13 @@ fn read(input: ParseStream) -> syn::Result<Attention> {
         for arg in parse_args(input, USAGE)? {
             match &arg {
                 Arg::Keyed { key, value } if key == "heads" => {
-                    once(&mut heads, dim_of(value)?, &arg, "`heads`")?
+                    let heads_value = whole_or_constant(value, "the number of heads", USAGE)?;
+                    once(&mut heads, heads_value, &arg, "`heads`")?
                 }
                 Arg::Word(word) if word == "causal" => once(&mut causal, true, &arg, "`causal`")?,
                 Arg::Keyed { key, value } if key == "key_padding" => {
-                    once(&mut key_padding, dim_of(value)?, &arg, "`key_padding`")?
+                    let pad = whole_or_constant(value, "the padding id", USAGE)?;
+                    once(&mut key_padding, pad, &arg, "`key_padding`")?
                 }
                 _ => {
                     return Err(unexpected(
@@ -117,23 +119,6 @@ pub(crate) fn read_merge(
         heads,
         causal,
     })
-}
-
-/// A size written as a value: `4` or `HEADS`.
-fn dim_of(value: &Expr) -> syn::Result<Dim> {
-    match value {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(lit), ..
-        }) if matches!(lit.suffix(), "" | "usize") => Ok(Dim::Literal {
-            value: lit.base10_parse::<u64>().unwrap_or(u64::MAX),
-            lit: lit.clone(),
-        }),
-        Expr::Path(_) | Expr::Block(_) => Ok(Dim::Named(Box::new(value.clone()))),
-        _ => Err(syn::Error::new_spanned(
-            value,
-            format!("the number of heads is a whole number or a constant; {USAGE}"),
-        )),
-    }
 }
 
 impl Spec for Attention {

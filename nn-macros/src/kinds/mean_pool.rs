@@ -9,9 +9,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
-use syn::{Expr, Lit};
-
-use super::args::{Arg, once, parse_args, unexpected};
+use super::args::{Arg, once, parse_args, unexpected, whole_or_constant};
 use super::bake::{BakeCx, BakeIo, Baking, Run};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
@@ -39,7 +37,8 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
     for arg in parse_args(args.content, USAGE)? {
         match &arg {
             Arg::Keyed { key, value } if key == "key_padding" => {
-                once(&mut key_padding, padding_id(value)?, &arg, "`key_padding`")?
+                let pad = whole_or_constant(value, "the padding id", USAGE)?;
+                once(&mut key_padding, pad, &arg, "`key_padding`")?
             }
             _ => return Err(unexpected(&arg, "mean_pool", "`key_padding = PAD_ID`")),
         }
@@ -51,23 +50,6 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
         ));
     }
     Ok(Box::new(MeanPool { key_padding }))
-}
-
-/// The padding id: a whole number or a constant.
-fn padding_id(value: &Expr) -> syn::Result<Dim> {
-    match value {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(lit), ..
-        }) if matches!(lit.suffix(), "" | "usize") => Ok(Dim::Literal {
-            value: lit.base10_parse::<u64>().unwrap_or(u64::MAX),
-            lit: lit.clone(),
-        }),
-        Expr::Path(_) | Expr::Block(_) => Ok(Dim::Named(Box::new(value.clone()))),
-        _ => Err(syn::Error::new_spanned(
-            value,
-            format!("the padding id is a whole number or a constant; {USAGE}"),
-        )),
-    }
 }
 
 impl Spec for MeanPool {
