@@ -72,6 +72,7 @@
 //! | `gru(F -> H)` | GRU, PyTorch's formulation and gate order (r, z, n) | `(T, F)` → `(T, H)` |
 //! | `lstm(F -> H)` | LSTM, PyTorch's gate order (i, f, g, o) | `(T, F)` → `(T, H)` |
 //! | `last` | the final step, Keras's `return_sequences=False` | `(T, H)` → `(H)` |
+//! | `last(key_padding = 0)` | the last step whose token id is not 0 (`h_n` of a packed sequence) | `(T, H)` → `(H)` |
 //! | `mean_pool` | the mean over the steps (`x.mean(dim=1)`, Keras's `GlobalAveragePooling1D`) | `(T, F)` → `(F)` |
 //! | `mean_pool(key_padding = 0)` | the mean over the steps whose token id is not 0 (Keras's pooling under an embedding's mask) | `(T, F)` → `(F)` |
 //! | `embedding(VOCAB -> D)` | a learned vector per token id, PyTorch's `Embedding`: weight `(VOCAB, D)`, N(0, 1) init; an id that is not a whole number below `VOCAB` gives a NaN row, never a read out of bounds, and `Embedding::check` names its sample and position | `(T)` ids → `(T, D)` |

@@ -90,6 +90,26 @@ network! {
     >
 }
 
+network! {
+    /// An LSTM over right-padded ids, read at each sequence's own end.
+    pub struct PaddedRecurrent<
+        input(8) tokens,
+        embed: embedding(12 -> 6),
+        rnn: lstm(6 -> 5),
+        last(key_padding = 0),
+        head: dense(5 -> 3),
+    >
+
+    /// The same LSTM over the 3 ids that are not padding.
+    pub struct ShortRecurrent<
+        input(3) tokens,
+        embed: embedding(12 -> 6),
+        rnn: lstm(6 -> 5),
+        last,
+        head: dense(5 -> 3),
+    >
+}
+
 fn ids<const B: usize>(seed: u64) -> Tensor2<B, 6> {
     let mut rng = seeded(seed);
     Tensor2::from_fn(|_| (nn::init::uniform(&mut rng, 0.0, 11.0) as usize).min(10) as f32)
@@ -281,4 +301,30 @@ fn a_padded_tail_changes_no_class_score() {
         assert!((a - b).abs() < 1e-5, "{a} against {b}");
     }
     // A plain `mean_pool` would average the five padding steps in, and the scores differ.
+}
+
+#[test]
+fn the_last_step_that_is_not_padding_is_the_short_sequences_last() {
+    let padded = PaddedRecurrent::seeded(12);
+    let mut short = ShortRecurrent::seeded(0);
+    copy_params(&padded, &mut short);
+    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+    let long = padded.forward(&ids);
+    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
+    assert_eq!(long.as_slice().len(), 3);
+    for (a, b) in long.as_slice().iter().zip(three.as_slice()) {
+        assert!((a - b).abs() < 1e-5, "{a} against {b}");
+    }
+}
+
+#[test]
+fn a_padded_last_passes_a_parameter_gradient_check() {
+    let mut net = PaddedRecurrent::seeded(13);
+    let ids = Tensor2::<2, 8>::from_slice(&[
+        4.0, 7.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, //
+        1.0, 3.0, 3.0, 11.0, 1.0, 5.0, 6.0, 8.0,
+    ])
+    .unwrap();
+    let checked = check_param_gradients::<_, 2>(&mut net, &ids, 14).unwrap();
+    assert_eq!(checked, PaddedRecurrent::PARAM_COUNT);
 }

@@ -211,3 +211,19 @@ pub fn mean_over_kept_steps(x: &[f32], pad: usize, y: &mut [f32]) -> usize {
     }
     kept
 }
+
+/// The index of the last step of one sequence `x` that is not padding: each step is `features`
+/// values followed by its token id, and a step whose id is `pad` is padding. `None` when every
+/// step is. The kernel of [`PaddedLast`](crate::layers::PaddedLast).
+///
+/// ```
+/// use nn_core::linalg::sequence::last_kept_step;
+/// // Three steps of one feature and an id; the last is padding (id 0).
+/// assert_eq!(last_kept_step(&[1.0, 5.0, 2.0, 7.0, 3.0, 0.0], 1, 0), Some(1));
+/// assert_eq!(last_kept_step(&[1.0, 0.0], 1, 0), None);
+/// ```
+pub fn last_kept_step(x: &[f32], features: usize, pad: usize) -> Option<usize> {
+    let pad = pad as f32;
+    x.chunks_exact(features + 1)
+        .rposition(|step| step[features] != pad)
+}

@@ -165,6 +165,41 @@ pub fn whole_or_constant(value: &Expr, what: &str, usage: &str) -> syn::Result<c
     }
 }
 
+/// The arguments of a kind that takes nothing or `key_padding = PAD_ID` (`mean_pool`, `last`):
+/// the padding id, if given.
+pub fn key_padding_only(
+    keyword: &Ident,
+    args: Option<super::Args>,
+    usage: &str,
+) -> syn::Result<Option<crate::ast::Dim>> {
+    let Some(args) = args else {
+        return Ok(None);
+    };
+    let mut key_padding = None;
+    for arg in parse_args(args.content, usage)? {
+        match &arg {
+            Arg::Keyed { key, value } if key == "key_padding" => {
+                let pad = whole_or_constant(value, "the padding id", usage)?;
+                once(&mut key_padding, pad, &arg, "`key_padding`")?
+            }
+            _ => {
+                return Err(unexpected(
+                    &arg,
+                    &keyword.to_string(),
+                    "`key_padding = PAD_ID`",
+                ));
+            }
+        }
+    }
+    if key_padding.is_none() {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("empty parentheses; {usage}"),
+        ));
+    }
+    Ok(key_padding)
+}
+
 /// The tokens of a `usize` written by the macro.
 pub fn usize_tokens(value: u64) -> TokenStream {
     let value = value as usize;

@@ -9,7 +9,6 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
 
-use super::args::{Arg, once, parse_args, unexpected, whole_or_constant};
 use super::bake::{BakeCx, BakeIo, Baking, Run};
 use super::{Args, Built, Kind, LayerCx, Spec};
 use crate::ast::Dim;
@@ -30,25 +29,7 @@ struct MeanPool {
 }
 
 fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
-    let Some(args) = args else {
-        return Ok(Box::new(MeanPool { key_padding: None }));
-    };
-    let mut key_padding = None;
-    for arg in parse_args(args.content, USAGE)? {
-        match &arg {
-            Arg::Keyed { key, value } if key == "key_padding" => {
-                let pad = whole_or_constant(value, "the padding id", USAGE)?;
-                once(&mut key_padding, pad, &arg, "`key_padding`")?
-            }
-            _ => return Err(unexpected(&arg, "mean_pool", "`key_padding = PAD_ID`")),
-        }
-    }
-    if key_padding.is_none() {
-        return Err(syn::Error::new_spanned(
-            keyword,
-            format!("empty parentheses; {USAGE}"),
-        ));
-    }
+    let key_padding = super::args::key_padding_only(keyword, args, USAGE)?;
     Ok(Box::new(MeanPool { key_padding }))
 }
 

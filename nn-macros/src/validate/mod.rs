@@ -553,7 +553,7 @@ impl Builder<'_> {
             .collect();
         let text = layer.text();
         // What the mask leaves out: attention's keys, a pool's steps.
-        let masked = if layer.keyword == "mean_pool" {
+        let masked = if layer.keyword == "mean_pool" || layer.keyword == "last" {
             "steps"
         } else {
             "keys"
