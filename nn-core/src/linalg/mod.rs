@@ -786,7 +786,9 @@ pub fn affine(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32], rows: usiz
         return;
     }
     // Fused bias: the kernels' stores start every row from `b` and add `x · Wᵀ` (beta = 1),
-    // the bits of copying `b` into each row first, without the copy.
+    // the bits of copying `b` into each row first, without the copy. `MatRef::new` checked
+    // that `x` holds `rows · inputs` values and `weight` `out · inputs`, read here as `x · Wᵀ`,
+    // `y` is `rows · out` and the bias `out`: `Gemm`'s invariants hold.
     let mut product = Gemm {
         m: rows,
         whole_m: rows,
