@@ -142,6 +142,18 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// Padded ids, pooled two ways: the mean and the LSTM's last state of the steps that are
+    /// not padding.
+    pub struct PaddedPools<
+        input(10) tokens,
+        embed: embedding(9 -> 6),
+        fork {
+            mean: [mean_pool(key_padding = 0)],
+            recurrent: [lstm: lstm(6 -> 4), last(key_padding = 0)],
+        } => concat,
+        head: dense(10 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps, every query across two tiles of keys.
     pub struct LongEncoder<
         input(80, 8),
@@ -263,6 +275,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         (
             "baked_long_encoder.safetensors",
             transformer(LongEncoder::seeded(18)),
+        ),
+        (
+            "baked_padded_pools.safetensors",
+            transformer(PaddedPools::seeded(19)),
         ),
     ]
 }

@@ -1,6 +1,7 @@
 //! Baked transformers (`#[weights = ".."]`) against the heap network loaded from the same file:
-//! embedding, both position codes, layer and RMS norms, causal and full attention, patches
-//! and the mean over steps run the heap layers' own kernels, so the outputs are bit-identical
+//! embedding, both position codes, layer and RMS norms, causal and full attention, patches,
+//! the mean over steps and the padded mean and last run the heap layers' own kernels, so the
+//! outputs are bit-identical
 //! at batch 1. The files are written by `tests/bake_fixtures.rs` from the same declarations.
 
 use nn::prelude::*;
@@ -32,6 +33,19 @@ network! {
         norm: layer_norm(eps = 1e-6),
         mean_pool,
         head: dense(8 -> 3),
+    >
+
+    /// Padded ids pooled two ways: the mean and an LSTM's last state of the steps that are
+    /// not padding.
+    #[weights = "tests/fixtures/baked_padded_pools.safetensors"]
+    struct PaddedPools<
+        input(10) tokens,
+        embed: embedding(9 -> 6),
+        fork {
+            mean: [mean_pool(key_padding = 0)],
+            recurrent: [lstm: lstm(6 -> 4), last(key_padding = 0)],
+        } => concat,
+        head: dense(10 -> 3),
     >
 
     /// Attention that is not causal over 80 steps: every query reads two tiles of keys.
@@ -184,4 +198,38 @@ fn the_probe_names_every_step_and_counts_the_attention_products() {
     let scratch = nn::baked::multi_head_attention_scratch_len(80, 16, 4);
     assert_eq!(scratch, 4 * 80 * 16 + 80 * 4 + 64 * 64 + 2 * 64);
     const { assert!(CausalLmBaked::WORK_LEN >= 4 * 80 * 16 + 80 * 4 + 64 * 64 + 2 * 64) };
+}
+
+#[test]
+fn padded_pools_match_the_heap_network_bit_for_bit() {
+    let mut heap = PaddedPools::seeded(99);
+    nn::weights::load(&mut heap, PaddedPoolsBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = PaddedPoolsTape::<1, Eval>::new();
+    let mut work = vec![0.0; PaddedPoolsBaked::WORK_LEN];
+    let work: &mut [f32; PaddedPoolsBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    let cases: [[f32; 10]; 4] = [
+        [3.0, 1.0, 8.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], // a padded tail
+        [3.0, 0.0, 8.0, 2.0, 5.0, 0.0, 7.0, 0.0, 0.0, 0.0], // pads inside
+        [4.0, 4.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0, 1.0], // no padding
+        [0.0; 10],                                          // nothing but padding
+    ];
+    let mut outputs = Vec::new();
+    for (case, x) in cases.iter().enumerate() {
+        let heap_out = heap.infer(&Tensor2::<1, 10>::from_slice(x).unwrap(), &mut tape);
+        let baked_out = PaddedPoolsBaked::infer(x, work);
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "case {case}");
+        outputs.push(baked_out.to_vec());
+    }
+    // Nothing but padding pools to zeros both ways, so the scores are the head's bias.
+    let mut bias = Vec::new();
+    heap.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: Param<'_>| {
+            if path.to_string() == "head.bias" {
+                bias = p.value.to_vec();
+            }
+        },
+    );
+    assert_eq!(bits(&outputs[3]), bits(&bias));
+    assert_eq!(PaddedPoolsBaked::PARAM_COUNT, PaddedPools::PARAM_COUNT);
 }

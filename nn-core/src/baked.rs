@@ -360,6 +360,25 @@ pub fn mean_pool(x: &[f32], y: &mut [f32]) {
     linalg::sequence::mean_over_steps(x, y);
 }
 
+/// `mean_pool(key_padding = PAD_ID)`: the mean over the steps of one sequence `x` whose token id
+/// (after each step's `y.len()` features) is not `pad`, 0 when every step is padding
+/// ([`linalg::sequence::mean_over_kept_steps`], the heap
+/// [`PaddedMeanPool`](crate::layers::PaddedMeanPool)'s kernel).
+pub fn padded_mean_pool(x: &[f32], pad: usize, y: &mut [f32]) {
+    linalg::sequence::mean_over_kept_steps(x, pad, y);
+}
+
+/// `last(key_padding = PAD_ID)`: the last step of one sequence `x` whose token id (after each
+/// step's `y.len()` features) is not `pad`, 0 when every step is padding
+/// ([`linalg::sequence::last_kept_step`], as the heap [`PaddedLast`](crate::layers::PaddedLast)).
+pub fn padded_last(x: &[f32], pad: usize, y: &mut [f32]) {
+    let features = y.len();
+    match linalg::sequence::last_kept_step(x, features, pad) {
+        Some(step) => y.copy_from_slice(&x[step * (features + 1)..][..features]),
+        None => y.fill(0.0),
+    }
+}
+
 /// `N` disjoint regions of the work arena, each `(offset, length)`, as mutable slices in the
 /// order asked: how one step of a baked network reads its inputs and writes its output and
 /// scratch in the one buffer the caller passes. The macro placed the regions at compile time.

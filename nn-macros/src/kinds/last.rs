@@ -3,7 +3,7 @@
 //!
 //! `last(key_padding = PAD_ID)` takes each sequence's last step whose token id is not `PAD_ID`
 //! (`nn::layers::PaddedLast`, the `h_n` of PyTorch's packed sequences), reading the ids
-//! packed after the features as a key-padding mask does. It does not bake yet.
+//! packed after the features as a key-padding mask does.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
@@ -35,18 +35,18 @@ fn parse(keyword: &Ident, args: Option<Args>) -> syn::Result<Box<dyn Spec>> {
 impl Spec for Last {
     /// A copy of the last step into a buffer of its own.
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
-        if self.key_padding.is_some() {
-            return Err(super::bake::not_yet(
-                &self.text(),
-                "`nn::baked` has no kernel for a key-padding mask",
-            ));
-        }
         Ok(Baking::plain(Run::Fresh))
     }
 
     fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
         let (nn, x, y) = (io.nn, &io.x, &io.y);
-        quote_spanned!(io.span=> #nn::baked::last(#x, #y);)
+        match &self.key_padding {
+            Some(pad) => {
+                let pad = pad.as_const_arg();
+                quote_spanned!(io.span=> #nn::baked::padded_last(#x, #pad, #y);)
+            }
+            None => quote_spanned!(io.span=> #nn::baked::last(#x, #y);),
+        }
     }
 
     fn text(&self) -> String {

@@ -4,7 +4,7 @@
 //!
 //! `mean_pool(key_padding = PAD_ID)` leaves out the steps whose token id is `PAD_ID`
 //! (`nn::layers::PaddedMeanPool`, Keras's pooling under an embedding's mask), reading the ids
-//! packed after the features as a key-padding mask does. It does not bake yet.
+//! packed after the features as a key-padding mask does.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
@@ -43,18 +43,18 @@ impl Spec for MeanPool {
 
     /// The mean over the steps into a buffer of its own (`nn::baked::mean_pool`).
     fn bake(&self, _cx: &BakeCx) -> Result<Baking, String> {
-        if self.key_padding.is_some() {
-            return Err(super::bake::not_yet(
-                &self.text(),
-                "`nn::baked` has no kernel for a key-padding mask",
-            ));
-        }
         Ok(Baking::plain(Run::Fresh))
     }
 
     fn bake_code(&self, _cx: &BakeCx, io: &BakeIo) -> TokenStream {
         let (nn, x, y) = (io.nn, &io.x, &io.y);
-        quote_spanned!(io.span=> #nn::baked::mean_pool(#x, #y);)
+        match &self.key_padding {
+            Some(pad) => {
+                let pad = pad.as_const_arg();
+                quote_spanned!(io.span=> #nn::baked::padded_mean_pool(#x, #pad, #y);)
+            }
+            None => quote_spanned!(io.span=> #nn::baked::mean_pool(#x, #y);),
+        }
     }
 
     fn build(&self, cx: &LayerCx) -> Option<Built> {
