@@ -3,7 +3,8 @@
 //!
 //! `last(key_padding = PAD_ID)` takes each sequence's last step whose token id is not `PAD_ID`
 //! (`nn::layers::PaddedLast`, the `h_n` of PyTorch's packed sequences), reading the ids
-//! packed after the features as a key-padding mask does.
+//! packed after the features as a key-padding mask does. Baked, `nn::baked::last` or
+//! `nn::baked::padded_last`. No int8 form: a network with either has no `Quantize`.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;

@@ -4,7 +4,8 @@
 //!
 //! `mean_pool(key_padding = PAD_ID)` leaves out the steps whose token id is `PAD_ID`
 //! (`nn::layers::PaddedMeanPool`, Keras's pooling under an embedding's mask), reading the ids
-//! packed after the features as a key-padding mask does.
+//! packed after the features as a key-padding mask does; baked, `nn::baked::padded_mean_pool`.
+//! No int8 form: a network with either has no `Quantize`.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote_spanned;
