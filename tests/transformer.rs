@@ -256,18 +256,32 @@ fn copy_params(from: &(impl HasParams + Clone), to: &mut impl HasParams) {
     );
 }
 
+/// The ids `[5, 2, 9]` followed by five padding ids (0), and the same three ids alone.
+fn padded_and_short_ids() -> (Tensor2<1, 8>, Tensor2<1, 3>) {
+    let padded = Tensor2::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+    (padded, Tensor2::from_slice(&[5.0, 2.0, 9.0]).unwrap())
+}
+
+/// Asserts that `got` and `want` have the same length and agree within 1e-5, value by value.
+fn assert_close(got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len());
+    for (a, b) in got.iter().zip(want) {
+        assert!((a - b).abs() < 1e-5, "{a} against {b}");
+    }
+}
+
 #[test]
 fn padding_ids_are_invisible_to_the_other_steps() {
     let padded = PaddedLm::seeded(6);
     let mut short = ShortLm::seeded(0);
     copy_params(&padded, &mut short);
     // Left-aligned ids and a padded tail: the first 3 steps give the short network's logits.
-    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+    let (ids, three_ids) = padded_and_short_ids();
     let long = padded.forward(&ids);
-    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
-    for (a, b) in long.as_slice()[..3 * 12].iter().zip(three.as_slice()) {
-        assert!((a - b).abs() < 1e-5, "{a} against {b}");
-    }
+    assert_close(
+        &long.as_slice()[..3 * 12],
+        short.forward(&three_ids).as_slice(),
+    );
     // Without the mask the real steps would attend to the padding: the ids after them matter.
     let filled = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 1.0, 1.0, 1.0, 1.0, 1.0]).unwrap();
     assert_ne!(
@@ -293,13 +307,11 @@ fn a_padded_tail_changes_no_class_score() {
     let padded = PaddedClassifier::seeded(10);
     let mut short = ShortClassifier::seeded(0);
     copy_params(&padded, &mut short);
-    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
-    let long = padded.forward(&ids);
-    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
-    assert_eq!(long.as_slice().len(), 3);
-    for (a, b) in long.as_slice().iter().zip(three.as_slice()) {
-        assert!((a - b).abs() < 1e-5, "{a} against {b}");
-    }
+    let (ids, three_ids) = padded_and_short_ids();
+    assert_close(
+        padded.forward(&ids).as_slice(),
+        short.forward(&three_ids).as_slice(),
+    );
     // A plain `mean_pool` would average the five padding steps in, and the scores differ.
 }
 
@@ -308,13 +320,11 @@ fn the_last_step_that_is_not_padding_is_the_short_sequences_last() {
     let padded = PaddedRecurrent::seeded(12);
     let mut short = ShortRecurrent::seeded(0);
     copy_params(&padded, &mut short);
-    let ids = Tensor2::<1, 8>::from_slice(&[5.0, 2.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
-    let long = padded.forward(&ids);
-    let three = short.forward(&Tensor2::<1, 3>::from_slice(&[5.0, 2.0, 9.0]).unwrap());
-    assert_eq!(long.as_slice().len(), 3);
-    for (a, b) in long.as_slice().iter().zip(three.as_slice()) {
-        assert!((a - b).abs() < 1e-5, "{a} against {b}");
-    }
+    let (ids, three_ids) = padded_and_short_ids();
+    assert_close(
+        padded.forward(&ids).as_slice(),
+        short.forward(&three_ids).as_slice(),
+    );
 }
 
 #[test]

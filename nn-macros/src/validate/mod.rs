@@ -560,10 +560,13 @@ impl Builder<'_> {
         };
         let [ids] = token_inputs.as_slice() else {
             let why = if token_inputs.is_empty() {
-                format!("`{}` has no `input(T) tokens`", self.network.name)
+                format!(
+                    "`{}` has no `input(T) tokens`; declare its input as `input(T) tokens` (T ids per sample), or drop `key_padding`",
+                    self.network.name
+                )
             } else {
                 format!(
-                    "`{}` has several token inputs, and the mask cannot tell which",
+                    "`{}` has several token inputs, and the mask cannot tell which; give the network one `input(T) tokens`, or drop `key_padding`",
                     self.network.name
                 )
             };
