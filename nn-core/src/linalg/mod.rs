@@ -44,6 +44,7 @@ pub mod sequence;
 mod simd;
 pub mod threads;
 pub mod upsample;
+pub mod vnni;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

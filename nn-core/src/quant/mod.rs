@@ -80,6 +80,7 @@ pub use ops::{
 pub use plan::{Op, Plan, Quantize, Step};
 #[cfg(feature = "alloc")]
 pub use qat::{FakeQuant, Qat, QuantizeAware, fake_quant_points};
+pub use widened::VnniScratch;
 
 /// Why a quantization could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]

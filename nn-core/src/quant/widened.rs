@@ -11,7 +11,7 @@ use crate::linalg::int8::{
     block_len, dot, dot2, dot3, dot4, gather4, interleave, madd8, pack_column, pack_pairs,
     requantize8,
 };
-use crate::linalg::{Vectorize, vectorized};
+use crate::linalg::{Vectorize, vectorized, vnni};
 
 impl DenseInt8<'_> {
     /// [`DenseInt8::forward`], each input row widened once into `widened` (one row: the
@@ -503,6 +503,146 @@ impl Conv2dInt8<'_> {
     }
 }
 
+impl DenseInt8<'_> {
+    /// [`DenseInt8::forward`] on AVX-512 VNNI ([`vnni::dense_sums`]), one sample at a time;
+    /// `sums` holds one int32 per output. The same bits as [`DenseInt8::forward`].
+    ///
+    /// # Panics
+    /// As [`DenseInt8::forward`]; when [`vnni::available`] is false, `sums` is not one per
+    /// output, or the zero points are not int8s.
+    pub fn forward_vnni(&self, x: &[i8], y: &mut [i8], sums: &mut [i32]) {
+        let (inputs, outputs) = self.check(x, y);
+        assert_eq!(sums.len(), outputs, "one sum per output");
+        for (x_row, y_row) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
+            vnni::dense_sums(x_row, self.input_zero_point, self.weight, self.bias, sums);
+            vnni::requantize_channels(
+                self.multipliers,
+                self.output_zero_point,
+                self.activation,
+                sums,
+                y_row,
+            );
+        }
+    }
+}
+
+/// The lengths of the three buffers [`Conv2dInt8::forward_vnni`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VnniScratch {
+    /// `i8`: every input plane with its padding, and the slack the kernel reads past them.
+    pub planes: usize,
+    /// `i8`: the weights and [`vnni::WEIGHT_SLACK`].
+    pub weights: usize,
+    /// `i32`: one group's sums, a row of flat positions per output channel.
+    pub sums: usize,
+}
+
+impl Conv2dInt8<'_> {
+    /// One group of `shape` as [`vnni::conv_sums`] sees it, when it takes the shape: stride 1
+    /// on both axes, and a column dilation of at most 16.
+    pub fn flat_of(shape: &ConvShape) -> Option<vnni::FlatConv> {
+        let (ah, aw) = (&shape.height, &shape.width);
+        let plane_width = aw.pad_before + aw.size + aw.pad_after;
+        let conv = vnni::FlatConv {
+            channels: shape.c_in / shape.groups,
+            plane_width,
+            plane_len: (ah.pad_before + ah.size + ah.pad_after) * plane_width,
+            kernel: (ah.kernel, aw.kernel),
+            dilation: (ah.dilation, aw.dilation),
+            out: (ah.out, aw.out),
+        };
+        (shape.is_valid() && ah.stride == 1 && aw.stride == 1 && conv.fits()).then_some(conv)
+    }
+
+    /// The buffers [`Conv2dInt8::forward_vnni`] takes for `shape`, or `None` when it does not
+    /// take the shape ([`Conv2dInt8::flat_of`]).
+    pub fn vnni_scratch_len_of(shape: &ConvShape) -> Option<VnniScratch> {
+        let conv = Self::flat_of(shape)?;
+        Some(VnniScratch {
+            planes: (shape.groups - 1) * conv.channels * conv.plane_len + conv.planes_len(),
+            weights: shape.weight_len() + vnni::WEIGHT_SLACK,
+            sums: shape.c_out / shape.groups * conv.row_len(),
+        })
+    }
+
+    /// [`Conv2dInt8::forward`] on AVX-512 VNNI, for a stride-1 convolution:
+    /// 1. the input is copied into `planes` with its padding written as the input zero
+    ///    point, and the weights into `weights` (the kernel reads a few bytes past them);
+    /// 2. each group's sums come from [`vnni::conv_sums`], which takes the output positions
+    ///    as one run of the flattened padded plane, sixteen to a register;
+    /// 3. each output row's sums are requantized sixteen at a time, and the columns past the
+    ///    output width dropped.
+    ///
+    /// The same bits as [`Conv2dInt8::forward`].
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward`]; when [`vnni::available`] is false, the shape is not one
+    /// [`Conv2dInt8::flat_of`] takes, a buffer is not [`Conv2dInt8::vnni_scratch_len_of`]
+    /// long, or a zero point is not an int8.
+    pub fn forward_vnni(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        planes: &mut [i8],
+        weights: &mut [i8],
+        sums: &mut [i32],
+    ) {
+        self.check(x, y);
+        let s = self.shape;
+        let conv = Self::flat_of(s).expect("a stride-1 convolution");
+        let lens = Self::vnni_scratch_len_of(s).expect("a stride-1 convolution");
+        assert_eq!(
+            (planes.len(), weights.len(), sums.len()),
+            (lens.planes, lens.weights, lens.sums),
+            "the scratch lengths"
+        );
+        let zero_point =
+            i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
+        let (ah, aw) = (&s.height, &s.width);
+        let (group_out, taps) = (s.c_out / s.groups, conv.taps());
+        let plane = ah.size * aw.size;
+        weights[..self.weight.len()].copy_from_slice(self.weight);
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.output_len()))
+        {
+            planes.fill(zero_point);
+            for (from, to) in x_b
+                .chunks_exact(plane)
+                .zip(planes.chunks_exact_mut(conv.plane_len))
+            {
+                for (from, to) in from
+                    .chunks_exact(aw.size)
+                    .zip(to[ah.pad_before * conv.plane_width..].chunks_exact_mut(conv.plane_width))
+                {
+                    to[aw.pad_before..][..aw.size].copy_from_slice(from);
+                }
+            }
+            for g in 0..s.groups {
+                let channels = g * group_out..(g + 1) * group_out;
+                vnni::conv_sums(
+                    &conv,
+                    &planes[g * conv.channels * conv.plane_len..],
+                    self.input_zero_point,
+                    &weights[channels.start * taps..],
+                    &self.bias[channels.clone()],
+                    sums,
+                );
+                for (o, sums) in channels.zip(sums.chunks_exact(conv.row_len())) {
+                    vnni::requantize_rows(
+                        self.multipliers[o],
+                        self.output_zero_point,
+                        self.activation,
+                        (sums, conv.plane_width),
+                        &mut y_b[o * ah.out * aw.out..][..ah.out * aw.out],
+                        aw.out,
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use alloc::vec;
@@ -552,6 +692,25 @@ mod tests {
             (4, 6, 2, axis(9, 3, 2, 1, (0, 1)), axis(8, 2, 2, 1, (1, 0))),
             (5, 5, 5, axis(7, 3, 1, 2, (2, 2)), axis(7, 3, 1, 1, (1, 1))),
             (2, 3, 1, axis(1, 1, 1, 1, (0, 0)), axis(12, 4, 1, 2, (6, 0))),
+            // Stride 1, as the VNNI kernel takes: LeNet's two, "same" padding, groups, a
+            // depthwise one, dilation, and a kernel wider than a quad.
+            (
+                1,
+                6,
+                1,
+                axis(28, 5, 1, 1, (0, 0)),
+                axis(28, 5, 1, 1, (0, 0)),
+            ),
+            (
+                6,
+                16,
+                1,
+                axis(12, 5, 1, 1, (0, 0)),
+                axis(12, 5, 1, 1, (0, 0)),
+            ),
+            (4, 10, 2, axis(9, 3, 1, 1, (1, 1)), axis(9, 3, 1, 1, (1, 1))),
+            (7, 7, 7, axis(6, 3, 1, 2, (2, 2)), axis(11, 3, 1, 3, (3, 3))),
+            (3, 9, 1, axis(5, 2, 1, 1, (0, 1)), axis(15, 7, 1, 1, (3, 3))),
         ];
         for (i, (c_in, c_out, groups, height, width)) in shapes.into_iter().enumerate() {
             let shape = ConvShape {
@@ -594,6 +753,19 @@ mod tests {
             let mut gemm = vec![0i8; 2 * shape.output_len()];
             conv.forward_gemm(&x, &mut gemm, &mut vec![0; pairs], &mut vec![0; sums]);
             assert_eq!(gemm, reference, "{shape:?}");
+            if let Some(lens) = Conv2dInt8::vnni_scratch_len_of(&shape)
+                && vnni::available()
+            {
+                let mut flat = vec![0i8; 2 * shape.output_len()];
+                conv.forward_vnni(
+                    &x,
+                    &mut flat,
+                    &mut vec![0; lens.planes],
+                    &mut vec![0; lens.weights],
+                    &mut vec![0; lens.sums],
+                );
+                assert_eq!(flat, reference, "{shape:?}");
+            }
             assert!(
                 reference.iter().any(|&v| v != reference[0]),
                 "a constant output tests little"
@@ -622,5 +794,10 @@ mod tests {
         dense.forward(&x, &mut reference);
         dense.forward_with(&x, &mut widened, &mut vec![0i16; inputs]);
         assert_eq!(widened, reference);
+        if vnni::available() {
+            let mut flat = vec![0i8; 3 * outputs];
+            dense.forward_vnni(&x, &mut flat, &mut vec![0; outputs]);
+            assert_eq!(flat, reference);
+        }
     }
 }

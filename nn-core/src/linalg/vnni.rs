@@ -1,0 +1,761 @@
+//! int8 products with AVX-512 VNNI, for the host's int8 inference ([`crate::quant`]).
+//!
+//! `vpdpbusd` multiplies 64 unsigned bytes by 64 signed ones and adds each group of four
+//! products into one of sixteen int32 lanes: 64 multiply-adds per instruction, four times an
+//! f32 FMA of the same width, and exact (no intermediate saturation, unlike `vpmaddubsw`).
+//! Activations are signed int8 with a zero point, so each is made unsigned by adding 128
+//! (`x ^ 0x80`) and the sum corrected by one constant per output channel:
+//! `Σ w·(x − zp) = Σ w·(x + 128) − (128 + zp)·Σ w`. The sums are the reference kernels'
+//! integers (int32 addition wraps, so neither order nor grouping changes a bit).
+//!
+//! - [`conv_sums`]: a stride-1 convolution over its padded input planes. Its output positions
+//!   are one run of the flattened plane ([`FlatConv`]; the columns past the output width are
+//!   summed and dropped), sixteen to a register, and `vpermb` builds each register of quads
+//!   (four taps of a kernel row for sixteen positions) from one load: no window is copied.
+//! - [`dense_sums`]: a dense layer on one sample, the inputs along the lanes.
+//! - [`requantize_rows`], [`requantize_channels`]: sixteen sums back to int8 at once.
+//!
+//! Every function needs [`available`]; the callers fall back to the kernels of
+//! [`super::int8`] without it.
+
+use crate::quant::Multiplier;
+
+/// Whether this CPU runs the kernels here: AVX-512 F, BW, VL, VNNI (`vpdpbusd`) and VBMI
+/// (`vpermb`), as Intel since Ice Lake and AMD since Zen 4 have.
+pub fn available() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+    false
+}
+
+/// Sums per register: sixteen int32 lanes.
+const LANES: usize = 16;
+/// Output channels summed together, each against every register of positions.
+const CHANNEL_BLOCK: usize = 8;
+/// Registers of positions per pass: with eight channels, 24 accumulators of the 32 registers.
+const POSITION_REGISTERS: usize = 3;
+
+/// One group of a stride-1 convolution over its padded input planes, seen as runs of the
+/// flattened plane: output `(r, c)` is flat position `r · plane_width + c`, the offset of its
+/// window's first tap. Positions whose column is past the output width are summed too, and
+/// dropped by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlatConv {
+    /// Input channels of the group.
+    pub channels: usize,
+    /// The padded plane's width.
+    pub plane_width: usize,
+    /// The padded plane's length: its height times `plane_width`.
+    pub plane_len: usize,
+    /// The kernel's `(rows, columns)`.
+    pub kernel: (usize, usize),
+    /// The step between taps, `(rows, columns)`.
+    pub dilation: (usize, usize),
+    /// Output `(rows, columns)`.
+    pub out: (usize, usize),
+}
+
+impl FlatConv {
+    /// Taps of one output channel: `channels × kernel rows × kernel columns`.
+    pub const fn taps(&self) -> usize {
+        self.channels * self.kernel.0 * self.kernel.1
+    }
+
+    /// The flat positions from the first output to the last.
+    pub const fn positions(&self) -> usize {
+        (self.out.0 - 1) * self.plane_width + self.out.1
+    }
+
+    /// One channel's row of sums in [`conv_sums`]' output: the positions in whole registers.
+    pub const fn row_len(&self) -> usize {
+        self.positions().div_ceil(LANES) * LANES
+    }
+
+    /// The input values [`conv_sums`] reads: the planes, and past them what the last
+    /// register of positions reaches.
+    pub const fn planes_len(&self) -> usize {
+        let last_quad = (self.channels - 1) * self.plane_len
+            + (self.kernel.0 - 1) * self.dilation.0 * self.plane_width
+            + (self.kernel.1 - 1) / 4 * 4 * self.dilation.1;
+        let planes = self.channels * self.plane_len;
+        let reach = last_quad + self.row_len() - LANES + 64;
+        if reach > planes { reach } else { planes }
+    }
+
+    /// Whether [`conv_sums`] takes this shape: a nonempty kernel and output, and a column
+    /// dilation that keeps a quad of sixteen positions inside one 64-byte load.
+    pub const fn fits(&self) -> bool {
+        self.channels > 0
+            && self.kernel.0 > 0
+            && self.kernel.1 > 0
+            && self.out.0 > 0
+            && self.out.1 > 0
+            && self.dilation.0 > 0
+            && self.dilation.1 > 0
+            && self.dilation.1 <= 16
+            && self.out.1 <= self.plane_width
+    }
+}
+
+/// Bytes past an output channel's weights that [`conv_sums`] may read (and multiplies by
+/// zero): the last quad of a kernel row reads four.
+pub const WEIGHT_SLACK: usize = 3;
+
+/// For every output channel `o < bias.len()` and flat position `q` of `conv`:
+/// `out[o · row_len + q] = bias[o] + Σ_taps w · (x − zero_point)`, wrapping, where the taps
+/// of `o` are `weight[o · taps ..][..taps]` in the float layer's order (channel, row,
+/// column) and `x` is read from `planes` (the group's padded input planes, one after another).
+/// Positions from `positions()` to `row_len()` get sums of whatever lies there.
+///
+/// # Panics
+/// When [`available`] is false, `conv` does not [fit](FlatConv::fits), `planes` is shorter
+/// than [`FlatConv::planes_len`], `weight` is shorter than the channels' taps plus
+/// [`WEIGHT_SLACK`], `out` is not one row per channel, or `zero_point` is not an int8.
+pub fn conv_sums(
+    conv: &FlatConv,
+    planes: &[i8],
+    zero_point: i32,
+    weight: &[i8],
+    bias: &[i32],
+    out: &mut [i32],
+) {
+    assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    assert!(
+        conv.fits(),
+        "a convolution the flat kernel does not take: {conv:?}"
+    );
+    assert!(planes.len() >= conv.planes_len(), "the planes run short");
+    let (channels, taps, row_len) = (bias.len(), conv.taps(), conv.row_len());
+    assert!(
+        weight.len() >= channels * taps + WEIGHT_SLACK,
+        "the weights and their slack run short"
+    );
+    assert_eq!(out.len(), channels * row_len, "one row of sums per channel");
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    // The correction: start each channel at bias − (128 + zp) · Σ w.
+    let offset = 128 + zero_point;
+    for o in (0..channels).step_by(CHANNEL_BLOCK) {
+        let count = CHANNEL_BLOCK.min(channels - o);
+        let mut start = [0i32; CHANNEL_BLOCK];
+        for (c, start) in start.iter_mut().enumerate().take(count) {
+            let sum: i32 = weight[(o + c) * taps..][..taps]
+                .iter()
+                .map(|&w| i32::from(w))
+                .sum();
+            *start = bias[o + c].wrapping_sub(offset.wrapping_mul(sum));
+        }
+        let mut block = Block {
+            conv,
+            planes,
+            weight: &weight[o * taps..],
+            out: &mut out[o * row_len..(o + count) * row_len],
+        };
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI (asserted); the lengths asserted
+        // above are what `block` reads and writes (see `Block`).
+        unsafe {
+            match count {
+                1 => x86::block::<1>(&mut block, start),
+                2 => x86::block::<2>(&mut block, start),
+                3 => x86::block::<3>(&mut block, start),
+                4 => x86::block::<4>(&mut block, start),
+                5 => x86::block::<5>(&mut block, start),
+                6 => x86::block::<6>(&mut block, start),
+                7 => x86::block::<7>(&mut block, start),
+                _ => x86::block::<8>(&mut block, start),
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+        let _ = (block, start);
+    }
+}
+
+/// Up to [`CHANNEL_BLOCK`] output channels of [`conv_sums`]: `weight` starts at the first
+/// one's taps (and holds the block's, plus [`WEIGHT_SLACK`]), `out` is their rows of sums.
+struct Block<'a> {
+    conv: &'a FlatConv,
+    planes: &'a [i8],
+    weight: &'a [i8],
+    out: &'a mut [i32],
+}
+
+/// For every output `o < bias.len()`: `out[o] = bias[o] + Σ_i weight[o · n + i] · (x[i] −
+/// zero_point)`, wrapping, where `n = x.len()`.
+///
+/// # Panics
+/// When [`available`] is false, `weight` is not `bias.len()` rows of `x.len()`, `out` is not
+/// one sum per output, or `zero_point` is not an int8.
+pub fn dense_sums(x: &[i8], zero_point: i32, weight: &[i8], bias: &[i32], out: &mut [i32]) {
+    assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    assert_eq!(
+        weight.len(),
+        bias.len() * x.len(),
+        "one weight row per output"
+    );
+    assert_eq!(out.len(), bias.len(), "one sum per output");
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI, and the lengths are as asserted.
+    unsafe {
+        x86::dense(x, zero_point, weight, bias, out);
+    }
+}
+
+/// Rows of sums of one channel back to int8, sixteen at a time: row `r` of `out` (`width`
+/// values) from `acc[r · stride ..][..width]`, by [`Multiplier::apply`] (TensorFlow Lite's
+/// double rounding), plus `zero_point`, clamped to `(low, high)`. The same values as the
+/// scalar form, which a multiplier of `i32::MIN` (whose high multiply saturates) takes.
+///
+/// # Panics
+/// When [`available`] is false, `width` is 0 or does not divide `out`, `stride < width`,
+/// `acc` does not reach the last row's end, or `zero_point` is not an int8.
+pub fn requantize_rows(
+    multiplier: Multiplier,
+    zero_point: i32,
+    (low, high): (i8, i8),
+    (acc, stride): (&[i32], usize),
+    out: &mut [i8],
+    width: usize,
+) {
+    assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    assert!(
+        width > 0 && out.len().is_multiple_of(width),
+        "whole rows of {width}"
+    );
+    assert!(
+        stride >= width,
+        "rows of sums no shorter than rows of outputs"
+    );
+    let rows = out.len() / width;
+    if rows > 0 {
+        assert!(
+            (rows - 1) * stride + width <= acc.len(),
+            "the sums run short"
+        );
+    }
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    if multiplier.multiplier == i32::MIN {
+        for (r, out) in out.chunks_exact_mut(width).enumerate() {
+            for (out, &a) in out.iter_mut().zip(&acc[r * stride..]) {
+                *out = requantize_one(multiplier, zero_point, (low, high), a);
+            }
+        }
+        return;
+    }
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    // SAFETY: the CPU has AVX-512 F and BW; every row of sums is inside `acc` and every row of
+    // outputs inside `out` (asserted), and the multiplier is not `i32::MIN`.
+    unsafe {
+        x86::requantize(
+            Factors::Uniform(multiplier),
+            zero_point,
+            (i32::from(low), i32::from(high)),
+            (acc, stride),
+            out,
+            width,
+        );
+    }
+}
+
+/// One row of sums back to int8 as [`requantize_rows`] does, with one multiplier per sum:
+/// output `o` by `multipliers[o]`.
+///
+/// # Panics
+/// When [`available`] is false, the lengths differ, or `zero_point` is not an int8.
+pub fn requantize_channels(
+    multipliers: &[Multiplier],
+    zero_point: i32,
+    (low, high): (i8, i8),
+    acc: &[i32],
+    out: &mut [i8],
+) {
+    assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    assert_eq!(acc.len(), out.len(), "one output per sum");
+    assert_eq!(multipliers.len(), acc.len(), "one multiplier per sum");
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    if multipliers.iter().any(|m| m.multiplier == i32::MIN) {
+        for ((out, &a), &m) in out.iter_mut().zip(acc).zip(multipliers) {
+            *out = requantize_one(m, zero_point, (low, high), a);
+        }
+        return;
+    }
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    // SAFETY: as in `requantize_run`; no multiplier is `i32::MIN` (checked).
+    unsafe {
+        x86::requantize(
+            Factors::PerSum(multipliers),
+            zero_point,
+            (i32::from(low), i32::from(high)),
+            (acc, acc.len()),
+            out,
+            acc.len().max(1),
+        );
+    }
+}
+
+/// The multipliers of a run of sums: one for all, or one each.
+#[derive(Clone, Copy)]
+enum Factors<'a> {
+    Uniform(Multiplier),
+    PerSum(&'a [Multiplier]),
+}
+
+/// One value of [`requantize_rows`], the scalar way.
+fn requantize_one(m: Multiplier, zero_point: i32, (low, high): (i8, i8), acc: i32) -> i8 {
+    zero_point
+        .saturating_add(m.apply(acc))
+        .clamp(i32::from(low), i32::from(high)) as i8
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{Block, CHANNEL_BLOCK, Factors, LANES, POSITION_REGISTERS};
+    use crate::quant::Multiplier;
+
+    /// The lanes of a quad that hold taps of the kernel row, `valid` of four, in every
+    /// group of four bytes: the others are zeroed, so that the weights read past the row's
+    /// end multiply 0.
+    const fn quad_mask(valid: usize) -> u64 {
+        ((1u64 << valid) - 1) * 0x1111_1111_1111_1111
+    }
+
+    /// [`super::conv_sums`] for one block of `C` channels: every register of positions, three
+    /// at a time, then one at a time.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, VNNI and VBMI; `block.conv` fits; `block.planes` holds
+    /// `planes_len()` values; `block.weight` holds `C` channels' taps and `WEIGHT_SLACK` more;
+    /// `block.out` is `C` rows of `row_len()`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+    pub(super) unsafe fn block<const C: usize>(block: &mut Block<'_>, start: [i32; CHANNEL_BLOCK]) {
+        const { assert!(C <= CHANNEL_BLOCK) };
+        let conv = block.conv;
+        // Byte 4p + j of a quad register is tap j of position p: input offset p + j · dilation.
+        let mut index = [0u8; 64];
+        for (i, index) in index.iter_mut().enumerate() {
+            *index = ((i / 4 + i % 4 * conv.dilation.1) % 64) as u8;
+        }
+        // SAFETY: `index` is 64 bytes; `loadu` takes any alignment.
+        let index = unsafe { _mm512_loadu_si512(index.as_ptr().cast()) };
+        let start: [i32; C] = core::array::from_fn(|c| start[c]);
+        let registers = conv.row_len() / LANES;
+        let whole = registers / POSITION_REGISTERS * POSITION_REGISTERS;
+        for r in (0..whole).step_by(POSITION_REGISTERS) {
+            // SAFETY: as the caller guarantees; `r` registers in, three more fit in a row.
+            unsafe { tile::<C, POSITION_REGISTERS>(block, index, start, r * LANES) };
+        }
+        for r in whole..registers {
+            // SAFETY: as above, with one register.
+            unsafe { tile::<C, 1>(block, index, start, r * LANES) };
+        }
+    }
+
+    /// `C` channels by `V` registers of positions from flat position `q0`: every quad of
+    /// taps is built once from the input and multiplied by each channel's four weights.
+    ///
+    /// # Safety
+    /// As [`block`], and `q0 + 16 · V <= row_len()`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+    unsafe fn tile<const C: usize, const V: usize>(
+        block: &mut Block<'_>,
+        index: __m512i,
+        start: [i32; C],
+        q0: usize,
+    ) {
+        let conv = block.conv;
+        let (kernel_rows, kernel_cols) = conv.kernel;
+        let taps = conv.taps();
+        let flip = _mm512_set1_epi8(i8::MIN);
+        let mut acc = [[_mm512_setzero_si512(); V]; C];
+        for (acc, &start) in acc.iter_mut().zip(&start) {
+            *acc = [_mm512_set1_epi32(start); V];
+        }
+        let planes = block.planes.as_ptr();
+        let weight = block.weight.as_ptr();
+        for channel in 0..conv.channels {
+            for row in 0..kernel_rows {
+                let row_start = channel * conv.plane_len + row * conv.dilation.0 * conv.plane_width;
+                let weight_row = (channel * kernel_rows + row) * kernel_cols;
+                for col in (0..kernel_cols).step_by(4) {
+                    let keep = quad_mask((kernel_cols - col).min(4));
+                    let from = row_start + col * conv.dilation.1 + q0;
+                    let mut quads = [_mm512_setzero_si512(); V];
+                    for (v, quads) in quads.iter_mut().enumerate() {
+                        // SAFETY: `from + 16v + 63` is below `planes_len()` (the reach of
+                        // the last quad from the last register of a row), which the caller
+                        // guarantees the planes hold.
+                        let raw =
+                            unsafe { _mm512_loadu_si512(planes.add(from + LANES * v).cast()) };
+                        let unsigned = _mm512_xor_si512(raw, flip);
+                        *quads = _mm512_maskz_permutexvar_epi8(keep, index, unsigned);
+                    }
+                    for (c, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: the quad's four bytes start inside channel `c`'s taps and
+                        // end at most `WEIGHT_SLACK` past them, inside the weights.
+                        let four = unsafe {
+                            weight
+                                .add(c * taps + weight_row + col)
+                                .cast::<i32>()
+                                .read_unaligned()
+                        };
+                        let w = _mm512_set1_epi32(four);
+                        for (acc, &quads) in acc.iter_mut().zip(&quads) {
+                            *acc = _mm512_dpbusd_epi32(*acc, quads, w);
+                        }
+                    }
+                }
+            }
+        }
+        let row_len = conv.row_len();
+        let out = block.out.as_mut_ptr();
+        for (c, acc) in acc.iter().enumerate() {
+            for (v, &acc) in acc.iter().enumerate() {
+                // SAFETY: row `c` of `out` holds `row_len()` sums, and `q0 + 16(v + 1)` is
+                // at most that (the caller's guarantee).
+                unsafe { _mm512_storeu_si512(out.add(c * row_len + q0 + LANES * v).cast(), acc) };
+            }
+        }
+    }
+
+    /// [`super::dense_sums`]: four outputs at a time share each register of inputs.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, VNNI and VBMI; `weight` is `bias.len()` rows of `x.len()`;
+    /// `out` is `bias.len()` long; `zero_point` is an int8.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+    pub(super) unsafe fn dense(
+        x: &[i8],
+        zero_point: i32,
+        weight: &[i8],
+        bias: &[i32],
+        out: &mut [i32],
+    ) {
+        let n = x.len();
+        let flip = _mm512_set1_epi8(i8::MIN);
+        // (128 + zp) in every byte: its products with the weights are the correction.
+        let offset = _mm512_set1_epi8((128 + zero_point) as u8 as i8);
+        let chunks = n.div_ceil(64);
+        let mask = |k: usize| -> u64 {
+            let left = n - 64 * k;
+            if left >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << left) - 1
+            }
+        };
+        let sums = |first: usize, acc: &mut [__m512i], correction: &mut [__m512i]| {
+            for k in 0..chunks {
+                let keep = mask(k);
+                // SAFETY: the masked load reads only the bytes of `x` from `64k` on; the
+                // lanes past its end are zero.
+                let xs = unsafe { _mm512_maskz_loadu_epi8(keep, x.as_ptr().add(64 * k)) };
+                let xs = _mm512_xor_si512(xs, flip);
+                for (r, (acc, correction)) in acc.iter_mut().zip(correction.iter_mut()).enumerate()
+                {
+                    // SAFETY: row `first + r` exists (the callers' loops), and the mask keeps
+                    // the load inside it; the lanes past it are zero, so the inputs there
+                    // (flipped zeros) multiply 0.
+                    let w = unsafe {
+                        _mm512_maskz_loadu_epi8(keep, weight.as_ptr().add((first + r) * n + 64 * k))
+                    };
+                    *acc = _mm512_dpbusd_epi32(*acc, xs, w);
+                    *correction = _mm512_dpbusd_epi32(*correction, offset, w);
+                }
+            }
+        };
+        let outputs = bias.len();
+        let mut o = 0;
+        while o + 4 <= outputs {
+            let (mut acc, mut correction) =
+                ([_mm512_setzero_si512(); 4], [_mm512_setzero_si512(); 4]);
+            sums(o, &mut acc, &mut correction);
+            for r in 0..4 {
+                let lanes = _mm512_sub_epi32(acc[r], correction[r]);
+                out[o + r] = bias[o + r].wrapping_add(_mm512_reduce_add_epi32(lanes));
+            }
+            o += 4;
+        }
+        while o < outputs {
+            let (mut acc, mut correction) = ([_mm512_setzero_si512()], [_mm512_setzero_si512()]);
+            sums(o, &mut acc, &mut correction);
+            let lanes = _mm512_sub_epi32(acc[0], correction[0]);
+            out[o] = bias[o].wrapping_add(_mm512_reduce_add_epi32(lanes));
+            o += 1;
+        }
+    }
+
+    /// [`super::requantize_rows`] and [`super::requantize_channels`]: row by row, sixteen
+    /// lanes at a time, the last ones of a row masked. Per-sum factors index the columns.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VL; `width > 0`; every row of `width` sums from
+    /// `r · stride` is inside `acc`, `out` is whole rows of `width`, and per-sum factors have
+    /// `width`; no multiplier is `i32::MIN`; `zero_point` is an int8.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(super) unsafe fn requantize(
+        factors: Factors<'_>,
+        zero_point: i32,
+        (low, high): (i32, i32),
+        (acc, stride): (&[i32], usize),
+        out: &mut [i8],
+        width: usize,
+    ) {
+        // zero_point + rounded, clamped: with an int8 zero point, clamping to the bounds less
+        // the zero point before the add cannot overflow and is the saturating sum's clamp.
+        let low_less = _mm512_set1_epi32(low.saturating_sub(zero_point));
+        let high_less = _mm512_set1_epi32(high.saturating_sub(zero_point));
+        let zero_point = _mm512_set1_epi32(zero_point);
+        let nudge = _mm512_set1_epi64(1 << 30);
+        let one = _mm512_set1_epi32(1);
+        // Dword 4i of a register to dword i.
+        let first_dwords = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
+        // The mantissas and the two shifts of one multiplier in every lane.
+        let splat = |m: Multiplier| {
+            (
+                _mm512_set1_epi32(m.multiplier),
+                _mm512_set1_epi32(m.shift.clamp(0, 31)),
+                _mm512_set1_epi32((-m.shift).clamp(0, 31)),
+            )
+        };
+        let uniform = match factors {
+            Factors::Uniform(m) => Some(splat(m)),
+            Factors::PerSum(_) => None,
+        };
+        for (r, out_row) in out.chunks_exact_mut(width).enumerate() {
+            let acc_row = &acc[r * stride..][..width];
+            for first in (0..width).step_by(LANES) {
+                let count = LANES.min(width - first);
+                let keep = ((1u32 << count) - 1) as u16;
+                let (m, left, right) = match (uniform, factors) {
+                    (Some(lanes), _) => lanes,
+                    (None, Factors::PerSum(multipliers)) => {
+                        let (mut mantissa, mut left, mut right) =
+                            ([0i32; LANES], [0i32; LANES], [0i32; LANES]);
+                        for (lane, m) in multipliers[first..first + count].iter().enumerate() {
+                            mantissa[lane] = m.multiplier;
+                            left[lane] = m.shift.clamp(0, 31);
+                            right[lane] = (-m.shift).clamp(0, 31);
+                        }
+                        // SAFETY: the three arrays are sixteen `i32`s; `loadu` takes any
+                        // alignment.
+                        unsafe {
+                            (
+                                _mm512_loadu_si512(mantissa.as_ptr().cast()),
+                                _mm512_loadu_si512(left.as_ptr().cast()),
+                                _mm512_loadu_si512(right.as_ptr().cast()),
+                            )
+                        }
+                    }
+                    (None, Factors::Uniform(m)) => splat(m),
+                };
+                // SAFETY: the mask keeps the load to the `count` sums from `first` on.
+                let x = unsafe { _mm512_maskz_loadu_epi32(keep, acc_row.as_ptr().add(first)) };
+                let x = _mm512_sllv_epi32(x, left);
+                // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even
+                // lanes, then of the odd ones moved down; bits 31..62 of each sum are the result.
+                let even = _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge));
+                let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+                let odd = _mm512_srli_epi64::<31>(_mm512_add_epi64(odd, nudge));
+                let product = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+                // The rounding right shift: ties away from zero.
+                let mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+                let remainder = _mm512_and_si512(product, mask);
+                let negative = _mm512_srli_epi32::<31>(product);
+                let threshold = _mm512_add_epi32(_mm512_srli_epi32::<1>(mask), negative);
+                let shifted = _mm512_srav_epi32(product, right);
+                let up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+                let rounded = _mm512_mask_add_epi32(shifted, up, shifted, one);
+                let clamped = _mm512_min_epi32(_mm512_max_epi32(rounded, low_less), high_less);
+                let q = _mm512_add_epi32(clamped, zero_point);
+                // The lanes as bytes, by saturating packs (the values are int8 already) and a gather of
+                // the first four bytes of each 128-bit lane: written as a narrowing, the compiler makes
+                // it a masked narrowing store (`vpmovdb`), which Zen 4 runs slowly.
+                let words = _mm512_packs_epi32(q, q);
+                let packed = _mm512_packs_epi16(words, words);
+                let bytes = _mm512_castsi512_si128(_mm512_permutexvar_epi32(first_dwords, packed));
+                // SAFETY: the mask keeps the store to the `count` outputs from `first` on.
+                unsafe { _mm_mask_storeu_epi8(out_row.as_mut_ptr().add(first), keep, bytes) };
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::*;
+
+    /// A stream of int8 values covering the range.
+    fn bytes(n: usize, seed: u64) -> Vec<i8> {
+        let mut state = seed | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 56) as u8 as i8
+            })
+            .collect()
+    }
+
+    /// Whether to run: the kernels need the CPU's VNNI and VBMI. Says so when skipping.
+    fn here() -> bool {
+        let here = available();
+        if !here {
+            std::eprintln!("skipped: this CPU lacks AVX-512 VNNI or VBMI");
+        }
+        here
+    }
+
+    #[test]
+    fn flat_convolution_sums_are_the_reference_sums() {
+        if !here() {
+            return;
+        }
+        // (channels, plane rows, plane columns, kernel, dilation, output channels)
+        let cases = [
+            (1, 28, 28, (5, 5), (1, 1), 6),
+            (6, 12, 12, (5, 5), (1, 1), 16),
+            (3, 9, 7, (3, 3), (1, 1), 11),
+            (2, 10, 13, (2, 4), (2, 3), 9),
+            (4, 6, 20, (1, 9), (1, 2), 1),
+            (1, 5, 5, (1, 1), (1, 1), 17),
+            (2, 7, 40, (3, 1), (1, 16), 3),
+        ];
+        for (i, (channels, rows, cols, kernel, dilation, outputs)) in cases.into_iter().enumerate()
+        {
+            let out = (
+                rows - (kernel.0 - 1) * dilation.0,
+                cols - (kernel.1 - 1) * dilation.1,
+            );
+            let conv = FlatConv {
+                channels,
+                plane_width: cols,
+                plane_len: rows * cols,
+                kernel,
+                dilation,
+                out,
+            };
+            assert!(conv.fits(), "{conv:?}");
+            let zero_point = [-128, -7, 0, 127][i % 4];
+            let mut planes = bytes(conv.planes_len(), 3 + i as u64);
+            // Extremes: the flip and the correction must hold at both ends.
+            planes[0] = i8::MIN;
+            planes[1] = i8::MAX;
+            let taps = conv.taps();
+            let mut weight = bytes(outputs * taps + WEIGHT_SLACK, 7 + i as u64);
+            for w in &mut weight {
+                *w = (*w).max(-127);
+            }
+            let bias: Vec<i32> = (0..outputs as i32).map(|o| 997 * o - 4000).collect();
+            let row_len = conv.row_len();
+            let mut sums = vec![0i32; outputs * row_len];
+            conv_sums(&conv, &planes, zero_point, &weight, &bias, &mut sums);
+            for o in 0..outputs {
+                for r in 0..out.0 {
+                    for c in 0..out.1 {
+                        let q = r * cols + c;
+                        let mut expected = bias[o];
+                        for ch in 0..channels {
+                            for kr in 0..kernel.0 {
+                                for kc in 0..kernel.1 {
+                                    let x = planes[ch * rows * cols
+                                        + (r + kr * dilation.0) * cols
+                                        + c
+                                        + kc * dilation.1];
+                                    let w = weight[o * taps + (ch * kernel.0 + kr) * kernel.1 + kc];
+                                    expected = expected
+                                        .wrapping_add(i32::from(w) * (i32::from(x) - zero_point));
+                                }
+                            }
+                        }
+                        assert_eq!(sums[o * row_len + q], expected, "case {i}, ({o}, {r}, {c})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dense_sums_are_the_reference_sums() {
+        if !here() {
+            return;
+        }
+        for (i, (inputs, outputs)) in [(256, 120), (37, 9), (64, 5), (1, 3), (130, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let zero_point = [-128, 12, 127][i % 3];
+            let mut x = bytes(inputs, 11 + i as u64);
+            x[0] = i8::MIN;
+            let weight: Vec<i8> = bytes(inputs * outputs, 13 + i as u64)
+                .into_iter()
+                .map(|w| w.max(-127))
+                .collect();
+            let bias: Vec<i32> = (0..outputs as i32).map(|o| 31 * o - 500).collect();
+            let mut sums = vec![0i32; outputs];
+            dense_sums(&x, zero_point, &weight, &bias, &mut sums);
+            for o in 0..outputs {
+                let expected = x
+                    .iter()
+                    .zip(&weight[o * inputs..][..inputs])
+                    .fold(bias[o], |acc, (&x, &w)| {
+                        acc.wrapping_add(i32::from(w) * (i32::from(x) - zero_point))
+                    });
+                assert_eq!(sums[o], expected, "case {i}, output {o}");
+            }
+        }
+    }
+
+    #[test]
+    fn requantization_is_the_scalar_one_in_every_lane() {
+        if !here() {
+            return;
+        }
+        let acc: Vec<i32> = (0..37i64)
+            .map(|i| (i * 0x2468_ACE1 % 0x7FFF_FFFF - 0x3FFF_FFFF) as i32)
+            .chain([i32::MIN, i32::MAX, 0, -1, 1, 3, -3])
+            .collect();
+        let multipliers: Vec<Multiplier> = (0..acc.len())
+            .map(|i| {
+                Multiplier::from_real(
+                    [0.0003, 0.71, 1.9, 3e-9, 0.5][i % 5] * (1.0 + i as f64 / 50.0),
+                )
+            })
+            .collect();
+        for (zero_point, clamp) in [
+            (0, (i8::MIN, i8::MAX)),
+            (-128, (-128, 127)),
+            (17, (17, 100)),
+        ] {
+            let scalar = |m: Multiplier, a: i32| requantize_one(m, zero_point, clamp, a);
+            let mut out = vec![0i8; acc.len()];
+            requantize_channels(&multipliers, zero_point, clamp, &acc, &mut out);
+            for (o, (&a, &m)) in acc.iter().zip(&multipliers).enumerate() {
+                assert_eq!(out[o], scalar(m, a), "lane {o}, zero point {zero_point}");
+            }
+            // Rows of 7 and of 20 sums, 9 and 2 apart.
+            for (&m, (width, gap)) in multipliers.iter().zip([(7, 9), (20, 2), (44, 0)]) {
+                let rows = (acc.len() - width) / (width + gap) + 1;
+                let mut out = vec![0i8; rows * width];
+                requantize_rows(m, zero_point, clamp, (&acc, width + gap), &mut out, width);
+                for (i, &o) in out.iter().enumerate() {
+                    let a = acc[i / width * (width + gap) + i % width];
+                    assert_eq!(o, scalar(m, a), "output {i}, zero point {zero_point}");
+                }
+            }
+        }
+    }
+}
