@@ -83,14 +83,20 @@ macro_rules! same_bytes {
         let mut work = vec![0i8; $baked::WORK_LEN];
         let work: &mut [i8; $baked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
         let mut outputs = std::collections::BTreeSet::new();
-        for x in samples($n, $baked::INPUTS).chunks_exact($baked::INPUTS) {
+        let inputs = samples($n, $baked::INPUTS);
+        let mut all = Vec::new();
+        for x in inputs.chunks_exact($baked::INPUTS) {
             let expected = model.infer(x, &mut activations).to_vec();
             let got = $baked::infer(x.try_into().unwrap(), work);
             assert_eq!(&got[..], &expected[..]);
             outputs.insert(got.to_vec());
+            all.extend_from_slice(&got[..]);
         }
         // Distinct inputs give distinct outputs: the test compares something.
         assert!(outputs.len() > $n / 2, "{} distinct outputs", outputs.len());
+        // The whole batch at once: the same bytes.
+        let mut batch = model.batch_activations($n);
+        assert_eq!(model.infer_batch(&inputs, &mut batch), &all[..]);
     }};
 }
 

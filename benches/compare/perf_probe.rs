@@ -25,7 +25,7 @@
 //!   937 full batches of 64, Adam 1e-3, softmax cross-entropy, no shuffling.
 //! - `cnn_infer_b1_us`: one batch-1 LeNet inference call, the median over blocks of calls.
 //! - `lenet_f32_b64_us`, `lenet_int8_b64_us` (figure `lenet_int8_b64`): 64 LeNet images, f32
-//!   (one batch-64 call) and int8 (`nn::quant::QuantModel`, one image at a time).
+//!   (one batch-64 call) and int8 (`nn::quant::QuantModel::infer_batch`, one batch-64 call).
 //! - `conv1_gflops`, `conv2_gflops`: the forward of LeNet's conv1 (`Conv2d(1, 6, 5)` on
 //!   64×1×28×28) and conv2 (`Conv2d(6, 16, 5)` on 64×6×12×12), in GFLOP/s (2 · MACs / time).
 //! - `conv1_wgrad_gflops`, `conv2_wgrad_gflops`: their weight gradients (`backward` without
@@ -202,8 +202,8 @@ fn cnn_infer_b1(calls: usize) -> f64 {
 }
 
 /// Microseconds per 64 LeNet images, f32 (one batch-64 `infer`) and int8 (`nn::quant`'s
-/// `QuantModel`, post-training quantized on 256 synthetic images, one image at a time: the
-/// int8 path has no batched kernel yet).
+/// `QuantModel`, post-training quantized on 256 synthetic images, one batch-64
+/// `infer_batch`).
 fn lenet_b64(calls: usize) -> (f64, f64) {
     let net = LeNet::seeded(0);
     let (pixels, _) = workloads::synthetic(256, 7);
@@ -216,11 +216,9 @@ fn lenet_b64(calls: usize) -> (f64, f64) {
         black_box(net.infer(black_box(&x), &mut tape).as_slice()[0]);
     });
     let q: Vec<i8> = model.quantize_input(batch);
-    let mut activations = model.activations();
+    let mut activations = model.batch_activations(64);
     let int8_time = time_per_call(calls, || {
-        for image in q.chunks_exact(784) {
-            black_box(model.infer(black_box(image), &mut activations)[0]);
-        }
+        black_box(model.infer_batch(black_box(&q), &mut activations)[0]);
     });
     (f32_time, int8_time)
 }

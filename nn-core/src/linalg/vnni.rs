@@ -13,7 +13,8 @@
 //!   summed and dropped), sixteen to a register, and `vpermb` builds each register of quads
 //!   (four taps of a kernel row for sixteen positions) from one load: no window is copied.
 //! - [`dense_sums`]: a dense layer on one sample, the inputs along the lanes.
-//! - [`requantize_rows`], [`requantize_channels`]: sixteen sums back to int8 at once.
+//! - [`requantize_rows`], [`requantize_channels`]: sixteen sums back to int8 at once;
+//!   [`requantize_pooled_rows`] takes the 2 × 2 maxima of the sums first.
 //!
 //! Every function needs [`available`]; the callers fall back to the kernels of
 //! [`super::int8`] without it.
@@ -111,7 +112,8 @@ pub const WEIGHT_SLACK: usize = 3;
 /// For every output channel `o < bias.len()` and flat position `q` of `conv`:
 /// `out[o · row_len + q] = bias[o] + Σ_taps w · (x − zero_point)`, wrapping, where the taps
 /// of `o` are `weight[o · taps ..][..taps]` in the float layer's order (channel, row,
-/// column) and `x` is read from `planes` (the group's padded input planes, one after another).
+/// column) and `x` is read from `planes`: the group's padded input planes, one after another,
+/// each value stored plus 128 (`x ^ 0x80` as a byte), the unsigned form `vpdpbusd` takes.
 /// Positions from `positions()` to `row_len()` get sums of whatever lies there.
 ///
 /// # Panics
@@ -120,7 +122,7 @@ pub const WEIGHT_SLACK: usize = 3;
 /// [`WEIGHT_SLACK`], `out` is not one row per channel, or `zero_point` is not an int8.
 pub fn conv_sums(
     conv: &FlatConv,
-    planes: &[i8],
+    planes: &[u8],
     zero_point: i32,
     weight: &[i8],
     bias: &[i32],
@@ -139,18 +141,8 @@ pub fn conv_sums(
     );
     assert_eq!(out.len(), channels * row_len, "one row of sums per channel");
     assert!((-128..=127).contains(&zero_point), "an int8 zero point");
-    // The correction: start each channel at bias − (128 + zp) · Σ w.
-    let offset = 128 + zero_point;
     for o in (0..channels).step_by(CHANNEL_BLOCK) {
         let count = CHANNEL_BLOCK.min(channels - o);
-        let mut start = [0i32; CHANNEL_BLOCK];
-        for (c, start) in start.iter_mut().enumerate().take(count) {
-            let sum: i32 = weight[(o + c) * taps..][..taps]
-                .iter()
-                .map(|&w| i32::from(w))
-                .sum();
-            *start = bias[o + c].wrapping_sub(offset.wrapping_mul(sum));
-        }
         let mut block = Block {
             conv,
             planes,
@@ -159,8 +151,14 @@ pub fn conv_sums(
         };
         #[cfg(all(target_arch = "x86_64", feature = "std"))]
         // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI (asserted); the lengths asserted
-        // above are what `block` reads and writes (see `Block`).
+        // above are what `block` reads and writes (see `Block`), and the zero point is an
+        // int8.
         unsafe {
+            // The correction: each channel starts at bias − (128 + zp) · Σ w.
+            let mut start = x86::weight_sums(&block.weight[..count * taps], taps, zero_point);
+            for (start, &bias) in start.iter_mut().zip(&bias[o..o + count]) {
+                *start = bias.wrapping_sub(*start);
+            }
             match count {
                 1 => x86::block::<1>(&mut block, start),
                 2 => x86::block::<2>(&mut block, start),
@@ -173,7 +171,7 @@ pub fn conv_sums(
             }
         }
         #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
-        let _ = (block, start);
+        let _ = block;
     }
 }
 
@@ -181,26 +179,42 @@ pub fn conv_sums(
 /// one's taps (and holds the block's, plus [`WEIGHT_SLACK`]), `out` is their rows of sums.
 struct Block<'a> {
     conv: &'a FlatConv,
-    planes: &'a [i8],
+    planes: &'a [u8],
     weight: &'a [i8],
     out: &'a mut [i32],
 }
 
-/// For every output `o < bias.len()`: `out[o] = bias[o] + Σ_i weight[o · n + i] · (x[i] −
-/// zero_point)`, wrapping, where `n = x.len()`.
+/// A dense layer on whole samples: for every sample `r` and output `o < bias.len()`,
+/// `out[r · outputs + o] = bias[o] + Σ_i weight[o · n + i] · (x[r · n + i] − zero_point)`,
+/// wrapping, where `n` is the weight's row length. The correction of the unsigned inputs is
+/// summed once for all the samples.
 ///
 /// # Panics
-/// When [`available`] is false, `weight` is not `bias.len()` rows of `x.len()`, `out` is not
-/// one sum per output, or `zero_point` is not an int8.
+/// When [`available`] is false, there are no outputs, `weight` is not whole rows of one per
+/// output, `x` is not whole samples of its row length, `out` is not one sum per sample and
+/// output, or `zero_point` is not an int8.
 pub fn dense_sums(x: &[i8], zero_point: i32, weight: &[i8], bias: &[i32], out: &mut [i32]) {
     assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
-    assert_eq!(
-        weight.len(),
-        bias.len() * x.len(),
+    let outputs = bias.len();
+    assert!(
+        outputs > 0 && weight.len().is_multiple_of(outputs),
         "one weight row per output"
     );
-    assert_eq!(out.len(), bias.len(), "one sum per output");
+    let inputs = weight.len() / outputs;
+    assert!(
+        inputs > 0 && x.len().is_multiple_of(inputs),
+        "the input is not whole samples"
+    );
+    let samples = x.len() / inputs;
+    assert_eq!(
+        out.len(),
+        samples * outputs,
+        "one sum per sample and output"
+    );
     assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    if samples == 0 {
+        return;
+    }
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI, and the lengths are as asserted.
     unsafe {
@@ -255,6 +269,61 @@ pub fn requantize_rows(
     unsafe {
         x86::requantize(
             Factors::Uniform(multiplier),
+            zero_point,
+            (i32::from(low), i32::from(high)),
+            (acc, stride),
+            out,
+            width,
+        );
+    }
+}
+
+/// [`requantize_rows`] after a 2 × 2 max pool at stride 2: output row `r`, column `j` is the
+/// requantized maximum of `acc[(2r + a) · stride + 2j + b]` for `a, b < 2`. That is the max
+/// pool of the requantized values, bit for bit, because requantization by a multiplier that
+/// [is monotone](Multiplier::is_monotone) never orders two sums the other way round (nor does
+/// its clamp); four sums are then requantized once, not four times.
+///
+/// # Panics
+/// When [`available`] is false, the multiplier is not monotone, `width` is 0 or does not
+/// divide `out`, `stride < 2 · width`, `acc` does not reach the last row's end, or
+/// `zero_point` is not an int8.
+pub fn requantize_pooled_rows(
+    multiplier: Multiplier,
+    zero_point: i32,
+    (low, high): (i8, i8),
+    (acc, stride): (&[i32], usize),
+    out: &mut [i8],
+    width: usize,
+) {
+    assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    assert!(
+        multiplier.is_monotone(),
+        "a multiplier that may reorder sums: {multiplier:?}"
+    );
+    assert!(
+        width > 0 && out.len().is_multiple_of(width),
+        "whole rows of {width}"
+    );
+    assert!(
+        stride >= 2 * width,
+        "rows of sums no shorter than two windows each"
+    );
+    let rows = out.len() / width;
+    if rows > 0 {
+        assert!(
+            (2 * rows - 1) * stride + 2 * width <= acc.len(),
+            "the sums run short"
+        );
+    }
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    // SAFETY: the CPU has AVX-512 F, BW and VL; every pair of rows of sums is inside `acc`
+    // and every row of outputs inside `out` (asserted); a monotone multiplier is not
+    // `i32::MIN`.
+    unsafe {
+        x86::requantize_pooled(
+            multiplier,
             zero_point,
             (i32::from(low), i32::from(high)),
             (acc, stride),
@@ -328,6 +397,38 @@ mod x86 {
         ((1u64 << valid) - 1) * 0x1111_1111_1111_1111
     }
 
+    /// `(128 + zero_point) · Σ w` of each of the first (up to eight) rows of `taps` weights,
+    /// with `vpdpbusd`: the correction of [`super::conv_sums`]' unsigned inputs.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VNNI; `weight` is at most eight rows of `taps`;
+    /// `zero_point` is an int8.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn weight_sums(
+        weight: &[i8],
+        taps: usize,
+        zero_point: i32,
+    ) -> [i32; CHANNEL_BLOCK] {
+        let offset = _mm512_set1_epi8((128 + zero_point) as u8 as i8);
+        let mut sums = [0; CHANNEL_BLOCK];
+        for (sum, row) in sums.iter_mut().zip(weight.chunks_exact(taps)) {
+            let mut acc = _mm512_setzero_si512();
+            for first in (0..taps).step_by(64) {
+                let left = taps - first;
+                let keep = if left >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << left) - 1
+                };
+                // SAFETY: the mask keeps the load to the row's taps from `first` on.
+                let w = unsafe { _mm512_maskz_loadu_epi8(keep, row.as_ptr().add(first)) };
+                acc = _mm512_dpbusd_epi32(acc, offset, w);
+            }
+            *sum = _mm512_reduce_add_epi32(acc);
+        }
+        sums
+    }
+
     /// [`super::conv_sums`] for one block of `C` channels: every register of positions, three
     /// at a time, then one at a time.
     ///
@@ -375,7 +476,6 @@ mod x86 {
         let conv = block.conv;
         let (kernel_rows, kernel_cols) = conv.kernel;
         let taps = conv.taps();
-        let flip = _mm512_set1_epi8(i8::MIN);
         let mut acc = [[_mm512_setzero_si512(); V]; C];
         for (acc, &start) in acc.iter_mut().zip(&start) {
             *acc = [_mm512_set1_epi32(start); V];
@@ -396,8 +496,7 @@ mod x86 {
                         // guarantees the planes hold.
                         let raw =
                             unsafe { _mm512_loadu_si512(planes.add(from + LANES * v).cast()) };
-                        let unsigned = _mm512_xor_si512(raw, flip);
-                        *quads = _mm512_maskz_permutexvar_epi8(keep, index, unsigned);
+                        *quads = _mm512_maskz_permutexvar_epi8(keep, index, raw);
                     }
                     for (c, acc) in acc.iter_mut().enumerate() {
                         // SAFETY: the quad's four bytes start inside channel `c`'s taps and
@@ -427,11 +526,67 @@ mod x86 {
         }
     }
 
-    /// [`super::dense_sums`]: four outputs at a time share each register of inputs.
+    /// The sums of four 16-lane registers, in the four lanes of one.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn sum4([a, b, c, d]: [__m512i; 4]) -> __m128i {
+        // Within each 128-bit lane: pairs of a and b, of c and d, then one sum of each.
+        let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+        let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+        let abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+        // Then across the four 128-bit lanes.
+        let half = _mm256_add_epi32(
+            _mm512_castsi512_si256(abcd),
+            _mm512_extracti64x4_epi64::<1>(abcd),
+        );
+        _mm_add_epi32(
+            _mm256_castsi256_si128(half),
+            _mm256_extracti128_si256::<1>(half),
+        )
+    }
+
+    /// Σ w · inputs of weight rows `first..first + acc.len()` (each `n` long), in the lanes
+    /// of `acc`; `inputs(k)` is chunk `k` (64 values) of the unsigned inputs.
     ///
     /// # Safety
-    /// The CPU has AVX-512 F, BW, VNNI and VBMI; `weight` is `bias.len()` rows of `x.len()`;
-    /// `out` is `bias.len()` long; `zero_point` is an int8.
+    /// The CPU has AVX-512 F, BW and VNNI; the rows are inside `weight`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn row_sums(
+        weight: &[i8],
+        n: usize,
+        first: usize,
+        acc: &mut [__m512i],
+        inputs: impl Fn(usize) -> __m512i,
+    ) {
+        for k in 0..n.div_ceil(64) {
+            let left = n - 64 * k;
+            let keep = if left >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << left) - 1
+            };
+            let xs = inputs(k);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: row `first + r` is inside `weight` (the caller's guarantee), and the
+                // mask keeps the load inside it; the lanes past it are zero, so the inputs
+                // there multiply 0.
+                let w = unsafe {
+                    _mm512_maskz_loadu_epi8(keep, weight.as_ptr().add((first + r) * n + 64 * k))
+                };
+                *acc = _mm512_dpbusd_epi32(*acc, xs, w);
+            }
+        }
+    }
+
+    /// [`super::dense_sums`]: first each output's start, `bias − (128 + zp) · Σ w`, into the
+    /// last sample's sums; then every sample, four outputs at a time sharing each register
+    /// of inputs.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, VNNI and VBMI; `bias` is not empty; `weight` is rows of
+    /// `n > 0` values, one per output; `x` is `s > 0` samples of `n`; `out` is `s` rows of
+    /// one per output; `zero_point` is an int8.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
     pub(super) unsafe fn dense(
         x: &[i8],
@@ -440,11 +595,11 @@ mod x86 {
         bias: &[i32],
         out: &mut [i32],
     ) {
-        let n = x.len();
+        let outputs = bias.len();
+        let n = weight.len() / outputs;
         let flip = _mm512_set1_epi8(i8::MIN);
         // (128 + zp) in every byte: its products with the weights are the correction.
         let offset = _mm512_set1_epi8((128 + zero_point) as u8 as i8);
-        let chunks = n.div_ceil(64);
         let mask = |k: usize| -> u64 {
             let left = n - 64 * k;
             if left >= 64 {
@@ -453,44 +608,124 @@ mod x86 {
                 (1u64 << left) - 1
             }
         };
-        let sums = |first: usize, acc: &mut [__m512i], correction: &mut [__m512i]| {
-            for k in 0..chunks {
-                let keep = mask(k);
-                // SAFETY: the masked load reads only the bytes of `x` from `64k` on; the
-                // lanes past its end are zero.
-                let xs = unsafe { _mm512_maskz_loadu_epi8(keep, x.as_ptr().add(64 * k)) };
-                let xs = _mm512_xor_si512(xs, flip);
-                for (r, (acc, correction)) in acc.iter_mut().zip(correction.iter_mut()).enumerate()
-                {
-                    // SAFETY: row `first + r` exists (the callers' loops), and the mask keeps
-                    // the load inside it; the lanes past it are zero, so the inputs there
-                    // (flipped zeros) multiply 0.
-                    let w = unsafe {
-                        _mm512_maskz_loadu_epi8(keep, weight.as_ptr().add((first + r) * n + 64 * k))
-                    };
-                    *acc = _mm512_dpbusd_epi32(*acc, xs, w);
-                    *correction = _mm512_dpbusd_epi32(*correction, offset, w);
-                }
-            }
-        };
-        let outputs = bias.len();
+        let (rest, last) = out.split_at_mut(out.len() - outputs);
+        // The starts, in the last sample's row.
         let mut o = 0;
-        while o + 4 <= outputs {
-            let (mut acc, mut correction) =
-                ([_mm512_setzero_si512(); 4], [_mm512_setzero_si512(); 4]);
-            sums(o, &mut acc, &mut correction);
-            for r in 0..4 {
-                let lanes = _mm512_sub_epi32(acc[r], correction[r]);
-                out[o + r] = bias[o + r].wrapping_add(_mm512_reduce_add_epi32(lanes));
-            }
-            o += 4;
-        }
         while o < outputs {
-            let (mut acc, mut correction) = ([_mm512_setzero_si512()], [_mm512_setzero_si512()]);
-            sums(o, &mut acc, &mut correction);
-            let lanes = _mm512_sub_epi32(acc[0], correction[0]);
-            out[o] = bias[o].wrapping_add(_mm512_reduce_add_epi32(lanes));
-            o += 1;
+            let rows = 4.min(outputs - o);
+            let mut acc = [_mm512_setzero_si512(); 4];
+            // SAFETY: rows `o..o + rows` are inside `weight` (the caller's guarantee).
+            unsafe { row_sums(weight, n, o, &mut acc[..rows], |_| offset) };
+            let mut lanes = [0i32; 4];
+            // SAFETY: `lanes` is four `i32`s; `storeu` takes any alignment.
+            unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), sum4(acc)) };
+            for r in 0..rows {
+                last[o + r] = bias[o + r].wrapping_sub(lanes[r]);
+            }
+            o += rows;
+        }
+        let samples = x.len() / n;
+        for sample in 0..samples {
+            let x_row = &x[sample * n..][..n];
+            let inputs = |k: usize| {
+                // SAFETY: the mask keeps the load to the sample's inputs from `64k` on; the
+                // lanes past its end are zero (and meet zero weights).
+                let xs = unsafe { _mm512_maskz_loadu_epi8(mask(k), x_row.as_ptr().add(64 * k)) };
+                _mm512_xor_si512(xs, flip)
+            };
+            let mut o = 0;
+            while o < outputs {
+                let rows = 4.min(outputs - o);
+                let mut acc = [_mm512_setzero_si512(); 4];
+                // SAFETY: as above.
+                unsafe { row_sums(weight, n, o, &mut acc[..rows], &inputs) };
+                let mut lanes = [0i32; 4];
+                // SAFETY: `lanes` is four `i32`s; `storeu` takes any alignment.
+                unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), sum4(acc)) };
+                for r in 0..rows {
+                    let sum = last[o + r].wrapping_add(lanes[r]);
+                    if sample + 1 < samples {
+                        rest[sample * outputs + o + r] = sum;
+                    } else {
+                        last[o + r] = sum;
+                    }
+                }
+                o += rows;
+            }
+        }
+    }
+
+    /// The constants of a requantization, in registers.
+    #[derive(Clone, Copy)]
+    struct Requantizer {
+        low_less: __m512i,
+        high_less: __m512i,
+        zero_point: __m512i,
+        nudge: __m512i,
+        one: __m512i,
+        first_dwords: __m512i,
+    }
+
+    impl Requantizer {
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+        fn new(zero_point: i32, (low, high): (i32, i32)) -> Self {
+            // zero_point + rounded, clamped: with an int8 zero point, clamping to the bounds
+            // less the zero point before the add cannot overflow and is the saturating sum's
+            // clamp.
+            Self {
+                low_less: _mm512_set1_epi32(low.saturating_sub(zero_point)),
+                high_less: _mm512_set1_epi32(high.saturating_sub(zero_point)),
+                zero_point: _mm512_set1_epi32(zero_point),
+                nudge: _mm512_set1_epi64(1 << 30),
+                one: _mm512_set1_epi32(1),
+                // Dword 4i of a register to dword i.
+                first_dwords: _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0),
+            }
+        }
+
+        /// The mantissas and the two shifts of one multiplier in every lane.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+        fn splat(m: Multiplier) -> [__m512i; 3] {
+            [
+                _mm512_set1_epi32(m.multiplier),
+                _mm512_set1_epi32(m.shift.clamp(0, 31)),
+                _mm512_set1_epi32((-m.shift).clamp(0, 31)),
+            ]
+        }
+
+        /// Sixteen sums `x` to int8 by the lanes' multipliers `[mantissa, left, right]`.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+        fn bytes(&self, x: __m512i, [m, left, right]: [__m512i; 3]) -> __m128i {
+            let one = self.one;
+            let x = _mm512_sllv_epi32(x, left);
+            // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even
+            // lanes, then of the odd ones moved down; bits 31..62 of each sum are the result.
+            let even = _mm512_mul_epi32(x, m);
+            let even = _mm512_srli_epi64::<31>(_mm512_add_epi64(even, self.nudge));
+            let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+            let odd = _mm512_srli_epi64::<31>(_mm512_add_epi64(odd, self.nudge));
+            let product = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+            // The rounding right shift: ties away from zero.
+            let mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+            let remainder = _mm512_and_si512(product, mask);
+            let negative = _mm512_srli_epi32::<31>(product);
+            let threshold = _mm512_add_epi32(_mm512_srli_epi32::<1>(mask), negative);
+            let shifted = _mm512_srav_epi32(product, right);
+            let up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+            let rounded = _mm512_mask_add_epi32(shifted, up, shifted, one);
+            let clamped = _mm512_max_epi32(rounded, self.low_less);
+            let clamped = _mm512_min_epi32(clamped, self.high_less);
+            let q = _mm512_add_epi32(clamped, self.zero_point);
+            // The lanes as bytes, by saturating packs (the values are int8 already) and a
+            // gather of the first four bytes of each 128-bit lane: written as a narrowing,
+            // the compiler makes it a masked narrowing store (`vpmovdb`), which Zen 4 runs
+            // slowly.
+            let words = _mm512_packs_epi32(q, q);
+            let packed = _mm512_packs_epi16(words, words);
+            _mm512_castsi512_si128(_mm512_permutexvar_epi32(self.first_dwords, packed))
         }
     }
 
@@ -505,30 +740,17 @@ mod x86 {
     pub(super) unsafe fn requantize(
         factors: Factors<'_>,
         zero_point: i32,
-        (low, high): (i32, i32),
+        clamp: (i32, i32),
         (acc, stride): (&[i32], usize),
         out: &mut [i8],
         width: usize,
     ) {
-        // zero_point + rounded, clamped: with an int8 zero point, clamping to the bounds less
-        // the zero point before the add cannot overflow and is the saturating sum's clamp.
-        let low_less = _mm512_set1_epi32(low.saturating_sub(zero_point));
-        let high_less = _mm512_set1_epi32(high.saturating_sub(zero_point));
-        let zero_point = _mm512_set1_epi32(zero_point);
-        let nudge = _mm512_set1_epi64(1 << 30);
-        let one = _mm512_set1_epi32(1);
-        // Dword 4i of a register to dword i.
-        let first_dwords = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
-        // The mantissas and the two shifts of one multiplier in every lane.
-        let splat = |m: Multiplier| {
-            (
-                _mm512_set1_epi32(m.multiplier),
-                _mm512_set1_epi32(m.shift.clamp(0, 31)),
-                _mm512_set1_epi32((-m.shift).clamp(0, 31)),
-            )
-        };
+        let requantizer = Requantizer::new(zero_point, clamp);
+        // The even and the odd `i32`s of two registers.
+        let evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        let odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
         let uniform = match factors {
-            Factors::Uniform(m) => Some(splat(m)),
+            Factors::Uniform(m) => Some(Requantizer::splat(m)),
             Factors::PerSum(_) => None,
         };
         for (r, out_row) in out.chunks_exact_mut(width).enumerate() {
@@ -536,56 +758,126 @@ mod x86 {
             for first in (0..width).step_by(LANES) {
                 let count = LANES.min(width - first);
                 let keep = ((1u32 << count) - 1) as u16;
-                let (m, left, right) = match (uniform, factors) {
+                let lanes = match (uniform, factors) {
                     (Some(lanes), _) => lanes,
                     (None, Factors::PerSum(multipliers)) => {
-                        let (mut mantissa, mut left, mut right) =
-                            ([0i32; LANES], [0i32; LANES], [0i32; LANES]);
-                        for (lane, m) in multipliers[first..first + count].iter().enumerate() {
-                            mantissa[lane] = m.multiplier;
-                            left[lane] = m.shift.clamp(0, 31);
-                            right[lane] = (-m.shift).clamp(0, 31);
-                        }
-                        // SAFETY: the three arrays are sixteen `i32`s; `loadu` takes any
-                        // alignment.
-                        unsafe {
+                        // `Multiplier` is two `i32`s, mantissa then shift (`repr(C)`): the
+                        // lanes' pairs in two registers, split into evens and odds.
+                        let pairs = multipliers[first..first + count].as_ptr().cast::<i32>();
+                        let keep_low = ((1u32 << (2 * count).min(LANES)) - 1) as u16;
+                        let keep_high = ((1u32 << (2 * count).saturating_sub(LANES)) - 1) as u16;
+                        // SAFETY: the masks keep the loads to the `2 · count` `i32`s of the
+                        // `count` multipliers from `first` on.
+                        let (low, high) = unsafe {
                             (
-                                _mm512_loadu_si512(mantissa.as_ptr().cast()),
-                                _mm512_loadu_si512(left.as_ptr().cast()),
-                                _mm512_loadu_si512(right.as_ptr().cast()),
+                                _mm512_maskz_loadu_epi32(keep_low, pairs),
+                                _mm512_maskz_loadu_epi32(keep_high, pairs.add(LANES)),
                             )
-                        }
+                        };
+                        let mantissa = _mm512_permutex2var_epi32(low, evens, high);
+                        let shift = _mm512_permutex2var_epi32(low, odds, high);
+                        let zero = _mm512_setzero_si512();
+                        let limit = _mm512_set1_epi32(31);
+                        [
+                            mantissa,
+                            _mm512_min_epi32(_mm512_max_epi32(shift, zero), limit),
+                            _mm512_min_epi32(
+                                _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero),
+                                limit,
+                            ),
+                        ]
                     }
-                    (None, Factors::Uniform(m)) => splat(m),
+                    (None, Factors::Uniform(m)) => Requantizer::splat(m),
                 };
                 // SAFETY: the mask keeps the load to the `count` sums from `first` on.
                 let x = unsafe { _mm512_maskz_loadu_epi32(keep, acc_row.as_ptr().add(first)) };
-                let x = _mm512_sllv_epi32(x, left);
-                // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even
-                // lanes, then of the odd ones moved down; bits 31..62 of each sum are the result.
-                let even = _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge));
-                let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
-                let odd = _mm512_srli_epi64::<31>(_mm512_add_epi64(odd, nudge));
-                let product = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
-                // The rounding right shift: ties away from zero.
-                let mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
-                let remainder = _mm512_and_si512(product, mask);
-                let negative = _mm512_srli_epi32::<31>(product);
-                let threshold = _mm512_add_epi32(_mm512_srli_epi32::<1>(mask), negative);
-                let shifted = _mm512_srav_epi32(product, right);
-                let up = _mm512_cmpgt_epi32_mask(remainder, threshold);
-                let rounded = _mm512_mask_add_epi32(shifted, up, shifted, one);
-                let clamped = _mm512_min_epi32(_mm512_max_epi32(rounded, low_less), high_less);
-                let q = _mm512_add_epi32(clamped, zero_point);
-                // The lanes as bytes, by saturating packs (the values are int8 already) and a gather of
-                // the first four bytes of each 128-bit lane: written as a narrowing, the compiler makes
-                // it a masked narrowing store (`vpmovdb`), which Zen 4 runs slowly.
-                let words = _mm512_packs_epi32(q, q);
-                let packed = _mm512_packs_epi16(words, words);
-                let bytes = _mm512_castsi512_si128(_mm512_permutexvar_epi32(first_dwords, packed));
+                let bytes = requantizer.bytes(x, lanes);
                 // SAFETY: the mask keeps the store to the `count` outputs from `first` on.
                 unsafe { _mm_mask_storeu_epi8(out_row.as_mut_ptr().add(first), keep, bytes) };
             }
+        }
+    }
+
+    /// [`super::requantize_pooled_rows`]: each pooled row from two rows of sums, sixteen
+    /// maxima (32 sums of each row) at a time.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VL; `width > 0`; `out` is whole rows of `width`, and
+    /// `2 · width` sums from `(2r + a) · stride` are inside `acc` for every row `r` and
+    /// `a < 2`; the multiplier is not `i32::MIN`; `zero_point` is an int8.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(super) unsafe fn requantize_pooled(
+        multiplier: Multiplier,
+        zero_point: i32,
+        clamp: (i32, i32),
+        (acc, stride): (&[i32], usize),
+        out: &mut [i8],
+        width: usize,
+    ) {
+        let requantizer = Requantizer::new(zero_point, clamp);
+        let lanes = Requantizer::splat(multiplier);
+        // The even and the odd sums of two registers.
+        let evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        let odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+        let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        // The maxima wait in `pending` (its first `fill` lanes) until they fill a register, so
+        // that rows narrower than sixteen share one requantization: the output is contiguous.
+        let mut pending = _mm512_setzero_si512();
+        let mut fill = 0;
+        let mut written = 0;
+        for r in 0..out.len() / width {
+            let top = &acc[2 * r * stride..][..2 * width];
+            let bottom = &acc[(2 * r + 1) * stride..][..2 * width];
+            for first in (0..width).step_by(LANES) {
+                let count = LANES.min(width - first);
+                // The 2·count sums of each row, in two registers.
+                let sums = 2 * count;
+                let keep_low = ((1u32 << sums.min(LANES)) - 1) as u16;
+                let keep_high = ((1u32 << sums.saturating_sub(LANES)) - 1) as u16;
+                let load = |row: &[i32], keep: u16, at: usize| {
+                    // SAFETY: the mask keeps the load to the sums of `row` from `at` on
+                    // (`2 · width` of them from 0).
+                    unsafe { _mm512_maskz_loadu_epi32(keep, row.as_ptr().add(at)) }
+                };
+                let low = _mm512_max_epi32(
+                    load(top, keep_low, 2 * first),
+                    load(bottom, keep_low, 2 * first),
+                );
+                let high = _mm512_max_epi32(
+                    load(top, keep_high, 2 * first + LANES),
+                    load(bottom, keep_high, 2 * first + LANES),
+                );
+                let maxima = _mm512_max_epi32(
+                    _mm512_permutex2var_epi32(low, evens, high),
+                    _mm512_permutex2var_epi32(low, odds, high),
+                );
+                // Lane i of `rotated` is maximum (i − fill) mod 16: lanes `fill..` continue
+                // `pending`, and lanes `..fill` are what overflows into the next register.
+                let rotated = _mm512_permutexvar_epi32(
+                    _mm512_sub_epi32(iota, _mm512_set1_epi32(fill as i32)),
+                    maxima,
+                );
+                let end = fill + count;
+                let joins = (((1u32 << end.min(LANES)) - 1) & !((1u32 << fill) - 1)) as u16;
+                pending = _mm512_mask_blend_epi32(joins, pending, rotated);
+                if end >= LANES {
+                    let bytes = requantizer.bytes(pending, lanes);
+                    // SAFETY: sixteen outputs from `written` on: `written + 16` maxima have
+                    // been taken, each of which has an output.
+                    unsafe { _mm_storeu_si128(out.as_mut_ptr().add(written).cast(), bytes) };
+                    written += LANES;
+                    pending = rotated;
+                    fill = end - LANES;
+                } else {
+                    fill = end;
+                }
+            }
+        }
+        if fill > 0 {
+            let bytes = requantizer.bytes(pending, lanes);
+            let keep = ((1u32 << fill) - 1) as u16;
+            // SAFETY: the mask keeps the store to the last `fill` outputs.
+            unsafe { _mm_mask_storeu_epi8(out.as_mut_ptr().add(written), keep, bytes) };
         }
     }
 }
@@ -654,6 +946,7 @@ mod tests {
             // Extremes: the flip and the correction must hold at both ends.
             planes[0] = i8::MIN;
             planes[1] = i8::MAX;
+            let unsigned: Vec<u8> = planes.iter().map(|&x| x as u8 ^ 0x80).collect();
             let taps = conv.taps();
             let mut weight = bytes(outputs * taps + WEIGHT_SLACK, 7 + i as u64);
             for w in &mut weight {
@@ -662,7 +955,7 @@ mod tests {
             let bias: Vec<i32> = (0..outputs as i32).map(|o| 997 * o - 4000).collect();
             let row_len = conv.row_len();
             let mut sums = vec![0i32; outputs * row_len];
-            conv_sums(&conv, &planes, zero_point, &weight, &bias, &mut sums);
+            conv_sums(&conv, &unsigned, zero_point, &weight, &bias, &mut sums);
             for o in 0..outputs {
                 for r in 0..out.0 {
                     for c in 0..out.1 {
@@ -693,28 +986,67 @@ mod tests {
         if !here() {
             return;
         }
-        for (i, (inputs, outputs)) in [(256, 120), (37, 9), (64, 5), (1, 3), (130, 1)]
+        for (i, (inputs, outputs)) in [(256, 120), (37, 9), (64, 5), (1, 3), (130, 1), (70, 6)]
             .into_iter()
             .enumerate()
         {
             let zero_point = [-128, 12, 127][i % 3];
-            let mut x = bytes(inputs, 11 + i as u64);
+            let samples = [1, 3, 2, 5][i % 4];
+            let mut x = bytes(samples * inputs, 11 + i as u64);
             x[0] = i8::MIN;
             let weight: Vec<i8> = bytes(inputs * outputs, 13 + i as u64)
                 .into_iter()
                 .map(|w| w.max(-127))
                 .collect();
             let bias: Vec<i32> = (0..outputs as i32).map(|o| 31 * o - 500).collect();
-            let mut sums = vec![0i32; outputs];
+            let mut sums = vec![0i32; samples * outputs];
             dense_sums(&x, zero_point, &weight, &bias, &mut sums);
-            for o in 0..outputs {
-                let expected = x
-                    .iter()
-                    .zip(&weight[o * inputs..][..inputs])
-                    .fold(bias[o], |acc, (&x, &w)| {
+            for (r, x) in x.chunks_exact(inputs).enumerate() {
+                for o in 0..outputs {
+                    let w = &weight[o * inputs..][..inputs];
+                    let expected = x.iter().zip(w).fold(bias[o], |acc, (&x, &w)| {
                         acc.wrapping_add(i32::from(w) * (i32::from(x) - zero_point))
                     });
-                assert_eq!(sums[o], expected, "case {i}, output {o}");
+                    assert_eq!(sums[r * outputs + o], expected, "case {i}, ({r}, {o})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pooled_requantization_is_the_pool_of_the_requantized_sums() {
+        if !here() {
+            return;
+        }
+        // (pooled width, stride): a tail of 16, one register and a part, a row of one.
+        for (width, stride) in [(12, 24), (20, 40), (3, 9), (1, 2), (16, 33)] {
+            for (real, zero_point, clamp) in [
+                (0.0002, -5, (-5, 127)),
+                (0.7, 0, (i8::MIN, i8::MAX)),
+                (3e-7, -100, (-128, 110)),
+            ] {
+                let m = Multiplier::from_real(real);
+                assert!(m.is_monotone());
+                // Sums that span the int8 range and a little past it once requantized.
+                let span = (300.0 / real) as i64;
+                let acc: Vec<i32> = (0..400i64)
+                    .map(|i| ((i * 0x2468_ACE1 + 77) % (2 * span) - span) as i32)
+                    .collect();
+                let rows = (acc.len() - 2 * width) / stride / 2;
+                let mut out = vec![0i8; rows * width];
+                requantize_pooled_rows(m, zero_point, clamp, (&acc, stride), &mut out, width);
+                for (i, &o) in out.iter().enumerate() {
+                    let (r, j) = (i / width, i % width);
+                    let window = [0, 1, stride, stride + 1]
+                        .map(|d| acc[2 * r * stride + 2 * j + d])
+                        .map(|a| requantize_one(m, zero_point, clamp, a));
+                    let expected = window.into_iter().max().unwrap();
+                    assert_eq!(o, expected, "width {width}, output {i}, real {real}");
+                }
+                assert!(
+                    out.iter().any(|&o| o != out[0]),
+                    "a constant output tests little: width {width}, real {real}, {out:?}"
+                );
             }
         }
     }

@@ -225,7 +225,11 @@ pub fn quantize_bias(bias: f32, input_scale: f32, weight_scale: f32) -> Result<i
 /// A positive real factor as fixed point: `real ≈ multiplier · 2^(shift − 31)`, with
 /// `multiplier` in `[2^30, 2^31)` (a Q31 mantissa in `[0.5, 1)`), as TensorFlow Lite's
 /// `QuantizeMultiplier` makes it. Zero is `multiplier == 0`.
+///
+/// Laid out as two `i32`s in this order (`repr(C)`), so that a vector kernel loads a run of
+/// them as pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct Multiplier {
     /// The Q31 mantissa.
     pub multiplier: i32,
@@ -281,6 +285,13 @@ impl Multiplier {
             multiplier: q as i32,
             shift,
         }
+    }
+
+    /// Whether [`Multiplier::apply`] keeps the order of its inputs (`a ≤ b` gives
+    /// `apply(a) ≤ apply(b)`): a nonnegative mantissa and no left shift, which wraps. Every
+    /// multiplier of a real factor below 1 is one.
+    pub fn is_monotone(&self) -> bool {
+        self.multiplier >= 0 && self.shift <= 0
     }
 
     /// `x · real`, rounded as the reference kernels round: the left part of the shift first
@@ -452,6 +463,12 @@ impl Conv2dInt8<'_> {
     /// samples in and out. Inlined, so that the loops after it know the lengths it checked.
     #[inline(always)]
     fn check(&self, x: &[i8], y: &[i8]) {
+        self.check_output(x, y, self.shape.output_len());
+    }
+
+    /// [`Conv2dInt8::check`] with `output_len` values out per sample.
+    #[inline(always)]
+    fn check_output(&self, x: &[i8], y: &[i8], output_len: usize) {
         let s = self.shape;
         assert!(s.is_valid(), "inconsistent convolution sizes: {s:?}");
         assert_eq!(
@@ -468,7 +485,7 @@ impl Conv2dInt8<'_> {
         assert_eq!(x.len() % s.input_len(), 0, "the input is not whole samples");
         assert_eq!(
             y.len(),
-            x.len() / s.input_len() * s.output_len(),
+            x.len() / s.input_len() * output_len,
             "the output is not the input's samples"
         );
     }

@@ -504,17 +504,17 @@ impl Conv2dInt8<'_> {
 }
 
 impl DenseInt8<'_> {
-    /// [`DenseInt8::forward`] on AVX-512 VNNI ([`vnni::dense_sums`]), one sample at a time;
-    /// `sums` holds one int32 per output. The same bits as [`DenseInt8::forward`].
+    /// [`DenseInt8::forward`] on AVX-512 VNNI ([`vnni::dense_sums`], every sample at once);
+    /// `sums` holds one int32 per output value. The same bits as [`DenseInt8::forward`].
     ///
     /// # Panics
     /// As [`DenseInt8::forward`]; when [`vnni::available`] is false, `sums` is not one per
-    /// output, or the zero points are not int8s.
+    /// output value, or the zero points are not int8s.
     pub fn forward_vnni(&self, x: &[i8], y: &mut [i8], sums: &mut [i32]) {
-        let (inputs, outputs) = self.check(x, y);
-        assert_eq!(sums.len(), outputs, "one sum per output");
-        for (x_row, y_row) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
-            vnni::dense_sums(x_row, self.input_zero_point, self.weight, self.bias, sums);
+        let (_, outputs) = self.check(x, y);
+        assert_eq!(sums.len(), y.len(), "one sum per output");
+        vnni::dense_sums(x, self.input_zero_point, self.weight, self.bias, sums);
+        for (sums, y_row) in sums.chunks_exact(outputs).zip(y.chunks_exact_mut(outputs)) {
             vnni::requantize_channels(
                 self.multipliers,
                 self.output_zero_point,
@@ -529,7 +529,8 @@ impl DenseInt8<'_> {
 /// The lengths of the three buffers [`Conv2dInt8::forward_vnni`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VnniScratch {
-    /// `i8`: every input plane with its padding, and the slack the kernel reads past them.
+    /// `u8`: every input plane with its padding, plus 128, and the slack the kernel reads
+    /// past them.
     pub planes: usize,
     /// `i8`: the weights and [`vnni::WEIGHT_SLACK`].
     pub weights: usize,
@@ -566,8 +567,9 @@ impl Conv2dInt8<'_> {
     }
 
     /// [`Conv2dInt8::forward`] on AVX-512 VNNI, for a stride-1 convolution:
-    /// 1. the input is copied into `planes` with its padding written as the input zero
-    ///    point, and the weights into `weights` (the kernel reads a few bytes past them);
+    /// 1. the input is copied into `planes` plus 128 (the unsigned bytes `vpdpbusd` takes),
+    ///    its padding written as the input zero point, and the weights into `weights` (the
+    ///    kernel reads a few bytes past them);
     /// 2. each group's sums come from [`vnni::conv_sums`], which takes the output positions
     ///    as one run of the flattened padded plane, sixteen to a register;
     /// 3. each output row's sums are requantized sixteen at a time, and the columns past the
@@ -583,11 +585,92 @@ impl Conv2dInt8<'_> {
         &self,
         x: &[i8],
         y: &mut [i8],
-        planes: &mut [i8],
+        planes: &mut [u8],
         weights: &mut [i8],
         sums: &mut [i32],
     ) {
+        let s = self.shape;
         self.check(x, y);
+        let (ah, aw) = (&s.height, &s.width);
+        let per_channel = ah.out * aw.out;
+        self.vnni_channels(
+            x,
+            y,
+            per_channel,
+            (planes, weights, sums),
+            |o, sums, y_o, row| {
+                vnni::requantize_rows(
+                    self.multipliers[o],
+                    self.output_zero_point,
+                    self.activation,
+                    (sums, row),
+                    y_o,
+                    aw.out,
+                );
+            },
+        );
+    }
+
+    /// [`Conv2dInt8::forward_vnni`] and then a 2 × 2 max pool at stride 2 (PyTorch's
+    /// `MaxPool2d(2)`: an odd last row or column is dropped), in one pass: each output is the
+    /// requantized maximum of four sums ([`vnni::requantize_pooled_rows`]), which is the
+    /// maximum of the four requantized values when every multiplier
+    /// [is monotone](super::Multiplier::is_monotone). `y` is `c_out × ⌊out rows / 2⌋ ×
+    /// ⌊out columns / 2⌋` per sample. The same bits as [`Conv2dInt8::forward`] followed by
+    /// [`max_pool_int8`](super::max_pool_int8).
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward_vnni`], for `y` of the pooled size; when the output has fewer
+    /// than two rows or columns, or a multiplier is not monotone.
+    pub fn forward_vnni_pooled(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        planes: &mut [u8],
+        weights: &mut [i8],
+        sums: &mut [i32],
+    ) {
+        let s = self.shape;
+        let (ah, aw) = (&s.height, &s.width);
+        let (rows, cols) = (ah.out / 2, aw.out / 2);
+        assert!(
+            rows > 0 && cols > 0,
+            "no 2 × 2 window fits the output: {s:?}"
+        );
+        self.check_output(x, y, s.c_out * rows * cols);
+        assert!(
+            self.multipliers.iter().all(|m| m.is_monotone()),
+            "a multiplier that may reorder sums"
+        );
+        self.vnni_channels(
+            x,
+            y,
+            rows * cols,
+            (planes, weights, sums),
+            |o, sums, y_o, row| {
+                vnni::requantize_pooled_rows(
+                    self.multipliers[o],
+                    self.output_zero_point,
+                    self.activation,
+                    (sums, row),
+                    y_o,
+                    cols,
+                );
+            },
+        );
+    }
+
+    /// The sums of [`Conv2dInt8::forward_vnni`], each channel's then handed to `requantize`
+    /// with its output channel, row of sums, part of `y` (`per_channel` values) and the step
+    /// between its rows of sums. `x` and `y` are checked by the caller.
+    fn vnni_channels(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        per_channel: usize,
+        (planes, weights, sums): (&mut [u8], &mut [i8], &mut [i32]),
+        mut requantize: impl FnMut(usize, &[i32], &mut [i8], usize),
+    ) {
         let s = self.shape;
         let conv = Self::flat_of(s).expect("a stride-1 convolution");
         let lens = Self::vnni_scratch_len_of(s).expect("a stride-1 convolution");
@@ -598,15 +681,16 @@ impl Conv2dInt8<'_> {
         );
         let zero_point =
             i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
+        let unsigned = |x: i8| x as u8 ^ 0x80;
         let (ah, aw) = (&s.height, &s.width);
         let (group_out, taps) = (s.c_out / s.groups, conv.taps());
         let plane = ah.size * aw.size;
         weights[..self.weight.len()].copy_from_slice(self.weight);
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
-            .zip(y.chunks_exact_mut(s.output_len()))
+            .zip(y.chunks_exact_mut(s.c_out * per_channel))
         {
-            planes.fill(zero_point);
+            planes.fill(unsigned(zero_point));
             for (from, to) in x_b
                 .chunks_exact(plane)
                 .zip(planes.chunks_exact_mut(conv.plane_len))
@@ -615,7 +699,9 @@ impl Conv2dInt8<'_> {
                     .chunks_exact(aw.size)
                     .zip(to[ah.pad_before * conv.plane_width..].chunks_exact_mut(conv.plane_width))
                 {
-                    to[aw.pad_before..][..aw.size].copy_from_slice(from);
+                    for (to, &x) in to[aw.pad_before..][..aw.size].iter_mut().zip(from) {
+                        *to = unsigned(x);
+                    }
                 }
             }
             for g in 0..s.groups {
@@ -629,14 +715,8 @@ impl Conv2dInt8<'_> {
                     sums,
                 );
                 for (o, sums) in channels.zip(sums.chunks_exact(conv.row_len())) {
-                    vnni::requantize_rows(
-                        self.multipliers[o],
-                        self.output_zero_point,
-                        self.activation,
-                        (sums, conv.plane_width),
-                        &mut y_b[o * ah.out * aw.out..][..ah.out * aw.out],
-                        aw.out,
-                    );
+                    let y_o = &mut y_b[o * per_channel..][..per_channel];
+                    requantize(o, sums, y_o, conv.plane_width);
                 }
             }
         }
@@ -765,6 +845,32 @@ mod tests {
                     &mut vec![0; lens.sums],
                 );
                 assert_eq!(flat, reference, "{shape:?}");
+                let (rows, cols) = (shape.height.out / 2, shape.width.out / 2);
+                if rows > 0 && cols > 0 {
+                    let pool = crate::linalg::pool::PoolShape::square(
+                        shape.height.out,
+                        shape.width.out,
+                        2,
+                        2,
+                        0,
+                    );
+                    let mut pooled_reference = vec![0i8; 2 * c_out * rows * cols];
+                    super::super::max_pool_int8(
+                        &pool,
+                        (i8::MIN, i8::MAX),
+                        &reference,
+                        &mut pooled_reference,
+                    );
+                    let mut pooled = vec![0i8; 2 * c_out * rows * cols];
+                    conv.forward_vnni_pooled(
+                        &x,
+                        &mut pooled,
+                        &mut vec![0; lens.planes],
+                        &mut vec![0; lens.weights],
+                        &mut vec![0; lens.sums],
+                    );
+                    assert_eq!(pooled, pooled_reference, "{shape:?}, pooled");
+                }
             }
             assert!(
                 reference.iter().any(|&v| v != reference[0]),
@@ -796,7 +902,7 @@ mod tests {
         assert_eq!(widened, reference);
         if vnni::available() {
             let mut flat = vec![0i8; 3 * outputs];
-            dense.forward_vnni(&x, &mut flat, &mut vec![0; outputs]);
+            dense.forward_vnni(&x, &mut flat, &mut vec![0; 3 * outputs]);
             assert_eq!(flat, reference);
         }
     }
