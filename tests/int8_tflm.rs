@@ -266,7 +266,11 @@ fn a_depthwise_separable_residual_net_matches_tflm_bit_for_bit() {
         got.extend_from_slice(model.infer(x, &mut activations));
     }
     let mut batch = model.batch_activations(inputs.len() / 784);
-    assert_eq!(model.infer_batch(&inputs, &mut batch), &got[..], "one batch");
+    assert_eq!(
+        model.infer_batch(&inputs, &mut batch),
+        &got[..],
+        "one batch"
+    );
     let differing = got.iter().zip(&want).filter(|(a, b)| a != b).count();
     assert_eq!(
         differing,

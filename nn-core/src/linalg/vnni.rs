@@ -80,13 +80,13 @@ impl FlatConv {
     }
 
     /// The input values [`conv_sums`] reads: the planes, and past them what the last
-    /// register of positions reaches.
+    /// register of positions reaches from the last tap (two registers for a column quad).
     pub const fn planes_len(&self) -> usize {
-        let last_quad = (self.channels - 1) * self.plane_len
+        let last_tap = (self.channels - 1) * self.plane_len
             + (self.kernel.0 - 1) * self.dilation.0 * self.plane_width
-            + (self.kernel.1 - 1) / 4 * 4 * self.dilation.1;
+            + (self.kernel.1 - 1) * self.dilation.1;
         let planes = self.channels * self.plane_len;
-        let reach = last_quad + self.row_len() - LANES + 64;
+        let reach = last_tap + self.row_len() - LANES + 128;
         if reach > planes { reach } else { planes }
     }
 
@@ -103,28 +103,174 @@ impl FlatConv {
             && self.dilation.1 <= 16
             && self.out.1 <= self.plane_width
     }
+
+    /// How the columns past the last whole four of a kernel row are taken.
+    const fn tail(&self) -> Tail {
+        let (rows, cols) = self.kernel;
+        let left = cols % 4;
+        let row_step = self.dilation.0 * self.plane_width;
+        // A column quad reaches three rows down from each of 16 positions: within one load,
+        // or two (`vpermt2b`).
+        let reach = 15 + 3 * row_step;
+        if left == 0 {
+            Tail::None
+        } else if left * rows.div_ceil(4) < rows && reach < 128 {
+            Tail::Columns {
+                two_loads: reach >= 64,
+            }
+        } else {
+            Tail::Rows
+        }
+    }
+
+    /// Quads of one output channel, each a [`QUAD`] of its packed weights.
+    pub const fn quads(&self) -> usize {
+        let (rows, cols) = self.kernel;
+        let tail = match self.tail() {
+            Tail::None => 0,
+            Tail::Rows => rows,
+            Tail::Columns { .. } => cols % 4 * rows.div_ceil(4),
+        };
+        self.channels * (rows * (cols / 4) + tail)
+    }
+
+    /// Bytes of one output channel's packed weights: [`FlatConv::quads`] of four.
+    pub const fn packed_len(&self) -> usize {
+        QUAD * self.quads()
+    }
+
+    /// Every quad of one output channel, in the order of its packed weights: where its
+    /// taps sit in the channel's weights (`None` past the kernel) and how its inputs load.
+    #[inline(always)]
+    fn for_each_quad(&self, mut visit: impl FnMut(Quad)) {
+        let (rows, cols) = self.kernel;
+        let (row_step, col_step) = (self.dilation.0 * self.plane_width, self.dilation.1);
+        let tap = |ch: usize, r: usize, c: usize| (ch * rows + r) * cols + c;
+        let whole = cols / 4 * 4;
+        for ch in 0..self.channels {
+            let plane = ch * self.plane_len;
+            for r in 0..rows {
+                for c in (0..whole).step_by(4) {
+                    visit(Quad {
+                        input: plane + r * row_step + c * col_step,
+                        taps: core::array::from_fn(|j| Some(tap(ch, r, c + j))),
+                        load: Load::Row,
+                    });
+                }
+            }
+            match self.tail() {
+                Tail::None => {}
+                Tail::Rows => {
+                    for r in 0..rows {
+                        visit(Quad {
+                            input: plane + r * row_step + whole * col_step,
+                            taps: core::array::from_fn(|j| {
+                                (whole + j < cols).then(|| tap(ch, r, whole + j))
+                            }),
+                            load: Load::Row,
+                        });
+                    }
+                }
+                Tail::Columns { two_loads } => {
+                    for c in whole..cols {
+                        for r in (0..rows).step_by(4) {
+                            visit(Quad {
+                                input: plane + r * row_step + c * col_step,
+                                taps: core::array::from_fn(|j| {
+                                    (r + j < rows).then(|| tap(ch, r + j, c))
+                                }),
+                                load: Load::Column { two_loads },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Output channels' weights (each [`FlatConv::taps`] long, in the float layer's order)
+    /// as [`conv_sums`] reads them: each channel's quads, four bytes each, zero past the
+    /// kernel.
+    ///
+    /// # Panics
+    /// When `weight` is not whole channels, or `packed` not [`FlatConv::packed_len`] for
+    /// each.
+    pub fn pack(&self, weight: &[i8], packed: &mut [i8]) {
+        let taps = self.taps();
+        assert!(
+            taps > 0 && weight.len().is_multiple_of(taps),
+            "whole channels of taps"
+        );
+        assert_eq!(
+            packed.len(),
+            weight.len() / taps * self.packed_len(),
+            "one row of quads per channel"
+        );
+        for (weight, packed) in weight
+            .chunks_exact(taps)
+            .zip(packed.chunks_exact_mut(self.packed_len()))
+        {
+            let mut quads = packed.chunks_exact_mut(QUAD);
+            self.for_each_quad(|quad| {
+                if let Some(out) = quads.next() {
+                    for (out, tap) in out.iter_mut().zip(quad.taps) {
+                        *out = tap.map_or(0, |t| weight[t]);
+                    }
+                }
+            });
+        }
+    }
 }
 
-/// Bytes past an output channel's weights that [`conv_sums`] may read (and multiplies by
-/// zero): the last quad of a kernel row reads four.
-pub const WEIGHT_SLACK: usize = 3;
+/// Taps per quad: four bytes, one `i32` lane of `vpdpbusd`.
+pub const QUAD: usize = 4;
+
+/// How a kernel's columns past its last whole four are summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// The kernel's width is a multiple of four.
+    None,
+    /// One quad per kernel row, its missing taps zero: a 5-wide kernel wastes three taps of
+    /// eight.
+    Rows,
+    /// Each remaining column four kernel rows at a time: a 5 × 5 kernel takes 7 quads, not
+    /// 10. The quad's taps are a plane row apart, so its inputs come from one load or two.
+    Columns { two_loads: bool },
+}
+
+/// How a quad's sixteen positions load: four adjacent taps of a row, or four rows of one
+/// column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    Row,
+    Column { two_loads: bool },
+}
+
+/// One quad of a channel's taps: its first input's offset in the planes (from flat
+/// position 0), the taps it holds, and how its inputs load.
+#[derive(Debug, Clone, Copy)]
+struct Quad {
+    input: usize,
+    taps: [Option<usize>; QUAD],
+    load: Load,
+}
 
 /// For every output channel `o < bias.len()` and flat position `q` of `conv`:
 /// `out[o · row_len + q] = bias[o] + Σ_taps w · (x − zero_point)`, wrapping, where the taps
-/// of `o` are `weight[o · taps ..][..taps]` in the float layer's order (channel, row,
-/// column) and `x` is read from `planes`: the group's padded input planes, one after another,
-/// each value stored plus 128 (`x ^ 0x80` as a byte), the unsigned form `vpdpbusd` takes.
-/// Positions from `positions()` to `row_len()` get sums of whatever lies there.
+/// of `o` are in `packed` ([`FlatConv::pack`], [`FlatConv::packed_len`] per channel) and
+/// `x` is read from `planes`: the group's padded input planes, one after another, each value
+/// stored plus 128 (`x ^ 0x80` as a byte), the unsigned form `vpdpbusd` takes. Positions from
+/// `positions()` to `row_len()` get sums of whatever lies there.
 ///
 /// # Panics
 /// When [`available`] is false, `conv` does not [fit](FlatConv::fits), `planes` is shorter
-/// than [`FlatConv::planes_len`], `weight` is shorter than the channels' taps plus
-/// [`WEIGHT_SLACK`], `out` is not one row per channel, or `zero_point` is not an int8.
+/// than [`FlatConv::planes_len`], `packed` is not one channel's packed weights per bias,
+/// `out` is not one row per channel, or `zero_point` is not an int8.
 pub fn conv_sums(
     conv: &FlatConv,
     planes: &[u8],
     zero_point: i32,
-    weight: &[i8],
+    packed: &[i8],
     bias: &[i32],
     out: &mut [i32],
 ) {
@@ -134,19 +280,21 @@ pub fn conv_sums(
         "a convolution the flat kernel does not take: {conv:?}"
     );
     assert!(planes.len() >= conv.planes_len(), "the planes run short");
-    let (channels, taps, row_len) = (bias.len(), conv.taps(), conv.row_len());
-    assert!(
-        weight.len() >= channels * taps + WEIGHT_SLACK,
-        "the weights and their slack run short"
+    let (channels, row_len) = (bias.len(), conv.row_len());
+    assert_eq!(
+        packed.len(),
+        channels * conv.packed_len(),
+        "one row of quads per channel"
     );
     assert_eq!(out.len(), channels * row_len, "one row of sums per channel");
     assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    let packed_len = conv.packed_len();
     for o in (0..channels).step_by(CHANNEL_BLOCK) {
         let count = CHANNEL_BLOCK.min(channels - o);
         let mut block = Block {
             conv,
             planes,
-            weight: &weight[o * taps..],
+            weight: &packed[o * packed_len..(o + count) * packed_len],
             out: &mut out[o * row_len..(o + count) * row_len],
         };
         #[cfg(all(target_arch = "x86_64", feature = "std"))]
@@ -155,7 +303,7 @@ pub fn conv_sums(
         // int8.
         unsafe {
             // The correction: each channel starts at bias − (128 + zp) · Σ w.
-            let mut start = x86::weight_sums(&block.weight[..count * taps], taps, zero_point);
+            let mut start = x86::weight_sums(block.weight, packed_len, zero_point);
             for (start, &bias) in start.iter_mut().zip(&bias[o..o + count]) {
                 *start = bias.wrapping_sub(*start);
             }
@@ -175,8 +323,8 @@ pub fn conv_sums(
     }
 }
 
-/// Up to [`CHANNEL_BLOCK`] output channels of [`conv_sums`]: `weight` starts at the first
-/// one's taps (and holds the block's, plus [`WEIGHT_SLACK`]), `out` is their rows of sums.
+/// Up to [`CHANNEL_BLOCK`] output channels of [`conv_sums`]: `weight` is their packed
+/// weights, `out` their rows of sums.
 struct Block<'a> {
     conv: &'a FlatConv,
     planes: &'a [u8],
@@ -387,7 +535,7 @@ fn requantize_one(m: Multiplier, zero_point: i32, (low, high): (i8, i8), acc: i3
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{Block, CHANNEL_BLOCK, Factors, LANES, POSITION_REGISTERS};
+    use super::{Block, CHANNEL_BLOCK, Factors, LANES, Load, POSITION_REGISTERS, QUAD};
     use crate::quant::Multiplier;
 
     /// The lanes of a quad that hold taps of the kernel row, `valid` of four, in every
@@ -434,30 +582,44 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU has AVX-512 F, BW, VNNI and VBMI; `block.conv` fits; `block.planes` holds
-    /// `planes_len()` values; `block.weight` holds `C` channels' taps and `WEIGHT_SLACK` more;
-    /// `block.out` is `C` rows of `row_len()`.
+    /// `planes_len()` values; `block.weight` is `C` channels' packed weights; `block.out` is
+    /// `C` rows of `row_len()`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
     pub(super) unsafe fn block<const C: usize>(block: &mut Block<'_>, start: [i32; CHANNEL_BLOCK]) {
         const { assert!(C <= CHANNEL_BLOCK) };
         let conv = block.conv;
-        // Byte 4p + j of a quad register is tap j of position p: input offset p + j · dilation.
-        let mut index = [0u8; 64];
-        for (i, index) in index.iter_mut().enumerate() {
-            *index = ((i / 4 + i % 4 * conv.dilation.1) % 64) as u8;
-        }
-        // SAFETY: `index` is 64 bytes; `loadu` takes any alignment.
-        let index = unsafe { _mm512_loadu_si512(index.as_ptr().cast()) };
+        // Byte 4p + j of a quad register is tap j of position p: for a row quad the input
+        // p + j · (column dilation), for a column quad p + j · (row step).
+        let index = |step: usize| {
+            let mut index = [0u8; 64];
+            for (i, index) in index.iter_mut().enumerate() {
+                *index = ((i / 4 + i % 4 * step) % 128) as u8;
+            }
+            // SAFETY: `index` is 64 bytes; `loadu` takes any alignment.
+            unsafe { _mm512_loadu_si512(index.as_ptr().cast()) }
+        };
+        let indices = Indices {
+            row: index(conv.dilation.1),
+            column: index(conv.dilation.0 * conv.plane_width),
+        };
         let start: [i32; C] = core::array::from_fn(|c| start[c]);
         let registers = conv.row_len() / LANES;
         let whole = registers / POSITION_REGISTERS * POSITION_REGISTERS;
         for r in (0..whole).step_by(POSITION_REGISTERS) {
             // SAFETY: as the caller guarantees; `r` registers in, three more fit in a row.
-            unsafe { tile::<C, POSITION_REGISTERS>(block, index, start, r * LANES) };
+            unsafe { tile::<C, POSITION_REGISTERS>(block, indices, start, r * LANES) };
         }
         for r in whole..registers {
             // SAFETY: as above, with one register.
-            unsafe { tile::<C, 1>(block, index, start, r * LANES) };
+            unsafe { tile::<C, 1>(block, indices, start, r * LANES) };
         }
+    }
+
+    /// The `vpermb` indices of the two kinds of quad.
+    #[derive(Clone, Copy)]
+    struct Indices {
+        row: __m512i,
+        column: __m512i,
     }
 
     /// `C` channels by `V` registers of positions from flat position `q0`: every quad of
@@ -469,52 +631,55 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
     unsafe fn tile<const C: usize, const V: usize>(
         block: &mut Block<'_>,
-        index: __m512i,
+        indices: Indices,
         start: [i32; C],
         q0: usize,
     ) {
         let conv = block.conv;
-        let (kernel_rows, kernel_cols) = conv.kernel;
-        let taps = conv.taps();
+        let packed_len = conv.packed_len();
         let mut acc = [[_mm512_setzero_si512(); V]; C];
         for (acc, &start) in acc.iter_mut().zip(&start) {
             *acc = [_mm512_set1_epi32(start); V];
         }
         let planes = block.planes.as_ptr();
         let weight = block.weight.as_ptr();
-        for channel in 0..conv.channels {
-            for row in 0..kernel_rows {
-                let row_start = channel * conv.plane_len + row * conv.dilation.0 * conv.plane_width;
-                let weight_row = (channel * kernel_rows + row) * kernel_cols;
-                for col in (0..kernel_cols).step_by(4) {
-                    let keep = quad_mask((kernel_cols - col).min(4));
-                    let from = row_start + col * conv.dilation.1 + q0;
-                    let mut quads = [_mm512_setzero_si512(); V];
-                    for (v, quads) in quads.iter_mut().enumerate() {
-                        // SAFETY: `from + 16v + 63` is below `planes_len()` (the reach of
-                        // the last quad from the last register of a row), which the caller
-                        // guarantees the planes hold.
-                        let raw =
-                            unsafe { _mm512_loadu_si512(planes.add(from + LANES * v).cast()) };
-                        *quads = _mm512_maskz_permutexvar_epi8(keep, index, raw);
+        let mut at = 0;
+        conv.for_each_quad(|quad| {
+            let keep = quad_mask(quad.taps.iter().filter(|t| t.is_some()).count());
+            let from = quad.input + q0;
+            let mut quads = [_mm512_setzero_si512(); V];
+            for (v, quads) in quads.iter_mut().enumerate() {
+                // SAFETY: `from + 16v + 127` is below `planes_len()` (the reach of the last
+                // tap from the last register of a row, and two loads), which the caller
+                // guarantees the planes hold.
+                let load = |extra: usize| unsafe {
+                    _mm512_loadu_si512(planes.add(from + LANES * v + extra).cast())
+                };
+                *quads = match quad.load {
+                    Load::Row => _mm512_maskz_permutexvar_epi8(keep, indices.row, load(0)),
+                    Load::Column { two_loads: false } => {
+                        _mm512_maskz_permutexvar_epi8(keep, indices.column, load(0))
                     }
-                    for (c, acc) in acc.iter_mut().enumerate() {
-                        // SAFETY: the quad's four bytes start inside channel `c`'s taps and
-                        // end at most `WEIGHT_SLACK` past them, inside the weights.
-                        let four = unsafe {
-                            weight
-                                .add(c * taps + weight_row + col)
-                                .cast::<i32>()
-                                .read_unaligned()
-                        };
-                        let w = _mm512_set1_epi32(four);
-                        for (acc, &quads) in acc.iter_mut().zip(&quads) {
-                            *acc = _mm512_dpbusd_epi32(*acc, quads, w);
-                        }
+                    Load::Column { two_loads: true } => {
+                        _mm512_maskz_permutex2var_epi8(keep, load(0), indices.column, load(64))
                     }
+                };
+            }
+            for (c, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: quad `at` of channel `c` is inside the block's packed weights.
+                let four = unsafe {
+                    weight
+                        .add(c * packed_len + at)
+                        .cast::<i32>()
+                        .read_unaligned()
+                };
+                let w = _mm512_set1_epi32(four);
+                for (acc, &quads) in acc.iter_mut().zip(&quads) {
+                    *acc = _mm512_dpbusd_epi32(*acc, quads, w);
                 }
             }
-        }
+            at += QUAD;
+        });
         let row_len = conv.row_len();
         let out = block.out.as_mut_ptr();
         for (c, acc) in acc.iter().enumerate() {
@@ -580,8 +745,8 @@ mod x86 {
     }
 
     /// [`super::dense_sums`]: first each output's start, `bias − (128 + zp) · Σ w`, into the
-    /// last sample's sums; then every sample, four outputs at a time sharing each register
-    /// of inputs.
+    /// last sample's sums; then four samples by four outputs at a time, each register of
+    /// inputs serving four outputs and each of weights four samples.
     ///
     /// # Safety
     /// The CPU has AVX-512 F, BW, VNNI and VBMI; `bias` is not empty; `weight` is rows of
@@ -597,17 +762,8 @@ mod x86 {
     ) {
         let outputs = bias.len();
         let n = weight.len() / outputs;
-        let flip = _mm512_set1_epi8(i8::MIN);
         // (128 + zp) in every byte: its products with the weights are the correction.
         let offset = _mm512_set1_epi8((128 + zero_point) as u8 as i8);
-        let mask = |k: usize| -> u64 {
-            let left = n - 64 * k;
-            if left >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << left) - 1
-            }
-        };
         let (rest, last) = out.split_at_mut(out.len() - outputs);
         // The starts, in the last sample's row.
         let mut o = 0;
@@ -625,32 +781,81 @@ mod x86 {
             o += rows;
         }
         let samples = x.len() / n;
-        for sample in 0..samples {
-            let x_row = &x[sample * n..][..n];
-            let inputs = |k: usize| {
-                // SAFETY: the mask keeps the load to the sample's inputs from `64k` on; the
-                // lanes past its end are zero (and meet zero weights).
-                let xs = unsafe { _mm512_maskz_loadu_epi8(mask(k), x_row.as_ptr().add(64 * k)) };
-                _mm512_xor_si512(xs, flip)
-            };
+        // Four samples by four outputs: each register of weights serves four samples.
+        let mut first = 0;
+        while first < samples {
+            let count = 4.min(samples - first);
             let mut o = 0;
             while o < outputs {
                 let rows = 4.min(outputs - o);
-                let mut acc = [_mm512_setzero_si512(); 4];
-                // SAFETY: as above.
-                unsafe { row_sums(weight, n, o, &mut acc[..rows], &inputs) };
-                let mut lanes = [0i32; 4];
-                // SAFETY: `lanes` is four `i32`s; `storeu` takes any alignment.
-                unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), sum4(acc)) };
-                for r in 0..rows {
-                    let sum = last[o + r].wrapping_add(lanes[r]);
-                    if sample + 1 < samples {
-                        rest[sample * outputs + o + r] = sum;
-                    } else {
-                        last[o + r] = sum;
+                let mut acc = [[_mm512_setzero_si512(); 4]; 4];
+                // SAFETY: samples `first..first + count` are inside `x` and rows
+                // `o..o + rows` inside `weight` (the loops' bounds, the caller's lengths).
+                unsafe { sample_sums(x, weight, n, (first, count), (o, rows), &mut acc) };
+                // Read before the last sample's sums replace them.
+                let starts: [i32; 4] =
+                    core::array::from_fn(|r| if r < rows { last[o + r] } else { 0 });
+                for (sample, acc) in (first..first + count).zip(acc) {
+                    let mut lanes = [0i32; 4];
+                    // SAFETY: `lanes` is four `i32`s; `storeu` takes any alignment.
+                    unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), sum4(acc)) };
+                    for r in 0..rows {
+                        let sum = starts[r].wrapping_add(lanes[r]);
+                        if sample + 1 < samples {
+                            rest[sample * outputs + o + r] = sum;
+                        } else {
+                            last[o + r] = sum;
+                        }
                     }
                 }
                 o += rows;
+            }
+            first += count;
+        }
+    }
+
+    /// `Σ w · (x + 128)` of samples `first..first + count` (rows of `x`, `n` long) against
+    /// weight rows `o..o + rows`, in the lanes of `acc[sample][row]`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VNNI; `count` and `rows` are at most 4; the samples are
+    /// inside `x` and the rows inside `weight`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn sample_sums(
+        x: &[i8],
+        weight: &[i8],
+        n: usize,
+        (first, count): (usize, usize),
+        (o, rows): (usize, usize),
+        acc: &mut [[__m512i; 4]; 4],
+    ) {
+        let flip = _mm512_set1_epi8(i8::MIN);
+        for k in 0..n.div_ceil(64) {
+            let left = n - 64 * k;
+            let keep = if left >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << left) - 1
+            };
+            let mut xs = [_mm512_setzero_si512(); 4];
+            for (s, xs) in xs.iter_mut().enumerate().take(count) {
+                // SAFETY: the mask keeps the load to sample `first + s`'s inputs from `64k`
+                // on; the lanes past them are zero (and meet zero weights).
+                let raw = unsafe {
+                    _mm512_maskz_loadu_epi8(keep, x.as_ptr().add((first + s) * n + 64 * k))
+                };
+                *xs = _mm512_xor_si512(raw, flip);
+            }
+            for r in 0..rows {
+                // SAFETY: row `o + r` is inside `weight`, and the mask keeps the load inside
+                // it; the lanes past it are zero, so the inputs there multiply 0.
+                let w = unsafe {
+                    _mm512_maskz_loadu_epi8(keep, weight.as_ptr().add((o + r) * n + 64 * k))
+                };
+                for (acc, &xs) in acc.iter_mut().zip(&xs).take(count) {
+                    acc[r] = _mm512_dpbusd_epi32(acc[r], xs, w);
+                }
             }
         }
     }
@@ -925,7 +1130,11 @@ mod tests {
             (4, 6, 20, (1, 9), (1, 2), 1),
             (1, 5, 5, (1, 1), (1, 1), 17),
             (2, 7, 40, (3, 1), (1, 16), 3),
+            // Column quads two loads wide, over dilated rows; and over a 14-wide plane.
+            (2, 16, 9, (7, 6), (2, 1), 5),
+            (3, 14, 14, (7, 7), (1, 1), 4),
         ];
+        let mut tails = Vec::new();
         for (i, (channels, rows, cols, kernel, dilation, outputs)) in cases.into_iter().enumerate()
         {
             let out = (
@@ -941,6 +1150,7 @@ mod tests {
                 out,
             };
             assert!(conv.fits(), "{conv:?}");
+            tails.push(conv.tail());
             let zero_point = [-128, -7, 0, 127][i % 4];
             let mut planes = bytes(conv.planes_len(), 3 + i as u64);
             // Extremes: the flip and the correction must hold at both ends.
@@ -948,14 +1158,16 @@ mod tests {
             planes[1] = i8::MAX;
             let unsigned: Vec<u8> = planes.iter().map(|&x| x as u8 ^ 0x80).collect();
             let taps = conv.taps();
-            let mut weight = bytes(outputs * taps + WEIGHT_SLACK, 7 + i as u64);
+            let mut weight = bytes(outputs * taps, 7 + i as u64);
             for w in &mut weight {
                 *w = (*w).max(-127);
             }
             let bias: Vec<i32> = (0..outputs as i32).map(|o| 997 * o - 4000).collect();
             let row_len = conv.row_len();
             let mut sums = vec![0i32; outputs * row_len];
-            conv_sums(&conv, &unsigned, zero_point, &weight, &bias, &mut sums);
+            let mut packed = vec![0i8; outputs * conv.packed_len()];
+            conv.pack(&weight, &mut packed);
+            conv_sums(&conv, &unsigned, zero_point, &packed, &bias, &mut sums);
             for o in 0..outputs {
                 for r in 0..out.0 {
                     for c in 0..out.1 {
@@ -978,6 +1190,15 @@ mod tests {
                     }
                 }
             }
+        }
+        // Every way of taking a kernel's last columns ran.
+        for tail in [
+            Tail::None,
+            Tail::Rows,
+            Tail::Columns { two_loads: false },
+            Tail::Columns { two_loads: true },
+        ] {
+            assert!(tails.contains(&tail), "no case with {tail:?}");
         }
     }
 

@@ -532,7 +532,7 @@ pub struct VnniScratch {
     /// `u8`: every input plane with its padding, plus 128, and the slack the kernel reads
     /// past them.
     pub planes: usize,
-    /// `i8`: the weights and [`vnni::WEIGHT_SLACK`].
+    /// `i8`: the weights in quads ([`vnni::FlatConv::pack`]).
     pub weights: usize,
     /// `i32`: one group's sums, a row of flat positions per output channel.
     pub sums: usize,
@@ -561,15 +561,15 @@ impl Conv2dInt8<'_> {
         let conv = Self::flat_of(shape)?;
         Some(VnniScratch {
             planes: (shape.groups - 1) * conv.channels * conv.plane_len + conv.planes_len(),
-            weights: shape.weight_len() + vnni::WEIGHT_SLACK,
+            weights: shape.c_out * conv.packed_len(),
             sums: shape.c_out / shape.groups * conv.row_len(),
         })
     }
 
     /// [`Conv2dInt8::forward`] on AVX-512 VNNI, for a stride-1 convolution:
-    /// 1. the input is copied into `planes` plus 128 (the unsigned bytes `vpdpbusd` takes),
-    ///    its padding written as the input zero point, and the weights into `weights` (the
-    ///    kernel reads a few bytes past them);
+    /// 1. the weights are packed into `weights` in quads of four taps, and the input copied
+    ///    into `planes` plus 128 (the unsigned bytes `vpdpbusd` takes), its padding written
+    ///    as the input zero point;
     /// 2. each group's sums come from [`vnni::conv_sums`], which takes the output positions
     ///    as one run of the flattened padded plane, sixteen to a register;
     /// 3. each output row's sums are requantized sixteen at a time, and the columns past the
@@ -685,7 +685,13 @@ impl Conv2dInt8<'_> {
         let (ah, aw) = (&s.height, &s.width);
         let (group_out, taps) = (s.c_out / s.groups, conv.taps());
         let plane = ah.size * aw.size;
-        weights[..self.weight.len()].copy_from_slice(self.weight);
+        for (weight, packed) in self
+            .weight
+            .chunks_exact(group_out * taps)
+            .zip(weights.chunks_exact_mut(group_out * conv.packed_len()))
+        {
+            conv.pack(weight, packed);
+        }
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.c_out * per_channel))
@@ -710,7 +716,7 @@ impl Conv2dInt8<'_> {
                     &conv,
                     &planes[g * conv.channels * conv.plane_len..],
                     self.input_zero_point,
-                    &weights[channels.start * taps..],
+                    &weights[channels.start * conv.packed_len()..][..group_out * conv.packed_len()],
                     &self.bias[channels.clone()],
                     sums,
                 );
