@@ -154,6 +154,18 @@ network! {
         head: dense(10 -> 3),
     >
 
+    /// Attention over padded ids, full and causal, then the mean of the steps that are not
+    /// padding.
+    pub struct PaddedEncoder<
+        input(12) tokens,
+        embed: embedding(9 -> 8),
+        positional(sinusoidal),
+        full: fork { attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)], skip: skip } => add,
+        causal: fork { attn: [multi_head_attention(8, heads = 2, causal, key_padding = 0)], skip: skip } => add,
+        mean_pool(key_padding = 0),
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps, every query across two tiles of keys.
     pub struct LongEncoder<
         input(80, 8),
@@ -279,6 +291,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         (
             "baked_padded_pools.safetensors",
             transformer(PaddedPools::seeded(19)),
+        ),
+        (
+            "baked_padded_encoder.safetensors",
+            transformer(PaddedEncoder::seeded(20)),
         ),
     ]
 }

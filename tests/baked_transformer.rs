@@ -48,6 +48,19 @@ network! {
         head: dense(10 -> 3),
     >
 
+    /// Attention over padded ids, full and causal, then the mean of the steps that are not
+    /// padding.
+    #[weights = "tests/fixtures/baked_padded_encoder.safetensors"]
+    struct PaddedEncoder<
+        input(12) tokens,
+        embed: embedding(9 -> 8),
+        positional(sinusoidal),
+        full: fork { attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)], skip: skip } => add,
+        causal: fork { attn: [multi_head_attention(8, heads = 2, causal, key_padding = 0)], skip: skip } => add,
+        mean_pool(key_padding = 0),
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps: every query reads two tiles of keys.
     #[weights = "tests/fixtures/baked_long_encoder.safetensors"]
     struct LongEncoder<
@@ -232,4 +245,29 @@ fn padded_pools_match_the_heap_network_bit_for_bit() {
     );
     assert_eq!(bits(&outputs[3]), bits(&bias));
     assert_eq!(PaddedPoolsBaked::PARAM_COUNT, PaddedPools::PARAM_COUNT);
+}
+
+#[test]
+fn padded_attention_matches_the_heap_network_bit_for_bit() {
+    let mut heap = PaddedEncoder::seeded(99);
+    nn::weights::load(&mut heap, PaddedEncoderBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = PaddedEncoderTape::<1, Eval>::new();
+    let mut work = vec![0.0; PaddedEncoderBaked::WORK_LEN];
+    let work: &mut [f32; PaddedEncoderBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    let cases: [[f32; 12]; 4] = [
+        [3.0, 1.0, 8.0, 2.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], // a padded tail
+        [0.0, 0.0, 8.0, 2.0, 5.0, 0.0, 7.0, 0.0, 4.0, 4.0, 0.0, 1.0], // pads first and inside
+        [4.0, 4.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0, 1.0, 2.0, 3.0], // no padding
+        [0.0; 12],                                                    // nothing but padding
+    ];
+    let mut outputs = Vec::new();
+    for (case, x) in cases.iter().enumerate() {
+        let heap_out = heap.infer(&Tensor2::<1, 12>::from_slice(x).unwrap(), &mut tape);
+        let baked_out = PaddedEncoderBaked::infer(x, work);
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "case {case}");
+        outputs.push(baked_out.to_vec());
+    }
+    // The padding changes what the unpadded steps see: the tail case is not the full one.
+    assert_ne!(bits(&outputs[0]), bits(&outputs[2]));
+    assert_eq!(PaddedEncoderBaked::PARAM_COUNT, PaddedEncoder::PARAM_COUNT);
 }

@@ -353,6 +353,37 @@ pub fn patches(image: [usize; 3], patch: usize, x: &[f32], y: &mut [f32]) {
     linalg::sequence::patches(image, patch, x, y);
 }
 
+/// `multi_head_attention(D, heads = H, key_padding = PAD)`, causal or not, on one sequence `x`
+/// of `T` steps, each `D` features and then its token id, into `y` (`T × D`): never attending
+/// a step whose id is `pad` ([`padded_attention`](crate::layers::padded_attention), the heap
+/// [`PaddedAttention`](crate::layers::PaddedAttention)'s inference forward at batch 1).
+/// `scratch` is [`padded_multi_head_attention_scratch_len`] values of the work arena.
+///
+/// # Panics
+/// When `heads` does not divide `D` or a length disagrees with another; generated code passes
+/// arrays the macro sized.
+pub fn padded_multi_head_attention(
+    params: &AttentionParams<'_>,
+    (heads, causal, pad): (usize, bool, usize),
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    crate::layers::padded_attention(params, (heads, causal, pad), x, y, scratch);
+}
+
+/// The scratch of [`padded_multi_head_attention`] on `steps` steps of `features` values with
+/// `heads` heads: `4·T·D + T + T² + T·D/H` values (the features and then the heads' output, the
+/// keys' mask, Q, K and V, one head's `T × T` probabilities and one head's `Kᵀ`). Unlike the
+/// unpadded kernel it is not tiled: a sequence of `T` steps holds a `T × T` matrix.
+pub const fn padded_multi_head_attention_scratch_len(
+    steps: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    crate::layers::padded_attention_scratch_len(steps, features, heads)
+}
+
 /// `mean_pool`: the mean over the steps of a sequence `x` of `y.len()` features per step
 /// ([`linalg::sequence::mean_over_steps`], the heap [`MeanPool`](crate::layers::MeanPool)'s
 /// kernel).

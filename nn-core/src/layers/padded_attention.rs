@@ -320,11 +320,7 @@ impl<
     /// `keep` 1 for a step that may be attended, 0 for padding (its id is `PAD`).
     fn unpack<const B: usize>(x: &Tensor3<B, T, DI>, features: &mut [f32], keep: &mut [f32]) {
         Self::check();
-        let pad = PAD as f32;
-        for (r, row) in x.as_slice().chunks_exact(DI).enumerate() {
-            features[r * D..][..D].copy_from_slice(&row[..D]);
-            keep[r] = if row[D] == pad { 0.0 } else { 1.0 };
-        }
+        unpack_rows(x.as_slice(), D, PAD, features, keep);
     }
 
     /// `[Q K V] = x · in_proj_weightᵀ + in_proj_bias` over all `B·T` rows of `features`.
@@ -350,37 +346,21 @@ impl<
         kt: &mut [f32],
         all: bool,
     ) {
-        let dh = Self::check();
-        heads.fill(0.0);
-        if T == 0 {
-            return;
-        }
-        let scale = attention::scale(dh);
+        Self::check();
         for b in 0..B {
-            let qkv = &qkv[b * T * 3 * D..][..T * 3 * D];
-            let keep = &keep[b * T..][..T];
-            let heads = &mut heads[b * T * D..][..T * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, D + h * dh, 2 * D + h * dh);
-                let at = if all { (b * H + h) * T * T } else { 0 };
-                let p = &mut probs[at..][..T * T];
-                // The product adds onto `p`; zeroed here, where it is about to be read.
-                p.fill(0.0);
-                transpose_into(&qkv[k..], 3 * D, T, dh, kt);
-                gemm_add_views(
-                    block(qkv, 3 * D, 0, T, q, dh),
-                    block(kt, T, 0, dh, 0, T),
-                    p,
-                    T,
-                );
-                vectorized(SoftmaxRows::<CAUSAL> {
-                    scores: p,
-                    keep,
-                    scale,
-                });
-                let values = block(qkv, 3 * D, 0, T, v, dh);
-                gemm_add_views(block(p, T, 0, T, 0, T), values, &mut heads[q..], D);
-            }
+            let probs = if all {
+                &mut probs[b * H * T * T..][..H * T * T]
+            } else {
+                &mut probs[..T * T]
+            };
+            attend_sample(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                &keep[b * T..][..T],
+                &mut heads[b * T * D..][..T * D],
+                probs,
+                kt,
+                (H, CAUSAL),
+            );
         }
     }
 
@@ -395,6 +375,135 @@ impl<
             D,
         );
     }
+}
+
+/// Splits packed rows (each `features` values, then a token id): the features into
+/// `features`, and into `keep` 1 for a step that may be attended, 0 for padding (its id is
+/// `pad`, compared as `id == pad as f32`).
+fn unpack_rows(x: &[f32], features: usize, pad: usize, out: &mut [f32], keep: &mut [f32]) {
+    let pad = pad as f32;
+    for (r, row) in x.chunks_exact(features + 1).enumerate() {
+        out[r * features..][..features].copy_from_slice(&row[..features]);
+        keep[r] = if row[features] == pad { 0.0 } else { 1.0 };
+    }
+}
+
+/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `heads`
+/// (`T × D`), from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `H` heads, causal
+/// or not. `probs` holds every head's probabilities (`H·T·T`, kept for `backward`) or one
+/// head's at a time (`T·T`); `kt` one head's `Kᵀ`.
+fn attend_sample(
+    qkv: &[f32],
+    keep: &[f32],
+    heads: &mut [f32],
+    probs: &mut [f32],
+    kt: &mut [f32],
+    (head_count, causal): (usize, bool),
+) {
+    let t = keep.len();
+    heads.fill(0.0);
+    if t == 0 {
+        return;
+    }
+    let d = heads.len() / t;
+    let dh = d / head_count;
+    let scale = attention::scale(dh);
+    let all = probs.len() == head_count * t * t && head_count > 1;
+    for h in 0..head_count {
+        let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
+        let p = &mut probs[if all { h * t * t } else { 0 }..][..t * t];
+        // The product adds onto `p`; zeroed here, where it is about to be read.
+        p.fill(0.0);
+        transpose_into(&qkv[k..], 3 * d, t, dh, kt);
+        gemm_add_views(
+            block(qkv, 3 * d, 0, t, q, dh),
+            block(kt, t, 0, dh, 0, t),
+            p,
+            t,
+        );
+        if causal {
+            vectorized(SoftmaxRows::<true> {
+                scores: p,
+                keep,
+                scale,
+            });
+        } else {
+            vectorized(SoftmaxRows::<false> {
+                scores: p,
+                keep,
+                scale,
+            });
+        }
+        let values = block(qkv, 3 * d, 0, t, v, dh);
+        gemm_add_views(block(p, t, 0, t, 0, t), values, &mut heads[q..], d);
+    }
+}
+
+/// Values of working space [`padded_attention`] needs on `steps` (`T`) steps of `features`
+/// (`D`) with `heads` (`H`) heads: `4·T·D + T + T² + T·D/H`, the heap layer's scratch at
+/// batch 1 (the features and then the heads' output, the keys' mask, Q, K and V, one head's
+/// probabilities and one head's `Kᵀ`).
+pub const fn padded_attention_scratch_len(steps: usize, features: usize, heads: usize) -> usize {
+    4 * steps * features + steps + steps * steps + steps * (features / heads)
+}
+
+/// One sequence through [`PaddedAttention`]'s inference forward, on slices: `x` is `T` steps
+/// of `D` features each followed by its token id, `y` is `T × D`, `pad` the padding id.
+/// The heap layer runs the same steps on each sample of a batch, so the bits are its own;
+/// `nn::baked` runs this for a baked `multi_head_attention(…, key_padding = PAD)`.
+///
+/// # Panics
+/// When `heads` does not divide `D`, or a length disagrees with another: `scratch` is
+/// [`padded_attention_scratch_len`] long.
+pub fn padded_attention(
+    params: &attention::AttentionParams<'_>,
+    (heads, causal, pad): (usize, bool, usize),
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    assert!(
+        heads > 0 && d.is_multiple_of(heads),
+        "the heads ({heads}) must divide the features ({d})"
+    );
+    assert!(
+        x.len().is_multiple_of(d + 1),
+        "the input is not steps of {d} features and an id"
+    );
+    let t = x.len() / (d + 1);
+    assert_eq!(
+        y.len(),
+        t * d,
+        "the output is the input's steps of {d} features"
+    );
+    assert_eq!(
+        scratch.len(),
+        padded_attention_scratch_len(t, d, heads),
+        "the scratch's length"
+    );
+    let (features, rest) = scratch.split_at_mut(t * d);
+    let (keep, rest) = rest.split_at_mut(t);
+    let (qkv, rest) = rest.split_at_mut(3 * t * d);
+    let (probs, kt) = rest.split_at_mut(t * t);
+    unpack_rows(x, d, pad, features, keep);
+    affine_forward(
+        params.in_proj_weight,
+        params.in_proj_bias,
+        features,
+        qkv,
+        t,
+        d,
+    );
+    attend_sample(qkv, keep, features, probs, kt, (heads, causal));
+    affine_forward(
+        params.out_proj_weight,
+        params.out_proj_bias,
+        features,
+        y,
+        t,
+        d,
+    );
 }
 
 /// The transpose of a `rows × cols` row-major matrix, read in place.

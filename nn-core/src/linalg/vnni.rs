@@ -19,6 +19,13 @@
 //! Every function needs [`available`]; the callers fall back to the kernels of
 //! [`super::int8`] without it.
 
+// Elsewhere than x86-64 with `std` nothing here runs (`available` is false), and the kernels'
+// helpers are not built.
+#![cfg_attr(
+    not(all(target_arch = "x86_64", feature = "std")),
+    allow(dead_code, unused_variables, unused_mut)
+)]
+
 use crate::quant::Multiplier;
 
 /// Whether this CPU runs the kernels here: AVX-512 F, BW, VL, VNNI (`vpdpbusd`) and VBMI

@@ -143,15 +143,20 @@ impl Spec for Attention {
     /// and `out_proj.bias (D)`; `nn::baked::multi_head_attention` runs the heap layer's
     /// flash-style kernel with its batch-1 scratch,
     /// `nn::baked::multi_head_attention_scratch_len(T, D, H)` values of the work arena.
+    ///
+    /// With `key_padding` its input is the sequence with each step's token id after the
+    /// features (`(T, D + 1)`), and `nn::baked::padded_multi_head_attention` runs the heap
+    /// `PaddedAttention`'s forward at batch 1, whose scratch holds one head's `T × T`
+    /// probabilities.
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
-        if self.key_padding.is_some() {
-            return Err(super::bake::not_yet(
-                &self.text(),
-                "`nn::baked` has no kernel for a key-padding mask",
-            ));
-        }
-        let &[steps, features] = cx.input else {
+        let &[steps, width] = cx.input else {
             return Err(format!("`{}` needs a `(T, D)` sequence", self.text()));
+        };
+        let padded = self.key_padding.is_some();
+        let features = if padded {
+            width.saturating_sub(1)
+        } else {
+            width
         };
         let Some(heads) = self.heads.literal() else {
             return Err(format!(
@@ -174,7 +179,11 @@ impl Spec for Attention {
                 param("out_proj.weight", vec![d, d]),
                 param("out_proj.bias", vec![d]),
             ],
-            scratch: nn_core::baked::multi_head_attention_scratch_len(t, d, h),
+            scratch: if padded {
+                nn_core::baked::padded_multi_head_attention_scratch_len(t, d, h)
+            } else {
+                nn_core::baked::multi_head_attention_scratch_len(t, d, h)
+            },
             run: Run::Fresh,
             fold: Fold::None,
             multiply_accumulates: nn_core::linalg::attention::multiply_accumulates(
@@ -190,10 +199,34 @@ impl Spec for Attention {
         let [in_w, in_b, out_w, out_b] = io.params.as_slice() else {
             return TokenStream::new();
         };
-        let (&[steps, features], Some(heads)) = (cx.input, self.heads.literal()) else {
+        let (&[steps, width], Some(heads)) = (cx.input, self.heads.literal()) else {
             return TokenStream::new();
         };
         let causal = self.causal;
+        if let Some(pad) = &self.key_padding {
+            let features = width.saturating_sub(1);
+            let scratch_len = nn_core::baked::padded_multi_head_attention_scratch_len(
+                steps as usize,
+                features as usize,
+                heads as usize,
+            );
+            let (t, d, h) = (usize_lit(steps), usize_lit(features), usize_lit(heads));
+            let pad = pad.as_const_arg();
+            return quote_spanned!(io.span=> {
+                const _: () = ::core::assert!(
+                    #nn::baked::padded_multi_head_attention_scratch_len(#t, #d, #h) == #scratch_len,
+                    "the macro's scratch for a padded attention layer is not nn's"
+                );
+                let params = #nn::baked::AttentionParams {
+                    in_proj_weight: #in_w,
+                    in_proj_bias: #in_b,
+                    out_proj_weight: #out_w,
+                    out_proj_bias: #out_b,
+                };
+                #nn::baked::padded_multi_head_attention(&params, (#h, #causal, #pad), #x, #y, #scratch);
+            });
+        }
+        let features = width;
         let scratch_len = nn_core::baked::multi_head_attention_scratch_len(
             steps as usize,
             features as usize,
