@@ -355,8 +355,8 @@ pub fn patches(image: [usize; 3], patch: usize, x: &[f32], y: &mut [f32]) {
 
 /// `multi_head_attention(D, heads = H, key_padding = PAD)`, causal or not, on one sequence `x`
 /// of `T` steps, each `D` features and then its token id, into `y` (`T × D`): never attending
-/// a step whose id is `pad` ([`padded_attention`](crate::layers::padded_attention), the heap
-/// [`PaddedAttention`](crate::layers::PaddedAttention)'s inference forward at batch 1).
+/// a step whose id is `pad` ([`linalg::attention::padded_multi_head_attention`], the heap
+/// `PaddedAttention`'s inference forward at batch 1).
 /// `scratch` is [`padded_multi_head_attention_scratch_len`] values of the work arena.
 ///
 /// # Panics
@@ -369,7 +369,7 @@ pub fn padded_multi_head_attention(
     y: &mut [f32],
     scratch: &mut [f32],
 ) {
-    crate::layers::padded_attention(params, (heads, causal, pad), x, y, scratch);
+    linalg::attention::padded_multi_head_attention(params, (heads, causal, pad), x, y, scratch);
 }
 
 /// The scratch of [`padded_multi_head_attention`] on `steps` steps of `features` values with
@@ -381,7 +381,7 @@ pub const fn padded_multi_head_attention_scratch_len(
     features: usize,
     heads: usize,
 ) -> usize {
-    crate::layers::padded_attention_scratch_len(steps, features, heads)
+    linalg::attention::padded_scratch_len(steps, features, heads)
 }
 
 /// `mean_pool`: the mean over the steps of a sequence `x` of `y.len()` features per step

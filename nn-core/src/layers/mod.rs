@@ -227,10 +227,7 @@ pub use max_pool::{MaxPool2d, SquareMaxPool2d};
 pub use max_pool1d::MaxPool1d;
 pub use mean_pool::MeanPool;
 pub use mode::{Eval, Mode, Train};
-pub use padded_attention::{
-    PaddedAttention, PaddedAttentionCache, PaddedAttentionScratch, padded_attention,
-    padded_attention_scratch_len,
-};
+pub use padded_attention::{PaddedAttention, PaddedAttentionCache, PaddedAttentionScratch};
 pub use padded_last::PaddedLast;
 pub use padded_mean_pool::PaddedMeanPool;
 pub use patches::Patches;

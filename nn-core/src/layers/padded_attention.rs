@@ -4,7 +4,9 @@
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
-use crate::linalg::attention::{self, LANES, block, exp_row, row_max, transpose_into, visible};
+use crate::linalg::attention::{
+    self, LANES, attend_padded, block, transpose_into, unpack_padded, visible,
+};
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
@@ -320,7 +322,7 @@ impl<
     /// `keep` 1 for a step that may be attended, 0 for padding (its id is `PAD`).
     fn unpack<const B: usize>(x: &Tensor3<B, T, DI>, features: &mut [f32], keep: &mut [f32]) {
         Self::check();
-        unpack_rows(x.as_slice(), D, PAD, features, keep);
+        unpack_padded(x.as_slice(), D, PAD, features, keep);
     }
 
     /// `[Q K V] = x · in_proj_weightᵀ + in_proj_bias` over all `B·T` rows of `features`.
@@ -353,7 +355,7 @@ impl<
             } else {
                 &mut probs[..T * T]
             };
-            attend_sample(
+            attend_padded(
                 &qkv[b * T * 3 * D..][..T * 3 * D],
                 &keep[b * T..][..T],
                 &mut heads[b * T * D..][..T * D],
@@ -377,135 +379,6 @@ impl<
     }
 }
 
-/// Splits packed rows (each `features` values, then a token id): the features into
-/// `features`, and into `keep` 1 for a step that may be attended, 0 for padding (its id is
-/// `pad`, compared as `id == pad as f32`).
-fn unpack_rows(x: &[f32], features: usize, pad: usize, out: &mut [f32], keep: &mut [f32]) {
-    let pad = pad as f32;
-    for (r, row) in x.chunks_exact(features + 1).enumerate() {
-        out[r * features..][..features].copy_from_slice(&row[..features]);
-        keep[r] = if row[features] == pad { 0.0 } else { 1.0 };
-    }
-}
-
-/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `heads`
-/// (`T × D`), from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `H` heads, causal
-/// or not. `probs` holds every head's probabilities (`H·T·T`, kept for `backward`) or one
-/// head's at a time (`T·T`); `kt` one head's `Kᵀ`.
-fn attend_sample(
-    qkv: &[f32],
-    keep: &[f32],
-    heads: &mut [f32],
-    probs: &mut [f32],
-    kt: &mut [f32],
-    (head_count, causal): (usize, bool),
-) {
-    let t = keep.len();
-    heads.fill(0.0);
-    if t == 0 {
-        return;
-    }
-    let d = heads.len() / t;
-    let dh = d / head_count;
-    let scale = attention::scale(dh);
-    let all = probs.len() == head_count * t * t && head_count > 1;
-    for h in 0..head_count {
-        let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
-        let p = &mut probs[if all { h * t * t } else { 0 }..][..t * t];
-        // The product adds onto `p`; zeroed here, where it is about to be read.
-        p.fill(0.0);
-        transpose_into(&qkv[k..], 3 * d, t, dh, kt);
-        gemm_add_views(
-            block(qkv, 3 * d, 0, t, q, dh),
-            block(kt, t, 0, dh, 0, t),
-            p,
-            t,
-        );
-        if causal {
-            vectorized(SoftmaxRows::<true> {
-                scores: p,
-                keep,
-                scale,
-            });
-        } else {
-            vectorized(SoftmaxRows::<false> {
-                scores: p,
-                keep,
-                scale,
-            });
-        }
-        let values = block(qkv, 3 * d, 0, t, v, dh);
-        gemm_add_views(block(p, t, 0, t, 0, t), values, &mut heads[q..], d);
-    }
-}
-
-/// Values of working space [`padded_attention`] needs on `steps` (`T`) steps of `features`
-/// (`D`) with `heads` (`H`) heads: `4·T·D + T + T² + T·D/H`, the heap layer's scratch at
-/// batch 1 (the features and then the heads' output, the keys' mask, Q, K and V, one head's
-/// probabilities and one head's `Kᵀ`).
-pub const fn padded_attention_scratch_len(steps: usize, features: usize, heads: usize) -> usize {
-    4 * steps * features + steps + steps * steps + steps * (features / heads)
-}
-
-/// One sequence through [`PaddedAttention`]'s inference forward, on slices: `x` is `T` steps
-/// of `D` features each followed by its token id, `y` is `T × D`, `pad` the padding id.
-/// The heap layer runs the same steps on each sample of a batch, so the bits are its own;
-/// `nn::baked` runs this for a baked `multi_head_attention(…, key_padding = PAD)`.
-///
-/// # Panics
-/// When `heads` does not divide `D`, or a length disagrees with another: `scratch` is
-/// [`padded_attention_scratch_len`] long.
-pub fn padded_attention(
-    params: &attention::AttentionParams<'_>,
-    (heads, causal, pad): (usize, bool, usize),
-    x: &[f32],
-    y: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let d = params.out_proj_bias.len();
-    assert!(
-        heads > 0 && d.is_multiple_of(heads),
-        "the heads ({heads}) must divide the features ({d})"
-    );
-    assert!(
-        x.len().is_multiple_of(d + 1),
-        "the input is not steps of {d} features and an id"
-    );
-    let t = x.len() / (d + 1);
-    assert_eq!(
-        y.len(),
-        t * d,
-        "the output is the input's steps of {d} features"
-    );
-    assert_eq!(
-        scratch.len(),
-        padded_attention_scratch_len(t, d, heads),
-        "the scratch's length"
-    );
-    let (features, rest) = scratch.split_at_mut(t * d);
-    let (keep, rest) = rest.split_at_mut(t);
-    let (qkv, rest) = rest.split_at_mut(3 * t * d);
-    let (probs, kt) = rest.split_at_mut(t * t);
-    unpack_rows(x, d, pad, features, keep);
-    affine_forward(
-        params.in_proj_weight,
-        params.in_proj_bias,
-        features,
-        qkv,
-        t,
-        d,
-    );
-    attend_sample(qkv, keep, features, probs, kt, (heads, causal));
-    affine_forward(
-        params.out_proj_weight,
-        params.out_proj_bias,
-        features,
-        y,
-        t,
-        d,
-    );
-}
-
 /// The transpose of a `rows × cols` row-major matrix, read in place.
 fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
     View {
@@ -514,45 +387,6 @@ fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
         cols: rows,
         row_stride: 1,
         col_stride: cols,
-    }
-}
-
-/// Softmax of every row of a head's `T × T` scores, scaled, over the keys the row may see:
-/// not padding (`keep` 1) and, with `CAUSAL`, not after the query. Every other probability is
-/// exactly 0, and a row that sees no key is all 0.
-struct SoftmaxRows<'a, const CAUSAL: bool> {
-    scores: &'a mut [f32],
-    /// `(T)`: 1 for a key that may be attended, 0 for padding.
-    keep: &'a [f32],
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxRows<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let steps = self.keep.len();
-        for (i, row) in self.scores.chunks_exact_mut(steps.max(1)).enumerate() {
-            let seen = visible::<CAUSAL>(i, 0, steps);
-            let (keys, later) = row.split_at_mut(seen);
-            later.fill(0.0);
-            let keep = &self.keep[..seen];
-            if !keep.contains(&1.0) {
-                keys.fill(0.0); // no key to see: the heads' output of this row is 0
-                continue;
-            }
-            // A padded score becomes −∞, so that the maximum is over the unpadded ones; its
-            // exponential (`exp_fast`'s floor, about 1.6e-38, below an ulp of the sum, which is
-            // at least 1) is then multiplied by 0.
-            for (s, &k) in keys.iter_mut().zip(keep) {
-                *s = if k == 0.0 { f32::NEG_INFINITY } else { *s };
-            }
-            let max = row_max(keys);
-            let inv = 1.0 / exp_row(keys, max, self.scale);
-            for (p, &k) in keys.iter_mut().zip(keep) {
-                *p *= inv * k;
-            }
-        }
     }
 }
 

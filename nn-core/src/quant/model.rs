@@ -381,9 +381,10 @@ impl QuantModel {
     /// steps that change no value but clamp it from below (a `relu`, a folded `batch_norm`),
     /// each the only reader of the step before it and run right after it: the pool's step
     /// and the highest `relu` floor on the way. [`QuantModel::infer`] runs such a chain as
-    /// one pass on AVX-512 VNNI (the pool of the requantized values is the requantized pool
-    /// of the sums, as requantization keeps their order).
-    fn pool_after(&self, s: usize) -> Option<(usize, i8)> {
+    /// one pass on AVX-512 VNNI, and a baked network everywhere
+    /// ([`Conv2dInt8::forward_with_pooled`]): the pool of the requantized values is the
+    /// requantized pool of the sums, as requantization keeps their order.
+    pub fn pool_after(&self, s: usize) -> Option<(usize, i8)> {
         let steps = &self.plan.steps;
         let Op::Conv(conv) = steps[s].op else {
             return None;

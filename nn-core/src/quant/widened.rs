@@ -155,24 +155,7 @@ impl Conv2dInt8<'_> {
         let plane = ah.size * aw.size;
         let padded_width = aw.pad_before + aw.size + aw.pad_after;
         let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
-        // Where each tap of a window sits from its corner, when `u16` holds every offset (one
-        // table load then serves four windows); else each window is gathered on its own.
-        let tabled = padded.len() <= 1 << 16;
-        if tabled {
-            let mut taps = offsets.iter_mut();
-            for ch in 0..group_in {
-                for kh in 0..ah.kernel {
-                    for kw in 0..aw.kernel {
-                        if let Some(tap) = taps.next() {
-                            let at = ch * padded_plane
-                                + kh * ah.dilation * padded_width
-                                + kw * aw.dilation;
-                            *tap = at as u16 as i16;
-                        }
-                    }
-                }
-            }
-        }
+        let tabled = self.tap_offsets(padded.len(), offsets);
         let corner = |p: usize| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride;
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
@@ -180,18 +163,7 @@ impl Conv2dInt8<'_> {
         {
             for g in 0..s.groups {
                 let x_g = &x_b[g * group_in * plane..][..group_in * plane];
-                padded.fill(zero_point);
-                for (from, to) in x_g
-                    .chunks_exact(plane)
-                    .zip(padded.chunks_exact_mut(padded_plane))
-                {
-                    for (from, to) in from
-                        .chunks_exact(aw.size)
-                        .zip(to[ah.pad_before * padded_width..].chunks_exact_mut(padded_width))
-                    {
-                        to[aw.pad_before..][..aw.size].copy_from_slice(from);
-                    }
-                }
+                self.pad_group(x_g, zero_point, padded, padded_plane, padded_width);
                 let padded = &*padded;
                 let channels = g * group_out..(g + 1) * group_out;
                 let mut p = 0;
@@ -231,6 +203,145 @@ impl Conv2dInt8<'_> {
                         y_b[o * positions + p] = requantize(o, acc);
                     }
                 }
+            }
+        }
+    }
+
+    /// [`Conv2dInt8::forward_with`] and then a 2 × 2 max pool at stride 2 (PyTorch's
+    /// `MaxPool2d(2)`: an odd last row or column is dropped), in one pass, as a small CPU runs
+    /// it: the four windows of each pool window go side by side into a block ([`dot4`]), and
+    /// the largest of their four sums is requantized once. That is the pool of the four
+    /// requantized values when every multiplier [is monotone](super::Multiplier::is_monotone)
+    /// (requantization keeps the order of the sums); the outputs the pool drops are never
+    /// computed. `y` is `c_out × ⌊out rows / 2⌋ × ⌊out columns / 2⌋` per sample. The same bits
+    /// as [`Conv2dInt8::forward`] followed by [`max_pool_int8`](super::max_pool_int8).
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward_with`], for `y` of the pooled size; when the output has fewer
+    /// than two rows or columns, or a multiplier is not monotone.
+    pub fn forward_with_pooled(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        scratch: &mut [i16],
+        padded: &mut [i8],
+    ) {
+        let s = self.shape;
+        let (ah, aw) = (&s.height, &s.width);
+        let (rows, cols) = (ah.out / 2, aw.out / 2);
+        assert!(
+            rows > 0 && cols > 0,
+            "no 2 × 2 window fits the output: {s:?}"
+        );
+        self.check_output(x, y, s.c_out * rows * cols);
+        assert!(
+            self.multipliers.iter().all(|m| m.is_monotone()),
+            "a multiplier that may reorder sums"
+        );
+        assert_eq!(
+            (scratch.len(), padded.len()),
+            self.scratch_len(),
+            "the buffers are a window and a block of four, and a padded group"
+        );
+        let zero_point =
+            i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
+        let (column, rest) = scratch.split_at_mut(self.column_len());
+        let (offsets, rest) = rest.split_at_mut(column.len());
+        // The block starts on a whole word, for the Cortex-M4F's `LDM`.
+        let skip = rest.as_ptr().align_offset(4).min(1);
+        let block = &mut rest[skip..][..block_len(column.len())];
+        let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
+        let len = column.len();
+        let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
+        let plane = ah.size * aw.size;
+        let padded_width = aw.pad_before + aw.size + aw.pad_after;
+        let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
+        let tabled = self.tap_offsets(padded.len(), offsets);
+        let corner = |p: usize| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride;
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.c_out * rows * cols))
+        {
+            for g in 0..s.groups {
+                let x_g = &x_b[g * group_in * plane..][..group_in * plane];
+                self.pad_group(x_g, zero_point, padded, padded_plane, padded_width);
+                let padded = &*padded;
+                for (pooled, (r, c)) in (0..rows)
+                    .flat_map(|r| (0..cols).map(move |c| (r, c)))
+                    .enumerate()
+                {
+                    // The pool window's four outputs, row by row.
+                    let top = 2 * r * aw.out + 2 * c;
+                    let window = [top, top + 1, top + aw.out, top + aw.out + 1];
+                    if tabled {
+                        let corners = window.map(corner);
+                        gather4(padded, corners, offsets, self.input_zero_point, block);
+                    } else {
+                        for (k, &p) in window.iter().enumerate() {
+                            self.gather(padded, p, column);
+                            pack_column(block, k, column);
+                        }
+                    }
+                    for o in g * group_out..(g + 1) * group_out {
+                        let acc = dot4(self.bias[o], block, &self.weight[o * len..][..len]);
+                        let largest = acc.into_iter().max().unwrap_or(i32::MIN);
+                        let q = self
+                            .output_zero_point
+                            .saturating_add(self.multipliers[o].apply(largest));
+                        y_b[o * rows * cols + pooled] = q.clamp(low, high) as i8;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where each tap of a window sits from its corner in the padded planes, into `offsets`,
+    /// when `u16` holds every offset of `padded_len` values (one table load then serves four
+    /// windows); whether it does.
+    fn tap_offsets(&self, padded_len: usize, offsets: &mut [i16]) -> bool {
+        let s = self.shape;
+        let (ah, aw) = (&s.height, &s.width);
+        let padded_width = aw.pad_before + aw.size + aw.pad_after;
+        let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
+        let tabled = padded_len <= 1 << 16;
+        if tabled {
+            let mut taps = offsets.iter_mut();
+            for ch in 0..s.c_in / s.groups {
+                for kh in 0..ah.kernel {
+                    for kw in 0..aw.kernel {
+                        if let Some(tap) = taps.next() {
+                            let at = ch * padded_plane
+                                + kh * ah.dilation * padded_width
+                                + kw * aw.dilation;
+                            *tap = at as u16 as i16;
+                        }
+                    }
+                }
+            }
+        }
+        tabled
+    }
+
+    /// One group's input planes `x_g` into `padded`, their padding the input zero point.
+    fn pad_group(
+        &self,
+        x_g: &[i8],
+        zero_point: i8,
+        padded: &mut [i8],
+        padded_plane: usize,
+        padded_width: usize,
+    ) {
+        let (ah, aw) = (&self.shape.height, &self.shape.width);
+        padded.fill(zero_point);
+        for (from, to) in x_g
+            .chunks_exact(ah.size * aw.size)
+            .zip(padded.chunks_exact_mut(padded_plane))
+        {
+            for (from, to) in from
+                .chunks_exact(aw.size)
+                .zip(to[ah.pad_before * padded_width..].chunks_exact_mut(padded_width))
+            {
+                to[aw.pad_before..][..aw.size].copy_from_slice(from);
             }
         }
     }
@@ -839,6 +950,30 @@ mod tests {
             let mut gemm = vec![0i8; 2 * shape.output_len()];
             conv.forward_gemm(&x, &mut gemm, &mut vec![0; pairs], &mut vec![0; sums]);
             assert_eq!(gemm, reference, "{shape:?}");
+            // The conv and a 2 × 2 max pool after it, in one pass.
+            let (rows, cols) = (shape.height.out / 2, shape.width.out / 2);
+            let pooled_reference = (rows > 0 && cols > 0).then(|| {
+                let pool = crate::linalg::pool::PoolShape::square(
+                    shape.height.out,
+                    shape.width.out,
+                    2,
+                    2,
+                    0,
+                );
+                let mut pooled = vec![0i8; 2 * c_out * rows * cols];
+                super::super::max_pool_int8(&pool, (i8::MIN, i8::MAX), &reference, &mut pooled);
+                pooled
+            });
+            if let Some(pooled_reference) = &pooled_reference {
+                let mut pooled = vec![0i8; pooled_reference.len()];
+                conv.forward_with_pooled(
+                    &x,
+                    &mut pooled,
+                    &mut vec![0; scratch],
+                    &mut vec![0; padded],
+                );
+                assert_eq!(&pooled, pooled_reference, "{shape:?}, pooled");
+            }
             if let Some(lens) = Conv2dInt8::vnni_scratch_len_of(&shape)
                 && vnni::available()
             {
@@ -851,23 +986,8 @@ mod tests {
                     &mut vec![0; lens.sums],
                 );
                 assert_eq!(flat, reference, "{shape:?}");
-                let (rows, cols) = (shape.height.out / 2, shape.width.out / 2);
-                if rows > 0 && cols > 0 {
-                    let pool = crate::linalg::pool::PoolShape::square(
-                        shape.height.out,
-                        shape.width.out,
-                        2,
-                        2,
-                        0,
-                    );
-                    let mut pooled_reference = vec![0i8; 2 * c_out * rows * cols];
-                    super::super::max_pool_int8(
-                        &pool,
-                        (i8::MIN, i8::MAX),
-                        &reference,
-                        &mut pooled_reference,
-                    );
-                    let mut pooled = vec![0i8; 2 * c_out * rows * cols];
+                if let Some(pooled_reference) = &pooled_reference {
+                    let mut pooled = vec![0i8; pooled_reference.len()];
                     conv.forward_vnni_pooled(
                         &x,
                         &mut pooled,
@@ -875,7 +995,7 @@ mod tests {
                         &mut vec![0; lens.weights],
                         &mut vec![0; lens.sums],
                     );
-                    assert_eq!(pooled, pooled_reference, "{shape:?}, pooled");
+                    assert_eq!(&pooled, pooled_reference, "{shape:?}, pooled on VNNI");
                 }
             }
             assert!(

@@ -303,6 +303,33 @@ fn plan_memory(flat: &Flat, model: &QuantModel) -> memory::Memory {
     memory::plan(&lens, &[plan.input], plan.output, &uses)
 }
 
+/// The max pool that convolution step `s` runs in its own pass
+/// ([`QuantModel::pool_after`]): its step, the `relu` floor on the way and its output buffer,
+/// when every multiplier keeps order and that buffer does not overlap the convolution's input
+/// (the plan, made for the steps one by one, may reuse the input's place once it is read).
+fn pooled_after(
+    model: &QuantModel,
+    memory: &memory::Memory,
+    s: usize,
+    input: Loc,
+) -> Option<(usize, i8, usize)> {
+    let (p, floor) = model.pool_after(s)?;
+    if !model.multipliers(s).iter().all(|m| m.is_monotone()) {
+        return None;
+    }
+    let Loc::Buf(out) = memory.steps[p].output else {
+        return None;
+    };
+    let apart = match input {
+        Loc::Input(_) => true,
+        Loc::Buf(b) => {
+            let (a, o) = (&memory.buffers[b], &memory.buffers[out]);
+            a.offset + a.len <= o.offset || o.offset + o.len <= a.offset
+        }
+    };
+    apart.then_some((p, floor, out))
+}
+
 fn run_of(op: &Op, fused: bool) -> Run {
     match op {
         Op::Relu if fused => Run::Identity,
@@ -345,6 +372,8 @@ fn emit(
     let mut statics = Vec::new();
     let mut body = Vec::new();
     let mut param_count = 0usize;
+    // Steps before this one have run: a convolution may run the pool after it too.
+    let mut next = 0;
     for (s, ((step, quant), at)) in plan
         .steps
         .iter()
@@ -352,14 +381,14 @@ fn emit(
         .zip(&memory.steps)
         .enumerate()
     {
-        if run_of(&step.op, model.relu_is_fused(s)) == Run::Identity {
+        if s < next || run_of(&step.op, model.relu_is_fused(s)) == Run::Identity {
             continue;
         }
         let span = match &flat.steps[s].kind {
             FlatKind::Layer { layer, .. } => layer.span(),
             FlatKind::Merge { .. } => network.name.span(),
         };
-        let label = match &flat.steps[s].kind {
+        let mut label = match &flat.steps[s].kind {
             FlatKind::Layer { layer, .. } => layer
                 .name
                 .as_ref()
@@ -369,7 +398,7 @@ fn emit(
                 _ => "concat".to_string(),
             },
         };
-        let macs = multiply_accumulates(&step.op, quant.weight.len());
+        let mut macs = multiply_accumulates(&step.op, quant.weight.len());
         let mut regions = Regions::new(&names);
         let Loc::Buf(out) = at.output else { continue };
         let input = at.inputs.first().copied().unwrap_or(Loc::Input(0));
@@ -403,7 +432,33 @@ fn emit(
                 let x = regions.read(memory, input);
                 let y = regions.of(memory, out);
                 let row = plan.nodes[step.inputs[0]];
+                // A 2 × 2 max pool after the convolution (through its `relu`) runs in the
+                // same pass, into the pool's buffer, when that buffer is not the input's.
+                let pooled = match step.op {
+                    Op::Conv(_) => pooled_after(model, memory, s, input),
+                    _ => None,
+                };
                 match step.op {
+                    Op::Conv(shape) if let Some((p, floor, pool_out)) = pooled => {
+                        let (scratch, padded) = nn_core::quant::Conv2dInt8::scratch_len_of(&shape);
+                        let windows = 4 * (shape.height.out / 2) * (shape.width.out / 2);
+                        macs = quant.weight.len() * windows;
+                        label = format!("{label} and its max_pool(2)");
+                        next = p + 1;
+                        let y = regions.of(memory, pool_out);
+                        let shape = conv_tokens(&shape, nn);
+                        let lo = lo.max(floor);
+                        quote_spanned!(span=> {
+                            const SHAPE: #nn::baked::ConvShape = #shape;
+                            let conv = #nn::quant::Conv2dInt8 {
+                                shape: &SHAPE, weight: &#w, bias: &#b, multipliers: &#m,
+                                input_zero_point: #in_zp, output_zero_point: #out_zp,
+                                activation: (#lo, #hi),
+                            };
+                            let (mut scratch, mut padded) = ([0i16; #scratch], [0i8; #padded]);
+                            conv.forward_with_pooled(#x, #y, &mut scratch, &mut padded);
+                        })
+                    }
                     Op::Conv(shape) => {
                         let (scratch, padded) = nn_core::quant::Conv2dInt8::scratch_len_of(&shape);
                         let shape = conv_tokens(&shape, nn);
