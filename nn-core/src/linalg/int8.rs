@@ -79,8 +79,8 @@ const fn slot(e: usize) -> usize {
 
 /// Stores `column` (the natural order) as column `c` of a block of four that [`dot4`] reads:
 /// group by group, the four columns' groups side by side (`block[(4·j + c)·4 + e]` is value
-/// `e` of group `j` of column `c`), each whole group laid out by [`interleave`], the last
-/// partial one in order and padded with zeros.
+/// `e` of group `j` of column `c`), each group laid out by [`interleave`], the last one padded
+/// with zeros first (so that [`dot4`] takes it as a whole group).
 ///
 /// # Panics
 /// When `c` is not below 4 or `block` is not [`block_len`]`(column.len())` long.
@@ -100,9 +100,12 @@ pub fn pack_column(block: &mut [i16], c: usize, column: &[i16]) {
         }
     }
     if !tail.is_empty() {
+        let mut padded = [0i16; 4];
+        padded[..tail.len()].copy_from_slice(tail);
         let to = &mut block[(4 * whole + c) * 4..][..4];
-        to.fill(0);
-        to[..tail.len()].copy_from_slice(tail);
+        for (e, to) in to.iter_mut().enumerate() {
+            *to = padded[slot(e)];
+        }
     }
 }
 
@@ -154,7 +157,7 @@ pub fn gather4(
         group.fill(0);
         for (e, &offset) in tail.iter().enumerate() {
             for (k, &corner) in corners.iter().enumerate() {
-                group[4 * k + e] = widen(corner, offset);
+                group[4 * k + slot(e)] = widen(corner, offset);
             }
         }
     }
@@ -174,18 +177,15 @@ pub fn dot4(bias: i32, block: &[i16], w: &[i8]) -> [i32; 4] {
         "a block of four columns as long as the weight row"
     );
     let whole = w.len() / 4;
-    let mut acc = dot4_groups([bias; 4], &block[..whole * 16], &w[..whole * 4]);
+    let acc = dot4_groups([bias; 4], &block[..whole * 16], &w[..whole * 4]);
     let tail = &w[whole * 4..];
     if tail.is_empty() {
         return acc;
     }
-    for (c, acc) in acc.iter_mut().enumerate() {
-        let values = &block[(4 * whole + c) * 4..][..tail.len()];
-        for (&a, &w) in values.iter().zip(tail) {
-            *acc = acc.wrapping_add(i32::from(a) * i32::from(w));
-        }
-    }
-    acc
+    // The last taps as one more group, their weights padded with zeros as the block's are.
+    let mut padded = [0i8; 4];
+    padded[..tail.len()].copy_from_slice(tail);
+    dot4_groups(acc, &block[whole * 16..][..16], &padded)
 }
 
 /// Whole groups of four of [`dot4`], off the device.
