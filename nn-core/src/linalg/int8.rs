@@ -183,8 +183,8 @@ pub fn dot4(bias: i32, block: &[i16], w: &[i8]) -> [i32; 4] {
         return acc;
     }
     // The last taps as one more group, their weights padded with zeros as the block's are.
-    let mut padded = [0i8; 4];
-    padded[..tail.len()].copy_from_slice(tail);
+    // (Element by element: a copy of one to three bytes would be a `memcpy` call on the device.)
+    let padded = [0, 1, 2, 3].map(|i| tail.get(i).copied().unwrap_or(0));
     dot4_groups(acc, &block[whole * 16..][..16], &padded)
 }
 
