@@ -19,11 +19,11 @@
 //! Every function needs [`available`]; the callers fall back to the kernels of
 //! [`super::int8`] without it.
 
-// Elsewhere than x86-64 with `std` nothing here runs (`available` is false), and the kernels'
-// helpers are not built.
+// Elsewhere than x86-64 with `std` nothing here runs (`available` is false, and every entry
+// asserts it), the kernels are not built, and a scalar branch's `return` ends its function.
 #![cfg_attr(
     not(all(target_arch = "x86_64", feature = "std")),
-    allow(dead_code, unused_variables, unused_mut)
+    allow(dead_code, unused_variables, unused_mut, clippy::needless_return)
 )]
 
 use crate::quant::Multiplier;
@@ -511,7 +511,7 @@ pub fn requantize_channels(
         return;
     }
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
-    // SAFETY: as in `requantize_run`; no multiplier is `i32::MIN` (checked).
+    // SAFETY: as in `requantize_rows`; no multiplier is `i32::MIN` (checked).
     unsafe {
         x86::requantize(
             Factors::PerSum(multipliers),
