@@ -228,16 +228,7 @@ impl Conv2dInt8<'_> {
     ) {
         let s = self.shape;
         let (ah, aw) = (&s.height, &s.width);
-        let (rows, cols) = (ah.out / 2, aw.out / 2);
-        assert!(
-            rows > 0 && cols > 0,
-            "no 2 × 2 window fits the output: {s:?}"
-        );
-        self.check_output(x, y, s.c_out * rows * cols);
-        assert!(
-            self.multipliers.iter().all(|m| m.is_monotone()),
-            "a multiplier that may reorder sums"
-        );
+        let (rows, cols) = self.check_pooled(x, y);
         assert_eq!(
             (scratch.len(), padded.len()),
             self.scratch_len(),
@@ -293,6 +284,23 @@ impl Conv2dInt8<'_> {
                 }
             }
         }
+    }
+
+    /// What the pooled forms need beside [`Conv2dInt8::check`]'s: `y` of the pooled size, at
+    /// least one 2 × 2 window, and multipliers that keep order; the pooled `(rows, columns)`.
+    fn check_pooled(&self, x: &[i8], y: &[i8]) -> (usize, usize) {
+        let s = self.shape;
+        let (rows, cols) = (s.height.out / 2, s.width.out / 2);
+        assert!(
+            rows > 0 && cols > 0,
+            "no 2 × 2 window fits the output: {s:?}"
+        );
+        self.check_output(x, y, s.c_out * rows * cols);
+        assert!(
+            self.multipliers.iter().all(|m| m.is_monotone()),
+            "a multiplier that may reorder sums"
+        );
+        (rows, cols)
     }
 
     /// Where each tap of a window sits from its corner in the padded planes, into `offsets`,
@@ -741,18 +749,7 @@ impl Conv2dInt8<'_> {
         weights: &mut [i8],
         sums: &mut [i32],
     ) {
-        let s = self.shape;
-        let (ah, aw) = (&s.height, &s.width);
-        let (rows, cols) = (ah.out / 2, aw.out / 2);
-        assert!(
-            rows > 0 && cols > 0,
-            "no 2 × 2 window fits the output: {s:?}"
-        );
-        self.check_output(x, y, s.c_out * rows * cols);
-        assert!(
-            self.multipliers.iter().all(|m| m.is_monotone()),
-            "a multiplier that may reorder sums"
-        );
+        let (rows, cols) = self.check_pooled(x, y);
         self.vnni_channels(
             x,
             y,

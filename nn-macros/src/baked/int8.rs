@@ -430,7 +430,6 @@ fn emit(
                     static #m: [#nn::quant::Multiplier; #bn] = [#(#mv),*];
                 });
                 let x = regions.read(memory, input);
-                let y = regions.of(memory, out);
                 let row = plan.nodes[step.inputs[0]];
                 // A 2 × 2 max pool after the convolution (through its `relu`) runs in the
                 // same pass, into the pool's buffer, when that buffer is not the input's.
@@ -438,29 +437,20 @@ fn emit(
                     Op::Conv(_) => pooled_after(model, memory, s, input),
                     _ => None,
                 };
+                let y = regions.of(memory, pooled.map_or(out, |(.., pool_out)| pool_out));
                 match step.op {
-                    Op::Conv(shape) if let Some((p, floor, pool_out)) = pooled => {
-                        let (scratch, padded) = nn_core::quant::Conv2dInt8::scratch_len_of(&shape);
-                        let windows = 4 * (shape.height.out / 2) * (shape.width.out / 2);
-                        macs = quant.weight.len() * windows;
-                        label = format!("{label} and its max_pool(2)");
-                        next = p + 1;
-                        let y = regions.of(memory, pool_out);
-                        let shape = conv_tokens(&shape, nn);
-                        let lo = lo.max(floor);
-                        quote_spanned!(span=> {
-                            const SHAPE: #nn::baked::ConvShape = #shape;
-                            let conv = #nn::quant::Conv2dInt8 {
-                                shape: &SHAPE, weight: &#w, bias: &#b, multipliers: &#m,
-                                input_zero_point: #in_zp, output_zero_point: #out_zp,
-                                activation: (#lo, #hi),
-                            };
-                            let (mut scratch, mut padded) = ([0i16; #scratch], [0i8; #padded]);
-                            conv.forward_with_pooled(#x, #y, &mut scratch, &mut padded);
-                        })
-                    }
                     Op::Conv(shape) => {
                         let (scratch, padded) = nn_core::quant::Conv2dInt8::scratch_len_of(&shape);
+                        let (forward, lo) = match pooled {
+                            Some((p, floor, _)) => {
+                                let windows = 4 * (shape.height.out / 2) * (shape.width.out / 2);
+                                macs = quant.weight.len() * windows;
+                                label = format!("{label} and its max_pool(2)");
+                                next = p + 1;
+                                (quote!(forward_with_pooled), lo.max(floor))
+                            }
+                            None => (quote!(forward_with), lo),
+                        };
                         let shape = conv_tokens(&shape, nn);
                         quote_spanned!(span=> {
                             const SHAPE: #nn::baked::ConvShape = #shape;
@@ -470,7 +460,7 @@ fn emit(
                                 activation: (#lo, #hi),
                             };
                             let (mut scratch, mut padded) = ([0i16; #scratch], [0i8; #padded]);
-                            conv.forward_with(#x, #y, &mut scratch, &mut padded);
+                            conv.#forward(#x, #y, &mut scratch, &mut padded);
                         })
                     }
                     _ => quote_spanned!(span=> {
