@@ -326,10 +326,9 @@ impl QuantModel {
     pub fn batch_activations(&self, batch: usize) -> Activations {
         assert!(batch > 0, "a batch of at least one sample");
         // The scratch of the widest step, so that no call allocates.
-        let (mut widened, mut pairs, mut sums, mut channels) = (0, 0, 0, 0);
+        let (mut widened, mut pairs, mut sums) = (0, 0, 0);
         let mut flat = VnniScratch::default();
         for (step, quant) in self.plan.steps.iter().zip(&self.steps) {
-            channels = channels.max(quant.weight_scale.len());
             match step.op {
                 Op::Dense => {
                     widened = widened.max(self.plan.nodes[step.inputs[0]]);
