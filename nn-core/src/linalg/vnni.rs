@@ -11,8 +11,10 @@
 //! - [`conv_sums`]: a stride-1 convolution over its padded input planes. Its output positions
 //!   are one run of the flattened plane ([`FlatConv`]; the columns past the output width are
 //!   summed and dropped), sixteen to a register, and `vpermb` builds each register of quads
-//!   (four taps of a kernel row for sixteen positions) from one load: no window is copied.
-//! - [`dense_sums`]: a dense layer on one sample, the inputs along the lanes.
+//!   (four taps of a kernel row for sixteen positions) from one load: no window is copied. A
+//!   kernel's last columns go four kernel rows at a time (`vpermt2b` from two loads).
+//! - [`dense_sums`]: a dense layer on whole samples, the inputs along the lanes, four samples
+//!   by four outputs at a time, the correction summed once.
 //! - [`requantize_rows`], [`requantize_channels`]: sixteen sums back to int8 at once;
 //!   [`requantize_pooled_rows`] takes the 2 × 2 maxima of the sums first.
 //!
