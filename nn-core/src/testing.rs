@@ -26,6 +26,20 @@ pub const ABS_TOL: f64 = 2e-3;
 /// Relative tolerance of one gradient element.
 pub const REL_TOL: f64 = 1e-2;
 
+/// `n` int8 values from a fixed xorshift stream of `seed`, every value of the range likely:
+/// inputs and weights for the int8 kernels' tests.
+pub fn int8_stream(n: usize, seed: u64) -> Vec<i8> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8 as i8
+        })
+        .collect()
+}
+
 /// A tensor of uniform values in `[-1, 1)`, kept at least `0.05` away from zero so that
 /// ReLU-like kinks are never straddled by a finite-difference step.
 pub fn random_tensor<T: Tensor>(rng: &mut Rng) -> T {

@@ -1103,18 +1103,7 @@ mod tests {
 
     use super::*;
 
-    /// A stream of int8 values covering the range.
-    fn bytes(n: usize, seed: u64) -> Vec<i8> {
-        let mut state = seed | 1;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 56) as u8 as i8
-            })
-            .collect()
-    }
+    use crate::testing::int8_stream as bytes;
 
     /// Whether to run: the kernels need the CPU's VNNI and VBMI. Says so when skipping.
     fn here() -> bool {

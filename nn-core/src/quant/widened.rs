@@ -129,22 +129,13 @@ impl Conv2dInt8<'_> {
     pub fn forward_with(&self, x: &[i8], y: &mut [i8], scratch: &mut [i16], padded: &mut [i8]) {
         self.check(x, y);
         let s = self.shape;
-        assert_eq!(
-            (scratch.len(), padded.len()),
-            self.scratch_len(),
-            "the buffers are a window and a block of four, and a padded group"
-        );
         let zero_point =
             i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
-        let (column, rest) = scratch.split_at_mut(self.column_len());
-        let (offsets, rest) = rest.split_at_mut(column.len());
-        // The block starts on a whole word, for the Cortex-M4F's `LDM`.
-        let skip = rest.as_ptr().align_offset(4).min(1);
-        let block = &mut rest[skip..][..block_len(column.len())];
+        let mut windows = self.windows(scratch, padded.len());
         let (ah, aw) = (&s.height, &s.width);
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
         let positions = ah.out * aw.out;
-        let len = column.len();
+        let len = self.column_len();
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
         let requantize = |o: usize, acc: i32| {
             let q = self
@@ -155,8 +146,6 @@ impl Conv2dInt8<'_> {
         let plane = ah.size * aw.size;
         let padded_width = aw.pad_before + aw.size + aw.pad_after;
         let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
-        let tabled = self.tap_offsets(padded.len(), offsets);
-        let corner = |p: usize| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride;
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.output_len()))
@@ -168,15 +157,8 @@ impl Conv2dInt8<'_> {
                 let channels = g * group_out..(g + 1) * group_out;
                 let mut p = 0;
                 while p + 4 <= positions {
-                    if tabled {
-                        let corners = [0, 1, 2, 3].map(|k| corner(p + k));
-                        gather4(padded, corners, offsets, self.input_zero_point, block);
-                    } else {
-                        for k in 0..4 {
-                            self.gather(padded, p + k, column);
-                            pack_column(block, k, column);
-                        }
-                    }
+                    self.gather_four(&mut windows, padded, [0, 1, 2, 3].map(|k| p + k));
+                    let block = &*windows.block;
                     for o in channels.clone() {
                         let acc = dot4(self.bias[o], block, &self.weight[o * len..][..len]);
                         let out = &mut y_b[o * positions + p..][..4];
@@ -187,6 +169,7 @@ impl Conv2dInt8<'_> {
                     p += 4;
                 }
                 for p in p..positions {
+                    let column = &mut *windows.column;
                     self.gather(padded, p, column);
                     interleave(column);
                     let mut o = channels.start;
@@ -229,26 +212,15 @@ impl Conv2dInt8<'_> {
         let s = self.shape;
         let (ah, aw) = (&s.height, &s.width);
         let (rows, cols) = self.check_pooled(x, y);
-        assert_eq!(
-            (scratch.len(), padded.len()),
-            self.scratch_len(),
-            "the buffers are a window and a block of four, and a padded group"
-        );
         let zero_point =
             i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
-        let (column, rest) = scratch.split_at_mut(self.column_len());
-        let (offsets, rest) = rest.split_at_mut(column.len());
-        // The block starts on a whole word, for the Cortex-M4F's `LDM`.
-        let skip = rest.as_ptr().align_offset(4).min(1);
-        let block = &mut rest[skip..][..block_len(column.len())];
+        let mut windows = self.windows(scratch, padded.len());
         let (group_in, group_out) = (s.c_in / s.groups, s.c_out / s.groups);
-        let len = column.len();
+        let len = self.column_len();
         let (low, high) = (i32::from(self.activation.0), i32::from(self.activation.1));
         let plane = ah.size * aw.size;
         let padded_width = aw.pad_before + aw.size + aw.pad_after;
         let padded_plane = (ah.pad_before + ah.size + ah.pad_after) * padded_width;
-        let tabled = self.tap_offsets(padded.len(), offsets);
-        let corner = |p: usize| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride;
         for (x_b, y_b) in x
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.c_out * rows * cols))
@@ -264,15 +236,8 @@ impl Conv2dInt8<'_> {
                     // The pool window's four outputs, row by row.
                     let top = 2 * r * aw.out + 2 * c;
                     let window = [top, top + 1, top + aw.out, top + aw.out + 1];
-                    if tabled {
-                        let corners = window.map(corner);
-                        gather4(padded, corners, offsets, self.input_zero_point, block);
-                    } else {
-                        for (k, &p) in window.iter().enumerate() {
-                            self.gather(padded, p, column);
-                            pack_column(block, k, column);
-                        }
-                    }
+                    self.gather_four(&mut windows, padded, window);
+                    let block = &*windows.block;
                     for o in g * group_out..(g + 1) * group_out {
                         let acc = dot4(self.bias[o], block, &self.weight[o * len..][..len]);
                         let largest = acc.into_iter().max().unwrap_or(i32::MIN);
@@ -303,10 +268,24 @@ impl Conv2dInt8<'_> {
         (rows, cols)
     }
 
-    /// Where each tap of a window sits from its corner in the padded planes, into `offsets`,
-    /// when `u16` holds every offset of `padded_len` values (one table load then serves four
-    /// windows); whether it does.
-    fn tap_offsets(&self, padded_len: usize, offsets: &mut [i16]) -> bool {
+    /// The window-at-a-time forms' scratch ([`Conv2dInt8::scratch_len`]) cut into one window,
+    /// the offset of each of its taps and a block of four windows, and the offsets filled in
+    /// when `u16` holds every offset into `padded_len` values (one table load then serves four
+    /// windows).
+    ///
+    /// # Panics
+    /// When `scratch` or `padded_len` is not [`Conv2dInt8::scratch_len`].
+    fn windows<'s>(&self, scratch: &'s mut [i16], padded_len: usize) -> Windows<'s> {
+        assert_eq!(
+            (scratch.len(), padded_len),
+            self.scratch_len(),
+            "the buffers are a window and a block of four, and a padded group"
+        );
+        let (column, rest) = scratch.split_at_mut(self.column_len());
+        let (offsets, rest) = rest.split_at_mut(column.len());
+        // The block starts on a whole word, for the Cortex-M4F's `LDM`.
+        let skip = rest.as_ptr().align_offset(4).min(1);
+        let block = &mut rest[skip..][..block_len(column.len())];
         let s = self.shape;
         let (ah, aw) = (&s.height, &s.width);
         let padded_width = aw.pad_before + aw.size + aw.pad_after;
@@ -327,7 +306,37 @@ impl Conv2dInt8<'_> {
                 }
             }
         }
-        tabled
+        Windows {
+            column,
+            offsets,
+            block,
+            tabled,
+        }
+    }
+
+    /// The windows of output positions `positions` over one group's `padded` planes, side by
+    /// side in `windows.block` for [`dot4`]: through the tap table when there is one
+    /// ([`gather4`]), else one window at a time.
+    #[inline]
+    fn gather_four(&self, windows: &mut Windows<'_>, padded: &[i8], positions: [usize; 4]) {
+        let (ah, aw) = (&self.shape.height, &self.shape.width);
+        let padded_width = aw.pad_before + aw.size + aw.pad_after;
+        if windows.tabled {
+            let corners = positions
+                .map(|p| (p / aw.out) * ah.stride * padded_width + (p % aw.out) * aw.stride);
+            gather4(
+                padded,
+                corners,
+                windows.offsets,
+                self.input_zero_point,
+                windows.block,
+            );
+        } else {
+            for (k, &p) in positions.iter().enumerate() {
+                self.gather(padded, p, windows.column);
+                pack_column(windows.block, k, windows.column);
+            }
+        }
     }
 
     /// One group's input planes `x_g` into `padded`, their padding the input zero point.
@@ -389,6 +398,16 @@ impl Conv2dInt8<'_> {
             }
         }
     }
+}
+
+/// The scratch of [`Conv2dInt8::forward_with`] and [`Conv2dInt8::forward_with_pooled`]: one
+/// window, the offset of each tap from a window's corner (`u16` bits, when `tabled`), and a
+/// block of four windows.
+struct Windows<'s> {
+    column: &'s mut [i16],
+    offsets: &'s mut [i16],
+    block: &'s mut [i16],
+    tabled: bool,
 }
 
 /// A tap's input row for one output row, its column offset, and the output columns it reads
@@ -846,18 +865,7 @@ mod tests {
     use super::*;
     use crate::linalg::conv::ConvAxis;
 
-    /// A stream of int8 values covering the range.
-    fn bytes(n: usize, seed: u64) -> Vec<i8> {
-        let mut state = seed | 1;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 56) as u8 as i8
-            })
-            .collect()
-    }
+    use crate::testing::int8_stream as bytes;
 
     fn axis(
         size: usize,
