@@ -166,6 +166,24 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// Cross-attention: 70 text steps attend to 66 patches (both cross a block and a tile of
+    /// the kernel), then the steps attend to keys and values of their own from three branches.
+    pub struct CrossReader<
+        input(text: 70) tokens,
+        input(image: 66, 6),
+        cross: fork {
+            text => [embed: embedding(11 -> 8), positional(sinusoidal)],
+            memory: image => [patch: dense(6 -> 8), gelu],
+        } => multi_head_attention(8, heads = 2),
+        again: fork {
+            queries: [layer_norm],
+            keys: [keys: dense(8 -> 8)],
+            values: [tanh],
+        } => multi_head_attention(8, heads = 4),
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps, every query across two tiles of keys.
     pub struct LongEncoder<
         input(80, 8),
@@ -295,6 +313,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         (
             "baked_padded_encoder.safetensors",
             transformer(PaddedEncoder::seeded(20)),
+        ),
+        (
+            "baked_cross_reader.safetensors",
+            transformer(CrossReader::seeded(21)),
         ),
     ]
 }

@@ -61,6 +61,25 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// Cross-attention: 70 text steps attend to 66 patches (both cross a block and a tile of
+    /// the kernel), then the steps attend to keys and values of their own from three branches.
+    #[weights = "tests/fixtures/baked_cross_reader.safetensors"]
+    struct CrossReader<
+        input(text: 70) tokens,
+        input(image: 66, 6),
+        cross: fork {
+            text => [embed: embedding(11 -> 8), positional(sinusoidal)],
+            memory: image => [patch: dense(6 -> 8), gelu],
+        } => multi_head_attention(8, heads = 2),
+        again: fork {
+            queries: [layer_norm],
+            keys: [keys: dense(8 -> 8)],
+            values: [tanh],
+        } => multi_head_attention(8, heads = 4),
+        mean_pool,
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps: every query reads two tiles of keys.
     #[weights = "tests/fixtures/baked_long_encoder.safetensors"]
     struct LongEncoder<
@@ -270,4 +289,49 @@ fn padded_attention_matches_the_heap_network_bit_for_bit() {
     // The padding changes what the unpadded steps see: the tail case is not the full one.
     assert_ne!(bits(&outputs[0]), bits(&outputs[2]));
     assert_eq!(PaddedEncoderBaked::PARAM_COUNT, PaddedEncoder::PARAM_COUNT);
+}
+
+#[test]
+fn cross_attention_matches_the_heap_network_bit_for_bit() {
+    let mut heap = CrossReader::seeded(99);
+    nn::weights::load(&mut heap, CrossReaderBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = CrossReaderTape::<1, Eval>::new();
+    let mut work = vec![0.0; CrossReaderBaked::WORK_LEN];
+    let work: &mut [f32; CrossReaderBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    let mut outputs = Vec::new();
+    for seed in 0..6 {
+        let text: [f32; 70] = core::array::from_fn(|i| ((i * 7 + seed * 5 + i * i) % 11) as f32);
+        let image: [f32; 66 * 6] = input(66 * 6, seed).try_into().unwrap();
+        let heap_out = heap.infer(
+            &Tensor2::<1, 70>::from_slice(&text).unwrap(),
+            &Tensor3::<1, 66, 6>::from_slice(&image).unwrap(),
+            &mut tape,
+        );
+        let baked_out = CrossReaderBaked::infer(&text, &image, work);
+        assert!(baked_out.iter().all(|v| v.is_finite()), "input {seed}");
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "input {seed}");
+        outputs.push(baked_out.to_vec());
+    }
+    // The inputs reach the output: no two give the same logits.
+    assert_ne!(bits(&outputs[0]), bits(&outputs[1]));
+    assert_eq!(CrossReaderBaked::PARAM_COUNT, CrossReader::PARAM_COUNT);
+    // Each cross-attention is one step of the probe, with the products its kernel computes:
+    // the projections ((2·TQ + 2·TK)·D²) and the scores and values (2·TQ·TK·D).
+    let mut steps = Vec::new();
+    CrossReaderBaked::infer_probed(&[0.0; 70], &[0.0; 66 * 6], work, &mut |name, products| {
+        steps.push((name, products));
+    });
+    let attention: Vec<usize> = steps
+        .iter()
+        .filter(|(name, _)| *name == "cross" || *name == "again")
+        .map(|&(_, products)| products)
+        .collect();
+    assert_eq!(
+        attention,
+        [
+            (2 * 70 + 2 * 66) * 64 + 2 * 70 * 66 * 8,
+            (2 * 70 + 2 * 70) * 64 + 2 * 70 * 70 * 8
+        ],
+        "{steps:?}"
+    );
 }

@@ -343,6 +343,41 @@ pub const fn multi_head_attention_scratch_len(
     linalg::attention::scratch_len(steps, features, heads)
 }
 
+/// `fork { .. } => multi_head_attention(D, heads = H)`: cross-attention of one sample, the
+/// fork's branches packed along the steps of `x` (`queries` query rows, then the keys, then as
+/// many values, `D` values each), into `y` (`queries × D`): the heap
+/// [`CrossAttention`](crate::layers::CrossAttention)'s flash-style inference kernel,
+/// [`linalg::attention::cross_multi_head_attention`]. `scratch` is
+/// [`cross_multi_head_attention_scratch_len`] values of the work arena.
+///
+/// # Panics
+/// When `heads` does not divide `D` or a length disagrees with another; generated code passes
+/// arrays the macro sized.
+pub fn cross_multi_head_attention(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    queries: usize,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    linalg::attention::cross_multi_head_attention(params, heads, queries, x, y, scratch);
+}
+
+/// The scratch of [`cross_multi_head_attention`] for `queries` (`TQ`) queries over `keys`
+/// (`TK`) keys of `features` (`D`) values with `heads` (`H`) heads:
+/// `(2·TQ + 2·TK)·D + TK·D/H + min(TQ, 64)·min(TK, 64) + 2·min(TQ, 64)` values (Q, K and V,
+/// the heads' output, one head's `Kᵀ`, one tile of scores and a query block's running maximum
+/// and sum), the heap layer's scratch.
+pub const fn cross_multi_head_attention_scratch_len(
+    queries: usize,
+    keys: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    linalg::attention::cross_scratch_len(queries, keys, features, heads)
+}
+
 /// `patches(P)`: one `(C, H, W)` image (`image` its sizes) cut into `patch × patch` patches,
 /// each one step of `C · patch · patch` features ([`linalg::sequence::patches`], the heap
 /// [`Patches`](crate::layers::Patches)'s kernel).

@@ -7,8 +7,8 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::attention::{
-    self, AttentionBuffers, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, block, exp_row, row_max,
-    transpose_into, visible,
+    self, AttentionBuffers, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, TileBuffers, block,
+    exp_row, row_max, transpose_into, visible,
 };
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
@@ -454,10 +454,7 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
         let buffers = AttentionBuffers {
             qkv,
             heads,
-            kt,
-            tile,
-            max,
-            sum,
+            tiles: TileBuffers { kt, tile, max, sum },
         };
         // The kernel of a baked network's `multi_head_attention`.
         attention::forward::<CAUSAL>(

@@ -1,13 +1,14 @@
-//! Multi-head self-attention at inference, on slices: the flash-style kernel of
-//! [`MultiHeadAttention`](crate::layers::MultiHeadAttention)'s inference forward, which a
-//! baked network's `multi_head_attention` runs as well ([`multi_head_attention`]), so the two
-//! give the same bits. Nothing here allocates: the working space is the caller's.
+//! Multi-head attention at inference, on slices: the flash-style kernel of the inference
+//! forward of [`MultiHeadAttention`](crate::layers::MultiHeadAttention) and
+//! [`CrossAttention`](crate::layers::CrossAttention), which a baked network runs as well
+//! ([`multi_head_attention`], [`cross_multi_head_attention`]), so the two give the same bits.
+//! Nothing here allocates: the working space is the caller's.
 //!
 //! The projections are one product each over every row ([`affine`](super::affine)). Then, for
 //! each sample, head and block of up to [`QUERY_BLOCK`] queries, the keys are walked in tiles
 //! of up to [`KEY_TILE`], keeping each query's running maximum, running sum and unnormalised
-//! output (the online softmax), so no `T × T` matrix exists; a causal block stops at its last
-//! query, and a masked key weighs exactly 0.
+//! output (the online softmax), so no `queries × keys` matrix exists; a causal block stops at
+//! its last query, and a masked key weighs exactly 0.
 
 use super::{Vectorize, View, gemm_add_views, vectorized};
 use crate::math::exp_fast;
@@ -40,14 +41,62 @@ pub(crate) struct AttentionBuffers<'a> {
     pub qkv: &'a mut [f32],
     /// `(rows, D)`: the heads' output, side by side.
     pub heads: &'a mut [f32],
-    /// `(D/H, T)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
+    /// The online softmax's buffers.
+    pub tiles: TileBuffers<'a>,
+}
+
+/// The working space of the online softmax of one sample ([`attend_tiled`]).
+pub(crate) struct TileBuffers<'a> {
+    /// `(D/H, keys)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
     pub kt: &'a mut [f32],
-    /// One tile of scores, then of unnormalised probabilities: `min(T, 64)²`.
+    /// One tile of scores, then of unnormalised probabilities: `min(queries, 64)·min(keys, 64)`.
     pub tile: &'a mut [f32],
-    /// The running maximum of each query row of a block: `min(T, 64)`.
+    /// The running maximum of each query row of a block: `min(queries, 64)`.
     pub max: &'a mut [f32],
-    /// The running sum of each query row of a block: `min(T, 64)`.
+    /// The running sum of each query row of a block: `min(queries, 64)`.
     pub sum: &'a mut [f32],
+}
+
+impl<'a> TileBuffers<'a> {
+    /// Carves the buffers for `queries` queries over `keys` keys of heads `head_dim` wide off
+    /// the front of `scratch`; returns them and the rest.
+    pub(crate) fn split(
+        scratch: &'a mut [f32],
+        queries: usize,
+        keys: usize,
+        head_dim: usize,
+    ) -> (Self, &'a mut [f32]) {
+        let block = queries.min(QUERY_BLOCK);
+        let (kt, rest) = scratch.split_at_mut(keys * head_dim);
+        let (tile, rest) = rest.split_at_mut(block * keys.min(KEY_TILE));
+        let (max, rest) = rest.split_at_mut(block);
+        let (sum, rest) = rest.split_at_mut(block);
+        (TileBuffers { kt, tile, max, sum }, rest)
+    }
+
+    /// The values [`split`](Self::split) carves: `keys·D/H + min(queries, 64)·min(keys, 64) +
+    /// 2·min(queries, 64)`.
+    pub(crate) const fn len(queries: usize, keys: usize, head_dim: usize) -> usize {
+        let block = if queries < QUERY_BLOCK {
+            queries
+        } else {
+            QUERY_BLOCK
+        };
+        let tile = if keys < KEY_TILE { keys } else { KEY_TILE };
+        keys * head_dim + block * tile + 2 * block
+    }
+}
+
+/// Where one sample's projected queries, keys and values lie: rows `stride` values apart, the
+/// first query, key and value row at offsets `q`, `k` and `v` (head 0's first feature).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub stride: usize,
+    pub q: usize,
+    pub k: usize,
+    pub v: usize,
+    pub queries: usize,
+    pub keys: usize,
 }
 
 /// The `f32`s of working space [`multi_head_attention`] takes for one sequence of `steps`
@@ -56,15 +105,8 @@ pub(crate) struct AttentionBuffers<'a> {
 /// `Kᵀ`, one tile of scores and the running statistics of a query block), the heap layer's
 /// scratch at batch 1.
 pub const fn scratch_len(steps: usize, features: usize, heads: usize) -> usize {
-    let block = if steps < QUERY_BLOCK {
-        steps
-    } else {
-        QUERY_BLOCK
-    };
     4 * steps * features
-        + steps * (features / if heads == 0 { 1 } else { heads })
-        + block * block
-        + 2 * block
+        + TileBuffers::len(steps, steps, features / if heads == 0 { 1 } else { heads })
 }
 
 /// The multiply-accumulates of [`multi_head_attention`] on one sequence: the two projections,
@@ -239,8 +281,8 @@ impl<const CAUSAL: bool> Vectorize for OnlineTile<'_, CAUSAL> {
 
 /// Self-attention over `x`, whole sequences of `steps` steps of `features` (`D`) values, with
 /// `heads` heads, into `y`: the projections over every row, then the online softmax of each
-/// sequence, head and block of queries (see the module docs). `buffers` hold at least what
-/// [`scratch_len`] counts for the whole batch of rows.
+/// sequence ([`attend_tiled`]). `buffers` hold at least what [`scratch_len`] counts for the
+/// whole batch of rows.
 pub(crate) fn forward<const CAUSAL: bool>(
     params: &AttentionParams<'_>,
     steps: usize,
@@ -253,74 +295,25 @@ pub(crate) fn forward<const CAUSAL: bool>(
     if t == 0 || d == 0 {
         return; // no steps, no output
     }
-    let dh = d / heads.max(1);
-    let scale = scale(dh);
     let rows = x.len() / d;
     let AttentionBuffers {
         qkv,
         heads: out,
-        kt,
-        tile,
-        max,
-        sum,
+        mut tiles,
     } = buffers;
     let (qkv, out) = (&mut qkv[..rows * 3 * d], &mut out[..rows * d]);
     super::affine(params.in_proj_weight, params.in_proj_bias, x, qkv, rows, d);
-    out.fill(0.0);
-    for b in 0..rows / t {
-        let qkv = &qkv[b * t * 3 * d..][..t * 3 * d];
-        let out = &mut out[b * t * d..][..t * d];
-        for h in 0..heads {
-            let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
-            transpose_into(&qkv[k..], 3 * d, t, dh, kt);
-            for i0 in (0..t).step_by(QUERY_BLOCK) {
-                let rows = QUERY_BLOCK.min(t - i0);
-                let (max, sum) = (&mut max[..rows], &mut sum[..rows]);
-                max.fill(f32::NEG_INFINITY);
-                sum.fill(0.0);
-                // Causal: the block's last query sees no key past itself.
-                let keys = if CAUSAL { i0 + rows } else { t };
-                for j0 in (0..keys).step_by(KEY_TILE) {
-                    let cols = KEY_TILE.min(keys - j0);
-                    let tile = &mut tile[..rows * cols];
-                    tile.fill(0.0);
-                    let queries = block(qkv, 3 * d, i0, rows, q, dh);
-                    gemm_add_views(queries, block(kt, t, 0, dh, j0, cols), tile, cols);
-                    vectorized(OnlineTile::<CAUSAL> {
-                        tile: &mut *tile,
-                        cols,
-                        first_query: i0,
-                        first_key: j0,
-                        scale,
-                        max: &mut *max,
-                        sum: &mut *sum,
-                        out: &mut out[i0 * d + q..],
-                        out_stride: d,
-                        head_dim: dh,
-                    });
-                    let values = block(qkv, 3 * d, j0, cols, v, dh);
-                    if CAUSAL && j0 + cols > i0 + 1 && !finite_rows(&values) {
-                        // A masked weight is 0, but 0 · NaN is NaN: a non-finite value (a bad
-                        // token id's) must not reach the queries before it, so each row
-                        // multiplies only the keys it sees.
-                        for r in 0..rows {
-                            let seen = visible::<CAUSAL>(i0 + r, j0, cols);
-                            let probs = block(tile, cols, r, 1, 0, seen);
-                            let values = block(qkv, 3 * d, j0, seen, v, dh);
-                            gemm_add_views(probs, values, &mut out[(i0 + r) * d + q..], d);
-                        }
-                    } else {
-                        let probs = block(tile, cols, 0, rows, 0, cols);
-                        gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
-                    }
-                }
-                for (r, &s) in sum.iter().enumerate() {
-                    let inv = 1.0 / s;
-                    let out = &mut out[(i0 + r) * d + q..][..dh];
-                    out.iter_mut().for_each(|o| *o *= inv);
-                }
-            }
-        }
+    let layout = Layout {
+        stride: 3 * d,
+        q: 0,
+        k: d,
+        v: 2 * d,
+        queries: t,
+        keys: t,
+    };
+    let samples = qkv.chunks_exact(t * 3 * d).zip(out.chunks_exact_mut(t * d));
+    for (sample, out) in samples {
+        attend_tiled::<CAUSAL>(sample, layout, heads, out, &mut tiles);
     }
     super::affine(
         params.out_proj_weight,
@@ -330,6 +323,92 @@ pub(crate) fn forward<const CAUSAL: bool>(
         rows,
         d,
     );
+}
+
+/// Every head's `softmax(Q_h K_hᵀ / √(D/H)) · V_h` of one sample, its Q, K and V in `proj` as
+/// `layout` says, into `out` (`queries × D`): for each head and block of up to
+/// [`QUERY_BLOCK`] queries, the keys in tiles of up to [`KEY_TILE`] with the online softmax
+/// (see the module docs). With `CAUSAL` (queries and keys the same steps), query `i` sees keys
+/// `0..=i` only. With no keys every head is the empty sum, 0.
+pub(crate) fn attend_tiled<const CAUSAL: bool>(
+    proj: &[f32],
+    layout: Layout,
+    heads: usize,
+    out: &mut [f32],
+    buffers: &mut TileBuffers<'_>,
+) {
+    let Layout {
+        stride,
+        queries,
+        keys: all_keys,
+        ..
+    } = layout;
+    out.fill(0.0);
+    let d = out.len() / queries.max(1);
+    if all_keys == 0 || d == 0 {
+        return;
+    }
+    let dh = d / heads.max(1);
+    let scale = scale(dh);
+    let TileBuffers { kt, tile, max, sum } = buffers;
+    let (queries_at, keys_at, values_at) =
+        (&proj[layout.q..], &proj[layout.k..], &proj[layout.v..]);
+    for h in 0..heads {
+        let q = h * dh;
+        transpose_into(&keys_at[q..], stride, all_keys, dh, kt);
+        for i0 in (0..queries).step_by(QUERY_BLOCK) {
+            let rows = QUERY_BLOCK.min(queries - i0);
+            let (max, sum) = (&mut max[..rows], &mut sum[..rows]);
+            max.fill(f32::NEG_INFINITY);
+            sum.fill(0.0);
+            // Causal: the block's last query sees no key past itself.
+            let keys = if CAUSAL { i0 + rows } else { all_keys };
+            for j0 in (0..keys).step_by(KEY_TILE) {
+                let cols = KEY_TILE.min(keys - j0);
+                let tile = &mut tile[..rows * cols];
+                tile.fill(0.0);
+                let block_queries = block(queries_at, stride, i0, rows, q, dh);
+                gemm_add_views(
+                    block_queries,
+                    block(kt, all_keys, 0, dh, j0, cols),
+                    tile,
+                    cols,
+                );
+                vectorized(OnlineTile::<CAUSAL> {
+                    tile: &mut *tile,
+                    cols,
+                    first_query: i0,
+                    first_key: j0,
+                    scale,
+                    max: &mut *max,
+                    sum: &mut *sum,
+                    out: &mut out[i0 * d + q..],
+                    out_stride: d,
+                    head_dim: dh,
+                });
+                let values = block(values_at, stride, j0, cols, q, dh);
+                if CAUSAL && j0 + cols > i0 + 1 && !finite_rows(&values) {
+                    // A masked weight is 0, but 0 · NaN is NaN: a non-finite value (a bad
+                    // token id's) must not reach the queries before it, so each row
+                    // multiplies only the keys it sees.
+                    for r in 0..rows {
+                        let seen = visible::<CAUSAL>(i0 + r, j0, cols);
+                        let probs = block(tile, cols, r, 1, 0, seen);
+                        let values = block(values_at, stride, j0, seen, q, dh);
+                        gemm_add_views(probs, values, &mut out[(i0 + r) * d + q..], d);
+                    }
+                } else {
+                    let probs = block(tile, cols, 0, rows, 0, cols);
+                    gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
+                }
+            }
+            for (r, &s) in sum.iter().enumerate() {
+                let inv = 1.0 / s;
+                let out = &mut out[(i0 + r) * d + q..][..dh];
+                out.iter_mut().for_each(|o| *o *= inv);
+            }
+        }
+    }
 }
 
 /// Multi-head self-attention on one sequence `x` (`T × D`, `D = params.out_proj_bias.len()`)
@@ -373,26 +452,160 @@ pub fn multi_head_attention(
         "the heads ({heads}) must divide the features ({d})"
     );
     let t = x.len() / d.max(1);
-    let block = t.min(QUERY_BLOCK);
+    assert!(
+        scratch.len() >= scratch_len(t, d, heads),
+        "the scratch holds {} values, not the {} of {t} steps",
+        scratch.len(),
+        scratch_len(t, d, heads)
+    );
     let (qkv, rest) = scratch.split_at_mut(3 * t * d);
     let (out, rest) = rest.split_at_mut(t * d);
-    let (kt, rest) = rest.split_at_mut(t * (d / heads));
-    let (tile, rest) = rest.split_at_mut(block * t.min(KEY_TILE));
-    let (max, rest) = rest.split_at_mut(block);
-    let sum = &mut rest[..block];
+    let (tiles, _) = TileBuffers::split(rest, t, t, d / heads);
     let buffers = AttentionBuffers {
         qkv,
         heads: out,
-        kt,
-        tile,
-        max,
-        sum,
+        tiles,
     };
     if causal {
         forward::<true>(params, t, heads, x, y, buffers);
     } else {
         forward::<false>(params, t, heads, x, y, buffers);
     }
+}
+
+/// The `f32`s of working space [`cross_multi_head_attention`] takes for `queries` (`TQ`)
+/// queries over `keys` (`TK`) keys and values of `features` (`D`) values with `heads` (`H`)
+/// heads: `(2·TQ + 2·TK)·D + TK·D/H + min(TQ, 64)·min(TK, 64) + 2·min(TQ, 64)` (Q, K and V,
+/// the heads' output, one head's `Kᵀ`, one tile of scores and the running statistics of a
+/// query block), the heap layer's scratch at batch 1.
+pub const fn cross_scratch_len(
+    queries: usize,
+    keys: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    (2 * queries + 2 * keys) * features
+        + TileBuffers::len(queries, keys, features / if heads == 0 { 1 } else { heads })
+}
+
+/// The multiply-accumulates of [`cross_multi_head_attention`]: the projections,
+/// `(2·TQ + 2·TK)·D²`, and the score and value products, `2·TQ·TK·D`.
+pub const fn cross_multiply_accumulates(queries: usize, keys: usize, features: usize) -> usize {
+    (2 * queries + 2 * keys) * features * features + 2 * queries * keys * features
+}
+
+/// Cross-attention of one sample, on slices: `queries` (`TQ`) queries over `TK` keys and
+/// values, packed along the steps of `x` as `nn::layers::CrossAttention` takes them (rows
+/// `0..TQ` the queries, then `TK` keys, then `TK` values, `D` values each), into `y`
+/// (`TQ × D`). PyTorch's `nn.MultiheadAttention(D, heads, batch_first=True)` as
+/// `mha(q, k, v)`, with the online softmax of [`multi_head_attention`], so no `TQ × TK`
+/// matrix exists beyond a 64 × 64 tile. The heap layer's inference forward runs this on each
+/// sample; `nn::baked` runs it for a fork's `=> multi_head_attention(D, heads = H)`.
+/// `scratch` is at least [`cross_scratch_len`] values.
+///
+/// # Panics
+/// When `heads` does not divide `D`, the steps of `x` are not `TQ` plus twice some `TK`,
+/// `scratch` is too short, or `y` is not `TQ × D`.
+///
+/// ```
+/// use nn_core::linalg::attention::{AttentionParams, cross_multi_head_attention, cross_scratch_len};
+/// // 2 queries over 1 key of 2 features, 1 head; identity projections, zero biases.
+/// let eye = [1.0, 0.0, 0.0, 1.0];
+/// let in_proj_weight = [eye, eye, eye].concat();
+/// let params = AttentionParams {
+///     in_proj_weight: &in_proj_weight,
+///     in_proj_bias: &[0.0; 6],
+///     out_proj_weight: &eye,
+///     out_proj_bias: &[0.0; 2],
+/// };
+/// // Rows: the queries q₀ and q₁, the key k, the value v.
+/// let x = [1.0, 0.0, 0.0, 1.0, 0.5, 0.5, 3.0, -1.0];
+/// let (mut y, mut scratch) = ([0.0; 4], vec![0.0; cross_scratch_len(2, 1, 2, 1)]);
+/// cross_multi_head_attention(&params, 1, 2, &x, &mut y, &mut scratch);
+/// // A softmax over one key is 1: every query gets that key's value.
+/// assert_eq!(y, [3.0, -1.0, 3.0, -1.0]);
+/// ```
+pub fn cross_multi_head_attention(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    queries: usize,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    assert!(
+        heads > 0 && d.is_multiple_of(heads),
+        "the heads ({heads}) must divide the features ({d})"
+    );
+    let steps = x.len() / d.max(1);
+    assert!(
+        x.len() == steps * d && steps >= queries && (steps - queries).is_multiple_of(2),
+        "the input is not {queries} queries, then keys and as many values, of {d} features"
+    );
+    let keys = (steps - queries) / 2;
+    assert_eq!(
+        y.len(),
+        queries * d,
+        "the output is {queries} queries of {d} features"
+    );
+    let needed = cross_scratch_len(queries, keys, d, heads);
+    assert!(
+        scratch.len() >= needed,
+        "the scratch holds {} values, not the {needed} of {queries} queries over {keys} keys",
+        scratch.len()
+    );
+    let (proj, rest) = scratch.split_at_mut(steps * d);
+    let (out, rest) = rest.split_at_mut(queries * d);
+    let (mut tiles, _) = TileBuffers::split(rest, queries, keys, d / heads);
+    cross_attend(params, heads, queries, x, y, (proj, out, &mut tiles));
+}
+
+/// [`cross_multi_head_attention`] with its scratch split: `proj` (`(TQ + 2·TK) × D`, Q, K and
+/// V packed as `x` is), `out` (`TQ × D`, the heads' output) and the softmax's tiles.
+pub(crate) fn cross_attend(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    queries: usize,
+    x: &[f32],
+    y: &mut [f32],
+    (proj, out, tiles): (&mut [f32], &mut [f32], &mut TileBuffers<'_>),
+) {
+    let d = params.out_proj_bias.len();
+    if d == 0 {
+        return;
+    }
+    let keys = (x.len() / d - queries) / 2;
+    // Q, K and V, each from its rows with its third of `in_proj_weight`.
+    let sections = [(0, queries), (queries, keys), (queries + keys, keys)];
+    for (p, (first, rows)) in sections.into_iter().enumerate() {
+        let at = first * d;
+        super::affine(
+            &params.in_proj_weight[p * d * d..][..d * d],
+            &params.in_proj_bias[p * d..][..d],
+            &x[at..][..rows * d],
+            &mut proj[at..][..rows * d],
+            rows,
+            d,
+        );
+    }
+    let layout = Layout {
+        stride: d,
+        q: 0,
+        k: queries * d,
+        v: (queries + keys) * d,
+        queries,
+        keys,
+    };
+    attend_tiled::<false>(proj, layout, heads, out, tiles);
+    super::affine(
+        params.out_proj_weight,
+        params.out_proj_bias,
+        out,
+        y,
+        queries,
+        d,
+    );
 }
 
 /// Splits packed rows (each `features` values, then a token id): the features into

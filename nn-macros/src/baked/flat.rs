@@ -6,9 +6,9 @@
 use proc_macro2::TokenStream;
 use syn::Ident;
 
-use crate::ast::{Layer, LayerKind, MergeKind, Network};
+use crate::ast::{Fork, Layer, LayerKind, Merge, MergeKind, Network};
 use crate::ctxt::Ctxt;
-use crate::kinds::LayerCx;
+use crate::kinds::{LayerCx, Spec};
 use crate::shape::{Dims, SampleShape, Width};
 use crate::validate::{Plan, StepKind};
 
@@ -36,14 +36,20 @@ pub struct FlatStep<'a> {
 }
 
 pub enum FlatKind<'a> {
-    /// A layer of a kind, with its dotted parameter prefix (`encoder.fc1`).
-    Layer { layer: &'a Layer, path: String },
+    /// A layer of a kind, with its dotted parameter prefix (`encoder.fc1`). `spec` is the
+    /// layer's kind, or for a fork's cross-attention the merge's (`layer` is then the fork).
+    Layer {
+        layer: &'a Layer,
+        spec: &'a dyn Spec,
+        path: String,
+    },
     /// A fork's merge, with its path (`block`, `merge_3`).
     Merge { kind: MergeKind, path: String },
 }
 
 /// The layers of `layers` that are plan steps, in the order validation made them: a fork's
-/// branches in turn, each branch's layers in order.
+/// branches in turn, each branch's layers in order, then the fork itself when its merge is a
+/// layer (cross-attention).
 fn layer_order<'a>(layers: &'a [Layer], order: &mut Vec<&'a Layer>) {
     for layer in layers {
         match &layer.kind {
@@ -53,6 +59,9 @@ fn layer_order<'a>(layers: &'a [Layer], order: &mut Vec<&'a Layer>) {
                     if let Some(layers) = &branch.layers {
                         layer_order(layers, order);
                     }
+                }
+                if fork.merge.attention.is_some() {
+                    order.push(layer);
                 }
             }
             _ => order.push(layer),
@@ -177,27 +186,49 @@ impl<'a> Builder<'a, '_> {
                     output
                 }
                 StepKind::Layer(layer_step) if layer_step.merge => {
-                    self.ctxt.error(
-                        &network.list_tokens,
-                        format!(
-                            "`{}` (cross-attention after a fork) does not bake yet; bake a network with self-attention, or run this one on the heap",
-                            layer_step.text
-                        ),
+                    let fork = layers.next()?;
+                    let LayerKind::Fork(Fork {
+                        merge:
+                            Merge {
+                                attention: Some(attention),
+                                ..
+                            },
+                        ..
+                    }) = &fork.kind
+                    else {
+                        return None;
+                    };
+                    let from = *inputs.first()?;
+                    let dims = match flat_dims(&plan.nodes[step.output].shape.dims) {
+                        Some(dims) => dims,
+                        None => self.attended(from)?,
+                    };
+                    let output = self.node(dims);
+                    let path = format!("{prefix}{}", layer_step.path.join("."));
+                    let spec: &dyn Spec = attention;
+                    self.push(
+                        inputs,
+                        output,
+                        FlatKind::Layer {
+                            layer: fork,
+                            spec,
+                            path,
+                        },
                     );
-                    self.ok = false;
-                    return None;
+                    output
                 }
                 StepKind::Layer(layer_step) => {
                     let layer = layers.next()?;
                     let path = format!("{prefix}{}", layer_step.path.join("."));
                     match &layer.kind {
                         LayerKind::Spec(spec) => {
+                            let spec = spec.as_ref();
                             let dims = match flat_dims(&plan.nodes[step.output].shape.dims) {
                                 Some(dims) => dims,
-                                None => self.built(network, layer, spec.as_ref(), &inputs)?,
+                                None => self.built(network, layer, spec, &inputs)?,
                             };
                             let output = self.node(dims);
-                            self.push(inputs, output, FlatKind::Layer { layer, path });
+                            self.push(inputs, output, FlatKind::Layer { layer, spec, path });
                             output
                         }
                         LayerKind::Custom { path: ty } => {
@@ -211,6 +242,13 @@ impl<'a> Builder<'a, '_> {
             map[step.output] = Some(output);
         }
         map[plan.output]
+    }
+
+    /// The output sizes of a cross-attention reading the packed node `packed`: the queries',
+    /// the first part of the merge that packed it.
+    fn attended(&self, packed: usize) -> Option<Vec<u64>> {
+        let merge = self.flat.steps.iter().rfind(|step| step.output == packed)?;
+        Some(self.flat.dims[*merge.inputs.first()?].clone())
     }
 
     fn push(&mut self, inputs: Vec<usize>, output: usize, kind: FlatKind<'a>) {

@@ -35,7 +35,9 @@ pub fn is_tflite(bytes: &[u8]) -> bool {
 /// The layer of the flat step whose path `tensor` is under, for an error's span.
 fn layer_of<'a>(flat: &Flat<'a>, tensor: &str) -> Option<&'a Layer> {
     flat.steps.iter().find_map(|step| match &step.kind {
-        FlatKind::Layer { layer, path } if tensor.starts_with(&format!("{path}.")) => Some(*layer),
+        FlatKind::Layer { layer, path, .. } if tensor.starts_with(&format!("{path}.")) => {
+            Some(*layer)
+        }
         _ => None,
     })
 }

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::ast::{Layer, LayerKind, MergeKind, Network, Weights};
+use crate::ast::{Layer, MergeKind, Network, Weights};
 use crate::ctxt::Ctxt;
 use crate::kinds::Spec;
 use crate::kinds::bake::{BakeCx, Baking, Fold, Run};
@@ -255,7 +255,7 @@ fn steps<'a>(network: &Network, flat: &Flat<'a>, ctxt: &Ctxt) -> Option<Vec<Bake
     for step in &flat.steps {
         let input = flat.dims[*step.inputs.first()?].clone();
         let output = flat.dims[step.output].clone();
-        let (layer, path) = match &step.kind {
+        let (layer, spec, path) = match &step.kind {
             FlatKind::Merge { kind, .. } => {
                 let outer = match kind {
                     MergeKind::Concat(axis) => {
@@ -268,12 +268,8 @@ fn steps<'a>(network: &Network, flat: &Flat<'a>, ctxt: &Ctxt) -> Option<Vec<Bake
                 steps.push(Baked::Merge { kind: *kind, outer });
                 continue;
             }
-            FlatKind::Layer { layer, path } => (*layer, path.clone()),
+            FlatKind::Layer { layer, spec, path } => (*layer, *spec, path.clone()),
         };
-        let LayerKind::Spec(spec) = &layer.kind else {
-            return None;
-        };
-        let spec = spec.as_ref();
         let cx = BakeCx {
             input: &input,
             output: &output,

@@ -14,7 +14,7 @@ use nn_core::linalg::pool::PoolShape;
 use nn_core::quant::Op;
 
 use super::flat::{self, Flat, FlatKind, FlatStep};
-use crate::ast::{Layer, LayerKind, MergeKind, Network};
+use crate::ast::{Layer, MergeKind, Network};
 use crate::ctxt::Ctxt;
 use crate::kinds::bake::BakeCx;
 use crate::validate::Plan;
@@ -54,10 +54,7 @@ pub fn step_op<'a>(
             };
             Ok((op, path.clone()))
         }
-        FlatKind::Layer { layer, path } => {
-            let LayerKind::Spec(spec) = &layer.kind else {
-                return Err(Some(layer));
-            };
+        FlatKind::Layer { layer, spec, path } => {
             let op = spec.quant_op(&cx).ok_or(Some(*layer))?;
             Ok((op, path.clone()))
         }

@@ -20,6 +20,7 @@ use quote::quote;
 use super::flat::{self, FlatKind};
 use crate::ast::{Dim, Layer, LayerKind, Network, with_resolved};
 use crate::ctxt::{ConstCheck, Ctxt, Message};
+use crate::kinds::Spec;
 use crate::kinds::bake::BakeCx;
 use crate::shape::MAX_SIZE;
 
@@ -61,7 +62,11 @@ fn unknowns<'a>(network: &'a Network, siblings: &'a [Network]) -> Vec<Unknown<'a
                             walk(layers, siblings, depth, out);
                         }
                     }
-                    Vec::new()
+                    // A cross-attention's sizes.
+                    match &fork.merge.attention {
+                        Some(attention) => attention.sizes(),
+                        None => Vec::new(),
+                    }
                 }
                 LayerKind::Custom { path } => {
                     if let Some(inner) = flat::sibling(path, siblings).filter(|_| depth < 16) {
@@ -110,10 +115,7 @@ fn shapes<'a>(
         let flat = flat::build(network, siblings, &plan, nn, &muted)?;
         let mut out = Vec::new();
         for step in &flat.steps {
-            let FlatKind::Layer { layer, path } = &step.kind else {
-                continue;
-            };
-            let LayerKind::Spec(spec) = &layer.kind else {
+            let FlatKind::Layer { layer, spec, path } = &step.kind else {
                 continue;
             };
             let cx = BakeCx {

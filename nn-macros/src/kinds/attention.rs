@@ -171,14 +171,8 @@ impl Spec for Attention {
             ));
         }
         let (t, d, h) = (steps as usize, features as usize, heads as usize);
-        let param = |name, shape| Param { name, shape };
         Ok(Baking {
-            params: vec![
-                param("in_proj_weight", vec![3 * d, d]),
-                param("in_proj_bias", vec![3 * d]),
-                param("out_proj.weight", vec![d, d]),
-                param("out_proj.bias", vec![d]),
-            ],
+            params: attention_params(d),
             scratch: if padded {
                 nn_core::baked::padded_multi_head_attention_scratch_len(t, d, h)
             } else {
@@ -196,10 +190,9 @@ impl Spec for Attention {
 
     fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
         let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
-        let [in_w, in_b, out_w, out_b] = io.params.as_slice() else {
-            return TokenStream::new();
-        };
-        let (&[steps, width], Some(heads)) = (cx.input, self.heads.literal()) else {
+        let (Some(params), &[steps, width], Some(heads)) =
+            (params_tokens(io), cx.input, self.heads.literal())
+        else {
             return TokenStream::new();
         };
         let causal = self.causal;
@@ -217,12 +210,7 @@ impl Spec for Attention {
                     #nn::baked::padded_multi_head_attention_scratch_len(#t, #d, #h) == #scratch_len,
                     "the macro's scratch for a padded attention layer is not nn's"
                 );
-                let params = #nn::baked::AttentionParams {
-                    in_proj_weight: #in_w,
-                    in_proj_bias: #in_b,
-                    out_proj_weight: #out_w,
-                    out_proj_bias: #out_b,
-                };
+                let params = #params;
                 #nn::baked::padded_multi_head_attention(&params, (#h, #causal, #pad), #x, #y, #scratch);
             });
         }
@@ -238,12 +226,7 @@ impl Spec for Attention {
                 #nn::baked::multi_head_attention_scratch_len(#t, #d, #h) == #scratch_len,
                 "the macro's scratch for an attention layer is not nn's"
             );
-            let params = #nn::baked::AttentionParams {
-                in_proj_weight: #in_w,
-                in_proj_bias: #in_b,
-                out_proj_weight: #out_w,
-                out_proj_bias: #out_b,
-            };
+            let params = #params;
             #nn::baked::multi_head_attention(&params, #h, #causal, #x, #y, #scratch);
         })
     }
@@ -354,5 +337,120 @@ pub(crate) fn heads_divide(
                 message,
             });
         }
+    }
+}
+
+/// The parameters a baked attention reads, self or cross: PyTorch's.
+fn attention_params(d: usize) -> Vec<Param> {
+    let param = |name, shape| Param { name, shape };
+    vec![
+        param("in_proj_weight", vec![3 * d, d]),
+        param("in_proj_bias", vec![3 * d]),
+        param("out_proj.weight", vec![d, d]),
+        param("out_proj.bias", vec![d]),
+    ]
+}
+
+/// `nn::baked::AttentionParams` of a baked attention's parameters, in [`attention_params`]'s
+/// order.
+fn params_tokens(io: &BakeIo) -> Option<TokenStream> {
+    let nn = io.nn;
+    let [in_w, in_b, out_w, out_b] = io.params.as_slice() else {
+        return None;
+    };
+    Some(quote_spanned!(io.span=> #nn::baked::AttentionParams {
+        in_proj_weight: #in_w,
+        in_proj_bias: #in_b,
+        out_proj_weight: #out_w,
+        out_proj_bias: #out_b,
+    }))
+}
+
+/// The cross-attention of `fork { .. } => multi_head_attention(D, heads = H)`, as it bakes. The
+/// fork's validation (`validate::merge`) builds it and checks its shapes; baked, its input is
+/// the fork's branches packed along the steps (`TQ` queries, then `TK` keys, then `TK`
+/// values, `(TQ + 2·TK, D)`), and `nn::baked::cross_multi_head_attention` runs the heap
+/// `CrossAttention`'s flash-style kernel on it with its batch-1 scratch,
+/// `nn::baked::cross_multi_head_attention_scratch_len(TQ, TK, D, H)` values of the work arena.
+impl Spec for AttentionMerge {
+    fn text(&self) -> String {
+        format!(
+            "multi_head_attention({}, heads = {})",
+            self.features.text(),
+            self.heads.text()
+        )
+    }
+
+    fn sizes(&self) -> Vec<&Dim> {
+        vec![&self.features, &self.heads]
+    }
+
+    /// Never called: a merge is not a layer of a chain, and validation builds it.
+    fn build(&self, cx: &LayerCx) -> Option<Built> {
+        cx.error(format!(
+            "`{}` attends from a fork's first branch to its others, so it ends a fork: `fork {{ queries: [..], memory: [..] }} => {}`",
+            self.text(),
+            self.text()
+        ));
+        None
+    }
+
+    fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
+        let (&[steps, features], &[queries, _]) = (cx.input, cx.output) else {
+            return Err(format!(
+                "`{}` needs `(T, D)` sequences from its branches",
+                self.text()
+            ));
+        };
+        let Some(heads) = self.heads.literal().filter(|&h| h > 0 && features % h == 0) else {
+            return Err(format!(
+                "`{}` bakes with its number of heads written as a number that divides {features}",
+                self.text()
+            ));
+        };
+        let keys = steps.saturating_sub(queries) / 2;
+        let (tq, tk, d, h) = (
+            queries as usize,
+            keys as usize,
+            features as usize,
+            heads as usize,
+        );
+        Ok(Baking {
+            params: attention_params(d),
+            scratch: nn_core::baked::cross_multi_head_attention_scratch_len(tq, tk, d, h),
+            run: Run::Fresh,
+            fold: Fold::None,
+            multiply_accumulates: nn_core::linalg::attention::cross_multiply_accumulates(tq, tk, d),
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
+        let (Some(params), &[steps, features], &[queries, _], Some(heads)) =
+            (params_tokens(io), cx.input, cx.output, self.heads.literal())
+        else {
+            return TokenStream::new();
+        };
+        let keys = steps.saturating_sub(queries) / 2;
+        let scratch_len = nn_core::baked::cross_multi_head_attention_scratch_len(
+            queries as usize,
+            keys as usize,
+            features as usize,
+            heads as usize,
+        );
+        let (tq, tk, d, h) = (
+            usize_lit(queries),
+            usize_lit(keys),
+            usize_lit(features),
+            usize_lit(heads),
+        );
+        quote_spanned!(io.span=> {
+            const _: () = ::core::assert!(
+                #nn::baked::cross_multi_head_attention_scratch_len(#tq, #tk, #d, #h) == #scratch_len,
+                "the macro's scratch for a cross-attention is not nn's"
+            );
+            let params = #params;
+            #nn::baked::cross_multi_head_attention(&params, #h, #tq, #x, #y, #scratch);
+        })
     }
 }
