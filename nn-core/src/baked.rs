@@ -320,6 +320,8 @@ pub fn rms_norm(weight: &[f32], eps: f32, x: &[f32], y: &mut [f32]) {
 /// # Panics
 /// When `heads` does not divide `D` or a length disagrees with another; generated code passes
 /// arrays the macro sized.
+// Inlined, so that a caller's constant `causal` links one of the two kernels.
+#[inline]
 pub fn multi_head_attention(
     params: &AttentionParams<'_>,
     heads: usize,
@@ -397,6 +399,8 @@ pub fn patches(image: [usize; 3], patch: usize, x: &[f32], y: &mut [f32]) {
 /// # Panics
 /// When `heads` does not divide `D` or a length disagrees with another; generated code passes
 /// arrays the macro sized.
+// Inlined, so that a caller's constant `causal` links one of the two kernels.
+#[inline]
 pub fn padded_multi_head_attention(
     params: &AttentionParams<'_>,
     (heads, causal, pad): (usize, bool, usize),
@@ -408,9 +412,10 @@ pub fn padded_multi_head_attention(
 }
 
 /// The scratch of [`padded_multi_head_attention`] on `steps` steps of `features` values with
-/// `heads` heads: `4·T·D + T + T² + T·D/H` values (the features and then the heads' output, the
-/// keys' mask, Q, K and V, one head's `T × T` probabilities and one head's `Kᵀ`). Unlike the
-/// unpadded kernel it is not tiled: a sequence of `T` steps holds a `T × T` matrix.
+/// `heads` heads: `4·T·D + T + T·D/H + min(T, 64)² + 2·min(T, 64)` values (the features and
+/// then the heads' output, the keys' mask, Q, K and V, one head's `Kᵀ`, one tile of scores and
+/// a query block's running maximum and sum): tiled as the unpadded kernel is, the heap
+/// layer's scratch at batch 1.
 pub const fn padded_multi_head_attention_scratch_len(
     steps: usize,
     features: usize,

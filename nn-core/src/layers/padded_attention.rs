@@ -5,7 +5,8 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
 use crate::linalg::attention::{
-    self, LANES, attend_padded, block, transpose_into, unpack_padded, visible,
+    self, KEY_TILE, LANES, QUERY_BLOCK, TileBuffers, attend_padded_tiled, block, exp_row, row_max,
+    scale, transpose_into, unpack_padded, visible,
 };
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
@@ -53,12 +54,14 @@ use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 /// `U(−1/√D, 1/√D)`) and `out_proj.bias` (`D`; zero).
 ///
 /// # Memory
-/// The projections are one product each over all `B·T` rows. Attention is not tiled: the
-/// inference forward computes one head's `T × T` probabilities at a time, so its scratch
-/// ([`PaddedAttentionScratch`]) holds `4·B·T·D + B·T + T² + T·D/H` floats: Q, K and V, the
-/// heads' output (first the features copied out of the packed input), the keys' mask, one
-/// head's probabilities and one head's `Kᵀ`. The training forward keeps every probability for
-/// `backward`, so its cache ([`PaddedAttentionCache`]) holds
+/// The projections are one product each over all `B·T` rows. The inference forward runs the
+/// flash-style kernel of [`MultiHeadAttention`](super::MultiHeadAttention) on each sample, the
+/// padded keys masked in each tile (a baked network runs the same kernel), so its scratch
+/// ([`PaddedAttentionScratch`]) holds `4·B·T·D + B·T + T·D/H + min(T, 64)² + 2·min(T, 64)`
+/// floats: Q, K and V, the heads' output (first the features copied out of the packed input),
+/// the keys' mask, one head's `Kᵀ`, one tile of scores and the running statistics of a query
+/// block. The training forward keeps every probability for `backward`, so its cache
+/// ([`PaddedAttentionCache`]) holds
 /// `9·B·T·D + B·T + B·H·T² + T² + T·D/H` floats: the features, the keys' mask, Q, K and V, the
 /// probabilities, the heads' output, and for `backward` the gradients of the heads' output (then
 /// of the features) and of Q, K and V, one head's score gradients and one head's `Kᵀ`, then
@@ -128,7 +131,8 @@ pub struct PaddedAttention<
 }
 
 /// The working space of [`PaddedAttention`]'s inference forward,
-/// `4·B·T·D + B·T + T² + T·D/H` floats, allocated once by [`Zeroed::zeroed`].
+/// `4·B·T·D + B·T + T·D/H + min(T, 64)² + 2·min(T, 64)` floats, allocated once by
+/// [`Zeroed::zeroed`].
 #[derive(Clone, Debug)]
 pub struct PaddedAttentionScratch<const B: usize, const T: usize, const D: usize, const H: usize> {
     /// `(B·T)`: 1 for a key that may be attended, 0 for padding.
@@ -138,22 +142,29 @@ pub struct PaddedAttentionScratch<const B: usize, const T: usize, const D: usize
     /// `(B·T, D)`: the features copied out of the packed input, then the heads' output, side
     /// by side.
     heads: Aligned,
-    /// `(T, T)`: one head's scores, then its probabilities.
-    probs: Aligned,
     /// `(D/H, T)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
     kt: Aligned,
+    /// One tile of scores, then of unnormalised probabilities.
+    tile: Aligned,
+    /// The running maximum of each query row of a block.
+    max: Aligned,
+    /// The running sum of each query row of a block.
+    sum: Aligned,
 }
 
 impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
     for PaddedAttentionScratch<B, T, D, H>
 {
     fn zeroed() -> Self {
+        let block = T.min(QUERY_BLOCK);
         Self {
             keep: buffer(B * T),
             qkv: buffer(B * T * 3 * D),
             heads: buffer(B * T * D),
-            probs: buffer(T * T),
             kt: buffer(T * head_dim::<D, H>()),
+            tile: buffer(block * T.min(KEY_TILE)),
+            max: buffer(block),
+            sum: buffer(block),
         }
     }
 }
@@ -338,28 +349,22 @@ impl<
     }
 
     /// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` into `heads`, from `qkv` and the
-    /// keys' mask `keep`. With `all`, `probs` holds every head's probabilities (`B·H·T·T`);
-    /// without, one head's at a time (`T·T`).
+    /// keys' mask `keep`, keeping every head's probabilities in `probs` (`B·H·T·T`) for
+    /// `backward`.
     fn attend<const B: usize>(
         qkv: &[f32],
         keep: &[f32],
         heads: &mut [f32],
         probs: &mut [f32],
         kt: &mut [f32],
-        all: bool,
     ) {
         Self::check();
         for b in 0..B {
-            let probs = if all {
-                &mut probs[b * H * T * T..][..H * T * T]
-            } else {
-                &mut probs[..T * T]
-            };
             attend_padded(
                 &qkv[b * T * 3 * D..][..T * 3 * D],
                 &keep[b * T..][..T],
                 &mut heads[b * T * D..][..T * D],
-                probs,
+                &mut probs[b * H * T * T..][..H * T * T],
                 kt,
                 (H, CAUSAL),
             );
@@ -522,13 +527,25 @@ impl<
             keep,
             qkv,
             heads,
-            probs,
             kt,
+            tile,
+            max,
+            sum,
         } = scratch;
         // The features borrow `heads` until the heads' output overwrites them.
         Self::unpack(x, heads, keep);
         self.project_in::<B>(heads, qkv);
-        Self::attend::<B>(qkv, keep, heads, probs, kt, false);
+        let mut tiles = TileBuffers { kt, tile, max, sum };
+        // Each sample through the tiled kernel a baked network runs.
+        for b in 0..B {
+            attend_padded_tiled(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                &keep[b * T..][..T],
+                &mut heads[b * T * D..][..T * D],
+                (H, CAUSAL),
+                &mut tiles,
+            );
+        }
         self.project_out(heads, y);
     }
 
@@ -549,7 +566,7 @@ impl<
         } = cache;
         Self::unpack(x, features, keep);
         self.project_in::<B>(features, qkv);
-        Self::attend::<B>(qkv, keep, heads, probs, kt, true);
+        Self::attend::<B>(qkv, keep, heads, probs, kt);
         self.project_out(heads, y);
     }
 
@@ -653,6 +670,96 @@ impl<
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
+    }
+}
+
+/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `heads`
+/// (`T × D`), from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `H` heads, causal
+/// or not: the training forward's, which keeps every head's probabilities in `probs`
+/// (`H·T·T`) for `backward`; `kt` holds one head's `Kᵀ`.
+fn attend_padded(
+    qkv: &[f32],
+    keep: &[f32],
+    heads: &mut [f32],
+    probs: &mut [f32],
+    kt: &mut [f32],
+    (head_count, causal): (usize, bool),
+) {
+    let t = keep.len();
+    heads.fill(0.0);
+    if t == 0 {
+        return;
+    }
+    let d = heads.len() / t;
+    let dh = d / head_count;
+    let scale = scale(dh);
+    let all = probs.len() == head_count * t * t && head_count > 1;
+    for h in 0..head_count {
+        let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
+        let p = &mut probs[if all { h * t * t } else { 0 }..][..t * t];
+        // The product adds onto `p`; zeroed here, where it is about to be read.
+        p.fill(0.0);
+        transpose_into(&qkv[k..], 3 * d, t, dh, kt);
+        gemm_add_views(
+            block(qkv, 3 * d, 0, t, q, dh),
+            block(kt, t, 0, dh, 0, t),
+            p,
+            t,
+        );
+        if causal {
+            vectorized(SoftmaxRows::<true> {
+                scores: p,
+                keep,
+                scale,
+            });
+        } else {
+            vectorized(SoftmaxRows::<false> {
+                scores: p,
+                keep,
+                scale,
+            });
+        }
+        let values = block(qkv, 3 * d, 0, t, v, dh);
+        gemm_add_views(block(p, t, 0, t, 0, t), values, &mut heads[q..], d);
+    }
+}
+
+/// Softmax of every row of a head's `T × T` scores, scaled, over the keys the row may see:
+/// not padding (`keep` 1) and, with `CAUSAL`, not after the query. Every other probability is
+/// exactly 0, and a row that sees no key is all 0.
+struct SoftmaxRows<'a, const CAUSAL: bool> {
+    scores: &'a mut [f32],
+    /// `(T)`: 1 for a key that may be attended, 0 for padding.
+    keep: &'a [f32],
+    scale: f32,
+}
+
+impl<const CAUSAL: bool> Vectorize for SoftmaxRows<'_, CAUSAL> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let steps = self.keep.len();
+        for (i, row) in self.scores.chunks_exact_mut(steps.max(1)).enumerate() {
+            let seen = visible::<CAUSAL>(i, 0, steps);
+            let (keys, later) = row.split_at_mut(seen);
+            later.fill(0.0);
+            let keep = &self.keep[..seen];
+            if !keep.contains(&1.0) {
+                keys.fill(0.0); // no key to see: the heads' output of this row is 0
+                continue;
+            }
+            // A padded score becomes −∞, so that the maximum is over the unpadded ones; its
+            // exponential (`exp_fast`'s floor, about 1.6e-38, below an ulp of the sum, which is
+            // at least 1) is then multiplied by 0.
+            for (s, &k) in keys.iter_mut().zip(keep) {
+                *s = if k == 0.0 { f32::NEG_INFINITY } else { *s };
+            }
+            let max = row_max(keys);
+            let inv = 1.0 / exp_row(keys, max, self.scale);
+            for (p, &k) in keys.iter_mut().zip(keep) {
+                *p *= inv * k;
+            }
+        }
     }
 }
 
@@ -1096,6 +1203,31 @@ mod tests {
         assert!(dx.as_slice()[..T * 5].iter().any(|&g| g != 0.0));
     }
 
+    // The first tile of 64 keys is all padding: the online softmax starts at the second tile,
+    // so the first 64 causal queries see nothing (the bias) and the rest match the reference.
+    fn a_first_tile_of_padding<const CAUSAL: bool>(seed: u64) {
+        const T: usize = 70;
+        let layer = random_layer::<T, 8, 2, CAUSAL, 0, 9>(seed, 2.0);
+        let features = random_tensor::<Tensor3<1, T, 8>>(&mut seeded(seed + 1));
+        let ids: Vec<f32> = (0..T).map(|t| if t < 64 { 0.0 } else { 3.0 }).collect();
+        let x = pack::<1, T, 8, 9>(features.as_slice(), &ids);
+        let mut y = Tensor3::<1, T, 8>::zeros();
+        layer.forward(&x, &mut y, &mut Zeroed::zeroed());
+        assert!(y.as_slice().iter().all(|v| v.is_finite()));
+        let want = reference(&layer, &x);
+        assert_close(y.as_slice(), &want, 1e-5);
+        if CAUSAL {
+            let bias = layer.out_proj_bias().as_slice().repeat(64);
+            assert_eq!(&y.as_slice()[..64 * 8], &bias[..]);
+        }
+    }
+
+    #[test]
+    fn a_first_tile_of_padding_is_skipped() {
+        a_first_tile_of_padding::<false>(42);
+        a_first_tile_of_padding::<true>(43);
+    }
+
     #[test]
     fn a_sample_of_padding_only_gives_the_bias() {
         all_padding::<false>(40);
@@ -1118,10 +1250,14 @@ mod tests {
         let (mut y, mut y_train) = (Tensor3::<B, T, D>::zeros(), Tensor3::<B, T, D>::zeros());
         layer.forward(&x, &mut y, &mut Zeroed::zeroed());
         layer.forward_train(&x, &mut y_train, &mut Zeroed::zeroed());
-        assert_eq!(y.as_slice(), y_train.as_slice());
+        for (&a, &b) in y.as_slice().iter().zip(y_train.as_slice()) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+        }
     }
 
-    // Both forwards run the same products and softmax; only where the probabilities go differs.
+    // The inference forward's online softmax over tiles of keys against the training forward's
+    // softmax over whole rows, with pads first, inside and at the tail; 70 steps cross a block
+    // and a tile.
     #[test]
     fn forward_equals_forward_train() {
         forwards_agree::<2, 5, 4, 2, false, 5>(50);

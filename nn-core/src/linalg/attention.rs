@@ -241,6 +241,8 @@ struct OnlineTile<'a, const CAUSAL: bool> {
     cols: usize,
     first_query: usize,
     first_key: usize,
+    /// The tile's keys' mask, when padding is masked: 1 for a key that may be attended.
+    keep: Option<&'a [f32]>,
     scale: f32,
     max: &'a mut [f32],
     sum: &'a mut [f32],
@@ -263,8 +265,24 @@ impl<const CAUSAL: bool> Vectorize for OnlineTile<'_, CAUSAL> {
             if seen == 0 {
                 continue;
             }
+            if let Some(keep) = self.keep {
+                let keep = &keep[..seen];
+                if !keep.contains(&1.0) {
+                    keys.fill(0.0); // nothing here to see: the row adds nothing
+                    continue;
+                }
+                // A padded score becomes −∞, so that the maximum is over the unpadded ones;
+                // its exponential (`exp_fast`'s floor, about 1.6e-38, below an ulp of the
+                // running sum, which is at least 1) is then multiplied by 0.
+                for (s, &k) in keys.iter_mut().zip(keep) {
+                    *s = if k == 0.0 { f32::NEG_INFINITY } else { *s };
+                }
+            }
             let new_max = max.max(row_max(keys));
             let tile_sum = exp_row(keys, new_max, self.scale);
+            if let Some(keep) = self.keep {
+                keys.iter_mut().zip(keep).for_each(|(p, &k)| *p *= k);
+            }
             if *max == f32::NEG_INFINITY {
                 // The first tile this row sees: nothing to rescale.
                 *sum = tile_sum;
@@ -313,7 +331,7 @@ pub(crate) fn forward<const CAUSAL: bool>(
     };
     let samples = qkv.chunks_exact(t * 3 * d).zip(out.chunks_exact_mut(t * d));
     for (sample, out) in samples {
-        attend_tiled::<CAUSAL>(sample, layout, heads, out, &mut tiles);
+        attend_tiled::<CAUSAL>(sample, layout, (heads, None), out, &mut tiles);
     }
     super::affine(
         params.out_proj_weight,
@@ -329,11 +347,12 @@ pub(crate) fn forward<const CAUSAL: bool>(
 /// `layout` says, into `out` (`queries × D`): for each head and block of up to
 /// [`QUERY_BLOCK`] queries, the keys in tiles of up to [`KEY_TILE`] with the online softmax
 /// (see the module docs). With `CAUSAL` (queries and keys the same steps), query `i` sees keys
-/// `0..=i` only. With no keys every head is the empty sum, 0.
+/// `0..=i` only; with `keep` (`keys` values), no key whose `keep` is 0. A query with no key to
+/// see, and every query when there are no keys, gets 0 from every head.
 pub(crate) fn attend_tiled<const CAUSAL: bool>(
     proj: &[f32],
     layout: Layout,
-    heads: usize,
+    (heads, keep): (usize, Option<&[f32]>),
     out: &mut [f32],
     buffers: &mut TileBuffers<'_>,
 ) {
@@ -379,6 +398,7 @@ pub(crate) fn attend_tiled<const CAUSAL: bool>(
                     cols,
                     first_query: i0,
                     first_key: j0,
+                    keep: keep.map(|keep| &keep[j0..j0 + cols]),
                     scale,
                     max: &mut *max,
                     sum: &mut *sum,
@@ -403,7 +423,8 @@ pub(crate) fn attend_tiled<const CAUSAL: bool>(
                 }
             }
             for (r, &s) in sum.iter().enumerate() {
-                let inv = 1.0 / s;
+                // A row that saw no key is 0 (its probabilities were all 0), not 0 · ∞.
+                let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
                 let out = &mut out[(i0 + r) * d + q..][..dh];
                 out.iter_mut().for_each(|o| *o *= inv);
             }
@@ -438,6 +459,8 @@ pub(crate) fn attend_tiled<const CAUSAL: bool>(
 /// // The first step sees only itself.
 /// assert_eq!(y[..2], [1.0, 0.0]);
 /// ```
+// Inlined, so that a caller's constant `causal` links one of the two kernels.
+#[inline]
 pub fn multi_head_attention(
     params: &AttentionParams<'_>,
     heads: usize,
@@ -597,7 +620,7 @@ pub(crate) fn cross_attend(
         queries,
         keys,
     };
-    attend_tiled::<false>(proj, layout, heads, out, tiles);
+    attend_tiled::<false>(proj, layout, (heads, None), out, tiles);
     super::affine(
         params.out_proj_weight,
         params.out_proj_bias,
@@ -625,70 +648,52 @@ pub(crate) fn unpack_padded(
     }
 }
 
-/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `heads`
-/// (`T × D`), from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `H` heads, causal
-/// or not. `probs` holds every head's probabilities (`H·T·T`, kept for `backward`) or one
-/// head's at a time (`T·T`); `kt` one head's `Kᵀ`.
-pub(crate) fn attend_padded(
-    qkv: &[f32],
-    keep: &[f32],
-    heads: &mut [f32],
-    probs: &mut [f32],
-    kt: &mut [f32],
-    (head_count, causal): (usize, bool),
-) {
-    let t = keep.len();
-    heads.fill(0.0);
-    if t == 0 {
-        return;
-    }
-    let d = heads.len() / t;
-    let dh = d / head_count;
-    let scale = scale(dh);
-    let all = probs.len() == head_count * t * t && head_count > 1;
-    for h in 0..head_count {
-        let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
-        let p = &mut probs[if all { h * t * t } else { 0 }..][..t * t];
-        // The product adds onto `p`; zeroed here, where it is about to be read.
-        p.fill(0.0);
-        transpose_into(&qkv[k..], 3 * d, t, dh, kt);
-        gemm_add_views(
-            block(qkv, 3 * d, 0, t, q, dh),
-            block(kt, t, 0, dh, 0, t),
-            p,
-            t,
-        );
-        if causal {
-            vectorized(SoftmaxRows::<true> {
-                scores: p,
-                keep,
-                scale,
-            });
-        } else {
-            vectorized(SoftmaxRows::<false> {
-                scores: p,
-                keep,
-                scale,
-            });
-        }
-        let values = block(qkv, 3 * d, 0, t, v, dh);
-        gemm_add_views(block(p, t, 0, t, 0, t), values, &mut heads[q..], d);
-    }
+/// Values of working space [`padded_multi_head_attention`] needs on `steps` (`T`) steps of
+/// `features` (`D`) with `heads` (`H`) heads:
+/// `4·T·D + T + T·D/H + min(T, 64)² + 2·min(T, 64)`, the heap layer's scratch at batch 1 (the
+/// features and then the heads' output, the keys' mask, Q, K and V, one head's `Kᵀ`, one tile
+/// of scores and the running statistics of a query block).
+pub const fn padded_scratch_len(steps: usize, features: usize, heads: usize) -> usize {
+    4 * steps * features
+        + steps
+        + TileBuffers::len(steps, steps, features / if heads == 0 { 1 } else { heads })
 }
 
-/// Values of working space [`padded_multi_head_attention`] needs on `steps` (`T`) steps of
-/// `features` (`D`) with `heads` (`H`) heads: `4·T·D + T + T² + T·D/H`, the heap layer's
-/// scratch at batch 1 (the features and then the heads' output, the keys' mask, Q, K and V,
-/// one head's probabilities and one head's `Kᵀ`).
-pub const fn padded_scratch_len(steps: usize, features: usize, heads: usize) -> usize {
-    4 * steps * features + steps + steps * steps + steps * (features / heads)
+/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `out` (`T × D`),
+/// from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `heads` heads, causal or not:
+/// the online softmax of [`attend_tiled`], so no `T × T` matrix exists beyond a tile. The
+/// inference kernel of the heap `PaddedAttention` and of a baked padded attention.
+// Inlined, so that a caller's constant `causal` links one of the two kernels.
+#[inline]
+pub(crate) fn attend_padded_tiled(
+    qkv: &[f32],
+    keep: &[f32],
+    out: &mut [f32],
+    (heads, causal): (usize, bool),
+    tiles: &mut TileBuffers<'_>,
+) {
+    let t = keep.len();
+    let d = out.len() / t.max(1);
+    let layout = Layout {
+        stride: 3 * d,
+        q: 0,
+        k: d,
+        v: 2 * d,
+        queries: t,
+        keys: t,
+    };
+    if causal {
+        attend_tiled::<true>(qkv, layout, (heads, Some(keep)), out, tiles);
+    } else {
+        attend_tiled::<false>(qkv, layout, (heads, Some(keep)), out, tiles);
+    }
 }
 
 /// One sequence through the heap `PaddedAttention`'s inference forward, on slices: `x` is
 /// `T` steps of `D` features each followed by its token id, `y` is `T × D`, `pad` the padding
 /// id. The heap layer runs the same steps on each sample of a batch, so the bits are its own;
-/// `nn::baked` runs this for a baked `multi_head_attention(…, key_padding = PAD)`. Not tiled:
-/// the scratch holds one head's `T × T` probabilities.
+/// `nn::baked` runs this for a baked `multi_head_attention(…, key_padding = PAD)`. Tiled as
+/// [`multi_head_attention`] is: the scratch holds one `64 × 64` tile of scores, not `T × T`.
 ///
 /// # Panics
 /// When `heads` does not divide `D`, or a length disagrees with another: `scratch` is
@@ -723,7 +728,7 @@ pub fn padded_multi_head_attention(
     let (features, rest) = scratch.split_at_mut(t * d);
     let (keep, rest) = rest.split_at_mut(t);
     let (qkv, rest) = rest.split_at_mut(3 * t * d);
-    let (probs, kt) = rest.split_at_mut(t * t);
+    let (mut tiles, _) = TileBuffers::split(rest, t, t, d / heads);
     unpack_padded(x, d, pad, features, keep);
     super::affine(
         params.in_proj_weight,
@@ -733,7 +738,7 @@ pub fn padded_multi_head_attention(
         t,
         d,
     );
-    attend_padded(qkv, keep, features, probs, kt, (heads, causal));
+    attend_padded_tiled(qkv, keep, features, (heads, causal), &mut tiles);
     super::affine(
         params.out_proj_weight,
         params.out_proj_bias,
@@ -742,45 +747,6 @@ pub fn padded_multi_head_attention(
         t,
         d,
     );
-}
-
-/// Softmax of every row of a head's `T × T` scores, scaled, over the keys the row may see:
-/// not padding (`keep` 1) and, with `CAUSAL`, not after the query. Every other probability is
-/// exactly 0, and a row that sees no key is all 0.
-pub(crate) struct SoftmaxRows<'a, const CAUSAL: bool> {
-    scores: &'a mut [f32],
-    /// `(T)`: 1 for a key that may be attended, 0 for padding.
-    keep: &'a [f32],
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxRows<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let steps = self.keep.len();
-        for (i, row) in self.scores.chunks_exact_mut(steps.max(1)).enumerate() {
-            let seen = visible::<CAUSAL>(i, 0, steps);
-            let (keys, later) = row.split_at_mut(seen);
-            later.fill(0.0);
-            let keep = &self.keep[..seen];
-            if !keep.contains(&1.0) {
-                keys.fill(0.0); // no key to see: the heads' output of this row is 0
-                continue;
-            }
-            // A padded score becomes −∞, so that the maximum is over the unpadded ones; its
-            // exponential (`exp_fast`'s floor, about 1.6e-38, below an ulp of the sum, which is
-            // at least 1) is then multiplied by 0.
-            for (s, &k) in keys.iter_mut().zip(keep) {
-                *s = if k == 0.0 { f32::NEG_INFINITY } else { *s };
-            }
-            let max = row_max(keys);
-            let inv = 1.0 / exp_row(keys, max, self.scale);
-            for (p, &k) in keys.iter_mut().zip(keep) {
-                *p *= inv * k;
-            }
-        }
-    }
 }
 
 /// Values of working space [`decode_step`] needs for `features` (`D`) and `steps` (`T`): Q, K

@@ -146,8 +146,8 @@ impl Spec for Attention {
     ///
     /// With `key_padding` its input is the sequence with each step's token id after the
     /// features (`(T, D + 1)`), and `nn::baked::padded_multi_head_attention` runs the heap
-    /// `PaddedAttention`'s forward at batch 1, whose scratch holds one head's `T × T`
-    /// probabilities.
+    /// `PaddedAttention`'s forward at batch 1 (the same tiled kernel, the padded keys masked),
+    /// with `nn::baked::padded_multi_head_attention_scratch_len(T, D, H)` values of scratch.
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
         let &[steps, width] = cx.input else {
             return Err(format!("`{}` needs a `(T, D)` sequence", self.text()));
