@@ -128,6 +128,14 @@ pub const fn multiply_accumulates(steps: usize, features: usize, causal: bool) -
     4 * steps * features * features + 2 * features * products
 }
 
+/// Panics unless `heads` splits `features` evenly.
+fn check_heads(heads: usize, features: usize) {
+    assert!(
+        heads > 0 && features.is_multiple_of(heads),
+        "the heads ({heads}) must divide the features ({features})"
+    );
+}
+
 /// `1/√(D/H)`, the scale of the scores, for heads of `head_dim` features.
 pub(crate) fn scale(head_dim: usize) -> f32 {
     1.0 / crate::math::sqrt(head_dim.max(1) as f32)
@@ -470,10 +478,7 @@ pub fn multi_head_attention(
     scratch: &mut [f32],
 ) {
     let d = params.out_proj_bias.len();
-    assert!(
-        heads > 0 && d.is_multiple_of(heads),
-        "the heads ({heads}) must divide the features ({d})"
-    );
+    check_heads(heads, d);
     let t = x.len() / d.max(1);
     assert!(
         scratch.len() >= scratch_len(t, d, heads),
@@ -557,10 +562,7 @@ pub fn cross_multi_head_attention(
     scratch: &mut [f32],
 ) {
     let d = params.out_proj_bias.len();
-    assert!(
-        heads > 0 && d.is_multiple_of(heads),
-        "the heads ({heads}) must divide the features ({d})"
-    );
+    check_heads(heads, d);
     let steps = x.len() / d.max(1);
     assert!(
         x.len() == steps * d && steps >= queries && (steps - queries).is_multiple_of(2),
@@ -706,10 +708,7 @@ pub fn padded_multi_head_attention(
     scratch: &mut [f32],
 ) {
     let d = params.out_proj_bias.len();
-    assert!(
-        heads > 0 && d.is_multiple_of(heads),
-        "the heads ({heads}) must divide the features ({d})"
-    );
+    check_heads(heads, d);
     assert!(
         x.len().is_multiple_of(d + 1),
         "the input is not steps of {d} features and an id"
@@ -779,10 +778,7 @@ pub fn decode_step(
     scratch: &mut [f32],
 ) {
     let d = params.out_proj_bias.len();
-    assert!(
-        heads > 0 && d.is_multiple_of(heads),
-        "the heads ({heads}) must divide the features ({d})"
-    );
+    check_heads(heads, d);
     let steps = keys.len() / d.max(1);
     assert!(position < steps, "position {position} of {steps} steps");
     let (qkv, rest) = scratch.split_at_mut(3 * d);
