@@ -7,10 +7,9 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::attention::{
-    self, AttentionBuffers, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, TileBuffers, block,
-    exp_row, row_max, transpose_into, visible,
+    self, AttentionBuffers, AttentionParams, BackwardTiles, KEY_TILE, Layout, QUERY_BLOCK,
+    TileBuffers,
 };
-use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 
@@ -126,37 +125,36 @@ impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
 }
 
 /// The cache of [`MultiHeadAttention`]'s training forward and the working space of its
-/// backward, `8·B·T·D + B·H·T² + T² + T·D/H` floats, allocated once by [`Zeroed::zeroed`].
+/// backward, `8·B·T·D + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + 2·min(T, 64)` floats, allocated
+/// once by [`Zeroed::zeroed`].
 #[derive(Clone, Debug)]
 pub struct AttentionCache<const B: usize, const T: usize, const D: usize, const H: usize> {
     /// `(B·T, 3·D)`: each row's Q, K and V.
     qkv: Aligned,
-    /// `(B, H, T, T)`: the attention probabilities, 0 where masked.
-    probs: Aligned,
+    /// `(B, H, T, 2)`: each query row's softmax statistics, its largest score and `1/sum`.
+    stats: Aligned,
     /// `(B·T, D)`: the heads' output, side by side.
     heads: Aligned,
     /// `(B·T, D)`: the gradient of `heads`.
     dheads: Aligned,
     /// `(B·T, 3·D)`: the gradient of `qkv`.
     dqkv: Aligned,
-    /// `(T, T)`: one head's probability gradients, then its (unscaled) score gradients.
-    dscores: Aligned,
-    /// `(D/H, T)`: one head's `Kᵀ` (forward), then its `Vᵀ` (backward).
-    transposed: Aligned,
+    /// The tiles of the forward, then of the backward (the longer of the two).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
     for AttentionCache<B, T, D, H>
 {
     fn zeroed() -> Self {
+        let dh = head_dim::<D, H>();
         Self {
             qkv: buffer(B * T * 3 * D),
-            probs: buffer(B * H * T * T),
+            stats: buffer(B * H * T * 2),
             heads: buffer(B * T * D),
             dheads: buffer(B * T * D),
             dqkv: buffer(B * T * 3 * D),
-            dscores: buffer(T * T),
-            transposed: buffer(T * head_dim::<D, H>()),
+            tiles: buffer(TileBuffers::len(T, T, dh).max(BackwardTiles::len(T, T, dh))),
         }
     }
 }
@@ -181,6 +179,9 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool>
 {
     /// The number of scalar parameters: `3·D·D + 3·D + D·D + D`.
     pub const PARAM_COUNT: usize = 4 * D * D + 4 * D;
+
+    /// Where a sample's Q, K and V lie in the projections.
+    const LAYOUT: Layout = Layout::self_attention(T, D);
 
     /// A layer with PyTorch's initialisation: Xavier-uniform `in_proj_weight`,
     /// `U(−1/√D, 1/√D)` `out_proj.weight`, zero biases.
@@ -255,11 +256,6 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool>
         &self.out_proj_bias_grad
     }
 
-    /// `1/√(D/H)`, the scale of the scores.
-    fn scale() -> f32 {
-        attention::scale(head_dim::<D, H>())
-    }
-
     /// The parameters as the inference kernel reads them.
     fn params(&self) -> AttentionParams<'_> {
         AttentionParams {
@@ -292,79 +288,6 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool>
             B * T,
             D,
         );
-    }
-}
-
-/// The transpose of a `rows × cols` row-major matrix, read in place.
-fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
-    View {
-        data,
-        rows: cols,
-        cols: rows,
-        row_stride: 1,
-        col_stride: cols,
-    }
-}
-
-/// Softmax of every row of a head's `T × T` scores, scaled, with the causal mask.
-struct SoftmaxRows<'a, const CAUSAL: bool> {
-    scores: &'a mut [f32],
-    steps: usize,
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxRows<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        for (i, row) in self.scores.chunks_exact_mut(self.steps.max(1)).enumerate() {
-            let (keys, masked) = row.split_at_mut(visible::<CAUSAL>(i, 0, self.steps));
-            masked.fill(0.0);
-            let max = row_max(keys);
-            let inv = 1.0 / exp_row(keys, max, self.scale);
-            keys.iter_mut().for_each(|p| *p *= inv);
-        }
-    }
-}
-
-/// The softmax backward of one head: turns the probability gradients `dP` into the gradients
-/// of the unscaled scores, `scale · P ⊙ (dP − Σ_j P_j dP_j)`, exactly 0 where masked.
-struct SoftmaxGrad<'a, const CAUSAL: bool> {
-    grads: &'a mut [f32],
-    probs: &'a [f32],
-    steps: usize,
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxGrad<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let steps = self.steps.max(1);
-        let rows = self.grads.chunks_exact_mut(steps);
-        for (i, (dp, p)) in rows.zip(self.probs.chunks_exact(steps)).enumerate() {
-            let seen = visible::<CAUSAL>(i, 0, self.steps);
-            let (dp, masked) = dp.split_at_mut(seen);
-            masked.fill(0.0);
-            let p = &p[..seen];
-            let mut partial = [0.0f32; LANES];
-            let chunks = dp.chunks_exact(LANES).zip(p.chunks_exact(LANES));
-            for (d, q) in chunks {
-                for ((s, &d), &q) in partial.iter_mut().zip(d).zip(q) {
-                    *s += d * q;
-                }
-            }
-            let whole = seen / LANES * LANES;
-            let tail: f32 = dp[whole..]
-                .iter()
-                .zip(&p[whole..])
-                .map(|(d, q)| d * q)
-                .sum();
-            let dot = partial.iter().sum::<f32>() + tail;
-            for (d, &q) in dp.iter_mut().zip(p) {
-                *d = self.scale * q * (*d - dot);
-            }
-        }
     }
 }
 
@@ -477,39 +400,25 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
             return;
         }
         let dh = head_dim::<D, H>();
-        let scale = Self::scale();
         let AttentionCache {
             qkv,
-            probs,
+            stats,
             heads,
-            transposed: kt,
+            tiles,
             ..
         } = cache;
         self.project_in(x, qkv);
-        heads.fill(0.0);
+        // The inference kernel, each query row's softmax statistics kept for `backward`.
+        let (mut tiles, _) = TileBuffers::split(tiles, T, T, dh);
         for b in 0..B {
-            let qkv = &qkv[b * T * 3 * D..][..T * 3 * D];
-            let heads = &mut heads[b * T * D..][..T * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, D + h * dh, 2 * D + h * dh);
-                let p = &mut probs[(b * H + h) * T * T..][..T * T];
-                // The product adds onto `p`; zeroed here, where it is about to be read.
-                p.fill(0.0);
-                transpose_into(&qkv[k..], 3 * D, T, dh, kt);
-                gemm_add_views(
-                    block(qkv, 3 * D, 0, T, q, dh),
-                    block(kt, T, 0, dh, 0, T),
-                    p,
-                    T,
-                );
-                vectorized(SoftmaxRows::<CAUSAL> {
-                    scores: p,
-                    steps: T,
-                    scale,
-                });
-                let values = block(qkv, 3 * D, 0, T, v, dh);
-                gemm_add_views(block(p, T, 0, T, 0, T), values, &mut heads[q..], D);
-            }
+            attention::attend_tiled::<CAUSAL>(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                Self::LAYOUT,
+                (H, None),
+                &mut heads[b * T * D..][..T * D],
+                &mut tiles,
+                Some(&mut stats[b * H * T * 2..][..H * T * 2]),
+            );
         }
         self.project_out(heads, y);
     }
@@ -526,15 +435,13 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
             return; // no steps: every gradient is an empty sum
         }
         let dh = head_dim::<D, H>();
-        let scale = Self::scale();
         let AttentionCache {
             qkv,
-            probs,
+            stats,
             heads,
             dheads,
             dqkv,
-            dscores,
-            transposed: vt,
+            tiles,
         } = cache;
         affine_backward(
             self.out_proj_weight.as_slice(),
@@ -546,34 +453,24 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
             B * T,
             D,
         );
-        // Each head adds its part of the gradients of Q, K and V.
+        // Each head adds its part of the gradients of Q, K and V, its probabilities
+        // recomputed tile by tile.
         dqkv.fill(0.0);
+        let (mut tiles, _) = BackwardTiles::split(tiles, T, T, dh);
         for b in 0..B {
-            let qkv = &qkv[b * T * 3 * D..][..T * 3 * D];
-            let dqkv = &mut dqkv[b * T * 3 * D..][..T * 3 * D];
-            let dheads = &dheads[b * T * D..][..T * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, D + h * dh, 2 * D + h * dh);
-                let p = &probs[(b * H + h) * T * T..][..T * T];
-                let dout = block(dheads, D, 0, T, q, dh);
-                // dV = Pᵀ · dO
-                gemm_add_views(transposed(p, T, T), dout, &mut dqkv[v..], 3 * D);
-                // dP = dO · Vᵀ, then the scores' gradient in place
-                transpose_into(&qkv[v..], 3 * D, T, dh, vt);
-                dscores.fill(0.0);
-                gemm_add_views(dout, block(vt, T, 0, dh, 0, T), dscores, T);
-                vectorized(SoftmaxGrad::<CAUSAL> {
-                    grads: dscores,
-                    probs: p,
-                    steps: T,
-                    scale,
-                });
-                // dQ = dS · K, dK = dSᵀ · Q
-                let keys = block(qkv, 3 * D, 0, T, k, dh);
-                gemm_add_views(block(dscores, T, 0, T, 0, T), keys, &mut dqkv[q..], 3 * D);
-                let queries = block(qkv, 3 * D, 0, T, q, dh);
-                gemm_add_views(transposed(dscores, T, T), queries, &mut dqkv[k..], 3 * D);
-            }
+            let rows = b * T * D..(b + 1) * T * D;
+            attention::attend_tiled_backward::<CAUSAL>(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                Self::LAYOUT,
+                (H, None),
+                (
+                    &heads[rows.clone()],
+                    &dheads[rows],
+                    &stats[b * H * T * 2..][..H * T * 2],
+                ),
+                &mut dqkv[b * T * 3 * D..][..T * 3 * D],
+                &mut tiles,
+            );
         }
         // dx = dQ·W_q + dK·W_k + dV·W_v: one product with the stacked weight.
         affine_backward(
@@ -851,11 +748,10 @@ mod tests {
         let (mut y, mut y_train) = (Tensor3::<B, T, D>::zeros(), Tensor3::<B, T, D>::zeros());
         mha.forward(&x, &mut y, &mut Zeroed::zeroed());
         mha.forward_train(&x, &mut y_train, &mut Zeroed::zeroed());
-        for (&a, &b) in y.as_slice().iter().zip(y_train.as_slice()) {
-            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
-        }
+        assert_eq!(y.as_slice(), y_train.as_slice());
     }
 
+    // Both forwards run the tiled kernel; training also keeps each row's softmax statistics.
     #[test]
     fn forward_equals_forward_train() {
         forwards_agree::<3, 70, 16, 4, false>(7);
@@ -863,8 +759,9 @@ mod tests {
         forwards_agree::<2, 5, 8, 2, true>(9);
     }
 
-    // Inputs after step `i` change nothing at or before `i`, bit for bit, in both forwards; the
-    // probabilities of later keys are exactly 0, and no gradient flows to later steps.
+    // Inputs after step `i` change nothing at or before `i`, bit for bit, in both forwards, and
+    // no gradient flows to later steps: their recomputed probabilities and score gradients
+    // are exactly 0.
     #[test]
     fn causal_outputs_ignore_later_steps() {
         const B: usize = 2;
@@ -877,15 +774,6 @@ mod tests {
         let (mut t, mut t2) = (Tensor3::<B, T, 16>::zeros(), Tensor3::<B, T, 16>::zeros());
         mha.forward(&x, &mut y, &mut scratch);
         mha.forward_train(&x, &mut t, &mut cache);
-
-        for (b, p) in cache.probs.chunks_exact(T * T).enumerate() {
-            for (i, row) in p.chunks_exact(T).enumerate() {
-                let (seen, masked) = row.split_at(i + 1);
-                assert!(masked.iter().all(|&p| p == 0.0), "head row {b}/{i}");
-                assert!(seen.iter().all(|&p| p > 0.0));
-                assert!((seen.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            }
-        }
 
         let mut rng = seeded(12);
         for i in [0, 1, 30, 63, 64, 68] {
@@ -917,10 +805,6 @@ mod tests {
                 let later = &dx.as_slice()[(b * T + i + 1) * 16..(b + 1) * T * 16];
                 assert!(later.iter().all(|&g| g == 0.0), "gradient after step {i}");
             }
-            // The last head's score gradients: exactly 0 above the diagonal.
-            for (r, row) in cache.dscores.chunks_exact(T).enumerate() {
-                assert!(row[r + 1..].iter().all(|&g| g == 0.0));
-            }
         }
     }
 
@@ -931,6 +815,17 @@ mod tests {
         check_gradients::<_, 2>(&mut mha, &x, 15).unwrap();
         let mut causal = random_layer::<4, 8, 2, true>(16, 1.0);
         check_gradients::<_, 2>(&mut causal, &x, 17).unwrap();
+    }
+
+    // 70 steps: the backward recomputes the probabilities over two blocks of queries and two
+    // tiles of keys.
+    #[test]
+    fn gradients_across_tiles_match_central_differences() {
+        let x = random_tensor::<Tensor3<1, 70, 4>>(&mut seeded(60));
+        let mut full = random_layer::<70, 4, 2, false>(61, 1.0);
+        check_gradients::<_, 1>(&mut full, &x, 62).unwrap();
+        let mut causal = random_layer::<70, 4, 2, true>(63, 1.0);
+        check_gradients::<_, 1>(&mut causal, &x, 64).unwrap();
     }
 
     #[test]

@@ -13,6 +13,11 @@
 use super::{Vectorize, View, gemm_add_views, vectorized};
 use crate::math::exp_fast;
 
+#[cfg(feature = "alloc")]
+mod backward;
+#[cfg(feature = "alloc")]
+pub(crate) use backward::{BackwardTiles, attend_tiled_backward};
+
 /// Query rows of one block of the kernel.
 pub const QUERY_BLOCK: usize = 64;
 /// Keys of one tile of the kernel: a `64 × 64` tile of scores is 16 KiB, half an L1.
@@ -97,6 +102,20 @@ pub(crate) struct Layout {
     pub v: usize,
     pub queries: usize,
     pub keys: usize,
+}
+
+impl Layout {
+    /// Self-attention's: `steps` rows of Q, K and V side by side, `3·features` wide.
+    pub(crate) const fn self_attention(steps: usize, features: usize) -> Self {
+        Layout {
+            stride: 3 * features,
+            q: 0,
+            k: features,
+            v: 2 * features,
+            queries: steps,
+            keys: steps,
+        }
+    }
 }
 
 /// The `f32`s of working space [`multi_head_attention`] takes for one sequence of `steps`
@@ -329,17 +348,10 @@ pub(crate) fn forward<const CAUSAL: bool>(
     } = buffers;
     let (qkv, out) = (&mut qkv[..rows * 3 * d], &mut out[..rows * d]);
     super::affine(params.in_proj_weight, params.in_proj_bias, x, qkv, rows, d);
-    let layout = Layout {
-        stride: 3 * d,
-        q: 0,
-        k: d,
-        v: 2 * d,
-        queries: t,
-        keys: t,
-    };
+    let layout = Layout::self_attention(t, d);
     let samples = qkv.chunks_exact(t * 3 * d).zip(out.chunks_exact_mut(t * d));
     for (sample, out) in samples {
-        attend_tiled::<CAUSAL>(sample, layout, (heads, None), out, &mut tiles);
+        attend_tiled::<CAUSAL>(sample, layout, (heads, None), out, &mut tiles, None);
     }
     super::affine(
         params.out_proj_weight,
@@ -357,12 +369,18 @@ pub(crate) fn forward<const CAUSAL: bool>(
 /// (see the module docs). With `CAUSAL` (queries and keys the same steps), query `i` sees keys
 /// `0..=i` only; with `keep` (`keys` values), no key whose `keep` is 0. A query with no key to
 /// see, and every query when there are no keys, gets 0 from every head.
+///
+/// With `stats` (`2·H·queries` values), each head's query row `i` leaves there its softmax's
+/// statistics, the largest score and the reciprocal of the sum (0 for a row that saw no key),
+/// at `2·(h·queries + i)`: all [`attend_tiled_backward`] needs to recompute its
+/// probabilities.
 pub(crate) fn attend_tiled<const CAUSAL: bool>(
     proj: &[f32],
     layout: Layout,
     (heads, keep): (usize, Option<&[f32]>),
     out: &mut [f32],
     buffers: &mut TileBuffers<'_>,
+    mut stats: Option<&mut [f32]>,
 ) {
     let Layout {
         stride,
@@ -430,11 +448,16 @@ pub(crate) fn attend_tiled<const CAUSAL: bool>(
                     gemm_add_views(probs, values, &mut out[i0 * d + q..], d);
                 }
             }
-            for (r, &s) in sum.iter().enumerate() {
+            for (r, (&s, &m)) in sum.iter().zip(max.iter()).enumerate() {
                 // A row that saw no key is 0 (its probabilities were all 0), not 0 · ∞.
                 let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
                 let out = &mut out[(i0 + r) * d + q..][..dh];
                 out.iter_mut().for_each(|o| *o *= inv);
+                if let Some(stats) = stats.as_deref_mut() {
+                    let at = 2 * (h * queries + i0 + r);
+                    stats[at] = m;
+                    stats[at + 1] = inv;
+                }
             }
         }
     }
@@ -622,7 +645,7 @@ pub(crate) fn cross_attend(
         queries,
         keys,
     };
-    attend_tiled::<false>(proj, layout, (heads, None), out, tiles);
+    attend_tiled::<false>(proj, layout, (heads, None), out, tiles, None);
     super::affine(
         params.out_proj_weight,
         params.out_proj_bias,
@@ -676,18 +699,11 @@ pub(crate) fn attend_padded_tiled(
 ) {
     let t = keep.len();
     let d = out.len() / t.max(1);
-    let layout = Layout {
-        stride: 3 * d,
-        q: 0,
-        k: d,
-        v: 2 * d,
-        queries: t,
-        keys: t,
-    };
+    let layout = Layout::self_attention(t, d);
     if causal {
-        attend_tiled::<true>(qkv, layout, (heads, Some(keep)), out, tiles);
+        attend_tiled::<true>(qkv, layout, (heads, Some(keep)), out, tiles, None);
     } else {
-        attend_tiled::<false>(qkv, layout, (heads, Some(keep)), out, tiles);
+        attend_tiled::<false>(qkv, layout, (heads, Some(keep)), out, tiles, None);
     }
 }
 
