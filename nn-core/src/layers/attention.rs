@@ -46,10 +46,14 @@ use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 /// [`linalg::attention`](crate::linalg::attention)'s, which a baked network's
 /// `multi_head_attention` runs too, with that scratch at `B = 1` carved from its work arena.
 ///
-/// The training forward keeps the probabilities for `backward`, as PyTorch's non-fused path
-/// does, so its cache ([`AttentionCache`]) holds `8·B·T·D + B·H·T² + T² + T·D/H` floats: Q, K
-/// and V, the probabilities, the heads' output, and for `backward` the gradients of the heads'
-/// output and of Q, K and V, one head's score gradients and one head's `Vᵀ`.
+/// The training forward is the same kernel keeping each query row's softmax statistics (its
+/// largest score and `1/sum`), and `backward` recomputes the probabilities tile by tile from
+/// Q, K and those statistics (flash-style, as FlashAttention's backward does), so training
+/// holds no `T × T` matrix either. Its cache ([`AttentionCache`]) holds
+/// `8·B·T·D + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + min(T, 64)` floats: Q, K and V, the
+/// statistics, the heads' output, and for `backward` the gradients of the heads' output and of
+/// Q, K and V, one head's `Kᵀ` and `Vᵀ`, and a tile of probabilities and one of their
+/// gradients.
 ///
 /// ```
 /// use nn_core::layers::{Layer, MultiHeadAttention};
@@ -125,7 +129,7 @@ impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
 }
 
 /// The cache of [`MultiHeadAttention`]'s training forward and the working space of its
-/// backward, `8·B·T·D + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + 2·min(T, 64)` floats, allocated
+/// backward, `8·B·T·D + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + min(T, 64)` floats, allocated
 /// once by [`Zeroed::zeroed`].
 #[derive(Clone, Debug)]
 pub struct AttentionCache<const B: usize, const T: usize, const D: usize, const H: usize> {
@@ -752,6 +756,27 @@ mod tests {
     }
 
     // Both forwards run the tiled kernel; training also keeps each row's softmax statistics.
+    // The cache holds what the docs say: nothing grows with T².
+    #[test]
+    fn the_training_cache_is_as_documented() {
+        const { assert!(130 > 2 * KEY_TILE) };
+        let cache = AttentionCache::<2, 130, 16, 4>::zeroed();
+        let parts = [
+            &cache.qkv,
+            &cache.stats,
+            &cache.heads,
+            &cache.dheads,
+            &cache.dqkv,
+            &cache.tiles,
+        ];
+        let total: usize = parts.iter().map(|part| part.len()).sum();
+        let (b, t, d, h) = (2, 130, 16, 4);
+        assert_eq!(
+            total,
+            8 * b * t * d + 2 * b * h * t + 2 * t * d / h + 2 * 64 * 64 + 64
+        );
+    }
+
     #[test]
     fn forward_equals_forward_train() {
         forwards_agree::<3, 70, 16, 4, false>(7);

@@ -5,10 +5,8 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
 use crate::linalg::attention::{
-    self, AttentionParams, KEY_TILE, LANES, QUERY_BLOCK, TileBuffers, block, exp_row, row_max,
-    transpose_into,
+    self, AttentionParams, BackwardTiles, KEY_TILE, Layout, QUERY_BLOCK, TileBuffers,
 };
-use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 
@@ -46,11 +44,14 @@ use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 /// scratch ([`CrossAttentionScratch`]) holds
 /// `(2·TQ + 2·TK)·D + TK·D/H + min(TQ, 64)·min(TK, 64) + 2·min(TQ, 64)` floats whatever the
 /// batch: Q, K and V, the heads' output, one head's `Kᵀ`, one tile of scores and the running
-/// statistics of a query block. The training forward keeps every probability for
-/// `backward`, as PyTorch's non-fused path does, so its cache ([`CrossAttentionCache`]) holds
-/// `4·B·(TQ + TK)·D + B·H·TQ·TK + TQ·TK + TK·D/H` floats: Q, K and V, the probabilities, the
-/// heads' output, and for `backward` the gradients of the heads' output and of Q, K and V,
-/// one head's score gradients and one head's `Kᵀ`, then `Vᵀ`.
+/// statistics of a query block. The training forward is the same kernel keeping each query
+/// row's softmax statistics (its largest score and `1/sum`), and `backward` recomputes the
+/// probabilities tile by tile (flash-style), so training holds no `TQ × TK` matrix either:
+/// its cache ([`CrossAttentionCache`]) holds
+/// `4·B·(TQ + TK)·D + 2·B·H·TQ + 2·TK·D/H + 2·min(TQ, 64)·min(TK, 64) + min(TQ, 64)`
+/// floats: Q, K and V, the statistics, the heads' output, and for `backward` the gradients of
+/// the heads' output and of Q, K and V, one head's `Kᵀ` and `Vᵀ`, and a tile of probabilities
+/// and one of their gradients.
 ///
 /// ```
 /// use nn_core::layers::{CrossAttention, Layer};
@@ -138,8 +139,8 @@ impl<const B: usize, const TQ: usize, const TK: usize, const D: usize, const H: 
 }
 
 /// The cache of [`CrossAttention`]'s training forward and the working space of its backward,
-/// `4·B·(TQ + TK)·D + B·H·TQ·TK + TQ·TK + TK·D/H` floats, allocated once by
-/// [`Zeroed::zeroed`].
+/// `4·B·(TQ + TK)·D + 2·B·H·TQ + 2·TK·D/H + 2·min(TQ, 64)·min(TK, 64) + min(TQ, 64)`
+/// floats, allocated once by [`Zeroed::zeroed`].
 #[derive(Clone, Debug)]
 pub struct CrossAttentionCache<
     const B: usize,
@@ -150,18 +151,16 @@ pub struct CrossAttentionCache<
 > {
     /// `(B, TQ + 2·TK, D)`: Q, K and V, packed as the input is.
     proj: Aligned,
-    /// `(B, H, TQ, TK)`: the attention probabilities.
-    probs: Aligned,
+    /// `(B, H, TQ, 2)`: each query row's softmax statistics, its largest score and `1/sum`.
+    stats: Aligned,
     /// `(B·TQ, D)`: the heads' output, side by side.
     heads: Aligned,
     /// `(B·TQ, D)`: the gradient of `heads`.
     dheads: Aligned,
     /// `(B, TQ + 2·TK, D)`: the gradient of `proj`.
     dproj: Aligned,
-    /// `(TQ, TK)`: one head's probability gradients, then its (unscaled) score gradients.
-    dscores: Aligned,
-    /// `(D/H, TK)`: one head's `Kᵀ` (forward), then its `Vᵀ` (backward).
-    transposed: Aligned,
+    /// The tiles of the forward, then of the backward (the longer of the two).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const TQ: usize, const TK: usize, const D: usize, const H: usize> Zeroed
@@ -169,14 +168,14 @@ impl<const B: usize, const TQ: usize, const TK: usize, const D: usize, const H: 
 {
     fn zeroed() -> Self {
         let steps = TQ + 2 * TK;
+        let dh = head_dim::<D, H>();
         Self {
             proj: buffer(B * steps * D),
-            probs: buffer(B * H * TQ * TK),
+            stats: buffer(B * H * TQ * 2),
             heads: buffer(B * TQ * D),
             dheads: buffer(B * TQ * D),
             dproj: buffer(B * steps * D),
-            dscores: buffer(TQ * TK),
-            transposed: buffer(TK * head_dim::<D, H>()),
+            tiles: buffer(TileBuffers::len(TQ, TK, dh).max(BackwardTiles::len(TQ, TK, dh))),
         }
     }
 }
@@ -212,6 +211,9 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
 {
     /// The number of scalar parameters: `3·D·D + 3·D + D·D + D`.
     pub const PARAM_COUNT: usize = 4 * D * D + 4 * D;
+
+    /// Where a sample's Q, K and V lie in the projections: packed as the input is.
+    const LAYOUT: Layout = Layout::cross(TQ, TK, D);
 
     /// Rows of one packed sample, as `(first row, rows)`: the queries, the keys, the values.
     const SECTIONS: [(usize, usize); 3] = [(0, TQ), (TQ, TK), (TQ + TK, TK)];
@@ -313,40 +315,6 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         }
     }
 
-    /// Every head's `softmax(Q_h K_hᵀ / √(D/H)) · V_h` into `heads`, from the packed `proj`,
-    /// keeping every head's probabilities in `probs` (`B·H·TQ·TK`) for `backward`.
-    fn attend<const B: usize>(proj: &[f32], heads: &mut [f32], probs: &mut [f32], kt: &mut [f32]) {
-        let dh = Self::check();
-        heads.fill(0.0);
-        if TQ == 0 || TK == 0 {
-            return; // no queries, or every head is an empty sum
-        }
-        let scale = attention::scale(dh);
-        for b in 0..B {
-            let sample = &proj[b * N * D..][..N * D];
-            let heads = &mut heads[b * TQ * D..][..TQ * D];
-            for h in 0..H {
-                let p = &mut probs[(b * H + h) * TQ * TK..][..TQ * TK];
-                // The product adds onto `p`; zeroed here, where it is about to be read.
-                p.fill(0.0);
-                transpose_into(&sample[TQ * D + h * dh..], D, TK, dh, kt);
-                gemm_add_views(
-                    block(sample, D, 0, TQ, h * dh, dh),
-                    block(kt, TK, 0, dh, 0, TK),
-                    p,
-                    TK,
-                );
-                vectorized(SoftmaxRows {
-                    scores: p,
-                    keys: TK,
-                    scale,
-                });
-                let values = block(sample, D, TQ + TK, TK, h * dh, dh);
-                gemm_add_views(block(p, TK, 0, TQ, 0, TK), values, &mut heads[h * dh..], D);
-            }
-        }
-    }
-
     /// `y = heads · out_proj.weightᵀ + out_proj.bias` over all `B·TQ` rows.
     fn project_out<const B: usize>(&self, heads: &[f32], y: &mut Tensor3<B, TQ, D>) {
         affine_forward(
@@ -357,73 +325,6 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
             B * TQ,
             D,
         );
-    }
-}
-
-/// The transpose of a `rows × cols` row-major matrix, read in place.
-fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
-    View {
-        data,
-        rows: cols,
-        cols: rows,
-        row_stride: 1,
-        col_stride: cols,
-    }
-}
-
-/// Softmax of every row of a head's `TQ × TK` scores, scaled, its maximum subtracted.
-struct SoftmaxRows<'a> {
-    scores: &'a mut [f32],
-    keys: usize,
-    scale: f32,
-}
-
-impl Vectorize for SoftmaxRows<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        for row in self.scores.chunks_exact_mut(self.keys.max(1)) {
-            let max = row_max(row);
-            let inv = 1.0 / exp_row(row, max, self.scale);
-            row.iter_mut().for_each(|p| *p *= inv);
-        }
-    }
-}
-
-/// The softmax backward of one head: turns the probability gradients `dP` into the gradients
-/// of the unscaled scores, `scale · P ⊙ (dP − Σ_j P_j dP_j)`.
-struct SoftmaxGrad<'a> {
-    grads: &'a mut [f32],
-    probs: &'a [f32],
-    keys: usize,
-    scale: f32,
-}
-
-impl Vectorize for SoftmaxGrad<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let keys = self.keys.max(1);
-        let rows = self.grads.chunks_exact_mut(keys);
-        for (dp, p) in rows.zip(self.probs.chunks_exact(keys)) {
-            let mut partial = [0.0f32; LANES];
-            let chunks = dp.chunks_exact(LANES).zip(p.chunks_exact(LANES));
-            for (d, q) in chunks {
-                for ((s, &d), &q) in partial.iter_mut().zip(d).zip(q) {
-                    *s += d * q;
-                }
-            }
-            let whole = dp.len() / LANES * LANES;
-            let tail: f32 = dp[whole..]
-                .iter()
-                .zip(&p[whole..])
-                .map(|(d, q)| d * q)
-                .sum();
-            let dot = partial.iter().sum::<f32>() + tail;
-            for (d, &q) in dp.iter_mut().zip(p) {
-                *d = self.scale * q * (*d - dot);
-            }
-        }
     }
 }
 
@@ -533,15 +434,27 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         y: &mut Tensor3<B, TQ, D>,
         cache: &mut CrossAttentionCache<B, TQ, TK, D, H>,
     ) {
+        let dh = Self::check();
         let CrossAttentionCache {
             proj,
-            probs,
+            stats,
             heads,
-            transposed: kt,
+            tiles,
             ..
         } = cache;
         self.project_in(x, proj);
-        Self::attend::<B>(proj, heads, probs, kt);
+        // The inference kernel, each query row's softmax statistics kept for `backward`.
+        let (mut tiles, _) = TileBuffers::split(tiles, TQ, TK, dh);
+        for b in (0..B).filter(|_| TQ * D > 0) {
+            attention::attend_tiled::<false>(
+                &proj[b * N * D..][..N * D],
+                Self::LAYOUT,
+                (H, None),
+                &mut heads[b * TQ * D..][..TQ * D],
+                &mut tiles,
+                Some(&mut stats[b * H * TQ * 2..][..H * TQ * 2]),
+            );
+        }
         self.project_out(heads, y);
     }
 
@@ -554,15 +467,13 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         dx: Option<&mut Tensor3<B, N, D>>,
     ) {
         let dh = Self::check();
-        let scale = attention::scale(dh);
         let CrossAttentionCache {
             proj,
-            probs,
+            stats,
             heads,
             dheads,
             dproj,
-            dscores,
-            transposed: vt,
+            tiles,
         } = cache;
         affine_backward(
             self.out_proj_weight.as_slice(),
@@ -574,35 +485,24 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
             B * TQ,
             D,
         );
-        // Each head adds its part of the gradients of Q, K and V; with no queries or no keys
-        // they stay 0.
+        // Each head adds its part of the gradients of Q, K and V, its probabilities
+        // recomputed tile by tile; with no queries or no keys they stay 0.
         dproj.fill(0.0);
-        for b in (0..B).filter(|_| TQ > 0 && TK > 0) {
-            let sample = &proj[b * N * D..][..N * D];
-            let dsample = &mut dproj[b * N * D..][..N * D];
-            let dheads = &dheads[b * TQ * D..][..TQ * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, TQ * D + h * dh, (TQ + TK) * D + h * dh);
-                let p = &probs[(b * H + h) * TQ * TK..][..TQ * TK];
-                let dout = block(dheads, D, 0, TQ, h * dh, dh);
-                // dV = Pᵀ · dO
-                gemm_add_views(transposed(p, TQ, TK), dout, &mut dsample[v..], D);
-                // dP = dO · Vᵀ, then the scores' gradient in place
-                transpose_into(&sample[v..], D, TK, dh, vt);
-                dscores.fill(0.0);
-                gemm_add_views(dout, block(vt, TK, 0, dh, 0, TK), dscores, TK);
-                vectorized(SoftmaxGrad {
-                    grads: dscores,
-                    probs: p,
-                    keys: TK,
-                    scale,
-                });
-                // dQ = dS · K, dK = dSᵀ · Q
-                let keys = block(sample, D, TQ, TK, h * dh, dh);
-                gemm_add_views(block(dscores, TK, 0, TQ, 0, TK), keys, &mut dsample[q..], D);
-                let queries = block(sample, D, 0, TQ, h * dh, dh);
-                gemm_add_views(transposed(dscores, TQ, TK), queries, &mut dsample[k..], D);
-            }
+        let (mut tiles, _) = BackwardTiles::split(tiles, TQ, TK, dh);
+        for b in (0..B).filter(|_| TQ * D > 0) {
+            let rows = b * TQ * D..(b + 1) * TQ * D;
+            attention::attend_tiled_backward::<false>(
+                &proj[b * N * D..][..N * D],
+                Self::LAYOUT,
+                (H, None),
+                (
+                    &heads[rows.clone()],
+                    &dheads[rows],
+                    &stats[b * H * TQ * 2..][..H * TQ * 2],
+                ),
+                &mut dproj[b * N * D..][..N * D],
+                &mut tiles,
+            );
         }
         // Each projection's weight and bias gradients from its rows of every sample, and
         // dq = dQ·W_q, dk = dK·W_k, dv = dV·W_v into the same rows of dx.
@@ -904,6 +804,15 @@ mod tests {
         check_gradients::<_, 2>(&mut more_keys, &x, 19).unwrap();
     }
 
+    // 70 queries over 66 keys: the backward recomputes the probabilities over two blocks of
+    // queries and two tiles of keys.
+    #[test]
+    fn gradients_across_tiles_match_central_differences() {
+        let x = random_tensor::<Tensor3<1, 202, 4>>(&mut seeded(30));
+        let mut layer = random_layer::<70, 66, 202, 4, 2>(31, 1.0);
+        check_gradients::<_, 1>(&mut layer, &x, 32).unwrap();
+    }
+
     // A softmax over one key is exactly 1, so every query gets `out_proj(v_proj(v))`.
     #[test]
     fn one_key_gives_its_value_at_every_query() {
@@ -918,7 +827,8 @@ mod tests {
         let mut y_train = Tensor3::<B, TQ, D>::zeros();
         layer.forward_train(&x, &mut y_train, &mut cache);
         let cache: &CrossAttentionCache<B, TQ, 1, D, 2> = &cache;
-        assert!(cache.probs.iter().all(|&p| p == 1.0));
+        // Each row's softmax: its one score is its maximum, and the sum is e⁰ = 1.
+        assert!(cache.stats.chunks_exact(2).all(|stat| stat[1] == 1.0));
 
         let w_in = f64s(layer.in_proj_weight().as_slice());
         let b_in = f64s(layer.in_proj_bias().as_slice());

@@ -5,10 +5,9 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
 use crate::linalg::attention::{
-    self, KEY_TILE, LANES, QUERY_BLOCK, TileBuffers, attend_padded_tiled, block, exp_row, row_max,
-    scale, transpose_into, unpack_padded, visible,
+    BackwardTiles, KEY_TILE, QUERY_BLOCK, TileBuffers, attend_padded_tiled,
+    attend_padded_tiled_backward, unpack_padded,
 };
-use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 
@@ -60,12 +59,14 @@ use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 /// ([`PaddedAttentionScratch`]) holds `4·B·T·D + B·T + T·D/H + min(T, 64)² + 2·min(T, 64)`
 /// floats: Q, K and V, the heads' output (first the features copied out of the packed input),
 /// the keys' mask, one head's `Kᵀ`, one tile of scores and the running statistics of a query
-/// block. The training forward keeps every probability for `backward`, so its cache
+/// block. The training forward is the same kernel keeping each query row's softmax
+/// statistics (its largest score and `1/sum`), and `backward` recomputes the probabilities
+/// tile by tile (flash-style), so training holds no `T × T` matrix either: its cache
 /// ([`PaddedAttentionCache`]) holds
-/// `9·B·T·D + B·T + B·H·T² + T² + T·D/H` floats: the features, the keys' mask, Q, K and V, the
-/// probabilities, the heads' output, and for `backward` the gradients of the heads' output (then
-/// of the features) and of Q, K and V, one head's score gradients and one head's `Kᵀ`, then
-/// `Vᵀ`.
+/// `9·B·T·D + B·T + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + min(T, 64)` floats: the features,
+/// the keys' mask, Q, K and V, the statistics, the heads' output, and for `backward` the
+/// gradients of the heads' output (then of the features) and of Q, K and V, one head's `Kᵀ`
+/// and `Vᵀ`, and a tile of probabilities and one of their gradients.
 ///
 /// ```
 /// use nn_core::layers::{Layer, PaddedAttention};
@@ -170,7 +171,8 @@ impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
 }
 
 /// The cache of [`PaddedAttention`]'s training forward and the working space of its backward,
-/// `9·B·T·D + B·T + B·H·T² + T² + T·D/H` floats, allocated once by [`Zeroed::zeroed`].
+/// `9·B·T·D + B·T + 2·B·H·T + 2·T·D/H + 2·min(T, 64)² + min(T, 64)` floats, allocated once
+/// by [`Zeroed::zeroed`].
 #[derive(Clone, Debug)]
 pub struct PaddedAttentionCache<const B: usize, const T: usize, const D: usize, const H: usize> {
     /// `(B·T, D)`: the features copied out of the packed input.
@@ -179,34 +181,32 @@ pub struct PaddedAttentionCache<const B: usize, const T: usize, const D: usize, 
     keep: Aligned,
     /// `(B·T, 3·D)`: each row's Q, K and V.
     qkv: Aligned,
-    /// `(B, H, T, T)`: the attention probabilities, 0 where masked.
-    probs: Aligned,
+    /// `(B, H, T, 2)`: each query row's softmax statistics, its largest score and `1/sum`.
+    stats: Aligned,
     /// `(B·T, D)`: the heads' output, side by side.
     heads: Aligned,
     /// `(B·T, D)`: the gradient of `heads`, then of `features`.
     dheads: Aligned,
     /// `(B·T, 3·D)`: the gradient of `qkv`.
     dqkv: Aligned,
-    /// `(T, T)`: one head's probability gradients, then its (unscaled) score gradients.
-    dscores: Aligned,
-    /// `(D/H, T)`: one head's `Kᵀ` (forward), then its `Vᵀ` (backward).
-    transposed: Aligned,
+    /// The tiles of the forward, then of the backward (the longer of the two).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
     for PaddedAttentionCache<B, T, D, H>
 {
     fn zeroed() -> Self {
+        let dh = head_dim::<D, H>();
         Self {
             features: buffer(B * T * D),
             keep: buffer(B * T),
             qkv: buffer(B * T * 3 * D),
-            probs: buffer(B * H * T * T),
+            stats: buffer(B * H * T * 2),
             heads: buffer(B * T * D),
             dheads: buffer(B * T * D),
             dqkv: buffer(B * T * 3 * D),
-            dscores: buffer(T * T),
-            transposed: buffer(T * head_dim::<D, H>()),
+            tiles: buffer(TileBuffers::len(T, T, dh).max(BackwardTiles::len(T, T, dh))),
         }
     }
 }
@@ -348,29 +348,6 @@ impl<
         );
     }
 
-    /// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` into `heads`, from `qkv` and the
-    /// keys' mask `keep`, keeping every head's probabilities in `probs` (`B·H·T·T`) for
-    /// `backward`.
-    fn attend<const B: usize>(
-        qkv: &[f32],
-        keep: &[f32],
-        heads: &mut [f32],
-        probs: &mut [f32],
-        kt: &mut [f32],
-    ) {
-        Self::check();
-        for b in 0..B {
-            attend_padded(
-                &qkv[b * T * 3 * D..][..T * 3 * D],
-                &keep[b * T..][..T],
-                &mut heads[b * T * D..][..T * D],
-                &mut probs[b * H * T * T..][..H * T * T],
-                kt,
-                (H, CAUSAL),
-            );
-        }
-    }
-
     /// `y = heads · out_proj.weightᵀ + out_proj.bias` over all `B·T` rows.
     fn project_out<const B: usize>(&self, heads: &[f32], y: &mut Tensor3<B, T, D>) {
         affine_forward(
@@ -381,59 +358,6 @@ impl<
             B * T,
             D,
         );
-    }
-}
-
-/// The transpose of a `rows × cols` row-major matrix, read in place.
-fn transposed(data: &[f32], rows: usize, cols: usize) -> View<'_> {
-    View {
-        data,
-        rows: cols,
-        cols: rows,
-        row_stride: 1,
-        col_stride: cols,
-    }
-}
-
-/// The softmax backward of one head: turns the probability gradients `dP` into the gradients
-/// of the unscaled scores, `scale · P ⊙ (dP − Σ_j P_j dP_j)`: exactly 0 where `P` is, so at
-/// every masked key and on every row that sees no key.
-struct SoftmaxGrad<'a, const CAUSAL: bool> {
-    grads: &'a mut [f32],
-    probs: &'a [f32],
-    steps: usize,
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxGrad<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let steps = self.steps.max(1);
-        let rows = self.grads.chunks_exact_mut(steps);
-        for (i, (dp, p)) in rows.zip(self.probs.chunks_exact(steps)).enumerate() {
-            let seen = visible::<CAUSAL>(i, 0, self.steps);
-            let (dp, later) = dp.split_at_mut(seen);
-            later.fill(0.0);
-            let p = &p[..seen];
-            let mut partial = [0.0f32; LANES];
-            let chunks = dp.chunks_exact(LANES).zip(p.chunks_exact(LANES));
-            for (d, q) in chunks {
-                for ((s, &d), &q) in partial.iter_mut().zip(d).zip(q) {
-                    *s += d * q;
-                }
-            }
-            let whole = seen / LANES * LANES;
-            let tail: f32 = dp[whole..]
-                .iter()
-                .zip(&p[whole..])
-                .map(|(d, q)| d * q)
-                .sum();
-            let dot = partial.iter().sum::<f32>() + tail;
-            for (d, &q) in dp.iter_mut().zip(p) {
-                *d = self.scale * q * (*d - dot);
-            }
-        }
     }
 }
 
@@ -544,6 +468,7 @@ impl<
                 &mut heads[b * T * D..][..T * D],
                 (H, CAUSAL),
                 &mut tiles,
+                None,
             );
         }
         self.project_out(heads, y);
@@ -555,18 +480,30 @@ impl<
         y: &mut Tensor3<B, T, D>,
         cache: &mut PaddedAttentionCache<B, T, D, H>,
     ) {
+        let dh = Self::check();
         let PaddedAttentionCache {
             features,
             keep,
             qkv,
-            probs,
+            stats,
             heads,
-            transposed: kt,
+            tiles,
             ..
         } = cache;
         Self::unpack(x, features, keep);
         self.project_in::<B>(features, qkv);
-        Self::attend::<B>(qkv, keep, heads, probs, kt);
+        // The inference kernel, each query row's softmax statistics kept for `backward`.
+        let (mut tiles, _) = TileBuffers::split(tiles, T, T, dh);
+        for b in 0..B {
+            attend_padded_tiled(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                &keep[b * T..][..T],
+                &mut heads[b * T * D..][..T * D],
+                (H, CAUSAL),
+                &mut tiles,
+                Some(&mut stats[b * H * T * 2..][..H * T * 2]),
+            );
+        }
         self.project_out(heads, y);
     }
 
@@ -582,17 +519,15 @@ impl<
         if T == 0 {
             return; // no steps: every gradient is an empty sum
         }
-        let scale = attention::scale(dh);
         let PaddedAttentionCache {
             features,
+            keep,
             qkv,
-            probs,
+            stats,
             heads,
             dheads,
             dqkv,
-            dscores,
-            transposed: vt,
-            ..
+            tiles,
         } = cache;
         affine_backward(
             self.out_proj_weight.as_slice(),
@@ -604,35 +539,25 @@ impl<
             B * T,
             D,
         );
-        // Each head adds its part of the gradients of Q, K and V. A masked probability is 0,
-        // so nothing reaches a padded key's K or V.
+        // Each head adds its part of the gradients of Q, K and V, its probabilities
+        // recomputed tile by tile. A masked probability is 0, so nothing reaches a padded
+        // key's K or V.
         dqkv.fill(0.0);
+        let (mut tiles, _) = BackwardTiles::split(tiles, T, T, dh);
         for b in 0..B {
-            let qkv = &qkv[b * T * 3 * D..][..T * 3 * D];
-            let dqkv = &mut dqkv[b * T * 3 * D..][..T * 3 * D];
-            let dheads = &dheads[b * T * D..][..T * D];
-            for h in 0..H {
-                let (q, k, v) = (h * dh, D + h * dh, 2 * D + h * dh);
-                let p = &probs[(b * H + h) * T * T..][..T * T];
-                let dout = block(dheads, D, 0, T, q, dh);
-                // dV = Pᵀ · dO
-                gemm_add_views(transposed(p, T, T), dout, &mut dqkv[v..], 3 * D);
-                // dP = dO · Vᵀ, then the scores' gradient in place
-                transpose_into(&qkv[v..], 3 * D, T, dh, vt);
-                dscores.fill(0.0);
-                gemm_add_views(dout, block(vt, T, 0, dh, 0, T), dscores, T);
-                vectorized(SoftmaxGrad::<CAUSAL> {
-                    grads: dscores,
-                    probs: p,
-                    steps: T,
-                    scale,
-                });
-                // dQ = dS · K, dK = dSᵀ · Q
-                let keys = block(qkv, 3 * D, 0, T, k, dh);
-                gemm_add_views(block(dscores, T, 0, T, 0, T), keys, &mut dqkv[q..], 3 * D);
-                let queries = block(qkv, 3 * D, 0, T, q, dh);
-                gemm_add_views(transposed(dscores, T, T), queries, &mut dqkv[k..], 3 * D);
-            }
+            let rows = b * T * D..(b + 1) * T * D;
+            attend_padded_tiled_backward(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                &keep[b * T..][..T],
+                (
+                    &heads[rows.clone()],
+                    &dheads[rows],
+                    &stats[b * H * T * 2..][..H * T * 2],
+                ),
+                &mut dqkv[b * T * 3 * D..][..T * 3 * D],
+                (H, CAUSAL),
+                &mut tiles,
+            );
         }
         // The features' gradient dQ·W_q + dK·W_k + dV·W_v, one product with the stacked
         // weight, into `dheads` (read by now); then into the packed rows of dx, the id column 0.
@@ -670,96 +595,6 @@ impl<
 
     fn build(rng: &mut Rng) -> Self {
         Self::new(rng)
-    }
-}
-
-/// Every head's `softmax(Q_h K_hᵀ / √(D/H) + mask) · V_h` of one sample into `heads`
-/// (`T × D`), from its `qkv` (`T × 3·D`) and keys' mask `keep` (`T`), with `H` heads, causal
-/// or not: the training forward's, which keeps every head's probabilities in `probs`
-/// (`H·T·T`) for `backward`; `kt` holds one head's `Kᵀ`.
-fn attend_padded(
-    qkv: &[f32],
-    keep: &[f32],
-    heads: &mut [f32],
-    probs: &mut [f32],
-    kt: &mut [f32],
-    (head_count, causal): (usize, bool),
-) {
-    let t = keep.len();
-    heads.fill(0.0);
-    if t == 0 {
-        return;
-    }
-    let d = heads.len() / t;
-    let dh = d / head_count;
-    let scale = scale(dh);
-    let all = probs.len() == head_count * t * t && head_count > 1;
-    for h in 0..head_count {
-        let (q, k, v) = (h * dh, d + h * dh, 2 * d + h * dh);
-        let p = &mut probs[if all { h * t * t } else { 0 }..][..t * t];
-        // The product adds onto `p`; zeroed here, where it is about to be read.
-        p.fill(0.0);
-        transpose_into(&qkv[k..], 3 * d, t, dh, kt);
-        gemm_add_views(
-            block(qkv, 3 * d, 0, t, q, dh),
-            block(kt, t, 0, dh, 0, t),
-            p,
-            t,
-        );
-        if causal {
-            vectorized(SoftmaxRows::<true> {
-                scores: p,
-                keep,
-                scale,
-            });
-        } else {
-            vectorized(SoftmaxRows::<false> {
-                scores: p,
-                keep,
-                scale,
-            });
-        }
-        let values = block(qkv, 3 * d, 0, t, v, dh);
-        gemm_add_views(block(p, t, 0, t, 0, t), values, &mut heads[q..], d);
-    }
-}
-
-/// Softmax of every row of a head's `T × T` scores, scaled, over the keys the row may see:
-/// not padding (`keep` 1) and, with `CAUSAL`, not after the query. Every other probability is
-/// exactly 0, and a row that sees no key is all 0.
-struct SoftmaxRows<'a, const CAUSAL: bool> {
-    scores: &'a mut [f32],
-    /// `(T)`: 1 for a key that may be attended, 0 for padding.
-    keep: &'a [f32],
-    scale: f32,
-}
-
-impl<const CAUSAL: bool> Vectorize for SoftmaxRows<'_, CAUSAL> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let steps = self.keep.len();
-        for (i, row) in self.scores.chunks_exact_mut(steps.max(1)).enumerate() {
-            let seen = visible::<CAUSAL>(i, 0, steps);
-            let (keys, later) = row.split_at_mut(seen);
-            later.fill(0.0);
-            let keep = &self.keep[..seen];
-            if !keep.contains(&1.0) {
-                keys.fill(0.0); // no key to see: the heads' output of this row is 0
-                continue;
-            }
-            // A padded score becomes −∞, so that the maximum is over the unpadded ones; its
-            // exponential (`exp_fast`'s floor, about 1.6e-38, below an ulp of the sum, which is
-            // at least 1) is then multiplied by 0.
-            for (s, &k) in keys.iter_mut().zip(keep) {
-                *s = if k == 0.0 { f32::NEG_INFINITY } else { *s };
-            }
-            let max = row_max(keys);
-            let inv = 1.0 / exp_row(keys, max, self.scale);
-            for (p, &k) in keys.iter_mut().zip(keep) {
-                *p *= inv * k;
-            }
-        }
     }
 }
 
@@ -1024,6 +859,25 @@ mod tests {
         gradients_check::<true>(5);
     }
 
+    // 70 steps whose first tile of keys is mostly padding: the backward recomputes the
+    // probabilities over two blocks of queries and two tiles of keys, masked in each.
+    fn gradients_across_tiles<const CAUSAL: bool>(seed: u64) {
+        const T: usize = 70;
+        let ids: Vec<f32> = (0..T)
+            .map(|t| if t < 60 && t % 7 != 3 { 0.0 } else { 2.0 })
+            .collect();
+        let mut layer = random_layer::<T, 4, 2, CAUSAL, 0, 5>(seed, 1.0);
+        let features = random_tensor::<Tensor3<1, T, 4>>(&mut seeded(seed + 1));
+        let x = pack::<1, T, 4, 5>(features.as_slice(), &ids);
+        check_param_gradients::<_, 1>(&mut layer, &x, seed + 2).unwrap();
+    }
+
+    #[test]
+    fn gradients_across_tiles_match_central_differences() {
+        gradients_across_tiles::<false>(70);
+        gradients_across_tiles::<true>(71);
+    }
+
     /// With no id equal to `PAD`, the layer is `MultiHeadAttention` on the features: the same
     /// outputs (both forwards), input gradient and parameter gradients.
     fn unpadded_is_mha<
@@ -1250,14 +1104,11 @@ mod tests {
         let (mut y, mut y_train) = (Tensor3::<B, T, D>::zeros(), Tensor3::<B, T, D>::zeros());
         layer.forward(&x, &mut y, &mut Zeroed::zeroed());
         layer.forward_train(&x, &mut y_train, &mut Zeroed::zeroed());
-        for (&a, &b) in y.as_slice().iter().zip(y_train.as_slice()) {
-            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
-        }
+        assert_eq!(y.as_slice(), y_train.as_slice());
     }
 
-    // The inference forward's online softmax over tiles of keys against the training forward's
-    // softmax over whole rows, with pads first, inside and at the tail; 70 steps cross a block
-    // and a tile.
+    // Both forwards run the tiled kernel (training keeps each row's softmax statistics), with
+    // pads first, inside and at the tail; 70 steps cross a block and a tile.
     #[test]
     fn forward_equals_forward_train() {
         forwards_agree::<2, 5, 4, 2, false, 5>(50);

@@ -16,7 +16,7 @@ use crate::math::exp_fast;
 #[cfg(feature = "alloc")]
 mod backward;
 #[cfg(feature = "alloc")]
-pub(crate) use backward::{BackwardTiles, attend_tiled_backward};
+pub(crate) use backward::{BackwardTiles, attend_padded_tiled_backward, attend_tiled_backward};
 
 /// Query rows of one block of the kernel.
 pub const QUERY_BLOCK: usize = 64;
@@ -105,6 +105,19 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// Cross-attention's: `queries` rows of Q, then `keys` rows of K, then as many of V, each
+    /// `features` wide (the packed input's layout).
+    pub(crate) const fn cross(queries: usize, keys: usize, features: usize) -> Self {
+        Layout {
+            stride: features,
+            q: 0,
+            k: queries * features,
+            v: (queries + keys) * features,
+            queries,
+            keys,
+        }
+    }
+
     /// Self-attention's: `steps` rows of Q, K and V side by side, `3·features` wide.
     pub(crate) const fn self_attention(steps: usize, features: usize) -> Self {
         Layout {
@@ -637,14 +650,7 @@ pub(crate) fn cross_attend(
             d,
         );
     }
-    let layout = Layout {
-        stride: d,
-        q: 0,
-        k: queries * d,
-        v: (queries + keys) * d,
-        queries,
-        keys,
-    };
+    let layout = Layout::cross(queries, keys, d);
     attend_tiled::<false>(proj, layout, (heads, None), out, tiles, None);
     super::affine(
         params.out_proj_weight,
@@ -696,14 +702,15 @@ pub(crate) fn attend_padded_tiled(
     out: &mut [f32],
     (heads, causal): (usize, bool),
     tiles: &mut TileBuffers<'_>,
+    stats: Option<&mut [f32]>,
 ) {
     let t = keep.len();
     let d = out.len() / t.max(1);
     let layout = Layout::self_attention(t, d);
     if causal {
-        attend_tiled::<true>(qkv, layout, (heads, Some(keep)), out, tiles, None);
+        attend_tiled::<true>(qkv, layout, (heads, Some(keep)), out, tiles, stats);
     } else {
-        attend_tiled::<false>(qkv, layout, (heads, Some(keep)), out, tiles, None);
+        attend_tiled::<false>(qkv, layout, (heads, Some(keep)), out, tiles, stats);
     }
 }
 
@@ -753,7 +760,7 @@ pub fn padded_multi_head_attention(
         t,
         d,
     );
-    attend_padded_tiled(qkv, keep, features, (heads, causal), &mut tiles);
+    attend_padded_tiled(qkv, keep, features, (heads, causal), &mut tiles, None);
     super::affine(
         params.out_proj_weight,
         params.out_proj_bias,

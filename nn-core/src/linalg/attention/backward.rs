@@ -182,6 +182,26 @@ pub(crate) fn attend_tiled_backward<const CAUSAL: bool>(
     }
 }
 
+/// [`attend_tiled_backward`] of one sample of a padded self-attention: `qkv` (`T × 3·D`) and
+/// its gradient `dqkv`, the keys' mask `keep` (`T`), causal or not; the backward of
+/// `attend_padded_tiled`.
+pub(crate) fn attend_padded_tiled_backward(
+    qkv: &[f32],
+    keep: &[f32],
+    forward: (&[f32], &[f32], &[f32]),
+    dqkv: &mut [f32],
+    (heads, causal): (usize, bool),
+    tiles: &mut BackwardTiles<'_>,
+) {
+    let t = keep.len();
+    let layout = Layout::self_attention(t, forward.0.len() / t.max(1));
+    if causal {
+        attend_tiled_backward::<true>(qkv, layout, (heads, Some(keep)), forward, dqkv, tiles);
+    } else {
+        attend_tiled_backward::<false>(qkv, layout, (heads, Some(keep)), forward, dqkv, tiles);
+    }
+}
+
 /// Recomputes a tile of probabilities from its scores (in place): `e^{scale·(s − max)}/sum`
 /// with each query row's statistics from the forward; a masked or padded key, and every key
 /// of a row that saw none, is exactly 0.
