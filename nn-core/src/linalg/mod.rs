@@ -38,6 +38,7 @@ mod fpu;
 pub mod int8;
 mod kernels;
 pub mod norm;
+pub mod pairs;
 pub mod pool;
 pub mod recurrent;
 pub mod sequence;

@@ -31,15 +31,21 @@
 use crate::quant::Multiplier;
 
 /// Whether this CPU runs the kernels here: AVX-512 F, BW, VL, VNNI (`vpdpbusd`) and VBMI
-/// (`vpermb`), as Intel since Ice Lake and AMD since Zen 4 have.
+/// (`vpermb`), as Intel since Ice Lake and AMD since Zen 4 have, and the environment does not
+/// set `NN_NO_VNNI` (which makes the int8 inference take the AVX2 kernels instead, to measure
+/// or test them on a CPU that has both). Read once.
 pub fn available() -> bool {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx512vnni")
-            && std::is_x86_feature_detected!("avx512vbmi")
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            std::env::var_os("NN_NO_VNNI").is_none()
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512vnni")
+                && std::is_x86_feature_detected!("avx512vbmi")
+        })
     }
     #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
     false

@@ -15,7 +15,7 @@ use super::widened::VnniScratch;
 use super::{
     Conv2dInt8, DenseInt8, Multiplier, QuantError, QuantParams, max_pool_int8, quantize_bias,
 };
-use crate::linalg::vnni;
+use crate::linalg::{pairs, vnni};
 
 /// Why a network could not be quantized, or a quantized one not read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -337,17 +337,25 @@ impl QuantModel {
                 Op::Conv(shape) => {
                     let (p, s) = conv_gemm_scratch(&shape);
                     (pairs, sums) = (pairs.max(p), sums.max(s));
-                    if let Some(lens) = Conv2dInt8::vnni_scratch_len_of(&shape) {
-                        flat.planes = flat.planes.max(lens.planes);
-                        flat.weights = flat.weights.max(lens.weights);
-                        sums = sums.max(lens.sums);
+                    match flat_path() {
+                        FlatPath::Vnni => {
+                            if let Some(lens) = Conv2dInt8::vnni_scratch_len_of(&shape) {
+                                flat.planes = flat.planes.max(lens.planes);
+                                flat.weights = flat.weights.max(lens.weights);
+                                sums = sums.max(lens.sums);
+                            }
+                        }
+                        FlatPath::Pairs => {
+                            if let Some(lens) = Conv2dInt8::pairs_scratch_len_of(&shape) {
+                                flat.planes = flat.planes.max(lens.planes);
+                                sums = sums.max(lens.words);
+                            }
+                        }
+                        FlatPath::None => {}
                     }
                 }
                 _ => {}
             }
-        }
-        if !vnni::available() {
-            flat = VnniScratch::default();
         }
         Activations {
             batch,
@@ -562,8 +570,9 @@ impl QuantModel {
             ..
         } = activations;
         // AVX-512 VNNI where the CPU has it: the same bits, four times the products per
-        // instruction.
-        let vnni = vnni::available();
+        // instruction; else AVX2's pairs of taps for a stride-1 convolution.
+        let path = flat_path();
+        let vnni = path == FlatPath::Vnni;
         nodes[self.plan.input].copy_from_slice(x);
         // Steps before this one have run (a convolution ran the pool after it too).
         let mut next = 0;
@@ -605,40 +614,49 @@ impl QuantModel {
                     };
                     // Every position at once: the same bits as the baked network's
                     // window-at-a-time kernel, faster with wide vectors.
-                    let pool = self
-                        .pool_after(s)
-                        .filter(|_| vnni && conv.multipliers.iter().all(Multiplier::is_monotone));
-                    match Conv2dInt8::vnni_scratch_len_of(&shape) {
-                        // The pool's output, straight from the sums; the steps up to it
-                        // pass values on unchanged (a `relu` only raises the floor).
-                        Some(lens) if let Some((p, floor)) = pool => {
-                            let pooled = self.plan.steps[p].output;
-                            let mut out = core::mem::take(&mut nodes[pooled]);
-                            Conv2dInt8 {
-                                activation: (clamp.0.max(floor), clamp.1),
-                                ..conv
-                            }
-                            .forward_vnni_pooled(
-                                &nodes[step.inputs[0]],
-                                &mut out,
-                                &mut planes[..lens.planes],
-                                &mut weights[..lens.weights],
-                                &mut sums[..lens.sums],
-                            );
-                            nodes[pooled] = out;
-                            next = p + 1;
+                    let pool = self.pool_after(s).filter(|_| {
+                        path != FlatPath::None
+                            && conv.multipliers.iter().all(Multiplier::is_monotone)
+                    });
+                    let flat = match path {
+                        FlatPath::Vnni => Conv2dInt8::vnni_scratch_len_of(&shape)
+                            .map(|lens| (lens.planes, lens.weights, lens.sums)),
+                        FlatPath::Pairs => Conv2dInt8::pairs_scratch_len_of(&shape)
+                            .map(|lens| (lens.planes, 0, lens.words)),
+                        FlatPath::None => None,
+                    };
+                    let Some((planes_len, weights_len, sums_len)) = flat else {
+                        let (p, q) = conv.gemm_scratch_len();
+                        conv.forward_gemm(x, &mut y, &mut pairs[..p], &mut sums[..q]);
+                        nodes[step.output] = y;
+                        continue;
+                    };
+                    let (planes, weights, sums) = (
+                        &mut planes[..planes_len],
+                        &mut weights[..weights_len],
+                        &mut sums[..sums_len],
+                    );
+                    if let Some((p, floor)) = pool {
+                        // The pool's output, straight from the sums; the steps up to it pass
+                        // values on unchanged (a `relu` only raises the floor).
+                        let pooled = self.plan.steps[p].output;
+                        let mut out = core::mem::take(&mut nodes[pooled]);
+                        let conv = Conv2dInt8 {
+                            activation: (clamp.0.max(floor), clamp.1),
+                            ..conv
+                        };
+                        let x = &nodes[step.inputs[0]];
+                        if vnni {
+                            conv.forward_vnni_pooled(x, &mut out, planes, weights, sums);
+                        } else {
+                            conv.forward_pairs_pooled(x, &mut out, planes, sums);
                         }
-                        Some(lens) if vnni => conv.forward_vnni(
-                            x,
-                            &mut y,
-                            &mut planes[..lens.planes],
-                            &mut weights[..lens.weights],
-                            &mut sums[..lens.sums],
-                        ),
-                        _ => {
-                            let (p, q) = conv.gemm_scratch_len();
-                            conv.forward_gemm(x, &mut y, &mut pairs[..p], &mut sums[..q]);
-                        }
+                        nodes[pooled] = out;
+                        next = p + 1;
+                    } else if vnni {
+                        conv.forward_vnni(x, &mut y, planes, weights, sums);
+                    } else {
+                        conv.forward_pairs(x, &mut y, planes, sums);
                     }
                 }
                 Op::Relu => {
@@ -727,10 +745,12 @@ pub struct Activations {
     /// A dense layer's input row, off its zero point.
     widened: Vec<i16>,
     /// A convolution's windows ([`Conv2dInt8::forward_gemm`]); its sums, or a dense
-    /// layer's, on AVX-512 VNNI ([`Conv2dInt8::forward_vnni`], [`DenseInt8::forward_vnni`]).
+    /// layer's, on AVX-512 VNNI ([`Conv2dInt8::forward_vnni`], [`DenseInt8::forward_vnni`]),
+    /// or its pairs, packed weights and sums with AVX2 ([`Conv2dInt8::forward_pairs`]).
     pairs: Vec<i16>,
     sums: Vec<i32>,
-    /// A stride-1 convolution's padded input and weights on AVX-512 VNNI (empty without it).
+    /// A stride-1 convolution's padded input on AVX-512 VNNI or AVX2, and its weights on
+    /// VNNI (empty without them).
     planes: Vec<u8>,
     weights: Vec<i8>,
     /// Each step's requantization multipliers, and the scales they come from.
@@ -747,6 +767,28 @@ struct Factors {
     scales: Option<(u32, u32)>,
     weight_scale: Vec<u32>,
     multipliers: Vec<Multiplier>,
+}
+
+/// The flat convolution kernels this CPU runs, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlatPath {
+    /// AVX-512 VNNI: four taps per `vpdpbusd` ([`vnni::conv_sums`]).
+    Vnni,
+    /// AVX2: two taps per `vpmaddwd` ([`pairs::conv_sums`]).
+    Pairs,
+    /// Neither: the window-at-a-time kernels.
+    None,
+}
+
+/// The [`FlatPath`] of this CPU.
+fn flat_path() -> FlatPath {
+    if vnni::available() {
+        FlatPath::Vnni
+    } else if pairs::available() {
+        FlatPath::Pairs
+    } else {
+        FlatPath::None
+    }
 }
 
 /// [`Conv2dInt8::gemm_scratch_len`] of a shape, before its parameters exist.

@@ -11,7 +11,7 @@ use crate::linalg::int8::{
     block_len, dot, dot2, dot3, dot4, gather4, interleave, madd8, pack_column, pack_pairs,
     requantize8,
 };
-use crate::linalg::{Vectorize, vectorized, vnni};
+use crate::linalg::{Vectorize, pairs, vectorized, vnni};
 
 impl DenseInt8<'_> {
     /// [`DenseInt8::forward`], each input row widened once into `widened` (one row: the
@@ -806,12 +806,7 @@ impl Conv2dInt8<'_> {
             (lens.planes, lens.weights, lens.sums),
             "the scratch lengths"
         );
-        let zero_point =
-            i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
-        let unsigned = |x: i8| x as u8 ^ 0x80;
-        let (ah, aw) = (&s.height, &s.width);
         let (group_out, taps) = (s.c_out / s.groups, conv.taps());
-        let plane = ah.size * aw.size;
         for (weight, packed) in self
             .weight
             .chunks_exact(group_out * taps)
@@ -823,20 +818,7 @@ impl Conv2dInt8<'_> {
             .chunks_exact(s.input_len())
             .zip(y.chunks_exact_mut(s.c_out * per_channel))
         {
-            planes.fill(unsigned(zero_point));
-            for (from, to) in x_b
-                .chunks_exact(plane)
-                .zip(planes.chunks_exact_mut(conv.plane_len))
-            {
-                for (from, to) in from
-                    .chunks_exact(aw.size)
-                    .zip(to[ah.pad_before * conv.plane_width..].chunks_exact_mut(conv.plane_width))
-                {
-                    for (to, &x) in to[aw.pad_before..][..aw.size].iter_mut().zip(from) {
-                        *to = unsigned(x);
-                    }
-                }
-            }
+            self.fill_planes(x_b, &conv, planes);
             for g in 0..s.groups {
                 let channels = g * group_out..(g + 1) * group_out;
                 vnni::conv_sums(
@@ -854,6 +836,202 @@ impl Conv2dInt8<'_> {
             }
         }
     }
+}
+
+impl Conv2dInt8<'_> {
+    /// One sample's input planes into `planes`, as the flat kernels read them: each value plus
+    /// 128 (`x ^ 0x80`), the padding and the slack past the planes the input zero point's.
+    ///
+    /// # Panics
+    /// When the input zero point is not an int8.
+    fn fill_planes(&self, x_b: &[i8], conv: &vnni::FlatConv, planes: &mut [u8]) {
+        let (ah, aw) = (&self.shape.height, &self.shape.width);
+        let zero_point =
+            i8::try_from(self.input_zero_point).expect("the input zero point is an int8");
+        let unsigned = |x: i8| x as u8 ^ 0x80;
+        planes.fill(unsigned(zero_point));
+        for (from, to) in x_b
+            .chunks_exact(ah.size * aw.size)
+            .zip(planes.chunks_exact_mut(conv.plane_len))
+        {
+            for (from, to) in from
+                .chunks_exact(aw.size)
+                .zip(to[ah.pad_before * conv.plane_width..].chunks_exact_mut(conv.plane_width))
+            {
+                for (to, &x) in to[aw.pad_before..][..aw.size].iter_mut().zip(from) {
+                    *to = unsigned(x);
+                }
+            }
+        }
+    }
+
+    /// The buffers [`Conv2dInt8::forward_pairs`] takes for `shape`, or `None` when it does not
+    /// take the shape ([`Conv2dInt8::flat_of`]).
+    pub fn pairs_scratch_len_of(shape: &ConvShape) -> Option<PairScratch> {
+        let conv = Self::flat_of(shape)?;
+        let group_out = shape.c_out / shape.groups;
+        Some(PairScratch {
+            planes: (shape.groups - 1) * conv.channels * conv.plane_len + conv.planes_len(),
+            words: pairs::pair_plane_len(&conv)
+                + shape.c_out * (pairs::pairs_per_channel(&conv) + 1)
+                + group_out * conv.row_len(),
+        })
+    }
+
+    /// [`Conv2dInt8::forward`] with AVX2, for a stride-1 convolution: the input planes of
+    /// [`Conv2dInt8::forward_vnni`] made into planes of pairs ([`pairs::pair_plane`]), each
+    /// group's sums from [`pairs::conv_sums`] (two taps per `vpmaddwd`, eight positions to a
+    /// register), and each output row requantized eight at a time, the columns past the
+    /// output width dropped. The same bits as [`Conv2dInt8::forward`].
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward`]; when [`pairs::available`] is false, the shape is not one
+    /// [`Conv2dInt8::flat_of`] takes, a buffer is not [`Conv2dInt8::pairs_scratch_len_of`]
+    /// long, or a zero point is not an int8.
+    pub fn forward_pairs(&self, x: &[i8], y: &mut [i8], planes: &mut [u8], words: &mut [i32]) {
+        self.check(x, y);
+        let (rows, cols) = (self.shape.height.out, self.shape.width.out);
+        self.pair_channels(x, y, rows * cols, (planes, words), |o, sums, y_o, width| {
+            let factor = self.factor(o);
+            for (r, y_row) in y_o.chunks_exact_mut(cols).enumerate() {
+                let row = &sums[r * width..][..cols];
+                requantize_run(factor, self.output_zero_point, self.clamp(), row, y_row);
+            }
+        });
+    }
+
+    /// [`Conv2dInt8::forward_pairs`] and then a 2 × 2 max pool at stride 2, in one pass: each
+    /// output is the requantized maximum of four sums, as in
+    /// [`Conv2dInt8::forward_vnni_pooled`]. The same bits as [`Conv2dInt8::forward`] followed
+    /// by [`max_pool_int8`](super::max_pool_int8).
+    ///
+    /// # Panics
+    /// As [`Conv2dInt8::forward_pairs`], for `y` of the pooled size; when the output has fewer
+    /// than two rows or columns, or a multiplier is not monotone.
+    pub fn forward_pairs_pooled(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        planes: &mut [u8],
+        words: &mut [i32],
+    ) {
+        let (rows, cols) = self.check_pooled(x, y);
+        self.pair_channels(x, y, rows * cols, (planes, words), |o, sums, y_o, width| {
+            let factor = self.factor(o);
+            let mut largest = [0i32; POOLED_RUN];
+            for (r, y_row) in y_o.chunks_exact_mut(cols).enumerate() {
+                let (top, bottom) = (&sums[2 * r * width..], &sums[(2 * r + 1) * width..]);
+                for (c0, y_run) in (0..cols)
+                    .step_by(POOLED_RUN)
+                    .zip(y_row.chunks_mut(POOLED_RUN))
+                {
+                    for (k, largest) in largest[..y_run.len()].iter_mut().enumerate() {
+                        let at = 2 * (c0 + k);
+                        *largest = top[at].max(top[at + 1]).max(bottom[at]).max(bottom[at + 1]);
+                    }
+                    let run = &largest[..y_run.len()];
+                    requantize_run(factor, self.output_zero_point, self.clamp(), run, y_run);
+                }
+            }
+        });
+    }
+
+    /// Output channel `o`'s `(multiplier, shift)`.
+    fn factor(&self, o: usize) -> (i32, i32) {
+        let m = &self.multipliers[o];
+        (m.multiplier, m.shift)
+    }
+
+    /// The activation's clamp, as [`requantize8`] takes it.
+    fn clamp(&self) -> (i32, i32) {
+        (i32::from(self.activation.0), i32::from(self.activation.1))
+    }
+
+    /// The sums of [`Conv2dInt8::forward_pairs`], each channel's then handed to `requantize`
+    /// with its output channel, row of sums, part of `y` (`per_channel` values) and the step
+    /// between its rows of sums. `x` and `y` are checked by the caller.
+    fn pair_channels(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        per_channel: usize,
+        (planes, words): (&mut [u8], &mut [i32]),
+        mut requantize: impl FnMut(usize, &[i32], &mut [i8], usize),
+    ) {
+        let s = self.shape;
+        let conv = Self::flat_of(s).expect("a stride-1 convolution");
+        let lens = Self::pairs_scratch_len_of(s).expect("a stride-1 convolution");
+        assert_eq!(
+            (planes.len(), words.len()),
+            (lens.planes, lens.words),
+            "the scratch lengths"
+        );
+        let (group_out, per_pairs) = (s.c_out / s.groups, pairs::pairs_per_channel(&conv));
+        let (pair_plane, rest) = words.split_at_mut(pairs::pair_plane_len(&conv));
+        let (packed, rest) = rest.split_at_mut(s.c_out * per_pairs);
+        let (start, sums) = rest.split_at_mut(s.c_out);
+        pairs::pack(
+            &conv,
+            self.weight,
+            (self.bias, self.input_zero_point),
+            packed,
+            start,
+        );
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.c_out * per_channel))
+        {
+            self.fill_planes(x_b, &conv, planes);
+            for g in 0..s.groups {
+                let channels = g * group_out..(g + 1) * group_out;
+                let group_planes = &planes[g * conv.channels * conv.plane_len..];
+                pairs::pair_plane(&conv, group_planes, pair_plane);
+                pairs::conv_sums(
+                    &conv,
+                    pair_plane,
+                    &packed[channels.start * per_pairs..channels.end * per_pairs],
+                    &start[channels.clone()],
+                    sums,
+                );
+                for (o, sums) in channels.zip(sums.chunks_exact(conv.row_len())) {
+                    let y_o = &mut y_b[o * per_channel..][..per_channel];
+                    requantize(o, sums, y_o, conv.plane_width);
+                }
+            }
+        }
+    }
+}
+
+/// Pooled outputs requantized together by [`Conv2dInt8::forward_pairs_pooled`].
+const POOLED_RUN: usize = 8;
+
+/// A run of one channel's sums back to int8, eight at a time ([`requantize8`], AVX2 where the
+/// CPU has it), a shorter last run through a padded eight.
+fn requantize_run(
+    factor: (i32, i32),
+    zero_point: i32,
+    clamp: (i32, i32),
+    sums: &[i32],
+    out: &mut [i8],
+) {
+    for (sums, out) in sums.chunks(8).zip(out.chunks_mut(8)) {
+        let mut acc = [0; 8];
+        acc[..sums.len()].copy_from_slice(sums);
+        let mut bytes = [0; 8];
+        requantize8(factor, zero_point, clamp, &acc, &mut bytes);
+        out.copy_from_slice(&bytes[..out.len()]);
+    }
+}
+
+/// The lengths of the two buffers [`Conv2dInt8::forward_pairs`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairScratch {
+    /// `u8`: every input plane with its padding, plus 128, as for
+    /// [`Conv2dInt8::forward_vnni`].
+    pub planes: usize,
+    /// `i32`: the plane of pairs, the packed weights and each channel's start, and one
+    /// group's sums.
+    pub words: usize,
 }
 
 #[cfg(all(test, feature = "alloc"))]
@@ -1001,6 +1179,19 @@ mod tests {
                         &mut vec![0; lens.sums],
                     );
                     assert_eq!(&pooled, pooled_reference, "{shape:?}, pooled on VNNI");
+                }
+            }
+            if let Some(lens) = Conv2dInt8::pairs_scratch_len_of(&shape)
+                && pairs::available()
+            {
+                let mut flat = vec![0i8; 2 * shape.output_len()];
+                let (mut planes, mut words) = (vec![0; lens.planes], vec![0; lens.words]);
+                conv.forward_pairs(&x, &mut flat, &mut planes, &mut words);
+                assert_eq!(flat, reference, "{shape:?}, pairs");
+                if let Some(pooled_reference) = &pooled_reference {
+                    let mut pooled = vec![0i8; pooled_reference.len()];
+                    conv.forward_pairs_pooled(&x, &mut pooled, &mut planes, &mut words);
+                    assert_eq!(&pooled, pooled_reference, "{shape:?}, pooled by pairs");
                 }
             }
             assert!(
