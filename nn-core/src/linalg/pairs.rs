@@ -165,11 +165,147 @@ pub fn conv_sums(conv: &FlatConv, pairs: &[i32], packed: &[i32], start: &[i32], 
     }
 }
 
+/// The `i16`s [`dense_sums`] widens into: `samples` inputs and `outputs` weight rows of
+/// `inputs` values, each row padded to a multiple of sixteen.
+pub const fn dense_widened_len(samples: usize, inputs: usize, outputs: usize) -> usize {
+    (samples + outputs) * inputs.div_ceil(16) * 16
+}
+
+/// A dense layer on whole samples: for every sample `r` and output `o < bias.len()`,
+/// `out[r · outputs + o] = bias[o] + Σ_i weight[o · n + i] · (x[r · n + i] − zero_point)`,
+/// wrapping, where `n` is the weight's row length: [`super::vnni::dense_sums`]' sums. The
+/// inputs (less the zero point) and the weights are widened to 16 bits once into `widened`,
+/// and two samples by four outputs are summed at a time, sixteen inputs per `vpmaddwd`.
+///
+/// # Panics
+/// When [`available`] is false, there are no outputs, `weight` is not whole rows of one per
+/// output, `x` is not whole samples of its row length, `out` is not one sum per sample and
+/// output, `widened` is not [`dense_widened_len`] long, or `zero_point` is not an int8.
+pub fn dense_sums(
+    x: &[i8],
+    zero_point: i32,
+    (weight, bias): (&[i8], &[i32]),
+    widened: &mut [i16],
+    out: &mut [i32],
+) {
+    assert!(available(), "this CPU lacks AVX2");
+    let outputs = bias.len();
+    assert!(
+        outputs > 0 && weight.len().is_multiple_of(outputs),
+        "one weight row per output"
+    );
+    let inputs = weight.len() / outputs;
+    assert!(
+        inputs > 0 && x.len().is_multiple_of(inputs),
+        "the input is not whole samples"
+    );
+    let samples = x.len() / inputs;
+    assert_eq!(out.len(), samples * outputs, "one sum per sample and output");
+    assert_eq!(
+        widened.len(),
+        dense_widened_len(samples, inputs, outputs),
+        "the widened inputs and weights"
+    );
+    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
+    let row = inputs.div_ceil(16) * 16;
+    let (wide_x, wide_w) = widened.split_at_mut(samples * row);
+    for (to, from) in wide_x.chunks_exact_mut(row).zip(x.chunks_exact(inputs)) {
+        for (to, &v) in to.iter_mut().zip(from) {
+            *to = (i32::from(v) - zero_point) as i16;
+        }
+        to[inputs..].fill(0);
+    }
+    for (to, from) in wide_w.chunks_exact_mut(row).zip(weight.chunks_exact(inputs)) {
+        for (to, &w) in to.iter_mut().zip(from) {
+            *to = i16::from(w);
+        }
+        to[inputs..].fill(0);
+    }
+    let (wide_x, wide_w) = (&*wide_x, &*wide_w);
+    for r in (0..samples).step_by(2) {
+        let two = samples - r >= 2;
+        for o in (0..outputs).step_by(CHANNEL_BLOCK) {
+            let count = CHANNEL_BLOCK.min(outputs - o);
+            let w = &wide_w[o * row..(o + count) * row];
+            let x = &wide_x[r * row..(r + 1 + usize::from(two)) * row];
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            // SAFETY: the CPU has AVX2 (asserted); `x` is one or two rows and `w` `count`
+            // rows of `row` values, a multiple of sixteen.
+            let sums = unsafe {
+                match count {
+                    1 => x86::dense_tile::<1>(x, w, row),
+                    2 => x86::dense_tile::<2>(x, w, row),
+                    3 => x86::dense_tile::<3>(x, w, row),
+                    _ => x86::dense_tile::<4>(x, w, row),
+                }
+            };
+            #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+            let sums = [[0; CHANNEL_BLOCK]; 2];
+            for (k, sums) in sums.iter().enumerate().take(1 + usize::from(two)) {
+                let out = &mut out[(r + k) * outputs + o..][..count];
+                for ((out, &sum), &bias) in out.iter_mut().zip(sums).zip(&bias[o..o + count]) {
+                    *out = bias.wrapping_add(sum);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{FlatConv, POSITIONS};
+    use super::{CHANNEL_BLOCK, FlatConv, POSITIONS};
+
+    /// The sums of one or two widened samples (`x`, whole rows of `row`) against `C` widened
+    /// weight rows (`w`): `[sample][output]`, the outputs past `C`, and the second sample's
+    /// when `x` is one row, 0.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `x` is one or two rows and `w` `C` rows of `row` values, a multiple
+    /// of sixteen.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn dense_tile<const C: usize>(
+        x: &[i16],
+        w: &[i16],
+        row: usize,
+    ) -> [[i32; CHANNEL_BLOCK]; 2] {
+        let two = x.len() >= 2 * row;
+        let mut acc = [[_mm256_setzero_si256(); C]; 2];
+        for k in (0..row).step_by(16) {
+            // SAFETY: `k + 16 ≤ row`, so every load ends inside its row (the caller's
+            // contract); `loadu` takes any alignment.
+            unsafe {
+                let x0 = _mm256_loadu_si256(x.as_ptr().add(k).cast());
+                let x1 = if two {
+                    _mm256_loadu_si256(x.as_ptr().add(row + k).cast())
+                } else {
+                    _mm256_setzero_si256()
+                };
+                for c in 0..C {
+                    let wc = _mm256_loadu_si256(w.as_ptr().add(c * row + k).cast());
+                    acc[0][c] = _mm256_add_epi32(acc[0][c], _mm256_madd_epi16(x0, wc));
+                    acc[1][c] = _mm256_add_epi32(acc[1][c], _mm256_madd_epi16(x1, wc));
+                }
+            }
+        }
+        let mut sums = [[0; CHANNEL_BLOCK]; 2];
+        for (sums, acc) in sums.iter_mut().zip(acc) {
+            for (sum, v) in sums.iter_mut().zip(acc) {
+                *sum = sum8(v);
+            }
+        }
+        sums
+    }
+
+    /// The sum of eight int32 lanes, wrapping.
+    #[target_feature(enable = "avx2")]
+    fn sum8(v: __m256i) -> i32 {
+        let four = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let two = _mm_add_epi32(four, _mm_shuffle_epi32::<0b01_00_11_10>(four));
+        let one = _mm_add_epi32(two, _mm_shuffle_epi32::<0b10_11_00_01>(two));
+        _mm_cvtsi128_si32(one)
+    }
 
     /// `C` output channels of [`super::conv_sums`] over every position, sixteen at a time:
     /// for each pair of taps, two loads of eight positions' pairs, and per channel a broadcast
@@ -323,6 +459,30 @@ mod tests {
                     &want[row..row + conv.positions()],
                     "shape {k}, channel {o}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn dense_sums_are_the_definition() {
+        if !available() {
+            return;
+        }
+        for (samples, inputs, outputs, zp) in [(1, 1, 1, 0), (5, 37, 9, -3), (4, 16, 4, 127), (3, 256, 7, -128)] {
+            let x = bytes(samples * inputs, 7);
+            let weight: vec::Vec<i8> = bytes(inputs * outputs, 8).iter().map(|&w| w.max(-127)).collect();
+            let bias: vec::Vec<i32> = (0..outputs as i32).map(|o| 77 * o - 300).collect();
+            let mut widened = vec![0; dense_widened_len(samples, inputs, outputs)];
+            let mut sums = vec![0; samples * outputs];
+            dense_sums(&x, zp, (&weight, &bias), &mut widened, &mut sums);
+            for r in 0..samples {
+                for o in 0..outputs {
+                    let want = (0..inputs).fold(bias[o], |acc, i| {
+                        let product = i32::from(weight[o * inputs + i]) * (i32::from(x[r * inputs + i]) - zp);
+                        acc.wrapping_add(product)
+                    });
+                    assert_eq!(sums[r * outputs + o], want, "{samples}x{inputs}->{outputs}: {r}, {o}");
+                }
             }
         }
     }

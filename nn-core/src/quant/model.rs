@@ -331,7 +331,12 @@ impl QuantModel {
         for (step, quant) in self.plan.steps.iter().zip(&self.steps) {
             match step.op {
                 Op::Dense => {
-                    widened = widened.max(self.plan.nodes[step.inputs[0]]);
+                    let inputs = self.plan.nodes[step.inputs[0]];
+                    widened = widened.max(inputs);
+                    if flat_path() == FlatPath::Pairs {
+                        let outputs = quant.bias.len();
+                        widened = widened.max(pairs::dense_widened_len(batch, inputs, outputs));
+                    }
                     sums = sums.max(batch * quant.bias.len());
                 }
                 Op::Conv(shape) => {
@@ -596,10 +601,15 @@ impl QuantModel {
                         output_zero_point: quant.output.zero_point,
                         activation: clamp,
                     };
-                    if vnni {
-                        dense.forward_vnni(x, &mut y, &mut sums[..batch * quant.bias.len()]);
-                    } else {
-                        dense.forward_with(x, &mut y, &mut widened[..x.len() / batch]);
+                    let (inputs, outputs) = (x.len() / batch, quant.bias.len());
+                    let sums = &mut sums[..batch * outputs];
+                    match path {
+                        FlatPath::Vnni => dense.forward_vnni(x, &mut y, sums),
+                        FlatPath::Pairs => {
+                            let len = pairs::dense_widened_len(batch, inputs, outputs);
+                            dense.forward_pairs(x, &mut y, &mut widened[..len], sums);
+                        }
+                        FlatPath::None => dense.forward_with(x, &mut y, &mut widened[..inputs]),
                     }
                 }
                 Op::Conv(shape) => {
@@ -742,7 +752,8 @@ pub struct Activations {
     /// The samples each call runs.
     batch: usize,
     nodes: Vec<Vec<i8>>,
-    /// A dense layer's input row, off its zero point.
+    /// A dense layer's input row, off its zero point; with AVX2, every sample's and the
+    /// weights ([`DenseInt8::forward_pairs`]).
     widened: Vec<i16>,
     /// A convolution's windows ([`Conv2dInt8::forward_gemm`]); its sums, or a dense
     /// layer's, on AVX-512 VNNI ([`Conv2dInt8::forward_vnni`], [`DenseInt8::forward_vnni`]),

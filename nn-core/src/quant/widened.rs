@@ -664,6 +664,39 @@ impl DenseInt8<'_> {
     }
 }
 
+impl DenseInt8<'_> {
+    /// [`DenseInt8::forward`] with AVX2 ([`pairs::dense_sums`], every sample at once): `widened`
+    /// is [`pairs::dense_widened_len`] `i16`s and `sums` one int32 per output value. Each
+    /// output channel's sums are requantized eight samples at a time. The same bits as
+    /// [`DenseInt8::forward`].
+    ///
+    /// # Panics
+    /// As [`DenseInt8::forward`]; when [`pairs::available`] is false, a buffer has the wrong
+    /// length, or a zero point is not an int8.
+    pub fn forward_pairs(&self, x: &[i8], y: &mut [i8], widened: &mut [i16], sums: &mut [i32]) {
+        let (_, outputs) = self.check(x, y);
+        assert_eq!(sums.len(), y.len(), "one sum per output");
+        pairs::dense_sums(x, self.input_zero_point, (self.weight, self.bias), widened, sums);
+        let clamp = (i32::from(self.activation.0), i32::from(self.activation.1));
+        let samples = y.len() / outputs;
+        for (o, m) in self.multipliers.iter().enumerate() {
+            // One channel: eight samples' sums, a column of the `samples × outputs` rows.
+            for r0 in (0..samples).step_by(8) {
+                let count = 8.min(samples - r0);
+                let mut acc = [0; 8];
+                for (k, acc) in acc[..count].iter_mut().enumerate() {
+                    *acc = sums[(r0 + k) * outputs + o];
+                }
+                let mut bytes = [0; 8];
+                requantize8((m.multiplier, m.shift), self.output_zero_point, clamp, &acc, &mut bytes);
+                for (k, &byte) in bytes[..count].iter().enumerate() {
+                    y[(r0 + k) * outputs + o] = byte;
+                }
+            }
+        }
+    }
+}
+
 /// The lengths of the three buffers [`Conv2dInt8::forward_vnni`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VnniScratch {
@@ -1217,15 +1250,24 @@ mod tests {
             output_zero_point: -3,
             activation: (-3, 127),
         };
-        let x = bytes(3 * inputs, 9);
-        let (mut reference, mut widened) = (vec![0i8; 3 * outputs], vec![0i8; 3 * outputs]);
+        // Eleven samples: a whole eight and a remainder for the AVX2 form's requantization.
+        let samples = 11;
+        let x = bytes(samples * inputs, 9);
+        let len = samples * outputs;
+        let (mut reference, mut widened) = (vec![0i8; len], vec![0i8; len]);
         dense.forward(&x, &mut reference);
         dense.forward_with(&x, &mut widened, &mut vec![0i16; inputs]);
         assert_eq!(widened, reference);
         if vnni::available() {
-            let mut flat = vec![0i8; 3 * outputs];
-            dense.forward_vnni(&x, &mut flat, &mut vec![0; 3 * outputs]);
+            let mut flat = vec![0i8; len];
+            dense.forward_vnni(&x, &mut flat, &mut vec![0; len]);
             assert_eq!(flat, reference);
+        }
+        if pairs::available() {
+            let mut by_pairs = vec![0i8; len];
+            let mut wide = vec![0; pairs::dense_widened_len(samples, inputs, outputs)];
+            dense.forward_pairs(&x, &mut by_pairs, &mut wide, &mut vec![0; len]);
+            assert_eq!(by_pairs, reference);
         }
     }
 }
