@@ -554,20 +554,38 @@ fn madd8_portable<const C: usize>(
 /// When `out` is not eight values.
 #[inline]
 pub fn requantize8(
-    (multiplier, shift): (i32, i32),
+    factor: (i32, i32),
     zero_point: i32,
-    (low, high): (i32, i32),
+    clamp: (i32, i32),
     acc: &[i32; 8],
     out: &mut [i8],
 ) {
     assert_eq!(out.len(), 8, "eight outputs");
+    requantize_run(factor, zero_point, clamp, acc, out);
+}
+
+/// [`requantize8`] over a run of one channel's sums of any length, into `out`.
+///
+/// # Panics
+/// When `out` is not as long as `acc`.
+pub fn requantize_run(
+    (multiplier, shift): (i32, i32),
+    zero_point: i32,
+    (low, high): (i32, i32),
+    acc: &[i32],
+    out: &mut [i8],
+) {
+    assert_eq!(out.len(), acc.len(), "one output per sum");
     // The one multiplier the high multiply saturates for, and zero points outside int8 (which
     // the lane form's clamp does not cover), go the scalar way.
     let lane_form = multiplier != i32::MIN && (-128..=127).contains(&zero_point);
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     if lane_form && super::supports(super::InstructionSet::Avx2) {
-        // SAFETY: the CPU has AVX2 (checked); `out` is eight bytes (asserted).
-        unsafe { x86::requantize8_avx2((multiplier, shift), zero_point, (low, high), acc, out) };
+        // SAFETY: the CPU has AVX2 (checked); the multiplier and zero point are the lane
+        // form's (checked); `out` is as long as `acc` (asserted).
+        unsafe {
+            x86::requantize_run_avx2((multiplier, shift), zero_point, (low, high), acc, out);
+        }
         return;
     }
     let _ = lane_form;
@@ -625,52 +643,59 @@ mod x86 {
         out
     }
 
-    /// [`super::requantize8`] on eight lanes.
+    /// [`super::requantize_run`] eight lanes at a time, the constants made once; a last
+    /// run shorter than eight through a padded eight.
     ///
     /// # Safety
-    /// The CPU has AVX2; `multiplier != i32::MIN`; `zero_point` is an int8; `out` is eight
-    /// bytes.
+    /// The CPU has AVX2; `multiplier != i32::MIN`; `zero_point` is an int8; `out` is as long
+    /// as `acc`.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn requantize8_avx2(
+    pub(super) unsafe fn requantize_run_avx2(
         (multiplier, shift): (i32, i32),
         zero_point: i32,
         (low, high): (i32, i32),
-        acc: &[i32; 8],
+        acc: &[i32],
         out: &mut [i8],
     ) {
-        let left = shift.clamp(0, 31);
-        let right = (-shift).clamp(0, 31);
-        // SAFETY: `acc` is eight `i32`s; `loadu` takes any alignment.
-        let x = unsafe { _mm256_loadu_si256(acc.as_ptr().cast()) };
-        let x = _mm256_sll_epi32(x, _mm_cvtsi32_si128(left));
-        // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even lanes,
-        // then of the odd ones moved down; bits 31..62 of each sum are the result (the
-        // saturating case, m = i32::MIN, is the caller's to avoid).
+        let left = _mm_cvtsi32_si128(shift.clamp(0, 31));
+        let right_count = (-shift).clamp(0, 31);
+        let right = _mm_cvtsi32_si128(right_count);
         let m = _mm256_set1_epi32(multiplier);
         let nudge = _mm256_set1_epi64x(1 << 30);
-        let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge));
-        let odd_x = _mm256_srli_epi64::<32>(x);
-        let odd = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(odd_x, m), nudge));
-        let product = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
-        // The rounding right shift: ties away from zero.
-        let mask = ((1u32 << right) - 1) as i32;
-        let remainder = _mm256_and_si256(product, _mm256_set1_epi32(mask));
-        let negative = _mm256_srli_epi32::<31>(product);
-        let threshold = _mm256_add_epi32(_mm256_set1_epi32(mask >> 1), negative);
-        let shifted = _mm256_sra_epi32(product, _mm_cvtsi32_si128(right));
-        // `cmpgt` is −1 where the remainder passes the threshold: subtracting adds one.
-        let rounded = _mm256_sub_epi32(shifted, _mm256_cmpgt_epi32(remainder, threshold));
-        // zero_point + rounded, clamped: with an int8 zero point, clamping before the add to
-        // the bounds less the zero point cannot overflow and gives the saturating sum's clamp.
+        let mask = ((1u32 << right_count) - 1) as i32;
+        let (mask, half) = (_mm256_set1_epi32(mask), _mm256_set1_epi32(mask >> 1));
+        // Clamping before adding the zero point, to the bounds less it: with an int8 zero
+        // point that cannot overflow, and gives the saturating sum's clamp.
         let low_less = _mm256_set1_epi32(low.saturating_sub(zero_point));
         let high_less = _mm256_set1_epi32(high.saturating_sub(zero_point));
-        let clamped = _mm256_min_epi32(_mm256_max_epi32(rounded, low_less), high_less);
-        let q = _mm256_add_epi32(clamped, _mm256_set1_epi32(zero_point));
-        let mut lanes = [0i32; 8];
-        // SAFETY: `lanes` is eight `i32`s; `storeu` takes any alignment.
-        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), q) };
-        for (out, q) in out.iter_mut().zip(lanes) {
-            *out = q as i8;
+        let zero_point = _mm256_set1_epi32(zero_point);
+        for (acc, out) in acc.chunks(8).zip(out.chunks_mut(8)) {
+            let mut lanes = [0i32; 8];
+            lanes[..acc.len()].copy_from_slice(acc);
+            // SAFETY: `lanes` is eight `i32`s; `loadu` takes any alignment.
+            let x = unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) };
+            let x = _mm256_sll_epi32(x, left);
+            // The high multiply, floor((x·m + 2^30) / 2^31): 64-bit products of the even
+            // lanes, then of the odd ones moved down; bits 31..62 of each sum are the result
+            // (the saturating case, m = i32::MIN, is the caller's to avoid).
+            let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge));
+            let odd_x = _mm256_srli_epi64::<32>(x);
+            let odd =
+                _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(odd_x, m), nudge));
+            let product = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+            // The rounding right shift: ties away from zero.
+            let remainder = _mm256_and_si256(product, mask);
+            let threshold = _mm256_add_epi32(half, _mm256_srli_epi32::<31>(product));
+            let shifted = _mm256_sra_epi32(product, right);
+            // `cmpgt` is −1 where the remainder passes the threshold: subtracting adds one.
+            let rounded = _mm256_sub_epi32(shifted, _mm256_cmpgt_epi32(remainder, threshold));
+            let clamped = _mm256_min_epi32(_mm256_max_epi32(rounded, low_less), high_less);
+            let q = _mm256_add_epi32(clamped, zero_point);
+            // SAFETY: `lanes` is eight `i32`s; `storeu` takes any alignment.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), q) };
+            for (out, q) in out.iter_mut().zip(lanes) {
+                *out = q as i8;
+            }
         }
     }
 }

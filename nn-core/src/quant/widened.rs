@@ -9,7 +9,7 @@ use super::{Conv2dInt8, DenseInt8};
 use crate::linalg::conv::ConvShape;
 use crate::linalg::int8::{
     block_len, dot, dot2, dot3, dot4, gather4, interleave, madd8, pack_column, pack_pairs,
-    requantize8,
+    requantize_run, requantize8,
 };
 use crate::linalg::{Vectorize, pairs, vectorized, vnni};
 
@@ -688,7 +688,8 @@ impl DenseInt8<'_> {
                     *acc = sums[(r0 + k) * outputs + o];
                 }
                 let mut bytes = [0; 8];
-                requantize8((m.multiplier, m.shift), self.output_zero_point, clamp, &acc, &mut bytes);
+                let factor = (m.multiplier, m.shift);
+                requantize_run(factor, self.output_zero_point, clamp, &acc[..count], &mut bytes[..count]);
                 for (k, &byte) in bytes[..count].iter().enumerate() {
                     y[(r0 + k) * outputs + o] = byte;
                 }
@@ -950,22 +951,17 @@ impl Conv2dInt8<'_> {
     ) {
         let (rows, cols) = self.check_pooled(x, y);
         self.pair_channels(x, y, rows * cols, (planes, words), |o, sums, y_o, width| {
-            let factor = self.factor(o);
-            let mut largest = [0i32; POOLED_RUN];
-            for (r, y_row) in y_o.chunks_exact_mut(cols).enumerate() {
-                let (top, bottom) = (&sums[2 * r * width..], &sums[(2 * r + 1) * width..]);
-                for (c0, y_run) in (0..cols)
-                    .step_by(POOLED_RUN)
-                    .zip(y_row.chunks_mut(POOLED_RUN))
-                {
-                    for (k, largest) in largest[..y_run.len()].iter_mut().enumerate() {
-                        let at = 2 * (c0 + k);
-                        *largest = top[at].max(top[at + 1]).max(bottom[at]).max(bottom[at + 1]);
-                    }
-                    let run = &largest[..y_run.len()];
-                    requantize_run(factor, self.output_zero_point, self.clamp(), run, y_run);
+            // Each window's largest sum, packed to the front of the row in place: output `k`
+            // reads sums at `2k` and after, so no write reaches a sum still to be read.
+            for r in 0..rows {
+                for c in 0..cols {
+                    let (top, bottom) = (2 * r * width + 2 * c, (2 * r + 1) * width + 2 * c);
+                    let largest = sums[top].max(sums[top + 1]);
+                    sums[r * cols + c] = largest.max(sums[bottom]).max(sums[bottom + 1]);
                 }
             }
+            let largest = &sums[..rows * cols];
+            requantize_run(self.factor(o), self.output_zero_point, self.clamp(), largest, y_o);
         });
     }
 
@@ -989,7 +985,7 @@ impl Conv2dInt8<'_> {
         y: &mut [i8],
         per_channel: usize,
         (planes, words): (&mut [u8], &mut [i32]),
-        mut requantize: impl FnMut(usize, &[i32], &mut [i8], usize),
+        mut requantize: impl FnMut(usize, &mut [i32], &mut [i8], usize),
     ) {
         let s = self.shape;
         let conv = Self::flat_of(s).expect("a stride-1 convolution");
@@ -1026,33 +1022,12 @@ impl Conv2dInt8<'_> {
                     &start[channels.clone()],
                     sums,
                 );
-                for (o, sums) in channels.zip(sums.chunks_exact(conv.row_len())) {
+                for (o, sums) in channels.zip(sums.chunks_exact_mut(conv.row_len())) {
                     let y_o = &mut y_b[o * per_channel..][..per_channel];
                     requantize(o, sums, y_o, conv.plane_width);
                 }
             }
         }
-    }
-}
-
-/// Pooled outputs requantized together by [`Conv2dInt8::forward_pairs_pooled`].
-const POOLED_RUN: usize = 8;
-
-/// A run of one channel's sums back to int8, eight at a time ([`requantize8`], AVX2 where the
-/// CPU has it), a shorter last run through a padded eight.
-fn requantize_run(
-    factor: (i32, i32),
-    zero_point: i32,
-    clamp: (i32, i32),
-    sums: &[i32],
-    out: &mut [i8],
-) {
-    for (sums, out) in sums.chunks(8).zip(out.chunks_mut(8)) {
-        let mut acc = [0; 8];
-        acc[..sums.len()].copy_from_slice(sums);
-        let mut bytes = [0; 8];
-        requantize8(factor, zero_point, clamp, &acc, &mut bytes);
-        out.copy_from_slice(&bytes[..out.len()]);
     }
 }
 
