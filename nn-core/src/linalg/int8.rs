@@ -680,8 +680,7 @@ mod x86 {
             // (the saturating case, m = i32::MIN, is the caller's to avoid).
             let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge));
             let odd_x = _mm256_srli_epi64::<32>(x);
-            let odd =
-                _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(odd_x, m), nudge));
+            let odd = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(odd_x, m), nudge));
             let product = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
             // The rounding right shift: ties away from zero.
             let remainder = _mm256_and_si256(product, mask);

@@ -200,7 +200,11 @@ pub fn dense_sums(
         "the input is not whole samples"
     );
     let samples = x.len() / inputs;
-    assert_eq!(out.len(), samples * outputs, "one sum per sample and output");
+    assert_eq!(
+        out.len(),
+        samples * outputs,
+        "one sum per sample and output"
+    );
     assert_eq!(
         widened.len(),
         dense_widened_len(samples, inputs, outputs),
@@ -215,7 +219,10 @@ pub fn dense_sums(
         }
         to[inputs..].fill(0);
     }
-    for (to, from) in wide_w.chunks_exact_mut(row).zip(weight.chunks_exact(inputs)) {
+    for (to, from) in wide_w
+        .chunks_exact_mut(row)
+        .zip(weight.chunks_exact(inputs))
+    {
         for (to, &w) in to.iter_mut().zip(from) {
             *to = i16::from(w);
         }
@@ -282,10 +289,11 @@ mod x86 {
                 } else {
                     _mm256_setzero_si256()
                 };
-                for c in 0..C {
+                let [first, second] = &mut acc;
+                for (c, (a0, a1)) in first.iter_mut().zip(second.iter_mut()).enumerate() {
                     let wc = _mm256_loadu_si256(w.as_ptr().add(c * row + k).cast());
-                    acc[0][c] = _mm256_add_epi32(acc[0][c], _mm256_madd_epi16(x0, wc));
-                    acc[1][c] = _mm256_add_epi32(acc[1][c], _mm256_madd_epi16(x1, wc));
+                    *a0 = _mm256_add_epi32(*a0, _mm256_madd_epi16(x0, wc));
+                    *a1 = _mm256_add_epi32(*a1, _mm256_madd_epi16(x1, wc));
                 }
             }
         }
@@ -468,9 +476,17 @@ mod tests {
         if !available() {
             return;
         }
-        for (samples, inputs, outputs, zp) in [(1, 1, 1, 0), (5, 37, 9, -3), (4, 16, 4, 127), (3, 256, 7, -128)] {
+        for (samples, inputs, outputs, zp) in [
+            (1, 1, 1, 0),
+            (5, 37, 9, -3),
+            (4, 16, 4, 127),
+            (3, 256, 7, -128),
+        ] {
             let x = bytes(samples * inputs, 7);
-            let weight: vec::Vec<i8> = bytes(inputs * outputs, 8).iter().map(|&w| w.max(-127)).collect();
+            let weight: vec::Vec<i8> = bytes(inputs * outputs, 8)
+                .iter()
+                .map(|&w| w.max(-127))
+                .collect();
             let bias: vec::Vec<i32> = (0..outputs as i32).map(|o| 77 * o - 300).collect();
             let mut widened = vec![0; dense_widened_len(samples, inputs, outputs)];
             let mut sums = vec![0; samples * outputs];
@@ -478,10 +494,15 @@ mod tests {
             for r in 0..samples {
                 for o in 0..outputs {
                     let want = (0..inputs).fold(bias[o], |acc, i| {
-                        let product = i32::from(weight[o * inputs + i]) * (i32::from(x[r * inputs + i]) - zp);
+                        let product =
+                            i32::from(weight[o * inputs + i]) * (i32::from(x[r * inputs + i]) - zp);
                         acc.wrapping_add(product)
                     });
-                    assert_eq!(sums[r * outputs + o], want, "{samples}x{inputs}->{outputs}: {r}, {o}");
+                    assert_eq!(
+                        sums[r * outputs + o],
+                        want,
+                        "{samples}x{inputs}->{outputs}: {r}, {o}"
+                    );
                 }
             }
         }

@@ -676,7 +676,13 @@ impl DenseInt8<'_> {
     pub fn forward_pairs(&self, x: &[i8], y: &mut [i8], widened: &mut [i16], sums: &mut [i32]) {
         let (_, outputs) = self.check(x, y);
         assert_eq!(sums.len(), y.len(), "one sum per output");
-        pairs::dense_sums(x, self.input_zero_point, (self.weight, self.bias), widened, sums);
+        pairs::dense_sums(
+            x,
+            self.input_zero_point,
+            (self.weight, self.bias),
+            widened,
+            sums,
+        );
         let clamp = (i32::from(self.activation.0), i32::from(self.activation.1));
         let samples = y.len() / outputs;
         for (o, m) in self.multipliers.iter().enumerate() {
@@ -689,7 +695,13 @@ impl DenseInt8<'_> {
                 }
                 let mut bytes = [0; 8];
                 let factor = (m.multiplier, m.shift);
-                requantize_run(factor, self.output_zero_point, clamp, &acc[..count], &mut bytes[..count]);
+                requantize_run(
+                    factor,
+                    self.output_zero_point,
+                    clamp,
+                    &acc[..count],
+                    &mut bytes[..count],
+                );
                 for (k, &byte) in bytes[..count].iter().enumerate() {
                     y[(r0 + k) * outputs + o] = byte;
                 }
@@ -961,7 +973,13 @@ impl Conv2dInt8<'_> {
                 }
             }
             let largest = &sums[..rows * cols];
-            requantize_run(self.factor(o), self.output_zero_point, self.clamp(), largest, y_o);
+            requantize_run(
+                self.factor(o),
+                self.output_zero_point,
+                self.clamp(),
+                largest,
+                y_o,
+            );
         });
     }
 
