@@ -1,5 +1,6 @@
-//! int8 convolution sums with AVX2, for the host's int8 inference on CPUs without AVX-512
-//! VNNI ([`crate::quant`]): the flat convolution of [`super::vnni`], two taps per product.
+//! int8 products with AVX2, for the host's int8 inference on CPUs without AVX-512 VNNI
+//! ([`crate::quant`]): the flat convolution of [`super::vnni`] two taps per product
+//! ([`conv_sums`]), and dense layers on whole batches ([`dense_sums`]).
 //!
 //! `vpmaddwd` multiplies sixteen pairs of 16-bit values and adds each pair into one of eight
 //! int32 lanes, exactly. The input planes are those of [`super::vnni::conv_sums`] (each value
@@ -9,9 +10,11 @@
 //! gives eight positions the two inputs of a pair of horizontally adjacent taps, and a
 //! broadcast word of two weights multiplies them: no window is copied, and each load serves
 //! four output channels. A kernel row of odd width pairs its last tap with a zero weight.
+//! A dense layer widens its inputs (less the zero point) and weights to 16 bits once and
+//! takes sixteen inputs per `vpmaddwd`, two samples by four outputs at a time.
 //!
-//! [`conv_sums`] needs [`available`]; the caller falls back to the window-at-a-time kernels
-//! of [`super::int8`] without it.
+//! Both need [`available`]; the callers fall back to the kernels of [`super::int8`] without
+//! it.
 
 // Elsewhere than x86-64 with `std` nothing here runs (`available` is false, and the entry
 // asserts it).
@@ -22,7 +25,7 @@
 
 use super::vnni::FlatConv;
 
-/// Whether this CPU runs [`conv_sums`]: AVX2.
+/// Whether this CPU runs [`conv_sums`] and [`dense_sums`]: AVX2.
 pub fn available() -> bool {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     return super::supports(super::InstructionSet::Avx2);
