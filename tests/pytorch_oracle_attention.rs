@@ -1,6 +1,7 @@
 //! The attention kinds against PyTorch: embedding, the sinusoidal and learned position codes,
 //! layer and RMS norm, causal and full multi-head attention, a key-padding mask, cross-attention
-//! after a fork, patches and the mean over steps, in four networks declared with `network!`.
+//! after a fork, patches and the mean over steps, in six networks declared with `network!`; two
+//! of them long enough that the tiled kernels take several blocks of queries and tiles of keys.
 //!
 //! `tests/oracle/attention_generate.py` runs the same networks from PyTorch's modules and
 //! functions (`nn.Embedding`, `F.layer_norm`, `F.rms_norm`, `nn.MultiheadAttention`'s
@@ -60,6 +61,29 @@ network! {
             q: [dense(4 -> 8)],
             k: [reshape(3, 8), layer_norm],
             v: [reshape(3, 8), dense(8 -> 8)],
+        } => multi_head_attention(8, heads = 2),
+        head: dense(8 -> 3),
+    >
+
+    /// `Padded` over 70 steps and causal: two blocks of queries, two tiles of keys.
+    pub struct LongPadded<
+        input(70) tokens,
+        embed: embedding(13 -> 8),
+        positional(sinusoidal),
+        block: fork {
+            attn: [layer_norm, multi_head_attention(8, heads = 2, causal, key_padding = 0)],
+            skip: skip,
+        } => add,
+        head: dense(8 -> 13),
+    >
+
+    /// `Cross` with 132 query steps over 66 keys: three blocks of queries, two tiles of keys.
+    pub struct LongCross<
+        input(132, 4),
+        cross: fork {
+            q: [dense(4 -> 8)],
+            k: [reshape(66, 8), layer_norm],
+            v: [reshape(66, 8), dense(8 -> 8)],
         } => multi_head_attention(8, heads = 2),
         head: dense(8 -> 3),
     >
@@ -222,6 +246,55 @@ fn key_padding_matches_pytorch() {
     assert_close(
         "infer",
         net.infer(&ids, &mut eval).as_slice(),
+        &case["output"],
+    );
+}
+
+// 70 steps: the tiled forward and the backward that recomputes the probabilities each cross a
+// block of queries and a tile of keys, with padded keys in both tiles.
+#[test]
+fn long_causal_padded_attention_matches_pytorch() {
+    let case = case("long_padded");
+    let mut net = LongPadded::seeded(0);
+    load(&mut net, &case["params"]);
+    let ids = Tensor2::<2, 70>::from_slice(&floats(&case["input"])).unwrap();
+    let dy = Tensor3::<2, 70, 13>::from_slice(&floats(&case["dy"])).unwrap();
+
+    let mut tape = LongPaddedTape::<2>::new();
+    let y = net.forward_train(&ids, &mut tape).clone();
+    assert_close("output", y.as_slice(), &case["output"]);
+    net.zero_grad();
+    net.backward_params(&mut tape, &dy);
+    assert_grads(&mut net, &case["params"]);
+
+    let mut eval = LongPaddedTape::<2, Eval>::new();
+    assert_close(
+        "infer",
+        net.infer(&ids, &mut eval).as_slice(),
+        &case["output"],
+    );
+}
+
+#[test]
+fn long_cross_attention_matches_pytorch() {
+    let case = case("long_cross");
+    let mut net = LongCross::seeded(0);
+    load(&mut net, &case["params"]);
+    let x = Tensor3::<2, 132, 4>::from_slice(&floats(&case["input"])).unwrap();
+    let dy = Tensor3::<2, 132, 3>::from_slice(&floats(&case["dy"])).unwrap();
+
+    let mut tape = LongCrossTape::<2>::new();
+    let y = net.forward_train(&x, &mut tape).clone();
+    assert_close("output", y.as_slice(), &case["output"]);
+    net.zero_grad();
+    let dx = net.backward(&mut tape, &dy).clone();
+    assert_close("dx", dx.as_slice(), &case["dx"]);
+    assert_grads(&mut net, &case["params"]);
+
+    let mut eval = LongCrossTape::<2, Eval>::new();
+    assert_close(
+        "infer",
+        net.infer(&x, &mut eval).as_slice(),
         &case["output"],
     );
 }

@@ -9,7 +9,7 @@ Regenerate (from the workspace root, with PyTorch installed):
 `cargo test` never needs PyTorch: it reads the committed fixture. Every random draw comes from a
 fixed `torch.manual_seed` per case, so rerunning gives the same file.
 
-Four small networks, each declared the same way in the Rust test, run here from PyTorch's own
+Six small networks, each declared the same way in the Rust test, run here from PyTorch's own
 modules and functions, in float64, on float32 draws (so both sides start from the same numbers):
 
 - `lm`: a causal language model. Token ids `(B, T)` -> `nn.Embedding` -> the sinusoidal position
@@ -24,6 +24,10 @@ modules and functions, in float64, on float32 draws (so both sides start from th
   as `mha(q, k, v)` -> `Linear`.
 - `padded`: token ids with padding (id 0) -> `nn.Embedding` -> the sinusoidal code -> a residual
   block whose attention takes `key_padding_mask=(ids == 0)` -> `Linear`.
+- `long_padded`: as `padded` over 70 steps, causal too, so the attention's queries fill two
+  blocks and its keys two tiles of the tiled kernels (forward and backward).
+- `long_cross`: as `cross` with 132 query steps over 66 keys (the values read as 66 steps of 8):
+  three blocks of queries, two tiles of keys.
 
 Each case records the parameters under the Rust network's names, the input, an upstream gradient
 `dy`, the output, the input gradient (the vit; token ids have none) and every parameter gradient.
@@ -241,6 +245,62 @@ def padded_case():
     return case("padded", params, ids.to(F64), lambda x: forward(x.long()), input_grad=False)
 
 
+def long_padded_case():
+    torch.manual_seed(5)
+    batch, steps, vocab, d = 2, 70, 13, 8
+    params = {"embed.weight": draw(vocab, d)}
+    norm_params(params, "block.attn.0.")
+    mha_params(params, "block.attn.1.", d, 0.5)
+    params["head.weight"] = draw(vocab, d, scale=0.4)
+    params["head.bias"] = draw(vocab, scale=0.1)
+    ids = torch.randint(1, vocab, (batch, steps))
+    ids[0, 60:] = 0  # a padded tail in the second tile
+    ids[1, 3:67:4] = 0  # pads inside both tiles; the first step is never a pad, so every
+    # causal query sees a key (PyTorch's softmax of nothing but -inf would be NaN)
+    p = params
+
+    def forward(ids):
+        x = p["embed.weight"][ids] + sinusoidal(steps, d)
+        h = F.layer_norm(x, (d,), p["block.attn.0.weight"], p["block.attn.0.bias"], eps=1e-5)
+        hq = h.transpose(0, 1)
+        causal = torch.triu(torch.ones(steps, steps, dtype=torch.bool), diagonal=1)
+        a, _ = F.multi_head_attention_forward(
+            hq, hq, hq, d, 2,
+            p["block.attn.1.in_proj_weight"], p["block.attn.1.in_proj_bias"],
+            None, None, False, 0.0,
+            p["block.attn.1.out_proj.weight"], p["block.attn.1.out_proj.bias"],
+            training=False, need_weights=False, key_padding_mask=(ids == 0), attn_mask=causal,
+        )
+        x = x + a.transpose(0, 1)
+        return F.linear(x, p["head.weight"], p["head.bias"])
+
+    return case("long_padded", params, ids.to(F64), lambda x: forward(x.long()), input_grad=False)
+
+
+def long_cross_case():
+    torch.manual_seed(6)
+    batch, steps, keys, d = 2, 132, 66, 8
+    params = {"cross.q.0.weight": draw(d, 4, scale=0.5), "cross.q.0.bias": draw(d, scale=0.1)}
+    norm_params(params, "cross.k.1.")
+    params["cross.v.1.weight"] = draw(d, d, scale=0.4)
+    params["cross.v.1.bias"] = draw(d, scale=0.1)
+    mha_params(params, "cross.", d, 0.5)
+    params["head.weight"] = draw(3, d, scale=0.4)
+    params["head.bias"] = draw(3, scale=0.1)
+    x = draw(batch, steps, 4)
+    p = params
+
+    def forward(x):
+        q = F.linear(x, p["cross.q.0.weight"], p["cross.q.0.bias"])
+        memory = x.reshape(batch, keys, d)
+        k = F.layer_norm(memory, (d,), p["cross.k.1.weight"], p["cross.k.1.bias"], eps=1e-5)
+        v = F.linear(memory, p["cross.v.1.weight"], p["cross.v.1.bias"])
+        h = cross_attention(q, k, v, p, "cross.", d, 2)
+        return F.linear(h, p["head.weight"], p["head.bias"])
+
+    return case("long_cross", params, x, forward, input_grad=True)
+
+
 def main():
     fixture = {
         "torch_version": torch.__version__,
@@ -248,6 +308,8 @@ def main():
         "vit": vit_case(),
         "cross": cross_case(),
         "padded": padded_case(),
+        "long_padded": long_padded_case(),
+        "long_cross": long_cross_case(),
     }
     with open(OUT, "w") as f:
         json.dump(fixture, f, indent=None, separators=(",", ":"))
