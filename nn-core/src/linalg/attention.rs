@@ -337,6 +337,25 @@ impl<const CAUSAL: bool> Vectorize for OnlineTile<'_, CAUSAL> {
     }
 }
 
+/// One tile of unscaled scores, `queries · K_tileᵀ` (`rows × cols`), into `tile`: the keys
+/// `first..first + cols` of one head's `Kᵀ` (`kt`, `D/H` rows of `keys`).
+pub(crate) fn score_tile(
+    queries: View<'_>,
+    (kt, keys): (&[f32], usize),
+    (first, cols): (usize, usize),
+    tile: &mut [f32],
+) {
+    // The product adds onto `tile`.
+    tile.fill(0.0);
+    let head_dim = queries.cols;
+    gemm_add_views(
+        queries,
+        block(kt, keys, 0, head_dim, first, cols),
+        tile,
+        cols,
+    );
+}
+
 /// Self-attention over `x`, whole sequences of `steps` steps of `features` (`D`) values, with
 /// `heads` heads, into `y`: the projections over every row, then the online softmax of each
 /// sequence ([`attend_tiled`]). `buffers` hold at least what [`scratch_len`] counts for the
@@ -424,14 +443,8 @@ pub(crate) fn attend_tiled<const CAUSAL: bool>(
             for j0 in (0..keys).step_by(KEY_TILE) {
                 let cols = KEY_TILE.min(keys - j0);
                 let tile = &mut tile[..rows * cols];
-                tile.fill(0.0);
                 let block_queries = block(queries_at, stride, i0, rows, q, dh);
-                gemm_add_views(
-                    block_queries,
-                    block(kt, all_keys, 0, dh, j0, cols),
-                    tile,
-                    cols,
-                );
+                score_tile(block_queries, (kt, all_keys), (j0, cols), tile);
                 vectorized(OnlineTile::<CAUSAL> {
                     tile: &mut *tile,
                     cols,

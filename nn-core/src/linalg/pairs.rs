@@ -192,28 +192,12 @@ pub fn dense_sums(
     out: &mut [i32],
 ) {
     assert!(available(), "this CPU lacks AVX2");
-    let outputs = bias.len();
-    assert!(
-        outputs > 0 && weight.len().is_multiple_of(outputs),
-        "one weight row per output"
-    );
-    let inputs = weight.len() / outputs;
-    assert!(
-        inputs > 0 && x.len().is_multiple_of(inputs),
-        "the input is not whole samples"
-    );
-    let samples = x.len() / inputs;
-    assert_eq!(
-        out.len(),
-        samples * outputs,
-        "one sum per sample and output"
-    );
+    let (samples, inputs, outputs) = super::vnni::dense_shape(x, zero_point, (weight, bias), out);
     assert_eq!(
         widened.len(),
         dense_widened_len(samples, inputs, outputs),
         "the widened inputs and weights"
     );
-    assert!((-128..=127).contains(&zero_point), "an int8 zero point");
     let row = inputs.div_ceil(16) * 16;
     let (wide_x, wide_w) = widened.split_at_mut(samples * row);
     for (to, from) in wide_x.chunks_exact_mut(row).zip(x.chunks_exact(inputs)) {

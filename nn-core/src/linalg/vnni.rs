@@ -358,6 +358,29 @@ struct Block<'a> {
 /// output, or `zero_point` is not an int8.
 pub fn dense_sums(x: &[i8], zero_point: i32, weight: &[i8], bias: &[i32], out: &mut [i32]) {
     assert!(available(), "this CPU lacks AVX-512 VNNI and VBMI");
+    let (samples, _, _) = dense_shape(x, zero_point, (weight, bias), out);
+    if samples == 0 {
+        return;
+    }
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI, and the lengths are as asserted.
+    unsafe {
+        x86::dense(x, zero_point, weight, bias, out);
+    }
+}
+
+/// The `(samples, inputs, outputs)` of a dense layer's sums over whole samples, checked: at
+/// least one output, `weight` whole rows of one per output, `x` whole samples of its row
+/// length, `out` one sum per sample and output, and an int8 `zero_point`.
+///
+/// # Panics
+/// When one of those fails.
+pub(crate) fn dense_shape(
+    x: &[i8],
+    zero_point: i32,
+    (weight, bias): (&[i8], &[i32]),
+    out: &[i32],
+) -> (usize, usize, usize) {
     let outputs = bias.len();
     assert!(
         outputs > 0 && weight.len().is_multiple_of(outputs),
@@ -375,14 +398,7 @@ pub fn dense_sums(x: &[i8], zero_point: i32, weight: &[i8], bias: &[i32], out: &
         "one sum per sample and output"
     );
     assert!((-128..=127).contains(&zero_point), "an int8 zero point");
-    if samples == 0 {
-        return;
-    }
-    #[cfg(all(target_arch = "x86_64", feature = "std"))]
-    // SAFETY: the CPU has AVX-512 F, BW, VNNI and VBMI, and the lengths are as asserted.
-    unsafe {
-        x86::dense(x, zero_point, weight, bias, out);
-    }
+    (samples, inputs, outputs)
 }
 
 /// Rows of sums of one channel back to int8, sixteen at a time: row `r` of `out` (`width`

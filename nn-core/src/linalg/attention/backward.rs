@@ -5,7 +5,7 @@
 
 #[cfg(doc)]
 use super::attend_tiled;
-use super::{KEY_TILE, Layout, QUERY_BLOCK, block, scale, transpose_into, visible};
+use super::{KEY_TILE, Layout, QUERY_BLOCK, block, scale, score_tile, transpose_into, visible};
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::math::exp_fast;
 
@@ -134,13 +134,7 @@ pub(crate) fn attend_tiled_backward<const CAUSAL: bool>(
                 let cols = KEY_TILE.min(keys - j0);
                 let (probs, grads) = (&mut probs[..rows * cols], &mut grads[..rows * cols]);
                 let keep = keep.map(|keep| &keep[j0..j0 + cols]);
-                probs.fill(0.0);
-                gemm_add_views(
-                    block_queries,
-                    block(kt, all_keys, 0, dh, j0, cols),
-                    probs,
-                    cols,
-                );
+                score_tile(block_queries, (kt, all_keys), (j0, cols), probs);
                 vectorized(RecomputeTile::<CAUSAL> {
                     tile: &mut *probs,
                     cols,
