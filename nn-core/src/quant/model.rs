@@ -575,7 +575,8 @@ impl QuantModel {
             ..
         } = activations;
         // AVX-512 VNNI where the CPU has it: the same bits, four times the products per
-        // instruction; else AVX2's pairs of taps for a stride-1 convolution.
+        // instruction; else AVX2's pairs of 16-bit products (stride-1 convolutions, dense
+        // layers).
         let path = flat_path();
         let vnni = path == FlatPath::Vnni;
         nodes[self.plan.input].copy_from_slice(x);
