@@ -7,8 +7,7 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Decode, Layer};
 use crate::linalg::attention::{
-    self, AttentionBuffers, AttentionParams, BackwardTiles, KEY_TILE, Layout, QUERY_BLOCK,
-    TileBuffers,
+    self, AttentionBuffers, AttentionParams, BackwardTiles, Layout, TileBuffers,
 };
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
@@ -102,28 +101,19 @@ pub struct AttentionScratch<const B: usize, const T: usize, const D: usize, cons
     qkv: Aligned,
     /// `(B·T, D)`: the heads' output, side by side.
     heads: Aligned,
-    /// `(D/H, T)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
-    kt: Aligned,
-    /// One tile of scores, then of unnormalised probabilities.
-    tile: Aligned,
-    /// The running maximum of each query row of a block.
-    max: Aligned,
-    /// The running sum of each query row of a block.
-    sum: Aligned,
+    /// The online softmax's: one head's `Kᵀ`, a tile of scores, a query block's running
+    /// maximum and sum ([`TileBuffers`]).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
     for AttentionScratch<B, T, D, H>
 {
     fn zeroed() -> Self {
-        let block = T.min(QUERY_BLOCK);
         Self {
             qkv: buffer(B * T * 3 * D),
             heads: buffer(B * T * D),
-            kt: buffer(T * head_dim::<D, H>()),
-            tile: buffer(block * T.min(KEY_TILE)),
-            max: buffer(block),
-            sum: buffer(block),
+            tiles: buffer(TileBuffers::len(T, T, head_dim::<D, H>())),
         }
     }
 }
@@ -369,19 +359,11 @@ impl<const T: usize, const D: usize, const H: usize, const CAUSAL: bool> Layer
         y: &mut Tensor3<B, T, D>,
         scratch: &mut AttentionScratch<B, T, D, H>,
     ) {
-        let _ = head_dim::<D, H>();
-        let AttentionScratch {
-            qkv,
-            heads,
-            kt,
-            tile,
-            max,
-            sum,
-        } = scratch;
+        let AttentionScratch { qkv, heads, tiles } = scratch;
         let buffers = AttentionBuffers {
             qkv,
             heads,
-            tiles: TileBuffers { kt, tile, max, sum },
+            tiles: TileBuffers::split(tiles, T, T, head_dim::<D, H>()).0,
         };
         // The kernel of a baked network's `multi_head_attention`.
         attention::forward::<CAUSAL>(
@@ -759,7 +741,7 @@ mod tests {
     // The cache holds what the docs say: nothing grows with T².
     #[test]
     fn the_training_cache_is_as_documented() {
-        const { assert!(130 > 2 * KEY_TILE) };
+        const { assert!(130 > 2 * attention::KEY_TILE) };
         let cache = AttentionCache::<2, 130, 16, 4>::zeroed();
         let parts = [
             &cache.qkv,

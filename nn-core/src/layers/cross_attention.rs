@@ -4,9 +4,7 @@
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
-use crate::linalg::attention::{
-    self, AttentionParams, BackwardTiles, KEY_TILE, Layout, QUERY_BLOCK, TileBuffers,
-};
+use crate::linalg::attention::{self, AttentionParams, BackwardTiles, Layout, TileBuffers};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
 
@@ -112,28 +110,19 @@ pub struct CrossAttentionScratch<
     proj: Aligned,
     /// `(TQ, D)`: the heads' output, side by side.
     heads: Aligned,
-    /// `(D/H, TK)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
-    kt: Aligned,
-    /// One tile of scores, then of unnormalised probabilities.
-    tile: Aligned,
-    /// The running maximum of each query row of a block.
-    max: Aligned,
-    /// The running sum of each query row of a block.
-    sum: Aligned,
+    /// The online softmax's: one head's `Kᵀ`, a tile of scores, a query block's running
+    /// maximum and sum ([`TileBuffers`]).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const TQ: usize, const TK: usize, const D: usize, const H: usize> Zeroed
     for CrossAttentionScratch<B, TQ, TK, D, H>
 {
     fn zeroed() -> Self {
-        let block = TQ.min(QUERY_BLOCK);
         Self {
             proj: buffer((TQ + 2 * TK) * D),
             heads: buffer(TQ * D),
-            kt: buffer(TK * head_dim::<D, H>()),
-            tile: buffer(block * TK.min(KEY_TILE)),
-            max: buffer(block),
-            sum: buffer(block),
+            tiles: buffer(TileBuffers::len(TQ, TK, head_dim::<D, H>())),
         }
     }
 }
@@ -402,22 +391,15 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         y: &mut Tensor3<B, TQ, D>,
         scratch: &mut CrossAttentionScratch<B, TQ, TK, D, H>,
     ) {
-        Self::check();
-        let CrossAttentionScratch {
-            proj,
-            heads,
-            kt,
-            tile,
-            max,
-            sum,
-        } = scratch;
+        let dh = Self::check();
+        let CrossAttentionScratch { proj, heads, tiles } = scratch;
         let params = AttentionParams {
             in_proj_weight: self.in_proj_weight.as_slice(),
             in_proj_bias: self.in_proj_bias.as_slice(),
             out_proj_weight: self.out_proj_weight.as_slice(),
             out_proj_bias: self.out_proj_bias.as_slice(),
         };
-        let mut tiles = TileBuffers { kt, tile, max, sum };
+        let (mut tiles, _) = TileBuffers::split(tiles, TQ, TK, dh);
         if TQ * D == 0 {
             return; // no queries or no features: nothing to write
         }

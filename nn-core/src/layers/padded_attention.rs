@@ -5,8 +5,7 @@ use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
 use crate::layers::{Composable, Layer};
 use crate::linalg::attention::{
-    BackwardTiles, KEY_TILE, QUERY_BLOCK, TileBuffers, attend_padded_tiled,
-    attend_padded_tiled_backward, unpack_padded,
+    BackwardTiles, TileBuffers, attend_padded_tiled, attend_padded_tiled_backward, unpack_padded,
 };
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
@@ -143,29 +142,20 @@ pub struct PaddedAttentionScratch<const B: usize, const T: usize, const D: usize
     /// `(B·T, D)`: the features copied out of the packed input, then the heads' output, side
     /// by side.
     heads: Aligned,
-    /// `(D/H, T)`: one head's `Kᵀ`, so that the score product reads contiguous rows.
-    kt: Aligned,
-    /// One tile of scores, then of unnormalised probabilities.
-    tile: Aligned,
-    /// The running maximum of each query row of a block.
-    max: Aligned,
-    /// The running sum of each query row of a block.
-    sum: Aligned,
+    /// The online softmax's: one head's `Kᵀ`, a tile of scores, a query block's running
+    /// maximum and sum ([`TileBuffers`]).
+    tiles: Aligned,
 }
 
 impl<const B: usize, const T: usize, const D: usize, const H: usize> Zeroed
     for PaddedAttentionScratch<B, T, D, H>
 {
     fn zeroed() -> Self {
-        let block = T.min(QUERY_BLOCK);
         Self {
             keep: buffer(B * T),
             qkv: buffer(B * T * 3 * D),
             heads: buffer(B * T * D),
-            kt: buffer(T * head_dim::<D, H>()),
-            tile: buffer(block * T.min(KEY_TILE)),
-            max: buffer(block),
-            sum: buffer(block),
+            tiles: buffer(TileBuffers::len(T, T, head_dim::<D, H>())),
         }
     }
 }
@@ -348,6 +338,30 @@ impl<
         );
     }
 
+    /// Every sample's heads' output through the tiled kernel ([`attend_padded_tiled`], the
+    /// one a baked network runs), from `qkv` and the keys' mask `keep`; with `stats`
+    /// (`B·H·T·2`), each query row's softmax statistics kept for `backward`.
+    fn attend<const B: usize>(
+        qkv: &[f32],
+        keep: &[f32],
+        heads: &mut [f32],
+        tiles: &mut TileBuffers<'_>,
+        mut stats: Option<&mut [f32]>,
+    ) {
+        for b in 0..B {
+            attend_padded_tiled(
+                &qkv[b * T * 3 * D..][..T * 3 * D],
+                &keep[b * T..][..T],
+                &mut heads[b * T * D..][..T * D],
+                (H, CAUSAL),
+                tiles,
+                stats
+                    .as_deref_mut()
+                    .map(|stats| &mut stats[b * H * T * 2..][..H * T * 2]),
+            );
+        }
+    }
+
     /// `y = heads · out_proj.weightᵀ + out_proj.bias` over all `B·T` rows.
     fn project_out<const B: usize>(&self, heads: &[f32], y: &mut Tensor3<B, T, D>) {
         affine_forward(
@@ -447,30 +461,23 @@ impl<
         y: &mut Tensor3<B, T, D>,
         scratch: &mut PaddedAttentionScratch<B, T, D, H>,
     ) {
+        let dh = Self::check();
         let PaddedAttentionScratch {
             keep,
             qkv,
             heads,
-            kt,
-            tile,
-            max,
-            sum,
+            tiles,
         } = scratch;
         // The features borrow `heads` until the heads' output overwrites them.
         Self::unpack(x, heads, keep);
         self.project_in::<B>(heads, qkv);
-        let mut tiles = TileBuffers { kt, tile, max, sum };
-        // Each sample through the tiled kernel a baked network runs.
-        for b in 0..B {
-            attend_padded_tiled(
-                &qkv[b * T * 3 * D..][..T * 3 * D],
-                &keep[b * T..][..T],
-                &mut heads[b * T * D..][..T * D],
-                (H, CAUSAL),
-                &mut tiles,
-                None,
-            );
-        }
+        Self::attend::<B>(
+            qkv,
+            keep,
+            heads,
+            &mut TileBuffers::split(tiles, T, T, dh).0,
+            None,
+        );
         self.project_out(heads, y);
     }
 
@@ -493,17 +500,8 @@ impl<
         Self::unpack(x, features, keep);
         self.project_in::<B>(features, qkv);
         // The inference kernel, each query row's softmax statistics kept for `backward`.
-        let (mut tiles, _) = TileBuffers::split(tiles, T, T, dh);
-        for b in 0..B {
-            attend_padded_tiled(
-                &qkv[b * T * 3 * D..][..T * 3 * D],
-                &keep[b * T..][..T],
-                &mut heads[b * T * D..][..T * D],
-                (H, CAUSAL),
-                &mut tiles,
-                Some(&mut stats[b * H * T * 2..][..H * T * 2]),
-            );
-        }
+        let tiles = &mut TileBuffers::split(tiles, T, T, dh).0;
+        Self::attend::<B>(qkv, keep, heads, tiles, Some(stats));
         self.project_out(heads, y);
     }
 

@@ -71,9 +71,9 @@ impl<'a> TileBuffers<'a> {
         keys: usize,
         head_dim: usize,
     ) -> (Self, &'a mut [f32]) {
-        let block = queries.min(QUERY_BLOCK);
+        let (block, tile) = tile_shape(queries, keys);
         let (kt, rest) = scratch.split_at_mut(keys * head_dim);
-        let (tile, rest) = rest.split_at_mut(block * keys.min(KEY_TILE));
+        let (tile, rest) = rest.split_at_mut(block * tile);
         let (max, rest) = rest.split_at_mut(block);
         let (sum, rest) = rest.split_at_mut(block);
         (TileBuffers { kt, tile, max, sum }, rest)
@@ -82,14 +82,21 @@ impl<'a> TileBuffers<'a> {
     /// The values [`split`](Self::split) carves: `keys·D/H + min(queries, 64)·min(keys, 64) +
     /// 2·min(queries, 64)`.
     pub(crate) const fn len(queries: usize, keys: usize, head_dim: usize) -> usize {
-        let block = if queries < QUERY_BLOCK {
-            queries
-        } else {
-            QUERY_BLOCK
-        };
-        let tile = if keys < KEY_TILE { keys } else { KEY_TILE };
+        let (block, tile) = tile_shape(queries, keys);
         keys * head_dim + block * tile + 2 * block
     }
+}
+
+/// The query rows of one block and the keys of one tile, for `queries` queries over `keys`
+/// keys: `(min(queries, 64), min(keys, 64))`.
+pub(crate) const fn tile_shape(queries: usize, keys: usize) -> (usize, usize) {
+    let block = if queries < QUERY_BLOCK {
+        queries
+    } else {
+        QUERY_BLOCK
+    };
+    let tile = if keys < KEY_TILE { keys } else { KEY_TILE };
+    (block, tile)
 }
 
 /// Where one sample's projected queries, keys and values lie: rows `stride` values apart, the

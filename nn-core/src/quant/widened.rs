@@ -842,7 +842,7 @@ impl Conv2dInt8<'_> {
         y: &mut [i8],
         per_channel: usize,
         (planes, weights, sums): (&mut [u8], &mut [i8], &mut [i32]),
-        mut requantize: impl FnMut(usize, &[i32], &mut [i8], usize),
+        requantize: impl FnMut(usize, &mut [i32], &mut [i8], usize),
     ) {
         let s = self.shape;
         let conv = Self::flat_of(s).expect("a stride-1 convolution");
@@ -860,27 +860,23 @@ impl Conv2dInt8<'_> {
         {
             conv.pack(weight, packed);
         }
-        for (x_b, y_b) in x
-            .chunks_exact(s.input_len())
-            .zip(y.chunks_exact_mut(s.c_out * per_channel))
-        {
-            self.fill_planes(x_b, &conv, planes);
-            for g in 0..s.groups {
-                let channels = g * group_out..(g + 1) * group_out;
+        let packed_len = conv.packed_len();
+        let weights = &*weights;
+        self.flat_samples(
+            (&conv, x, y, per_channel),
+            (planes, sums),
+            |group_planes, channels, sums| {
                 vnni::conv_sums(
                     &conv,
-                    &planes[g * conv.channels * conv.plane_len..],
+                    group_planes,
                     self.input_zero_point,
-                    &weights[channels.start * conv.packed_len()..][..group_out * conv.packed_len()],
-                    &self.bias[channels.clone()],
+                    &weights[channels.start * packed_len..channels.end * packed_len],
+                    &self.bias[channels],
                     sums,
                 );
-                for (o, sums) in channels.zip(sums.chunks_exact(conv.row_len())) {
-                    let y_o = &mut y_b[o * per_channel..][..per_channel];
-                    requantize(o, sums, y_o, conv.plane_width);
-                }
-            }
-        }
+            },
+            requantize,
+        );
     }
 }
 
@@ -1003,7 +999,7 @@ impl Conv2dInt8<'_> {
         y: &mut [i8],
         per_channel: usize,
         (planes, words): (&mut [u8], &mut [i32]),
-        mut requantize: impl FnMut(usize, &mut [i32], &mut [i8], usize),
+        requantize: impl FnMut(usize, &mut [i32], &mut [i8], usize),
     ) {
         let s = self.shape;
         let conv = Self::flat_of(s).expect("a stride-1 convolution");
@@ -1013,7 +1009,7 @@ impl Conv2dInt8<'_> {
             (lens.planes, lens.words),
             "the scratch lengths"
         );
-        let (group_out, per_pairs) = (s.c_out / s.groups, pairs::pairs_per_channel(&conv));
+        let per_pairs = pairs::pairs_per_channel(&conv);
         let (pair_plane, rest) = words.split_at_mut(pairs::pair_plane_len(&conv));
         let (packed, rest) = rest.split_at_mut(s.c_out * per_pairs);
         let (start, sums) = rest.split_at_mut(s.c_out);
@@ -1024,20 +1020,48 @@ impl Conv2dInt8<'_> {
             packed,
             start,
         );
-        for (x_b, y_b) in x
-            .chunks_exact(s.input_len())
-            .zip(y.chunks_exact_mut(s.c_out * per_channel))
-        {
-            self.fill_planes(x_b, &conv, planes);
-            for g in 0..s.groups {
-                let channels = g * group_out..(g + 1) * group_out;
-                let group_planes = &planes[g * conv.channels * conv.plane_len..];
+        let (packed, start) = (&*packed, &*start);
+        self.flat_samples(
+            (&conv, x, y, per_channel),
+            (planes, sums),
+            |group_planes, channels, sums| {
                 pairs::pair_plane(&conv, group_planes, pair_plane);
                 pairs::conv_sums(
                     &conv,
                     pair_plane,
                     &packed[channels.start * per_pairs..channels.end * per_pairs],
-                    &start[channels.clone()],
+                    &start[channels],
+                    sums,
+                );
+            },
+            requantize,
+        );
+    }
+
+    /// The loop of the flat kernels over samples and groups: each sample's planes filled
+    /// ([`Conv2dInt8::fill_planes`]), each group's rows of sums (one `row_len()` per output
+    /// channel) from `group_sums` (the group's planes onward, its output channels, the rows),
+    /// and each channel's row then handed to `requantize` with its output channel, its part of
+    /// `y` (`per_channel` values) and the step between its rows of sums.
+    fn flat_samples(
+        &self,
+        (conv, x, y, per_channel): (&vnni::FlatConv, &[i8], &mut [i8], usize),
+        (planes, sums): (&mut [u8], &mut [i32]),
+        mut group_sums: impl FnMut(&[u8], core::ops::Range<usize>, &mut [i32]),
+        mut requantize: impl FnMut(usize, &mut [i32], &mut [i8], usize),
+    ) {
+        let s = self.shape;
+        let group_out = s.c_out / s.groups;
+        for (x_b, y_b) in x
+            .chunks_exact(s.input_len())
+            .zip(y.chunks_exact_mut(s.c_out * per_channel))
+        {
+            self.fill_planes(x_b, conv, planes);
+            for g in 0..s.groups {
+                let channels = g * group_out..(g + 1) * group_out;
+                group_sums(
+                    &planes[g * conv.channels * conv.plane_len..],
+                    channels.clone(),
                     sums,
                 );
                 for (o, sums) in channels.zip(sums.chunks_exact_mut(conv.row_len())) {

@@ -5,7 +5,9 @@
 
 #[cfg(doc)]
 use super::attend_tiled;
-use super::{KEY_TILE, Layout, QUERY_BLOCK, block, scale, score_tile, transpose_into, visible};
+use super::{
+    KEY_TILE, Layout, QUERY_BLOCK, block, scale, score_tile, tile_shape, transpose_into, visible,
+};
 use crate::linalg::{Vectorize, View, gemm_add_views, vectorized};
 use crate::math::exp_fast;
 
@@ -32,8 +34,8 @@ impl<'a> BackwardTiles<'a> {
         keys: usize,
         head_dim: usize,
     ) -> (Self, &'a mut [f32]) {
-        let block = queries.min(QUERY_BLOCK);
-        let tile = block * keys.min(KEY_TILE);
+        let (block, tile) = tile_shape(queries, keys);
+        let tile = block * tile;
         let (kt, rest) = scratch.split_at_mut(keys * head_dim);
         let (vt, rest) = rest.split_at_mut(keys * head_dim);
         let (probs, rest) = rest.split_at_mut(tile);
@@ -52,12 +54,7 @@ impl<'a> BackwardTiles<'a> {
     /// The values [`split`](Self::split) carves: `2·keys·D/H + 2·min(queries, 64)·min(keys,
     /// 64) + min(queries, 64)`.
     pub(crate) const fn len(queries: usize, keys: usize, head_dim: usize) -> usize {
-        let block = if queries < QUERY_BLOCK {
-            queries
-        } else {
-            QUERY_BLOCK
-        };
-        let tile = if keys < KEY_TILE { keys } else { KEY_TILE };
+        let (block, tile) = tile_shape(queries, keys);
         2 * keys * head_dim + 2 * block * tile + block
     }
 }
