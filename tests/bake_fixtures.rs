@@ -184,6 +184,26 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// An encoder-decoder: 70 target ids attend to 66 source ids padded with 0 (both cross a
+    /// block and a tile of the kernel), the padding masked in the encoder and the
+    /// cross-attention.
+    pub struct PaddedTranslator<
+        input(source: 66) tokens,
+        input(target: 70) tokens,
+        cross: fork {
+            target => [embed: embedding(11 -> 8), positional(sinusoidal)],
+            memory: source => [
+                source_embed: embedding(11 -> 8),
+                positional(sinusoidal),
+                encoder: fork {
+                    attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+                    skip: skip,
+                } => add,
+            ],
+        } => multi_head_attention(8, heads = 2, key_padding = 0),
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps, every query across two tiles of keys.
     pub struct LongEncoder<
         input(80, 8),
@@ -317,6 +337,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         (
             "baked_cross_reader.safetensors",
             transformer(CrossReader::seeded(21)),
+        ),
+        (
+            "baked_padded_translator.safetensors",
+            transformer(PaddedTranslator::seeded(22)),
         ),
     ]
 }

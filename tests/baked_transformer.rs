@@ -80,6 +80,27 @@ network! {
         head: dense(8 -> 3),
     >
 
+    /// An encoder-decoder: 70 target ids attend to 66 source ids padded with 0 (both cross a
+    /// block and a tile of the kernel), the padding masked in the encoder and the
+    /// cross-attention.
+    #[weights = "tests/fixtures/baked_padded_translator.safetensors"]
+    struct PaddedTranslator<
+        input(source: 66) tokens,
+        input(target: 70) tokens,
+        cross: fork {
+            target => [embed: embedding(11 -> 8), positional(sinusoidal)],
+            memory: source => [
+                source_embed: embedding(11 -> 8),
+                positional(sinusoidal),
+                encoder: fork {
+                    attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+                    skip: skip,
+                } => add,
+            ],
+        } => multi_head_attention(8, heads = 2, key_padding = 0),
+        head: dense(8 -> 3),
+    >
+
     /// Attention that is not causal over 80 steps: every query reads two tiles of keys.
     #[weights = "tests/fixtures/baked_long_encoder.safetensors"]
     struct LongEncoder<
@@ -333,5 +354,41 @@ fn cross_attention_matches_the_heap_network_bit_for_bit() {
             (2 * 70 + 2 * 70) * 64 + 2 * 70 * 70 * 8
         ],
         "{steps:?}"
+    );
+}
+
+#[test]
+fn padded_cross_attention_matches_the_heap_network_bit_for_bit() {
+    let mut heap = PaddedTranslator::seeded(99);
+    nn::weights::load(&mut heap, PaddedTranslatorBaked::WEIGHTS_FILE).unwrap();
+    let mut tape = PaddedTranslatorTape::<1, Eval>::new();
+    let mut work = vec![0.0; PaddedTranslatorBaked::WORK_LEN];
+    let work: &mut [f32; PaddedTranslatorBaked::WORK_LEN] = work.as_mut_slice().try_into().unwrap();
+    let id = |i: usize| (1 + (i * 7 + i * i) % 10) as f32;
+    // The source: a padded tail crossing the first tile, pads first and inside, none, all.
+    let sources: [[f32; 66]; 4] = [
+        core::array::from_fn(|i| if i < 40 { id(i) } else { 0.0 }),
+        core::array::from_fn(|i| if i < 3 || i % 5 == 2 { 0.0 } else { id(i) }),
+        core::array::from_fn(id),
+        [0.0; 66],
+    ];
+    let target: [f32; 70] = core::array::from_fn(|i| ((i * 3 + 1) % 11) as f32);
+    let mut outputs = Vec::new();
+    for (k, source) in sources.iter().enumerate() {
+        let heap_out = heap.infer(
+            &Tensor2::<1, 66>::from_slice(source).unwrap(),
+            &Tensor2::<1, 70>::from_slice(&target).unwrap(),
+            &mut tape,
+        );
+        let baked_out = PaddedTranslatorBaked::infer(source, &target, work);
+        assert!(baked_out.iter().all(|v| v.is_finite()), "source {k}");
+        assert_eq!(bits(heap_out.as_slice()), bits(baked_out), "source {k}");
+        outputs.push(baked_out.to_vec());
+    }
+    // The padding changes what the queries see.
+    assert_ne!(bits(&outputs[0]), bits(&outputs[2]));
+    assert_eq!(
+        PaddedTranslatorBaked::PARAM_COUNT,
+        PaddedTranslator::PARAM_COUNT
     );
 }

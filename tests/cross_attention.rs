@@ -1,7 +1,8 @@
 //! Cross-attention, `fork { queries, keys/values } => multi_head_attention(D, heads = H)`: a
 //! central-difference gradient check through generated networks (keys and values from one
-//! branch, whose gradient is the sum of both uses, and from two), PyTorch's parameter names,
-//! and a network of two inputs where text attends to an image.
+//! branch, whose gradient is the sum of both uses, and from two; keys masked by their token
+//! ids), PyTorch's parameter names, a network of two inputs where text attends to an image,
+//! and an encoder-decoder whose padded source ids reach nothing.
 
 use nn::prelude::*;
 use nn::testing::{check_gradients, random_tensor};
@@ -36,6 +37,36 @@ network! {
             memory: image => [dense(5 -> 8)],
         } => multi_head_attention(8, heads = 2),
         head: dense(8 -> 11),
+    >
+
+    /// The keys masked by their token ids (`key_padding`), in a network of one input.
+    pub struct PaddedKeys<
+        input(6) tokens,
+        embedding(9 -> 4),
+        cross: fork {
+            q: [dense(4 -> 4), tanh],
+            memory: [layer_norm],
+        } => multi_head_attention(4, heads = 2, key_padding = 0),
+        head: dense(4 -> 3),
+    >
+
+    /// An encoder-decoder: the target's ids attend to the encoded source, padded with 0, whose
+    /// padding neither the encoder's self-attention nor the cross-attention sees.
+    pub struct Translator<
+        input(source: 6) tokens,
+        input(target: 4) tokens,
+        cross: fork {
+            target => [embedding(12 -> 8), positional(sinusoidal)],
+            memory: source => [
+                source_embed: embedding(12 -> 8),
+                positional(sinusoidal),
+                fork {
+                    attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+                    skip: skip,
+                } => add,
+            ],
+        } => multi_head_attention(8, heads = 2, key_padding = 0),
+        head: dense(8 -> 12),
     >
 }
 
@@ -111,5 +142,74 @@ fn each_query_sees_every_key_and_only_its_own_row_of_queries() {
     for t in 0..6 {
         let (a, b) = (&y.as_slice()[t * 11..][..11], &w.as_slice()[t * 11..][..11]);
         assert_eq!(a == b, t != 2, "step {t}");
+    }
+}
+
+#[test]
+fn padded_keys_pass_a_gradient_check() {
+    let mut net = PaddedKeys::seeded(7);
+    // Padding (0) inside and at the end of the first sample, none in the second.
+    let ids =
+        Tensor2::<2, 6>::from_slice(&[3.0, 0.0, 5.0, 8.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .unwrap();
+    let checked = nn::testing::check_param_gradients::<_, 2>(&mut net, &ids, 8).unwrap();
+    assert_eq!(checked, PaddedKeys::PARAM_COUNT);
+    let names: Vec<String> = {
+        let mut names = Vec::new();
+        net.visit_params(
+            &ParamPath::root(),
+            &mut |path: &ParamPath<'_>, _: Param<'_>| names.push(format!("{path}")),
+        );
+        names
+    };
+    assert!(
+        names.contains(&"cross.in_proj_weight".to_string()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_padded_source_id_reaches_nothing() {
+    let net = Translator::seeded(9);
+    let source = Tensor2::<1, 6>::from_slice(&[5.0, 3.0, 7.0, 0.0, 0.0, 0.0]).unwrap();
+    let target = Tensor2::<1, 4>::from_slice(&[1.0, 4.0, 4.0, 2.0]).unwrap();
+    let y = net.forward(&source, &target);
+    assert!(y.iter().all(|v| v.is_finite()));
+
+    // The padding id's embedding row feeds only padded steps: changing it changes nothing.
+    let mut changed = net.clone();
+    changed.visit_params(
+        &ParamPath::root(),
+        &mut |path: &ParamPath<'_>, p: Param<'_>| {
+            if format!("{path}") == "source_embed.weight" {
+                p.value[..8].iter_mut().for_each(|w| *w += 3.0);
+            }
+        },
+    );
+    assert_eq!(changed.forward(&source, &target), y);
+
+    // An id that is not padding reaches every target step.
+    let mut other = source.clone();
+    other.as_mut_slice()[1] = 9.0;
+    let z = net.forward(&other, &target);
+    for t in 0..4 {
+        assert_ne!(
+            &y.as_slice()[t * 12..][..12],
+            &z.as_slice()[t * 12..][..12],
+            "step {t}"
+        );
+    }
+
+    // A source of nothing but padding leaves each step the bias of the attention's output
+    // projection: the same logits at every step with the same target id.
+    let empty = Tensor2::<1, 6>::zeros();
+    let target = Tensor2::<1, 4>::from_slice(&[2.0, 2.0, 2.0, 2.0]).unwrap();
+    let w = net.forward(&empty, &target);
+    for t in 1..4 {
+        assert_eq!(
+            &w.as_slice()[t * 12..][..12],
+            &w.as_slice()[..12],
+            "step {t}"
+        );
     }
 }

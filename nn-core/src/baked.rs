@@ -380,6 +380,43 @@ pub const fn cross_multi_head_attention_scratch_len(
     linalg::attention::cross_scratch_len(queries, keys, features, heads)
 }
 
+/// `fork { .. } => multi_head_attention(D, heads = H, key_padding = PAD_ID)`: cross-attention
+/// of one sample whose keys are masked by their token ids, `x` the branches packed along the
+/// steps as for [`cross_multi_head_attention`] and then the keys' ids: the heap
+/// [`PaddedCrossAttention`](crate::layers::PaddedCrossAttention)'s inference kernel,
+/// [`linalg::attention::padded_cross_multi_head_attention`]. `scratch` is
+/// [`padded_cross_multi_head_attention_scratch_len`] values of the work arena.
+///
+/// # Panics
+/// When `heads` does not divide `D` or a length disagrees with another; generated code passes
+/// arrays the macro sized.
+pub fn padded_cross_multi_head_attention(
+    params: &AttentionParams<'_>,
+    (heads, queries, pad): (usize, usize, usize),
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    linalg::attention::padded_cross_multi_head_attention(
+        params,
+        (heads, queries, pad),
+        x,
+        y,
+        scratch,
+    );
+}
+
+/// The scratch of [`padded_cross_multi_head_attention`]: the keys' mask (`TK` values), then
+/// [`cross_multi_head_attention_scratch_len`]'s.
+pub const fn padded_cross_multi_head_attention_scratch_len(
+    queries: usize,
+    keys: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    linalg::attention::padded_cross_scratch_len(queries, keys, features, heads)
+}
+
 /// `patches(P)`: one `(C, H, W)` image (`image` its sizes) cut into `patch × patch` patches,
 /// each one step of `C · patch · patch` features ([`linalg::sequence::patches`], the heap
 /// [`Patches`](crate::layers::Patches)'s kernel).

@@ -113,6 +113,8 @@ pub struct AttentionMerge {
     pub heads: Dim,
     /// Written `causal`, which a merge rejects (the queries and keys are different sequences).
     pub causal: bool,
+    /// `key_padding = PAD_ID`: the keys whose token id is `PAD_ID` are masked.
+    pub key_padding: Option<Dim>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -126,6 +128,9 @@ pub enum MergeKind {
     /// Cross-attention: the first branch's steps attend to the other branches' (see
     /// [`AttentionMerge`]).
     Attention,
+    /// Each sample's values one after another, whatever the parts' shapes: a padded
+    /// cross-attention's input, its branches and then its keys' token ids. Never written.
+    Pack,
     /// A merge whose keyword or arguments were wrong; the error is already recorded.
     Invalid,
 }
@@ -135,12 +140,7 @@ impl Merge {
         match self.kind {
             MergeKind::Concat(Some(axis)) => format!("concat({axis})"),
             MergeKind::Attention => match &self.attention {
-                Some(a) => format!(
-                    "multi_head_attention({}, heads = {}{})",
-                    a.features.text(),
-                    a.heads.text(),
-                    if a.causal { ", causal" } else { "" }
-                ),
+                Some(a) => crate::kinds::Spec::text(a),
                 None => self.keyword.to_string(),
             },
             _ => self.keyword.to_string(),

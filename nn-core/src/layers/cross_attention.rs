@@ -286,8 +286,9 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         head_dim::<D, H>()
     }
 
-    /// `Q`, `K` and `V`, each from its rows of every sample: `proj` is packed as `x` is.
-    fn project_in<const B: usize>(&self, x: &Tensor3<B, N, D>, proj: &mut [f32]) {
+    /// `Q`, `K` and `V`, each from its rows of every sample: `x` holds `B` samples of `stride`
+    /// values, each first its `N·D` packed rows, and `proj` is packed as those rows are.
+    fn project_in<const B: usize>(&self, x: &[f32], stride: usize, proj: &mut [f32]) {
         let (weight, bias) = (self.in_proj_weight.as_slice(), self.in_proj_bias.as_slice());
         for b in 0..B {
             for (p, (first, rows)) in Self::SECTIONS.into_iter().enumerate() {
@@ -295,7 +296,7 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
                 affine_forward(
                     &weight[p * D * D..][..D * D],
                     &bias[p * D..][..D],
-                    &x.as_slice()[at..][..rows * D],
+                    &x[b * stride + first * D..][..rows * D],
                     &mut proj[at..][..rows * D],
                     rows,
                     D,
@@ -391,6 +392,46 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         y: &mut Tensor3<B, TQ, D>,
         scratch: &mut CrossAttentionScratch<B, TQ, TK, D, H>,
     ) {
+        self.forward_samples(x.as_slice(), N * D, None, y, scratch);
+    }
+
+    fn forward_train<const B: usize>(
+        &mut self,
+        x: &Tensor3<B, N, D>,
+        y: &mut Tensor3<B, TQ, D>,
+        cache: &mut CrossAttentionCache<B, TQ, TK, D, H>,
+    ) {
+        self.forward_train_samples(x.as_slice(), N * D, None, y, cache);
+    }
+
+    fn backward<const B: usize>(
+        &mut self,
+        x: &Tensor3<B, N, D>,
+        _y: &Tensor3<B, TQ, D>,
+        cache: &mut CrossAttentionCache<B, TQ, TK, D, H>,
+        dy: &Tensor3<B, TQ, D>,
+        dx: Option<&mut Tensor3<B, N, D>>,
+    ) {
+        let dx = dx.map(|dx| dx.as_mut_slice());
+        self.backward_samples(x.as_slice(), N * D, None, cache, dy, dx);
+    }
+}
+
+/// The passes on `B` samples of `stride` values each, every sample's `N·D` packed rows first,
+/// with each sample's keys' mask (`TK` values: 1 to attend, 0 not) in `keeps` when there is
+/// one: [`CrossAttention`]'s own (no mask, `stride = N·D`) and
+/// [`PaddedCrossAttention`](super::PaddedCrossAttention)'s (the keys' ids after the rows).
+impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: usize>
+    CrossAttention<TQ, TK, N, D, H>
+{
+    pub(crate) fn forward_samples<const B: usize>(
+        &self,
+        x: &[f32],
+        stride: usize,
+        keeps: Option<&[f32]>,
+        y: &mut Tensor3<B, TQ, D>,
+        scratch: &mut CrossAttentionScratch<B, TQ, TK, D, H>,
+    ) {
         let dh = Self::check();
         let CrossAttentionScratch { proj, heads, tiles } = scratch;
         let params = AttentionParams {
@@ -404,15 +445,19 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
             return; // no queries or no features: nothing to write
         }
         // One sample at a time, through the kernel a baked network runs.
-        let samples = x.as_slice().chunks_exact(N * D);
-        for (x, y) in samples.zip(y.as_mut_slice().chunks_exact_mut(TQ * D)) {
-            attention::cross_attend(&params, H, TQ, x, y, (proj, heads, &mut tiles));
+        let outputs = y.as_mut_slice().chunks_exact_mut(TQ * D);
+        for (b, y) in outputs.enumerate() {
+            let x = &x[b * stride..][..N * D];
+            let keep = keeps.map(|keeps| &keeps[b * TK..][..TK]);
+            attention::cross_attend(&params, (H, keep), TQ, x, y, (proj, heads, &mut tiles));
         }
     }
 
-    fn forward_train<const B: usize>(
+    pub(crate) fn forward_train_samples<const B: usize>(
         &mut self,
-        x: &Tensor3<B, N, D>,
+        x: &[f32],
+        stride: usize,
+        keeps: Option<&[f32]>,
         y: &mut Tensor3<B, TQ, D>,
         cache: &mut CrossAttentionCache<B, TQ, TK, D, H>,
     ) {
@@ -424,14 +469,14 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
             tiles,
             ..
         } = cache;
-        self.project_in(x, proj);
+        self.project_in::<B>(x, stride, proj);
         // The inference kernel, each query row's softmax statistics kept for `backward`.
         let (mut tiles, _) = TileBuffers::split(tiles, TQ, TK, dh);
         for b in (0..B).filter(|_| TQ * D > 0) {
             attention::attend_tiled::<false>(
                 &proj[b * N * D..][..N * D],
                 Self::LAYOUT,
-                (H, None),
+                (H, keeps.map(|keeps| &keeps[b * TK..][..TK])),
                 &mut heads[b * TQ * D..][..TQ * D],
                 &mut tiles,
                 Some(&mut stats[b * H * TQ * 2..][..H * TQ * 2]),
@@ -440,13 +485,15 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         self.project_out(heads, y);
     }
 
-    fn backward<const B: usize>(
+    /// The backward; `dx`, when given, has `x`'s layout, and only its rows are written.
+    pub(crate) fn backward_samples<const B: usize>(
         &mut self,
-        x: &Tensor3<B, N, D>,
-        _y: &Tensor3<B, TQ, D>,
+        x: &[f32],
+        stride: usize,
+        keeps: Option<&[f32]>,
         cache: &mut CrossAttentionCache<B, TQ, TK, D, H>,
         dy: &Tensor3<B, TQ, D>,
-        dx: Option<&mut Tensor3<B, N, D>>,
+        mut dx: Option<&mut [f32]>,
     ) {
         let dh = Self::check();
         let CrossAttentionCache {
@@ -476,7 +523,7 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
             attention::attend_tiled_backward::<false>(
                 &proj[b * N * D..][..N * D],
                 Self::LAYOUT,
-                (H, None),
+                (H, keeps.map(|keeps| &keeps[b * TK..][..TK])),
                 (
                     &heads[rows.clone()],
                     &dheads[rows],
@@ -491,17 +538,16 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         let weight = self.in_proj_weight.as_slice();
         let weight_grad = self.in_proj_weight_grad.as_mut_slice();
         let bias_grad = self.in_proj_bias_grad.as_mut_slice();
-        let mut dx = dx.map(|dx| dx.as_mut_slice());
         for b in 0..B {
             for (p, (first, rows)) in Self::SECTIONS.into_iter().enumerate() {
-                let at = (b * N + first) * D;
+                let (at, from) = ((b * N + first) * D, b * stride + first * D);
                 affine_backward(
                     &weight[p * D * D..][..D * D],
                     &mut weight_grad[p * D * D..][..D * D],
                     &mut bias_grad[p * D..][..D],
-                    &x.as_slice()[at..][..rows * D],
+                    &x[from..][..rows * D],
                     &dproj[at..][..rows * D],
-                    dx.as_deref_mut().map(|dx| &mut dx[at..][..rows * D]),
+                    dx.as_deref_mut().map(|dx| &mut dx[from..][..rows * D]),
                     rows,
                     D,
                 );

@@ -187,6 +187,7 @@ mod max_pool1d;
 mod mean_pool;
 mod mode;
 mod padded_attention;
+mod padded_cross_attention;
 mod padded_last;
 mod padded_mean_pool;
 mod patches;
@@ -228,6 +229,9 @@ pub use max_pool1d::MaxPool1d;
 pub use mean_pool::MeanPool;
 pub use mode::{Eval, Mode, Train};
 pub use padded_attention::{PaddedAttention, PaddedAttentionCache, PaddedAttentionScratch};
+pub use padded_cross_attention::{
+    PaddedCrossAttention, PaddedCrossAttentionCache, PaddedCrossAttentionScratch,
+};
 pub use padded_last::PaddedLast;
 pub use padded_mean_pool::PaddedMeanPool;
 pub use patches::Patches;

@@ -625,6 +625,77 @@ pub fn cross_multi_head_attention(
         "the input is not {queries} queries, then keys and as many values, of {d} features"
     );
     let keys = (steps - queries) / 2;
+    cross_in_scratch(params, (heads, queries, keys), x, None, y, scratch);
+}
+
+/// The `f32`s of working space [`padded_cross_multi_head_attention`] takes: the keys' mask
+/// (`TK`), then [`cross_scratch_len`]'s.
+pub const fn padded_cross_scratch_len(
+    queries: usize,
+    keys: usize,
+    features: usize,
+    heads: usize,
+) -> usize {
+    keys + cross_scratch_len(queries, keys, features, heads)
+}
+
+/// [`cross_multi_head_attention`] with the keys masked by their token ids, PyTorch's
+/// `mha(q, k, v, key_padding_mask=(ids == pad))`: `x` is the packed rows (`queries` queries,
+/// then `TK` keys, then `TK` values, `D` values each) followed by the `TK` keys' ids, as
+/// `nn::layers::PaddedCrossAttention` takes a sample. A key whose id is `pad` (compared as
+/// `id == pad as f32`) gets probability exactly 0; a query whose keys are all padding gets
+/// heads' output 0, so its row of `y` is `out_proj.bias`. `scratch` is at least
+/// [`padded_cross_scratch_len`] values.
+///
+/// # Panics
+/// When `heads` does not divide `D`, `x` is not `queries` rows then some `TK` keys, values
+/// and ids, `scratch` is too short, or `y` is not `queries × D`.
+pub fn padded_cross_multi_head_attention(
+    params: &AttentionParams<'_>,
+    (heads, queries, pad): (usize, usize, usize),
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    check_heads(heads, d);
+    let rest = x.len().checked_sub(queries * d);
+    let keys = rest.map_or(0, |rest| rest / (2 * d + 1));
+    assert!(
+        rest == Some(keys * (2 * d + 1)),
+        "the input is not {queries} queries, then keys, as many values and their ids, of {d} features"
+    );
+    let (rows, ids) = x.split_at((queries + 2 * keys) * d);
+    assert!(
+        scratch.len() >= keys,
+        "the scratch holds {} values, not the {} of {queries} queries over {keys} keys",
+        scratch.len(),
+        padded_cross_scratch_len(queries, keys, d, heads)
+    );
+    let (keep, scratch) = scratch.split_at_mut(keys);
+    keep_unpadded(ids, pad, keep);
+    cross_in_scratch(params, (heads, queries, keys), rows, Some(keep), y, scratch);
+}
+
+/// Writes into `keep` 1 for each id that is not `pad` (compared as `id == pad as f32`) and 0
+/// for each that is.
+pub(crate) fn keep_unpadded(ids: &[f32], pad: usize, keep: &mut [f32]) {
+    let pad = pad as f32;
+    for (keep, &id) in keep.iter_mut().zip(ids) {
+        *keep = if id == pad { 0.0 } else { 1.0 };
+    }
+}
+
+/// Cross-attention of one sample whose sizes are known, its scratch checked and split.
+fn cross_in_scratch(
+    params: &AttentionParams<'_>,
+    (heads, queries, keys): (usize, usize, usize),
+    x: &[f32],
+    keep: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
     assert_eq!(
         y.len(),
         queries * d,
@@ -636,17 +707,25 @@ pub fn cross_multi_head_attention(
         "the scratch holds {} values, not the {needed} of {queries} queries over {keys} keys",
         scratch.len()
     );
-    let (proj, rest) = scratch.split_at_mut(steps * d);
+    let (proj, rest) = scratch.split_at_mut(x.len());
     let (out, rest) = rest.split_at_mut(queries * d);
     let (mut tiles, _) = TileBuffers::split(rest, queries, keys, d / heads);
-    cross_attend(params, heads, queries, x, y, (proj, out, &mut tiles));
+    cross_attend(
+        params,
+        (heads, keep),
+        queries,
+        x,
+        y,
+        (proj, out, &mut tiles),
+    );
 }
 
 /// [`cross_multi_head_attention`] with its scratch split: `proj` (`(TQ + 2·TK) × D`, Q, K and
-/// V packed as `x` is), `out` (`TQ × D`, the heads' output) and the softmax's tiles.
+/// V packed as `x` is), `out` (`TQ × D`, the heads' output) and the softmax's tiles; with
+/// `keep` (`TK` values), no key whose `keep` is 0 is attended.
 pub(crate) fn cross_attend(
     params: &AttentionParams<'_>,
-    heads: usize,
+    (heads, keep): (usize, Option<&[f32]>),
     queries: usize,
     x: &[f32],
     y: &mut [f32],
@@ -671,7 +750,7 @@ pub(crate) fn cross_attend(
         );
     }
     let layout = Layout::cross(queries, keys, d);
-    attend_tiled::<false>(proj, layout, (heads, None), out, tiles, None);
+    attend_tiled::<false>(proj, layout, (heads, keep), out, tiles, None);
     super::affine(
         params.out_proj_weight,
         params.out_proj_bias,

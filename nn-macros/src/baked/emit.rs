@@ -154,6 +154,7 @@ pub(super) fn emit(
                 probe.0 = match kind {
                     MergeKind::Add => "add".to_string(),
                     MergeKind::Stack => "stack".to_string(),
+                    MergeKind::Pack => "pack".to_string(),
                     _ => "concat".to_string(),
                 };
                 let parts: Vec<TokenStream> = at

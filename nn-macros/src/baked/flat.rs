@@ -337,6 +337,12 @@ impl<'a> Builder<'a, '_> {
                 *dims.get_mut(axis)? = total;
                 Some(dims)
             }
+            MergeKind::Pack => Some(vec![
+                inputs
+                    .iter()
+                    .map(|&node| self.flat.dims[node].iter().product::<u64>())
+                    .sum(),
+            ]),
             MergeKind::Invalid | MergeKind::Attention => {
                 self.unknown(network);
                 None

@@ -108,16 +108,11 @@ pub(crate) fn read_merge(
         causal,
         key_padding,
     } = read(&content)?;
-    if key_padding.is_some() {
-        return Err(syn::Error::new_spanned(
-            &group,
-            "a cross-attention merge has no `key_padding` yet: it masks by the token ids of its own sequence, which a merge's keys do not have",
-        ));
-    }
     Ok(AttentionMerge {
         features,
         heads,
         causal,
+        key_padding,
     })
 }
 
@@ -372,10 +367,19 @@ fn params_tokens(io: &BakeIo) -> Option<TokenStream> {
 /// values, `(TQ + 2·TK, D)`), and `nn::baked::cross_multi_head_attention` runs the heap
 /// `CrossAttention`'s flash-style kernel on it with its batch-1 scratch,
 /// `nn::baked::cross_multi_head_attention_scratch_len(TQ, TK, D, H)` values of the work arena.
+/// With `key_padding = PAD_ID` the input is those rows' values and then the keys' `TK` token
+/// ids, and `nn::baked::padded_cross_multi_head_attention` masks the padded keys, with
+/// `padded_cross_multi_head_attention_scratch_len(TQ, TK, D, H)` values of scratch.
 impl Spec for AttentionMerge {
     fn text(&self) -> String {
+        // As written: `causal` is kept for the error that rejects it.
+        let causal = if self.causal { ", causal" } else { "" };
+        let padding = match &self.key_padding {
+            Some(pad) => format!(", key_padding = {}", pad.text()),
+            None => String::new(),
+        };
         format!(
-            "multi_head_attention({}, heads = {})",
+            "multi_head_attention({}, heads = {}{causal}{padding})",
             self.features.text(),
             self.heads.text()
         )
@@ -396,7 +400,70 @@ impl Spec for AttentionMerge {
     }
 
     fn bake(&self, cx: &BakeCx) -> Result<Baking, String> {
-        let (&[steps, features], &[queries, _]) = (cx.input, cx.output) else {
+        let [tq, tk, d, h] = self.cross_sizes(cx)?.map(|size| size as usize);
+        let scratch = if self.key_padding.is_some() {
+            nn_core::baked::padded_cross_multi_head_attention_scratch_len(tq, tk, d, h)
+        } else {
+            nn_core::baked::cross_multi_head_attention_scratch_len(tq, tk, d, h)
+        };
+        Ok(Baking {
+            params: attention_params(d),
+            scratch,
+            run: Run::Fresh,
+            fold: Fold::None,
+            multiply_accumulates: nn_core::linalg::attention::cross_multiply_accumulates(tq, tk, d),
+        })
+    }
+
+    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
+        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
+        let (Some(params), Ok(sizes)) = (params_tokens(io), self.cross_sizes(cx)) else {
+            return TokenStream::new();
+        };
+        let [queries, keys, features, heads] = sizes.map(|size| size as usize);
+        let [tq, tk, d, h] = sizes.map(usize_lit);
+        if let Some(pad) = &self.key_padding {
+            let scratch_len = nn_core::baked::padded_cross_multi_head_attention_scratch_len(
+                queries, keys, features, heads,
+            );
+            let pad = pad.as_const_arg();
+            return quote_spanned!(io.span=> {
+                const _: () = ::core::assert!(
+                    #nn::baked::padded_cross_multi_head_attention_scratch_len(#tq, #tk, #d, #h) == #scratch_len,
+                    "the macro's scratch for a padded cross-attention is not nn's"
+                );
+                let params = #params;
+                #nn::baked::padded_cross_multi_head_attention(&params, (#h, #tq, #pad), #x, #y, #scratch);
+            });
+        }
+        let scratch_len =
+            nn_core::baked::cross_multi_head_attention_scratch_len(queries, keys, features, heads);
+        quote_spanned!(io.span=> {
+            const _: () = ::core::assert!(
+                #nn::baked::cross_multi_head_attention_scratch_len(#tq, #tk, #d, #h) == #scratch_len,
+                "the macro's scratch for a cross-attention is not nn's"
+            );
+            let params = #params;
+            #nn::baked::cross_multi_head_attention(&params, #h, #tq, #x, #y, #scratch);
+        })
+    }
+}
+
+impl AttentionMerge {
+    /// `[TQ, TK, D, H]` of the packed input: `(TQ + 2·TK, D)` rows, or with `key_padding`
+    /// those rows' `(TQ + 2·TK)·D` values and then `TK` ids.
+    fn cross_sizes(&self, cx: &BakeCx) -> Result<[u64; 4], String> {
+        let sizes = match (cx.input, cx.output, &self.key_padding) {
+            (&[steps, features], &[queries, _], None) => {
+                Some((queries, steps.saturating_sub(queries) / 2, features))
+            }
+            (&[len], &[queries, features], Some(_)) => {
+                let rest = len.saturating_sub(queries * features);
+                Some((queries, rest / (2 * features + 1), features))
+            }
+            _ => None,
+        };
+        let Some((queries, keys, features)) = sizes else {
             return Err(format!(
                 "`{}` needs `(T, D)` sequences from its branches",
                 self.text()
@@ -408,49 +475,6 @@ impl Spec for AttentionMerge {
                 self.text()
             ));
         };
-        let keys = steps.saturating_sub(queries) / 2;
-        let (tq, tk, d, h) = (
-            queries as usize,
-            keys as usize,
-            features as usize,
-            heads as usize,
-        );
-        Ok(Baking {
-            params: attention_params(d),
-            scratch: nn_core::baked::cross_multi_head_attention_scratch_len(tq, tk, d, h),
-            run: Run::Fresh,
-            fold: Fold::None,
-            multiply_accumulates: nn_core::linalg::attention::cross_multiply_accumulates(tq, tk, d),
-        })
-    }
-
-    fn bake_code(&self, cx: &BakeCx, io: &BakeIo) -> TokenStream {
-        let (nn, x, y, scratch) = (io.nn, &io.x, &io.y, &io.scratch);
-        let (Some(params), &[steps, features], &[queries, _], Some(heads)) =
-            (params_tokens(io), cx.input, cx.output, self.heads.literal())
-        else {
-            return TokenStream::new();
-        };
-        let keys = steps.saturating_sub(queries) / 2;
-        let scratch_len = nn_core::baked::cross_multi_head_attention_scratch_len(
-            queries as usize,
-            keys as usize,
-            features as usize,
-            heads as usize,
-        );
-        let (tq, tk, d, h) = (
-            usize_lit(queries),
-            usize_lit(keys),
-            usize_lit(features),
-            usize_lit(heads),
-        );
-        quote_spanned!(io.span=> {
-            const _: () = ::core::assert!(
-                #nn::baked::cross_multi_head_attention_scratch_len(#tq, #tk, #d, #h) == #scratch_len,
-                "the macro's scratch for a cross-attention is not nn's"
-            );
-            let params = #params;
-            #nn::baked::cross_multi_head_attention(&params, #h, #tq, #x, #y, #scratch);
-        })
+        Ok([queries, keys, features, heads])
     }
 }

@@ -390,17 +390,33 @@ impl Builder<'_> {
         if !ok {
             return self.broken();
         }
-
-        // The packed input: queries, keys, values along the steps.
         let kv = ends[1].1;
-        let (keys, values) = (kv, ends.get(2).map_or(kv, |&(_, node)| node));
         let key_steps = sequences[1].1.clone();
+        let ids = match &attention.key_padding {
+            Some(pad) => match self.key_ids(merge, (sequences[1].0, kv), &key_steps, pad) {
+                Some(ids) => Some(ids),
+                None => return self.broken(),
+            },
+            None => None,
+        };
+
+        // The packed input: queries, keys, values along the steps; with a mask, every value
+        // of those rows and then the keys' ids.
+        let (keys, values) = (kv, ends.get(2).map_or(kv, |&(_, node)| node));
         let packed_steps = Width::sum(&[steps.clone(), key_steps.clone(), key_steps.clone()]);
-        let packed = self.node(SampleShape::known(
-            vec![packed_steps.clone(), features.clone()],
-            layer.reference(),
-        ));
-        let inputs = vec![ends[0].1, keys, values];
+        let (packed_dims, pack) = match ids {
+            Some(_) => {
+                let rows = Width::product(&[packed_steps.clone(), features.clone()]);
+                let len = Width::sum(&[rows, key_steps.clone()]);
+                (vec![len], MergeKind::Pack)
+            }
+            None => (
+                vec![packed_steps.clone(), features.clone()],
+                MergeKind::Concat(Some(0)),
+            ),
+        };
+        let packed = self.node(SampleShape::known(packed_dims.clone(), layer.reference()));
+        let inputs: Vec<usize> = [ends[0].1, keys, values].into_iter().chain(ids).collect();
         for &node in &inputs {
             self.nodes[node].consumers += 1;
         }
@@ -413,7 +429,7 @@ impl Builder<'_> {
         let span = located(merge.keyword.span());
         self.steps.push(Step {
             kind: StepKind::Merge {
-                kind: MergeKind::Concat(Some(0)),
+                kind: pack,
                 outer: quote!(1usize),
                 path: path.clone(),
             },
@@ -430,7 +446,13 @@ impl Builder<'_> {
             &features.tokens,
             attention.heads.as_const_arg(),
         );
-        let ty = quote::quote_spanned!(span=> #nn::layers::CrossAttention<#tq, #tk, #n, #d, #h>);
+        let ty = match &attention.key_padding {
+            Some(pad) => {
+                let (len, pad) = (&packed_dims[0].tokens, pad.as_const_arg());
+                quote::quote_spanned!(span=> #nn::layers::PaddedCrossAttention<#tq, #tk, #len, #d, #h, #pad, #n>)
+            }
+            None => quote::quote_spanned!(span=> #nn::layers::CrossAttention<#tq, #tk, #n, #d, #h>),
+        };
         let wanted = match &layer.name {
             Some(name) => name.clone(),
             None if prefix.is_empty() => quote::format_ident!("{}", segment),
@@ -461,6 +483,45 @@ impl Builder<'_> {
             span,
         });
         Flow::At(output)
+    }
+}
+
+impl Builder<'_> {
+    /// Rule: a cross-attention's `key_padding` masks its keys by token ids, so the keys
+    /// (`name`, ending at `keys`) come from an `input(T) tokens`, one step per id. Returns the
+    /// ids' node.
+    fn key_ids(
+        &self,
+        merge: &crate::ast::Merge,
+        (name, keys): (&str, usize),
+        key_steps: &Width,
+        pad: &crate::ast::Dim,
+    ) -> Option<usize> {
+        let text = merge.text();
+        let source = self.source_input(keys);
+        let shape = &self.nodes[source].shape;
+        if !shape.tokens {
+            self.ctxt.error(
+                &merge.tokens,
+                format!(
+                    "`{text}` masks the keys whose token id is {}, but the keys `{name}` come from {}, which is not token ids; start `{name}` from an `input(T) tokens`, or drop `key_padding`",
+                    pad.text(),
+                    shape.source
+                ),
+            );
+            return None;
+        }
+        let Dims::Known(id_dims) = &shape.dims else {
+            return None;
+        };
+        let id_steps = id_dims.first()?;
+        let mismatch = format!(
+            "`{text}` masks its keys by the ids of {}, {} per sample, but the keys `{name}` have {} steps; the mask needs one id per key (a layer in `{name}` changed the number of steps)",
+            shape.source, id_steps.text, key_steps.text
+        );
+        let span = located(merge.keyword.span());
+        self.same_size(&merge.tokens, span, id_steps, key_steps, mismatch)
+            .then_some(source)
     }
 }
 

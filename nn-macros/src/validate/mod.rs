@@ -544,13 +544,35 @@ impl Builder<'_> {
         }
     }
 
+    /// The network input `node` comes from: each step's first input followed back to a node
+    /// no step wrote.
+    fn source_input(&self, mut node: usize) -> usize {
+        while let Some(&first) = self
+            .steps
+            .iter()
+            .rfind(|step| step.output == node)
+            .and_then(|step| step.inputs.first())
+        {
+            node = first;
+        }
+        node
+    }
+
     /// Rule: a layer that masks by token ids (`key_padding = ..`) reads a sequence with one
-    /// step per id of the network's `input(T) tokens`. Adds the step that packs each step's id
-    /// after its features and returns the packed node, `(T, F + 1)`.
+    /// step per id of an `input(T) tokens`: the one its sequence comes from, else the
+    /// network's only one. Adds the step that packs each step's id after its features and
+    /// returns the packed node, `(T, F + 1)`.
     fn pack_ids(&mut self, layer: &Layer, sequence: usize) -> Option<usize> {
-        let token_inputs: Vec<usize> = (0..self.nodes.len())
-            .filter(|&k| self.nodes[k].shape.tokens && self.plan_inputs.iter().any(|i| i.node == k))
-            .collect();
+        let source = self.source_input(sequence);
+        let token_inputs: Vec<usize> = if self.nodes[source].shape.tokens {
+            vec![source]
+        } else {
+            (0..self.nodes.len())
+                .filter(|&k| {
+                    self.nodes[k].shape.tokens && self.plan_inputs.iter().any(|i| i.node == k)
+                })
+                .collect()
+        };
         let text = layer.text();
         // What the mask leaves out: attention's keys, a pool's steps.
         let masked = if layer.keyword == "mean_pool" || layer.keyword == "last" {
@@ -566,7 +588,7 @@ impl Builder<'_> {
                 )
             } else {
                 format!(
-                    "`{}` has several token inputs, and the mask cannot tell which; give the network one `input(T) tokens`, or drop `key_padding`",
+                    "`{}` has several token inputs and this sequence comes from none of them, so the mask cannot tell which ids to read; start the sequence from an `input(T) tokens`, or drop `key_padding`",
                     self.network.name
                 )
             };
