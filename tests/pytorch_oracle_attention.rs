@@ -1,7 +1,8 @@
 //! The attention kinds against PyTorch: embedding, the sinusoidal and learned position codes,
 //! layer and RMS norm, causal and full multi-head attention, a key-padding mask, cross-attention
-//! after a fork, patches and the mean over steps, in six networks declared with `network!`; two
-//! of them long enough that the tiled kernels take several blocks of queries and tiles of keys.
+//! after a fork (with a key-padding mask too), patches and the mean over steps, in seven networks
+//! declared with `network!`; three of them long enough that the tiled kernels take several
+//! blocks of queries and tiles of keys.
 //!
 //! `tests/oracle/attention_generate.py` runs the same networks from PyTorch's modules and
 //! functions (`nn.Embedding`, `F.layer_norm`, `F.rms_norm`, `nn.MultiheadAttention`'s
@@ -86,6 +87,20 @@ network! {
             v: [reshape(66, 8), dense(8 -> 8)],
         } => multi_head_attention(8, heads = 2),
         head: dense(8 -> 3),
+    >
+
+    /// Cross-attention with the keys masked by their ids, PyTorch's `key_padding_mask`, over
+    /// 70 steps: two blocks of queries, two tiles of keys.
+    pub struct PaddedCross<
+        input(70) tokens,
+        embed: embedding(13 -> 8),
+        positional(sinusoidal),
+        cross: fork {
+            q: [dense(8 -> 8)],
+            k: [layer_norm],
+            v: [dense(8 -> 8)],
+        } => multi_head_attention(8, heads = 2, key_padding = 0),
+        head: dense(8 -> 13),
     >
 }
 
@@ -295,6 +310,29 @@ fn long_cross_attention_matches_pytorch() {
     assert_close(
         "infer",
         net.infer(&x, &mut eval).as_slice(),
+        &case["output"],
+    );
+}
+
+#[test]
+fn padded_cross_attention_matches_pytorch() {
+    let case = case("padded_cross");
+    let mut net = PaddedCross::seeded(0);
+    load(&mut net, &case["params"]);
+    let ids = Tensor2::<2, 70>::from_slice(&floats(&case["input"])).unwrap();
+    let dy = Tensor3::<2, 70, 13>::from_slice(&floats(&case["dy"])).unwrap();
+
+    let mut tape = PaddedCrossTape::<2>::new();
+    let y = net.forward_train(&ids, &mut tape).clone();
+    assert_close("output", y.as_slice(), &case["output"]);
+    net.zero_grad();
+    net.backward_params(&mut tape, &dy);
+    assert_grads(&mut net, &case["params"]);
+
+    let mut eval = PaddedCrossTape::<2, Eval>::new();
+    assert_close(
+        "infer",
+        net.infer(&ids, &mut eval).as_slice(),
         &case["output"],
     );
 }

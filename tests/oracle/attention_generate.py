@@ -9,7 +9,7 @@ Regenerate (from the workspace root, with PyTorch installed):
 `cargo test` never needs PyTorch: it reads the committed fixture. Every random draw comes from a
 fixed `torch.manual_seed` per case, so rerunning gives the same file.
 
-Six small networks, each declared the same way in the Rust test, run here from PyTorch's own
+Seven small networks, each declared the same way in the Rust test, run here from PyTorch's own
 modules and functions, in float64, on float32 draws (so both sides start from the same numbers):
 
 - `lm`: a causal language model. Token ids `(B, T)` -> `nn.Embedding` -> the sinusoidal position
@@ -28,6 +28,10 @@ modules and functions, in float64, on float32 draws (so both sides start from th
   blocks and its keys two tiles of the tiled kernels (forward and backward).
 - `long_cross`: as `cross` with 132 query steps over 66 keys (the values read as 66 steps of 8):
   three blocks of queries, two tiles of keys.
+- `padded_cross`: token ids with padding (id 0) over 70 steps -> `nn.Embedding` -> the sinusoidal
+  code -> queries `Linear`, keys `LayerNorm`, values `Linear` -> `nn.MultiheadAttention(8, 2)`
+  called as `mha(q, k, v, key_padding_mask=(ids == 0))` -> `Linear`: two blocks of queries, two
+  tiles of keys, padded keys in both.
 
 Each case records the parameters under the Rust network's names, the input, an upstream gradient
 `dy`, the output, the input gradient (the vit; token ids have none) and every parameter gradient.
@@ -301,6 +305,40 @@ def long_cross_case():
     return case("long_cross", params, x, forward, input_grad=True)
 
 
+def padded_cross_case():
+    torch.manual_seed(7)
+    batch, steps, vocab, d = 2, 70, 13, 8
+    params = {"embed.weight": draw(vocab, d)}
+    params["cross.q.0.weight"] = draw(d, d, scale=0.5)
+    params["cross.q.0.bias"] = draw(d, scale=0.1)
+    norm_params(params, "cross.k.0.")
+    params["cross.v.0.weight"] = draw(d, d, scale=0.4)
+    params["cross.v.0.bias"] = draw(d, scale=0.1)
+    mha_params(params, "cross.", d, 0.5)
+    params["head.weight"] = draw(vocab, d, scale=0.4)
+    params["head.bias"] = draw(vocab, scale=0.1)
+    ids = torch.randint(1, vocab, (batch, steps))
+    ids[0, 60:] = 0  # a padded tail in the second tile
+    ids[1, 3:67:4] = 0  # pads inside both tiles
+    p = params
+
+    def forward(ids):
+        x = p["embed.weight"][ids] + sinusoidal(steps, d)
+        q = F.linear(x, p["cross.q.0.weight"], p["cross.q.0.bias"])
+        k = F.layer_norm(x, (d,), p["cross.k.0.weight"], p["cross.k.0.bias"], eps=1e-5)
+        v = F.linear(x, p["cross.v.0.weight"], p["cross.v.0.bias"])
+        a, _ = F.multi_head_attention_forward(
+            q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), d, 2,
+            p["cross.in_proj_weight"], p["cross.in_proj_bias"],
+            None, None, False, 0.0,
+            p["cross.out_proj.weight"], p["cross.out_proj.bias"],
+            training=False, need_weights=False, key_padding_mask=(ids == 0),
+        )
+        return F.linear(a.transpose(0, 1), p["head.weight"], p["head.bias"])
+
+    return case("padded_cross", params, ids.to(F64), lambda x: forward(x.long()), input_grad=False)
+
+
 def main():
     fixture = {
         "torch_version": torch.__version__,
@@ -310,6 +348,7 @@ def main():
         "padded": padded_case(),
         "long_padded": long_padded_case(),
         "long_cross": long_cross_case(),
+        "padded_cross": padded_cross_case(),
     }
     with open(OUT, "w") as f:
         json.dump(fixture, f, indent=None, separators=(",", ":"))

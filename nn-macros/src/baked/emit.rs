@@ -326,7 +326,7 @@ pub(super) fn emit(
 }
 
 /// The parameters that hold the inputs: `x` for one, the inputs' names for several.
-fn input_names(inputs: &[(Option<Ident>, usize)]) -> Vec<Ident> {
+fn input_names<L>(inputs: &[(Option<Ident>, L)]) -> Vec<Ident> {
     inputs
         .iter()
         .map(|(name, _)| name.clone().unwrap_or_else(|| format_ident!("x")))
@@ -336,9 +336,11 @@ fn input_names(inputs: &[(Option<Ident>, usize)]) -> Vec<Ident> {
 /// The input parameters of `infer` (`x: &[f32; 784],` or one per named input, in order) and
 /// the constants of their lengths: `INPUTS` for one input, `INPUTS_IMAGE` for an input
 /// `image` of several, as the heap network has them.
-pub(super) fn inputs_api(inputs: &[(Option<Ident>, usize)]) -> (TokenStream, TokenStream) {
+pub(super) fn inputs_api<L: quote::ToTokens>(
+    inputs: &[(Option<Ident>, L)],
+) -> (TokenStream, TokenStream) {
     let names = input_names(inputs);
-    let lens = inputs.iter().map(|&(_, len)| len);
+    let lens = inputs.iter().map(|(_, len)| len);
     let params = quote!(#(#names: &[f32; #lens],)*);
     let consts = match inputs {
         [(None, len)] => quote! {

@@ -97,7 +97,7 @@ pub fn expand(
     let (_, error) = ctxt.finish();
     let code = match (baked, &error) {
         (Some(code), None) => code,
-        _ => stub(network, plan),
+        _ => stub(network, plan, nn),
     };
     let checks = checks.iter().map(|check| check.to_item(nn));
     (quote!(#(#checks)* #code), error)
@@ -399,24 +399,26 @@ fn static_ident(name: &str, used: &mut std::collections::HashSet<String>) -> pro
 }
 
 /// What stands in for the baked items after an error: the same API, so that uses of it do
-/// not add errors of their own.
-fn stub(network: &Network, plan: Option<&Plan>) -> TokenStream {
+/// not add errors of their own. Its lengths are the heap network's (named sizes as the
+/// constants they are), so a caller's arrays fit it even when the error is that the macro
+/// cannot evaluate a size.
+fn stub(network: &Network, plan: Option<&Plan>, nn: &TokenStream) -> TokenStream {
     let vis = &network.vis;
     let baked = format_ident!("{}Baked", network.name);
-    let len = |node: usize| {
-        plan.and_then(|p| flat::known_dims(&p.nodes[node].shape.dims))
-            .map_or(0, |d| d.iter().product::<u64>() as usize)
+    let len = |node: usize| match plan {
+        Some(plan) => plan.nodes[node].shape.len_value(nn),
+        None => quote!(0usize),
     };
-    let inputs: Vec<(Option<syn::Ident>, usize)> = match plan {
+    let inputs: Vec<(Option<syn::Ident>, TokenStream)> = match plan {
         Some(plan) => plan
             .inputs
             .iter()
             .map(|input| (input.name.clone(), len(input.node)))
             .collect(),
-        None => vec![(None, 0)],
+        None => vec![(None, quote!(0usize))],
     };
     let (params, consts) = emit::inputs_api(&inputs);
-    let outputs = plan.map_or(0, |p| len(p.output));
+    let outputs = plan.map_or(quote!(0usize), |p| len(p.output));
     quote! {
         #[derive(Clone, Copy, Debug, Default)]
         #vis struct #baked;

@@ -230,6 +230,12 @@ impl Spec for Attention {
         let sequence = cx.sequence_input()?;
         let causal = if self.causal { ", causal" } else { "" };
         let heads = self.heads.text();
+        // Both sizes known and different: the chain stops here, so that the layers after it,
+        // written for the declared `D`, add no errors of their own.
+        let mismatch = matches!(
+            (self.features.literal(), sequence.features.value),
+            (Some(declared), Some(given)) if declared != given
+        );
         cx.matching_size(
             &self.features,
             "features per step",
@@ -249,9 +255,12 @@ impl Spec for Attention {
             &cx.layer.tokens,
             cx.span(),
         );
+        if mismatch {
+            return None;
+        }
         let nn = cx.nn;
-        // Typed by the features that came, so that a mismatch (already reported) does not
-        // cascade into type errors.
+        // Typed by the features that came, so that a mismatch the compiler checks (named
+        // sizes) does not cascade into type errors.
         let (t, d, h) = (
             &sequence.steps.tokens,
             &sequence.features.tokens,

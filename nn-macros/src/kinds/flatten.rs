@@ -37,7 +37,7 @@ impl Spec for Flatten {
         let shape = cx.input()?.clone();
         let Dims::Known(dims) = &shape.dims else {
             cx.error(format!(
-                "cannot flatten {}: its shape is not known to `network!`; write `reshape(N)` with its size instead",
+                "cannot flatten {}: its shape is not known to `network!` (a network declared in the same call would be); write `reshape(N)` with its size instead",
                 shape.source
             ));
             return None;

@@ -141,7 +141,7 @@ impl Builder<'_> {
                 Dims::Known(dims) => all_dims.push(dims.clone()),
                 Dims::Of { .. } => {
                     let message = format!(
-                        "`{word}` cannot check branch `{name}`: it ends in {}, whose shape is not known to `network!`; end the branch with a layer that fixes the shape, such as `dense` or `reshape`",
+                        "`{word}` cannot check branch `{name}`: it ends in {}, whose shape is not known to `network!` (a network declared in the same call would be); end the branch with a layer that fixes the shape, such as `dense` or `reshape`",
                         self.nodes[*node].shape.source
                     );
                     self.ctxt.error(&merge.tokens, message);

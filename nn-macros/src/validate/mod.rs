@@ -46,6 +46,20 @@ pub fn validate(
     siblings: &[Network],
     nn: &TokenStream,
 ) -> (Option<Plan>, Option<syn::Error>) {
+    validate_nested(network, siblings, nn, 0)
+}
+
+/// How deep networks of one call may nest in one another before the macro stops looking
+/// inside them (a network that contains itself is the compiler's error, not a loop here).
+const MAX_NESTING: usize = 16;
+
+/// [`validate`] of a network nested `depth` deep in another of the same call.
+fn validate_nested(
+    network: &Network,
+    siblings: &[Network],
+    nn: &TokenStream,
+    depth: usize,
+) -> (Option<Plan>, Option<syn::Error>) {
     let ctxt = Ctxt::default();
     for error in &network.parse_errors {
         ctxt.push(error.clone());
@@ -56,6 +70,8 @@ pub fn validate(
     let unusable = sizes::check_sizes(&network.layers, &ctxt);
     let mut builder = Builder {
         network,
+        siblings,
+        depth,
         nn,
         ctxt: &ctxt,
         nodes: Vec::new(),
@@ -159,6 +175,10 @@ enum Flow {
 
 struct Builder<'a> {
     network: &'a Network,
+    /// The networks of the same call: a layer after one of them sees its output shape.
+    siblings: &'a [Network],
+    /// How deep this network is nested in another of the same call.
+    depth: usize,
     nn: &'a TokenStream,
     ctxt: &'a Ctxt,
     nodes: Vec<Node>,
@@ -284,6 +304,13 @@ impl Builder<'_> {
     fn unknown_layer(&mut self, layer: &Layer, input: Option<usize>) {
         self.reported_unknown.insert(layer as *const Layer);
         let word = layer.keyword.to_string();
+        if word == "skip" {
+            self.ctxt.error(
+                &layer.keyword,
+                "`skip` is not a layer but a whole branch that passes the fork's input on unchanged, written bare: `name: skip`, not `name: [skip]`; in a list of layers, leave it out",
+            );
+            return;
+        }
         let shape = input.map(|node| &self.nodes[node].shape);
         let rank = shape.and_then(|shape| match &shape.dims {
             Dims::Known(dims) => Some(dims.len()),
@@ -411,8 +438,11 @@ impl Builder<'_> {
             }
             LayerKind::Custom { path } => {
                 let ty = quote_spanned!(layer.span()=> #path);
+                let output = self.sibling_output(path, layer).unwrap_or_else(|| {
+                    SampleShape::of(ty.clone(), Side::Output, layer.reference())
+                });
                 let built = Built {
-                    output: SampleShape::of(ty.clone(), Side::Output, layer.reference()),
+                    output,
                     input: Some(SampleShape::of(ty.clone(), Side::Input, layer.reference())),
                     init: None,
                     ty,
@@ -429,6 +459,29 @@ impl Builder<'_> {
                 };
                 self.fork(layer, fork, Some(node), prefix)
             }
+        }
+    }
+
+    /// The output shape of `path` when it names a network of the same call whose sizes are
+    /// known, so that the layer after it sees it as after any kind (an outside type's shape is
+    /// only the compiler's).
+    fn sibling_output(&self, path: &syn::Path, layer: &Layer) -> Option<SampleShape> {
+        let name = path.get_ident()?;
+        let sibling = self.siblings.iter().find(|s| s.name == *name)?;
+        if self.depth >= MAX_NESTING {
+            return None;
+        }
+        // Its own expansion reports its errors.
+        let (plan, _) = validate_nested(sibling, self.siblings, self.nn, self.depth + 1);
+        let plan = plan?;
+        let shape = &plan.nodes[plan.output].shape;
+        match shape.dims {
+            Dims::Known(_) => Some(SampleShape {
+                source: layer.reference(),
+                note: None,
+                ..shape.clone()
+            }),
+            Dims::Of { .. } => None,
         }
     }
 

@@ -1,5 +1,5 @@
-// Rule: a nested network's input must match what the previous layer gives. The macro cannot see
-// inside another declaration, so this is a type equality the compiler checks.
+// Rule: a nested network's input must match what the previous layer gives: one `const` check of
+// both shapes at the boundary, which prints them.
 use nn::prelude::*;
 
 network! {
