@@ -470,6 +470,231 @@ fn dot2_groups(bias: [i32; 2], a: &[i16], w: [&[i8]; 2]) -> [i32; 2] {
     [acc0, acc1]
 }
 
+/// Inputs per group of the paired layout ([`pair_rows`]): a row pair's words and the input
+/// words go by in fours, eight inputs each.
+pub const PAIRED_GROUP: usize = 8;
+
+/// Inputs per chunk of [`paired_sums`] between two extractions: with offsets `|x| ≤ 255` and
+/// weights `|w| ≤ 128`, a chunk's first-row sum stays under `2²³`, so `256·R` fits in int32.
+pub const PAIRED_CHUNK: usize = 256;
+
+/// The input words of one row of `inputs` values in the paired layout: one word per pair of
+/// inputs, the count rounded up to whole groups of [`PAIRED_GROUP`] inputs.
+pub const fn paired_input_words(inputs: usize) -> usize {
+    inputs.div_ceil(PAIRED_GROUP) * PAIRED_GROUP / 2
+}
+
+/// The words of `outputs × inputs` weights in the paired layout ([`pair_rows`]): a row pair
+/// per [`paired_input_words`]`(inputs)`, an odd last row paired with a row of zeros.
+pub const fn paired_weight_words(outputs: usize, inputs: usize) -> usize {
+    outputs.div_ceil(2) * paired_input_words(inputs)
+}
+
+/// Lays out the rows of `weight` (`outputs × inputs`, row-major int8) in pairs, as
+/// [`paired_sums`] reads them: for rows `a = 2p` and `b = 2p + 1` and inputs `j = 2k`,
+/// `j + 1`, word `k` of pair `p` holds the bytes `b[j] + 128, a[j], b[j+1] + 128, a[j+1]`
+/// (lowest first). Each halfword is then `256·a[j] + (b[j] + 128)`, two weights of two rows
+/// for one input, so one `SMLAD` makes four products (see [`paired_sums`]). Missing inputs and
+/// the row after an odd last one are zeros; the words come out with `paired_weight_words`
+/// of them in `out`.
+///
+/// # Panics
+/// When `weight` is not `outputs` rows, or `out` is not [`paired_weight_words`] long.
+pub fn pair_rows(weight: &[i8], outputs: usize, out: &mut [u32]) {
+    assert!(
+        outputs > 0 && weight.len().is_multiple_of(outputs),
+        "the weight is outputs × inputs"
+    );
+    let inputs = weight.len() / outputs;
+    let words = paired_input_words(inputs);
+    assert_eq!(
+        out.len(),
+        paired_weight_words(outputs, inputs),
+        "the paired words' length"
+    );
+    let at = |row: usize, j: usize| -> i8 {
+        if row < outputs && j < inputs {
+            weight[row * inputs + j]
+        } else {
+            0
+        }
+    };
+    for (p, pair) in out.chunks_exact_mut(words).enumerate() {
+        let (a, b) = (2 * p, 2 * p + 1);
+        for (k, word) in pair.iter_mut().enumerate() {
+            let (j0, j1) = (2 * k, 2 * k + 1);
+            let bytes = [
+                (at(b, j0) as u8) ^ 0x80,
+                at(a, j0) as u8,
+                (at(b, j1) as u8) ^ 0x80,
+                at(a, j1) as u8,
+            ];
+            *word = u32::from_le_bytes(bytes);
+        }
+    }
+}
+
+/// `x − zero_point` of one row of int8 inputs as the paired layout's input words: word `k`
+/// holds inputs `2k` (low half) and `2k + 1` (high half) as `i16`, zeros past the end of `x`.
+/// Returns the sum of the offsets, which [`paired_dot`] needs.
+///
+/// # Panics
+/// When `words` is not [`paired_input_words`]`(x.len())` long.
+pub fn pair_inputs(x: &[i8], zero_point: i32, words: &mut [u32]) -> i32 {
+    assert_eq!(
+        words.len(),
+        paired_input_words(x.len()),
+        "the input words' length"
+    );
+    let pack = |a: i32, b: i32| u32::from(a as u16) | (u32::from(b as u16) << 16);
+    let mut sum = 0i32;
+    let pairs = x.chunks_exact(2);
+    let last = pairs.remainder().first();
+    let mut words = words.iter_mut();
+    // The pairs first: `zip` takes from its first side before it learns the second has ended.
+    for (pair, word) in pairs.zip(&mut words) {
+        let (a, b) = (
+            i32::from(pair[0]) - zero_point,
+            i32::from(pair[1]) - zero_point,
+        );
+        sum += a + b;
+        *word = pack(a, b);
+    }
+    if let Some(&last) = last {
+        let a = i32::from(last) - zero_point;
+        sum += a;
+        if let Some(word) = words.next() {
+            *word = pack(a, 0);
+        }
+    }
+    words.for_each(|word| *word = 0);
+    sum
+}
+
+/// The two sums of a row pair's paired words `w` ([`pair_rows`]) with the input words `x`
+/// ([`pair_inputs`]): `bias[0] + Σ x·a` and `bias[1] + Σ x·b` over the pair's rows `a` and
+/// `b`. `input_sum` is the sum of the inputs, which [`pair_inputs`] returns.
+///
+/// Each word times its inputs' word is one `SMLAD` on the raw halfwords,
+/// `S = Σ x·(256·a + b + 128) = 256·Σ x·a + U`, and one on the low bytes alone (`UXTB16`),
+/// `U = Σ x·(b + 128)`: three instructions for four products, where sign-extending both
+/// halves of four int8 weights (`SXTB16` twice) and two `SMLAD` take four. So
+/// `Σ x·a = (S − U) / 256`, exact over a chunk of [`PAIRED_CHUNK`] inputs, and
+/// `Σ x·b = U − 128·Σ x`. All sums wrap, as TensorFlow Lite's int32 sums do.
+///
+/// # Panics
+/// When the lengths differ or are not whole groups of [`PAIRED_GROUP`] inputs.
+#[inline]
+pub fn paired_dot(bias: [i32; 2], x: &[u32], w: &[u32], input_sum: i32) -> [i32; 2] {
+    assert_eq!(x.len(), w.len(), "a row pair of the inputs' length");
+    assert!(
+        x.len().is_multiple_of(PAIRED_GROUP / 2),
+        "whole groups of inputs"
+    );
+    let (mut first, mut u_total) = (0i32, 0i32);
+    let chunk = PAIRED_CHUNK / 2;
+    for (x, w) in x.chunks(chunk).zip(w.chunks(chunk)) {
+        let (s, u) = paired_sums(x, w);
+        // `s − u = 256·Σ x·a` exactly within the chunk, so the shift is exact.
+        first = first.wrapping_add(s.wrapping_sub(u) >> 8);
+        u_total = u_total.wrapping_add(u);
+    }
+    let second = u_total.wrapping_sub(input_sum.wrapping_mul(128));
+    [bias[0].wrapping_add(first), bias[1].wrapping_add(second)]
+}
+
+/// `(S, U)` of [`paired_dot`] over one chunk, in plain Rust: the products `SMLAD` makes.
+#[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+#[inline]
+fn paired_sums(x: &[u32], w: &[u32]) -> (i32, i32) {
+    let (mut s, mut u) = (0i32, 0i32);
+    for (&x, &w) in x.iter().zip(w) {
+        let (x0, x1) = (i32::from(x as i16), i32::from((x >> 16) as i16));
+        let (h0, h1) = (i32::from(w as i16), i32::from((w >> 16) as i16));
+        let (l0, l1) = ((w & 0xff) as i32, ((w >> 16) & 0xff) as i32);
+        s = s.wrapping_add(x0 * h0 + x1 * h1);
+        u = u.wrapping_add(x0 * l0 + x1 * l1);
+    }
+    (s, u)
+}
+
+/// `(S, U)` of [`paired_dot`] over one chunk on the Cortex-M4F. Per group of eight inputs: an
+/// `LDM` of four input words, an `LDM` of the pair's four weight words, and per word `SMLAD`
+/// on the raw halfwords, `UXTB16` and `SMLAD` on the low bytes: 16 products in 14
+/// instructions. Two groups per pass, an odd count entering at the second; the end of the
+/// weights waits on the stack, as in `dot4_groups`, every register `asm!` may use being taken.
+#[cfg(all(target_arch = "arm", target_os = "none", target_abi = "eabihf"))]
+#[inline]
+fn paired_sums(x: &[u32], w: &[u32]) -> (i32, i32) {
+    let groups = w.len() / 4;
+    if groups == 0 {
+        return (0, 0);
+    }
+    assert!(x.len() == groups * 4 && w.len() == groups * 4);
+    let (mut s, mut u) = (0i32, 0i32);
+    let end = w.as_ptr().wrapping_add(w.len());
+    // SAFETY: the loop reads `groups · 16` bytes of `x` and of `w`, their whole lengths as
+    // asserted above, with `LDM`, whose addresses are word-aligned as `u32` slices are. It
+    // writes only registers it declares, and four bytes of stack below `sp` that it pops
+    // before it ends. `groups >= 1`, so the loop meets `end`. The flags are not marked
+    // preserved.
+    unsafe {
+        core::arch::asm!(
+            "push {{r8}}",
+            "tst r9, #1",
+            "bne 3f",
+            "2:",
+            "ldm r12!, {{r2, r3, r4, r5}}",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "smlad r0, r8, r2, r0",
+            "uxtb16 r8, r8",
+            "smlad r1, r8, r2, r1",
+            "smlad r0, r9, r3, r0",
+            "uxtb16 r9, r9",
+            "smlad r1, r9, r3, r1",
+            "smlad r0, r10, r4, r0",
+            "uxtb16 r10, r10",
+            "smlad r1, r10, r4, r1",
+            "smlad r0, r11, r5, r0",
+            "uxtb16 r11, r11",
+            "smlad r1, r11, r5, r1",
+            "3:",
+            "ldm r12!, {{r2, r3, r4, r5}}",
+            "ldm lr!, {{r8, r9, r10, r11}}",
+            "smlad r0, r8, r2, r0",
+            "uxtb16 r8, r8",
+            "smlad r1, r8, r2, r1",
+            "smlad r0, r9, r3, r0",
+            "uxtb16 r9, r9",
+            "smlad r1, r9, r3, r1",
+            "smlad r0, r10, r4, r0",
+            "uxtb16 r10, r10",
+            "smlad r1, r10, r4, r1",
+            "smlad r0, r11, r5, r0",
+            "uxtb16 r11, r11",
+            "smlad r1, r11, r5, r1",
+            "ldr r8, [sp]",
+            "cmp lr, r8",
+            "bne 2b",
+            "add sp, sp, #4",
+            inout("r0") s,
+            inout("r1") u,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            inout("r8") end => _,
+            inout("r9") groups => _,
+            out("r10") _,
+            out("r11") _,
+            inout("r12") x.as_ptr() => _,
+            inout("lr") w.as_ptr() => _,
+            options(readonly),
+        );
+    }
+    (s, u)
+}
+
 /// The two weights of tap pair `j` of a row, `(w[2j], w[2j+1])`, as the one `i32` whose low
 /// and high halves [`madd8`] multiplies with a pair of inputs (a missing last tap of an odd
 /// count is 0). `out` takes one word per pair.
@@ -705,6 +930,64 @@ mod tests {
     use alloc::vec::Vec;
 
     use super::*;
+
+    /// Every pair of rows against the plain sums, with the extreme offsets and weights (the
+    /// chunk bound is tightest at `|x| = 255`, `w = −128`), odd row counts, input counts that
+    /// are not whole groups, and several chunks.
+    #[test]
+    fn paired_rows_are_two_dot_products() {
+        for (outputs, inputs) in [
+            (1, 1),
+            (2, 8),
+            (3, 5),
+            (4, 16),
+            (5, 257),
+            (2, 784),
+            (7, 600),
+        ] {
+            for extreme in [false, true] {
+                let weight: Vec<i8> = (0..outputs * inputs)
+                    .map(|i| {
+                        if extreme {
+                            if i % 3 == 0 { 127 } else { -128 }
+                        } else {
+                            (i as i32 * 53 % 255 - 127) as i8
+                        }
+                    })
+                    .collect();
+                let x: Vec<i8> = (0..inputs)
+                    .map(|i| {
+                        if extreme {
+                            if i % 2 == 0 { -128 } else { 127 }
+                        } else {
+                            (i as i32 * 31 % 256 - 128) as i8
+                        }
+                    })
+                    .collect();
+                let zero_point = if extreme { 127 } else { -3 };
+                let mut words = vec![0u32; paired_weight_words(outputs, inputs)];
+                pair_rows(&weight, outputs, &mut words);
+                let mut pairs = vec![0u32; paired_input_words(inputs)];
+                let sum = pair_inputs(&x, zero_point, &mut pairs);
+                let per_pair = paired_input_words(inputs);
+                for p in 0..outputs.div_ceil(2) {
+                    let bias = [p as i32 * 7 - 3, 11 - p as i32];
+                    let got = paired_dot(bias, &pairs, &words[p * per_pair..][..per_pair], sum);
+                    for k in 0..2 {
+                        let row = 2 * p + k;
+                        if row >= outputs {
+                            continue;
+                        }
+                        let want = (0..inputs).fold(bias[k], |acc, i| {
+                            let v = i32::from(x[i]) - zero_point;
+                            acc.wrapping_add(v * i32::from(weight[row * inputs + i]))
+                        });
+                        assert_eq!(got[k], want, "{outputs} × {inputs}, row {row}, {extreme}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn four_columns_are_four_dot_products() {

@@ -52,6 +52,7 @@
 
 mod fixed_point;
 pub mod ops;
+mod paired_dense;
 pub mod plan;
 mod widened;
 
@@ -77,6 +78,7 @@ pub use ops::{
     AddInt8, PROBABILITY_OUTPUT, Requantize, SigmoidInt8, SoftmaxInt8, TANH_OUTPUT, avg_pool_int8,
     concat_int8, concat_part_int8, global_avg_pool_int8, relu_int8,
 };
+pub use paired_dense::PairedDenseInt8;
 pub use plan::{Op, Plan, Quantize, Step};
 #[cfg(feature = "alloc")]
 pub use qat::{FakeQuant, Qat, QuantizeAware, fake_quant_points};

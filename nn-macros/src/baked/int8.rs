@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use nn_core::quant::{Multiplier, Op, Plan, QuantModel, QuantizeError, Step};
+use nn_core::quant::{Multiplier, Op, Plan, QuantModel, QuantStep, QuantizeError, Step};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
@@ -249,9 +249,13 @@ fn finish(
 ) -> Option<TokenStream> {
     let memory = plan_memory(flat, model);
     let weight_bytes: usize = model
+        .plan
         .steps
         .iter()
-        .map(|s| s.weight.len() + 4 * s.bias.len() + 8 * s.weight_scale.len())
+        .zip(&model.steps)
+        .map(|(step, s)| {
+            weight_static_bytes(&step.op, s) + 4 * s.bias.len() + 8 * s.weight_scale.len()
+        })
         .sum();
     if let Some(budget) = &weights.budget {
         let per_layer: Vec<(String, usize)> = flat
@@ -417,7 +421,6 @@ fn emit(
                 );
                 let (wn, bn) = (quant.weight.len(), quant.bias.len());
                 param_count += wn + bn;
-                let wv = &quant.weight;
                 let bv = &quant.bias;
                 let mv = model.multipliers(s);
                 let mv = mv.iter().map(|m| multiplier_tokens(m, nn));
@@ -425,9 +428,21 @@ fn emit(
                     "`{}.weight`, `.bias` and the requantization multipliers",
                     step.path
                 );
+                // A dense layer's rows go in pairs, as `PairedDenseInt8` reads them.
+                let weight_static = match step.op {
+                    Op::Dense => {
+                        let words = paired_words(quant);
+                        let n = words.len();
+                        quote!(static #w: [u32; #n] = [#(#words),*];)
+                    }
+                    _ => {
+                        let wv = &quant.weight;
+                        quote!(static #w: [i8; #wn] = [#(#wv),*];)
+                    }
+                };
                 statics.push(quote! {
                     #[doc = #doc]
-                    static #w: [i8; #wn] = [#(#wv),*];
+                    #weight_static
                     static #b: [i32; #bn] = [#(#bv),*];
                     static #m: [#nn::quant::Multiplier; #bn] = [#(#mv),*];
                 });
@@ -465,14 +480,17 @@ fn emit(
                             conv.#forward(#x, #y, &mut scratch, &mut padded);
                         })
                     }
-                    _ => quote_spanned!(span=> {
-                        let mut widened = [0i16; #row];
-                        #nn::quant::DenseInt8 {
-                            weight: &#w, bias: &#b, multipliers: &#m,
-                            input_zero_point: #in_zp, output_zero_point: #out_zp,
-                            activation: (#lo, #hi),
-                        }.forward_with(#x, #y, &mut widened);
-                    }),
+                    _ => {
+                        let words = nn_core::quant::PairedDenseInt8::scratch_len(row);
+                        quote_spanned!(span=> {
+                            let mut words = [0u32; #words];
+                            #nn::quant::PairedDenseInt8 {
+                                weight: &#w, inputs: #row, bias: &#b, multipliers: &#m,
+                                input_zero_point: #in_zp, output_zero_point: #out_zp,
+                                activation: (#lo, #hi),
+                            }.forward_with(#x, #y, &mut words);
+                        })
+                    }
                 }
             }
             Op::Relu => {
@@ -683,4 +701,24 @@ fn emit(
             }
         }
     }
+}
+
+/// The bytes of a step's weight static: a dense layer's paired words ([`paired_words`]), any
+/// other's int8 weights.
+fn weight_static_bytes(op: &Op, quant: &QuantStep) -> usize {
+    match op {
+        Op::Dense => 4 * paired_words(quant).len(),
+        _ => quant.weight.len(),
+    }
+}
+
+/// A dense step's weights in pairs of rows, as `nn::quant::PairedDenseInt8` reads them.
+fn paired_words(quant: &QuantStep) -> Vec<u32> {
+    let outputs = quant.bias.len().max(1);
+    let inputs = quant.weight.len() / outputs;
+    let mut words = vec![0; nn_core::quant::PairedDenseInt8::words(outputs, inputs)];
+    if inputs > 0 {
+        nn_core::quant::PairedDenseInt8::lay_out(&quant.weight, outputs, &mut words);
+    }
+    words
 }
