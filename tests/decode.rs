@@ -1,6 +1,8 @@
 //! Step-by-step decoding with a key/value cache (`nn::layers::Decoder`): each step's output
 //! equals the full forward's row for the same prefix, on generated networks with every kind
-//! that decodes, across attention's 64-key tile; bad input is an error that changes nothing.
+//! that decodes, across attention's 64-key tile, and on encoder-decoders whose cross-attention
+//! reads a memory (a padded source; image features); bad input is an error that changes
+//! nothing.
 
 use nn::layers::{Decode, DecodeError, Decoder};
 use nn::prelude::*;
@@ -22,6 +24,46 @@ network! {
         b2: fork { attn: [rms_norm, multi_head_attention(8, heads = 4, causal)], skip: skip } => add,
         wide: fork { a: [dense(8 -> 4), relu], b: [dense(8 -> 4), tanh], c: [dense(8 -> 4), sigmoid, leaky_relu(0.1), elu] } => concat,
         head: dense(12 -> 13),
+    >
+
+    /// An encoder-decoder: 70 target ids (causal self-attention, then cross-attention to the
+    /// source), 66 source ids padded with 0 and encoded with a padded, full self-attention.
+    pub struct Translator<
+        input(source: 66) tokens,
+        input(target: 70) tokens,
+        cross: fork {
+            target => [
+                embed: embedding(11 -> 8),
+                positional(sinusoidal),
+                self_attn: fork {
+                    attn: [layer_norm, multi_head_attention(8, heads = 2, causal)],
+                    skip: skip,
+                } => add,
+            ],
+            memory: source => [
+                source_embed: embedding(11 -> 8),
+                positional(sinusoidal),
+                encoder: fork {
+                    attn: [layer_norm, multi_head_attention(8, heads = 2, key_padding = 0)],
+                    skip: skip,
+                } => add,
+            ],
+        } => multi_head_attention(8, heads = 2, key_padding = 0),
+        ff: fork { ff: [layer_norm, dense(8 -> 16), relu, dense(16 -> 8)], skip: skip } => add,
+        head: dense(8 -> 11),
+    >
+
+    /// A captioner: text queries over image features, keys and values from branches of their
+    /// own, no mask.
+    pub struct Captioner<
+        input(text: 6) tokens,
+        input(image: 4, 5),
+        cross: fork {
+            text => [embedding(11 -> 8), positional(sinusoidal)],
+            keys: image => [dense(5 -> 8)],
+            values: image => [dense(5 -> 8), tanh],
+        } => multi_head_attention(8, heads = 4),
+        head: dense(8 -> 11),
     >
 
     /// Features in rather than ids: `(T, F)` sequences decode too.
@@ -117,4 +159,56 @@ fn the_network_reports_its_step_sizes() {
     assert_eq!(<LongLm as Decode>::STEP_INPUTS, 1);
     assert_eq!(<LongLm as Decode>::STEP_OUTPUTS, 13);
     assert_eq!(<FeatureDecoder as Decode>::STEP_INPUTS, 3);
+}
+
+#[test]
+fn an_encoder_decoder_decodes_against_its_memory() {
+    let net = Translator::seeded(7);
+    let id = |i: usize| (1 + (i * 7 + i * i) % 10) as f32;
+    let sources: [Tensor2<1, 66>; 2] = [
+        Tensor2::from_fn(|[_, i]| if i < 40 { id(i) } else { 0.0 }),
+        Tensor2::from_fn(|[_, i]| if i % 5 == 2 { 0.0 } else { id(i + 3) }),
+    ];
+    let target = Tensor2::<1, 70>::from_fn(|[_, t]| ((t * 3 + 1) % 11) as f32);
+    let mut decoder = Decoder::with_memory(&net, sources[0].as_slice()).unwrap();
+    assert_eq!(<Translator as Decode>::MEMORY, 66);
+    for (k, source) in sources.iter().enumerate() {
+        if k > 0 {
+            decoder.remember(source.as_slice()).unwrap();
+        }
+        let full = net.forward(source, &target);
+        for (t, &id) in target.as_slice().iter().enumerate() {
+            let logits = decoder.step_token(id as usize).unwrap();
+            close(logits, &full.as_slice()[t * 11..(t + 1) * 11])
+                .unwrap_or_else(|e| panic!("source {k}, step {t}: {e}"));
+        }
+    }
+    // A memory of the wrong length or with a bad id is an error that changes nothing.
+    assert_eq!(
+        decoder.remember(&[1.0; 65]).unwrap_err(),
+        DecodeError::MemoryWidth {
+            expected: 66,
+            given: 65
+        }
+    );
+    let mut bad = sources[0].as_slice().to_vec();
+    bad[3] = 11.0;
+    assert_eq!(
+        decoder.remember(&bad).unwrap_err().to_string(),
+        "in the memory: token 11 at sample 0, position 3 is not below the vocabulary size 11"
+    );
+    assert_eq!(decoder.position(), 70);
+}
+
+#[test]
+fn a_captioner_decodes_against_image_features() {
+    let net = Captioner::seeded(8);
+    let image = nn::testing::random_tensor::<Tensor3<1, 4, 5>>(&mut seeded(9));
+    let text = Tensor2::<1, 6>::from_fn(|[_, t]| ((t * 5 + 2) % 11) as f32);
+    let full = net.forward(&text, &image);
+    let mut decoder = Decoder::with_memory(&net, image.as_slice()).unwrap();
+    for (t, &id) in text.as_slice().iter().enumerate() {
+        let logits = decoder.step_token(id as usize).unwrap();
+        close(logits, &full.as_slice()[t * 11..(t + 1) * 11]).unwrap();
+    }
 }

@@ -1,9 +1,12 @@
 //! `CrossAttention<TQ, TK, N, D, H>`: multi-head attention of `TQ` queries over `TK` keys and
 //! values, all packed along the step axis of one batch-first input.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
-use crate::layers::{Composable, Layer};
+use crate::layers::{Composable, CrossDecode, Layer};
 use crate::linalg::attention::{self, AttentionParams, BackwardTiles, Layout, TileBuffers};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor1, Tensor2, Tensor3, Zeroed};
@@ -280,6 +283,16 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
         &self.out_proj_bias_grad
     }
 
+    /// The parameters as the kernels take them.
+    fn params(&self) -> AttentionParams<'_> {
+        AttentionParams {
+            in_proj_weight: self.in_proj_weight.as_slice(),
+            in_proj_bias: self.in_proj_bias.as_slice(),
+            out_proj_weight: self.out_proj_weight.as_slice(),
+            out_proj_bias: self.out_proj_bias.as_slice(),
+        }
+    }
+
     /// The compile-time checks of the sizes; returns `D / H`.
     const fn check() -> usize {
         check_steps::<TQ, TK, N>();
@@ -434,12 +447,7 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
     ) {
         let dh = Self::check();
         let CrossAttentionScratch { proj, heads, tiles } = scratch;
-        let params = AttentionParams {
-            in_proj_weight: self.in_proj_weight.as_slice(),
-            in_proj_bias: self.in_proj_bias.as_slice(),
-            out_proj_weight: self.out_proj_weight.as_slice(),
-            out_proj_bias: self.out_proj_bias.as_slice(),
-        };
+        let params = self.params();
         let (mut tiles, _) = TileBuffers::split(tiles, TQ, TK, dh);
         if TQ * D == 0 {
             return; // no queries or no features: nothing to write
@@ -553,6 +561,79 @@ impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: 
                 );
             }
         }
+    }
+}
+
+/// What a [`CrossAttention`] keeps of its memory while a network decodes step by step: the
+/// projected keys and values (`TK × D` each), the keys' mask, and one step's working space.
+#[derive(Clone, Debug)]
+pub struct CrossDecodeState {
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    /// 1 for a key that may be attended, 0 for padding; all 1 without a mask.
+    keep: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl CrossDecodeState {
+    fn new(keys: usize, features: usize) -> Self {
+        Self {
+            keys: vec![0.0; keys * features],
+            values: vec![0.0; keys * features],
+            keep: vec![1.0; keys],
+            scratch: vec![0.0; attention::memory_scratch_len(keys, features)],
+        }
+    }
+}
+
+impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: usize>
+    CrossAttention<TQ, TK, N, D, H>
+{
+    /// [`CrossDecode::remember`], the keys masked where their id in `padding` (the ids, and
+    /// the padding id) is the padding id, or none masked.
+    pub(crate) fn remember_masked(
+        &self,
+        (keys, values): (&[f32], &[f32]),
+        padding: Option<(&[f32], usize)>,
+        state: &mut CrossDecodeState,
+    ) {
+        Self::check();
+        attention::project_memory(
+            &self.params(),
+            (keys, values),
+            &mut state.keys,
+            &mut state.values,
+        );
+        match padding {
+            Some((ids, pad)) => attention::keep_unpadded(ids, pad, &mut state.keep),
+            None => state.keep.fill(1.0),
+        }
+    }
+}
+
+/// The keys and values are the memory's, projected once; each step's query attends to all of
+/// them (masked by a [`PaddedCrossAttention`](super::PaddedCrossAttention)'s ids).
+impl<const TQ: usize, const TK: usize, const N: usize, const D: usize, const H: usize> CrossDecode
+    for CrossAttention<TQ, TK, N, D, H>
+{
+    type CrossState = CrossDecodeState;
+
+    fn cross_state(&self) -> CrossDecodeState {
+        CrossDecodeState::new(TK, D)
+    }
+
+    fn remember(&self, keys: &[f32], values: &[f32], _ids: &[f32], state: &mut CrossDecodeState) {
+        self.remember_masked((keys, values), None, state);
+    }
+
+    fn attend(&self, x: &[f32], y: &mut [f32], state: &mut CrossDecodeState) {
+        let CrossDecodeState {
+            keys,
+            values,
+            keep,
+            scratch,
+        } = state;
+        attention::attend_memory(&self.params(), H, x, y, (keys, values, Some(keep)), scratch);
     }
 }
 

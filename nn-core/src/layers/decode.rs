@@ -13,14 +13,21 @@
 //! [`Dropout`](super::Dropout) (the identity, as at inference) over `(T, F)`, and causal
 //! [`MultiHeadAttention`](super::MultiHeadAttention). A network made by `network!` decodes when
 //! every layer does and its merges are `add` or `concat`; a non-causal attention, one with a
-//! key-padding mask, cross-attention, a pool over the steps or a recurrent layer has no step
-//! form, so such a network does not implement `Decode`.
+//! key-padding mask, a pool over the steps or a recurrent layer has no step form, so such a
+//! network does not implement `Decode`.
+//!
+//! An encoder-decoder decodes too: a network of two inputs whose cross-attention
+//! (`fork { .. } => multi_head_attention(..)`) takes its queries from the decoded input and its
+//! keys and values from the other, the *memory* (the source sentence, an image). The memory is
+//! read whole once per sequence ([`Decoder::with_memory`]): its branch runs as in the full
+//! forward, and each cross-attention keeps its keys and values ([`CrossDecode`]); then each
+//! step runs the decoded branch and attends to them.
 
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::layers::{Layer, TokenError};
+use crate::layers::TokenError;
 use crate::linalg::sequence::token;
 
 /// A layer over `(T, F)` sequences that can run one step at a time, in order, given what it
@@ -30,21 +37,35 @@ use crate::linalg::sequence::token;
 /// with the same `t + 1` steps (up to the order of floating-point sums).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run one step at a time: it does not implement `nn::layers::Decode`",
-    note = "a network decodes step by step when every layer does: embeddings, positional encodings, norms, dense layers and activations on sequences, dropout, and causal attention; an attention that is not `causal` (it sees the later steps), one with `key_padding`, cross-attention, a pool over the steps or a recurrent layer has no step form"
+    note = "a network decodes step by step when every layer of its decoded branch does: embeddings, positional encodings, norms, dense layers and activations on sequences, dropout, causal attention, and cross-attention to a second input; an attention that is not `causal` (it sees the later steps), one with `key_padding`, a pool over the steps or a recurrent layer has no step form"
 )]
-pub trait Decode: Layer {
+pub trait Decode {
     /// The longest sequence: the steps a decode state has room for.
     const STEPS: usize;
     /// Values in one step of the input (1 for token ids).
     const STEP_INPUTS: usize;
     /// Values in one step of the output.
     const STEP_OUTPUTS: usize;
+    /// The vocabulary of a step's token id, when a step is one: [`Decoder`] refuses an id
+    /// that is not a whole number below it.
+    const STEP_VOCAB: Option<usize> = None;
+    /// Values of the memory, a second input read whole once per sequence (an
+    /// encoder-decoder's source); 0 for a network without one.
+    const MEMORY: usize = 0;
+    /// The vocabulary of the memory's token ids, when it is token ids.
+    const MEMORY_VOCAB: Option<usize> = None;
     /// What the layer keeps between steps (attention's keys and values), with its working
     /// space; allocated once by [`Decode::decode_state`].
     type DecodeState;
 
     /// A state for a new sequence.
     fn decode_state(&self) -> Self::DecodeState;
+
+    /// Reads the memory of a new sequence (`MEMORY` values) into `state`, before its first
+    /// step. Nothing to do for a layer or network without one.
+    fn decode_memory(&self, memory: &[f32], state: &mut Self::DecodeState) {
+        let _ = (memory, state);
+    }
 
     /// Writes the output of step `position` (`STEP_OUTPUTS` values) into `y`, from that step's
     /// input `x` (`STEP_INPUTS` values) and the steps `0..position`, which must have been
@@ -72,6 +93,15 @@ pub enum DecodeError {
         /// Values given.
         given: usize,
     },
+    /// The memory has the wrong number of values.
+    MemoryWidth {
+        /// Values the memory takes.
+        expected: usize,
+        /// Values given.
+        given: usize,
+    },
+    /// A token id of the memory is not below its vocabulary size.
+    MemoryToken(TokenError),
 }
 
 impl fmt::Display for DecodeError {
@@ -85,6 +115,13 @@ impl fmt::Display for DecodeError {
             DecodeError::Width { expected, given } => {
                 write!(f, "a step takes {expected} values but {given} were given")
             }
+            DecodeError::MemoryWidth { expected, given } => {
+                write!(
+                    f,
+                    "the memory takes {expected} values but {given} were given"
+                )
+            }
+            DecodeError::MemoryToken(error) => write!(f, "in the memory: {error}"),
         }
     }
 }
@@ -128,8 +165,62 @@ pub struct Decoder<'n, N: Decode> {
 }
 
 impl<'n, N: Decode> Decoder<'n, N> {
-    /// A decoder at position 0, with its state and output allocated.
+    /// A decoder at position 0, with its state and output allocated. A network with a memory
+    /// (an encoder-decoder) takes [`Decoder::with_memory`] instead: here it does not compile.
     pub fn new(network: &'n N) -> Self {
+        const {
+            assert!(
+                N::MEMORY == 0,
+                "this network attends to a second input, its memory: make the decoder with `Decoder::with_memory(&network, &memory)`"
+            )
+        };
+        Self::allocated(network)
+    }
+
+    /// A decoder at position 0 of a sequence attending to `memory` (`N::MEMORY` values: an
+    /// encoder-decoder's source ids, say), which it reads whole now: the memory's branch of
+    /// the network runs once, and each step then attends to what it gave.
+    ///
+    /// # Errors
+    /// [`DecodeError::MemoryWidth`] when `memory` is not `N::MEMORY` values, and
+    /// [`DecodeError::MemoryToken`] for a token id of it that is not below its vocabulary.
+    pub fn with_memory(network: &'n N, memory: &[f32]) -> Result<Self, DecodeError> {
+        let mut decoder = Self::allocated(network);
+        decoder.remember(memory)?;
+        Ok(decoder)
+    }
+
+    /// Starts a new sequence at position 0 that attends to `memory`, read whole now (see
+    /// [`Decoder::with_memory`]). On an error nothing changes.
+    ///
+    /// # Errors
+    /// As [`Decoder::with_memory`].
+    pub fn remember(&mut self, memory: &[f32]) -> Result<(), DecodeError> {
+        if memory.len() != N::MEMORY {
+            return Err(DecodeError::MemoryWidth {
+                expected: N::MEMORY,
+                given: memory.len(),
+            });
+        }
+        if let Some(vocab) = N::MEMORY_VOCAB
+            && let Some((position, &value)) = memory
+                .iter()
+                .enumerate()
+                .find(|&(_, &id)| token(id, vocab).is_none())
+        {
+            return Err(DecodeError::MemoryToken(TokenError {
+                sample: 0,
+                position,
+                value,
+                vocab,
+            }));
+        }
+        self.network.decode_memory(memory, &mut self.state);
+        self.position = 0;
+        Ok(())
+    }
+
+    fn allocated(network: &'n N) -> Self {
         Decoder {
             network,
             state: network.decode_state(),
@@ -164,7 +255,7 @@ impl<'n, N: Decode> Decoder<'n, N> {
                 given: x.len(),
             });
         }
-        if let Some(vocab) = N::TOKEN_VOCAB
+        if let Some(vocab) = N::STEP_VOCAB
             && token(x[0], vocab).is_none()
         {
             return Err(DecodeError::Token(TokenError {
@@ -190,6 +281,27 @@ impl<'n, N: Decode> Decoder<'n, N> {
         // network holds, and stays an error as the nearest float.
         self.step(&[id as f32])
     }
+}
+
+/// Cross-attention's step form: the keys and values of the memory are projected once per
+/// sequence ([`CrossDecode::remember`]), and each step's query attends to them
+/// ([`CrossDecode::attend`]), which gives row `t` of the full forward (up to the order of
+/// floating-point sums). What a generated encoder-decoder's [`Decode`] runs for each of its
+/// cross-attentions.
+pub trait CrossDecode {
+    /// The memory's projected keys and values, its keys' mask, and working space.
+    type CrossState;
+
+    /// A state with room for the memory's keys and values.
+    fn cross_state(&self) -> Self::CrossState;
+
+    /// Keeps the memory: its keys' and values' rows (`TK × D` each, the layer's inputs) through
+    /// their projections, and the keys' token ids (`TK` values) for a layer that masks by
+    /// them (others ignore `ids`).
+    fn remember(&self, keys: &[f32], values: &[f32], ids: &[f32], state: &mut Self::CrossState);
+
+    /// One step: the query row `x` (`D` values) attends to the memory; its output into `y`.
+    fn attend(&self, x: &[f32], y: &mut [f32], state: &mut Self::CrossState);
 }
 
 /// The row of `values` (rows of `width`) at `position`.

@@ -253,6 +253,7 @@ impl<const T: usize, const V: usize, const D: usize> Decode for Embedding<T, V, 
     const STEPS: usize = T;
     const STEP_INPUTS: usize = 1;
     const STEP_OUTPUTS: usize = D;
+    const STEP_VOCAB: Option<usize> = Some(V);
     type DecodeState = ();
 
     fn decode_state(&self) {}

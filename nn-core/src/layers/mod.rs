@@ -211,8 +211,10 @@ pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormCache, PerCha
 pub use composite::{Composable, InputOf, OutputOf, run_backward, run_forward, run_forward_train};
 pub use conv1d::Conv1d;
 pub use conv2d::{Conv2d, ConvLayer, ConvTrainWorkspace, ConvWorkspace, SquareConv2d};
-pub use cross_attention::{CrossAttention, CrossAttentionCache, CrossAttentionScratch};
-pub use decode::{Decode, DecodeError, Decoder};
+pub use cross_attention::{
+    CrossAttention, CrossAttentionCache, CrossAttentionScratch, CrossDecodeState,
+};
+pub use decode::{CrossDecode, Decode, DecodeError, Decoder};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elu::Elu;

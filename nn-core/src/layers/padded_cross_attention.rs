@@ -2,8 +2,10 @@
 //! padded key, the keys whose token id (packed after the rows) is `PAD`.
 
 use crate::init::Rng;
-use crate::layers::cross_attention::{CrossAttention, CrossAttentionCache, CrossAttentionScratch};
-use crate::layers::{Composable, Layer};
+use crate::layers::cross_attention::{
+    CrossAttention, CrossAttentionCache, CrossAttentionScratch, CrossDecodeState,
+};
+use crate::layers::{Composable, CrossDecode, Layer};
 use crate::linalg::attention::keep_unpadded;
 use crate::param::{HasParams, ParamPath, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Aligned, Tensor2, Tensor3, Zeroed};
@@ -266,6 +268,34 @@ impl<
         }
         self.attention
             .backward_samples(x.as_slice(), N, Some(keep), attention, dy, dx);
+    }
+}
+
+/// [`CrossAttention`]'s step form, the memory's keys masked by their ids.
+impl<
+    const TQ: usize,
+    const TK: usize,
+    const N: usize,
+    const D: usize,
+    const H: usize,
+    const PAD: usize,
+    const NR: usize,
+> CrossDecode for PaddedCrossAttention<TQ, TK, N, D, H, PAD, NR>
+{
+    type CrossState = CrossDecodeState;
+
+    fn cross_state(&self) -> CrossDecodeState {
+        self.attention.cross_state()
+    }
+
+    fn remember(&self, keys: &[f32], values: &[f32], ids: &[f32], state: &mut CrossDecodeState) {
+        assert_eq!(ids.len(), TK, "one id per key");
+        self.attention
+            .remember_masked((keys, values), Some((ids, PAD)), state);
+    }
+
+    fn attend(&self, x: &[f32], y: &mut [f32], state: &mut CrossDecodeState) {
+        self.attention.attend(x, y, state);
     }
 }
 

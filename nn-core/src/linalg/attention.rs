@@ -870,6 +870,118 @@ pub fn padded_multi_head_attention(
     );
 }
 
+/// Values of working space [`attend_memory`] needs for `features` (`D`) over `keys` (`TK`)
+/// keys: the step's query and the heads' output, and one head's scores.
+pub const fn memory_scratch_len(keys: usize, features: usize) -> usize {
+    2 * features + keys
+}
+
+/// The keys and values a cross-attention's decoding keeps of its memory:
+/// `keys_in · W_kᵀ + b_k` into `keys` and `values_in · W_vᵀ + b_v` into `values`, each
+/// `TK × D`.
+///
+/// # Panics
+/// When a length disagrees with another.
+pub fn project_memory(
+    params: &AttentionParams<'_>,
+    (keys_in, values_in): (&[f32], &[f32]),
+    keys: &mut [f32],
+    values: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    let rows = keys.len() / d.max(1);
+    assert!(
+        keys_in.len() == rows * d && values_in.len() == rows * d && values.len() == rows * d,
+        "keys and values of {rows} rows of {d}"
+    );
+    let projection = |p: usize| {
+        (
+            &params.in_proj_weight[p * d * d..][..d * d],
+            &params.in_proj_bias[p * d..][..d],
+        )
+    };
+    let (w_k, b_k) = projection(1);
+    super::affine(w_k, b_k, keys_in, keys, rows, d);
+    let (w_v, b_v) = projection(2);
+    super::affine(w_v, b_v, values_in, values, rows, d);
+}
+
+/// One query step of cross-attention over a memory's projected `keys` and `values` (each
+/// `TK × D`, from [`project_memory`]): `x` (`D` values) through `W_q`, every head's softmax
+/// over the keys, and `out_proj`, into `y`. With `keep` (`TK` values), a key whose `keep` is 0
+/// gets probability exactly 0; a query that sees no key gets heads' output 0, as the full
+/// forward gives. `scratch` is [`memory_scratch_len`] values.
+///
+/// # Panics
+/// When `heads` does not divide `D` or a length disagrees with another.
+pub fn attend_memory(
+    params: &AttentionParams<'_>,
+    heads: usize,
+    x: &[f32],
+    y: &mut [f32],
+    (keys, values, keep): (&[f32], &[f32], Option<&[f32]>),
+    scratch: &mut [f32],
+) {
+    let d = params.out_proj_bias.len();
+    check_heads(heads, d);
+    let count = keys.len() / d.max(1);
+    assert!(
+        values.len() == keys.len() && keep.is_none_or(|keep| keep.len() == count),
+        "as many values and mask entries as keys"
+    );
+    assert_eq!(
+        scratch.len(),
+        memory_scratch_len(count, d),
+        "the scratch's length"
+    );
+    let (q, rest) = scratch.split_at_mut(d);
+    let (out, scores) = rest.split_at_mut(d);
+    super::affine(
+        &params.in_proj_weight[..d * d],
+        &params.in_proj_bias[..d],
+        x,
+        q,
+        1,
+        d,
+    );
+    let head_dim = d / heads;
+    let scale = scale(head_dim);
+    out.fill(0.0);
+    for h in 0..heads {
+        let columns = h * head_dim..(h + 1) * head_dim;
+        let q = &q[columns.clone()];
+        for (score, key) in scores.iter_mut().zip(keys.chunks_exact(d)) {
+            *score = super::dot(q, &key[columns.clone()]);
+        }
+        if let Some(keep) = keep {
+            // The largest score among the keys that may be seen; none seen, the head adds 0.
+            for (score, &k) in scores.iter_mut().zip(keep) {
+                if k == 0.0 {
+                    *score = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let max = row_max(scores);
+        if max == f32::NEG_INFINITY {
+            continue;
+        }
+        let mut sum = exp_row(scores, max, scale);
+        if let Some(keep) = keep {
+            scores.iter_mut().zip(keep).for_each(|(p, &k)| *p *= k);
+            sum = scores.iter().sum();
+        }
+        let out = &mut out[columns.clone()];
+        for (&p, value) in scores.iter().zip(values.chunks_exact(d)) {
+            for (o, &v) in out.iter_mut().zip(&value[columns.clone()]) {
+                *o += p * v;
+            }
+        }
+        let inv = 1.0 / sum;
+        out.iter_mut().for_each(|o| *o *= inv);
+    }
+    super::affine(params.out_proj_weight, params.out_proj_bias, out, y, 1, d);
+}
+
 /// Values of working space [`decode_step`] needs for `features` (`D`) and `steps` (`T`): Q, K
 /// and V of the step, the heads' output, and one head's scores.
 pub const fn decode_scratch_len(steps: usize, features: usize) -> usize {
