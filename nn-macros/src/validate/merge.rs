@@ -484,9 +484,7 @@ impl Builder<'_> {
         });
         Flow::At(output)
     }
-}
 
-impl Builder<'_> {
     /// Rule: a cross-attention's `key_padding` masks its keys by token ids, so the keys
     /// (`name`, ending at `keys`) come from an `input(T) tokens`, one step per id. Returns the
     /// ids' node.
