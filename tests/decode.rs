@@ -66,6 +66,22 @@ network! {
         head: dense(8 -> 11),
     >
 
+    /// A pre-norm block, nested twice below: a network of the same call that decodes decodes
+    /// as a layer too.
+    pub struct CausalBlock<
+        input(10, 16),
+        attn: fork { attn: [layer_norm, multi_head_attention(16, heads = 4, causal)], skip: skip } => add,
+        mlp: fork { mlp: [layer_norm, dense(16 -> 32), gelu, dense(32 -> 16)], skip: skip } => add,
+    >
+    pub struct NestedLm<
+        input(10) tokens,
+        embedding(50 -> 16),
+        positional(sinusoidal),
+        b1: CausalBlock,
+        b2: CausalBlock,
+        head: dense(16 -> 50),
+    >
+
     /// Features in rather than ids: `(T, F)` sequences decode too.
     pub struct FeatureDecoder<
         input(5, 3),
@@ -195,7 +211,7 @@ fn an_encoder_decoder_decodes_against_its_memory() {
     bad[3] = 11.0;
     assert_eq!(
         decoder.remember(&bad).unwrap_err().to_string(),
-        "in the memory: token 11 at sample 0, position 3 is not below the vocabulary size 11"
+        "the memory's token 11 at position 3 is not below the vocabulary size 11"
     );
     assert_eq!(decoder.position(), 70);
 }
@@ -210,5 +226,32 @@ fn a_captioner_decodes_against_image_features() {
     for (t, &id) in text.as_slice().iter().enumerate() {
         let logits = decoder.step_token(id as usize).unwrap();
         close(logits, &full.as_slice()[t * 11..(t + 1) * 11]).unwrap();
+    }
+
+    // A non-finite memory spreads as in the full forward: a NaN in every image row makes every
+    // key's score NaN, and every logit NaN, step by step too (not a query that saw no key).
+    let mut bad = image.clone();
+    for row in bad.as_mut_slice().chunks_mut(5) {
+        row[2] = f32::NAN;
+    }
+    let full = net.forward(&text, &bad);
+    assert!(full.as_slice().iter().all(|v| v.is_nan()));
+    decoder.remember(bad.as_slice()).unwrap();
+    for &id in text.as_slice() {
+        let logits = decoder.step_token(id as usize).unwrap();
+        assert!(logits.iter().all(|v| v.is_nan()), "{logits:?}");
+    }
+}
+
+#[test]
+fn nested_blocks_decode_step_by_step() {
+    let net = NestedLm::seeded(10);
+    let ids = Tensor2::<1, 10>::from_fn(|[_, t]| ((t * 7 + 3) % 50) as f32);
+    let full = net.forward(&ids);
+    let mut decoder = Decoder::new(&net);
+    for (t, &id) in ids.as_slice().iter().enumerate() {
+        let logits = decoder.step_token(id as usize).unwrap();
+        close(logits, &full.as_slice()[t * 50..(t + 1) * 50])
+            .unwrap_or_else(|e| panic!("step {t}: {e}"));
     }
 }

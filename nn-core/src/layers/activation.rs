@@ -147,6 +147,11 @@ macro_rules! elementwise_activation {
             }
         }
 
+        impl<const T: usize, const F: usize> $crate::layers::WithoutMemory
+            for $ty<$crate::layers::Shape2<T, F>>
+        {
+        }
+
         /// Elementwise, so each step on its own.
         impl<const T: usize, const F: usize> $crate::layers::Decode
             for $ty<$crate::layers::Shape2<T, F>>

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::init::{Init, Rng, uniform};
 use crate::layers::dense::{affine_backward, affine_forward};
-use crate::layers::{Composable, Decode, Layer};
+use crate::layers::{Composable, Decode, Layer, WithoutMemory};
 use crate::linalg::attention::{
     self, AttentionBuffers, AttentionParams, BackwardTiles, Layout, TileBuffers,
 };
@@ -495,6 +495,11 @@ pub struct AttentionDecodeState {
 /// Causal attention decodes one step at a time: step `t` attends to the keys and values the
 /// state kept of steps `0..=t` ([`linalg::attention::decode_step`](attention::decode_step)).
 /// Non-causal attention has no step form: every step sees the later ones.
+impl<const T: usize, const D: usize, const H: usize> WithoutMemory
+    for MultiHeadAttention<T, D, H, true>
+{
+}
+
 impl<const T: usize, const D: usize, const H: usize> Decode for MultiHeadAttention<T, D, H, true> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = D;

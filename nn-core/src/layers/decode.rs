@@ -76,6 +76,17 @@ pub trait Decode {
     fn decode_step(&self, x: &[f32], y: &mut [f32], state: &mut Self::DecodeState, position: usize);
 }
 
+/// A layer or network that reads no memory, as [`Decoder::new`] requires besides [`Decode`].
+/// Every layer that decodes is one, and so is every generated network of one input (whether it
+/// decodes or not, so that a network that does not decode gets only `Decode`'s error); an
+/// encoder-decoder is not, so `Decoder::new` on it is an error at the call, which says to give
+/// the memory ([`Decoder::with_memory`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` attends to a second input, its memory: make the decoder with `Decoder::with_memory(&network, &memory)`",
+    note = "`Decoder::new` takes a network that decodes from its one input alone"
+)]
+pub trait WithoutMemory {}
+
 /// Why [`Decoder::step`] refused a step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum DecodeError {
@@ -113,20 +124,43 @@ impl fmt::Display for DecodeError {
             ),
             DecodeError::Token(error) => write!(f, "{error}"),
             DecodeError::Width { expected, given } => {
-                write!(f, "a step takes {expected} values but {given} were given")
-            }
-            DecodeError::MemoryWidth { expected, given } => {
                 write!(
                     f,
-                    "the memory takes {expected} values but {given} were given"
+                    "a step takes {} but {} given",
+                    values(*expected),
+                    were(*given)
                 )
             }
-            DecodeError::MemoryToken(error) => write!(f, "in the memory: {error}"),
+            DecodeError::MemoryWidth { expected, given } => write!(
+                f,
+                "the memory takes {} but {} given",
+                values(*expected),
+                were(*given)
+            ),
+            DecodeError::MemoryToken(TokenError {
+                position,
+                value,
+                vocab,
+                ..
+            }) => write!(
+                f,
+                "the memory's token {value} at position {position} is not below the vocabulary size {vocab}"
+            ),
         }
     }
 }
 
 impl core::error::Error for DecodeError {}
+
+/// "1 value", "3 values".
+fn values(count: usize) -> alloc::string::String {
+    alloc::format!("{count} value{}", if count == 1 { "" } else { "s" })
+}
+
+/// "1 was", "3 were".
+fn were(count: usize) -> alloc::string::String {
+    alloc::format!("{count} {}", if count == 1 { "was" } else { "were" })
+}
 
 /// Runs a network that implements [`Decode`] one step at a time: feed it a token with
 /// [`step_token`](Decoder::step_token) (or a step of features with [`step`](Decoder::step)) and
@@ -164,19 +198,15 @@ pub struct Decoder<'n, N: Decode> {
     output: Vec<f32>,
 }
 
-impl<'n, N: Decode> Decoder<'n, N> {
+impl<'n, N: Decode + WithoutMemory> Decoder<'n, N> {
     /// A decoder at position 0, with its state and output allocated. A network with a memory
     /// (an encoder-decoder) takes [`Decoder::with_memory`] instead: here it does not compile.
     pub fn new(network: &'n N) -> Self {
-        const {
-            assert!(
-                N::MEMORY == 0,
-                "this network attends to a second input, its memory: make the decoder with `Decoder::with_memory(&network, &memory)`"
-            )
-        };
         Self::allocated(network)
     }
+}
 
+impl<'n, N: Decode> Decoder<'n, N> {
     /// A decoder at position 0 of a sequence attending to `memory` (`N::MEMORY` values: an
     /// encoder-decoder's source ids, say), which it reads whole now: the memory's branch of
     /// the network runs once, and each step then attends to what it gave.

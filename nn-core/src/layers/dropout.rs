@@ -5,7 +5,7 @@ use core::marker::PhantomData;
 use rand::{Rng as _, RngExt as _};
 
 use crate::init::{Rng, seeded};
-use crate::layers::{Composable, Decode, Layer, Shape, Shape2};
+use crate::layers::{Composable, Decode, Layer, Shape, Shape2, WithoutMemory};
 use crate::param::{HasParams, ParamPath, ParamVisitor};
 use crate::tensor::Tensor;
 
@@ -156,6 +156,8 @@ impl<S: Shape> Composable for Dropout<S> {
 }
 
 /// The identity, as at inference.
+impl<const T: usize, const F: usize> WithoutMemory for Dropout<Shape2<T, F>> {}
+
 impl<const T: usize, const F: usize> Decode for Dropout<Shape2<T, F>> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = F;

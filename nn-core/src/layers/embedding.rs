@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::init::{Rng, standard_normal};
-use crate::layers::{Composable, Decode, Layer};
+use crate::layers::{Composable, Decode, Layer, WithoutMemory};
 use crate::linalg::sequence::{self, token};
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
@@ -249,6 +249,8 @@ impl<const T: usize, const V: usize, const D: usize> Composable for Embedding<T,
 }
 
 /// One id in, its row of the table out (NaN for an id that is not one, as in `forward`).
+impl<const T: usize, const V: usize, const D: usize> WithoutMemory for Embedding<T, V, D> {}
+
 impl<const T: usize, const V: usize, const D: usize> Decode for Embedding<T, V, D> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = 1;

@@ -6,7 +6,7 @@ use alloc::vec;
 use core::marker::PhantomData;
 
 use crate::init::Rng;
-use crate::layers::{Composable, Decode, Layer, Shape, Shape2};
+use crate::layers::{Composable, Decode, Layer, Shape, Shape2, WithoutMemory};
 use crate::linalg::norm;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor1, Zeroed};
@@ -348,6 +348,8 @@ impl<S: Shape, const D: usize> Composable for LayerNorm<S, D> {
 }
 
 /// Each step is one row, normalised on its own.
+impl<const T: usize, const D: usize> WithoutMemory for LayerNorm<Shape2<T, D>, D> {}
+
 impl<const T: usize, const D: usize> Decode for LayerNorm<Shape2<T, D>, D> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = D;

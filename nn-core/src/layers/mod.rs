@@ -214,7 +214,7 @@ pub use conv2d::{Conv2d, ConvLayer, ConvTrainWorkspace, ConvWorkspace, SquareCon
 pub use cross_attention::{
     CrossAttention, CrossAttentionCache, CrossAttentionScratch, CrossDecodeState,
 };
-pub use decode::{CrossDecode, Decode, DecodeError, Decoder};
+pub use decode::{CrossDecode, Decode, DecodeError, Decoder, WithoutMemory};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use elu::Elu;

@@ -3,7 +3,7 @@
 
 use crate::init::{Rng, standard_normal};
 use crate::layers::decode::row;
-use crate::layers::{Composable, Decode, Layer};
+use crate::layers::{Composable, Decode, Layer, WithoutMemory};
 use crate::linalg::sequence;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor2, Tensor3};
@@ -247,6 +247,8 @@ impl<const T: usize, const D: usize> Composable for LearnedPositional<T, D> {
 }
 
 /// Step `t` gets row `t` of the table added.
+impl<const T: usize, const D: usize> WithoutMemory for SinusoidalPositional<T, D> {}
+
 impl<const T: usize, const D: usize> Decode for SinusoidalPositional<T, D> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = D;
@@ -262,6 +264,8 @@ impl<const T: usize, const D: usize> Decode for SinusoidalPositional<T, D> {
 }
 
 /// Step `t` gets row `t` of the learned table added.
+impl<const T: usize, const D: usize> WithoutMemory for LearnedPositional<T, D> {}
+
 impl<const T: usize, const D: usize> Decode for LearnedPositional<T, D> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = D;

@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 
 use crate::init::Rng;
 use crate::layers::layer_norm::{last_axis_is, rows_per_batch};
-use crate::layers::{Composable, Decode, Layer, Shape, Shape2};
+use crate::layers::{Composable, Decode, Layer, Shape, Shape2, WithoutMemory};
 use crate::linalg::norm;
 use crate::param::{HasParams, Param, ParamPath, ParamRef, ParamRefVisitor, ParamVisitor};
 use crate::tensor::{Tensor, Tensor1, Zeroed};
@@ -252,6 +252,8 @@ impl<S: Shape, const D: usize> Composable for RmsNorm<S, D> {
 }
 
 /// Each step is one row, normalised on its own.
+impl<const T: usize, const D: usize> WithoutMemory for RmsNorm<Shape2<T, D>, D> {}
+
 impl<const T: usize, const D: usize> Decode for RmsNorm<Shape2<T, D>, D> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = D;

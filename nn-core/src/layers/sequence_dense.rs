@@ -3,7 +3,7 @@
 
 use crate::init::{Init, Rng};
 use crate::layers::dense::{affine_backward, affine_forward};
-use crate::layers::{Composable, Decode, Layer};
+use crate::layers::{Composable, Decode, Layer, WithoutMemory};
 use crate::param::{HasParams, Param, ParamPath, ParamVisitor};
 use crate::tensor::{Tensor1, Tensor2, Tensor3};
 
@@ -184,6 +184,11 @@ impl<const T: usize, const IN: usize, const OUT: usize> Composable for SequenceD
 }
 
 /// Each step is one row of the product.
+impl<const T: usize, const IN: usize, const OUT: usize> WithoutMemory
+    for SequenceDense<T, IN, OUT>
+{
+}
+
 impl<const T: usize, const IN: usize, const OUT: usize> Decode for SequenceDense<T, IN, OUT> {
     const STEPS: usize = T;
     const STEP_INPUTS: usize = IN;

@@ -947,24 +947,25 @@ pub fn attend_memory(
     let head_dim = d / heads;
     let scale = scale(head_dim);
     out.fill(0.0);
-    for h in 0..heads {
+    // No key to see (none, or all masked): every head adds 0, as the full forward gives.
+    let seen = keep.map_or(count > 0, |keep| keep.contains(&1.0));
+    for h in (0..heads).filter(|_| seen) {
         let columns = h * head_dim..(h + 1) * head_dim;
         let q = &q[columns.clone()];
         for (score, key) in scores.iter_mut().zip(keys.chunks_exact(d)) {
             *score = super::dot(q, &key[columns.clone()]);
         }
         if let Some(keep) = keep {
-            // The largest score among the keys that may be seen; none seen, the head adds 0.
+            // The largest score among the keys that may be seen.
             for (score, &k) in scores.iter_mut().zip(keep) {
                 if k == 0.0 {
                     *score = f32::NEG_INFINITY;
                 }
             }
         }
+        // A non-finite key (bad input) makes its scores NaN, and the maximum of the rest;
+        // NaN then spreads to the output, as in the full forward.
         let max = row_max(scores);
-        if max == f32::NEG_INFINITY {
-            continue;
-        }
         let mut sum = exp_row(scores, max, scale);
         if let Some(keep) = keep {
             scores.iter_mut().zip(keep).for_each(|(p, &k)| *p *= k);

@@ -18,27 +18,23 @@ use quote::{format_ident, quote, quote_spanned};
 
 use super::Generator;
 use crate::ast::MergeKind;
-use crate::shape::{Dims, Width};
-use crate::validate::StepKind;
-
-/// How a network decodes.
-struct DecodePlan {
-    /// The input a step comes from, and the memory's, as indices of `plan.inputs`.
-    decoded: usize,
-    memory: Option<usize>,
-    /// Per node: its values in one step when it depends on the decoded input.
-    widths: Vec<Option<Width>>,
-    /// The merges that pack a cross-attention's input: a step reads their parts instead.
-    packs: HashSet<usize>,
-}
+use crate::shape::Dims;
+use crate::validate::{DecodePlan, StepKind};
 
 impl Generator<'_> {
     /// The `Decode` impl and its state struct, or nothing when the network does not decode.
     pub(super) fn decode_impl(&self) -> TokenStream {
-        let Some(decode) = (0..self.plan.inputs.len()).find_map(|i| self.decode_plan(i)) else {
-            return TokenStream::new();
-        };
         let nn = self.nn;
+        // What `Decoder::new` takes besides `Decode`: a network of one input, which reads no
+        // memory (implemented whether it decodes or not, so one that does not is one error).
+        let without_memory = (self.plan.inputs.len() == 1).then(|| {
+            let name = &self.network.name;
+            quote!(impl #nn::layers::WithoutMemory for #name {})
+        });
+        let Some(decode) = (0..self.plan.inputs.len()).find_map(|i| self.plan.decode_plan(i))
+        else {
+            return quote!(#without_memory);
+        };
         let plan = self.plan;
         let (vis, name) = (&self.network.vis, &self.network.name);
         let state = format_ident!("{}DecodeState", name);
@@ -121,7 +117,7 @@ impl Generator<'_> {
             match &step.kind {
                 StepKind::Layer(layer) if layer.merge => {
                     let field = &layer.field;
-                    let queries = self.pack_parts(step.inputs[0]).first().copied();
+                    let queries = self.plan.pack_parts(step.inputs[0]).first().copied();
                     let x = read(queries.unwrap_or(input));
                     quote_spanned!(span=>
                         #nn::layers::CrossDecode::attend(&self.#field, #x, #out, &mut state.#field);
@@ -141,8 +137,12 @@ impl Generator<'_> {
                         _ => quote!(#nn::ops::concat_chunks(1, &[#(#parts),*], #out);),
                     }
                 }
+                StepKind::Bridge => {
+                    let x = read(step.inputs[0]);
+                    quote_spanned!(span=> (#out).copy_from_slice(#x);)
+                }
                 // `decode_plan` lets no other step through.
-                StepKind::Bridge | StepKind::Unchecked => TokenStream::new(),
+                StepKind::Unchecked => TokenStream::new(),
             }
         });
         let vocab = |k: usize| {
@@ -192,6 +192,8 @@ impl Generator<'_> {
                     #(#body)*
                 }
             }
+
+            #without_memory
         }
     }
 
@@ -238,7 +240,7 @@ impl Generator<'_> {
         };
         let remember = stepped.iter().filter(|(_, layer)| layer.merge).map(|(s, layer)| {
             let field = &layer.field;
-            let parts = self.pack_parts(plan.steps[*s].inputs[0]);
+            let parts = self.plan.pack_parts(plan.steps[*s].inputs[0]);
             let (keys, values) = (slice(parts[1]), slice(parts[2]));
             let ids = parts.get(3).map_or(quote!(&[]), |&k| slice(k));
             quote!(#nn::layers::CrossDecode::remember(&self.#field, #keys, #values, #ids, &mut state.#field);)
@@ -273,16 +275,6 @@ impl Generator<'_> {
         }
     }
 
-    /// The parts of the merge that wrote `packed` (a cross-attention's input): queries, keys,
-    /// values and, with a mask, the keys' ids.
-    fn pack_parts(&self, packed: usize) -> Vec<usize> {
-        self.plan
-            .steps
-            .iter()
-            .find(|step| step.output == packed && matches!(step.kind, StepKind::Merge { .. }))
-            .map_or_else(Vec::new, |step| step.inputs.clone())
-    }
-
     /// The layer type that reads the token ids of input node `k`, when one does.
     fn token_reader(&self, k: usize) -> Option<&TokenStream> {
         if !self.plan.nodes[k].shape.tokens {
@@ -291,84 +283,6 @@ impl Generator<'_> {
         self.plan.steps.iter().find_map(|step| match &step.kind {
             StepKind::Layer(layer) if step.inputs.contains(&k) && !layer.merge => Some(&layer.ty),
             _ => None,
-        })
-    }
-
-    /// How the network decodes with input `decoded` as its steps, when it does: one input, or
-    /// two whose other reaches the decoded branch only as cross-attention's keys and values
-    /// (the memory); every step that depends on the decoded input a layer that decodes, a
-    /// merge that keeps the steps apart, or such a cross-attention; and every buffer of the
-    /// decoded branch a `(T, F)` sequence (the input's ids count 1 per step).
-    fn decode_plan(&self, decoded: usize) -> Option<DecodePlan> {
-        let plan = self.plan;
-        let memory = match plan.inputs.len() {
-            1 => None,
-            2 => Some(1 - decoded),
-            _ => return None,
-        };
-        let input = plan.inputs[decoded].node;
-        let mut depends = vec![false; plan.nodes.len()];
-        depends[input] = true;
-        let mut packs = HashSet::new();
-        for step in &plan.steps {
-            if !step.inputs.iter().any(|&k| depends[k]) {
-                continue;
-            }
-            depends[step.output] = true;
-            let ok = match &step.kind {
-                StepKind::Layer(layer) if layer.merge => {
-                    // Its queries step by step, its keys, values (and ids) the memory's.
-                    let parts = self.pack_parts(step.inputs[0]);
-                    let pack = plan.steps.iter().position(|p| p.output == step.inputs[0]);
-                    match (parts.split_first(), pack) {
-                        (Some((&queries, rest)), Some(pack)) if memory.is_some() => {
-                            packs.insert(pack);
-                            depends[queries] && rest.iter().all(|&k| !depends[k])
-                        }
-                        _ => false,
-                    }
-                }
-                StepKind::Layer(layer) => layer.decodes,
-                StepKind::Merge { .. } if self.feeds_cross(step.output) => true,
-                StepKind::Merge { kind, .. } => {
-                    matches!(kind, MergeKind::Add | MergeKind::Concat(None | Some(1)))
-                        && step.inputs.iter().all(|&k| depends[k])
-                }
-                StepKind::Bridge | StepKind::Unchecked => false,
-            };
-            if !ok {
-                return None;
-            }
-        }
-        if !depends[plan.output] {
-            return None;
-        }
-        let packed: HashSet<usize> = packs.iter().map(|&s| plan.steps[s].output).collect();
-        let mut widths = vec![None; plan.nodes.len()];
-        for (k, node) in plan.nodes.iter().enumerate() {
-            if !depends[k] || packed.contains(&k) {
-                continue;
-            }
-            widths[k] = Some(match &node.shape.dims {
-                Dims::Known(dims) if k == input && node.shape.tokens && dims.len() == 1 => {
-                    Width::known(1)
-                }
-                Dims::Known(dims) if dims.len() == 2 && !node.shape.tokens => dims[1].clone(),
-                _ => return None,
-            });
-        }
-        Some(DecodePlan {
-            decoded,
-            memory,
-            widths,
-            packs,
-        })
-    }
-
-    /// Whether `node` is the packed input of a cross-attention.
-    fn feeds_cross(&self, node: usize) -> bool {
-        self.plan.steps.iter().any(|step| {
-            matches!(&step.kind, StepKind::Layer(layer) if layer.merge) && step.inputs[0] == node
         })
     }
 }

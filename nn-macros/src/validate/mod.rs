@@ -22,7 +22,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 pub(crate) use merge::feature_axis;
-pub use plan::{LayerStep, Plan, PlanInput, Step, StepKind};
+pub use plan::{DecodePlan, LayerStep, Plan, PlanInput, Step, StepKind};
 use plan::{Node, Point};
 
 use crate::ast::{Layer, LayerKind, MergeKind, Network};
@@ -438,15 +438,22 @@ impl Builder<'_> {
             }
             LayerKind::Custom { path } => {
                 let ty = quote_spanned!(layer.span()=> #path);
-                let output = self.sibling_output(path, layer).unwrap_or_else(|| {
-                    SampleShape::of(ty.clone(), Side::Output, layer.reference())
-                });
+                let sibling = self.sibling_plan(path);
+                let output = sibling
+                    .as_ref()
+                    .and_then(|plan| Self::known_output(plan, layer))
+                    .unwrap_or_else(|| {
+                        SampleShape::of(ty.clone(), Side::Output, layer.reference())
+                    });
+                // A network of the same call that decodes decodes as a layer too.
+                let decodes = sibling
+                    .is_some_and(|plan| plan.inputs.len() == 1 && plan.decode_plan(0).is_some());
                 let built = Built {
                     output,
                     input: Some(SampleShape::of(ty.clone(), Side::Input, layer.reference())),
                     init: None,
                     ty,
-                    decodes: false,
+                    decodes,
                     reads_ids: false,
                 };
                 self.push_layer(layer, prefix, input, built)
@@ -462,18 +469,21 @@ impl Builder<'_> {
         }
     }
 
-    /// The output shape of `path` when it names a network of the same call whose sizes are
-    /// known, so that the layer after it sees it as after any kind (an outside type's shape is
-    /// only the compiler's).
-    fn sibling_output(&self, path: &syn::Path, layer: &Layer) -> Option<SampleShape> {
+    /// The plan of the network of the same call that `path` names, so that the layer after it
+    /// sees its output shape and a network that decodes decodes nested too (an outside type's
+    /// shape is only the compiler's).
+    fn sibling_plan(&self, path: &syn::Path) -> Option<Plan> {
         let name = path.get_ident()?;
         let sibling = self.siblings.iter().find(|s| s.name == *name)?;
         if self.depth >= MAX_NESTING {
             return None;
         }
         // Its own expansion reports its errors.
-        let (plan, _) = validate_nested(sibling, self.siblings, self.nn, self.depth + 1);
-        let plan = plan?;
+        validate_nested(sibling, self.siblings, self.nn, self.depth + 1).0
+    }
+
+    /// A nested network's output shape, when its sizes are known, as `layer` gives it.
+    fn known_output(plan: &Plan, layer: &Layer) -> Option<SampleShape> {
         let shape = &plan.nodes[plan.output].shape;
         match shape.dims {
             Dims::Known(_) => Some(SampleShape {

@@ -1,11 +1,13 @@
 //! What validation hands to expansion: a graph of buffers ([`Node`]s, node 0 being the
 //! network's input) and the [`Step`]s between them in forward order.
 
+use std::collections::HashSet;
+
 use proc_macro2::{Ident, Span, TokenStream};
 
 use crate::ast::MergeKind;
 use crate::ctxt::ConstCheck;
-use crate::shape::SampleShape;
+use crate::shape::{Dims, SampleShape, Width};
 
 /// A buffer between steps: the network's input, an activation, or its output.
 pub struct Node {
@@ -104,4 +106,115 @@ impl Plan {
                 _ => None,
             })
     }
+
+    /// The parts of the merge that wrote `packed` (a cross-attention's input): queries, keys,
+    /// values and, with a mask, the keys' ids.
+    pub fn pack_parts(&self, packed: usize) -> Vec<usize> {
+        self.steps
+            .iter()
+            .find(|step| step.output == packed && matches!(step.kind, StepKind::Merge { .. }))
+            .map_or_else(Vec::new, |step| step.inputs.clone())
+    }
+
+    /// How the network decodes with input `decoded` as its steps, when it does: one input, or
+    /// two whose other reaches the decoded branch only as cross-attention's keys and values
+    /// (the memory); every step that depends on the decoded input a layer that decodes, a
+    /// merge that keeps the steps apart, or such a cross-attention; and every buffer of the
+    /// decoded branch a `(T, F)` sequence (the input's ids count 1 per step).
+    pub fn decode_plan(&self, decoded: usize) -> Option<DecodePlan> {
+        let plan = self;
+        let memory = match plan.inputs.len() {
+            1 => None,
+            2 => Some(1 - decoded),
+            _ => return None,
+        };
+        let input = plan.inputs[decoded].node;
+        let mut depends = vec![false; plan.nodes.len()];
+        depends[input] = true;
+        let mut packs = HashSet::new();
+        for step in &plan.steps {
+            if !step.inputs.iter().any(|&k| depends[k]) {
+                continue;
+            }
+            depends[step.output] = true;
+            let ok = match &step.kind {
+                StepKind::Layer(layer) if layer.merge => {
+                    // Its queries step by step, its keys, values (and ids) the memory's.
+                    let parts = self.pack_parts(step.inputs[0]);
+                    let pack = plan.steps.iter().position(|p| p.output == step.inputs[0]);
+                    match (parts.split_first(), pack) {
+                        (Some((&queries, rest)), Some(pack)) if memory.is_some() => {
+                            packs.insert(pack);
+                            depends[queries] && rest.iter().all(|&k| !depends[k])
+                        }
+                        _ => false,
+                    }
+                }
+                StepKind::Layer(layer) => layer.decodes,
+                StepKind::Merge { .. } if self.feeds_cross(step.output) => true,
+                StepKind::Merge { kind, .. } => {
+                    matches!(kind, MergeKind::Add | MergeKind::Concat(None | Some(1)))
+                        && step.inputs.iter().all(|&k| depends[k])
+                }
+                // Into a nested network: the same values, checked to be the same shape.
+                StepKind::Bridge => true,
+                StepKind::Unchecked => false,
+            };
+            if !ok {
+                return None;
+            }
+        }
+        if !depends[plan.output] {
+            return None;
+        }
+        let packed: HashSet<usize> = packs.iter().map(|&s| plan.steps[s].output).collect();
+        let mut widths: Vec<Option<Width>> = vec![None; plan.nodes.len()];
+        let width_of = |k: usize| -> Option<Width> {
+            let node = &plan.nodes[k];
+            match &node.shape.dims {
+                Dims::Known(dims) if k == input && node.shape.tokens && dims.len() == 1 => {
+                    Some(Width::known(1))
+                }
+                Dims::Known(dims) if dims.len() == 2 && !node.shape.tokens => Some(dims[1].clone()),
+                _ => None,
+            }
+        };
+        widths[input] = Some(width_of(input)?);
+        for step in plan.steps.iter().filter(|step| depends[step.output]) {
+            let k = step.output;
+            if packed.contains(&k) {
+                continue;
+            }
+            widths[k] = match step.kind {
+                // A nested network's input, whose shape only the compiler sees: its source's.
+                StepKind::Bridge => widths[step.inputs[0]].clone(),
+                _ => width_of(k),
+            };
+            widths[k].as_ref()?;
+        }
+        Some(DecodePlan {
+            decoded,
+            memory,
+            widths,
+            packs,
+        })
+    }
+
+    /// Whether `node` is the packed input of a cross-attention.
+    fn feeds_cross(&self, node: usize) -> bool {
+        self.steps.iter().any(|step| {
+            matches!(&step.kind, StepKind::Layer(layer) if layer.merge) && step.inputs[0] == node
+        })
+    }
+}
+
+/// How a network decodes.
+pub struct DecodePlan {
+    /// The input a step comes from, and the memory's, as indices of `plan.inputs`.
+    pub decoded: usize,
+    pub memory: Option<usize>,
+    /// Per node: its values in one step when it depends on the decoded input.
+    pub widths: Vec<Option<Width>>,
+    /// The merges that pack a cross-attention's input: a step reads their parts instead.
+    pub packs: HashSet<usize>,
 }
