@@ -474,7 +474,7 @@ fn dot2_groups(bias: [i32; 2], a: &[i16], w: [&[i8]; 2]) -> [i32; 2] {
 /// words go by in fours, eight inputs each.
 pub const PAIRED_GROUP: usize = 8;
 
-/// Inputs per chunk of [`paired_sums`] between two extractions: with offsets `|x| ≤ 255` and
+/// Inputs per chunk of [`paired_dot`] between two extractions: with offsets `|x| ≤ 255` and
 /// weights `|w| ≤ 128`, a chunk's first-row sum stays under `2²³`, so `256·R` fits in int32.
 pub const PAIRED_CHUNK: usize = 256;
 
@@ -491,10 +491,10 @@ pub const fn paired_weight_words(outputs: usize, inputs: usize) -> usize {
 }
 
 /// Lays out the rows of `weight` (`outputs × inputs`, row-major int8) in pairs, as
-/// [`paired_sums`] reads them: for rows `a = 2p` and `b = 2p + 1` and inputs `j = 2k`,
+/// [`paired_dot`] reads them: for rows `a = 2p` and `b = 2p + 1` and inputs `j = 2k`,
 /// `j + 1`, word `k` of pair `p` holds the bytes `b[j] + 128, a[j], b[j+1] + 128, a[j+1]`
 /// (lowest first). Each halfword is then `256·a[j] + (b[j] + 128)`, two weights of two rows
-/// for one input, so one `SMLAD` makes four products (see [`paired_sums`]). Missing inputs and
+/// for one input, so one `SMLAD` makes four products (see [`paired_dot`]). Missing inputs and
 /// the row after an odd last one are zeros; the words come out with `paired_weight_words`
 /// of them in `out`.
 ///
