@@ -22,7 +22,8 @@ use crate::shape::Dims;
 use crate::validate::{DecodePlan, StepKind};
 
 impl Generator<'_> {
-    /// The `Decode` impl and its state struct, or nothing when the network does not decode.
+    /// The `Decode` impl and its state struct (none when the network does not decode), and
+    /// `WithoutMemory` for a network of one input.
     pub(super) fn decode_impl(&self) -> TokenStream {
         let nn = self.nn;
         // What `Decoder::new` takes besides `Decode`: a network of one input, which reads no
@@ -40,11 +41,11 @@ impl Generator<'_> {
         let state = format_ident!("{}DecodeState", name);
         let input = plan.inputs[decode.decoded].node;
         let Dims::Known(input_dims) = &plan.nodes[input].shape.dims else {
-            return TokenStream::new();
+            return quote!(#without_memory);
         };
         let width = |k: usize| decode.widths[k].as_ref();
         let (Some(step_inputs), Some(step_outputs)) = (width(input), width(plan.output)) else {
-            return TokenStream::new();
+            return quote!(#without_memory);
         };
         let steps = &input_dims[0].value_tokens;
         let (step_inputs, step_outputs) = (&step_inputs.value_tokens, &step_outputs.value_tokens);
