@@ -944,11 +944,26 @@ pub fn attend_memory(
         1,
         d,
     );
-    let head_dim = d / heads;
+    attend_query(q, heads, (keys, values, keep), scores, out);
+    super::affine(params.out_proj_weight, params.out_proj_bias, out, y, 1, d);
+}
+
+/// Every head of one query row `q` (`D` values) over the first `scores.len()` rows of `keys`
+/// and `values` (rows of `D`), into `out` (`D`): the scores, their softmax and the weighted sum
+/// of the values. With `keep`, a key whose `keep` is 0 gets probability exactly 0, and a query
+/// that sees no key at all gets 0 from every head, as the full forward gives.
+fn attend_query(
+    q: &[f32],
+    heads: usize,
+    (keys, values, keep): (&[f32], &[f32], Option<&[f32]>),
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let d = q.len();
+    let head_dim = d / heads.max(1);
     let scale = scale(head_dim);
     out.fill(0.0);
-    // No key to see (none, or all masked): every head adds 0, as the full forward gives.
-    let seen = keep.map_or(count > 0, |keep| keep.contains(&1.0));
+    let seen = keep.map_or(!scores.is_empty(), |keep| keep.contains(&1.0));
     for h in (0..heads).filter(|_| seen) {
         let columns = h * head_dim..(h + 1) * head_dim;
         let q = &q[columns.clone()];
@@ -980,7 +995,6 @@ pub fn attend_memory(
         let inv = 1.0 / sum;
         out.iter_mut().for_each(|o| *o *= inv);
     }
-    super::affine(params.out_proj_weight, params.out_proj_bias, out, y, 1, d);
 }
 
 /// Values of working space [`decode_step`] needs for `features` (`D`) and `steps` (`T`): Q, K
@@ -1025,25 +1039,6 @@ pub fn decode_step(
     keys[row.clone()].copy_from_slice(&kv[..d]);
     values[row].copy_from_slice(&kv[d..]);
 
-    let head_dim = d / heads;
-    let scale = scale(head_dim);
-    for h in 0..heads {
-        let columns = h * head_dim..(h + 1) * head_dim;
-        let q = &q[columns.clone()];
-        for (score, key) in scores.iter_mut().zip(keys.chunks_exact(d)) {
-            *score = super::dot(q, &key[columns.clone()]);
-        }
-        let max = row_max(scores);
-        let sum = exp_row(scores, max, scale);
-        let out = &mut out[columns.clone()];
-        out.fill(0.0);
-        for (&p, value) in scores.iter().zip(values.chunks_exact(d)) {
-            for (o, &v) in out.iter_mut().zip(&value[columns.clone()]) {
-                *o += p * v;
-            }
-        }
-        let inv = 1.0 / sum;
-        out.iter_mut().for_each(|o| *o *= inv);
-    }
+    attend_query(q, heads, (keys, values, None), scores, out);
     super::affine(params.out_proj_weight, params.out_proj_bias, out, y, 1, d);
 }

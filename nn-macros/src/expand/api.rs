@@ -7,7 +7,6 @@ use syn::Ident;
 
 use super::{Generator, Pass};
 use crate::ast::Network;
-use crate::validate::StepKind;
 
 impl Generator<'_> {
     pub(super) fn network_struct(&self) -> TokenStream {
@@ -353,17 +352,7 @@ impl Generator<'_> {
         let (input, output) = (self.input_type(0), self.output_type());
         let (train, eval) = (quote!(#nn::layers::Train), quote!(#nn::layers::Eval));
         // The first layer that reads the token ids of `input(T) tokens` says their vocabulary.
-        let token_reader = self.plan.steps.iter().find_map(|step| match &step.kind {
-            StepKind::Layer(layer)
-                if step
-                    .inputs
-                    .iter()
-                    .any(|&node| self.plan.nodes[node].shape.tokens) =>
-            {
-                Some(&layer.ty)
-            }
-            _ => None,
-        });
+        let token_reader = self.token_reader(self.plan.inputs[0].node);
         let token_vocab = token_reader.map(|ty| {
             quote!(const TOKEN_VOCAB: ::core::option::Option<usize> = <#ty as #nn::layers::Layer>::TOKEN_VOCAB;)
         });

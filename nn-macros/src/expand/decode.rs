@@ -277,7 +277,7 @@ impl Generator<'_> {
     }
 
     /// The layer type that reads the token ids of input node `k`, when one does.
-    fn token_reader(&self, k: usize) -> Option<&TokenStream> {
+    pub(super) fn token_reader(&self, k: usize) -> Option<&TokenStream> {
         if !self.plan.nodes[k].shape.tokens {
             return None;
         }

@@ -118,15 +118,11 @@ pub(crate) fn read_merge(
 
 impl Spec for Attention {
     fn text(&self) -> String {
-        let causal = if self.causal { ", causal" } else { "" };
-        let padding = match &self.key_padding {
-            Some(pad) => format!(", key_padding = {}", pad.text()),
-            None => String::new(),
-        };
-        format!(
-            "multi_head_attention({}, heads = {}{causal}{padding})",
-            self.features.text(),
-            self.heads.text()
+        attention_text(
+            &self.features,
+            &self.heads,
+            self.causal,
+            self.key_padding.as_ref(),
         )
     }
 
@@ -295,6 +291,19 @@ impl Spec for Attention {
     }
 }
 
+/// `multi_head_attention(D, heads = H[, causal][, key_padding = PAD])`, as written: the text
+/// errors quote, in the chain or after a fork.
+fn attention_text(features: &Dim, heads: &Dim, causal: bool, key_padding: Option<&Dim>) -> String {
+    let causal = if causal { ", causal" } else { "" };
+    let padding =
+        key_padding.map_or_else(String::new, |pad| format!(", key_padding = {}", pad.text()));
+    format!(
+        "multi_head_attention({}, heads = {}{causal}{padding})",
+        features.text(),
+        heads.text()
+    )
+}
+
 /// Rule: the heads split the features evenly, `D % H == 0`; `layer` is the text errors quote,
 /// `tokens` and `span` where they point.
 pub(crate) fn heads_divide(
@@ -382,15 +391,11 @@ fn params_tokens(io: &BakeIo) -> Option<TokenStream> {
 impl Spec for AttentionMerge {
     fn text(&self) -> String {
         // As written: `causal` is kept for the error that rejects it.
-        let causal = if self.causal { ", causal" } else { "" };
-        let padding = match &self.key_padding {
-            Some(pad) => format!(", key_padding = {}", pad.text()),
-            None => String::new(),
-        };
-        format!(
-            "multi_head_attention({}, heads = {}{causal}{padding})",
-            self.features.text(),
-            self.heads.text()
+        attention_text(
+            &self.features,
+            &self.heads,
+            self.causal,
+            self.key_padding.as_ref(),
         )
     }
 

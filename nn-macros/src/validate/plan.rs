@@ -122,17 +122,16 @@ impl Plan {
     /// merge that keeps the steps apart, or such a cross-attention; and every buffer of the
     /// decoded branch a `(T, F)` sequence (the input's ids count 1 per step).
     pub fn decode_plan(&self, decoded: usize) -> Option<DecodePlan> {
-        let plan = self;
-        let memory = match plan.inputs.len() {
+        let memory = match self.inputs.len() {
             1 => None,
             2 => Some(1 - decoded),
             _ => return None,
         };
-        let input = plan.inputs[decoded].node;
-        let mut depends = vec![false; plan.nodes.len()];
+        let input = self.inputs[decoded].node;
+        let mut depends = vec![false; self.nodes.len()];
         depends[input] = true;
         let mut packs = HashSet::new();
-        for step in &plan.steps {
+        for step in &self.steps {
             if !step.inputs.iter().any(|&k| depends[k]) {
                 continue;
             }
@@ -141,7 +140,7 @@ impl Plan {
                 StepKind::Layer(layer) if layer.merge => {
                     // Its queries step by step, its keys, values (and ids) the memory's.
                     let parts = self.pack_parts(step.inputs[0]);
-                    let pack = plan.steps.iter().position(|p| p.output == step.inputs[0]);
+                    let pack = self.steps.iter().position(|p| p.output == step.inputs[0]);
                     match (parts.split_first(), pack) {
                         (Some((&queries, rest)), Some(pack)) if memory.is_some() => {
                             packs.insert(pack);
@@ -164,13 +163,13 @@ impl Plan {
                 return None;
             }
         }
-        if !depends[plan.output] {
+        if !depends[self.output] {
             return None;
         }
-        let packed: HashSet<usize> = packs.iter().map(|&s| plan.steps[s].output).collect();
-        let mut widths: Vec<Option<Width>> = vec![None; plan.nodes.len()];
+        let packed: HashSet<usize> = packs.iter().map(|&s| self.steps[s].output).collect();
+        let mut widths: Vec<Option<Width>> = vec![None; self.nodes.len()];
         let width_of = |k: usize| -> Option<Width> {
-            let node = &plan.nodes[k];
+            let node = &self.nodes[k];
             match &node.shape.dims {
                 Dims::Known(dims) if k == input && node.shape.tokens && dims.len() == 1 => {
                     Some(Width::known(1))
@@ -180,7 +179,7 @@ impl Plan {
             }
         };
         widths[input] = Some(width_of(input)?);
-        for step in plan.steps.iter().filter(|step| depends[step.output]) {
+        for step in self.steps.iter().filter(|step| depends[step.output]) {
             let k = step.output;
             if packed.contains(&k) {
                 continue;
